@@ -1,0 +1,117 @@
+import type { FloatArray } from '../tensor.js';
+
+/**
+ * Geometry of a 2-D convolution on NCHW tensors. Weights are [O, C/groups, KH, KW].
+ * Like every DL framework, "convolution" here is cross-correlation: the kernel is not flipped.
+ */
+export interface Conv2dGeometry {
+  N: number; C: number; H: number; W: number;
+  O: number; KH: number; KW: number;
+  strideH: number; strideW: number;
+  padH: number; padW: number;
+  OH: number; OW: number;
+  groups: number;
+}
+
+/** Geometry of a 2-D pooling window on NCHW tensors. OH/OW may include ceil-mode windows. */
+export interface Pool2dGeometry {
+  N: number; C: number; H: number; W: number;
+  KH: number; KW: number;
+  strideH: number; strideW: number;
+  padH: number; padW: number;
+  OH: number; OW: number;
+}
+
+export interface SgdOptions {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
+
+export interface AdamOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW-style decoupled decay instead of L2 added to the gradient. */
+  decoupled: boolean;
+  /** 1-based step count, for bias correction. */
+  step: number;
+}
+
+export type Labels = Uint8Array | Int32Array;
+
+/**
+ * Every numeric kernel convkit needs. Layers call only these, so a new backend (WASM SIMD,
+ * WebGPU) plugs in without touching layers. All arrays are row-major; "write" kernels
+ * overwrite their output, "accumulate" kernels add into it, as each comment says.
+ * Storage comes from `alloc`, so a backend can place tensors in its own memory.
+ */
+export interface Backend {
+  readonly name: string;
+  readonly dtype: 'float32' | 'float64';
+
+  /** A zero-filled array of n elements owned by this backend. */
+  alloc(n: number): FloatArray;
+
+  /** C = alpha * op(A) * op(B) + beta * C; op(A) is M×K, op(B) is K×N, row-major. */
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
+    alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void;
+
+  /** y = conv(x, w) + bias (write). */
+  conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void;
+  /** dx = dL/dx given dy (write). */
+  conv2dBackwardInput(g: Conv2dGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void;
+  /** dw = dL/dw, dbias = dL/dbias (write). */
+  conv2dBackwardWeights(g: Conv2dGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, dbias: FloatArray | null): void;
+
+  /** Max pooling; argmax[i] is the flat input index chosen for output i (-1 if the window is all padding). */
+  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void;
+  /** dx (write) from dy and the forward argmax. */
+  maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void;
+  /** Average pooling; the divisor counts padded positions when countPad is true (never positions past the padding). */
+  avgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, countPad: boolean): void;
+  avgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray, countPad: boolean): void;
+
+  /** y[r, c] = x[r, c] + b[c] (x may equal y). */
+  addBias(rows: number, cols: number, x: FloatArray, b: FloatArray, y: FloatArray): void;
+  /** db[c] = sum_r dy[r, c] (write). */
+  sumRows(rows: number, cols: number, dy: FloatArray, db: FloatArray): void;
+
+  /** out = a + b (out may alias a or b). */
+  add(a: FloatArray, b: FloatArray, out: FloatArray): void;
+  /** out = a * b element-wise. */
+  mul(a: FloatArray, b: FloatArray, out: FloatArray): void;
+  /** y += alpha * x. */
+  axpy(alpha: number, x: FloatArray, y: FloatArray): void;
+  /** Copy rows of a channel-blocked tensor: dst[n, dstOffset + i] = src[n, i] for i < srcBlock; used by concat and its gradient. */
+  copyBlocks(N: number, src: FloatArray, srcStride: number, srcOffset: number,
+    dst: FloatArray, dstStride: number, dstOffset: number, block: number): void;
+
+  /** y = max(x, 0). */
+  relu(x: FloatArray, y: FloatArray): void;
+  /** dx = dy where x > 0, else 0 (the subgradient at 0 is 0). */
+  reluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray): void;
+  tanh(x: FloatArray, y: FloatArray): void;
+  /** dx = dy * (1 - y²), using the forward output y. */
+  tanhBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void;
+  sigmoid(x: FloatArray, y: FloatArray): void;
+  /** dx = dy * y * (1 - y), using the forward output y. */
+  sigmoidBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void;
+
+  /** Row-wise softmax of an N×K matrix. */
+  softmax(N: number, K: number, x: FloatArray, y: FloatArray): void;
+  /**
+   * Mean cross-entropy of softmax(logits) against integer labels, numerically stable
+   * (log-sum-exp). Writes probabilities and the fused gradient dlogits = (p - onehot) / N.
+   */
+  softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels,
+    probs: FloatArray, dlogits: FloatArray): number;
+
+  /** In-place SGD step: v = momentum * v + (g + wd * w); w -= lr * (nesterov ? g' + momentum * v : v). */
+  sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void;
+  /** In-place Adam/AdamW step. */
+  adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, o: AdamOptions): void;
+}

@@ -1,0 +1,292 @@
+import type { FloatArray } from '../tensor.js';
+import type { AdamOptions, Backend, Conv2dGeometry, Labels, Pool2dGeometry, SgdOptions } from './backend.js';
+
+/**
+ * The reference backend: every kernel as plain loops, written to be obviously right rather
+ * than fast. It is the oracle that fast backends are tested against, and with dtype
+ * 'float64' it computes in double precision for finite-difference gradient checks.
+ */
+export class RefBackend implements Backend {
+  readonly name = 'ref';
+  constructor(readonly dtype: 'float32' | 'float64' = 'float32') {}
+
+  alloc(n: number): FloatArray {
+    return this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  }
+
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
+    alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) {
+          const a = transA ? A[k * M + i] : A[i * K + k];
+          const b = transB ? B[j * K + k] : B[k * N + j];
+          sum += a * b;
+        }
+        C[i * N + j] = alpha * sum + (beta === 0 ? 0 : beta * C[i * N + j]);
+      }
+    }
+  }
+
+  conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void {
+    const { N, C, H, W, O, KH, KW, OH, OW } = g;
+    const Cg = C / g.groups, Og = O / g.groups;
+    for (let n = 0; n < N; n++) {
+      for (let o = 0; o < O; o++) {
+        const c0 = Math.floor(o / Og) * Cg;
+        for (let oh = 0; oh < OH; oh++) {
+          for (let ow = 0; ow < OW; ow++) {
+            let sum = bias ? bias[o] : 0;
+            for (let c = 0; c < Cg; c++) {
+              for (let kh = 0; kh < KH; kh++) {
+                const ih = oh * g.strideH - g.padH + kh;
+                if (ih < 0 || ih >= H) continue;
+                for (let kw = 0; kw < KW; kw++) {
+                  const iw = ow * g.strideW - g.padW + kw;
+                  if (iw < 0 || iw >= W) continue;
+                  sum += x[((n * C + c0 + c) * H + ih) * W + iw] * w[((o * Cg + c) * KH + kh) * KW + kw];
+                }
+              }
+            }
+            y[((n * O + o) * OH + oh) * OW + ow] = sum;
+          }
+        }
+      }
+    }
+  }
+
+  conv2dBackwardInput(g: Conv2dGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
+    const { N, C, H, W, O, KH, KW, OH, OW } = g;
+    const Cg = C / g.groups, Og = O / g.groups;
+    dx.fill(0);
+    // Scatter: every output position sends dy * w back to the inputs it read.
+    for (let n = 0; n < N; n++) {
+      for (let o = 0; o < O; o++) {
+        const c0 = Math.floor(o / Og) * Cg;
+        for (let oh = 0; oh < OH; oh++) {
+          for (let ow = 0; ow < OW; ow++) {
+            const d = dy[((n * O + o) * OH + oh) * OW + ow];
+            for (let c = 0; c < Cg; c++) {
+              for (let kh = 0; kh < KH; kh++) {
+                const ih = oh * g.strideH - g.padH + kh;
+                if (ih < 0 || ih >= H) continue;
+                for (let kw = 0; kw < KW; kw++) {
+                  const iw = ow * g.strideW - g.padW + kw;
+                  if (iw < 0 || iw >= W) continue;
+                  dx[((n * C + c0 + c) * H + ih) * W + iw] += d * w[((o * Cg + c) * KH + kh) * KW + kw];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  conv2dBackwardWeights(g: Conv2dGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, dbias: FloatArray | null): void {
+    const { N, C, H, W, O, KH, KW, OH, OW } = g;
+    const Cg = C / g.groups, Og = O / g.groups;
+    dw.fill(0);
+    if (dbias) dbias.fill(0);
+    for (let n = 0; n < N; n++) {
+      for (let o = 0; o < O; o++) {
+        const c0 = Math.floor(o / Og) * Cg;
+        for (let oh = 0; oh < OH; oh++) {
+          for (let ow = 0; ow < OW; ow++) {
+            const d = dy[((n * O + o) * OH + oh) * OW + ow];
+            if (dbias) dbias[o] += d;
+            for (let c = 0; c < Cg; c++) {
+              for (let kh = 0; kh < KH; kh++) {
+                const ih = oh * g.strideH - g.padH + kh;
+                if (ih < 0 || ih >= H) continue;
+                for (let kw = 0; kw < KW; kw++) {
+                  const iw = ow * g.strideW - g.padW + kw;
+                  if (iw < 0 || iw >= W) continue;
+                  dw[((o * Cg + c) * KH + kh) * KW + kw] += d * x[((n * C + c0 + c) * H + ih) * W + iw];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void {
+    const { N, C, H, W, KH, KW, OH, OW } = g;
+    for (let nc = 0; nc < N * C; nc++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          let best = -Infinity, bestIndex = -1;
+          for (let kh = 0; kh < KH; kh++) {
+            const ih = oh * g.strideH - g.padH + kh;
+            if (ih < 0 || ih >= H) continue;
+            for (let kw = 0; kw < KW; kw++) {
+              const iw = ow * g.strideW - g.padW + kw;
+              if (iw < 0 || iw >= W) continue;
+              const i = (nc * H + ih) * W + iw;
+              // Strict '>' keeps the first maximum, like PyTorch; NaN propagates.
+              if (x[i] > best || bestIndex < 0 || Number.isNaN(x[i])) { best = x[i]; bestIndex = i; }
+            }
+          }
+          const o = (nc * OH + oh) * OW + ow;
+          y[o] = bestIndex < 0 ? 0 : best;
+          argmax[o] = bestIndex;
+        }
+      }
+    }
+  }
+
+  maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void {
+    dx.fill(0);
+    const n = g.N * g.C * g.OH * g.OW;
+    for (let o = 0; o < n; o++) if (argmax[o] >= 0) dx[argmax[o]] += dy[o];
+  }
+
+  avgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, countPad: boolean): void {
+    const { N, C, H, W, OH, OW } = g;
+    for (let nc = 0; nc < N * C; nc++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          const win = poolWindow(g, oh, ow);
+          let sum = 0;
+          for (let ih = win.h0; ih < win.h1; ih++) {
+            for (let iw = win.w0; iw < win.w1; iw++) sum += x[(nc * H + ih) * W + iw];
+          }
+          const count = countPad ? win.paddedCount : (win.h1 - win.h0) * (win.w1 - win.w0);
+          y[(nc * OH + oh) * OW + ow] = count > 0 ? sum / count : 0;
+        }
+      }
+    }
+  }
+
+  avgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray, countPad: boolean): void {
+    const { N, C, H, W, OH, OW } = g;
+    dx.fill(0);
+    for (let nc = 0; nc < N * C; nc++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          const win = poolWindow(g, oh, ow);
+          const count = countPad ? win.paddedCount : (win.h1 - win.h0) * (win.w1 - win.w0);
+          if (count === 0) continue;
+          const d = dy[(nc * OH + oh) * OW + ow] / count;
+          for (let ih = win.h0; ih < win.h1; ih++) {
+            for (let iw = win.w0; iw < win.w1; iw++) dx[(nc * H + ih) * W + iw] += d;
+          }
+        }
+      }
+    }
+  }
+
+  addBias(rows: number, cols: number, x: FloatArray, b: FloatArray, y: FloatArray): void {
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) y[r * cols + c] = x[r * cols + c] + b[c];
+  }
+
+  sumRows(rows: number, cols: number, dy: FloatArray, db: FloatArray): void {
+    db.fill(0);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) db[c] += dy[r * cols + c];
+  }
+
+  add(a: FloatArray, b: FloatArray, out: FloatArray): void {
+    for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+  }
+
+  mul(a: FloatArray, b: FloatArray, out: FloatArray): void {
+    for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i];
+  }
+
+  axpy(alpha: number, x: FloatArray, y: FloatArray): void {
+    for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
+  }
+
+  copyBlocks(N: number, src: FloatArray, srcStride: number, srcOffset: number,
+    dst: FloatArray, dstStride: number, dstOffset: number, block: number): void {
+    for (let n = 0; n < N; n++) {
+      for (let i = 0; i < block; i++) dst[n * dstStride + dstOffset + i] = src[n * srcStride + srcOffset + i];
+    }
+  }
+
+  relu(x: FloatArray, y: FloatArray): void {
+    for (let i = 0; i < y.length; i++) y[i] = x[i] > 0 ? x[i] : 0;
+  }
+
+  reluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    for (let i = 0; i < dx.length; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
+  }
+
+  tanh(x: FloatArray, y: FloatArray): void {
+    for (let i = 0; i < y.length; i++) y[i] = Math.tanh(x[i]);
+  }
+
+  tanhBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    for (let i = 0; i < dx.length; i++) dx[i] = dy[i] * (1 - y[i] * y[i]);
+  }
+
+  sigmoid(x: FloatArray, y: FloatArray): void {
+    for (let i = 0; i < y.length; i++) y[i] = 1 / (1 + Math.exp(-x[i]));
+  }
+
+  sigmoidBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    for (let i = 0; i < dx.length; i++) dx[i] = dy[i] * y[i] * (1 - y[i]);
+  }
+
+  softmax(N: number, K: number, x: FloatArray, y: FloatArray): void {
+    for (let n = 0; n < N; n++) {
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) max = Math.max(max, x[n * K + k]);
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += (y[n * K + k] = Math.exp(x[n * K + k] - max));
+      for (let k = 0; k < K; k++) y[n * K + k] /= sum;
+    }
+  }
+
+  softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels,
+    probs: FloatArray, dlogits: FloatArray): number {
+    let loss = 0;
+    for (let n = 0; n < N; n++) {
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) max = Math.max(max, logits[n * K + k]);
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += Math.exp(logits[n * K + k] - max);
+      const label = labels[n];
+      loss += Math.log(sum) + max - logits[n * K + label];
+      for (let k = 0; k < K; k++) {
+        const p = Math.exp(logits[n * K + k] - max) / sum;
+        probs[n * K + k] = p;
+        dlogits[n * K + k] = (p - (k === label ? 1 : 0)) / N;
+      }
+    }
+    return loss / N;
+  }
+
+  sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void {
+    for (let i = 0; i < w.length; i++) {
+      const grad = g[i] + o.weightDecay * w[i];
+      v[i] = o.momentum * v[i] + grad;
+      w[i] -= o.lr * (o.nesterov ? grad + o.momentum * v[i] : v[i]);
+    }
+  }
+
+  adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, o: AdamOptions): void {
+    const c1 = 1 - Math.pow(o.beta1, o.step), c2 = 1 - Math.pow(o.beta2, o.step);
+    for (let i = 0; i < w.length; i++) {
+      const grad = o.decoupled ? g[i] : g[i] + o.weightDecay * w[i];
+      m[i] = o.beta1 * m[i] + (1 - o.beta1) * grad;
+      v[i] = o.beta2 * v[i] + (1 - o.beta2) * grad * grad;
+      const update = (m[i] / c1) / (Math.sqrt(v[i] / c2) + o.eps);
+      w[i] -= o.lr * (update + (o.decoupled ? o.weightDecay * w[i] : 0));
+    }
+  }
+}
+
+/** The input rows/columns a pooling window covers, clipped to the image, and its size within the padding. */
+function poolWindow(g: Pool2dGeometry, oh: number, ow: number) {
+  const hs = oh * g.strideH - g.padH, ws = ow * g.strideW - g.padW;
+  const he = Math.min(hs + g.KH, g.H + g.padH), we = Math.min(ws + g.KW, g.W + g.padW);
+  return {
+    h0: Math.max(hs, 0), h1: Math.min(he, g.H),
+    w0: Math.max(ws, 0), w1: Math.min(we, g.W),
+    paddedCount: (he - hs) * (we - ws),
+  };
+}

@@ -1,0 +1,16 @@
+/** Every error convkit raises on purpose is a ConvkitError, so callers can tell ours from bugs. */
+export class ConvkitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A tensor or layer received a shape it cannot work with. */
+export class ShapeError extends ConvkitError {}
+
+/** A file (IDX, model file, image) is truncated, corrupt or of the wrong kind. */
+export class FormatError extends ConvkitError {}
+
+/** A user-supplied option or definition is invalid. */
+export class ConfigError extends ConvkitError {}

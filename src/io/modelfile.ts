@@ -1,0 +1,108 @@
+import type { Backend } from '../backend/backend.js';
+import { ConvkitError, FormatError } from '../errors.js';
+import { Model, type ModelSpec } from '../model/model.js';
+import { sameShape, shapeSize, shapeToString } from '../tensor.js';
+import { crc32 } from './crc32.js';
+
+/**
+ * The convkit model file (see docs/MODEL_FORMAT.md):
+ *   8 bytes  magic "CONVKIT1"
+ *   4 bytes  header length H, uint32 little-endian
+ *   H bytes  header, UTF-8 JSON: { format, version, spec, tensors: [{ path, shape, offset }], dataBytes, crc32, metadata }
+ *   padding  zero bytes up to a multiple of 4
+ *   data     every tensor as little-endian float32, at its offset from the start of the data
+ * Loading never evaluates code: the header is plain JSON and the architecture is rebuilt
+ * from known layer types only.
+ */
+const MAGIC = 'CONVKIT1';
+const FORMAT_VERSION = 1;
+
+export interface ModelFileHeader {
+  format: 'convkit-model';
+  version: number;
+  spec: ModelSpec;
+  tensors: { path: string; shape: number[]; offset: number }[];
+  dataBytes: number;
+  crc32: number;
+  metadata: Record<string, unknown>;
+}
+
+export function encodeModel(model: Model, metadata: Record<string, unknown> = {}): Uint8Array {
+  const params = model.parameters();
+  let offset = 0;
+  const tensors = params.map((p) => {
+    const entry = { path: p.path, shape: [...p.value.shape], offset };
+    offset += p.value.size * 4;
+    return entry;
+  });
+  const data = new Uint8Array(offset);
+  const view = new DataView(data.buffer);
+  params.forEach((p, i) => {
+    const values = p.value.data;
+    for (let j = 0; j < values.length; j++) view.setFloat32(tensors[i].offset + 4 * j, values[j], true);
+  });
+  const header: ModelFileHeader = {
+    format: 'convkit-model', version: FORMAT_VERSION, spec: model.spec, tensors,
+    dataBytes: data.length, crc32: crc32(data), metadata,
+  };
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const dataStart = align4(12 + headerBytes.length);
+  const out = new Uint8Array(dataStart + data.length);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(8, headerBytes.length, true);
+  out.set(headerBytes, 12);
+  out.set(data, dataStart);
+  return out;
+}
+
+/** Reads a model file; any damage gives a FormatError naming the file and what is wrong. */
+export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backend): { model: Model; metadata: Record<string, unknown> } {
+  const fail = (problem: string): never => { throw new FormatError(`${fileName}: not a valid convkit model file: ${problem}`); };
+  if (bytes.length < 12) fail(`only ${bytes.length} bytes`);
+  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail('wrong magic bytes (expected "CONVKIT1")');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(8, true);
+  if (12 + headerLength > bytes.length) fail(`header claims ${headerLength} bytes but the file has only ${bytes.length - 12} after the preamble`);
+  let header: ModelFileHeader;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength)));
+  } catch (e) {
+    return fail(`header is not valid JSON (${(e as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || header.format !== 'convkit-model') fail('header does not describe a convkit model');
+  if (header.version !== FORMAT_VERSION) fail(`format version ${header.version} is not supported (this convkit reads version ${FORMAT_VERSION})`);
+  if (!Array.isArray(header.tensors)) fail('header has no tensor list');
+  const dataStart = align4(12 + headerLength);
+  const data = bytes.subarray(dataStart);
+  if (data.length !== header.dataBytes) fail(`weight data is ${data.length} bytes, header says ${header.dataBytes} (truncated or padded file)`);
+  if (crc32(data) !== header.crc32) fail('weight data checksum mismatch (the file is damaged)');
+
+  let model: Model;
+  try {
+    model = new Model(header.spec, backend);
+  } catch (e) {
+    if (e instanceof ConvkitError) return fail(`architecture is invalid: ${e.message}`);
+    throw e;
+  }
+  const params = new Map(model.parameters().map((p) => [p.path, p]));
+  if (header.tensors.length !== params.size) fail(`${header.tensors.length} tensors stored, the architecture has ${params.size}`);
+  const dataView = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (const t of header.tensors) {
+    const p = params.get(t?.path);
+    if (!p) fail(`tensor "${t?.path}" does not belong to the architecture`);
+    if (!Array.isArray(t.shape) || !sameShape(t.shape, p!.value.shape)) {
+      fail(`tensor "${t.path}" has shape ${JSON.stringify(t.shape)}, the architecture needs ${shapeToString(p!.value.shape)}`);
+    }
+    const n = shapeSize(t.shape);
+    if (!Number.isInteger(t.offset) || t.offset < 0 || t.offset % 4 !== 0 || t.offset + 4 * n > data.length) {
+      fail(`tensor "${t.path}" lies outside the weight data`);
+    }
+    const values = p!.value.data;
+    for (let j = 0; j < n; j++) values[j] = dataView.getFloat32(t.offset + 4 * j, true);
+  }
+  return { model, metadata: header.metadata ?? {} };
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}

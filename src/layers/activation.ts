@@ -1,0 +1,67 @@
+import type { Shape, Tensor } from '../tensor.js';
+import { Layer, type RunContext } from './layer.js';
+
+export interface ActivationSpec {
+  type: 'relu' | 'tanh' | 'sigmoid' | 'softmax';
+}
+
+/**
+ * Element-wise activations. ReLU's derivative at exactly 0 is taken as 0 (a valid
+ * subgradient, the choice PyTorch and TensorFlow make). Softmax is over the last axis; for
+ * training use the fused softmax-cross-entropy loss instead, which is stabler and cheaper.
+ */
+export class Activation extends Layer {
+  readonly type: ActivationSpec['type'];
+  private input!: Tensor;
+  private output!: Tensor;
+
+  constructor(spec: ActivationSpec, name: string) {
+    super();
+    this.type = spec.type;
+    this.name = name;
+  }
+
+  config(): Record<string, unknown> {
+    return { type: this.type };
+  }
+
+  protected computeOutputShape([input]: Shape[]): Shape {
+    return input;
+  }
+
+  forward(inputs: Tensor[], ctx: RunContext): Tensor {
+    const N = this.checkInputs(inputs);
+    const x = (this.input = inputs[0]);
+    const y = (this.output = this.buffer('y', x.shape, ctx.backend));
+    const b = ctx.backend;
+    switch (this.type) {
+      case 'relu': b.relu(x.data, y.data); break;
+      case 'tanh': b.tanh(x.data, y.data); break;
+      case 'sigmoid': b.sigmoid(x.data, y.data); break;
+      case 'softmax': b.softmax(N, x.size / N, x.data, y.data); break;
+    }
+    return y;
+  }
+
+  backward(dy: Tensor, ctx: RunContext): Tensor[] {
+    const dx = this.buffer('dx', dy.shape, ctx.backend);
+    const b = ctx.backend;
+    switch (this.type) {
+      case 'relu': b.reluBackward(this.input.data, dy.data, dx.data); break;
+      case 'tanh': b.tanhBackward(this.output.data, dy.data, dx.data); break;
+      case 'sigmoid': b.sigmoidBackward(this.output.data, dy.data, dx.data); break;
+      case 'softmax': softmaxBackward(this.output, dy, dx); break;
+    }
+    return [dx];
+  }
+}
+
+/** dx_i = y_i (dy_i - Σ_j dy_j y_j), row by row. Rarely on a hot path: training uses the fused loss. */
+function softmaxBackward(y: Tensor, dy: Tensor, dx: Tensor): void {
+  const N = y.shape[0], K = y.size / N;
+  for (let n = 0; n < N; n++) {
+    let dot = 0;
+    for (let k = 0; k < K; k++) dot += dy.data[n * K + k] * y.data[n * K + k];
+    for (let k = 0; k < K; k++) dx.data[n * K + k] = y.data[n * K + k] * (dy.data[n * K + k] - dot);
+  }
+}

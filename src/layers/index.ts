@@ -1,0 +1,38 @@
+import { ConfigError } from '../errors.js';
+import { Activation, type ActivationSpec } from './activation.js';
+import { Conv2d, type Conv2dSpec } from './conv2d.js';
+import { Dense, type DenseSpec } from './dense.js';
+import type { Layer } from './layer.js';
+import { Add, type AddSpec, Concat, type ConcatSpec } from './merge.js';
+import { Pool2d, type Pool2dSpec } from './pool2d.js';
+import { Dropout, type DropoutSpec, Flatten, type FlattenSpec } from './reshape.js';
+
+export type LayerSpec =
+  | Conv2dSpec | Pool2dSpec | DenseSpec | ActivationSpec | FlattenSpec | DropoutSpec | AddSpec | ConcatSpec;
+
+export const layerTypes = ['conv2d', 'maxpool2d', 'avgpool2d', 'dense', 'relu', 'tanh', 'sigmoid', 'softmax',
+  'flatten', 'dropout', 'add', 'concat'] as const;
+
+/** Creates a layer from its JSON spec; the spec is what model files store. */
+export function createLayer(spec: LayerSpec, name: string): Layer {
+  if (spec === null || typeof spec !== 'object') throw new ConfigError(`layer "${name}": spec must be an object`);
+  switch (spec.type) {
+    case 'conv2d': return new Conv2d(spec, name);
+    case 'maxpool2d':
+    case 'avgpool2d': return new Pool2d(spec, name);
+    case 'dense': return new Dense(spec, name);
+    case 'relu':
+    case 'tanh':
+    case 'sigmoid':
+    case 'softmax': return new Activation(spec, name);
+    case 'flatten': return new Flatten(spec, name);
+    case 'dropout': return new Dropout(spec, name);
+    case 'add': return new Add(spec, name);
+    case 'concat': return new Concat(spec, name);
+    default:
+      throw new ConfigError(`layer "${name}": unknown layer type ${JSON.stringify((spec as { type: unknown }).type)} (known: ${layerTypes.join(', ')})`);
+  }
+}
+
+export { Layer, type Param, type RunContext } from './layer.js';
+export { Conv2d, Pool2d, Dense, Activation, Flatten, Dropout, Add, Concat };

@@ -1,0 +1,99 @@
+import { ShapeError } from '../errors.js';
+import { type Shape, Tensor, sameShape, shapeSize, shapeToString } from '../tensor.js';
+import { Layer, type RunContext } from './layer.js';
+
+export interface AddSpec {
+  type: 'add';
+}
+
+/** Element-wise sum of two or more inputs of one shape (ResNet's residual connection). */
+export class Add extends Layer {
+  readonly type = 'add';
+
+  constructor(_spec: AddSpec, name: string) {
+    super();
+    this.name = name;
+  }
+
+  config(): Record<string, unknown> {
+    return { type: this.type };
+  }
+
+  protected computeOutputShape(inputs: Shape[]): Shape {
+    if (inputs.length < 2) throw new ShapeError(`${this.describe()}: needs at least two inputs`);
+    for (const s of inputs) {
+      if (!sameShape(s, inputs[0])) throw new ShapeError(`${this.describe()}: input shapes differ: ${inputs.map(shapeToString).join(' vs ')}`);
+    }
+    return inputs[0];
+  }
+
+  forward(inputs: Tensor[], ctx: RunContext): Tensor {
+    this.checkInputs(inputs);
+    const y = this.buffer('y', inputs[0].shape, ctx.backend);
+    ctx.backend.add(inputs[0].data, inputs[1].data, y.data);
+    for (let i = 2; i < inputs.length; i++) ctx.backend.add(y.data, inputs[i].data, y.data);
+    return y;
+  }
+
+  backward(dy: Tensor): Tensor[] {
+    // d(a+b)/da = 1: every input receives dy itself (the model copies before accumulating).
+    return this.inputShapes.map(() => dy);
+  }
+}
+
+export interface ConcatSpec {
+  type: 'concat';
+}
+
+/** Concatenation along channels (axis 1) of inputs with equal spatial size (GoogLeNet, DenseNet). */
+export class Concat extends Layer {
+  readonly type = 'concat';
+
+  constructor(_spec: ConcatSpec, name: string) {
+    super();
+    this.name = name;
+  }
+
+  config(): Record<string, unknown> {
+    return { type: this.type };
+  }
+
+  protected computeOutputShape(inputs: Shape[]): Shape {
+    if (inputs.length < 1) throw new ShapeError(`${this.describe()}: needs at least one input`);
+    const rest = inputs[0].slice(1);
+    let channels = 0;
+    for (const s of inputs) {
+      if (s.length !== inputs[0].length || !sameShape(s.slice(1), rest)) {
+        throw new ShapeError(`${this.describe()}: inputs must agree except in channels: ${inputs.map(shapeToString).join(' vs ')}`);
+      }
+      channels += s[0];
+    }
+    return [channels, ...rest];
+  }
+
+  forward(inputs: Tensor[], ctx: RunContext): Tensor {
+    const N = this.checkInputs(inputs);
+    const y = this.buffer('y', [N, ...this.outShape], ctx.backend);
+    const outStride = shapeSize(this.outShape);
+    let offset = 0;
+    for (const x of inputs) {
+      const block = x.size / N;
+      ctx.backend.copyBlocks(N, x.data, block, 0, y.data, outStride, offset, block);
+      offset += block;
+    }
+    return y;
+  }
+
+  backward(dy: Tensor, ctx: RunContext): Tensor[] {
+    const N = dy.shape[0];
+    const inStride = shapeSize(this.outShape);
+    let offset = 0;
+    return this.inputShapes.map((s, i) => {
+      const block = shapeSize(s);
+      const dx = this.buffer(`dx${i}`, [N, ...s], ctx.backend);
+      ctx.backend.copyBlocks(N, dy.data, inStride, offset, dx.data, block, 0, block);
+      offset += block;
+      return dx;
+    });
+  }
+}

@@ -1,0 +1,224 @@
+import type { Backend } from '../backend/backend.js';
+import { ConfigError, ShapeError } from '../errors.js';
+import { type LayerSpec, createLayer } from '../layers/index.js';
+import type { Layer, Param } from '../layers/layer.js';
+import { Rng } from '../rng.js';
+import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
+
+/** One node of the graph: a layer and the names of the nodes (or 'input') it reads. */
+export interface NodeSpec {
+  name: string;
+  layer: LayerSpec;
+  inputs: string[];
+}
+
+/** A whole network as JSON: what model files store and what the zoo builds. */
+export interface ModelSpec {
+  name: string;
+  /** Per-example input shape [C, H, W]. */
+  inputShape: [number, number, number];
+  /** Nodes in topological order (each reads only 'input' or earlier nodes). */
+  nodes: NodeSpec[];
+  /** The node whose output is the model's output (logits); defaults to the last node. */
+  output?: string;
+  /** Class names, index = class id. */
+  classes?: string[];
+}
+
+export const INPUT = 'input';
+
+export interface NamedParam extends Param {
+  /** "node.param", e.g. "conv1.weight". */
+  path: string;
+}
+
+export interface SummaryRow {
+  name: string;
+  type: string;
+  inputs: string[];
+  outputShape: Shape;
+  params: number;
+}
+
+interface Node {
+  name: string;
+  layer: Layer;
+  inputs: number[]; // indices into nodes; -1 = model input
+}
+
+/**
+ * A directed acyclic graph of layers: chains (LeNet), residual adds (ResNet) and channel
+ * concats (GoogLeNet, DenseNet) alike. forward() runs nodes in order; backward() runs them in
+ * reverse, summing gradients where a node's output feeds several consumers.
+ */
+export class Model {
+  readonly spec: ModelSpec;
+  private nodes: Node[] = [];
+  private outputIndex: number;
+  private outputs: Tensor[] = [];
+  private input!: Tensor;
+  private gradSums = new Map<number, Tensor>();
+  /** Randomness used inside the forward pass (dropout); seeded, part of the training state. */
+  readonly rng: Rng;
+
+  constructor(spec: ModelSpec, readonly backend: Backend, seed = 1) {
+    this.spec = structuredClone(spec);
+    this.rng = new Rng(seed ^ 0x5bd1e995);
+    const index = new Map<string, number>([[INPUT, -1]]);
+    const shapes: Shape[] = [];
+    if (!Array.isArray(spec.inputShape) || spec.inputShape.length !== 3 || !spec.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new ConfigError(`model "${spec.name}": inputShape must be [C, H, W] of positive integers, got ${JSON.stringify(spec.inputShape)}`);
+    }
+    if (!Array.isArray(spec.nodes) || spec.nodes.length === 0) throw new ConfigError(`model "${spec.name}": needs at least one node`);
+    for (const nodeSpec of spec.nodes) {
+      const name = nodeSpec.name;
+      if (typeof name !== 'string' || name === '' || index.has(name)) {
+        throw new ConfigError(`model "${spec.name}": node names must be unique non-empty strings (got ${JSON.stringify(name)})`);
+      }
+      const inputs = (nodeSpec.inputs ?? []).map((inputName) => {
+        const i = index.get(inputName);
+        if (i === undefined) throw new ConfigError(`node "${name}" reads "${inputName}", which is not 'input' or an earlier node`);
+        return i;
+      });
+      if (inputs.length === 0) throw new ConfigError(`node "${name}" has no inputs`);
+      const layer = createLayer(nodeSpec.layer, name);
+      const inShapes = inputs.map((i) => (i < 0 ? spec.inputShape : shapes[i]));
+      shapes.push(layer.build(inShapes, backend));
+      this.nodes.push({ name, layer, inputs });
+      index.set(name, this.nodes.length - 1);
+    }
+    const out = index.get(spec.output ?? spec.nodes[spec.nodes.length - 1].name);
+    if (out === undefined || out < 0) throw new ConfigError(`model "${spec.name}": output node "${spec.output}" does not exist`);
+    this.outputIndex = out;
+    this.initialize(seed);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get inputShape(): Shape {
+    return this.spec.inputShape;
+  }
+
+  get outputShape(): Shape {
+    return this.nodes[this.outputIndex].layer.outputShape;
+  }
+
+  get layers(): Layer[] {
+    return this.nodes.map((n) => n.layer);
+  }
+
+  /** Re-draws every parameter from the layers' initialisers with this seed. */
+  initialize(seed: number): void {
+    const rng = new Rng(seed);
+    for (const n of this.nodes) n.layer.initParams(rng);
+  }
+
+  parameters(): NamedParam[] {
+    return this.nodes.flatMap((n) => n.layer.params().map((p) => Object.assign(p, { path: `${n.name}.${p.name}` })));
+  }
+
+  parameterCount(): number {
+    return this.parameters().reduce((s, p) => s + p.value.size, 0);
+  }
+
+  /** Runs the network on a batch [N, C, H, W]; returns the output node's tensor (logits). */
+  forward(x: Tensor, training = false): Tensor {
+    const expected = [x.shape[0], ...this.spec.inputShape];
+    if (x.shape.length !== 4 || x.shape.some((d, i) => d !== expected[i])) {
+      throw new ShapeError(`model "${this.name}": expected input [N, ${this.spec.inputShape.join(', ')}], got ${shapeToString(x.shape)}`);
+    }
+    this.input = x;
+    const ctx = { backend: this.backend, training, rng: this.rng };
+    for (let i = 0; i < this.nodes.length; i++) {
+      const node = this.nodes[i];
+      this.outputs[i] = node.layer.forward(node.inputs.map((j) => (j < 0 ? x : this.outputs[j])), ctx);
+      if (i === this.outputIndex) break;
+    }
+    return this.outputs[this.outputIndex];
+  }
+
+  /** The activation of every node from the last forward pass, by node name. */
+  activations(): Map<string, Tensor> {
+    return new Map(this.nodes.slice(0, this.outputIndex + 1).map((n, i) => [n.name, this.outputs[i]]));
+  }
+
+  /**
+   * Backpropagates dL/d(output) through the graph, filling every parameter's gradient.
+   * Returns dL/d(input).
+   */
+  backward(dOutput: Tensor, training = true): Tensor {
+    const ctx = { backend: this.backend, training, rng: this.rng };
+    const inputSlot = this.nodes.length;
+    const grads: (Tensor | undefined)[] = new Array(this.nodes.length + 1);
+    const summed = new Set<number>();
+    // A node read by several consumers gets the sum of their gradients, in a buffer the model
+    // owns: layers' own gradient buffers are never written by anyone else.
+    const addGrad = (slot: number, g: Tensor) => {
+      const sofar = grads[slot];
+      if (!sofar) { grads[slot] = g; return; }
+      const sum = this.sumBuffer(slot, g.shape);
+      if (summed.has(slot)) this.backend.axpy(1, g.data, sum.data);
+      else { this.backend.add(sofar.data, g.data, sum.data); summed.add(slot); }
+      grads[slot] = sum;
+    };
+    grads[this.outputIndex] = dOutput;
+    for (let i = this.outputIndex; i >= 0; i--) {
+      const dy = grads[i];
+      if (!dy) continue;
+      const node = this.nodes[i];
+      const dxs = node.layer.backward(dy, ctx);
+      node.inputs.forEach((j, k) => addGrad(j < 0 ? inputSlot : j, dxs[k]));
+    }
+    return grads[inputSlot] ?? Tensor.zeros(this.input.shape, this.backend.dtype);
+  }
+
+  private sumBuffer(slot: number, shape: Shape): Tensor {
+    let sum = this.gradSums.get(slot);
+    if (!sum || sum.size !== shapeSize(shape)) {
+      sum = new Tensor(shape, this.backend.alloc(shapeSize(shape)));
+      this.gradSums.set(slot, sum);
+    }
+    return sum.reshape(shape);
+  }
+
+  summary(): SummaryRow[] {
+    return this.nodes.map((n) => ({
+      name: n.name,
+      type: n.layer.type,
+      inputs: n.inputs.map((i) => (i < 0 ? INPUT : this.nodes[i].name)),
+      outputShape: n.layer.outputShape,
+      params: n.layer.params().reduce((s, p) => s + p.value.size, 0),
+    }));
+  }
+
+  /** Class probabilities for a batch (softmax of the logits), as [N, classes]. */
+  predict(x: Tensor): Tensor {
+    const logits = this.forward(x, false);
+    const N = logits.shape[0], K = logits.size / N;
+    const probs = new Tensor([N, K], this.backend.alloc(N * K));
+    this.backend.softmax(N, K, logits.data, probs.data);
+    return probs;
+  }
+}
+
+/** Builds a chain spec, naming nodes by type and position (conv1, pool1, ...). */
+export function sequential(name: string, inputShape: [number, number, number], layers: LayerSpec[], classes?: string[]): ModelSpec {
+  const counts = new Map<string, number>();
+  let previous = INPUT;
+  const nodes = layers.map((layer) => {
+    const base = shortName(layer.type);
+    const k = (counts.get(base) ?? 0) + 1;
+    counts.set(base, k);
+    const node = { name: `${base}${k}`, layer, inputs: [previous] };
+    previous = node.name;
+    return node;
+  });
+  return { name, inputShape, nodes, classes };
+}
+
+function shortName(type: string): string {
+  return ({ conv2d: 'conv', maxpool2d: 'pool', avgpool2d: 'avgpool', dense: 'fc' } as Record<string, string>)[type] ?? type;
+}
+

@@ -1,0 +1,86 @@
+import { ConfigError } from '../errors.js';
+import { type ModelSpec, sequential } from './model.js';
+
+const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+export interface ZooOptions {
+  classes?: number;
+}
+
+/** Training settings that work well for a zoo model; the CLI's defaults. */
+export interface TrainDefaults {
+  epochs: number;
+  batch: number;
+  optimizer: 'sgd' | 'adam';
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: 'cosine' | 'step' | 'constant';
+}
+
+export interface ZooEntry {
+  description: string;
+  build(options?: ZooOptions): ModelSpec;
+  defaults: TrainDefaults;
+}
+
+/**
+ * LeNet-5 (LeCun et al. 1998) as it is usually trained today. Departures from the paper:
+ * the 28×28 MNIST digit is zero-padded by 2 (the paper padded the images to 32×32, same
+ * geometry); ReLU instead of the scaled tanh; max pooling instead of the trainable
+ * subsampling; C3 is fully connected to S2 instead of the paper's partial connection table;
+ * the output is a plain 10-way linear layer with softmax instead of Euclidean RBF units.
+ */
+function lenet5({ classes = 10 }: ZooOptions = {}): ModelSpec {
+  return sequential('lenet5', [1, 28, 28], [
+    { type: 'conv2d', filters: 6, kernel: 5, padding: 2 },
+    { type: 'relu' },
+    { type: 'maxpool2d', kernel: 2, stride: 2 },
+    { type: 'conv2d', filters: 16, kernel: 5 },
+    { type: 'relu' },
+    { type: 'maxpool2d', kernel: 2, stride: 2 },
+    { type: 'flatten' },
+    { type: 'dense', units: 120 },
+    { type: 'relu' },
+    { type: 'dense', units: 84 },
+    { type: 'relu' },
+    { type: 'dense', units: classes },
+  ], classes === 10 ? DIGITS : undefined);
+}
+
+/**
+ * The network of ConvNetJS's MNIST demo (Karpathy): 24×24 crops (random in training,
+ * central in evaluation), conv 5×5×8 pad 2, max-pool 2/2, conv 5×5×16 pad 2, max-pool 3/3,
+ * fully connected to 10 classes.
+ */
+function convnetjsMnist({ classes = 10 }: ZooOptions = {}): ModelSpec {
+  return sequential('convnetjs-mnist', [1, 24, 24], [
+    { type: 'conv2d', filters: 8, kernel: 5, padding: 2 },
+    { type: 'relu' },
+    { type: 'maxpool2d', kernel: 2, stride: 2 },
+    { type: 'conv2d', filters: 16, kernel: 5, padding: 2 },
+    { type: 'relu' },
+    { type: 'maxpool2d', kernel: 3, stride: 3 },
+    { type: 'flatten' },
+    { type: 'dense', units: classes },
+  ], classes === 10 ? DIGITS : undefined);
+}
+
+export const zoo: Record<string, ZooEntry> = {
+  lenet5: {
+    description: 'LeNet-5 (1998), ReLU and max-pool, 28×28 input',
+    build: lenet5,
+    defaults: { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, schedule: 'cosine' },
+  },
+  'convnetjs-mnist': {
+    description: "ConvNetJS's MNIST demo net, 24×24 crops",
+    build: convnetjsMnist,
+    defaults: { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, schedule: 'cosine' },
+  },
+};
+
+export function zooEntry(name: string): ZooEntry {
+  const entry = zoo[name];
+  if (!entry) throw new ConfigError(`unknown model "${name}" (available: ${Object.keys(zoo).join(', ')})`);
+  return entry;
+}

@@ -1,0 +1,45 @@
+import { type ImageDataset, fillBatch } from '../data/dataset.js';
+import type { Model } from '../model/model.js';
+import { Tensor } from '../tensor.js';
+
+export interface Evaluation {
+  accuracy: number;
+  loss: number;
+  count: number;
+  /** confusion[actual][predicted]. */
+  confusion: number[][];
+}
+
+/** Index of the largest value in row n of an N×K matrix. */
+export function argmaxRow(values: ArrayLike<number>, n: number, K: number): number {
+  let best = 0;
+  for (let k = 1; k < K; k++) if (values[n * K + k] > values[n * K + best]) best = k;
+  return best;
+}
+
+/**
+ * Accuracy, mean cross-entropy and confusion matrix over a whole dataset. Batches keep one
+ * size (the last is padded with repeats that are not counted) so buffers are never reallocated.
+ */
+export function evaluate(model: Model, ds: ImageDataset, batchSize = 100): Evaluation {
+  const N = Math.min(batchSize, ds.count);
+  const x = new Tensor([N, ...model.inputShape], model.backend.alloc(N * model.inputShape.reduce((a, b) => a * b, 1)));
+  const labels = new Uint8Array(N);
+  const K = model.outputShape[0];
+  const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
+  const order = new Int32Array(N);
+  let correct = 0, loss = 0;
+  for (let start = 0; start < ds.count; start += N) {
+    const valid = Math.min(N, ds.count - start);
+    for (let i = 0; i < N; i++) order[i] = start + Math.min(i, valid - 1);
+    fillBatch(ds, order, 0, x, labels, { crop: 'center' });
+    const probs = model.predict(x).data;
+    for (let n = 0; n < valid; n++) {
+      const predicted = argmaxRow(probs, n, K);
+      confusion[labels[n]][predicted]++;
+      if (predicted === labels[n]) correct++;
+      loss -= Math.log(Math.max(probs[n * K + labels[n]], 1e-30));
+    }
+  }
+  return { accuracy: correct / ds.count, loss: loss / ds.count, count: ds.count, confusion };
+}

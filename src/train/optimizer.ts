@@ -1,0 +1,64 @@
+import type { Backend } from '../backend/backend.js';
+import { ConfigError } from '../errors.js';
+import type { NamedParam } from '../model/model.js';
+import type { FloatArray } from '../tensor.js';
+
+export interface OptimizerConfig {
+  type: 'sgd' | 'adam' | 'adamw';
+  /** SGD momentum (0 = plain SGD). */
+  momentum?: number;
+  nesterov?: boolean;
+  /** L2 penalty on weights (biases are not decayed); decoupled for adamw. */
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+/**
+ * Updates parameters from their gradients. State (momentum buffers, Adam moments) is kept per
+ * parameter path so it can be saved and restored.
+ */
+export class Optimizer {
+  readonly config: Required<OptimizerConfig>;
+  private state = new Map<string, FloatArray[]>();
+  steps = 0;
+
+  constructor(config: OptimizerConfig, private backend: Backend) {
+    if (!['sgd', 'adam', 'adamw'].includes(config.type)) throw new ConfigError(`unknown optimizer "${config.type}" (known: sgd, adam, adamw)`);
+    this.config = {
+      momentum: 0.9, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8,
+      ...config,
+    };
+  }
+
+  step(params: NamedParam[], lr: number): void {
+    this.steps++;
+    const c = this.config;
+    for (const p of params) {
+      const wd = p.decay ? c.weightDecay : 0;
+      const buffers = this.buffersFor(p);
+      if (c.type === 'sgd') {
+        this.backend.sgdStep(p.value.data, p.grad.data, buffers[0], { lr, momentum: c.momentum, weightDecay: wd, nesterov: c.nesterov });
+      } else {
+        this.backend.adamStep(p.value.data, p.grad.data, buffers[0], buffers[1], {
+          lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: wd, decoupled: c.type === 'adamw', step: this.steps,
+        });
+      }
+    }
+  }
+
+  private buffersFor(p: NamedParam): FloatArray[] {
+    let b = this.state.get(p.path);
+    if (!b) {
+      b = Array.from({ length: this.config.type === 'sgd' ? 1 : 2 }, () => this.backend.alloc(p.value.size));
+      this.state.set(p.path, b);
+    }
+    return b;
+  }
+
+  /** The optimizer's state, for checkpoints. */
+  exportState(): { steps: number; buffers: Map<string, FloatArray[]> } {
+    return { steps: this.steps, buffers: this.state };
+  }
+}

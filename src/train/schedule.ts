@@ -1,0 +1,34 @@
+import { ConfigError } from '../errors.js';
+
+/**
+ * Learning-rate schedules as pure functions of the step: lr(step) for step in [0, totalSteps).
+ *  - constant;
+ *  - step: multiply by `gamma` every `stepSize` steps;
+ *  - cosine: half a cosine from lr down to minLr over the run, after an optional linear warm-up.
+ */
+export type ScheduleConfig =
+  | { type: 'constant' }
+  | { type: 'step'; stepSize: number; gamma?: number }
+  | { type: 'cosine'; minLr?: number; warmupSteps?: number };
+
+export function makeSchedule(config: ScheduleConfig, baseLr: number, totalSteps: number): (step: number) => number {
+  switch (config.type) {
+    case 'constant':
+      return () => baseLr;
+    case 'step': {
+      if (!(config.stepSize > 0)) throw new ConfigError('step schedule needs a positive stepSize');
+      const gamma = config.gamma ?? 0.1;
+      return (step) => baseLr * Math.pow(gamma, Math.floor(step / config.stepSize));
+    }
+    case 'cosine': {
+      const minLr = config.minLr ?? 0, warm = config.warmupSteps ?? 0;
+      return (step) => {
+        if (step < warm) return baseLr * (step + 1) / warm;
+        const t = Math.min(1, (step - warm) / Math.max(1, totalSteps - warm));
+        return minLr + 0.5 * (baseLr - minLr) * (1 + Math.cos(Math.PI * t));
+      };
+    }
+    default:
+      throw new ConfigError(`unknown schedule ${JSON.stringify((config as { type: unknown }).type)} (known: constant, step, cosine)`);
+  }
+}
