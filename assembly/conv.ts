@@ -1,0 +1,116 @@
+// Convolution over a range of images [n0, n1) via im2col + GEMM, so the host can split a batch
+// across threads. Each caller passes its own workspace: GEMM packing space, then the column
+// matrix (convWorkspaceBytes).
+
+import { ConvGeometry } from './geometry';
+import { gemm, gemmWorkspaceBytes } from './gemm';
+import { col2imAdd, im2col } from './im2col';
+
+/** Bytes of per-thread workspace the conv kernels need for this geometry. */
+export function convWorkspaceBytes(g: ConvGeometry): i32 {
+  return gemmWorkspaceBytes() + (g.C / g.groups) * g.KH * g.KW * g.OH * g.OW * 4;
+}
+
+/** A 1×1, stride 1, unpadded convolution needs no im2col: the input planes are the columns. */
+// @ts-ignore: decorator
+@inline
+function isPointwise(g: ConvGeometry): bool {
+  return g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0;
+}
+
+/** y[n] = conv(x[n], w) + bias for n in [n0, n1). bias may be 0 (none). */
+export function conv2dForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: usize, bias: usize, y: usize, work: usize): void {
+  const G = g.groups, Cg = g.C / G, Og = g.O / G;
+  const P = g.OH * g.OW, R = Cg * g.KH * g.KW;
+  const col = work + <usize>gemmWorkspaceBytes();
+  const direct = isPointwise(g);
+  for (let n = n0; n < n1; n++) {
+    for (let gi = 0; gi < G; gi++) {
+      const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);
+      const yg = y + (<usize>((n * g.O + gi * Og) * P) << 2);
+      const wg = w + (<usize>(gi * Og * R) << 2);
+      let b = xg;
+      if (!direct) { im2col(g, Cg, xg, col); b = col; }
+      gemm(false, false, Og, P, R, 1, wg, R, b, P, 0, yg, P, work);
+      if (bias) addRowBias(Og, P, yg, bias + (<usize>(gi * Og) << 2));
+    }
+  }
+}
+
+/** dx[n] = convᵀ(dy[n], w) for n in [n0, n1) (write). */
+export function conv2dBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize, w: usize, dx: usize, work: usize): void {
+  const G = g.groups, Cg = g.C / G, Og = g.O / G;
+  const P = g.OH * g.OW, R = Cg * g.KH * g.KW, HW = g.H * g.W;
+  const col = work + <usize>gemmWorkspaceBytes();
+  const direct = isPointwise(g);
+  for (let n = n0; n < n1; n++) {
+    for (let gi = 0; gi < G; gi++) {
+      const dyg = dy + (<usize>((n * g.O + gi * Og) * P) << 2);
+      const dxg = dx + (<usize>((n * g.C + gi * Cg) * HW) << 2);
+      const wg = w + (<usize>(gi * Og * R) << 2);
+      if (direct) {
+        gemm(true, false, R, P, Og, 1, wg, R, dyg, P, 0, dxg, P, work);
+      } else {
+        gemm(true, false, R, P, Og, 1, wg, R, dyg, P, 0, col, P, work);
+        memory.fill(dxg, 0, <usize>(Cg * HW) << 2);
+        col2imAdd(g, Cg, col, dxg);
+      }
+    }
+  }
+}
+
+/**
+ * dw = Σ_{n in [n0, n1)} dy[n] · im2col(x[n])ᵀ and dbias = Σ dy (write; dbias may be 0).
+ * Threads each fill a partial dw/dbias that the host then sums.
+ */
+export function conv2dBackwardWeights(g: ConvGeometry, n0: i32, n1: i32, x: usize, dy: usize, dw: usize, dbias: usize, work: usize): void {
+  const G = g.groups, Cg = g.C / G, Og = g.O / G;
+  const P = g.OH * g.OW, R = Cg * g.KH * g.KW;
+  const col = work + <usize>gemmWorkspaceBytes();
+  const direct = isPointwise(g);
+  if (n1 <= n0) memory.fill(dw, 0, <usize>(g.O * R) << 2);
+  if (dbias) memory.fill(dbias, 0, <usize>g.O << 2);
+  for (let n = n0; n < n1; n++) {
+    for (let gi = 0; gi < G; gi++) {
+      const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);
+      const dyg = dy + (<usize>((n * g.O + gi * Og) * P) << 2);
+      const dwg = dw + (<usize>(gi * Og * R) << 2);
+      let b = xg;
+      if (!direct) { im2col(g, Cg, xg, col); b = col; }
+      gemm(false, true, Og, R, P, 1, dyg, P, b, P, n == n0 ? 0 : 1, dwg, R, work);
+    }
+    if (dbias) sumPlanes(g.O, P, dy + (<usize>(n * g.O * P) << 2), dbias);
+  }
+}
+
+/** y[o, p] += bias[o] over an rows×P block. */
+function addRowBias(rows: i32, P: i32, y: usize, bias: usize): void {
+  for (let o = 0; o < rows; o++) {
+    const b = load<f32>(bias + (<usize>o << 2));
+    const vb = f32x4.splat(b);
+    const row = y + (<usize>(o * P) << 2);
+    let p = 0;
+    for (; p + 4 <= P; p += 4) {
+      const q = row + (<usize>p << 2);
+      v128.store(q, f32x4.add(v128.load(q), vb));
+    }
+    for (; p < P; p++) {
+      const q = row + (<usize>p << 2);
+      store<f32>(q, load<f32>(q) + b);
+    }
+  }
+}
+
+/** out[o] += Σ_p planes[o, p]. */
+function sumPlanes(O: i32, P: i32, planes: usize, out: usize): void {
+  for (let o = 0; o < O; o++) {
+    const row = planes + (<usize>(o * P) << 2);
+    let acc = f32x4.splat(0);
+    let p = 0;
+    for (; p + 4 <= P; p += 4) acc = f32x4.add(acc, v128.load(row + (<usize>p << 2)));
+    let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+    for (; p < P; p++) s += load<f32>(row + (<usize>p << 2));
+    const q = out + (<usize>o << 2);
+    store<f32>(q, load<f32>(q) + s);
+  }
+}

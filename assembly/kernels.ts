@@ -1,0 +1,15 @@
+// Entry point of the convkit WASM kernels: every export is called from src/backend/wasm.ts
+// (and its worker threads) with pointers into the one imported linear memory.
+// The module keeps no state and allocates nothing: the host owns all memory.
+
+export { gemm, gemmWorkspaceBytes } from './gemm';
+export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeights, convWorkspaceBytes } from './conv';
+export { maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward } from './pool';
+export { add, mul, axpy, addBias, sumRows, relu, reluBackward, tanh, tanhBackward, sigmoid, sigmoidBackward } from './elementwise';
+export { softmax, softmaxCrossEntropy } from './softmax';
+export { sgdStep, adamStep } from './optim';
+
+/** End of the module's static data (math tables); the host allocates only above it. */
+export function dataEnd(): usize {
+  return __heap_base;
+}

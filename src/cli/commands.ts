@@ -1,0 +1,180 @@
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { createBackend } from '../backend/index.js';
+import { limitDataset } from '../data/dataset.js';
+import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
+import { ConfigError } from '../errors.js';
+import { Model } from '../model/model.js';
+import { zoo, zooEntry } from '../model/zoo.js';
+import { type DataInfo, dataInfo, loadDataset } from '../node/datasets.js';
+import { loadModel, saveModel } from '../node/files.js';
+import { readGreyImage } from '../node/image.js';
+import { Tensor, shapeToString } from '../tensor.js';
+import { evaluate } from '../train/evaluate.js';
+import { type TrainEvent, train } from '../train/trainer.js';
+import { Output, percent, table } from './output.js';
+
+export interface CommonOptions {
+  json?: boolean;
+  backend?: string;
+}
+
+export interface TrainCommandOptions extends CommonOptions {
+  model: string;
+  dataset: string;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  optimizer?: 'sgd' | 'adam' | 'adamw';
+  momentum?: number;
+  weightDecay?: number;
+  schedule?: 'cosine' | 'step' | 'constant';
+  seed: number;
+  trainLimit?: number;
+  testLimit?: number;
+  shift?: number;
+  out?: string;
+}
+
+export async function trainCommand(o: TrainCommandOptions): Promise<void> {
+  const out = new Output(!!o.json);
+  const entry = zooEntry(o.model);
+  const d = entry.defaults;
+  const backend = await createBackend(o.backend);
+  const trainSet = limitDataset(loadDataset(o.dataset, 'train'), o.trainLimit);
+  const testSet = limitDataset(loadDataset(o.dataset, 'test'), o.testLimit);
+  const model = new Model(entry.build({ classes: trainSet.classes.length }), backend, o.seed);
+  const settings = {
+    epochs: o.epochs ?? d.epochs, batchSize: o.batch ?? d.batch, lr: o.lr ?? (o.optimizer === 'adam' || o.optimizer === 'adamw' ? 1e-3 : d.lr),
+    optimizer: { type: o.optimizer ?? d.optimizer, momentum: o.momentum ?? d.momentum, weightDecay: o.weightDecay ?? d.weightDecay },
+    schedule: { type: o.schedule ?? d.schedule } as { type: 'cosine' },
+  };
+  const outFile = o.out ?? `${o.model}.convkit`;
+  out.event({ type: 'start', model: o.model, dataset: o.dataset, backend: backend.name, parameters: model.parameterCount(),
+    trainExamples: trainSet.count, testExamples: testSet.count, ...settings, seed: o.seed, out: outFile });
+  out.text(`Training ${o.model} (${model.parameterCount().toLocaleString('en')} parameters) on ${o.dataset}: ${trainSet.count} training, ${testSet.count} test images`);
+  out.text(`${settings.optimizer.type} lr ${settings.lr} (${settings.schedule.type}), momentum ${settings.optimizer.momentum}, weight decay ${settings.optimizer.weightDecay}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${o.seed}, backend ${backend.name}`);
+
+  const bar = out.progressBar('epoch {epoch}/{epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {speed} img/s | ETA {eta_formatted}');
+  let barEpoch = 0;
+  let interrupted = false;
+  const onSigint = () => { interrupted = true; };
+  process.once('SIGINT', onSigint);
+  const onEvent = (e: TrainEvent) => {
+    out.event(e);
+    if (e.type === 'batch') {
+      if (!bar) return;
+      const payload = { epoch: e.epoch, epochs: settings.epochs, loss: e.loss.toFixed(4), acc: percent(e.accuracy, 1), speed: Math.round(e.imagesPerSecond) };
+      if (barEpoch !== e.epoch) { barEpoch = e.epoch; bar.start(e.batches, e.batch, payload); }
+      else bar.update(e.batch, payload);
+    } else {
+      bar?.stop();
+      out.text(`epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, train accuracy ${percent(e.trainAccuracy)}, test accuracy ${percent(e.testAccuracy)}, ${Math.round(e.imagesPerSecond)} img/s, ${e.seconds.toFixed(1)} s`);
+    }
+  };
+  const result = await train(model, trainSet, { ...settings, seed: o.seed, shift: o.shift, testSet, onEvent, shouldStop: () => interrupted });
+  process.removeListener('SIGINT', onSigint);
+  saveModel(outFile, model, { data: dataInfo(trainSet, o.dataset), training: { ...settings, seed: o.seed, epochs: result.epochs }, testAccuracy: result.testAccuracy });
+  out.text(`${result.stopped ? 'Stopped early' : 'Done'}: test accuracy ${percent(result.testAccuracy)} after ${result.epochs} epoch(s), ${result.seconds.toFixed(1)} s; model saved to ${outFile}`);
+  out.event({ type: 'result', testAccuracy: result.testAccuracy, trainLoss: result.trainLoss, trainAccuracy: result.trainAccuracy,
+    imagesPerSecond: result.imagesPerSecond, seconds: result.seconds, epochs: result.epochs, stopped: result.stopped, modelFile: outFile });
+}
+
+export interface EvalCommandOptions extends CommonOptions {
+  modelFile: string;
+  dataset?: string;
+  testLimit?: number;
+}
+
+export async function evalCommand(o: EvalCommandOptions): Promise<void> {
+  const out = new Output(!!o.json);
+  const backend = await createBackend(o.backend);
+  const { model, metadata } = loadModel(o.modelFile, backend);
+  const datasetName = o.dataset ?? (metadata.data as DataInfo | undefined)?.dataset ?? 'mnist';
+  const testSet = limitDataset(loadDataset(datasetName, 'test'), o.testLimit);
+  const t0 = performance.now();
+  const r = evaluate(model, testSet);
+  const seconds = (performance.now() - t0) / 1000;
+  out.text(`${basename(o.modelFile)} (${model.name}) on ${datasetName} test set (${r.count} images): accuracy ${percent(r.accuracy)}, loss ${r.loss.toFixed(4)}, ${Math.round(r.count / seconds)} img/s`);
+  out.text('');
+  out.text('Confusion matrix (rows: true class, columns: predicted):');
+  const classes = testSet.classes;
+  out.text(table(['', ...classes], r.confusion.map((row, i) => [classes[i], ...row]), [false, ...classes.map(() => true)]));
+  out.event({ type: 'result', accuracy: r.accuracy, loss: r.loss, count: r.count, confusion: r.confusion, classes, seconds });
+}
+
+export interface PredictCommandOptions extends CommonOptions {
+  modelFile: string;
+  images: string[];
+  top?: number;
+  preprocess?: 'mnist' | 'resize';
+  invert?: 'auto' | 'yes' | 'no';
+}
+
+export async function predictCommand(o: PredictCommandOptions): Promise<void> {
+  const out = new Output(!!o.json);
+  const backend = await createBackend(o.backend);
+  const { model, metadata } = loadModel(o.modelFile, backend);
+  const info = (metadata.data as DataInfo | undefined) ?? { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.1307], std: [0.3081], classes: model.spec.classes ?? [] };
+  if (info.channels !== 1) throw new ConfigError(`predict supports grey-image models for now; ${o.modelFile} expects ${info.channels} channels`);
+  const [, h, w] = model.inputShape;
+  const K = model.outputShape[0];
+  const classes = model.spec.classes ?? info.classes ?? [];
+  const top = Math.min(o.top ?? 3, K);
+  const results = [];
+  for (const file of o.images) {
+    if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
+    let grey = readGreyImage(file);
+    const inverted = o.invert === 'yes' || ((o.invert ?? 'auto') === 'auto' && meanValue(grey) > 0.5);
+    if (inverted) grey = invert(grey);
+    // Prepare like the training data: MNIST-style centring at the dataset's size, then the model's central crop.
+    const bytes = o.preprocess === 'resize'
+      ? Uint8Array.from(resizeArea(grey, info.width, info.height).data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255))
+      : mnistStyle(grey, info.width);
+    const x = new Tensor([1, 1, h, w], backend.alloc(h * w));
+    const top0 = (info.height - h) >> 1, left0 = (info.width - w) >> 1;
+    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
+      x.data[i * w + j] = (bytes[(top0 + i) * info.width + left0 + j] / 255 - info.mean[0]) / info.std[0];
+    }
+    const probs = Array.from(model.predict(x).data);
+    const ranked = probs.map((p, k) => ({ class: classes[k] ?? String(k), index: k, probability: p }))
+      .sort((a, b) => b.probability - a.probability).slice(0, top);
+    results.push({ image: file, inverted, top: ranked });
+    out.text(`${file}: ${ranked.map((r) => `${r.class} ${percent(r.probability, 1)}`).join(', ')}`);
+  }
+  out.event({ type: 'result', predictions: results });
+}
+
+export interface SummaryCommandOptions extends CommonOptions {
+  model?: string;
+  modelFile?: string;
+}
+
+export async function summaryCommand(o: SummaryCommandOptions): Promise<void> {
+  const out = new Output(!!o.json);
+  const backend = await createBackend('ref');
+  let model: Model;
+  if (o.modelFile) model = loadModel(o.modelFile, backend).model;
+  else if (o.model) model = new Model(zooEntry(o.model).build(), backend);
+  else throw new ConfigError(`summary needs --model NAME (one of: ${Object.keys(zoo).join(', ')}) or --model-file FILE`);
+  const rows = model.summary();
+  const isChain = rows.every((r, i) => r.inputs.length === 1 && r.inputs[0] === (i === 0 ? 'input' : rows[i - 1].name));
+  const headers = ['Layer (type)', 'Output shape', 'Param #', ...(isChain ? [] : ['Connected to'])];
+  const body = [
+    ['input (input)', shapeToString(['N', ...model.inputShape] as never), 0, ...(isChain ? [] : [''])],
+    ...rows.map((r) => [`${r.name} (${r.type})`, shapeToString(['N', ...r.outputShape] as never), r.params.toLocaleString('en'), ...(isChain ? [] : [r.inputs.join(', ')])]),
+  ];
+  out.text(`Model: ${model.name}`);
+  out.text(table(headers, body, [false, false, true, false]));
+  out.text(`Total params: ${model.parameterCount().toLocaleString('en')}`);
+  out.event({ type: 'result', model: model.name, inputShape: model.inputShape, layers: rows, totalParams: model.parameterCount() });
+}
+
+export async function infoCommand(o: CommonOptions): Promise<void> {
+  const out = new Output(!!o.json);
+  const backend = await createBackend(o.backend);
+  const info = { type: 'result', backend: backend.name, dtype: backend.dtype, node: process.version, models: Object.keys(zoo), datasets: ['mnist'] };
+  out.text(`backend: ${info.backend} (${info.dtype})\nnode: ${info.node}\nmodels: ${info.models.join(', ')}\ndatasets: ${info.datasets.join(', ')}`);
+  out.event(info);
+}
+

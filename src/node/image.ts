@@ -1,0 +1,54 @@
+import { extname } from 'node:path';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { FormatError } from '../errors.js';
+import { type GreyImage, toGrey } from '../data/preprocess.js';
+import { readBytes } from './mnist.js';
+
+/** Decoded 8-bit image, channels interleaved. */
+export interface DecodedImage {
+  width: number;
+  height: number;
+  channels: number;
+  pixels: Uint8Array;
+}
+
+/** Decodes a PNG or JPEG (chosen by its signature, not its name); errors name the file. */
+export function decodeImage(bytes: Uint8Array, fileName: string): DecodedImage {
+  const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+  const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  try {
+    if (isPng) {
+      // pngjs converts every colour type and bit depth to 8-bit RGBA.
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return { width: png.width, height: png.height, channels: 4, pixels: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+    }
+    if (isJpeg) {
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+      return { width: img.width, height: img.height, channels: 4, pixels: img.data };
+    }
+  } catch (e) {
+    throw new FormatError(`${fileName}: cannot decode ${isPng ? 'PNG' : 'JPEG'} image: ${(e as Error).message}`);
+  }
+  throw new FormatError(`${fileName}: not a PNG or JPEG image${extname(fileName) ? ` (despite the ${extname(fileName)} name)` : ''}`);
+}
+
+export function readImage(path: string): DecodedImage {
+  return decodeImage(readBytes(path), path);
+}
+
+export function readGreyImage(path: string): GreyImage {
+  const img = readImage(path);
+  return toGrey(img.pixels, img.width, img.height, img.channels);
+}
+
+/** Encodes 8-bit pixels (1, 3 or 4 channels) as PNG. */
+export function encodePng(img: DecodedImage): Uint8Array {
+  const png = new PNG({ width: img.width, height: img.height });
+  for (let i = 0; i < img.width * img.height; i++) {
+    const p = i * img.channels;
+    const rgb = img.channels >= 3 ? [img.pixels[p], img.pixels[p + 1], img.pixels[p + 2]] : [img.pixels[p], img.pixels[p], img.pixels[p]];
+    png.data.set([...rgb, img.channels === 4 ? img.pixels[p + 3] : 255], i * 4);
+  }
+  return PNG.sync.write(png);
+}
