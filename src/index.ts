@@ -1,0 +1,23 @@
+/**
+ * convkit's library API. Everything here runs in Node and in browsers; file-system helpers
+ * live in 'convkit/node' (src/node/) and are re-exported from there only.
+ */
+export { Tensor, shapeSize, shapeToString, type FloatArray, type Shape } from './tensor.js';
+export { Rng } from './rng.js';
+export { ConvkitError, ShapeError, FormatError, ConfigError } from './errors.js';
+export type { Backend, Conv2dGeometry, Pool2dGeometry } from './backend/backend.js';
+export { RefBackend } from './backend/ref.js';
+export { createBackend, backendNames } from './backend/index.js';
+export { createLayer, layerTypes, Layer, type LayerSpec, type Param } from './layers/index.js';
+export { Model, sequential, INPUT, type ModelSpec, type NodeSpec, type NamedParam, type SummaryRow } from './model/model.js';
+export { zoo, zooEntry, type ZooEntry, type TrainDefaults } from './model/zoo.js';
+export { initWeights, type InitName } from './init.js';
+export { SoftmaxCrossEntropy } from './train/loss.js';
+export { Optimizer, type OptimizerConfig } from './train/optimizer.js';
+export { makeSchedule, type ScheduleConfig } from './train/schedule.js';
+export { train, type TrainOptions, type TrainEvent, type TrainResult } from './train/trainer.js';
+export { evaluate, argmaxRow, type Evaluation } from './train/evaluate.js';
+export { parseIdx, encodeIdx, type IdxArray } from './data/idx.js';
+export { datasetFromIdx, fillBatch, limitDataset, MNIST_MEAN, MNIST_STD, type ImageDataset, type BatchOptions } from './data/dataset.js';
+export { toGrey, resizeArea, mnistStyle, invert, meanValue, type GreyImage } from './data/preprocess.js';
+export { encodeModel, decodeModel, type ModelFileHeader } from './io/modelfile.js';
