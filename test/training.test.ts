@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import jpeg from 'jpeg-js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -8,6 +9,7 @@ import { RefBackend } from '../src/backend/ref.js';
 import { limitDataset } from '../src/data/dataset.js';
 import { Model } from '../src/model/model.js';
 import { zoo } from '../src/model/zoo.js';
+import { encodePng } from '../src/node/image.js';
 import { loadMnist } from '../src/node/mnist.js';
 import { train } from '../src/train/trainer.js';
 
@@ -70,6 +72,39 @@ describe('CLI end to end (real MNIST subset)', () => {
     const text = cli('eval', '--model-file', modelFile, '--test-limit', '100');
     assert.match(text.stdout, /accuracy \d+\.\d+ %/);
     assert.match(text.stdout, /Confusion matrix/);
+  });
+
+  it('predict classifies PNG and JPEG pictures of real test digits (any size, dark on light)', () => {
+    const test = loadMnist('test');
+    const files: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      // Scale each digit ×3 and invert it, as a person's scan or drawing would look.
+      const size = 84, rgba = new Uint8Array(size * size * 4);
+      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+        const v = 255 - test.images[i * 784 + Math.floor(y / 3) * 28 + Math.floor(x / 3)];
+        rgba.set([v, v, v, 255], (y * size + x) * 4);
+      }
+      const file = join(dir, `digit${i}.${i === 2 ? 'jpg' : 'png'}`);
+      const bytes = i === 2 ? jpeg.encode({ data: rgba, width: size, height: size }, 95).data : encodePng({ width: size, height: size, channels: 4, pixels: rgba });
+      writeFileSync(file, bytes);
+      files.push(file);
+    }
+    const r = cli('predict', '--model-file', modelFile, ...files, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const { predictions } = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    assert.equal(predictions.length, 3);
+    predictions.forEach((p: { top: { class: string; probability: number }[]; inverted: boolean }, i: number) => {
+      assert.equal(p.top.length, 3);
+      assert.ok(p.inverted);
+      assert.ok(p.top[0].probability >= p.top[1].probability && p.top[1].probability >= p.top[2].probability);
+      assert.equal(p.top[0].class, String(test.labels[i]), `image ${i}: predicted ${p.top[0].class}, label ${test.labels[i]}`);
+    });
+    const text = cli('predict', '--model-file', modelFile, files[0]);
+    assert.match(text.stdout, /digit0\.png: 7 \d+\.\d %, \d \d+\.\d %, \d \d+\.\d %/);
+    writeFileSync(join(dir, 'broken.png'), readFileSync(files[0]).subarray(0, 100));
+    const broken = cli('predict', '--model-file', modelFile, join(dir, 'broken.png'));
+    assert.equal(broken.status, 1);
+    assert.match(broken.stderr, /broken\.png: cannot decode PNG/);
   });
 
   it('summary prints the per-layer table with LeNet-5 parameter count', () => {
