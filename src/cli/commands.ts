@@ -11,7 +11,10 @@ import { loadModel, saveModel } from '../node/files.js';
 import { readGreyImage } from '../node/image.js';
 import { Tensor, shapeToString } from '../tensor.js';
 import { evaluate } from '../train/evaluate.js';
-import { type TrainEvent, train } from '../train/trainer.js';
+import { loadCheckpoint, saveCheckpoint } from '../node/checkpoint.js';
+import type { OptimizerConfig } from '../train/optimizer.js';
+import type { ScheduleConfig } from '../train/schedule.js';
+import { type TrainEvent, type TrainState, train } from '../train/trainer.js';
 import { Output, percent, table } from './output.js';
 
 export interface CommonOptions {
@@ -33,33 +36,75 @@ export interface TrainCommandOptions extends CommonOptions {
   trainLimit?: number;
   testLimit?: number;
   shift?: number;
+  clipGradNorm?: number;
   out?: string;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  resume?: string;
+}
+
+/** The settings of a training run: stored in checkpoints so that --resume continues the same run. */
+interface RunSettings {
+  model: string;
+  dataset: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer: OptimizerConfig;
+  schedule: ScheduleConfig;
+  seed: number;
+  shift: number;
+  clipGradNorm?: number;
+  trainLimit?: number;
+  testLimit?: number;
+  out: string;
+}
+
+function runSettings(o: TrainCommandOptions): RunSettings {
+  const d = zooEntry(o.model).defaults;
+  const optimizer = o.optimizer ?? d.optimizer;
+  return {
+    model: o.model, dataset: o.dataset, epochs: o.epochs ?? d.epochs, batchSize: o.batch ?? d.batch,
+    lr: o.lr ?? (optimizer === 'sgd' ? d.lr : 1e-3),
+    optimizer: { type: optimizer, momentum: o.momentum ?? d.momentum, weightDecay: o.weightDecay ?? d.weightDecay },
+    schedule: o.schedule && o.schedule !== d.schedule.type ? { type: o.schedule } : d.schedule,
+    seed: o.seed, shift: o.shift ?? 0, clipGradNorm: o.clipGradNorm, trainLimit: o.trainLimit, testLimit: o.testLimit,
+    out: o.out ?? `${o.model}.convkit`,
+  };
 }
 
 export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
-  const entry = zooEntry(o.model);
-  const d = entry.defaults;
   const backend = await createBackend(o.backend);
-  const trainSet = limitDataset(loadDataset(o.dataset, 'train'), o.trainLimit);
-  const testSet = limitDataset(loadDataset(o.dataset, 'test'), o.testLimit);
-  const model = new Model(entry.build({ classes: trainSet.classes.length }), backend, o.seed);
-  const settings = {
-    epochs: o.epochs ?? d.epochs, batchSize: o.batch ?? d.batch, lr: o.lr ?? (o.optimizer === 'adam' || o.optimizer === 'adamw' ? 1e-3 : d.lr),
-    optimizer: { type: o.optimizer ?? d.optimizer, momentum: o.momentum ?? d.momentum, weightDecay: o.weightDecay ?? d.weightDecay },
-    schedule: { type: o.schedule ?? d.schedule } as { type: 'cosine' },
-  };
-  const outFile = o.out ?? `${o.model}.convkit`;
-  out.event({ type: 'start', model: o.model, dataset: o.dataset, backend: backend.name, parameters: model.parameterCount(),
-    trainExamples: trainSet.count, testExamples: testSet.count, ...settings, seed: o.seed, out: outFile });
-  out.text(`Training ${o.model} (${model.parameterCount().toLocaleString('en')} parameters) on ${o.dataset}: ${trainSet.count} training, ${testSet.count} test images`);
-  out.text(`${settings.optimizer.type} lr ${settings.lr} (${settings.schedule.type}), momentum ${settings.optimizer.momentum}, weight decay ${settings.optimizer.weightDecay}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${o.seed}, backend ${backend.name}`);
+  let model: Model, settings: RunSettings, resume: TrainState | undefined;
+  if (o.resume) {
+    const ck = loadCheckpoint(o.resume, backend);
+    ({ model, state: resume } = ck);
+    settings = ck.run as unknown as RunSettings;
+    if (o.epochs !== undefined) settings.epochs = o.epochs;
+    out.text(`Resuming from ${ck.file}: epoch ${resume.epoch}, batch ${resume.batch}`);
+  } else {
+    settings = runSettings(o);
+    model = new Model(zooEntry(settings.model).build(), backend, settings.seed);
+  }
+  const checkpointDir = o.checkpointDir ?? o.resume;
+  const trainSet = limitDataset(loadDataset(settings.dataset, 'train'), settings.trainLimit);
+  const testSet = limitDataset(loadDataset(settings.dataset, 'test'), settings.testLimit);
+  if (model.outputShape[0] !== trainSet.classes.length) {
+    throw new ConfigError(`model ${model.name} has ${model.outputShape[0]} outputs but ${settings.dataset} has ${trainSet.classes.length} classes`);
+  }
+  const { out: outFile, ...shown } = settings;
+  out.event({ type: 'start', ...shown, backend: backend.name, parameters: model.parameterCount(),
+    trainExamples: trainSet.count, testExamples: testSet.count, out: outFile, resumed: !!resume });
+  out.text(`Training ${settings.model} (${model.parameterCount().toLocaleString('en')} parameters) on ${settings.dataset}: ${trainSet.count} training, ${testSet.count} test images`);
+  const opt = settings.optimizer;
+  out.text(`${opt.type} lr ${settings.lr} (${settings.schedule.type}), ${opt.type === 'sgd' ? `momentum ${opt.momentum}, ` : ''}weight decay ${opt.weightDecay}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}, backend ${backend.name}`);
 
   const bar = out.progressBar('epoch {epoch}/{epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {speed} img/s | ETA {eta_formatted}');
   let barEpoch = 0;
   let interrupted = false;
   const onSigint = () => { interrupted = true; };
-  process.once('SIGINT', onSigint);
+  process.on('SIGINT', onSigint);
   const onEvent = (e: TrainEvent) => {
     out.event(e);
     if (e.type === 'batch') {
@@ -69,15 +114,34 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
       else bar.update(e.batch, payload);
     } else {
       bar?.stop();
+      barEpoch = 0;
       out.text(`epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, train accuracy ${percent(e.trainAccuracy)}, test accuracy ${percent(e.testAccuracy)}, ${Math.round(e.imagesPerSecond)} img/s, ${e.seconds.toFixed(1)} s`);
     }
   };
-  const result = await train(model, trainSet, { ...settings, seed: o.seed, shift: o.shift, testSet, onEvent, shouldStop: () => interrupted });
-  process.removeListener('SIGINT', onSigint);
-  saveModel(outFile, model, { data: dataInfo(trainSet, o.dataset), training: { ...settings, seed: o.seed, epochs: result.epochs }, testAccuracy: result.testAccuracy });
-  out.text(`${result.stopped ? 'Stopped early' : 'Done'}: test accuracy ${percent(result.testAccuracy)} after ${result.epochs} epoch(s), ${result.seconds.toFixed(1)} s; model saved to ${outFile}`);
+  const onCheckpoint = checkpointDir
+    ? (state: TrainState) => {
+      saveCheckpoint(checkpointDir, model, state, settings as unknown as Record<string, unknown>);
+      out.event({ type: 'checkpoint', dir: checkpointDir, epoch: state.epoch, batch: state.batch });
+    }
+    : undefined;
+  let result;
+  try {
+    result = await train(model, trainSet, {
+      epochs: settings.epochs, batchSize: settings.batchSize, lr: settings.lr, optimizer: settings.optimizer, schedule: settings.schedule,
+      seed: settings.seed, shift: settings.shift, clipGradNorm: settings.clipGradNorm, testSet, onEvent,
+      shouldStop: () => interrupted, onCheckpoint, checkpointEvery: o.checkpointEvery, resume,
+    });
+  } finally {
+    bar?.stop();
+    process.removeListener('SIGINT', onSigint);
+  }
+  saveModel(outFile, model, { data: dataInfo(trainSet, settings.dataset), training: { ...shown, epochs: result.epochs }, testAccuracy: result.testAccuracy });
+  const where = result.stopped ? `Interrupted${checkpointDir ? `; checkpoint in ${checkpointDir} (continue with --resume ${checkpointDir})` : ''}` : 'Done';
+  out.text(`${where}: test accuracy ${percent(result.testAccuracy)} after ${result.epochs} epoch(s), ${result.seconds.toFixed(1)} s; model saved to ${outFile}`);
   out.event({ type: 'result', testAccuracy: result.testAccuracy, trainLoss: result.trainLoss, trainAccuracy: result.trainAccuracy,
-    imagesPerSecond: result.imagesPerSecond, seconds: result.seconds, epochs: result.epochs, stopped: result.stopped, modelFile: outFile });
+    imagesPerSecond: result.imagesPerSecond, seconds: result.seconds, epochs: result.epochs, stopped: result.stopped,
+    history: result.history, modelFile: outFile });
+  if (result.stopped) process.exitCode = 130;
 }
 
 export interface EvalCommandOptions extends CommonOptions {

@@ -43,7 +43,11 @@ export function buildProgram(): Command {
     .option('--train-limit <n>', 'use only the first N training images', int('train-limit', 1))
     .option('--test-limit <n>', 'use only the first N test images', int('test-limit', 1))
     .option('--shift <px>', 'augment with random translations of up to this many pixels', int('shift'), 0)
+    .option('--clip-grad-norm <x>', 'rescale gradients whose global L2 norm exceeds x', positiveNumber('clip-grad-norm'))
     .option('--out <file>', 'where to save the trained model (default: MODEL.convkit)')
+    .option('--checkpoint-dir <dir>', 'write resumable checkpoints here (atomically; the previous one is kept)')
+    .option('--checkpoint-every <n>', 'also checkpoint every N batches (default: each epoch)', int('checkpoint-every', 1))
+    .option('--resume <dir>', 'continue the run checkpointed in DIR with its saved settings (--epochs may extend it)')
     .addOption(backendOption())
     .addOption(jsonOption())
     .action((o) => trainCommand(o));
@@ -88,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0; // e.g. 130 after an interrupted run
   } catch (e) {
     if (e && typeof e === 'object' && 'code' in e && typeof e.code === 'string' && e.code.startsWith('commander.')) {
       const code = (e as { exitCode?: number }).exitCode ?? 2;

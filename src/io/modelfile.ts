@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { ConvkitError, FormatError } from '../errors.js';
 import { Model, type ModelSpec } from '../model/model.js';
-import { sameShape, shapeSize, shapeToString } from '../tensor.js';
+import { type FloatArray, sameShape, shapeToString } from '../tensor.js';
 import { crc32 } from './crc32.js';
 
 /**
@@ -22,27 +22,37 @@ export interface ModelFileHeader {
   version: number;
   spec: ModelSpec;
   tensors: { path: string; shape: number[]; offset: number }[];
+  /** Tensors that are not model parameters (a checkpoint's optimizer state, say). */
+  extra?: { path: string; shape: number[]; offset: number }[];
   dataBytes: number;
   crc32: number;
   metadata: Record<string, unknown>;
 }
 
-export function encodeModel(model: Model, metadata: Record<string, unknown> = {}): Uint8Array {
-  const params = model.parameters();
+/** A named float32 array stored beside the parameters. */
+export interface ExtraTensor {
+  path: string;
+  data: FloatArray;
+}
+
+export function encodeModel(model: Model, metadata: Record<string, unknown> = {}, extra: ExtraTensor[] = []): Uint8Array {
+  const all = [...model.parameters().map((p) => ({ path: p.path, shape: [...p.value.shape], data: p.value.data })),
+    ...extra.map((e) => ({ path: e.path, shape: [e.data.length], data: e.data }))];
   let offset = 0;
-  const tensors = params.map((p) => {
-    const entry = { path: p.path, shape: [...p.value.shape], offset };
-    offset += p.value.size * 4;
+  const entries = all.map((t) => {
+    const entry = { path: t.path, shape: t.shape, offset };
+    offset += t.data.length * 4;
     return entry;
   });
   const data = new Uint8Array(offset);
   const view = new DataView(data.buffer);
-  params.forEach((p, i) => {
-    const values = p.value.data;
-    for (let j = 0; j < values.length; j++) view.setFloat32(tensors[i].offset + 4 * j, values[j], true);
+  all.forEach((t, i) => {
+    for (let j = 0; j < t.data.length; j++) view.setFloat32(entries[i].offset + 4 * j, t.data[j], true);
   });
+  const paramCount = all.length - extra.length;
   const header: ModelFileHeader = {
-    format: 'convkit-model', version: FORMAT_VERSION, spec: model.spec, tensors,
+    format: 'convkit-model', version: FORMAT_VERSION, spec: model.spec, tensors: entries.slice(0, paramCount),
+    ...(extra.length ? { extra: entries.slice(paramCount) } : {}),
     dataBytes: data.length, crc32: crc32(data), metadata,
   };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
@@ -56,7 +66,7 @@ export function encodeModel(model: Model, metadata: Record<string, unknown> = {}
 }
 
 /** Reads a model file; any damage gives a FormatError naming the file and what is wrong. */
-export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backend): { model: Model; metadata: Record<string, unknown> } {
+export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backend): { model: Model; metadata: Record<string, unknown>; extra: Map<string, Float32Array> } {
   const fail = (problem: string): never => { throw new FormatError(`${fileName}: not a valid convkit model file: ${problem}`); };
   if (bytes.length < 12) fail(`only ${bytes.length} bytes`);
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail('wrong magic bytes (expected "CONVKIT1")');
@@ -87,20 +97,30 @@ export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backen
   const params = new Map(model.parameters().map((p) => [p.path, p]));
   if (header.tensors.length !== params.size) fail(`${header.tensors.length} tensors stored, the architecture has ${params.size}`);
   const dataView = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const read = (t: { path: string; shape: number[]; offset: number }, into: FloatArray) => {
+    const n = into.length;
+    if (!Number.isInteger(t.offset) || t.offset < 0 || t.offset % 4 !== 0 || t.offset + 4 * n > data.length) {
+      fail(`tensor "${t.path}" lies outside the weight data`);
+    }
+    for (let j = 0; j < n; j++) into[j] = dataView.getFloat32(t.offset + 4 * j, true);
+  };
   for (const t of header.tensors) {
     const p = params.get(t?.path);
     if (!p) fail(`tensor "${t?.path}" does not belong to the architecture`);
     if (!Array.isArray(t.shape) || !sameShape(t.shape, p!.value.shape)) {
       fail(`tensor "${t.path}" has shape ${JSON.stringify(t.shape)}, the architecture needs ${shapeToString(p!.value.shape)}`);
     }
-    const n = shapeSize(t.shape);
-    if (!Number.isInteger(t.offset) || t.offset < 0 || t.offset % 4 !== 0 || t.offset + 4 * n > data.length) {
-      fail(`tensor "${t.path}" lies outside the weight data`);
-    }
-    const values = p!.value.data;
-    for (let j = 0; j < n; j++) values[j] = dataView.getFloat32(t.offset + 4 * j, true);
+    read(t, p!.value.data);
   }
-  return { model, metadata: header.metadata ?? {} };
+  const extra = new Map<string, Float32Array>();
+  for (const t of Array.isArray(header.extra) ? header.extra : []) {
+    const n = Array.isArray(t?.shape) && t.shape.length === 1 && Number.isInteger(t.shape[0]) && t.shape[0] >= 0 ? t.shape[0] : -1;
+    if (n < 0 || 4 * n > data.length) fail(`extra tensor "${t?.path}" has an invalid shape`);
+    const values = new Float32Array(n);
+    read(t, values);
+    extra.set(String(t.path), values);
+  }
+  return { model, metadata: header.metadata ?? {}, extra };
 }
 
 function align4(n: number): number {

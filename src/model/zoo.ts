@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import type { ScheduleConfig } from '../train/schedule.js';
 import { type ModelSpec, sequential } from './model.js';
 
 const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -15,7 +16,7 @@ export interface TrainDefaults {
   lr: number;
   momentum: number;
   weightDecay: number;
-  schedule: 'cosine' | 'step' | 'constant';
+  schedule: ScheduleConfig;
 }
 
 export interface ZooEntry {
@@ -70,12 +71,12 @@ export const zoo: Record<string, ZooEntry> = {
   lenet5: {
     description: 'LeNet-5 (1998), ReLU and max-pool, 28×28 input',
     build: lenet5,
-    defaults: { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, schedule: 'cosine' },
+    defaults: { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.03, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 200 } },
   },
   'convnetjs-mnist': {
     description: "ConvNetJS's MNIST demo net, 24×24 crops",
     build: convnetjsMnist,
-    defaults: { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, schedule: 'cosine' },
+    defaults: { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.03, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 200 } },
   },
 };
 

@@ -3,6 +3,12 @@ import { ConfigError } from '../errors.js';
 import type { NamedParam } from '../model/model.js';
 import type { FloatArray } from '../tensor.js';
 
+export interface OptimizerState {
+  steps: number;
+  /** Per parameter path: [velocity] for SGD, [m, v] for Adam. */
+  buffers: Map<string, FloatArray[]>;
+}
+
 export interface OptimizerConfig {
   type: 'sgd' | 'adam' | 'adamw';
   /** SGD momentum (0 = plain SGD). */
@@ -57,8 +63,22 @@ export class Optimizer {
     return b;
   }
 
-  /** The optimizer's state, for checkpoints. */
-  exportState(): { steps: number; buffers: Map<string, FloatArray[]> } {
+  /** The optimizer's state, for checkpoints (live buffers: serialise before the next step). */
+  exportState(): OptimizerState {
     return { steps: this.steps, buffers: this.state };
+  }
+
+  /** Restores state saved by exportState (buffers are copied into this optimizer's own). */
+  importState(saved: OptimizerState, params: NamedParam[]): void {
+    this.steps = saved.steps;
+    for (const p of params) {
+      const from = saved.buffers.get(p.path);
+      if (!from) continue;
+      const into = this.buffersFor(p);
+      if (from.length !== into.length || from.some((b, i) => b.length !== into[i].length)) {
+        throw new ConfigError(`optimizer state for "${p.path}" does not match the parameter (wrong optimizer or model?)`);
+      }
+      from.forEach((b, i) => into[i].set(b));
+    }
   }
 }

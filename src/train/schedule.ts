@@ -3,12 +3,12 @@ import { ConfigError } from '../errors.js';
 /**
  * Learning-rate schedules as pure functions of the step: lr(step) for step in [0, totalSteps).
  *  - constant;
- *  - step: multiply by `gamma` every `stepSize` steps;
+ *  - step: multiply by `gamma` (0.1) every `stepSize` steps (default: a third of the run);
  *  - cosine: half a cosine from lr down to minLr over the run, after an optional linear warm-up.
  */
 export type ScheduleConfig =
   | { type: 'constant' }
-  | { type: 'step'; stepSize: number; gamma?: number }
+  | { type: 'step'; stepSize?: number; gamma?: number }
   | { type: 'cosine'; minLr?: number; warmupSteps?: number };
 
 export function makeSchedule(config: ScheduleConfig, baseLr: number, totalSteps: number): (step: number) => number {
@@ -16,9 +16,10 @@ export function makeSchedule(config: ScheduleConfig, baseLr: number, totalSteps:
     case 'constant':
       return () => baseLr;
     case 'step': {
-      if (!(config.stepSize > 0)) throw new ConfigError('step schedule needs a positive stepSize');
+      const stepSize = config.stepSize ?? Math.max(1, Math.ceil(totalSteps / 3));
+      if (!(stepSize > 0)) throw new ConfigError('step schedule needs a positive stepSize');
       const gamma = config.gamma ?? 0.1;
-      return (step) => baseLr * Math.pow(gamma, Math.floor(step / config.stepSize));
+      return (step) => baseLr * Math.pow(gamma, Math.floor(step / stepSize));
     }
     case 'cosine': {
       const minLr = config.minLr ?? 0, warm = config.warmupSteps ?? 0;

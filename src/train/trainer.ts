@@ -5,7 +5,7 @@ import { Rng } from '../rng.js';
 import { Tensor, shapeSize } from '../tensor.js';
 import { argmaxRow, evaluate } from './evaluate.js';
 import { SoftmaxCrossEntropy } from './loss.js';
-import { Optimizer, type OptimizerConfig } from './optimizer.js';
+import { Optimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 import { type ScheduleConfig, makeSchedule } from './schedule.js';
 
 export interface TrainOptions {
@@ -18,6 +18,8 @@ export interface TrainOptions {
   seed: number;
   /** Random translation in pixels for augmentation (0 = none). */
   shift?: number;
+  /** Rescale gradients whose global L2 norm exceeds this (off when undefined). */
+  clipGradNorm?: number;
   /** Evaluate on this set after each epoch. */
   testSet?: ImageDataset;
   /** Emit a 'batch' event every this many batches. */
@@ -25,6 +27,11 @@ export interface TrainOptions {
   onEvent?: (event: TrainEvent) => void;
   /** Checked between batches; when it returns true training stops after the current batch. */
   shouldStop?: () => boolean;
+  /** Called with the full training state every `checkpointEvery` batches, at each epoch's end, and on a stop. */
+  onCheckpoint?: (state: TrainState) => void;
+  checkpointEvery?: number;
+  /** Continue from a saved state instead of starting afresh (the model must hold the saved weights). */
+  resume?: TrainState;
 }
 
 export type TrainEvent =
@@ -41,15 +48,40 @@ export interface TrainResult {
   /** Seconds spent in training steps only (excluding evaluation). */
   trainSeconds: number;
   stopped: boolean;
+  /** Test accuracy after each epoch. */
+  history: { epoch: number; trainLoss: number; trainAccuracy: number; testAccuracy?: number; seconds: number }[];
 }
+
+/**
+ * Everything needed to continue a run exactly where it was: position (epoch, next batch),
+ * the random generators, the optimizer's buffers and the epoch's running sums. Resuming from
+ * it gives bit-identical weights to a run that was never interrupted.
+ */
+export interface TrainState {
+  epoch: number;
+  /** Index of the next batch within the epoch. */
+  batch: number;
+  /** Shuffle generator state at the start of this epoch (the order is re-drawn from it). */
+  shuffleRngAtEpochStart: number[];
+  augmentRng: number[];
+  modelRng: number[];
+  optimizer: OptimizerState;
+  running: { lossSum: number; correct: number; seen: number };
+  trainSeconds: number;
+  trainImages: number;
+  history: TrainResult['history'];
+}
+
+/** Thrown when the loss or a gradient stops being finite. */
+export class DivergenceError extends ConvkitError {}
 
 const now = () => performance.now() / 1000;
 
 /**
  * Minibatch training with softmax cross-entropy. Each epoch visits the training set in a
- * fresh seeded random order, in full batches (the remainder of the shuffled order is left for
- * later epochs, so batch buffers keep one size). Deterministic: the same seeds give the same
- * weights bit for bit.
+ * fresh seeded random order, in full batches (the few examples left over are seen in other
+ * epochs, so batch buffers keep one size). Deterministic: the same seeds give the same weights
+ * bit for bit, with or without interruptions in between.
  */
 export async function train(model: Model, trainSet: ImageDataset, opts: TrainOptions): Promise<TrainResult> {
   const B = opts.batchSize;
@@ -58,7 +90,8 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
   if (trainSet.count < B) throw new ConfigError(`training set has ${trainSet.count} examples, fewer than one batch of ${B}`);
   const backend = model.backend;
   const batches = Math.floor(trainSet.count / B);
-  const rng = new Rng(opts.seed);
+  const shuffleRng = new Rng(opts.seed);
+  const augmentRng = new Rng(opts.seed + 0x9e3779b9);
   const optimizer = new Optimizer(opts.optimizer, backend);
   const lrAt = makeSchedule(opts.schedule, opts.lr, opts.epochs * batches);
   const loss = new SoftmaxCrossEntropy(backend);
@@ -70,56 +103,114 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
   const reportEvery = opts.reportEvery ?? 10;
   const crop = model.inputShape[1] < trainSet.height || model.inputShape[2] < trainSet.width;
 
-  const started = now();
+  const r = opts.resume;
+  let startEpoch = 1, startBatch = 0;
+  let running = { lossSum: 0, correct: 0, seen: 0 };
   let trainSeconds = 0, trainImages = 0;
-  let result: TrainResult = { epochs: 0, trainLoss: NaN, trainAccuracy: 0, imagesPerSecond: 0, seconds: 0, trainSeconds: 0, stopped: false };
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+  const history: TrainResult['history'] = [];
+  if (r) {
+    startEpoch = r.epoch;
+    startBatch = r.batch;
+    shuffleRng.setState(r.shuffleRngAtEpochStart);
+    augmentRng.setState(r.augmentRng);
+    model.rng.setState(r.modelRng);
+    optimizer.importState(r.optimizer, params);
+    running = { ...r.running };
+    trainSeconds = r.trainSeconds;
+    trainImages = r.trainImages;
+    history.push(...r.history);
+  }
+  let shuffleStart = shuffleRng.getState();
+  const state = (epoch: number, batch: number): TrainState => ({
+    epoch, batch, shuffleRngAtEpochStart: shuffleStart, augmentRng: augmentRng.getState(), modelRng: model.rng.getState(),
+    optimizer: optimizer.exportState(), running: { ...running }, trainSeconds, trainImages, history: [...history],
+  });
+
+  const started = now();
+  let stopped = false;
+  for (let epoch = startEpoch; epoch <= opts.epochs && !stopped; epoch++) {
     for (let i = 0; i < order.length; i++) order[i] = i;
-    rng.shuffle(order);
-    const epochStart = now();
-    let lossSum = 0, correct = 0, seen = 0;
-    let windowStart = now(), windowImages = 0;
-    for (let b = 0; b < batches; b++) {
-      fillBatch(trainSet, order, b * B, x, labels, { crop: crop ? 'random' : 'center', rng, shift: opts.shift });
+    shuffleRng.shuffle(order);
+    const firstBatch = epoch === startEpoch ? startBatch : 0;
+    let tPrev = now(), windowStart = tPrev, windowImages = 0, epochSeconds = 0;
+    for (let b = firstBatch; b < batches; b++) {
+      const step = (epoch - 1) * batches + b;
+      fillBatch(trainSet, order, b * B, x, labels, { crop: crop ? 'random' : 'center', rng: augmentRng, shift: opts.shift });
       const logits = model.forward(x, true);
       const out = loss.compute(logits, labels);
-      if (!Number.isFinite(out.loss)) {
-        throw new ConvkitError(`training diverged: loss is ${out.loss} at epoch ${epoch}, batch ${b + 1} (try a lower learning rate)`);
-      }
+      if (!Number.isFinite(out.loss)) throw divergence(model, `loss is ${out.loss}`, epoch, b, step);
       model.backward(out.grad);
-      const lr = lrAt((epoch - 1) * batches + b);
+      const norm = gradientNorm(params);
+      if (!Number.isFinite(norm)) throw divergence(model, 'a gradient is not finite', epoch, b, step);
+      if (opts.clipGradNorm !== undefined && norm > opts.clipGradNorm) {
+        for (const p of params) backend.axpy(opts.clipGradNorm / norm - 1, p.grad.data, p.grad.data);
+      }
+      const lr = lrAt(step);
       optimizer.step(params, lr);
 
-      lossSum += out.loss * B;
-      for (let n = 0; n < B; n++) if (argmaxRow(out.probs.data, n, K) === labels[n]) correct++;
-      seen += B;
+      running.lossSum += out.loss * B;
+      for (let n = 0; n < B; n++) if (argmaxRow(out.probs.data, n, K) === labels[n]) running.correct++;
+      running.seen += B;
       windowImages += B;
-      if ((b + 1) % reportEvery === 0 || b === batches - 1) {
-        const t = now();
+      trainImages += B;
+      const t = now();
+      trainSeconds += t - tPrev;
+      epochSeconds += t - tPrev;
+      const last = b === batches - 1;
+      if ((b + 1) % reportEvery === 0 || last) {
         opts.onEvent?.({
-          type: 'batch', epoch, batch: b + 1, batches, loss: lossSum / seen, accuracy: correct / seen,
+          type: 'batch', epoch, batch: b + 1, batches, loss: running.lossSum / running.seen, accuracy: running.correct / running.seen,
           imagesPerSecond: windowImages / Math.max(t - windowStart, 1e-9), lr,
         });
-        windowStart = t;
         windowImages = 0;
         // Let timers and signal handlers run (progress redraw, SIGINT).
         await new Promise((resolve) => setTimeout(resolve, 0));
+        windowStart = now();
       }
-      if (opts.shouldStop?.()) { result.stopped = true; break; }
+      stopped = !last && (opts.shouldStop?.() ?? false);
+      const due = opts.checkpointEvery !== undefined && (step + 1) % opts.checkpointEvery === 0;
+      if (!last && (due || stopped)) opts.onCheckpoint?.(state(epoch, b + 1));
+      tPrev = now();
+      if (stopped) break;
     }
-    const epochTrainSeconds = now() - epochStart;
-    trainSeconds += epochTrainSeconds;
-    trainImages += seen;
+    if (stopped) break;
     const test = opts.testSet ? evaluate(model, opts.testSet) : undefined;
-    result = {
-      epochs: epoch, trainLoss: lossSum / seen, trainAccuracy: correct / seen, testAccuracy: test?.accuracy,
-      imagesPerSecond: trainImages / trainSeconds, seconds: now() - started, trainSeconds, stopped: result.stopped,
-    };
+    history.push({ epoch, trainLoss: running.lossSum / running.seen, trainAccuracy: running.correct / running.seen, testAccuracy: test?.accuracy, seconds: epochSeconds });
     opts.onEvent?.({
-      type: 'epoch', epoch, trainLoss: result.trainLoss, trainAccuracy: result.trainAccuracy,
-      testAccuracy: test?.accuracy, testLoss: test?.loss, seconds: now() - epochStart, imagesPerSecond: seen / epochTrainSeconds,
+      type: 'epoch', epoch, trainLoss: running.lossSum / running.seen, trainAccuracy: running.correct / running.seen,
+      testAccuracy: test?.accuracy, testLoss: test?.loss, seconds: epochSeconds, imagesPerSecond: (batches - firstBatch) * B / epochSeconds,
     });
-    if (result.stopped) break;
+    running = { lossSum: 0, correct: 0, seen: 0 };
+    shuffleStart = shuffleRng.getState();
+    opts.onCheckpoint?.(state(epoch + 1, 0));
+    if (epoch < opts.epochs && opts.shouldStop?.()) stopped = true;
   }
-  return result;
+  const last = history.at(-1);
+  return {
+    epochs: last?.epoch ?? 0, trainLoss: last?.trainLoss ?? running.lossSum / Math.max(running.seen, 1),
+    trainAccuracy: last?.trainAccuracy ?? running.correct / Math.max(running.seen, 1), testAccuracy: last?.testAccuracy,
+    imagesPerSecond: trainImages / Math.max(trainSeconds, 1e-9), seconds: now() - started, trainSeconds, stopped, history,
+  };
+}
+
+function gradientNorm(params: { grad: Tensor }[]): number {
+  let sum = 0;
+  for (const p of params) {
+    const g = p.grad.data;
+    for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
+  }
+  return Math.sqrt(sum);
+}
+
+/** Names the first node whose activation, or failing that whose parameter gradient, is not finite. */
+function divergence(model: Model, what: string, epoch: number, batch: number, step: number): DivergenceError {
+  let where = '';
+  for (const [name, t] of model.activations()) {
+    if (!t.data.every(Number.isFinite)) { where = `; first non-finite activation in layer "${name}"`; break; }
+  }
+  if (!where) {
+    const p = model.parameters().find((q) => !q.grad.data.every(Number.isFinite));
+    if (p) where = `; first non-finite gradient in "${p.path}"`;
+  }
+  return new DivergenceError(`training diverged at step ${step + 1} (epoch ${epoch}, batch ${batch + 1}): ${what}${where}. Try a lower learning rate or --clip-grad-norm.`);
 }

@@ -1,0 +1,71 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import { ConvkitError, FormatError } from '../errors.js';
+import { decodeModel, encodeModel } from '../io/modelfile.js';
+import type { Model } from '../model/model.js';
+import type { FloatArray } from '../tensor.js';
+import type { TrainState } from '../train/trainer.js';
+import { writeFileAtomic } from './files.js';
+import { readBytes } from './mnist.js';
+
+/**
+ * Training checkpoints: a model file whose metadata holds the training state and whose extra
+ * tensors hold the optimizer's buffers. DIR/checkpoint.convkit is the newest; the one before
+ * it is kept as DIR/checkpoint.prev.convkit. A new checkpoint is written completely (and
+ * flushed) under a temporary name before the renames, so a kill at any moment leaves at least
+ * one complete checkpoint.
+ */
+const LATEST = 'checkpoint.convkit';
+const PREVIOUS = 'checkpoint.prev.convkit';
+
+export function saveCheckpoint(dir: string, model: Model, state: TrainState, run: Record<string, unknown>): void {
+  mkdirSync(dir, { recursive: true });
+  const extra: { path: string; data: FloatArray }[] = [];
+  for (const [path, buffers] of state.optimizer.buffers) buffers.forEach((data, i) => extra.push({ path: `optimizer/${path}/${i}`, data }));
+  const { optimizer, ...rest } = state;
+  const bytes = encodeModel(model, { run, checkpoint: { ...rest, optimizerSteps: optimizer.steps } }, extra);
+  const staged = join(dir, `${LATEST}.next`);
+  writeFileAtomic(staged, bytes);
+  if (existsSync(join(dir, LATEST))) renameSync(join(dir, LATEST), join(dir, PREVIOUS));
+  renameSync(staged, join(dir, LATEST));
+}
+
+export interface LoadedCheckpoint {
+  model: Model;
+  state: TrainState;
+  run: Record<string, unknown>;
+  file: string;
+}
+
+/** Loads the newest intact checkpoint in DIR (falling back to the previous one if the newest is damaged). */
+export function loadCheckpoint(dir: string, backend: Backend): LoadedCheckpoint {
+  const candidates = [LATEST, `${LATEST}.next`, PREVIOUS].map((f) => join(dir, f)).filter((f) => existsSync(f));
+  if (candidates.length === 0) throw new ConvkitError(`no checkpoint in ${dir}`);
+  const problems: string[] = [];
+  for (const file of candidates) {
+    try {
+      return decodeCheckpoint(file, backend);
+    } catch (e) {
+      if (!(e instanceof ConvkitError)) throw e;
+      problems.push(e.message);
+    }
+  }
+  throw new FormatError(`no usable checkpoint in ${dir}: ${problems.join('; ')}`);
+}
+
+function decodeCheckpoint(file: string, backend: Backend): LoadedCheckpoint {
+  const { model, metadata, extra } = decodeModel(readBytes(file), file, backend);
+  const saved = metadata.checkpoint as (Omit<TrainState, 'optimizer'> & { optimizerSteps: number }) | undefined;
+  if (!saved || typeof saved.epoch !== 'number') throw new FormatError(`${file}: a model file, but not a training checkpoint`);
+  const buffers = new Map<string, FloatArray[]>();
+  for (const [path, data] of extra) {
+    const m = /^optimizer\/(.+)\/(\d+)$/.exec(path);
+    if (!m) continue;
+    const list = buffers.get(m[1]) ?? [];
+    list[Number(m[2])] = data;
+    buffers.set(m[1], list);
+  }
+  const { optimizerSteps, ...rest } = saved;
+  return { model, state: { ...rest, optimizer: { steps: optimizerSteps, buffers } }, run: (metadata.run as Record<string, unknown>) ?? {}, file };
+}
