@@ -58,6 +58,7 @@ export class Model {
   private outputs: Tensor[] = [];
   private input!: Tensor;
   private gradSums = new Map<number, Tensor>();
+  private lastGrads: (Tensor | undefined)[] = [];
   /** Randomness used inside the forward pass (dropout); seeded, part of the training state. */
   readonly rng: Rng;
 
@@ -171,7 +172,15 @@ export class Model {
       const dxs = node.layer.backward(dy, ctx);
       node.inputs.forEach((j, k) => addGrad(j < 0 ? inputSlot : j, dxs[k]));
     }
+    this.lastGrads = grads;
     return grads[inputSlot] ?? Tensor.zeros(this.input.shape, this.backend.dtype);
+  }
+
+  /** dL/d(activation) of every node from the last backward pass, by node name (what the playground shows). */
+  activationGradients(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    this.nodes.forEach((n, i) => { const g = this.lastGrads[i]; if (g) out.set(n.name, g); });
+    return out;
   }
 
   private sumBuffer(slot: number, shape: Shape): Tensor {
