@@ -3,6 +3,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { FormatError } from '../errors.js';
 import { type GreyImage, toGrey } from '../data/preprocess.js';
+import { writeFileAtomic } from './files.js';
 import { readBytes } from './mnist.js';
 
 /** Decoded 8-bit image, channels interleaved. */
@@ -28,7 +29,9 @@ export function decodeImage(bytes: Uint8Array, fileName: string): DecodedImage {
       return { width: img.width, height: img.height, channels: 4, pixels: img.data };
     }
   } catch (e) {
-    throw new FormatError(`${fileName}: cannot decode ${isPng ? 'PNG' : 'JPEG'} image: ${(e as Error).message}`);
+    // pngjs reports a file that ends early as pending reads on a finished stream.
+    const message = /read requests waiti?n?g on finished stream/.test((e as Error).message) ? 'the file is truncated' : (e as Error).message;
+    throw new FormatError(`${fileName}: cannot decode ${isPng ? 'PNG' : 'JPEG'} image: ${message}`);
   }
   throw new FormatError(`${fileName}: not a PNG or JPEG image${extname(fileName) ? ` (despite the ${extname(fileName)} name)` : ''}`);
 }
@@ -51,4 +54,24 @@ export function encodePng(img: DecodedImage): Uint8Array {
     png.data.set([...rgb, img.channels === 4 ? img.pixels[p + 3] : 255], i * 4);
   }
   return PNG.sync.write(png);
+}
+
+/**
+ * Encodes 8-bit pixels (1, 3 or 4 channels) as PNG of the matching colour type (grey, RGB or
+ * RGBA), so files hold no more channels than the image has and stay small.
+ */
+export function encodePngCompact(img: DecodedImage): Uint8Array {
+  const colorType = ({ 1: 0, 3: 2, 4: 6 } as Record<number, 0 | 2 | 6 | undefined>)[img.channels];
+  if (colorType === undefined) throw new FormatError(`cannot encode a ${img.channels}-channel image as PNG (1, 3 or 4 channels)`);
+  if (img.pixels.length !== img.width * img.height * img.channels) {
+    throw new FormatError(`a ${img.width}×${img.height}×${img.channels} image needs ${img.width * img.height * img.channels} bytes, got ${img.pixels.length}`);
+  }
+  const data = Buffer.from(img.pixels.buffer, img.pixels.byteOffset, img.pixels.byteLength);
+  const png = { width: img.width, height: img.height, data } as unknown as PNG;
+  return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: colorType === 6 });
+}
+
+/** Writes a PNG atomically: on any failure no partial file is left at `path`. */
+export function writePng(path: string, img: DecodedImage): void {
+  writeFileAtomic(path, encodePngCompact(img));
 }

@@ -2,4 +2,4 @@
 export { loadMnist, mnistDir, readBytes } from './mnist.js';
 export { loadDataset, datasetNames, dataInfo, type DataInfo } from './datasets.js';
 export { saveModel, loadModel, writeFileAtomic } from './files.js';
-export { decodeImage, readImage, readGreyImage, encodePng, type DecodedImage } from './image.js';
+export { decodeImage, readImage, readGreyImage, encodePng, encodePngCompact, writePng, type DecodedImage } from './image.js';
