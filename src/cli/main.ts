@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConvkitError } from '../errors.js';
 import { evalCommand, infoCommand, predictCommand, summaryCommand, trainCommand } from './commands.js';
+import { registerOnnxCommands } from './onnx-commands.js';
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -85,6 +86,7 @@ export function buildProgram(): Command {
     .addOption(jsonOption())
     .action((o) => infoCommand(o));
 
+  registerOnnxCommands(program);
   return program;
 }
 
