@@ -38,13 +38,18 @@ export abstract class Layer {
   /** Validates the input shapes, allocates parameters, returns the output shape. */
   build(inputShapes: Shape[], backend: Backend): Shape {
     this.inputShapes = inputShapes;
-    this.outShape = this.computeOutputShape(inputShapes);
+    this.outShape = this.inferShape(inputShapes);
     this.allocateParams(backend);
     return this.outShape;
   }
 
   get outputShape(): Shape {
     return this.outShape;
+  }
+
+  /** The output shape for these input shapes (validating them) without allocating anything. */
+  inferShape(inputShapes: Shape[]): Shape {
+    return this.computeOutputShape(inputShapes);
   }
 
   protected abstract computeOutputShape(inputShapes: Shape[]): Shape;

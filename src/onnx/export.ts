@@ -1,0 +1,117 @@
+import { ConfigError } from '../errors.js';
+import type { Model } from '../model/model.js';
+import { INPUT } from '../model/model.js';
+import { type Shape, shapeSize } from '../tensor.js';
+import { FLOAT, INT64, IR_VERSION, OPSET, onnx, type OnnxTypes } from './proto.js';
+
+type INode = OnnxTypes.INodeProto;
+type IAttr = OnnxTypes.IAttributeProto;
+
+const A = onnx.AttributeProto.AttributeType;
+const ints = (name: string, values: number[]): IAttr => ({ name, type: A.INTS, ints: values });
+const int = (name: string, value: number): IAttr => ({ name, type: A.INT, i: value });
+const float = (name: string, value: number): IAttr => ({ name, type: A.FLOAT, f: value });
+
+function floatTensor(name: string, shape: Shape, values: ArrayLike<number>): OnnxTypes.ITensorProto {
+  const f32 = Float32Array.from(values as ArrayLike<number>);
+  return { name, dims: [...shape], dataType: FLOAT, rawData: new Uint8Array(f32.buffer) };
+}
+
+function valueInfo(name: string, dims: (number | string)[]): OnnxTypes.IValueInfoProto {
+  return {
+    name,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+  };
+}
+
+/**
+ * Converts a model to an ONNX graph (opset 13) for inference: the batch dimension is symbolic
+ * ("N"), parameters become initializers named like convkit's parameter paths, and every node
+ * keeps its convkit name. Dropout exports as ONNX Dropout (an identity at inference).
+ */
+export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
+  const nodes: INode[] = [];
+  const initializers: OnnxTypes.ITensorProto[] = [];
+  const params = new Map(model.parameters().map((p) => [p.path, p]));
+  const outputOf = new Map<string, string>([[INPUT, INPUT]]);
+  const shapes = new Map<string, Shape>([[INPUT, model.inputShape]]);
+  const rows = model.summary();
+  for (const row of rows) {
+    const layer = model.layers.find((l) => l.name === row.name)!;
+    const cfg = layer.config() as Record<string, any>;
+    const inputs = row.inputs.map((i) => outputOf.get(i)!);
+    const inShape = shapes.get(row.inputs[0])!;
+    const out = row.name;
+    const param = (p: string) => {
+      const found = params.get(`${row.name}.${p}`);
+      if (!found) return undefined;
+      initializers.push(floatTensor(found.path, found.value.shape, found.value.data));
+      return found.path;
+    };
+    switch (row.type) {
+      case 'conv2d': {
+        const l = layer as unknown as { kernel: number[]; stride: number[]; padding: number[]; groups: number };
+        const w = param('weight')!, b = param('bias');
+        nodes.push({ name: out, opType: 'Conv', input: [inputs[0], w, ...(b ? [b] : [])], output: [out], attribute: [
+          ints('kernel_shape', l.kernel), ints('strides', l.stride), ints('pads', [...l.padding, ...l.padding]),
+          ints('dilations', [1, 1]), int('group', l.groups)] });
+        break;
+      }
+      case 'maxpool2d':
+      case 'avgpool2d': {
+        const l = layer as unknown as { kernel: number[]; stride: number[]; padding: number[] };
+        const attribute = [ints('kernel_shape', l.kernel), ints('strides', l.stride), ints('pads', [...l.padding, ...l.padding]), int('ceil_mode', cfg.ceil ? 1 : 0)];
+        if (row.type === 'avgpool2d') attribute.push(int('count_include_pad', cfg.countPad ?? true ? 1 : 0));
+        nodes.push({ name: out, opType: row.type === 'maxpool2d' ? 'MaxPool' : 'AveragePool', input: [inputs[0]], output: [out], attribute });
+        break;
+      }
+      case 'dense': {
+        let x = inputs[0];
+        if (inShape.length !== 1) {
+          nodes.push({ name: `${out}_flatten`, opType: 'Flatten', input: [x], output: [`${out}_flat`], attribute: [int('axis', 1)] });
+          x = `${out}_flat`;
+        }
+        const w = param('weight')!, b = param('bias');
+        nodes.push({ name: out, opType: 'Gemm', input: [x, w, ...(b ? [b] : [])], output: [out], attribute: [int('transB', 1), float('alpha', 1), float('beta', 1)] });
+        break;
+      }
+      case 'relu': nodes.push({ name: out, opType: 'Relu', input: inputs, output: [out] }); break;
+      case 'tanh': nodes.push({ name: out, opType: 'Tanh', input: inputs, output: [out] }); break;
+      case 'sigmoid': nodes.push({ name: out, opType: 'Sigmoid', input: inputs, output: [out] }); break;
+      case 'flatten': nodes.push({ name: out, opType: 'Flatten', input: inputs, output: [out], attribute: [int('axis', 1)] }); break;
+      case 'dropout': nodes.push({ name: out, opType: 'Dropout', input: inputs, output: [out] }); break;
+      case 'add': nodes.push({ name: out, opType: inputs.length === 2 ? 'Add' : 'Sum', input: inputs, output: [out] }); break;
+      case 'concat': nodes.push({ name: out, opType: 'Concat', input: inputs, output: [out], attribute: [int('axis', 1)] }); break;
+      case 'softmax': {
+        // convkit's softmax runs over all features of an example; ONNX's over one axis.
+        if (inShape.length === 1) {
+          nodes.push({ name: out, opType: 'Softmax', input: inputs, output: [out], attribute: [int('axis', 1)] });
+        } else {
+          const shapeName = `${out}_shape`;
+          initializers.push({ name: shapeName, dims: [inShape.length + 1], dataType: INT64, int64Data: [-1, ...inShape] as never });
+          nodes.push({ name: `${out}_flatten`, opType: 'Flatten', input: inputs, output: [`${out}_flat`], attribute: [int('axis', 1)] });
+          nodes.push({ name: `${out}_softmax`, opType: 'Softmax', input: [`${out}_flat`], output: [`${out}_sm`], attribute: [int('axis', 1)] });
+          nodes.push({ name: out, opType: 'Reshape', input: [`${out}_sm`, shapeName], output: [out] });
+        }
+        break;
+      }
+      default:
+        throw new ConfigError(`layer "${row.name}" (${row.type}) cannot be exported to ONNX yet`);
+    }
+    outputOf.set(row.name, out);
+    shapes.set(row.name, row.outputShape);
+  }
+  const last = model.spec.output ?? rows.at(-1)!.name;
+  const graph: OnnxTypes.IGraphProto = {
+    name: model.name,
+    node: nodes,
+    initializer: initializers,
+    input: [valueInfo(INPUT, ['N', ...model.inputShape])],
+    output: [valueInfo(outputOf.get(last)!, ['N', ...(shapes.get(last) ?? [])])],
+  };
+  const proto: OnnxTypes.IModelProto = {
+    irVersion: IR_VERSION, producerName: producer, opsetImport: [{ domain: '', version: OPSET }], graph,
+    docString: `${model.name}, ${shapeSize([model.parameterCount()])} parameters, exported by convkit`,
+  };
+  return onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();
+}

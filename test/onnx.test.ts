@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as ort from 'onnxruntime-web';
+import { RefBackend } from '../src/backend/ref.js';
+import { FormatError } from '../src/errors.js';
+import { Model, type ModelSpec } from '../src/model/model.js';
+import { zoo } from '../src/model/zoo.js';
+import { toOnnx } from '../src/onnx/export.js';
+import { UnsupportedOnnxError, loadOnnx } from '../src/onnx/import.js';
+import { FLOAT, INT64, onnx } from '../src/onnx/proto.js';
+import { Rng } from '../src/rng.js';
+import { Tensor, shapeSize } from '../src/tensor.js';
+
+ort.env.wasm.numThreads = 1;
+const backend = new RefBackend();
+
+function randomInput(shape: number[], seed: number): Tensor {
+  const rng = new Rng(seed);
+  return new Tensor(shape, Float32Array.from({ length: shapeSize(shape) }, () => rng.uniform(-1, 1)));
+}
+
+async function runOrt(bytes: Uint8Array, x: Tensor): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes);
+  const result = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x.data as Float32Array, [...x.shape]) });
+  return result[session.outputNames[0]].data as Float32Array;
+}
+
+/** max |a − b| / max |b|: relative to the output's scale. */
+function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let diff = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / Math.max(scale, 1e-12);
+}
+
+/** Random non-zero weights, biases included, so every parameter matters. */
+function randomized(spec: ModelSpec, seed: number): Model {
+  const model = new Model(spec, backend, seed);
+  const rng = new Rng(seed);
+  for (const p of model.parameters()) if (p.name === 'bias') for (let i = 0; i < p.value.size; i++) p.value.data[i] = rng.uniform(-0.2, 0.2);
+  return model;
+}
+
+const graphSpec: ModelSpec = { name: 'graph', inputShape: [3, 13, 11], nodes: [
+  { name: 'c1', layer: { type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, inputs: ['input'] },
+  { name: 't1', layer: { type: 'tanh' }, inputs: ['c1'] },
+  { name: 'g', layer: { type: 'conv2d', filters: 4, kernel: [3, 1], padding: [1, 0], groups: 2 }, inputs: ['t1'] },
+  { name: 'sum', layer: { type: 'add' }, inputs: ['g', 't1'] },
+  { name: 'cat', layer: { type: 'concat' }, inputs: ['sum', 'c1', 'input'] },
+  { name: 'mp', layer: { type: 'maxpool2d', kernel: 3, stride: 2, padding: 1, ceil: true }, inputs: ['cat'] },
+  { name: 'ap', layer: { type: 'avgpool2d', kernel: 2, stride: 2, padding: 1, countPad: false }, inputs: ['mp'] },
+  { name: 's', layer: { type: 'sigmoid' }, inputs: ['ap'] },
+  { name: 'd', layer: { type: 'dropout', rate: 0.3 }, inputs: ['s'] },
+  { name: 'fc', layer: { type: 'dense', units: 6 }, inputs: ['d'] },
+  { name: 'sm', layer: { type: 'softmax' }, inputs: ['fc'] },
+] };
+
+describe('ONNX export, checked against ONNX Runtime', () => {
+  const models: [string, ModelSpec, number][] = [
+    ['lenet5', zoo.lenet5.build(), 3],
+    ['convnetjs-mnist', zoo['convnetjs-mnist'].build(), 2],
+    ['a graph with groups, residual add, concat, ceil-mode pooling and softmax', graphSpec, 2],
+  ];
+  for (const [name, spec, batch] of models) {
+    it(`${name}: ONNX Runtime agrees with convkit (max relative error < 1e-4)`, async () => {
+      const model = randomized(spec, 9);
+      const x = randomInput([batch, ...spec.inputShape], 4);
+      const ours = Float32Array.from(model.forward(x).data);
+      const theirs = await runOrt(toOnnx(model), x);
+      const err = maxRelativeError(ours, theirs);
+      assert.ok(err < 1e-4, `relative error ${err}`);
+    });
+
+    it(`${name}: export → import gives the same function`, () => {
+      const model = randomized(spec, 5);
+      const x = randomInput([batch, ...spec.inputShape], 6);
+      const imported = loadOnnx(toOnnx(model), backend);
+      assert.equal(imported.parameterCount(), model.parameterCount());
+      assert.ok(maxRelativeError(imported.forward(x).data, model.forward(x).data) < 1e-6);
+    });
+  }
+});
+
+/** Builds an ONNX model by hand, the way other exporters lay graphs out. */
+function handBuiltOnnx(): Uint8Array {
+  const A = onnx.AttributeProto.AttributeType;
+  const rng = new Rng(2);
+  const tensor = (name: string, dims: number[]) => ({ name, dims, dataType: FLOAT, floatData: Array.from({ length: shapeSize(dims) }, () => rng.uniform(-0.5, 0.5)) });
+  const graph = {
+    name: 'hand-built',
+    input: [{ name: 'image', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 2 }, { dimValue: 9 }, { dimValue: 9 }] } } } }],
+    output: [{ name: 'logits', type: { tensorType: { elemType: FLOAT } } }],
+    initializer: [tensor('w1', [4, 2, 3, 3]), tensor('b1', [4]), tensor('w2', [4, 4, 1, 1]), tensor('fcw', [8, 5]), tensor('fcb', [5]), tensor('mmw', [5, 3])],
+    node: [
+      { name: 'conv_same', opType: 'Conv', input: ['image', 'w1', 'b1'], output: ['c1'], attribute: [{ name: 'auto_pad', type: A.STRING, s: new TextEncoder().encode('SAME_UPPER') }] },
+      { name: 'relu', opType: 'Relu', input: ['c1'], output: ['r1'] },
+      { name: 'id', opType: 'Identity', input: ['r1'], output: ['r1b'] },
+      { name: 'conv1x1', opType: 'Conv', input: ['r1b', 'w2'], output: ['c2'], attribute: [{ name: 'kernel_shape', type: A.INTS, ints: [1, 1] }] },
+      { name: 'sum3', opType: 'Sum', input: ['c2', 'r1', 'r1b'], output: ['s'] },
+      { name: 'pool', opType: 'MaxPool', input: ['s'], output: ['p'], attribute: [{ name: 'kernel_shape', type: A.INTS, ints: [2, 2] }, { name: 'strides', type: A.INTS, ints: [2, 2] }] },
+      { name: 'cat', opType: 'Concat', input: ['p', 'p'], output: ['pc'], attribute: [{ name: 'axis', type: A.INT, i: 1 }] },
+      { name: 'gap', opType: 'GlobalAveragePool', input: ['pc'], output: ['g'] },
+      { name: 'shape', opType: 'Constant', input: [], output: ['shape_value'], attribute: [{ name: 'value', type: A.TENSOR, t: { dims: [2], dataType: INT64, int64Data: [-1, 8] } }] },
+      { name: 'reshape', opType: 'Reshape', input: ['g', 'shape_value'], output: ['flat'] },
+      { name: 'fc', opType: 'Gemm', input: ['flat', 'fcw', 'fcb'], output: ['h'], attribute: [{ name: 'alpha', type: A.FLOAT, f: 0.5 }] },
+      { name: 'mm', opType: 'MatMul', input: ['h', 'mmw'], output: ['logits'] },
+    ],
+  };
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph: graph as never })).finish();
+}
+
+describe('ONNX import', () => {
+  it('a hand-built graph (auto_pad, Identity, Sum, GlobalAveragePool, Constant+Reshape, Gemm with alpha, MatMul) runs like ONNX Runtime', async () => {
+    const bytes = handBuiltOnnx();
+    const model = loadOnnx(bytes, backend, 'hand.onnx');
+    const x = randomInput([3, 2, 9, 9], 8);
+    const err = maxRelativeError(model.forward(x).data, await runOrt(bytes, x));
+    assert.ok(err < 1e-4, `relative error ${err}`);
+  });
+
+  it('an imported model can be fine-tuned (gradients flow)', () => {
+    const model = loadOnnx(handBuiltOnnx(), backend);
+    const x = randomInput([2, 2, 9, 9], 1);
+    const y = model.forward(x, true);
+    model.backward(new Tensor(y.shape, new Float32Array(y.size).fill(1)));
+    assert.ok(model.parameters().every((p) => p.grad.data.some((v) => v !== 0)));
+  });
+
+  it('lists every unsupported operator with its node name', () => {
+    const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, graph: {
+      name: 'g', node: [
+        { name: 'rnn', opType: 'LSTM', input: ['x'], output: ['a'] },
+        { name: 'up', opType: 'Resize', input: ['a'], output: ['b'] },
+        { name: 'ok', opType: 'Relu', input: ['b'], output: ['c'] },
+      ] } as never })).finish();
+    assert.throws(() => loadOnnx(bytes, backend, 'seq.onnx'), (e: Error) =>
+      e instanceof UnsupportedOnnxError && /seq\.onnx/.test(e.message) && /LSTM \(node "rnn"\)/.test(e.message) && /Resize \(node "up"\)/.test(e.message) && !/Relu/.test(e.message));
+  });
+
+  it('rejects malformed files quickly with a clear error', () => {
+    const good = toOnnx(new Model(zoo.lenet5.build(), backend));
+    const rng = new Rng(1);
+    const garbage = Uint8Array.from({ length: 5000 }, () => rng.int(256));
+    for (const [name, bytes] of [['garbage.onnx', garbage], ['truncated.onnx', good.subarray(0, good.length / 2)], ['empty.onnx', new Uint8Array(0)]] as const) {
+      const t0 = performance.now();
+      assert.throws(() => loadOnnx(bytes, backend, name), (e: Error) => e instanceof FormatError && e.message.includes(name), name);
+      assert.ok(performance.now() - t0 < 5000);
+    }
+    // A tensor that claims far more values than the file holds is refused before allocation.
+    const huge = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, graph: {
+      name: 'g',
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 4 }, { dimValue: 4 }] } } } }],
+      initializer: [{ name: 'w', dims: [100000, 100000, 100, 100], dataType: FLOAT, rawData: new Uint8Array(16) }],
+      node: [{ name: 'c', opType: 'Conv', input: ['x', 'w'], output: ['y'] }],
+      output: [{ name: 'y' }] } as never })).finish();
+    assert.throws(() => loadOnnx(huge, backend, 'huge.onnx'), /huge\.onnx: tensor "w" claims/);
+  });
+});
