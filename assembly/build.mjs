@@ -1,0 +1,35 @@
+// Builds the WASM kernels (assembly/kernels.ts) into dist-wasm/, four variants:
+//   kernels-simd.wasm / kernels-relaxed.wasm                     shared memory, for worker threads
+//   kernels-simd-unshared.wasm / kernels-relaxed-unshared.wasm   plain memory, where SharedArrayBuffer is unavailable
+// "relaxed" adds relaxed-SIMD FMA; the backend picks it at run time when the engine validates it.
+// Usage: node assembly/build.mjs
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import asc from 'assemblyscript/asc';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = join(root, 'dist-wasm');
+
+const common = ['assembly/kernels.ts', '--runtime', 'stub', '-O3', '--noAssert', '--importMemory', '--noExportMemory'];
+// Shared memory must declare a maximum; 65536 pages (4 GiB) lets the host choose any size.
+const shared = ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'];
+const variants = [
+  { file: 'kernels-simd.wasm', flags: ['--enable', 'simd', ...shared] },
+  { file: 'kernels-relaxed.wasm', flags: ['--enable', 'simd', '--enable', 'relaxed-simd', ...shared] },
+  { file: 'kernels-simd-unshared.wasm', flags: ['--enable', 'simd'] },
+  { file: 'kernels-relaxed-unshared.wasm', flags: ['--enable', 'simd', '--enable', 'relaxed-simd'] },
+];
+
+await rm(outDir, { recursive: true, force: true });
+await mkdir(outDir, { recursive: true });
+for (const v of variants) {
+  const { error, stderr } = await asc.main([...common, ...v.flags, '--outFile', join('dist-wasm', v.file), '--baseDir', root]);
+  if (error) {
+    console.error(stderr.toString());
+    console.error(`assembly/build.mjs: ${v.file} failed: ${error.message}`);
+    process.exit(1);
+  }
+  const { size } = await stat(join(outDir, v.file));
+  console.log(`dist-wasm/${v.file}  ${(size / 1024).toFixed(1)} KiB`);
+}

@@ -1,0 +1,85 @@
+/**
+ * The WASM kernel module (assembly/kernels.ts, built by assembly/build.mjs into dist-wasm/):
+ * its exports' signatures, and picking the best build the engine accepts.
+ * Pointers are byte offsets into the imported memory; booleans are 0/1.
+ */
+
+type Ptr = number;
+type Flag = number;
+
+export interface KernelExports {
+  dataEnd(): number;
+  gemmWorkspaceBytes(): number;
+  convWorkspaceBytes(geometry: Ptr): number;
+  gemm(transA: Flag, transB: Flag, M: number, N: number, K: number, alpha: number,
+    A: Ptr, lda: number, B: Ptr, ldb: number, beta: number, C: Ptr, ldc: number, work: Ptr): void;
+  conv2dForward(geometry: Ptr, n0: number, n1: number, x: Ptr, w: Ptr, bias: Ptr, y: Ptr, work: Ptr): void;
+  conv2dBackwardInput(geometry: Ptr, n0: number, n1: number, dy: Ptr, w: Ptr, dx: Ptr, work: Ptr): void;
+  conv2dBackwardWeights(geometry: Ptr, n0: number, n1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
+  maxPool2dForward(geometry: Ptr, x: Ptr, y: Ptr, argmax: Ptr): void;
+  maxPool2dBackward(geometry: Ptr, dy: Ptr, argmax: Ptr, dx: Ptr): void;
+  avgPool2dForward(geometry: Ptr, x: Ptr, y: Ptr, countPad: Flag): void;
+  avgPool2dBackward(geometry: Ptr, dy: Ptr, dx: Ptr, countPad: Flag): void;
+  add(a: Ptr, b: Ptr, out: Ptr, n: number): void;
+  mul(a: Ptr, b: Ptr, out: Ptr, n: number): void;
+  axpy(alpha: number, x: Ptr, y: Ptr, n: number): void;
+  addBias(rows: number, cols: number, x: Ptr, b: Ptr, y: Ptr): void;
+  sumRows(rows: number, cols: number, dy: Ptr, db: Ptr): void;
+  relu(x: Ptr, y: Ptr, n: number): void;
+  reluBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  tanh(x: Ptr, y: Ptr, n: number): void;
+  tanhBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  sigmoid(x: Ptr, y: Ptr, n: number): void;
+  sigmoidBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  softmax(N: number, K: number, x: Ptr, y: Ptr): void;
+  softmaxCrossEntropy(N: number, K: number, logits: Ptr, labels: Ptr, probs: Ptr, dlogits: Ptr): number;
+  sgdStep(w: Ptr, g: Ptr, v: Ptr, n: number, lr: number, momentum: number, weightDecay: number, nesterov: Flag): void;
+  adamStep(w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, eps: number,
+    weightDecay: number, decoupled: Flag, c1: number, c2: number): void;
+}
+
+/** Names of the exports worker threads may be asked to run (index = task id). */
+export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeights'] as const;
+export type ThreadedKernel = typeof threadedKernels[number];
+
+export type KernelVariant = 'relaxed' | 'simd';
+
+export interface LoadedKernels {
+  module: WebAssembly.Module;
+  variant: KernelVariant;
+}
+
+/** File name of a build in dist-wasm/. */
+export function kernelFile(variant: KernelVariant, shared: boolean): string {
+  return `kernels-${variant}${shared ? '' : '-unshared'}.wasm`;
+}
+
+/**
+ * Compiles the fastest build the engine supports: relaxed SIMD (fused multiply-add) first,
+ * unless `relaxed` is false, then plain SIMD. Relaxed SIMD needs Chromium or a flag on Node 20.
+ */
+export async function loadKernels(read: (file: string) => Promise<Uint8Array<ArrayBuffer>>, shared: boolean,
+  relaxed: boolean | 'auto' = 'auto'): Promise<LoadedKernels> {
+  const variants: KernelVariant[] = relaxed === false ? ['simd'] : ['relaxed', 'simd'];
+  const failures: string[] = [];
+  for (const variant of variants) {
+    const file = kernelFile(variant, shared);
+    const bytes = await read(file);
+    if (!WebAssembly.validate(bytes)) { failures.push(`${file}: not supported by this engine`); continue; }
+    try {
+      return { module: await WebAssembly.compile(bytes), variant };
+    } catch (e) {
+      failures.push(`${file}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`wasm backend: no usable kernel build (${failures.join('; ')}); WebAssembly SIMD is required`);
+}
+
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  const instance = new WebAssembly.Instance(module, { env: { memory, abort: wasmAbort } });
+  return instance.exports as unknown as KernelExports;
+}
+
+function wasmAbort(): never {
+  throw new Error('wasm backend: kernel aborted');
+}
