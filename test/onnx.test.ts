@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { RefBackend } from '../src/backend/ref.js';
@@ -158,4 +160,17 @@ describe('ONNX import', () => {
       output: [{ name: 'y' }] } as never })).finish();
     assert.throws(() => loadOnnx(huge, backend, 'huge.onnx'), /huge\.onnx: tensor "w" claims/);
   });
+});
+
+describe('ONNX files exported by PyTorch (torch.onnx.export, fixtures made by scripts/torch-fixtures.py)', () => {
+  for (const name of ['lenet5', 'mini-inception-resnet']) {
+    it(`${name}: imported, runs and matches PyTorch's own output`, () => {
+      const dir = join(process.cwd(), 'test/fixtures');
+      const io = JSON.parse(readFileSync(join(dir, `torch-${name}.json`), 'utf8'));
+      const model = loadOnnx(readFileSync(join(dir, `torch-${name}.onnx`)), backend, `torch-${name}.onnx`);
+      const y = model.forward(new Tensor(io.inputShape, Float32Array.from(io.input)));
+      const err = maxRelativeError(y.data, io.output);
+      assert.ok(err < 1e-4, `relative error ${err}`);
+    });
+  }
 });

@@ -7,7 +7,9 @@ import { FLOAT, INT64, onnx, type OnnxTypes } from './proto.js';
 
 /** ONNX operators convkit can import (those that CNN exporters such as torch.onnx produce). */
 export const SUPPORTED_OPS = ['Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Gemm', 'MatMul', 'Relu', 'Tanh', 'Sigmoid',
-  'Softmax', 'Flatten', 'Reshape', 'Dropout', 'Identity', 'Add', 'Sum', 'Concat', 'Constant'];
+  'Softmax', 'Flatten', 'Reshape', 'Dropout', 'Identity', 'Add', 'Sum', 'Concat', 'Constant', 'Pad',
+  // Shape arithmetic as exporters emit it for x.view(x.size(0), -1): evaluated at import time.
+  'Shape', 'Gather', 'Unsqueeze', 'Squeeze'];
 
 /** An ONNX file uses operators convkit does not have; lists each with its node name. */
 export class UnsupportedOnnxError extends ConvkitError {}
@@ -18,6 +20,13 @@ interface OnnxNode {
   input: string[];
   output: string[];
   attribute: OnnxTypes.IAttributeProto[];
+}
+
+interface Produced {
+  node: string;
+  shape: Shape;
+  /** Zero padding [top/bottom, left/right] still to apply, from a Pad node folded into its consumer. */
+  pad?: [number, number];
 }
 
 interface Constant {
@@ -54,13 +63,13 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
   }
 
   const constants = new Map<string, Constant>();
-  for (const t of graph.initializer) constants.set(t.name ?? '', readTensor(t, bytes.length, fail));
   for (const n of graph.node) {
     if (n.opType !== 'Constant') continue;
     const value = n.attribute.find((a) => a.name === 'value')?.t;
     if (!value) fail(`Constant node "${n.name}" has no tensor value`);
     constants.set(n.output[0], readTensor(value!, bytes.length, fail));
   }
+  for (const t of graph.initializer) constants.set(t.name ?? '', readTensor(t, bytes.length, fail));
 
   const inputs = graph.input.filter((i) => !constants.has(i.name ?? ''));
   if (inputs.length !== 1) fail(`expected one image input, found ${inputs.length}`);
@@ -73,7 +82,10 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
   const nodes: NodeSpec[] = [];
   const weights = new Map<string, Float32Array>();
   // ONNX tensor name → convkit node name ('input' for the graph input) and per-example shape.
-  const produced = new Map<string, { node: string; shape: Shape }>([[inputs[0].name!, { node: INPUT, shape: inputShape }]]);
+  const produced = new Map<string, Produced>([[inputs[0].name!, { node: INPUT, shape: inputShape }]]);
+  // Small integer tensors known at import time (shapes and their pieces); 'N' is the batch size.
+  const statics = new Map<string, (number | 'N')[]>();
+  for (const [name, c] of constants) if (c.dims.length <= 1 && c.values.length <= 8) statics.set(name, Array.from(c.values, Number));
   const names = new Set<string>([INPUT]);
   const uniqueName = (n: OnnxNode) => {
     let base = (n.name || n.output?.[0] || n.opType || 'node').replace(/[^A-Za-z0-9_.\-]/g, '_').replace(/^\.+/, '') || 'node';
@@ -98,10 +110,22 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
     const at = attributes(n);
     const op = n.opType!;
     if (op === 'Constant') continue;
-    if (op === 'Identity' || (op === 'Dropout' && !at.has('training_mode'))) {
-      if (op === 'Identity' || n.input.length < 3) { produced.set(n.output[0], tensorIn(n, 0)); continue; }
+    if (evaluateStatic(n, statics, produced, fail)) continue;
+    if (op === 'Pad') {
+      const x = tensorIn(n, 0);
+      const mode = (at.get('mode') as string | undefined) ?? 'constant';
+      const pads = (at.get('pads') as number[] | undefined) ?? (n.input[1] ? statics.get(n.input[1]) as number[] : undefined);
+      const value = n.input[2] ? Number(weightOf(n, 2, 'constant value').values[0]) : 0;
+      if (mode !== 'constant' || value !== 0 || !pads || pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5] || pads[2] !== pads[6] || pads[3] !== pads[7] || x.pad) {
+        fail(`Pad "${n.name}": only symmetric zero padding of height and width is supported`);
+      }
+      produced.set(n.output[0], { ...x, pad: [pads![2], pads![3]] });
+      continue;
     }
+    if (op === 'Identity') { produced.set(n.output[0], tensorIn(n, 0)); continue; }
     const x = tensorIn(n, 0);
+    if (x.pad && op !== 'Conv' && op !== 'AveragePool') fail(`Pad before ${op} "${n.name}" is not supported (only before Conv or AveragePool)`);
+    const addPad = (p: [number, number]): [number, number] => (x.pad ? [p[0] + x.pad[0], p[1] + x.pad[1]] : p);
     let layer: LayerSpec;
     let extraInputs: string[] = [];
     const name = uniqueName(n);
@@ -112,7 +136,7 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
         const kernel = (at.get('kernel_shape') as number[] | undefined) ?? w.dims.slice(2);
         const dilations = (at.get('dilations') as number[] | undefined) ?? [1, 1];
         if (dilations.some((d) => d !== 1)) fail(`Conv "${n.name}": dilation ${dilations} is not supported`);
-        const padding = symmetricPads(n, at, kernel, (at.get('strides') as number[]) ?? [1, 1], x.shape, fail);
+        const padding = addPad(symmetricPads(n, at, kernel, (at.get('strides') as number[]) ?? [1, 1], x.shape, fail));
         const bias = n.input[2] ? weightOf(n, 2, 'bias') : undefined;
         layer = { type: 'conv2d', filters: w.dims[0], kernel: [kernel[0], kernel[1]], stride: ((at.get('strides') as number[]) ?? [1, 1]) as [number, number],
           padding, groups: (at.get('group') as number) ?? 1, bias: !!bias };
@@ -127,8 +151,9 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
         if (((at.get('dilations') as number[]) ?? [1, 1]).some((d) => d !== 1)) fail(`${op} "${n.name}": dilations are not supported`);
         const stride = ((at.get('strides') as number[]) ?? [1, 1]) as [number, number];
         layer = { type: op === 'MaxPool' ? 'maxpool2d' : 'avgpool2d', kernel: [kernel[0], kernel[1]], stride,
-          padding: symmetricPads(n, at, kernel, stride, x.shape, fail), ceil: at.get('ceil_mode') === 1,
-          ...(op === 'AveragePool' ? { countPad: at.get('count_include_pad') === 1 } : {}) };
+          padding: addPad(symmetricPads(n, at, kernel, stride, x.shape, fail)), ceil: at.get('ceil_mode') === 1,
+          // Zeros from a folded Pad node count in the average, as they did in the original graph.
+          ...(op === 'AveragePool' ? { countPad: at.get('count_include_pad') === 1 || !!x.pad } : {}) };
         break;
       }
       case 'GlobalAveragePool':
@@ -169,14 +194,17 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
       case 'Reshape': {
         if (op === 'Flatten' && ((at.get('axis') as number) ?? 1) !== 1) fail(`Flatten "${n.name}": only axis 1 is supported`);
         if (op === 'Reshape') {
-          const target = weightOf(n, 1, 'shape').values.map(Number);
-          const flat = target.length === 2 && (target[0] === -1 || target[0] === 0 || target[0] === 1) && (target[1] === -1 || target[1] === shapeSize(x.shape));
+          const target = statics.get(n.input[1]);
+          if (!target) fail(`Reshape "${n.name}": the target shape must be known at import time`);
+          // [N or a fixed batch, -1 or the feature count]: a flatten.
+          const flat = target!.length === 2 && (target![1] === -1 || target![1] === shapeSize(x.shape));
           if (!flat) fail(`Reshape "${n.name}": only flattening to [N, features] is supported (target ${JSON.stringify(target)})`);
         }
         layer = { type: 'flatten' };
         break;
       }
       case 'Dropout': {
+        // Opset ≥ 12 passes the ratio as an optional input; older opsets as an attribute.
         const ratio = (at.get('ratio') as number) ?? (n.input[1] ? Number(weightOf(n, 1, 'ratio').values[0]) : 0.5);
         layer = { type: 'dropout', rate: ratio };
         break;
@@ -229,13 +257,54 @@ export function loadOnnx(bytes: Uint8Array, backend: Backend, fileName = 'model.
   return model;
 }
 
+/** protobufjs gives 64-bit integers as Long objects. */
+function num(v: unknown): number {
+  return v !== null && typeof v === 'object' && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v);
+}
+
+/**
+ * Evaluates shape arithmetic (Shape, Gather, Unsqueeze, Squeeze, Concat of known values) at
+ * import time. Returns true when the node was consumed this way.
+ */
+function evaluateStatic(n: OnnxNode, statics: Map<string, (number | 'N')[]>, produced: Map<string, Produced>, fail: (p: string) => never): boolean {
+  const known = n.input.map((i) => statics.get(i));
+  switch (n.opType) {
+    case 'Shape': {
+      const x = produced.get(n.input[0]);
+      if (!x) return false;
+      statics.set(n.output[0], ['N', ...x.shape]);
+      return true;
+    }
+    case 'Gather': {
+      if (!known[0] || !known[1]) return false;
+      statics.set(n.output[0], known[1].map((i) => {
+        const v = known[0]![Number(i) < 0 ? known[0]!.length + Number(i) : Number(i)];
+        if (v === undefined) fail(`Gather "${n.name}": index ${i} out of range`);
+        return v!;
+      }));
+      return true;
+    }
+    case 'Unsqueeze':
+    case 'Squeeze':
+      if (!known[0]) return false;
+      statics.set(n.output[0], known[0]);
+      return true;
+    case 'Concat':
+      if (known.some((k) => !k)) return false;
+      statics.set(n.output[0], known.flatMap((k) => k!));
+      return true;
+    default:
+      return false;
+  }
+}
+
 function attributes(n: OnnxNode): Map<string, number | number[] | string> {
   const m = new Map<string, number | number[] | string>();
   const A = onnx.AttributeProto.AttributeType;
   for (const a of n.attribute) {
     switch (a.type) {
-      case A.INT: m.set(a.name!, Number(a.i)); break;
-      case A.INTS: m.set(a.name!, (a.ints ?? []).map(Number)); break;
+      case A.INT: m.set(a.name!, num(a.i)); break;
+      case A.INTS: m.set(a.name!, (a.ints ?? []).map(num)); break;
       case A.FLOAT: m.set(a.name!, a.f!); break;
       case A.FLOATS: m.set(a.name!, (a.floats ?? []).slice()); break;
       case A.STRING: m.set(a.name!, new TextDecoder().decode(a.s!)); break;
