@@ -1,0 +1,387 @@
+/**
+ * Every fast backend against the reference backend (the oracle): each kernel on random shapes
+ * and values, then whole networks forward, backward and a few optimizer steps.
+ * Tolerance for float32 accumulations: |got - ref| ≤ TOL · (1 + |ref|) element-wise.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Backend, Conv2dGeometry, Pool2dGeometry } from '../src/backend/backend.js';
+import { type BackendOptions, createBackend } from '../src/backend/index.js';
+import { RefBackend } from '../src/backend/ref.js';
+import { outputSize } from '../src/layers/pool2d.js';
+import { Model } from '../src/model/model.js';
+import { zoo } from '../src/model/zoo.js';
+import { Rng } from '../src/rng.js';
+import { type FloatArray, Tensor } from '../src/tensor.js';
+import { SoftmaxCrossEntropy } from '../src/train/loss.js';
+import { Optimizer } from '../src/train/optimizer.js';
+
+const TOL = 1e-4;
+
+/** Backends under test: a name for createBackend and its options. */
+const cases: { name: string; label: string; options: BackendOptions }[] = [
+  { name: 'wasm', label: 'wasm, 1 thread', options: { threads: 1 } },
+  { name: 'wasm', label: 'wasm, 2 threads', options: { threads: 2 } },
+];
+
+const ref = new RefBackend('float32');
+
+// The wasm kernels are a build product; build them if this checkout has not yet.
+if (!existsSync(new URL('../dist-wasm/kernels-simd.wasm', import.meta.url))) {
+  execFileSync(process.execPath, [new URL('../assembly/build.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+}
+
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = TOL): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let worst = 0, at = -1;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i]));
+    if (!(err <= worst)) { worst = err; at = i; } // also catches NaN
+  }
+  assert.ok(worst <= tol, `${what}: element ${at} is ${got[at]}, reference ${want[at]} (scaled error ${worst} > ${tol})`);
+}
+
+function randomFill(a: FloatArray, rng: Rng, lo = -1, hi = 1): FloatArray {
+  for (let i = 0; i < a.length; i++) a[i] = rng.uniform(lo, hi);
+  return a;
+}
+
+/** The same random values in the backend's memory and in a plain reference array. */
+function pair(be: Backend, n: number, rng: Rng, lo = -1, hi = 1): [FloatArray, FloatArray] {
+  const r = randomFill(new Float32Array(n), rng, lo, hi);
+  const b = be.alloc(n);
+  b.set(r);
+  return [b, r];
+}
+
+/** Output buffers: backend and reference, both pre-filled with the same garbage (kernels must overwrite). */
+function outputs(be: Backend, n: number, rng: Rng): [FloatArray, FloatArray] {
+  return pair(be, n, rng, -5, 5);
+}
+
+function convGeometry(N: number, C: number, H: number, W: number, O: number, KH: number, KW: number,
+  strideH: number, strideW: number, padH: number, padW: number, groups: number): Conv2dGeometry {
+  const OH = Math.floor((H + 2 * padH - KH) / strideH) + 1, OW = Math.floor((W + 2 * padW - KW) / strideW) + 1;
+  return { N, C, H, W, O, KH, KW, strideH, strideW, padH, padW, OH, OW, groups };
+}
+
+function poolGeometry(N: number, C: number, H: number, W: number, KH: number, KW: number,
+  strideH: number, strideW: number, padH: number, padW: number, ceil: boolean): Pool2dGeometry {
+  return {
+    N, C, H, W, KH, KW, strideH, strideW, padH, padW,
+    OH: outputSize(H, KH, strideH, padH, ceil), OW: outputSize(W, KW, strideW, padW, ceil),
+  };
+}
+
+const convCases: [string, Conv2dGeometry][] = [
+  ['3×3, batch 1', convGeometry(1, 2, 7, 6, 4, 3, 3, 1, 1, 0, 0, 1)],
+  ['5×5 pad 2 (LeNet conv1), batch 3', convGeometry(3, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1)],
+  ['stride 2, pad 1, odd sizes', convGeometry(2, 3, 9, 11, 5, 3, 3, 2, 2, 1, 1, 1)],
+  ['non-square kernel, stride and padding', convGeometry(3, 2, 8, 5, 2, 3, 2, 2, 1, 1, 0, 1)],
+  ['groups 2', convGeometry(2, 4, 6, 5, 6, 3, 3, 1, 1, 1, 1, 2)],
+  ['groups 3, stride 2', convGeometry(2, 6, 9, 9, 9, 3, 3, 2, 2, 1, 1, 3)],
+  ['depthwise (groups = channels)', convGeometry(2, 4, 7, 7, 4, 3, 3, 1, 1, 1, 1, 4)],
+  ['1×1 pointwise', convGeometry(3, 5, 4, 3, 7, 1, 1, 1, 1, 0, 0, 1)],
+  ['1×1 stride 2', convGeometry(2, 3, 7, 7, 4, 1, 1, 2, 2, 0, 0, 1)],
+  ['kernel as large as the padded input', convGeometry(2, 2, 3, 4, 3, 5, 6, 1, 1, 1, 1, 1)],
+  ['large enough to split across threads', convGeometry(8, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1)],
+  ['threads, groups 2, stride 3', convGeometry(7, 8, 17, 13, 12, 3, 4, 3, 2, 1, 2, 2)],
+];
+
+const poolCases: [string, Pool2dGeometry][] = [
+  ['2/2', poolGeometry(2, 3, 8, 6, 2, 2, 2, 2, 0, 0, false)],
+  ['overlapping 3/2, odd sizes', poolGeometry(3, 2, 9, 7, 3, 3, 2, 2, 0, 0, false)],
+  ['padding 1, ceil mode', poolGeometry(2, 2, 8, 8, 3, 3, 2, 2, 1, 1, true)],
+  ['non-square, ceil mode', poolGeometry(1, 3, 7, 10, 2, 3, 2, 3, 1, 1, true)],
+  ['3/3 (convnetjs pool2)', poolGeometry(4, 16, 12, 12, 3, 3, 3, 3, 0, 0, false)],
+];
+
+for (const c of cases) {
+  describe(`backend ${c.label}`, () => {
+    let be: Backend;
+    before(async () => { be = await createBackend(c.name, c.options); });
+    after(() => { (be as { dispose?: () => void }).dispose?.(); });
+
+    it('implements every method of RefBackend', () => {
+      const methods = (proto: object) => Object.getOwnPropertyNames(proto)
+        .filter((k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, k)?.value === 'function');
+      const own = new Set(methods(Object.getPrototypeOf(be)));
+      const missing = methods(RefBackend.prototype).filter((m) => !own.has(m));
+      assert.deepEqual(missing, [], `${be.name} lacks ${missing.join(', ')}`);
+      assert.equal(be.name, c.name);
+      assert.equal(be.dtype, 'float32');
+    });
+
+    it('alloc returns zero-filled float32 arrays', () => {
+      for (const n of [1, 7, 1000, 100_000]) {
+        const a = be.alloc(n);
+        assert.ok(a instanceof Float32Array);
+        assert.equal(a.length, n);
+        assert.ok(a.every((v) => v === 0));
+        a.fill(3);
+      }
+    });
+
+    it('gemm: every transpose combination, edge tiles, alpha and beta', () => {
+      const rng = new Rng(1);
+      const shapes = [[1, 1, 1], [5, 7, 3], [4, 8, 16], [13, 17, 300], [6, 784, 25], [130, 9, 257], [3, 200, 5], [70, 90, 60], [65, 129, 260]];
+      const scalars = [[1, 0], [0.7, 0.3], [-1.5, 1]];
+      for (const [M, N, K] of shapes) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            for (const [alpha, beta] of scalars) {
+              const [a, ar] = pair(be, M * K, rng), [b, br] = pair(be, K * N, rng), [cc, cr] = outputs(be, M * N, rng);
+              be.gemm(transA, transB, M, N, K, alpha, a, b, beta, cc);
+              ref.gemm(transA, transB, M, N, K, alpha, ar, br, beta, cr);
+              assertClose(cc, cr, `gemm ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}×${N}×${K} alpha ${alpha} beta ${beta}`);
+            }
+          }
+        }
+      }
+    });
+
+    it('gemm with beta 0 ignores NaN already in C, and K = 0 scales C', () => {
+      const rng = new Rng(2);
+      const [a, ar] = pair(be, 6 * 5, rng), [b, br] = pair(be, 5 * 9, rng);
+      const cc = be.alloc(6 * 9).fill(NaN), cr = new Float32Array(6 * 9).fill(NaN);
+      be.gemm(false, false, 6, 9, 5, 1, a, b, 0, cc);
+      ref.gemm(false, false, 6, 9, 5, 1, ar, br, 0, cr);
+      assertClose(cc, cr, 'gemm beta 0 over NaN');
+      const [c2, c2r] = outputs(be, 12, rng);
+      be.gemm(false, false, 3, 4, 0, 1, a, b, 0.5, c2);
+      ref.gemm(false, false, 3, 4, 0, 1, ar, br, 0.5, c2r);
+      assertClose(c2, c2r, 'gemm K = 0');
+    });
+
+    it('gemm on arrays from outside the backend (copied through scratch memory)', () => {
+      const rng = new Rng(3);
+      for (const [M, N, K] of [[9, 11, 13], [64, 70, 80]]) {
+        const a = randomFill(new Float32Array(M * K), rng), b = randomFill(new Float32Array(K * N), rng);
+        const cc = randomFill(new Float32Array(M * N), rng), cr = Float32Array.from(cc);
+        be.gemm(true, false, M, N, K, 1, a, b, 0.5, cc);
+        ref.gemm(true, false, M, N, K, 1, a, b, 0.5, cr);
+        assertClose(cc, cr, `foreign gemm ${M}×${N}×${K}`);
+      }
+      assert.throws(() => be.gemm(false, false, 4, 4, 4, 1, be.alloc(15), be.alloc(16), 0, be.alloc(16)), RangeError);
+    });
+
+    for (const [label, g] of convCases) {
+      it(`conv2d forward, backward input and weights: ${label}`, () => {
+        const rng = new Rng(label.length * 7919);
+        const Cg = g.C / g.groups;
+        const xn = g.N * g.C * g.H * g.W, wn = g.O * Cg * g.KH * g.KW, yn = g.N * g.O * g.OH * g.OW;
+        const [x, xr] = pair(be, xn, rng), [w, wr] = pair(be, wn, rng), [bias, biasr] = pair(be, g.O, rng);
+        for (const withBias of [true, false]) {
+          const [y, yr] = outputs(be, yn, rng);
+          be.conv2dForward(g, x, w, withBias ? bias : null, y);
+          ref.conv2dForward(g, xr, wr, withBias ? biasr : null, yr);
+          assertClose(y, yr, `forward${withBias ? '' : ' without bias'}`);
+        }
+        const [dy, dyr] = pair(be, yn, rng);
+        const [dx, dxr] = outputs(be, xn, rng);
+        be.conv2dBackwardInput(g, dy, w, dx);
+        ref.conv2dBackwardInput(g, dyr, wr, dxr);
+        assertClose(dx, dxr, 'backward input');
+        const [dw, dwr] = outputs(be, wn, rng), [db, dbr] = outputs(be, g.O, rng);
+        be.conv2dBackwardWeights(g, x, dy, dw, db);
+        ref.conv2dBackwardWeights(g, xr, dyr, dwr, dbr);
+        assertClose(dw, dwr, 'backward weights');
+        assertClose(db, dbr, 'backward bias');
+        be.conv2dBackwardWeights(g, x, dy, dw, null);
+        assertClose(dw, dwr, 'backward weights without bias');
+      });
+    }
+
+    it('conv2d on arrays from outside the backend', () => {
+      const rng = new Rng(4);
+      const g = convGeometry(2, 3, 6, 7, 4, 3, 3, 1, 2, 1, 1, 1);
+      const x = randomFill(new Float32Array(g.N * g.C * g.H * g.W), rng), w = randomFill(new Float32Array(4 * 3 * 9), rng);
+      const y = new Float32Array(g.N * g.O * g.OH * g.OW), yr = new Float32Array(y.length);
+      be.conv2dForward(g, x, w, null, y);
+      ref.conv2dForward(g, x, w, null, yr);
+      assertClose(y, yr, 'foreign conv forward');
+    });
+
+    for (const [label, g] of poolCases) {
+      it(`max and average pooling forward and backward: ${label}`, () => {
+        const rng = new Rng(label.length * 104729);
+        const xn = g.N * g.C * g.H * g.W, yn = g.N * g.C * g.OH * g.OW;
+        const [x, xr] = pair(be, xn, rng);
+        const [y, yr] = outputs(be, yn, rng);
+        const argmax = new Int32Array(yn).fill(-7), argmaxr = new Int32Array(yn);
+        be.maxPool2dForward(g, x, y, argmax);
+        ref.maxPool2dForward(g, xr, yr, argmaxr);
+        assertClose(y, yr, 'max forward', 0);
+        assert.deepEqual(argmax, argmaxr, 'argmax');
+        const [dy, dyr] = pair(be, yn, rng);
+        const [dx, dxr] = outputs(be, xn, rng);
+        be.maxPool2dBackward(g, dy, argmax, dx);
+        ref.maxPool2dBackward(g, dyr, argmaxr, dxr);
+        assertClose(dx, dxr, 'max backward');
+        for (const countPad of [true, false]) {
+          const [ya, yar] = outputs(be, yn, rng);
+          be.avgPool2dForward(g, x, ya, countPad);
+          ref.avgPool2dForward(g, xr, yar, countPad);
+          assertClose(ya, yar, `avg forward countPad ${countPad}`);
+          const [dxa, dxar] = outputs(be, xn, rng);
+          be.avgPool2dBackward(g, dy, dxa, countPad);
+          ref.avgPool2dBackward(g, dyr, dxar, countPad);
+          assertClose(dxa, dxar, `avg backward countPad ${countPad}`);
+        }
+      });
+    }
+
+    it('max pooling keeps the first of equal maxima and propagates NaN', () => {
+      const g = poolGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0, false);
+      const values = [1, 1, 2, 0, 1, 1, NaN, 5, 3, 3, 2, 2, 3, 3, 2, NaN];
+      const x = be.alloc(16); x.set(values);
+      const y = be.alloc(4), argmax = new Int32Array(4), yr = new Float32Array(4), argmaxr = new Int32Array(4);
+      be.maxPool2dForward(g, x, y, argmax);
+      ref.maxPool2dForward(g, Float32Array.from(values), yr, argmaxr);
+      assert.deepEqual(Array.from(argmax), Array.from(argmaxr));
+      assert.deepEqual(Array.from(y), Array.from(yr));
+    });
+
+    it('addBias (also in place) and sumRows', () => {
+      const rng = new Rng(5);
+      for (const [rows, cols] of [[1, 1], [3, 7], [64, 120], [5, 13]]) {
+        const [x, xr] = pair(be, rows * cols, rng), [b, br] = pair(be, cols, rng);
+        const [y, yr] = outputs(be, rows * cols, rng);
+        be.addBias(rows, cols, x, b, y);
+        ref.addBias(rows, cols, xr, br, yr);
+        assertClose(y, yr, `addBias ${rows}×${cols}`);
+        be.addBias(rows, cols, x, b, x);
+        ref.addBias(rows, cols, xr, br, xr);
+        assertClose(x, xr, `addBias in place ${rows}×${cols}`);
+        const [db, dbr] = outputs(be, cols, rng);
+        be.sumRows(rows, cols, x, db);
+        ref.sumRows(rows, cols, xr, dbr);
+        assertClose(db, dbr, `sumRows ${rows}×${cols}`);
+      }
+    });
+
+    it('add (also aliased), mul, axpy and copyBlocks', () => {
+      const rng = new Rng(6);
+      for (const n of [1, 3, 37, 1001]) {
+        const [a, ar] = pair(be, n, rng), [b, br] = pair(be, n, rng);
+        const [o, or] = outputs(be, n, rng);
+        be.add(a, b, o); ref.add(ar, br, or);
+        assertClose(o, or, `add ${n}`);
+        be.mul(a, b, o); ref.mul(ar, br, or);
+        assertClose(o, or, `mul ${n}`);
+        be.add(a, b, a); ref.add(ar, br, ar);
+        assertClose(a, ar, `add into a ${n}`);
+        be.axpy(-0.37, b, a); ref.axpy(-0.37, br, ar);
+        assertClose(a, ar, `axpy ${n}`);
+      }
+      const [src, srcr] = pair(be, 3 * 10, rng);
+      const [dst, dstr] = outputs(be, 3 * 17, rng);
+      be.copyBlocks(3, src, 10, 2, dst, 17, 5, 7);
+      ref.copyBlocks(3, srcr, 10, 2, dstr, 17, 5, 7);
+      assertClose(dst, dstr, 'copyBlocks', 0);
+    });
+
+    it('activations and their gradients', () => {
+      const rng = new Rng(7);
+      for (const n of [1, 5, 64, 999]) {
+        const [x, xr] = pair(be, n, rng, -6, 6);
+        if (n > 4) { x[1] = xr[1] = 0; x[2] = xr[2] = -0; x[3] = xr[3] = NaN; } // relu's edge cases
+        const [dy, dyr] = pair(be, n, rng);
+        const [y, yr] = outputs(be, n, rng), [dx, dxr] = outputs(be, n, rng);
+        be.relu(x, y); ref.relu(xr, yr);
+        assertClose(y, yr, `relu ${n}`, 0);
+        be.reluBackward(x, dy, dx); ref.reluBackward(xr, dyr, dxr);
+        assertClose(dx, dxr, `reluBackward ${n}`, 0);
+        if (n > 4) { x[3] = xr[3] = 0.5; }
+        be.tanh(x, y); ref.tanh(xr, yr);
+        assertClose(y, yr, `tanh ${n}`, 1e-6);
+        be.tanhBackward(y, dy, dx); ref.tanhBackward(yr, dyr, dxr);
+        assertClose(dx, dxr, `tanhBackward ${n}`, 1e-6);
+        be.sigmoid(x, y); ref.sigmoid(xr, yr);
+        assertClose(y, yr, `sigmoid ${n}`, 1e-6);
+        be.sigmoidBackward(y, dy, dx); ref.sigmoidBackward(yr, dyr, dxr);
+        assertClose(dx, dxr, `sigmoidBackward ${n}`, 1e-6);
+      }
+      const big = be.alloc(4); big.set([100, -100, 30, -30]);
+      const out = be.alloc(4);
+      be.sigmoid(big, out);
+      assert.deepEqual(Array.from(out.subarray(0, 3)), [1, 0, 1], 'sigmoid saturates without NaN');
+      assert.ok(Math.abs(out[3] / (1 / (1 + Math.exp(30))) - 1) < 1e-5, `sigmoid(-30) = ${out[3]}`);
+      be.tanh(big, out);
+      assert.deepEqual(Array.from(out), [1, -1, 1, -1]);
+    });
+
+    it('softmax and softmax cross-entropy (Uint8Array and Int32Array labels, extreme logits)', () => {
+      const rng = new Rng(8);
+      for (const [N, K, scale] of [[1, 1, 1], [5, 10, 3], [64, 10, 10], [3, 1000, 1], [4, 7, 1000]]) {
+        const [x, xr] = pair(be, N * K, rng, -scale, scale);
+        const [y, yr] = outputs(be, N * K, rng);
+        be.softmax(N, K, x, y); ref.softmax(N, K, xr, yr);
+        assertClose(y, yr, `softmax ${N}×${K}`, 1e-6);
+        for (const labels of [Uint8Array.from({ length: N }, () => rng.int(Math.min(K, 256))), Int32Array.from({ length: N }, () => rng.int(K))]) {
+          const [p, pr] = outputs(be, N * K, rng), [d, dr] = outputs(be, N * K, rng);
+          const loss = be.softmaxCrossEntropy(N, K, x, labels, p, d);
+          const lossr = ref.softmaxCrossEntropy(N, K, xr, labels, pr, dr);
+          assert.ok(Number.isFinite(loss), `loss ${loss} is finite`);
+          assert.ok(Math.abs(loss - lossr) <= 1e-5 * (1 + Math.abs(lossr)), `loss ${loss} vs reference ${lossr}`);
+          assertClose(p, pr, `probs ${N}×${K}`, 1e-6);
+          assertClose(d, dr, `dlogits ${N}×${K}`, 1e-6);
+        }
+      }
+    });
+
+    it('sgdStep and adamStep', () => {
+      const rng = new Rng(9);
+      for (const n of [1, 6, 1001]) {
+        for (const o of [{ lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: false }, { lr: 0.05, momentum: 0.8, weightDecay: 0, nesterov: true }, { lr: 0.2, momentum: 0, weightDecay: 1e-2, nesterov: false }]) {
+          const [w, wr] = pair(be, n, rng), [g, gr] = pair(be, n, rng), [v, vr] = pair(be, n, rng);
+          for (let step = 0; step < 3; step++) { be.sgdStep(w, g, v, o); ref.sgdStep(wr, gr, vr, o); }
+          assertClose(w, wr, `sgd w ${JSON.stringify(o)}`, 1e-5);
+          assertClose(v, vr, `sgd v ${JSON.stringify(o)}`, 1e-5);
+        }
+        for (const decoupled of [false, true]) {
+          const [w, wr] = pair(be, n, rng), [g, gr] = pair(be, n, rng);
+          const [m, mr] = pair(be, n, rng, 0, 0), [v, vr] = pair(be, n, rng, 0, 0);
+          for (let step = 1; step <= 4; step++) {
+            const o = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled, step };
+            be.adamStep(w, g, m, v, o); ref.adamStep(wr, gr, mr, vr, o);
+          }
+          assertClose(w, wr, `adam w decoupled ${decoupled}`, 1e-5);
+          assertClose(m, mr, `adam m decoupled ${decoupled}`, 1e-5);
+          assertClose(v, vr, `adam v decoupled ${decoupled}`, 1e-5);
+        }
+      }
+    });
+
+    for (const modelName of ['lenet5', 'convnetjs-mnist']) {
+      it(`${modelName}: same logits, parameter gradients and trained weights as the reference`, () => {
+        const spec = zoo[modelName].build();
+        const mRef = new Model(spec, ref, 42), mBe = new Model(spec, be, 42);
+        const N = 16, [C, H, W] = spec.inputShape;
+        const rng = new Rng(10);
+        const [x, xr] = pair(be, N * C * H * W, rng);
+        const labels = Uint8Array.from({ length: N }, () => rng.int(10));
+        const lossRef = new SoftmaxCrossEntropy(ref), lossBe = new SoftmaxCrossEntropy(be);
+        const optRef = new Optimizer({ type: 'sgd', momentum: 0.9, weightDecay: 5e-4 }, ref);
+        const optBe = new Optimizer({ type: 'sgd', momentum: 0.9, weightDecay: 5e-4 }, be);
+        for (let step = 0; step < 3; step++) {
+          const logitsRef = mRef.forward(new Tensor([N, C, H, W], xr), true);
+          const logitsBe = mBe.forward(new Tensor([N, C, H, W], x), true);
+          assertClose(logitsBe.data, logitsRef.data, `step ${step} logits`, 1e-4);
+          const outRef = lossRef.compute(logitsRef, labels), outBe = lossBe.compute(logitsBe, labels);
+          assert.ok(Math.abs(outRef.loss - outBe.loss) < 1e-4, `step ${step} loss ${outBe.loss} vs ${outRef.loss}`);
+          mRef.backward(outRef.grad);
+          mBe.backward(outBe.grad);
+          const pRef = mRef.parameters(), pBe = mBe.parameters();
+          pRef.forEach((p, i) => assertClose(pBe[i].grad.data, p.grad.data, `step ${step} ${p.path} gradient`, 1e-4));
+          optRef.step(pRef, 0.05);
+          optBe.step(pBe, 0.05);
+        }
+        const pRef = mRef.parameters(), pBe = mBe.parameters();
+        pRef.forEach((p, i) => assertClose(pBe[i].value.data, p.value.data, `${p.path} after 3 steps`, 1e-4));
+      });
+    }
+  });
+}
