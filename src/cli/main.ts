@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConvkitError } from '../errors.js';
 import { evalCommand, infoCommand, predictCommand, summaryCommand, trainCommand } from './commands.js';
 import { registerOnnxCommands } from './onnx-commands.js';
+import { registerImageCommands } from './image-commands.js';
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -86,6 +87,7 @@ export function buildProgram(): Command {
     .addOption(jsonOption())
     .action((o) => infoCommand(o));
 
+  registerImageCommands(program);
   registerOnnxCommands(program);
   return program;
 }

@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, ConvkitError } from '../errors.js';
+import { type DownsampleMode, downsample } from '../image/downsample.js';
+import { type Border, type Padding, convolve3d, filterImage } from '../image/filter.js';
+import { type PlanarImage, fromPixels, toPixels } from '../image/image.js';
+import { type Kernel2d, checkKernel3d, kernelNames, namedKernel, parseKernelValues } from '../image/kernels.js';
+import { readImage, writePng } from '../node/image.js';
+import { baselineCommand } from './baseline-command.js';
+import { Output } from './output.js';
+
+function integer(name: string, min: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+function padding(v: string): Padding {
+  if (v === 'same' || v === 'valid') return v;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`padding must be same, valid or a non-negative integer`);
+  return n;
+}
+
+const jsonOption = () => new Option('--json', 'print the result as one JSON object');
+
+/** Adds the image-processing commands (issue 5) to the convkit program. */
+export function registerImageCommands(program: Command): void {
+  program.command('filter')
+    .description('convolve an image with a kernel (named, given inline, or a 3-D colour kernel) and write a PNG')
+    .argument('<in>', 'PNG or JPEG image')
+    .argument('<out>', 'PNG file to write')
+    .addOption(new Option('--kernel <name>', 'a named kernel').choices(kernelNames))
+    .option('--kernel-values <rows>', 'your own kernel: rows separated by ";", values by ",", e.g. "0,-1,0;-1,5,-1;0,-1,0"')
+    .option('--kernel-3d <file>', 'a colour kernel as JSON, C_in × rows × columns (gives one feature map)')
+    .option('--stride <s>', 'step between kernel positions (2 halves the size)', integer('stride', 1), 1)
+    .option('--padding <p>', 'same (keep the size; odd kernels), valid (none) or N pixels each side', padding, 'same' as Padding)
+    .addOption(new Option('--border <how>', 'what lies outside the image').choices(['zero', 'clamp', 'reflect']).default('zero'))
+    .addOption(new Option('--per-channel', 'filter each colour channel (default)').conflicts('grey'))
+    .addOption(new Option('--grey', 'filter the grey (luma) image instead'))
+    .addOption(jsonOption())
+    .action((input: string, output: string, o) => filterCommand({ ...o, input, output }));
+
+  program.command('downsample')
+    .description('shrink an image by an integer factor, averaging or taking the maximum of each block')
+    .argument('<in>', 'PNG or JPEG image')
+    .argument('<out>', 'PNG file to write')
+    .addOption(new Option('--mode <mode>', 'how a block becomes one pixel').choices(['average', 'max']).default('average'))
+    .option('--factor <n>', 'block size', integer('factor', 1), 2)
+    .addOption(jsonOption())
+    .action((input: string, output: string, o) => downsampleCommand({ ...o, input, output }));
+
+  program.command('baseline')
+    .description('hand-made features (HOG, dense SIFT or raw pixels) + a linear classifier: test accuracy and time')
+    .addOption(new Option('--features <kind>', 'feature extractor').choices(['hog', 'sift', 'pixels']).default('hog'))
+    .option('--dataset <name>', 'dataset', 'mnist')
+    .option('--train-limit <n>', 'use only the first N training images', integer('train-limit', 1))
+    .option('--test-limit <n>', 'use only the first N test images', integer('test-limit', 1))
+    .option('--epochs <n>', 'passes over the training set', integer('epochs', 1))
+    .option('--seed <n>', 'random seed', integer('seed', 0), 1)
+    .addOption(jsonOption())
+    .action((o) => baselineCommand(o));
+}
+
+export interface FilterCommandOptions {
+  input: string;
+  output: string;
+  kernel?: string;
+  kernelValues?: string;
+  kernel3d?: string;
+  stride: number;
+  padding: Padding;
+  border: Border;
+  perChannel?: boolean;
+  grey?: boolean;
+  json?: boolean;
+}
+
+export function filterCommand(o: FilterCommandOptions): void {
+  const out = new Output(!!o.json);
+  const given = [o.kernel, o.kernelValues, o.kernel3d].filter((k) => k !== undefined).length;
+  if (given !== 1) throw new ConfigError('filter needs exactly one of --kernel NAME, --kernel-values "a,b,c;…" or --kernel-3d FILE');
+  // Everything is checked and computed before the output file is touched.
+  const image = readPlanar(o.input);
+  const conv = { stride: o.stride, padding: o.padding, border: o.border };
+  let result: PlanarImage;
+  if (o.kernel3d !== undefined) {
+    if (o.grey || o.perChannel) throw new ConfigError('--grey and --per-channel do not apply to --kernel-3d (it always gives one feature map)');
+    result = convolve3d(image, readKernel3d(o.kernel3d), conv);
+  } else {
+    const kernel: Kernel2d = o.kernel !== undefined ? namedKernel(o.kernel) : parseKernelValues(o.kernelValues!);
+    result = filterImage(image, kernel, { ...conv, mode: o.grey ? 'grey' : 'per-channel' });
+  }
+  writePlanar(o.output, result);
+  out.text(`${o.output}: ${result.width}×${result.height}, ${result.channels} channel(s)`);
+  out.event({ type: 'result', width: result.width, height: result.height, channels: result.channels, output: o.output });
+}
+
+export interface DownsampleCommandOptions {
+  input: string;
+  output: string;
+  mode: DownsampleMode;
+  factor: number;
+  json?: boolean;
+}
+
+export function downsampleCommand(o: DownsampleCommandOptions): void {
+  const out = new Output(!!o.json);
+  const result = downsample(readPlanar(o.input), { mode: o.mode, factor: o.factor });
+  writePlanar(o.output, result);
+  out.text(`${o.output}: ${result.width}×${result.height}, ${result.channels} channel(s)`);
+  out.event({ type: 'result', width: result.width, height: result.height, channels: result.channels, output: o.output });
+}
+
+function readPlanar(path: string): PlanarImage {
+  const img = readImage(path);
+  return fromPixels(img.pixels, img.width, img.height, img.channels);
+}
+
+function writePlanar(path: string, img: PlanarImage): void {
+  writePng(path, { width: img.width, height: img.height, channels: img.channels, pixels: toPixels(img) });
+}
+
+function readKernel3d(path: string) {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConvkitError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+  return checkKernel3d(value, `${path}: 3-D kernel`);
+}
