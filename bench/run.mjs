@@ -3,6 +3,7 @@
  * convkit side by side with ConvNetJS, TF.js (cpu, wasm), ONNX Runtime and PyTorch: one run,
  * interleaved, medians of repeated timed runs after warm-up. See docs/BENCHMARKS.md.
  */
+import { availableParallelism } from 'node:os';
 import { USAGE, parseArgs, selects } from './lib/args.mjs';
 import { loadConvkit } from './lib/convkit.mjs';
 import { makeBatches } from './lib/data.mjs';
@@ -38,7 +39,7 @@ async function main(argv) {
     work.data = b.source;
     return b;
   };
-  const { libraries, unavailable } = await openLibraries(opts.libs, { ck, batches, log, opts });
+  const { libraries, unavailable } = await openLibraries(opts.libs, { ck, batches, log, opts, cores: availableParallelism() });
   for (const u of unavailable) say(`unavailable: ${u.label}: ${u.reason}`);
   say(`libraries: ${libraries.map((l) => l.label).join('; ')}`);
 

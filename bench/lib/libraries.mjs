@@ -44,7 +44,7 @@ export async function openLibraries(patterns, baseCtx) {
       libraries.push(...(await mod.open(ctx)).filter((l) => ctx.wants(l.id)));
     } catch (e) {
       const reason = (e?.message ?? String(e)).split('\n')[0];
-      unavailable.push({ id: m.prefix, label: m.prefix, reason: /Cannot find (package|module)/.test(reason) ? `${reason} (run npm install --ignore-scripts in bench/)` : reason });
+      unavailable.push({ id: m.prefix, label: m.prefix, reason: /Cannot find package/.test(reason) ? `${reason} (run npm install --ignore-scripts in bench/)` : reason });
     }
   }
   return { libraries, unavailable };
