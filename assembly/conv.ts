@@ -5,10 +5,43 @@
 import { ConvGeometry } from './geometry';
 import { gemm, gemmWorkspaceBytes } from './gemm';
 import { col2imAdd, im2col } from './im2col';
+import { SLACK, directConv, packFlipped, packWeights, packedFloats, padPlanes, tapOffsets } from './direct';
+
+// Per-thread workspace, in this order: GEMM packing, im2col columns, padded input, tap offsets, packed weights.
+
+// @ts-ignore: decorator
+@inline
+function colBytes(g: ConvGeometry): i32 {
+  return ((g.C / g.groups) * g.KH * g.KW * g.OH * g.OW + 4) * 4;
+}
+
+// @ts-ignore: decorator
+@inline
+function padBytes(g: ConvGeometry): i32 {
+  const Cg = g.C / g.groups, Og = g.O / g.groups;
+  const forward = Cg * (g.H + 2 * g.padH) * (g.W + 2 * g.padW);
+  const backward = Og * (g.OH + 2 * (g.KH - 1 - g.padH)) * (g.OW + 2 * (g.KW - 1 - g.padW));
+  return (max(forward, backward) + SLACK) * 4;
+}
+
+// @ts-ignore: decorator
+@inline
+function offsetBytes(g: ConvGeometry): i32 {
+  return max(g.C / g.groups, g.O / g.groups) * g.KH * g.KW * 4;
+}
 
 /** Bytes of per-thread workspace the conv kernels need for this geometry. */
 export function convWorkspaceBytes(g: ConvGeometry): i32 {
-  return gemmWorkspaceBytes() + (g.C / g.groups) * g.KH * g.KW * g.OH * g.OW * 4;
+  const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
+  const packed = G * max(packedFloats(Og, Cg * KK), packedFloats(Cg, Og * KK)) * 4;
+  return gemmWorkspaceBytes() + colBytes(g) + padBytes(g) + offsetBytes(g) + packed;
+}
+
+/** Stride 1 runs as a direct convolution (see direct.ts); other strides through im2col. */
+// @ts-ignore: decorator
+@inline
+function isDirect(g: ConvGeometry): bool {
+  return g.strideH == 1 && g.strideW == 1;
 }
 
 /** A 1×1, stride 1, unpadded convolution needs no im2col: the input planes are the columns. */
@@ -24,6 +57,7 @@ export function conv2dForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: us
   const P = g.OH * g.OW, R = Cg * g.KH * g.KW;
   const col = work + <usize>gemmWorkspaceBytes();
   const direct = isPointwise(g);
+  if (!direct && isDirect(g)) { directForward(g, n0, n1, x, w, bias, y, col); return; }
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);
@@ -43,6 +77,9 @@ export function conv2dBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize
   const P = g.OH * g.OW, R = Cg * g.KH * g.KW, HW = g.H * g.W;
   const col = work + <usize>gemmWorkspaceBytes();
   const direct = isPointwise(g);
+  // The input gradient of a stride-1 conv is a stride-1 conv of dy padded by K-1-pad. That
+  // multiplies the padding too, H·W / (OH·OW) times the useful work: direct only when near 1.
+  if (!direct && isDirect(g) && g.padH < g.KH && g.padW < g.KW && 4 * g.H * g.W <= 5 * g.OH * g.OW) { directBackwardInput(g, n0, n1, dy, w, dx, col); return; }
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const dyg = dy + (<usize>((n * g.O + gi * Og) * P) << 2);
@@ -80,6 +117,46 @@ export function conv2dBackwardWeights(g: ConvGeometry, n0: i32, n1: i32, x: usiz
       gemm(false, true, Og, R, P, 1, dyg, P, b, P, n == n0 ? 0 : 1, dwg, R, work);
     }
     if (dbias) sumPlanes(g.O, P, dy + (<usize>(n * g.O * P) << 2), dbias);
+  }
+}
+
+/** Forward by direct convolution; `col` is the workspace after the GEMM packing space. */
+function directForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: usize, bias: usize, y: usize, col: usize): void {
+  const G = g.groups, Cg = g.C / G, Og = g.O / G;
+  const Hp = g.H + 2 * g.padH, Wp = g.W + 2 * g.padW, K = Cg * g.KH * g.KW;
+  const padded = col + <usize>colBytes(g), offs = padded + <usize>padBytes(g), packed = offs + <usize>offsetBytes(g);
+  const unpadded = g.padH == 0 && g.padW == 0;
+  tapOffsets(Cg, g.KH, g.KW, Hp, Wp, offs);
+  const pg = <usize>packedFloats(Og, K) << 2;
+  for (let gi = 0; gi < G; gi++) packWeights(w + (<usize>(gi * Og * K) << 2), Og, K, packed + <usize>gi * pg);
+  for (let n = n0; n < n1; n++) {
+    for (let gi = 0; gi < G; gi++) {
+      const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);
+      // Without padding the input is read in place (tiles may read a little past it: the host keeps a guard).
+      let xp = xg;
+      if (!unpadded) { padPlanes(xg, Cg, g.H, g.W, g.padH, g.padW, Hp, Wp, padded); xp = padded; }
+      directConv(Og, K, packed + <usize>gi * pg, offs, xp, Wp, g.OH, g.OW,
+        bias ? bias + (<usize>(gi * Og) << 2) : 0, y + (<usize>((n * g.O + gi * Og) * g.OH * g.OW) << 2));
+    }
+  }
+}
+
+/** Input gradient by direct convolution of dy (padded by K-1-pad) with the flipped, transposed kernel. */
+function directBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize, w: usize, dx: usize, col: usize): void {
+  const G = g.groups, Cg = g.C / G, Og = g.O / G;
+  const qt = g.KH - 1 - g.padH, ql = g.KW - 1 - g.padW;
+  const Hq = g.OH + 2 * qt, Wq = g.OW + 2 * ql, K = Og * g.KH * g.KW;
+  const padded = col + <usize>colBytes(g), offs = padded + <usize>padBytes(g), packed = offs + <usize>offsetBytes(g);
+  tapOffsets(Og, g.KH, g.KW, Hq, Wq, offs);
+  const wg = <usize>(Og * Cg * g.KH * g.KW) << 2, pg = <usize>packedFloats(Cg, K) << 2;
+  for (let gi = 0; gi < G; gi++) packFlipped(w + <usize>gi * wg, Og, Cg, g.KH, g.KW, packed + <usize>gi * pg);
+  for (let n = n0; n < n1; n++) {
+    for (let gi = 0; gi < G; gi++) {
+      const dyg = dy + (<usize>((n * g.O + gi * Og) * g.OH * g.OW) << 2);
+      let src = dyg;
+      if (qt != 0 || ql != 0) { padPlanes(dyg, Og, g.OH, g.OW, qt, ql, Hq, Wq, padded); src = padded; }
+      directConv(Cg, K, packed + <usize>gi * pg, offs, src, Wq, g.H, g.W, 0, dx + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2));
+    }
   }
 }
 

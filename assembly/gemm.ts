@@ -19,6 +19,14 @@ import { madd } from './simd';
 // @ts-ignore: decorator
 @inline export const NC: i32 = 1024;
 
+/**
+ * Below this many outputs, A·Bᵀ runs as plain dot products: both operands are read along
+ * their contiguous K rows, so nothing is packed and small M or N waste no tile lanes (conv
+ * weight gradients: M = filters, N = C·KH·KW, K = positions).
+ */
+// @ts-ignore: decorator
+@inline const DOT_MAX_OUTPUTS: i32 = 4096;
+
 /** Bytes of workspace gemm needs: packed A block, packed B block, one edge tile. */
 export function gemmWorkspaceBytes(): i32 {
   return (MC * KC + KC * NC + MR * NR) * 4;
@@ -220,6 +228,10 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: 
   A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32, work: usize): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0) { scaleC(M, N, beta, C, ldc); return; }
+  if (!transA && transB && M * N <= DOT_MAX_OUTPUTS && K >= 16) {
+    gemmDotNT(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
   const pa = work;
   const pb = work + (<usize>(MC * KC) << 2);
   const tile = pb + (<usize>(KC * NC) << 2);
@@ -263,5 +275,80 @@ function mergeTile(tile: usize, mr: i32, nr: i32, C: usize, ldc: i32, beta: f32)
       const v = load<f32>(t + (<usize>c << 2));
       store<f32>(p, beta == 0 ? v : v + beta * load<f32>(p));
     }
+  }
+}
+
+/** C = alpha·A·Bᵀ + beta·C as dot products of rows, 2 rows of A × 4 rows of B at a time. */
+function gemmDotNT(M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32): void {
+  const sa = <usize>lda << 2, sb = <usize>ldb << 2;
+  const K4 = K & ~3;
+  for (let i = 0; i < M; i += 2) {
+    const rows = min(2, M - i);
+    const a0 = A + <usize>i * sa;
+    const a1 = rows > 1 ? a0 + sa : a0; // a missing row repeats row 0; its results are not stored
+    for (let j = 0; j < N; j += 4) {
+      const cols = min(4, N - j);
+      const b0 = B + <usize>j * sb;
+      const b1 = cols > 1 ? b0 + sb : b0, b2 = cols > 2 ? b0 + 2 * sb : b0, b3 = cols > 3 ? b0 + 3 * sb : b0;
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+      let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        const x0 = v128.load(a0 + o), x1 = v128.load(a1 + o);
+        let y = v128.load(b0 + o);
+        c00 = madd(x0, y, c00); c10 = madd(x1, y, c10);
+        y = v128.load(b1 + o);
+        c01 = madd(x0, y, c01); c11 = madd(x1, y, c11);
+        y = v128.load(b2 + o);
+        c02 = madd(x0, y, c02); c12 = madd(x1, y, c12);
+        y = v128.load(b3 + o);
+        c03 = madd(x0, y, c03); c13 = madd(x1, y, c13);
+      }
+      let r0 = hsum4(c00, c01, c02, c03), r1 = hsum4(c10, c11, c12, c13);
+      for (let k = K4; k < K; k++) {
+        const o = <usize>k << 2;
+        const y = f32x4(load<f32>(b0 + o), load<f32>(b1 + o), load<f32>(b2 + o), load<f32>(b3 + o));
+        r0 = madd(f32x4.splat(load<f32>(a0 + o)), y, r0);
+        r1 = madd(f32x4.splat(load<f32>(a1 + o)), y, r1);
+      }
+      const va = f32x4.splat(alpha);
+      r0 = f32x4.mul(r0, va);
+      r1 = f32x4.mul(r1, va);
+      const c0 = C + ((<usize>i * ldc + j) << 2);
+      if (cols == 4) {
+        storeRow4(c0, r0, beta);
+        if (rows > 1) storeRow4(c0 + (<usize>ldc << 2), r1, beta);
+      } else {
+        storeLanes(c0, r0, cols, beta);
+        if (rows > 1) storeLanes(c0 + (<usize>ldc << 2), r1, cols, beta);
+      }
+    }
+  }
+}
+
+/** (Σ x0, Σ x1, Σ x2, Σ x3): four horizontal sums in one vector. */
+// @ts-ignore: decorator
+@inline
+function hsum4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const u = f32x4.add(v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), v128.shuffle<f32>(x0, x1, 2, 6, 3, 7));
+  const v = f32x4.add(v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), v128.shuffle<f32>(x2, x3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(u, v, 0, 1, 4, 5), v128.shuffle<f32>(u, v, 2, 3, 6, 7));
+}
+
+// @ts-ignore: decorator
+@inline
+function storeRow4(p: usize, x: v128, beta: f32): void {
+  if (beta == 0) v128.store(p, x);
+  else v128.store(p, madd(f32x4.splat(beta), v128.load(p), x));
+}
+
+function storeLanes(p: usize, x: v128, n: i32, beta: f32): void {
+  for (let c = 0; c < n; c++) {
+    const q = p + (<usize>c << 2);
+    let v: f32;
+    if (c == 0) v = f32x4.extract_lane(x, 0);
+    else if (c == 1) v = f32x4.extract_lane(x, 1);
+    else v = f32x4.extract_lane(x, 2);
+    store<f32>(q, beta == 0 ? v : v + beta * load<f32>(q));
   }
 }

@@ -18,20 +18,22 @@ export function im2col(g: ConvGeometry, Cg: i32, x: usize, col: usize): void {
         const owHi = clampDiv(W + pW - kw, sW, OW);
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * sH - pH + kh;
+          // Rows are short (tens of floats): inline loops beat memory.copy/fill, which V8 calls out of line.
           if (ih < 0 || ih >= H || owLo >= owHi) {
-            memory.fill(dst, 0, <usize>OW << 2);
+            zero(dst, OW);
           } else {
-            if (owLo > 0) memory.fill(dst, 0, <usize>owLo << 2);
+            zero(dst, owLo);
             const src = plane + (<usize>(ih * W + owLo * sW - pW + kw) << 2);
             const out = dst + (<usize>owLo << 2);
             const n = owHi - owLo;
             if (sW == 1) {
-              memory.copy(out, src, <usize>n << 2);
+              // Whole vectors: the overrun lands where the next write (or the buffer's slack) goes.
+              for (let i = 0; i < n; i += 4) v128.store(out + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
             } else {
               const step = <usize>sW << 2;
               for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), load<f32>(src + <usize>i * step));
             }
-            if (owHi < OW) memory.fill(dst + (<usize>owHi << 2), 0, <usize>(OW - owHi) << 2);
+            zero(dst + (<usize>owHi << 2), OW - owHi);
           }
           dst += <usize>OW << 2;
         }
@@ -71,6 +73,14 @@ export function col2imAdd(g: ConvGeometry, Cg: i32, col: usize, dx: usize): void
       }
     }
   }
+}
+
+// @ts-ignore: decorator
+@inline
+function zero(dst: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), f32x4.splat(0));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), 0);
 }
 
 /** The smallest ow ≥ 0 with ow * stride ≥ v, clamped to [0, limit]. */

@@ -4,30 +4,89 @@
 import { PoolGeometry } from './geometry';
 
 export function maxPool2dForward(g: PoolGeometry, x: usize, y: usize, argmax: usize): void {
+  if (g.KH == 2 && g.KW == 2 && g.strideH == 2 && g.strideW == 2 && g.padH == 0 && g.padW == 0) {
+    maxPool2x2(g, x, y, argmax);
+    return;
+  }
+  const H = g.H, W = g.W, OH = g.OH, OW = g.OW, planes = g.N * g.C;
+  const KH = g.KH, KW = g.KW, sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW;
+  let o = 0;
+  for (let nc = 0; nc < planes; nc++) {
+    const base = nc * H * W;
+    for (let oh = 0; oh < OH; oh++) {
+      const hs = oh * sH - pH;
+      const h0 = max(hs, 0), h1 = min(hs + KH, H);
+      for (let ow = 0; ow < OW; ow++) {
+        const ws = ow * sW - pW;
+        const w0 = max(ws, 0), w1 = min(ws + KW, W);
+        let best: f32 = 0;
+        let bestIndex = -1;
+        if (h0 < h1 && w0 < w1) {
+          // The window's first element wins unless a later one is larger or NaN. Selects, not
+          // branches: on real data the comparison is unpredictable.
+          bestIndex = base + h0 * W + w0;
+          best = load<f32>(x + (<usize>bestIndex << 2));
+          for (let ih = h0; ih < h1; ih++) {
+            const rowIndex = base + ih * W;
+            for (let iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
+              const i = rowIndex + iw;
+              const v = load<f32>(x + (<usize>i << 2));
+              const take = v > best || v != v;
+              best = select<f32>(v, best, take);
+              bestIndex = select<i32>(i, bestIndex, take);
+            }
+          }
+        }
+        store<f32>(y + (<usize>o << 2), best);
+        store<i32>(argmax + (<usize>o << 2), bestIndex);
+        o++;
+      }
+    }
+  }
+}
+
+/** The common 2×2, stride 2, unpadded window, four outputs per step. */
+function maxPool2x2(g: PoolGeometry, x: usize, y: usize, argmax: usize): void {
   const H = g.H, W = g.W, OH = g.OH, OW = g.OW, planes = g.N * g.C;
   let o = 0;
   for (let nc = 0; nc < planes; nc++) {
     const base = nc * H * W;
     for (let oh = 0; oh < OH; oh++) {
-      const hs = oh * g.strideH - g.padH;
-      const h0 = max(hs, 0), h1 = min(hs + g.KH, H);
-      for (let ow = 0; ow < OW; ow++) {
-        const ws = ow * g.strideW - g.padW;
-        const w0 = max(ws, 0), w1 = min(ws + g.KW, W);
-        let best: f32 = -Infinity;
-        let bestIndex = -1;
-        for (let ih = h0; ih < h1; ih++) {
-          const rowIndex = base + ih * W;
-          for (let iw = w0; iw < w1; iw++) {
-            const i = rowIndex + iw;
-            const v = load<f32>(x + (<usize>i << 2));
-            if (v > best || bestIndex < 0 || v != v) { best = v; bestIndex = i; }
-          }
-        }
-        store<f32>(y + (<usize>o << 2), bestIndex < 0 ? 0 : best);
-        store<i32>(argmax + (<usize>o << 2), bestIndex);
-        o++;
+      const top = base + 2 * oh * W;
+      let ow = 0;
+      for (; ow + 4 <= OW; ow += 4) {
+        const i0 = top + 2 * ow;
+        const p0 = x + (<usize>i0 << 2), p1 = p0 + (<usize>W << 2);
+        const a0 = v128.load(p0), a1 = v128.load(p0, 16), b0 = v128.load(p1), b1 = v128.load(p1, 16);
+        // Window elements in reading order: top-left, top-right, bottom-left, bottom-right.
+        const tl = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), tr = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+        const bl = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), br = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+        const itl = i32x4.add(i32x4.splat(i0), i32x4(0, 2, 4, 6));
+        let best = tl, index = itl;
+        let take = v128.or(f32x4.gt(tr, best), f32x4.ne(tr, tr));
+        best = v128.bitselect(tr, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(1)), index, take);
+        take = v128.or(f32x4.gt(bl, best), f32x4.ne(bl, bl));
+        best = v128.bitselect(bl, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(W)), index, take);
+        take = v128.or(f32x4.gt(br, best), f32x4.ne(br, br));
+        best = v128.bitselect(br, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(W + 1)), index, take);
+        v128.store(y + (<usize>(o + ow) << 2), best);
+        v128.store(argmax + (<usize>(o + ow) << 2), index);
       }
+      for (; ow < OW; ow++) {
+        const i0 = top + 2 * ow;
+        let bestIndex = i0;
+        let best = load<f32>(x + (<usize>i0 << 2));
+        for (let k = 1; k < 4; k++) {
+          const i = i0 + (k >> 1) * W + (k & 1);
+          const v = load<f32>(x + (<usize>i << 2));
+          const take = v > best || v != v;
+          best = select<f32>(v, best, take);
+          bestIndex = select<i32>(i, bestIndex, take);
+        }
+        store<f32>(y + (<usize>(o + ow) << 2), best);
+        store<i32>(argmax + (<usize>(o + ow) << 2), bestIndex);
+      }
+      o += OW;
     }
   }
 }

@@ -11,6 +11,11 @@
 const PAGE = 65536;
 /** Block alignment: a cache line, which also keeps every f32x4 load aligned. */
 export const ALIGN = 64;
+/**
+ * Bytes never handed out at the end of memory: kernels may read a little past an array's end
+ * (whole vectors, full-width tiles) and must not fault when the array is the last block.
+ */
+const GUARD = 1024;
 
 interface Block { ptr: number; size: number }
 
@@ -24,7 +29,7 @@ export class WasmHeap {
 
   constructor(readonly memory: WebAssembly.Memory, readonly shared: boolean, base: number) {
     const start = alignUp(base);
-    const end = memory.buffer.byteLength;
+    const end = memory.buffer.byteLength - GUARD;
     if (start < end) this.free.push({ ptr: start, size: end - start });
     this.buffers.add(memory.buffer);
   }
@@ -95,17 +100,18 @@ export class WasmHeap {
         'without SharedArrayBuffer the heap cannot grow, so create the backend with a larger initialMemoryMiB');
     }
     // Grow geometrically so a training run grows a handful of times, not per tensor.
-    const pages = Math.max(Math.ceil(needed / PAGE), Math.ceil(current / PAGE / 2), 16);
+    const pages = Math.max(Math.ceil((needed + GUARD) / PAGE), Math.ceil(current / PAGE / 2), 16);
     try {
       this.memory.grow(pages);
     } catch {
-      const minimal = Math.ceil(needed / PAGE);
+      const minimal = Math.ceil((needed + GUARD) / PAGE);
       try { this.memory.grow(minimal); } catch {
         throw new RangeError(`wasm backend: out of memory (${mib(current)} MiB in use, cannot grow by ${mib(needed)} MiB more; maximumMemoryMiB limits it)`);
       }
     }
+    // The old guard becomes usable; a new one sits at the new end.
     const end = this.buffer().byteLength;
-    this.insertFree(current, end - current);
+    this.insertFree(current - GUARD, end - current);
   }
 
   private insertFree(ptr: number, size: number): void {
