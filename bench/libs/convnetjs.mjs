@@ -14,6 +14,8 @@ export async function open(ctx) {
   const version = require('convnetjs/package.json').version;
   return [{
     id: 'convnetjs', label: `ConvNetJS ${version}`,
+    // One example at a time in plain JS: an AlexNet training step at batch 16 took ~3 minutes here.
+    skip: (work, o) => (work.id.startsWith('alexnet-train') && !o.slow ? 'ConvNetJS takes minutes per AlexNet step; --slow runs it' : null),
     prepare: (work) => (work.kind === 'gemm' ? null : prepare(convnetjs, ctx, work)),
   }];
 }
