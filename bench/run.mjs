@@ -10,7 +10,7 @@ import { makeBatches } from './lib/data.mjs';
 import { openLibraries, MODULES } from './lib/libraries.mjs';
 import { measureWork } from './lib/measure.mjs';
 import { machine } from './lib/machine.mjs';
-import { addRatios, jsonLines, notes, table } from './lib/report.mjs';
+import { addRatios, jsonLines, table } from './lib/report.mjs';
 import { allWorks } from './lib/works.mjs';
 
 async function main(argv) {
@@ -61,7 +61,6 @@ async function main(argv) {
   if (!opts.json) {
     console.log(`\n${table(measured)}\n`);
     console.log('× X: speed relative to anchor X in the same run (> 1 = faster; for ms, the inverse ratio).');
-    for (const n of notes(measured)) console.log(`note: ${n}`);
   }
   say(`load average before ${before.load}, after ${after.load}`);
   return 0;

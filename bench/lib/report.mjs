@@ -46,30 +46,23 @@ export function fmt(x) {
 /** A Markdown table (readable as plain text too): one row per work and library. */
 export function table(measured) {
   const anchors = ANCHORS.filter((a) => measured.some(({ rows }) => rows.some((r) => r.library === a.id && r.median != null)));
-  const head = ['work', 'library', 'median', 'min–max', 'unit', 'runs', ...anchors.map((a) => `× ${a.short}`)];
+  const head = ['work', 'library', 'median', 'min–max', 'unit', 'runs', ...anchors.map((a) => `× ${a.short}`), 'note'];
   const lines = [head];
   for (const { work, rows } of measured) {
     for (const r of rows) {
       lines.push([
         `${work.id}${work.data ? ` (${work.data})` : ''}`,
         r.label,
-        r.median == null ? r.note : fmt(r.median),
+        r.median == null ? '—' : fmt(r.median),
         r.median == null ? '' : `${fmt(r.min)}–${fmt(r.max)}`,
         work.unit,
         String(r.runs),
         ...anchors.map((a) => (r.ratios?.[a.id] != null ? fmt(r.ratios[a.id]) : '')),
+        r.note ?? '',
       ]);
     }
   }
   const widths = head.map((_, c) => Math.max(...lines.map((l) => l[c].length)));
   const row = (l) => `| ${l.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
   return [row(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.slice(1).map(row)].join('\n');
-}
-
-export function notes(measured) {
-  const out = [];
-  for (const { work, rows } of measured) {
-    for (const r of rows) if (r.median != null && r.note) out.push(`${work.id}, ${r.label}: ${r.note}`);
-  }
-  return out;
 }
