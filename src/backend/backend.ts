@@ -53,6 +53,9 @@ export interface Backend {
   readonly name: string;
   readonly dtype: 'float32' | 'float64';
 
+  /** Releases what the backend holds outside the heap (worker threads, a GPU device); optional. */
+  dispose?(): void;
+
   /** A zero-filled array of n elements owned by this backend. */
   alloc(n: number): FloatArray;
 

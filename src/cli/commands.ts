@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { createBackend } from '../backend/index.js';
+import { availableParallelism } from 'node:os';
+import { type Backend, WasmBackend, backendNames, createBackend } from '../backend/index.js';
 import { limitDataset } from '../data/dataset.js';
 import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
 import { ConfigError } from '../errors.js';
 import { Model } from '../model/model.js';
 import { zoo, zooEntry } from '../model/zoo.js';
-import { type DataInfo, dataInfo, loadDataset } from '../node/datasets.js';
+import { type DataInfo, dataInfo, datasetNames, loadDataset } from '../node/datasets.js';
 import { loadModel, saveModel } from '../node/files.js';
 import { readGreyImage } from '../node/image.js';
 import { Tensor, shapeToString } from '../tensor.js';
@@ -20,6 +21,21 @@ import { Output, percent, table } from './output.js';
 export interface CommonOptions {
   json?: boolean;
   backend?: string;
+  threads?: number;
+}
+
+const openBackends: Backend[] = [];
+
+/** The compute backend a command asked for (wasm by default: SIMD kernels on every core). */
+async function backendFor(o: CommonOptions): Promise<Backend> {
+  const backend = await createBackend(o.backend ?? 'wasm', { threads: o.threads });
+  openBackends.push(backend);
+  return backend;
+}
+
+/** Stops the backends' worker threads so the process can exit. */
+export function closeBackends(): void {
+  for (const b of openBackends.splice(0)) b.dispose?.();
 }
 
 export interface TrainCommandOptions extends CommonOptions {
@@ -75,7 +91,7 @@ function runSettings(o: TrainCommandOptions): RunSettings {
 
 export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
-  const backend = await createBackend(o.backend);
+  const backend = await backendFor(o);
   let model: Model, settings: RunSettings, resume: TrainState | undefined;
   if (o.resume) {
     const ck = loadCheckpoint(o.resume, backend);
@@ -152,7 +168,7 @@ export interface EvalCommandOptions extends CommonOptions {
 
 export async function evalCommand(o: EvalCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
-  const backend = await createBackend(o.backend);
+  const backend = await backendFor(o);
   const { model, metadata } = loadModel(o.modelFile, backend);
   const datasetName = o.dataset ?? (metadata.data as DataInfo | undefined)?.dataset ?? 'mnist';
   const testSet = limitDataset(loadDataset(datasetName, 'test'), o.testLimit);
@@ -177,7 +193,7 @@ export interface PredictCommandOptions extends CommonOptions {
 
 export async function predictCommand(o: PredictCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
-  const backend = await createBackend(o.backend);
+  const backend = await backendFor(o);
   const { model, metadata } = loadModel(o.modelFile, backend);
   const info = (metadata.data as DataInfo | undefined) ?? { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.1307], std: [0.3081], classes: model.spec.classes ?? [] };
   if (info.channels !== 1) throw new ConfigError(`predict supports grey-image models for now; ${o.modelFile} expects ${info.channels} channels`);
@@ -236,9 +252,23 @@ export async function summaryCommand(o: SummaryCommandOptions): Promise<void> {
 
 export async function infoCommand(o: CommonOptions): Promise<void> {
   const out = new Output(!!o.json);
-  const backend = await createBackend(o.backend);
-  const info = { type: 'result', backend: backend.name, dtype: backend.dtype, node: process.version, models: Object.keys(zoo), datasets: ['mnist'] };
-  out.text(`backend: ${info.backend} (${info.dtype})\nnode: ${info.node}\nmodels: ${info.models.join(', ')}\ndatasets: ${info.datasets.join(', ')}`);
+  const backend = await backendFor(o);
+  const wasm = backend instanceof WasmBackend ? backend : undefined;
+  const info = {
+    type: 'result', backend: backend.name, dtype: backend.dtype,
+    simd: wasm ? true : false, relaxedSimd: wasm ? wasm.variant === 'relaxed' : false, threads: wasm?.threads ?? 1,
+    cores: availableParallelism(), sharedMemory: typeof SharedArrayBuffer !== 'undefined',
+    node: process.version, backends: backendNames, models: Object.keys(zoo), datasets: datasetNames,
+  };
+  out.text([
+    `backend: ${info.backend} (${info.dtype})`,
+    `simd: ${info.simd ? `yes (${info.relaxedSimd ? 'relaxed SIMD with fused multiply-add' : '128-bit SIMD'})` : 'no'}`,
+    `threads: ${info.threads} of ${info.cores} cores`,
+    `node: ${info.node}`,
+    `backends: ${info.backends.join(', ')}`,
+    `models: ${info.models.join(', ')}`,
+    `datasets: ${info.datasets.join(', ')}`,
+  ].join('\n'));
   out.event(info);
 }
 

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { backendNames } from '../backend/index.js';
 import { ConvkitError } from '../errors.js';
-import { evalCommand, infoCommand, predictCommand, summaryCommand, trainCommand } from './commands.js';
+import { closeBackends, evalCommand, infoCommand, predictCommand, summaryCommand, trainCommand } from './commands.js';
 import { registerOnnxCommands } from './onnx-commands.js';
 import { registerImageCommands } from './image-commands.js';
 
@@ -21,7 +22,8 @@ function positiveNumber(name: string, allowZero = false) {
 }
 
 const jsonOption = () => new Option('--json', 'print one JSON object per line: progress events, then the result');
-const backendOption = () => new Option('--backend <name>', 'compute backend').choices(['ref']).default('ref');
+const backendOption = () => new Option('--backend <name>', 'compute backend: wasm (SIMD kernels, threads) or ref (plain reference)').choices(backendNames).default('wasm');
+const threadsOption = () => new Option('--threads <n>', 'compute threads for the wasm backend (default: all cores)').argParser(int('threads', 1));
 
 export function buildProgram(): Command {
   const program = new Command('convkit')
@@ -51,6 +53,7 @@ export function buildProgram(): Command {
     .option('--checkpoint-every <n>', 'also checkpoint every N batches (default: each epoch)', int('checkpoint-every', 1))
     .option('--resume <dir>', 'continue the run checkpointed in DIR with its saved settings (--epochs may extend it)')
     .addOption(backendOption())
+    .addOption(threadsOption())
     .addOption(jsonOption())
     .action((o) => trainCommand(o));
 
@@ -60,6 +63,7 @@ export function buildProgram(): Command {
     .option('--dataset <name>', 'dataset (default: the one it was trained on)')
     .option('--test-limit <n>', 'use only the first N test images', int('test-limit', 1))
     .addOption(backendOption())
+    .addOption(threadsOption())
     .addOption(jsonOption())
     .action((o) => evalCommand(o));
 
@@ -71,6 +75,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--preprocess <how>', 'mnist: centre the ink by mass in a 20×20 box like MNIST; resize: plain resize').choices(['mnist', 'resize']).default('mnist'))
     .addOption(new Option('--invert <when>', 'invert dark-on-light pictures (auto: when the mean is light)').choices(['auto', 'yes', 'no']).default('auto'))
     .addOption(backendOption())
+    .addOption(threadsOption())
     .addOption(jsonOption())
     .action((images, o) => predictCommand({ ...o, images }));
 
@@ -84,6 +89,7 @@ export function buildProgram(): Command {
   program.command('info')
     .description('the backend, its capabilities, and what is available')
     .addOption(backendOption())
+    .addOption(threadsOption())
     .addOption(jsonOption())
     .action((o) => infoCommand(o));
 
@@ -106,5 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`convkit: error: ${message}\n`);
     if (argv.includes('--json')) process.stdout.write(JSON.stringify({ type: 'error', error: e instanceof Error ? e.message : String(e) }) + '\n');
     return 1;
+  } finally {
+    closeBackends();
   }
 }
