@@ -1,0 +1,129 @@
+/**
+ * The playground's logic in Node, no browser: network definitions, the explainer's numbers,
+ * and the worker's step-by-step training, evaluation and inspection on the reference backend.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, type ImageDataset, Model, RefBackend, ShapeError, limitDataset, sequential, zoo } from '../src/index.js';
+import { loadMnist } from '../src/node/index.js';
+import { convolve, lectureImage, lectureKernel, pool } from '../web/src/explainer/compute.js';
+import { describeStep, padGrid } from '../web/src/explainer/steps.js';
+import { CLASSES, networkText, parseNetwork, validateNetwork } from '../web/src/network-def.js';
+import { presets } from '../web/src/presets.js';
+import { defaultSettings } from '../web/src/protocol.js';
+import { Inspector } from '../web/src/worker/inspect.js';
+import { Replica } from '../web/src/worker/replica.js';
+import { RollingTestAccuracy } from '../web/src/worker/rolling-test.js';
+import { TrainingSession } from '../web/src/worker/session.js';
+import { testReport } from '../web/src/worker/test-report.js';
+
+describe('network definitions', () => {
+  test('every preset builds and outputs the ten digits; the zoo presets are the zoo nets', () => {
+    for (const p of presets) assert.deepEqual(validateNetwork(p.spec).outputShape, [10], p.label);
+    assert.deepEqual(presets.find((p) => p.id === 'lenet5')!.spec, zoo.lenet5.build());
+    assert.deepEqual(presets.find((p) => p.id === 'convnetjs')!.spec, zoo['convnetjs-mnist'].build());
+  });
+
+  test('the editor text of a chain parses back to the same spec', () => {
+    for (const p of presets) assert.deepEqual(parseNetwork(networkText(p.spec)), { ...p.spec, classes: CLASSES });
+  });
+
+  test('bad definitions give the library error classes with readable messages', () => {
+    assert.throws(() => parseNetwork('{"layers": [ {"type": "relu",, } ]}'), (e) => e instanceof ConfigError && /not valid JSON/.test(e.message));
+    assert.throws(() => parseNetwork('[1, 2]'), ConfigError);
+    assert.throws(() => parseNetwork('{"input": [1, 28, 28]}'), /"layers" must be a non-empty list/);
+    assert.throws(() => validateNetwork(parseNetwork('{"layers": [{"type": "conv2d", "filters": 4, "kernel": 30}]}')),
+      (e) => e instanceof ShapeError && /conv1/.test(e.message));
+    assert.throws(() => validateNetwork(parseNetwork('{"layers": [{"type": "wobble"}]}')), /unknown layer type "wobble"/);
+    assert.throws(() => validateNetwork(parseNetwork('{"input": [3, 28, 28], "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}')), /MNIST digits are 1×28×28/);
+    assert.throws(() => validateNetwork(parseNetwork('{"layers": [{"type": "flatten"}, {"type": "dense", "units": 5}]}')), /10 digit classes/);
+  });
+
+  test('a full ModelSpec (what model files hold) is accepted as well', () => {
+    const spec = sequential('tiny', [1, 28, 28], [{ type: 'flatten' }, { type: 'dense', units: 10 }]);
+    assert.equal(validateNetwork(parseNetwork(JSON.stringify(spec))).parameterCount(), 7850);
+  });
+});
+
+describe('convolution explainer', () => {
+  test("the lecture's 7×7 image and 3×3 kernel give 32231/20210/22100/31000/10000", () => {
+    assert.deepEqual(convolve(lectureImage, lectureKernel, { stride: 1, padding: 0 }),
+      ['32231', '20210', '22100', '31000', '10000'].map((r) => [...r].map(Number)));
+  });
+
+  test('stride and padding change the output size as (n + 2p - k) / s + 1', () => {
+    const out = convolve(lectureImage, lectureKernel, { stride: 2, padding: 1 });
+    assert.equal(out.length, 4);
+    assert.equal(out[0].length, 4);
+    assert.equal(padGrid(lectureImage, 1).length, 9);
+  });
+
+  test('pooling: max and average over 2×2 windows with stride 2', () => {
+    assert.deepEqual(pool(lectureImage, 'max', 2, { stride: 2, padding: 0 }), [[1, 1, 1], [1, 1, 1], [1, 1, 0]]);
+    assert.deepEqual(pool(lectureImage, 'avg', 2, { stride: 2, padding: 0 })[0], [0.25, 0.5, 0.5]);
+  });
+
+  test('each step writes out the inner product that the library computed', () => {
+    const out = convolve(lectureImage, lectureKernel, { stride: 1, padding: 0 });
+    const step = describeStep(lectureImage, { kind: 'conv', kernel: lectureKernel }, 1, 0, out, 0, 0);
+    assert.equal(step.text, '0·0 + 0·0 + 0·0 + 0·0 + 1·1 + 1·1 + 0·0 + 1·1 + 0·0 = 3');
+    const max = describeStep(lectureImage, { kind: 'max', size: 2 }, 2, 0, pool(lectureImage, 'max', 2, { stride: 2, padding: 0 }), 2, 2);
+    assert.equal(max.text, 'max(0, 0, 0, 0) = 0');
+  });
+});
+
+describe('the training worker, step by step (reference backend)', () => {
+  const train = limitDataset(loadMnist('train'), 512);
+  const test_ = limitDataset(loadMnist('test'), 120);
+  const tinyNet = () => new Model(sequential('tiny', [1, 24, 24], [
+    { type: 'conv2d', filters: 4, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 },
+  ], CLASSES), new RefBackend(), 1);
+
+  test('training lowers the loss; settings (optimizer, batch size) change between batches', () => {
+    const model = tinyNet();
+    const session = new TrainingSession(model, train, { ...defaultSettings, batchSize: 16, lr: 0.05 });
+    session.step();
+    const first = session.smoothLoss.value;
+    for (let i = 0; i < 40; i++) session.step();
+    assert.ok(session.smoothLoss.value < first * 0.8, `loss ${first} → ${session.smoothLoss.value}`);
+    assert.equal(session.examples, 41 * 16);
+    session.applySettings({ ...defaultSettings, optimizer: 'adam', lr: 0.001, batchSize: 8 });
+    session.step();
+    assert.equal(session.examples, 41 * 16 + 8);
+    assert.ok(Number.isFinite(session.smoothLoss.value));
+    // Wrapping around the data starts a new epoch.
+    assert.ok(session.epoch > 1);
+  });
+
+  test('rolling test accuracy, the test-set report and the layer inspector', async () => {
+    const model = tinyNet();
+    const session = new TrainingSession(model, train, { ...defaultSettings, batchSize: 16, lr: 0.05 });
+    for (let i = 0; i < 30; i++) session.step();
+    const rolling = new RollingTestAccuracy(new Replica(model), test_, 100, 50);
+    assert.equal(rolling.accuracy, null);
+    rolling.step();
+    rolling.step();
+    assert.equal(rolling.seen, 100);
+    assert.ok(rolling.accuracy! > 0.2, `rolling accuracy ${rolling.accuracy}`);
+
+    let pauses = 0;
+    const report = await testReport(new Replica(model), test_, session.examples, async () => { pauses++; });
+    assert.equal(report.count, 120);
+    assert.equal(report.confusion.flat().reduce((a, b) => a + b, 0), 120);
+    assert.equal(report.strip.length, 24);
+    assert.ok(report.wrong.every((w) => w.top[0].cls !== w.label));
+    assert.ok(report.wrong.every((w, i) => i === 0 || report.wrong[i - 1].top[0].p >= w.top[0].p), 'most confident mistakes first');
+    assert.ok(pauses >= 2, 'yields between batches');
+
+    const inspector = new Inspector(new Replica(model), test_);
+    const labelled = inspector.inspect({ kind: 'test', index: 3 });
+    assert.equal(labelled.label, test_.labels[3]);
+    assert.equal(labelled.layers.length, 4);
+    assert.deepEqual(labelled.layers[0].weights!.shape, [4, 1, 5, 5]);
+    assert.ok(labelled.layers.every((l) => l.gradient && l.gradient.length === l.activation.length));
+    assert.ok(Math.abs(labelled.probs.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    const drawn = inspector.inspect({ kind: 'drawn', pixels: (train as ImageDataset).images.slice(0, 784) });
+    assert.equal(drawn.label, undefined);
+    assert.ok(drawn.layers.every((l) => l.gradient === undefined));
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * The network editor's text format: JSON holding a layer stack and the input size,
+ *   { "name": "...", "input": [1, 24, 24], "layers": [ { "type": "conv2d", ... }, ... ] }
+ * turned into a ModelSpec with the library's `sequential`. A full ModelSpec ({ "nodes": ... },
+ * what a loaded .convkit file may hold) is accepted as well. Parsed with JSON.parse and
+ * validated by building the Model, never evaluated as code.
+ */
+import { ConfigError, Model, type ModelSpec, RefBackend, type LayerSpec, sequential, shapeToString } from '../../src/index.js';
+
+/** The images the playground trains on: MNIST digits, 1×28×28, ten classes. */
+export const DATA_SHAPE = [1, 28, 28] as const;
+export const CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+interface LayerStack {
+  name?: unknown;
+  input?: unknown;
+  layers?: unknown;
+}
+
+/** Parses editor text into a ModelSpec; throws ConfigError with a readable message. */
+export function parseNetwork(text: string): ModelSpec {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`not valid JSON: ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ConfigError('expected an object like {"input": [1, 28, 28], "layers": [...]}');
+  }
+  if ('nodes' in json) return { ...(json as ModelSpec), classes: CLASSES };
+  const stack = json as LayerStack;
+  const name = typeof stack.name === 'string' && stack.name !== '' ? stack.name : 'custom';
+  if (!Array.isArray(stack.layers) || stack.layers.length === 0) throw new ConfigError('"layers" must be a non-empty list of layer specs');
+  const input = stack.input ?? [...DATA_SHAPE];
+  if (!Array.isArray(input) || input.length !== 3) throw new ConfigError('"input" must be [channels, height, width], e.g. [1, 28, 28]');
+  return sequential(name, input as [number, number, number], stack.layers as LayerSpec[], CLASSES);
+}
+
+/**
+ * Builds the network once (reference backend, no training) to validate it, with the library's
+ * own ShapeError/ConfigError messages, and checks that it fits MNIST: one channel, at most
+ * 28×28 (smaller inputs are cropped from the digit), ten outputs.
+ */
+export function validateNetwork(spec: ModelSpec): Model {
+  const [c, h, w] = spec.inputShape ?? [];
+  if (c !== DATA_SHAPE[0] || !(h <= DATA_SHAPE[1]) || !(w <= DATA_SHAPE[2])) {
+    throw new ConfigError(`MNIST digits are 1×28×28: "input" must be [1, H, W] with H and W at most 28 (smaller sizes are random crops), got ${JSON.stringify(spec.inputShape)}`);
+  }
+  const model = new Model(spec, new RefBackend());
+  const out = model.outputShape;
+  if (out.length !== 1 || out[0] !== CLASSES.length) {
+    throw new ConfigError(`the last layer must output the 10 digit classes (e.g. {"type": "dense", "units": 10}), but it outputs ${shapeToString(out)}`);
+  }
+  return model;
+}
+
+/** Editor text for a spec: the compact layer stack when the graph is a plain chain. */
+export function networkText(spec: ModelSpec): string {
+  const chain = spec.nodes.every((n, i) => n.inputs.length === 1 && n.inputs[0] === (i === 0 ? 'input' : spec.nodes[i - 1].name))
+    && (spec.output === undefined || spec.output === spec.nodes[spec.nodes.length - 1].name);
+  if (!chain) return JSON.stringify({ ...spec, classes: undefined }, null, 2);
+  const layers = spec.nodes.map((n) => `    ${JSON.stringify(n.layer).replaceAll(',"', ', "').replaceAll('":', '": ')}`);
+  return `{\n  "name": ${JSON.stringify(spec.name)},\n  "input": ${JSON.stringify(spec.inputShape).replaceAll(',', ', ')},\n  "layers": [\n${layers.join(',\n')}\n  ]\n}\n`;
+}

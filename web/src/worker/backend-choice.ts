@@ -1,0 +1,20 @@
+/**
+ * The one place the playground picks its compute backend: the wasm backend (SIMD kernels,
+ * threads when the page is cross-origin isolated) when it loads, else the reference backend.
+ */
+import { type Backend, RefBackend } from '../../../src/index.js';
+import { createBrowserWasmBackend } from './wasm-browser.js';
+
+export interface ChosenBackend {
+  backend: Backend;
+  /** Shown beside the backend's name: threads and kernel build, or why wasm was not used. */
+  note: string;
+}
+
+export async function chooseBackend(): Promise<ChosenBackend> {
+  try {
+    return await createBrowserWasmBackend();
+  } catch (e) {
+    return { backend: new RefBackend('float32'), note: `wasm unavailable: ${(e as Error).message}` };
+  }
+}

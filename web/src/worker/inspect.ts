@@ -1,0 +1,61 @@
+/**
+ * One example through the network (batch of one, on a replica): every layer's activation,
+ * and for a labelled test digit the gradients on the activations from a backward pass of its
+ * loss (Model.activationGradients()). Conv layers also report their weights.
+ */
+import { type ImageDataset, MNIST_MEAN, MNIST_STD, SoftmaxCrossEntropy, Tensor, fillBatch, shapeSize } from '../../../src/index.js';
+import { CLASSES } from '../network-def.js';
+import type { InspectSource, LayerReport, LayerView } from '../protocol.js';
+import type { Replica } from './replica.js';
+
+export class Inspector {
+  private readonly x: Tensor;
+  private readonly loss: SoftmaxCrossEntropy;
+
+  constructor(private readonly replica: Replica, private readonly test: ImageDataset) {
+    const shape = replica.model.inputShape;
+    this.x = new Tensor([1, ...shape], replica.model.backend.alloc(shapeSize(shape)));
+    this.loss = new SoftmaxCrossEntropy(replica.model.backend);
+  }
+
+  inspect(source: InspectSource): LayerReport {
+    const model = this.replica.sync();
+    const labels = new Uint8Array(1);
+    const ds = source.kind === 'test' ? this.test : drawnDataset(source.pixels);
+    const index = source.kind === 'test' ? Math.max(0, Math.min(this.test.count - 1, Math.floor(source.index))) : 0;
+    fillBatch(ds, [index], 0, this.x, labels, { crop: 'center' });
+    const logits = model.forward(this.x, false);
+    const out = this.loss.compute(logits, labels);
+    const probs = Array.from(out.probs.data);
+    const labelled = source.kind === 'test';
+    if (labelled) model.backward(out.grad, false);
+    const activations = model.activations();
+    const gradients = labelled ? model.activationGradients() : new Map<string, Tensor>();
+    const layers: LayerView[] = model.summary().map((row, i) => {
+      const weight = row.type === 'conv2d' ? model.layers[i].params().find((p) => p.name === 'weight') : undefined;
+      const view: LayerView = {
+        name: row.name, type: row.type, outputShape: [...row.outputShape], params: row.params,
+        activation: Float32Array.from(activations.get(row.name)!.data),
+      };
+      const g = gradients.get(row.name);
+      if (g) view.gradient = Float32Array.from(g.data);
+      if (weight) view.weights = { shape: [...weight.value.shape], data: Float32Array.from(weight.value.data) };
+      return view;
+    });
+    return {
+      input: { shape: [...model.inputShape], data: Float32Array.from(this.x.data) },
+      label: labelled ? labels[0] : undefined,
+      probs,
+      layers,
+    };
+  }
+}
+
+/** A one-image dataset around a drawn 28×28 digit, so it is normalised and cropped exactly like MNIST. */
+function drawnDataset(pixels: Uint8Array): ImageDataset {
+  if (pixels.length !== 28 * 28) throw new Error(`a drawn digit must be 28×28 bytes, got ${pixels.length}`);
+  return {
+    name: 'drawn', count: 1, channels: 1, height: 28, width: 28, images: pixels, labels: new Uint8Array(1),
+    classes: CLASSES, mean: [MNIST_MEAN], std: [MNIST_STD],
+  };
+}

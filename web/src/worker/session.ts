@@ -1,0 +1,119 @@
+/**
+ * Training one batch at a time with the library's pieces (fillBatch, Model.forward/backward,
+ * SoftmaxCrossEntropy, Optimizer, makeSchedule), so the worker can pause between any two
+ * batches and settings can change between them. No timers, no messaging: the worker drives it.
+ */
+import {
+  type ImageDataset, Model, Optimizer, type OptimizerConfig, Rng, SoftmaxCrossEntropy, Tensor, argmaxRow, fillBatch, makeSchedule, shapeSize,
+} from '../../../src/index.js';
+import type { TrainSettings } from '../protocol.js';
+import { Smoothed } from './smoothed.js';
+
+export interface StepTiming {
+  forwardMs: number;
+  backwardMs: number;
+  updateMs: number;
+}
+
+export class TrainingSession {
+  private settings: TrainSettings;
+  private optimizer: Optimizer;
+  private readonly loss: SoftmaxCrossEntropy;
+  private readonly shuffleRng: Rng;
+  private readonly augmentRng: Rng;
+  private order: Int32Array;
+  /** Position in the current epoch's order. */
+  private cursor = 0;
+  private x!: Tensor;
+  private labels!: Uint8Array;
+  private lrAt!: (step: number) => number;
+  /** Optimizer steps since the schedule started (reset, new network, new settings). */
+  private scheduleStep = 0;
+  examples = 0;
+  lr = 0;
+  readonly smoothLoss = new Smoothed(0.02);
+  readonly smoothAccuracy = new Smoothed(0.02);
+  readonly timing = { forward: new Smoothed(0.1), backward: new Smoothed(0.1), update: new Smoothed(0.1) };
+
+  constructor(readonly model: Model, private readonly data: ImageDataset, settings: TrainSettings, seed = 1) {
+    this.loss = new SoftmaxCrossEntropy(model.backend);
+    this.shuffleRng = new Rng(seed);
+    this.augmentRng = new Rng(seed + 0x9e3779b9);
+    this.order = new Int32Array(data.count);
+    this.settings = settings;
+    this.optimizer = new Optimizer(optimizerConfig(settings), model.backend);
+    this.newEpoch();
+    this.applySettings(settings);
+  }
+
+  get epoch(): number {
+    return this.examples / this.data.count;
+  }
+
+  /** New settings take effect at the next batch; momentum/Adam moments survive unless the optimizer type changes. */
+  applySettings(settings: TrainSettings): void {
+    const old = this.optimizer;
+    this.optimizer = new Optimizer(optimizerConfig(settings), this.model.backend);
+    if (settings.optimizer === this.settings.optimizer) this.optimizer.importState(old.exportState(), this.model.parameters());
+    this.settings = { ...settings };
+    const B = settings.batchSize;
+    if (!this.x || this.x.shape[0] !== B) {
+      this.x = new Tensor([B, ...this.model.inputShape], this.model.backend.alloc(B * shapeSize(this.model.inputShape)));
+      this.labels = new Uint8Array(B);
+    }
+    const batchesPerEpoch = Math.floor(this.data.count / B);
+    this.lrAt = settings.schedule === 'cosine'
+      ? makeSchedule({ type: 'cosine', minLr: settings.lr / 100, warmupSteps: 0 }, settings.lr, Math.max(1, Math.round(settings.scheduleEpochs * batchesPerEpoch)))
+      : makeSchedule({ type: 'constant' }, settings.lr, 1);
+    this.scheduleStep = 0;
+    this.lr = this.lrAt(0);
+  }
+
+  /** One minibatch: forward, loss, backward, optimizer step. */
+  step(): StepTiming {
+    const B = this.settings.batchSize;
+    if (this.cursor + B > this.order.length) this.newEpoch();
+    const [, h, w] = this.model.inputShape;
+    const smaller = h < this.data.height || w < this.data.width;
+    const augment = this.settings.augment;
+    fillBatch(this.data, this.order, this.cursor, this.x, this.labels, {
+      crop: smaller && augment ? 'random' : 'center', rng: this.augmentRng, shift: augment && !smaller ? 2 : 0,
+    });
+    this.cursor += B;
+
+    const t0 = performance.now();
+    const logits = this.model.forward(this.x, true);
+    const out = this.loss.compute(logits, this.labels);
+    const t1 = performance.now();
+    this.model.backward(out.grad);
+    const t2 = performance.now();
+    this.lr = this.lrAt(this.scheduleStep++);
+    this.optimizer.step(this.model.parameters(), this.lr);
+    const t3 = performance.now();
+    if (!Number.isFinite(out.loss)) throw new Error(`training diverged (loss ${out.loss}): lower the learning rate and press Reset`);
+
+    const K = logits.shape[1];
+    let correct = 0;
+    for (let n = 0; n < B; n++) if (argmaxRow(out.probs.data, n, K) === this.labels[n]) correct++;
+    this.smoothLoss.add(out.loss);
+    this.smoothAccuracy.add(correct / B);
+    this.examples += B;
+    const timing = { forwardMs: t1 - t0, backwardMs: t2 - t1, updateMs: t3 - t2 };
+    this.timing.forward.add(timing.forwardMs);
+    this.timing.backward.add(timing.backwardMs);
+    this.timing.update.add(timing.updateMs);
+    return timing;
+  }
+
+  private newEpoch(): void {
+    for (let i = 0; i < this.order.length; i++) this.order[i] = i;
+    this.shuffleRng.shuffle(this.order);
+    this.cursor = 0;
+  }
+}
+
+function optimizerConfig(s: TrainSettings): OptimizerConfig {
+  return s.optimizer === 'sgd'
+    ? { type: 'sgd', momentum: s.momentum, weightDecay: s.weightDecay }
+    : { type: 'adam', weightDecay: s.weightDecay };
+}
