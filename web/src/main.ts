@@ -1,0 +1,219 @@
+/**
+ * The playground page: wires the controls and views to the training worker. All computation
+ * happens in the worker (see worker/train-worker.ts); this thread only renders.
+ */
+import type { ModelSpec } from '../../src/index.js';
+import { defaultSettings, type ModelInfo, type WorkerEvent } from './protocol.js';
+import { TrainingCharts } from './ui/charts.js';
+import { DrawPad } from './ui/draw-pad.js';
+import { ConvolutionExplainer } from './ui/explainer.js';
+import { digitCanvas } from './ui/greyscale.js';
+import { renderLayers } from './ui/layer-views.js';
+import { NetworkEditor } from './ui/network-editor.js';
+import { renderPredictions } from './ui/predictions.js';
+import { renderProbabilities } from './ui/probability-bars.js';
+import { downloadBytes, readPickedFile } from './ui/save-load.js';
+import { SettingsForm } from './ui/settings-form.js';
+import { renderStats } from './ui/stats-view.js';
+import { WorkerClient } from './worker-client.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** While training, the layer views refresh this often so the visitor sees the weights change. */
+const LAYERS_REFRESH_MS = 2000;
+
+let running = false;
+let started = false;
+const settingsForm = new SettingsForm($('settings') as HTMLFormElement);
+settingsForm.write(defaultSettings);
+const charts = new TrainingCharts($('chart-loss'), $('chart-accuracy'));
+const client = new WorkerClient(new URL(import.meta.env.BASE_URL, location.href).href, onEvent);
+
+function onEvent(event: WorkerEvent): void {
+  switch (event.type) {
+    case 'ready':
+      $('backend').textContent = `backend: ${event.backend}`;
+      $('backend').title = event.backendNote;
+      $('backend').dataset.backend = event.backend;
+      setStatus(`MNIST loaded: ${event.trainCount.toLocaleString('en')} training and ${event.testCount.toLocaleString('en')} test digits. Backend ${event.backend} (${event.backendNote}).`);
+      return;
+    case 'model':
+      showModel(event.info);
+      return;
+    case 'state':
+      running = event.running;
+      $('start').textContent = running ? 'Pause' : started ? 'Resume training' : 'Start training';
+      settingsForm.setEnabled(!running);
+      if (!running) void evaluate();
+      return;
+    case 'stats':
+      renderStats($('stats'), event.stats);
+      charts.add(event.stats);
+      return;
+    case 'error':
+      setStatus(event.fatal ? `The playground could not start: ${event.message}` : `Training stopped: ${event.message}`, true);
+  }
+}
+
+function setStatus(text: string, isError = false): void {
+  $('status').textContent = text;
+  $('status').classList.toggle('error', isError);
+}
+
+function showModel(info: ModelInfo): void {
+  editor.show(info.spec);
+  $('model-origin').textContent = `Current network: ${info.origin}, ${info.parameters.toLocaleString('en')} parameters.`;
+  $('model-origin').dataset.name = info.spec.name;
+  const table = $('network-summary') as HTMLTableElement;
+  table.innerHTML = '<thead><tr><th>layer</th><th>type</th><th>output shape</th><th>parameters</th></tr></thead>';
+  const body = table.createTBody();
+  for (const r of info.rows) {
+    const tr = body.insertRow();
+    for (const text of [r.name, r.type, `[${r.outputShape.join(' × ')}]`, r.params.toLocaleString('en')]) tr.insertCell().textContent = text;
+  }
+  for (const id of ['start', 'reset', 'network-apply', 'evaluate', 'save', 'load-pretrained']) ($(id) as HTMLButtonElement).disabled = false;
+  started = false;
+  if (!running) $('start').textContent = 'Start training';
+  charts.clear();
+  void refreshLayers();
+  void classifyDrawing();
+  if (!running) void evaluate();
+}
+
+// Training controls.
+$('start').addEventListener('click', async () => {
+  if (running) { await client.request({ kind: 'pause' }); return; }
+  let settings;
+  try {
+    settings = settingsForm.read();
+  } catch (e) {
+    $('settings-error').textContent = (e as Error).message;
+    $('settings-error').hidden = false;
+    return;
+  }
+  $('settings-error').hidden = true;
+  await client.request({ kind: 'settings', settings });
+  started = true;
+  await client.request({ kind: 'start' });
+});
+$('reset').addEventListener('click', () => void client.request({ kind: 'reset' }));
+$('settings').addEventListener('change', () => settingsForm.syncVisibility());
+
+// Network editor.
+const editor = new NetworkEditor(
+  { text: $('network-text'), preset: $('network-preset'), apply: $('network-apply'), error: $('network-error') },
+  async (spec: ModelSpec) => { await client.request({ kind: 'network', spec }); },
+);
+
+// Layer views for a test digit.
+let layersBusy = false;
+let layersAgain = false;
+async function refreshLayers(): Promise<void> {
+  if (layersBusy) { layersAgain = true; return; }
+  layersBusy = true;
+  layersAgain = false;
+  try {
+    const index = Number(($('example-index') as HTMLInputElement).value) || 0;
+    const report = await client.request({ kind: 'inspect', source: { kind: 'test', index } });
+    renderLayers($('layers-view'), report, {
+      gradients: ($('show-gradients') as HTMLInputElement).checked, filters: ($('show-filters') as HTMLInputElement).checked,
+    });
+    const guess = report.probs.indexOf(Math.max(...report.probs));
+    $('example-result').textContent = `label ${report.label}, network says ${guess} (${(report.probs[guess] * 100).toFixed(1)} %)`;
+  } finally {
+    layersBusy = false;
+  }
+  if (layersAgain) void refreshLayers();
+}
+for (const id of ['example-index', 'show-gradients', 'show-filters']) $(id).addEventListener('change', () => void refreshLayers());
+$('example-random').addEventListener('click', () => {
+  ($('example-index') as HTMLInputElement).value = String(Math.floor(Math.random() * 10000));
+  void refreshLayers();
+});
+setInterval(() => { if (running) void refreshLayers(); }, LAYERS_REFRESH_MS);
+
+// Drawing: classify the latest drawing; requests never pile up (one in flight, the newest waits).
+let drawn: Uint8Array | null = null;
+let classifying = false;
+let drawnDirty = false;
+const pad = new DrawPad($('draw-canvas'), (pixels) => {
+  drawn = pixels;
+  void classifyDrawing();
+});
+$('draw-clear').addEventListener('click', () => pad.clear());
+async function classifyDrawing(): Promise<void> {
+  if (classifying) { drawnDirty = true; return; }
+  const pixels = drawn;
+  const preview = $('draw-preview') as HTMLCanvasElement;
+  if (!pixels) {
+    preview.getContext('2d')!.clearRect(0, 0, 28, 28);
+    $('draw-probs').replaceChildren();
+    delete $('draw-probs').dataset.prediction;
+    $('draw-layers').replaceChildren();
+    return;
+  }
+  preview.getContext('2d')!.drawImage(digitCanvas(pixels, 28, 1), 0, 0);
+  classifying = true;
+  drawnDirty = false;
+  try {
+    const report = await client.request({ kind: 'inspect', source: { kind: 'drawn', pixels } });
+    renderProbabilities($('draw-probs'), report.probs);
+    renderLayers($('draw-layers'), report, { gradients: false, filters: false });
+  } finally {
+    classifying = false;
+  }
+  if (drawnDirty) void classifyDrawing();
+}
+
+// Test-set report. A request during an evaluation runs again afterwards (the weights changed).
+let evaluating = false;
+let evaluateAgain = false;
+async function evaluate(): Promise<void> {
+  if (evaluating) { evaluateAgain = true; return; }
+  evaluating = true;
+  evaluateAgain = false;
+  $('pred-summary').textContent = 'Evaluating all 10,000 test digits…';
+  delete $('pred-summary').dataset.accuracy;
+  try {
+    const report = await client.request({ kind: 'evaluate' });
+    renderPredictions({ summary: $('pred-summary'), strip: $('pred-strip'), confusion: $('pred-confusion'), wrong: $('pred-wrong') }, report, (index) => {
+      ($('example-index') as HTMLInputElement).value = String(index);
+      void refreshLayers();
+      $('layers').scrollIntoView({ behavior: 'smooth' });
+    });
+  } catch (e) {
+    $('pred-summary').textContent = `Evaluation failed: ${(e as Error).message}`;
+  } finally {
+    evaluating = false;
+  }
+  if (evaluateAgain) void evaluate();
+}
+$('evaluate').addEventListener('click', () => void evaluate());
+
+// Convolution explainer, with learned kernels from the current network.
+new ConvolutionExplainer($('explainer'), () => client.request({ kind: 'firstConv' }));
+
+// Save and load.
+$('save').addEventListener('click', async () => {
+  const { bytes, fileName } = await client.request({ kind: 'save' });
+  downloadBytes(bytes, fileName);
+  $('file-status').textContent = `Saved ${fileName} (${(bytes.length / 1024).toFixed(0)} KB).`;
+});
+$('load-file').addEventListener('change', async () => {
+  const input = $('load-file') as HTMLInputElement;
+  const picked = await readPickedFile(input);
+  input.value = '';
+  if (!picked) return;
+  try {
+    const info = await client.request({ kind: 'load', bytes: picked.bytes, fileName: picked.fileName }, [picked.bytes.buffer]);
+    $('file-status').textContent = `Loaded ${picked.fileName}: ${info.spec.name}, ${info.parameters.toLocaleString('en')} parameters.`;
+    $('file-status').classList.remove('error');
+  } catch (e) {
+    $('file-status').textContent = (e as Error).message;
+    $('file-status').classList.add('error');
+  }
+});
+$('load-pretrained').addEventListener('click', async () => {
+  await client.request({ kind: 'pretrained' });
+  $('file-status').textContent = 'Loaded the pretrained LeNet-5.';
+});
