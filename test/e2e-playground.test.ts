@@ -1,0 +1,160 @@
+/**
+ * The browser playground end to end, in Debian's Chromium driven by playwright-core: build
+ * web/ (the test does it itself), serve the build on 127.0.0.1 at a random port, then load,
+ * draw, train, pause, break the network definition, save and load, all without console errors.
+ * Screenshots go to out/e2e-playground/; set CONVKIT_SCREENSHOT=docs/img/playground.png to
+ * refresh the README's picture.
+ * Run alone: node --import tsx --test test/e2e-playground.test.ts
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { type Browser, CHROMIUM, type Served, buildPlayground, launchChromium, repoRoot, servePlayground } from '../web/scripts/browser.js';
+
+const OUT = join(repoRoot, 'out', 'e2e-playground');
+/** Stated level: from fresh weights, the ConvNetJS net reaches this rolling test accuracy… */
+const TEST_ACCURACY_LEVEL = 0.9;
+/** …within this many seconds of training (any backend; the wasm one needs a few). */
+const TRAIN_SECONDS = 120;
+
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
+
+describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
+  let served: Served;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  const stat = async (name: string): Promise<number> => Number(await page.getAttribute(`[data-stat="${name}"]`, 'data-value') || NaN);
+  const shot = (name: string) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+  const section = (id: string, name: string) => page.locator(`#${id}`).screenshot({ path: join(OUT, `${name}.png`) });
+  /** Waits until the start button shows that the worker is (not) training. */
+  const waitRunning = (running: boolean) => page.waitForFunction((r) => document.getElementById('start')!.textContent === (r ? 'Pause' : 'Resume training') || (!r && document.getElementById('start')!.textContent === 'Start training'), running);
+
+  before(async () => {
+    mkdirSync(OUT, { recursive: true });
+    await buildPlayground();
+    served = await servePlayground();
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+    await page.goto(served.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  test('loads MNIST and the pretrained LeNet-5, shows the backend, cross-origin isolated', async () => {
+    await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'COOP/COEP headers make the page cross-origin isolated');
+    const backend = await page.getAttribute('#backend', 'data-backend');
+    assert.ok(backend === 'wasm' || backend === 'ref', `backend shown: ${backend}`);
+    assert.match(await page.textContent('#status') ?? '', /60,000 training and 10,000 test digits/);
+    // The shipped model is evaluated on the whole test set at once.
+    await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
+    const accuracy = Number(await page.getAttribute('#pred-summary', 'data-accuracy'));
+    assert.ok(accuracy > 0.97, `pretrained LeNet-5 test accuracy ${accuracy}`);
+    assert.equal(await page.locator('#pred-strip .example').count(), 24);
+    assert.equal(await page.locator('#pred-confusion td.diagonal').count(), 10);
+  });
+
+  test('a "1" drawn on the canvas is classified live', async () => {
+    const box = (await page.locator('#draw-canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.15);
+    await page.mouse.down();
+    for (let i = 1; i <= 12; i++) await page.mouse.move(box.x + box.width * (0.52 - 0.03 * i / 12), box.y + box.height * (0.15 + 0.7 * i / 12));
+    await page.mouse.up();
+    await page.waitForSelector('#draw-probs[data-prediction]');
+    assert.equal(await page.getAttribute('#draw-probs', 'data-prediction'), '1');
+    // Every layer's activations for the drawn digit.
+    assert.equal(await page.locator('#draw-layers .layer-row').count(), 1 + 12);
+    await section('draw', 'draw-one');
+  });
+
+  test(`trains the ConvNetJS net from scratch to ≥ ${TEST_ACCURACY_LEVEL * 100} % test accuracy within ${TRAIN_SECONDS} s, then pauses`, async (t) => {
+    await page.selectOption('#network-preset', 'convnetjs');
+    await page.click('#network-apply');
+    await page.waitForSelector('#model-origin[data-name="convnetjs-mnist"]');
+    await page.click('#start');
+    await waitRunning(true);
+    const started = Date.now();
+    // (Predicates run in the page: no nested functions, which tsx would wrap in a helper the page lacks.)
+    await page.waitForFunction((level) => Number(document.querySelector<HTMLElement>('[data-stat="testAccuracy"]')!.dataset.value || NaN) >= level,
+      TEST_ACCURACY_LEVEL, { timeout: TRAIN_SECONDS * 1000, polling: 500 });
+    const seconds = (Date.now() - started) / 1000;
+    const examples = await stat('examples');
+    t.diagnostic(`reached ${await stat('testAccuracy')} rolling test accuracy after ${examples} examples in ${seconds.toFixed(1)} s at ${Math.round(await stat('imagesPerSecond'))} images/s (${await page.getAttribute('#backend', 'data-backend')})`);
+    assert.ok(await stat('forwardMs') > 0 && await stat('backwardMs') > 0, 'forward and backward times shown');
+    await shot('training');
+    await page.click('#start');
+    await waitRunning(false);
+    const paused = await stat('examples');
+    await page.waitForTimeout(1000);
+    assert.equal(await stat('examples'), paused, 'no training while paused');
+    // Settings are editable only while paused.
+    assert.equal(await page.isEnabled('#settings [name="lr"]'), true);
+  });
+
+  test('an invalid network shows the library error and the old network keeps training', async () => {
+    await page.click('#start');
+    await waitRunning(true);
+    await page.fill('#network-text', JSON.stringify({ input: [1, 24, 24], layers: [{ type: 'conv2d', filters: 4, kernel: 30 }, { type: 'flatten' }, { type: 'dense', units: 10 }] }));
+    await page.click('#network-apply');
+    await page.waitForSelector('#network-error:not([hidden])');
+    const message = await page.textContent('#network-error') ?? '';
+    assert.match(message, /conv1/, `error names the layer: ${message}`);
+    const before = await stat('examples');
+    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > n + 500, before, { timeout: 30_000 });
+    assert.equal(await page.getAttribute('#model-origin', 'data-name'), 'convnetjs-mnist');
+    await section('network', 'invalid-network');
+    await page.fill('#network-text', '{"layers": [ {"type": "conv2d",, } ]}');
+    await page.click('#network-apply');
+    await page.waitForFunction(() => /not valid JSON/.test(document.getElementById('network-error')!.textContent ?? ''));
+    await page.click('#start');
+    await waitRunning(false);
+  });
+
+  test('saves the trained model and loads it back with the same test accuracy', async () => {
+    await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
+    const accuracy = await page.getAttribute('#pred-summary', 'data-accuracy');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    assert.equal(download.suggestedFilename(), 'convnetjs-mnist.convkit');
+    const file = join(OUT, 'saved.convkit');
+    await download.saveAs(file);
+    assert.equal(readFileSync(file).subarray(0, 8).toString(), 'CONVKIT1');
+    await page.click('#load-pretrained');
+    await page.waitForSelector('#model-origin[data-name="lenet5"]');
+    await page.setInputFiles('#load-file', file);
+    await page.waitForSelector('#model-origin[data-name="convnetjs-mnist"]');
+    assert.match(await page.textContent('#file-status') ?? '', /Loaded saved\.convkit/);
+    await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('#pred-summary', 'data-accuracy'), accuracy);
+  });
+
+  test('the convolution explainer reproduces the lecture example with the library conv', async () => {
+    const output = page.locator('#explainer [data-ref="output"]');
+    assert.equal(await output.getAttribute('data-values'), '3 2 2 3 1/2 0 2 1 0/2 2 1 0 0/3 1 0 0 0/1 0 0 0 0');
+    await page.click('#explainer [data-ref="step"]');
+    await page.click('#explainer [data-ref="step"]');
+    assert.match(await page.textContent('#explainer [data-ref="formula"]') ?? '', /^output\[0\]\[1\] = .* = 2$/);
+    await page.selectOption('#explainer [data-ref="mode"]', 'max');
+    assert.equal(await output.getAttribute('data-values'), '1 1 1/1 1 1/1 1 0');
+    await page.selectOption('#explainer [data-ref="mode"]', 'conv');
+    await page.selectOption('#explainer [data-ref="kernelChoice"]', 'learned (first conv layer)');
+    await page.waitForFunction(() => document.querySelectorAll('#explainer .kernel-cell').length === 25);
+    await section('explainer-card', 'explainer');
+  });
+
+  test('no console errors, and a final screenshot', async () => {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(OUT, 'playground.png') });
+    if (process.env.CONVKIT_SCREENSHOT) await page.screenshot({ path: join(repoRoot, process.env.CONVKIT_SCREENSHOT) });
+    await shot('full-page');
+    assert.deepEqual(consoleErrors, []);
+  });
+});
