@@ -71,16 +71,23 @@ export async function trainLinear(train: FeatureMatrix, classes: number, options
   return model;
 }
 
-/** Fraction of rows whose arg-max logit is their label. */
+/**
+ * Fraction of rows whose arg-max logit is their label. One batch buffer is reused (backends
+ * may place tensors in their own heap); the last batch is padded with repeats that are not counted.
+ */
 export function linearAccuracy(model: Model, features: FeatureMatrix, batchSize = 500): number {
-  const K = model.outputShape[0];
+  const K = model.outputShape[0], F = features.dim;
+  const B = Math.min(batchSize, features.count);
+  const x = new Tensor([B, F, 1, 1], model.backend.alloc(B * F));
   let correct = 0;
-  for (let start = 0; start < features.count; start += batchSize) {
-    const N = Math.min(batchSize, features.count - start);
-    const x = new Tensor([N, features.dim, 1, 1], model.backend.alloc(N * features.dim));
-    x.data.set(features.data.subarray(start * features.dim, (start + N) * features.dim));
+  for (let start = 0; start < features.count; start += B) {
+    const valid = Math.min(B, features.count - start);
+    for (let n = 0; n < B; n++) {
+      const row = start + Math.min(n, valid - 1);
+      x.data.set(features.data.subarray(row * F, (row + 1) * F), n * F);
+    }
     const logits = model.forward(x, false).data;
-    for (let n = 0; n < N; n++) if (argmaxRow(logits, n, K) === features.labels[start + n]) correct++;
+    for (let n = 0; n < valid; n++) if (argmaxRow(logits, n, K) === features.labels[start + n]) correct++;
   }
   return correct / features.count;
 }
