@@ -1,3 +1,4 @@
+import { createBackend } from '../backend/index.js';
 import { limitDataset } from '../data/dataset.js';
 import { type FeatureKind, extractFeatures, standardise } from '../image/features.js';
 import { linearAccuracy, linearDefaults, trainLinear } from '../image/linear.js';
@@ -11,6 +12,7 @@ export interface BaselineCommandOptions {
   testLimit?: number;
   epochs?: number;
   seed: number;
+  backend?: string;
   json?: boolean;
 }
 
@@ -37,18 +39,25 @@ export async function baselineCommand(o: BaselineCommandOptions): Promise<void> 
   out.event({ type: 'features', features: o.features, length: train.dim, seconds: featureSeconds });
 
   t = performance.now();
-  const model = await trainLinear(train, trainSet.classes.length, {
-    epochs, seed: o.seed,
-    onEpoch: (e) => {
-      out.event({ type: 'epoch', ...e });
-      out.text(`epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)}, train accuracy ${percent(e.trainAccuracy)}, ${e.seconds.toFixed(1)} s`);
-    },
-  });
-  const trainSeconds = seconds(t);
-  const testAccuracy = linearAccuracy(model, test);
+  const backend = await createBackend(o.backend ?? 'wasm');
+  let trainSeconds: number, testAccuracy: number;
+  try {
+    const model = await trainLinear(train, trainSet.classes.length, {
+      epochs, seed: o.seed, backend,
+      onEpoch: (e) => {
+        out.event({ type: 'epoch', ...e });
+        out.text(`epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)}, train accuracy ${percent(e.trainAccuracy)}, ${e.seconds.toFixed(1)} s`);
+      },
+    });
+    trainSeconds = seconds(t);
+    testAccuracy = linearAccuracy(model, test);
+  } finally {
+    // Stop the backend's worker threads (wasm) so the process can exit, after an error too.
+    backend.dispose?.();
+  }
   out.text(`${names[o.features]} + linear: test accuracy ${percent(testAccuracy)}; features ${featureSeconds.toFixed(1)} s, training ${trainSeconds.toFixed(1)} s`);
   out.event({
-    type: 'result', features: o.features, dataset: o.dataset, testAccuracy, featureLength: train.dim,
+    type: 'result', features: o.features, dataset: o.dataset, backend: backend.name, testAccuracy, featureLength: train.dim,
     featureSeconds, trainSeconds, seconds: featureSeconds + trainSeconds, epochs,
     trainExamples: train.count, testExamples: test.count,
   });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { backendNames } from '../backend/index.js';
 import { ConfigError, ConvkitError } from '../errors.js';
 import { type DownsampleMode, downsample } from '../image/downsample.js';
 import { type Border, type Padding, convolve3d, filterImage } from '../image/filter.js';
@@ -60,6 +61,7 @@ export function registerImageCommands(program: Command): void {
     .option('--test-limit <n>', 'use only the first N test images', integer('test-limit', 1))
     .option('--epochs <n>', 'passes over the training set', integer('epochs', 1))
     .option('--seed <n>', 'random seed', integer('seed', 0), 1)
+    .addOption(new Option('--backend <name>', 'compute backend for training: wasm (SIMD kernels, threads) or ref (plain reference)').choices(backendNames).default('wasm'))
     .addOption(jsonOption())
     .action((o) => baselineCommand(o));
 }
