@@ -9,7 +9,13 @@ import { type PlanarImage, createImage } from './image.js';
  * detectors need to show their character — smooth regions, hard edges, corners, blobs of
  * many sizes, fine texture — and needs no file, so the gallery and tests are reproducible.
  */
-export function syntheticScene(width = 320, height = 240, seed = 7): PlanarImage {
+export interface SceneOptions {
+  seed?: number;
+  /** Amplitude of the film grain (uniform noise, ± half this; default 6). Grain makes PNGs large. */
+  grain?: number;
+}
+
+export function syntheticScene(width = 320, height = 240, { seed = 7, grain = 6 }: SceneOptions = {}): PlanarImage {
   const rng = new Rng(seed);
   const img = createImage(width, height, 3);
   const sx = width / 320, sy = height / 240, s = Math.min(sx, sy);
@@ -64,7 +70,7 @@ export function syntheticScene(width = 320, height = 240, seed = 7): PlanarImage
   scribble(img, rng, 211 * sx, 146 * sy, 295 * sx, 9 * s, 3);
   // A checkerboard tile and film grain.
   fill(img, box(260 * sx, 95 * sy, 300 * sx, 125 * sy), (x, y) => ((Math.floor(x / (5 * sx)) + Math.floor(y / (5 * sy))) % 2 ? [30, 30, 40] : [220, 220, 210]));
-  for (let i = 0; i < img.data.length; i++) img.data[i] = Math.min(255, Math.max(0, img.data[i] + 6 * (rng.next() - 0.5)));
+  if (grain > 0) for (let i = 0; i < img.data.length; i++) img.data[i] = Math.min(255, Math.max(0, img.data[i] + grain * (rng.next() - 0.5)));
   return img;
 }
 
