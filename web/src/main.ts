@@ -19,7 +19,7 @@ import { WorkerClient } from './worker-client.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** While training, the layer views refresh this often so the visitor sees the weights change. */
+/** While training, the layer views and the drawn digit's classification refresh this often. */
 const LAYERS_REFRESH_MS = 2000;
 
 let running = false;
@@ -130,7 +130,11 @@ $('example-random').addEventListener('click', () => {
   ($('example-index') as HTMLInputElement).value = String(Math.floor(Math.random() * 10000));
   void refreshLayers();
 });
-setInterval(() => { if (running) void refreshLayers(); }, LAYERS_REFRESH_MS);
+setInterval(() => {
+  if (!running) return;
+  void refreshLayers();
+  void classifyDrawing();
+}, LAYERS_REFRESH_MS);
 
 // Drawing: classify the latest drawing; requests never pile up (one in flight, the newest waits).
 let drawn: Uint8Array | null = null;

@@ -9,7 +9,7 @@ export function renderStats(root: HTMLElement, s: Stats): void {
     el.dataset.value = value === null || !Number.isFinite(value) ? '' : String(value);
   };
   const pct = (v: number | null) => (v === null || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)} %`);
-  const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : '–');
+  const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(v < 1 ? 2 : 1)} ms` : '–');
   set('examples', s.examples, s.examples.toLocaleString('en'));
   set('epoch', s.epoch, s.epoch.toFixed(2));
   set('imagesPerSecond', s.imagesPerSecond, s.imagesPerSecond > 0 ? Math.round(s.imagesPerSecond).toLocaleString('en') : '–');
