@@ -7,7 +7,7 @@ import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js
 import { ConfigError } from '../errors.js';
 import { Model } from '../model/model.js';
 import { zoo, zooEntry } from '../model/zoo.js';
-import { type DataInfo, dataInfo, datasetNames, loadDataset } from '../node/datasets.js';
+import { type DataInfo, dataInfo, datasetNames, loadDataset, loadDatasetSplits } from '../node/datasets.js';
 import { loadModel, saveModel } from '../node/files.js';
 import { readGreyImage } from '../node/image.js';
 import { Tensor, shapeToString } from '../tensor.js';
@@ -52,6 +52,9 @@ export interface TrainCommandOptions extends CommonOptions {
   trainLimit?: number;
   testLimit?: number;
   shift?: number;
+  flip?: boolean;
+  inputSize?: number;
+  channels?: 1 | 3;
   clipGradNorm?: number;
   out?: string;
   checkpointDir?: string;
@@ -70,6 +73,10 @@ interface RunSettings {
   schedule: ScheduleConfig;
   seed: number;
   shift: number;
+  flip: boolean;
+  /** Model input side; images are stored slightly larger for random crops when it is ≥ 64. */
+  inputSize: number;
+  channels: 1 | 3;
   clipGradNorm?: number;
   trainLimit?: number;
   testLimit?: number;
@@ -77,22 +84,30 @@ interface RunSettings {
 }
 
 function runSettings(o: TrainCommandOptions): RunSettings {
-  const d = zooEntry(o.model).defaults;
+  const entry = zooEntry(o.model);
+  const d = entry.defaults;
+  const [defaultChannels, defaultSize] = entry.build().inputShape;
   const optimizer = o.optimizer ?? d.optimizer;
   return {
     model: o.model, dataset: o.dataset, epochs: o.epochs ?? d.epochs, batchSize: o.batch ?? d.batch,
     lr: o.lr ?? (optimizer === 'sgd' ? d.lr : 1e-3),
     optimizer: { type: optimizer, momentum: o.momentum ?? d.momentum, weightDecay: o.weightDecay ?? d.weightDecay },
     schedule: o.schedule && o.schedule !== d.schedule.type ? { type: o.schedule } : d.schedule,
-    seed: o.seed, shift: o.shift ?? 0, clipGradNorm: o.clipGradNorm, trainLimit: o.trainLimit, testLimit: o.testLimit,
+    seed: o.seed, shift: o.shift ?? 0, flip: o.flip ?? false, inputSize: o.inputSize ?? defaultSize,
+    channels: o.channels ?? (o.dataset.startsWith('folder:') ? 3 : (defaultChannels as 1 | 3)), clipGradNorm: o.clipGradNorm, trainLimit: o.trainLimit, testLimit: o.testLimit,
     out: o.out ?? `${o.model}.convkit`,
   };
+}
+
+/** Images are stored a little larger than the model input so that training can take random crops. */
+function storedSize(inputSize: number): number {
+  return inputSize >= 64 ? Math.round((inputSize * 8) / 7) : inputSize;
 }
 
 export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
-  let model: Model, settings: RunSettings, resume: TrainState | undefined;
+  let model: Model | undefined, settings: RunSettings, resume: TrainState | undefined;
   if (o.resume) {
     const ck = loadCheckpoint(o.resume, backend);
     ({ model, state: resume } = ck);
@@ -101,11 +116,14 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     out.text(`Resuming from ${ck.file}: epoch ${resume.epoch}, batch ${resume.batch}`);
   } else {
     settings = runSettings(o);
-    model = new Model(zooEntry(settings.model).build(), backend, settings.seed);
   }
+  const splits = loadDatasetSplits(settings.dataset, { size: storedSize(settings.inputSize), channels: settings.channels });
+  const trainSet = limitDataset(splits.train, settings.trainLimit);
+  const testSet = limitDataset(splits.test, settings.testLimit);
+  model ??= new Model(zooEntry(settings.model).build({
+    classes: trainSet.classes.length, inputShape: [trainSet.channels, settings.inputSize, settings.inputSize],
+  }), backend, settings.seed);
   const checkpointDir = o.checkpointDir ?? o.resume;
-  const trainSet = limitDataset(loadDataset(settings.dataset, 'train'), settings.trainLimit);
-  const testSet = limitDataset(loadDataset(settings.dataset, 'test'), settings.testLimit);
   if (model.outputShape[0] !== trainSet.classes.length) {
     throw new ConfigError(`model ${model.name} has ${model.outputShape[0]} outputs but ${settings.dataset} has ${trainSet.classes.length} classes`);
   }
@@ -136,7 +154,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   };
   const onCheckpoint = checkpointDir
     ? (state: TrainState) => {
-      saveCheckpoint(checkpointDir, model, state, settings as unknown as Record<string, unknown>);
+      saveCheckpoint(checkpointDir, model!, state, settings as unknown as Record<string, unknown>);
       out.event({ type: 'checkpoint', dir: checkpointDir, epoch: state.epoch, batch: state.batch });
     }
     : undefined;
@@ -144,7 +162,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   try {
     result = await train(model, trainSet, {
       epochs: settings.epochs, batchSize: settings.batchSize, lr: settings.lr, optimizer: settings.optimizer, schedule: settings.schedule,
-      seed: settings.seed, shift: settings.shift, clipGradNorm: settings.clipGradNorm, testSet, onEvent,
+      seed: settings.seed, shift: settings.shift, flip: settings.flip, clipGradNorm: settings.clipGradNorm, testSet, onEvent,
       shouldStop: () => interrupted, onCheckpoint, checkpointEvery: o.checkpointEvery, resume,
     });
   } finally {
@@ -170,17 +188,18 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
   const { model, metadata } = loadModel(o.modelFile, backend);
-  const datasetName = o.dataset ?? (metadata.data as DataInfo | undefined)?.dataset ?? 'mnist';
-  const testSet = limitDataset(loadDataset(datasetName, 'test'), o.testLimit);
+  const info = metadata.data as DataInfo | undefined;
+  const datasetName = o.dataset ?? info?.dataset ?? 'mnist';
+  const testSet = limitDataset(loadDataset(datasetName, 'test', info ? { size: info.height, channels: info.channels as 1 | 3, mean: info.mean, std: info.std } : {}), o.testLimit);
   const t0 = performance.now();
   const r = evaluate(model, testSet);
   const seconds = (performance.now() - t0) / 1000;
-  out.text(`${basename(o.modelFile)} (${model.name}) on ${datasetName} test set (${r.count} images): accuracy ${percent(r.accuracy)}, loss ${r.loss.toFixed(4)}, ${Math.round(r.count / seconds)} img/s`);
+  out.text(`${basename(o.modelFile)} (${model.name}) on ${datasetName} test set (${r.count} images): accuracy ${percent(r.accuracy)}${r.confusion.length > 5 ? ` (top-5 ${percent(r.top5)})` : ''}, loss ${r.loss.toFixed(4)}, ${Math.round(r.count / seconds)} img/s`);
   out.text('');
   out.text('Confusion matrix (rows: true class, columns: predicted):');
   const classes = testSet.classes;
   out.text(table(['', ...classes], r.confusion.map((row, i) => [classes[i], ...row]), [false, ...classes.map(() => true)]));
-  out.event({ type: 'result', accuracy: r.accuracy, loss: r.loss, count: r.count, confusion: r.confusion, classes, seconds });
+  out.event({ type: 'result', accuracy: r.accuracy, top5: r.top5, loss: r.loss, count: r.count, confusion: r.confusion, classes, seconds });
 }
 
 export interface PredictCommandOptions extends CommonOptions {

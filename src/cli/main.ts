@@ -35,7 +35,7 @@ export function buildProgram(): Command {
   program.command('train')
     .description('train a model on a dataset and save it (defaults: LeNet-5 on MNIST)')
     .option('--model <name>', 'model from the zoo (see convkit summary)', 'lenet5')
-    .option('--dataset <name>', 'dataset', 'mnist')
+    .option('--dataset <name>', 'mnist, fashion-mnist or folder:PATH (PATH/<class>/*.png|jpg)', 'mnist')
     .option('--epochs <n>', 'passes over the training set (model default)', int('epochs', 1))
     .option('--batch <n>', 'minibatch size (model default: 64)', int('batch', 1))
     .option('--lr <x>', 'base learning rate (model default)', positiveNumber('lr'))
@@ -47,6 +47,12 @@ export function buildProgram(): Command {
     .option('--train-limit <n>', 'use only the first N training images', int('train-limit', 1))
     .option('--test-limit <n>', 'use only the first N test images', int('test-limit', 1))
     .option('--shift <px>', 'augment with random translations of up to this many pixels', int('shift'), 0)
+    .option('--flip', 'augment with random horizontal flips (natural images)')
+    .option('--input-size <n>', 'model input side in pixels (model default; folder images are resized to it)', int('input-size', 8))
+    .option('--channels <n>', 'image channels for folder datasets: 1 or 3 (default 3)', (v: string) => {
+      if (v !== '1' && v !== '3') throw new InvalidArgumentError('channels must be 1 or 3');
+      return Number(v);
+    })
     .option('--clip-grad-norm <x>', 'rescale gradients whose global L2 norm exceeds x', positiveNumber('clip-grad-norm'))
     .option('--out <file>', 'where to save the trained model (default: MODEL.convkit)')
     .option('--checkpoint-dir <dir>', 'write resumable checkpoints here (atomically; the previous one is kept)')

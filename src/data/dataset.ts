@@ -1,5 +1,5 @@
 import { FormatError, ShapeError } from '../errors.js';
-import type { Rng } from '../rng.js';
+import { Rng } from '../rng.js';
 import { Tensor, shapeToString } from '../tensor.js';
 import { parseIdx } from './idx.js';
 
@@ -15,7 +15,8 @@ export interface ImageDataset {
   height: number;
   width: number;
   images: Uint8Array;
-  labels: Uint8Array;
+  /** Class index per example (Int32Array when there are more than 256 classes). */
+  labels: Uint8Array | Int32Array;
   classes: string[];
   /** Per-channel mean and standard deviation of pixel/255, used for normalisation. */
   mean: number[];
@@ -50,19 +51,37 @@ export function limitDataset(ds: ImageDataset, limit: number | undefined): Image
   return { ...ds, count: limit, images: ds.images.subarray(0, limit * px), labels: ds.labels.subarray(0, limit) };
 }
 
+/**
+ * The same examples in a fixed pseudo-random order (seeded), for sources stored class by class,
+ * so that the first N examples (--train-limit) are a fair sample of every class.
+ */
+export function interleaveClasses(ds: ImageDataset, seed = 20261128): ImageDataset {
+  const order = new Rng(seed).shuffle(Int32Array.from({ length: ds.count }, (_, i) => i));
+  const px = ds.channels * ds.height * ds.width;
+  const images = new Uint8Array(ds.images.length);
+  const labels = ds.labels instanceof Int32Array ? new Int32Array(ds.count) : new Uint8Array(ds.count);
+  order.forEach((from, to) => {
+    images.set(ds.images.subarray(from * px, (from + 1) * px), to * px);
+    labels[to] = ds.labels[from];
+  });
+  return { ...ds, images, labels };
+}
+
 export interface BatchOptions {
   /** Where to cut a crop when the model's input is smaller than the images: 'random' for training, 'center' for evaluation. */
   crop: 'random' | 'center';
   rng?: Rng;
   /** Random translation by up to this many pixels (zero fill), for augmentation. */
   shift?: number;
+  /** Mirror left-right with probability 1/2, for augmentation (natural images, not digits). */
+  flip?: boolean;
 }
 
 /**
  * Fills `x` ([N, C, h, w]) with normalised pixels of examples order[start..start+N) and
  * `labels` with their classes. If h×w is smaller than the images a crop is cut out.
  */
-export function fillBatch(ds: ImageDataset, order: ArrayLike<number>, start: number, x: Tensor, labels: Uint8Array, opts: BatchOptions): void {
+export function fillBatch(ds: ImageDataset, order: ArrayLike<number>, start: number, x: Tensor, labels: Uint8Array | Int32Array, opts: BatchOptions): void {
   const [N, C, h, w] = x.shape;
   if (C !== ds.channels || h > ds.height || w > ds.width) {
     throw new ShapeError(`dataset ${ds.name} has ${ds.channels}×${ds.height}×${ds.width} images, which cannot feed input ${shapeToString(x.shape.slice(1))}`);
@@ -82,6 +101,7 @@ export function fillBatch(ds: ImageDataset, order: ArrayLike<number>, start: num
       dy = opts.rng.int(2 * opts.shift + 1) - opts.shift;
       dx = opts.rng.int(2 * opts.shift + 1) - opts.shift;
     }
+    const mirror = !!opts.flip && !!opts.rng && opts.rng.next() < 0.5;
     for (let c = 0; c < C; c++) {
       const scale = 1 / (255 * ds.std[c]), offset = ds.mean[c] / ds.std[c];
       const src = index * px + c * H * W;
@@ -89,7 +109,7 @@ export function fillBatch(ds: ImageDataset, order: ArrayLike<number>, start: num
       for (let i = 0; i < h; i++) {
         const si = top + i - dy;
         for (let j = 0; j < w; j++) {
-          const sj = left + j - dx;
+          const sj = left + (mirror ? w - 1 - j : j) - dx;
           const inside = si >= 0 && si < H && sj >= 0 && sj < W;
           out[dst + i * w + j] = (inside ? ds.images[src + si * W + sj] : 0) * scale - offset;
         }

@@ -62,7 +62,7 @@ export function extractFeatures(ds: ImageDataset, kind: FeatureKind): FeatureMat
     for (let i = 0; i < px; i++) img.data[i] = ds.images[n * px + i];
     ex.extract(img, data.subarray(n * ex.dim, (n + 1) * ex.dim));
   }
-  return { count: ds.count, dim: ex.dim, data, labels: ds.labels.subarray(0, ds.count) };
+  return { count: ds.count, dim: ex.dim, data, labels: Uint8Array.from(ds.labels.subarray(0, ds.count)) };
 }
 
 /**

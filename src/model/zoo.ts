@@ -6,6 +6,8 @@ const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
 export interface ZooOptions {
   classes?: number;
+  /** Per-example input [C, H, W]; each model has its own default. */
+  inputShape?: [number, number, number];
 }
 
 /** Training settings that work well for a zoo model; the CLI's defaults. */
@@ -32,8 +34,8 @@ export interface ZooEntry {
  * subsampling; C3 is fully connected to S2 instead of the paper's partial connection table;
  * the output is a plain 10-way linear layer with softmax instead of Euclidean RBF units.
  */
-function lenet5({ classes = 10 }: ZooOptions = {}): ModelSpec {
-  return sequential('lenet5', [1, 28, 28], [
+function lenet5({ classes = 10, inputShape = [1, 28, 28] }: ZooOptions = {}): ModelSpec {
+  return sequential('lenet5', inputShape, [
     { type: 'conv2d', filters: 6, kernel: 5, padding: 2 },
     { type: 'relu' },
     { type: 'maxpool2d', kernel: 2, stride: 2 },
@@ -54,8 +56,8 @@ function lenet5({ classes = 10 }: ZooOptions = {}): ModelSpec {
  * central in evaluation), conv 5×5×8 pad 2, max-pool 2/2, conv 5×5×16 pad 2, max-pool 3/3,
  * fully connected to 10 classes.
  */
-function convnetjsMnist({ classes = 10 }: ZooOptions = {}): ModelSpec {
-  return sequential('convnetjs-mnist', [1, 24, 24], [
+function convnetjsMnist({ classes = 10, inputShape = [1, 24, 24] }: ZooOptions = {}): ModelSpec {
+  return sequential('convnetjs-mnist', inputShape, [
     { type: 'conv2d', filters: 8, kernel: 5, padding: 2 },
     { type: 'relu' },
     { type: 'maxpool2d', kernel: 2, stride: 2 },

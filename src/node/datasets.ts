@@ -1,15 +1,34 @@
 import type { ImageDataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
+import { loadFashionMnist } from './fashion-mnist.js';
+import { loadImageFolder } from './folder.js';
 import { loadMnist } from './mnist.js';
 
-export const datasetNames = ['mnist'];
+export const datasetNames = ['mnist', 'fashion-mnist', 'folder:PATH'];
 
-/** Loads a named dataset's training or test split from the files installed with convkit. */
-export function loadDataset(name: string, split: 'train' | 'test'): ImageDataset {
-  switch (name) {
-    case 'mnist': return loadMnist(split);
-    default: throw new ConfigError(`unknown dataset "${name}" (available: ${datasetNames.join(', ')})`);
+export interface DatasetOptions {
+  /** For folder datasets: stored image side and channels, and normalisation statistics. */
+  size?: number;
+  channels?: 1 | 3;
+  mean?: number[];
+  std?: number[];
+}
+
+/** Loads a named dataset's training or test split: mnist, fashion-mnist or folder:PATH. */
+export function loadDataset(name: string, split: 'train' | 'test', options: DatasetOptions = {}): ImageDataset {
+  if (name === 'mnist') return loadMnist(split);
+  if (name === 'fashion-mnist') return loadFashionMnist(split);
+  if (name.startsWith('folder:')) {
+    return loadImageFolder(name.slice('folder:'.length), split, { size: options.size ?? 32, channels: options.channels ?? 3, mean: options.mean, std: options.std });
   }
+  throw new ConfigError(`unknown dataset "${name}" (available: ${datasetNames.join(', ')})`);
+}
+
+/** Both splits, the test split normalised with the training split's statistics. */
+export function loadDatasetSplits(name: string, options: DatasetOptions = {}): { train: ImageDataset; test: ImageDataset } {
+  const train = loadDataset(name, 'train', options);
+  const test = loadDataset(name, 'test', { ...options, mean: train.mean, std: train.std });
+  return { train, test };
 }
 
 /** What a model file records about its training data, so that prediction prepares images the same way. */

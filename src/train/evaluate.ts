@@ -4,6 +4,8 @@ import { Tensor } from '../tensor.js';
 
 export interface Evaluation {
   accuracy: number;
+  /** Fraction whose true class is among the five most probable (1 when there are ≤ 5 classes). */
+  top5: number;
   loss: number;
   count: number;
   /** confusion[actual][predicted]. */
@@ -17,6 +19,13 @@ export function argmaxRow(values: ArrayLike<number>, n: number, K: number): numb
   return best;
 }
 
+/** How many classes of row n score higher than class k (0 = k is the top prediction). */
+function rankOf(values: ArrayLike<number>, n: number, K: number, k: number): number {
+  let rank = 0;
+  for (let j = 0; j < K; j++) if (values[n * K + j] > values[n * K + k]) rank++;
+  return rank;
+}
+
 /**
  * Accuracy, mean cross-entropy and confusion matrix over a whole dataset. Batches keep one
  * size (the last is padded with repeats that are not counted) so buffers are never reallocated.
@@ -24,11 +33,11 @@ export function argmaxRow(values: ArrayLike<number>, n: number, K: number): numb
 export function evaluate(model: Model, ds: ImageDataset, batchSize = 100): Evaluation {
   const N = Math.min(batchSize, ds.count);
   const x = new Tensor([N, ...model.inputShape], model.backend.alloc(N * model.inputShape.reduce((a, b) => a * b, 1)));
-  const labels = new Uint8Array(N);
+  const labels = new Int32Array(N);
   const K = model.outputShape[0];
   const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
   const order = new Int32Array(N);
-  let correct = 0, loss = 0;
+  let correct = 0, correct5 = 0, loss = 0;
   for (let start = 0; start < ds.count; start += N) {
     const valid = Math.min(N, ds.count - start);
     for (let i = 0; i < N; i++) order[i] = start + Math.min(i, valid - 1);
@@ -38,8 +47,9 @@ export function evaluate(model: Model, ds: ImageDataset, batchSize = 100): Evalu
       const predicted = argmaxRow(probs, n, K);
       confusion[labels[n]][predicted]++;
       if (predicted === labels[n]) correct++;
+      if (rankOf(probs, n, K, labels[n]) < 5) correct5++;
       loss -= Math.log(Math.max(probs[n * K + labels[n]], 1e-30));
     }
   }
-  return { accuracy: correct / ds.count, loss: loss / ds.count, count: ds.count, confusion };
+  return { accuracy: correct / ds.count, top5: correct5 / ds.count, loss: loss / ds.count, count: ds.count, confusion };
 }

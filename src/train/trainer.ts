@@ -18,6 +18,8 @@ export interface TrainOptions {
   seed: number;
   /** Random translation in pixels for augmentation (0 = none). */
   shift?: number;
+  /** Random horizontal flips for augmentation. */
+  flip?: boolean;
   /** Rescale gradients whose global L2 norm exceeds this (off when undefined). */
   clipGradNorm?: number;
   /** Evaluate on this set after each epoch. */
@@ -96,7 +98,7 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
   const lrAt = makeSchedule(opts.schedule, opts.lr, opts.epochs * batches);
   const loss = new SoftmaxCrossEntropy(backend);
   const x = new Tensor([B, ...model.inputShape], backend.alloc(B * shapeSize(model.inputShape)));
-  const labels = new Uint8Array(B);
+  const labels = new Int32Array(B);
   const order = new Int32Array(trainSet.count);
   const params = model.parameters();
   const K = model.outputShape[0];
@@ -135,7 +137,7 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
     let tPrev = now(), windowStart = tPrev, windowImages = 0, epochSeconds = 0;
     for (let b = firstBatch; b < batches; b++) {
       const step = (epoch - 1) * batches + b;
-      fillBatch(trainSet, order, b * B, x, labels, { crop: crop ? 'random' : 'center', rng: augmentRng, shift: opts.shift });
+      fillBatch(trainSet, order, b * B, x, labels, { crop: crop ? 'random' : 'center', rng: augmentRng, shift: opts.shift, flip: opts.flip });
       const logits = model.forward(x, true);
       const out = loss.compute(logits, labels);
       if (!Number.isFinite(out.loss)) throw divergence(model, `loss is ${out.loss}`, epoch, b, step);
