@@ -3,7 +3,7 @@
  * convkit side by side with ConvNetJS, TF.js (cpu, wasm), ONNX Runtime and PyTorch: one run,
  * interleaved, medians of repeated timed runs after warm-up. See docs/BENCHMARKS.md.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { USAGE, parseArgs, selects } from './lib/args.mjs';
 import { loadConvkit } from './lib/convkit.mjs';
 import { makeBatches } from './lib/data.mjs';
@@ -49,10 +49,11 @@ async function main(argv) {
       log(`${work.title}`);
       const rows = await measureWork(work, libraries, opts, log);
       batchCache.delete(work.id);
-      const entry = { work, rows };
+      // Other processes share the machine: keep the load next to each work's figures.
+      const entry = { work, rows, load: loadavg()[0] };
       addRatios([entry]);
       measured.push(entry);
-      if (opts.json) for (const line of jsonLines(work, rows)) console.log(line);
+      if (opts.json) for (const line of jsonLines(work, rows, entry.load)) console.log(line);
     }
   } finally {
     for (const l of libraries) await l.close?.();
@@ -61,6 +62,7 @@ async function main(argv) {
   if (!opts.json) {
     console.log(`\n${table(measured)}\n`);
     console.log('× X: speed relative to anchor X in the same run (> 1 = faster; for ms, the inverse ratio).');
+    console.log(`1-minute load average at the end of each work: ${measured.map((m) => `${m.work.id} ${m.load.toFixed(1)}`).join(', ')}`);
   }
   say(`load average before ${before.load}, after ${after.load}`);
   return 0;

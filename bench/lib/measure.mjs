@@ -12,6 +12,13 @@ import { figure } from './works.mjs';
 const LONG_FIRST_RUN_S = 20;
 /** Upper bound on steps per timed run (tiny works at batch 1). */
 const MAX_STEPS = 100000;
+/**
+ * Idle time before each timed run. Thread pools keep spinning for a while after their work
+ * (ONNX Runtime, OpenMP, pthreadpool); the pause lets the previous library's threads go to
+ * sleep so they do not take a core from the next one.
+ */
+const SETTLE_MS = 50;
+const settle = (opts) => (opts.quick ? null : new Promise((resolve) => setTimeout(resolve, SETTLE_MS)));
 
 /** A library cannot do this work (a missing kernel, no training API): reported, not an error. */
 export class Unsupported extends Error {}
@@ -63,6 +70,7 @@ export async function measureWork(work, libraries, opts, log) {
     for (let j = 0; j < live.length; j++) {
       const k = live[(j + r) % live.length];
       if (k.failed) continue;
+      await settle(opts);
       try {
         k.values.push(figure(work, k.n, await k.c.time(k.n)));
       } catch (e) {

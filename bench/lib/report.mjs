@@ -21,12 +21,13 @@ export function addRatios(measured) {
   }
 }
 
-export function jsonLines(work, rows) {
+export function jsonLines(work, rows, load) {
   return rows.map((r) => JSON.stringify({
     work: work.id, library: r.library, median: round(r.median), unit: work.unit, min: round(r.min), max: round(r.max), runs: r.runs,
     ...(r.label ? { label: r.label } : {}), ...(work.data ? { data: work.data } : {}),
     ratios: Object.fromEntries(Object.entries(r.ratios ?? {}).map(([k, v]) => [k, round(v)])),
     ...(r.note ? { note: r.note } : {}),
+    ...(load != null ? { load1: round(load) } : {}),
   }));
 }
 

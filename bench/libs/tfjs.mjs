@@ -14,6 +14,8 @@ export async function open(ctx) {
   const wantCpu = ctx.wants('tfjs-cpu'), wantWasm = ctx.wants('tfjs-wasm');
   if (!wantCpu && !wantWasm) return [];
   const tf = require('@tensorflow/tfjs');
+  // Production mode: no debug checks, and no "install tfjs-node" banner on stdout.
+  tf.enableProdMode();
   const libs = [];
   if (wantCpu) {
     await tf.setBackend('cpu');
