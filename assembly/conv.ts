@@ -5,7 +5,7 @@
 import { ConvGeometry } from './geometry';
 import { gemm, gemmWorkspaceBytes } from './gemm';
 import { col2imAdd, im2col } from './im2col';
-import { SLACK, directConv, packFlipped, packWeights, packedFloats, padPlanes, tapOffsets } from './direct';
+import { directConv, packFilters, packedFloats, padPlanes, slackFloats, tapOffsets } from './direct';
 
 // Per-thread workspace, in this order: GEMM packing, im2col columns, padded input, tap offsets, packed weights.
 
@@ -19,9 +19,10 @@ function colBytes(g: ConvGeometry): i32 {
 @inline
 function padBytes(g: ConvGeometry): i32 {
   const Cg = g.C / g.groups, Og = g.O / g.groups;
-  const forward = Cg * (g.H + 2 * g.padH) * (g.W + 2 * g.padW);
-  const backward = Og * (g.OH + 2 * (g.KH - 1 - g.padH)) * (g.OW + 2 * (g.KW - 1 - g.padW));
-  return (max(forward, backward) + SLACK) * 4;
+  const Wf = g.W + 2 * g.padW, Wb = g.OW + 2 * (g.KW - 1 - g.padW);
+  const forward = Cg * (g.H + 2 * g.padH) * Wf + slackFloats(Wf);
+  const backward = Og * (g.OH + 2 * (g.KH - 1 - g.padH)) * Wb + slackFloats(Wb);
+  return max(forward, backward) * 4;
 }
 
 // @ts-ignore: decorator
@@ -77,8 +78,9 @@ export function conv2dBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize
   const P = g.OH * g.OW, R = Cg * g.KH * g.KW, HW = g.H * g.W;
   const col = work + <usize>gemmWorkspaceBytes();
   const direct = isPointwise(g);
-  // The input gradient of a stride-1 conv is a stride-1 conv of dy padded by K-1-pad. That
-  // multiplies the padding too, H·W / (OH·OW) times the useful work: direct only when near 1.
+  // The input gradient of a stride-1 conv is a stride-1 conv of dy padded by K-1-pad. Its
+  // taps also multiply that padding, about H·W / (OH·OW) times the useful work (rows of
+  // padding are skipped, columns are not): direct only when that is near 1 ("same" padding).
   if (!direct && isDirect(g) && g.padH < g.KH && g.padW < g.KW && 4 * g.H * g.W <= 5 * g.OH * g.OW) { directBackwardInput(g, n0, n1, dy, w, dx, col); return; }
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
@@ -122,20 +124,21 @@ export function conv2dBackwardWeights(g: ConvGeometry, n0: i32, n1: i32, x: usiz
 
 /** Forward by direct convolution; `col` is the workspace after the GEMM packing space. */
 function directForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: usize, bias: usize, y: usize, col: usize): void {
-  const G = g.groups, Cg = g.C / G, Og = g.O / G;
-  const Hp = g.H + 2 * g.padH, Wp = g.W + 2 * g.padW, K = Cg * g.KH * g.KW;
+  const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
+  const Hp = g.H + 2 * g.padH, Wp = g.W + 2 * g.padW;
   const padded = col + <usize>colBytes(g), offs = padded + <usize>padBytes(g), packed = offs + <usize>offsetBytes(g);
-  const unpadded = g.padH == 0 && g.padW == 0;
+  // Unpadded input is read in place; tiles read up to one row and a tile past a plane, which
+  // stays inside the next plane or the host's guard unless the last row pair is half empty.
+  const inPlace = g.padH == 0 && g.padW == 0 && g.OH % 2 == 0;
   tapOffsets(Cg, g.KH, g.KW, Hp, Wp, offs);
-  const pg = <usize>packedFloats(Og, K) << 2;
-  for (let gi = 0; gi < G; gi++) packWeights(w + (<usize>(gi * Og * K) << 2), Og, K, packed + <usize>gi * pg);
+  const pg = <usize>packedFloats(Og, Cg * KK) << 2;
+  for (let gi = 0; gi < G; gi++) packFilters(w + (<usize>(gi * Og * Cg * KK) << 2), Og, Cg, g.KH, g.KW, false, Cg, packed + <usize>gi * pg);
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);
-      // Without padding the input is read in place (tiles may read a little past it: the host keeps a guard).
       let xp = xg;
-      if (!unpadded) { padPlanes(xg, Cg, g.H, g.W, g.padH, g.padW, Hp, Wp, padded); xp = padded; }
-      directConv(Og, K, packed + <usize>gi * pg, offs, xp, Wp, g.OH, g.OW,
+      if (!inPlace) { padPlanes(xg, Cg, g.H, g.W, g.padH, g.padW, Hp, Wp, padded); xp = padded; }
+      directConv(Og, Cg, g.KH, g.KW, packed + <usize>gi * pg, offs, xp, Wp, g.padH, g.H, g.OH, g.OW,
         bias ? bias + (<usize>(gi * Og) << 2) : 0, y + (<usize>((n * g.O + gi * Og) * g.OH * g.OW) << 2));
     }
   }
@@ -143,19 +146,21 @@ function directForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: usize, bi
 
 /** Input gradient by direct convolution of dy (padded by K-1-pad) with the flipped, transposed kernel. */
 function directBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize, w: usize, dx: usize, col: usize): void {
-  const G = g.groups, Cg = g.C / G, Og = g.O / G;
+  const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
   const qt = g.KH - 1 - g.padH, ql = g.KW - 1 - g.padW;
-  const Hq = g.OH + 2 * qt, Wq = g.OW + 2 * ql, K = Og * g.KH * g.KW;
+  const Hq = g.OH + 2 * qt, Wq = g.OW + 2 * ql;
   const padded = col + <usize>colBytes(g), offs = padded + <usize>padBytes(g), packed = offs + <usize>offsetBytes(g);
+  const inPlace = qt == 0 && ql == 0 && g.H % 2 == 0;
   tapOffsets(Og, g.KH, g.KW, Hq, Wq, offs);
-  const wg = <usize>(Og * Cg * g.KH * g.KW) << 2, pg = <usize>packedFloats(Cg, K) << 2;
-  for (let gi = 0; gi < G; gi++) packFlipped(w + <usize>gi * wg, Og, Cg, g.KH, g.KW, packed + <usize>gi * pg);
+  const pg = <usize>packedFloats(Cg, Og * KK) << 2;
+  for (let gi = 0; gi < G; gi++) packFilters(w + (<usize>(gi * Og * Cg * KK) << 2), Cg, Og, g.KH, g.KW, true, Cg, packed + <usize>gi * pg);
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const dyg = dy + (<usize>((n * g.O + gi * Og) * g.OH * g.OW) << 2);
       let src = dyg;
-      if (qt != 0 || ql != 0) { padPlanes(dyg, Og, g.OH, g.OW, qt, ql, Hq, Wq, padded); src = padded; }
-      directConv(Cg, K, packed + <usize>gi * pg, offs, src, Wq, g.H, g.W, 0, dx + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2));
+      if (!inPlace) { padPlanes(dyg, Og, g.OH, g.OW, qt, ql, Hq, Wq, padded); src = padded; }
+      directConv(Cg, Og, g.KH, g.KW, packed + <usize>gi * pg, offs, src, Wq, qt, g.OH, g.H, g.W, 0,
+        dx + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2));
     }
   }
 }

@@ -1,24 +1,32 @@
 // Direct (implicit-GEMM) convolution for stride 1: output = packed weights × shifted rows of a
 // zero-padded input, with no im2col matrix and no packing of the input. For output row oh the
-// "column" of tap k = (c, kh, kw) starts at xp + c·plane + (oh + kh)·Wp + kw, so one table of
+// "column" of tap t = (kh, c, kw) starts at xp + c·plane + (oh + kh)·Wp + kw, so one table of
 // per-tap offsets turns the reduction into a GEMM micro-kernel whose B operand is read straight
-// from the input. A tile is 4 output channels × 8 positions of one output row; a last strip of
-// 2 or 3 channels runs with zero weight rows, a lone last channel as 1×16. (Wider tiles such
-// as 2×16 or 1×32 spill an accumulator on V8 and ran at half speed.) Positions past the row's
-// end are computed from padding/next-row garbage and not stored.
+// from the input.
+//
+// A tile is 4 output channels × 2 output rows × 4 columns (8 accumulators; wider tiles spill
+// on V8's 15 xmm registers and ran at half speed). Two rows of four fit narrow outputs (10, 14
+// or 28 wide) better than one row of eight. A last strip of 2 or 3 channels runs with zero
+// weight rows, a lone last channel as 1 × 2 rows × 8 columns. Taps are ordered kh-major so that
+// a row pair can skip, as one contiguous range, the kernel rows that fall in the vertical zero
+// padding (the input gradient pads by K-1). Lanes past the output's edge are computed from
+// padding or neighbouring garbage and not stored.
 
 import { madd } from './simd';
 
-/** Floats of slack after a padded input so that full-width tiles may read past its end. */
+/** Floats of slack after a padded input, for tiles reading one row and one tile past its end. */
 // @ts-ignore: decorator
-@inline export const SLACK: i32 = 64;
+@inline
+export function slackFloats(Wp: i32): i32 {
+  return Wp + 64;
+}
 
 /**
  * Copies `planes` H×W planes into zero-bordered Hp×Wp planes (pad pt/pl top/left), followed
- * by SLACK zeros.
+ * by slackFloats(Wp) zeros.
  */
 export function padPlanes(x: usize, planes: i32, H: i32, W: i32, pt: i32, pl: i32, Hp: i32, Wp: i32, xp: usize): void {
-  memory.fill(xp, 0, <usize>(planes * Hp * Wp + SLACK) << 2);
+  memory.fill(xp, 0, <usize>(planes * Hp * Wp + slackFloats(Wp)) << 2);
   for (let c = 0; c < planes; c++) {
     for (let h = 0; h < H; h++) {
       const src = x + (<usize>((c * H + h) * W) << 2);
@@ -30,14 +38,13 @@ export function padPlanes(x: usize, planes: i32, H: i32, W: i32, pt: i32, pl: i3
   }
 }
 
-/** Byte offsets of the taps k = (c, kh, kw) within a padded input: c·Hp·Wp + kh·Wp + kw. */
+/** Byte offsets of the taps t = (kh, c, kw) within a padded input: c·Hp·Wp + kh·Wp + kw. */
 export function tapOffsets(C: i32, KH: i32, KW: i32, Hp: i32, Wp: i32, offs: usize): void {
-  let k = 0;
-  for (let c = 0; c < C; c++) {
-    for (let kh = 0; kh < KH; kh++) {
+  for (let kh = 0; kh < KH; kh++) {
+    for (let c = 0; c < C; c++) {
       for (let kw = 0; kw < KW; kw++) {
-        store<i32>(offs + (<usize>k << 2), ((c * Hp + kh) * Wp + kw) << 2);
-        k++;
+        store<i32>(offs, ((c * Hp + kh) * Wp + kw) << 2);
+        offs += 4;
       }
     }
   }
@@ -46,7 +53,7 @@ export function tapOffsets(C: i32, KH: i32, KW: i32, Hp: i32, Wp: i32, offs: usi
 /** Rows in the weight strip starting at row r0: 4 (zero-padded past the end) or a lone 1. */
 // @ts-ignore: decorator
 @inline
-export function stripRows(rows: i32, r0: i32): i32 {
+function stripRows(rows: i32, r0: i32): i32 {
   return rows - r0 == 1 ? 1 : 4;
 }
 
@@ -55,33 +62,26 @@ export function packedFloats(rows: i32, K: i32): i32 {
   return ((rows + 3) & ~3) * K;
 }
 
-/** Packs rows × K weights (row r, tap k at w[r·K + k]) into strips, tap-major within a strip. */
-export function packWeights(w: usize, rows: i32, K: i32, dst: usize): void {
+/**
+ * Packs filters into strips, tap-major (t = (kh, c, kw)) within a strip. Forward: rows are the
+ * Og filters w[o, c, kh, kw] of a group (w at the group's first filter, C = Cg). Input gradient
+ * (`flip`): rows are the Cg input channels, taps run over the Og filters, and the value is
+ * w[o, row, KH-1-kh, KW-1-kw], the transposed kernel rotated by 180°.
+ */
+export function packFilters(w: usize, rows: i32, C: i32, KH: i32, KW: i32, flip: bool, Cg: i32, dst: usize): void {
   for (let r0 = 0; r0 < rows; ) {
     const R = stripRows(rows, r0);
-    for (let k = 0; k < K; k++) {
-      for (let r = 0; r < R; r++) {
-        store<f32>(dst, r0 + r < rows ? load<f32>(w + ((<usize>(r0 + r) * K + k) << 2)) : 0);
-        dst += 4;
-      }
-    }
-    r0 += R;
-  }
-}
-
-/**
- * Packs the kernel of the input gradient: rows are the Cg input channels of a group, taps are
- * (o, kh, kw) over its Og filters, value w[o, c, KH-1-kh, KW-1-kw] (transposed, rotated 180°).
- */
-export function packFlipped(w: usize, Og: i32, Cg: i32, KH: i32, KW: i32, dst: usize): void {
-  for (let r0 = 0; r0 < Cg; ) {
-    const R = stripRows(Cg, r0);
-    for (let o = 0; o < Og; o++) {
-      for (let kh = 0; kh < KH; kh++) {
+    for (let kh = 0; kh < KH; kh++) {
+      for (let c = 0; c < C; c++) {
         for (let kw = 0; kw < KW; kw++) {
           for (let r = 0; r < R; r++) {
-            const c = r0 + r;
-            store<f32>(dst, c < Cg ? load<f32>(w + (<usize>(((o * Cg + c) * KH + KH - 1 - kh) * KW + KW - 1 - kw) << 2)) : 0);
+            const row = r0 + r;
+            let v: f32 = 0;
+            if (row < rows) {
+              const i = flip ? ((c * Cg + row) * KH + KH - 1 - kh) * KW + KW - 1 - kw : ((row * C + c) * KH + kh) * KW + kw;
+              v = load<f32>(w + (<usize>i << 2));
+            }
+            store<f32>(dst, v);
             dst += 4;
           }
         }
@@ -92,25 +92,33 @@ export function packFlipped(w: usize, Og: i32, Cg: i32, KH: i32, KW: i32, dst: u
 }
 
 /**
- * out[r, oh, ow] = bias[r] + Σ_k wp[r, k] · xp[offs[k] + oh·Wp + ow] for all rows, OH×OW
- * outputs per row (plane stride OH·OW). bias may be 0.
+ * out[r, oh, ow] = bias[r] + Σ_t wp[r, t] · xp[offs[t] + oh·Wp + ow] for `rows` output planes
+ * of OH×OW (bias may be 0). xp holds C planes whose real rows are [top, top + Hin); taps of
+ * kernel rows that only meet padding above or below are skipped.
  */
-export function directConv(rows: i32, K: i32, wp: usize, offs: usize, xp: usize, Wp: i32,
-  OH: i32, OW: i32, bias: usize, out: usize): void {
+export function directConv(rows: i32, C: i32, KH: i32, KW: i32, wp: usize, offs: usize, xp: usize, Wp: i32,
+  top: i32, Hin: i32, OH: i32, OW: i32, bias: usize, out: usize): void {
   const plane = <usize>(OH * OW) << 2;
+  const tapsPerRow = C * KW;
+  const K = KH * tapsPerRow;
   for (let r0 = 0; r0 < rows; ) {
     const R = stripRows(rows, r0);
     const valid = min(R, rows - r0);
     const ws = wp + (<usize>(r0 * K) << 2);
-    const TW = R == 4 ? 8 : 16;
-    for (let oh = 0; oh < OH; oh++) {
+    const b = bias ? bias + (<usize>r0 << 2) : 0;
+    const TW = R == 4 ? 4 : 8;
+    for (let oh = 0; oh < OH; oh += 2) {
+      const pair = oh + 1 < OH;
+      // Kernel rows meeting real input for output row oh or oh + 1.
+      const kh0 = max(0, top - oh - 1), kh1 = min(KH, top + Hin - oh);
+      const t0 = max(kh0, 0) * tapsPerRow, taps = max(kh1 - kh0, 0) * tapsPerRow;
       for (let ow = 0; ow < OW; ow += TW) {
         const xrow = xp + (<usize>(oh * Wp + ow) << 2);
         const o = out + <usize>r0 * plane + (<usize>(oh * OW + ow) << 2);
         const n = min(TW, OW - ow);
-        const b = bias ? bias + (<usize>r0 << 2) : 0;
-        if (R == 4) tile4x8(K, ws, offs, xrow, b, valid, o, plane, n);
-        else tile1x16(K, ws, offs, xrow, b, o, n);
+        const o2 = pair ? o + (<usize>OW << 2) : 0;
+        if (R == 4) tile4(taps, ws + (<usize>(t0 * 4) << 2), offs + (<usize>t0 << 2), xrow, <usize>Wp << 2, b, valid, o, o2, plane, n);
+        else tile1(taps, ws + (<usize>t0 << 2), offs + (<usize>t0 << 2), xrow, <usize>Wp << 2, b, o, o2, n);
       }
     }
     r0 += R;
@@ -123,14 +131,18 @@ function initAcc(bias: usize, r: i32, rows: i32): v128 {
   return bias && r < rows ? v128.load32_splat(bias + (<usize>r << 2)) : f32x4.splat(0);
 }
 
-/** A 4-channel × 8-position tile; only the first `rows` channels and n positions are stored. */
-function tile4x8(K: i32, wp: usize, offs: usize, xrow: usize, bias: usize, rows: i32, out: usize, plane: usize, n: i32): void {
+/**
+ * 4 channels × rows (oh, oh + 1) × 4 columns over `taps` taps; stores the first `rows`
+ * channels, n ≤ 4 columns, and the second row only when o2 is not 0.
+ */
+function tile4(taps: i32, wp: usize, offs: usize, xrow: usize, rowBytes: usize, bias: usize, rows: i32,
+  o1: usize, o2: usize, plane: usize, n: i32): void {
   let c00 = initAcc(bias, 0, rows), c10 = initAcc(bias, 1, rows), c20 = initAcc(bias, 2, rows), c30 = initAcc(bias, 3, rows);
   let c01 = c00, c11 = c10, c21 = c20, c31 = c30;
-  let k = K;
-  do {
-    const p = xrow + <usize>load<i32>(offs);
-    const b0 = v128.load(p), b1 = v128.load(p, 16);
+  const xrow2 = xrow + rowBytes;
+  for (let k = taps; k > 0; k--) {
+    const off = <usize>load<i32>(offs);
+    const b0 = v128.load(xrow + off), b1 = v128.load(xrow2 + off);
     let a = v128.load32_splat(wp);
     c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
     a = v128.load32_splat(wp, 4);
@@ -141,47 +153,49 @@ function tile4x8(K: i32, wp: usize, offs: usize, xrow: usize, bias: usize, rows:
     c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
     wp += 16;
     offs += 4;
-  } while (--k);
-  storeRow(out, c00, c01, n);
-  if (rows > 1) storeRow(out + plane, c10, c11, n);
-  if (rows > 2) storeRow(out + 2 * plane, c20, c21, n);
-  if (rows > 3) storeRow(out + 3 * plane, c30, c31, n);
-}
-
-/** A 1-channel × 16-position tile. */
-function tile1x16(K: i32, wp: usize, offs: usize, xrow: usize, bias: usize, out: usize, n: i32): void {
-  let c0 = initAcc(bias, 0, 1);
-  let c1 = c0, c2 = c0, c3 = c0;
-  let k = K;
-  do {
-    const p = xrow + <usize>load<i32>(offs);
-    const a = v128.load32_splat(wp);
-    c0 = madd(a, v128.load(p), c0); c1 = madd(a, v128.load(p, 16), c1);
-    c2 = madd(a, v128.load(p, 32), c2); c3 = madd(a, v128.load(p, 48), c3);
-    wp += 4;
-    offs += 4;
-  } while (--k);
-  storeRow(out, c0, c1, n);
-  if (n > 8) storeRow(out + 32, c2, c3, n - 8);
-}
-
-/** Stores the first min(n, 8) lanes of (x0, x1) at p. */
-// @ts-ignore: decorator
-@inline
-function storeRow(p: usize, x0: v128, x1: v128, n: i32): void {
-  if (n >= 8) {
-    v128.store(p, x0);
-    v128.store(p, x1, 16);
-  } else if (n >= 4) {
-    v128.store(p, x0);
-    storeLanes(p + 16, x1, n - 4);
-  } else {
-    storeLanes(p, x0, n);
+  }
+  storeQuad(o1, c00, n);
+  if (rows > 1) storeQuad(o1 + plane, c10, n);
+  if (rows > 2) storeQuad(o1 + 2 * plane, c20, n);
+  if (rows > 3) storeQuad(o1 + 3 * plane, c30, n);
+  if (o2) {
+    storeQuad(o2, c01, n);
+    if (rows > 1) storeQuad(o2 + plane, c11, n);
+    if (rows > 2) storeQuad(o2 + 2 * plane, c21, n);
+    if (rows > 3) storeQuad(o2 + 3 * plane, c31, n);
   }
 }
 
-function storeLanes(p: usize, x: v128, n: i32): void {
-  if (n > 0) store<f32>(p, f32x4.extract_lane(x, 0));
-  if (n > 1) store<f32>(p, f32x4.extract_lane(x, 1), 4);
-  if (n > 2) store<f32>(p, f32x4.extract_lane(x, 2), 8);
+/** 1 channel × rows (oh, oh + 1) × 8 columns. */
+function tile1(taps: i32, wp: usize, offs: usize, xrow: usize, rowBytes: usize, bias: usize, o1: usize, o2: usize, n: i32): void {
+  let c00 = initAcc(bias, 0, 1);
+  let c01 = c00, c10 = c00, c11 = c00;
+  const xrow2 = xrow + rowBytes;
+  for (let k = taps; k > 0; k--) {
+    const off = <usize>load<i32>(offs);
+    const a = v128.load32_splat(wp);
+    c00 = madd(a, v128.load(xrow + off), c00); c01 = madd(a, v128.load(xrow + off, 16), c01);
+    c10 = madd(a, v128.load(xrow2 + off), c10); c11 = madd(a, v128.load(xrow2 + off, 16), c11);
+    wp += 4;
+    offs += 4;
+  }
+  storeQuad(o1, c00, n);
+  if (n > 4) storeQuad(o1 + 16, c01, n - 4);
+  if (o2) {
+    storeQuad(o2, c10, n);
+    if (n > 4) storeQuad(o2 + 16, c11, n - 4);
+  }
+}
+
+/** Stores the first min(n, 4) lanes of x at p. */
+// @ts-ignore: decorator
+@inline
+function storeQuad(p: usize, x: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(p, x);
+  } else {
+    store<f32>(p, f32x4.extract_lane(x, 0));
+    if (n > 1) store<f32>(p, f32x4.extract_lane(x, 1), 4);
+    if (n > 2) store<f32>(p, f32x4.extract_lane(x, 2), 8);
+  }
 }

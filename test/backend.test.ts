@@ -86,6 +86,10 @@ const convCases: [string, Conv2dGeometry][] = [
   ['1×1 pointwise', convGeometry(3, 5, 4, 3, 7, 1, 1, 1, 1, 0, 0, 1)],
   ['1×1 stride 2', convGeometry(2, 3, 7, 7, 4, 1, 1, 2, 2, 0, 0, 1)],
   ['kernel as large as the padded input', convGeometry(2, 2, 3, 4, 3, 5, 6, 1, 1, 1, 1, 1)],
+  ['same padding, 5 filters (a lone last filter), odd sizes', convGeometry(3, 4, 9, 7, 5, 3, 3, 1, 1, 1, 1, 1)],
+  ['unpadded, even output height, 7 filters', convGeometry(2, 3, 9, 12, 7, 2, 3, 1, 1, 0, 0, 1)],
+  ['padding K-1 (output larger than input)', convGeometry(2, 3, 6, 5, 4, 3, 3, 1, 1, 2, 2, 1)],
+  ['single input channel, same padding, wide', convGeometry(2, 1, 6, 37, 3, 3, 3, 1, 1, 1, 1, 1)],
   ['large enough to split across threads', convGeometry(8, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1)],
   ['threads, groups 2, stride 3', convGeometry(7, 8, 17, 13, 12, 3, 4, 3, 2, 1, 2, 2)],
 ];

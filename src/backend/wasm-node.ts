@@ -27,12 +27,15 @@ export const nodePlatform: WasmPlatform = {
   cores: availableParallelism(),
   spawnWorker(source: string): WorkerPort {
     const worker = new Worker(source, { eval: true });
-    // Idle workers sleep in Atomics.wait forever; they must not keep the process alive.
-    worker.unref();
+    const onMessage: ((m: unknown) => void)[] = [], onError: ((e: unknown) => void)[] = [];
+    worker.on('message', (m) => onMessage.forEach((f) => f(m)));
+    worker.on('error', (e) => onError.forEach((f) => f(e)));
     return {
       postMessage: (m) => worker.postMessage(m),
-      onMessage: (f) => worker.on('message', f),
-      onError: (f) => worker.on('error', f),
+      onMessage: (f) => { onMessage.push(f); },
+      onError: (f) => { onError.push(f); },
+      // Started workers sleep in Atomics.wait and must not keep the process alive.
+      release: () => worker.unref(),
       terminate: () => { void worker.terminate(); },
     };
   },

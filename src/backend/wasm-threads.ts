@@ -20,6 +20,8 @@ export interface WorkerPort {
   postMessage(message: unknown): void;
   onMessage(listener: (message: unknown) => void): void;
   onError(listener: (error: unknown) => void): void;
+  /** Called once the worker is ready: it must no longer keep the host process alive (Node's unref). */
+  release?(): void;
   terminate(): void;
 }
 
@@ -105,6 +107,7 @@ export class ThreadPool {
       pool.close();
       throw e;
     }
+    for (const w of pool.workers) w.release?.();
     return pool;
   }
 
