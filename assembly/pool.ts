@@ -1,17 +1,18 @@
 // Max and average pooling on NCHW planes, matching the reference backend exactly
-// (first maximum wins, NaN propagates, -1 argmax for all-padding windows).
+// (first maximum wins, NaN propagates, -1 argmax for all-padding windows). Each kernel covers
+// planes (n, c) in [p0, p1), so the host can split a batch across threads.
 
 import { PoolGeometry } from './geometry';
 
-export function maxPool2dForward(g: PoolGeometry, x: usize, y: usize, argmax: usize): void {
+export function maxPool2dForward(g: PoolGeometry, p0: i32, p1: i32, x: usize, y: usize, argmax: usize): void {
   if (g.KH == 2 && g.KW == 2 && g.strideH == 2 && g.strideW == 2 && g.padH == 0 && g.padW == 0) {
-    maxPool2x2(g, x, y, argmax);
+    maxPool2x2(g, p0, p1, x, y, argmax);
     return;
   }
-  const H = g.H, W = g.W, OH = g.OH, OW = g.OW, planes = g.N * g.C;
+  const H = g.H, W = g.W, OH = g.OH, OW = g.OW;
   const KH = g.KH, KW = g.KW, sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW;
-  let o = 0;
-  for (let nc = 0; nc < planes; nc++) {
+  let o = p0 * OH * OW;
+  for (let nc = p0; nc < p1; nc++) {
     const base = nc * H * W;
     for (let oh = 0; oh < OH; oh++) {
       const hs = oh * sH - pH;
@@ -46,10 +47,10 @@ export function maxPool2dForward(g: PoolGeometry, x: usize, y: usize, argmax: us
 }
 
 /** The common 2×2, stride 2, unpadded window, four outputs per step. */
-function maxPool2x2(g: PoolGeometry, x: usize, y: usize, argmax: usize): void {
-  const H = g.H, W = g.W, OH = g.OH, OW = g.OW, planes = g.N * g.C;
-  let o = 0;
-  for (let nc = 0; nc < planes; nc++) {
+function maxPool2x2(g: PoolGeometry, p0: i32, p1: i32, x: usize, y: usize, argmax: usize): void {
+  const H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+  let o = p0 * OH * OW;
+  for (let nc = p0; nc < p1; nc++) {
     const base = nc * H * W;
     for (let oh = 0; oh < OH; oh++) {
       const top = base + 2 * oh * W;
@@ -91,10 +92,12 @@ function maxPool2x2(g: PoolGeometry, x: usize, y: usize, argmax: usize): void {
   }
 }
 
-export function maxPool2dBackward(g: PoolGeometry, dy: usize, argmax: usize, dx: usize): void {
-  memory.fill(dx, 0, <usize>(g.N * g.C * g.H * g.W) << 2);
-  const n = g.N * g.C * g.OH * g.OW;
-  for (let o = 0; o < n; o++) {
+/** Planes [p0, p1): argmax indices stay inside their plane, so ranges of planes are independent. */
+export function maxPool2dBackward(g: PoolGeometry, p0: i32, p1: i32, dy: usize, argmax: usize, dx: usize): void {
+  const HW = g.H * g.W, OHW = g.OH * g.OW;
+  memory.fill(dx + (<usize>(p0 * HW) << 2), 0, <usize>((p1 - p0) * HW) << 2);
+  const end = p1 * OHW;
+  for (let o = p0 * OHW; o < end; o++) {
     const i = load<i32>(argmax + (<usize>o << 2));
     if (i >= 0) {
       const p = dx + (<usize>i << 2);
@@ -112,10 +115,10 @@ function windowCount(g: PoolGeometry, hs: i32, ws: i32, countPad: bool): i32 {
   return (min(he, g.H) - max(hs, 0)) * (min(we, g.W) - max(ws, 0));
 }
 
-export function avgPool2dForward(g: PoolGeometry, x: usize, y: usize, countPad: bool): void {
-  const H = g.H, W = g.W, OH = g.OH, OW = g.OW, planes = g.N * g.C;
-  let o = 0;
-  for (let nc = 0; nc < planes; nc++) {
+export function avgPool2dForward(g: PoolGeometry, p0: i32, p1: i32, x: usize, y: usize, countPad: bool): void {
+  const H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+  let o = p0 * OH * OW;
+  for (let nc = p0; nc < p1; nc++) {
     const base = nc * H * W;
     for (let oh = 0; oh < OH; oh++) {
       const hs = oh * g.strideH - g.padH;
@@ -137,11 +140,11 @@ export function avgPool2dForward(g: PoolGeometry, x: usize, y: usize, countPad: 
   }
 }
 
-export function avgPool2dBackward(g: PoolGeometry, dy: usize, dx: usize, countPad: bool): void {
-  const H = g.H, W = g.W, OH = g.OH, OW = g.OW, planes = g.N * g.C;
-  memory.fill(dx, 0, <usize>(planes * H * W) << 2);
-  let o = 0;
-  for (let nc = 0; nc < planes; nc++) {
+export function avgPool2dBackward(g: PoolGeometry, p0: i32, p1: i32, dy: usize, dx: usize, countPad: bool): void {
+  const H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+  memory.fill(dx + (<usize>(p0 * H * W) << 2), 0, <usize>((p1 - p0) * H * W) << 2);
+  let o = p0 * OH * OW;
+  for (let nc = p0; nc < p1; nc++) {
     const base = nc * H * W;
     for (let oh = 0; oh < OH; oh++) {
       const hs = oh * g.strideH - g.padH;

@@ -100,6 +100,8 @@ const poolCases: [string, Pool2dGeometry][] = [
   ['padding 1, ceil mode', poolGeometry(2, 2, 8, 8, 3, 3, 2, 2, 1, 1, true)],
   ['non-square, ceil mode', poolGeometry(1, 3, 7, 10, 2, 3, 2, 3, 1, 1, true)],
   ['3/3 (convnetjs pool2)', poolGeometry(4, 16, 12, 12, 3, 3, 3, 3, 0, 0, false)],
+  ['2/2, large enough to split across threads', poolGeometry(8, 16, 24, 22, 2, 2, 2, 2, 0, 0, false)],
+  ['3/2 padding 1 ceil mode, split across threads', poolGeometry(6, 8, 31, 29, 3, 3, 2, 2, 1, 1, true)],
 ];
 
 for (const c of cases) {
@@ -268,7 +270,7 @@ for (const c of cases) {
 
     it('add (also aliased), mul, axpy and copyBlocks', () => {
       const rng = new Rng(6);
-      for (const n of [1, 3, 37, 1001]) {
+      for (const n of [1, 3, 37, 1001, 40_013]) {
         const [a, ar] = pair(be, n, rng), [b, br] = pair(be, n, rng);
         const [o, or] = outputs(be, n, rng);
         be.add(a, b, o); ref.add(ar, br, or);
@@ -289,7 +291,7 @@ for (const c of cases) {
 
     it('activations and their gradients', () => {
       const rng = new Rng(7);
-      for (const n of [1, 5, 64, 999]) {
+      for (const n of [1, 5, 64, 999, 50_001]) {
         const [x, xr] = pair(be, n, rng, -6, 6);
         if (n > 4) { x[1] = xr[1] = 0; x[2] = xr[2] = -0; x[3] = xr[3] = NaN; } // relu's edge cases
         const [dy, dyr] = pair(be, n, rng);

@@ -16,10 +16,11 @@ export interface KernelExports {
   conv2dForward(geometry: Ptr, n0: number, n1: number, x: Ptr, w: Ptr, bias: Ptr, y: Ptr, work: Ptr): void;
   conv2dBackwardInput(geometry: Ptr, n0: number, n1: number, dy: Ptr, w: Ptr, dx: Ptr, work: Ptr): void;
   conv2dBackwardWeights(geometry: Ptr, n0: number, n1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
-  maxPool2dForward(geometry: Ptr, x: Ptr, y: Ptr, argmax: Ptr): void;
-  maxPool2dBackward(geometry: Ptr, dy: Ptr, argmax: Ptr, dx: Ptr): void;
-  avgPool2dForward(geometry: Ptr, x: Ptr, y: Ptr, countPad: Flag): void;
-  avgPool2dBackward(geometry: Ptr, dy: Ptr, dx: Ptr, countPad: Flag): void;
+  /** Pooling kernels cover planes (n, c) in [p0, p1). */
+  maxPool2dForward(geometry: Ptr, p0: number, p1: number, x: Ptr, y: Ptr, argmax: Ptr): void;
+  maxPool2dBackward(geometry: Ptr, p0: number, p1: number, dy: Ptr, argmax: Ptr, dx: Ptr): void;
+  avgPool2dForward(geometry: Ptr, p0: number, p1: number, x: Ptr, y: Ptr, countPad: Flag): void;
+  avgPool2dBackward(geometry: Ptr, p0: number, p1: number, dy: Ptr, dx: Ptr, countPad: Flag): void;
   add(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   mul(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   axpy(alpha: number, x: Ptr, y: Ptr, n: number): void;
@@ -39,7 +40,9 @@ export interface KernelExports {
 }
 
 /** Names of the exports worker threads may be asked to run (index = task id). */
-export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeights'] as const;
+export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeights',
+  'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
+  'add', 'mul', 'axpy', 'relu', 'reluBackward', 'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 
 export type KernelVariant = 'relaxed' | 'simd';

@@ -35,8 +35,15 @@ const STRIDE = 16;
 const IDLE = 0, POSTED = 1, TAKEN = 2, DONE = 3, STOLEN = 4, STOP = 5;
 /** Control word (of slot 0, which no worker uses) set when a kernel threw in a worker. */
 const FAILED = 0;
-/** Busy-wait iterations before sleeping: some tens of microseconds. */
-const SPIN = 20_000;
+/**
+ * How long a worker busy-waits for its next piece before sleeping. A training step issues
+ * parallel kernels with serial work between them (pooling, activations, the optimizer) and
+ * waking a sleeping thread costs tens of microseconds, often more on a busy machine, so workers
+ * stay hot between kernels and sleep only when the backend is idle.
+ */
+const WORKER_SPIN_MS = 0.05;
+/** Busy-wait iterations of the calling thread before it sleeps on a running piece. */
+const CALLER_SPIN = 100_000;
 
 /**
  * The worker's whole program, plain JS so it runs unchanged from source (tsx), from dist/,
@@ -54,10 +61,13 @@ listen((init) => {
   const s = index * ${STRIDE};
   port.postMessage('ready');
   for (;;) {
-    let spins = ${SPIN}, state;
+    let spins = 0, deadline = 0, state;
     while ((state = Atomics.load(ctl, s)) !== ${POSTED} && state !== ${STOP}) {
+      if ((++spins & 255) !== 0) continue;
+      const now = performance.now();
+      if (deadline === 0) deadline = now + ${WORKER_SPIN_MS};
       // Bounded sleeps: a terminating worker only notices once it runs JS again.
-      if (--spins < 0) Atomics.wait(ctl, s, state, 50);
+      else if (now > deadline) Atomics.wait(ctl, s, state, 50);
     }
     if (state === ${STOP}) return;
     if (Atomics.compareExchange(ctl, s, ${POSTED}, ${TAKEN}) !== ${POSTED}) continue; // stolen by the caller
@@ -152,7 +162,7 @@ export class ThreadPool {
       this.fns[p[0]](...Array.from(p.subarray(1)));
       return;
     }
-    let spins = SPIN;
+    let spins = CALLER_SPIN;
     for (;;) {
       const state = Atomics.load(c, s);
       if (state === DONE) break;

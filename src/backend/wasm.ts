@@ -1,7 +1,7 @@
 import type { FloatArray } from '../tensor.js';
 import type { AdamOptions, Backend, Conv2dGeometry, Labels, Pool2dGeometry, SgdOptions } from './backend.js';
 import { WasmHeap } from './wasm-heap.js';
-import { type KernelExports, type KernelVariant, instantiateKernels, loadKernels, threadedKernels } from './wasm-kernels.js';
+import { type KernelExports, type KernelVariant, type ThreadedKernel, instantiateKernels, loadKernels, threadedKernels } from './wasm-kernels.js';
 import { type SpawnWorker, ThreadPool } from './wasm-threads.js';
 
 /** What the host environment provides: the kernel files, and worker threads if it has them. */
@@ -31,11 +31,10 @@ const HEAP_BASE = 65536;
 const GEOMETRY = HEAP_BASE - 256;
 /** Below this many multiply-adds a kernel runs on the calling thread: waking workers would cost more. */
 const PARALLEL_MIN_MACS = 1 << 18;
+/** The same for memory-bound kernels (pooling, element-wise), in elements touched. */
+const PARALLEL_MIN_ELEMENTS = 1 << 15;
 const MR = 4, NR = 8;
-const GEMM = threadedKernels.indexOf('gemm');
-const CONV_FORWARD = threadedKernels.indexOf('conv2dForward');
-const CONV_BACKWARD_INPUT = threadedKernels.indexOf('conv2dBackwardInput');
-const CONV_BACKWARD_WEIGHTS = threadedKernels.indexOf('conv2dBackwardWeights');
+const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
 
 type AnyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 type GemmArgs = Parameters<KernelExports['gemm']>;
@@ -122,7 +121,7 @@ export class WasmBackend implements Backend {
     const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), wp = this.input(w, convWeights(g), 'w');
     const bp = bias ? this.input(bias, g.O, 'bias') : 0;
     const yp = this.output(y, g.N * g.O * g.OH * g.OW, 'y');
-    this.convSplit(g, CONV_FORWARD, (t, n0, n1, work) => [gp, n0, n1, xp, wp, bp, yp, work]);
+    this.convSplit(g, 'conv2dForward', (t, n0, n1, work) => [gp, n0, n1, xp, wp, bp, yp, work]);
     this.finish();
   }
 
@@ -130,7 +129,7 @@ export class WasmBackend implements Backend {
     const gp = this.convGeometry(g);
     const dyp = this.input(dy, g.N * g.O * g.OH * g.OW, 'dy'), wp = this.input(w, convWeights(g), 'w');
     const dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
-    this.convSplit(g, CONV_BACKWARD_INPUT, (t, n0, n1, work) => [gp, n0, n1, dyp, wp, dxp, work]);
+    this.convSplit(g, 'conv2dBackwardInput', (t, n0, n1, work) => [gp, n0, n1, dyp, wp, dxp, work]);
     this.finish();
   }
 
@@ -143,7 +142,7 @@ export class WasmBackend implements Backend {
     const convBytes = this.k.convWorkspaceBytes(gp);
     // Threads other than the caller sum their images into partial gradients after their workspace.
     const partial = (work: number) => work + convBytes;
-    const threads = this.convSplit(g, CONV_BACKWARD_WEIGHTS, (t, n0, n1, work) => t === 0
+    const threads = this.convSplit(g, 'conv2dBackwardWeights', (t, n0, n1, work) => t === 0
       ? [gp, n0, n1, xp, dyp, dwp, dbp, work]
       : [gp, n0, n1, xp, dyp, partial(work), dbp ? partial(work) + wn * 4 : 0, work],
     (wn + g.O) * 4);
@@ -158,26 +157,30 @@ export class WasmBackend implements Backend {
   maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void {
     const gp = this.poolGeometry(g);
     const n = g.N * g.C * g.OH * g.OW;
-    this.k.maxPool2dForward(gp, this.input(x, g.N * g.C * g.H * g.W, 'x'), this.output(y, n, 'y'), this.output(argmax, n, 'argmax'));
+    const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.output(y, n, 'y'), ap = this.output(argmax, n, 'argmax');
+    this.split('maxPool2dForward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, xp, yp, ap]);
     this.finish();
   }
 
   maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void {
     const gp = this.poolGeometry(g);
     const n = g.N * g.C * g.OH * g.OW;
-    this.k.maxPool2dBackward(gp, this.input(dy, n, 'dy'), this.input(argmax, n, 'argmax'), this.output(dx, g.N * g.C * g.H * g.W, 'dx'));
+    const dyp = this.input(dy, n, 'dy'), ap = this.input(argmax, n, 'argmax'), dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
+    this.split('maxPool2dBackward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, dyp, ap, dxp]);
     this.finish();
   }
 
   avgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, countPad: boolean): void {
     const gp = this.poolGeometry(g);
-    this.k.avgPool2dForward(gp, this.input(x, g.N * g.C * g.H * g.W, 'x'), this.output(y, g.N * g.C * g.OH * g.OW, 'y'), +countPad);
+    const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.output(y, g.N * g.C * g.OH * g.OW, 'y');
+    this.split('avgPool2dForward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, xp, yp, +countPad]);
     this.finish();
   }
 
   avgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray, countPad: boolean): void {
     const gp = this.poolGeometry(g);
-    this.k.avgPool2dBackward(gp, this.input(dy, g.N * g.C * g.OH * g.OW, 'dy'), this.output(dx, g.N * g.C * g.H * g.W, 'dx'), +countPad);
+    const dyp = this.input(dy, g.N * g.C * g.OH * g.OW, 'dy'), dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
+    this.split('avgPool2dBackward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, dyp, dxp, +countPad]);
     this.finish();
   }
 
@@ -192,20 +195,17 @@ export class WasmBackend implements Backend {
   }
 
   add(a: FloatArray, b: FloatArray, out: FloatArray): void {
-    const n = out.length;
-    this.k.add(this.input(a, n, 'a'), this.input(b, n, 'b'), this.output(out, n, 'out'), n);
-    this.finish();
+    this.binary('add', a, b, out);
   }
 
   mul(a: FloatArray, b: FloatArray, out: FloatArray): void {
-    const n = out.length;
-    this.k.mul(this.input(a, n, 'a'), this.input(b, n, 'b'), this.output(out, n, 'out'), n);
-    this.finish();
+    this.binary('mul', a, b, out);
   }
 
   axpy(alpha: number, x: FloatArray, y: FloatArray): void {
     const n = y.length;
-    this.k.axpy(alpha, this.input(x, n, 'x'), this.inout(y, n, 'y'), n);
+    const xp = this.input(x, n, 'x'), yp = this.inout(y, n, 'y');
+    this.elementwise('axpy', n, (i, m) => [alpha, xp + i * 4, yp + i * 4, m]);
     this.finish();
   }
 
@@ -219,27 +219,27 @@ export class WasmBackend implements Backend {
   }
 
   relu(x: FloatArray, y: FloatArray): void {
-    this.unary(this.k.relu, x, y);
+    this.unary('relu', x, y);
   }
 
   reluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray): void {
-    this.binary(this.k.reluBackward, x, dy, dx);
+    this.binary('reluBackward', x, dy, dx);
   }
 
   tanh(x: FloatArray, y: FloatArray): void {
-    this.unary(this.k.tanh, x, y);
+    this.unary('tanh', x, y);
   }
 
   tanhBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void {
-    this.binary(this.k.tanhBackward, y, dy, dx);
+    this.binary('tanhBackward', y, dy, dx);
   }
 
   sigmoid(x: FloatArray, y: FloatArray): void {
-    this.unary(this.k.sigmoid, x, y);
+    this.unary('sigmoid', x, y);
   }
 
   sigmoidBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void {
-    this.binary(this.k.sigmoidBackward, y, dy, dx);
+    this.binary('sigmoidBackward', y, dy, dx);
   }
 
   softmax(N: number, K: number, x: FloatArray, y: FloatArray): void {
@@ -299,29 +299,41 @@ export class WasmBackend implements Backend {
         ? [tA, tB, n, N, K, alpha, a + (transA ? s0 : s0 * lda) * 4, lda, b, ldb, beta, c + s0 * ldc * 4, ldc, work]
         : [tA, tB, M, n, K, alpha, a, lda, b + (transB ? s0 * ldb : s0) * 4, ldb, beta, c + s0 * 4, ldc, work]);
     }
-    pool!.run(GEMM, pieces);
+    pool!.run(kernelIndex('gemm'), pieces);
   }
 
   /**
    * Runs a conv kernel over the batch, split into contiguous image ranges across threads when
    * the batch is large enough; `args` gives thread t's arguments. Returns the threads used.
    */
-  private convSplit(g: Conv2dGeometry, kernel: number,
+  private convSplit(g: Conv2dGeometry, kernel: ThreadedKernel,
     args: (t: number, n0: number, n1: number, work: number) => number[], extraBytes = 0): number {
     const bytes = this.k.convWorkspaceBytes(GEOMETRY) + extraBytes;
     const macs = g.N * g.O * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW;
-    const threads = this.pool && macs >= PARALLEL_MIN_MACS ? Math.min(this.pool.threads, g.N) : 1;
+    return this.parallel(kernel, g.N, macs >= PARALLEL_MIN_MACS, (t, n0, n1) => args(t, n0, n1, this.workspace(t, bytes)));
+  }
+
+  /** Runs a kernel over [0, count) (planes, elements), split across threads when `work` elements are many. */
+  private split(kernel: ThreadedKernel, count: number, work: number, args: (start: number, end: number) => number[], align = 1): void {
+    this.parallel(kernel, count, work >= PARALLEL_MIN_ELEMENTS, (t, start, end) => args(start, end), align);
+  }
+
+  /**
+   * Runs `kernel` on [0, count) on this thread, or, when `worthIt`, on one contiguous range per
+   * thread (range ends multiples of `align`). Returns the number of ranges.
+   */
+  private parallel(kernel: ThreadedKernel, count: number, worthIt: boolean,
+    args: (t: number, start: number, end: number) => number[], align = 1): number {
+    const threads = this.pool && worthIt ? Math.min(this.pool.threads, Math.ceil(count / align)) : 1;
     if (threads <= 1) {
-      const fn = this.k[threadedKernels[kernel]] as (...a: number[]) => void;
-      fn(...args(0, 0, g.N, this.workspace(0, bytes)));
+      (this.k[kernel] as (...a: number[]) => void)(...args(0, 0, count));
       return 1;
     }
     const pieces: number[][] = [];
-    for (let t = 0; t < threads; t++) {
-      pieces.push(args(t, Math.floor(t * g.N / threads), Math.floor((t + 1) * g.N / threads), this.workspace(t, bytes)));
-    }
-    this.pool!.run(kernel, pieces);
-    return threads;
+    const per = Math.ceil(count / align / threads) * align;
+    for (let t = 0; t * per < count; t++) pieces.push(args(t, t * per, Math.min(count, (t + 1) * per)));
+    this.pool!.run(kernelIndex(kernel), pieces);
+    return pieces.length;
   }
 
   /** Thread t's workspace, grown (never shrunk) to at least `bytes`. */
@@ -355,16 +367,23 @@ export class WasmBackend implements Backend {
 
   // ---- pointers and staging ----
 
-  private unary(kernel: (x: number, y: number, n: number) => void, x: FloatArray, y: FloatArray): void {
+  private unary(kernel: 'relu' | 'tanh' | 'sigmoid', x: FloatArray, y: FloatArray): void {
     const n = y.length;
-    kernel(this.input(x, n, 'x'), this.output(y, n, 'y'), n);
+    const xp = this.input(x, n, 'x'), yp = this.output(y, n, 'y');
+    this.elementwise(kernel, n, (i, m) => [xp + i * 4, yp + i * 4, m]);
     this.finish();
   }
 
-  private binary(kernel: (a: number, b: number, out: number, n: number) => void, a: FloatArray, b: FloatArray, out: FloatArray): void {
+  private binary(kernel: 'add' | 'mul' | 'reluBackward' | 'tanhBackward' | 'sigmoidBackward', a: FloatArray, b: FloatArray, out: FloatArray): void {
     const n = out.length;
-    kernel(this.input(a, n, 'input'), this.input(b, n, 'dy'), this.output(out, n, 'dx'), n);
+    const ap = this.input(a, n, 'input'), bp = this.input(b, n, 'input'), op = this.output(out, n, 'output');
+    this.elementwise(kernel, n, (i, m) => [ap + i * 4, bp + i * 4, op + i * 4, m]);
     this.finish();
+  }
+
+  /** An element-wise kernel over n elements, in ranges of whole cache lines across threads when long. */
+  private elementwise(kernel: ThreadedKernel, n: number, args: (start: number, count: number) => number[]): void {
+    this.split(kernel, n, n, (start, end) => args(start, end - start), 16);
   }
 
   /** Pointer to n readable elements of a: a itself if it lives in wasm memory, else a scratch copy. */
