@@ -24,6 +24,7 @@ const TOL = 1e-4;
 const cases: { name: string; label: string; options: BackendOptions }[] = [
   { name: 'wasm', label: 'wasm, 1 thread', options: { threads: 1 } },
   { name: 'wasm', label: 'wasm, 2 threads', options: { threads: 2 } },
+  { name: 'wasm', label: 'wasm, without shared memory', options: { sharedMemory: false, initialMemoryMiB: 128 } },
 ];
 
 const ref = new RefBackend('float32');
@@ -128,6 +129,21 @@ for (const c of cases) {
         assert.ok(a.every((v) => v === 0));
         a.fill(3);
       }
+    });
+
+    it('keeps working when the heap grows (earlier arrays stay valid, workers see new memory)', () => {
+      const rng = new Rng(11);
+      const [a, ar] = pair(be, 96 * 80, rng);
+      const big = be.alloc(8_000_000); // 32 MB: more than the initial heap
+      big[big.length - 1] = 1;
+      const [b, br] = pair(be, 80 * 72, rng);
+      const [cc, cr] = outputs(be, 96 * 72, rng);
+      be.gemm(false, false, 96, 72, 80, 1, a, b, 0, cc);
+      ref.gemm(false, false, 96, 72, 80, 1, ar, br, 0, cr);
+      assertClose(cc, cr, 'gemm across a heap growth');
+      assert.equal(a.length, 96 * 80, 'an array allocated before the growth is still attached');
+      // A plain (non-shared) heap cannot grow without detaching every view: it must refuse instead.
+      if (c.options.sharedMemory === false) assert.throws(() => be.alloc(64_000_000), RangeError);
     });
 
     it('gemm: every transpose combination, edge tiles, alpha and beta', () => {

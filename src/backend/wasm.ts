@@ -22,6 +22,8 @@ export interface WasmBackendOptions {
   maximumMemoryMiB?: number;
   /** Heap size when SharedArrayBuffer is unavailable: such a heap cannot grow; default 512 MiB. */
   initialMemoryMiB?: number;
+  /** false forces a plain, non-shared memory (single-threaded, fixed size), as without SharedArrayBuffer. */
+  sharedMemory?: boolean;
 }
 
 const PAGE = 65536;
@@ -78,7 +80,7 @@ export class WasmBackend implements Backend {
   static async create(platform: WasmPlatform, options: WasmBackendOptions = {}): Promise<WasmBackend> {
     const maxPages = Math.min(65536, Math.floor((options.maximumMemoryMiB ?? 4096) * 16));
     let memory: WebAssembly.Memory | null = null;
-    if (typeof SharedArrayBuffer !== 'undefined') {
+    if (typeof SharedArrayBuffer !== 'undefined' && options.sharedMemory !== false) {
       try {
         memory = new WebAssembly.Memory({ initial: 256, maximum: maxPages, shared: true });
       } catch { /* shared memory unavailable: fall back to a fixed-size plain memory */ }
