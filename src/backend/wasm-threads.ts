@@ -1,12 +1,14 @@
 /**
  * A pool of worker threads sharing the backend's WebAssembly.Memory. The Backend API is
- * synchronous, so a parallel kernel is: post one piece of work per worker into a shared
- * table, run piece 0 on the calling thread, then collect the others.
+ * synchronous, so a parallel kernel is a job of pieces (image ranges, row blocks) in a shared
+ * table: the calling thread publishes the job, wakes the workers, and then claims and runs
+ * pieces itself like any worker until none are left, and finally waits for pieces still running
+ * elsewhere. Claiming is dynamic, so a worker the OS has not scheduled (a busy machine) simply
+ * gets fewer pieces: a job never waits for a thread that has not started.
  *
- * Collecting steals: a piece that its worker has not picked up yet (the OS has not scheduled
- * it, e.g. on a busy machine) is run by the caller instead, so a late worker never makes a
- * kernel slower than running it on one thread. Workers spin briefly before sleeping
- * (Atomics.wait), since a training step issues kernels microseconds apart.
+ * Pieces name kernels by index in threadedKernels. Arguments flagged in a piece's mask are
+ * offsets into the running thread's own scratch workspace (GEMM packing, im2col columns),
+ * since any thread may run any piece.
  *
  * Platform-neutral: the host supplies `spawn` (worker_threads in Node, Web Workers in a
  * browser; see wasm-node.ts). The calling thread must be allowed to block, which in a browser
@@ -27,23 +29,22 @@ export interface WorkerPort {
 
 export type SpawnWorker = (source: string) => WorkerPort;
 
-/** Slots of one piece: kernel index, then up to 15 arguments. */
+/** Slots of one piece: kernel index, workspace-argument mask, then up to 14 arguments. */
 const PIECE = 16;
-/** One control word per worker, a cache line apart (Int32Array index = worker * STRIDE). */
-const STRIDE = 16;
-// Piece states.
-const IDLE = 0, POSTED = 1, TAKEN = 2, DONE = 3, STOLEN = 4, STOP = 5;
-/** Control word (of slot 0, which no worker uses) set when a kernel threw in a worker. */
-const FAILED = 0;
+export const MAX_ARGS = PIECE - 2;
+/** Pieces per job at most (the claim counter has 11 bits). */
+export const MAX_PIECES = 2047;
+// Control words (Int32Array indices), a cache line apart: the job word is gen << 11 | next piece.
+const JOB = 0, COUNT = 16, DONE = 32, STOP = 48, FAILED = 64, WORK = 80;
+const GEN_MASK = 0x1fffff;
 /**
- * How long a worker busy-waits for its next piece before sleeping. A training step issues
- * parallel kernels with serial work between them (pooling, activations, the optimizer) and
- * waking a sleeping thread costs tens of microseconds, often more on a busy machine, so workers
- * stay hot between kernels and sleep only when the backend is idle.
+ * How long a worker busy-waits for the next job before sleeping. A training step issues
+ * parallel kernels with serial work between them, and waking a sleeping thread costs tens of
+ * microseconds; spinning longer only burns a core that a busy machine needs elsewhere.
  */
 const WORKER_SPIN_MS = 0.05;
-/** Busy-wait iterations of the calling thread before it sleeps on a running piece. */
-const CALLER_SPIN = 100_000;
+/** Busy-wait iterations of the calling thread before it sleeps on pieces running elsewhere. */
+const CALLER_SPIN = 2000;
 
 /**
  * The worker's whole program, plain JS so it runs unchanged from source (tsx), from dist/,
@@ -57,41 +58,62 @@ listen((init) => {
   const exports = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('kernel aborted'); } } }).exports;
   const fns = names.map((n) => exports[n]);
   const ctl = new Int32Array(control);
-  const p = new Float64Array(pieces, index * ${PIECE} * 8, ${PIECE});
-  const s = index * ${STRIDE};
+  const table = new Float64Array(pieces);
+  const a = new Float64Array(${MAX_ARGS});
+  let gen = Atomics.load(ctl, ${JOB}) >>> 11;
   port.postMessage('ready');
   for (;;) {
-    let spins = 0, deadline = 0, state;
-    while ((state = Atomics.load(ctl, s)) !== ${POSTED} && state !== ${STOP}) {
+    let spins = 0, deadline = 0, job;
+    while ((job = Atomics.load(ctl, ${JOB})) >>> 11 === gen) {
       if ((++spins & 255) !== 0) continue;
+      if (Atomics.load(ctl, ${STOP})) return;
       const now = performance.now();
       if (deadline === 0) deadline = now + ${WORKER_SPIN_MS};
       // Bounded sleeps: a terminating worker only notices once it runs JS again.
-      else if (now > deadline) Atomics.wait(ctl, s, state, 50);
+      else if (now > deadline) Atomics.wait(ctl, ${JOB}, job, 50);
     }
-    if (state === ${STOP}) return;
-    if (Atomics.compareExchange(ctl, s, ${POSTED}, ${TAKEN}) !== ${POSTED}) continue; // stolen by the caller
-    try { fns[p[0]](p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]); }
-    catch (e) { Atomics.store(ctl, ${FAILED}, 1); }
-    Atomics.store(ctl, s, ${DONE});
-    Atomics.notify(ctl, s);
+    if (Atomics.load(ctl, ${STOP})) return;
+    gen = job >>> 11;
+    for (;;) {
+      const c = Atomics.load(ctl, ${JOB});
+      if (c >>> 11 !== gen) break;
+      const count = Atomics.load(ctl, ${COUNT});
+      if (Atomics.load(ctl, ${JOB}) !== c) continue;
+      const i = c & 2047;
+      if (i >= count) break;
+      if (Atomics.compareExchange(ctl, ${JOB}, c, c + 1) !== c) continue;
+      const base = i * ${PIECE}, mask = table[base + 1], work = Atomics.load(ctl, ${WORK} + index);
+      for (let k = 0; k < ${MAX_ARGS}; k++) a[k] = table[base + 2 + k] + ((mask >> k) & 1 ? work : 0);
+      try { fns[table[base]](a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]); }
+      catch (e) { Atomics.store(ctl, ${FAILED}, 1); }
+      if (Atomics.add(ctl, ${DONE}, 1) + 1 === count) Atomics.notify(ctl, ${DONE});
+    }
   }
 });
 `;
 
 type KernelFn = (...args: number[]) => unknown;
 
+/** One piece of a job: a kernel's arguments, and which of them are offsets into the thread's workspace. */
+export interface Piece {
+  args: ArrayLike<number>;
+  /** Bit k set: args[k] is an offset into the running thread's workspace. */
+  workMask?: number;
+}
+
 export class ThreadPool {
   private readonly control: Int32Array;
   private readonly pieces: Float64Array;
   private readonly workers: WorkerPort[] = [];
   private readonly fns: KernelFn[];
+  private readonly args = new Array<number>(MAX_ARGS).fill(0);
+  private gen = 0;
   private canBlock = true;
 
   /** threads counts the calling thread too: threads - 1 workers are started. */
   private constructor(readonly threads: number, exports: object) {
-    this.control = new Int32Array(new SharedArrayBuffer(threads * STRIDE * 4));
-    this.pieces = new Float64Array(new SharedArrayBuffer(threads * PIECE * 8));
+    this.control = new Int32Array(new SharedArrayBuffer((WORK + threads) * 4));
+    this.pieces = new Float64Array(new SharedArrayBuffer(MAX_PIECES * PIECE * 8));
     this.fns = threadedKernels.map((name) => (exports as Record<string, KernelFn>)[name]);
   }
 
@@ -122,54 +144,62 @@ export class ThreadPool {
   }
 
   /**
-   * Runs kernel threadedKernels[kernel] once per argument list, in parallel: list 0 on the
-   * calling thread, list t on worker t (or on the caller, if worker t has not started it).
-   * At most `threads` lists.
+   * Runs kernel threadedKernels[kernel] once per piece, pieces spread over all threads.
+   * `workspaces[t]` is thread t's scratch pointer (for args flagged in a piece's mask).
    */
-  run(kernel: number, argLists: ArrayLike<number>[]): void {
-    const n = Math.min(argLists.length, this.threads);
-    for (let t = 1; t < n; t++) this.post(t, kernel, argLists[t]);
-    this.fns[kernel](...Array.from(argLists[0]));
-    for (let t = 1; t < n; t++) this.collect(t);
-    if (Atomics.load(this.control, FAILED)) {
-      Atomics.store(this.control, FAILED, 0);
-      throw new Error('wasm backend: a kernel failed in a worker thread');
+  run(kernel: number, pieces: Piece[], workspaces: readonly number[] = []): void {
+    const c = this.control, count = pieces.length;
+    if (count > MAX_PIECES) throw new RangeError(`wasm backend: ${count} pieces in one job (at most ${MAX_PIECES})`);
+    for (let i = 0; i < count; i++) {
+      const base = i * PIECE, { args, workMask = 0 } = pieces[i];
+      this.pieces[base] = kernel;
+      this.pieces[base + 1] = workMask;
+      for (let k = 0; k < args.length; k++) this.pieces[base + 2 + k] = args[k];
     }
+    for (let t = 0; t < this.threads; t++) c[WORK + t] = workspaces[t] ?? 0;
+    Atomics.store(c, COUNT, count);
+    Atomics.store(c, DONE, 0);
+    this.gen = (this.gen + 1) & GEN_MASK;
+    Atomics.store(c, JOB, this.gen << 11);
+    Atomics.notify(c, JOB);
+    // Claim pieces like a worker until none are left.
+    const fn = this.fns[kernel], a = this.args, work = workspaces[0] ?? 0;
+    for (;;) {
+      const job = Atomics.load(c, JOB);
+      const i = job & 2047;
+      if (i >= count) break;
+      if (Atomics.compareExchange(c, JOB, job, job + 1) !== job) continue;
+      const base = i * PIECE, mask = this.pieces[base + 1];
+      for (let k = 0; k < MAX_ARGS; k++) a[k] = this.pieces[base + 2 + k] + ((mask >> k) & 1 ? work : 0);
+      fn(...a);
+      Atomics.add(c, DONE, 1);
+    }
+    this.join(count);
   }
 
   close(): void {
-    for (let t = 1; t < this.threads; t++) {
-      Atomics.store(this.control, t * STRIDE, STOP);
-      Atomics.notify(this.control, t * STRIDE);
-    }
+    Atomics.store(this.control, STOP, 1);
+    this.gen = (this.gen + 1) & GEN_MASK;
+    Atomics.store(this.control, JOB, this.gen << 11);
+    Atomics.notify(this.control, JOB);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
   }
 
-  private post(t: number, kernel: number, args: ArrayLike<number>): void {
-    const base = t * PIECE;
-    this.pieces[base] = kernel;
-    for (let i = 0; i < args.length; i++) this.pieces[base + 1 + i] = args[i];
-    Atomics.store(this.control, t * STRIDE, POSTED);
-    Atomics.notify(this.control, t * STRIDE);
-  }
-
-  /** Waits for worker t's piece, or runs it here if the worker has not taken it yet. */
-  private collect(t: number): void {
-    const c = this.control, s = t * STRIDE;
-    if (Atomics.compareExchange(c, s, POSTED, STOLEN) === POSTED) {
-      const p = this.pieces.subarray(t * PIECE, (t + 1) * PIECE);
-      this.fns[p[0]](...Array.from(p.subarray(1)));
-      return;
-    }
+  /** Waits until all `count` pieces are done (some may still run on workers). */
+  private join(count: number): void {
+    const c = this.control;
     let spins = CALLER_SPIN;
     for (;;) {
-      const state = Atomics.load(c, s);
-      if (state === DONE) break;
+      const done = Atomics.load(c, DONE);
+      if (done === count) break;
       if (--spins < 0 && this.canBlock) {
-        try { Atomics.wait(c, s, state, 50); } catch { this.canBlock = false; } // browser main thread: spin only
+        try { Atomics.wait(c, DONE, done, 50); } catch { this.canBlock = false; } // browser main thread: spin only
       }
     }
-    Atomics.store(c, s, IDLE);
+    if (Atomics.load(c, FAILED)) {
+      Atomics.store(c, FAILED, 0);
+      throw new Error('wasm backend: a kernel failed in a worker thread');
+    }
   }
 }

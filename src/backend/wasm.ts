@@ -2,7 +2,7 @@ import type { FloatArray } from '../tensor.js';
 import type { AdamOptions, Backend, Conv2dGeometry, Labels, Pool2dGeometry, SgdOptions } from './backend.js';
 import { WasmHeap } from './wasm-heap.js';
 import { type KernelExports, type KernelVariant, type ThreadedKernel, instantiateKernels, loadKernels, threadedKernels } from './wasm-kernels.js';
-import { type SpawnWorker, ThreadPool } from './wasm-threads.js';
+import { type Piece, type SpawnWorker, ThreadPool } from './wasm-threads.js';
 
 /** What the host environment provides: the kernel files, and worker threads if it has them. */
 export interface WasmPlatform {
@@ -36,10 +36,11 @@ const PARALLEL_MIN_MACS = 1 << 18;
 /** The same for memory-bound kernels (pooling, element-wise), in elements touched. */
 const PARALLEL_MIN_ELEMENTS = 1 << 15;
 const MR = 4, NR = 8;
+/** Pieces per thread for batch and element splits: more lets threads balance when one runs late. */
+const PIECES_PER_THREAD = 4;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
 
 type AnyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
-type GemmArgs = Parameters<KernelExports['gemm']>;
 
 interface Block { ptr: number; bytes: number }
 
@@ -58,7 +59,7 @@ export class WasmBackend implements Backend {
   readonly dtype = 'float32' as const;
   private readonly geometry: Int32Array;
   /** Per-thread scratch: GEMM packing, im2col columns, partial weight gradients. */
-  private readonly workspaces: Block[] = [];
+  private readonly scratch: Block[] = [];
   /** Scratch copies of foreign arrays for the current call. */
   private readonly staging: Block[] = [];
   private stagingUsed = 0;
@@ -123,7 +124,7 @@ export class WasmBackend implements Backend {
     const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), wp = this.input(w, convWeights(g), 'w');
     const bp = bias ? this.input(bias, g.O, 'bias') : 0;
     const yp = this.output(y, g.N * g.O * g.OH * g.OW, 'y');
-    this.convSplit(g, 'conv2dForward', (t, n0, n1, work) => [gp, n0, n1, xp, wp, bp, yp, work]);
+    this.convSplit(g, 'conv2dForward', (n0, n1) => [gp, n0, n1, xp, wp, bp, yp, 0], 1 << 7);
     this.finish();
   }
 
@@ -131,7 +132,7 @@ export class WasmBackend implements Backend {
     const gp = this.convGeometry(g);
     const dyp = this.input(dy, g.N * g.O * g.OH * g.OW, 'dy'), wp = this.input(w, convWeights(g), 'w');
     const dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
-    this.convSplit(g, 'conv2dBackwardInput', (t, n0, n1, work) => [gp, n0, n1, dyp, wp, dxp, work]);
+    this.convSplit(g, 'conv2dBackwardInput', (n0, n1) => [gp, n0, n1, dyp, wp, dxp, 0], 1 << 6);
     this.finish();
   }
 
@@ -141,17 +142,23 @@ export class WasmBackend implements Backend {
     const wn = convWeights(g);
     const dwp = this.output(dw, wn, 'dw');
     const dbp = dbias ? this.output(dbias, g.O, 'dbias') : 0;
-    const convBytes = this.k.convWorkspaceBytes(gp);
-    // Threads other than the caller sum their images into partial gradients after their workspace.
-    const partial = (work: number) => work + convBytes;
-    const threads = this.convSplit(g, 'conv2dBackwardWeights', (t, n0, n1, work) => t === 0
-      ? [gp, n0, n1, xp, dyp, dwp, dbp, work]
-      : [gp, n0, n1, xp, dyp, partial(work), dbp ? partial(work) + wn * 4 : 0, work],
-    (wn + g.O) * 4);
-    for (let t = 1; t < threads; t++) {
-      const p = partial(this.workspaces[t].ptr);
-      this.k.add(dwp, p, dwp, wn);
-      if (dbp) this.k.add(dbp, p + wn * 4, dbp, g.O);
+    if (!this.pool || !this.worthSplitting(g)) {
+      this.k.conv2dBackwardWeights(gp, 0, g.N, xp, dyp, dwp, dbp, this.workspace(0, this.k.convWorkspaceBytes(gp)), 0);
+      this.finish();
+      return;
+    }
+    // Every thread sums its pieces' images into a zeroed partial gradient after its
+    // workspace; the partials are then added up here.
+    const convBytes = this.k.convWorkspaceBytes(gp), partialBytes = (wn + g.O) * 4;
+    const works = this.workspaces(convBytes + partialBytes);
+    for (const w of works) this.heap.f32(w + convBytes, wn + g.O).fill(0);
+    this.convSplit(g, 'conv2dBackwardWeights', (n0, n1) => [gp, n0, n1, xp, dyp, convBytes, dbp ? convBytes + wn * 4 : 0, 0, 1],
+      (1 << 5) | (dbp ? 1 << 6 : 0) | (1 << 7), partialBytes);
+    this.heap.f32(dwp, wn).set(this.heap.f32(works[0] + convBytes, wn));
+    if (dbp) this.heap.f32(dbp, g.O).set(this.heap.f32(works[0] + convBytes + wn * 4, g.O));
+    for (let t = 1; t < works.length; t++) {
+      this.k.add(dwp, works[t] + convBytes, dwp, wn);
+      if (dbp) this.k.add(dbp, works[t] + convBytes + wn * 4, dbp, g.O);
     }
     this.finish();
   }
@@ -283,8 +290,8 @@ export class WasmBackend implements Backend {
     a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void {
     const tA = +transA, tB = +transB;
     const pool = this.pool;
-    // Split the larger side of C in whole micro-tiles: each thread packs all of the other
-    // operand, so that redundant packing falls on the smaller one.
+    // Split the larger side of C in whole micro-tiles, one block per thread: each block packs
+    // all of the other operand, so that redundant packing falls on the smaller one.
     const byRows = M >= N;
     const tile = byRows ? MR : NR, side = byRows ? M : N;
     const threads = pool && M * N * K >= PARALLEL_MIN_MACS ? Math.min(pool.threads, Math.ceil(side / tile)) : 1;
@@ -293,59 +300,70 @@ export class WasmBackend implements Backend {
       return;
     }
     const chunk = Math.ceil(side / tile / threads) * tile;
-    const pieces: GemmArgs[] = [];
-    for (let s0 = 0, t = 0; s0 < side; s0 += chunk, t++) {
+    const pieces: Piece[] = [];
+    for (let s0 = 0; s0 < side; s0 += chunk) {
       const n = Math.min(side, s0 + chunk) - s0;
-      const work = this.workspace(t, this.gemmBytes);
-      pieces.push(byRows
-        ? [tA, tB, n, N, K, alpha, a + (transA ? s0 : s0 * lda) * 4, lda, b, ldb, beta, c + s0 * ldc * 4, ldc, work]
-        : [tA, tB, M, n, K, alpha, a, lda, b + (transB ? s0 * ldb : s0) * 4, ldb, beta, c + s0 * 4, ldc, work]);
+      pieces.push({
+        args: byRows
+          ? [tA, tB, n, N, K, alpha, a + (transA ? s0 : s0 * lda) * 4, lda, b, ldb, beta, c + s0 * ldc * 4, ldc, 0]
+          : [tA, tB, M, n, K, alpha, a, lda, b + (transB ? s0 * ldb : s0) * 4, ldb, beta, c + s0 * 4, ldc, 0],
+        workMask: 1 << 13,
+      });
     }
-    pool!.run(kernelIndex('gemm'), pieces);
+    pool!.run(kernelIndex('gemm'), pieces, this.workspaces(this.gemmBytes));
+  }
+
+  /** Whether a convolution has enough work to split across threads. */
+  private worthSplitting(g: Conv2dGeometry): boolean {
+    return g.N > 1 && g.N * g.O * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW >= PARALLEL_MIN_MACS;
   }
 
   /**
-   * Runs a conv kernel over the batch, split into contiguous image ranges across threads when
-   * the batch is large enough; `args` gives thread t's arguments. Returns the threads used.
+   * Runs a conv kernel over the batch: here, or in image ranges spread over the threads
+   * (a few per thread, so that a late thread leaves its share to the others). `args` gives a
+   * range's arguments; bits of `workMask` mark offsets into the running thread's workspace.
    */
-  private convSplit(g: Conv2dGeometry, kernel: ThreadedKernel,
-    args: (t: number, n0: number, n1: number, work: number) => number[], extraBytes = 0): number {
+  private convSplit(g: Conv2dGeometry, kernel: ThreadedKernel, args: (n0: number, n1: number) => number[],
+    workMask: number, extraBytes = 0): void {
     const bytes = this.k.convWorkspaceBytes(GEOMETRY) + extraBytes;
-    const macs = g.N * g.O * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW;
-    return this.parallel(kernel, g.N, macs >= PARALLEL_MIN_MACS, (t, n0, n1) => args(t, n0, n1, this.workspace(t, bytes)));
+    if (!this.pool || !this.worthSplitting(g)) {
+      const a = args(0, g.N);
+      const work = this.workspace(0, bytes);
+      for (let k = 0; k < a.length; k++) if ((workMask >> k) & 1) a[k] += work;
+      (this.k[kernel] as (...a: number[]) => void)(...a);
+      return;
+    }
+    const pieces = ranges(g.N, Math.min(g.N, this.pool.threads * PIECES_PER_THREAD), 1)
+      .map(([n0, n1]) => ({ args: args(n0, n1), workMask }));
+    this.pool.run(kernelIndex(kernel), pieces, this.workspaces(bytes));
   }
 
   /** Runs a kernel over [0, count) (planes, elements), split across threads when `work` elements are many. */
   private split(kernel: ThreadedKernel, count: number, work: number, args: (start: number, end: number) => number[], align = 1): void {
-    this.parallel(kernel, count, work >= PARALLEL_MIN_ELEMENTS, (t, start, end) => args(start, end), align);
-  }
-
-  /**
-   * Runs `kernel` on [0, count) on this thread, or, when `worthIt`, on one contiguous range per
-   * thread (range ends multiples of `align`). Returns the number of ranges.
-   */
-  private parallel(kernel: ThreadedKernel, count: number, worthIt: boolean,
-    args: (t: number, start: number, end: number) => number[], align = 1): number {
-    const threads = this.pool && worthIt ? Math.min(this.pool.threads, Math.ceil(count / align)) : 1;
-    if (threads <= 1) {
-      (this.k[kernel] as (...a: number[]) => void)(...args(0, 0, count));
-      return 1;
+    const pool = this.pool;
+    if (!pool || work < PARALLEL_MIN_ELEMENTS || count < 2 * align) {
+      (this.k[kernel] as (...a: number[]) => void)(...args(0, count));
+      return;
     }
-    const pieces: number[][] = [];
-    const per = Math.ceil(count / align / threads) * align;
-    for (let t = 0; t * per < count; t++) pieces.push(args(t, t * per, Math.min(count, (t + 1) * per)));
-    this.pool!.run(kernelIndex(kernel), pieces);
-    return pieces.length;
+    const pieces = ranges(count, pool.threads * PIECES_PER_THREAD, align).map(([a, b]) => ({ args: args(a, b) }));
+    pool.run(kernelIndex(kernel), pieces);
   }
 
   /** Thread t's workspace, grown (never shrunk) to at least `bytes`. */
   private workspace(t: number, bytes: number): number {
-    const w = this.workspaces[t];
+    const w = this.scratch[t];
     if (w && w.bytes >= bytes) return w.ptr;
     if (w) this.heap.release(w.ptr);
     const grown = { ptr: this.heap.allocBytes(bytes), bytes };
-    this.workspaces[t] = grown;
+    this.scratch[t] = grown;
     return grown.ptr;
+  }
+
+  /** Every thread's workspace, each at least `bytes`. */
+  private workspaces(bytes: number): number[] {
+    const out: number[] = [];
+    for (let t = 0; t < this.threads; t++) out.push(this.workspace(t, bytes));
+    return out;
   }
 
   // ---- geometry ----
@@ -441,6 +459,14 @@ export class WasmBackend implements Backend {
     this.copyBacks.length = 0;
     this.stagingUsed = 0;
   }
+}
+
+/** [start, end) ranges splitting [0, count) into at most `parts`, ends multiples of `align` (but the last). */
+function ranges(count: number, parts: number, align: number): [number, number][] {
+  const per = Math.ceil(count / align / parts) * align;
+  const out: [number, number][] = [];
+  for (let start = 0; start < count; start += per) out.push([start, Math.min(count, start + per)]);
+  return out;
 }
 
 function convWeights(g: Conv2dGeometry): number {
