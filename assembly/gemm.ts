@@ -35,58 +35,58 @@ export function gemmWorkspaceBytes(): i32 {
 /** Packs op(A)[i0..i0+mc, p0..p0+kc] as MR-row strips, k-major inside a strip, scaled by alpha; rows past M are zero. */
 function packA(transA: bool, A: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, alpha: f32, dst: usize): void {
   const va = f32x4.splat(alpha);
+  if (transA) {
+    // op(A)[i, k] = A[k * lda + i]: walk A's rows (contiguous in i) and deal each quad of
+    // them to its strip, rather than striding down columns (a page per k on large matrices).
+    const full = mc & ~(MR - 1);
+    const stripBytes = <usize>(kc * MR) << 2;
+    for (let k = 0; k < kc; k++) {
+      const src = A + ((<usize>(p0 + k) * lda + i0) << 2);
+      let d = dst + (<usize>(k * MR) << 2);
+      for (let s = 0; s < full; s += MR) {
+        v128.store(d, f32x4.mul(v128.load(src + (<usize>s << 2)), va));
+        d += stripBytes;
+      }
+      if (full < mc) {
+        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), full + r < mc ? load<f32>(src + (<usize>(full + r) << 2)) * alpha : 0);
+      }
+    }
+    return;
+  }
   for (let s = 0; s < mc; s += MR) {
     const rows = min(MR, mc - s);
     const i = i0 + s;
-    if (transA) {
-      // op(A)[i, k] = A[k * lda + i]: the MR values for one k are contiguous.
-      let src = A + ((<usize>p0 * lda + i) << 2);
-      if (rows == MR) {
-        for (let k = 0; k < kc; k++) {
-          v128.store(dst, f32x4.mul(v128.load(src), va));
-          src += <usize>lda << 2;
-          dst += 16;
-        }
-      } else {
-        for (let k = 0; k < kc; k++) {
-          for (let r = 0; r < MR; r++) store<f32>(dst + (r << 2), r < rows ? load<f32>(src + (r << 2)) * alpha : 0);
-          src += <usize>lda << 2;
-          dst += 16;
-        }
+    // op(A)[i, k] = A[i * lda + k]: MR row streams, interleaved.
+    const r0 = A + ((<usize>i * lda + p0) << 2);
+    const stride = <usize>lda << 2;
+    if (rows == MR) {
+      const r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        // 4×4 transpose of row quads into k-major order.
+        const o = <usize>k << 2;
+        const a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), d = v128.load(r3 + o);
+        const ab01 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), ab23 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+        const cd01 = v128.shuffle<f32>(c, d, 0, 4, 1, 5), cd23 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+        v128.store(dst, f32x4.mul(v128.shuffle<f32>(ab01, cd01, 0, 1, 4, 5), va));
+        v128.store(dst, f32x4.mul(v128.shuffle<f32>(ab01, cd01, 2, 3, 6, 7), va), 16);
+        v128.store(dst, f32x4.mul(v128.shuffle<f32>(ab23, cd23, 0, 1, 4, 5), va), 32);
+        v128.store(dst, f32x4.mul(v128.shuffle<f32>(ab23, cd23, 2, 3, 6, 7), va), 48);
+        dst += 64;
+      }
+      for (; k < kc; k++) {
+        const o = <usize>k << 2;
+        store<f32>(dst, load<f32>(r0 + o) * alpha);
+        store<f32>(dst, load<f32>(r1 + o) * alpha, 4);
+        store<f32>(dst, load<f32>(r2 + o) * alpha, 8);
+        store<f32>(dst, load<f32>(r3 + o) * alpha, 12);
+        dst += 16;
       }
     } else {
-      // op(A)[i, k] = A[i * lda + k]: MR row streams, interleaved.
-      const r0 = A + ((<usize>i * lda + p0) << 2);
-      const stride = <usize>lda << 2;
-      if (rows == MR) {
-        const r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
-        let k = 0;
-        for (; k + 4 <= kc; k += 4) {
-          // 4×4 transpose of row quads into k-major order.
-          const o = <usize>k << 2;
-          const a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), d = v128.load(r3 + o);
-          const ab01 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), ab23 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-          const cd01 = v128.shuffle<f32>(c, d, 0, 4, 1, 5), cd23 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
-          v128.store(dst, f32x4.mul(v128.shuffle<f32>(ab01, cd01, 0, 1, 4, 5), va));
-          v128.store(dst, f32x4.mul(v128.shuffle<f32>(ab01, cd01, 2, 3, 6, 7), va), 16);
-          v128.store(dst, f32x4.mul(v128.shuffle<f32>(ab23, cd23, 0, 1, 4, 5), va), 32);
-          v128.store(dst, f32x4.mul(v128.shuffle<f32>(ab23, cd23, 2, 3, 6, 7), va), 48);
-          dst += 64;
-        }
-        for (; k < kc; k++) {
-          const o = <usize>k << 2;
-          store<f32>(dst, load<f32>(r0 + o) * alpha);
-          store<f32>(dst, load<f32>(r1 + o) * alpha, 4);
-          store<f32>(dst, load<f32>(r2 + o) * alpha, 8);
-          store<f32>(dst, load<f32>(r3 + o) * alpha, 12);
-          dst += 16;
-        }
-      } else {
-        for (let k = 0; k < kc; k++) {
-          const o = <usize>k << 2;
-          for (let r = 0; r < MR; r++) store<f32>(dst + (r << 2), r < rows ? load<f32>(r0 + <usize>r * stride + o) * alpha : 0);
-          dst += 16;
-        }
+      for (let k = 0; k < kc; k++) {
+        const o = <usize>k << 2;
+        for (let r = 0; r < MR; r++) store<f32>(dst + (r << 2), r < rows ? load<f32>(r0 + <usize>r * stride + o) * alpha : 0);
+        dst += 16;
       }
     }
   }

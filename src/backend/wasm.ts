@@ -38,6 +38,8 @@ const PARALLEL_MIN_ELEMENTS = 1 << 15;
 const MR = 4, NR = 8;
 /** Pieces per thread for batch and element splits: more lets threads balance when one runs late. */
 const PIECES_PER_THREAD = 4;
+/** Work of a GEMM piece at least, in multiply-adds: each piece re-packs the operand it shares. */
+const GEMM_PIECE_MACS = 1 << 22;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
 
 type AnyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
@@ -290,16 +292,18 @@ export class WasmBackend implements Backend {
     a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void {
     const tA = +transA, tB = +transB;
     const pool = this.pool;
-    // Split the larger side of C in whole micro-tiles, one block per thread: each block packs
-    // all of the other operand, so that redundant packing falls on the smaller one.
+    // Split the larger side of C in whole micro-tiles: each block packs all of the other
+    // operand, so that redundant packing falls on the smaller one.
     const byRows = M >= N;
     const tile = byRows ? MR : NR, side = byRows ? M : N;
-    const threads = pool && M * N * K >= PARALLEL_MIN_MACS ? Math.min(pool.threads, Math.ceil(side / tile)) : 1;
-    if (threads <= 1) {
+    const macs = M * N * K;
+    if (!pool || macs < PARALLEL_MIN_MACS || side <= tile) {
       this.k.gemm(tA, tB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, this.workspace(0, this.gemmBytes));
       return;
     }
-    const chunk = Math.ceil(side / tile / threads) * tile;
+    // One block per thread, or up to PIECES_PER_THREAD when large (balance beats packing then).
+    const parts = Math.min(Math.ceil(side / tile), Math.max(pool.threads, Math.min(pool.threads * PIECES_PER_THREAD, Math.floor(macs / GEMM_PIECE_MACS))));
+    const chunk = Math.ceil(side / tile / parts) * tile;
     const pieces: Piece[] = [];
     for (let s0 = 0; s0 < side; s0 += chunk) {
       const n = Math.min(side, s0 + chunk) - s0;
