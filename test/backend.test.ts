@@ -187,6 +187,15 @@ for (const c of cases) {
         assertClose(cc, cr, `foreign gemm ${M}×${N}×${K}`);
       }
       assert.throws(() => be.gemm(false, false, 4, 4, 4, 1, be.alloc(15), be.alloc(16), 0, be.alloc(16)), RangeError);
+      // A call that fails after staging an output must not leak it into the next call.
+      const g = poolGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0, false);
+      const stale = new Float32Array(4).fill(-1);
+      assert.throws(() => be.maxPool2dForward(g, new Float32Array(16), stale, new Int32Array(3)), RangeError);
+      const x = randomFill(new Float32Array(6), rng), y = new Float32Array(6), yr = new Float32Array(6);
+      be.softmax(2, 3, x, y);
+      ref.softmax(2, 3, x, yr);
+      assertClose(y, yr, 'softmax after a failed call');
+      assert.deepEqual(Array.from(stale), [-1, -1, -1, -1], 'the failed call wrote nothing back');
     });
 
     for (const [label, g] of convCases) {

@@ -26,7 +26,6 @@ export interface WasmBackendOptions {
   sharedMemory?: boolean;
 }
 
-const PAGE = 65536;
 /** The module's static data (math tables) lies below this; the host's heap starts here. */
 const HEAP_BASE = 65536;
 /** 16 i32s of conv/pool geometry, written before each conv or pool kernel (in the reserved low region). */
@@ -115,6 +114,7 @@ export class WasmBackend implements Backend {
 
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
     alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void {
+    this.begin();
     const a = this.input(A, M * K, 'A'), b = this.input(B, K * N, 'B');
     const c = beta === 0 ? this.output(C, M * N, 'C') : this.inout(C, M * N, 'C');
     this.gemmPtr(transA, transB, M, N, K, alpha, a, transA ? M : K, b, transB ? K : N, beta, c, N);
@@ -122,6 +122,7 @@ export class WasmBackend implements Backend {
   }
 
   conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void {
+    this.begin();
     const gp = this.convGeometry(g);
     const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), wp = this.input(w, convWeights(g), 'w');
     const bp = bias ? this.input(bias, g.O, 'bias') : 0;
@@ -131,6 +132,7 @@ export class WasmBackend implements Backend {
   }
 
   conv2dBackwardInput(g: Conv2dGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
+    this.begin();
     const gp = this.convGeometry(g);
     const dyp = this.input(dy, g.N * g.O * g.OH * g.OW, 'dy'), wp = this.input(w, convWeights(g), 'w');
     const dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
@@ -139,6 +141,7 @@ export class WasmBackend implements Backend {
   }
 
   conv2dBackwardWeights(g: Conv2dGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, dbias: FloatArray | null): void {
+    this.begin();
     const gp = this.convGeometry(g);
     const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), dyp = this.input(dy, g.N * g.O * g.OH * g.OW, 'dy');
     const wn = convWeights(g);
@@ -166,6 +169,7 @@ export class WasmBackend implements Backend {
   }
 
   maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void {
+    this.begin();
     const gp = this.poolGeometry(g);
     const n = g.N * g.C * g.OH * g.OW;
     const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.output(y, n, 'y'), ap = this.output(argmax, n, 'argmax');
@@ -174,6 +178,7 @@ export class WasmBackend implements Backend {
   }
 
   maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void {
+    this.begin();
     const gp = this.poolGeometry(g);
     const n = g.N * g.C * g.OH * g.OW;
     const dyp = this.input(dy, n, 'dy'), ap = this.input(argmax, n, 'argmax'), dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
@@ -182,6 +187,7 @@ export class WasmBackend implements Backend {
   }
 
   avgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, countPad: boolean): void {
+    this.begin();
     const gp = this.poolGeometry(g);
     const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.output(y, g.N * g.C * g.OH * g.OW, 'y');
     this.split('avgPool2dForward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, xp, yp, +countPad]);
@@ -189,6 +195,7 @@ export class WasmBackend implements Backend {
   }
 
   avgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray, countPad: boolean): void {
+    this.begin();
     const gp = this.poolGeometry(g);
     const dyp = this.input(dy, g.N * g.C * g.OH * g.OW, 'dy'), dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
     this.split('avgPool2dBackward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, dyp, dxp, +countPad]);
@@ -196,11 +203,13 @@ export class WasmBackend implements Backend {
   }
 
   addBias(rows: number, cols: number, x: FloatArray, b: FloatArray, y: FloatArray): void {
+    this.begin();
     this.k.addBias(rows, cols, this.input(x, rows * cols, 'x'), this.input(b, cols, 'b'), this.output(y, rows * cols, 'y'));
     this.finish();
   }
 
   sumRows(rows: number, cols: number, dy: FloatArray, db: FloatArray): void {
+    this.begin();
     this.k.sumRows(rows, cols, this.input(dy, rows * cols, 'dy'), this.output(db, cols, 'db'));
     this.finish();
   }
@@ -214,6 +223,7 @@ export class WasmBackend implements Backend {
   }
 
   axpy(alpha: number, x: FloatArray, y: FloatArray): void {
+    this.begin();
     const n = y.length;
     const xp = this.input(x, n, 'x'), yp = this.inout(y, n, 'y');
     this.elementwise('axpy', n, (i, m) => [alpha, xp + i * 4, yp + i * 4, m]);
@@ -254,12 +264,14 @@ export class WasmBackend implements Backend {
   }
 
   softmax(N: number, K: number, x: FloatArray, y: FloatArray): void {
+    this.begin();
     this.k.softmax(N, K, this.input(x, N * K, 'x'), this.output(y, N * K, 'y'));
     this.finish();
   }
 
   softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels,
     probs: FloatArray, dlogits: FloatArray): number {
+    this.begin();
     for (let n = 0; n < N; n++) {
       const label = labels[n];
       if (!(label >= 0 && label < K)) throw new RangeError(`wasm backend: label ${label} at ${n} is not a class index below ${K}`);
@@ -271,6 +283,7 @@ export class WasmBackend implements Backend {
   }
 
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void {
+    this.begin();
     const n = w.length;
     this.k.sgdStep(this.inout(w, n, 'w'), this.input(g, n, 'g'), this.inout(v, n, 'v'), n,
       o.lr, o.momentum, o.weightDecay, +o.nesterov);
@@ -278,6 +291,7 @@ export class WasmBackend implements Backend {
   }
 
   adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, o: AdamOptions): void {
+    this.begin();
     const n = w.length;
     const c1 = 1 - Math.pow(o.beta1, o.step), c2 = 1 - Math.pow(o.beta2, o.step);
     this.k.adamStep(this.inout(w, n, 'w'), this.input(g, n, 'g'), this.inout(m, n, 'm'), this.inout(v, n, 'v'), n,
@@ -392,6 +406,7 @@ export class WasmBackend implements Backend {
   // ---- pointers and staging ----
 
   private unary(kernel: 'relu' | 'tanh' | 'sigmoid', x: FloatArray, y: FloatArray): void {
+    this.begin();
     const n = y.length;
     const xp = this.input(x, n, 'x'), yp = this.output(y, n, 'y');
     this.elementwise(kernel, n, (i, m) => [xp + i * 4, yp + i * 4, m]);
@@ -399,6 +414,7 @@ export class WasmBackend implements Backend {
   }
 
   private binary(kernel: 'add' | 'mul' | 'reluBackward' | 'tanhBackward' | 'sigmoidBackward', a: FloatArray, b: FloatArray, out: FloatArray): void {
+    this.begin();
     const n = out.length;
     const ap = this.input(a, n, 'input'), bp = this.input(b, n, 'input'), op = this.output(out, n, 'output');
     this.elementwise(kernel, n, (i, m) => [ap + i * 4, bp + i * 4, op + i * 4, m]);
@@ -455,6 +471,12 @@ export class WasmBackend implements Backend {
     }
     const isFloat = a instanceof Float32Array || a instanceof Float64Array;
     return isFloat ? this.heap.f32(block.ptr, n) : this.heap.i32(block.ptr, n);
+  }
+
+  /** Starts a kernel call: forgets the scratch slots of a call that threw before finish(). */
+  private begin(): void {
+    this.copyBacks.length = 0;
+    this.stagingUsed = 0;
   }
 
   /** Copies staged outputs back to their arrays and frees the call's scratch slots. */
