@@ -72,7 +72,8 @@ function showModel(info: ModelInfo): void {
     for (const text of [r.name, r.type, `[${r.outputShape.join(' × ')}]`, r.params.toLocaleString('en')]) tr.insertCell().textContent = text;
   }
   for (const id of ['start', 'reset', 'network-apply', 'evaluate', 'save', 'load-pretrained']) ($(id) as HTMLButtonElement).disabled = false;
-  started = false;
+  // A new network starts from its first example; if training runs, it simply goes on with it.
+  started = running;
   if (!running) $('start').textContent = 'Start training';
   charts.clear();
   void refreshLayers();

@@ -68,7 +68,7 @@ function benchConvnetjs(train: ImageDataset, batch: number): BenchResult {
 }
 
 async function benchConvkit(train: ImageDataset, job: Extract<BenchJob, { engine: 'convkit' }>): Promise<BenchResult> {
-  const chosen = job.backend === 'wasm' ? await chooseBackend() : { backend: new RefBackend('float32'), note: 'reference kernels' };
+  const chosen = job.backend === 'wasm' ? await chooseBackend({ threads: job.threads }) : { backend: new RefBackend('float32'), note: 'reference kernels' };
   if (chosen.backend.name !== job.backend) throw new Error(`the ${job.backend} backend is not available (${chosen.note})`);
   const model = new Model(zoo['convnetjs-mnist'].build(), chosen.backend, 1);
   const session = new TrainingSession(model, train, {

@@ -11,9 +11,10 @@ export interface ChosenBackend {
   note: string;
 }
 
-export async function chooseBackend(): Promise<ChosenBackend> {
+/** `threads` caps the wasm backend's compute threads (default: all cores). */
+export async function chooseBackend(options: { threads?: number } = {}): Promise<ChosenBackend> {
   try {
-    return await createBrowserWasmBackend();
+    return await createBrowserWasmBackend(options.threads);
   } catch (e) {
     return { backend: new RefBackend('float32'), note: `wasm unavailable: ${(e as Error).message}` };
   }

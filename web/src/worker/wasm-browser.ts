@@ -39,12 +39,12 @@ const browserPlatform: WasmPlatform = {
   },
 };
 
-export async function createBrowserWasmBackend(): Promise<ChosenBackend> {
+export async function createBrowserWasmBackend(threads?: number): Promise<ChosenBackend> {
   if (!crossOriginIsolated) {
     // Without isolation there is no SharedArrayBuffer: one thread on a fixed-size heap.
     const backend = await WasmBackend.create(browserPlatform, { threads: 1, initialMemoryMiB: 256 });
     return { backend, note: `${backend.variant} SIMD, 1 thread (page not cross-origin isolated)` };
   }
-  const backend = await WasmBackend.create(browserPlatform);
+  const backend = await WasmBackend.create(browserPlatform, { threads });
   return { backend, note: `${backend.variant} SIMD, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}` };
 }
