@@ -25,6 +25,8 @@ const cases: { name: string; label: string; options: BackendOptions }[] = [
   { name: 'wasm', label: 'wasm, 1 thread', options: { threads: 1 } },
   { name: 'wasm', label: 'wasm, 2 threads', options: { threads: 2 } },
   { name: 'wasm', label: 'wasm, without shared memory', options: { sharedMemory: false, initialMemoryMiB: 128 } },
+  // Where the engine runs relaxed SIMD (Chromium, newer Node) the cases above use the FMA build.
+  { name: 'wasm', label: 'wasm, plain SIMD build', options: { threads: 1, relaxedSimd: false } },
 ];
 
 const ref = new RefBackend('float32');
@@ -111,7 +113,8 @@ for (const c of cases) {
     before(async () => { be = await createBackend(c.name, c.options); });
     after(() => { (be as { dispose?: () => void }).dispose?.(); });
 
-    it('implements every method of RefBackend', () => {
+    it('implements every method of RefBackend', (t) => {
+      t.diagnostic(`${be.name}: ${JSON.stringify({ variant: (be as { variant?: string }).variant, threads: (be as { threads?: number }).threads })}`);
       const methods = (proto: object) => Object.getOwnPropertyNames(proto)
         .filter((k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, k)?.value === 'function');
       const own = new Set(methods(Object.getPrototypeOf(be)));
