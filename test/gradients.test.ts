@@ -36,6 +36,14 @@ const cases: [string, LayerSpec, [number, number, number], number][] = [
   ['sigmoid', { type: 'sigmoid' }, [2, 3, 5], 2],
   ['flatten', { type: 'flatten' }, [2, 3, 3], 2],
   ['dropout in training mode', { type: 'dropout', rate: 0.4 }, [3, 4, 4], 2],
+  ['leakyrelu', { type: 'leakyrelu', slope: 0.1 }, [2, 4, 4], 2],
+  ['relu6 (inputs scaled past the cap)', { type: 'relu6' }, [2, 4, 4], 2],
+  ['batchnorm2d (training: batch statistics)', { type: 'batchnorm2d' }, [3, 4, 5], 3],
+  ['batchnorm on a flat input (batchnorm1d)', { type: 'batchnorm2d', eps: 1e-3 }, [5, 1, 1], 4],
+  ['lrn across 5 channels', { type: 'lrn', size: 5, alpha: 0.5, beta: 0.75, k: 2 }, [7, 3, 3], 2],
+  ['lrn with an even size', { type: 'lrn', size: 4, alpha: 0.3, beta: 0.6, k: 1 }, [5, 2, 3], 2],
+  ['adaptiveavgpool2d to 3×2 from 7×5 (uneven windows)', { type: 'adaptiveavgpool2d', output: [3, 2] }, [2, 7, 5], 2],
+  ['globalavgpool2d', { type: 'globalavgpool2d' }, [3, 5, 4], 2],
 ];
 
 describe('gradients match central finite differences (float64)', () => {

@@ -93,6 +93,33 @@ export interface Backend {
   copyBlocks(N: number, src: FloatArray, srcStride: number, srcOffset: number,
     dst: FloatArray, dstStride: number, dstOffset: number, block: number): void;
 
+  /** Adaptive average pooling (PyTorch's): output cell i covers rows [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉), likewise columns. */
+  adaptiveAvgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray): void;
+  adaptiveAvgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray): void;
+
+  /** Per-channel mean and biased variance over N and the HW positions of [N, C, HW] (write). */
+  batchNormStats(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, variance: FloatArray): void;
+  /** y = gamma[c]·(x − mean[c])·invStd[c] + beta[c]. */
+  batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
+    gamma: FloatArray, beta: FloatArray, y: FloatArray): void;
+  /** Backward of training-mode batch norm (batch statistics): dx, dgamma, dbeta (write). */
+  batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void;
+
+  /**
+   * Local response normalisation across channels (AlexNet): scale = k + (alpha/size)·Σ x² over
+   * channels [c − ⌊size/2⌋, c + ⌊(size−1)/2⌋]; y = x · scale^(−beta). `scale` is written for the backward pass.
+   */
+  lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
+    x: FloatArray, scale: FloatArray, y: FloatArray): void;
+  lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
+    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void;
+
+  /** y = x for x > 0, slope·x otherwise, then capped at `cap` (ReLU: slope 0, cap ∞; ReLU6: cap 6). */
+  leakyRelu(x: FloatArray, y: FloatArray, slope: number, cap: number): void;
+  /** dx = dy·(1 where 0 < x < cap, slope where x ≤ 0, 0 where x ≥ cap). */
+  leakyReluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, slope: number, cap: number): void;
+
   /** y = max(x, 0). */
   relu(x: FloatArray, y: FloatArray): void;
   /** dx = dy where x > 0, else 0 (the subgradient at 0 is 0). */

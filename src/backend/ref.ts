@@ -179,6 +179,131 @@ export class RefBackend implements Backend {
     }
   }
 
+  adaptiveAvgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray): void {
+    const { N, C, H, W, OH, OW } = g;
+    for (let nc = 0; nc < N * C; nc++) {
+      for (let oh = 0; oh < OH; oh++) {
+        const h0 = Math.floor((oh * H) / OH), h1 = Math.ceil(((oh + 1) * H) / OH);
+        for (let ow = 0; ow < OW; ow++) {
+          const w0 = Math.floor((ow * W) / OW), w1 = Math.ceil(((ow + 1) * W) / OW);
+          let sum = 0;
+          for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) sum += x[(nc * H + ih) * W + iw];
+          y[(nc * OH + oh) * OW + ow] = sum / ((h1 - h0) * (w1 - w0));
+        }
+      }
+    }
+  }
+
+  adaptiveAvgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray): void {
+    const { N, C, H, W, OH, OW } = g;
+    dx.fill(0);
+    for (let nc = 0; nc < N * C; nc++) {
+      for (let oh = 0; oh < OH; oh++) {
+        const h0 = Math.floor((oh * H) / OH), h1 = Math.ceil(((oh + 1) * H) / OH);
+        for (let ow = 0; ow < OW; ow++) {
+          const w0 = Math.floor((ow * W) / OW), w1 = Math.ceil(((ow + 1) * W) / OW);
+          const d = dy[(nc * OH + oh) * OW + ow] / ((h1 - h0) * (w1 - w0));
+          for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) dx[(nc * H + ih) * W + iw] += d;
+        }
+      }
+    }
+  }
+
+  batchNormStats(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, variance: FloatArray): void {
+    const count = N * HW;
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      for (let n = 0; n < N; n++) for (let i = 0; i < HW; i++) sum += x[(n * C + c) * HW + i];
+      const m = sum / count;
+      let sq = 0;
+      for (let n = 0; n < N; n++) for (let i = 0; i < HW; i++) sq += (x[(n * C + c) * HW + i] - m) ** 2;
+      mean[c] = m;
+      variance[c] = sq / count;
+    }
+  }
+
+  batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
+    gamma: FloatArray, beta: FloatArray, y: FloatArray): void {
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        for (let i = 0; i < HW; i++) {
+          const j = (n * C + c) * HW + i;
+          y[j] = gamma[c] * (x[j] - mean[c]) * invStd[c] + beta[c];
+        }
+      }
+    }
+  }
+
+  batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+    const count = N * HW;
+    for (let c = 0; c < C; c++) {
+      // With x̂ = (x − μ)·σ⁻¹: dβ = Σ dy, dγ = Σ dy·x̂, dx = γσ⁻¹/m · (m·dy − dβ − x̂·dγ).
+      let sumDy = 0, sumDyXhat = 0;
+      for (let n = 0; n < N; n++) {
+        for (let i = 0; i < HW; i++) {
+          const j = (n * C + c) * HW + i;
+          sumDy += dy[j];
+          sumDyXhat += dy[j] * (x[j] - mean[c]) * invStd[c];
+        }
+      }
+      dbeta[c] = sumDy;
+      dgamma[c] = sumDyXhat;
+      const scale = (gamma[c] * invStd[c]) / count;
+      for (let n = 0; n < N; n++) {
+        for (let i = 0; i < HW; i++) {
+          const j = (n * C + c) * HW + i;
+          const xhat = (x[j] - mean[c]) * invStd[c];
+          dx[j] = scale * (count * dy[j] - sumDy - xhat * sumDyXhat);
+        }
+      }
+    }
+  }
+
+  lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
+    x: FloatArray, scale: FloatArray, y: FloatArray): void {
+    const before = Math.floor(size / 2), after = Math.floor((size - 1) / 2);
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        for (let i = 0; i < HW; i++) {
+          let sq = 0;
+          for (let j = Math.max(0, c - before); j <= Math.min(C - 1, c + after); j++) sq += x[(n * C + j) * HW + i] ** 2;
+          const at = (n * C + c) * HW + i;
+          scale[at] = k + (alpha / size) * sq;
+          y[at] = x[at] * Math.pow(scale[at], -beta);
+        }
+      }
+    }
+  }
+
+  lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
+    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    const before = Math.floor(size / 2), after = Math.floor((size - 1) / 2);
+    void k;
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        for (let i = 0; i < HW; i++) {
+          // x_c appears in its own output and in the scale of every channel whose window holds it.
+          let sum = 0;
+          for (let j = Math.max(0, c - after); j <= Math.min(C - 1, c + before); j++) {
+            const at = (n * C + j) * HW + i;
+            sum += (dy[at] * y[at]) / scale[at];
+          }
+          const at = (n * C + c) * HW + i;
+          dx[at] = dy[at] * Math.pow(scale[at], -beta) - ((2 * alpha * beta) / size) * x[at] * sum;
+        }
+      }
+    }
+  }
+
+  leakyRelu(x: FloatArray, y: FloatArray, slope: number, cap: number): void {
+    for (let i = 0; i < y.length; i++) y[i] = Math.min(x[i] > 0 ? x[i] : slope * x[i], cap);
+  }
+
+  leakyReluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, slope: number, cap: number): void {
+    for (let i = 0; i < dx.length; i++) dx[i] = x[i] >= cap ? 0 : x[i] > 0 ? dy[i] : slope * dy[i];
+  }
+
   addBias(rows: number, cols: number, x: FloatArray, b: FloatArray, y: FloatArray): void {
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) y[r * cols + c] = x[r * cols + c] + b[c];
   }

@@ -36,7 +36,7 @@ export interface ExtraTensor {
 }
 
 export function encodeModel(model: Model, metadata: Record<string, unknown> = {}, extra: ExtraTensor[] = []): Uint8Array {
-  const all = [...model.parameters().map((p) => ({ path: p.path, shape: [...p.value.shape], data: p.value.data })),
+  const all = [...model.savedTensors().map((p) => ({ path: p.path, shape: [...p.value.shape], data: p.value.data })),
     ...extra.map((e) => ({ path: e.path, shape: [e.data.length], data: e.data }))];
   let offset = 0;
   const entries = all.map((t) => {
@@ -94,7 +94,7 @@ export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backen
     if (e instanceof ConvkitError) return fail(`architecture is invalid: ${e.message}`);
     throw e;
   }
-  const params = new Map(model.parameters().map((p) => [p.path, p]));
+  const params = new Map(model.savedTensors().map((p) => [p.path, p]));
   if (header.tensors.length !== params.size) fail(`${header.tensors.length} tensors stored, the architecture has ${params.size}`);
   const dataView = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const read = (t: { path: string; shape: number[]; offset: number }, into: FloatArray) => {

@@ -2,7 +2,9 @@ import type { Shape, Tensor } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 
 export interface ActivationSpec {
-  type: 'relu' | 'tanh' | 'sigmoid' | 'softmax';
+  type: 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'leakyrelu' | 'relu6';
+  /** leakyrelu: slope for negative inputs (default 0.01). */
+  slope?: number;
 }
 
 /**
@@ -12,6 +14,9 @@ export interface ActivationSpec {
  */
 export class Activation extends Layer {
   readonly type: ActivationSpec['type'];
+  /** leakyrelu / relu6 parameters: negative slope and upper cap. */
+  readonly slope: number;
+  readonly cap: number;
   private input!: Tensor;
   private output!: Tensor;
 
@@ -19,10 +24,12 @@ export class Activation extends Layer {
     super();
     this.type = spec.type;
     this.name = name;
+    this.slope = spec.type === 'leakyrelu' ? spec.slope ?? 0.01 : 0;
+    this.cap = spec.type === 'relu6' ? 6 : Infinity;
   }
 
   config(): Record<string, unknown> {
-    return { type: this.type };
+    return this.type === 'leakyrelu' ? { type: this.type, slope: this.slope } : { type: this.type };
   }
 
   protected computeOutputShape([input]: Shape[]): Shape {
@@ -39,6 +46,8 @@ export class Activation extends Layer {
       case 'tanh': b.tanh(x.data, y.data); break;
       case 'sigmoid': b.sigmoid(x.data, y.data); break;
       case 'softmax': b.softmax(N, x.size / N, x.data, y.data); break;
+      case 'leakyrelu':
+      case 'relu6': b.leakyRelu(x.data, y.data, this.slope, this.cap); break;
     }
     return y;
   }
@@ -51,6 +60,8 @@ export class Activation extends Layer {
       case 'tanh': b.tanhBackward(this.output.data, dy.data, dx.data); break;
       case 'sigmoid': b.sigmoidBackward(this.output.data, dy.data, dx.data); break;
       case 'softmax': softmaxBackward(this.output, dy, dx); break;
+      case 'leakyrelu':
+      case 'relu6': b.leakyReluBackward(this.input.data, dy.data, dx.data, this.slope, this.cap); break;
     }
     return [dx];
   }

@@ -4,14 +4,16 @@ import { Conv2d, type Conv2dSpec } from './conv2d.js';
 import { Dense, type DenseSpec } from './dense.js';
 import type { Layer } from './layer.js';
 import { Add, type AddSpec, Concat, type ConcatSpec } from './merge.js';
-import { Pool2d, type Pool2dSpec } from './pool2d.js';
+import { BatchNorm, type BatchNormSpec, Lrn, type LrnSpec } from './normalization.js';
+import { AdaptiveAvgPool2d, type AdaptiveAvgPoolSpec, Pool2d, type Pool2dSpec } from './pool2d.js';
 import { Dropout, type DropoutSpec, Flatten, type FlattenSpec } from './reshape.js';
 
 export type LayerSpec =
-  | Conv2dSpec | Pool2dSpec | DenseSpec | ActivationSpec | FlattenSpec | DropoutSpec | AddSpec | ConcatSpec;
+  | Conv2dSpec | Pool2dSpec | DenseSpec | ActivationSpec | FlattenSpec | DropoutSpec | AddSpec | ConcatSpec
+  | BatchNormSpec | LrnSpec | AdaptiveAvgPoolSpec;
 
-export const layerTypes = ['conv2d', 'maxpool2d', 'avgpool2d', 'dense', 'relu', 'tanh', 'sigmoid', 'softmax',
-  'flatten', 'dropout', 'add', 'concat'] as const;
+export const layerTypes = ['conv2d', 'maxpool2d', 'avgpool2d', 'adaptiveavgpool2d', 'globalavgpool2d', 'dense',
+  'relu', 'leakyrelu', 'relu6', 'tanh', 'sigmoid', 'softmax', 'flatten', 'dropout', 'batchnorm2d', 'lrn', 'add', 'concat'] as const;
 
 /** Creates a layer from its JSON spec; the spec is what model files store. */
 export function createLayer(spec: LayerSpec, name: string): Layer {
@@ -21,7 +23,13 @@ export function createLayer(spec: LayerSpec, name: string): Layer {
     case 'maxpool2d':
     case 'avgpool2d': return new Pool2d(spec, name);
     case 'dense': return new Dense(spec, name);
+    case 'adaptiveavgpool2d':
+    case 'globalavgpool2d': return new AdaptiveAvgPool2d(spec, name);
+    case 'batchnorm2d': return new BatchNorm(spec, name);
+    case 'lrn': return new Lrn(spec, name);
     case 'relu':
+    case 'leakyrelu':
+    case 'relu6':
     case 'tanh':
     case 'sigmoid':
     case 'softmax': return new Activation(spec, name);
@@ -34,5 +42,5 @@ export function createLayer(spec: LayerSpec, name: string): Layer {
   }
 }
 
-export { Layer, type Param, type RunContext } from './layer.js';
-export { Conv2d, Pool2d, Dense, Activation, Flatten, Dropout, Add, Concat };
+export { Layer, type Param, type RunContext, type StateTensor } from './layer.js';
+export { Conv2d, Pool2d, AdaptiveAvgPool2d, Dense, Activation, Flatten, Dropout, Add, Concat, BatchNorm, Lrn };

@@ -3,6 +3,9 @@ import { ShapeError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
 
+/** Batch sizes whose buffers a layer keeps at once (most recently used first). */
+const KEPT_SIZES = 3;
+
 /** A trainable tensor and its gradient (same shape). */
 export interface Param {
   name: string;
@@ -10,6 +13,12 @@ export interface Param {
   grad: Tensor;
   /** Whether weight decay applies (weights yes, biases no). */
   decay: boolean;
+}
+
+/** A tensor a layer keeps and saves but does not train (batch norm's running statistics). */
+export interface StateTensor {
+  name: string;
+  value: Tensor;
 }
 
 export interface RunContext {
@@ -30,7 +39,7 @@ export abstract class Layer {
   name = '';
   protected inputShapes: Shape[] = [];
   protected outShape: Shape = [];
-  private buffers = new Map<string, Tensor>();
+  private buffers = new Map<string, Tensor[]>();
 
   /** The layer's settings, as stored in model files. */
   abstract config(): Record<string, unknown>;
@@ -59,6 +68,11 @@ export abstract class Layer {
     return [];
   }
 
+  /** Non-trainable tensors saved with the model. */
+  state(): StateTensor[] {
+    return [];
+  }
+
   /** Fills the parameters with their initial values. */
   initParams(_rng: Rng): void {}
 
@@ -84,15 +98,26 @@ export abstract class Layer {
     return `layer "${this.name}" (${this.type})`;
   }
 
-  /** A reusable buffer of this shape, reallocated only when the size changes (e.g. a new batch size). */
+  /**
+   * A reusable buffer of this shape. A few sizes are kept per key (training batches, evaluation
+   * batches, single predictions), so alternating between batch sizes allocates nothing: a
+   * dropped buffer would hold backend memory until the garbage collector happened to run.
+   */
   protected buffer(key: string, shape: Shape, backend: Backend): Tensor {
-    const cached = this.buffers.get(key);
-    if (cached && cached.size === shapeSize(shape)) {
-      return cached.shape.every((d, i) => d === shape[i]) && cached.shape.length === shape.length ? cached : cached.reshape(shape);
+    const n = shapeSize(shape);
+    let kept = this.buffers.get(key);
+    if (!kept) this.buffers.set(key, (kept = []));
+    const i = kept.findIndex((t) => t.size === n);
+    let t: Tensor;
+    if (i >= 0) {
+      t = kept[i];
+      if (i > 0) { kept.splice(i, 1); kept.unshift(t); }
+    } else {
+      t = new Tensor(shape, backend.alloc(n));
+      kept.unshift(t);
+      if (kept.length > KEPT_SIZES) kept.pop();
     }
-    const t = new Tensor(shape, backend.alloc(shapeSize(shape)));
-    this.buffers.set(key, t);
-    return t;
+    return t.shape.length === shape.length && t.shape.every((d, j) => d === shape[j]) ? t : t.reshape(shape);
   }
 
   protected newParam(name: string, shape: Shape, backend: Backend, decay: boolean): Param {

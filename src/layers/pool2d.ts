@@ -95,3 +95,58 @@ export function outputSize(size: number, kernel: number, stride: number, pad: nu
   if (ceil && (out - 1) * stride >= size + pad) out--;
   return out;
 }
+
+export interface AdaptiveAvgPoolSpec {
+  type: 'adaptiveavgpool2d' | 'globalavgpool2d';
+  /** Output [H, W] (adaptiveavgpool2d); globalavgpool2d is [1, 1]. */
+  output?: number | [number, number];
+}
+
+/**
+ * Average pooling to a fixed output size whatever the input size (PyTorch's
+ * AdaptiveAvgPool2d): output cell i averages rows ⌊i·H/OH⌋ … ⌈(i+1)·H/OH⌉ − 1. Global average
+ * pooling is the 1×1 case (ResNet, GoogLeNet, DenseNet heads).
+ */
+export class AdaptiveAvgPool2d extends Layer {
+  readonly type: AdaptiveAvgPoolSpec['type'];
+  readonly output: [number, number];
+  private geometry!: Pool2dGeometry;
+
+  constructor(private spec: AdaptiveAvgPoolSpec, name: string) {
+    super();
+    this.type = spec.type;
+    this.name = name;
+    this.output = spec.type === 'globalavgpool2d' ? [1, 1] : pair(spec.output, 1, 'output', name);
+    if (this.output[0] < 1 || this.output[1] < 1) throw new ConfigError(`layer "${name}": output size must be at least 1×1`);
+  }
+
+  config(): Record<string, unknown> {
+    return { ...this.spec };
+  }
+
+  protected computeOutputShape([input]: Shape[]): Shape {
+    if (input.length !== 3) throw new ShapeError(`${this.describe()}: expects [C, H, W] input, got ${shapeToString(input)}`);
+    return [input[0], ...this.output];
+  }
+
+  private geometryFor(N: number): Pool2dGeometry {
+    if (this.geometry?.N === N) return this.geometry;
+    const [C, H, W] = this.inputShapes[0];
+    this.geometry = { N, C, H, W, OH: this.output[0], OW: this.output[1], KH: 0, KW: 0, strideH: 0, strideW: 0, padH: 0, padW: 0 };
+    return this.geometry;
+  }
+
+  forward(inputs: Tensor[], ctx: RunContext): Tensor {
+    const N = this.checkInputs(inputs);
+    const y = this.buffer('y', [N, ...this.outShape], ctx.backend);
+    ctx.backend.adaptiveAvgPool2dForward(this.geometryFor(N), inputs[0].data, y.data);
+    return y;
+  }
+
+  backward(dy: Tensor, ctx: RunContext): Tensor[] {
+    const N = dy.shape[0];
+    const dx = this.buffer('dx', [N, ...this.inputShapes[0]], ctx.backend);
+    ctx.backend.adaptiveAvgPool2dBackward(this.geometryFor(N), dy.data, dx.data);
+    return [dx];
+  }
+}

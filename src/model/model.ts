@@ -59,6 +59,7 @@ export class Model {
   private input!: Tensor;
   private gradSums = new Map<number, Tensor>();
   private lastGrads: (Tensor | undefined)[] = [];
+  private probs?: Tensor;
   /** Randomness used inside the forward pass (dropout); seeded, part of the training state. */
   readonly rng: Rng;
 
@@ -118,6 +119,16 @@ export class Model {
 
   parameters(): NamedParam[] {
     return this.nodes.flatMap((n) => n.layer.params().map((p) => Object.assign(p, { path: `${n.name}.${p.name}` })));
+  }
+
+  /** Non-trainable saved tensors (batch-norm running statistics), as "node.name". */
+  stateTensors(): { path: string; value: Tensor }[] {
+    return this.nodes.flatMap((n) => n.layer.state().map((t) => ({ path: `${n.name}.${t.name}`, value: t.value })));
+  }
+
+  /** Everything a model file stores: parameters, then state tensors. */
+  savedTensors(): { path: string; value: Tensor }[] {
+    return [...this.parameters(), ...this.stateTensors()];
   }
 
   parameterCount(): number {
@@ -202,11 +213,15 @@ export class Model {
     }));
   }
 
-  /** Class probabilities for a batch (softmax of the logits), as [N, classes]. */
+  /**
+   * Class probabilities for a batch (softmax of the logits), as [N, classes]. Like forward's
+   * output, the result lives in a buffer the model reuses: read it before the next call.
+   */
   predict(x: Tensor): Tensor {
     const logits = this.forward(x, false);
     const N = logits.shape[0], K = logits.size / N;
-    const probs = new Tensor([N, K], this.backend.alloc(N * K));
+    if (this.probs?.size !== N * K) this.probs = new Tensor([N, K], this.backend.alloc(N * K));
+    const probs = this.probs.shape[0] === N ? this.probs : this.probs.reshape([N, K]);
     this.backend.softmax(N, K, logits.data, probs.data);
     return probs;
   }

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { ScheduleConfig } from '../train/schedule.js';
 import { type ModelSpec, sequential } from './model.js';
+import { alexnet, alexnetTv, densenet121, googlenet, resnet18, resnet50, vgg11, vgg16, zfnet } from './zoo-classic.js';
 
 const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
@@ -8,6 +9,8 @@ export interface ZooOptions {
   classes?: number;
   /** Per-example input [C, H, W]; each model has its own default. */
   inputShape?: [number, number, number];
+  /** Channel multiplier for small versions of the big networks (1 = as published). */
+  width?: number;
 }
 
 /** Training settings that work well for a zoo model; the CLI's defaults. */
@@ -81,6 +84,23 @@ export const zoo: Record<string, ZooEntry> = {
     defaults: { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.03, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 200 } },
   },
 };
+
+const imagenetDefaults: TrainDefaults = {
+  epochs: 30, batch: 32, optimizer: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 500 },
+};
+
+const classic: [string, string, (o: ZooOptions) => ModelSpec][] = [
+  ['alexnet', 'AlexNet (2012): two groups, LRN, 227×227×3, 60 965 224 parameters', alexnet],
+  ['alexnet-tv', "AlexNet, torchvision's one-tower variant, 224×224×3, 61 100 840 parameters", alexnetTv],
+  ['zfnet', 'ZFNet (2013): 7×7/2 first layer, 224×224×3', zfnet],
+  ['vgg11', 'VGG-11 (configuration A), 224×224×3', vgg11],
+  ['vgg16', 'VGG-16 (configuration D), 224×224×3, 138 357 544 parameters', vgg16],
+  ['googlenet', 'GoogLeNet / Inception v1 without auxiliary heads (torchvision layout), 6 624 904 parameters', googlenet],
+  ['resnet18', 'ResNet-18, 11 689 512 parameters', resnet18],
+  ['resnet50', 'ResNet-50 (v1.5), 25 557 032 parameters', resnet50],
+  ['densenet121', 'DenseNet-121, 7 978 856 parameters', densenet121],
+];
+for (const [name, description, build] of classic) zoo[name] = { description, build, defaults: imagenetDefaults };
 
 export function zooEntry(name: string): ZooEntry {
   const entry = zoo[name];

@@ -1,0 +1,174 @@
+import type { Backend } from '../backend/backend.js';
+import { ConfigError, ShapeError } from '../errors.js';
+import type { Rng } from '../rng.js';
+import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
+import { Layer, type Param, type RunContext, type StateTensor } from './layer.js';
+
+export interface BatchNormSpec {
+  type: 'batchnorm2d';
+  /** Weight of the newest batch in the running statistics (PyTorch's convention). */
+  momentum?: number;
+  eps?: number;
+}
+
+/**
+ * Batch normalisation over channels (Ioffe & Szegedy 2015), for [C, H, W] or flat [C] inputs.
+ * Training normalises with the batch's own mean and biased variance and updates running
+ * statistics (unbiased variance, as PyTorch); evaluation uses the running statistics.
+ */
+export class BatchNorm extends Layer {
+  readonly type = 'batchnorm2d';
+  readonly momentum: number;
+  readonly eps: number;
+  gamma!: Param;
+  beta!: Param;
+  runningMean!: StateTensor;
+  runningVar!: StateTensor;
+  private mean!: Tensor;
+  private variance!: Tensor;
+  private invStd!: Tensor;
+  private input!: Tensor;
+
+  constructor(private spec: BatchNormSpec, name: string) {
+    super();
+    this.name = name;
+    this.momentum = spec.momentum ?? 0.1;
+    this.eps = spec.eps ?? 1e-5;
+    if (!(this.momentum >= 0 && this.momentum <= 1) || !(this.eps > 0)) throw new ConfigError(`layer "${name}": momentum must be in [0, 1] and eps positive`);
+  }
+
+  config(): Record<string, unknown> {
+    return { ...this.spec };
+  }
+
+  protected computeOutputShape([input]: Shape[]): Shape {
+    if (input.length !== 3 && input.length !== 1) throw new ShapeError(`${this.describe()}: expects [C, H, W] or [C] input, got ${shapeToString(input)}`);
+    return input;
+  }
+
+  protected override allocateParams(backend: Backend): void {
+    const C = this.inputShapes[0][0];
+    this.gamma = this.newParam('weight', [C], backend, false);
+    this.beta = this.newParam('bias', [C], backend, false);
+    this.runningMean = { name: 'running_mean', value: new Tensor([C], backend.alloc(C)) };
+    this.runningVar = { name: 'running_var', value: new Tensor([C], backend.alloc(C)) };
+    this.mean = new Tensor([C], backend.alloc(C));
+    this.variance = new Tensor([C], backend.alloc(C));
+    this.invStd = new Tensor([C], backend.alloc(C));
+  }
+
+  override params(): Param[] {
+    return [this.gamma, this.beta];
+  }
+
+  override state(): StateTensor[] {
+    return [this.runningMean, this.runningVar];
+  }
+
+  override initParams(_rng: Rng): void {
+    this.gamma.value.data.fill(1);
+    this.beta.value.data.fill(0);
+    this.runningMean.value.data.fill(0);
+    this.runningVar.value.data.fill(1);
+  }
+
+  forward(inputs: Tensor[], ctx: RunContext): Tensor {
+    const N = this.checkInputs(inputs);
+    const x = (this.input = inputs[0]);
+    const C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
+    const b = ctx.backend;
+    const inv = this.invStd.data;
+    if (ctx.training) {
+      if (N * HW < 2) throw new ShapeError(`${this.describe()}: training needs more than one value per channel (batch ${N})`);
+      b.batchNormStats(N, C, HW, x.data, this.mean.data, this.variance.data);
+      const m = this.momentum, unbias = (N * HW) / (N * HW - 1);
+      const rm = this.runningMean.value.data, rv = this.runningVar.value.data;
+      for (let c = 0; c < C; c++) {
+        inv[c] = 1 / Math.sqrt(this.variance.data[c] + this.eps);
+        rm[c] = (1 - m) * rm[c] + m * this.mean.data[c];
+        rv[c] = (1 - m) * rv[c] + m * this.variance.data[c] * unbias;
+      }
+    } else {
+      this.mean.data.set(this.runningMean.value.data);
+      for (let c = 0; c < C; c++) inv[c] = 1 / Math.sqrt(this.runningVar.value.data[c] + this.eps);
+    }
+    const y = this.buffer('y', x.shape, b);
+    b.batchNormApply(N, C, HW, x.data, this.mean.data, inv, this.gamma.value.data, this.beta.value.data, y.data);
+    return y;
+  }
+
+  backward(dy: Tensor, ctx: RunContext): Tensor[] {
+    const N = dy.shape[0], C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
+    const dx = this.buffer('dx', dy.shape, ctx.backend);
+    if (!ctx.training) {
+      // Evaluation mode is an affine map per channel: dx = dy·γ·σ⁻¹ (used when fine-tuning frozen statistics).
+      const zero = new Float32Array(C);
+      const scale = Float32Array.from(this.gamma.value.data, (g, c) => g * this.invStd.data[c]);
+      ctx.backend.batchNormApply(N, C, HW, dy.data, zero, scale, new Float32Array(C).fill(1), zero, dx.data);
+      return [dx];
+    }
+    ctx.backend.batchNormBackward(N, C, HW, this.input.data, dy.data, this.mean.data, this.invStd.data, this.gamma.value.data,
+      dx.data, this.gamma.grad.data, this.beta.grad.data);
+    return [dx];
+  }
+}
+
+export interface LrnSpec {
+  type: 'lrn';
+  size?: number;
+  alpha?: number;
+  beta?: number;
+  k?: number;
+}
+
+/**
+ * Local response normalisation across channels (Krizhevsky et al. 2012):
+ * b_c = a_c / (k + α/n · Σ a_j²)^β over n neighbouring channels. Defaults are the paper's
+ * n = 5, α = 1e-4, β = 0.75, k = 2 (Caffe's reference model uses k = 1).
+ */
+export class Lrn extends Layer {
+  readonly type = 'lrn';
+  readonly size: number;
+  readonly alpha: number;
+  readonly beta: number;
+  readonly k: number;
+  private input!: Tensor;
+  private output!: Tensor;
+  private scale!: Tensor;
+
+  constructor(spec: LrnSpec, name: string) {
+    super();
+    this.name = name;
+    this.size = spec.size ?? 5;
+    this.alpha = spec.alpha ?? 1e-4;
+    this.beta = spec.beta ?? 0.75;
+    this.k = spec.k ?? 2;
+    if (!Number.isInteger(this.size) || this.size < 1) throw new ConfigError(`layer "${name}": size must be a positive integer`);
+  }
+
+  config(): Record<string, unknown> {
+    return { type: this.type, size: this.size, alpha: this.alpha, beta: this.beta, k: this.k };
+  }
+
+  protected computeOutputShape([input]: Shape[]): Shape {
+    if (input.length !== 3) throw new ShapeError(`${this.describe()}: expects [C, H, W] input, got ${shapeToString(input)}`);
+    return input;
+  }
+
+  forward(inputs: Tensor[], ctx: RunContext): Tensor {
+    const N = this.checkInputs(inputs);
+    const [C, H, W] = this.inputShapes[0];
+    this.input = inputs[0];
+    this.scale = this.buffer('scale', this.input.shape, ctx.backend);
+    this.output = this.buffer('y', this.input.shape, ctx.backend);
+    ctx.backend.lrnForward(N, C, H * W, this.size, this.alpha, this.beta, this.k, this.input.data, this.scale.data, this.output.data);
+    return this.output;
+  }
+
+  backward(dy: Tensor, ctx: RunContext): Tensor[] {
+    const [C, H, W] = this.inputShapes[0];
+    const dx = this.buffer('dx', dy.shape, ctx.backend);
+    ctx.backend.lrnBackward(dy.shape[0], C, H * W, this.size, this.alpha, this.beta, this.k, this.input.data, this.output.data, this.scale.data, dy.data, dx.data);
+    return [dx];
+  }
+}
