@@ -144,3 +144,38 @@ export function sigmoidBackward(y: usize, dy: usize, dx: usize, n: i32): void {
     store<f32>(dx + o, load<f32>(dy + o) * v * (1 - v));
   }
 }
+
+/** y = min(x > 0 ? x : slope·x, cap): leaky ReLU, ReLU6 (slope 0, cap 6). NaN propagates. */
+export function leakyRelu(x: usize, y: usize, n: i32, slope: f32, cap: f32): void {
+  const vs = f32x4.splat(slope), vc = f32x4.splat(cap), zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(y + o, f32x4.min(v128.bitselect(v, f32x4.mul(vs, v), f32x4.gt(v, zero)), vc));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    const r = v > 0 ? v : slope * v;
+    // Math.min semantics: NaN wins.
+    store<f32>(y + o, r != r ? r : min(r, cap));
+  }
+}
+
+/** dx = x ≥ cap ? 0 : x > 0 ? dy : slope·dy. */
+export function leakyReluBackward(x: usize, dy: usize, dx: usize, n: i32, slope: f32, cap: f32): void {
+  const vs = f32x4.splat(slope), vc = f32x4.splat(cap), zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o), d = v128.load(dy + o);
+    const r = v128.bitselect(d, f32x4.mul(vs, d), f32x4.gt(v, zero));
+    v128.store(dx + o, v128.andnot(r, f32x4.ge(v, vc)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o), d = load<f32>(dy + o);
+    store<f32>(dx + o, v >= cap ? 0 : v > 0 ? d : slope * d);
+  }
+}

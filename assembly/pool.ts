@@ -167,3 +167,47 @@ export function avgPool2dBackward(g: PoolGeometry, p0: i32, p1: i32, dy: usize, 
     }
   }
 }
+
+/** Adaptive average pooling: output cell i covers rows [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉), likewise columns. */
+export function adaptiveAvgPool2dForward(g: PoolGeometry, p0: i32, p1: i32, x: usize, y: usize): void {
+  const H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+  let o = p0 * OH * OW;
+  for (let nc = p0; nc < p1; nc++) {
+    const base = nc * H * W;
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+        let sum: f64 = 0;
+        for (let ih = h0; ih < h1; ih++) {
+          for (let iw = w0; iw < w1; iw++) sum += <f64>load<f32>(x + (<usize>(base + ih * W + iw) << 2));
+        }
+        store<f32>(y + (<usize>o << 2), <f32>(sum / <f64>((h1 - h0) * (w1 - w0))));
+        o++;
+      }
+    }
+  }
+}
+
+export function adaptiveAvgPool2dBackward(g: PoolGeometry, p0: i32, p1: i32, dy: usize, dx: usize): void {
+  const H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+  memory.fill(dx + (<usize>(p0 * H * W) << 2), 0, <usize>((p1 - p0) * H * W) << 2);
+  let o = p0 * OH * OW;
+  for (let nc = p0; nc < p1; nc++) {
+    const base = nc * H * W;
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;
+        const v = <f32>(<f64>load<f32>(dy + (<usize>o << 2)) / <f64>((h1 - h0) * (w1 - w0)));
+        o++;
+        for (let ih = h0; ih < h1; ih++) {
+          for (let iw = w0; iw < w1; iw++) {
+            const p = dx + (<usize>(base + ih * W + iw) << 2);
+            store<f32>(p, load<f32>(p) + v);
+          }
+        }
+      }
+    }
+  }
+}

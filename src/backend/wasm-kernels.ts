@@ -21,6 +21,18 @@ export interface KernelExports {
   maxPool2dBackward(geometry: Ptr, p0: number, p1: number, dy: Ptr, argmax: Ptr, dx: Ptr): void;
   avgPool2dForward(geometry: Ptr, p0: number, p1: number, x: Ptr, y: Ptr, countPad: Flag): void;
   avgPool2dBackward(geometry: Ptr, p0: number, p1: number, dy: Ptr, dx: Ptr, countPad: Flag): void;
+  adaptiveAvgPool2dForward(geometry: Ptr, p0: number, p1: number, x: Ptr, y: Ptr): void;
+  adaptiveAvgPool2dBackward(geometry: Ptr, p0: number, p1: number, dy: Ptr, dx: Ptr): void;
+  /** Batch-norm statistics and backward cover channels [c0, c1); apply covers planes (n, c) in [p0, p1). */
+  batchNormStats(N: number, C: number, HW: number, c0: number, c1: number, x: Ptr, mean: Ptr, variance: Ptr): void;
+  batchNormApply(C: number, HW: number, p0: number, p1: number, x: Ptr, mean: Ptr, invStd: Ptr, gamma: Ptr, beta: Ptr, y: Ptr): void;
+  batchNormBackward(N: number, C: number, HW: number, c0: number, c1: number, x: Ptr, dy: Ptr, mean: Ptr, invStd: Ptr,
+    gamma: Ptr, dx: Ptr, dgamma: Ptr, dbeta: Ptr): void;
+  /** LRN kernels cover images [n0, n1). */
+  lrnForward(C: number, HW: number, n0: number, n1: number, size: number, alpha: number, beta: number, k: number,
+    x: Ptr, scale: Ptr, y: Ptr): void;
+  lrnBackward(C: number, HW: number, n0: number, n1: number, size: number, alpha: number, beta: number,
+    x: Ptr, y: Ptr, scale: Ptr, dy: Ptr, dx: Ptr): void;
   add(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   mul(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   axpy(alpha: number, x: Ptr, y: Ptr, n: number): void;
@@ -28,6 +40,8 @@ export interface KernelExports {
   sumRows(rows: number, cols: number, dy: Ptr, db: Ptr): void;
   relu(x: Ptr, y: Ptr, n: number): void;
   reluBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  leakyRelu(x: Ptr, y: Ptr, n: number, slope: number, cap: number): void;
+  leakyReluBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number, slope: number, cap: number): void;
   tanh(x: Ptr, y: Ptr, n: number): void;
   tanhBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
   sigmoid(x: Ptr, y: Ptr, n: number): void;
@@ -42,7 +56,9 @@ export interface KernelExports {
 /** Names of the exports worker threads may be asked to run (index = task id). */
 export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeights',
   'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
-  'add', 'mul', 'axpy', 'relu', 'reluBackward', 'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward'] as const;
+  'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward', 'batchNormStats', 'batchNormApply', 'batchNormBackward',
+  'lrnForward', 'lrnBackward', 'add', 'mul', 'axpy', 'relu', 'reluBackward', 'leakyRelu', 'leakyReluBackward',
+  'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 
 export type KernelVariant = 'relaxed' | 'simd';

@@ -202,6 +202,84 @@ export class WasmBackend implements Backend {
     this.finish();
   }
 
+  adaptiveAvgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray): void {
+    this.begin();
+    const gp = this.poolGeometry(g);
+    const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.output(y, g.N * g.C * g.OH * g.OW, 'y');
+    this.split('adaptiveAvgPool2dForward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, xp, yp]);
+    this.finish();
+  }
+
+  adaptiveAvgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray): void {
+    this.begin();
+    const gp = this.poolGeometry(g);
+    const dyp = this.input(dy, g.N * g.C * g.OH * g.OW, 'dy'), dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
+    this.split('adaptiveAvgPool2dBackward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, dyp, dxp]);
+    this.finish();
+  }
+
+  batchNormStats(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, variance: FloatArray): void {
+    this.begin();
+    const xp = this.input(x, N * C * HW, 'x'), mp = this.output(mean, C, 'mean'), vp = this.output(variance, C, 'variance');
+    this.split('batchNormStats', C, N * C * HW, (c0, c1) => [N, C, HW, c0, c1, xp, mp, vp]);
+    this.finish();
+  }
+
+  batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
+    gamma: FloatArray, beta: FloatArray, y: FloatArray): void {
+    this.begin();
+    const xp = this.input(x, N * C * HW, 'x'), mp = this.input(mean, C, 'mean'), sp = this.input(invStd, C, 'invStd');
+    const gp = this.input(gamma, C, 'gamma'), bp = this.input(beta, C, 'beta'), yp = this.output(y, N * C * HW, 'y');
+    this.split('batchNormApply', N * C, N * C * HW, (p0, p1) => [C, HW, p0, p1, xp, mp, sp, gp, bp, yp]);
+    this.finish();
+  }
+
+  batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+    this.begin();
+    const n = N * C * HW;
+    const xp = this.input(x, n, 'x'), dyp = this.input(dy, n, 'dy'), mp = this.input(mean, C, 'mean');
+    const sp = this.input(invStd, C, 'invStd'), gp = this.input(gamma, C, 'gamma');
+    const dxp = this.output(dx, n, 'dx'), dgp = this.output(dgamma, C, 'dgamma'), dbp = this.output(dbeta, C, 'dbeta');
+    this.split('batchNormBackward', C, n, (c0, c1) => [N, C, HW, c0, c1, xp, dyp, mp, sp, gp, dxp, dgp, dbp]);
+    this.finish();
+  }
+
+  lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
+    x: FloatArray, scale: FloatArray, y: FloatArray): void {
+    this.begin();
+    const n = N * C * HW;
+    const xp = this.input(x, n, 'x'), sp = this.output(scale, n, 'scale'), yp = this.output(y, n, 'y');
+    this.split('lrnForward', N, n * size, (n0, n1) => [C, HW, n0, n1, size, alpha, beta, k, xp, sp, yp]);
+    this.finish();
+  }
+
+  lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, _k: number,
+    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    this.begin();
+    const n = N * C * HW;
+    const xp = this.input(x, n, 'x'), yp = this.input(y, n, 'y'), sp = this.input(scale, n, 'scale');
+    const dyp = this.input(dy, n, 'dy'), dxp = this.output(dx, n, 'dx');
+    this.split('lrnBackward', N, n * size, (n0, n1) => [C, HW, n0, n1, size, alpha, beta, xp, yp, sp, dyp, dxp]);
+    this.finish();
+  }
+
+  leakyRelu(x: FloatArray, y: FloatArray, slope: number, cap: number): void {
+    this.begin();
+    const n = y.length;
+    const xp = this.input(x, n, 'x'), yp = this.output(y, n, 'y');
+    this.elementwise('leakyRelu', n, (i, m) => [xp + i * 4, yp + i * 4, m, slope, cap]);
+    this.finish();
+  }
+
+  leakyReluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, slope: number, cap: number): void {
+    this.begin();
+    const n = dx.length;
+    const xp = this.input(x, n, 'x'), dyp = this.input(dy, n, 'dy'), dxp = this.output(dx, n, 'dx');
+    this.elementwise('leakyReluBackward', n, (i, m) => [xp + i * 4, dyp + i * 4, dxp + i * 4, m, slope, cap]);
+    this.finish();
+  }
+
   addBias(rows: number, cols: number, x: FloatArray, b: FloatArray, y: FloatArray): void {
     this.begin();
     this.k.addBias(rows, cols, this.input(x, rows * cols, 'x'), this.input(b, cols, 'b'), this.output(y, rows * cols, 'y'));
