@@ -1,6 +1,6 @@
 import { type ImageDataset, fillBatch } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, shapeSize } from '../tensor.js';
 
 export interface Evaluation {
   accuracy: number;
@@ -10,6 +10,16 @@ export interface Evaluation {
   count: number;
   /** confusion[actual][predicted]. */
   confusion: number[][];
+}
+
+/** Each model's evaluation batch, kept so that evaluating after every epoch allocates nothing new. */
+const inputBuffers = new WeakMap<Model, Tensor>();
+
+function inputBuffer(model: Model, N: number): Tensor {
+  const size = N * shapeSize(model.inputShape);
+  let x = inputBuffers.get(model);
+  if (x?.size !== size) inputBuffers.set(model, (x = new Tensor([N, ...model.inputShape], model.backend.alloc(size))));
+  return x;
 }
 
 /** Index of the largest value in row n of an N×K matrix. */
@@ -32,7 +42,7 @@ function rankOf(values: ArrayLike<number>, n: number, K: number, k: number): num
  */
 export function evaluate(model: Model, ds: ImageDataset, batchSize = 100): Evaluation {
   const N = Math.min(batchSize, ds.count);
-  const x = new Tensor([N, ...model.inputShape], model.backend.alloc(N * model.inputShape.reduce((a, b) => a * b, 1)));
+  const x = inputBuffer(model, N);
   const labels = new Int32Array(N);
   const K = model.outputShape[0];
   const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
