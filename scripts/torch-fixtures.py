@@ -58,6 +58,42 @@ class MiniInceptionResNet(nn.Module):
         return self.fc(x)
 
 
+class BatchNormZoo(nn.Module):
+    """Batch norm (2-D and 1-D, non-trivial running statistics), LeakyReLU, ReLU6, a residual block.
+
+    (PyTorch 1.13 exports nn.LocalResponseNorm as a dozen elementary operators, not as LRN, so it
+    is left out here; convkit's LRN import is checked against its own exports and ONNX Runtime.)
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 6)
+        self.bn3 = nn.BatchNorm1d(6)
+        self.fc2 = nn.Linear(6, 4)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.leaky_relu(x + self.bn2(self.conv2(x)), 0.1)
+        x = F.max_pool2d(x, 2)
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return self.fc2(F.relu6(self.bn3(self.fc(x))))
+
+
+def randomize_bn(model):
+    """Gives every batch norm non-trivial statistics, as after training."""
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    return model
+
+
 def export(name, model, shape):
     torch.manual_seed(0)
     model.eval()
@@ -78,3 +114,5 @@ if __name__ == '__main__':
     export('lenet5', LeNet5(), (2, 1, 28, 28))
     torch.manual_seed(2)
     export('mini-inception-resnet', MiniInceptionResNet(), (2, 3, 32, 32))
+    torch.manual_seed(3)
+    export('batchnorm-zoo', randomize_bn(BatchNormZoo()), (3, 3, 16, 16))

@@ -38,11 +38,16 @@ function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / Math.max(scale, 1e-12);
 }
 
-/** Random non-zero weights, biases included, so every parameter matters. */
+/** Random non-zero weights, biases and batch-norm statistics included, so every tensor matters. */
 function randomized(spec: ModelSpec, seed: number): Model {
   const model = new Model(spec, backend, seed);
   const rng = new Rng(seed);
-  for (const p of model.parameters()) if (p.name === 'bias') for (let i = 0; i < p.value.size; i++) p.value.data[i] = rng.uniform(-0.2, 0.2);
+  for (const p of model.savedTensors()) {
+    const name = p.path.split('.').at(-1);
+    if (name === 'bias' || name === 'running_mean') for (let i = 0; i < p.value.size; i++) p.value.data[i] = rng.uniform(-0.2, 0.2);
+    if (name === 'running_var') for (let i = 0; i < p.value.size; i++) p.value.data[i] = rng.uniform(0.5, 2);
+  }
+  for (const p of model.parameters()) if (p.path.includes('bn') || p.value.shape.length === 1 && p.name === 'weight') for (let i = 0; i < p.value.size; i++) p.value.data[i] = rng.uniform(0.5, 1.5);
   return model;
 }
 
@@ -57,12 +62,21 @@ const graphSpec: ModelSpec = { name: 'graph', inputShape: [3, 13, 11], nodes: [
   { name: 's', layer: { type: 'sigmoid' }, inputs: ['ap'] },
   { name: 'd', layer: { type: 'dropout', rate: 0.3 }, inputs: ['s'] },
   { name: 'fc', layer: { type: 'dense', units: 6 }, inputs: ['d'] },
-  { name: 'sm', layer: { type: 'softmax' }, inputs: ['fc'] },
+  { name: 'bn1d', layer: { type: 'batchnorm2d' }, inputs: ['fc'] },
+  { name: 'lr', layer: { type: 'leakyrelu', slope: 0.2 }, inputs: ['bn1d'] },
+  { name: 'r6', layer: { type: 'relu6' }, inputs: ['lr'] },
+  { name: 'sm', layer: { type: 'softmax' }, inputs: ['r6'] },
 ] };
 
 describe('ONNX export, checked against ONNX Runtime', () => {
   const models: [string, ModelSpec, number][] = [
     ['lenet5', zoo.lenet5.build(), 3],
+    ['AlexNet (small input, ÷8 channels: groups, LRN, overlapping pools, dropout)', zoo.alexnet.build({ inputShape: [3, 67, 67], width: 1 / 8, classes: 10 }), 2],
+    ['ResNet-18 (small input, ÷8 channels: batch norm, residual adds, global pooling)', zoo.resnet18.build({ inputShape: [3, 32, 32], width: 1 / 8, classes: 10 }), 2],
+    ['GoogLeNet (small, ÷8 channels: inception concats, ceil-mode pools)', zoo.googlenet.build({ inputShape: [3, 32, 32], width: 1 / 8, classes: 10 }), 2],
+    ['DenseNet-121 (small, ÷8 channels: dense concats, transitions)', zoo.densenet121.build({ inputShape: [3, 32, 32], width: 1 / 8, classes: 10 }), 1],
+    ['VGG-11 (÷8 channels, 224×224)', zoo.vgg11.build({ width: 1 / 8, classes: 10 }), 1],
+    ['alexnet-tv (÷8 channels, 224×224: adaptive pooling)', zoo['alexnet-tv'].build({ width: 1 / 8, classes: 10 }), 1],
     ['convnetjs-mnist', zoo['convnetjs-mnist'].build(), 2],
     ['a graph with groups, residual add, concat, ceil-mode pooling and softmax', graphSpec, 2],
   ];
@@ -163,7 +177,7 @@ describe('ONNX import', () => {
 });
 
 describe('ONNX files exported by PyTorch (torch.onnx.export, fixtures made by scripts/torch-fixtures.py)', () => {
-  for (const name of ['lenet5', 'mini-inception-resnet']) {
+  for (const name of ['lenet5', 'mini-inception-resnet', 'batchnorm-zoo']) {
     it(`${name}: imported, runs and matches PyTorch's own output`, () => {
       const dir = join(process.cwd(), 'test/fixtures');
       const io = JSON.parse(readFileSync(join(dir, `torch-${name}.json`), 'utf8'));

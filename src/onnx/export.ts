@@ -75,6 +75,53 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
         nodes.push({ name: out, opType: 'Gemm', input: [x, w, ...(b ? [b] : [])], output: [out], attribute: [int('transB', 1), float('alpha', 1), float('beta', 1)] });
         break;
       }
+      case 'adaptiveavgpool2d':
+      case 'globalavgpool2d': {
+        const [, H, W] = inShape, [, OH, OW] = row.outputShape;
+        if (OH === 1 && OW === 1) {
+          nodes.push({ name: out, opType: 'GlobalAveragePool', input: inputs, output: [out] });
+        } else if (H % OH === 0 && W % OW === 0) {
+          // Equal windows: an ordinary average pool.
+          const k = [H / OH, W / OW];
+          nodes.push({ name: out, opType: 'AveragePool', input: inputs, output: [out], attribute: [ints('kernel_shape', k), ints('strides', k)] });
+        } else {
+          throw new ConfigError(`layer "${row.name}": adaptive pooling from ${H}×${W} to ${OH}×${OW} has unequal windows, which ONNX cannot express`);
+        }
+        break;
+      }
+      case 'batchnorm2d': {
+        // Inference form: running statistics as initializers.
+        const state = new Map(model.stateTensors().map((t) => [t.path, t]));
+        const tensor = (suffix: string) => {
+          const t = params.get(`${row.name}.${suffix}`) ?? state.get(`${row.name}.${suffix}`)!;
+          initializers.push(floatTensor(`${row.name}.${suffix}`, t.value.shape, t.value.data));
+          return `${row.name}.${suffix}`;
+        };
+        const bnInputs = [inputs[0], tensor('weight'), tensor('bias'), tensor('running_mean'), tensor('running_var')];
+        let x = bnInputs;
+        if (inShape.length === 1) {
+          // ONNX BatchNormalization wants [N, C, ...]: a flat input gets a trailing unit axis and loses it after.
+          const axes = `${out}_axes`;
+          initializers.push({ name: axes, dims: [1], dataType: INT64, int64Data: [2] as never });
+          nodes.push({ name: `${out}_unsqueeze`, opType: 'Unsqueeze', input: [inputs[0], axes], output: [`${out}_3d`] });
+          x = [`${out}_3d`, ...bnInputs.slice(1)];
+          nodes.push({ name: `${out}_bn`, opType: 'BatchNormalization', input: x, output: [`${out}_bn`], attribute: [float('epsilon', cfg.eps ?? 1e-5), float('momentum', 1 - (cfg.momentum ?? 0.1))] });
+          nodes.push({ name: out, opType: 'Squeeze', input: [`${out}_bn`, axes], output: [out] });
+        } else {
+          nodes.push({ name: out, opType: 'BatchNormalization', input: x, output: [out], attribute: [float('epsilon', cfg.eps ?? 1e-5), float('momentum', 1 - (cfg.momentum ?? 0.1))] });
+        }
+        break;
+      }
+      case 'lrn':
+        nodes.push({ name: out, opType: 'LRN', input: inputs, output: [out], attribute: [int('size', cfg.size), float('alpha', cfg.alpha), float('beta', cfg.beta), float('bias', cfg.k)] });
+        break;
+      case 'leakyrelu': nodes.push({ name: out, opType: 'LeakyRelu', input: inputs, output: [out], attribute: [float('alpha', cfg.slope)] }); break;
+      case 'relu6': {
+        const lo = `${out}_min`, hi = `${out}_max`;
+        initializers.push(floatTensor(lo, [], [0]), floatTensor(hi, [], [6]));
+        nodes.push({ name: out, opType: 'Clip', input: [inputs[0], lo, hi], output: [out] });
+        break;
+      }
       case 'relu': nodes.push({ name: out, opType: 'Relu', input: inputs, output: [out] }); break;
       case 'tanh': nodes.push({ name: out, opType: 'Tanh', input: inputs, output: [out] }); break;
       case 'sigmoid': nodes.push({ name: out, opType: 'Sigmoid', input: inputs, output: [out] }); break;

@@ -7,6 +7,7 @@ import { FLOAT, INT64, onnx, type OnnxTypes } from './proto.js';
 
 /** ONNX operators convkit can import (those that CNN exporters such as torch.onnx produce). */
 export const SUPPORTED_OPS = ['Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Gemm', 'MatMul', 'Relu', 'Tanh', 'Sigmoid',
+  'BatchNormalization', 'LRN', 'LeakyRelu', 'Clip',
   'Softmax', 'Flatten', 'Reshape', 'Dropout', 'Identity', 'Add', 'Sum', 'Concat', 'Constant', 'Pad',
   // Shape arithmetic as exporters emit it for x.view(x.size(0), -1): evaluated at import time.
   'Shape', 'Gather', 'Unsqueeze', 'Squeeze'];
@@ -123,6 +124,14 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
       continue;
     }
     if (op === 'Identity') { produced.set(n.output[0], tensorIn(n, 0)); continue; }
+    if (op === 'Unsqueeze' || op === 'Squeeze') {
+      // Trailing unit axes on a flat [N, C] tensor (as around BatchNormalization of features) change nothing here.
+      const x = tensorIn(n, 0);
+      const axes = (at.get('axes') as number[] | undefined) ?? (n.input[1] ? (statics.get(n.input[1]) as number[] | undefined) : undefined);
+      if (x.shape.length !== 1 || !axes || axes.some((a) => a < 2)) fail(`${op} "${n.name}": only trailing unit axes on flat features are supported`);
+      produced.set(n.output[0], x);
+      continue;
+    }
     const x = tensorIn(n, 0);
     if (x.pad && op !== 'Conv' && op !== 'AveragePool') fail(`Pad before ${op} "${n.name}" is not supported (only before Conv or AveragePool)`);
     const addPad = (p: [number, number]): [number, number] => (x.pad ? [p[0] + x.pad[0], p[1] + x.pad[1]] : p);
@@ -179,6 +188,29 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
           weights.set(`${name}.bias`, Float32Array.from(b.values, (v) => beta * Number(v)));
         }
         layer = { type: 'dense', units, bias: hasBias };
+        break;
+      }
+      case 'BatchNormalization': {
+        const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => weightOf(n, i, ['scale', 'bias', 'mean', 'variance'][i - 1]));
+        const C = x.shape[0];
+        if ([scale, bias, mean, variance].some((t) => t.values.length !== C)) fail(`BatchNormalization "${n.name}": parameters must have ${C} values`);
+        layer = { type: 'batchnorm2d', eps: (at.get('epsilon') as number) ?? 1e-5, momentum: 1 - ((at.get('momentum') as number) ?? 0.9) };
+        weights.set(`${name}.weight`, Float32Array.from(scale.values));
+        weights.set(`${name}.bias`, Float32Array.from(bias.values));
+        weights.set(`${name}.running_mean`, Float32Array.from(mean.values));
+        weights.set(`${name}.running_var`, Float32Array.from(variance.values));
+        break;
+      }
+      case 'LRN':
+        layer = { type: 'lrn', size: at.get('size') as number, alpha: (at.get('alpha') as number) ?? 1e-4, beta: (at.get('beta') as number) ?? 0.75, k: (at.get('bias') as number) ?? 1 };
+        break;
+      case 'LeakyRelu': layer = { type: 'leakyrelu', slope: (at.get('alpha') as number) ?? 0.01 }; break;
+      case 'Clip': {
+        // Opset ≥ 11 passes min and max as inputs; ReLU (0, none) and ReLU6 (0, 6) are the CNN uses.
+        const lo = n.input[1] ? Number(weightOf(n, 1, 'min').values[0]) : ((at.get('min') as number) ?? -Infinity);
+        const hi = n.input[2] ? Number(weightOf(n, 2, 'max').values[0]) : ((at.get('max') as number) ?? Infinity);
+        if (lo !== 0 || (hi !== 6 && hi !== Infinity && hi < 3.4e38)) fail(`Clip "${n.name}": only Clip(0, 6) (ReLU6) and Clip(0) (ReLU) are supported, got (${lo}, ${hi})`);
+        layer = { type: hi === 6 ? 'relu6' : 'relu' };
         break;
       }
       case 'Relu': layer = { type: 'relu' }; break;
@@ -249,7 +281,7 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
 export function loadOnnx(bytes: Uint8Array, backend: Backend, fileName = 'model.onnx'): Model {
   const { spec, weights } = parseOnnx(bytes, fileName);
   const model = new Model(spec, backend);
-  for (const p of model.parameters()) {
+  for (const p of model.savedTensors()) {
     const w = weights.get(p.path);
     if (!w || w.length !== p.value.size) throw new FormatError(`${fileName}: weights for "${p.path}" are missing or of the wrong size`);
     p.value.data.set(w);
