@@ -75,6 +75,8 @@ describe('ONNX export, checked against ONNX Runtime', () => {
     ['ResNet-18 (small input, ÷8 channels: batch norm, residual adds, global pooling)', zoo.resnet18.build({ inputShape: [3, 32, 32], width: 1 / 8, classes: 10 }), 2],
     ['GoogLeNet (small, ÷8 channels: inception concats, ceil-mode pools)', zoo.googlenet.build({ inputShape: [3, 32, 32], width: 1 / 8, classes: 10 }), 2],
     ['DenseNet-121 (small, ÷8 channels: dense concats, transitions)', zoo.densenet121.build({ inputShape: [3, 32, 32], width: 1 / 8, classes: 10 }), 1],
+    ['ZFNet (small input, ÷8 channels)', zoo.zfnet.build({ inputShape: [3, 64, 64], width: 1 / 8, classes: 10 }), 1],
+    ['ResNet-50 (small input, ÷8 channels: bottlenecks, projection shortcuts)', zoo.resnet50.build({ inputShape: [3, 32, 32], width: 1 / 8, classes: 10 }), 1],
     ['VGG-11 (÷8 channels, 224×224)', zoo.vgg11.build({ width: 1 / 8, classes: 10 }), 1],
     ['alexnet-tv (÷8 channels, 224×224: adaptive pooling)', zoo['alexnet-tv'].build({ width: 1 / 8, classes: 10 }), 1],
     ['convnetjs-mnist', zoo['convnetjs-mnist'].build(), 2],
