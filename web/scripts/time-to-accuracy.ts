@@ -2,11 +2,12 @@
  * How long a visitor trains in the tab until the whole test set is ≥ 98 % right: loads the
  * playground in headless Chromium, picks a preset, trains with the default settings, and
  * every `checkEvery` seconds pauses to let the page evaluate all 10,000 test digits.
- * Usage: node --import tsx web/scripts/time-to-accuracy.ts [preset=convnetjs] [checkEvery=15] [limit=300]
+ * Usage: node --import tsx web/scripts/time-to-accuracy.ts [preset=convnetjs] [checkEvery=15] [limit=300] [query]
+ * (query: e.g. "backend=ref" to train on the reference backend)
  */
 import { buildPlayground, launchChromium, servePlayground } from './browser.js';
 
-const [preset = 'convnetjs', checkEvery = '15', limit = '300'] = process.argv.slice(2);
+const [preset = 'convnetjs', checkEvery = '15', limit = '300', query = ''] = process.argv.slice(2);
 const target = 0.98;
 
 await buildPlayground();
@@ -14,7 +15,7 @@ const served = await servePlayground();
 const browser = await launchChromium();
 try {
   const page = await browser.context.newPage();
-  await page.goto(served.url);
+  await page.goto(`${served.url}${query ? `?${query}` : ''}`);
   await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000 });
   await page.selectOption('#network-preset', preset);
   await page.click('#network-apply');

@@ -27,7 +27,10 @@ let started = false;
 const settingsForm = new SettingsForm($('settings') as HTMLFormElement);
 settingsForm.write(defaultSettings);
 const charts = new TrainingCharts($('chart-loss'), $('chart-accuracy'));
-const client = new WorkerClient(new URL(import.meta.env.BASE_URL, location.href).href, onEvent);
+const client = new WorkerClient({
+  baseUrl: new URL(import.meta.env.BASE_URL, location.href).href,
+  backend: new URLSearchParams(location.search).get('backend') === 'ref' ? 'ref' : undefined,
+}, onEvent);
 
 function onEvent(event: WorkerEvent): void {
   switch (event.type) {
@@ -177,7 +180,7 @@ async function evaluate(): Promise<void> {
   if (evaluating) { evaluateAgain = true; return; }
   evaluating = true;
   evaluateAgain = false;
-  $('pred-summary').textContent = 'Evaluating all 10,000 test digits…';
+  $('pred-summary').textContent = 'Evaluating the test digits…';
   delete $('pred-summary').dataset.accuracy;
   try {
     const report = await client.request({ kind: 'evaluate' });

@@ -134,7 +134,8 @@ export type WorkerEvent =
   | { type: 'state'; running: boolean }
   | { type: 'stats'; stats: Stats };
 
-export type ToWorker = { id: number; request: Request } | { id: 0; init: { baseUrl: string } };
+/** `backend: 'ref'` skips the wasm backend (the page's ?backend=ref, for comparisons). */
+export type ToWorker = { id: number; request: Request } | { id: 0; init: { baseUrl: string; backend?: 'ref' } };
 
 export type FromWorker =
   | { type: 'reply'; id: number; ok: true; result: unknown }

@@ -6,7 +6,7 @@ export class WorkerClient {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-  constructor(baseUrl: string, onEvent: (event: WorkerEvent) => void) {
+  constructor(init: { baseUrl: string; backend?: 'ref' }, onEvent: (event: WorkerEvent) => void) {
     this.worker = new Worker(new URL('./worker/train-worker.ts', import.meta.url), { type: 'module', name: 'convkit-training' });
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
@@ -17,7 +17,7 @@ export class WorkerClient {
       else p?.reject(new Error(m.error));
     };
     this.worker.onerror = (e) => onEvent({ type: 'error', message: `worker failed: ${e.message}`, fatal: true });
-    this.post({ id: 0, init: { baseUrl } });
+    this.post({ id: 0, init });
   }
 
   request<K extends Request['kind']>(request: Extract<Request, { kind: K }>, transfer: Transferable[] = []): Promise<Replies[K]> {

@@ -11,7 +11,7 @@ export interface PredictionElements {
 
 export function renderPredictions(el: PredictionElements, report: EvaluationReport, onPick: (index: number) => void): void {
   const errors = report.confusion.reduce((s, row, i) => s + row.reduce((t, v, j) => t + (i === j ? 0 : v), 0), 0);
-  el.summary.textContent = `Test accuracy ${(report.accuracy * 100).toFixed(2)} % on all ${report.count.toLocaleString('en')} test digits (${errors} wrong), `
+  el.summary.textContent = `Test accuracy ${(report.accuracy * 100).toFixed(2)} % on ${report.count === 10000 ? 'all 10,000' : `the first ${report.count.toLocaleString('en')}`} test digits (${errors} wrong), `
     + `with the weights after ${report.examples.toLocaleString('en')} training examples in this session.`;
   el.summary.dataset.accuracy = String(report.accuracy);
   el.strip.replaceChildren(...report.strip.map((e) => exampleCard(e, onPick)));

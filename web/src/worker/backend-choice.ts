@@ -11,8 +11,9 @@ export interface ChosenBackend {
   note: string;
 }
 
-/** `threads` caps the wasm backend's compute threads (default: all cores). */
-export async function chooseBackend(options: { threads?: number } = {}): Promise<ChosenBackend> {
+/** `threads` caps the wasm backend's compute threads (default: all cores); `only: 'ref'` skips wasm. */
+export async function chooseBackend(options: { threads?: number; only?: 'ref' } = {}): Promise<ChosenBackend> {
+  if (options.only === 'ref') return { backend: new RefBackend('float32'), note: 'reference kernels, chosen with ?backend=ref' };
   try {
     return await createBrowserWasmBackend(options.threads);
   } catch (e) {
