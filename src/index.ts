@@ -9,7 +9,7 @@ export type { Backend, Conv2dGeometry, Pool2dGeometry } from './backend/backend.
 export { RefBackend } from './backend/ref.js';
 export { createBackend, backendNames } from './backend/index.js';
 export { createLayer, layerTypes, Layer, type LayerSpec, type Param } from './layers/index.js';
-export { Model, sequential, INPUT, type ModelSpec, type NodeSpec, type NamedParam, type SummaryRow } from './model/model.js';
+export { Model, sequential, INPUT, MAX_BUILD_VALUES, MAX_ACTIVATION, type ModelSpec, type ModelLimits, type NodeSpec, type NamedParam, type SummaryRow } from './model/model.js';
 export { zoo, zooEntry, type ZooEntry, type TrainDefaults } from './model/zoo.js';
 export { initWeights, type InitName } from './init.js';
 export { SoftmaxCrossEntropy } from './train/loss.js';

@@ -82,6 +82,7 @@ export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backen
   if (header === null || typeof header !== 'object' || header.format !== 'convkit-model') fail('header does not describe a convkit model');
   if (header.version !== FORMAT_VERSION) fail(`format version ${header.version} is not supported (this convkit reads version ${FORMAT_VERSION})`);
   if (!Array.isArray(header.tensors)) fail('header has no tensor list');
+  if (header.metadata !== undefined && (header.metadata === null || typeof header.metadata !== 'object' || Array.isArray(header.metadata))) fail('metadata is not an object');
   const dataStart = align4(12 + headerLength);
   const data = bytes.subarray(dataStart);
   if (data.length !== header.dataBytes) fail(`weight data is ${data.length} bytes, header says ${header.dataBytes} (truncated or padded file)`);
@@ -89,7 +90,9 @@ export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backen
 
   let model: Model;
   try {
-    model = new Model(header.spec, backend);
+    // The file must hold every parameter, so its size bounds what building may allocate: each
+    // parameter and its gradient, with room for per-channel scratch (batch norm's) that is not stored.
+    model = new Model(header.spec, backend, 1, { maxValues: 3 * (data.length / 4) + 4096 });
   } catch (e) {
     if (e instanceof ConvkitError) return fail(`architecture is invalid: ${e.message}`);
     throw e;

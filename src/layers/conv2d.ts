@@ -51,6 +51,7 @@ export class Conv2d extends Layer {
       this.padding = pair(spec.padding === 'valid' ? 0 : spec.padding, 0, 'padding', name);
     }
     this.groups = spec.groups ?? 1;
+    if (!Number.isInteger(this.groups) || this.groups < 1) throw new ConfigError(`layer "${name}": groups must be a positive integer, got ${JSON.stringify(spec.groups)}`);
     this.useBias = spec.bias ?? true;
     this.init = spec.init ?? 'he';
   }

@@ -27,6 +27,37 @@ export interface ModelSpec {
 
 export const INPUT = 'input';
 
+/**
+ * Bounds on what a spec may ask for, checked before anything is allocated, so that a model
+ * file or network definition from an untrusted source cannot make convkit allocate memory in
+ * proportion to a number it merely states.
+ */
+export interface ModelLimits {
+  /** Most values building may allocate (parameters, their gradients, layer state); default MAX_BUILD_VALUES. */
+  maxValues?: number;
+  /** Most values in one example's input or in one node's output for one example; default MAX_ACTIVATION. */
+  maxActivation?: number;
+}
+
+/** 2^29 values: 2 GiB of float32, room for 250 M parameters and their gradients (VGG-16 has 138 M). */
+export const MAX_BUILD_VALUES = 2 ** 29;
+/** 2^26 values per example per node: 256 MiB of float32 (VGG's largest is 3.2 M). */
+export const MAX_ACTIVATION = 2 ** 26;
+
+/** The backend with an alloc that throws a ConfigError instead of passing `max` values in all. */
+function allocationGuard(backend: Backend, model: string, max: number): Backend {
+  let total = 0;
+  const alloc = (n: number) => {
+    if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`model "${model}": a layer asked for ${n} values`);
+    if (total + n > max) {
+      throw new ConfigError(`model "${model}": building it would allocate more than the limit of ${max.toLocaleString('en')} values for parameters, gradients and layer state (at least ${(total + n).toLocaleString('en')})`);
+    }
+    total += n;
+    return backend.alloc(n);
+  };
+  return new Proxy(backend, { get: (target, key) => (key === 'alloc' ? alloc : Reflect.get(target, key)) });
+}
+
 export interface NamedParam extends Param {
   /** "node.param", e.g. "conv1.weight". */
   path: string;
@@ -63,7 +94,8 @@ export class Model {
   /** Randomness used inside the forward pass (dropout); seeded, part of the training state. */
   readonly rng: Rng;
 
-  constructor(spec: ModelSpec, readonly backend: Backend, seed = 1) {
+  constructor(spec: ModelSpec, readonly backend: Backend, seed = 1, limits: ModelLimits = {}) {
+    if (spec === null || typeof spec !== 'object') throw new ConfigError(`a model spec must be an object, got ${JSON.stringify(spec)}`);
     this.spec = structuredClone(spec);
     this.rng = new Rng(seed ^ 0x5bd1e995);
     const index = new Map<string, number>([[INPUT, -1]]);
@@ -72,20 +104,33 @@ export class Model {
       throw new ConfigError(`model "${spec.name}": inputShape must be [C, H, W] of positive integers, got ${JSON.stringify(spec.inputShape)}`);
     }
     if (!Array.isArray(spec.nodes) || spec.nodes.length === 0) throw new ConfigError(`model "${spec.name}": needs at least one node`);
+    const maxActivation = limits.maxActivation ?? MAX_ACTIVATION;
+    const checkActivation = (what: string, shape: Shape) => {
+      if (shapeSize(shape) > maxActivation) {
+        throw new ConfigError(`model "${spec.name}": ${what} of ${shapeToString(shape)} per example is ${shapeSize(shape).toExponential(2)} values, more than the limit of ${maxActivation}`);
+      }
+    };
+    checkActivation('the input', spec.inputShape);
+    // Layers allocate their parameters in build(); this backend refuses an allocation that would
+    // pass the limit, before it happens, so an absurd spec (filters: 1e9) costs nothing.
+    const guarded = allocationGuard(backend, spec.name, limits.maxValues ?? MAX_BUILD_VALUES);
     for (const nodeSpec of spec.nodes) {
+      if (nodeSpec === null || typeof nodeSpec !== 'object') throw new ConfigError(`model "${spec.name}": every node must be an object, got ${JSON.stringify(nodeSpec)}`);
       const name = nodeSpec.name;
       if (typeof name !== 'string' || name === '' || index.has(name)) {
         throw new ConfigError(`model "${spec.name}": node names must be unique non-empty strings (got ${JSON.stringify(name)})`);
       }
+      if (nodeSpec.inputs !== undefined && !Array.isArray(nodeSpec.inputs)) throw new ConfigError(`node "${name}": inputs must be a list of node names`);
       const inputs = (nodeSpec.inputs ?? []).map((inputName) => {
-        const i = index.get(inputName);
-        if (i === undefined) throw new ConfigError(`node "${name}" reads "${inputName}", which is not 'input' or an earlier node`);
+        const i = typeof inputName === 'string' ? index.get(inputName) : undefined;
+        if (i === undefined) throw new ConfigError(`node "${name}" reads ${JSON.stringify(inputName)}, which is not 'input' or an earlier node`);
         return i;
       });
       if (inputs.length === 0) throw new ConfigError(`node "${name}" has no inputs`);
       const layer = createLayer(nodeSpec.layer, name);
       const inShapes = inputs.map((i) => (i < 0 ? spec.inputShape : shapes[i]));
-      shapes.push(layer.build(inShapes, backend));
+      checkActivation(`the output of node "${name}"`, layer.inferShape(inShapes));
+      shapes.push(layer.build(inShapes, guarded));
       this.nodes.push({ name, layer, inputs });
       index.set(name, this.nodes.length - 1);
     }
