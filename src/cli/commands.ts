@@ -93,7 +93,7 @@ function runSettings(o: TrainCommandOptions): RunSettings {
     lr: o.lr ?? (optimizer === 'sgd' ? d.lr : 1e-3),
     optimizer: { type: optimizer, momentum: o.momentum ?? d.momentum, weightDecay: o.weightDecay ?? d.weightDecay },
     schedule: o.schedule && o.schedule !== d.schedule.type ? { type: o.schedule } : d.schedule,
-    seed: o.seed, shift: o.shift ?? 0, flip: o.flip ?? false, inputSize: o.inputSize ?? defaultSize,
+    seed: o.seed, shift: o.shift ?? d.shift ?? 0, flip: o.flip ?? false, inputSize: o.inputSize ?? defaultSize,
     channels: o.channels ?? (o.dataset.startsWith('folder:') ? 3 : (defaultChannels as 1 | 3)), clipGradNorm: o.clipGradNorm, trainLimit: o.trainLimit, testLimit: o.testLimit,
     out: o.out ?? `${o.model}.convkit`,
   };

@@ -46,7 +46,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'random seed: same seed, same run bit for bit', int('seed'), 1)
     .option('--train-limit <n>', 'use only the first N training images', int('train-limit', 1))
     .option('--test-limit <n>', 'use only the first N test images', int('test-limit', 1))
-    .option('--shift <px>', 'augment with random translations of up to this many pixels', int('shift'), 0)
+    .option('--shift <px>', 'augment with random translations of up to this many pixels (model default, usually 0)', int('shift'))
     .option('--flip', 'augment with random horizontal flips (natural images)')
     .option('--input-size <n>', 'model input side in pixels (model default; folder images are resized to it)', int('input-size', 8))
     .option('--channels <n>', 'image channels for folder datasets: 1 or 3 (default 3)', (v: string) => {
