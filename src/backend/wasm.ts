@@ -2,6 +2,7 @@ import type { FloatArray } from '../tensor.js';
 import type { AdamOptions, Backend, Conv2dGeometry, Labels, Pool2dGeometry, SgdOptions } from './backend.js';
 import { WasmHeap } from './wasm-heap.js';
 import { type KernelExports, type KernelVariant, type ThreadedKernel, instantiateKernels, loadKernels, threadedKernels } from './wasm-kernels.js';
+import { Staging } from './wasm-staging.js';
 import { type Piece, type SpawnWorker, ThreadPool } from './wasm-threads.js';
 
 /** What the host environment provides: the kernel files, and worker threads if it has them. */
@@ -41,16 +42,15 @@ const PIECES_PER_THREAD = 4;
 const GEMM_PIECE_MACS = 1 << 22;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
 
-type AnyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
-
 interface Block { ptr: number; bytes: number }
 
 /**
  * Every kernel in WebAssembly SIMD (AssemblyScript sources in assembly/). Tensors from
  * alloc() are views into the kernels' own linear memory, so kernels get pointers and nothing
- * is copied; arrays from elsewhere (a label Uint8Array, a pooling layer's argmax Int32Array,
- * a plain Float32Array) are copied through scratch memory, correct but slower. GEMM and
- * im2col convolutions above a size threshold are split across worker threads.
+ * is copied; arrays from elsewhere are copied through scratch memory (wasm-staging.ts),
+ * correct but slower. Kernels above a size threshold are split across worker threads
+ * (wasm-threads.ts): GEMMs by blocks of rows or columns, convolutions by images, pooling and
+ * batch norm by planes or channels, element-wise kernels by ranges.
  *
  * Blocks are freed when their views are garbage collected: keep the array alloc() returned
  * alive for as long as any subarray of it is in use.
@@ -61,10 +61,8 @@ export class WasmBackend implements Backend {
   private readonly geometry: Int32Array;
   /** Per-thread scratch: GEMM packing, im2col columns, partial weight gradients. */
   private readonly scratch: Block[] = [];
-  /** Scratch copies of foreign arrays for the current call. */
-  private readonly staging: Block[] = [];
-  private stagingUsed = 0;
-  private readonly copyBacks: { staged: Float32Array | Int32Array; target: AnyArray }[] = [];
+  /** Pointers for each call's arrays, copying those from outside wasm memory. */
+  private readonly io: Staging;
   private readonly gemmBytes: number;
 
   private constructor(
@@ -75,6 +73,7 @@ export class WasmBackend implements Backend {
     readonly variant: KernelVariant,
   ) {
     this.geometry = heap.i32(GEOMETRY, 16);
+    this.io = new Staging(heap);
     this.gemmBytes = k.gemmWorkspaceBytes();
     if (k.dataEnd() > GEOMETRY) throw new Error('wasm backend: kernel static data overlaps the host region');
   }
@@ -114,42 +113,42 @@ export class WasmBackend implements Backend {
 
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
     alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void {
-    this.begin();
-    const a = this.input(A, M * K, 'A'), b = this.input(B, K * N, 'B');
-    const c = beta === 0 ? this.output(C, M * N, 'C') : this.inout(C, M * N, 'C');
+    this.io.begin();
+    const a = this.io.input(A, M * K, 'A'), b = this.io.input(B, K * N, 'B');
+    const c = beta === 0 ? this.io.output(C, M * N, 'C') : this.io.inout(C, M * N, 'C');
     this.gemmPtr(transA, transB, M, N, K, alpha, a, transA ? M : K, b, transB ? K : N, beta, c, N);
-    this.finish();
+    this.io.finish();
   }
 
   conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const gp = this.convGeometry(g);
-    const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), wp = this.input(w, convWeights(g), 'w');
-    const bp = bias ? this.input(bias, g.O, 'bias') : 0;
-    const yp = this.output(y, g.N * g.O * g.OH * g.OW, 'y');
+    const xp = this.io.input(x, g.N * g.C * g.H * g.W, 'x'), wp = this.io.input(w, convWeights(g), 'w');
+    const bp = bias ? this.io.input(bias, g.O, 'bias') : 0;
+    const yp = this.io.output(y, g.N * g.O * g.OH * g.OW, 'y');
     this.convSplit(g, 'conv2dForward', (n0, n1) => [gp, n0, n1, xp, wp, bp, yp, 0], 1 << 7);
-    this.finish();
+    this.io.finish();
   }
 
   conv2dBackwardInput(g: Conv2dGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const gp = this.convGeometry(g);
-    const dyp = this.input(dy, g.N * g.O * g.OH * g.OW, 'dy'), wp = this.input(w, convWeights(g), 'w');
-    const dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
+    const dyp = this.io.input(dy, g.N * g.O * g.OH * g.OW, 'dy'), wp = this.io.input(w, convWeights(g), 'w');
+    const dxp = this.io.output(dx, g.N * g.C * g.H * g.W, 'dx');
     this.convSplit(g, 'conv2dBackwardInput', (n0, n1) => [gp, n0, n1, dyp, wp, dxp, 0], 1 << 6);
-    this.finish();
+    this.io.finish();
   }
 
   conv2dBackwardWeights(g: Conv2dGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, dbias: FloatArray | null): void {
-    this.begin();
+    this.io.begin();
     const gp = this.convGeometry(g);
-    const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), dyp = this.input(dy, g.N * g.O * g.OH * g.OW, 'dy');
+    const xp = this.io.input(x, g.N * g.C * g.H * g.W, 'x'), dyp = this.io.input(dy, g.N * g.O * g.OH * g.OW, 'dy');
     const wn = convWeights(g);
-    const dwp = this.output(dw, wn, 'dw');
-    const dbp = dbias ? this.output(dbias, g.O, 'dbias') : 0;
+    const dwp = this.io.output(dw, wn, 'dw');
+    const dbp = dbias ? this.io.output(dbias, g.O, 'dbias') : 0;
     if (!this.pool || !this.worthSplitting(g)) {
       this.k.conv2dBackwardWeights(gp, 0, g.N, xp, dyp, dwp, dbp, this.workspace(0, this.k.convWorkspaceBytes(gp)), 0);
-      this.finish();
+      this.io.finish();
       return;
     }
     // Every thread sums its pieces' images into a zeroed partial gradient after its
@@ -165,131 +164,131 @@ export class WasmBackend implements Backend {
       this.k.add(dwp, works[t] + convBytes, dwp, wn);
       if (dbp) this.k.add(dbp, works[t] + convBytes + wn * 4, dbp, g.O);
     }
-    this.finish();
+    this.io.finish();
   }
 
   maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void {
-    this.begin();
+    this.io.begin();
     const gp = this.poolGeometry(g);
     const n = g.N * g.C * g.OH * g.OW;
-    const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.output(y, n, 'y'), ap = this.output(argmax, n, 'argmax');
+    const xp = this.io.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.io.output(y, n, 'y'), ap = this.io.output(argmax, n, 'argmax');
     this.split('maxPool2dForward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, xp, yp, ap]);
-    this.finish();
+    this.io.finish();
   }
 
   maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const gp = this.poolGeometry(g);
     const n = g.N * g.C * g.OH * g.OW;
-    const dyp = this.input(dy, n, 'dy'), ap = this.input(argmax, n, 'argmax'), dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
+    const dyp = this.io.input(dy, n, 'dy'), ap = this.io.input(argmax, n, 'argmax'), dxp = this.io.output(dx, g.N * g.C * g.H * g.W, 'dx');
     this.split('maxPool2dBackward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, dyp, ap, dxp]);
-    this.finish();
+    this.io.finish();
   }
 
   avgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, countPad: boolean): void {
-    this.begin();
+    this.io.begin();
     const gp = this.poolGeometry(g);
-    const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.output(y, g.N * g.C * g.OH * g.OW, 'y');
+    const xp = this.io.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.io.output(y, g.N * g.C * g.OH * g.OW, 'y');
     this.split('avgPool2dForward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, xp, yp, +countPad]);
-    this.finish();
+    this.io.finish();
   }
 
   avgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray, countPad: boolean): void {
-    this.begin();
+    this.io.begin();
     const gp = this.poolGeometry(g);
-    const dyp = this.input(dy, g.N * g.C * g.OH * g.OW, 'dy'), dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
+    const dyp = this.io.input(dy, g.N * g.C * g.OH * g.OW, 'dy'), dxp = this.io.output(dx, g.N * g.C * g.H * g.W, 'dx');
     this.split('avgPool2dBackward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, dyp, dxp, +countPad]);
-    this.finish();
+    this.io.finish();
   }
 
   adaptiveAvgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const gp = this.poolGeometry(g);
-    const xp = this.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.output(y, g.N * g.C * g.OH * g.OW, 'y');
+    const xp = this.io.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.io.output(y, g.N * g.C * g.OH * g.OW, 'y');
     this.split('adaptiveAvgPool2dForward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, xp, yp]);
-    this.finish();
+    this.io.finish();
   }
 
   adaptiveAvgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const gp = this.poolGeometry(g);
-    const dyp = this.input(dy, g.N * g.C * g.OH * g.OW, 'dy'), dxp = this.output(dx, g.N * g.C * g.H * g.W, 'dx');
+    const dyp = this.io.input(dy, g.N * g.C * g.OH * g.OW, 'dy'), dxp = this.io.output(dx, g.N * g.C * g.H * g.W, 'dx');
     this.split('adaptiveAvgPool2dBackward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, dyp, dxp]);
-    this.finish();
+    this.io.finish();
   }
 
   batchNormStats(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, variance: FloatArray): void {
-    this.begin();
-    const xp = this.input(x, N * C * HW, 'x'), mp = this.output(mean, C, 'mean'), vp = this.output(variance, C, 'variance');
+    this.io.begin();
+    const xp = this.io.input(x, N * C * HW, 'x'), mp = this.io.output(mean, C, 'mean'), vp = this.io.output(variance, C, 'variance');
     this.split('batchNormStats', C, N * C * HW, (c0, c1) => [N, C, HW, c0, c1, xp, mp, vp]);
-    this.finish();
+    this.io.finish();
   }
 
   batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
     gamma: FloatArray, beta: FloatArray, y: FloatArray): void {
-    this.begin();
-    const xp = this.input(x, N * C * HW, 'x'), mp = this.input(mean, C, 'mean'), sp = this.input(invStd, C, 'invStd');
-    const gp = this.input(gamma, C, 'gamma'), bp = this.input(beta, C, 'beta'), yp = this.output(y, N * C * HW, 'y');
+    this.io.begin();
+    const xp = this.io.input(x, N * C * HW, 'x'), mp = this.io.input(mean, C, 'mean'), sp = this.io.input(invStd, C, 'invStd');
+    const gp = this.io.input(gamma, C, 'gamma'), bp = this.io.input(beta, C, 'beta'), yp = this.io.output(y, N * C * HW, 'y');
     this.split('batchNormApply', N * C, N * C * HW, (p0, p1) => [C, HW, p0, p1, xp, mp, sp, gp, bp, yp]);
-    this.finish();
+    this.io.finish();
   }
 
   batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
     gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const n = N * C * HW;
-    const xp = this.input(x, n, 'x'), dyp = this.input(dy, n, 'dy'), mp = this.input(mean, C, 'mean');
-    const sp = this.input(invStd, C, 'invStd'), gp = this.input(gamma, C, 'gamma');
-    const dxp = this.output(dx, n, 'dx'), dgp = this.output(dgamma, C, 'dgamma'), dbp = this.output(dbeta, C, 'dbeta');
+    const xp = this.io.input(x, n, 'x'), dyp = this.io.input(dy, n, 'dy'), mp = this.io.input(mean, C, 'mean');
+    const sp = this.io.input(invStd, C, 'invStd'), gp = this.io.input(gamma, C, 'gamma');
+    const dxp = this.io.output(dx, n, 'dx'), dgp = this.io.output(dgamma, C, 'dgamma'), dbp = this.io.output(dbeta, C, 'dbeta');
     this.split('batchNormBackward', C, n, (c0, c1) => [N, C, HW, c0, c1, xp, dyp, mp, sp, gp, dxp, dgp, dbp]);
-    this.finish();
+    this.io.finish();
   }
 
   lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
     x: FloatArray, scale: FloatArray, y: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const n = N * C * HW;
-    const xp = this.input(x, n, 'x'), sp = this.output(scale, n, 'scale'), yp = this.output(y, n, 'y');
+    const xp = this.io.input(x, n, 'x'), sp = this.io.output(scale, n, 'scale'), yp = this.io.output(y, n, 'y');
     this.split('lrnForward', N, n * size, (n0, n1) => [C, HW, n0, n1, size, alpha, beta, k, xp, sp, yp]);
-    this.finish();
+    this.io.finish();
   }
 
   lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, _k: number,
     x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const n = N * C * HW;
-    const xp = this.input(x, n, 'x'), yp = this.input(y, n, 'y'), sp = this.input(scale, n, 'scale');
-    const dyp = this.input(dy, n, 'dy'), dxp = this.output(dx, n, 'dx');
+    const xp = this.io.input(x, n, 'x'), yp = this.io.input(y, n, 'y'), sp = this.io.input(scale, n, 'scale');
+    const dyp = this.io.input(dy, n, 'dy'), dxp = this.io.output(dx, n, 'dx');
     this.split('lrnBackward', N, n * size, (n0, n1) => [C, HW, n0, n1, size, alpha, beta, xp, yp, sp, dyp, dxp]);
-    this.finish();
+    this.io.finish();
   }
 
   leakyRelu(x: FloatArray, y: FloatArray, slope: number, cap: number): void {
-    this.begin();
+    this.io.begin();
     const n = y.length;
-    const xp = this.input(x, n, 'x'), yp = this.output(y, n, 'y');
+    const xp = this.io.input(x, n, 'x'), yp = this.io.output(y, n, 'y');
     this.elementwise('leakyRelu', n, (i, m) => [xp + i * 4, yp + i * 4, m, slope, cap]);
-    this.finish();
+    this.io.finish();
   }
 
   leakyReluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, slope: number, cap: number): void {
-    this.begin();
+    this.io.begin();
     const n = dx.length;
-    const xp = this.input(x, n, 'x'), dyp = this.input(dy, n, 'dy'), dxp = this.output(dx, n, 'dx');
+    const xp = this.io.input(x, n, 'x'), dyp = this.io.input(dy, n, 'dy'), dxp = this.io.output(dx, n, 'dx');
     this.elementwise('leakyReluBackward', n, (i, m) => [xp + i * 4, dyp + i * 4, dxp + i * 4, m, slope, cap]);
-    this.finish();
+    this.io.finish();
   }
 
   addBias(rows: number, cols: number, x: FloatArray, b: FloatArray, y: FloatArray): void {
-    this.begin();
-    this.k.addBias(rows, cols, this.input(x, rows * cols, 'x'), this.input(b, cols, 'b'), this.output(y, rows * cols, 'y'));
-    this.finish();
+    this.io.begin();
+    this.k.addBias(rows, cols, this.io.input(x, rows * cols, 'x'), this.io.input(b, cols, 'b'), this.io.output(y, rows * cols, 'y'));
+    this.io.finish();
   }
 
   sumRows(rows: number, cols: number, dy: FloatArray, db: FloatArray): void {
-    this.begin();
-    this.k.sumRows(rows, cols, this.input(dy, rows * cols, 'dy'), this.output(db, cols, 'db'));
-    this.finish();
+    this.io.begin();
+    this.k.sumRows(rows, cols, this.io.input(dy, rows * cols, 'dy'), this.io.output(db, cols, 'db'));
+    this.io.finish();
   }
 
   add(a: FloatArray, b: FloatArray, out: FloatArray): void {
@@ -301,11 +300,11 @@ export class WasmBackend implements Backend {
   }
 
   axpy(alpha: number, x: FloatArray, y: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const n = y.length;
-    const xp = this.input(x, n, 'x'), yp = this.inout(y, n, 'y');
+    const xp = this.io.input(x, n, 'x'), yp = this.io.inout(y, n, 'y');
     this.elementwise('axpy', n, (i, m) => [alpha, xp + i * 4, yp + i * 4, m]);
-    this.finish();
+    this.io.finish();
   }
 
   copyBlocks(N: number, src: FloatArray, srcStride: number, srcOffset: number,
@@ -342,39 +341,39 @@ export class WasmBackend implements Backend {
   }
 
   softmax(N: number, K: number, x: FloatArray, y: FloatArray): void {
-    this.begin();
-    this.k.softmax(N, K, this.input(x, N * K, 'x'), this.output(y, N * K, 'y'));
-    this.finish();
+    this.io.begin();
+    this.k.softmax(N, K, this.io.input(x, N * K, 'x'), this.io.output(y, N * K, 'y'));
+    this.io.finish();
   }
 
   softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels,
     probs: FloatArray, dlogits: FloatArray): number {
-    this.begin();
+    this.io.begin();
     for (let n = 0; n < N; n++) {
       const label = labels[n];
       if (!(label >= 0 && label < K)) throw new RangeError(`wasm backend: label ${label} at ${n} is not a class index below ${K}`);
     }
-    const loss = this.k.softmaxCrossEntropy(N, K, this.input(logits, N * K, 'logits'), this.input(labels, N, 'labels'),
-      this.output(probs, N * K, 'probs'), this.output(dlogits, N * K, 'dlogits'));
-    this.finish();
+    const loss = this.k.softmaxCrossEntropy(N, K, this.io.input(logits, N * K, 'logits'), this.io.input(labels, N, 'labels'),
+      this.io.output(probs, N * K, 'probs'), this.io.output(dlogits, N * K, 'dlogits'));
+    this.io.finish();
     return loss;
   }
 
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void {
-    this.begin();
+    this.io.begin();
     const n = w.length;
-    this.k.sgdStep(this.inout(w, n, 'w'), this.input(g, n, 'g'), this.inout(v, n, 'v'), n,
+    this.k.sgdStep(this.io.inout(w, n, 'w'), this.io.input(g, n, 'g'), this.io.inout(v, n, 'v'), n,
       o.lr, o.momentum, o.weightDecay, +o.nesterov);
-    this.finish();
+    this.io.finish();
   }
 
   adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, o: AdamOptions): void {
-    this.begin();
+    this.io.begin();
     const n = w.length;
     const c1 = 1 - Math.pow(o.beta1, o.step), c2 = 1 - Math.pow(o.beta2, o.step);
-    this.k.adamStep(this.inout(w, n, 'w'), this.input(g, n, 'g'), this.inout(m, n, 'm'), this.inout(v, n, 'v'), n,
+    this.k.adamStep(this.io.inout(w, n, 'w'), this.io.input(g, n, 'g'), this.io.inout(m, n, 'm'), this.io.inout(v, n, 'v'), n,
       o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, +o.decoupled, c1, c2);
-    this.finish();
+    this.io.finish();
   }
 
   // ---- threading ----
@@ -481,87 +480,27 @@ export class WasmBackend implements Backend {
     return GEOMETRY;
   }
 
-  // ---- pointers and staging ----
+  // ---- element-wise helpers ----
 
   private unary(kernel: 'relu' | 'tanh' | 'sigmoid', x: FloatArray, y: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const n = y.length;
-    const xp = this.input(x, n, 'x'), yp = this.output(y, n, 'y');
+    const xp = this.io.input(x, n, 'x'), yp = this.io.output(y, n, 'y');
     this.elementwise(kernel, n, (i, m) => [xp + i * 4, yp + i * 4, m]);
-    this.finish();
+    this.io.finish();
   }
 
   private binary(kernel: 'add' | 'mul' | 'reluBackward' | 'tanhBackward' | 'sigmoidBackward', a: FloatArray, b: FloatArray, out: FloatArray): void {
-    this.begin();
+    this.io.begin();
     const n = out.length;
-    const ap = this.input(a, n, 'input'), bp = this.input(b, n, 'input'), op = this.output(out, n, 'output');
+    const ap = this.io.input(a, n, 'input'), bp = this.io.input(b, n, 'input'), op = this.io.output(out, n, 'output');
     this.elementwise(kernel, n, (i, m) => [ap + i * 4, bp + i * 4, op + i * 4, m]);
-    this.finish();
+    this.io.finish();
   }
 
   /** An element-wise kernel over n elements, in ranges of whole cache lines across threads when long. */
   private elementwise(kernel: ThreadedKernel, n: number, args: (start: number, count: number) => number[]): void {
     this.split(kernel, n, n, (start, end) => args(start, end - start), 16);
-  }
-
-  /** Pointer to n readable elements of a: a itself if it lives in wasm memory, else a scratch copy. */
-  private input(a: AnyArray, n: number, what: string): number {
-    const p = this.direct(a, n, what);
-    if (p >= 0) return p;
-    const staged = this.stage(a, n);
-    staged.set(a.subarray(0, n));
-    return staged.byteOffset;
-  }
-
-  /** Pointer to n writable elements of a; a scratch block is copied back into a by finish(). */
-  private output(a: AnyArray, n: number, what: string): number {
-    const p = this.direct(a, n, what);
-    if (p >= 0) return p;
-    const staged = this.stage(a, n);
-    this.copyBacks.push({ staged, target: a });
-    return staged.byteOffset;
-  }
-
-  private inout(a: AnyArray, n: number, what: string): number {
-    const p = this.direct(a, n, what);
-    if (p >= 0) return p;
-    const staged = this.stage(a, n);
-    staged.set(a.subarray(0, n));
-    this.copyBacks.push({ staged, target: a });
-    return staged.byteOffset;
-  }
-
-  /** a's own pointer when it is a 4-byte-element view into our memory, else -1. Checks the length. */
-  private direct(a: AnyArray, n: number, what: string): number {
-    if (a.length < n) throw new RangeError(`wasm backend: ${what} has ${a.length} elements, the kernel needs ${n}`);
-    return (a instanceof Float32Array || a instanceof Int32Array) && this.heap.owns(a) ? a.byteOffset : -1;
-  }
-
-  /** A scratch view for a foreign array: float data as f32, integer data (labels, argmax) as i32. */
-  private stage(a: AnyArray, n: number): Float32Array | Int32Array {
-    const i = this.stagingUsed++;
-    const bytes = Math.max(n, 1) * 4;
-    let block = this.staging[i];
-    if (!block || block.bytes < bytes) {
-      if (block) this.heap.release(block.ptr);
-      block = { ptr: this.heap.allocBytes(bytes), bytes };
-      this.staging[i] = block;
-    }
-    const isFloat = a instanceof Float32Array || a instanceof Float64Array;
-    return isFloat ? this.heap.f32(block.ptr, n) : this.heap.i32(block.ptr, n);
-  }
-
-  /** Starts a kernel call: forgets the scratch slots of a call that threw before finish(). */
-  private begin(): void {
-    this.copyBacks.length = 0;
-    this.stagingUsed = 0;
-  }
-
-  /** Copies staged outputs back to their arrays and frees the call's scratch slots. */
-  private finish(): void {
-    for (const { staged, target } of this.copyBacks) target.set(staged);
-    this.copyBacks.length = 0;
-    this.stagingUsed = 0;
   }
 }
 
