@@ -99,20 +99,16 @@ export function conv2dBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize
 }
 
 /**
- * dw = Σ_{n in [n0, n1)} dy[n] · im2col(x[n])ᵀ and dbias = Σ dy (dbias may be 0); written, or
- * added to what dw and dbias hold when `accumulate` (threads sum into per-thread partials that
- * the host then adds up).
+ * dw = Σ_{n in [n0, n1)} dy[n] · im2col(x[n])ᵀ and dbias = Σ dy (write; dbias may be 0).
+ * Threads each fill a partial dw/dbias for their images that the host then adds up.
  */
-export function conv2dBackwardWeights(g: ConvGeometry, n0: i32, n1: i32, x: usize, dy: usize, dw: usize, dbias: usize,
-  work: usize, accumulate: bool): void {
+export function conv2dBackwardWeights(g: ConvGeometry, n0: i32, n1: i32, x: usize, dy: usize, dw: usize, dbias: usize, work: usize): void {
   const G = g.groups, Cg = g.C / G, Og = g.O / G;
   const P = g.OH * g.OW, R = Cg * g.KH * g.KW;
   const col = work + <usize>gemmWorkspaceBytes();
   const direct = isPointwise(g);
-  if (!accumulate) {
-    memory.fill(dw, 0, <usize>(g.O * R) << 2);
-    if (dbias) memory.fill(dbias, 0, <usize>g.O << 2);
-  }
+  memory.fill(dw, 0, <usize>(g.O * R) << 2);
+  if (dbias) memory.fill(dbias, 0, <usize>g.O << 2);
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);

@@ -284,6 +284,20 @@ for (const c of cases) {
       });
     }
 
+    it('gives bit-identical results on repeated runs (reproducible training with threads)', () => {
+      const rng = new Rng(16);
+      const g = convGeometry(16, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1);
+      const [x] = pair(be, g.N * g.C * g.H * g.W, rng), [dy] = pair(be, g.N * g.O * g.OH * g.OW, rng);
+      const dw = be.alloc(g.O * g.C * 25), db = be.alloc(g.O);
+      be.conv2dBackwardWeights(g, x, dy, dw, db);
+      const first = Float32Array.from(dw), firstBias = Float32Array.from(db);
+      for (let run = 0; run < 20; run++) {
+        be.conv2dBackwardWeights(g, x, dy, dw, db);
+        assert.deepEqual(dw, first, `weight gradient of run ${run}`);
+        assert.deepEqual(db, firstBias, `bias gradient of run ${run}`);
+      }
+    });
+
     it('max pooling keeps the first of equal maxima and propagates NaN', () => {
       const g = poolGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0, false);
       const values = [1, 1, 2, 0, 1, 1, NaN, 5, 3, 3, 2, 2, 3, 3, 2, NaN];

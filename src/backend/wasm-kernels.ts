@@ -15,7 +15,7 @@ export interface KernelExports {
     A: Ptr, lda: number, B: Ptr, ldb: number, beta: number, C: Ptr, ldc: number, work: Ptr): void;
   conv2dForward(geometry: Ptr, n0: number, n1: number, x: Ptr, w: Ptr, bias: Ptr, y: Ptr, work: Ptr): void;
   conv2dBackwardInput(geometry: Ptr, n0: number, n1: number, dy: Ptr, w: Ptr, dx: Ptr, work: Ptr): void;
-  conv2dBackwardWeights(geometry: Ptr, n0: number, n1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr, accumulate: Flag): void;
+  conv2dBackwardWeights(geometry: Ptr, n0: number, n1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
   /** Pooling kernels cover planes (n, c) in [p0, p1). */
   maxPool2dForward(geometry: Ptr, p0: number, p1: number, x: Ptr, y: Ptr, argmax: Ptr): void;
   maxPool2dBackward(geometry: Ptr, p0: number, p1: number, dy: Ptr, argmax: Ptr, dx: Ptr): void;

@@ -59,8 +59,9 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm';
   readonly dtype = 'float32' as const;
   private readonly geometry: Int32Array;
-  /** Per-thread scratch: GEMM packing, im2col columns, partial weight gradients. */
+  /** Per-thread scratch: GEMM packing, im2col columns, padded inputs, packed filters. */
   private readonly scratch: Block[] = [];
+  private partialBlock: Block | null = null;
   /** Pointers for each call's arrays, copying those from outside wasm memory. */
   private readonly io: Staging;
   private readonly gemmBytes: number;
@@ -146,23 +147,27 @@ export class WasmBackend implements Backend {
     const wn = convWeights(g);
     const dwp = this.io.output(dw, wn, 'dw');
     const dbp = dbias ? this.io.output(dbias, g.O, 'dbias') : 0;
+    const workBytes = this.k.convWorkspaceBytes(gp);
     if (!this.pool || !this.worthSplitting(g)) {
-      this.k.conv2dBackwardWeights(gp, 0, g.N, xp, dyp, dwp, dbp, this.workspace(0, this.k.convWorkspaceBytes(gp)), 0);
+      this.k.conv2dBackwardWeights(gp, 0, g.N, xp, dyp, dwp, dbp, this.workspace(0, workBytes));
       this.io.finish();
       return;
     }
-    // Every thread sums its pieces' images into a zeroed partial gradient after its
-    // workspace; the partials are then added up here.
-    const convBytes = this.k.convWorkspaceBytes(gp), partialBytes = (wn + g.O) * 4;
-    const works = this.workspaces(convBytes + partialBytes);
-    for (const w of works) this.heap.f32(w + convBytes, wn + g.O).fill(0);
-    this.convSplit(g, 'conv2dBackwardWeights', (n0, n1) => [gp, n0, n1, xp, dyp, convBytes, dbp ? convBytes + wn * 4 : 0, 0, 1],
-      (1 << 5) | (dbp ? 1 << 6 : 0) | (1 << 7), partialBytes);
-    this.heap.f32(dwp, wn).set(this.heap.f32(works[0] + convBytes, wn));
-    if (dbp) this.heap.f32(dbp, g.O).set(this.heap.f32(works[0] + convBytes + wn * 4, g.O));
-    for (let t = 1; t < works.length; t++) {
-      this.k.add(dwp, works[t] + convBytes, dwp, wn);
-      if (dbp) this.k.add(dbp, works[t] + convBytes + wn * 4, dbp, g.O);
+    // One image range per thread, each into its own partial gradient, summed here in range
+    // order: the result does not depend on which thread ran which range (reproducible training).
+    const parts = ranges(g.N, this.pool.threads, 1);
+    const stride = (wn + g.O) * 4;
+    const partials = this.partials(parts.length * stride);
+    const pieces = parts.map(([n0, n1], i) => {
+      const p = partials + i * stride;
+      return { args: [gp, n0, n1, xp, dyp, p, dbp ? p + wn * 4 : 0, 0], workMask: 1 << 7 };
+    });
+    this.pool.run(kernelIndex('conv2dBackwardWeights'), pieces, this.workspaces(workBytes));
+    this.heap.f32(dwp, wn).set(this.heap.f32(partials, wn));
+    if (dbp) this.heap.f32(dbp, g.O).set(this.heap.f32(partials + wn * 4, g.O));
+    for (let i = 1; i < parts.length; i++) {
+      this.k.add(dwp, partials + i * stride, dwp, wn);
+      if (dbp) this.k.add(dbp, partials + i * stride + wn * 4, dbp, g.O);
     }
     this.io.finish();
   }
@@ -418,9 +423,8 @@ export class WasmBackend implements Backend {
    * (a few per thread, so that a late thread leaves its share to the others). `args` gives a
    * range's arguments; bits of `workMask` mark offsets into the running thread's workspace.
    */
-  private convSplit(g: Conv2dGeometry, kernel: ThreadedKernel, args: (n0: number, n1: number) => number[],
-    workMask: number, extraBytes = 0): void {
-    const bytes = this.k.convWorkspaceBytes(GEOMETRY) + extraBytes;
+  private convSplit(g: Conv2dGeometry, kernel: ThreadedKernel, args: (n0: number, n1: number) => number[], workMask: number): void {
+    const bytes = this.k.convWorkspaceBytes(GEOMETRY);
     if (!this.pool || !this.worthSplitting(g)) {
       const a = args(0, g.N);
       const work = this.workspace(0, bytes);
@@ -452,6 +456,15 @@ export class WasmBackend implements Backend {
     const grown = { ptr: this.heap.allocBytes(bytes), bytes };
     this.scratch[t] = grown;
     return grown.ptr;
+  }
+
+  /** Scratch for per-piece partial results (weight gradients), grown to at least `bytes`. */
+  private partials(bytes: number): number {
+    const p = this.partialBlock;
+    if (p && p.bytes >= bytes) return p.ptr;
+    if (p) this.heap.release(p.ptr);
+    this.partialBlock = { ptr: this.heap.allocBytes(bytes), bytes };
+    return this.partialBlock.ptr;
   }
 
   /** Every thread's workspace, each at least `bytes`. */
