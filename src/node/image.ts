@@ -4,7 +4,10 @@ import { PNG } from 'pngjs';
 import { FormatError } from '../errors.js';
 import { type GreyImage, toGrey } from '../data/preprocess.js';
 import { writeFileAtomic } from './files.js';
+import { MAX_IMAGE_PIXELS, checkJpegSize, checkPngSize } from './image-size.js';
 import { readBytes } from './mnist.js';
+
+export { MAX_IMAGE_PIXELS };
 
 /** Decoded 8-bit image, channels interleaved. */
 export interface DecodedImage {
@@ -18,6 +21,9 @@ export interface DecodedImage {
 export function decodeImage(bytes: Uint8Array, fileName: string): DecodedImage {
   const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  // Refuse sizes the file cannot back before a decoder allocates for them.
+  if (isPng) checkPngSize(bytes, fileName);
+  if (isJpeg) checkJpegSize(bytes, fileName);
   try {
     if (isPng) {
       // pngjs converts every colour type and bit depth to 8-bit RGBA.
@@ -25,12 +31,13 @@ export function decodeImage(bytes: Uint8Array, fileName: string): DecodedImage {
       return { width: png.width, height: png.height, channels: 4, pixels: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     }
     if (isJpeg) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 512 });
       return { width: img.width, height: img.height, channels: 4, pixels: img.data };
     }
   } catch (e) {
     // pngjs reports a file that ends early as pending reads on a finished stream.
-    const message = /read requests waiti?n?g on finished stream/.test((e as Error).message) ? 'the file is truncated' : (e as Error).message;
+    const raw = e instanceof Error ? e.message : String(e);
+    const message = /read requests waiti?n?g on finished stream/.test(raw) ? 'the file is truncated' : raw;
     throw new FormatError(`${fileName}: cannot decode ${isPng ? 'PNG' : 'JPEG'} image: ${message}`);
   }
   throw new FormatError(`${fileName}: not a PNG or JPEG image${extname(fileName) ? ` (despite the ${extname(fileName)} name)` : ''}`);
