@@ -130,7 +130,7 @@ export abstract class Layer {
 export function pair(v: number | readonly number[] | undefined, fallback: number, what: string, layer: string): [number, number] {
   if (v === undefined) return [fallback, fallback];
   const p: readonly number[] = typeof v === 'number' ? [v, v] : v;
-  if (p.length !== 2 || !p.every((x) => Number.isInteger(x) && x >= 0)) {
+  if (!Array.isArray(p) || p.length !== 2 || !p.every((x) => Number.isInteger(x) && x >= 0)) {
     throw new ShapeError(`layer "${layer}": ${what} must be a non-negative integer or a pair of them, got ${JSON.stringify(v)}`);
   }
   return [p[0], p[1]];

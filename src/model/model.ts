@@ -277,7 +277,7 @@ export function sequential(name: string, inputShape: [number, number, number], l
   const counts = new Map<string, number>();
   let previous = INPUT;
   const nodes = layers.map((layer) => {
-    const base = shortName(layer.type);
+    const base = shortName(typeof layer?.type === 'string' ? layer.type : 'layer');
     const k = (counts.get(base) ?? 0) + 1;
     counts.set(base, k);
     const node = { name: `${base}${k}`, layer, inputs: [previous] };
