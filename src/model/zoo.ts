@@ -127,7 +127,8 @@ const classic: [string, string, (o: ZooOptions) => ModelSpec][] = [
 for (const [name, description, build] of classic) zoo[name] = { description, build, defaults: imagenetDefaults };
 
 export function zooEntry(name: string): ZooEntry {
-  const entry = zoo[name];
+  // Own entries only: "constructor" or "toString" must not find Object.prototype's.
+  const entry = Object.hasOwn(zoo, name) ? zoo[name] : undefined;
   if (!entry) throw new ConfigError(`unknown model "${name}" (available: ${Object.keys(zoo).join(', ')})`);
   return entry;
 }
