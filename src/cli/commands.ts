@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { type Backend, WasmBackend, backendNames, createBackend } from '../backend/index.js';
 import { limitDataset } from '../data/dataset.js';
 import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, FormatError } from '../errors.js';
 import { Model } from '../model/model.js';
 import { zoo, zooEntry } from '../model/zoo.js';
 import { type DataInfo, dataInfo, datasetNames, loadDataset, loadDatasetSplits } from '../node/datasets.js';
@@ -99,6 +99,21 @@ function runSettings(o: TrainCommandOptions): RunSettings {
   };
 }
 
+/** A checkpoint's settings come from a file whose header is not checksummed: check their types before use. */
+function checkRunSettings(run: Record<string, unknown>, file: string): RunSettings {
+  const positiveInts = ['epochs', 'batchSize', 'inputSize', 'seed', 'shift'] as const;
+  const problem = (['model', 'dataset', 'out'] as const).find((k) => typeof run[k] !== 'string')
+    ?? positiveInts.find((k) => !Number.isSafeInteger(run[k]) || (run[k] as number) < (k === 'seed' || k === 'shift' ? 0 : 1))
+    ?? (['trainLimit', 'testLimit'] as const).find((k) => run[k] !== undefined && (!Number.isSafeInteger(run[k]) || (run[k] as number) < 1))
+    ?? (!(Number.isFinite(run.lr) && (run.lr as number) > 0) ? 'lr' : undefined)
+    ?? (run.clipGradNorm !== undefined && !(Number.isFinite(run.clipGradNorm) && (run.clipGradNorm as number) > 0) ? 'clipGradNorm' : undefined)
+    ?? (run.channels !== 1 && run.channels !== 3 ? 'channels' : undefined)
+    ?? (typeof run.flip !== 'boolean' ? 'flip' : undefined)
+    ?? (['optimizer', 'schedule'] as const).find((k) => run[k] === null || typeof run[k] !== 'object');
+  if (problem) throw new FormatError(`${file}: damaged training checkpoint: run setting ${problem} is ${JSON.stringify(run[problem])}`);
+  return run as unknown as RunSettings;
+}
+
 /** Images are stored a little larger than the model input so that training can take random crops. */
 function storedSize(inputSize: number): number {
   return inputSize >= 64 ? Math.round((inputSize * 8) / 7) : inputSize;
@@ -111,7 +126,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   if (o.resume) {
     const ck = loadCheckpoint(o.resume, backend);
     ({ model, state: resume } = ck);
-    settings = ck.run as unknown as RunSettings;
+    settings = checkRunSettings(ck.run, ck.file);
     if (o.epochs !== undefined) settings.epochs = o.epochs;
     out.text(`Resuming from ${ck.file}: epoch ${resume.epoch}, batch ${resume.batch}`);
   } else {

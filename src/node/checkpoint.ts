@@ -57,7 +57,9 @@ export function loadCheckpoint(dir: string, backend: Backend): LoadedCheckpoint 
 function decodeCheckpoint(file: string, backend: Backend): LoadedCheckpoint {
   const { model, metadata, extra } = decodeModel(readBytes(file), file, backend);
   const saved = metadata.checkpoint as (Omit<TrainState, 'optimizer'> & { optimizerSteps: number }) | undefined;
-  if (!saved || typeof saved.epoch !== 'number') throw new FormatError(`${file}: a model file, but not a training checkpoint`);
+  if (!saved || typeof saved !== 'object' || typeof saved.epoch !== 'number') throw new FormatError(`${file}: a model file, but not a training checkpoint`);
+  const problem = checkpointProblem(saved);
+  if (problem) throw new FormatError(`${file}: damaged training checkpoint: ${problem}`);
   const buffers = new Map<string, FloatArray[]>();
   for (const [path, data] of extra) {
     const m = /^optimizer\/(.+)\/(\d+)$/.exec(path);
@@ -68,4 +70,20 @@ function decodeCheckpoint(file: string, backend: Backend): LoadedCheckpoint {
   }
   const { optimizerSteps, ...rest } = saved;
   return { model, state: { ...rest, optimizer: { steps: optimizerSteps, buffers } }, run: (metadata.run as Record<string, unknown>) ?? {}, file };
+}
+
+const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isRngState = (v: unknown) => Array.isArray(v) && v.length === 5 && v.slice(0, 4).every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)
+  && (v[4] === null || Number.isFinite(v[4]));
+
+/** What is wrong with a checkpoint's saved training state (its header is not checksummed), or undefined. */
+function checkpointProblem(s: Omit<TrainState, 'optimizer'> & { optimizerSteps: number }): string | undefined {
+  if (!isCount(s.epoch) || s.epoch < 1 || !isCount(s.batch)) return `position epoch ${JSON.stringify(s.epoch)}, batch ${JSON.stringify(s.batch)}`;
+  if (!isRngState(s.shuffleRngAtEpochStart) || !isRngState(s.augmentRng) || !isRngState(s.modelRng)) return 'a random generator state is invalid';
+  if (!isCount(s.optimizerSteps)) return `optimizer step count ${JSON.stringify(s.optimizerSteps)}`;
+  const r = s.running;
+  if (!r || typeof r !== 'object' || !Number.isFinite(r.lossSum) || !isCount(r.correct) || !isCount(r.seen)) return 'the running loss and accuracy are invalid';
+  if (!Number.isFinite(s.trainSeconds) || !isCount(s.trainImages)) return 'the timing figures are invalid';
+  if (!Array.isArray(s.history) || !s.history.every((h) => h !== null && typeof h === 'object' && isCount(h.epoch))) return 'the epoch history is invalid';
+  return undefined;
 }
