@@ -1,0 +1,367 @@
+/**
+ * Hostile input (issue 8): every parser is fuzzed with fast-check, with a fixed seed and a
+ * stated number of cases, on random bytes and on mutations of valid inputs. Each must load or
+ * throw convkit's own typed error (ConvkitError) with a message — never another exception —
+ * and must not allocate by a size the input merely claims (checked with a counting backend
+ * for model files and by the explicit huge-claim cases).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import jpeg from 'jpeg-js';
+import { RefBackend } from '../src/backend/ref.js';
+import type { Backend } from '../src/backend/backend.js';
+import { type ImageDataset, datasetFromIdx } from '../src/data/dataset.js';
+import { encodeIdx, parseIdx } from '../src/data/idx.js';
+import { ConfigError, ConvkitError, FormatError } from '../src/errors.js';
+import { crc32 } from '../src/io/crc32.js';
+import { decodeModel, encodeModel } from '../src/io/modelfile.js';
+import { Model, type ModelSpec, sequential } from '../src/model/model.js';
+import { zoo } from '../src/model/zoo.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/node/checkpoint.js';
+import { MAX_IMAGE_PIXELS, decodeImage, encodePng } from '../src/node/image.js';
+import { toOnnx } from '../src/onnx/export.js';
+import { loadOnnx, parseOnnx } from '../src/onnx/import.js';
+import { onnx } from '../src/onnx/proto.js';
+import { type TrainState, train } from '../src/train/trainer.js';
+import { parseNetwork, validateNetwork } from '../web/src/network-def.js';
+import { FUZZ_SCALE, FUZZ_SEED, expectLoadsOrTypedError, interestingU32, mutatedBytes, mutatedJson } from './fuzz-util.js';
+
+const backend = new RefBackend();
+
+/** Runs a property with the fixed seed; returns how many cases loaded and how many were rejected. */
+function fuzz<T>(arbitrary: fc.Arbitrary<T>, numRuns: number, run: (input: T) => unknown): { loaded: number; rejected: number } {
+  const tally = { loaded: 0, rejected: 0 };
+  fc.assert(fc.property(arbitrary, (input) => { tally[expectLoadsOrTypedError(() => run(input))]++; }), { seed: FUZZ_SEED, numRuns: Math.round(numRuns * FUZZ_SCALE) });
+  return tally;
+}
+
+/** A backend that records the largest total it was asked to allocate. */
+function countingBackend(): Backend & { allocated: number } {
+  const inner = new RefBackend();
+  const counting = Object.assign(Object.create(inner) as RefBackend, { allocated: 0 });
+  counting.alloc = (n: number) => { counting.allocated += n; return inner.alloc(n); };
+  return counting;
+}
+
+describe('fuzz: IDX files', () => {
+  const valid = encodeIdx([3, 4, 5], Uint8Array.from({ length: 60 }, (_, i) => i));
+  const labels = encodeIdx([3], Uint8Array.of(1, 2, 9));
+
+  it('random bytes (400 cases), random headers (400), mutated files (600)', (t) => {
+    const random = fuzz(fc.uint8Array({ maxLength: 64 }), 400, (b) => parseIdx(b, 'random.idx'));
+    const header = fc.record({ type: fc.constantFrom(0x08, 0x09, 0x0d, 0), rank: fc.integer({ min: 0, max: 6 }),
+      dims: fc.array(fc.constantFrom(...interestingU32), { minLength: 0, maxLength: 6 }), payload: fc.integer({ min: 0, max: 300 }) })
+      .map(({ type, rank, dims, payload }) => {
+        const b = new Uint8Array(4 + 4 * dims.length + payload);
+        b[2] = type;
+        b[3] = rank;
+        dims.forEach((d, i) => new DataView(b.buffer).setUint32(4 + 4 * i, d, false));
+        return b;
+      });
+    const headers = fuzz(header, 400, (b) => {
+      const r = parseIdx(b, 'header.idx');
+      assert.equal(r.data.length, r.dims.reduce((a, d) => a * d, 1), 'the data holds exactly the claimed values');
+    });
+    const mutated = fuzz(mutatedBytes(valid), 600, (b) => parseIdx(b, 'mutated.idx'));
+    t.diagnostic(`random ${JSON.stringify(random)}, headers ${JSON.stringify(headers)}, mutated ${JSON.stringify(mutated)}`);
+  });
+
+  it('datasetFromIdx on mutated image and label files (400 cases)', () => {
+    fuzz(fc.tuple(mutatedBytes(valid), mutatedBytes(labels)), 400, ([img, lab]) => {
+      const ds = datasetFromIdx('fuzz', img, 'images.idx', lab, 'labels.idx');
+      assert.equal(ds.images.length, ds.count * ds.height * ds.width);
+      assert.equal(ds.labels.length, ds.count);
+    });
+  });
+});
+
+/** Re-encodes a model file with a different header (the weight data, and so its CRC, unchanged). */
+function withHeader(file: Uint8Array, header: unknown): Uint8Array {
+  const headerLength = new DataView(file.buffer, file.byteOffset).getUint32(8, true);
+  const data = file.subarray(align4(12 + headerLength));
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(align4(12 + json.length) + data.length);
+  out.set(file.subarray(0, 8), 0);
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, 12);
+  out.set(data, align4(12 + json.length));
+  return out;
+}
+
+function headerOf(file: Uint8Array): Record<string, unknown> {
+  const headerLength = new DataView(file.buffer, file.byteOffset).getUint32(8, true);
+  return JSON.parse(new TextDecoder().decode(file.subarray(12, 12 + headerLength)));
+}
+
+const align4 = (n: number) => (n + 3) & ~3;
+
+describe('fuzz: model files', () => {
+  // A small chain and a small graph with a residual add, a concat and batch norm (state tensors).
+  const chain = encodeModel(new Model(sequential('tiny', [1, 8, 8], [
+    { type: 'conv2d', filters: 4, kernel: 3 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 }, { type: 'flatten' }, { type: 'dense', units: 10 },
+  ]), backend), { data: { dataset: 'mnist' } });
+  const graphSpec: ModelSpec = {
+    name: 'graph', inputShape: [2, 6, 6], nodes: [
+      { name: 'a', layer: { type: 'conv2d', filters: 2, kernel: 3, padding: 1 }, inputs: ['input'] },
+      { name: 'bn', layer: { type: 'batchnorm2d' }, inputs: ['a'] },
+      { name: 'sum', layer: { type: 'add' }, inputs: ['bn', 'input'] },
+      { name: 'cat', layer: { type: 'concat' }, inputs: ['sum', 'a'] },
+      { name: 'pool', layer: { type: 'avgpool2d', kernel: 2 }, inputs: ['cat'] },
+      { name: 'flat', layer: { type: 'flatten' }, inputs: ['pool'] },
+      { name: 'out', layer: { type: 'dense', units: 3 }, inputs: ['flat'] },
+    ],
+  };
+  const graph = encodeModel(new Model(graphSpec, backend), {}, [{ path: 'optimizer/a.weight/0', data: new Float32Array(36) }]);
+
+  it('the valid files load', () => {
+    decodeModel(chain, 'chain.convkit', backend);
+    decodeModel(graph, 'graph.convkit', backend);
+  });
+
+  it('random bytes (200 cases) and mutated bytes (600)', (t) => {
+    const random = fuzz(fc.uint8Array({ maxLength: 200 }), 200, (b) => decodeModel(b, 'random.convkit', backend));
+    const mutated = fuzz(fc.oneof(mutatedBytes(chain), mutatedBytes(graph), mutatedBytes(chain, { start: 0, end: 16 })), 600,
+      (b) => decodeModel(b, 'mutated.convkit', backend));
+    t.diagnostic(`random ${JSON.stringify(random)}, mutated ${JSON.stringify(mutated)}`);
+  });
+
+  it('mutated headers with intact weight data (1000 cases); building allocates no more than the file holds', (t) => {
+    const headers = fc.oneof(mutatedJson(headerOf(chain)).map((h) => withHeader(chain, h)), mutatedJson(headerOf(graph)).map((h) => withHeader(graph, h)));
+    const tally = fuzz(headers, 1000, (b) => {
+      const counting = countingBackend();
+      try {
+        decodeModel(b, 'header.convkit', counting);
+      } finally {
+        // Each parameter and its gradient, plus per-channel scratch: bounded by the file's size.
+        assert.ok(counting.allocated <= 3 * (b.length / 4) + 4096, `allocated ${counting.allocated} values for a ${b.length}-byte file`);
+      }
+    });
+    t.diagnostic(`headers ${JSON.stringify(tally)}`);
+  });
+
+  it('a header claiming a huge architecture is refused before allocating', () => {
+    const header = headerOf(chain) as { spec: ModelSpec };
+    (header.spec.nodes[0].layer as { filters: number }).filters = 1e9;
+    const counting = countingBackend();
+    assert.throws(() => decodeModel(withHeader(chain, header), 'huge.convkit', counting), (e: Error) => e instanceof FormatError && /architecture is invalid/.test(e.message));
+    assert.ok(counting.allocated < 1e6, `allocated ${counting.allocated}`);
+    (header.spec.nodes[0].layer as { filters: number }).filters = 40000; // within the global limits, but not in this file
+    assert.throws(() => decodeModel(withHeader(chain, header), 'big.convkit', counting), /would allocate more than the limit/);
+  });
+
+  it('never executes code or pollutes prototypes: __proto__ and constructor keys stay plain data', () => {
+    const header = headerOf(chain);
+    const hostile = JSON.stringify(header)
+      .replace('{"format"', '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"format"')
+      .replace('"metadata":{', '"metadata":{"__proto__":{"polluted":"yes"},"toString":"not a function",')
+      .replace('"type":"conv2d"', '"type":"conv2d","__proto__":{"filters":1e9},"constructor":{"name":"x"}');
+    const bytes = withHeader(chain, JSON.parse(hostile));
+    const { model, metadata } = decodeModel(bytes, 'hostile.convkit', backend);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
+    assert.equal(model.parameterCount(), new Model(model.spec, backend).parameterCount());
+    assert.equal(typeof metadata.toString, 'string', 'metadata keys are data, not behaviour');
+    // A layer "type" naming something else than a known layer is an error, never a lookup.
+    for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const h = headerOf(chain) as { spec: ModelSpec };
+      (h.spec.nodes[1].layer as { type: string }).type = type;
+      assert.throws(() => decodeModel(withHeader(chain, h), 'type.convkit', backend), (e: Error) => e instanceof FormatError && /unknown layer type/.test(e.message));
+    }
+  });
+});
+
+describe('fuzz: training checkpoints', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-fuzz-ckpt-'));
+  const ds: ImageDataset = {
+    name: 'tiny', count: 32, channels: 1, height: 8, width: 8, images: Uint8Array.from({ length: 32 * 64 }, (_, i) => (i * 7) & 255),
+    labels: Uint8Array.from({ length: 32 }, (_, i) => i % 3), classes: ['a', 'b', 'c'], mean: [0.5], std: [0.25],
+  };
+  const spec = sequential('tiny', [1, 8, 8], [{ type: 'conv2d', filters: 2, kernel: 3 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }]);
+  const options = { epochs: 2, batchSize: 8, lr: 0.01, seed: 3, optimizer: { type: 'adam' as const }, schedule: { type: 'constant' as const } };
+
+  it('mutated checkpoint state (300 cases): loading and resuming training either work or give a FormatError', async (t) => {
+    const model = new Model(spec, backend);
+    let state: TrainState | undefined;
+    await train(model, ds, { ...options, checkpointEvery: 3, onCheckpoint: (s) => { state ??= s; saveCheckpoint(dir, model, s, {}); } });
+    const file = new Uint8Array(readFileSync(join(dir, 'checkpoint.convkit')));
+    writeFileSync(join(dir, 'checkpoint.prev.convkit'), 'not a checkpoint'); // no fallback: the mutated one is loaded or refused
+    const header = headerOf(file) as { metadata: { checkpoint: unknown } };
+    const headers = mutatedJson(header.metadata.checkpoint).map((c) => withHeader(file, { ...header, metadata: { ...header.metadata, checkpoint: c } }));
+    const tally = { loaded: 0, rejected: 0 };
+    await fc.assert(fc.asyncProperty(headers, async (bytes) => {
+      writeFileSync(join(dir, 'checkpoint.convkit'), bytes);
+      let loaded;
+      try {
+        loaded = loadCheckpoint(dir, backend);
+      } catch (e) {
+        assert.ok(e instanceof FormatError, String(e));
+        tally.rejected++;
+        return;
+      }
+      tally.loaded++;
+      // A state that passed the checks must resume without anything but convkit's own errors.
+      await train(loaded.model, ds, { ...options, resume: loaded.state }).catch((e) => { if (!(e instanceof ConvkitError)) throw e; });
+    }), { seed: FUZZ_SEED, numRuns: Math.round(300 * FUZZ_SCALE) });
+    t.diagnostic(`checkpoints ${JSON.stringify(tally)}`);
+  });
+});
+
+describe('fuzz: network definitions', () => {
+  const specs = [zoo['convnetjs-mnist'].build(), zoo.lenet5.build(), {
+    name: 'graph', inputShape: [1, 8, 8], nodes: [
+      { name: 'c', layer: { type: 'conv2d', filters: 2, kernel: 3, padding: 'same' }, inputs: ['input'] },
+      { name: 'r', layer: { type: 'relu' }, inputs: ['c'] },
+      { name: 'cat', layer: { type: 'concat' }, inputs: ['r', 'input'] },
+      { name: 'p', layer: { type: 'adaptiveavgpool2d', output: 2 }, inputs: ['cat'] },
+      { name: 'f', layer: { type: 'flatten' }, inputs: ['p'] },
+      { name: 'd', layer: { type: 'dense', units: 10 }, inputs: ['f'] },
+    ],
+  } satisfies ModelSpec];
+
+  it('mutated ModelSpecs through new Model (800 cases); sizes within the limits', (t) => {
+    const tally = fuzz(fc.oneof(...specs.map((s) => mutatedJson(s))), 800, (spec) => {
+      const counting = countingBackend();
+      try {
+        new Model(spec, counting);
+      } finally {
+        assert.ok(counting.allocated <= 2 ** 29, `allocated ${counting.allocated} values`);
+      }
+    });
+    t.diagnostic(`specs ${JSON.stringify(tally)}`);
+  });
+
+  it('huge layer sizes are a ConfigError before any allocation', () => {
+    for (const layer of [{ type: 'conv2d', filters: 1e9, kernel: 3 }, { type: 'dense', units: 1e9 }, { type: 'dense', units: 1e6 },
+      { type: 'conv2d', filters: 8, kernel: 30000, padding: 15000 }, { type: 'adaptiveavgpool2d', output: 1e5 }]) {
+      const counting = countingBackend();
+      const spec = sequential('huge', [1, 28, 28], [{ type: 'flatten' }, { type: 'relu' }].slice(layer.type === 'dense' ? 0 : 2).concat([layer as never]));
+      assert.throws(() => new Model(spec, counting), ConfigError, JSON.stringify(layer));
+      assert.ok(counting.allocated < 1e6, `${JSON.stringify(layer)} allocated ${counting.allocated}`);
+    }
+    assert.throws(() => new Model({ name: 'x', inputShape: [1, 1e300, 1], nodes: [{ name: 'r', layer: { type: 'relu' }, inputs: ['input'] }] }, backend), ConfigError);
+  });
+
+  it('the playground editor text: mutated texts through parseNetwork and validateNetwork (400 cases)', (t) => {
+    const text = JSON.stringify({ name: 'net', input: [1, 24, 24], layers: specs[0].nodes.map((n) => n.layer) });
+    const texts = fc.oneof(
+      mutatedBytes(new TextEncoder().encode(text)).map((b) => new TextDecoder().decode(b)),
+      mutatedJson(JSON.parse(text)).map((j) => JSON.stringify(j)),
+      fc.string({ maxLength: 80 }),
+    );
+    const tally = fuzz(texts, 400, (s) => validateNetwork(parseNetwork(s)));
+    t.diagnostic(`texts ${JSON.stringify(tally)}`);
+  });
+});
+
+/** Recomputes every PNG chunk's CRC that lies within the file. */
+function mendPngCrcs(b: Uint8Array): Uint8Array {
+  const out = b.slice();
+  const view = new DataView(out.buffer);
+  for (let at = 8; at + 12 <= out.length;) {
+    const length = view.getUint32(at, false);
+    if (at + 12 + length > out.length) break;
+    view.setUint32(at + 8 + length, crc32(out.subarray(at + 4, at + 8 + length)), false);
+    at += 12 + length;
+  }
+  return out;
+}
+
+describe('fuzz: images', () => {
+  const pixels = Uint8Array.from({ length: 8 * 6 * 4 }, (_, i) => (i * 37) & 255);
+  const png = new Uint8Array(encodePng({ width: 8, height: 6, channels: 4, pixels }));
+  const jpg = new Uint8Array(jpeg.encode({ width: 8, height: 6, data: Buffer.from(pixels) }, 90).data);
+
+  function decodeChecked(b: Uint8Array, name: string) {
+    const img = decodeImage(b, name);
+    assert.ok(img.width * img.height <= MAX_IMAGE_PIXELS);
+    assert.equal(img.pixels.length, img.width * img.height * img.channels);
+  }
+
+  it('the valid images decode', () => {
+    decodeChecked(png, 'valid.png');
+    decodeChecked(jpg, 'valid.jpg');
+  });
+
+  it('PNG: mutated files (1500 cases, most with chunk CRCs mended) and random bytes after the signature (150)', (t) => {
+    // pngjs checks every chunk's CRC; mending them lets damage reach the decoder proper.
+    const mutated = fuzz(fc.oneof(mutatedBytes(png), mutatedBytes(png, { start: 8, end: 60 }).map(mendPngCrcs), mutatedBytes(png).map(mendPngCrcs)), 1500,
+      (b) => decodeChecked(b, 'mutated.png'));
+    const random = fuzz(fc.uint8Array({ maxLength: 120 }).map((b) => Uint8Array.from([...png.subarray(0, 8), ...b])), 150, (b) => decodeChecked(b, 'random.png'));
+    t.diagnostic(`mutated ${JSON.stringify(mutated)}, random ${JSON.stringify(random)}`);
+  });
+
+  it('JPEG: mutated files (500 cases) and random bytes after the SOI marker (150)', (t) => {
+    const mutated = fuzz(fc.oneof(mutatedBytes(jpg), mutatedBytes(jpg, { start: 0, end: 200 })), 500, (b) => decodeChecked(b, 'mutated.jpg'));
+    const random = fuzz(fc.uint8Array({ maxLength: 120 }).map((b) => Uint8Array.from([0xff, 0xd8, 0xff, ...b])), 150, (b) => decodeChecked(b, 'random.jpg'));
+    t.diagnostic(`mutated ${JSON.stringify(mutated)}, random ${JSON.stringify(random)}`);
+  });
+
+  it('a small file claiming a large image is refused before the decoder allocates it', () => {
+    for (const [w, h] of [[5000, 5000], [8000, 4000], [300, 300]]) {
+      const claim = png.slice();
+      new DataView(claim.buffer).setUint32(16, w, false);
+      new DataView(claim.buffer).setUint32(20, h, false);
+      assert.throws(() => decodeImage(mendPngCrcs(claim), 'claim.png'), (e: Error) => e instanceof FormatError && /cannot hold/.test(e.message));
+      const claimJpg = jpg.slice();
+      const sof = claimJpg.findIndex((v, i) => v === 0xff && claimJpg[i + 1] === 0xc0);
+      new DataView(claimJpg.buffer).setUint16(sof + 5, h, false);
+      new DataView(claimJpg.buffer).setUint16(sof + 7, w, false);
+      if (w * h > 1024 * claimJpg.length + 65536) assert.throws(() => decodeImage(claimJpg, 'claim.jpg'), (e: Error) => e instanceof FormatError && /can encode/.test(e.message));
+    }
+  });
+
+  it('a PNG or JPEG claiming 60000×60000 pixels is refused without decoding it', () => {
+    const hugePng = png.slice();
+    new DataView(hugePng.buffer).setUint32(16, 60000, false);
+    new DataView(hugePng.buffer).setUint32(20, 60000, false);
+    const before = process.memoryUsage().rss;
+    assert.throws(() => decodeImage(hugePng, 'huge.png'), (e: Error) => e instanceof FormatError && /claims 60000×60000 pixels/.test(e.message));
+    // JPEG: the frame header (SOF0) holds height then width after the precision byte.
+    const hugeJpg = jpg.slice();
+    const sof = hugeJpg.findIndex((v, i) => v === 0xff && hugeJpg[i + 1] === 0xc0);
+    new DataView(hugeJpg.buffer).setUint16(sof + 5, 60000, false);
+    new DataView(hugeJpg.buffer).setUint16(sof + 7, 60000, false);
+    assert.throws(() => decodeImage(hugeJpg, 'huge.jpg'), (e: Error) => e instanceof FormatError && /claims 60000×60000 pixels/.test(e.message));
+    assert.ok(process.memoryUsage().rss - before < 200e6, 'nothing near 60000×60000×4 bytes was allocated');
+  });
+});
+
+describe('fuzz: ONNX', () => {
+  const small = new Uint8Array(toOnnx(new Model(sequential('tiny', [1, 8, 8], [
+    { type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 }, { type: 'flatten' }, { type: 'dense', units: 4 },
+  ]), backend)));
+  const torch = new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures/torch-mini-inception-resnet.onnx')));
+
+  const load = (b: Uint8Array) => {
+    parseOnnx(b, 'fuzz.onnx');
+    loadOnnx(b, backend, 'fuzz.onnx');
+  };
+
+  it('the valid files load', () => {
+    load(small);
+    load(torch);
+  });
+
+  it('random bytes (300 cases) and mutated files (600)', (t) => {
+    const random = fuzz(fc.uint8Array({ maxLength: 200 }), 300, load);
+    const mutated = fuzz(fc.oneof(mutatedBytes(small), mutatedBytes(torch)), 600, load);
+    t.diagnostic(`random ${JSON.stringify(random)}, mutated ${JSON.stringify(mutated)}`);
+  });
+
+  it('mutated graphs: fields of the decoded protobuf changed, re-encoded (600 cases)', (t) => {
+    const asObject = (b: Uint8Array) => onnx.ModelProto.toObject(onnx.ModelProto.decode(b), { longs: Number, bytes: Array, defaults: false });
+    const reencoded = fc.oneof(mutatedJson(asObject(small)), mutatedJson(asObject(torch))).map((o) => {
+      try {
+        return onnx.ModelProto.encode(onnx.ModelProto.fromObject(o as Record<string, unknown>)).finish();
+      } catch {
+        return undefined; // not representable as protobuf: nothing to test
+      }
+    });
+    const tally = fuzz(reencoded, 600, (b) => { if (b) load(b); });
+    t.diagnostic(`graphs ${JSON.stringify(tally)}`);
+  });
+});
