@@ -3,7 +3,8 @@
 //   kernels-simd-unshared.wasm / kernels-relaxed-unshared.wasm   plain memory, where SharedArrayBuffer is unavailable
 // "relaxed" adds relaxed-SIMD FMA; the backend picks it at run time when the engine validates it.
 // Usage: node assembly/build.mjs
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
@@ -32,4 +33,15 @@ for (const v of variants) {
   }
   const { size } = await stat(join(outDir, v.file));
   console.log(`dist-wasm/${v.file}  ${(size / 1024).toFixed(1)} KiB`);
+}
+
+// The host owns all of linear memory above the static data: a kernel that allocated (`new`,
+// arrays, strings) would pull in the runtime's bump allocator and overwrite host tensors.
+const wat = join(tmpdir(), `convkit-kernels-${process.pid}.wat`);
+const check = await asc.main([...common, '--enable', 'simd', '--textFile', wat, '--baseDir', root]);
+const text = check.error ? '' : await readFile(wat, 'utf8');
+await rm(wat, { force: true });
+if (check.error || /~lib\/rt\/|\(global \$/.test(text)) {
+  console.error('assembly/build.mjs: the kernels must not allocate or keep global state (found runtime code or globals)');
+  process.exit(1);
 }

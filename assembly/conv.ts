@@ -78,10 +78,9 @@ export function conv2dBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize
   const P = g.OH * g.OW, R = Cg * g.KH * g.KW, HW = g.H * g.W;
   const col = work + <usize>gemmWorkspaceBytes();
   const direct = isPointwise(g);
-  // The input gradient of a stride-1 conv is a stride-1 conv of dy padded by K-1-pad. Its
-  // taps also multiply that padding, about H·W / (OH·OW) times the useful work (rows of
-  // padding are skipped, columns are not): direct only when that is near 1 ("same" padding).
-  if (!direct && isDirect(g) && g.padH < g.KH && g.padW < g.KW && 4 * g.H * g.W <= 5 * g.OH * g.OW) { directBackwardInput(g, n0, n1, dy, w, dx, col); return; }
+  // The input gradient of a stride-1 conv is a stride-1 conv of dy padded by K-1-pad (whose
+  // taps that only meet that padding the direct kernel skips).
+  if (!direct && isDirect(g) && g.padH < g.KH && g.padW < g.KW) { directBackwardInput(g, n0, n1, dy, w, dx, col); return; }
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const dyg = dy + (<usize>((n * g.O + gi * Og) * P) << 2);
@@ -138,7 +137,7 @@ function directForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: usize, bi
       const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);
       let xp = xg;
       if (!inPlace) { padPlanes(xg, Cg, g.H, g.W, g.padH, g.padW, Hp, Wp, padded); xp = padded; }
-      directConv(Og, Cg, g.KH, g.KW, packed + <usize>gi * pg, offs, xp, Wp, g.padH, g.H, g.OH, g.OW,
+      directConv(Og, Cg, g.KH, g.KW, packed + <usize>gi * pg, offs, xp, Wp, g.padH, g.H, g.padW, g.W, g.OH, g.OW,
         bias ? bias + (<usize>(gi * Og) << 2) : 0, y + (<usize>((n * g.O + gi * Og) * g.OH * g.OW) << 2));
     }
   }
@@ -159,7 +158,7 @@ function directBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize, w: us
       const dyg = dy + (<usize>((n * g.O + gi * Og) * g.OH * g.OW) << 2);
       let src = dyg;
       if (!inPlace) { padPlanes(dyg, Og, g.OH, g.OW, qt, ql, Hq, Wq, padded); src = padded; }
-      directConv(Cg, Og, g.KH, g.KW, packed + <usize>gi * pg, offs, src, Wq, qt, g.OH, g.H, g.W, 0,
+      directConv(Cg, Og, g.KH, g.KW, packed + <usize>gi * pg, offs, src, Wq, qt, g.OH, ql, g.OW, g.H, g.W, 0,
         dx + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2));
     }
   }

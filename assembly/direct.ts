@@ -1,16 +1,17 @@
 // Direct (implicit-GEMM) convolution for stride 1: output = packed weights × shifted rows of a
 // zero-padded input, with no im2col matrix and no packing of the input. For output row oh the
-// "column" of tap t = (kh, c, kw) starts at xp + c·plane + (oh + kh)·Wp + kw, so one table of
+// "column" of tap t = (kh, kw, c) starts at xp + c·plane + (oh + kh)·Wp + kw, so one table of
 // per-tap offsets turns the reduction into a GEMM micro-kernel whose B operand is read straight
 // from the input.
 //
 // A tile is 4 output channels × 2 output rows × 4 columns (8 accumulators; wider tiles spill
 // on V8's 15 xmm registers and ran at half speed). Two rows of four fit narrow outputs (10, 14
 // or 28 wide) better than one row of eight. A last strip of 2 or 3 channels runs with zero
-// weight rows, a lone last channel as 1 × 2 rows × 8 columns. Taps are ordered kh-major so that
-// a row pair can skip, as one contiguous range, the kernel rows that fall in the vertical zero
-// padding (the input gradient pads by K-1). Lanes past the output's edge are computed from
-// padding or neighbouring garbage and not stored.
+// weight rows, a lone last channel as 1 × 2 rows × 8 columns. Taps are ordered (kh, kw, c) so
+// that a tile skips, as contiguous runs, the kernel rows and columns that only meet zero
+// padding: the input gradient pads by K-1 and would otherwise multiply mostly zeros near the
+// borders. Lanes past the output's edge are computed from padding or neighbouring garbage and
+// not stored.
 
 import { madd } from './simd';
 
@@ -38,11 +39,11 @@ export function padPlanes(x: usize, planes: i32, H: i32, W: i32, pt: i32, pl: i3
   }
 }
 
-/** Byte offsets of the taps t = (kh, c, kw) within a padded input: c·Hp·Wp + kh·Wp + kw. */
+/** Byte offsets of the taps t = (kh, kw, c) within a padded input: c·Hp·Wp + kh·Wp + kw. */
 export function tapOffsets(C: i32, KH: i32, KW: i32, Hp: i32, Wp: i32, offs: usize): void {
   for (let kh = 0; kh < KH; kh++) {
-    for (let c = 0; c < C; c++) {
-      for (let kw = 0; kw < KW; kw++) {
+    for (let kw = 0; kw < KW; kw++) {
+      for (let c = 0; c < C; c++) {
         store<i32>(offs, ((c * Hp + kh) * Wp + kw) << 2);
         offs += 4;
       }
@@ -63,7 +64,7 @@ export function packedFloats(rows: i32, K: i32): i32 {
 }
 
 /**
- * Packs filters into strips, tap-major (t = (kh, c, kw)) within a strip. Forward: rows are the
+ * Packs filters into strips, tap-major (t = (kh, kw, c)) within a strip. Forward: rows are the
  * Og filters w[o, c, kh, kw] of a group (w at the group's first filter, C = Cg). Input gradient
  * (`flip`): rows are the Cg input channels, taps run over the Og filters, and the value is
  * w[o, row, KH-1-kh, KW-1-kw], the transposed kernel rotated by 180°.
@@ -72,8 +73,8 @@ export function packFilters(w: usize, rows: i32, C: i32, KH: i32, KW: i32, flip:
   for (let r0 = 0; r0 < rows; ) {
     const R = stripRows(rows, r0);
     for (let kh = 0; kh < KH; kh++) {
-      for (let c = 0; c < C; c++) {
-        for (let kw = 0; kw < KW; kw++) {
+      for (let kw = 0; kw < KW; kw++) {
+        for (let c = 0; c < C; c++) {
           for (let r = 0; r < R; r++) {
             const row = r0 + r;
             let v: f32 = 0;
@@ -93,14 +94,13 @@ export function packFilters(w: usize, rows: i32, C: i32, KH: i32, KW: i32, flip:
 
 /**
  * out[r, oh, ow] = bias[r] + Σ_t wp[r, t] · xp[offs[t] + oh·Wp + ow] for `rows` output planes
- * of OH×OW (bias may be 0). xp holds C planes whose real rows are [top, top + Hin); taps of
- * kernel rows that only meet padding above or below are skipped.
+ * of OH×OW (bias may be 0). xp holds C planes whose real data is rows [top, top + Hin) and
+ * columns [left, left + Win); taps that only meet padding around it are skipped.
  */
 export function directConv(rows: i32, C: i32, KH: i32, KW: i32, wp: usize, offs: usize, xp: usize, Wp: i32,
-  top: i32, Hin: i32, OH: i32, OW: i32, bias: usize, out: usize): void {
+  top: i32, Hin: i32, left: i32, Win: i32, OH: i32, OW: i32, bias: usize, out: usize): void {
   const plane = <usize>(OH * OW) << 2;
-  const tapsPerRow = C * KW;
-  const K = KH * tapsPerRow;
+  const K = KH * KW * C;
   for (let r0 = 0; r0 < rows; ) {
     const R = stripRows(rows, r0);
     const valid = min(R, rows - r0);
@@ -108,17 +108,18 @@ export function directConv(rows: i32, C: i32, KH: i32, KW: i32, wp: usize, offs:
     const b = bias ? bias + (<usize>r0 << 2) : 0;
     const TW = R == 4 ? 4 : 8;
     for (let oh = 0; oh < OH; oh += 2) {
-      const pair = oh + 1 < OH;
       // Kernel rows meeting real input for output row oh or oh + 1.
       const kh0 = max(0, top - oh - 1), kh1 = min(KH, top + Hin - oh);
-      const t0 = max(kh0, 0) * tapsPerRow, taps = max(kh1 - kh0, 0) * tapsPerRow;
       for (let ow = 0; ow < OW; ow += TW) {
+        const n = min(TW, OW - ow);
+        // Kernel columns meeting real input for any of the tile's n columns.
+        const kw0 = max(0, left - ow - n + 1), kw1 = min(KW, left + Win - ow);
+        const first = kw0 * C, run = max(kw1 - kw0, 0) * C;
         const xrow = xp + (<usize>(oh * Wp + ow) << 2);
         const o = out + <usize>r0 * plane + (<usize>(oh * OW + ow) << 2);
-        const n = min(TW, OW - ow);
-        const o2 = pair ? o + (<usize>OW << 2) : 0;
-        if (R == 4) tile4(taps, ws + (<usize>(t0 * 4) << 2), offs + (<usize>t0 << 2), xrow, <usize>Wp << 2, b, valid, o, o2, plane, n);
-        else tile1(taps, ws + (<usize>t0 << 2), offs + (<usize>t0 << 2), xrow, <usize>Wp << 2, b, o, o2, n);
+        const o2 = oh + 1 < OH ? o + (<usize>OW << 2) : 0;
+        if (R == 4) tile4(kh0, kh1, K / KH, first, run, ws, offs, xrow, <usize>Wp << 2, b, valid, o, o2, plane, n);
+        else tile1(kh0, kh1, K / KH, first, run, ws, offs, xrow, <usize>Wp << 2, b, o, o2, n);
       }
     }
     r0 += R;
@@ -132,27 +133,34 @@ function initAcc(bias: usize, r: i32, rows: i32): v128 {
 }
 
 /**
- * 4 channels × rows (oh, oh + 1) × 4 columns over `taps` taps; stores the first `rows`
- * channels, n ≤ 4 columns, and the second row only when o2 is not 0.
+ * 4 channels × rows (oh, oh + 1) × 4 columns; stores the first `rows` channels, n ≤ 4
+ * columns, and the second row only when o2 is not 0. Runs, for each kernel row kh in
+ * [kh0, kh1), the `run` taps from kh·perRow + first (the kernel columns meeting real input).
  */
-function tile4(taps: i32, wp: usize, offs: usize, xrow: usize, rowBytes: usize, bias: usize, rows: i32,
+// @ts-ignore: decorator
+@inline
+function tile4(kh0: i32, kh1: i32, perRow: i32, first: i32, run: i32, wp: usize, offs: usize, xrow: usize, rowBytes: usize, bias: usize, rows: i32,
   o1: usize, o2: usize, plane: usize, n: i32): void {
   let c00 = initAcc(bias, 0, rows), c10 = initAcc(bias, 1, rows), c20 = initAcc(bias, 2, rows), c30 = initAcc(bias, 3, rows);
   let c01 = c00, c11 = c10, c21 = c20, c31 = c30;
   const xrow2 = xrow + rowBytes;
-  for (let k = taps; k > 0; k--) {
-    const off = <usize>load<i32>(offs);
-    const b0 = v128.load(xrow + off), b1 = v128.load(xrow2 + off);
-    let a = v128.load32_splat(wp);
-    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-    a = v128.load32_splat(wp, 4);
-    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-    a = v128.load32_splat(wp, 8);
-    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-    a = v128.load32_splat(wp, 12);
-    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-    wp += 16;
-    offs += 4;
+  for (let kh = kh0; kh < kh1; kh++) {
+    const t = kh * perRow + first;
+    let w = wp + (<usize>t << 4), o = offs + (<usize>t << 2);
+    for (let k = run; k > 0; k--) {
+      const off = <usize>load<i32>(o);
+      const b0 = v128.load(xrow + off), b1 = v128.load(xrow2 + off);
+      let a = v128.load32_splat(w);
+      c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+      a = v128.load32_splat(w, 4);
+      c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+      a = v128.load32_splat(w, 8);
+      c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+      a = v128.load32_splat(w, 12);
+      c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+      w += 16;
+      o += 4;
+    }
   }
   storeQuad(o1, c00, n);
   if (rows > 1) storeQuad(o1 + plane, c10, n);
@@ -167,17 +175,23 @@ function tile4(taps: i32, wp: usize, offs: usize, xrow: usize, rowBytes: usize, 
 }
 
 /** 1 channel × rows (oh, oh + 1) × 8 columns. */
-function tile1(taps: i32, wp: usize, offs: usize, xrow: usize, rowBytes: usize, bias: usize, o1: usize, o2: usize, n: i32): void {
+// @ts-ignore: decorator
+@inline
+function tile1(kh0: i32, kh1: i32, perRow: i32, first: i32, run: i32, wp: usize, offs: usize, xrow: usize, rowBytes: usize, bias: usize, o1: usize, o2: usize, n: i32): void {
   let c00 = initAcc(bias, 0, 1);
   let c01 = c00, c10 = c00, c11 = c00;
   const xrow2 = xrow + rowBytes;
-  for (let k = taps; k > 0; k--) {
-    const off = <usize>load<i32>(offs);
-    const a = v128.load32_splat(wp);
-    c00 = madd(a, v128.load(xrow + off), c00); c01 = madd(a, v128.load(xrow + off, 16), c01);
-    c10 = madd(a, v128.load(xrow2 + off), c10); c11 = madd(a, v128.load(xrow2 + off, 16), c11);
-    wp += 4;
-    offs += 4;
+  for (let kh = kh0; kh < kh1; kh++) {
+    const t = kh * perRow + first;
+    let w = wp + (<usize>t << 2), o = offs + (<usize>t << 2);
+    for (let k = run; k > 0; k--) {
+      const off = <usize>load<i32>(o);
+      const a = v128.load32_splat(w);
+      c00 = madd(a, v128.load(xrow + off), c00); c01 = madd(a, v128.load(xrow + off, 16), c01);
+      c10 = madd(a, v128.load(xrow2 + off), c10); c11 = madd(a, v128.load(xrow2 + off, 16), c11);
+      w += 4;
+      o += 4;
+    }
   }
   storeQuad(o1, c00, n);
   if (n > 4) storeQuad(o1 + 16, c01, n - 4);
