@@ -38,6 +38,8 @@ const PARALLEL_MIN_ELEMENTS = 1 << 15;
 const MR = 4, NR = 8;
 /** Pieces per thread for batch and element splits: more lets threads balance when one runs late. */
 const PIECES_PER_THREAD = 4;
+/** Memory for per-range partial weight gradients, beyond one per thread. */
+const PARTIALS_BYTES = 8 << 20;
 /** Work of a GEMM piece at least, in multiply-adds: each piece re-packs the operand it shares. */
 const GEMM_PIECE_MACS = 1 << 22;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
@@ -153,10 +155,12 @@ export class WasmBackend implements Backend {
       this.io.finish();
       return;
     }
-    // One image range per thread, each into its own partial gradient, summed here in range
-    // order: the result does not depend on which thread ran which range (reproducible training).
-    const parts = ranges(g.N, this.pool.threads, 1);
+    // Image ranges, each into its own partial gradient, summed here in range order: the result
+    // does not depend on which thread ran which range (reproducible training). A few ranges per
+    // thread balance the load, as memory for the partials allows.
     const stride = (wn + g.O) * 4;
+    const count = Math.max(this.pool.threads, Math.min(this.pool.threads * PIECES_PER_THREAD, Math.floor(PARTIALS_BYTES / stride)));
+    const parts = ranges(g.N, Math.min(g.N, count), 1);
     const partials = this.partials(parts.length * stride);
     const pieces = parts.map(([n0, n1], i) => {
       const p = partials + i * stride;
