@@ -3,7 +3,7 @@
 //   kernels-simd-unshared.wasm / kernels-relaxed-unshared.wasm   plain memory, where SharedArrayBuffer is unavailable
 // "relaxed" adds relaxed-SIMD FMA; the backend picks it at run time when the engine validates it.
 // Usage: node assembly/build.mjs
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,15 +22,19 @@ const variants = [
   { file: 'kernels-relaxed-unshared.wasm', flags: ['--enable', 'simd', '--enable', 'relaxed-simd'] },
 ];
 
-await rm(outDir, { recursive: true, force: true });
 await mkdir(outDir, { recursive: true });
 for (const v of variants) {
-  const { error, stderr } = await asc.main([...common, ...v.flags, '--outFile', join('dist-wasm', v.file), '--baseDir', root]);
+  // Written under a temporary name and renamed: a process loading the kernels meanwhile sees
+  // the old file or the new one, never none or half of one.
+  const tmp = `.${v.file}.${process.pid}.tmp`;
+  const { error, stderr } = await asc.main([...common, ...v.flags, '--outFile', join('dist-wasm', tmp), '--baseDir', root]);
   if (error) {
+    await rm(join(outDir, tmp), { force: true });
     console.error(stderr.toString());
     console.error(`assembly/build.mjs: ${v.file} failed: ${error.message}`);
     process.exit(1);
   }
+  await rename(join(outDir, tmp), join(outDir, v.file));
   const { size } = await stat(join(outDir, v.file));
   console.log(`dist-wasm/${v.file}  ${(size / 1024).toFixed(1)} KiB`);
 }

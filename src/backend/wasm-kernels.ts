@@ -78,17 +78,17 @@ export function kernelFile(variant: KernelVariant, shared: boolean): string {
  * unless `relaxed` is false, then plain SIMD. Relaxed SIMD needs Chromium or a flag on Node 20.
  */
 export async function loadKernels(read: (file: string) => Promise<Uint8Array<ArrayBuffer>>, shared: boolean,
-  relaxed: boolean | 'auto' = 'auto'): Promise<LoadedKernels> {
+  relaxed = true): Promise<LoadedKernels> {
   const variants: KernelVariant[] = relaxed === false ? ['simd'] : ['relaxed', 'simd'];
   const failures: string[] = [];
   for (const variant of variants) {
     const file = kernelFile(variant, shared);
-    const bytes = await read(file);
-    if (!WebAssembly.validate(bytes)) { failures.push(`${file}: not supported by this engine`); continue; }
     try {
+      const bytes = await read(file);
+      if (!WebAssembly.validate(bytes)) { failures.push(`${file}: not supported by this engine`); continue; }
       return { module: await WebAssembly.compile(bytes), variant };
     } catch (e) {
-      failures.push(`${file}: ${(e as Error).message}`);
+      failures.push((e as Error).message);
     }
   }
   throw new Error(`wasm backend: no usable kernel build (${failures.join('; ')}); WebAssembly SIMD is required`);
