@@ -9,7 +9,8 @@ import { loadConvkit } from './lib/convkit.mjs';
 import { makeBatches } from './lib/data.mjs';
 import { openLibraries, MODULES } from './lib/libraries.mjs';
 import { measureWork } from './lib/measure.mjs';
-import { machine } from './lib/machine.mjs';
+import { convkitBuild, machine } from './lib/machine.mjs';
+import { startWatchdog } from './lib/watchdog.mjs';
 import { addRatios, jsonLines, table } from './lib/report.mjs';
 import { allWorks } from './lib/works.mjs';
 
@@ -30,6 +31,7 @@ async function main(argv) {
 
   const before = machine();
   say(`machine: ${before.description}`);
+  say(`convkit: ${convkitBuild()}`);
   say(`method: ${opts.reps} timed runs of ≥ ${opts.minTime} s per library and work after warm-up, round-robin over libraries; median, min–max`);
 
   const batchCache = new Map();
@@ -44,10 +46,11 @@ async function main(argv) {
   say(`libraries: ${libraries.map((l) => l.label).join('; ')}`);
 
   const measured = [];
+  const watchdog = startWatchdog(opts.hangSeconds);
   try {
     for (const work of works) {
       log(`${work.title}`);
-      const rows = await measureWork(work, libraries, opts, log);
+      const rows = await measureWork(work, libraries, opts, log, watchdog.watch);
       batchCache.delete(work.id);
       // Other processes share the machine: keep the load next to each work's figures.
       const entry = { work, rows, load: loadavg()[0] };
@@ -56,6 +59,7 @@ async function main(argv) {
       if (opts.json) for (const line of jsonLines(work, rows, entry.load)) console.log(line);
     }
   } finally {
+    await watchdog.stop();
     for (const l of libraries) await l.close?.();
   }
   const after = machine();

