@@ -128,6 +128,14 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
     optimizer: optimizer.exportState(), running: { ...running }, trainSeconds, trainImages, history: [...history],
   });
 
+  // A checkpoint is only ever written with finite weights, so the last one on disk stays good.
+  const checkpoint = (epoch: number, batch: number, step: number) => {
+    if (!opts.onCheckpoint) return;
+    const bad = params.find((p) => !allFinite(p.value.data));
+    if (bad) throw new DivergenceError(`training diverged at step ${step + 1}: the weights "${bad.path}" are not finite after the update; the last checkpoint was not replaced. Try a lower learning rate or --clip-grad-norm.`);
+    opts.onCheckpoint(state(epoch, batch));
+  };
+
   const started = now();
   let stopped = false;
   for (let epoch = startEpoch; epoch <= opts.epochs && !stopped; epoch++) {
@@ -171,7 +179,7 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
       }
       stopped = !last && (opts.shouldStop?.() ?? false);
       const due = opts.checkpointEvery !== undefined && (step + 1) % opts.checkpointEvery === 0;
-      if (!last && (due || stopped)) opts.onCheckpoint?.(state(epoch, b + 1));
+      if (!last && (due || stopped)) checkpoint(epoch, b + 1, step);
       tPrev = now();
       if (stopped) break;
     }
@@ -184,7 +192,7 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
     });
     running = { lossSum: 0, correct: 0, seen: 0 };
     shuffleStart = shuffleRng.getState();
-    opts.onCheckpoint?.(state(epoch + 1, 0));
+    checkpoint(epoch + 1, 0, epoch * batches - 1);
     if (epoch < opts.epochs && opts.shouldStop?.()) stopped = true;
   }
   const last = history.at(-1);
@@ -204,15 +212,24 @@ function gradientNorm(params: { grad: Tensor }[]): number {
   return Math.sqrt(sum);
 }
 
-/** Names the first node whose activation, or failing that whose parameter gradient, is not finite. */
+function allFinite(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+/**
+ * Names the layer where the trouble appeared: the first node in forward order whose
+ * activation is not finite, or failing that the first in backward order (the deepest) whose
+ * parameter gradient is not finite — the backward pass carries it on to every earlier layer.
+ */
 function divergence(model: Model, what: string, epoch: number, batch: number, step: number): DivergenceError {
   let where = '';
   for (const [name, t] of model.activations()) {
-    if (!t.data.every(Number.isFinite)) { where = `; first non-finite activation in layer "${name}"`; break; }
+    if (!allFinite(t.data)) { where = `; first non-finite activation in layer "${name}"`; break; }
   }
   if (!where) {
-    const p = model.parameters().find((q) => !q.grad.data.every(Number.isFinite));
-    if (p) where = `; first non-finite gradient in "${p.path}"`;
+    const p = model.parameters().reverse().find((q) => !allFinite(q.grad.data));
+    if (p) where = `; first non-finite gradient (in backward order) in layer "${p.path.slice(0, p.path.lastIndexOf('.'))}" ("${p.path}")`;
   }
   return new DivergenceError(`training diverged at step ${step + 1} (epoch ${epoch}, batch ${batch + 1}): ${what}${where}. Try a lower learning rate or --clip-grad-norm.`);
 }
