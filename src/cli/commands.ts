@@ -4,18 +4,18 @@ import { availableParallelism } from 'node:os';
 import { type Backend, WasmBackend, backendNames, createBackend } from '../backend/index.js';
 import { limitDataset } from '../data/dataset.js';
 import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
-import { ConfigError, FormatError } from '../errors.js';
+import { ConfigError, ConvkitError, FormatError } from '../errors.js';
 import { Model } from '../model/model.js';
 import { zoo, zooEntry } from '../model/zoo.js';
 import { type DataInfo, dataInfo, datasetNames, loadDataset, loadDatasetSplits } from '../node/datasets.js';
-import { loadModel, saveModel } from '../node/files.js';
+import { checkWritable, loadModel, saveModel } from '../node/files.js';
 import { readGreyImage } from '../node/image.js';
 import { Tensor, shapeToString } from '../tensor.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadCheckpoint, saveCheckpoint } from '../node/checkpoint.js';
 import type { OptimizerConfig } from '../train/optimizer.js';
 import type { ScheduleConfig } from '../train/schedule.js';
-import { type TrainEvent, type TrainState, train } from '../train/trainer.js';
+import { DivergenceError, type TrainEvent, type TrainState, train } from '../train/trainer.js';
 import { Output, percent, table } from './output.js';
 
 export interface CommonOptions {
@@ -132,6 +132,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   } else {
     settings = runSettings(o);
   }
+  checkWritable(settings.out);
   const splits = loadDatasetSplits(settings.dataset, { size: storedSize(settings.inputSize), channels: settings.channels });
   const trainSet = limitDataset(splits.train, settings.trainLimit);
   const testSet = limitDataset(splits.test, settings.testLimit);
@@ -180,11 +181,22 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
       seed: settings.seed, shift: settings.shift, flip: settings.flip, clipGradNorm: settings.clipGradNorm, testSet, onEvent,
       shouldStop: () => interrupted, onCheckpoint, checkpointEvery: o.checkpointEvery, resume,
     });
+  } catch (e) {
+    if (e instanceof DivergenceError && checkpointDir && existsSync(checkpointDir)) {
+      throw new DivergenceError(`${e.message} The last good checkpoint is kept in ${checkpointDir}.`);
+    }
+    throw e;
   } finally {
     bar?.stop();
     process.removeListener('SIGINT', onSigint);
   }
-  saveModel(outFile, model, { data: dataInfo(trainSet, settings.dataset), training: { ...shown, epochs: result.epochs }, testAccuracy: result.testAccuracy });
+  try {
+    saveModel(outFile, model, { data: dataInfo(trainSet, settings.dataset), training: { ...shown, epochs: result.epochs }, testAccuracy: result.testAccuracy });
+  } catch (e) {
+    // The last checkpoint holds these weights: resuming it only saves the model again.
+    if (e instanceof ConvkitError && checkpointDir) throw new ConvkitError(`${e.message}. The trained weights are in the checkpoint in ${checkpointDir}: make room and run convkit train --resume ${checkpointDir} to save them.`);
+    throw e;
+  }
   const where = result.stopped ? `Interrupted${checkpointDir ? `; checkpoint in ${checkpointDir} (continue with --resume ${checkpointDir})` : ''}` : 'Done';
   out.text(`${where}: test accuracy ${percent(result.testAccuracy)} after ${result.epochs} epoch(s), ${result.seconds.toFixed(1)} s; model saved to ${outFile}`);
   out.event({ type: 'result', testAccuracy: result.testAccuracy, trainLoss: result.trainLoss, trainAccuracy: result.trainAccuracy,

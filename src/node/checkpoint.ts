@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { ConvkitError, FormatError } from '../errors.js';
@@ -29,6 +29,8 @@ export function saveCheckpoint(dir: string, model: Model, state: TrainState, run
   writeFileAtomic(staged, bytes);
   if (existsSync(join(dir, LATEST))) renameSync(join(dir, LATEST), join(dir, PREVIOUS));
   renameSync(staged, join(dir, LATEST));
+  // A run killed while writing leaves its half-written temporary file (named with its pid).
+  for (const f of readdirSync(dir)) if (/^checkpoint\.convkit\.next\.\d+\.tmp$/.test(f)) rmSync(join(dir, f), { force: true });
 }
 
 export interface LoadedCheckpoint {

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { ConvkitError } from '../errors.js';
 import { decodeModel, encodeModel } from '../io/modelfile.js';
@@ -26,6 +27,22 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     rmSync(tmp, { force: true });
     throw new ConvkitError(`cannot write ${path}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Fails now, not after hours of training, if `path` cannot be written: its directory must
+ * exist and be writable, and the path must not be a directory.
+ */
+export function checkWritable(path: string): void {
+  const dir = dirname(resolve(path));
+  try {
+    if (!statSync(dir).isDirectory()) throw new ConvkitError(`cannot write ${path}: ${dir} is not a directory`);
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    if (e instanceof ConvkitError) throw e;
+    throw new ConvkitError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? `the directory ${dir} does not exist` : (e as Error).message}`);
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) throw new ConvkitError(`cannot write ${path}: it is a directory`);
 }
 
 export function saveModel(path: string, model: Model, metadata: Record<string, unknown> = {}): void {
