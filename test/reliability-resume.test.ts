@@ -3,7 +3,8 @@
  * drawn from a seeded generator — at a random checkpoint, or after a random delay that need
  * not line up with anything (mid-batch, mid-write, mid-rename) — and resumed, possibly more
  * than once, ends with bit-identical weights to a run that was never interrupted.
- * (test/reliability.test.ts covers a kill at a fixed checkpoint and SIGINT.)
+ * SIGTERM stops cleanly like SIGINT. (test/reliability.test.ts covers a kill at a fixed
+ * checkpoint and SIGINT.)
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -36,7 +37,7 @@ interface Run { code: number | null; signal: NodeJS.Signals | null; checkpoints:
  * Runs the CLI; `killAt` decides when to SIGKILL it: after the nth checkpoint event, or a
  * number of milliseconds after the first one. Seconds are measured from that first event.
  */
-function run(args: string[], killAt?: { checkpoint: number } | { afterMs: number }): Promise<Run> {
+function run(args: string[], killAt?: { checkpoint: number } | { afterMs: number }, signal: NodeJS.Signals = 'SIGKILL'): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let checkpoints = 0, buffer = '', first = 0, stderr = '';
@@ -49,9 +50,9 @@ function run(args: string[], killAt?: { checkpoint: number } | { afterMs: number
         if (!line.includes('"type":"checkpoint"')) continue;
         if (++checkpoints === 1) {
           first = performance.now();
-          if (killAt && 'afterMs' in killAt) setTimeout(() => child.kill('SIGKILL'), killAt.afterMs);
+          if (killAt && 'afterMs' in killAt) setTimeout(() => child.kill(signal), killAt.afterMs);
         }
-        if (killAt && 'checkpoint' in killAt && checkpoints === killAt.checkpoint) child.kill('SIGKILL');
+        if (killAt && 'checkpoint' in killAt && checkpoints === killAt.checkpoint) child.kill(signal);
       }
     });
     child.on('exit', (code, signal) => resolve({ code, signal, checkpoints, seconds: (performance.now() - first) / 1000, stderr }));
@@ -96,6 +97,20 @@ describe('kill at a random point and resume', () => {
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.deepEqual(weights(out), weights(reference));
     assert.deepEqual(readdirSync(ckpt).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left after a successful save');
+  });
+});
+
+describe('SIGTERM', () => {
+  it('stops after the current batch with a checkpoint and exit code 143; resuming completes the run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convkit-sigterm-'));
+    const ckpt = join(dir, 'ckpt'), out = join(dir, 'model.convkit');
+    const stopped = await run([...base, '--out', out, '--checkpoint-dir', ckpt], { checkpoint: 5 }, 'SIGTERM');
+    assert.equal(stopped.code, 143, stopped.stderr);
+    const { state } = loadCheckpoint(ckpt, backend);
+    assert.ok(state.epoch <= 2, `stopped before the end: epoch ${state.epoch}, batch ${state.batch}`);
+    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--json'], { encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.equal(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!).epochs, 2);
   });
 });
 

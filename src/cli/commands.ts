@@ -152,9 +152,12 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
 
   const bar = out.progressBar('epoch {epoch}/{epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {speed} img/s | ETA {eta_formatted}');
   let barEpoch = 0;
-  let interrupted = false;
-  const onSigint = () => { interrupted = true; };
-  process.on('SIGINT', onSigint);
+  // SIGINT (Ctrl-C) and SIGTERM (kill, container stops) end the run after the current batch,
+  // with a checkpoint when --checkpoint-dir is set.
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => { interrupted ??= signal; };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const onEvent = (e: TrainEvent) => {
     out.event(e);
     if (e.type === 'batch') {
@@ -179,7 +182,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     result = await train(model, trainSet, {
       epochs: settings.epochs, batchSize: settings.batchSize, lr: settings.lr, optimizer: settings.optimizer, schedule: settings.schedule,
       seed: settings.seed, shift: settings.shift, flip: settings.flip, clipGradNorm: settings.clipGradNorm, testSet, onEvent,
-      shouldStop: () => interrupted, onCheckpoint, checkpointEvery: o.checkpointEvery, resume,
+      shouldStop: () => interrupted !== undefined, onCheckpoint, checkpointEvery: o.checkpointEvery, resume,
     });
   } catch (e) {
     if (e instanceof DivergenceError && checkpointDir && existsSync(checkpointDir)) {
@@ -188,7 +191,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     throw e;
   } finally {
     bar?.stop();
-    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   }
   try {
     saveModel(outFile, model, { data: dataInfo(trainSet, settings.dataset), training: { ...shown, epochs: result.epochs }, testAccuracy: result.testAccuracy });
@@ -202,7 +206,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   out.event({ type: 'result', testAccuracy: result.testAccuracy, trainLoss: result.trainLoss, trainAccuracy: result.trainAccuracy,
     imagesPerSecond: result.imagesPerSecond, seconds: result.seconds, epochs: result.epochs, stopped: result.stopped,
     history: result.history, modelFile: outFile });
-  if (result.stopped) process.exitCode = 130;
+  if (result.stopped) process.exitCode = interrupted === 'SIGTERM' ? 143 : 130;
 }
 
 export interface EvalCommandOptions extends CommonOptions {

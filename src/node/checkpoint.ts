@@ -6,7 +6,7 @@ import { decodeModel, encodeModel } from '../io/modelfile.js';
 import type { Model } from '../model/model.js';
 import type { FloatArray } from '../tensor.js';
 import type { TrainState } from '../train/trainer.js';
-import { writeFileAtomic } from './files.js';
+import { syncDirectory, writeFileAtomic } from './files.js';
 import { readBytes } from './mnist.js';
 
 /**
@@ -29,6 +29,7 @@ export function saveCheckpoint(dir: string, model: Model, state: TrainState, run
   writeFileAtomic(staged, bytes);
   if (existsSync(join(dir, LATEST))) renameSync(join(dir, LATEST), join(dir, PREVIOUS));
   renameSync(staged, join(dir, LATEST));
+  syncDirectory(dir);
   // A run killed while writing leaves its half-written temporary file (named with its pid).
   for (const f of readdirSync(dir)) if (/^checkpoint\.convkit\.next\.\d+\.tmp$/.test(f)) rmSync(join(dir, f), { force: true });
 }

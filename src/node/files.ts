@@ -22,10 +22,25 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);
+    syncDirectory(dirname(resolve(path)));
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     throw new ConvkitError(`cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Flushes a directory's entries (a rename is only durable once its directory is), where the
+ * platform allows opening a directory; elsewhere (Windows) this is a no-op.
+ */
+export function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch { /* not supported here */ } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
