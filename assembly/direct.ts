@@ -114,12 +114,16 @@ export function directConv(rows: i32, C: i32, KH: i32, KW: i32, wp: usize, offs:
         const n = min(TW, OW - ow);
         // Kernel columns meeting real input for any of the tile's n columns.
         const kw0 = max(0, left - ow - n + 1), kw1 = min(KW, left + Win - ow);
-        const first = kw0 * C, run = max(kw1 - kw0, 0) * C;
+        let first = kw0 * C, run = max(kw1 - kw0, 0) * C, khFrom = kh0, khTo = kh1, perRow = K / KH;
+        if (run == perRow) {
+          // Whole kernel rows: one contiguous run over all of them (fewer, longer inner loops).
+          first = kh0 * perRow; run = max(kh1 - kh0, 0) * perRow; khFrom = 0; khTo = 1; perRow = 0;
+        }
         const xrow = xp + (<usize>(oh * Wp + ow) << 2);
         const o = out + <usize>r0 * plane + (<usize>(oh * OW + ow) << 2);
         const o2 = oh + 1 < OH ? o + (<usize>OW << 2) : 0;
-        if (R == 4) tile4(kh0, kh1, K / KH, first, run, ws, offs, xrow, <usize>Wp << 2, b, valid, o, o2, plane, n);
-        else tile1(kh0, kh1, K / KH, first, run, ws, offs, xrow, <usize>Wp << 2, b, o, o2, n);
+        if (R == 4) tile4(khFrom, khTo, perRow, first, run, ws, offs, xrow, <usize>Wp << 2, b, valid, o, o2, plane, n);
+        else tile1(khFrom, khTo, perRow, first, run, ws, offs, xrow, <usize>Wp << 2, b, o, o2, n);
       }
     }
     r0 += R;
