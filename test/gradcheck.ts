@@ -55,7 +55,7 @@ export function gradCheck(spec: ModelSpec, batch: number, seed = 7, eps = 1e-6):
     return s;
   };
   run();
-  const dx = Float64Array.from(model.backward(R).data);
+  const dx = Float64Array.from(model.backward(R, true, true)!.data);
   const analytic = new Map(model.parameters().map((p) => [p.path, Float64Array.from(p.grad.data)]));
 
   const numeric = (values: Float64Array | Float32Array) => {

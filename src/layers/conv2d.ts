@@ -117,6 +117,7 @@ export class Conv2d extends Layer {
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
     const g = this.geometryFor(dy.shape[0]);
     ctx.backend.conv2dBackwardWeights(g, this.input.data, dy.data, this.weight.grad.data, this.bias?.grad.data ?? null);
+    if (ctx.inputGradient === false) return []; // first layer: nobody needs dL/d(image)
     const dx = this.buffer('dx', this.input.shape, ctx.backend);
     ctx.backend.conv2dBackwardInput(g, dy.data, this.weight.value.data, dx.data);
     return [dx];

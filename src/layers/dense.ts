@@ -64,6 +64,7 @@ export class Dense extends Layer {
     const b = ctx.backend;
     b.gemm(true, false, U, F, N, 1, dy.data, this.input.data, 0, this.weight.grad.data);
     if (this.bias) b.sumRows(N, U, dy.data, this.bias.grad.data);
+    if (ctx.inputGradient === false) return []; // first layer: nobody needs dL/d(image)
     const dx = this.buffer('dx', this.input.shape, b);
     b.gemm(false, false, N, F, U, 1, dy.data, this.weight.value.data, 0, dx.data);
     return [dx];

@@ -25,12 +25,15 @@ export interface RunContext {
   backend: Backend;
   training: boolean;
   rng: Rng;
+  /** False when nobody needs dL/d(input) of this layer (it reads the model input): layers may skip it. */
+  inputGradient?: boolean;
 }
 
 /**
  * A layer: a node's computation. Shapes given to `build` and returned by it are per example
  * (no batch dimension); tensors given to `forward` are whole minibatches [N, ...shape].
- * `backward` takes dL/d(output) and returns dL/d(input) for each input, and writes the
+ * `backward` takes dL/d(output) and returns dL/d(input) for each input (an empty list when
+ * ctx.inputGradient is false and the layer skipped that product), and writes the
  * parameter gradients (overwriting them: a parameter is used once per forward pass).
  * Output and gradient buffers are allocated once per batch size and reused every step.
  */

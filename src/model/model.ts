@@ -203,10 +203,12 @@ export class Model {
 
   /**
    * Backpropagates dL/d(output) through the graph, filling every parameter's gradient.
-   * Returns dL/d(input).
+   * Returns dL/d(input) when `inputGradient` is true; otherwise the layers reading the input
+   * skip that product (training never needs it) and the result is undefined.
    */
-  backward(dOutput: Tensor, training = true): Tensor {
+  backward(dOutput: Tensor, training = true, inputGradient = false): Tensor | undefined {
     const ctx = { backend: this.backend, training, rng: this.rng };
+    const inputOnlyCtx = { ...ctx, inputGradient };
     const inputSlot = this.nodes.length;
     const grads: (Tensor | undefined)[] = new Array(this.nodes.length + 1);
     const summed = new Set<number>();
@@ -225,10 +227,12 @@ export class Model {
       const dy = grads[i];
       if (!dy) continue;
       const node = this.nodes[i];
-      const dxs = node.layer.backward(dy, ctx);
-      node.inputs.forEach((j, k) => addGrad(j < 0 ? inputSlot : j, dxs[k]));
+      const readsOnlyInput = node.inputs.every((j) => j < 0);
+      const dxs = node.layer.backward(dy, readsOnlyInput ? inputOnlyCtx : ctx);
+      node.inputs.forEach((j, k) => { if (dxs[k]) addGrad(j < 0 ? inputSlot : j, dxs[k]); });
     }
     this.lastGrads = grads;
+    if (!inputGradient) return undefined;
     return grads[inputSlot] ?? Tensor.zeros(this.input.shape, this.backend.dtype);
   }
 
