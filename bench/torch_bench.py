@@ -72,6 +72,8 @@ def build_net(torch, layers):
             mods.append(nn.Flatten())
         elif t == "dropout":
             mods.append(nn.Dropout(l["rate"]))
+        elif t == "lrn":  # same formula as convkit: a / (k + alpha/n * sum a^2)^beta
+            mods.append(nn.LocalResponseNorm(l["size"], l["alpha"], l["beta"], l["k"]))
         else:
             raise Unsupported("not comparable: no %s layer in this translation" % t)
     return nn.Sequential(*mods)
@@ -80,7 +82,7 @@ def build_net(torch, layers):
 def load_batches(torch, numpy, work):
     b, shape = work["batch"], work["inputShape"]
     x = numpy.fromfile(work["xFile"], dtype=numpy.float32).reshape(-1, b, *shape)
-    y = numpy.fromfile(work["labelsFile"], dtype=numpy.uint8).reshape(-1, b).astype(numpy.int64)
+    y = numpy.fromfile(work["labelsFile"], dtype=numpy.int32).reshape(-1, b).astype(numpy.int64)
     return [torch.from_numpy(x[i].copy()) for i in range(x.shape[0])], [torch.from_numpy(y[i].copy()) for i in range(y.shape[0])]
 
 

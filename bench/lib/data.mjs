@@ -15,7 +15,7 @@ function mnistTrain(ck) {
   return mnistCache;
 }
 
-/** Returns { source: 'MNIST' | 'random', x: Float32Array[] (NCHW), labels: Uint8Array[] }. */
+/** Returns { source: 'MNIST' | 'random', x: Float32Array[] (NCHW), labels: (Uint8Array | Int32Array)[] }. */
 export function makeBatches(ck, work, dataKind) {
   const [C, H, W] = work.net.inputShape;
   const per = C * H * W, B = work.batch;
@@ -38,7 +38,9 @@ export function makeBatches(ck, work, dataKind) {
     const data = new Float32Array(B * per);
     for (let i = 0; i < data.length; i++) data[i] = rng.normal();
     x.push(data);
-    labels.push(Uint8Array.from({ length: B }, () => rng.int(work.net.classes)));
+    // Labels fit bytes for 10 digits but not for ImageNet's 1000 classes.
+    const L = work.net.classes > 256 ? Int32Array : Uint8Array;
+    labels.push(L.from({ length: B }, () => rng.int(work.net.classes)));
   }
   return { source: 'random', x, labels };
 }

@@ -5,6 +5,7 @@
  * offset, so that a slow phase of the machine (another process, thermal state) is spread over
  * all libraries instead of landing on one.
  */
+import { fmt } from './report.mjs';
 import { summarize } from './stats.mjs';
 import { figure } from './works.mjs';
 
@@ -86,7 +87,7 @@ export async function measureWork(work, libraries, opts, log, watch = () => {}) 
     await k.c.release?.();
     const s = k.failed ? null : summarize(k.values);
     results.push(s ? { library: k.lib.id, label: k.lib.label, ...s, steps: k.n, note: k.note } : noteRow(k.lib, k.failed ?? 'no runs'));
-    log(`${work.id}: ${k.lib.label}: ${s ? `median ${s.median.toPrecision(4)} ${work.unit} (${s.min.toPrecision(3)}–${s.max.toPrecision(3)}, ${s.runs} runs)` : k.failed}`);
+    log(`${work.id}: ${k.lib.label}: ${s ? `median ${fmt(s.median)} ${work.unit} (${fmt(s.min)}–${fmt(s.max)}, ${s.runs} runs)` : k.failed}`);
   }
   const order = new Map(libraries.map((l, i) => [l.id, i]));
   return results.sort((a, b) => order.get(a.library) - order.get(b.library));

@@ -20,6 +20,8 @@ function describeLayer(layer, inShape, outShape) {
       return { ...base, units: cfg.units, bias: cfg.bias !== false };
     case 'dropout':
       return { ...base, rate: cfg.rate };
+    case 'lrn':
+      return { ...base, size: layer.size, alpha: layer.alpha, beta: layer.beta, k: layer.k };
     default:
       return base;
   }

@@ -48,6 +48,7 @@ export function layerDefs(net) {
         break;
       case 'relu': case 'tanh': case 'sigmoid': defs.push({ type: l.type }); break;
       case 'dropout': defs.push({ type: 'dropout', drop_prob: l.rate }); break;
+      case 'lrn': defs.push({ type: 'lrn', k: l.k, n: l.size, alpha: l.alpha, beta: l.beta }); break;
       case 'flatten': break; // ConvNetJS's fc layers read any volume
       case 'softmax': if (!last) throw new Unsupported('softmax inside the net'); break;
       default: throw new Unsupported(`not comparable: ConvNetJS has no ${l.type} layer`);

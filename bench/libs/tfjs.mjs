@@ -101,6 +101,11 @@ function buildNet(tf, net) {
       case 'softmax': return (x) => tf.softmax(x);
       case 'flatten': return (x) => tf.reshape(x, [x.shape[0], -1]);
       case 'dropout': return (x, training) => (training ? tf.dropout(x, l.rate) : x);
+      case 'lrn': {
+        // TF.js sums over a radius and does not divide alpha by the window size.
+        if (l.size % 2 !== 1) throw new Unsupported('not comparable: TF.js LRN windows are odd');
+        return (x) => tf.localResponseNormalization(x, (l.size - 1) / 2, l.k, l.alpha / l.size, l.beta);
+      }
       default: throw new Unsupported(`not comparable: no ${l.type} layer in this translation`);
     }
   });
@@ -116,7 +121,13 @@ async function prepareNet(tf, ctx, backend, work) {
   const tensors = [...xs];
   const release = () => { tf.dispose(tensors); tf.dispose(vars); };
   const expected = [work.batch, ...work.net.layers.at(-1).outShape];
-  const shape = tf.tidy(() => forward(xs[0], false).shape);
+  let shape;
+  try {
+    shape = tf.tidy(() => forward(xs[0], false).shape);
+  } catch (e) {
+    release();
+    throw missingKernel(e, 'cannot run') ?? e;
+  }
   if (JSON.stringify(shape) !== JSON.stringify(expected)) {
     release();
     throw new Error(`TF.js output ${JSON.stringify(shape)} differs from convkit's ${JSON.stringify(expected)}`);
@@ -137,15 +148,19 @@ async function prepareNet(tf, ctx, backend, work) {
   } catch (e) {
     release();
     optimizer.dispose();
-    const msg = (e.message ?? String(e)).split('\n')[0];
     // The wasm backend lacks the conv filter-gradient kernel: a limitation to report, not a failure.
-    if (/not registered|not implemented/i.test(msg)) throw new Unsupported(`cannot train: ${msg}`);
-    throw e;
+    throw missingKernel(e, 'cannot train') ?? e;
   }
   return {
     time: async (n) => { await use(); return timeSteps(step, n); },
     release: () => { release(); optimizer.dispose(); },
   };
+}
+
+/** An Unsupported for a kernel the backend does not have, else null. */
+function missingKernel(e, what) {
+  const msg = (e?.message ?? String(e)).split('\n')[0];
+  return /not registered|not implemented/i.test(msg) ? new Unsupported(`${what}: ${msg}`) : null;
 }
 
 function prepareGemm(tf, backend, n) {

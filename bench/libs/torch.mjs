@@ -85,8 +85,8 @@ export async function open(ctx) {
 function describe(ctx, work, dir, id) {
   if (work.kind === 'gemm') return { kind: 'gemm', size: work.size };
   const batches = ctx.batches(work);
-  const xFile = join(dir, `x${id}.f32`), labelsFile = join(dir, `y${id}.u8`);
+  const xFile = join(dir, `x${id}.f32`), labelsFile = join(dir, `y${id}.i32`);
   writeFileSync(xFile, Buffer.concat(batches.x.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
-  writeFileSync(labelsFile, Buffer.concat(batches.labels.map((l) => Buffer.from(l))));
+  writeFileSync(labelsFile, Buffer.concat(batches.labels.map((l) => Buffer.from(Int32Array.from(l).buffer))));
   return { kind: work.kind, batch: work.batch, inputShape: work.net.inputShape, layers: work.net.layers, xFile, labelsFile };
 }
