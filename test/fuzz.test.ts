@@ -338,12 +338,29 @@ describe('fuzz: ONNX', () => {
 
   const load = (b: Uint8Array) => {
     parseOnnx(b, 'fuzz.onnx');
-    loadOnnx(b, backend, 'fuzz.onnx');
+    const counting = countingBackend();
+    try {
+      loadOnnx(b, counting, 'fuzz.onnx');
+    } finally {
+      // Weights come from the file: building allocates no more than three times its size in values.
+      assert.ok(counting.allocated <= 3 * b.length + 4096, `allocated ${counting.allocated} values for a ${b.length}-byte file`);
+    }
   };
 
   it('the valid files load', () => {
     load(small);
     load(torch);
+  });
+
+  it('a 4 KB file claiming a 3001×3001 kernel is refused before the model is built', () => {
+    const proto = onnx.ModelProto.decode(small);
+    for (const a of proto.graph!.node!.find((n) => n.opType === 'Conv')!.attribute!) {
+      if (a.name === 'kernel_shape') a.ints = [3001, 3001];
+      if (a.name === 'pads') a.ints = [1500, 1500, 1500, 1500];
+    }
+    const counting = countingBackend();
+    assert.throws(() => loadOnnx(onnx.ModelProto.encode(proto).finish(), counting, 'kernel.onnx'), (e: Error) => e instanceof FormatError && /kernel_shape \[3001,3001\] does not match/.test(e.message));
+    assert.equal(counting.allocated, 0);
   });
 
   it('random bytes (300 cases) and mutated files (600)', (t) => {

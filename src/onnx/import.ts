@@ -143,6 +143,9 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
         const w = weightOf(n, 1, 'weight');
         if (w.dims.length !== 4) fail(`Conv "${n.name}": weight must be 4-D`);
         const kernel = (at.get('kernel_shape') as number[] | undefined) ?? w.dims.slice(2);
+        if (kernel.length !== 2 || kernel[0] !== w.dims[2] || kernel[1] !== w.dims[3]) {
+          fail(`Conv "${n.name}": kernel_shape ${JSON.stringify(kernel)} does not match the weight's ${JSON.stringify(w.dims.slice(2))}`);
+        }
         const dilations = (at.get('dilations') as number[] | undefined) ?? [1, 1];
         if (dilations.some((d) => d !== 1)) fail(`Conv "${n.name}": dilation ${dilations} is not supported`);
         const padding = addPad(symmetricPads(n, at, kernel, (at.get('strides') as number[]) ?? [1, 1], x.shape, fail));
@@ -280,7 +283,16 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
 /** Builds a runnable convkit model from ONNX bytes. */
 export function loadOnnx(bytes: Uint8Array, backend: Backend, fileName = 'model.onnx'): Model {
   const { spec, weights } = parseOnnx(bytes, fileName);
-  const model = new Model(spec, backend);
+  let stored = 0;
+  for (const w of weights.values()) stored += w.length;
+  let model: Model;
+  try {
+    // Building may not allocate more than the file's weights can fill (parameters, gradients, scratch).
+    model = new Model(spec, backend, 1, { maxValues: 3 * stored + 4096 });
+  } catch (e) {
+    if (e instanceof ConvkitError) throw new FormatError(`${fileName}: ${e.message}`);
+    throw e;
+  }
   for (const p of model.savedTensors()) {
     const w = weights.get(p.path);
     if (!w || w.length !== p.value.size) throw new FormatError(`${fileName}: weights for "${p.path}" are missing or of the wrong size`);
