@@ -39,6 +39,7 @@ export async function measureWork(work, libraries, opts, log, watch = () => {}) 
     const skip = lib.skip?.(work, opts);
     if (skip) { results.push(noteRow(lib, `skipped: ${skip}`)); continue; }
     try {
+      watch(`${work.id} on ${lib.label} (prepare)`);
       const c = await lib.prepare(work);
       if (c === null) continue; // not applicable (ConvNetJS has no matrix product)
       cases.push({ lib, c, values: [], n: 1, note: undefined });
