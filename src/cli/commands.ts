@@ -13,9 +13,7 @@ import { readGreyImage } from '../node/image.js';
 import { Tensor, shapeToString } from '../tensor.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadCheckpoint, saveCheckpoint } from '../node/checkpoint.js';
-import type { OptimizerConfig } from '../train/optimizer.js';
-import type { ScheduleConfig } from '../train/schedule.js';
-import { DivergenceError, type TrainEvent, type TrainState, train } from '../train/trainer.js';
+import { DivergenceError, type TrainEvent, type TrainOptions, type TrainState, train } from '../train/trainer.js';
 import { Output, percent, table } from './output.js';
 
 export interface CommonOptions {
@@ -62,26 +60,22 @@ export interface TrainCommandOptions extends CommonOptions {
   resume?: string;
 }
 
-/** The settings of a training run: stored in checkpoints so that --resume continues the same run. */
-interface RunSettings {
-  model: string;
-  dataset: string;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  optimizer: OptimizerConfig;
-  schedule: ScheduleConfig;
-  seed: number;
-  shift: number;
-  flip: boolean;
-  /** Model input side; images are stored slightly larger for random crops when it is ≥ 64. */
-  inputSize: number;
-  channels: 1 | 3;
-  clipGradNorm?: number;
-  trainLimit?: number;
-  testLimit?: number;
-  out: string;
-}
+/**
+ * The settings of a training run: the trainer's own options plus what the CLI chose (model,
+ * data, output). Stored in checkpoints so that --resume continues the same run.
+ */
+type RunSettings = Pick<TrainOptions, 'epochs' | 'batchSize' | 'lr' | 'optimizer' | 'schedule' | 'seed' | 'clipGradNorm'>
+  & Required<Pick<TrainOptions, 'shift' | 'flip'>>
+  & {
+    model: string;
+    dataset: string;
+    /** Model input side; images are stored slightly larger for random crops when it is ≥ 64. */
+    inputSize: number;
+    channels: 1 | 3;
+    trainLimit?: number;
+    testLimit?: number;
+    out: string;
+  };
 
 function runSettings(o: TrainCommandOptions): RunSettings {
   const entry = zooEntry(o.model);
