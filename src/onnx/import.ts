@@ -136,7 +136,7 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
     if (x.pad && op !== 'Conv' && op !== 'AveragePool') fail(`Pad before ${op} "${n.name}" is not supported (only before Conv or AveragePool)`);
     const addPad = (p: [number, number]): [number, number] => (x.pad ? [p[0] + x.pad[0], p[1] + x.pad[1]] : p);
     let layer: LayerSpec;
-    let extraInputs: string[] = [];
+    let extraInputs: Produced[] = [];
     const name = uniqueName(n);
     switch (op) {
       case 'Conv': {
@@ -248,23 +248,23 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
       case 'Sum':
         if (n.input.some((i) => constants.has(i))) fail(`${op} "${n.name}": adding a constant tensor is not supported`);
         layer = { type: 'add' };
-        extraInputs = n.input.slice(1).map((_, i) => tensorIn(n, i + 1).node);
+        extraInputs = n.input.slice(1).map((_, i) => tensorIn(n, i + 1));
         break;
       case 'Concat': {
         const axis = at.get('axis') as number;
         if (axis !== 1 && axis !== -3) fail(`Concat "${n.name}": only channel concatenation (axis 1) is supported`);
         layer = { type: 'concat' };
-        extraInputs = n.input.slice(1).map((_, i) => tensorIn(n, i + 1).node);
+        extraInputs = n.input.slice(1).map((_, i) => tensorIn(n, i + 1));
         break;
       }
       default:
         return fail(`operator ${op} is not handled`);
     }
-    nodes.push({ name, layer, inputs: [x.node, ...extraInputs] });
+    nodes.push({ name, layer, inputs: [x, ...extraInputs].map((p) => p.node) });
     produced.set(n.output[0], { node: name, shape: [] });
     // Per-example output shape, needed by later nodes (Flatten checks, GlobalAveragePool).
     try {
-      const inShapes = [x, ...extraInputs.map((e) => [...produced.values()].find((p) => p.node === e)!)].map((p) => p.shape);
+      const inShapes = [x, ...extraInputs].map((p) => p.shape);
       produced.get(n.output[0])!.shape = createLayer(layer, name).inferShape(inShapes);
     } catch (e) {
       if (e instanceof ConvkitError) fail(`node "${n.name}" (${op}): ${e.message}`);
