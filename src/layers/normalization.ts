@@ -102,9 +102,11 @@ export class BatchNorm extends Layer {
     const dx = this.buffer('dx', dy.shape, ctx.backend);
     if (!ctx.training) {
       // Evaluation mode is an affine map per channel: dx = dy·γ·σ⁻¹ (used when fine-tuning frozen statistics).
-      const zero = new Float32Array(C);
-      const scale = Float32Array.from(this.gamma.value.data, (g, c) => g * this.invStd.data[c]);
-      ctx.backend.batchNormApply(N, C, HW, dy.data, zero, scale, new Float32Array(C).fill(1), zero, dx.data);
+      const zero = this.buffer('zeros', [C], ctx.backend).data;
+      const ones = this.buffer('ones', [C], ctx.backend).data.fill(1);
+      const scale = this.buffer('evalScale', [C], ctx.backend).data;
+      for (let c = 0; c < C; c++) scale[c] = this.gamma.value.data[c] * this.invStd.data[c];
+      ctx.backend.batchNormApply(N, C, HW, dy.data, zero, scale, ones, zero, dx.data);
       return [dx];
     }
     ctx.backend.batchNormBackward(N, C, HW, this.input.data, dy.data, this.mean.data, this.invStd.data, this.gamma.value.data,
