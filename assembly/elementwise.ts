@@ -179,3 +179,21 @@ export function leakyReluBackward(x: usize, dy: usize, dx: usize, n: i32, slope:
     store<f32>(dx + o, v >= cap ? 0 : v > 0 ? d : slope * d);
   }
 }
+
+/** Σ x² over n values, accumulated in double precision (gradient norms of 60 M-parameter nets). */
+export function sumOfSquares(x: usize, n: i32): f64 {
+  let lo = f64x2.splat(0), hi = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const sq = f32x4.mul(v, v);
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(sq));
+    hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(sq, sq, 2, 3, 0, 1)));
+  }
+  let sum = f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1) + f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1);
+  for (; i < n; i++) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    sum += v * v;
+  }
+  return sum;
+}

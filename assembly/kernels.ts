@@ -6,8 +6,8 @@ export { gemm, gemmWorkspaceBytes } from './gemm';
 export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeights, convWorkspaceBytes } from './conv';
 export { maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward } from './pool';
 export { batchNormStats, batchNormApply, batchNormBackward, lrnForward, lrnBackward } from './norm';
-export { add, mul, axpy, addBias, sumRows, relu, reluBackward, leakyRelu, leakyReluBackward, tanh, tanhBackward, sigmoid, sigmoidBackward } from './elementwise';
-export { softmax, softmaxCrossEntropy } from './softmax';
+export { add, mul, axpy, addBias, sumRows, relu, reluBackward, leakyRelu, leakyReluBackward, tanh, tanhBackward, sigmoid, sigmoidBackward, sumOfSquares } from './elementwise';
+export { softmax, softmaxBackward, softmaxCrossEntropy } from './softmax';
 export { sgdStep, adamStep } from './optim';
 
 /** End of the module's static data (math tables); the host allocates only above it. */

@@ -49,3 +49,19 @@ function rowMax(K: i32, row: usize): f64 {
   for (let k = 0; k < K; k++) max = Math.max(max, <f64>load<f32>(row + (<usize>k << 2)));
   return max;
 }
+
+/** dx = y ⊙ (dy − Σ_k dy·y) per row (the softmax layer's backward, from its output y). */
+export function softmaxBackward(N: i32, K: i32, y: usize, dy: usize, dx: usize): void {
+  for (let n = 0; n < N; n++) {
+    const row = <usize>(n * K) << 2;
+    let dot: f64 = 0;
+    for (let k = 0; k < K; k++) {
+      const o = row + (<usize>k << 2);
+      dot += <f64>load<f32>(dy + o) * <f64>load<f32>(y + o);
+    }
+    for (let k = 0; k < K; k++) {
+      const o = row + (<usize>k << 2);
+      store<f32>(dx + o, <f32>(<f64>load<f32>(y + o) * (<f64>load<f32>(dy + o) - dot)));
+    }
+  }
+}

@@ -43,11 +43,21 @@ export interface AdamOptions {
 
 export type Labels = Uint8Array | Int32Array;
 
+/** Integer arrays a kernel may keep on its device (max-pooling's argmax). */
+export type IndexArray = Int32Array;
+
 /**
  * Every numeric kernel convkit needs. Layers call only these, so a new backend (WASM SIMD,
  * WebGPU) plugs in without touching layers. All arrays are row-major; "write" kernels
  * overwrite their output, "accumulate" kernels add into it, as each comment says.
  * Storage comes from `alloc`, so a backend can place tensors in its own memory.
+ *
+ * Residency: kernels may run on a device (a GPU) that keeps its own copy of each array and
+ * runs them later, in order. Whoever writes an array on the host (initialisation, a loaded
+ * file, an input batch, a dropout mask) calls `upload` afterwards; whoever reads one on the
+ * host (loss, probabilities, weights to save) first awaits `download`. CPU backends share
+ * the host memory, so for them both are free. Label arrays are plain host arrays: kernels
+ * that take labels read them at call time.
  */
 export interface Backend {
   readonly name: string;
@@ -58,6 +68,11 @@ export interface Backend {
 
   /** A zero-filled array of n elements owned by this backend. */
   alloc(n: number): FloatArray;
+
+  /** The host wrote into `a` (allocated here, or an index array a kernel took): make the device copy current. */
+  upload(a: FloatArray | IndexArray): void;
+  /** Makes the host copies of these arrays current, once every kernel queued before has run. */
+  download(arrays: readonly (FloatArray | IndexArray)[]): Promise<void>;
 
   /** C = alpha * op(A) * op(B) + beta * C; op(A) is M×K, op(B) is K×N, row-major. */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
@@ -71,9 +86,9 @@ export interface Backend {
   conv2dBackwardWeights(g: Conv2dGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, dbias: FloatArray | null): void;
 
   /** Max pooling; argmax[i] is the flat input index chosen for output i (-1 if the window is all padding). */
-  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void;
+  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: IndexArray): void;
   /** dx (write) from dy and the forward argmax. */
-  maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void;
+  maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: IndexArray, dx: FloatArray): void;
   /** Average pooling; the divisor counts padded positions when countPad is true (never positions past the padding). */
   avgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, countPad: boolean): void;
   avgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray, countPad: boolean): void;
@@ -102,6 +117,14 @@ export interface Backend {
   /** y = gamma[c]·(x − mean[c])·invStd[c] + beta[c]. */
   batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
     gamma: FloatArray, beta: FloatArray, y: FloatArray): void;
+  /**
+   * After batchNormStats: invStd[c] = 1/√(variance[c] + eps) and the running statistics move
+   * towards the batch's: running = (1 − momentum)·running + momentum·batch, the variance
+   * scaled by `unbias` (n/(n−1)). With momentum 0 and the running statistics passed as mean
+   * and variance, it only computes invStd from them (evaluation mode).
+   */
+  batchNormRunning(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
+    runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void;
   /** Backward of training-mode batch norm (batch statistics): dx, dgamma, dbeta (write). */
   batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
     gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void;
@@ -133,12 +156,17 @@ export interface Backend {
 
   /** Row-wise softmax of an N×K matrix. */
   softmax(N: number, K: number, x: FloatArray, y: FloatArray): void;
+  /** dx = y ⊙ (dy − Σ_k dy·y) per row, using the forward output y (write). */
+  softmaxBackward(N: number, K: number, y: FloatArray, dy: FloatArray, dx: FloatArray): void;
   /**
    * Mean cross-entropy of softmax(logits) against integer labels, numerically stable
-   * (log-sum-exp). Writes probabilities and the fused gradient dlogits = (p - onehot) / N.
+   * (log-sum-exp), written to loss[0]. Writes probabilities and the fused gradient
+   * dlogits = (p - onehot) / N.
    */
   softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels,
-    probs: FloatArray, dlogits: FloatArray): number;
+    probs: FloatArray, dlogits: FloatArray, loss: FloatArray): void;
+  /** out[index] = Σ x² (write): gradient norms without reading gradients back to the host. */
+  sumOfSquares(x: FloatArray, out: FloatArray, index: number): void;
 
   /** In-place SGD step: v = momentum * v + (g + wd * w); w -= lr * (nesterov ? g' + momentum * v : v). */
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void;

@@ -1,5 +1,5 @@
 import type { FloatArray } from '../tensor.js';
-import type { AdamOptions, Backend, Conv2dGeometry, Labels, Pool2dGeometry, SgdOptions } from './backend.js';
+import type { AdamOptions, Backend, Conv2dGeometry, IndexArray, Labels, Pool2dGeometry, SgdOptions } from './backend.js';
 
 /**
  * The reference backend: every kernel as plain loops, written to be obviously right rather
@@ -12,6 +12,12 @@ export class RefBackend implements Backend {
 
   alloc(n: number): FloatArray {
     return this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  }
+
+  // Kernels run on the host arrays themselves: nothing to move.
+  upload(_a: FloatArray | IndexArray): void {}
+  download(_arrays: readonly (FloatArray | IndexArray)[]): Promise<void> {
+    return Promise.resolve();
   }
 
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
@@ -113,7 +119,7 @@ export class RefBackend implements Backend {
     }
   }
 
-  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void {
+  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: IndexArray): void {
     const { N, C, H, W, KH, KW, OH, OW } = g;
     for (let nc = 0; nc < N * C; nc++) {
       for (let oh = 0; oh < OH; oh++) {
@@ -138,7 +144,7 @@ export class RefBackend implements Backend {
     }
   }
 
-  maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void {
+  maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: IndexArray, dx: FloatArray): void {
     dx.fill(0);
     const n = g.N * g.C * g.OH * g.OW;
     for (let o = 0; o < n; o++) if (argmax[o] >= 0) dx[argmax[o]] += dy[o];
@@ -219,6 +225,16 @@ export class RefBackend implements Backend {
       for (let n = 0; n < N; n++) for (let i = 0; i < HW; i++) sq += (x[(n * C + c) * HW + i] - m) ** 2;
       mean[c] = m;
       variance[c] = sq / count;
+    }
+  }
+
+  batchNormRunning(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
+    runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void {
+    for (let c = 0; c < C; c++) {
+      invStd[c] = 1 / Math.sqrt(variance[c] + eps);
+      if (momentum === 0) continue;
+      runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c];
+      runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * unbias;
     }
   }
 
@@ -366,8 +382,22 @@ export class RefBackend implements Backend {
     }
   }
 
+  softmaxBackward(N: number, K: number, y: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    for (let n = 0; n < N; n++) {
+      let dot = 0;
+      for (let k = 0; k < K; k++) dot += dy[n * K + k] * y[n * K + k];
+      for (let k = 0; k < K; k++) dx[n * K + k] = y[n * K + k] * (dy[n * K + k] - dot);
+    }
+  }
+
+  sumOfSquares(x: FloatArray, out: FloatArray, index: number): void {
+    let sum = 0;
+    for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
+    out[index] = sum;
+  }
+
   softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels,
-    probs: FloatArray, dlogits: FloatArray): number {
+    probs: FloatArray, dlogits: FloatArray, lossOut: FloatArray): void {
     let loss = 0;
     for (let n = 0; n < N; n++) {
       let max = -Infinity;
@@ -382,7 +412,7 @@ export class RefBackend implements Backend {
         dlogits[n * K + k] = (p - (k === label ? 1 : 0)) / N;
       }
     }
-    return loss / N;
+    lossOut[0] = loss / N;
   }
 
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void {

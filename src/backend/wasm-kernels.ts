@@ -47,6 +47,9 @@ export interface KernelExports {
   sigmoid(x: Ptr, y: Ptr, n: number): void;
   sigmoidBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
   softmax(N: number, K: number, x: Ptr, y: Ptr): void;
+  softmaxBackward(N: number, K: number, y: Ptr, dy: Ptr, dx: Ptr): void;
+  /** Σ x² in double precision. */
+  sumOfSquares(x: Ptr, n: number): number;
   softmaxCrossEntropy(N: number, K: number, logits: Ptr, labels: Ptr, probs: Ptr, dlogits: Ptr): number;
   sgdStep(w: Ptr, g: Ptr, v: Ptr, n: number, lr: number, momentum: number, weightDecay: number, nesterov: Flag): void;
   adamStep(w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, eps: number,

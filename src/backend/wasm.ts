@@ -1,5 +1,5 @@
 import type { FloatArray } from '../tensor.js';
-import type { AdamOptions, Backend, Conv2dGeometry, Labels, Pool2dGeometry, SgdOptions } from './backend.js';
+import type { AdamOptions, Backend, Conv2dGeometry, IndexArray, Labels, Pool2dGeometry, SgdOptions } from './backend.js';
 import { WasmHeap } from './wasm-heap.js';
 import { type KernelExports, type KernelVariant, type ThreadedKernel, instantiateKernels, loadKernels, threadedKernels } from './wasm-kernels.js';
 import { Staging } from './wasm-staging.js';
@@ -114,6 +114,12 @@ export class WasmBackend implements Backend {
     return this.heap.allocF32(n);
   }
 
+  // Kernels read and write the host's views of the heap directly: nothing to move.
+  upload(_a: FloatArray | IndexArray): void {}
+  download(_arrays: readonly (FloatArray | IndexArray)[]): Promise<void> {
+    return Promise.resolve();
+  }
+
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
     alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void {
     this.io.begin();
@@ -176,7 +182,7 @@ export class WasmBackend implements Backend {
     this.io.finish();
   }
 
-  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void {
+  maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: IndexArray): void {
     this.io.begin();
     const gp = this.poolGeometry(g);
     const n = g.N * g.C * g.OH * g.OW;
@@ -185,7 +191,7 @@ export class WasmBackend implements Backend {
     this.io.finish();
   }
 
-  maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void {
+  maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: IndexArray, dx: FloatArray): void {
     this.io.begin();
     const gp = this.poolGeometry(g);
     const n = g.N * g.C * g.OH * g.OW;
@@ -231,6 +237,17 @@ export class WasmBackend implements Backend {
     const xp = this.io.input(x, N * C * HW, 'x'), mp = this.io.output(mean, C, 'mean'), vp = this.io.output(variance, C, 'variance');
     this.split('batchNormStats', C, N * C * HW, (c0, c1) => [N, C, HW, c0, c1, xp, mp, vp]);
     this.io.finish();
+  }
+
+  // C values per call: plain JavaScript on the heap views costs less than a kernel call.
+  batchNormRunning(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
+    runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void {
+    for (let c = 0; c < C; c++) {
+      invStd[c] = 1 / Math.sqrt(variance[c] + eps);
+      if (momentum === 0) continue;
+      runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c];
+      runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * unbias;
+    }
   }
 
   batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
@@ -355,8 +372,21 @@ export class WasmBackend implements Backend {
     this.io.finish();
   }
 
+  softmaxBackward(N: number, K: number, y: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    this.io.begin();
+    this.k.softmaxBackward(N, K, this.io.input(y, N * K, 'y'), this.io.input(dy, N * K, 'dy'), this.io.output(dx, N * K, 'dx'));
+    this.io.finish();
+  }
+
+  sumOfSquares(x: FloatArray, out: FloatArray, index: number): void {
+    this.io.begin();
+    const sum = this.k.sumOfSquares(this.io.input(x, x.length, 'x'), x.length);
+    this.io.finish();
+    out[index] = sum;
+  }
+
   softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels,
-    probs: FloatArray, dlogits: FloatArray): number {
+    probs: FloatArray, dlogits: FloatArray, lossOut: FloatArray): void {
     this.io.begin();
     for (let n = 0; n < N; n++) {
       const label = labels[n];
@@ -365,7 +395,7 @@ export class WasmBackend implements Backend {
     const loss = this.k.softmaxCrossEntropy(N, K, this.io.input(logits, N * K, 'logits'), this.io.input(labels, N, 'labels'),
       this.io.output(probs, N * K, 'probs'), this.io.output(dlogits, N * K, 'dlogits'));
     this.io.finish();
-    return loss;
+    lossOut[0] = loss;
   }
 
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void {

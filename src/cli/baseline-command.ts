@@ -50,7 +50,7 @@ export async function baselineCommand(o: BaselineCommandOptions): Promise<void> 
       },
     });
     trainSeconds = seconds(t);
-    testAccuracy = linearAccuracy(model, test);
+    testAccuracy = await linearAccuracy(model, test);
   } finally {
     // Stop the backend's worker threads (wasm) so the process can exit, after an error too.
     backend.dispose?.();

@@ -217,7 +217,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
   const datasetName = o.dataset ?? info?.dataset ?? 'mnist';
   const testSet = limitDataset(loadDataset(datasetName, 'test', info ? { size: info.height, channels: info.channels as 1 | 3, mean: info.mean, std: info.std } : {}), o.testLimit);
   const t0 = performance.now();
-  const r = evaluate(model, testSet);
+  const r = await evaluate(model, testSet);
   const seconds = (performance.now() - t0) / 1000;
   out.text(`${basename(o.modelFile)} (${model.name}) on ${datasetName} test set (${r.count} images): accuracy ${percent(r.accuracy)}${r.confusion.length > 5 ? ` (top-5 ${percent(r.top5)})` : ''}, loss ${r.loss.toFixed(4)}, ${Math.round(r.count / seconds)} img/s`);
   out.text('');
@@ -260,7 +260,8 @@ export async function predictCommand(o: PredictCommandOptions): Promise<void> {
     for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
       x.data[i * w + j] = (bytes[(top0 + i) * info.width + left0 + j] / 255 - info.mean[0]) / info.std[0];
     }
-    const probs = Array.from(model.predict(x).data);
+    backend.upload(x.data);
+    const probs = Array.from((await model.predictAsync(x)).data);
     const ranked = probs.map((p, k) => ({ class: classes[k] ?? String(k), index: k, probability: p }))
       .sort((a, b) => b.probability - a.probability).slice(0, top);
     results.push({ image: file, inverted, top: ranked });

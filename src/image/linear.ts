@@ -58,16 +58,19 @@ export async function trainLinear(train: FeatureMatrix, classes: number, options
         x.data.set(train.data.subarray(row * train.dim, (row + 1) * train.dim), n * train.dim);
         labels[n] = train.labels[row];
       }
+      backend.upload(x.data);
       const out = loss.compute(model.forward(x, true), labels);
       model.backward(out.grad);
       optimizer.step(params, lrAt((epoch - 1) * batches + b));
-      lossSum += out.loss * B;
+      await backend.download([out.lossValue, out.probs.data]);
+      lossSum += out.lossValue[0] * B;
       for (let n = 0; n < B; n++) if (argmaxRow(out.probs.data, n, classes) === labels[n]) correct++;
     }
     o.onEpoch?.({ epoch, loss: lossSum / (batches * B), trainAccuracy: correct / (batches * B), seconds: (performance.now() - started) / 1000 });
     // Let signal handlers and output run between epochs.
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
+  await model.downloadWeights();
   return model;
 }
 
@@ -75,7 +78,7 @@ export async function trainLinear(train: FeatureMatrix, classes: number, options
  * Fraction of rows whose arg-max logit is their label. One batch buffer is reused (backends
  * may place tensors in their own heap); the last batch is padded with repeats that are not counted.
  */
-export function linearAccuracy(model: Model, features: FeatureMatrix, batchSize = 500): number {
+export async function linearAccuracy(model: Model, features: FeatureMatrix, batchSize = 500): Promise<number> {
   const K = model.outputShape[0], F = features.dim;
   const B = Math.min(batchSize, features.count);
   const x = new Tensor([B, F, 1, 1], model.backend.alloc(B * F));
@@ -86,7 +89,9 @@ export function linearAccuracy(model: Model, features: FeatureMatrix, batchSize 
       const row = start + Math.min(n, valid - 1);
       x.data.set(features.data.subarray(row * F, (row + 1) * F), n * F);
     }
+    model.backend.upload(x.data);
     const logits = model.forward(x, false).data;
+    await model.backend.download([logits]);
     for (let n = 0; n < valid; n++) if (argmaxRow(logits, n, K) === features.labels[start + n]) correct++;
   }
   return correct / features.count;

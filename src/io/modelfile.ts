@@ -35,6 +35,7 @@ export interface ExtraTensor {
   data: FloatArray;
 }
 
+/** Reads the host copies of the weights: after training on a device backend, await model.downloadWeights() first. */
 export function encodeModel(model: Model, metadata: Record<string, unknown> = {}, extra: ExtraTensor[] = []): Uint8Array {
   const all = [...model.savedTensors().map((p) => ({ path: p.path, shape: [...p.value.shape], data: p.value.data })),
     ...extra.map((e) => ({ path: e.path, shape: [e.data.length], data: e.data }))];
@@ -115,6 +116,7 @@ export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backen
     }
     read(t, p!.value.data);
   }
+  model.uploadWeights();
   const extra = new Map<string, Float32Array>();
   for (const t of Array.isArray(header.extra) ? header.extra : []) {
     const n = Array.isArray(t?.shape) && t.shape.length === 1 && Number.isInteger(t.shape[0]) && t.shape[0] >= 0 ? t.shape[0] : -1;

@@ -59,20 +59,10 @@ export class Activation extends Layer {
       case 'relu': b.reluBackward(this.input.data, dy.data, dx.data); break;
       case 'tanh': b.tanhBackward(this.output.data, dy.data, dx.data); break;
       case 'sigmoid': b.sigmoidBackward(this.output.data, dy.data, dx.data); break;
-      case 'softmax': softmaxBackward(this.output, dy, dx); break;
+      case 'softmax': b.softmaxBackward(dy.shape[0], dy.size / dy.shape[0], this.output.data, dy.data, dx.data); break;
       case 'leakyrelu':
       case 'relu6': b.leakyReluBackward(this.input.data, dy.data, dx.data, this.slope, this.cap); break;
     }
     return [dx];
-  }
-}
-
-/** dx_i = y_i (dy_i - Σ_j dy_j y_j), row by row. Rarely on a hot path: training uses the fused loss. */
-function softmaxBackward(y: Tensor, dy: Tensor, dx: Tensor): void {
-  const N = y.shape[0], K = y.size / N;
-  for (let n = 0; n < N; n++) {
-    let dot = 0;
-    for (let k = 0; k < K; k++) dot += dy.data[n * K + k] * y.data[n * K + k];
-    for (let k = 0; k < K; k++) dx.data[n * K + k] = y.data[n * K + k] * (dy.data[n * K + k] - dot);
   }
 }

@@ -78,22 +78,19 @@ export class BatchNorm extends Layer {
     const C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
     const b = ctx.backend;
     const inv = this.invStd.data;
+    let mean = this.mean.data;
     if (ctx.training) {
       if (N * HW < 2) throw new ShapeError(`${this.describe()}: training needs more than one value per channel (batch ${N})`);
-      b.batchNormStats(N, C, HW, x.data, this.mean.data, this.variance.data);
-      const m = this.momentum, unbias = (N * HW) / (N * HW - 1);
-      const rm = this.runningMean.value.data, rv = this.runningVar.value.data;
-      for (let c = 0; c < C; c++) {
-        inv[c] = 1 / Math.sqrt(this.variance.data[c] + this.eps);
-        rm[c] = (1 - m) * rm[c] + m * this.mean.data[c];
-        rv[c] = (1 - m) * rv[c] + m * this.variance.data[c] * unbias;
-      }
+      b.batchNormStats(N, C, HW, x.data, mean, this.variance.data);
+      b.batchNormRunning(C, mean, this.variance.data, this.eps, this.momentum, (N * HW) / (N * HW - 1),
+        this.runningMean.value.data, this.runningVar.value.data, inv);
     } else {
-      this.mean.data.set(this.runningMean.value.data);
-      for (let c = 0; c < C; c++) inv[c] = 1 / Math.sqrt(this.runningVar.value.data[c] + this.eps);
+      // Momentum 0 leaves the running statistics alone (the batch buffers stand in as their outputs).
+      mean = this.runningMean.value.data;
+      b.batchNormRunning(C, mean, this.runningVar.value.data, this.eps, 0, 1, this.mean.data, this.variance.data, inv);
     }
     const y = this.buffer('y', x.shape, b);
-    b.batchNormApply(N, C, HW, x.data, this.mean.data, inv, this.gamma.value.data, this.beta.value.data, y.data);
+    b.batchNormApply(N, C, HW, x.data, mean, inv, this.gamma.value.data, this.beta.value.data, y.data);
     return y;
   }
 
@@ -104,8 +101,9 @@ export class BatchNorm extends Layer {
       // Evaluation mode is an affine map per channel: dx = dy·γ·σ⁻¹ (used when fine-tuning frozen statistics).
       const zero = this.buffer('zeros', [C], ctx.backend).data;
       const ones = this.buffer('ones', [C], ctx.backend).data.fill(1);
+      ctx.backend.upload(ones);
       const scale = this.buffer('evalScale', [C], ctx.backend).data;
-      for (let c = 0; c < C; c++) scale[c] = this.gamma.value.data[c] * this.invStd.data[c];
+      ctx.backend.mul(this.gamma.value.data, this.invStd.data, scale);
       ctx.backend.batchNormApply(N, C, HW, dy.data, zero, scale, ones, zero, dx.data);
       return [dx];
     }

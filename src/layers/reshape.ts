@@ -74,6 +74,7 @@ export class Dropout extends Layer {
     const keep = 1 - this.rate, scale = 1 / keep;
     const m = this.mask.data;
     for (let i = 0; i < m.length; i++) m[i] = ctx.rng.next() < keep ? scale : 0;
+    ctx.backend.upload(m);
     const y = this.buffer('y', x.shape, ctx.backend);
     ctx.backend.mul(x.data, m, y.data);
     return y;

@@ -160,6 +160,17 @@ export class Model {
   initialize(seed: number): void {
     const rng = new Rng(seed);
     for (const n of this.nodes) n.layer.initParams(rng);
+    this.uploadWeights();
+  }
+
+  /** After the host wrote weights (initialisation, a loaded file): make the backend's copies current. */
+  uploadWeights(): void {
+    for (const t of this.savedTensors()) this.backend.upload(t.value.data);
+  }
+
+  /** Makes the host copies of every saved tensor current (before saving or inspecting weights after training). */
+  downloadWeights(): Promise<void> {
+    return this.backend.download(this.savedTensors().map((t) => t.value.data));
   }
 
   parameters(): NamedParam[] {
@@ -264,8 +275,17 @@ export class Model {
 
   /**
    * Class probabilities for a batch (softmax of the logits), as [N, classes]. Like forward's
-   * output, the result lives in a buffer the model reuses: read it before the next call.
+   * output, the result lives in a buffer the model reuses: read it before the next call. The
+   * caller uploads x after filling it; on a device backend, download the result before reading
+   * it (or use predictAsync).
    */
+  /** predict(), then wait until the probabilities are readable on the host (a no-op wait on CPU backends). */
+  async predictAsync(x: Tensor): Promise<Tensor> {
+    const probs = this.predict(x);
+    await this.backend.download([probs.data]);
+    return probs;
+  }
+
   predict(x: Tensor): Tensor {
     const logits = this.forward(x, false);
     const N = logits.shape[0], K = logits.size / N;

@@ -298,6 +298,7 @@ export function loadOnnx(bytes: Uint8Array, backend: Backend, fileName = 'model.
     if (!w || w.length !== p.value.size) throw new FormatError(`${fileName}: weights for "${p.path}" are missing or of the wrong size`);
     p.value.data.set(w);
   }
+  model.uploadWeights();
   return model;
 }
 

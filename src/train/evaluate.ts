@@ -40,7 +40,7 @@ function rankOf(values: ArrayLike<number>, n: number, K: number, k: number): num
  * Accuracy, mean cross-entropy and confusion matrix over a whole dataset. Batches keep one
  * size (the last is padded with repeats that are not counted) so buffers are never reallocated.
  */
-export function evaluate(model: Model, ds: ImageDataset, batchSize = 100): Evaluation {
+export async function evaluate(model: Model, ds: ImageDataset, batchSize = 100): Promise<Evaluation> {
   const N = Math.min(batchSize, ds.count);
   const x = inputBuffer(model, N);
   const labels = new Int32Array(N);
@@ -52,7 +52,8 @@ export function evaluate(model: Model, ds: ImageDataset, batchSize = 100): Evalu
     const valid = Math.min(N, ds.count - start);
     for (let i = 0; i < N; i++) order[i] = start + Math.min(i, valid - 1);
     fillBatch(ds, order, 0, x, labels, { crop: 'center' });
-    const probs = model.predict(x).data;
+    model.backend.upload(x.data);
+    const probs = (await model.predictAsync(x)).data;
     for (let n = 0; n < valid; n++) {
       const predicted = argmaxRow(probs, n, K);
       confusion[labels[n]][predicted]++;

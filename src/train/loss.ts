@@ -1,6 +1,6 @@
 import type { Backend, Labels } from '../backend/backend.js';
 import { ShapeError } from '../errors.js';
-import { Tensor, shapeToString } from '../tensor.js';
+import { type FloatArray, Tensor, shapeToString } from '../tensor.js';
 
 /**
  * Softmax followed by mean cross-entropy, fused: the gradient with respect to the logits is
@@ -10,10 +10,15 @@ import { Tensor, shapeToString } from '../tensor.js';
 export class SoftmaxCrossEntropy {
   private probs?: Tensor;
   private grad?: Tensor;
+  private lossValue?: FloatArray;
 
   constructor(private backend: Backend) {}
 
-  compute(logits: Tensor, labels: Labels): { loss: number; grad: Tensor; probs: Tensor } {
+  /**
+   * Queues the loss on the backend. `lossValue[0]` is the mean loss and `probs` the softmax:
+   * on a device backend, read them after `backend.download([lossValue, probs.data])`.
+   */
+  compute(logits: Tensor, labels: Labels): { lossValue: FloatArray; grad: Tensor; probs: Tensor } {
     if (logits.shape.length !== 2) throw new ShapeError(`softmax cross-entropy: expects logits [N, classes], got ${shapeToString(logits.shape)}`);
     const [N, K] = logits.shape;
     if (labels.length < N) throw new ShapeError(`softmax cross-entropy: ${N} logit rows but ${labels.length} labels`);
@@ -24,7 +29,8 @@ export class SoftmaxCrossEntropy {
       this.probs = new Tensor(logits.shape, this.backend.alloc(logits.size));
       this.grad = new Tensor(logits.shape, this.backend.alloc(logits.size));
     }
-    const loss = this.backend.softmaxCrossEntropy(N, K, logits.data, labels, this.probs.data, this.grad!.data);
-    return { loss, grad: this.grad!, probs: this.probs };
+    this.lossValue ??= this.backend.alloc(1);
+    this.backend.softmaxCrossEntropy(N, K, logits.data, labels, this.probs.data, this.grad!.data, this.lossValue);
+    return { lossValue: this.lossValue, grad: this.grad!, probs: this.probs };
   }
 }

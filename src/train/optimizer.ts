@@ -78,7 +78,12 @@ export class Optimizer {
       if (from.length !== into.length || from.some((b, i) => b.length !== into[i].length)) {
         throw new ConfigError(`optimizer state for "${p.path}" does not match the parameter (wrong optimizer or model?)`);
       }
-      from.forEach((b, i) => into[i].set(b));
+      from.forEach((b, i) => { into[i].set(b); this.backend.upload(into[i]); });
     }
+  }
+
+  /** Makes the host copies of the optimizer's buffers current (before exportState is serialised). */
+  download(): Promise<void> {
+    return this.backend.download([...this.state.values()].flat());
   }
 }

@@ -101,6 +101,7 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
   const labels = new Int32Array(B);
   const order = new Int32Array(trainSet.count);
   const params = model.parameters();
+  const squares = backend.alloc(params.length);
   const K = model.outputShape[0];
   const reportEvery = opts.reportEvery ?? 10;
   const crop = model.inputShape[1] < trainSet.height || model.inputShape[2] < trainSet.width;
@@ -129,8 +130,10 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
   });
 
   // A checkpoint is only ever written with finite weights, so the last one on disk stays good.
-  const checkpoint = (epoch: number, batch: number, step: number) => {
+  const checkpoint = async (epoch: number, batch: number, step: number) => {
     if (!opts.onCheckpoint) return;
+    await model.downloadWeights();
+    await optimizer.download();
     const bad = params.find((p) => !allFinite(p.value.data));
     if (bad) throw new DivergenceError(`training diverged at step ${step + 1}: the weights "${bad.path}" are not finite after the update; the last checkpoint was not replaced. Try a lower learning rate or --clip-grad-norm.`);
     opts.onCheckpoint(state(epoch, batch));
@@ -146,19 +149,26 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
     for (let b = firstBatch; b < batches; b++) {
       const step = (epoch - 1) * batches + b;
       fillBatch(trainSet, order, b * B, x, labels, { crop: crop ? 'random' : 'center', rng: augmentRng, shift: opts.shift, flip: opts.flip });
+      backend.upload(x.data);
       const logits = model.forward(x, true);
       const out = loss.compute(logits, labels);
-      if (!Number.isFinite(out.loss)) throw divergence(model, `loss is ${out.loss}`, epoch, b, step);
       model.backward(out.grad);
-      const norm = gradientNorm(params);
-      if (!Number.isFinite(norm)) throw divergence(model, 'a gradient is not finite', epoch, b, step);
+      params.forEach((p, i) => backend.sumOfSquares(p.grad.data, squares, i));
+      // The one wait per step: a device backend hands back only the loss, probabilities and gradient norms.
+      await backend.download([out.lossValue, out.probs.data, squares]);
+      const stepLoss = out.lossValue[0];
+      if (!Number.isFinite(stepLoss)) throw await divergence(model, `loss is ${stepLoss}`, epoch, b, step);
+      let sum = 0;
+      for (let i = 0; i < params.length; i++) sum += squares[i];
+      const norm = Math.sqrt(sum);
+      if (!Number.isFinite(norm)) throw await divergence(model, 'a gradient is not finite', epoch, b, step);
       if (opts.clipGradNorm !== undefined && norm > opts.clipGradNorm) {
         for (const p of params) backend.axpy(opts.clipGradNorm / norm - 1, p.grad.data, p.grad.data);
       }
       const lr = lrAt(step);
       optimizer.step(params, lr);
 
-      running.lossSum += out.loss * B;
+      running.lossSum += stepLoss * B;
       for (let n = 0; n < B; n++) if (argmaxRow(out.probs.data, n, K) === labels[n]) running.correct++;
       running.seen += B;
       windowImages += B;
@@ -179,12 +189,12 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
       }
       stopped = !last && (opts.shouldStop?.() ?? false);
       const due = opts.checkpointEvery !== undefined && (step + 1) % opts.checkpointEvery === 0;
-      if (!last && (due || stopped)) checkpoint(epoch, b + 1, step);
+      if (!last && (due || stopped)) await checkpoint(epoch, b + 1, step);
       tPrev = now();
       if (stopped) break;
     }
     if (stopped) break;
-    const test = opts.testSet ? evaluate(model, opts.testSet) : undefined;
+    const test = opts.testSet ? await evaluate(model, opts.testSet) : undefined;
     history.push({ epoch, trainLoss: running.lossSum / running.seen, trainAccuracy: running.correct / running.seen, testAccuracy: test?.accuracy, seconds: epochSeconds });
     opts.onEvent?.({
       type: 'epoch', epoch, trainLoss: running.lossSum / running.seen, trainAccuracy: running.correct / running.seen,
@@ -192,24 +202,17 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
     });
     running = { lossSum: 0, correct: 0, seen: 0 };
     shuffleStart = shuffleRng.getState();
-    checkpoint(epoch + 1, 0, epoch * batches - 1);
+    await checkpoint(epoch + 1, 0, epoch * batches - 1);
     if (epoch < opts.epochs && opts.shouldStop?.()) stopped = true;
   }
+  // Whoever saves or inspects the model next reads the host copies.
+  await model.downloadWeights();
   const last = history.at(-1);
   return {
     epochs: last?.epoch ?? 0, trainLoss: last?.trainLoss ?? running.lossSum / Math.max(running.seen, 1),
     trainAccuracy: last?.trainAccuracy ?? running.correct / Math.max(running.seen, 1), testAccuracy: last?.testAccuracy,
     imagesPerSecond: trainImages / Math.max(trainSeconds, 1e-9), seconds: now() - started, trainSeconds, stopped, history,
   };
-}
-
-function gradientNorm(params: { grad: Tensor }[]): number {
-  let sum = 0;
-  for (const p of params) {
-    const g = p.grad.data;
-    for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
-  }
-  return Math.sqrt(sum);
 }
 
 function allFinite(a: ArrayLike<number>): boolean {
@@ -222,7 +225,8 @@ function allFinite(a: ArrayLike<number>): boolean {
  * activation is not finite, or failing that the first in backward order (the deepest) whose
  * parameter gradient is not finite — the backward pass carries it on to every earlier layer.
  */
-function divergence(model: Model, what: string, epoch: number, batch: number, step: number): DivergenceError {
+async function divergence(model: Model, what: string, epoch: number, batch: number, step: number): Promise<DivergenceError> {
+  await model.backend.download([...[...model.activations().values()].map((t) => t.data), ...model.parameters().map((p) => p.grad.data)]);
   let where = '';
   for (const [name, t] of model.activations()) {
     if (!allFinite(t.data)) { where = `; first non-finite activation in layer "${name}"`; break; }

@@ -80,6 +80,7 @@ export class TrainingSession {
       crop: smaller && augment ? 'random' : 'center', rng: this.augmentRng, shift: augment && !smaller ? 2 : 0,
     });
     this.cursor += B;
+    this.model.backend.upload(this.x.data);
 
     const t0 = performance.now();
     const logits = this.model.forward(this.x, true);
@@ -90,12 +91,13 @@ export class TrainingSession {
     this.lr = this.lrAt(this.scheduleStep++);
     this.optimizer.step(this.model.parameters(), this.lr);
     const t3 = performance.now();
-    if (!Number.isFinite(out.loss)) throw new Error(`training diverged (loss ${out.loss}): lower the learning rate and press Reset`);
+    const loss = out.lossValue[0];
+    if (!Number.isFinite(loss)) throw new Error(`training diverged (loss ${loss}): lower the learning rate and press Reset`);
 
     const K = logits.shape[1];
     let correct = 0;
     for (let n = 0; n < B; n++) if (argmaxRow(out.probs.data, n, K) === this.labels[n]) correct++;
-    this.smoothLoss.add(out.loss);
+    this.smoothLoss.add(loss);
     this.smoothAccuracy.add(correct / B);
     this.examples += B;
     const timing = { forwardMs: t1 - t0, backwardMs: t2 - t1, updateMs: t3 - t2 };
