@@ -29,7 +29,7 @@ describe('hand-made features + linear classifier', () => {
       assert.equal(f.dim, { pixels: 784, hog: 1620, sift: 1152 }[kind]);
       standardise(f, g);
       const model = await trainLinear(f, 10, { epochs: 4, seed: 1 });
-      accuracy[kind] = linearAccuracy(model, g);
+      accuracy[kind] = await linearAccuracy(model, g);
     }
     assert.ok(accuracy.hog > 0.9, `HOG ${accuracy.hog}`);
     assert.ok(accuracy.sift > 0.85, `dense SIFT ${accuracy.sift}`);
