@@ -115,50 +115,102 @@ function sumSquaredDeviations(p: usize, n: i32, m: f64): f64 {
 }
 
 /**
- * Local response normalisation across channels for images [n0, n1): scale = k + (alpha/size)·Σ x²
- * over channels [c − ⌊size/2⌋, c + ⌊(size−1)/2⌋]; y = x·scale^(−beta).
+ * Local response normalisation across channels for planes (n, c) in [p0, p1): scale = k +
+ * (alpha/size)·Σ x² over channels [c − ⌊size/2⌋, c + ⌊(size−1)/2⌋]; y = x·scale^(−beta).
+ * Four positions at a time; scale^(−beta) by square roots for the usual beta (0.75, 0.5, 1).
  */
-export function lrnForward(C: i32, HW: i32, n0: i32, n1: i32, size: i32, alpha: f32, beta: f32, k: f32,
+export function lrnForward(C: i32, HW: i32, p0: i32, p1: i32, size: i32, alpha: f32, beta: f32, k: f32,
   x: usize, scale: usize, y: usize): void {
   const before = size / 2, after = (size - 1) / 2;
   const a = alpha / <f32>size;
-  for (let n = n0; n < n1; n++) {
-    for (let c = 0; c < C; c++) {
-      const j0 = max(0, c - before), j1 = min(C - 1, c + after);
-      const at = <usize>((n * C + c) * HW) << 2;
-      for (let i = 0; i < HW; i++) {
-        const o = <usize>i << 2;
-        let sq: f32 = 0;
-        for (let j = j0; j <= j1; j++) {
-          const v = load<f32>(x + (<usize>((n * C + j) * HW) << 2) + o);
-          sq += v * v;
-        }
-        const s = k + a * sq;
-        store<f32>(scale + at + o, s);
-        store<f32>(y + at + o, load<f32>(x + at + o) * Mathf.pow(s, -beta));
+  const va = f32x4.splat(a), vk = f32x4.splat(k);
+  const planeBytes = <usize>HW << 2;
+  const HW4 = HW & ~3;
+  for (let p = p0; p < p1; p++) {
+    const n = p / C, c = p - n * C;
+    const j0 = max(0, c - before), j1 = min(C - 1, c + after);
+    const first = x + <usize>(n * C + j0) * planeBytes, at = <usize>p * planeBytes;
+    let i = 0;
+    for (; i < HW4; i += 4) {
+      const o = <usize>i << 2;
+      let q = first + o;
+      let v = v128.load(q);
+      let sq = f32x4.mul(v, v);
+      for (let j = j0 + 1; j <= j1; j++) {
+        q += planeBytes;
+        v = v128.load(q);
+        sq = f32x4.add(sq, f32x4.mul(v, v));
       }
+      const s = f32x4.add(vk, f32x4.mul(va, sq));
+      v128.store(scale + at + o, s);
+      v128.store(y + at + o, f32x4.mul(v128.load(x + at + o), powNeg(s, beta)));
+    }
+    for (; i < HW; i++) {
+      const o = <usize>i << 2;
+      let q = first + o;
+      let sq: f32 = 0;
+      for (let j = j0; j <= j1; j++) {
+        const v = load<f32>(q);
+        sq += v * v;
+        q += planeBytes;
+      }
+      const s = k + a * sq;
+      store<f32>(scale + at + o, s);
+      store<f32>(y + at + o, load<f32>(x + at + o) * Mathf.pow(s, -beta));
     }
   }
 }
 
-/** dx = dy·scale^(−beta) − (2·alpha·beta/size)·x·Σ_j dy_j·y_j/scale_j over the channels whose window holds c. */
-export function lrnBackward(C: i32, HW: i32, n0: i32, n1: i32, size: i32, alpha: f32, beta: f32,
+/**
+ * dx = dy·scale^(−beta) − (2·alpha·beta/size)·x·Σ_j dy_j·y_j/scale_j over the channels whose
+ * window holds c, for planes (n, c) in [p0, p1).
+ */
+export function lrnBackward(C: i32, HW: i32, p0: i32, p1: i32, size: i32, alpha: f32, beta: f32,
   x: usize, y: usize, scale: usize, dy: usize, dx: usize): void {
   const before = size / 2, after = (size - 1) / 2;
   const f: f32 = <f32>2 * alpha * beta / <f32>size;
-  for (let n = n0; n < n1; n++) {
-    for (let c = 0; c < C; c++) {
-      const j0 = max(0, c - after), j1 = min(C - 1, c + before);
-      const at = <usize>((n * C + c) * HW) << 2;
-      for (let i = 0; i < HW; i++) {
-        const o = <usize>i << 2;
-        let sum: f32 = 0;
-        for (let j = j0; j <= j1; j++) {
-          const q = (<usize>((n * C + j) * HW) << 2) + o;
-          sum += load<f32>(dy + q) * load<f32>(y + q) / load<f32>(scale + q);
-        }
-        store<f32>(dx + at + o, load<f32>(dy + at + o) * Mathf.pow(load<f32>(scale + at + o), -beta) - f * load<f32>(x + at + o) * sum);
+  const vf = f32x4.splat(f);
+  const planeBytes = <usize>HW << 2;
+  const HW4 = HW & ~3;
+  for (let p = p0; p < p1; p++) {
+    const n = p / C, c = p - n * C;
+    const j0 = max(0, c - after), j1 = min(C - 1, c + before);
+    const first = <usize>(n * C + j0) * planeBytes, at = <usize>p * planeBytes;
+    let i = 0;
+    for (; i < HW4; i += 4) {
+      const o = <usize>i << 2;
+      let q = first + o;
+      let sum = f32x4.div(f32x4.mul(v128.load(dy + q), v128.load(y + q)), v128.load(scale + q));
+      for (let j = j0 + 1; j <= j1; j++) {
+        q += planeBytes;
+        sum = f32x4.add(sum, f32x4.div(f32x4.mul(v128.load(dy + q), v128.load(y + q)), v128.load(scale + q)));
       }
+      const r = f32x4.mul(v128.load(dy + at + o), powNeg(v128.load(scale + at + o), beta));
+      v128.store(dx + at + o, f32x4.sub(r, f32x4.mul(f32x4.mul(vf, v128.load(x + at + o)), sum)));
+    }
+    for (; i < HW; i++) {
+      const o = <usize>i << 2;
+      let q = first + o;
+      let sum: f32 = 0;
+      for (let j = j0; j <= j1; j++) {
+        sum += load<f32>(dy + q) * load<f32>(y + q) / load<f32>(scale + q);
+        q += planeBytes;
+      }
+      store<f32>(dx + at + o, load<f32>(dy + at + o) * Mathf.pow(load<f32>(scale + at + o), -beta) - f * load<f32>(x + at + o) * sum);
     }
   }
+}
+
+/** s^(−beta) lane-wise: square roots for beta 0.75, 0.5 and 1 (within a few ulp of pow), pow otherwise. */
+// @ts-ignore: decorator
+@inline
+function powNeg(s: v128, beta: f32): v128 {
+  if (beta == 0.75) {
+    const r = f32x4.sqrt(s);
+    return f32x4.div(f32x4.splat(1), f32x4.mul(r, f32x4.sqrt(r)));
+  }
+  if (beta == 0.5) return f32x4.div(f32x4.splat(1), f32x4.sqrt(s));
+  if (beta == 1) return f32x4.div(f32x4.splat(1), s);
+  return f32x4(Mathf.pow(f32x4.extract_lane(s, 0), -beta), Mathf.pow(f32x4.extract_lane(s, 1), -beta),
+    Mathf.pow(f32x4.extract_lane(s, 2), -beta), Mathf.pow(f32x4.extract_lane(s, 3), -beta));
 }

@@ -375,7 +375,9 @@ for (const c of cases) {
 
     it('local response normalisation forward and backward', async () => {
       const rng = new Rng(14);
-      for (const [N, C, HW, size, alpha, beta, k] of [[2, 7, 13, 5, 1e-4, 0.75, 2], [1, 3, 4, 4, 0.5, 0.75, 1], [3, 16, 50, 5, 1e-3, 0.75, 1]]) {
+      for (const [N, C, HW, size, alpha, beta, k] of [[2, 7, 13, 5, 1e-4, 0.75, 2], [1, 3, 4, 4, 0.5, 0.75, 1], [3, 16, 50, 5, 1e-3, 0.75, 1],
+        // other exponents (square-root and pow paths), and one image split across threads by channels
+        [2, 5, 11, 3, 0.1, 0.5, 1], [1, 6, 9, 5, 0.2, 1, 1.5], [2, 4, 7, 2, 0.3, 0.6, 1], [1, 37, 255, 5, 1e-2, 0.75, 2]]) {
         const n = N * C * HW;
         const [x, xr] = pair(be, n, rng, -3, 3);
         const [scale, scaler] = outputs(be, n, rng), [y, yr] = outputs(be, n, rng);

@@ -275,7 +275,7 @@ export class WasmBackend implements Backend {
     this.io.begin();
     const n = N * C * HW;
     const xp = this.io.input(x, n, 'x'), sp = this.io.output(scale, n, 'scale'), yp = this.io.output(y, n, 'y');
-    this.split('lrnForward', N, n * size, (n0, n1) => [C, HW, n0, n1, size, alpha, beta, k, xp, sp, yp]);
+    this.split('lrnForward', N * C, n * size, (p0, p1) => [C, HW, p0, p1, size, alpha, beta, k, xp, sp, yp]);
     this.io.finish();
   }
 
@@ -285,7 +285,7 @@ export class WasmBackend implements Backend {
     const n = N * C * HW;
     const xp = this.io.input(x, n, 'x'), yp = this.io.input(y, n, 'y'), sp = this.io.input(scale, n, 'scale');
     const dyp = this.io.input(dy, n, 'dy'), dxp = this.io.output(dx, n, 'dx');
-    this.split('lrnBackward', N, n * size, (n0, n1) => [C, HW, n0, n1, size, alpha, beta, xp, yp, sp, dyp, dxp]);
+    this.split('lrnBackward', N * C, n * size, (p0, p1) => [C, HW, p0, p1, size, alpha, beta, xp, yp, sp, dyp, dxp]);
     this.io.finish();
   }
 
