@@ -1,0 +1,78 @@
+/// <reference types="@webgpu/types" />
+import { ConvkitError } from '../../errors.js';
+
+export interface WebGpuBackendOptions {
+  /** Passed to requestAdapter. */
+  powerPreference?: GPUPowerPreference;
+  /** Ask for the fallback (software) adapter. */
+  forceFallbackAdapter?: boolean;
+  /** Check every dispatch in a validation error scope that names the kernel (slow; development only). */
+  debug?: boolean;
+  /**
+   * The GEMM kernel behind matrix products and convolutions: 'tiled' (operand tiles in
+   * workgroup memory, for GPUs) or 'registers' (no workgroup memory or barriers). Default:
+   * 'registers' on software adapters, where barriers are very slow, 'tiled' elsewhere.
+   */
+  gemmKernel?: 'tiled' | 'registers';
+  /** A GPU object to use instead of navigator.gpu or Dawn's (tests, embedding). */
+  gpu?: GPU;
+}
+
+/** What the backend runs on, for `convkit info` and for choosing a backend. */
+export interface WebGpuInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software rasteriser (SwiftShader, llvmpipe, WARP, the fallback adapter): correct but slower than the CPU backends. */
+  software: boolean;
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+export const NO_ADAPTER = 'webgpu backend: no WebGPU adapter found. In Node on a machine without a GPU, set '
+  + 'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (the SwiftShader Vulkan driver of Debian\'s chromium package, '
+  + 'with libvulkan1) to run on the CPU through WebGPU; otherwise use --backend wasm.';
+
+const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|software|warp|basic render|microsoft basic/i;
+
+async function gpuObject(options: WebGpuBackendOptions): Promise<GPU> {
+  if (options.gpu) return options.gpu;
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  if (proc?.versions?.node) return (await import('./node.js')).nodeGpu();
+  throw new ConvkitError('webgpu backend: this browser has no WebGPU (navigator.gpu); use the wasm backend');
+}
+
+/** Opens the adapter and a device with its largest buffer limits. */
+export async function openDevice(options: WebGpuBackendOptions): Promise<{ device: GPUDevice; info: WebGpuInfo }> {
+  const gpu = await gpuObject(options);
+  const adapter = await gpu.requestAdapter({
+    powerPreference: options.powerPreference,
+    forceFallbackAdapter: options.forceFallbackAdapter,
+  });
+  if (!adapter) throw new ConvkitError(NO_ADAPTER);
+  const a = adapter.info;
+  const limits = adapter.limits;
+  const device = await adapter.requestDevice({
+    label: 'convkit',
+    requiredLimits: {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxStorageBuffersPerShaderStage: Math.min(limits.maxStorageBuffersPerShaderStage, 10),
+    },
+  });
+  const describe = [a.vendor, a.architecture, a.device, a.description].join(' ');
+  const fallback = (a as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter
+    ?? (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
+  return {
+    device,
+    info: {
+      vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description,
+      software: fallback || SOFTWARE.test(describe),
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxBufferSize: device.limits.maxBufferSize,
+    },
+  };
+}

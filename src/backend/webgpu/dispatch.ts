@@ -1,0 +1,359 @@
+/// <reference types="@webgpu/types" />
+import { ConvkitError } from '../../errors.js';
+import type { GemmKernel } from './kernels-gemm.js';
+
+/** Scalar types of a kernel's uniform fields (each 4 bytes, in declaration order). */
+export type UniformType = 'u32' | 'i32' | 'f32';
+
+/** A storage buffer a kernel binds (bindings 1, 2, …; binding 0 holds the uniforms). */
+export interface BindingDecl {
+  name: string;
+  access: 'read' | 'read_write';
+  /** Element type; default f32. */
+  type?: 'f32' | 'i32' | 'u32';
+}
+
+/**
+ * One compute kernel: WGSL code after a generated header (the uniform struct `u`, the storage
+ * bindings), with an entry point `main` written with `entry()`. `key` names the exact variant
+ * (pipelines are cached by it), `label` the kernel for error messages.
+ */
+export interface KernelDef {
+  key: string;
+  label: string;
+  uniforms: readonly (readonly [string, UniformType])[];
+  bindings: readonly BindingDecl[];
+  code: string;
+}
+
+/** Bytes of one dispatch's uniforms in the arena: the dynamic-offset alignment WebGPU guarantees. */
+const SLOT = 256;
+/** Dispatches whose uniforms fit one arena; a batch that fills it is submitted early. */
+const SLOTS = 1024;
+/** Bind groups kept; the cache is cleared past this (keys of freed buffers never recur). */
+const BIND_GROUP_CACHE = 4096;
+/** Lookup tables kept (least recently used dropped first). */
+const MAX_TABLES = 256;
+const MAX_TABLE_BYTES = 64 << 20;
+
+/**
+ * The entry point of every kernel. Workgroups are numbered 0, 1, … by `wgi` across a 2-D grid
+ * (WebGPU caps each dimension at 65 535), `lid` is the invocation's index in its workgroup.
+ */
+export function entry(workgroupSize: number, body: string): string {
+  return `@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let wgi = wid.x + wid.y * nwg.x;
+${body}
+}
+`;
+}
+
+/** The WGSL header of a kernel: uniform struct and bindings. */
+export function header(def: KernelDef): string {
+  const fields = def.uniforms.length ? def.uniforms.map(([n, t]) => `  ${n}: ${t},`).join('\n') : '  _unused: u32,';
+  const lines = [`struct U {\n${fields}\n}`, '@group(0) @binding(0) var<uniform> u: U;'];
+  def.bindings.forEach((b, i) => lines.push(`@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${b.type ?? 'f32'}>;`));
+  return lines.join('\n') + '\n';
+}
+
+interface Compiled {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+/**
+ * Records kernels into one pending command encoder and submits it when something must reach
+ * the queue: a host write to a buffer that pending commands use, a download, a full uniform
+ * arena. Each dispatch's uniforms go into a host-side arena that is written to its GPU buffer
+ * right before the submit, so uniforms never overtake kernels recorded earlier, and bind
+ * groups (cached by buffers) use dynamic offsets into it.
+ */
+export class Dispatcher {
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  /** Buffers the pending (unsubmitted) commands use. */
+  private readonly touched = new Set<GPUBuffer>();
+  /** Buffers to destroy once the pending commands are submitted. */
+  private graveyard: GPUBuffer[] = [];
+  private tempsInUse: GPUBuffer[] = [];
+  /** Temps of the last submission: free again after the next one, so a kernel method that spans a submit never gets one twice. */
+  private tempsSubmitted: GPUBuffer[] = [];
+  private readonly tempsFree = new Map<number, GPUBuffer[]>();
+  private readonly arena = new ArrayBuffer(SLOT * SLOTS);
+  private readonly arenaU32 = new Uint32Array(this.arena);
+  private readonly arenaI32 = new Int32Array(this.arena);
+  private readonly arenaF32 = new Float32Array(this.arena);
+  private slotsUsed = 0;
+  private readonly uniformBuffer: GPUBuffer;
+  private readonly pipelines = new Map<string, Compiled>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly tables = new Map<string, GPUBuffer>();
+  private tableBytes = 0;
+  private readonly ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 1;
+  /** Compilation checks still running; download() waits for them so a broken kernel is reported. */
+  private readonly compileChecks = new Set<Promise<void>>();
+  /** Set once the device is lost, a kernel failed to compile or a command failed: every later call throws it. */
+  failure: ConvkitError | null = null;
+  private failureIsCompile = false;
+  /** Dispatches and submits so far (for tests and tuning). */
+  readonly stats = { dispatches: 0, submits: 0 };
+
+  constructor(
+    readonly device: GPUDevice,
+    /** Which GEMM kernel the matrix products and convolutions use. */
+    readonly gemmKernel: GemmKernel = 'tiled',
+    /** Wrap every dispatch in an error scope that names the kernel (slow: development only). */
+    private readonly debug = false,
+  ) {
+    this.uniformBuffer = device.createBuffer({ size: SLOT * SLOTS, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniforms' });
+  }
+
+  /** Throws the recorded failure, if any. */
+  check(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  fail(error: ConvkitError, isCompile = false): void {
+    if (!this.failure || (isCompile && !this.failureIsCompile)) {
+      this.failure = error;
+      this.failureIsCompile = isCompile;
+    }
+  }
+
+  /** A stable number per buffer, for bind-group cache keys. */
+  id(buffer: GPUBuffer): number {
+    let id = this.ids.get(buffer);
+    if (id === undefined) this.ids.set(buffer, (id = this.nextId++));
+    return id;
+  }
+
+  /** Records one dispatch of `workgroups` workgroups (numbered by wgi in the shader). */
+  run(def: KernelDef, buffers: readonly GPUBuffer[], uniforms: readonly number[], workgroups: number): void {
+    this.check();
+    if (buffers.length !== def.bindings.length) throw new Error(`webgpu backend: kernel ${def.label} takes ${def.bindings.length} buffers, got ${buffers.length}`);
+    if (uniforms.length !== def.uniforms.length) throw new Error(`webgpu backend: kernel ${def.label} takes ${def.uniforms.length} uniforms, got ${uniforms.length}`);
+    if (workgroups <= 0) return;
+    const compiled = this.compile(def);
+    if (this.slotsUsed === SLOTS) this.flush();
+    const slot = this.slotsUsed++;
+    const base = (slot * SLOT) / 4;
+    def.uniforms.forEach(([name, type], i) => {
+      const v = uniforms[i];
+      if (type === 'f32') this.arenaF32[base + i] = v;
+      else {
+        if (!Number.isInteger(v)) throw new Error(`webgpu backend: kernel ${def.label}: uniform ${name} = ${v} is not an integer`);
+        if (type === 'u32') this.arenaU32[base + i] = v; else this.arenaI32[base + i] = v;
+      }
+    });
+    let key = def.key;
+    for (const b of buffers) key += ':' + this.id(b);
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+      group = this.device.createBindGroup({
+        layout: compiled.layout,
+        entries: [
+          { binding: 0, resource: { buffer: this.uniformBuffer, offset: 0, size: SLOT } },
+          ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+        ],
+      });
+      this.bindGroups.set(key, group);
+    }
+    for (const b of buffers) this.touched.add(b);
+    const pass = this.computePass();
+    if (this.debug) this.device.pushErrorScope('validation');
+    pass.setPipeline(compiled.pipeline);
+    pass.setBindGroup(0, group, [slot * SLOT]);
+    const maxX = 65535;
+    const x = Math.min(workgroups, maxX), y = Math.ceil(workgroups / x);
+    if (y > maxX) throw new ConvkitError(`webgpu backend: kernel ${def.label} needs ${workgroups} workgroups, more than one dispatch can hold`);
+    pass.dispatchWorkgroups(x, y);
+    this.stats.dispatches++;
+    if (this.debug) this.watch(this.device.popErrorScope(), `kernel ${def.label}`);
+  }
+
+  /** Records a buffer-to-buffer copy after the kernels recorded so far. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.check();
+    if (bytes <= 0) return;
+    this.endPass();
+    this.touched.add(src);
+    this.touched.add(dst);
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /**
+   * Writes host data into a buffer so that kernels recorded before see the old content and
+   * kernels recorded after see the new: pending commands that use the buffer are submitted first.
+   */
+  write(buffer: GPUBuffer, data: ArrayBufferView<ArrayBuffer> | ArrayBufferView<ArrayBufferLike>, bytes = data.byteLength): void {
+    this.check();
+    if (this.touched.has(buffer)) this.flush();
+    if (bytes > 0) this.device.queue.writeBuffer(buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, bytes);
+  }
+
+  /**
+   * A storage buffer of at least `bytes` that belongs to the pending commands alone until they
+   * are submitted (then it is reused). Content is undefined.
+   */
+  temp(bytes: number): GPUBuffer {
+    const size = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(bytes, 4))));
+    const free = this.tempsFree.get(size);
+    const buffer = free?.pop() ?? this.device.createBuffer({
+      size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: `temp ${size}`,
+    });
+    this.tempsInUse.push(buffer);
+    return buffer;
+  }
+
+  /**
+   * A read-only table (index decompositions that kernels would otherwise divide for), built
+   * on the host once per key and kept while recently used.
+   */
+  table(key: string, build: () => Int32Array<ArrayBuffer>): GPUBuffer {
+    let buffer = this.tables.get(key);
+    if (buffer) {
+      this.tables.delete(key);
+      this.tables.set(key, buffer);
+      return buffer;
+    }
+    const data = build();
+    buffer = this.device.createBuffer({ size: Math.max(4, data.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: key });
+    // A new buffer: no recorded command uses it, so the write needs no submit first.
+    this.device.queue.writeBuffer(buffer, 0, data);
+    this.tables.set(key, buffer);
+    this.tableBytes += buffer.size;
+    for (const [k, b] of this.tables) {
+      if (k === key || (this.tables.size <= MAX_TABLES && this.tableBytes <= MAX_TABLE_BYTES)) break;
+      this.tables.delete(k);
+      this.tableBytes -= b.size;
+      this.retire(b);
+    }
+    return buffer;
+  }
+
+  /** Destroys a buffer once no pending command uses it. */
+  retire(buffer: GPUBuffer): void {
+    if (this.touched.has(buffer)) this.graveyard.push(buffer);
+    else buffer.destroy();
+  }
+
+  /** Submits the pending commands. */
+  flush(): void {
+    this.endPass();
+    if (this.encoder) {
+      if (this.slotsUsed > 0) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.arena, 0, this.slotsUsed * SLOT);
+      this.device.queue.submit([this.encoder.finish()]);
+      this.stats.submits++;
+    }
+    this.encoder = null;
+    this.slotsUsed = 0;
+    this.touched.clear();
+    for (const b of this.graveyard) b.destroy();
+    this.graveyard = [];
+    for (const b of this.tempsSubmitted) {
+      const list = this.tempsFree.get(b.size) ?? [];
+      list.push(b);
+      this.tempsFree.set(b.size, list);
+    }
+    this.tempsSubmitted = this.tempsInUse;
+    this.tempsInUse = [];
+  }
+
+  /**
+   * Copies the first bytes of each buffer back to the host after every pending command:
+   * one submission, one MAP_READ staging buffer each. Throws the recorded failure, if any.
+   */
+  async read(sources: readonly { buffer: GPUBuffer; bytes: number }[]): Promise<ArrayBuffer[]> {
+    this.check();
+    const staging = sources.map(({ buffer, bytes }) => {
+      const s = this.device.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+      this.copy(buffer, 0, s, 0, bytes);
+      return s;
+    });
+    this.device.pushErrorScope('validation');
+    this.flush();
+    const submitError = this.device.popErrorScope();
+    try {
+      await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
+      await this.settle();
+      const error = await submitError;
+      if (error) this.fail(new ConvkitError(`webgpu backend: a GPU command failed: ${error.message}`));
+      this.check();
+      return staging.map((s, i) => s.getMappedRange(0, sources[i].bytes).slice(0));
+    } catch (e) {
+      await this.settle();
+      this.check();
+      throw new ConvkitError(`webgpu backend: reading results back failed: ${(e as Error).message}`);
+    } finally {
+      for (const s of staging) s.destroy();
+    }
+  }
+
+  /** Waits for pending compilation checks (so their errors are recorded). */
+  async settle(): Promise<void> {
+    while (this.compileChecks.size) await Promise.all([...this.compileChecks]);
+  }
+
+  /** The pipeline of a kernel variant, created on first use; compile errors are reported asynchronously. */
+  compile(def: KernelDef): Compiled {
+    let c = this.pipelines.get(def.key);
+    if (c) return c;
+    const code = header(def) + def.code;
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ code, label: def.label });
+    const layout = this.device.createBindGroupLayout({
+      label: def.label,
+      entries: [
+        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
+        ...def.bindings.map((b, i) => ({
+          binding: i + 1, visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: b.access === 'read' ? 'read-only-storage' as const : 'storage' as const },
+        })),
+      ],
+    });
+    const pipeline = this.device.createComputePipeline({
+      label: def.label,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+    });
+    const check = this.device.popErrorScope().then(async (error) => {
+      if (!error) return;
+      let detail = error.message;
+      try {
+        const info = await module.getCompilationInfo();
+        const errors = info.messages.filter((m) => m.type === 'error');
+        if (errors.length) detail = errors.map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
+      } catch { /* keep the scope's message */ }
+      this.fail(new ConvkitError(`webgpu backend: kernel "${def.label}" failed to compile: ${detail}`), true);
+    });
+    const tracked = check.finally(() => this.compileChecks.delete(tracked));
+    this.compileChecks.add(tracked);
+    c = { pipeline, layout };
+    this.pipelines.set(def.key, c);
+    return c;
+  }
+
+  private watch(scope: Promise<GPUError | null>, what: string): void {
+    const check = scope.then((error) => {
+      if (error) this.fail(new ConvkitError(`webgpu backend: ${what} failed: ${error.message}`));
+    });
+    const tracked = check.finally(() => this.compileChecks.delete(tracked));
+    this.compileChecks.add(tracked);
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    return (this.encoder ??= this.device.createCommandEncoder());
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    return (this.pass ??= this.commandEncoder().beginComputePass());
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+}

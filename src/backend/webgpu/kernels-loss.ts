@@ -1,0 +1,151 @@
+/// <reference types="@webgpu/types" />
+import { type Dispatcher, type KernelDef, entry } from './dispatch.js';
+import { FLOAT_BITS, workgroupMax, workgroupSum } from './wgsl.js';
+
+/**
+ * Row-wise softmax and its gradient, the fused softmax cross-entropy, and the reductions that
+ * end in one number (sum of squares, the mean loss) or one per column (sumRows). Every sum is
+ * a fixed-order tree within a workgroup, so results are reproducible.
+ */
+
+const ROW_WG = 64;
+const WG = 256;
+
+/** One workgroup per row of K values. */
+const ROW = `
+  let row = wgi;
+  if (row >= u.N) { return; }
+  let base = row * u.K;`;
+
+const softmaxDef: KernelDef = {
+  key: 'softmax', label: 'softmax',
+  uniforms: [['N', 'u32'], ['K', 'u32']],
+  bindings: [{ name: 'x', access: 'read' }, { name: 'y', access: 'read_write' }],
+  code: FLOAT_BITS + workgroupMax(ROW_WG) + workgroupSum(ROW_WG) + entry(ROW_WG, `${ROW}
+  var mx = x[base];
+  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { mx = wgMaxPair(mx, x[base + k]); }
+  let rowMax = wgMax(lid, mx);
+  var s = 0.0;
+  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { s = s + exp(x[base + k] - rowMax); }
+  let sum = wgSum(lid, s);
+  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { y[base + k] = exp(x[base + k] - rowMax) / sum; }`),
+};
+
+const softmaxBackwardDef: KernelDef = {
+  key: 'softmaxBackward', label: 'softmaxBackward',
+  uniforms: [['N', 'u32'], ['K', 'u32']],
+  bindings: [{ name: 'y', access: 'read' }, { name: 'dy', access: 'read' }, { name: 'dx', access: 'read_write' }],
+  code: workgroupSum(ROW_WG) + entry(ROW_WG, `${ROW}
+  var s = 0.0;
+  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { s = s + dy[base + k] * y[base + k]; }
+  let dot = wgSum(lid, s);
+  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { dx[base + k] = y[base + k] * (dy[base + k] - dot); }`),
+};
+
+/** Per row: probabilities, the fused gradient and the row's loss log Σ exp + max − logit[label]. */
+const crossEntropyRowsDef: KernelDef = {
+  key: 'softmaxCrossEntropy', label: 'softmaxCrossEntropy',
+  uniforms: [['N', 'u32'], ['K', 'u32']],
+  bindings: [
+    { name: 'logits', access: 'read' }, { name: 'labels', access: 'read', type: 'u32' },
+    { name: 'probs', access: 'read_write' }, { name: 'dlogits', access: 'read_write' }, { name: 'rowLoss', access: 'read_write' },
+  ],
+  code: FLOAT_BITS + workgroupMax(ROW_WG) + workgroupSum(ROW_WG) + entry(ROW_WG, `${ROW}
+  let label = labels[row];
+  var mx = logits[base];
+  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { mx = wgMaxPair(mx, logits[base + k]); }
+  let rowMax = wgMax(lid, mx);
+  var s = 0.0;
+  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { s = s + exp(logits[base + k] - rowMax); }
+  let sum = wgSum(lid, s);
+  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) {
+    let p = exp(logits[base + k] - rowMax) / sum;
+    probs[base + k] = p;
+    dlogits[base + k] = (p - select(0.0, 1.0, k == label)) / f32(u.N);
+  }
+  if (lid == 0u) { rowLoss[row] = log(sum) + rowMax - logits[base + label]; }`),
+};
+
+/**
+ * Sum of f(src[i]) over [0, n) in two passes: chunks of CHUNK elements, one workgroup each,
+ * into partial sums; then one workgroup adds the partials and writes out[index] = scale · Σ.
+ */
+const CHUNK = 8192;
+
+function partialSumsDef(square: boolean): KernelDef {
+  return {
+    key: `sumChunks:${square}`, label: square ? 'sumOfSquares' : 'sum',
+    uniforms: [['n', 'u32']],
+    bindings: [{ name: 'src', access: 'read' }, { name: 'partial', access: 'read_write' }],
+    code: workgroupSum(WG) + entry(WG, `
+  let begin = wgi * ${CHUNK}u;
+  let end = min(u.n, begin + ${CHUNK}u);
+  var s = 0.0;
+  for (var i = begin + lid; i < end; i = i + ${WG}u) { let v = src[i]; s = s + ${square ? 'v * v' : 'v'}; }
+  let total = wgSum(lid, s);
+  if (lid == 0u) { partial[wgi] = total; }`),
+  };
+}
+
+function finalSumDef(square: boolean): KernelDef {
+  return {
+    key: `sumFinal:${square}`, label: square ? 'sumOfSquares' : 'sum',
+    uniforms: [['n', 'u32'], ['index', 'u32'], ['scale', 'f32']],
+    bindings: [{ name: 'src', access: 'read' }, { name: 'out', access: 'read_write' }],
+    code: workgroupSum(WG) + entry(WG, `
+  var s = 0.0;
+  for (var i = lid; i < u.n; i = i + ${WG}u) { let v = src[i]; s = s + ${square ? 'v * v' : 'v'}; }
+  let total = wgSum(lid, s);
+  if (lid == 0u) { out[u.index] = total * u.scale; }`),
+  };
+}
+
+const chunkDefs = [partialSumsDef(false), partialSumsDef(true)];
+const finalDefs = [finalSumDef(false), finalSumDef(true)];
+
+/** out[index] = scale · Σ src[i] (or Σ src[i]²) over the first n elements. */
+export function reduceSum(d: Dispatcher, src: GPUBuffer, n: number, square: boolean, out: GPUBuffer, index: number, scale: number): void {
+  if (n <= CHUNK) {
+    d.run(finalDefs[+square], [src, out], [n, index, scale], 1);
+    return;
+  }
+  const chunks = Math.ceil(n / CHUNK);
+  const partial = d.temp(chunks * 4);
+  d.run(chunkDefs[+square], [src, partial], [n], chunks);
+  reduceSum(d, partial, chunks, false, out, index, scale);
+}
+
+/** db[c] = Σ_r dy[r, c]: one invocation per column, rows in order. */
+const sumRowsDef: KernelDef = {
+  key: 'sumRows', label: 'sumRows',
+  uniforms: [['rows', 'u32'], ['cols', 'u32']],
+  bindings: [{ name: 'dy', access: 'read' }, { name: 'db', access: 'read_write' }],
+  code: workgroupSum(ROW_WG) + entry(ROW_WG, `
+  let c = wgi;
+  if (c >= u.cols) { return; }
+  var s = 0.0;
+  for (var r = lid; r < u.rows; r = r + ${ROW_WG}u) { s = s + dy[r * u.cols + c]; }
+  let total = wgSum(lid, s);
+  if (lid == 0u) { db[c] = total; }`),
+};
+
+export function softmax(d: Dispatcher, N: number, K: number, x: GPUBuffer, y: GPUBuffer): void {
+  if (K > 0) d.run(softmaxDef, [x, y], [N, K], N);
+}
+
+export function softmaxBackward(d: Dispatcher, N: number, K: number, y: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer): void {
+  if (K > 0) d.run(softmaxBackwardDef, [y, dy, dx], [N, K], N);
+}
+
+export function softmaxCrossEntropy(d: Dispatcher, N: number, K: number, logits: GPUBuffer, labels: Uint32Array,
+  probs: GPUBuffer, dlogits: GPUBuffer, loss: GPUBuffer): void {
+  const labelBuffer = d.temp(Math.max(4, N * 4));
+  d.write(labelBuffer, labels);
+  const rowLoss = d.temp(Math.max(4, N * 4));
+  d.run(crossEntropyRowsDef, [logits, labelBuffer, probs, dlogits, rowLoss], [N, K], N);
+  reduceSum(d, rowLoss, N, false, loss, 0, 1 / N);
+}
+
+export function sumRows(d: Dispatcher, rows: number, cols: number, dy: GPUBuffer, db: GPUBuffer): void {
+  d.run(sumRowsDef, [dy, db], [rows, cols], cols);
+}
