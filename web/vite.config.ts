@@ -15,8 +15,12 @@ export default defineConfig({
   // Relative asset URLs, so the built page also works from a sub-path.
   base: './',
   resolve: {
-    // createBackend('wasm') imports Node's platform (fs, worker_threads); browsers get a stub.
-    alias: [{ find: /^\.\/wasm-node\.js$/, replacement: `${webRoot}src/worker/node-platform-stub.ts` }],
+    // createBackend('wasm') imports Node's platform (fs, worker_threads) and the WebGPU probe
+    // a child process; browsers get stubs.
+    alias: [
+      { find: /^\.\/wasm-node\.js$/, replacement: `${webRoot}src/worker/node-platform-stub.ts` },
+      { find: /^\.\/gpu-probe-node\.js$/, replacement: `${webRoot}src/worker/gpu-probe-node-stub.ts` },
+    ],
   },
   server: { headers: isolationHeaders, fs: { allow: [repoRoot] } },
   preview: { headers: isolationHeaders },

@@ -1,23 +1,58 @@
 import { ConfigError } from '../errors.js';
 import type { Backend } from './backend.js';
+import { type GpuProbe, probeGpu } from './gpu-probe.js';
 import { RefBackend } from './ref.js';
 import { WasmBackend, type WasmBackendOptions } from './wasm.js';
 
-export type BackendName = 'ref' | 'wasm';
-export const backendNames: BackendName[] = ['ref', 'wasm'];
+export type BackendName = 'ref' | 'wasm' | 'webgpu' | 'auto';
+export const backendNames: BackendName[] = ['auto', 'wasm', 'webgpu', 'ref'];
 
 /** Options of every backend; each reads the ones it knows. */
 export type BackendOptions = WasmBackendOptions;
 
-/** Creates a backend by name. Async because fast backends compile WASM or open a GPU device. */
-export async function createBackend(name: string = 'ref', options: BackendOptions = {}): Promise<Backend> {
+/** A backend and, in words, why it was the one chosen. */
+export interface BackendChoice {
+  backend: Backend;
+  /** E.g. "wasm (auto: the only WebGPU adapter, SwiftShader, renders in software)". */
+  reason: string;
+  /** What the WebGPU probe found, when `auto` asked. */
+  gpu?: GpuProbe;
+}
+
+/**
+ * Creates a backend by name; `auto` picks WebGPU where a hardware adapter exists and WASM
+ * otherwise (a GPU emulated on the CPU is far slower than the SIMD kernels). Async because
+ * fast backends compile WASM or open a GPU device.
+ */
+export async function selectBackend(name: string = 'ref', options: BackendOptions = {}): Promise<BackendChoice> {
   switch (name) {
-    case 'ref': return new RefBackend('float32');
-    // Node's file and thread access is loaded only here, so browsers can import this module.
-    case 'wasm': return WasmBackend.create((await import('./wasm-node.js')).nodePlatform, options);
+    case 'ref': return { backend: new RefBackend('float32'), reason: 'ref (chosen)' };
+    case 'wasm': return { backend: await createWasm(options), reason: 'wasm (chosen)' };
+    case 'webgpu': return { backend: await createWebGpu(), reason: 'webgpu (chosen)' };
+    case 'auto': {
+      const gpu = await probeGpu();
+      if (gpu.available && !gpu.software) return { backend: await createWebGpu(), reason: `webgpu (auto: ${gpu.description})`, gpu };
+      const why = gpu.available ? `the only WebGPU adapter (${gpu.description}) renders in software` : gpu.reason;
+      return { backend: await createWasm(options), reason: `wasm (auto: ${why})`, gpu };
+    }
     default: throw new ConfigError(`unknown backend "${name}" (available: ${backendNames.join(', ')})`);
   }
 }
 
+export async function createBackend(name: string = 'ref', options: BackendOptions = {}): Promise<Backend> {
+  return (await selectBackend(name, options)).backend;
+}
+
+// Node's file and thread access is loaded only here, so browsers can import this module.
+async function createWasm(options: BackendOptions): Promise<Backend> {
+  return WasmBackend.create((await import('./wasm-node.js')).nodePlatform, options);
+}
+
+async function createWebGpu(): Promise<Backend> {
+  const { WebGpuBackend } = await import('./webgpu/webgpu.js');
+  return WebGpuBackend.create();
+}
+
 export type { Backend } from './backend.js';
+export type { GpuProbe } from './gpu-probe.js';
 export { RefBackend, WasmBackend, type WasmBackendOptions };

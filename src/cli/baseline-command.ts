@@ -39,7 +39,7 @@ export async function baselineCommand(o: BaselineCommandOptions): Promise<void> 
   out.event({ type: 'features', features: o.features, length: train.dim, seconds: featureSeconds });
 
   t = performance.now();
-  const backend = await createBackend(o.backend ?? 'wasm');
+  const backend = await createBackend(o.backend ?? 'auto');
   let trainSeconds: number, testAccuracy: number;
   try {
     const model = await trainLinear(train, trainSet.classes.length, {

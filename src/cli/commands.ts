@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { type Backend, WasmBackend, backendNames, createBackend } from '../backend/index.js';
+import { describeAdapter, probeGpu } from '../backend/gpu-probe.js';
+import { type Backend, type BackendChoice, WasmBackend, backendNames, createBackend, selectBackend } from '../backend/index.js';
 import { limitDataset } from '../data/dataset.js';
 import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
 import { ConfigError, ConvkitError, FormatError } from '../errors.js';
@@ -23,12 +24,19 @@ export interface CommonOptions {
 }
 
 const openBackends: Backend[] = [];
+const choices = new WeakMap<Backend, BackendChoice>();
 
-/** The compute backend a command asked for (wasm by default: SIMD kernels on every core). */
-async function backendFor(o: CommonOptions): Promise<Backend> {
-  const backend = await createBackend(o.backend ?? 'wasm', { threads: o.threads });
-  openBackends.push(backend);
-  return backend;
+/** The compute backend a command asked for (auto by default: WebGPU on a hardware GPU, else SIMD kernels on every core). */
+export async function backendFor(o: CommonOptions): Promise<Backend> {
+  const choice = await selectBackend(o.backend ?? 'auto', { threads: o.threads });
+  openBackends.push(choice.backend);
+  choices.set(choice.backend, choice);
+  return choice.backend;
+}
+
+/** Why this backend: "wasm (auto: no WebGPU adapter)". */
+export function backendReason(backend: Backend): string {
+  return choices.get(backend)?.reason ?? backend.name;
 }
 
 /** Stops the backends' worker threads so the process can exit. */
@@ -138,11 +146,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     throw new ConfigError(`model ${model.name} has ${model.outputShape[0]} outputs but ${settings.dataset} has ${trainSet.classes.length} classes`);
   }
   const { out: outFile, ...shown } = settings;
-  out.event({ type: 'start', ...shown, backend: backend.name, parameters: model.parameterCount(),
+  out.event({ type: 'start', ...shown, backend: backend.name, backendChoice: backendReason(backend), parameters: model.parameterCount(),
     trainExamples: trainSet.count, testExamples: testSet.count, out: outFile, resumed: !!resume });
   out.text(`Training ${settings.model} (${model.parameterCount().toLocaleString('en')} parameters) on ${settings.dataset}: ${trainSet.count} training, ${testSet.count} test images`);
   const opt = settings.optimizer;
-  out.text(`${opt.type} lr ${settings.lr} (${settings.schedule.type}), ${opt.type === 'sgd' ? `momentum ${opt.momentum}, ` : ''}weight decay ${opt.weightDecay}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}, backend ${backend.name}`);
+  out.text(`${opt.type} lr ${settings.lr} (${settings.schedule.type}), ${opt.type === 'sgd' ? `momentum ${opt.momentum}, ` : ''}weight decay ${opt.weightDecay}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}, backend ${backendReason(backend)}`);
 
   const bar = out.progressBar('epoch {epoch}/{epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {speed} img/s | ETA {eta_formatted}');
   let barEpoch = 0;
@@ -298,17 +306,24 @@ export async function summaryCommand(o: SummaryCommandOptions): Promise<void> {
 export async function infoCommand(o: CommonOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
+  const choice = choices.get(backend);
+  const gpu = choice?.gpu ?? await probeGpu();
   const wasm = backend instanceof WasmBackend ? backend : undefined;
+  const gpuInfo = (backend as { info?: { vendor: string; architecture: string; device: string; description: string; software: boolean } }).info;
+  const adapter = gpuInfo ? describeAdapter(gpuInfo) : undefined;
   const info = {
-    type: 'result', backend: backend.name, dtype: backend.dtype,
+    type: 'result', backend: backend.name, backendChoice: backendReason(backend), dtype: backend.dtype,
     simd: wasm ? true : false, relaxedSimd: wasm ? wasm.variant === 'relaxed' : false, threads: wasm?.threads ?? 1,
     cores: availableParallelism(), sharedMemory: typeof SharedArrayBuffer !== 'undefined',
+    webgpu: { available: gpu.available, software: gpu.software, adapter: adapter?.description ?? gpu.description, reason: gpu.reason },
     node: process.version, backends: backendNames, models: Object.keys(zoo), datasets: datasetNames,
   };
+  const gpuLine = gpu.available ? `${info.webgpu.adapter}${gpu.software ? ' (software: correctness only, slow)' : ''}` : `none (${gpu.reason})`;
   out.text([
-    `backend: ${info.backend} (${info.dtype})`,
+    `backend: ${info.backendChoice} (${info.dtype})`,
     `simd: ${info.simd ? `yes (${info.relaxedSimd ? 'relaxed SIMD with fused multiply-add' : '128-bit SIMD'})` : 'no'}`,
     `threads: ${info.threads} of ${info.cores} cores`,
+    `webgpu: ${gpuLine}`,
     `node: ${info.node}`,
     `backends: ${info.backends.join(', ')}`,
     `models: ${info.models.join(', ')}`,

@@ -61,7 +61,7 @@ export function registerImageCommands(program: Command): void {
     .option('--test-limit <n>', 'use only the first N test images', integer('test-limit', 1))
     .option('--epochs <n>', 'passes over the training set', integer('epochs', 1))
     .option('--seed <n>', 'random seed', integer('seed', 0), 1)
-    .addOption(new Option('--backend <name>', 'compute backend for training: wasm (SIMD kernels, threads) or ref (plain reference)').choices(backendNames).default('wasm'))
+    .addOption(new Option('--backend <name>', 'compute backend for training: auto (WebGPU on a hardware GPU, else wasm), wasm, webgpu or ref').choices(backendNames).default('auto'))
     .addOption(jsonOption())
     .action((o) => baselineCommand(o));
 }

@@ -22,7 +22,7 @@ function positiveNumber(name: string, allowZero = false) {
 }
 
 const jsonOption = () => new Option('--json', 'print one JSON object per line: progress events, then the result');
-const backendOption = () => new Option('--backend <name>', 'compute backend: wasm (SIMD kernels, threads) or ref (plain reference)').choices(backendNames).default('wasm');
+const backendOption = () => new Option('--backend <name>', 'compute backend: auto (WebGPU on a hardware GPU, else wasm), wasm (SIMD kernels, threads), webgpu (GPU; in Node through the webgpu package) or ref (plain reference)').choices(backendNames).default('auto');
 const threadsOption = () => new Option('--threads <n>', 'compute threads for the wasm backend (default: all cores)').argParser(int('threads', 1));
 
 export function buildProgram(): Command {
