@@ -13,10 +13,11 @@ import { describe, it } from 'node:test';
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const bin = new URL('../bin/convkit.js', import.meta.url).pathname;
 
-function convkit(args: string[], env: Record<string, string | undefined> = {}) {
+/** Runs the CLI (or, with cli false, node with these arguments). */
+function convkit(args: string[], env: Record<string, string | undefined> = {}, cli = true) {
   const merged = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: merged, timeout: 300_000 });
+  const r = spawnSync(process.execPath, cli ? [bin, ...args] : args, { encoding: 'utf8', env: merged, timeout: 300_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, events: r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) };
 }
 
@@ -69,6 +70,22 @@ describe('backend choice', () => {
       const ev = convkit(['eval', '--model-file', join(dir, 'gpu.convkit'), '--backend', 'wasm', '--test-limit', '300', '--json']);
       assert.equal(ev.status, 0, ev.stderr);
       assert.ok(Math.abs(ev.events.at(-1).accuracy - g.testAccuracy) <= 1 / 300);
+    });
+
+    it('a lost GPU stops the run with the way to continue on the CPU from the last checkpoint', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'convkit-gpu-loss-'));
+      const ck = join(dir, 'ck');
+      const lost = convkit(['--import', new URL('./inject-gpu-loss.mjs', import.meta.url).pathname, bin, 'train', '--backend', 'webgpu',
+        '--train-limit', '640', '--test-limit', '100', '--batch', '16', '--epochs', '2', '--checkpoint-dir', ck, '--checkpoint-every', '5',
+        '--out', join(dir, 'm.convkit')], { ...software, CONVKIT_LOSE_GPU_AFTER: '40' }, false);
+      assert.equal(lost.status, 1, lost.stderr);
+      assert.match(lost.stderr, /GPU device was lost/);
+      assert.ok(lost.stderr.includes(`convkit train --resume ${ck} --backend wasm`), lost.stderr);
+      const resumed = convkit(['train', '--resume', ck, '--backend', 'wasm', '--json']);
+      assert.equal(resumed.status, 0, resumed.stderr);
+      const result = resumed.events.at(-1);
+      assert.equal(result.epochs, 2);
+      assert.ok(existsSync(join(dir, 'm.convkit')));
     });
   });
 });

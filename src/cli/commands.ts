@@ -190,6 +190,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     if (e instanceof DivergenceError && checkpointDir && existsSync(checkpointDir)) {
       throw new DivergenceError(`${e.message} The last good checkpoint is kept in ${checkpointDir}.`);
     }
+    // A lost GPU or a failed kernel: the checkpoints do not depend on the backend, so the run can go on on the CPU.
+    if (backend.name === 'webgpu' && e instanceof ConvkitError && !(e instanceof DivergenceError) && checkpointDir && existsSync(checkpointDir)) {
+      throw new ConvkitError(`${e.message} To continue on the CPU from the last checkpoint: convkit train --resume ${checkpointDir} --backend wasm`);
+    }
     throw e;
   } finally {
     bar?.stop();
