@@ -11,13 +11,24 @@ export function maxPool2dForward(g: PoolGeometry, p0: i32, p1: i32, x: usize, y:
   }
   const H = g.H, W = g.W, OH = g.OH, OW = g.OW;
   const KH = g.KH, KW = g.KW, sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW;
+  // Output columns whose windows lie inside the image: four at a time when the stride is 1 or 2.
+  const owLo = min(OW, (pW + sW - 1) / sW), owHi = max(owLo, min(OW, (W + pW - KW) / sW + 1));
+  const vector = sW <= 2;
   let o = p0 * OH * OW;
   for (let nc = p0; nc < p1; nc++) {
     const base = nc * H * W;
     for (let oh = 0; oh < OH; oh++) {
       const hs = oh * sH - pH;
       const h0 = max(hs, 0), h1 = min(hs + KH, H);
+      const inside = vector && hs >= 0 && hs + KH <= H;
       for (let ow = 0; ow < OW; ow++) {
+        if (inside && ow == owLo) {
+          for (; ow + 4 <= owHi; ow += 4) {
+            maxWindow4(x, base + hs * W + ow * sW - pW, W, KH, KW, sW, y + (<usize>o << 2), argmax + (<usize>o << 2));
+            o += 4;
+          }
+          if (ow == OW) break;
+        }
         const ws = ow * sW - pW;
         const w0 = max(ws, 0), w1 = min(ws + KW, W);
         let best: f32 = 0;
@@ -44,6 +55,36 @@ export function maxPool2dForward(g: PoolGeometry, p0: i32, p1: i32, x: usize, y:
       }
     }
   }
+}
+
+/**
+ * Four outputs of windows inside the image, the first starting at element i0 of x (a global
+ * index, like argmax), the next ones sW (1 or 2) columns apart: the elements in reading order,
+ * the first kept unless a later one is larger or NaN, as in the scalar loop.
+ */
+// @ts-ignore: decorator
+@inline
+function maxWindow4(x: usize, i0: i32, W: i32, KH: i32, KW: i32, sW: i32, y: usize, argmax: usize): void {
+  const step = sW == 1 ? i32x4(0, 1, 2, 3) : i32x4(0, 2, 4, 6);
+  let best = f32x4.splat(0), index = i32x4.splat(0);
+  for (let kh = 0; kh < KH; kh++) {
+    const row = i0 + kh * W;
+    for (let kw = 0; kw < KW; kw++) {
+      const i = row + kw;
+      const p = x + (<usize>i << 2);
+      const v = sW == 1 ? v128.load(p) : v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
+      const vi = i32x4.add(i32x4.splat(i), step);
+      if (kh == 0 && kw == 0) {
+        best = v; index = vi;
+      } else {
+        const take = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+        best = v128.bitselect(v, best, take);
+        index = v128.bitselect(vi, index, take);
+      }
+    }
+  }
+  v128.store(y, best);
+  v128.store(argmax, index);
 }
 
 /** The common 2×2, stride 2, unpadded window, four outputs per step. */

@@ -17,16 +17,18 @@ import { Rng } from '../src/rng.js';
 import { type FloatArray, Tensor } from '../src/tensor.js';
 import { SoftmaxCrossEntropy } from '../src/train/loss.js';
 import { Optimizer } from '../src/train/optimizer.js';
+import { webgpuSkip } from './webgpu-env.js';
 
 const TOL = 1e-4;
 
 /** Backends under test: a name for createBackend and its options. */
-const cases: { name: string; label: string; options: BackendOptions }[] = [
+const cases: { name: string; label: string; options: BackendOptions; skip?: string | false }[] = [
   { name: 'wasm', label: 'wasm, 1 thread', options: { threads: 1 } },
   { name: 'wasm', label: 'wasm, 2 threads', options: { threads: 2 } },
   { name: 'wasm', label: 'wasm, without shared memory', options: { sharedMemory: false, initialMemoryMiB: 128 } },
   // Where the engine runs relaxed SIMD (Chromium, newer Node) the cases above use the FMA build.
   { name: 'wasm', label: 'wasm, plain SIMD build', options: { threads: 1, relaxedSimd: false } },
+  { name: 'webgpu', label: 'webgpu', options: {}, skip: webgpuSkip },
 ];
 
 const ref = new RefBackend('float32');
@@ -123,10 +125,14 @@ const poolCases: [string, Pool2dGeometry][] = [
   ['3/3 (convnetjs pool2)', poolGeometry(4, 16, 12, 12, 3, 3, 3, 3, 0, 0, false)],
   ['2/2, large enough to split across threads', poolGeometry(8, 16, 24, 22, 2, 2, 2, 2, 0, 0, false)],
   ['3/2 padding 1 ceil mode, split across threads', poolGeometry(6, 8, 31, 29, 3, 3, 2, 2, 1, 1, true)],
+  ['3/1 padding 1 (stride-1 windows, four at a time)', poolGeometry(2, 3, 9, 13, 3, 3, 1, 1, 1, 1, false)],
+  ['3/2 unpadded, odd width (AlexNet)', poolGeometry(1, 4, 13, 27, 3, 3, 2, 2, 0, 0, false)],
 ];
 
-for (const c of cases) {
-  describe(`backend ${c.label}`, () => {
+// A browser run (test/browser/) chooses which cases run through this global; Node runs them all.
+const selected = (globalThis as { __convkitCases?: (all: typeof cases) => typeof cases }).__convkitCases?.(cases) ?? cases;
+for (const c of selected) {
+  describe(`backend ${c.label}`, { skip: c.skip }, () => {
     let be: Backend;
     before(async () => { be = await createBackend(c.name, c.options); });
     after(() => { (be as { dispose?: () => void }).dispose?.(); });
@@ -308,6 +314,22 @@ for (const c of cases) {
         await be.download([dw, db]);
         assert.deepEqual(dw, first, `weight gradient of run ${run}`);
         assert.deepEqual(db, firstBias, `bias gradient of run ${run}`);
+      }
+    });
+
+    it('max pooling with 3×3 windows: ties keep the first maximum, NaN propagates (vector paths)', async () => {
+      const rng = new Rng(17);
+      for (const g of [poolGeometry(2, 2, 11, 21, 3, 3, 2, 2, 0, 0, false), poolGeometry(1, 2, 7, 19, 3, 3, 1, 1, 1, 1, false)]) {
+        const n = g.N * g.C * g.H * g.W;
+        const values = Array.from({ length: n }, () => (rng.uniform(0, 1) < 0.05 ? NaN : Math.floor(rng.uniform(0, 3))));
+        const x = be.alloc(n); x.set(values); be.upload(x);
+        const m = g.N * g.C * g.OH * g.OW;
+        const y = be.alloc(m), argmax = new Int32Array(m), yr = new Float32Array(m), argmaxr = new Int32Array(m);
+        be.maxPool2dForward(g, x, y, argmax);
+        ref.maxPool2dForward(g, Float32Array.from(values), yr, argmaxr);
+        await be.download([y, argmax]);
+        assert.deepEqual(argmax, argmaxr, 'argmax');
+        await close(y, yr, 'max forward', 0);
       }
     });
 
