@@ -6,6 +6,7 @@ import { ConvGeometry } from './geometry';
 import { gemm, gemmWorkspaceBytes } from './gemm';
 import { col2imAdd, im2col } from './im2col';
 import { directConv, packFilters, packedFloats, padPlanes, slackFloats, tapOffsets } from './direct';
+import { convGemmWorkspaceBytes } from './convgemm';
 
 // Per-thread workspace, in this order: GEMM packing, im2col columns, padded input, tap offsets, packed weights.
 
@@ -31,11 +32,11 @@ function offsetBytes(g: ConvGeometry): i32 {
   return max(g.C / g.groups, g.O / g.groups) * g.KH * g.KW * 4;
 }
 
-/** Bytes of per-thread workspace the conv kernels need for this geometry. */
+/** Bytes of per-thread workspace the conv kernels (these and convgemm.ts's) need for this geometry. */
 export function convWorkspaceBytes(g: ConvGeometry): i32 {
   const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
   const packed = G * max(packedFloats(Og, Cg * KK), packedFloats(Cg, Og * KK)) * 4;
-  return gemmWorkspaceBytes() + colBytes(g) + padBytes(g) + offsetBytes(g) + packed;
+  return max(gemmWorkspaceBytes() + colBytes(g) + padBytes(g) + offsetBytes(g) + packed, convGemmWorkspaceBytes(g));
 }
 
 /** Stride 1 runs as a direct convolution (see direct.ts); other strides through im2col. */

@@ -159,7 +159,7 @@ function packB(transB: bool, B: usize, ldb: i32, j0: i32, nc: i32, p0: i32, kc: 
  */
 // @ts-ignore: decorator
 @inline
-function microKernel(kc: i32, pa: usize, pb: usize, C: usize, ldc: i32, beta: f32, full: bool, tile: usize): void {
+export function microKernel(kc: i32, pa: usize, pb: usize, C: usize, ldc: i32, beta: f32, full: bool, tile: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -266,7 +266,7 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: 
 }
 
 /** Merges the valid mr×nr corner of an edge tile into C. */
-function mergeTile(tile: usize, mr: i32, nr: i32, C: usize, ldc: i32, beta: f32): void {
+export function mergeTile(tile: usize, mr: i32, nr: i32, C: usize, ldc: i32, beta: f32): void {
   for (let r = 0; r < mr; r++) {
     const row = C + ((<usize>r * ldc) << 2);
     const t = tile + (<usize>(r * NR) << 2);

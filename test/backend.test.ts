@@ -115,6 +115,15 @@ const convCases: [string, Conv2dGeometry][] = [
   ['single input channel, same padding, wide', convGeometry(2, 1, 6, 37, 3, 3, 3, 1, 1, 1, 1, 1)],
   ['large enough to split across threads', convGeometry(8, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1)],
   ['threads, groups 2, stride 3', convGeometry(7, 8, 17, 13, 12, 3, 4, 3, 2, 1, 2, 2)],
+  // Enough filters (or input channels, for the input gradient) for the GEMM path (convgemm.ts).
+  ['GEMM path: 40 filters, batch 1 (positions split across threads)', convGeometry(1, 8, 17, 15, 40, 3, 3, 1, 1, 1, 1, 1)],
+  ['GEMM path both ways: 34 channels, 36 filters, 7 wide (strips over several rows)', convGeometry(3, 34, 9, 7, 36, 3, 3, 1, 1, 1, 1, 1)],
+  ['GEMM path: groups 2, 37 filters per group, stride 2', convGeometry(2, 6, 15, 13, 74, 3, 3, 2, 2, 1, 1, 2)],
+  ['GEMM path: 11×11 stride 4 (AlexNet conv1), batch 1', convGeometry(1, 3, 47, 47, 36, 11, 11, 4, 4, 0, 0, 1)],
+  ['GEMM path all three: groups 2, 13×13 same padding, batch 1', convGeometry(1, 64, 13, 13, 64, 3, 3, 1, 1, 1, 1, 2)],
+  ['GEMM path: non-square kernel, stride (2, 1), padding K-1', convGeometry(2, 4, 6, 9, 33, 3, 2, 2, 1, 2, 1, 1)],
+  ['GEMM path: 1×1, more than one block of positions', convGeometry(1, 16, 36, 36, 32, 1, 1, 1, 1, 0, 0, 1)],
+  ['GEMM path input gradient, padding K-1', convGeometry(2, 32, 5, 6, 8, 3, 3, 1, 1, 2, 2, 1)],
 ];
 
 const poolCases: [string, Pool2dGeometry][] = [
@@ -303,7 +312,8 @@ for (const c of selected) {
 
     it('gives bit-identical results on repeated runs (reproducible training with threads)', async () => {
       const rng = new Rng(16);
-      const g = convGeometry(16, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1);
+      // The direct/im2col kernels and the GEMM path (convgemm.ts).
+      for (const g of [convGeometry(16, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1), convGeometry(4, 8, 13, 13, 48, 5, 5, 1, 1, 2, 2, 1)]) {
       const [x] = pair(be, g.N * g.C * g.H * g.W, rng), [dy] = pair(be, g.N * g.O * g.OH * g.OW, rng);
       const dw = be.alloc(g.O * g.C * 25), db = be.alloc(g.O);
       be.conv2dBackwardWeights(g, x, dy, dw, db);
@@ -314,6 +324,7 @@ for (const c of selected) {
         await be.download([dw, db]);
         assert.deepEqual(dw, first, `weight gradient of run ${run}`);
         assert.deepEqual(db, firstBias, `bias gradient of run ${run}`);
+      }
       }
     });
 

@@ -16,6 +16,16 @@ export interface KernelExports {
   conv2dForward(geometry: Ptr, n0: number, n1: number, x: Ptr, w: Ptr, bias: Ptr, y: Ptr, work: Ptr): void;
   conv2dBackwardInput(geometry: Ptr, n0: number, n1: number, dy: Ptr, w: Ptr, dx: Ptr, work: Ptr): void;
   conv2dBackwardWeights(geometry: Ptr, n0: number, n1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
+  /** Floats convPackWeights writes: rows are filters, or input channels when `flip` (input gradient). */
+  convPackedWeightsFloats(geometry: Ptr, flip: Flag): number;
+  /** Strips (of MR rows, over all groups) that convPackWeights packs; it covers strips [q0, q1). */
+  convPackedStrips(geometry: Ptr, flip: Flag): number;
+  convPackWeights(geometry: Ptr, flip: Flag, q0: number, q1: number, w: Ptr, packed: Ptr): void;
+  /** Convolution as GEMM (assembly/convgemm.ts): images [n0, n1), output positions [j0, j1) of each. */
+  convGemmForward(geometry: Ptr, flip: Flag, n0: number, n1: number, j0: number, j1: number,
+    src: Ptr, packed: Ptr, bias: Ptr, dst: Ptr, work: Ptr): void;
+  /** Weight gradient columns (taps) [j0, j1) over the whole batch; dbias from the piece with j0 = 0. */
+  convGemmWeights(geometry: Ptr, j0: number, j1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
   /** Pooling kernels cover planes (n, c) in [p0, p1). */
   maxPool2dForward(geometry: Ptr, p0: number, p1: number, x: Ptr, y: Ptr, argmax: Ptr): void;
   maxPool2dBackward(geometry: Ptr, p0: number, p1: number, dy: Ptr, argmax: Ptr, dx: Ptr): void;
@@ -61,7 +71,7 @@ export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 
   'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
   'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward', 'batchNormStats', 'batchNormApply', 'batchNormBackward',
   'lrnForward', 'lrnBackward', 'add', 'mul', 'axpy', 'relu', 'reluBackward', 'leakyRelu', 'leakyReluBackward',
-  'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward'] as const;
+  'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward', 'convGemmForward', 'convGemmWeights', 'convPackWeights'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 
 export type KernelVariant = 'relaxed' | 'simd';

@@ -42,6 +42,10 @@ const PIECES_PER_THREAD = 4;
 const PARTIALS_BYTES = 8 << 20;
 /** Work of a GEMM piece at least, in multiply-adds: each piece re-packs the operand it shares. */
 const GEMM_PIECE_MACS = 1 << 22;
+/** Rows (filters, or input channels for the input gradient) from which convolutions run as GEMMs (convgemm.ts). */
+const CONV_GEMM_MIN_ROWS = 32;
+/** Pieces per thread of a GEMM-path weight gradient: each packs all of dy again. */
+const WEIGHT_PIECES_PER_THREAD = 2;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
 
 interface Block { ptr: number; bytes: number }
@@ -64,6 +68,8 @@ export class WasmBackend implements Backend {
   /** Per-thread scratch: GEMM packing, im2col columns, padded inputs, packed filters. */
   private readonly scratch: Block[] = [];
   private partialBlock: Block | null = null;
+  /** Conv weights packed for the GEMM micro-kernel (convgemm.ts), shared by all threads of one call. */
+  private packedBlock: Block | null = null;
   /** Pointers for each call's arrays, copying those from outside wasm memory. */
   private readonly io: Staging;
   private readonly gemmBytes: number;
@@ -135,7 +141,12 @@ export class WasmBackend implements Backend {
     const xp = this.io.input(x, g.N * g.C * g.H * g.W, 'x'), wp = this.io.input(w, convWeights(g), 'w');
     const bp = bias ? this.io.input(bias, g.O, 'bias') : 0;
     const yp = this.io.output(y, g.N * g.O * g.OH * g.OW, 'y');
-    this.convSplit(g, 'conv2dForward', (n0, n1) => [gp, n0, n1, xp, wp, bp, yp, 0], 1 << 7);
+    if (useConvGemm(g, 'forward')) {
+      const packed = this.packWeights(gp, false, wp);
+      this.convGemmSplit(g, g.OH * g.OW, (n0, n1, j0, j1) => [gp, 0, n0, n1, j0, j1, xp, packed, bp, yp, 0]);
+    } else {
+      this.convSplit(g, 'conv2dForward', (n0, n1) => [gp, n0, n1, xp, wp, bp, yp, 0], 1 << 7);
+    }
     this.io.finish();
   }
 
@@ -144,7 +155,12 @@ export class WasmBackend implements Backend {
     const gp = this.convGeometry(g);
     const dyp = this.io.input(dy, g.N * g.O * g.OH * g.OW, 'dy'), wp = this.io.input(w, convWeights(g), 'w');
     const dxp = this.io.output(dx, g.N * g.C * g.H * g.W, 'dx');
-    this.convSplit(g, 'conv2dBackwardInput', (n0, n1) => [gp, n0, n1, dyp, wp, dxp, 0], 1 << 6);
+    if (useConvGemm(g, 'input')) {
+      const packed = this.packWeights(gp, true, wp);
+      this.convGemmSplit(g, g.H * g.W, (n0, n1, j0, j1) => [gp, 1, n0, n1, j0, j1, dyp, packed, 0, dxp, 0]);
+    } else {
+      this.convSplit(g, 'conv2dBackwardInput', (n0, n1) => [gp, n0, n1, dyp, wp, dxp, 0], 1 << 6);
+    }
     this.io.finish();
   }
 
@@ -156,6 +172,16 @@ export class WasmBackend implements Backend {
     const dwp = this.io.output(dw, wn, 'dw');
     const dbp = dbias ? this.io.output(dbias, g.O, 'dbias') : 0;
     const workBytes = this.k.convWorkspaceBytes(gp);
+    if (useConvGemm(g, 'weights')) {
+      // Split over the gradient's columns (taps): no partial sums, the same bits on any thread count.
+      const R = (g.C / g.groups) * g.KH * g.KW;
+      const macs = g.N * g.O * g.OH * g.OW * R;
+      const parts = !this.pool || macs < PARALLEL_MIN_MACS ? 1 : this.pool.threads * WEIGHT_PIECES_PER_THREAD;
+      const pieces = ranges(R, parts, NR).map(([j0, j1]) => ({ args: [gp, j0, j1, xp, dyp, dwp, dbp, 0], workMask: 1 << 7 }));
+      this.runPieces('convGemmWeights', pieces, workBytes);
+      this.io.finish();
+      return;
+    }
     if (!this.pool || !this.worthSplitting(g)) {
       this.k.conv2dBackwardWeights(gp, 0, g.N, xp, dyp, dwp, dbp, this.workspace(0, workBytes));
       this.io.finish();
@@ -471,6 +497,56 @@ export class WasmBackend implements Backend {
     this.pool.run(kernelIndex(kernel), pieces, this.workspaces(bytes));
   }
 
+  /**
+   * Runs convGemmForward over the batch: image ranges when the batch has enough images for
+   * every thread, otherwise each image's output positions in column ranges (batch 1 uses all
+   * threads too). Every output element is computed whole by one piece, so the split does not
+   * change the result.
+   */
+  private convGemmSplit(g: Conv2dGeometry, P: number, args: (n0: number, n1: number, j0: number, j1: number) => number[]): void {
+    const macs = g.N * g.O * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW;
+    const bytes = this.k.convWorkspaceBytes(GEOMETRY);
+    const pool = this.pool;
+    const parts: [number, number, number, number][] = [];
+    if (!pool || macs < PARALLEL_MIN_MACS) {
+      parts.push([0, g.N, 0, P]);
+    } else {
+      const want = pool.threads * PIECES_PER_THREAD;
+      if (g.N >= want) {
+        for (const [n0, n1] of ranges(g.N, want, 1)) parts.push([n0, n1, 0, P]);
+      } else {
+        const cols = ranges(P, Math.ceil(want / g.N), NR);
+        for (let n = 0; n < g.N; n++) for (const [j0, j1] of cols) parts.push([n, n + 1, j0, j1]);
+      }
+    }
+    this.runPieces('convGemmForward', parts.map(([n0, n1, j0, j1]) => ({ args: args(n0, n1, j0, j1), workMask: 1 << 10 })), bytes);
+  }
+
+  /** Runs pieces here when there is one (or no pool), else across the threads; workMask bits are workspace offsets. */
+  private runPieces(kernel: ThreadedKernel, pieces: Piece[], workBytes: number): void {
+    if (!this.pool || pieces.length === 1) {
+      const work = this.workspace(0, workBytes);
+      const fn = this.k[kernel] as (...a: number[]) => void;
+      for (const { args, workMask = 0 } of pieces) fn(...Array.from(args, (v, k) => ((workMask >> k) & 1 ? v + work : v)));
+      return;
+    }
+    this.pool.run(kernelIndex(kernel), pieces, this.workspaces(workBytes));
+  }
+
+  /** Packs conv weights (flipped for the input gradient) into the shared packed-weights block, grown as needed. */
+  private packWeights(gp: number, flip: boolean, wp: number): number {
+    const bytes = this.k.convPackedWeightsFloats(gp, +flip) * 4;
+    let p = this.packedBlock;
+    if (!p || p.bytes < bytes) {
+      if (p) this.heap.release(p.ptr);
+      p = this.packedBlock = { ptr: this.heap.allocBytes(bytes), bytes };
+    }
+    const strips = this.k.convPackedStrips(gp, +flip);
+    // Memory-bound: split across threads when large (a strip is MR rows of all taps).
+    this.split('convPackWeights', strips, bytes / 4, (q0, q1) => [gp, +flip, q0, q1, wp, p.ptr]);
+    return p.ptr;
+  }
+
   /** Runs a kernel over [0, count) (planes, elements), split across threads when `work` elements are many. */
   private split(kernel: ThreadedKernel, count: number, work: number, args: (start: number, end: number) => number[], align = 1): void {
     const pool = this.pool;
@@ -549,6 +625,22 @@ export class WasmBackend implements Backend {
   private elementwise(kernel: ThreadedKernel, n: number, args: (start: number, count: number) => number[]): void {
     this.split(kernel, n, n, (start, end) => args(start, end - start), 16);
   }
+}
+
+/**
+ * Whether a convolution runs as a GEMM with the image packed straight into the micro-kernel's
+ * panels (convgemm.ts) rather than the direct kernel or im2col (conv.ts). The GEMM's rows are
+ * filters (forward, weight gradient) or input channels (input gradient): each packed panel of
+ * the image serves all of them, so few rows (LeNet's 6 or 16 filters, one input channel) waste
+ * most of the 4-row tiles and repack the image for little work; the direct kernel wins there.
+ * The input gradient runs as a stride-1 convolution of dy, so only for stride 1.
+ */
+function useConvGemm(g: Conv2dGeometry, kernel: 'forward' | 'input' | 'weights'): boolean {
+  const Cg = g.C / g.groups, Og = g.O / g.groups;
+  if (kernel === 'input') {
+    return g.strideH === 1 && g.strideW === 1 && g.padH < g.KH && g.padW < g.KW && Cg >= CONV_GEMM_MIN_ROWS && Og * g.KH * g.KW >= MR;
+  }
+  return Og >= CONV_GEMM_MIN_ROWS && Cg * g.KH * g.KW >= MR;
 }
 
 /** [start, end) ranges splitting [0, count) into at most `parts`, ends multiples of `align` (but the last). */

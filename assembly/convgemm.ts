@@ -1,0 +1,491 @@
+// Convolution as a packed GEMM whose image operand is packed straight from the image
+// ("implicit im2col"): no column matrix is written and read back, and the GEMM's 4×8
+// micro-kernel (gemm.ts) does the arithmetic. Any stride and padding.
+//
+// Forward, for one image and group: Y[Og × P] = W[Og × R] · X̂[R × P], R = Cg·KH·KW taps
+// (c, kh, kw), P = OH·OW positions. The weights are packed once per call by the host thread
+// (convPackWeights) into MR-row strips shared by all threads; each piece of work packs the
+// KC × NR slivers of X̂ for its own positions. The input gradient of a stride-1 convolution
+// is the same computation (a stride-1 convolution of dy padded by K−1−pad with the flipped,
+// transposed kernel), so it runs here too with `flip` set.
+//
+// Weight gradient: dW[Og × R] = Σ_images dY[Og × P] · X̂ᵀ[P × R], one GEMM whose K runs over
+// (image, position): dY is packed as the A operand, X̂ᵀ gathered as B. Work splits over
+// columns of dW (taps), so no thread's partial sums need adding up: every element is one
+// thread's sum in a fixed order, whatever the split (bit-identical across thread counts).
+
+import { ConvGeometry } from './geometry';
+import { KC, MR, NR, mergeTile, microKernel } from './gemm';
+
+/** Columns (positions or taps) per packed B block: KC × NCB floats, 1 MiB, kept in L2/L3. */
+// @ts-ignore: decorator
+@inline const NCB: i32 = 1024;
+/** Rows of packed A swept per B sliver while it sits in L1. */
+// @ts-ignore: decorator
+@inline const MCB: i32 = 256;
+/** An invalid lane's row/column base: far outside any image. */
+// @ts-ignore: decorator
+@inline const FAR: i32 = -(1 << 28);
+
+// @ts-ignore: decorator
+@inline
+function roundMR(n: i32): i32 {
+  return (n + MR - 1) & ~(MR - 1);
+}
+
+/** Bytes of per-thread workspace: a packed B block, an edge tile, lane tables, and for the weight gradient a packed dY block. */
+export function convGemmWorkspaceBytes(g: ConvGeometry): i32 {
+  const Og = g.O / g.groups;
+  return (KC * NCB + MR * NR + 64 + roundMR(Og) * KC) * 4;
+}
+
+/** Floats of packed weights: groups × rows (rounded up to MR) × taps; rows are filters, or input channels when flipped. */
+export function convPackedWeightsFloats(g: ConvGeometry, flip: bool): i32 {
+  const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
+  return flip ? G * roundMR(Cg) * Og * KK : G * roundMR(Og) * Cg * KK;
+}
+
+/** MR-row strips of packed weights over all groups (the unit convPackWeights splits by). */
+export function convPackedStrips(g: ConvGeometry, flip: bool): i32 {
+  const G = g.groups;
+  return G * (roundMR(flip ? g.C / G : g.O / G) / MR);
+}
+
+/**
+ * Packs strips [q0, q1) (of convPackedStrips, group-major) of the weights as the GEMM's A
+ * operand: per group, MR-row strips over all taps, tap-major inside a strip, rows past the end
+ * zero. Forward: A[o, (c, kh, kw)] = w[o, c, kh, kw]. Flipped (input gradient):
+ * A[c, (o, kh, kw)] = w[o, c, KH−1−kh, KW−1−kw].
+ */
+export function convPackWeights(g: ConvGeometry, flip: bool, q0: i32, q1: i32, w: usize, dst: usize): void {
+  const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
+  const rows = flip ? Cg : Og, K = flip ? Og * KK : Cg * KK;
+  const perGroup = roundMR(rows) / MR;
+  for (let q = q0; q < q1; q++) {
+    const gi = q / perGroup, s = (q - gi * perGroup) * MR;
+    const wg = w + (<usize>(gi * Og * Cg * KK) << 2);
+    const valid = min(MR, rows - s);
+    let d = dst + (<usize>(q * K * MR) << 2);
+    if (!flip) {
+      // Row-major rows of K taps: 4×4 transposes.
+      const r0 = wg + (<usize>(s * K) << 2), stride = <usize>K << 2;
+      const r1 = valid > 1 ? r0 + stride : r0, r2 = valid > 2 ? r0 + 2 * stride : r0, r3 = valid > 3 ? r0 + 3 * stride : r0;
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const o = <usize>k << 2;
+        transposeStore(d, v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o), valid);
+        d += 64;
+      }
+      for (; k < K; k++) {
+        const o = <usize>k << 2;
+        store<f32>(d, load<f32>(r0 + o));
+        store<f32>(d, valid > 1 ? load<f32>(r1 + o) : 0, 4);
+        store<f32>(d, valid > 2 ? load<f32>(r2 + o) : 0, 8);
+        store<f32>(d, valid > 3 ? load<f32>(r3 + o) : 0, 12);
+        d += 16;
+      }
+    } else {
+      // For each filter o, channel rows c = s..s+3 hold KK taps each, read backwards.
+      const cs = <usize>KK << 2;
+      for (let o = 0; o < Og; o++) {
+        const r0 = wg + (<usize>((o * Cg + s) * KK) << 2);
+        const r1 = valid > 1 ? r0 + cs : r0, r2 = valid > 2 ? r0 + 2 * cs : r0, r3 = valid > 3 ? r0 + 3 * cs : r0;
+        let t = 0;
+        for (; t + 4 <= KK; t += 4) {
+          const o4 = <usize>(KK - 4 - t) << 2;
+          transposeStore(d, reverse(v128.load(r0 + o4)), reverse(v128.load(r1 + o4)), reverse(v128.load(r2 + o4)), reverse(v128.load(r3 + o4)), valid);
+          d += 64;
+        }
+        for (; t < KK; t++) {
+          const o1 = <usize>(KK - 1 - t) << 2;
+          store<f32>(d, load<f32>(r0 + o1));
+          store<f32>(d, valid > 1 ? load<f32>(r1 + o1) : 0, 4);
+          store<f32>(d, valid > 2 ? load<f32>(r2 + o1) : 0, 8);
+          store<f32>(d, valid > 3 ? load<f32>(r3 + o1) : 0, 12);
+          d += 16;
+        }
+      }
+    }
+  }
+}
+
+/** Rows a, b, c, e of four values each, stored as columns of a 4-row block whose rows are NR floats apart. */
+// @ts-ignore: decorator
+@inline
+function transpose4(d: usize, a: v128, b: v128, c: v128, e: v128): void {
+  const ab01 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), ab23 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const ce01 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), ce23 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+  v128.store(d, v128.shuffle<f32>(ab01, ce01, 0, 1, 4, 5));
+  v128.store(d, v128.shuffle<f32>(ab01, ce01, 2, 3, 6, 7), NR << 2);
+  v128.store(d, v128.shuffle<f32>(ab23, ce23, 0, 1, 4, 5), 2 * NR << 2);
+  v128.store(d, v128.shuffle<f32>(ab23, ce23, 2, 3, 6, 7), 3 * NR << 2);
+}
+
+// @ts-ignore: decorator
+@inline
+function reverse(v: v128): v128 {
+  return v128.shuffle<f32>(v, v, 3, 2, 1, 0);
+}
+
+/** Stores rows a, b, c, e (4 taps each) as 4 taps × 4 rows; rows at or past `valid` as zeros. */
+// @ts-ignore: decorator
+@inline
+function transposeStore(d: usize, a: v128, b: v128, c: v128, e: v128, valid: i32): void {
+  const z = f32x4.splat(0);
+  if (valid < 4) { e = z; if (valid < 3) { c = z; if (valid < 2) b = z; } }
+  const ab01 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), ab23 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const ce01 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), ce23 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+  v128.store(d, v128.shuffle<f32>(ab01, ce01, 0, 1, 4, 5));
+  v128.store(d, v128.shuffle<f32>(ab01, ce01, 2, 3, 6, 7), 16);
+  v128.store(d, v128.shuffle<f32>(ab23, ce23, 0, 1, 4, 5), 32);
+  v128.store(d, v128.shuffle<f32>(ab23, ce23, 2, 3, 6, 7), 48);
+}
+
+/**
+ * y (or dx when flipped) for images [n0, n1) and output positions [j0, j1) of each, from the
+ * source x (or dy) and weights packed by convPackWeights. bias may be 0 (none). j0 is a
+ * multiple of NR.
+ */
+export function convGemmForward(g: ConvGeometry, flip: bool, n0: i32, n1: i32, j0: i32, j1: i32,
+  src: usize, pw: usize, bias: usize, dst: usize, work: usize): void {
+  const G = g.groups, Cg = g.C / G, Og = g.O / G, KH = g.KH, KW = g.KW;
+  // The source, kernel window and output as this GEMM sees them.
+  const Cs = flip ? Og : Cg, Hs = flip ? g.OH : g.H, Ws = flip ? g.OW : g.W;
+  const pH = flip ? KH - 1 - g.padH : g.padH, pW = flip ? KW - 1 - g.padW : g.padW;
+  const sH = flip ? 1 : g.strideH, sW = flip ? 1 : g.strideW;
+  const OH = flip ? g.H : g.OH, OW = flip ? g.W : g.OW;
+  const rows = flip ? Cg : Og, srcC = flip ? g.O : g.C, dstC = flip ? g.C : g.O;
+  const K = Cs * KH * KW, P = OH * OW;
+  const pb = work, tile = pb + (<usize>(KC * NCB) << 2), lanes = tile + (<usize>(MR * NR) << 2);
+  const groupBytes = <usize>(roundMR(rows) * K) << 2;
+  for (let n = n0; n < n1; n++) {
+    for (let gi = 0; gi < G; gi++) {
+      const s = src + (<usize>((n * srcC + gi * Cs) * Hs * Ws) << 2);
+      const out = dst + (<usize>((n * dstC + gi * rows) * P) << 2);
+      const pa = pw + <usize>gi * groupBytes;
+      for (let jc = j0; jc < j1; jc += NCB) {
+        const nc = min(NCB, j1 - jc);
+        for (let pc = 0; pc < K; pc += KC) {
+          const kc = min(KC, K - pc);
+          packImage(s, Hs, Ws, KH, KW, sH, sW, pH, pW, OW, pc, kc, jc, nc, pb, lanes);
+          const beta: f32 = pc == 0 ? 0 : 1;
+          for (let ic = 0; ic < rows; ic += MCB) {
+            const ie = min(rows, ic + MCB);
+            for (let jr = 0; jr < nc; jr += NR) {
+              const nr = min(NR, nc - jr);
+              const pbs = pb + (<usize>(jr * kc) << 2);
+              for (let ir = ic; ir < ie; ir += MR) {
+                const mr = min(MR, rows - ir);
+                const pas = pa + (<usize>(ir * K + pc * MR) << 2);
+                const c = out + (<usize>(ir * P + jc + jr) << 2);
+                if (mr == MR && nr == NR) {
+                  microKernel(kc, pas, pbs, c, P, beta, true, tile);
+                } else {
+                  microKernel(kc, pas, pbs, c, P, beta, false, tile);
+                  mergeTile(tile, mr, nr, c, P, beta);
+                }
+              }
+            }
+          }
+        }
+        if (bias) addBias(rows, P, jc, nc, out, bias + (<usize>(gi * rows) << 2));
+      }
+    }
+  }
+}
+
+/** out[r, j] += bias[r] for rows × columns [j, j + n). */
+function addBias(rows: i32, P: i32, j: i32, n: i32, out: usize, bias: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const b = load<f32>(bias + (<usize>r << 2));
+    const vb = f32x4.splat(b);
+    const row = out + (<usize>(r * P + j) << 2);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const q = row + (<usize>i << 2);
+      v128.store(q, f32x4.add(v128.load(q), vb));
+    }
+    for (; i < n; i++) {
+      const q = row + (<usize>i << 2);
+      store<f32>(q, load<f32>(q) + b);
+    }
+  }
+}
+
+/**
+ * Packs X̂[k0 .. k0+kc, j0 .. j0+nc] as NR-column strips, tap-major inside a strip:
+ * X̂[(c, kh, kw), (oh, ow)] = s[c, oh·sH − pH + kh, ow·sW − pW + kw], zero outside the image
+ * and past the last column. `lanes` is 16 i32s of scratch.
+ */
+function packImage(s: usize, Hs: i32, Ws: i32, KH: i32, KW: i32, sH: i32, sW: i32, pH: i32, pW: i32, OW: i32,
+  k0: i32, kc: i32, j0: i32, nc: i32, dst: usize, lanes: usize): void {
+  const KK = KH * KW, planeBytes = <usize>(Hs * Ws) << 2, rowBytes = <usize>Ws << 2;
+  const c0 = k0 / KK, t0 = k0 - c0 * KK, kh0 = t0 / KW, kw0 = t0 - kh0 * KW;
+  for (let s0 = 0; s0 < nc; s0 += NR) {
+    const j = j0 + s0, cols = min(NR, nc - s0);
+    const oh = j / OW, ow = j - oh * OW;
+    const ihB = oh * sH - pH, iwB = ow * sW - pW;
+    // Lanes in the strip's first output row, and whether the rest fit in the next one.
+    const first = min(cols, OW - ow);
+    const twoRows = first == cols || cols - first <= OW;
+    let plane = s + <usize>c0 * planeBytes;
+    let kh = kh0, kw = kw0;
+    if (sW == 1 && twoRows) {
+      // Stride 1: each row's lanes are a contiguous run; a strip spans at most two rows.
+      // Lane columns (for masks at the left/right border) and the kernel columns for which
+      // every lane is inside the image.
+      let iw0 = i32x4(iwB, iwB + 1, iwB + 2, iwB + 3), iw1 = i32x4(iwB + 4, iwB + 5, iwB + 6, iwB + 7);
+      const second = cols - first; // lanes in the next row
+      const iw2 = -pW; // column of the next row's first lane
+      // Lane i < first: iwB + i; first ≤ i < cols: iw2 + i − first; past cols: never inside.
+      const lane = i32x4(0, 1, 2, 3), lane4 = i32x4(4, 5, 6, 7);
+      const vFirst = i32x4.splat(first), vCols = i32x4.splat(cols);
+      const in0 = i32x4.lt_s(lane, vFirst), in1 = i32x4.lt_s(lane4, vFirst);
+      const nx0 = i32x4.add(i32x4.splat(iw2 - first), lane), nx1 = i32x4.add(i32x4.splat(iw2 - first), lane4);
+      iw0 = v128.bitselect(iw0, nx0, in0);
+      iw1 = v128.bitselect(iw1, nx1, in1);
+      iw0 = v128.bitselect(iw0, i32x4.splat(FAR), i32x4.lt_s(lane, vCols));
+      iw1 = v128.bitselect(iw1, i32x4.splat(FAR), i32x4.lt_s(lane4, vCols));
+      const vWs = i32x4.splat(Ws);
+      // Kernel columns kw for which all lanes' columns are in [0, Ws).
+      const minCol = second > 0 ? min(iwB, iw2) : iwB;
+      const maxCol = second > 0 ? max(iwB + first - 1, iw2 + second - 1) : iwB + cols - 1;
+      const kwLo = max(0, -minCol), kwHi = min(KW, Ws - maxCol);
+      const full = cols == NR;
+      // Byte offsets (from a tap's row/column origin) of the two runs.
+      const run1 = (<isize>ihB * Ws + iwB) << 2;
+      const run2 = ((<isize>(ihB + sH) * Ws + iw2 - first) << 2);
+      for (let k = 0; k < kc; k++) {
+        const ih = ihB + kh;
+        const tap = plane + (<usize>(kh * Ws + kw) << 2);
+        const ok1 = <u32>ih < <u32>Hs, ok2 = second > 0 && <u32>(ih + sH) < <u32>Hs;
+        if (second == 0 && full && ok1 && kw >= kwLo && kw < kwHi) {
+          // The common case: one run of eight inside the image.
+          const p = tap + run1;
+          v128.store(dst, v128.load(p));
+          v128.store(dst, v128.load(p, 16), 16);
+        } else {
+          let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
+          if (ok1) { a0 = v128.load(tap + run1); a1 = v128.load(tap + run1, 16); }
+          if (ok2) { b0 = v128.load(tap + run2); b1 = v128.load(tap + run2, 16); }
+          const vkw = i32x4.splat(kw);
+          const m0 = i32x4.lt_u(i32x4.add(iw0, vkw), vWs), m1 = i32x4.lt_u(i32x4.add(iw1, vkw), vWs);
+          v128.store(dst, v128.and(v128.bitselect(a0, b0, in0), m0));
+          v128.store(dst, v128.and(v128.bitselect(a1, b1, in1), m1), 16);
+        }
+        dst += NR << 2;
+        if (++kw == KW) { kw = 0; if (++kh == KH) { kh = 0; plane += planeBytes; } }
+      }
+      continue;
+    }
+    // Any stride: lane bases in `lanes` (row bases, then column bases).
+    for (let i = 0; i < NR; i++) {
+      let rb = FAR, cb = FAR;
+      if (i < cols) {
+        const jj = j + i, o = jj / OW;
+        rb = o * sH - pH;
+        cb = (jj - o * OW) * sW - pW;
+      }
+      store<i32>(lanes + (<usize>i << 2), rb);
+      store<i32>(lanes + (<usize>(NR + i) << 2), cb);
+    }
+    const sameRow = cols == NR && ow + NR <= OW;
+    const span = (NR - 1) * sW;
+    const step = <usize>sW << 2;
+    for (let k = 0; k < kc; k++) {
+      const ih = ihB + kh, iw = iwB + kw;
+      if (sameRow && <u32>ih < <u32>Hs && iw >= 0 && iw + span < Ws) {
+        const p = plane + <usize>ih * rowBytes + (<usize>iw << 2);
+        store<f32>(dst, load<f32>(p));
+        store<f32>(dst, load<f32>(p + step), 4);
+        store<f32>(dst, load<f32>(p + 2 * step), 8);
+        store<f32>(dst, load<f32>(p + 3 * step), 12);
+        store<f32>(dst, load<f32>(p + 4 * step), 16);
+        store<f32>(dst, load<f32>(p + 5 * step), 20);
+        store<f32>(dst, load<f32>(p + 6 * step), 24);
+        store<f32>(dst, load<f32>(p + 7 * step), 28);
+      } else {
+        for (let i = 0; i < NR; i++) {
+          const r = load<i32>(lanes + (<usize>i << 2)) + kh, c = load<i32>(lanes + (<usize>(NR + i) << 2)) + kw;
+          let v: f32 = 0;
+          if (<u32>r < <u32>Hs && <u32>c < <u32>Ws) v = load<f32>(plane + <usize>r * rowBytes + (<usize>c << 2));
+          store<f32>(dst + (<usize>i << 2), v);
+        }
+      }
+      dst += NR << 2;
+      if (++kw == KW) { kw = 0; if (++kh == KH) { kh = 0; plane += planeBytes; } }
+    }
+  }
+}
+
+/**
+ * dw[:, j0 .. j1) (and dbias when j0 is 0 and dbias is not 0) for all images of the batch, as
+ * sums over (image, position) in a fixed order. j0 is a multiple of NR; dw is written, not added to.
+ */
+export function convGemmWeights(g: ConvGeometry, j0: i32, j1: i32, x: usize, dy: usize, dw: usize, dbias: usize, work: usize): void {
+  const G = g.groups, Cg = g.C / G, Og = g.O / G, KH = g.KH, KW = g.KW;
+  const R = Cg * KH * KW, P = g.OH * g.OW, Kt = g.N * P;
+  const pb = work, tile = pb + (<usize>(KC * NCB) << 2), lanes = tile + (<usize>(MR * NR) << 2);
+  const pa = lanes + 256;
+  for (let gi = 0; gi < G; gi++) {
+    for (let kb = 0; kb < Kt; kb += KC) {
+      const kc = min(KC, Kt - kb);
+      packGradient(g, gi, Og, P, kb, kc, dy, pa);
+      const beta: f32 = kb == 0 ? 0 : 1;
+      for (let jc = j0; jc < j1; jc += NCB) {
+        const nc = min(NCB, j1 - jc);
+        packPatches(g, gi, Cg, P, kb, kc, jc, nc, x, pb, lanes);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const pbs = pb + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < Og; ir += MR) {
+            const mr = min(MR, Og - ir);
+            const pas = pa + (<usize>(ir * kc) << 2);
+            const c = dw + (<usize>((gi * Og + ir) * R + jc + jr) << 2);
+            if (mr == MR && nr == NR) {
+              microKernel(kc, pas, pbs, c, R, beta, true, tile);
+            } else {
+              microKernel(kc, pas, pbs, c, R, beta, false, tile);
+              mergeTile(tile, mr, nr, c, R, beta);
+            }
+          }
+        }
+      }
+    }
+  }
+  if (dbias && j0 == 0) {
+    for (let o = 0; o < g.O; o++) {
+      let acc = f32x4.splat(0);
+      let s: f32 = 0;
+      for (let n = 0; n < g.N; n++) {
+        const row = dy + (<usize>((n * g.O + o) * P) << 2);
+        let p = 0;
+        for (; p + 4 <= P; p += 4) acc = f32x4.add(acc, v128.load(row + (<usize>p << 2)));
+        for (; p < P; p++) s += load<f32>(row + (<usize>p << 2));
+      }
+      store<f32>(dbias + (<usize>o << 2), f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + s);
+    }
+  }
+}
+
+/**
+ * Packs dY of group gi as the A operand: rows o in [0, Og) in MR-row strips (rows past Og
+ * zero), columns k in [kb, kb + kc) of (image, position), k-major inside a strip.
+ */
+function packGradient(g: ConvGeometry, gi: i32, Og: i32, P: i32, kb: i32, kc: i32, dy: usize, dst: usize): void {
+  const stride = <usize>P << 2;
+  for (let s = 0; s < Og; s += MR) {
+    const valid = min(MR, Og - s);
+    let d = dst + (<usize>(s * kc) << 2);
+    let k = kb;
+    const end = kb + kc;
+    while (k < end) {
+      const n = k / P, p = k - n * P;
+      const seg = min(end - k, P - p);
+      const r0 = dy + (<usize>((n * g.O + gi * Og + s) * P + p) << 2);
+      if (valid == MR) {
+        const r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+        let i = 0;
+        for (; i + 4 <= seg; i += 4) {
+          const o = <usize>i << 2;
+          const a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), e = v128.load(r3 + o);
+          const ab01 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), ab23 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+          const ce01 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), ce23 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+          v128.store(d, v128.shuffle<f32>(ab01, ce01, 0, 1, 4, 5));
+          v128.store(d, v128.shuffle<f32>(ab01, ce01, 2, 3, 6, 7), 16);
+          v128.store(d, v128.shuffle<f32>(ab23, ce23, 0, 1, 4, 5), 32);
+          v128.store(d, v128.shuffle<f32>(ab23, ce23, 2, 3, 6, 7), 48);
+          d += 64;
+        }
+        for (; i < seg; i++) {
+          const o = <usize>i << 2;
+          store<f32>(d, load<f32>(r0 + o));
+          store<f32>(d, load<f32>(r1 + o), 4);
+          store<f32>(d, load<f32>(r2 + o), 8);
+          store<f32>(d, load<f32>(r3 + o), 12);
+          d += 16;
+        }
+      } else {
+        for (let i = 0; i < seg; i++) {
+          const o = <usize>i << 2;
+          for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < valid ? load<f32>(r0 + <usize>r * stride + o) : 0);
+          d += 16;
+        }
+      }
+      k += seg;
+    }
+  }
+}
+
+/**
+ * Packs X̂ᵀ of group gi as the B operand: rows k in [kb, kb + kc) of (image, position),
+ * columns taps j in [j0, j0 + nc) in NR-column strips (taps past R zero), k-major inside a strip.
+ */
+function packPatches(g: ConvGeometry, gi: i32, Cg: i32, P: i32, kb: i32, kc: i32, j0: i32, nc: i32, x: usize, dst: usize, lanes: usize): void {
+  const H = g.H, W = g.W, KH = g.KH, KW = g.KW, KK = KH * KW, R = Cg * KK;
+  const OW = g.OW, sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW;
+  const imageBytes = <usize>(g.C * H * W) << 2, groupOffset = <usize>(gi * Cg * H * W) << 2;
+  for (let s0 = 0; s0 < nc; s0 += NR) {
+    const j = j0 + s0;
+    const cols = min(NR, min(nc - s0, R - j));
+    // Per lane: the tap's offset within an image's group, its kernel row and column.
+    let o0 = 0, o1 = 0, o2 = 0, o3 = 0, o4 = 0, o5 = 0, o6 = 0, o7 = 0;
+    for (let i = 0; i < NR; i++) {
+      let off = 0, kh = FAR, kw = FAR;
+      if (i < cols) {
+        const r = j + i, c = r / KK, t = r - c * KK;
+        kh = t / KW; kw = t - kh * KW;
+        off = (c * H + kh) * W + kw;
+      }
+      store<i32>(lanes + (<usize>i << 2), off);
+      store<i32>(lanes + (<usize>(NR + i) << 2), kh);
+      store<i32>(lanes + (<usize>(2 * NR + i) << 2), kw);
+    }
+    o0 = load<i32>(lanes); o1 = load<i32>(lanes, 4); o2 = load<i32>(lanes, 8); o3 = load<i32>(lanes, 12);
+    o4 = load<i32>(lanes, 16); o5 = load<i32>(lanes, 20); o6 = load<i32>(lanes, 24); o7 = load<i32>(lanes, 28);
+    const full = cols == NR;
+    let n = kb / P, p = kb - n * P;
+    let oh = p / OW, ow = p - oh * OW;
+    let image = x + <usize>n * imageBytes + groupOffset;
+    for (let k = 0; k < kc; k++) {
+      const ihB = oh * sH - pH, iwB = ow * sW - pW;
+      if (sW == 1 && full && k + 4 <= kc && ow + 4 <= OW && ihB >= 0 && ihB + KH <= H && iwB >= 0 && iwB + 3 + KW <= W) {
+        // Four positions along a row, all inside: each tap's four values are contiguous; two 4×4 transposes.
+        const b = image + (<usize>(ihB * W + iwB) << 2);
+        transpose4(dst, v128.load(b + (<usize>o0 << 2)), v128.load(b + (<usize>o1 << 2)), v128.load(b + (<usize>o2 << 2)), v128.load(b + (<usize>o3 << 2)));
+        transpose4(dst + 16, v128.load(b + (<usize>o4 << 2)), v128.load(b + (<usize>o5 << 2)), v128.load(b + (<usize>o6 << 2)), v128.load(b + (<usize>o7 << 2)));
+        dst += 4 * NR << 2;
+        k += 3;
+        ow += 4;
+        if (ow == OW) {
+          ow = 0;
+          if (++oh == g.OH) { oh = 0; image += imageBytes; }
+        }
+        continue;
+      }
+      if (full && ihB >= 0 && ihB + KH <= H && iwB >= 0 && iwB + KW <= W) {
+        const b = image + (<usize>(ihB * W + iwB) << 2);
+        store<f32>(dst, load<f32>(b + (<usize>o0 << 2)));
+        store<f32>(dst, load<f32>(b + (<usize>o1 << 2)), 4);
+        store<f32>(dst, load<f32>(b + (<usize>o2 << 2)), 8);
+        store<f32>(dst, load<f32>(b + (<usize>o3 << 2)), 12);
+        store<f32>(dst, load<f32>(b + (<usize>o4 << 2)), 16);
+        store<f32>(dst, load<f32>(b + (<usize>o5 << 2)), 20);
+        store<f32>(dst, load<f32>(b + (<usize>o6 << 2)), 24);
+        store<f32>(dst, load<f32>(b + (<usize>o7 << 2)), 28);
+      } else {
+        for (let i = 0; i < NR; i++) {
+          const ih = ihB + load<i32>(lanes + (<usize>(NR + i) << 2)), iw = iwB + load<i32>(lanes + (<usize>(2 * NR + i) << 2));
+          let v: f32 = 0;
+          if (<u32>ih < <u32>H && <u32>iw < <u32>W) v = load<f32>(image + (<usize>(ihB * W + iwB + load<i32>(lanes + (<usize>i << 2))) << 2));
+          store<f32>(dst + (<usize>i << 2), v);
+        }
+      }
+      dst += NR << 2;
+      if (++ow == OW) {
+        ow = 0;
+        if (++oh == g.OH) { oh = 0; image += imageBytes; }
+      }
+    }
+  }
+}
