@@ -46,28 +46,28 @@ describe('network definitions', () => {
 });
 
 describe('convolution explainer', () => {
-  test("the lecture's 7×7 image and 3×3 kernel give 32231/20210/22100/31000/10000", () => {
-    assert.deepEqual(convolve(lectureImage, lectureKernel, { stride: 1, padding: 0 }),
+  test("the lecture's 7×7 image and 3×3 kernel give 32231/20210/22100/31000/10000", async () => {
+    assert.deepEqual(await convolve(lectureImage, lectureKernel, { stride: 1, padding: 0 }),
       ['32231', '20210', '22100', '31000', '10000'].map((r) => [...r].map(Number)));
   });
 
-  test('stride and padding change the output size as (n + 2p - k) / s + 1', () => {
-    const out = convolve(lectureImage, lectureKernel, { stride: 2, padding: 1 });
+  test('stride and padding change the output size as (n + 2p - k) / s + 1', async () => {
+    const out = await convolve(lectureImage, lectureKernel, { stride: 2, padding: 1 });
     assert.equal(out.length, 4);
     assert.equal(out[0].length, 4);
     assert.equal(padGrid(lectureImage, 1).length, 9);
   });
 
-  test('pooling: max and average over 2×2 windows with stride 2', () => {
-    assert.deepEqual(pool(lectureImage, 'max', 2, { stride: 2, padding: 0 }), [[1, 1, 1], [1, 1, 1], [1, 1, 0]]);
-    assert.deepEqual(pool(lectureImage, 'avg', 2, { stride: 2, padding: 0 })[0], [0.25, 0.5, 0.5]);
+  test('pooling: max and average over 2×2 windows with stride 2', async () => {
+    assert.deepEqual(await pool(lectureImage, 'max', 2, { stride: 2, padding: 0 }), [[1, 1, 1], [1, 1, 1], [1, 1, 0]]);
+    assert.deepEqual((await pool(lectureImage, 'avg', 2, { stride: 2, padding: 0 }))[0], [0.25, 0.5, 0.5]);
   });
 
-  test('each step writes out the inner product that the library computed', () => {
-    const out = convolve(lectureImage, lectureKernel, { stride: 1, padding: 0 });
+  test('each step writes out the inner product that the library computed', async () => {
+    const out = await convolve(lectureImage, lectureKernel, { stride: 1, padding: 0 });
     const step = describeStep(lectureImage, { kind: 'conv', kernel: lectureKernel }, 1, 0, out, 0, 0);
     assert.equal(step.text, '0·0 + 0·0 + 0·0 + 0·0 + 1·1 + 1·1 + 0·0 + 1·1 + 0·0 = 3');
-    const max = describeStep(lectureImage, { kind: 'max', size: 2 }, 2, 0, pool(lectureImage, 'max', 2, { stride: 2, padding: 0 }), 2, 2);
+    const max = describeStep(lectureImage, { kind: 'max', size: 2 }, 2, 0, await pool(lectureImage, 'max', 2, { stride: 2, padding: 0 }), 2, 2);
     assert.equal(max.text, 'max(0, 0, 0, 0) = 0');
   });
 });
@@ -79,16 +79,16 @@ describe('the training worker, step by step (reference backend)', () => {
     { type: 'conv2d', filters: 4, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 },
   ], CLASSES), new RefBackend(), 1);
 
-  test('training lowers the loss; settings (optimizer, batch size) change between batches', () => {
+  test('training lowers the loss; settings (optimizer, batch size) change between batches', async () => {
     const model = tinyNet();
     const session = new TrainingSession(model, train, { ...defaultSettings, batchSize: 16, lr: 0.05 });
-    session.step();
+    await session.step();
     const first = session.smoothLoss.value;
-    for (let i = 0; i < 40; i++) session.step();
+    for (let i = 0; i < 40; i++) await session.step();
     assert.ok(session.smoothLoss.value < first * 0.8, `loss ${first} → ${session.smoothLoss.value}`);
     assert.equal(session.examples, 41 * 16);
-    session.applySettings({ ...defaultSettings, optimizer: 'adam', lr: 0.001, batchSize: 8 });
-    session.step();
+    await session.applySettings({ ...defaultSettings, optimizer: 'adam', lr: 0.001, batchSize: 8 });
+    await session.step();
     assert.equal(session.examples, 41 * 16 + 8);
     assert.ok(Number.isFinite(session.smoothLoss.value));
     // Wrapping around the data starts a new epoch.
@@ -98,11 +98,11 @@ describe('the training worker, step by step (reference backend)', () => {
   test('rolling test accuracy, the test-set report and the layer inspector', async () => {
     const model = tinyNet();
     const session = new TrainingSession(model, train, { ...defaultSettings, batchSize: 16, lr: 0.05 });
-    for (let i = 0; i < 30; i++) session.step();
+    for (let i = 0; i < 30; i++) await session.step();
     const rolling = new RollingTestAccuracy(new Replica(model), test_, 100, 50);
     assert.equal(rolling.accuracy, null);
-    rolling.step();
-    rolling.step();
+    await rolling.step();
+    await rolling.step();
     assert.equal(rolling.seen, 100);
     assert.ok(rolling.accuracy! > 0.2, `rolling accuracy ${rolling.accuracy}`);
 
@@ -116,13 +116,13 @@ describe('the training worker, step by step (reference backend)', () => {
     assert.ok(pauses >= 2, 'yields between batches');
 
     const inspector = new Inspector(new Replica(model), test_);
-    const labelled = inspector.inspect({ kind: 'test', index: 3 });
+    const labelled = await inspector.inspect({ kind: 'test', index: 3 });
     assert.equal(labelled.label, test_.labels[3]);
     assert.equal(labelled.layers.length, 4);
     assert.deepEqual(labelled.layers[0].weights!.shape, [4, 1, 5, 5]);
     assert.ok(labelled.layers.every((l) => l.gradient && l.gradient.length === l.activation.length));
     assert.ok(Math.abs(labelled.probs.reduce((a, b) => a + b, 0) - 1) < 1e-5);
-    const drawn = inspector.inspect({ kind: 'drawn', pixels: (train as ImageDataset).images.slice(0, 784) });
+    const drawn = await inspector.inspect({ kind: 'drawn', pixels: (train as ImageDataset).images.slice(0, 784) });
     assert.equal(drawn.label, undefined);
     assert.ok(drawn.layers.every((l) => l.gradient === undefined));
   });

@@ -3,7 +3,7 @@
  * happens in the worker (see worker/train-worker.ts); this thread only renders.
  */
 import type { ModelSpec } from '../../src/index.js';
-import { defaultSettings, type ModelInfo, type WorkerEvent } from './protocol.js';
+import { type BackendInfo, type BackendRequest, defaultSettings, isBackendRequest, type ModelInfo, type WorkerEvent } from './protocol.js';
 import { TrainingCharts } from './ui/charts.js';
 import { DrawPad } from './ui/draw-pad.js';
 import { ConvolutionExplainer } from './ui/explainer.js';
@@ -27,27 +27,36 @@ let started = false;
 const settingsForm = new SettingsForm($('settings') as HTMLFormElement);
 settingsForm.write(defaultSettings);
 const charts = new TrainingCharts($('chart-loss'), $('chart-accuracy'));
-const client = new WorkerClient({
-  baseUrl: new URL(import.meta.env.BASE_URL, location.href).href,
-  backend: new URLSearchParams(location.search).get('backend') === 'ref' ? 'ref' : undefined,
-}, onEvent);
+// ?backend=auto|wasm|webgpu|ref (default auto: WebGPU on a hardware adapter, else wasm).
+const urlBackend = new URLSearchParams(location.search).get('backend');
+const requestedBackend: BackendRequest = isBackendRequest(urlBackend) ? urlBackend : 'auto';
+($('backend-select') as HTMLSelectElement).value = requestedBackend;
+const client = new WorkerClient({ baseUrl: new URL(import.meta.env.BASE_URL, location.href).href, backend: requestedBackend }, onEvent);
+/** Set while the GPU backend is broken: training controls wait for the move to another backend. */
+let backendFailed = false;
+/** While a backend change is under way, the training controls stay disabled. */
+let changingBackend = false;
+let haveModel = false;
 
 function onEvent(event: WorkerEvent): void {
   switch (event.type) {
     case 'ready':
-      $('backend').textContent = `backend: ${event.backend}`;
-      $('backend').title = event.backendNote;
-      $('backend').dataset.backend = event.backend;
-      setStatus(`MNIST loaded: ${event.trainCount.toLocaleString('en')} training and ${event.testCount.toLocaleString('en')} test digits. Backend ${event.backend} (${event.backendNote}).`);
+      setStatus(`MNIST loaded: ${event.trainCount.toLocaleString('en')} training and ${event.testCount.toLocaleString('en')} test digits.`);
+      return;
+    case 'backend':
+      showBackend(event.info);
+      return;
+    case 'backendFailed':
+      showBackendFailure(event.backend, event.message, event.examples);
       return;
     case 'model':
-      showModel(event.info);
+      showModel(event.info, event.moved ?? false);
       return;
     case 'state':
       running = event.running;
       $('start').textContent = running ? 'Pause' : started ? 'Resume training' : 'Start training';
       settingsForm.setEnabled(!running);
-      if (!running) void evaluate();
+      if (!running && !backendFailed) void evaluate();
       return;
     case 'stats':
       renderStats($('stats'), event.stats);
@@ -63,7 +72,63 @@ function setStatus(text: string, isError = false): void {
   $('status').classList.toggle('error', isError);
 }
 
-function showModel(info: ModelInfo): void {
+/** The badge names the active backend (data-backend too); beside it, what was chosen and why. */
+function showBackend(info: BackendInfo): void {
+  $('backend').textContent = `backend: ${info.backend}`;
+  $('backend').title = info.note;
+  $('backend').dataset.backend = info.backend;
+  $('backend-note').textContent = info.note;
+  ($('backend-select') as HTMLSelectElement).value = info.requested;
+  delete $('backend').dataset.failed;
+  backendFailed = false;
+  $('backend-failure').hidden = true;
+  setTrainingEnabled(true);
+}
+
+function showBackendFailure(backend: string, message: string, examples: number): void {
+  backendFailed = true;
+  $('backend-failure-message').textContent = message;
+  $('backend-failure-detail').textContent = `Training stopped. The network can continue on the CPU from its weights after ${examples.toLocaleString('en')} training examples, the latest copy the page has.`;
+  $('backend-failure').hidden = false;
+  $('backend').dataset.failed = backend;
+  setTrainingEnabled(false);
+  setStatus(`The ${backend} backend stopped working: ${message}`, true);
+}
+
+/** While the backend is broken (or changing), nothing that trains or builds a network can run. */
+function setTrainingEnabled(enabled: boolean): void {
+  const disabled = !enabled || !haveModel || changingBackend;
+  for (const id of ['start', 'reset', 'network-apply', 'evaluate', 'load-pretrained']) ($(id) as HTMLButtonElement).disabled = disabled;
+}
+
+// Backend selector: the current network moves to the chosen backend with its weights and goes on.
+async function switchBackend(name: BackendRequest): Promise<void> {
+  changingBackend = true;
+  ($('backend-select') as HTMLSelectElement).disabled = true;
+  $('continue-wasm').toggleAttribute('disabled', true);
+  setTrainingEnabled(false);
+  setStatus(`Moving the network to ${name}…`);
+  try {
+    const info = await client.request({ kind: 'backend', name });
+    const url = new URL(location.href);
+    url.searchParams.set('backend', name);
+    history.replaceState(null, '', url);
+    setStatus(`The network moved to the ${info.backend} backend.`);
+  } catch (e) {
+    setStatus(`Could not change the backend: ${(e as Error).message}`, true);
+  } finally {
+    changingBackend = false;
+    ($('backend-select') as HTMLSelectElement).disabled = false;
+    $('continue-wasm').toggleAttribute('disabled', false);
+    setTrainingEnabled(!backendFailed);
+  }
+}
+$('backend-select').addEventListener('change', () => void switchBackend(($('backend-select') as HTMLSelectElement).value as BackendRequest));
+$('continue-wasm').addEventListener('click', () => void switchBackend('wasm'));
+// For tests: a lost GPU device on demand.
+(window as unknown as { convkitDebug: object }).convkitDebug = { loseDevice: () => client.request({ kind: 'debugLoseDevice' }) };
+
+function showModel(info: ModelInfo, moved: boolean): void {
   editor.show(info.spec);
   $('model-origin').textContent = `Current network: ${info.origin}, ${info.parameters.toLocaleString('en')} parameters.`;
   $('model-origin').dataset.name = info.spec.name;
@@ -74,11 +139,16 @@ function showModel(info: ModelInfo): void {
     const tr = body.insertRow();
     for (const text of [r.name, r.type, `[${r.outputShape.join(' × ')}]`, r.params.toLocaleString('en')]) tr.insertCell().textContent = text;
   }
-  for (const id of ['start', 'reset', 'network-apply', 'evaluate', 'save', 'load-pretrained']) ($(id) as HTMLButtonElement).disabled = false;
+  haveModel = true;
+  ($('save') as HTMLButtonElement).disabled = false;
+  setTrainingEnabled(!backendFailed);
   // A new network starts from its first example; if training runs, it simply goes on with it.
-  started = running;
-  if (!running) $('start').textContent = 'Start training';
-  charts.clear();
+  // A network moved to another backend keeps its history.
+  if (!moved) {
+    started = running;
+    if (!running) $('start').textContent = 'Start training';
+    charts.clear();
+  }
   void refreshLayers();
   void classifyDrawing();
   if (!running) void evaluate();
@@ -96,11 +166,15 @@ $('start').addEventListener('click', async () => {
     return;
   }
   $('settings-error').hidden = true;
-  await client.request({ kind: 'settings', settings });
-  started = true;
-  await client.request({ kind: 'start' });
+  try {
+    await client.request({ kind: 'settings', settings });
+    started = true;
+    await client.request({ kind: 'start' });
+  } catch (e) {
+    setStatus(`Could not start training: ${(e as Error).message}`, true);
+  }
 });
-$('reset').addEventListener('click', () => void client.request({ kind: 'reset' }));
+$('reset').addEventListener('click', () => client.request({ kind: 'reset' }).catch((e: Error) => setStatus(`Could not reset: ${e.message}`, true)));
 $('settings').addEventListener('change', () => settingsForm.syncVisibility());
 
 // Network editor.
@@ -124,6 +198,10 @@ async function refreshLayers(): Promise<void> {
     });
     const guess = report.probs.indexOf(Math.max(...report.probs));
     $('example-result').textContent = `label ${report.label}, network says ${guess} (${(report.probs[guess] * 100).toFixed(1)} %)`;
+    $('example-result').dataset.probability = String(report.probs[guess]);
+  } catch (e) {
+    $('example-result').textContent = `The layer views failed: ${(e as Error).message}`;
+    delete $('example-result').dataset.probability;
   } finally {
     layersBusy = false;
   }
@@ -167,6 +245,9 @@ async function classifyDrawing(): Promise<void> {
     const report = await client.request({ kind: 'inspect', source: { kind: 'drawn', pixels } });
     renderProbabilities($('draw-probs'), report.probs);
     renderLayers($('draw-layers'), report, { gradients: false, filters: false });
+  } catch (e) {
+    $('draw-probs').textContent = `Could not classify the drawing: ${(e as Error).message}`;
+    delete $('draw-probs').dataset.prediction;
   } finally {
     classifying = false;
   }
@@ -203,9 +284,15 @@ new ConvolutionExplainer($('explainer'), () => client.request({ kind: 'firstConv
 
 // Save and load.
 $('save').addEventListener('click', async () => {
-  const { bytes, fileName } = await client.request({ kind: 'save' });
-  downloadBytes(bytes, fileName);
-  $('file-status').textContent = `Saved ${fileName} (${(bytes.length / 1024).toFixed(0)} KB).`;
+  try {
+    const { bytes, fileName } = await client.request({ kind: 'save' });
+    downloadBytes(bytes, fileName);
+    $('file-status').textContent = `Saved ${fileName} (${(bytes.length / 1024).toFixed(0)} KB).`;
+    $('file-status').classList.remove('error');
+  } catch (e) {
+    $('file-status').textContent = `Could not save: ${(e as Error).message}`;
+    $('file-status').classList.add('error');
+  }
 });
 $('load-file').addEventListener('change', async () => {
   const input = $('load-file') as HTMLInputElement;
@@ -222,6 +309,12 @@ $('load-file').addEventListener('change', async () => {
   }
 });
 $('load-pretrained').addEventListener('click', async () => {
-  await client.request({ kind: 'pretrained' });
-  $('file-status').textContent = 'Loaded the pretrained LeNet-5.';
+  try {
+    await client.request({ kind: 'pretrained' });
+    $('file-status').textContent = 'Loaded the pretrained LeNet-5.';
+    $('file-status').classList.remove('error');
+  } catch (e) {
+    $('file-status').textContent = (e as Error).message;
+    $('file-status').classList.add('error');
+  }
 });

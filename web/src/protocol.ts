@@ -6,6 +6,14 @@
 import type { ModelSpec } from '../../src/index.js';
 
 export type OptimizerName = 'sgd' | 'adam';
+
+/** The backend selector: `auto` takes WebGPU on a hardware adapter, else wasm (see worker/backend-choice.ts). */
+export type BackendRequest = 'auto' | 'wasm' | 'webgpu' | 'ref';
+export const backendRequests: BackendRequest[] = ['auto', 'wasm', 'webgpu', 'ref'];
+
+export function isBackendRequest(name: unknown): name is BackendRequest {
+  return typeof name === 'string' && (backendRequests as string[]).includes(name);
+}
 export type ScheduleName = 'constant' | 'cosine';
 
 export interface TrainSettings {
@@ -40,7 +48,11 @@ export type Request =
   | { kind: 'save' }
   | { kind: 'load'; bytes: Uint8Array; fileName: string }
   | { kind: 'pretrained' }
-  | { kind: 'firstConv' };
+  | { kind: 'firstConv' }
+  /** Move the current network (weights, optimizer state, progress) to another backend and go on. */
+  | { kind: 'backend'; name: BackendRequest }
+  /** Tests: destroy the webgpu backend's device, as a driver reset would. */
+  | { kind: 'debugLoseDevice' };
 
 export interface LayerView {
   name: string;
@@ -108,6 +120,17 @@ export interface Replies {
   load: ModelInfo;
   pretrained: ModelInfo;
   firstConv: { layer: string; kernels: Kernel[] } | null;
+  backend: BackendInfo;
+  debugLoseDevice: void;
+}
+
+export interface BackendInfo {
+  /** The active backend's name: webgpu, wasm or ref. */
+  backend: string;
+  /** What the selector asked for. */
+  requested: BackendRequest;
+  /** What was chosen and why, e.g. "wasm (auto: the only WebGPU adapter (google swiftshader) renders in software), relaxed SIMD, 2 threads". */
+  note: string;
 }
 
 export interface Stats {
@@ -117,6 +140,8 @@ export interface Stats {
   forwardMs: number;
   backwardMs: number;
   updateMs: number;
+  /** Waiting for each batch's results: on a GPU the kernels run meanwhile (forward/backward/update only record them); ~0 on CPU backends. */
+  waitMs: number;
   /** Smoothed over recent batches. */
   loss: number;
   accuracy: number;
@@ -127,15 +152,23 @@ export interface Stats {
 }
 
 export type WorkerEvent =
-  | { type: 'ready'; backend: string; backendNote: string; trainCount: number; testCount: number }
+  | { type: 'ready'; trainCount: number; testCount: number }
+  | { type: 'backend'; info: BackendInfo }
+  /**
+   * The GPU backend stopped working (device lost, a kernel failed to compile): nothing runs
+   * until the page moves the network elsewhere ('backend' request), which continues from the
+   * weights of `examples` (the latest host snapshot).
+   */
+  | { type: 'backendFailed'; backend: string; message: string; examples: number }
   /** fatal: the worker could not start (no data, say); otherwise training stopped on an error. */
   | { type: 'error'; message: string; fatal: boolean }
-  | { type: 'model'; info: ModelInfo }
+  /** `moved`: the same network continued on another backend (training history kept). */
+  | { type: 'model'; info: ModelInfo; moved?: boolean }
   | { type: 'state'; running: boolean }
   | { type: 'stats'; stats: Stats };
 
-/** `backend: 'ref'` skips the wasm backend (the page's ?backend=ref, for comparisons). */
-export type ToWorker = { id: number; request: Request } | { id: 0; init: { baseUrl: string; backend?: 'ref' } };
+/** `backend`: the page's ?backend= (default auto). */
+export type ToWorker = { id: number; request: Request } | { id: 0; init: { baseUrl: string; backend: BackendRequest } };
 
 export type FromWorker =
   | { type: 'reply'; id: number; ok: true; result: unknown }

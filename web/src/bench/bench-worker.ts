@@ -3,7 +3,7 @@
  * wall-clock time after a warm-up, counting training images per second.
  */
 import convnetjs from 'convnetjs';
-import { type ImageDataset, Model, RefBackend, Rng, zoo } from '../../../src/index.js';
+import { type ImageDataset, Model, Rng, zoo } from '../../../src/index.js';
 import { defaultSettings } from '../protocol.js';
 import { chooseBackend } from '../worker/backend-choice.js';
 import { fetchMnist } from '../worker/mnist-data.js';
@@ -21,7 +21,7 @@ scope.onmessage = async (e) => {
   const { job, baseUrl } = e.data;
   try {
     const train = await fetchMnist(baseUrl, 'train');
-    const result = job.engine === 'convnetjs' ? benchConvnetjs(train, job.batch) : await benchConvkit(train, job);
+    const result = job.engine === 'convnetjs' ? await benchConvnetjs(train, job.batch) : await benchConvkit(train, job);
     scope.postMessage({ ok: true, result });
   } catch (error) {
     scope.postMessage({ ok: false, error: `${jobLabel(job)}: ${(error as Error).message}` });
@@ -29,16 +29,16 @@ scope.onmessage = async (e) => {
 };
 
 /** Calls `step` (which trains some images and returns how many) through warm-up, then times it. */
-function timed(step: () => number): { images: number; seconds: number } {
+async function timed(step: () => number | Promise<number>): Promise<{ images: number; seconds: number }> {
   const warmEnd = performance.now() + benchSettings.warmupMs;
-  while (performance.now() < warmEnd) step();
+  while (performance.now() < warmEnd) await step();
   const start = performance.now();
   let images = 0;
-  while (performance.now() - start < benchSettings.measureMs) images += step();
+  while (performance.now() - start < benchSettings.measureMs) images += await step();
   return { images, seconds: (performance.now() - start) / 1000 };
 }
 
-function benchConvnetjs(train: ImageDataset, batch: number): BenchResult {
+async function benchConvnetjs(train: ImageDataset, batch: number): Promise<BenchResult> {
   const net = new convnetjs.Net();
   // The layer stack of ConvNetJS's MNIST demo.
   net.makeLayers([
@@ -56,7 +56,7 @@ function benchConvnetjs(train: ImageDataset, batch: number): BenchResult {
   const accuracy = new Smoothed(0.005);
   const x = new convnetjs.Vol(24, 24, 1, 0);
   const net2 = net as unknown as { getPrediction(): number };
-  const { images, seconds } = timed(() => {
+  const { images, seconds } = await timed(() => {
     // A random 24×24 crop, as the demo does, scaled to 0–1.
     const i = rng.int(train.count), dy = rng.int(5), dx = rng.int(5);
     for (let r = 0; r < 24; r++) for (let c = 0; c < 24; c++) x.w[r * 24 + c] = train.images[i * 784 + (r + dy) * 28 + c + dx] / 255;
@@ -68,13 +68,13 @@ function benchConvnetjs(train: ImageDataset, batch: number): BenchResult {
 }
 
 async function benchConvkit(train: ImageDataset, job: Extract<BenchJob, { engine: 'convkit' }>): Promise<BenchResult> {
-  const chosen = job.backend === 'wasm' ? await chooseBackend({ threads: job.threads }) : { backend: new RefBackend('float32'), note: 'reference kernels' };
+  const chosen = await chooseBackend(job.backend, { threads: job.threads });
   if (chosen.backend.name !== job.backend) throw new Error(`the ${job.backend} backend is not available (${chosen.note})`);
   const model = new Model(zoo['convnetjs-mnist'].build(), chosen.backend, 1);
   const session = new TrainingSession(model, train, {
     ...defaultSettings, optimizer: 'sgd', lr: benchSettings.lr, momentum: benchSettings.momentum, weightDecay: benchSettings.l2, batchSize: job.batch, augment: true, schedule: 'constant',
   });
-  const { images, seconds } = timed(() => { session.step(); return job.batch; });
+  const { images, seconds } = await timed(async () => { await session.step(); return job.batch; });
   return {
     label: jobLabel(job), engine: 'convkit', backend: `${chosen.backend.name} (${chosen.note})`, batch: job.batch, images, seconds,
     imagesPerSecond: images / seconds, trainAccuracy: session.smoothAccuracy.value,

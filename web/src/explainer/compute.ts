@@ -1,8 +1,11 @@
 /**
  * The explainer's numbers come from the library itself: a one-layer Model (conv2d without
  * bias, or a pooling layer) on the reference backend, the same code that trains the networks.
+ * It follows the backend residency contract like any caller (upload after host writes,
+ * download before host reads), so another backend could be dropped in; on the reference
+ * backend both are free.
  */
-import { Model, RefBackend, Tensor, sequential } from '../../../src/index.js';
+import { type Backend, Model, RefBackend, Tensor, sequential } from '../../../src/index.js';
 
 export type Grid = number[][];
 
@@ -14,28 +17,32 @@ export interface ConvSettings {
 export type PoolKind = 'max' | 'avg';
 
 // Double precision so a blur's 1/9 shows as 0.333…, not float32 noise.
-const backend = new RefBackend('float64');
+const backend: Backend = new RefBackend('float64');
 
-export function convolve(image: Grid, kernel: Grid, { stride, padding }: ConvSettings): Grid {
+export async function convolve(image: Grid, kernel: Grid, { stride, padding }: ConvSettings): Promise<Grid> {
   const spec = sequential('explainer-conv', [1, image.length, image[0].length], [
     { type: 'conv2d', filters: 1, kernel: [kernel.length, kernel[0].length], stride, padding, bias: false },
   ]);
   const model = new Model(spec, backend);
   model.parameters()[0].value.data.set(kernel.flat());
+  model.uploadWeights();
   return run(model, image);
 }
 
-export function pool(image: Grid, kind: PoolKind, size: number, { stride, padding }: ConvSettings): Grid {
+export async function pool(image: Grid, kind: PoolKind, size: number, { stride, padding }: ConvSettings): Promise<Grid> {
   const spec = sequential('explainer-pool', [1, image.length, image[0].length], [
     { type: kind === 'max' ? 'maxpool2d' : 'avgpool2d', kernel: size, stride, padding },
   ]);
   return run(new Model(spec, backend), image);
 }
 
-function run(model: Model, image: Grid): Grid {
+async function run(model: Model, image: Grid): Promise<Grid> {
   const [H, W] = [image.length, image[0].length];
-  const x = Tensor.from([1, 1, H, W], image.flat(), 'float64');
+  const x = new Tensor([1, 1, H, W], backend.alloc(H * W));
+  x.data.set(image.flat());
+  backend.upload(x.data);
   const y = model.forward(x);
+  await backend.download([y.data]);
   const [, , OH, OW] = y.shape;
   return Array.from({ length: OH }, (_, i) => Array.from(y.data.subarray(i * OW, (i + 1) * OW)));
 }

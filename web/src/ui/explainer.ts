@@ -30,6 +30,8 @@ export class ConvolutionExplainer {
   /** Output positions revealed so far (0 = none). */
   private shown = 0;
   private timer: number | undefined;
+  /** Counts recompute() calls: a result that arrives after a newer request is dropped. */
+  private generation = 0;
   private learned: Kernel[] = [];
   private readonly ui: Record<string, HTMLElement>;
 
@@ -99,7 +101,13 @@ export class ConvolutionExplainer {
       this.recompute();
       return;
     }
-    const learned = await this.learnedKernels();
+    let learned;
+    try {
+      learned = await this.learnedKernels();
+    } catch (e) {
+      this.ui.error.textContent = `Could not read the network's kernels: ${(e as Error).message}`;
+      return;
+    }
     if (!learned || learned.kernels.length === 0) {
       this.ui.error.textContent = 'The current network has no conv layer to take a kernel from.';
       return;
@@ -128,15 +136,17 @@ export class ConvolutionExplainer {
     this.ui.filterLabel.hidden = !conv || kernelChoices[(this.ui.kernelChoice as HTMLSelectElement).value] !== null;
     this.ui.poolLabel.hidden = conv;
     this.ui.error.textContent = '';
-    try {
-      const settings = { stride: this.stride, padding: this.padding };
-      this.output = conv ? convolve(this.image, this.kernel, settings) : pool(this.image, this.mode as 'max' | 'avg', this.poolSize, settings);
-    } catch (e) {
-      this.output = [];
-      this.ui.error.textContent = (e as Error).message;
-    }
-    this.shown = Math.min(this.shown, this.positions);
-    this.render();
+    // The library's answer arrives asynchronously (at once on the reference backend); only the latest request's is shown.
+    const generation = ++this.generation;
+    const settings = { stride: this.stride, padding: this.padding };
+    const result = conv ? convolve(this.image, this.kernel, settings) : pool(this.image, this.mode as 'max' | 'avg', this.poolSize, settings);
+    void result.then((output) => ({ output, error: '' }), (e: unknown) => ({ output: [], error: (e as Error).message })).then(({ output, error }) => {
+      if (generation !== this.generation) return;
+      this.output = output;
+      this.ui.error.textContent = error;
+      this.shown = Math.min(this.shown, this.positions);
+      this.render();
+    });
   }
 
   private advance(): boolean {

@@ -16,6 +16,7 @@ export function renderStats(root: HTMLElement, s: Stats): void {
   set('forwardMs', s.forwardMs, ms(s.forwardMs));
   set('backwardMs', s.backwardMs, ms(s.backwardMs));
   set('updateMs', s.updateMs, ms(s.updateMs));
+  set('waitMs', s.waitMs, ms(s.waitMs));
   set('loss', s.loss, Number.isFinite(s.loss) ? s.loss.toFixed(3) : '–');
   set('accuracy', s.accuracy, pct(s.accuracy));
   set('testAccuracy', s.testAccuracy, s.testAccuracy === null ? '–' : `${pct(s.testAccuracy)} (last ${s.testWindow})`);

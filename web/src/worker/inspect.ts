@@ -18,21 +18,36 @@ export class Inspector {
     this.loss = new SoftmaxCrossEntropy(replica.model.backend);
   }
 
-  inspect(source: InspectSource): LayerReport {
+  /** Requests run one at a time: they share the replica and its buffers. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  inspect(source: InspectSource): Promise<LayerReport> {
+    const result = this.queue.then(() => this.run(source));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async run(source: InspectSource): Promise<LayerReport> {
     const model = this.replica.sync();
     const labels = new Uint8Array(1);
     const ds = source.kind === 'test' ? this.test : drawnDataset(source.pixels);
     const index = source.kind === 'test' ? Math.max(0, Math.min(this.test.count - 1, Math.floor(source.index))) : 0;
     fillBatch(ds, [index], 0, this.x, labels, { crop: 'center' });
+    model.backend.upload(this.x.data);
     const logits = model.forward(this.x, false);
     const out = this.loss.compute(logits, labels);
-    const probs = Array.from(out.probs.data);
     const labelled = source.kind === 'test';
     if (labelled) model.backward(out.grad, false);
     const activations = model.activations();
     const gradients = labelled ? model.activationGradients() : new Map<string, Tensor>();
+    const weights = model.summary().map((row, i) => (row.type === 'conv2d' ? model.layers[i].params().find((p) => p.name === 'weight') : undefined));
+    // One readback for everything the views show.
+    await model.backend.download([
+      out.probs.data, ...[...activations.values(), ...gradients.values()].map((t) => t.data), ...weights.flatMap((w) => (w ? [w.value.data] : [])),
+    ]);
+    const probs = Array.from(out.probs.data);
     const layers: LayerView[] = model.summary().map((row, i) => {
-      const weight = row.type === 'conv2d' ? model.layers[i].params().find((p) => p.name === 'weight') : undefined;
+      const weight = weights[i];
       const view: LayerView = {
         name: row.name, type: row.type, outputShape: [...row.outputShape], params: row.params,
         activation: Float32Array.from(activations.get(row.name)!.data),

@@ -1,18 +1,34 @@
 /**
  * Everything that belongs to the network currently in the playground: the training session,
  * the rolling test accuracy, and the replicas used for reports and layer views. Replaced as a
- * whole when the network changes (new definition, reset, loaded file).
+ * whole when the network changes (new definition, reset, loaded file, another backend).
+ *
+ * Residency: on a GPU backend the weights live on the device. The run keeps a host snapshot of
+ * them (`snapshot`), refreshed whenever the worker asks a step for one (it rides on that step's
+ * readback), so a lost device costs only the training since then.
  */
-import { type ImageDataset, type Model, encodeModel } from '../../../src/index.js';
+import { type Backend, type FloatArray, type ImageDataset, type Model, encodeModel } from '../../../src/index.js';
 import type { Kernel, ModelInfo, Stats, TrainSettings } from '../protocol.js';
 import { Inspector } from './inspect.js';
 import { Replica } from './replica.js';
 import { RollingTestAccuracy } from './rolling-test.js';
-import { TrainingSession } from './session.js';
+import { type SessionState, TrainingSession } from './session.js';
 import { Throughput } from './throughput.js';
 
 /** One test batch (50 images) per this many training images: ~8 % of the time. */
 const TRAIN_IMAGES_PER_TEST_BATCH = 200;
+
+/** Host copies of the weights (every saved tensor, in savedTensors order) after `examples` training examples. */
+export interface WeightSnapshot {
+  examples: number;
+  tensors: Float32Array[];
+}
+
+/** What moves a run to another backend: its weights and the session's progress (with the optimizer state when the old backend still works). */
+export interface RunState {
+  weights: WeightSnapshot;
+  session: SessionState;
+}
 
 export class NetworkRun {
   readonly session: TrainingSession;
@@ -21,31 +37,70 @@ export class NetworkRun {
   readonly inspector: Inspector;
   readonly throughput = new Throughput();
   private sinceTest = 0;
+  /** The latest host copy of the weights (see the module comment). */
+  snapshot: WeightSnapshot;
 
-  constructor(readonly model: Model, readonly origin: string, train: ImageDataset, readonly test: ImageDataset, settings: TrainSettings, seed: number) {
+  /** `model`'s host arrays must be current (a new or just-loaded model); `resume` continues a run moved from another backend. */
+  constructor(readonly model: Model, readonly origin: string, train: ImageDataset, readonly test: ImageDataset, settings: TrainSettings, seed: number,
+    resume?: RunState) {
+    if (resume) {
+      model.savedTensors().forEach((t, i) => t.value.data.set(resume.weights.tensors[i]));
+      model.uploadWeights();
+    }
     this.session = new TrainingSession(model, train, settings, seed);
+    if (resume) this.session.importState(resume.session);
     this.rolling = new RollingTestAccuracy(new Replica(model), test);
     this.reportReplica = new Replica(model);
     this.inspector = new Inspector(new Replica(model), test);
+    this.snapshot = this.copyWeights();
   }
 
-  /** One training batch, and a test batch when one is due. */
-  step(): void {
+  get backend(): Backend {
+    return this.model.backend;
+  }
+
+  /**
+   * One training batch, and a test batch when one is due, with a single wait for results.
+   * `snapshot`: also refresh the host snapshot of the weights (same readback).
+   */
+  async step(options: { snapshot?: boolean } = {}): Promise<void> {
     const before = this.session.examples;
-    this.session.step();
-    this.sinceTest += this.session.examples - before;
-    if (this.sinceTest >= TRAIN_IMAGES_PER_TEST_BATCH) {
+    const extra: FloatArray[] = [];
+    const testing = this.sinceTest >= TRAIN_IMAGES_PER_TEST_BATCH;
+    if (testing) {
       this.sinceTest = 0;
-      this.rolling.step();
+      extra.push(this.rolling.queue());
     }
+    const weights = options.snapshot ? this.weightArrays() : [];
+    await this.session.step([...extra, ...weights]);
+    if (testing) this.rolling.collect();
+    if (options.snapshot) this.snapshot = this.copyWeights();
+    this.sinceTest += this.session.examples - before;
     this.throughput.record(this.session.examples);
+  }
+
+  /** Refreshes the snapshot from the device (when training stops). */
+  async refreshSnapshot(): Promise<void> {
+    await this.model.downloadWeights();
+    this.snapshot = this.copyWeights();
+  }
+
+  /** Everything needed to continue on another backend; this backend must still work. */
+  async exportState(): Promise<RunState> {
+    await this.refreshSnapshot();
+    return { weights: this.snapshot, session: await this.session.exportState() };
+  }
+
+  /** What is left when the backend no longer works: the snapshot, and the progress it stands for (no optimizer state). */
+  salvage(): RunState {
+    return { weights: this.snapshot, session: { ...this.session.progress(), examples: this.snapshot.examples } };
   }
 
   stats(): Stats {
     const s = this.session;
     return {
       examples: s.examples, epoch: s.epoch, imagesPerSecond: this.throughput.perSecond,
-      forwardMs: s.timing.forward.value, backwardMs: s.timing.backward.value, updateMs: s.timing.update.value,
+      forwardMs: s.timing.forward.value, backwardMs: s.timing.backward.value, updateMs: s.timing.update.value, waitMs: s.timing.wait.value,
       loss: s.smoothLoss.value, accuracy: s.smoothAccuracy.value,
       testAccuracy: this.rolling.accuracy, testWindow: this.rolling.seen, lr: s.lr,
     };
@@ -56,25 +111,45 @@ export class NetworkRun {
     return { spec: this.model.spec, origin: this.origin, parameters: this.model.parameterCount(), rows };
   }
 
-  /** The model as a .convkit file, with what the playground knows about its training. */
-  save(): { bytes: Uint8Array; fileName: string } {
+  /**
+   * The model as a .convkit file, with what the playground knows about its training.
+   * `fromSnapshot`: the backend no longer works, so the file holds the latest host snapshot.
+   */
+  async save(fromSnapshot = false): Promise<{ bytes: Uint8Array; fileName: string }> {
+    let examples = this.session.examples;
+    if (fromSnapshot) {
+      // The host arrays are only mirrors of a device that is gone: the snapshot may overwrite them.
+      this.model.savedTensors().forEach((t, i) => t.value.data.set(this.snapshot.tensors[i]));
+      examples = this.snapshot.examples;
+    } else {
+      await this.model.downloadWeights();
+    }
     const s = this.stats();
     const bytes = encodeModel(this.model, {
-      savedBy: 'convkit playground', examplesSeen: s.examples, rollingTestAccuracy: s.testAccuracy, backend: this.model.backend.name,
+      savedBy: 'convkit playground', examplesSeen: examples, rollingTestAccuracy: s.testAccuracy, backend: this.model.backend.name,
     });
     return { bytes, fileName: `${this.model.name}.convkit` };
   }
 
   /** The first conv layer's filters (input channel 0), for the convolution explainer. */
-  firstConvKernels(): { layer: string; kernels: Kernel[] } | null {
+  async firstConvKernels(): Promise<{ layer: string; kernels: Kernel[] } | null> {
     const index = this.model.summary().findIndex((r) => r.type === 'conv2d');
     if (index < 0) return null;
     const weight = this.model.layers[index].params().find((p) => p.name === 'weight');
     if (!weight) return null;
+    await this.model.backend.download([weight.value.data]);
     const [O, C, KH, KW] = weight.value.shape;
     const kernels = Array.from({ length: O }, (_, o): Kernel => ({
       size: [KH, KW], values: Array.from(weight.value.data.subarray(o * C * KH * KW, o * C * KH * KW + KH * KW)),
     }));
     return { layer: this.model.summary()[index].name, kernels };
+  }
+
+  private weightArrays(): FloatArray[] {
+    return this.model.savedTensors().map((t) => t.value.data);
+  }
+
+  private copyWeights(): WeightSnapshot {
+    return { examples: this.session.examples, tensors: this.weightArrays().map((a) => Float32Array.from(a)) };
   }
 }

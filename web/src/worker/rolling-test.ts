@@ -3,7 +3,7 @@
  * training batches, and the accuracy over the last `window` test images seen. The test set is
  * walked in a fixed shuffled order, so the window is a fair sample.
  */
-import { type ImageDataset, Rng, Tensor, argmaxRow, fillBatch, shapeSize } from '../../../src/index.js';
+import { type FloatArray, type ImageDataset, Rng, Tensor, argmaxRow, fillBatch, shapeSize } from '../../../src/index.js';
 import type { Replica } from './replica.js';
 
 export class RollingTestAccuracy {
@@ -14,6 +14,8 @@ export class RollingTestAccuracy {
   private next = 0;
   private readonly x: Tensor;
   private readonly labels: Uint8Array;
+  /** The probabilities of the batch queued by `queue`, until `collect` scores them. */
+  private pending: FloatArray | null = null;
 
   constructor(private readonly replica: Replica, private readonly test: ImageDataset, readonly window = 1000, private readonly batch = 50) {
     this.order = new Int32Array(test.count).map((_, i) => i);
@@ -25,11 +27,30 @@ export class RollingTestAccuracy {
   }
 
   /** Evaluates the next test batch with the training model's current weights. */
-  step(): void {
+  async step(): Promise<void> {
+    const probs = this.queue();
+    await this.replica.model.backend.download([probs]);
+    this.collect();
+  }
+
+  /**
+   * Records the next test batch's forward pass (the replica takes the training model's
+   * current weights) and returns the probabilities to download; the training step's readback
+   * carries them, so the test batch costs no wait of its own. Then call `collect`.
+   */
+  queue(): FloatArray {
     if (this.cursor + this.batch > this.order.length) this.cursor = 0;
     fillBatch(this.test, this.order, this.cursor, this.x, this.labels, { crop: 'center' });
     this.cursor += this.batch;
-    const probs = this.replica.sync().predict(this.x).data;
+    this.replica.model.backend.upload(this.x.data);
+    return (this.pending = this.replica.sync().predict(this.x).data);
+  }
+
+  /** Scores the queued batch, once its probabilities are downloaded. */
+  collect(): void {
+    const probs = this.pending;
+    if (!probs) return;
+    this.pending = null;
     const K = probs.length / this.batch;
     for (let n = 0; n < this.batch; n++) {
       this.hits[this.next] = argmaxRow(probs, n, K) === this.labels[n] ? 1 : 0;

@@ -4,8 +4,10 @@
  * batches and settings can change between them. No timers, no messaging: the worker drives it.
  */
 import {
-  type ImageDataset, Model, Optimizer, type OptimizerConfig, Rng, SoftmaxCrossEntropy, Tensor, argmaxRow, fillBatch, makeSchedule, shapeSize,
+  type FloatArray, type ImageDataset, Model, Optimizer, type OptimizerConfig, Rng, SoftmaxCrossEntropy, Tensor, argmaxRow, fillBatch,
+  makeSchedule, shapeSize,
 } from '../../../src/index.js';
+import type { OptimizerState } from '../../../src/train/optimizer.js';
 import type { TrainSettings } from '../protocol.js';
 import { Smoothed } from './smoothed.js';
 
@@ -13,6 +15,18 @@ export interface StepTiming {
   forwardMs: number;
   backwardMs: number;
   updateMs: number;
+  /** Waiting for the step's results (a GPU runs the recorded kernels meanwhile; ~0 on CPU backends). */
+  waitMs: number;
+}
+
+/** What carries a session over to another backend: progress, smoothed statistics and (if the old backend still works) optimizer state. */
+export interface SessionState {
+  examples: number;
+  scheduleStep: number;
+  smoothLoss: Smoothed;
+  smoothAccuracy: Smoothed;
+  optimizer: string;
+  optimizerState?: OptimizerState;
 }
 
 export class TrainingSession {
@@ -33,7 +47,7 @@ export class TrainingSession {
   lr = 0;
   readonly smoothLoss = new Smoothed(0.02);
   readonly smoothAccuracy = new Smoothed(0.02);
-  readonly timing = { forward: new Smoothed(0.1), backward: new Smoothed(0.1), update: new Smoothed(0.1) };
+  readonly timing = { forward: new Smoothed(0.1), backward: new Smoothed(0.1), update: new Smoothed(0.1), wait: new Smoothed(0.1) };
 
   constructor(readonly model: Model, private readonly data: ImageDataset, settings: TrainSettings, seed = 1) {
     this.loss = new SoftmaxCrossEntropy(model.backend);
@@ -43,18 +57,50 @@ export class TrainingSession {
     this.settings = settings;
     this.optimizer = new Optimizer(optimizerConfig(settings), model.backend);
     this.newEpoch();
-    this.applySettings(settings);
+    this.setSettings(settings);
   }
 
   get epoch(): number {
     return this.examples / this.data.count;
   }
 
-  /** New settings take effect at the next batch; momentum/Adam moments survive unless the optimizer type changes. */
-  applySettings(settings: TrainSettings): void {
+  /**
+   * New settings take effect at the next batch; momentum/Adam moments survive unless the
+   * optimizer type changes (they are downloaded first: on a GPU the device copies are current).
+   */
+  async applySettings(settings: TrainSettings): Promise<void> {
     const old = this.optimizer;
+    const keep = settings.optimizer === this.settings.optimizer;
+    if (keep) await old.download();
+    this.setSettings(settings);
+    if (keep) this.optimizer.importState(old.exportState(), this.model.parameters());
+  }
+
+  /** Progress and smoothed statistics: host state, available even when the backend no longer works. */
+  progress(): SessionState {
+    return { examples: this.examples, scheduleStep: this.scheduleStep, smoothLoss: this.smoothLoss, smoothAccuracy: this.smoothAccuracy, optimizer: this.settings.optimizer };
+  }
+
+  /** progress() with host copies of the optimizer state, to continue on another backend. */
+  async exportState(): Promise<SessionState> {
+    await this.optimizer.download();
+    const { steps, buffers } = this.optimizer.exportState();
+    const copies = new Map([...buffers].map(([path, list]) => [path, list.map((b) => Float32Array.from(b) as FloatArray)]));
+    return { ...this.progress(), optimizerState: { steps, buffers: copies } };
+  }
+
+  /** Continues from exportState's or progress()'s result (taken on any backend); the optimizer state is kept if its type still matches. */
+  importState(state: SessionState): void {
+    this.examples = state.examples;
+    this.scheduleStep = state.scheduleStep;
+    this.lr = this.lrAt(this.scheduleStep);
+    this.smoothLoss.copyFrom(state.smoothLoss);
+    this.smoothAccuracy.copyFrom(state.smoothAccuracy);
+    if (state.optimizerState && state.optimizer === this.settings.optimizer) this.optimizer.importState(state.optimizerState, this.model.parameters());
+  }
+
+  private setSettings(settings: TrainSettings): void {
     this.optimizer = new Optimizer(optimizerConfig(settings), this.model.backend);
-    if (settings.optimizer === this.settings.optimizer) this.optimizer.importState(old.exportState(), this.model.parameters());
     this.settings = { ...settings };
     const B = settings.batchSize;
     if (!this.x || this.x.shape[0] !== B) {
@@ -69,8 +115,12 @@ export class TrainingSession {
     this.lr = this.lrAt(0);
   }
 
-  /** One minibatch: forward, loss, backward, optimizer step. */
-  step(): StepTiming {
+  /**
+   * One minibatch: forward, loss, backward, optimizer step, then one wait for the loss and
+   * probabilities. `alsoDownload` rides on that same readback (arrays whose kernels were
+   * recorded before or during this step: a test batch's probabilities, weights to snapshot).
+   */
+  async step(alsoDownload: readonly FloatArray[] = []): Promise<StepTiming> {
     const B = this.settings.batchSize;
     if (this.cursor + B > this.order.length) this.newEpoch();
     const [, h, w] = this.model.inputShape;
@@ -91,6 +141,8 @@ export class TrainingSession {
     this.lr = this.lrAt(this.scheduleStep++);
     this.optimizer.step(this.model.parameters(), this.lr);
     const t3 = performance.now();
+    await this.model.backend.download([out.lossValue, out.probs.data, ...alsoDownload]);
+    const t4 = performance.now();
     const loss = out.lossValue[0];
     if (!Number.isFinite(loss)) throw new Error(`training diverged (loss ${loss}): lower the learning rate and press Reset`);
 
@@ -100,10 +152,11 @@ export class TrainingSession {
     this.smoothLoss.add(loss);
     this.smoothAccuracy.add(correct / B);
     this.examples += B;
-    const timing = { forwardMs: t1 - t0, backwardMs: t2 - t1, updateMs: t3 - t2 };
+    const timing = { forwardMs: t1 - t0, backwardMs: t2 - t1, updateMs: t3 - t2, waitMs: t4 - t3 };
     this.timing.forward.add(timing.forwardMs);
     this.timing.backward.add(timing.backwardMs);
     this.timing.update.add(timing.updateMs);
+    this.timing.wait.add(timing.waitMs);
     return timing;
   }
 

@@ -5,6 +5,12 @@ export class Smoothed {
 
   constructor(private readonly alpha: number) {}
 
+  /** Takes over another average's state (a session moved to another backend). */
+  copyFrom(other: Smoothed): void {
+    this.average = other.average;
+    this.weight = other.weight;
+  }
+
   add(value: number): void {
     this.average = (1 - this.alpha) * this.average + this.alpha * value;
     this.weight = (1 - this.alpha) * this.weight + this.alpha;

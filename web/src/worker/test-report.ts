@@ -27,7 +27,8 @@ export async function testReport(replica: Replica, test: ImageDataset, examples:
     // The last batch is padded with repeats that are not counted, so buffers keep one size.
     for (let i = 0; i < BATCH; i++) order[i] = start + Math.min(i, valid - 1);
     fillBatch(test, order, 0, x, labels, { crop: 'center' });
-    const probs = model.predict(x).data;
+    model.backend.upload(x.data);
+    const probs = (await model.predictAsync(x)).data;
     for (let n = 0; n < valid; n++) {
       const row = Array.from(probs.subarray(n * K, (n + 1) * K));
       const top = topClasses(row, 3);
