@@ -2,8 +2,10 @@
  * The browser playground end to end, in Debian's Chromium driven by playwright-core: build
  * web/ (the test does it itself), serve the build on 127.0.0.1 at a random port, then load,
  * draw, train, pause, break the network definition, save and load, all without console errors.
- * Screenshots go to out/e2e-playground/; set CONVKIT_SCREENSHOT=docs/img/playground.png to
- * refresh the README's picture.
+ * A second browser with WebGPU on (SwiftShader's software adapter where there is no GPU)
+ * trains with ?backend=webgpu, loses its device and continues on WASM, and switches backends
+ * with the selector. Screenshots go to out/e2e-playground/; set
+ * CONVKIT_SCREENSHOT=docs/img/playground.png to refresh the README's picture.
  * Run alone: node --import tsx --test test/e2e-playground.test.ts
  */
 import assert from 'node:assert/strict';
@@ -20,6 +22,9 @@ const TEST_ACCURACY_LEVEL = 0.9;
 const TRAIN_SECONDS = 120;
 
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
+/** Both browsers serve the same build, made once. */
+let built: Promise<void> | undefined;
+const buildOnce = () => (built ??= buildPlayground());
 
 describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
   let served: Served;
@@ -35,7 +40,7 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
 
   before(async () => {
     mkdirSync(OUT, { recursive: true });
-    await buildPlayground();
+    await buildOnce();
     served = await servePlayground();
     browser = await launchChromium();
     page = await browser.context.newPage();
@@ -54,6 +59,9 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'COOP/COEP headers make the page cross-origin isolated');
     const backend = await page.getAttribute('#backend', 'data-backend');
     assert.ok(backend === 'wasm' || backend === 'ref', `backend shown: ${backend}`);
+    // The default is auto, and the page says why it chose (no WebGPU in this browser: wasm).
+    assert.equal(await page.inputValue('#backend-select'), 'auto');
+    if (backend === 'wasm') assert.match(await page.textContent('#backend-note') ?? '', /^wasm \(auto: .+\), .*SIMD/);
     assert.match(await page.textContent('#status') ?? '', /60,000 training and 10,000 test digits/);
     // The shipped model is evaluated on the whole test set at once.
     await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
@@ -156,6 +164,110 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
 
   test('no console errors, and a final screenshot', async () => {
     await shot('full-page');
+    assert.deepEqual(consoleErrors, []);
+  });
+});
+
+describe('playground on WebGPU in headless Chromium (SwiftShader without a GPU)', { skip, timeout: 180_000 }, () => {
+  let served: Served;
+  let browser: Browser;
+  let page: Page;
+  /** Why the WebGPU cases cannot run in this browser, or false. */
+  let noAdapter: string | false = false;
+  const consoleErrors: string[] = [];
+
+  const stat = async (name: string): Promise<number> => Number(await page.getAttribute(`[data-stat="${name}"]`, 'data-value') || NaN);
+  const waitRunning = (running: boolean) => page.waitForFunction((r) => document.getElementById('start')!.textContent === (r ? 'Pause' : 'Resume training') || (!r && document.getElementById('start')!.textContent === 'Start training'), running);
+  const waitExamples = (n: number, timeout: number) => page.waitForFunction((m) => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) >= m, n, { timeout, polling: 200 });
+  /** The layer views' confidence for test digit #0, once they (re)render after `change`. */
+  const digitZeroAfter = async (change: () => Promise<unknown>): Promise<number> => {
+    await page.evaluate(() => { delete document.getElementById('example-result')!.dataset.probability; });
+    await change();
+    await page.waitForSelector('#example-result[data-probability]', { timeout: 30_000 });
+    return Number(await page.getAttribute('#example-result', 'data-probability'));
+  };
+
+  before(async () => {
+    mkdirSync(OUT, { recursive: true });
+    await buildOnce();
+    served = await servePlayground();
+    browser = await launchChromium({ webgpu: true });
+    page = await browser.context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+    await page.goto(`${served.url}?backend=webgpu`);
+    noAdapter = await page.evaluate(async () => {
+      const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      if (!gpu) return 'this Chromium has no navigator.gpu';
+      return (await gpu.requestAdapter()) ? false : 'no WebGPU adapter in this Chromium';
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  test('?backend=webgpu: the badge says webgpu and names the adapter; training from fresh weights moves the loss', async (t) => {
+    if (noAdapter) return t.skip(noAdapter);
+    await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu', await page.textContent('#backend-note') ?? '');
+    assert.equal(await page.inputValue('#backend-select'), 'webgpu');
+    const note = await page.textContent('#backend-note') ?? '';
+    assert.match(note, /^webgpu: \S/);
+    await page.click('#reset');
+    await page.waitForFunction(() => /fresh weights/.test(document.getElementById('model-origin')!.textContent ?? ''));
+    await page.click('#start');
+    await waitRunning(true);
+    const started = Date.now();
+    await waitExamples(32, 30_000);
+    const firstLoss = await stat('loss');
+    await waitExamples(160, 40_000);
+    const loss = await stat('loss');
+    t.diagnostic(`${note}: ${await stat('examples')} examples in ${((Date.now() - started) / 1000).toFixed(1)} s, ${Math.round(await stat('imagesPerSecond'))} images/s, `
+      + `${(await stat('waitMs')).toFixed(0)} ms per batch waiting for the GPU; smoothed loss ${firstLoss.toFixed(3)} → ${loss.toFixed(3)}`);
+    assert.ok(Number.isFinite(firstLoss) && Number.isFinite(loss), `finite losses ${firstLoss}, ${loss}`);
+    // Fresh LeNet-5 weights start far off (a smoothed loss of ~4.5 on the reference backend too) and learn at once.
+    assert.ok(loss < firstLoss, `the loss went down: ${firstLoss} → ${loss}`);
+  });
+
+  test('a lost GPU device shows why and "Continue on WASM" goes on training from the latest weights', async (t) => {
+    if (noAdapter) return t.skip(noAdapter);
+    await page.evaluate(() => (window as unknown as { convkitDebug: { loseDevice(): Promise<void> } }).convkitDebug.loseDevice());
+    await page.waitForSelector('#backend-failure:not([hidden])', { timeout: 20_000 });
+    assert.match(await page.textContent('#backend-failure-message') ?? '', /device was lost/);
+    assert.equal(await page.isDisabled('#start'), true, 'nothing trains on a broken backend');
+    const lost = await stat('examples');
+    await page.locator('#backend-failure').screenshot({ path: join(OUT, 'webgpu-device-lost.png') });
+    await page.click('#continue-wasm');
+    await page.waitForSelector('#backend[data-backend="wasm"]', { timeout: 30_000 });
+    assert.equal(await page.isHidden('#backend-failure'), true);
+    // Training was running when the device went, so it goes on; the example count carries over.
+    await waitRunning(true);
+    assert.ok(await stat('examples') >= 32, 'progress kept');
+    await waitExamples(lost + 1000, 30_000);
+    assert.ok(Number.isFinite(await stat('loss')));
+    await page.click('#start');
+    await waitRunning(false);
+  });
+
+  test('the selector: auto picks wasm on a software adapter and says why; a switch keeps the weights', async (t) => {
+    if (noAdapter) return t.skip(noAdapter);
+    const onWasm = await digitZeroAfter(() => page.selectOption('#backend-select', 'auto'));
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'wasm');
+    const why = await page.textContent('#backend-note') ?? '';
+    t.diagnostic(why);
+    assert.match(why, /^wasm \(auto: the only WebGPU adapter \(.+\) renders in software\)/);
+    assert.match(page.url(), /[?&]backend=auto/);
+    const onGpu = await digitZeroAfter(async () => {
+      await page.selectOption('#backend-select', 'webgpu');
+      await page.waitForSelector('#backend[data-backend="webgpu"]', { timeout: 30_000 });
+    });
+    assert.ok(Math.abs(onGpu - onWasm) < 1e-4, `digit #0 confidence on wasm ${onWasm}, on webgpu ${onGpu}`);
+    await page.screenshot({ path: join(OUT, 'webgpu.png'), fullPage: true });
+  });
+
+  test('no console errors on WebGPU', () => {
     assert.deepEqual(consoleErrors, []);
   });
 });

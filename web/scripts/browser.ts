@@ -41,8 +41,13 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** Headless Chromium with a fresh profile, launched as toolchain-facts.md prescribes. */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Headless Chromium with a fresh profile, launched as toolchain-facts.md prescribes. `webgpu`:
+ * WebGPU on (--enable-unsafe-webgpu, as test/browser/run.ts launches it); without a GPU,
+ * headless Chromium then offers SwiftShader's software adapter ("google swiftshader", a
+ * fallback adapter).
+ */
+export async function launchChromium(options: { webgpu?: boolean } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (never a Playwright browser download)`);
   const profile = mkdtempSync(join(tmpdir(), 'convkit-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -50,7 +55,8 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     acceptDownloads: true,
     viewport: { width: 1400, height: 1000 },
-    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(options.webgpu ? ['--enable-unsafe-webgpu'] : [])],
   });
   return {
     context,
