@@ -54,55 +54,35 @@ export function convPackedStrips(g: ConvGeometry, flip: bool): i32 {
 /**
  * Packs strips [q0, q1) (of convPackedStrips, group-major) of the weights as the GEMM's A
  * operand: per group, MR-row strips over all taps, tap-major inside a strip, rows past the end
- * zero. Forward: A[o, (c, kh, kw)] = w[o, c, kh, kw]. Flipped (input gradient):
- * A[c, (o, kh, kw)] = w[o, c, KH−1−kh, KW−1−kw].
+ * zero. Taps run (kh, kw, channel), channel fastest, so that packImage handles one kernel
+ * position for a run of channels at once. Forward: A[o, (kh, kw, c)] = w[o, c, kh, kw].
+ * Flipped (input gradient): A[c, (kh, kw, o)] = w[o, c, KH−1−kh, KW−1−kw].
  */
 export function convPackWeights(g: ConvGeometry, flip: bool, q0: i32, q1: i32, w: usize, dst: usize): void {
-  const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
-  const rows = flip ? Cg : Og, K = flip ? Og * KK : Cg * KK;
+  const G = g.groups, Cg = g.C / G, Og = g.O / G, KH = g.KH, KW = g.KW, KK = KH * KW;
+  const rows = flip ? Cg : Og, Cs = flip ? Og : Cg, K = Cs * KK;
   const perGroup = roundMR(rows) / MR;
+  // Element (row, channel, tap t) of the weights, in floats from the group's start.
+  const rowStep = flip ? KK : Cg * KK, chStep = flip ? Cg * KK : KK;
   for (let q = q0; q < q1; q++) {
     const gi = q / perGroup, s = (q - gi * perGroup) * MR;
     const wg = w + (<usize>(gi * Og * Cg * KK) << 2);
     const valid = min(MR, rows - s);
+    const r0 = wg + (<usize>(s * rowStep) << 2), rs = <usize>rowStep << 2;
+    const r1 = valid > 1 ? r0 + rs : r0, r2 = valid > 2 ? r0 + 2 * rs : r0, r3 = valid > 3 ? r0 + 3 * rs : r0;
+    const cs = <usize>chStep << 2;
     let d = dst + (<usize>(q * K * MR) << 2);
-    if (!flip) {
-      // Row-major rows of K taps: 4×4 transposes.
-      const r0 = wg + (<usize>(s * K) << 2), stride = <usize>K << 2;
-      const r1 = valid > 1 ? r0 + stride : r0, r2 = valid > 2 ? r0 + 2 * stride : r0, r3 = valid > 3 ? r0 + 3 * stride : r0;
-      let k = 0;
-      for (; k + 4 <= K; k += 4) {
-        const o = <usize>k << 2;
-        transposeStore(d, v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o), valid);
-        d += 64;
-      }
-      for (; k < K; k++) {
-        const o = <usize>k << 2;
-        store<f32>(d, load<f32>(r0 + o));
-        store<f32>(d, valid > 1 ? load<f32>(r1 + o) : 0, 4);
-        store<f32>(d, valid > 2 ? load<f32>(r2 + o) : 0, 8);
-        store<f32>(d, valid > 3 ? load<f32>(r3 + o) : 0, 12);
-        d += 16;
-      }
-    } else {
-      // For each filter o, channel rows c = s..s+3 hold KK taps each, read backwards.
-      const cs = <usize>KK << 2;
-      for (let o = 0; o < Og; o++) {
-        const r0 = wg + (<usize>((o * Cg + s) * KK) << 2);
-        const r1 = valid > 1 ? r0 + cs : r0, r2 = valid > 2 ? r0 + 2 * cs : r0, r3 = valid > 3 ? r0 + 3 * cs : r0;
-        let t = 0;
-        for (; t + 4 <= KK; t += 4) {
-          const o4 = <usize>(KK - 4 - t) << 2;
-          transposeStore(d, reverse(v128.load(r0 + o4)), reverse(v128.load(r1 + o4)), reverse(v128.load(r2 + o4)), reverse(v128.load(r3 + o4)), valid);
-          d += 64;
-        }
-        for (; t < KK; t++) {
-          const o1 = <usize>(KK - 1 - t) << 2;
-          store<f32>(d, load<f32>(r0 + o1));
-          store<f32>(d, valid > 1 ? load<f32>(r1 + o1) : 0, 4);
-          store<f32>(d, valid > 2 ? load<f32>(r2 + o1) : 0, 8);
-          store<f32>(d, valid > 3 ? load<f32>(r3 + o1) : 0, 12);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const t = flip ? (KH - 1 - kh) * KW + KW - 1 - kw : kh * KW + kw;
+        let o = <usize>t << 2;
+        for (let c = 0; c < Cs; c++) {
+          store<f32>(d, load<f32>(r0 + o));
+          store<f32>(d, valid > 1 ? load<f32>(r1 + o) : 0, 4);
+          store<f32>(d, valid > 2 ? load<f32>(r2 + o) : 0, 8);
+          store<f32>(d, valid > 3 ? load<f32>(r3 + o) : 0, 12);
           d += 16;
+          o += cs;
         }
       }
     }
@@ -119,26 +99,6 @@ function transpose4(d: usize, a: v128, b: v128, c: v128, e: v128): void {
   v128.store(d, v128.shuffle<f32>(ab01, ce01, 2, 3, 6, 7), NR << 2);
   v128.store(d, v128.shuffle<f32>(ab23, ce23, 0, 1, 4, 5), 2 * NR << 2);
   v128.store(d, v128.shuffle<f32>(ab23, ce23, 2, 3, 6, 7), 3 * NR << 2);
-}
-
-// @ts-ignore: decorator
-@inline
-function reverse(v: v128): v128 {
-  return v128.shuffle<f32>(v, v, 3, 2, 1, 0);
-}
-
-/** Stores rows a, b, c, e (4 taps each) as 4 taps × 4 rows; rows at or past `valid` as zeros. */
-// @ts-ignore: decorator
-@inline
-function transposeStore(d: usize, a: v128, b: v128, c: v128, e: v128, valid: i32): void {
-  const z = f32x4.splat(0);
-  if (valid < 4) { e = z; if (valid < 3) { c = z; if (valid < 2) b = z; } }
-  const ab01 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), ab23 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-  const ce01 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), ce23 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
-  v128.store(d, v128.shuffle<f32>(ab01, ce01, 0, 1, 4, 5));
-  v128.store(d, v128.shuffle<f32>(ab01, ce01, 2, 3, 6, 7), 16);
-  v128.store(d, v128.shuffle<f32>(ab23, ce23, 0, 1, 4, 5), 32);
-  v128.store(d, v128.shuffle<f32>(ab23, ce23, 2, 3, 6, 7), 48);
 }
 
 /**
@@ -167,7 +127,7 @@ export function convGemmForward(g: ConvGeometry, flip: bool, n0: i32, n1: i32, j
         const nc = min(NCB, j1 - jc);
         for (let pc = 0; pc < K; pc += KC) {
           const kc = min(KC, K - pc);
-          packImage(s, Hs, Ws, KH, KW, sH, sW, pH, pW, OW, pc, kc, jc, nc, pb, lanes);
+          packImage(s, Cs, Hs, Ws, KW, sH, sW, pH, pW, OW, pc, kc, jc, nc, pb, lanes);
           const beta: f32 = pc == 0 ? 0 : 1;
           for (let ic = 0; ic < rows; ic += MCB) {
             const ie = min(rows, ic + MCB);
@@ -213,68 +173,79 @@ function addBias(rows: i32, P: i32, j: i32, n: i32, out: usize, bias: usize): vo
 }
 
 /**
- * Packs X̂[k0 .. k0+kc, j0 .. j0+nc] as NR-column strips, tap-major inside a strip:
- * X̂[(c, kh, kw), (oh, ow)] = s[c, oh·sH − pH + kh, ow·sW − pW + kw], zero outside the image
- * and past the last column. `lanes` is 16 i32s of scratch.
+ * Packs X̂[k0 .. k0+kc, j0 .. j0+nc] as NR-column strips, tap-major inside a strip, taps in
+ * convPackWeights's order (kh, kw, c): X̂[(kh, kw, c), (oh, ow)] = s[c, oh·sH − pH + kh,
+ * ow·sW − pW + kw], zero outside the image and past the last column. A kernel position
+ * decides which lanes are inside the image once for a run of channels. `lanes` is 16 i32s of
+ * scratch.
  */
-function packImage(s: usize, Hs: i32, Ws: i32, KH: i32, KW: i32, sH: i32, sW: i32, pH: i32, pW: i32, OW: i32,
+function packImage(s: usize, Cs: i32, Hs: i32, Ws: i32, KW: i32, sH: i32, sW: i32, pH: i32, pW: i32, OW: i32,
   k0: i32, kc: i32, j0: i32, nc: i32, dst: usize, lanes: usize): void {
-  const KK = KH * KW, planeBytes = <usize>(Hs * Ws) << 2, rowBytes = <usize>Ws << 2;
-  const c0 = k0 / KK, t0 = k0 - c0 * KK, kh0 = t0 / KW, kw0 = t0 - kh0 * KW;
+  const planeBytes = <usize>(Hs * Ws) << 2, rowBytes = <usize>Ws << 2;
+  const perRow = KW * Cs;
+  const kh0 = k0 / perRow, t0 = k0 - kh0 * perRow, kw0 = t0 / Cs, c0 = t0 - kw0 * Cs;
   for (let s0 = 0; s0 < nc; s0 += NR) {
     const j = j0 + s0, cols = min(NR, nc - s0);
     const oh = j / OW, ow = j - oh * OW;
     const ihB = oh * sH - pH, iwB = ow * sW - pW;
     // Lanes in the strip's first output row, and whether the rest fit in the next one.
     const first = min(cols, OW - ow);
-    const twoRows = first == cols || cols - first <= OW;
-    let plane = s + <usize>c0 * planeBytes;
-    let kh = kh0, kw = kw0;
-    if (sW == 1 && twoRows) {
+    const second = cols - first;
+    let kh = kh0, kw = kw0, c = c0;
+    let k = 0;
+    if (sW == 1 && second <= OW) {
       // Stride 1: each row's lanes are a contiguous run; a strip spans at most two rows.
-      // Lane columns (for masks at the left/right border) and the kernel columns for which
-      // every lane is inside the image.
-      let iw0 = i32x4(iwB, iwB + 1, iwB + 2, iwB + 3), iw1 = i32x4(iwB + 4, iwB + 5, iwB + 6, iwB + 7);
-      const second = cols - first; // lanes in the next row
-      const iw2 = -pW; // column of the next row's first lane
-      // Lane i < first: iwB + i; first ≤ i < cols: iw2 + i − first; past cols: never inside.
+      // Lane i < first: column iwB + i; first ≤ i < cols: iw2 + i − first; past cols: never inside.
+      const iw2 = -pW;
       const lane = i32x4(0, 1, 2, 3), lane4 = i32x4(4, 5, 6, 7);
       const vFirst = i32x4.splat(first), vCols = i32x4.splat(cols);
       const in0 = i32x4.lt_s(lane, vFirst), in1 = i32x4.lt_s(lane4, vFirst);
-      const nx0 = i32x4.add(i32x4.splat(iw2 - first), lane), nx1 = i32x4.add(i32x4.splat(iw2 - first), lane4);
-      iw0 = v128.bitselect(iw0, nx0, in0);
-      iw1 = v128.bitselect(iw1, nx1, in1);
+      let iw0 = v128.bitselect(i32x4.add(i32x4.splat(iwB), lane), i32x4.add(i32x4.splat(iw2 - first), lane), in0);
+      let iw1 = v128.bitselect(i32x4.add(i32x4.splat(iwB), lane4), i32x4.add(i32x4.splat(iw2 - first), lane4), in1);
       iw0 = v128.bitselect(iw0, i32x4.splat(FAR), i32x4.lt_s(lane, vCols));
       iw1 = v128.bitselect(iw1, i32x4.splat(FAR), i32x4.lt_s(lane4, vCols));
       const vWs = i32x4.splat(Ws);
-      // Kernel columns kw for which all lanes' columns are in [0, Ws).
+      // Kernel columns kw for which every lane's column is inside [0, Ws).
       const minCol = second > 0 ? min(iwB, iw2) : iwB;
       const maxCol = second > 0 ? max(iwB + first - 1, iw2 + second - 1) : iwB + cols - 1;
       const kwLo = max(0, -minCol), kwHi = min(KW, Ws - maxCol);
-      const full = cols == NR;
+      const simple = second == 0 && cols == NR;
       // Byte offsets (from a tap's row/column origin) of the two runs.
       const run1 = (<isize>ihB * Ws + iwB) << 2;
-      const run2 = ((<isize>(ihB + sH) * Ws + iw2 - first) << 2);
-      for (let k = 0; k < kc; k++) {
+      const run2 = (<isize>(ihB + sH) * Ws + iw2 - first) << 2;
+      while (k < kc) {
+        const n = min(Cs - c, kc - k);
         const ih = ihB + kh;
-        const tap = plane + (<usize>(kh * Ws + kw) << 2);
         const ok1 = <u32>ih < <u32>Hs, ok2 = second > 0 && <u32>(ih + sH) < <u32>Hs;
-        if (second == 0 && full && ok1 && kw >= kwLo && kw < kwHi) {
-          // The common case: one run of eight inside the image.
-          const p = tap + run1;
-          v128.store(dst, v128.load(p));
-          v128.store(dst, v128.load(p, 16), 16);
+        let p = s + <usize>c * planeBytes + (<usize>(kh * Ws + kw) << 2);
+        if (simple && ok1 && kw >= kwLo && kw < kwHi) {
+          // The common case: one run of eight inside the image, for each channel.
+          p += run1;
+          for (let i = 0; i < n; i++) {
+            v128.store(dst, v128.load(p));
+            v128.store(dst, v128.load(p, 16), 16);
+            p += planeBytes;
+            dst += NR << 2;
+          }
+        } else if (!ok1 && !ok2) {
+          memory.fill(dst, 0, <usize>(n * NR) << 2);
+          dst += <usize>(n * NR) << 2;
         } else {
-          let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
-          if (ok1) { a0 = v128.load(tap + run1); a1 = v128.load(tap + run1, 16); }
-          if (ok2) { b0 = v128.load(tap + run2); b1 = v128.load(tap + run2, 16); }
           const vkw = i32x4.splat(kw);
           const m0 = i32x4.lt_u(i32x4.add(iw0, vkw), vWs), m1 = i32x4.lt_u(i32x4.add(iw1, vkw), vWs);
-          v128.store(dst, v128.and(v128.bitselect(a0, b0, in0), m0));
-          v128.store(dst, v128.and(v128.bitselect(a1, b1, in1), m1), 16);
+          for (let i = 0; i < n; i++) {
+            let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
+            if (ok1) { a0 = v128.load(p + run1); a1 = v128.load(p + run1, 16); }
+            if (ok2) { b0 = v128.load(p + run2); b1 = v128.load(p + run2, 16); }
+            v128.store(dst, v128.and(v128.bitselect(a0, b0, in0), m0));
+            v128.store(dst, v128.and(v128.bitselect(a1, b1, in1), m1), 16);
+            p += planeBytes;
+            dst += NR << 2;
+          }
         }
-        dst += NR << 2;
-        if (++kw == KW) { kw = 0; if (++kh == KH) { kh = 0; plane += planeBytes; } }
+        k += n;
+        c += n;
+        if (c == Cs) { c = 0; if (++kw == KW) { kw = 0; ++kh; } }
       }
       continue;
     }
@@ -292,28 +263,39 @@ function packImage(s: usize, Hs: i32, Ws: i32, KH: i32, KW: i32, sH: i32, sW: i3
     const sameRow = cols == NR && ow + NR <= OW;
     const span = (NR - 1) * sW;
     const step = <usize>sW << 2;
-    for (let k = 0; k < kc; k++) {
+    while (k < kc) {
+      const n = min(Cs - c, kc - k);
       const ih = ihB + kh, iw = iwB + kw;
+      let p = s + <usize>c * planeBytes;
       if (sameRow && <u32>ih < <u32>Hs && iw >= 0 && iw + span < Ws) {
-        const p = plane + <usize>ih * rowBytes + (<usize>iw << 2);
-        store<f32>(dst, load<f32>(p));
-        store<f32>(dst, load<f32>(p + step), 4);
-        store<f32>(dst, load<f32>(p + 2 * step), 8);
-        store<f32>(dst, load<f32>(p + 3 * step), 12);
-        store<f32>(dst, load<f32>(p + 4 * step), 16);
-        store<f32>(dst, load<f32>(p + 5 * step), 20);
-        store<f32>(dst, load<f32>(p + 6 * step), 24);
-        store<f32>(dst, load<f32>(p + 7 * step), 28);
+        p += <usize>ih * rowBytes + (<usize>iw << 2);
+        for (let i = 0; i < n; i++) {
+          store<f32>(dst, load<f32>(p));
+          store<f32>(dst, load<f32>(p + step), 4);
+          store<f32>(dst, load<f32>(p + 2 * step), 8);
+          store<f32>(dst, load<f32>(p + 3 * step), 12);
+          store<f32>(dst, load<f32>(p + 4 * step), 16);
+          store<f32>(dst, load<f32>(p + 5 * step), 20);
+          store<f32>(dst, load<f32>(p + 6 * step), 24);
+          store<f32>(dst, load<f32>(p + 7 * step), 28);
+          p += planeBytes;
+          dst += NR << 2;
+        }
       } else {
-        for (let i = 0; i < NR; i++) {
-          const r = load<i32>(lanes + (<usize>i << 2)) + kh, c = load<i32>(lanes + (<usize>(NR + i) << 2)) + kw;
-          let v: f32 = 0;
-          if (<u32>r < <u32>Hs && <u32>c < <u32>Ws) v = load<f32>(plane + <usize>r * rowBytes + (<usize>c << 2));
-          store<f32>(dst + (<usize>i << 2), v);
+        for (let i = 0; i < n; i++) {
+          for (let l = 0; l < NR; l++) {
+            const r = load<i32>(lanes + (<usize>l << 2)) + kh, q = load<i32>(lanes + (<usize>(NR + l) << 2)) + kw;
+            let v: f32 = 0;
+            if (<u32>r < <u32>Hs && <u32>q < <u32>Ws) v = load<f32>(p + <usize>r * rowBytes + (<usize>q << 2));
+            store<f32>(dst + (<usize>l << 2), v);
+          }
+          p += planeBytes;
+          dst += NR << 2;
         }
       }
-      dst += NR << 2;
-      if (++kw == KW) { kw = 0; if (++kh == KH) { kh = 0; plane += planeBytes; } }
+      k += n;
+      c += n;
+      if (c == Cs) { c = 0; if (++kw == KW) { kw = 0; ++kh; } }
     }
   }
 }

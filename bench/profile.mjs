@@ -1,6 +1,7 @@
 // Per-kernel profile of a zoo model on the wasm backend: forward (inference) and/or a training
 // step, time per backend call grouped by kernel and shape, medians over repeated steps.
-// Run: node --experimental-wasm-relaxed-simd --import tsx bench/profile.mjs [--model alexnet] [--batch 1] [--train] [--threads 2] [--steps 5]
+// Run: node --experimental-wasm-relaxed-simd --import tsx bench/profile.mjs [--model alexnet] [--batch 1] [--train] [--threads 2] [--steps 5] [--cpu]
+// --cpu: process CPU time (all threads) instead of wall time, steadier on a machine other work shares.
 import { createBackend } from '../src/backend/index.ts';
 import { Model } from '../src/model/model.ts';
 import { zooEntry } from '../src/model/zoo.ts';
@@ -11,6 +12,8 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(`--${name}`); return i < 0 ? dflt : args[i + 1]; };
 const modelName = opt('model', 'alexnet'), batch = +opt('batch', 1), threads = +opt('threads', 2), steps = +opt('steps', 5);
 const train = args.includes('--train');
+const useCpu = args.includes('--cpu');
+const now = useCpu ? () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e3; } : () => performance.now();
 
 const be = await createBackend('wasm', { threads });
 const times = new Map();
@@ -22,9 +25,9 @@ for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(be))) {
   if (typeof f !== 'function' || PRIVATE.has(name) || name === 'constructor' || name === 'alloc' || name === 'upload' || name === 'download') continue;
   be[name] = function (...a) {
     if (!recording) return f.apply(this, a);
-    const t0 = performance.now();
+    const t0 = now();
     const r = f.apply(this, a);
-    const dt = performance.now() - t0;
+    const dt = now() - t0;
     const g = a[0] && typeof a[0] === 'object' && 'KH' in a[0] ? a[0] : null;
     const key = g ? `${name} ${g.N}x${g.C}x${g.H}x${g.W} O${g.O} k${g.KH}s${g.strideH}g${g.groups ?? ''}` : name === 'gemm' ? `gemm ${a[0] ? 'T' : 'N'}${a[1] ? 'T' : 'N'} ${a[2]}x${a[3]}x${a[4]}` : name;
     const e = times.get(key) ?? { total: 0, calls: 0 };
@@ -50,13 +53,13 @@ step(); step();
 const totals = [];
 recording = true;
 for (let s = 0; s < steps; s++) {
-  const t0 = performance.now();
+  const t0 = now();
   step();
-  totals.push(performance.now() - t0);
+  totals.push(now() - t0);
 }
 recording = false;
 totals.sort((a, b) => a - b);
-console.log(`${modelName} ${train ? 'train' : 'forward'} batch ${batch}, ${be.threads} threads, ${be.variant}: median ${totals[totals.length >> 1].toFixed(1)} ms (min ${totals[0].toFixed(1)})`);
+console.log(`${modelName} ${train ? 'train' : 'forward'} batch ${batch}, ${be.threads} threads, ${be.variant}, ${useCpu ? 'CPU time' : 'wall time'}: median ${totals[totals.length >> 1].toFixed(1)} ms (min ${totals[0].toFixed(1)})`);
 const rows = [...times].sort((a, b) => b[1].total - a[1].total);
 let sum = 0;
 for (const [, e] of rows) sum += e.total;
