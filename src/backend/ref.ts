@@ -230,12 +230,7 @@ export class RefBackend implements Backend {
 
   batchNormRunning(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
     runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void {
-    for (let c = 0; c < C; c++) {
-      invStd[c] = 1 / Math.sqrt(variance[c] + eps);
-      if (momentum === 0) continue;
-      runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c];
-      runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * unbias;
-    }
+    batchNormRunningOnHost(C, mean, variance, eps, momentum, unbias, runningMean, runningVar, invStd);
   }
 
   batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
@@ -444,4 +439,15 @@ function poolWindow(g: Pool2dGeometry, oh: number, ow: number) {
     w0: Math.max(ws, 0), w1: Math.min(we, g.W),
     paddedCount: (he - hs) * (we - ws),
   };
+}
+
+/** Backend.batchNormRunning on host arrays (C values: CPU backends need no kernel for it). */
+export function batchNormRunningOnHost(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
+  runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void {
+  for (let c = 0; c < C; c++) {
+    invStd[c] = 1 / Math.sqrt(variance[c] + eps);
+    if (momentum === 0) continue;
+    runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c];
+    runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * unbias;
+  }
 }

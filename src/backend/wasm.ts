@@ -1,5 +1,6 @@
 import type { FloatArray } from '../tensor.js';
 import type { AdamOptions, Backend, Conv2dGeometry, IndexArray, Labels, Pool2dGeometry, SgdOptions } from './backend.js';
+import { batchNormRunningOnHost } from './ref.js';
 import { WasmHeap } from './wasm-heap.js';
 import { type KernelExports, type KernelVariant, type ThreadedKernel, instantiateKernels, loadKernels, threadedKernels } from './wasm-kernels.js';
 import { Staging } from './wasm-staging.js';
@@ -31,6 +32,8 @@ export interface WasmBackendOptions {
 const HEAP_BASE = 65536;
 /** 16 i32s of conv/pool geometry, written before each conv or pool kernel (in the reserved low region). */
 const GEOMETRY = HEAP_BASE - 256;
+/** 16 i32s more: how Winograd sees the convolution (assembly/winograd.ts View). */
+const VIEW = GEOMETRY + 64;
 /** Below this many multiply-adds a kernel runs on the calling thread: waking workers would cost more. */
 const PARALLEL_MIN_MACS = 1 << 18;
 /** The same for memory-bound kernels (pooling, element-wise), in elements touched. */
@@ -44,6 +47,8 @@ const PARTIALS_BYTES = 8 << 20;
 const GEMM_PIECE_MACS = 1 << 22;
 /** Rows (filters, or input channels for the input gradient) from which convolutions run as GEMMs (convgemm.ts). */
 const CONV_GEMM_MIN_ROWS = 32;
+/** Source channels (the GEMMs' K) from which 3×3 stride-1 convolutions run by Winograd. */
+const WINOGRAD_MIN_CHANNELS = 32;
 /** Pieces per thread of a GEMM-path weight gradient: each packs all of dy again. */
 const WEIGHT_PIECES_PER_THREAD = 2;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
@@ -70,6 +75,10 @@ export class WasmBackend implements Backend {
   private partialBlock: Block | null = null;
   /** Conv weights packed for the GEMM micro-kernel (convgemm.ts), shared by all threads of one call. */
   private packedBlock: Block | null = null;
+  /** Other shared scratch blocks by name (Winograd's transformed weights and input). */
+  private readonly blocks = new Map<string, Block>();
+  /** The Winograd view record (assembly/winograd.ts), next to the geometry. */
+  private readonly view: Int32Array;
   /** Pointers for each call's arrays, copying those from outside wasm memory. */
   private readonly io: Staging;
   private readonly gemmBytes: number;
@@ -82,6 +91,7 @@ export class WasmBackend implements Backend {
     readonly variant: KernelVariant,
   ) {
     this.geometry = heap.i32(GEOMETRY, 16);
+    this.view = heap.i32(VIEW, 16);
     this.io = new Staging(heap);
     this.gemmBytes = k.gemmWorkspaceBytes();
     if (k.dataEnd() > GEOMETRY) throw new Error('wasm backend: kernel static data overlaps the host region');
@@ -141,7 +151,9 @@ export class WasmBackend implements Backend {
     const xp = this.io.input(x, g.N * g.C * g.H * g.W, 'x'), wp = this.io.input(w, convWeights(g), 'w');
     const bp = bias ? this.io.input(bias, g.O, 'bias') : 0;
     const yp = this.io.output(y, g.N * g.O * g.OH * g.OW, 'y');
-    if (useConvGemm(g, 'forward')) {
+    if (useWinograd(g, false)) {
+      this.winograd(g, false, xp, wp, bp, yp);
+    } else if (useConvGemm(g, 'forward')) {
       const packed = this.packWeights(gp, false, wp);
       this.convGemmSplit(g, g.OH * g.OW, (n0, n1, j0, j1) => [gp, 0, n0, n1, j0, j1, xp, packed, bp, yp, 0]);
     } else {
@@ -155,7 +167,9 @@ export class WasmBackend implements Backend {
     const gp = this.convGeometry(g);
     const dyp = this.io.input(dy, g.N * g.O * g.OH * g.OW, 'dy'), wp = this.io.input(w, convWeights(g), 'w');
     const dxp = this.io.output(dx, g.N * g.C * g.H * g.W, 'dx');
-    if (useConvGemm(g, 'input')) {
+    if (useWinograd(g, true)) {
+      this.winograd(g, true, dyp, wp, 0, dxp);
+    } else if (useConvGemm(g, 'input')) {
       const packed = this.packWeights(gp, true, wp);
       this.convGemmSplit(g, g.H * g.W, (n0, n1, j0, j1) => [gp, 1, n0, n1, j0, j1, dyp, packed, 0, dxp, 0]);
     } else {
@@ -268,12 +282,7 @@ export class WasmBackend implements Backend {
   // C values per call: plain JavaScript on the heap views costs less than a kernel call.
   batchNormRunning(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
     runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void {
-    for (let c = 0; c < C; c++) {
-      invStd[c] = 1 / Math.sqrt(variance[c] + eps);
-      if (momentum === 0) continue;
-      runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c];
-      runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * unbias;
-    }
+    batchNormRunningOnHost(C, mean, variance, eps, momentum, unbias, runningMean, runningVar, invStd);
   }
 
   batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
@@ -533,6 +542,58 @@ export class WasmBackend implements Backend {
     this.pool.run(kernelIndex(kernel), pieces, this.workspaces(workBytes));
   }
 
+  /**
+   * A 3×3 stride-1 convolution (or its input gradient, `flip`) by Winograd F(2×2, 3×3)
+   * (assembly/winograd.ts), in three parallel steps: transformed weights U and input V in
+   * shared blocks, then products and output tiles by blocks of rows and tile columns.
+   * The convolution's geometry is already written (convGeometry).
+   */
+  private winograd(g: Conv2dGeometry, flip: boolean, src: number, wp: number, bias: number, dst: number): void {
+    const G = g.groups, Cg = g.C / G, Og = g.O / G;
+    const Cs = flip ? Og : Cg, rows = flip ? Cg : Og;
+    const OH = flip ? g.H : g.OH, OW = flip ? g.W : g.OW, srcC = flip ? g.O : g.C;
+    const th = Math.ceil(OH / 2), tw = roundUp(Math.ceil(OW / 2), 4), T = th * tw, J = roundUp(g.N * T, NR);
+    this.view.set([Cs, flip ? g.OH : g.H, flip ? g.OW : g.W, flip ? 2 - g.padH : g.padH, flip ? 2 - g.padW : g.padW,
+      OH, OW, rows, srcC, flip ? g.C : g.O, th, tw, T, J]);
+    const gp = GEOMETRY, vp = VIEW, f = +flip;
+    const rowStrips = roundUp(rows, MR) / MR;
+    const U = this.block('winogradU', G * 16 * rowStrips * MR * Cs * 4);
+    const V = this.block('winogradV', G * 16 * Cs * J * 4);
+    const pool = this.pool;
+    const parallel = pool !== null && g.N * g.O * g.OH * g.OW * Cg * 9 >= PARALLEL_MIN_MACS;
+    const want = parallel ? pool.threads * PIECES_PER_THREAD : 1;
+    // 1. Weights (memory-bound), 2. input planes.
+    this.split('winogradWeights', G * rowStrips, G * 16 * rowStrips * MR * Cs, (q0, q1) => [gp, f, q0, q1, wp, U, vp]);
+    const planeBytes = ((2 * th + 2) * (2 * tw + 4) + 16) * 4;
+    const planes = g.N * srcC;
+    this.runPieces('winogradInput', ranges(planes, Math.min(planes, want), 1)
+      .map(([p0, p1]) => ({ args: [gp, p0, p1, src, V, 0, vp], workMask: 1 << 5 })), planeBytes);
+    // 3. Products and output tiles: split tile columns when there are enough for every piece,
+    // else rows (each piece then reads only its rows of U).
+    const strips = J / NR, perGroup = Math.ceil(want / G);
+    const colParts = strips >= perGroup ? perGroup : 1;
+    const rowParts = Math.min(rowStrips, Math.ceil(perGroup / colParts));
+    const pieces: Piece[] = [];
+    for (let gi = 0; gi < G; gi++) {
+      for (const [r0, r1] of ranges(rows, rowParts, MR)) {
+        for (const [s0, s1] of ranges(strips, colParts, 1)) {
+          pieces.push({ args: [gp, gi, r0, r1, s0, s1, U, V, bias, dst, 0, vp], workMask: 1 << 10 });
+        }
+      }
+    }
+    this.runPieces('winogradMultiply', pieces, this.k.winogradProductsBytes());
+  }
+
+  /** A named scratch block shared by all threads of one call, grown (never shrunk) to at least `bytes`. */
+  private block(name: string, bytes: number): number {
+    const b = this.blocks.get(name);
+    if (b && b.bytes >= bytes) return b.ptr;
+    if (b) this.heap.release(b.ptr);
+    const grown = { ptr: this.heap.allocBytes(bytes), bytes };
+    this.blocks.set(name, grown);
+    return grown.ptr;
+  }
+
   /** Packs conv weights (flipped for the input gradient) into the shared packed-weights block, grown as needed. */
   private packWeights(gp: number, flip: boolean, wp: number): number {
     const bytes = this.k.convPackedWeightsFloats(gp, +flip) * 4;
@@ -641,6 +702,22 @@ function useConvGemm(g: Conv2dGeometry, kernel: 'forward' | 'input' | 'weights')
     return g.strideH === 1 && g.strideW === 1 && g.padH < g.KH && g.padW < g.KW && Cg >= CONV_GEMM_MIN_ROWS && Og * g.KH * g.KW >= MR;
   }
   return Og >= CONV_GEMM_MIN_ROWS && Cg * g.KH * g.KW >= MR;
+}
+
+/**
+ * Whether a convolution (or its input gradient, `inputGradient`) runs by Winograd F(2×2, 3×3):
+ * 3×3, stride 1, padding up to 2, and enough rows and channels for its 16 GEMMs (K = source
+ * channels). 2.25× fewer multiplications than the GEMM.
+ */
+function useWinograd(g: Conv2dGeometry, inputGradient: boolean): boolean {
+  if (g.KH !== 3 || g.KW !== 3 || g.strideH !== 1 || g.strideW !== 1 || g.padH > 2 || g.padW > 2) return false;
+  const Cg = g.C / g.groups, Og = g.O / g.groups;
+  const rows = inputGradient ? Cg : Og, Cs = inputGradient ? Og : Cg;
+  return rows >= CONV_GEMM_MIN_ROWS && Cs >= WINOGRAD_MIN_CHANNELS;
+}
+
+function roundUp(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
 }
 
 /** [start, end) ranges splitting [0, count) into at most `parts`, ends multiples of `align` (but the last). */
