@@ -124,6 +124,12 @@ const convCases: [string, Conv2dGeometry][] = [
   ['GEMM path: non-square kernel, stride (2, 1), padding K-1', convGeometry(2, 4, 6, 9, 33, 3, 2, 2, 1, 2, 1, 1)],
   ['GEMM path: 1×1, more than one block of positions', convGeometry(1, 16, 36, 36, 32, 1, 1, 1, 1, 0, 0, 1)],
   ['GEMM path input gradient, padding K-1', convGeometry(2, 32, 5, 6, 8, 3, 3, 1, 1, 2, 2, 1)],
+  // 3×3 stride 1 with ≥ 32 rows and channels: Winograd F(2×2, 3×3) (winograd.ts), forward and input gradient.
+  ['Winograd: odd output (13×11), 2 images', convGeometry(2, 32, 13, 11, 40, 3, 3, 1, 1, 1, 1, 1)],
+  ['Winograd: unpadded (input gradient padded by 2)', convGeometry(1, 33, 10, 9, 34, 3, 3, 1, 1, 0, 0, 1)],
+  ['Winograd: padding 2 (input gradient unpadded)', convGeometry(2, 36, 6, 7, 32, 3, 3, 1, 1, 2, 2, 1)],
+  ['Winograd: groups 2, 260 channels per group (two K blocks), batch 1', convGeometry(1, 520, 5, 5, 80, 3, 3, 1, 1, 1, 1, 2)],
+  ['Winograd: more rows and tiles than one block of products', convGeometry(2, 32, 20, 20, 136, 3, 3, 1, 1, 1, 1, 1)],
 ];
 
 const poolCases: [string, Pool2dGeometry][] = [

@@ -24,6 +24,12 @@ export interface KernelExports {
   /** Convolution as GEMM (assembly/convgemm.ts): images [n0, n1), output positions [j0, j1) of each. */
   convGemmForward(geometry: Ptr, flip: Flag, n0: number, n1: number, j0: number, j1: number,
     src: Ptr, packed: Ptr, bias: Ptr, dst: Ptr, work: Ptr): void;
+  /** Winograd F(2×2, 3×3) (assembly/winograd.ts); `view` is the host-written View record. */
+  winogradWeights(geometry: Ptr, flip: Flag, q0: number, q1: number, w: Ptr, U: Ptr, view: Ptr): void;
+  winogradInput(geometry: Ptr, p0: number, p1: number, src: Ptr, V: Ptr, work: Ptr, view: Ptr): void;
+  winogradMultiply(geometry: Ptr, group: number, r0: number, r1: number, s0: number, s1: number,
+    U: Ptr, V: Ptr, bias: Ptr, dst: Ptr, work: Ptr, view: Ptr): void;
+  winogradProductsBytes(): number;
   /** Weight gradient columns (taps) [j0, j1) over the whole batch; dbias from the piece with j0 = 0. */
   convGemmWeights(geometry: Ptr, j0: number, j1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
   /** Pooling kernels cover planes (n, c) in [p0, p1). */
@@ -71,7 +77,8 @@ export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 
   'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
   'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward', 'batchNormStats', 'batchNormApply', 'batchNormBackward',
   'lrnForward', 'lrnBackward', 'add', 'mul', 'axpy', 'relu', 'reluBackward', 'leakyRelu', 'leakyReluBackward',
-  'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward', 'convGemmForward', 'convGemmWeights', 'convPackWeights'] as const;
+  'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward', 'convGemmForward', 'convGemmWeights', 'convPackWeights',
+  'winogradWeights', 'winogradInput', 'winogradMultiply'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 
 export type KernelVariant = 'relaxed' | 'simd';
