@@ -63,35 +63,18 @@ export function winogradWeights(g: ConvGeometry, flip: bool, q0: i32, q1: i32, w
     const valid = min(MR, rows - s);
     const wg = w + (<usize>(gi * Og * Cg * 9) << 2);
     let dst = U + <usize>(gi * 16) * xiBytes + (<usize>(s * Cs) << 2);
+    // Row r's 3×3 kernel for K index k starts at base + r·rowStep + k·kStep (rows past `valid`
+    // read row 0 and are masked to zero).
+    const rowStep = <usize>((flip ? 1 : Cg) * 9) << 2, kStep = <usize>((flip ? Cg : 1) * 9) << 2;
+    const base = wg + (<usize>((flip ? s : s * Cg) * 9) << 2);
+    const p1 = valid > 1 ? rowStep : 0, p2 = valid > 2 ? 2 * rowStep : 0, p3 = valid > 3 ? 3 * rowStep : 0;
+    const keep = i32x4(-1, valid > 1 ? -1 : 0, valid > 2 ? -1 : 0, valid > 3 ? -1 : 0);
     for (let k = 0; k < Cs; k++) {
-      // The 3×3 kernels of the strip's four rows (zeros past `valid`), one lane per row.
-      const o0 = flip ? k : s, c0 = flip ? s : k;
-      let g00 = f32x4.splat(0), g01 = g00, g02 = g00, g10 = g00, g11 = g00, g12 = g00, g20 = g00, g21 = g00, g22 = g00;
-      for (let r = 0; r < valid; r++) {
-        const o = flip ? o0 : o0 + r, c = flip ? c0 + r : c0;
-        const p = wg + (<usize>((o * Cg + c) * 9) << 2);
-        // Flipped: tap (kh, kw) takes w[2 − kh, 2 − kw].
-        const e00 = load<f32>(p + <usize>(flip ? 32 : 0)), e01 = load<f32>(p + <usize>(flip ? 28 : 4)), e02 = load<f32>(p + <usize>(flip ? 24 : 8));
-        const e10 = load<f32>(p + <usize>(flip ? 20 : 12)), e11 = load<f32>(p, 16), e12 = load<f32>(p + <usize>(flip ? 12 : 20));
-        const e20 = load<f32>(p + <usize>(flip ? 8 : 24)), e21 = load<f32>(p + <usize>(flip ? 4 : 28)), e22 = load<f32>(p + <usize>(flip ? 0 : 32));
-        if (r == 0) {
-          g00 = f32x4.replace_lane(g00, 0, e00); g01 = f32x4.replace_lane(g01, 0, e01); g02 = f32x4.replace_lane(g02, 0, e02);
-          g10 = f32x4.replace_lane(g10, 0, e10); g11 = f32x4.replace_lane(g11, 0, e11); g12 = f32x4.replace_lane(g12, 0, e12);
-          g20 = f32x4.replace_lane(g20, 0, e20); g21 = f32x4.replace_lane(g21, 0, e21); g22 = f32x4.replace_lane(g22, 0, e22);
-        } else if (r == 1) {
-          g00 = f32x4.replace_lane(g00, 1, e00); g01 = f32x4.replace_lane(g01, 1, e01); g02 = f32x4.replace_lane(g02, 1, e02);
-          g10 = f32x4.replace_lane(g10, 1, e10); g11 = f32x4.replace_lane(g11, 1, e11); g12 = f32x4.replace_lane(g12, 1, e12);
-          g20 = f32x4.replace_lane(g20, 1, e20); g21 = f32x4.replace_lane(g21, 1, e21); g22 = f32x4.replace_lane(g22, 1, e22);
-        } else if (r == 2) {
-          g00 = f32x4.replace_lane(g00, 2, e00); g01 = f32x4.replace_lane(g01, 2, e01); g02 = f32x4.replace_lane(g02, 2, e02);
-          g10 = f32x4.replace_lane(g10, 2, e10); g11 = f32x4.replace_lane(g11, 2, e11); g12 = f32x4.replace_lane(g12, 2, e12);
-          g20 = f32x4.replace_lane(g20, 2, e20); g21 = f32x4.replace_lane(g21, 2, e21); g22 = f32x4.replace_lane(g22, 2, e22);
-        } else {
-          g00 = f32x4.replace_lane(g00, 3, e00); g01 = f32x4.replace_lane(g01, 3, e01); g02 = f32x4.replace_lane(g02, 3, e02);
-          g10 = f32x4.replace_lane(g10, 3, e10); g11 = f32x4.replace_lane(g11, 3, e11); g12 = f32x4.replace_lane(g12, 3, e12);
-          g20 = f32x4.replace_lane(g20, 3, e20); g21 = f32x4.replace_lane(g21, 3, e21); g22 = f32x4.replace_lane(g22, 3, e22);
-        }
-      }
+      const p = base + <usize>k * kStep;
+      // Flipped: tap (kh, kw) takes w[2 − kh, 2 − kw].
+      const g00 = tap4(p, p1, p2, p3, flip ? 32 : 0, keep), g01 = tap4(p, p1, p2, p3, flip ? 28 : 4, keep), g02 = tap4(p, p1, p2, p3, flip ? 24 : 8, keep);
+      const g10 = tap4(p, p1, p2, p3, flip ? 20 : 12, keep), g11 = tap4(p, p1, p2, p3, 16, keep), g12 = tap4(p, p1, p2, p3, flip ? 12 : 20, keep);
+      const g20 = tap4(p, p1, p2, p3, flip ? 8 : 24, keep), g21 = tap4(p, p1, p2, p3, flip ? 4 : 28, keep), g22 = tap4(p, p1, p2, p3, flip ? 0 : 32, keep);
       // G g: rows g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2, g2 (per kernel column).
       const a00 = g00, a01 = g01, a02 = g02;
       const a10 = f32x4.mul(half, f32x4.add(f32x4.add(g00, g10), g20));
@@ -109,6 +92,14 @@ export function winogradWeights(g: ConvGeometry, flip: bool, q0: i32, q1: i32, w
       storeRowU(d + 12 * xiBytes, xiBytes, a30, a31, a32, half);
     }
   }
+}
+
+/** One tap of four rows' kernels (rows at p, p + p1, p + p2, p + p3; byte offset t), lanes outside `keep` zero. */
+// @ts-ignore: decorator
+@inline
+function tap4(p: usize, p1: usize, p2: usize, p3: usize, t: i32, keep: v128): v128 {
+  const q = p + <usize>t;
+  return v128.and(f32x4(load<f32>(q), load<f32>(q + p1), load<f32>(q + p2), load<f32>(q + p3)), keep);
 }
 
 // @ts-ignore: decorator
