@@ -32,7 +32,7 @@ const key = (kind: string, g: Conv2dGeometry) =>
 /** Image pixel (ih, iw) of channel plane `plane`, or 0 where (ih, iw) lies in the padding. */
 const PIXEL = `
 fn pixel(plane: i32, ih: i32, iw: i32) -> f32 {
-  let ok = ih >= 0 && iw >= 0 && ih < i32(u.H) && iw < i32(u.W);
+  let ok = (ih >= 0) & (iw >= 0) & (ih < i32(u.H)) & (iw < i32(u.W));
   let v = x[u32(select(0, plane + ih * i32(u.W) + iw, ok))];
   return select(0.0, v, ok);
 }
@@ -124,7 +124,7 @@ fn loadB(r: RowB, k: u32) -> f32 {
   let t = 8u * k;
   let oh = r.qh - ktab[t + 2u];
   let ow = r.qw - ktab[t + 4u];
-  let ok = r.rh == ktab[t + 3u] && r.rw == ktab[t + 5u] && oh >= 0 && ow >= 0 && oh < i32(u.OH) && ow < i32(u.OW);
+  let ok = (r.rh == ktab[t + 3u]) & (r.rw == ktab[t + 5u]) & (oh >= 0) & (ow >= 0) & (oh < i32(u.OH)) & (ow < i32(u.OW));
   let v = dy[u32(select(0, r.plane + ktab[t + 1u] + oh * i32(u.OW) + ow, ok))];
   return select(0.0, v, ok);
 }

@@ -92,7 +92,7 @@ export const ops = {
   leakyReluBackward: {
     name: 'leakyReluBackward', args: [{ name: 'x', mode: 'r' }, { name: 'dy', mode: 'r' }, { name: 'dx', mode: 'w' }],
     uniforms: [['slope', 'f32'], ['cap', 'f32']],
-    body: 'let capped = !isNan(x) && x >= u.cap; dx = select(select(u.slope * dy, dy, gtZero(x)), 0.0, capped);',
+    body: 'let capped = !isNan(x) & (x >= u.cap); dx = select(select(u.slope * dy, dy, gtZero(x)), 0.0, capped);',
   },
   tanh: {
     name: 'tanh', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [],

@@ -102,22 +102,27 @@ function tiledDef(spec: ImplicitGemm, t: Tile, split: boolean): KernelDef {
     const { BM, BN, TM, TN } = t;
     const WX = BN / TN, WY = BM / TM, NT = WX * WY;
     // Tile loads unrolled and branch-free: an out-of-range element loads a clamped (valid)
-    // position and is replaced by 0, so invocations do not diverge.
-    const loads = (count: number, alongK: boolean, rows: number, a: boolean) => range(count / NT).map((it) => {
+    // position and is replaced by 0, so invocations do not diverge. Which row (and k offset)
+    // an invocation loads does not change along K: rows are resolved once, before the K loop.
+    const plan = (count: number, alongK: boolean, rows: number, a: boolean) => range(count / NT).map((it) => {
       const e = `lid + ${it * NT}u`;
-      const idx = alongK ? `let kk = (${e}) % ${BK}u; let o = (${e}) / ${BK}u;` : `let o = (${e}) % ${rows}u; let kk = (${e}) / ${rows}u;`;
-      const [origin, limit, row, load, tile] = a ? ['m0', 'u.M', 'rowA', 'loadA', 'As'] : ['n0', 'u.N', 'rowB', 'loadB', 'Bs'];
-      return `{ ${idx} let p = ${origin} + o; let k = k0 + kk;
-      let v = ${load}(${row}(min(p, ${limit} - 1u), bt), min(k, kEnd - 1u));
-      ${tile}[kk * ${rows}u + o] = select(0.0, v, p < ${limit} && k < kEnd); }`;
-    }).join('\n    ');
+      const [origin, limit, row, load, tile, name] = a ? ['m0', 'u.M', 'rowA', 'loadA', 'As', `la${it}`] : ['n0', 'u.N', 'rowB', 'loadB', 'Bs', `lb${it}`];
+      const [o, kk] = alongK ? [`(${e}) / ${BK}u`, `(${e}) % ${BK}u`] : [`(${e}) % ${rows}u`, `(${e}) / ${rows}u`];
+      return {
+        before: `let ${name}o = ${o}; let ${name}k = ${kk}; let ${name}ok = ${origin} + ${name}o < ${limit}; `
+          + `let ${name}r = ${row}(min(${origin} + ${name}o, ${limit} - 1u), bt);`,
+        inside: `{ let k = k0 + ${name}k; let v = ${load}(${name}r, min(k, kEnd - 1u)); `
+          + `${tile}[${name}k * ${rows}u + ${name}o] = select(0.0, v, ${name}ok & (k < kEnd)); }`,
+      };
+    });
+    const loads = [...plan(BM * BK, spec.aAlongK, BM, true), ...plan(BN * BK, !spec.bAlongN, BN, false)];
     // Accumulators and operand registers as scalars, loops over them unrolled here.
     const acc = range(TM).flatMap((i) => range(TN).map((j) => `var acc${i}_${j} = 0.0;`)).join(' ');
     const aRegs = range(TM).map((i) => `let a${i} = As[base + ${i * WY}u];`).join(' ');
     const bRegs = range(TN).map((j) => `let b${j} = Bs[bbase + ${j * WX}u];`).join(' ');
     const fmas = range(TM).flatMap((i) => range(TN).map((j) => `acc${i}_${j} = acc${i}_${j} + a${i} * b${j};`)).join('\n      ');
     const stores = range(TM).flatMap((i) => range(TN).map((j) =>
-      `{ let m = m0 + ty + ${i * WY}u; let n = n0 + tx + ${j * WX}u; if (m < u.M && n < u.N) { ${result(split, `acc${i}_${j}`)} } }`)).join('\n  ');
+      `{ let m = m0 + ty + ${i * WY}u; let n = n0 + tx + ${j * WX}u; if ((m < u.M) & (n < u.N)) { ${result(split, `acc${i}_${j}`)} } }`)).join('\n  ');
     return {
       label: spec.name, uniforms: [...STANDARD, ...spec.uniforms], bindings: bindings(spec, split),
       code: `var<workgroup> As: array<f32, ${BK * BM}>;
@@ -129,9 +134,9 @@ ${entry(NT, `${LOCATE('wgi')}
   let m0 = tm * ${BM}u;
   let n0 = tn * ${BN}u;
   ${acc}
+  ${loads.map((l) => l.before).join('\n  ')}
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${BK}u) {
-    ${loads(BM * BK, spec.aAlongK, BM, true)}
-    ${loads(BN * BK, !spec.bAlongN, BN, false)}
+    ${loads.map((l) => l.inside).join('\n    ')}
     workgroupBarrier();
     for (var kk = 0u; kk < ${BK}u; kk = kk + 1u) {
       let base = kk * ${BM}u + ty;
@@ -156,7 +161,7 @@ function registerDef(spec: ImplicitGemm, TM: number, TN: number, split: boolean)
     const bRegs = range(TN).map((j) => `let b${j} = loadB(rb${j}, k);`).join(' ');
     const fmas = range(TM).flatMap((i) => range(TN).map((j) => `acc${i}_${j} = acc${i}_${j} + a${i} * b${j};`)).join('\n    ');
     const stores = range(TM).flatMap((i) => range(TN).map((j) =>
-      `{ let m = m0 + ${i}u; let n = n0 + ${j}u; if (m < u.M && n < u.N) { ${result(split, `acc${i}_${j}`)} } }`)).join('\n  ');
+      `{ let m = m0 + ${i}u; let n = n0 + ${j}u; if ((m < u.M) & (n < u.N)) { ${result(split, `acc${i}_${j}`)} } }`)).join('\n  ');
     return {
       label: spec.name, uniforms: [...STANDARD, ...spec.uniforms], bindings: bindings(spec, split),
       code: `${spec.code}

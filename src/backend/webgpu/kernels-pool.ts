@@ -73,14 +73,14 @@ const maxForwardDef: KernelDef = {
   var bestIndex = -1;
   for (var kh = 0u; kh < u.KH; kh = kh + 1u) {
     let ih = i32(oh * u.sH + kh) - i32(u.pH);
-    if (ih < 0 || ih >= i32(u.H)) { continue; }
+    if ((ih < 0) | (ih >= i32(u.H))) { continue; }
     for (var kw = 0u; kw < u.KW; kw = kw + 1u) {
       let iw = i32(ow * u.sW + kw) - i32(u.pW);
-      if (iw < 0 || iw >= i32(u.W)) { continue; }
+      if ((iw < 0) | (iw >= i32(u.W))) { continue; }
       let i = (i32(nc * u.H) + ih) * i32(u.W) + iw;
       let v = x[i];
       // Strict '>' keeps the first maximum; NaN wins (the last NaN, as in the reference).
-      if (bestIndex < 0 || isNan(v) || (!isNan(best) && v > best)) { best = v; bestIndex = i; }
+      if ((bestIndex < 0) | isNan(v) | (!isNan(best) & (v > best))) { best = v; bestIndex = i; }
     }
   }
   y[t] = select(best, 0.0, bestIndex < 0);
@@ -171,11 +171,11 @@ const adaptiveBackwardDef: KernelDef = {
   for (var oh = ohLo; oh < ohHi; oh = oh + 1u) {
     let h0 = cellStart(oh, u.H, u.OH);
     let h1 = cellEnd(oh, u.H, u.OH);
-    if (ih < h0 || ih >= h1) { continue; }
+    if ((ih < h0) | (ih >= h1)) { continue; }
     for (var ow = owLo; ow < owHi; ow = ow + 1u) {
       let w0 = cellStart(ow, u.W, u.OW);
       let w1 = cellEnd(ow, u.W, u.OW);
-      if (iw < w0 || iw >= w1) { continue; }
+      if ((iw < w0) | (iw >= w1)) { continue; }
       s = s + dy[(nc * u.OH + oh) * u.OW + ow] / f32((h1 - h0) * (w1 - w0));
     }
   }

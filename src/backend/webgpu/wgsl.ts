@@ -6,7 +6,7 @@
  */
 export const FLOAT_BITS = `
 fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
-fn gtZero(x: f32) -> bool { let b = bitcast<i32>(x); return b > 0 && b <= 0x7f800000; }
+fn gtZero(x: f32) -> bool { let b = bitcast<i32>(x); return (b > 0) & (b <= 0x7f800000); }
 `;
 
 /**
