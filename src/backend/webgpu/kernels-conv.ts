@@ -50,15 +50,19 @@ function forwardSpec(bias: boolean): ImplicitGemm {
   return {
     name: 'conv2dForward', variant: bias ? 'bias' : 'nobias',
     bindings: [
-      { name: 'x', access: 'read' }, { name: 'w', access: 'read' }, { name: 'ktab', access: 'read', type: 'i32' },
+      { name: 'x', access: 'read' }, { name: 'w', access: 'read' }, { name: 'ktab', access: 'read', type: 'vec4<i32>' },
       ...(bias ? [{ name: 'bias', access: 'read' as const }] : []), { name: 'y', access: 'read_write' },
     ],
     uniforms: GEOMETRY,
     code: `${PIXEL}
 alias RowA = u32;
+alias KeyA = u32;
 fn rowA(m: u32, bt: u32) -> RowA { return (bt * u.Og + m) * u.K; }
-fn loadA(r: RowA, k: u32) -> f32 { return w[r + k]; }
+fn keyA(k: u32) -> KeyA { return k; }
+fn loadA(r: RowA, q: KeyA) -> f32 { return w[r + q]; }
 struct RowB { plane: i32, hs: i32, ws: i32 }
+alias KeyB = vec4<i32>;
+fn keyB(k: u32) -> KeyB { return ktab[k]; }
 fn rowB(n: u32, bt: u32) -> RowB {
   let ohw = u.OH * u.OW;
   let img = n / ohw;
@@ -67,10 +71,7 @@ fn rowB(n: u32, bt: u32) -> RowB {
   let ow = p - oh * u.OW;
   return RowB(i32((img * u.C + bt * u.Cg) * u.H * u.W), i32(oh * u.sH) - i32(u.pH), i32(ow * u.sW) - i32(u.pW));
 }
-fn loadB(r: RowB, k: u32) -> f32 {
-  let t = 4u * k;
-  return pixel(r.plane + ktab[t], r.hs + ktab[t + 1u], r.ws + ktab[t + 2u]);
-}
+fn loadB(r: RowB, q: KeyB) -> f32 { return pixel(r.plane + q.x, r.hs + q.y, r.ws + q.z); }
 fn store(m: u32, n: u32, bt: u32, v: f32) {
   let ohw = u.OH * u.OW;
   let img = n / ohw;
@@ -83,8 +84,8 @@ fn store(m: u32, n: u32, bt: u32, v: f32) {
 }
 
 /**
- * Backward input: k = (o, kh, kw) → [offset of w[o, 0, kh, kw] from w[0, 0, 0, 0] of the group's row c,
- * o·OH·OW, kh / sH, kh % sH, kw / sW, kw % sW, 0, 0]. The output row a tap reads is
+ * Backward input: k = (o, kh, kw) → [offset of w[o, c, kh, kw] from w[0, c, 0, 0], o·OH·OW, kh / sH,
+ * kh % sH], [kw / sW, kw % sW, 0, 0] (two vec4 per k). The output row a tap reads is
  * (ih + pH − kh)/sH: exact when (ih + pH) % sH equals kh % sH, and then (ih + pH)/sH − kh/sH.
  */
 function backwardInputTable(g: Conv2dGeometry): Int32Array<ArrayBuffer> {
@@ -104,13 +105,17 @@ function backwardInputTable(g: Conv2dGeometry): Int32Array<ArrayBuffer> {
 
 const backwardInputSpec: ImplicitGemm = {
   name: 'conv2dBackwardInput', variant: '',
-  bindings: [{ name: 'dy', access: 'read' }, { name: 'w', access: 'read' }, { name: 'ktab', access: 'read', type: 'i32' }, { name: 'dx', access: 'read_write' }],
+  bindings: [{ name: 'dy', access: 'read' }, { name: 'w', access: 'read' }, { name: 'ktab', access: 'read', type: 'vec4<i32>' }, { name: 'dx', access: 'read_write' }],
   uniforms: GEOMETRY,
   code: `
 alias RowA = u32;
+alias KeyA = u32;
 fn rowA(m: u32, bt: u32) -> RowA { return (bt * u.Og * u.Cg + m) * u.KH * u.KW; }
-fn loadA(r: RowA, k: u32) -> f32 { return w[r + u32(ktab[8u * k])]; }
+fn keyA(k: u32) -> KeyA { return u32(ktab[2u * k].x); }
+fn loadA(r: RowA, q: KeyA) -> f32 { return w[r + q]; }
 struct RowB { plane: i32, qh: i32, rh: i32, qw: i32, rw: i32 }
+struct KeyB { plane: i32, qh: i32, rh: i32, qw: i32, rw: i32 }
+fn keyB(k: u32) -> KeyB { let a = ktab[2u * k]; let b = ktab[2u * k + 1u]; return KeyB(a.y, a.z, a.w, b.x, b.y); }
 fn rowB(n: u32, bt: u32) -> RowB {
   let hw = u.H * u.W;
   let img = n / hw;
@@ -120,12 +125,11 @@ fn rowB(n: u32, bt: u32) -> RowB {
   let tw = q - ih * u.W + u.pW;
   return RowB(i32((img * u.O + bt * u.Og) * u.OH * u.OW), i32(th / u.sH), i32(th % u.sH), i32(tw / u.sW), i32(tw % u.sW));
 }
-fn loadB(r: RowB, k: u32) -> f32 {
-  let t = 8u * k;
-  let oh = r.qh - ktab[t + 2u];
-  let ow = r.qw - ktab[t + 4u];
-  let ok = (r.rh == ktab[t + 3u]) & (r.rw == ktab[t + 5u]) & (oh >= 0) & (ow >= 0) & (oh < i32(u.OH)) & (ow < i32(u.OW));
-  let v = dy[u32(select(0, r.plane + ktab[t + 1u] + oh * i32(u.OW) + ow, ok))];
+fn loadB(r: RowB, q: KeyB) -> f32 {
+  let oh = r.qh - q.qh;
+  let ow = r.qw - q.qw;
+  let ok = (r.rh == q.rh) & (r.rw == q.rw) & (oh >= 0) & (ow >= 0) & (oh < i32(u.OH)) & (ow < i32(u.OW));
+  let v = dy[u32(select(0, r.plane + q.plane + oh * i32(u.OW) + ow, ok))];
   return select(0.0, v, ok);
 }
 fn store(m: u32, n: u32, bt: u32, v: f32) {
@@ -153,13 +157,17 @@ function backwardWeightsTable(g: Conv2dGeometry): Int32Array<ArrayBuffer> {
 
 const backwardWeightsSpec: ImplicitGemm = {
   name: 'conv2dBackwardWeights', variant: '',
-  bindings: [{ name: 'x', access: 'read' }, { name: 'dy', access: 'read' }, { name: 'ktab', access: 'read', type: 'i32' }, { name: 'dw', access: 'read_write' }],
+  bindings: [{ name: 'x', access: 'read' }, { name: 'dy', access: 'read' }, { name: 'ktab', access: 'read', type: 'vec4<i32>' }, { name: 'dw', access: 'read_write' }],
   uniforms: GEOMETRY,
   code: `${PIXEL}
 alias RowA = u32;
+alias KeyA = u32;
 fn rowA(m: u32, bt: u32) -> RowA { return (bt * u.Og + m) * u.OH * u.OW; }
-fn loadA(r: RowA, k: u32) -> f32 { return dy[r + u32(ktab[4u * k])]; }
+fn keyA(k: u32) -> KeyA { return u32(ktab[k].x); }
+fn loadA(r: RowA, q: KeyA) -> f32 { return dy[r + q]; }
 struct RowB { plane: i32, kh: i32, kw: i32 }
+alias KeyB = vec4<i32>;
+fn keyB(k: u32) -> KeyB { return ktab[k]; }
 fn rowB(n: u32, bt: u32) -> RowB {
   let khw = u.KH * u.KW;
   let c = n / khw;
@@ -167,10 +175,7 @@ fn rowB(n: u32, bt: u32) -> RowB {
   let kh = r / u.KW;
   return RowB(i32((bt * u.Cg + c) * u.H * u.W), i32(kh), i32(r - kh * u.KW));
 }
-fn loadB(r: RowB, k: u32) -> f32 {
-  let t = 4u * k;
-  return pixel(r.plane + ktab[t + 1u], ktab[t + 2u] + r.kh, ktab[t + 3u] + r.kw);
-}
+fn loadB(r: RowB, q: KeyB) -> f32 { return pixel(r.plane + q.y, q.z + r.kh, q.w + r.kw); }
 fn store(m: u32, n: u32, bt: u32, v: f32) { dw[(bt * u.Og + m) * u.N + n] = v; }
 `,
   aAlongK: true, bAlongN: false,

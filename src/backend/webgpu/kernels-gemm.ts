@@ -6,9 +6,10 @@ import { type BindingDecl, type Dispatcher, type KernelDef, type UniformType, en
  * arrays, convolutions read their im2col matrix straight from the image (implicit GEMM: no
  * column buffer). `batches` independent products (convolution groups) run in one dispatch.
  *
- * An operand element is loadA(rowA(m, bt), k): rowA does the per-row work once (a base offset,
- * an image position) and loadA the per-k part, with any per-k decomposition in a lookup table
- * (kernels-conv.ts), so the inner loops divide nothing.
+ * An operand element is loadA(rowA(m, bt), keyA(k)): rowA does the per-row work (a base
+ * offset, an image position) once per invocation, keyA the per-k part (for convolutions a
+ * lookup in a table built on the host, kernels-conv.ts) once per k, and loadA combines them,
+ * so the inner loops divide nothing.
  *
  * Two kernels compute it:
  *  - 'tiled' (GPUs): a workgroup computes a BM×BN tile of C, each invocation TM×TN of it,
@@ -30,9 +31,9 @@ export interface ImplicitGemm {
   /** Uniforms beyond the standard M, N, K, … ones. */
   uniforms: readonly (readonly [string, UniformType])[];
   /**
-   * WGSL defining types RowA and RowB and the functions
-   *   rowA(m: u32, bt: u32) -> RowA, loadA(r: RowA, k: u32) -> f32   (called with m < M, k < K),
-   *   rowB(n: u32, bt: u32) -> RowB, loadB(r: RowB, k: u32) -> f32   (n < N, k < K),
+   * WGSL defining types RowA, KeyA, RowB, KeyB and the functions
+   *   rowA(m: u32, bt: u32) -> RowA, keyA(k: u32) -> KeyA, loadA(r: RowA, q: KeyA) -> f32   (m < M, k < K),
+   *   rowB(n: u32, bt: u32) -> RowB, keyB(k: u32) -> KeyB, loadB(r: RowB, q: KeyB) -> f32   (n < N, k < K),
    *   store(m: u32, n: u32, bt: u32, v: f32)                          (the epilogue: one element of C).
    */
   code: string;
@@ -57,6 +58,7 @@ const MIN_SPLIT_K = 128;
 const MAX_SPLITS = 64;
 const REDUCE_WG = 256;
 const REG_WG = 64;
+const RN = 8;
 
 interface Tile { BM: number; BN: number; TM: number; TN: number }
 
@@ -66,6 +68,12 @@ function tileFor(M: number, N: number): Tile {
   // 8 or 16 invocations per side, 2 or 4 elements each.
   const per = (b: number) => (b === 64 ? 4 : 2);
   return { BM, BN, TM: per(BM), TN: per(BN) };
+}
+
+/** Register blocks: up to 4 rows by 8 columns per invocation (8 loads feed 32 multiply-adds). */
+function registerBlock(M: number, N: number): Tile {
+  const TM = Math.min(M, 4), TN = Math.min(N, RN);
+  return { BM: TM, BN: TN, TM, TN };
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -108,10 +116,11 @@ function tiledDef(spec: ImplicitGemm, t: Tile, split: boolean): KernelDef {
       const e = `lid + ${it * NT}u`;
       const [origin, limit, row, load, tile, name] = a ? ['m0', 'u.M', 'rowA', 'loadA', 'As', `la${it}`] : ['n0', 'u.N', 'rowB', 'loadB', 'Bs', `lb${it}`];
       const [o, kk] = alongK ? [`(${e}) / ${BK}u`, `(${e}) % ${BK}u`] : [`(${e}) % ${rows}u`, `(${e}) / ${rows}u`];
+      const key = a ? 'keyA' : 'keyB';
       return {
         before: `let ${name}o = ${o}; let ${name}k = ${kk}; let ${name}ok = ${origin} + ${name}o < ${limit}; `
           + `let ${name}r = ${row}(min(${origin} + ${name}o, ${limit} - 1u), bt);`,
-        inside: `{ let k = k0 + ${name}k; let v = ${load}(${name}r, min(k, kEnd - 1u)); `
+        inside: `{ let k = k0 + ${name}k; let v = ${load}(${name}r, ${key}(min(k, kEnd - 1u))); `
           + `${tile}[${name}k * ${rows}u + ${name}o] = select(0.0, v, ${name}ok & (k < kEnd)); }`,
       };
     });
@@ -157,8 +166,8 @@ function registerDef(spec: ImplicitGemm, TM: number, TN: number, split: boolean)
     const rows = range(TM).map((i) => `let ra${i} = rowA(min(m0 + ${i}u, u.M - 1u), bt);`).join(' ');
     const cols = range(TN).map((j) => `let rb${j} = rowB(min(n0 + ${j}u, u.N - 1u), bt);`).join(' ');
     const acc = range(TM).flatMap((i) => range(TN).map((j) => `var acc${i}_${j} = 0.0;`)).join(' ');
-    const aRegs = range(TM).map((i) => `let a${i} = loadA(ra${i}, k);`).join(' ');
-    const bRegs = range(TN).map((j) => `let b${j} = loadB(rb${j}, k);`).join(' ');
+    const aRegs = 'let qa = keyA(k); ' + range(TM).map((i) => `let a${i} = loadA(ra${i}, qa);`).join(' ');
+    const bRegs = 'let qb = keyB(k); ' + range(TN).map((j) => `let b${j} = loadB(rb${j}, qb);`).join(' ');
     const fmas = range(TM).flatMap((i) => range(TN).map((j) => `acc${i}_${j} = acc${i}_${j} + a${i} * b${j};`)).join('\n    ');
     const stores = range(TM).flatMap((i) => range(TN).map((j) =>
       `{ let m = m0 + ${i}u; let n = n0 + ${j}u; if ((m < u.M) & (n < u.N)) { ${result(split, `acc${i}_${j}`)} } }`)).join('\n  ');
@@ -207,7 +216,7 @@ export function runGemm(d: Dispatcher, spec: ImplicitGemm, M: number, N: number,
   buffers: readonly GPUBuffer[], extra: readonly number[]): void {
   if (M === 0 || N === 0 || batches === 0) return;
   const registers = d.gemmKernel === 'registers';
-  const t: Tile = registers ? { BM: Math.min(M, 4), BN: Math.min(N, 4), TM: Math.min(M, 4), TN: Math.min(N, 4) } : tileFor(M, N);
+  const t: Tile = registers ? registerBlock(M, N) : tileFor(M, N);
   const tilesM = Math.ceil(M / t.BM), tilesN = Math.ceil(N / t.BN);
   const tiles = tilesM * tilesN * batches;
   const target = registers ? TARGET_INVOCATIONS : TARGET_WORKGROUPS;
@@ -236,11 +245,15 @@ export function gemmSpec(transA: boolean, transB: boolean): ImplicitGemm {
     // A row is its first element's index; consecutive k step by 1, or by the row count when transposed.
     code: `
 alias RowA = u32;
+alias KeyA = u32;
 alias RowB = u32;
+alias KeyB = u32;
 fn rowA(m: u32, bt: u32) -> RowA { return ${transA ? 'm' : 'm * u.K'}; }
-fn loadA(r: RowA, k: u32) -> f32 { return A[r + ${transA ? 'k * u.M' : 'k'}]; }
+fn keyA(k: u32) -> KeyA { return ${transA ? 'k * u.M' : 'k'}; }
+fn loadA(r: RowA, q: KeyA) -> f32 { return A[r + q]; }
 fn rowB(n: u32, bt: u32) -> RowB { return ${transB ? 'n * u.K' : 'n'}; }
-fn loadB(r: RowB, k: u32) -> f32 { return B[r + ${transB ? 'k' : 'k * u.N'}]; }
+fn keyB(k: u32) -> KeyB { return ${transB ? 'k' : 'k * u.N'}; }
+fn loadB(r: RowB, q: KeyB) -> f32 { return B[r + q]; }
 fn store(m: u32, n: u32, bt: u32, v: f32) {
   let i = m * u.N + n;
   var r = u.alpha * v;
