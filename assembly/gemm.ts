@@ -265,6 +265,54 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: 
   }
 }
 
+/**
+ * Packs strips [s0, s1) of op(B) (K × N) whole, for gemmPacked: strip s holds columns
+ * [s·NR, s·NR + NR) over all K, k-major (K × NR floats at dst + s·K·NR; columns past N zero).
+ * Threads share one packed B instead of each packing all of it.
+ */
+export function gemmPackB(transB: bool, K: i32, N: i32, B: usize, ldb: i32, s0: i32, s1: i32, dst: usize): void {
+  for (let s = s0; s < s1; s++) {
+    const j = s * NR;
+    packB(transB, B, ldb, j, min(NR, N - j), 0, K, dst + (<usize>(s * K * NR) << 2));
+  }
+}
+
+/**
+ * C[M×N] = alpha·op(A)·B + beta·C with B packed whole by gemmPackB: a block of rows of a larger
+ * GEMM. Same blocks and order of sums as gemm, so the same bits whichever rows a thread takes.
+ * `work` must hold gemmWorkspaceBytes().
+ */
+export function gemmPacked(transA: bool, M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, PB: usize,
+  beta: f32, C: usize, ldc: i32, work: usize): void {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0) { scaleC(M, N, beta, C, ldc); return; }
+  const pa = work;
+  const tile = work + (<usize>(MC * KC + KC * NC) << 2);
+  for (let ic = 0; ic < M; ic += MC) {
+    const mc = min(MC, M - ic);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const b = pc == 0 ? beta : <f32>1;
+      packA(transA, A, lda, ic, mc, pc, kc, alpha, pa);
+      for (let jr = 0; jr < N; jr += NR) {
+        const nr = min(NR, N - jr);
+        const pbs = PB + (<usize>(jr * K + pc * NR) << 2);
+        for (let ir = 0; ir < mc; ir += MR) {
+          const mr = min(MR, mc - ir);
+          const c = C + ((<usize>(ic + ir) * ldc + jr) << 2);
+          const pas = pa + (<usize>(ir * kc) << 2);
+          if (mr == MR && nr == NR) {
+            microKernel(kc, pas, pbs, c, ldc, b, true, tile);
+          } else {
+            microKernel(kc, pas, pbs, c, ldc, b, false, tile);
+            mergeTile(tile, mr, nr, c, ldc, b);
+          }
+        }
+      }
+    }
+  }
+}
+
 /** Merges the valid mr×nr corner of an edge tile into C. */
 export function mergeTile(tile: usize, mr: i32, nr: i32, C: usize, ldc: i32, beta: f32): void {
   for (let r = 0; r < mr; r++) {

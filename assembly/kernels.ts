@@ -2,7 +2,7 @@
 // (and its worker threads) with pointers into the one imported linear memory.
 // The module keeps no state and allocates nothing: the host owns all memory.
 
-export { gemm, gemmWorkspaceBytes } from './gemm';
+export { gemm, gemmPackB, gemmPacked, gemmWorkspaceBytes } from './gemm';
 export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeights, convWorkspaceBytes } from './conv';
 export { winogradInput, winogradMultiply, winogradProductsBytes, winogradWeights } from './winograd';
 export { convGemmForward, convGemmWeights, convPackWeights, convPackedStrips, convPackedWeightsFloats } from './convgemm';

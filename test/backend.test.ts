@@ -196,7 +196,8 @@ for (const c of selected) {
 
     it('gemm: every transpose combination, edge tiles, alpha and beta', async () => {
       const rng = new Rng(1);
-      const shapes = [[1, 1, 1], [5, 7, 3], [4, 8, 16], [13, 17, 300], [6, 784, 25], [130, 9, 257], [3, 200, 5], [70, 90, 60], [65, 129, 260]];
+      const shapes = [[1, 1, 1], [5, 7, 3], [4, 8, 16], [13, 17, 300], [6, 784, 25], [130, 9, 257], [3, 200, 5], [70, 90, 60], [65, 129, 260],
+        [300, 70, 270]]; // threads share one packed B: row blocks past MC, K past KC, N not a multiple of 8
       const scalars = [[1, 0], [0.7, 0.3], [-1.5, 1]];
       for (const [M, N, K] of shapes) {
         for (const transA of [false, true]) {

@@ -13,6 +13,11 @@ export interface KernelExports {
   convWorkspaceBytes(geometry: Ptr): number;
   gemm(transA: Flag, transB: Flag, M: number, N: number, K: number, alpha: number,
     A: Ptr, lda: number, B: Ptr, ldb: number, beta: number, C: Ptr, ldc: number, work: Ptr): void;
+  /** Packs strips [s0, s1) (NR columns, all of K) of op(B) for gemmPacked. */
+  gemmPackB(transB: Flag, K: number, N: number, B: Ptr, ldb: number, s0: number, s1: number, packed: Ptr): void;
+  /** gemm on a block of rows with B packed whole by gemmPackB. */
+  gemmPacked(transA: Flag, M: number, N: number, K: number, alpha: number, A: Ptr, lda: number, packedB: Ptr,
+    beta: number, C: Ptr, ldc: number, work: Ptr): void;
   conv2dForward(geometry: Ptr, n0: number, n1: number, x: Ptr, w: Ptr, bias: Ptr, y: Ptr, work: Ptr): void;
   conv2dBackwardInput(geometry: Ptr, n0: number, n1: number, dy: Ptr, w: Ptr, dx: Ptr, work: Ptr): void;
   conv2dBackwardWeights(geometry: Ptr, n0: number, n1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
@@ -78,7 +83,7 @@ export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 
   'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward', 'batchNormStats', 'batchNormApply', 'batchNormBackward',
   'lrnForward', 'lrnBackward', 'add', 'mul', 'axpy', 'relu', 'reluBackward', 'leakyRelu', 'leakyReluBackward',
   'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward', 'convGemmForward', 'convGemmWeights', 'convPackWeights',
-  'winogradWeights', 'winogradInput', 'winogradMultiply'] as const;
+  'winogradWeights', 'winogradInput', 'winogradMultiply', 'gemmPackB', 'gemmPacked'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 
 export type KernelVariant = 'relaxed' | 'simd';

@@ -466,6 +466,18 @@ export class WasmBackend implements Backend {
       this.k.gemm(tA, tB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, this.workspace(0, this.gemmBytes));
       return;
     }
+    if (byRows) {
+      // B packed once, in parallel, and shared: each block of rows packs only its own A.
+      const strips = Math.ceil(N / NR);
+      const pb = this.block('gemmB', strips * NR * K * 4);
+      this.split('gemmPackB', strips, N * K, (s0, s1) => [tB, K, N, b, ldb, s0, s1, pb]);
+      const rowParts = Math.min(Math.ceil(M / MR), pool.threads * PIECES_PER_THREAD);
+      this.runPieces('gemmPacked', ranges(M, rowParts, MR).map(([r0, r1]) => ({
+        args: [tA, r1 - r0, N, K, alpha, a + (transA ? r0 : r0 * lda) * 4, lda, pb, beta, c + r0 * ldc * 4, ldc, 0],
+        workMask: 1 << 11,
+      })), this.gemmBytes);
+      return;
+    }
     // One block per thread, or up to PIECES_PER_THREAD when large (balance beats packing then).
     const parts = Math.min(Math.ceil(side / tile), Math.max(pool.threads, Math.min(pool.threads * PIECES_PER_THREAD, Math.floor(macs / GEMM_PIECE_MACS))));
     const chunk = Math.ceil(side / tile / parts) * tile;
