@@ -14,6 +14,10 @@ export interface WebGpuBackendOptions {
    * 'registers' on software adapters, where barriers are very slow, 'tiled' elsewhere.
    */
   gemmKernel?: 'tiled' | 'registers';
+  /** 'compatibility' also accepts adapters of WebGPU's compatibility mode (OpenGL ES, older APIs). */
+  featureLevel?: 'core' | 'compatibility';
+  /** Node only: options for Dawn's instance, e.g. ["backend=opengles"]. */
+  dawnFlags?: string[];
   /** A GPU object to use instead of navigator.gpu or Dawn's (tests, embedding). */
   gpu?: GPU;
 }
@@ -41,7 +45,7 @@ async function gpuObject(options: WebGpuBackendOptions): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  if (proc?.versions?.node) return (await import('./node.js')).nodeGpu();
+  if (proc?.versions?.node) return (await import('./node.js')).nodeGpu(options.dawnFlags);
   throw new ConvkitError('webgpu backend: this browser has no WebGPU (navigator.gpu); use the wasm backend');
 }
 
@@ -51,6 +55,7 @@ export async function openDevice(options: WebGpuBackendOptions): Promise<{ devic
   const adapter = await gpu.requestAdapter({
     powerPreference: options.powerPreference,
     forceFallbackAdapter: options.forceFallbackAdapter,
+    ...(options.featureLevel ? { featureLevel: options.featureLevel } : {}),
   });
   if (!adapter) throw new ConvkitError(NO_ADAPTER);
   const a = adapter.info;
@@ -61,6 +66,11 @@ export async function openDevice(options: WebGpuBackendOptions): Promise<{ devic
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
       maxStorageBuffersPerShaderStage: Math.min(limits.maxStorageBuffersPerShaderStage, 10),
+      // Kernels use workgroups of up to 256 invocations and 8 KiB of workgroup memory (the
+      // core defaults; compatibility-mode defaults are lower).
+      maxComputeWorkgroupSizeX: Math.min(limits.maxComputeWorkgroupSizeX, 256),
+      maxComputeInvocationsPerWorkgroup: Math.min(limits.maxComputeInvocationsPerWorkgroup, 256),
+      maxComputeWorkgroupStorageSize: Math.min(limits.maxComputeWorkgroupStorageSize, 16384),
     },
   });
   const describe = [a.vendor, a.architecture, a.device, a.description].join(' ');

@@ -5,10 +5,13 @@
  */
 import { ConvkitError } from '../../errors.js';
 
-let gpu: GPU | null = null;
+const gpus = new Map<string, GPU>();
 
-export async function nodeGpu(): Promise<GPU> {
-  if (gpu) return gpu;
+/** Dawn's GPU object; `flags` are Dawn's options (e.g. "backend=opengles"), one instance per set. */
+export async function nodeGpu(flags: readonly string[] = []): Promise<GPU> {
+  const key = flags.join('\n');
+  const cached = gpus.get(key);
+  if (cached) return cached;
   let mod: { create(options: string[]): GPU; globals: object };
   try {
     mod = await import('webgpu');
@@ -18,6 +21,7 @@ export async function nodeGpu(): Promise<GPU> {
   }
   // GPUBufferUsage, GPUMapMode, GPUShaderStage… as in browsers.
   Object.assign(globalThis, mod.globals);
-  gpu = mod.create([]);
+  const gpu = mod.create([...flags]);
+  gpus.set(key, gpu);
   return gpu;
 }
