@@ -26,6 +26,12 @@ import { madd } from './simd';
  */
 // @ts-ignore: decorator
 @inline const DOT_MAX_OUTPUTS: i32 = 4096;
+/** Or with at most this many rows of A (a dense layer's batch), whatever N: no packing of the large B. */
+// @ts-ignore: decorator
+@inline const DOT_MAX_ROWS: i32 = 16;
+/** K per block of the dot products: 4 rows of B (16 KiB) stay in L1 while the rows of A pass. */
+// @ts-ignore: decorator
+@inline const DOT_KB: i32 = 1024;
 
 /** Bytes of workspace gemm needs: packed A block, packed B block, one edge tile. */
 export function gemmWorkspaceBytes(): i32 {
@@ -228,7 +234,7 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: 
   A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32, work: usize): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0) { scaleC(M, N, beta, C, ldc); return; }
-  if (!transA && transB && M * N <= DOT_MAX_OUTPUTS && K >= 16) {
+  if (!transA && transB && (M * N <= DOT_MAX_OUTPUTS || M <= DOT_MAX_ROWS) && K >= 16) {
     gemmDotNT(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
@@ -326,49 +332,58 @@ export function mergeTile(tile: usize, mr: i32, nr: i32, C: usize, ldc: i32, bet
   }
 }
 
-/** C = alpha·A·Bᵀ + beta·C as dot products of rows, 2 rows of A × 4 rows of B at a time. */
+/**
+ * C = alpha·A·Bᵀ + beta·C as dot products of rows, 2 rows of A × 4 rows of B at a time: for
+ * each 4 rows of B, all rows of A, in blocks of DOT_KB along K so that the B rows stay in L1
+ * while every row of A passes (a dense layer's few rows of a large weight matrix read it once).
+ */
 function gemmDotNT(M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32): void {
   const sa = <usize>lda << 2, sb = <usize>ldb << 2;
   const K4 = K & ~3;
-  for (let i = 0; i < M; i += 2) {
-    const rows = min(2, M - i);
-    const a0 = A + <usize>i * sa;
-    const a1 = rows > 1 ? a0 + sa : a0; // a missing row repeats row 0; its results are not stored
-    for (let j = 0; j < N; j += 4) {
-      const cols = min(4, N - j);
-      const b0 = B + <usize>j * sb;
-      const b1 = cols > 1 ? b0 + sb : b0, b2 = cols > 2 ? b0 + 2 * sb : b0, b3 = cols > 3 ? b0 + 3 * sb : b0;
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-      let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-      for (let k = 0; k < K4; k += 4) {
-        const o = <usize>k << 2;
-        const x0 = v128.load(a0 + o), x1 = v128.load(a1 + o);
-        let y = v128.load(b0 + o);
-        c00 = madd(x0, y, c00); c10 = madd(x1, y, c10);
-        y = v128.load(b1 + o);
-        c01 = madd(x0, y, c01); c11 = madd(x1, y, c11);
-        y = v128.load(b2 + o);
-        c02 = madd(x0, y, c02); c12 = madd(x1, y, c12);
-        y = v128.load(b3 + o);
-        c03 = madd(x0, y, c03); c13 = madd(x1, y, c13);
-      }
-      let r0 = hsum4(c00, c01, c02, c03), r1 = hsum4(c10, c11, c12, c13);
-      for (let k = K4; k < K; k++) {
-        const o = <usize>k << 2;
-        const y = f32x4(load<f32>(b0 + o), load<f32>(b1 + o), load<f32>(b2 + o), load<f32>(b3 + o));
-        r0 = madd(f32x4.splat(load<f32>(a0 + o)), y, r0);
-        r1 = madd(f32x4.splat(load<f32>(a1 + o)), y, r1);
-      }
-      const va = f32x4.splat(alpha);
-      r0 = f32x4.mul(r0, va);
-      r1 = f32x4.mul(r1, va);
-      const c0 = C + ((<usize>i * ldc + j) << 2);
-      if (cols == 4) {
-        storeRow4(c0, r0, beta);
-        if (rows > 1) storeRow4(c0 + (<usize>ldc << 2), r1, beta);
-      } else {
-        storeLanes(c0, r0, cols, beta);
-        if (rows > 1) storeLanes(c0 + (<usize>ldc << 2), r1, cols, beta);
+  const va = f32x4.splat(alpha);
+  for (let j = 0; j < N; j += 4) {
+    const cols = min(4, N - j);
+    const b0 = B + <usize>j * sb;
+    const b1 = cols > 1 ? b0 + sb : b0, b2 = cols > 2 ? b0 + 2 * sb : b0, b3 = cols > 3 ? b0 + 3 * sb : b0;
+    for (let kb = 0; kb < K; kb += DOT_KB) {
+      const ke = min(K, kb + DOT_KB), ve = min(ke, K4);
+      // The first block applies beta; later ones add to what it stored.
+      const bt: f32 = kb == 0 ? beta : 1;
+      for (let i = 0; i < M; i += 2) {
+        const rows = min(2, M - i);
+        const a0 = A + <usize>i * sa;
+        const a1 = rows > 1 ? a0 + sa : a0; // a missing row repeats row 0; its results are not stored
+        let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+        let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+        for (let k = kb; k < ve; k += 4) {
+          const o = <usize>k << 2;
+          const x0 = v128.load(a0 + o), x1 = v128.load(a1 + o);
+          let y = v128.load(b0 + o);
+          c00 = madd(x0, y, c00); c10 = madd(x1, y, c10);
+          y = v128.load(b1 + o);
+          c01 = madd(x0, y, c01); c11 = madd(x1, y, c11);
+          y = v128.load(b2 + o);
+          c02 = madd(x0, y, c02); c12 = madd(x1, y, c12);
+          y = v128.load(b3 + o);
+          c03 = madd(x0, y, c03); c13 = madd(x1, y, c13);
+        }
+        let r0 = hsum4(c00, c01, c02, c03), r1 = hsum4(c10, c11, c12, c13);
+        for (let k = max(kb, K4); k < ke; k++) {
+          const o = <usize>k << 2;
+          const y = f32x4(load<f32>(b0 + o), load<f32>(b1 + o), load<f32>(b2 + o), load<f32>(b3 + o));
+          r0 = madd(f32x4.splat(load<f32>(a0 + o)), y, r0);
+          r1 = madd(f32x4.splat(load<f32>(a1 + o)), y, r1);
+        }
+        r0 = f32x4.mul(r0, va);
+        r1 = f32x4.mul(r1, va);
+        const c0 = C + ((<usize>i * ldc + j) << 2);
+        if (cols == 4) {
+          storeRow4(c0, r0, bt);
+          if (rows > 1) storeRow4(c0 + (<usize>ldc << 2), r1, bt);
+        } else {
+          storeLanes(c0, r0, cols, bt);
+          if (rows > 1) storeLanes(c0 + (<usize>ldc << 2), r1, cols, bt);
+        }
       }
     }
   }
