@@ -301,15 +301,16 @@ function packImage(s: usize, Cs: i32, Hs: i32, Ws: i32, KW: i32, sH: i32, sW: i3
 }
 
 /**
- * dw[:, j0 .. j1) (and dbias when j0 is 0 and dbias is not 0) for all images of the batch, as
- * sums over (image, position) in a fixed order. j0 is a multiple of NR; dw is written, not added to.
+ * dw[:, j0 .. j1) of groups [g0, g1) (and their dbias when j0 is 0 and dbias is not 0) for all
+ * images of the batch, as sums over (image, position) in a fixed order. j0 is a multiple of
+ * NR; dw is written, not added to.
  */
-export function convGemmWeights(g: ConvGeometry, j0: i32, j1: i32, x: usize, dy: usize, dw: usize, dbias: usize, work: usize): void {
+export function convGemmWeights(g: ConvGeometry, g0: i32, g1: i32, j0: i32, j1: i32, x: usize, dy: usize, dw: usize, dbias: usize, work: usize): void {
   const G = g.groups, Cg = g.C / G, Og = g.O / G, KH = g.KH, KW = g.KW;
   const R = Cg * KH * KW, P = g.OH * g.OW, Kt = g.N * P;
   const pb = work, tile = pb + (<usize>(KC * NCB) << 2), lanes = tile + (<usize>(MR * NR) << 2);
   const pa = lanes + 256;
-  for (let gi = 0; gi < G; gi++) {
+  for (let gi = g0; gi < g1; gi++) {
     for (let kb = 0; kb < Kt; kb += KC) {
       const kc = min(KC, Kt - kb);
       packGradient(g, gi, Og, P, kb, kc, dy, pa);
@@ -336,7 +337,7 @@ export function convGemmWeights(g: ConvGeometry, j0: i32, j1: i32, x: usize, dy:
     }
   }
   if (dbias && j0 == 0) {
-    for (let o = 0; o < g.O; o++) {
+    for (let o = g0 * Og; o < g1 * Og; o++) {
       let acc = f32x4.splat(0);
       let s: f32 = 0;
       for (let n = 0; n < g.N; n++) {

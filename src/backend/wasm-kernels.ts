@@ -35,8 +35,8 @@ export interface KernelExports {
   winogradMultiply(geometry: Ptr, group: number, r0: number, r1: number, s0: number, s1: number,
     U: Ptr, V: Ptr, bias: Ptr, dst: Ptr, work: Ptr, view: Ptr): void;
   winogradProductsBytes(): number;
-  /** Weight gradient columns (taps) [j0, j1) over the whole batch; dbias from the piece with j0 = 0. */
-  convGemmWeights(geometry: Ptr, j0: number, j1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
+  /** Weight gradient columns (taps) [j0, j1) of groups [g0, g1) over the whole batch; their dbias from the piece with j0 = 0. */
+  convGemmWeights(geometry: Ptr, g0: number, g1: number, j0: number, j1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
   /** Pooling kernels cover planes (n, c) in [p0, p1). */
   maxPool2dForward(geometry: Ptr, p0: number, p1: number, x: Ptr, y: Ptr, argmax: Ptr): void;
   maxPool2dBackward(geometry: Ptr, p0: number, p1: number, dy: Ptr, argmax: Ptr, dx: Ptr): void;

@@ -187,11 +187,19 @@ export class WasmBackend implements Backend {
     const dbp = dbias ? this.io.output(dbias, g.O, 'dbias') : 0;
     const workBytes = this.k.convWorkspaceBytes(gp);
     if (useConvGemm(g, 'weights')) {
-      // Split over the gradient's columns (taps): no partial sums, the same bits on any thread count.
-      const R = (g.C / g.groups) * g.KH * g.KW;
+      // Split over groups, then the gradient's columns (taps): no partial sums, the same bits on
+      // any thread count. Each piece packs its groups' dy, so groups split first.
+      const G = g.groups, R = (g.C / G) * g.KH * g.KW;
       const macs = g.N * g.O * g.OH * g.OW * R;
-      const parts = !this.pool || macs < PARALLEL_MIN_MACS ? 1 : this.pool.threads * WEIGHT_PIECES_PER_THREAD;
-      const pieces = ranges(R, parts, NR).map(([j0, j1]) => ({ args: [gp, j0, j1, xp, dyp, dwp, dbp, 0], workMask: 1 << 7 }));
+      const pieces: Piece[] = [];
+      if (!this.pool || macs < PARALLEL_MIN_MACS) {
+        pieces.push({ args: [gp, 0, G, 0, R, xp, dyp, dwp, dbp, 0], workMask: 1 << 9 });
+      } else {
+        const perGroup = Math.ceil(this.pool.threads * WEIGHT_PIECES_PER_THREAD / G);
+        for (let gi = 0; gi < G; gi++) {
+          for (const [j0, j1] of ranges(R, perGroup, NR)) pieces.push({ args: [gp, gi, gi + 1, j0, j1, xp, dyp, dwp, dbp, 0], workMask: 1 << 9 });
+        }
+      }
       this.runPieces('convGemmWeights', pieces, workBytes);
       this.io.finish();
       return;
