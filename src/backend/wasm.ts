@@ -444,8 +444,9 @@ export class WasmBackend implements Backend {
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void {
     this.io.begin();
     const n = w.length;
-    this.k.sgdStep(this.io.inout(w, n, 'w'), this.io.input(g, n, 'g'), this.io.inout(v, n, 'v'), n,
-      o.lr, o.momentum, o.weightDecay, +o.nesterov);
+    const wp = this.io.inout(w, n, 'w'), gp = this.io.input(g, n, 'g'), vp = this.io.inout(v, n, 'v');
+    // Element-wise and memory-bound: ranges across threads for large parameters.
+    this.elementwise('sgdStep', n, (i, m) => [wp + i * 4, gp + i * 4, vp + i * 4, m, o.lr, o.momentum, o.weightDecay, +o.nesterov]);
     this.io.finish();
   }
 
@@ -453,8 +454,9 @@ export class WasmBackend implements Backend {
     this.io.begin();
     const n = w.length;
     const c1 = 1 - Math.pow(o.beta1, o.step), c2 = 1 - Math.pow(o.beta2, o.step);
-    this.k.adamStep(this.io.inout(w, n, 'w'), this.io.input(g, n, 'g'), this.io.inout(m, n, 'm'), this.io.inout(v, n, 'v'), n,
-      o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, +o.decoupled, c1, c2);
+    const wp = this.io.inout(w, n, 'w'), gp = this.io.input(g, n, 'g'), mp = this.io.inout(m, n, 'm'), vp = this.io.inout(v, n, 'v');
+    this.elementwise('adamStep', n, (i, k) => [wp + i * 4, gp + i * 4, mp + i * 4, vp + i * 4, k,
+      o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, +o.decoupled, c1, c2]);
     this.io.finish();
   }
 
