@@ -6,6 +6,7 @@ import { createBackend } from '../src/backend/index.ts';
 import { Model } from '../src/model/model.ts';
 import { zooEntry } from '../src/model/zoo.ts';
 import { SoftmaxCrossEntropy } from '../src/train/loss.ts';
+import { Optimizer } from '../src/train/optimizer.ts';
 import { Tensor } from '../src/tensor.ts';
 
 const args = process.argv.slice(2);
@@ -43,11 +44,15 @@ const x = new Tensor([batch, C, H, W], be.alloc(batch * C * H * W));
 for (let i = 0; i < x.data.length; i++) x.data[i] = Math.sin(i) ;
 const labels = new Int32Array(batch).map((_, i) => i % 10);
 const loss = new SoftmaxCrossEntropy(be);
+// A training step as the benchmark harness times it: forward, loss, backward, SGD update.
+const optimizer = new Optimizer({ type: 'sgd', momentum: 0.9, weightDecay: 0 }, be);
+const params = model.parameters();
 const step = () => {
   if (!train) { model.forward(x, false); return; }
   const logits = model.forward(x, true);
   const out = loss.compute(logits, labels);
   model.backward(out.grad);
+  optimizer.step(params, 0.01);
 };
 step(); step();
 const totals = [];

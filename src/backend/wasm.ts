@@ -49,8 +49,8 @@ const GEMM_PIECE_MACS = 1 << 22;
 const CONV_GEMM_MIN_ROWS = 32;
 /** Source channels (the GEMMs' K) from which 3×3 stride-1 convolutions run by Winograd. */
 const WINOGRAD_MIN_CHANNELS = 32;
-/** Pieces per thread of a GEMM-path weight gradient: each packs all of dy again. */
-const WEIGHT_PIECES_PER_THREAD = 2;
+/** Pieces per thread of a GEMM-path weight gradient: each packs all of its groups' dy again, so one (measured: more pieces lost more to packing than they gained in balance). */
+const WEIGHT_PIECES_PER_THREAD = 1;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
 
 interface Block { ptr: number; bytes: number }
