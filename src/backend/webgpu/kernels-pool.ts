@@ -47,23 +47,18 @@ fn coverHi(i: u32, s: u32, p: u32, count: u32) -> i32 {
 }
 `;
 
-const OUTPUT_INDEX = `
+/** Thread t's plane nc and its position (row, col) in planes of rows × cols; threads past the end return. */
+const planeIndex = (rows: string, cols: string, row: string, col: string) => `
   let t = wgi * ${WG}u + lid;
-  let ohw = u.OH * u.OW;
-  if (t >= u.NC * ohw) { return; }
-  let nc = t / ohw;
-  let r = t - nc * ohw;
-  let oh = r / u.OW;
-  let ow = r - oh * u.OW;`;
+  let area = ${rows} * ${cols};
+  if (t >= u.NC * area) { return; }
+  let nc = t / area;
+  let rest = t - nc * area;
+  let ${row} = rest / ${cols};
+  let ${col} = rest - ${row} * ${cols};`;
 
-const INPUT_INDEX = `
-  let t = wgi * ${WG}u + lid;
-  let hw = u.H * u.W;
-  if (t >= u.NC * hw) { return; }
-  let nc = t / hw;
-  let r = t - nc * hw;
-  let ih = r / u.W;
-  let iw = r - ih * u.W;`;
+const OUTPUT_INDEX = planeIndex('u.OH', 'u.OW', 'oh', 'ow');
+const INPUT_INDEX = planeIndex('u.H', 'u.W', 'ih', 'iw');
 
 const maxForwardDef: KernelDef = {
   key: 'maxPool2dForward', label: 'maxPool2dForward', uniforms: GEOMETRY,
