@@ -403,16 +403,21 @@ function packGradient(g: ConvGeometry, gi: i32, Og: i32, P: i32, kb: i32, kc: i3
 /**
  * Packs X̂ᵀ of group gi as the B operand: rows k in [kb, kb + kc) of (image, position),
  * columns taps j in [j0, j0 + nc) in NR-column strips (taps past R zero), k-major inside a strip.
+ * Positions go by runs along an output row: the ones whose windows lie inside the image take
+ * eight loads at fixed offsets (four positions at a time, transposed, at stride 1), the others
+ * check each lane.
  */
 function packPatches(g: ConvGeometry, gi: i32, Cg: i32, P: i32, kb: i32, kc: i32, j0: i32, nc: i32, x: usize, dst: usize, lanes: usize): void {
   const H = g.H, W = g.W, KH = g.KH, KW = g.KW, KK = KH * KW, R = Cg * KK;
-  const OW = g.OW, sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW;
+  const OW = g.OW, OH = g.OH, sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW;
   const imageBytes = <usize>(g.C * H * W) << 2, groupOffset = <usize>(gi * Cg * H * W) << 2;
+  // Output columns whose windows lie inside the image's columns.
+  const owLo = min(OW, (pW + sW - 1) / sW), owHi = max(owLo, min(OW, (W + pW - KW) / sW + 1));
+  const step = <usize>sW << 2;
   for (let s0 = 0; s0 < nc; s0 += NR) {
     const j = j0 + s0;
     const cols = min(NR, min(nc - s0, R - j));
     // Per lane: the tap's offset within an image's group, its kernel row and column.
-    let o0 = 0, o1 = 0, o2 = 0, o3 = 0, o4 = 0, o5 = 0, o6 = 0, o7 = 0;
     for (let i = 0; i < NR; i++) {
       let off = 0, kh = FAR, kw = FAR;
       if (i < cols) {
@@ -424,50 +429,64 @@ function packPatches(g: ConvGeometry, gi: i32, Cg: i32, P: i32, kb: i32, kc: i32
       store<i32>(lanes + (<usize>(NR + i) << 2), kh);
       store<i32>(lanes + (<usize>(2 * NR + i) << 2), kw);
     }
-    o0 = load<i32>(lanes); o1 = load<i32>(lanes, 4); o2 = load<i32>(lanes, 8); o3 = load<i32>(lanes, 12);
-    o4 = load<i32>(lanes, 16); o5 = load<i32>(lanes, 20); o6 = load<i32>(lanes, 24); o7 = load<i32>(lanes, 28);
+    // Byte offsets of the eight taps.
+    const o0 = <usize>load<i32>(lanes) << 2, o1 = <usize>load<i32>(lanes, 4) << 2, o2 = <usize>load<i32>(lanes, 8) << 2, o3 = <usize>load<i32>(lanes, 12) << 2;
+    const o4 = <usize>load<i32>(lanes, 16) << 2, o5 = <usize>load<i32>(lanes, 20) << 2, o6 = <usize>load<i32>(lanes, 24) << 2, o7 = <usize>load<i32>(lanes, 28) << 2;
     const full = cols == NR;
     let n = kb / P, p = kb - n * P;
     let oh = p / OW, ow = p - oh * OW;
     let image = x + <usize>n * imageBytes + groupOffset;
-    for (let k = 0; k < kc; k++) {
-      const ihB = oh * sH - pH, iwB = ow * sW - pW;
-      if (sW == 1 && full && k + 4 <= kc && ow + 4 <= OW && ihB >= 0 && ihB + KH <= H && iwB >= 0 && iwB + 3 + KW <= W) {
-        // Four positions along a row, all inside: each tap's four values are contiguous; two 4×4 transposes.
-        const b = image + (<usize>(ihB * W + iwB) << 2);
-        transpose4(dst, v128.load(b + (<usize>o0 << 2)), v128.load(b + (<usize>o1 << 2)), v128.load(b + (<usize>o2 << 2)), v128.load(b + (<usize>o3 << 2)));
-        transpose4(dst + 16, v128.load(b + (<usize>o4 << 2)), v128.load(b + (<usize>o5 << 2)), v128.load(b + (<usize>o6 << 2)), v128.load(b + (<usize>o7 << 2)));
-        dst += 4 * NR << 2;
-        k += 3;
-        ow += 4;
-        if (ow == OW) {
-          ow = 0;
-          if (++oh == g.OH) { oh = 0; image += imageBytes; }
+    let k = 0;
+    while (k < kc) {
+      const seg = min(OW - ow, kc - k);
+      const end = ow + seg;
+      const ihB = oh * sH - pH;
+      // Positions [ow, end) of this output row: inside ones in [a, b).
+      let a = end, b = end;
+      if (full && ihB >= 0 && ihB + KH <= H) { a = min(end, max(ow, owLo)); b = max(a, min(end, owHi)); }
+      for (let q = ow; q < end; ) {
+        if (q == a && a < b) {
+          let base = image + (<usize>(ihB * W + a * sW - pW) << 2);
+          let m = b - a;
+          if (sW == 1) {
+            for (; m >= 4; m -= 4) {
+              transpose4(dst, v128.load(base + o0), v128.load(base + o1), v128.load(base + o2), v128.load(base + o3));
+              transpose4(dst + 16, v128.load(base + o4), v128.load(base + o5), v128.load(base + o6), v128.load(base + o7));
+              dst += 4 * NR << 2;
+              base += 16;
+            }
+          }
+          for (; m > 0; m--) {
+            store<f32>(dst, load<f32>(base + o0));
+            store<f32>(dst, load<f32>(base + o1), 4);
+            store<f32>(dst, load<f32>(base + o2), 8);
+            store<f32>(dst, load<f32>(base + o3), 12);
+            store<f32>(dst, load<f32>(base + o4), 16);
+            store<f32>(dst, load<f32>(base + o5), 20);
+            store<f32>(dst, load<f32>(base + o6), 24);
+            store<f32>(dst, load<f32>(base + o7), 28);
+            dst += NR << 2;
+            base += step;
+          }
+          q = b;
+          continue;
         }
-        continue;
-      }
-      if (full && ihB >= 0 && ihB + KH <= H && iwB >= 0 && iwB + KW <= W) {
-        const b = image + (<usize>(ihB * W + iwB) << 2);
-        store<f32>(dst, load<f32>(b + (<usize>o0 << 2)));
-        store<f32>(dst, load<f32>(b + (<usize>o1 << 2)), 4);
-        store<f32>(dst, load<f32>(b + (<usize>o2 << 2)), 8);
-        store<f32>(dst, load<f32>(b + (<usize>o3 << 2)), 12);
-        store<f32>(dst, load<f32>(b + (<usize>o4 << 2)), 16);
-        store<f32>(dst, load<f32>(b + (<usize>o5 << 2)), 20);
-        store<f32>(dst, load<f32>(b + (<usize>o6 << 2)), 24);
-        store<f32>(dst, load<f32>(b + (<usize>o7 << 2)), 28);
-      } else {
+        // A position whose window meets padding (or a strip past R): lane by lane.
+        const iwB = q * sW - pW;
         for (let i = 0; i < NR; i++) {
           const ih = ihB + load<i32>(lanes + (<usize>(NR + i) << 2)), iw = iwB + load<i32>(lanes + (<usize>(2 * NR + i) << 2));
           let v: f32 = 0;
           if (<u32>ih < <u32>H && <u32>iw < <u32>W) v = load<f32>(image + (<usize>(ihB * W + iwB + load<i32>(lanes + (<usize>i << 2))) << 2));
           store<f32>(dst + (<usize>i << 2), v);
         }
+        dst += NR << 2;
+        q++;
       }
-      dst += NR << 2;
-      if (++ow == OW) {
+      k += seg;
+      ow = end;
+      if (ow == OW) {
         ow = 0;
-        if (++oh == g.OH) { oh = 0; image += imageBytes; }
+        if (++oh == OH) { oh = 0; image += imageBytes; }
       }
     }
   }
