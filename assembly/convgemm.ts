@@ -36,7 +36,7 @@ function roundMR(n: i32): i32 {
 /** Bytes of per-thread workspace: a packed B block, an edge tile, lane tables, and for the weight gradient a packed dY block. */
 export function convGemmWorkspaceBytes(g: ConvGeometry): i32 {
   const Og = g.O / g.groups;
-  return (KC * NCB + MR * NR + 64 + roundMR(Og) * KC) * 4;
+  return (KC * NCB + MR * NR + 64) * 4;
 }
 
 /** Floats of packed weights: groups × rows (rounded up to MR) × taps; rows are filters, or input channels when flipped. */
@@ -305,15 +305,16 @@ function packImage(s: usize, Cs: i32, Hs: i32, Ws: i32, KW: i32, sH: i32, sW: i3
  * images of the batch, as sums over (image, position) in a fixed order. j0 is a multiple of
  * NR; dw is written, not added to.
  */
-export function convGemmWeights(g: ConvGeometry, g0: i32, g1: i32, j0: i32, j1: i32, x: usize, dy: usize, dw: usize, dbias: usize, work: usize): void {
+export function convGemmWeights(g: ConvGeometry, g0: i32, g1: i32, j0: i32, j1: i32, x: usize, dy: usize, pdy: usize,
+  dw: usize, dbias: usize, work: usize): void {
   const G = g.groups, Cg = g.C / G, Og = g.O / G, KH = g.KH, KW = g.KW;
   const R = Cg * KH * KW, P = g.OH * g.OW, Kt = g.N * P;
   const pb = work, tile = pb + (<usize>(KC * NCB) << 2), lanes = tile + (<usize>(MR * NR) << 2);
-  const pa = lanes + 256;
   for (let gi = g0; gi < g1; gi++) {
     for (let kb = 0; kb < Kt; kb += KC) {
       const kc = min(KC, Kt - kb);
-      packGradient(g, gi, Og, P, kb, kc, dy, pa);
+      // dy of this group, packed whole by convPackGradient: strip ir at its rows' offset.
+      const pa = pdy + (<usize>(gi * roundMR(Og) * Kt + kb * MR) << 2);
       const beta: f32 = kb == 0 ? 0 : 1;
       for (let jc = j0; jc < j1; jc += NCB) {
         const nc = min(NCB, j1 - jc);
@@ -323,7 +324,7 @@ export function convGemmWeights(g: ConvGeometry, g0: i32, g1: i32, j0: i32, j1: 
           const pbs = pb + (<usize>(jr * kc) << 2);
           for (let ir = 0; ir < Og; ir += MR) {
             const mr = min(MR, Og - ir);
-            const pas = pa + (<usize>(ir * kc) << 2);
+            const pas = pa + (<usize>(ir * Kt) << 2);
             const c = dw + (<usize>((gi * Og + ir) * R + jc + jr) << 2);
             if (mr == MR && nr == NR) {
               microKernel(kc, pas, pbs, c, R, beta, true, tile);
@@ -351,13 +352,31 @@ export function convGemmWeights(g: ConvGeometry, g0: i32, g1: i32, j0: i32, j1: 
   }
 }
 
+/** Floats convPackGradient writes: dy of every group in MR-row strips over the whole batch. */
+export function convPackedGradientFloats(g: ConvGeometry): i32 {
+  return g.groups * roundMR(g.O / g.groups) * g.N * g.OH * g.OW;
+}
+
 /**
- * Packs dY of group gi as the A operand: rows o in [0, Og) in MR-row strips (rows past Og
- * zero), columns k in [kb, kb + kc) of (image, position), k-major inside a strip.
+ * Packs strips [q0, q1) (MR rows of one group, group-major) of dy as the weight gradient's A
+ * operand, once per call and shared by its pieces: strip q holds rows × all (image, position).
  */
-function packGradient(g: ConvGeometry, gi: i32, Og: i32, P: i32, kb: i32, kc: i32, dy: usize, dst: usize): void {
+export function convPackGradient(g: ConvGeometry, q0: i32, q1: i32, dy: usize, dst: usize): void {
+  const Og = g.O / g.groups, P = g.OH * g.OW, Kt = g.N * P, perGroup = roundMR(Og) / MR;
+  for (let q = q0; q < q1; q++) {
+    const gi = q / perGroup, s = (q - gi * perGroup) * MR;
+    packGradient(g, gi, Og, P, s, s + MR, 0, Kt, dy, dst + (<usize>(gi * roundMR(Og) * Kt) << 2));
+  }
+}
+
+/**
+ * Packs dY of group gi as the A operand: rows o in [s0, s1) (multiples of MR) in MR-row strips
+ * (rows past Og zero), columns k in [kb, kb + kc) of (image, position), k-major inside a
+ * strip; strip s starts at dst + s·kc floats.
+ */
+function packGradient(g: ConvGeometry, gi: i32, Og: i32, P: i32, s0: i32, s1: i32, kb: i32, kc: i32, dy: usize, dst: usize): void {
   const stride = <usize>P << 2;
-  for (let s = 0; s < Og; s += MR) {
+  for (let s = s0; s < s1; s += MR) {
     const valid = min(MR, Og - s);
     let d = dst + (<usize>(s * kc) << 2);
     let k = kb;

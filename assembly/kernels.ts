@@ -5,7 +5,7 @@
 export { gemm, gemmPackB, gemmPacked, gemmWorkspaceBytes } from './gemm';
 export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeights, convWorkspaceBytes } from './conv';
 export { winogradInput, winogradMultiply, winogradProductsBytes, winogradWeights } from './winograd';
-export { convGemmForward, convGemmWeights, convPackWeights, convPackedStrips, convPackedWeightsFloats } from './convgemm';
+export { convGemmForward, convGemmWeights, convPackGradient, convPackWeights, convPackedGradientFloats, convPackedStrips, convPackedWeightsFloats } from './convgemm';
 export { maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward } from './pool';
 export { batchNormStats, batchNormApply, batchNormBackward, lrnForward, lrnBackward } from './norm';
 export { add, mul, axpy, addBias, sumRows, relu, reluBackward, leakyRelu, leakyReluBackward, tanh, tanhBackward, sigmoid, sigmoidBackward, sumOfSquares } from './elementwise';

@@ -35,8 +35,12 @@ export interface KernelExports {
   winogradMultiply(geometry: Ptr, group: number, r0: number, r1: number, s0: number, s1: number,
     U: Ptr, V: Ptr, bias: Ptr, dst: Ptr, work: Ptr, view: Ptr): void;
   winogradProductsBytes(): number;
-  /** Weight gradient columns (taps) [j0, j1) of groups [g0, g1) over the whole batch; their dbias from the piece with j0 = 0. */
-  convGemmWeights(geometry: Ptr, g0: number, g1: number, j0: number, j1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
+  /** Weight gradient columns (taps) [j0, j1) of groups [g0, g1) over the whole batch, from dy packed by convPackGradient; their dbias from the piece with j0 = 0. */
+  convGemmWeights(geometry: Ptr, g0: number, g1: number, j0: number, j1: number, x: Ptr, dy: Ptr, packedDy: Ptr,
+    dw: Ptr, dbias: Ptr, work: Ptr): void;
+  convPackedGradientFloats(geometry: Ptr): number;
+  /** Packs strips [q0, q1) (MR rows of a group, group-major) of dy for convGemmWeights. */
+  convPackGradient(geometry: Ptr, q0: number, q1: number, dy: Ptr, packed: Ptr): void;
   /** Pooling kernels cover planes (n, c) in [p0, p1). */
   maxPool2dForward(geometry: Ptr, p0: number, p1: number, x: Ptr, y: Ptr, argmax: Ptr): void;
   maxPool2dBackward(geometry: Ptr, p0: number, p1: number, dy: Ptr, argmax: Ptr, dx: Ptr): void;
@@ -83,7 +87,7 @@ export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 
   'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward', 'batchNormStats', 'batchNormApply', 'batchNormBackward',
   'lrnForward', 'lrnBackward', 'add', 'mul', 'axpy', 'relu', 'reluBackward', 'leakyRelu', 'leakyReluBackward',
   'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward', 'convGemmForward', 'convGemmWeights', 'convPackWeights',
-  'winogradWeights', 'winogradInput', 'winogradMultiply', 'gemmPackB', 'gemmPacked', 'sgdStep', 'adamStep'] as const;
+  'winogradWeights', 'winogradInput', 'winogradMultiply', 'gemmPackB', 'gemmPacked', 'sgdStep', 'adamStep', 'convPackGradient'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 
 export type KernelVariant = 'relaxed' | 'simd';

@@ -49,8 +49,6 @@ const GEMM_PIECE_MACS = 1 << 22;
 const CONV_GEMM_MIN_ROWS = 32;
 /** Source channels (the GEMMs' K) from which 3×3 stride-1 convolutions run by Winograd. */
 const WINOGRAD_MIN_CHANNELS = 32;
-/** Pieces per thread of a GEMM-path weight gradient: each packs all of its groups' dy again, so one (measured: more pieces lost more to packing than they gained in balance). */
-const WEIGHT_PIECES_PER_THREAD = 1;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
 
 interface Block { ptr: number; bytes: number }
@@ -187,17 +185,21 @@ export class WasmBackend implements Backend {
     const dbp = dbias ? this.io.output(dbias, g.O, 'dbias') : 0;
     const workBytes = this.k.convWorkspaceBytes(gp);
     if (useConvGemm(g, 'weights')) {
-      // Split over groups, then the gradient's columns (taps): no partial sums, the same bits on
-      // any thread count. Each piece packs its groups' dy, so groups split first.
+      // dy packed once (in parallel) and shared; pieces split groups, then the gradient's columns
+      // (taps): no partial sums, the same bits on any thread count.
       const G = g.groups, R = (g.C / G) * g.KH * g.KW;
       const macs = g.N * g.O * g.OH * g.OW * R;
+      const packedFloats = this.k.convPackedGradientFloats(gp);
+      const pdy = this.block('convDy', packedFloats * 4);
+      const strips = G * Math.ceil(g.O / G / MR);
+      this.split('convPackGradient', strips, packedFloats, (q0, q1) => [gp, q0, q1, dyp, pdy]);
       const pieces: Piece[] = [];
       if (!this.pool || macs < PARALLEL_MIN_MACS) {
-        pieces.push({ args: [gp, 0, G, 0, R, xp, dyp, dwp, dbp, 0], workMask: 1 << 9 });
+        pieces.push({ args: [gp, 0, G, 0, R, xp, dyp, pdy, dwp, dbp, 0], workMask: 1 << 10 });
       } else {
-        const perGroup = Math.ceil(this.pool.threads * WEIGHT_PIECES_PER_THREAD / G);
+        const perGroup = Math.ceil(this.pool.threads * PIECES_PER_THREAD / G);
         for (let gi = 0; gi < G; gi++) {
-          for (const [j0, j1] of ranges(R, perGroup, NR)) pieces.push({ args: [gp, gi, gi + 1, j0, j1, xp, dyp, dwp, dbp, 0], workMask: 1 << 9 });
+          for (const [j0, j1] of ranges(R, perGroup, NR)) pieces.push({ args: [gp, gi, gi + 1, j0, j1, xp, dyp, pdy, dwp, dbp, 0], workMask: 1 << 10 });
         }
       }
       this.runPieces('convGemmWeights', pieces, workBytes);
