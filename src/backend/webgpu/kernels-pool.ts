@@ -60,6 +60,13 @@ const planeIndex = (rows: string, cols: string, row: string, col: string) => `
 const OUTPUT_INDEX = planeIndex('u.OH', 'u.OW', 'oh', 'ow');
 const INPUT_INDEX = planeIndex('u.H', 'u.W', 'ih', 'iw');
 
+/** The outputs [ohLo, ohHi] × [owLo, owHi] whose windows can cover input (ih, iw). */
+const COVERING_OUTPUTS = `
+  let ohLo = coverLo(ih, u.KH, u.sH, u.pH);
+  let ohHi = coverHi(ih, u.sH, u.pH, u.OH);
+  let owLo = coverLo(iw, u.KW, u.sW, u.pW);
+  let owHi = coverHi(iw, u.sW, u.pW, u.OW);`;
+
 const maxForwardDef: KernelDef = {
   key: 'maxPool2dForward', label: 'maxPool2dForward', uniforms: GEOMETRY,
   bindings: [{ name: 'x', access: 'read' }, { name: 'y', access: 'read_write' }, { name: 'argmax', access: 'read_write', type: 'i32' }],
@@ -86,11 +93,7 @@ const maxBackwardDef: KernelDef = {
   key: 'maxPool2dBackward', label: 'maxPool2dBackward', uniforms: GEOMETRY,
   bindings: [{ name: 'dy', access: 'read' }, { name: 'argmax', access: 'read', type: 'i32' }, { name: 'dx', access: 'read_write' }],
   code: COVER + entry(WG, `${INPUT_INDEX}
-  var s = 0.0;
-  let ohLo = coverLo(ih, u.KH, u.sH, u.pH);
-  let ohHi = coverHi(ih, u.sH, u.pH, u.OH);
-  let owLo = coverLo(iw, u.KW, u.sW, u.pW);
-  let owHi = coverHi(iw, u.sW, u.pW, u.OW);
+  var s = 0.0;${COVERING_OUTPUTS}
   for (var oh = ohLo; oh <= ohHi; oh = oh + 1) {
     for (var ow = owLo; ow <= owHi; ow = ow + 1) {
       let o = (nc * u.OH + u32(oh)) * u.OW + u32(ow);
@@ -117,11 +120,7 @@ const avgBackwardDef: KernelDef = {
   key: 'avgPool2dBackward', label: 'avgPool2dBackward', uniforms: GEOMETRY,
   bindings: [{ name: 'dy', access: 'read' }, { name: 'dx', access: 'read_write' }],
   code: WINDOW + COVER + entry(WG, `${INPUT_INDEX}
-  var s = 0.0;
-  let ohLo = coverLo(ih, u.KH, u.sH, u.pH);
-  let ohHi = coverHi(ih, u.sH, u.pH, u.OH);
-  let owLo = coverLo(iw, u.KW, u.sW, u.pW);
-  let owHi = coverHi(iw, u.sW, u.pW, u.OW);
+  var s = 0.0;${COVERING_OUTPUTS}
   for (var oh = ohLo; oh <= ohHi; oh = oh + 1) {
     for (var ow = owLo; ow <= owHi; ow = ow + 1) {
       let win = window(u32(oh), u32(ow));
