@@ -7,6 +7,7 @@ import { gemm, gemmWorkspaceBytes } from './gemm';
 import { col2imAdd, im2col } from './im2col';
 import { directConv, packFilters, packedFloats, padPlanes, slackFloats, tapOffsets } from './direct';
 import { convGemmWorkspaceBytes } from './convgemm';
+import { directWeights, directWeightsBytes } from './directweights';
 
 // Per-thread workspace, in this order: GEMM packing, im2col columns, padded input, tap offsets, packed weights.
 
@@ -36,7 +37,8 @@ function offsetBytes(g: ConvGeometry): i32 {
 export function convWorkspaceBytes(g: ConvGeometry): i32 {
   const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
   const packed = G * max(packedFloats(Og, Cg * KK), packedFloats(Cg, Og * KK)) * 4;
-  return max(gemmWorkspaceBytes() + colBytes(g) + padBytes(g) + offsetBytes(g) + packed, convGemmWorkspaceBytes(g));
+  const direct = gemmWorkspaceBytes() + max(colBytes(g) + padBytes(g) + offsetBytes(g) + packed, directWeightsBytes(g));
+  return max(direct, convGemmWorkspaceBytes(g));
 }
 
 /** Stride 1 runs as a direct convolution (see direct.ts); other strides through im2col. */
@@ -109,6 +111,11 @@ export function conv2dBackwardWeights(g: ConvGeometry, n0: i32, n1: i32, x: usiz
   const direct = isPointwise(g);
   memory.fill(dw, 0, <usize>(g.O * R) << 2);
   if (dbias) memory.fill(dbias, 0, <usize>g.O << 2);
+  if (!direct && isDirect(g)) {
+    directWeights(g, n0, n1, x, dy, dw, col);
+    if (dbias) for (let n = n0; n < n1; n++) sumPlanes(g.O, P, dy + (<usize>(n * g.O * P) << 2), dbias);
+    return;
+  }
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);

@@ -5,7 +5,7 @@
 // provided workspace so the 4×8 micro-kernel streams both contiguously. 4×8 = 8 f32x4
 // accumulators: more spill on V8 (15 xmm registers), measured at half speed.
 
-import { madd } from './simd';
+import { hsum4, madd } from './simd';
 
 // @ts-ignore: decorator
 @inline export const MR: i32 = 4;
@@ -387,15 +387,6 @@ function gemmDotNT(M: i32, N: i32, K: i32, alpha: f32, A: usize, lda: i32, B: us
       }
     }
   }
-}
-
-/** (Σ x0, Σ x1, Σ x2, Σ x3): four horizontal sums in one vector. */
-// @ts-ignore: decorator
-@inline
-function hsum4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
-  const u = f32x4.add(v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), v128.shuffle<f32>(x0, x1, 2, 6, 3, 7));
-  const v = f32x4.add(v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), v128.shuffle<f32>(x2, x3, 2, 6, 3, 7));
-  return f32x4.add(v128.shuffle<f32>(u, v, 0, 1, 4, 5), v128.shuffle<f32>(u, v, 2, 3, 6, 7));
 }
 
 // @ts-ignore: decorator
