@@ -6,8 +6,8 @@
 //
 // A tile is 4 output channels × 2 output rows × 4 columns (8 accumulators; wider tiles spill
 // on V8's 15 xmm registers and ran at half speed). Two rows of four fit narrow outputs (10, 14
-// or 28 wide) better than one row of eight. A last strip of 2 or 3 channels runs with zero
-// weight rows, a lone last channel as 1 × 2 rows × 8 columns. Taps are ordered (kh, kw, c) so
+// or 28 wide) better than one row of eight. A last strip of 3 channels runs with a zero weight
+// row; a last pair (LeNet's 6 channels) as 2 × 2 rows × 8 columns, a lone last channel as 1 × 2 × 8. Taps are ordered (kh, kw, c) so
 // that a tile skips, as contiguous runs, the kernel rows and columns that only meet zero
 // padding: the input gradient pads by K-1 and would otherwise multiply mostly zeros near the
 // borders. Lanes past the output's edge are computed from padding or neighbouring garbage and
@@ -51,11 +51,12 @@ export function tapOffsets(C: i32, KH: i32, KW: i32, Hp: i32, Wp: i32, offs: usi
   }
 }
 
-/** Rows in the weight strip starting at row r0: 4 (zero-padded past the end) or a lone 1. */
+/** Rows in the weight strip starting at row r0: 4 (zero-padded past the end), or a last 2 or lone 1. */
 // @ts-ignore: decorator
 @inline
 function stripRows(rows: i32, r0: i32): i32 {
-  return rows - r0 == 1 ? 1 : 4;
+  const left = rows - r0;
+  return left == 1 || left == 2 ? left : 4;
 }
 
 /** Floats of packed weights for rows × K (padded strips). */
@@ -123,6 +124,7 @@ export function directConv(rows: i32, C: i32, KH: i32, KW: i32, wp: usize, offs:
         const o = out + <usize>r0 * plane + (<usize>(oh * OW + ow) << 2);
         const o2 = oh + 1 < OH ? o + (<usize>OW << 2) : 0;
         if (R == 4) tile4(khFrom, khTo, perRow, first, run, ws, offs, xrow, <usize>Wp << 2, b, valid, o, o2, plane, n);
+        else if (R == 2) tile2(khFrom, khTo, perRow, first, run, ws, offs, xrow, <usize>Wp << 2, b, o, o2, plane, n);
         else tile1(khFrom, khTo, perRow, first, run, ws, offs, xrow, <usize>Wp << 2, b, o, o2, n);
       }
     }
@@ -178,6 +180,45 @@ function tile4(kh0: i32, kh1: i32, perRow: i32, first: i32, run: i32, wp: usize,
   }
 }
 
+/** 2 channels × rows (oh, oh + 1) × 8 columns: a last pair of channels wastes no tile rows. */
+// @ts-ignore: decorator
+@inline
+function tile2(kh0: i32, kh1: i32, perRow: i32, first: i32, run: i32, wp: usize, offs: usize, xrow: usize, rowBytes: usize, bias: usize,
+  o1: usize, o2: usize, plane: usize, n: i32): void {
+  let c00 = initAcc(bias, 0, 2), c10 = initAcc(bias, 1, 2);
+  let c01 = c00, c02 = c00, c03 = c00, c11 = c10, c12 = c10, c13 = c10;
+  const xrow2 = xrow + rowBytes;
+  for (let kh = kh0; kh < kh1; kh++) {
+    const t = kh * perRow + first;
+    let w = wp + (<usize>t << 3), o = offs + (<usize>t << 2);
+    for (let k = run; k > 0; k--) {
+      const off = <usize>load<i32>(o);
+      const b0 = v128.load(xrow + off), b1 = v128.load(xrow + off, 16);
+      const b2 = v128.load(xrow2 + off), b3 = v128.load(xrow2 + off, 16);
+      let a = v128.load32_splat(w);
+      c00 = madd(a, b0, c00); c01 = madd(a, b1, c01); c02 = madd(a, b2, c02); c03 = madd(a, b3, c03);
+      a = v128.load32_splat(w, 4);
+      c10 = madd(a, b0, c10); c11 = madd(a, b1, c11); c12 = madd(a, b2, c12); c13 = madd(a, b3, c13);
+      w += 8;
+      o += 4;
+    }
+  }
+  storeOctet(o1, c00, c01, n);
+  storeOctet(o1 + plane, c10, c11, n);
+  if (o2) {
+    storeOctet(o2, c02, c03, n);
+    storeOctet(o2 + plane, c12, c13, n);
+  }
+}
+
+/** Stores the first min(n, 8) lanes of (lo, hi) at p. */
+// @ts-ignore: decorator
+@inline
+function storeOctet(p: usize, lo: v128, hi: v128, n: i32): void {
+  storeQuad(p, lo, n);
+  if (n > 4) storeQuad(p + 16, hi, n - 4);
+}
+
 /** 1 channel × rows (oh, oh + 1) × 8 columns. */
 // @ts-ignore: decorator
 @inline
@@ -197,12 +238,8 @@ function tile1(kh0: i32, kh1: i32, perRow: i32, first: i32, run: i32, wp: usize,
       o += 4;
     }
   }
-  storeQuad(o1, c00, n);
-  if (n > 4) storeQuad(o1 + 16, c01, n - 4);
-  if (o2) {
-    storeQuad(o2, c10, n);
-    if (n > 4) storeQuad(o2 + 16, c11, n - 4);
-  }
+  storeOctet(o1, c00, c01, n);
+  if (o2) storeOctet(o2, c10, c11, n);
 }
 
 /** Stores the first min(n, 4) lanes of x at p. */
