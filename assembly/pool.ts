@@ -11,9 +11,11 @@ export function maxPool2dForward(g: PoolGeometry, p0: i32, p1: i32, x: usize, y:
   }
   const H = g.H, W = g.W, OH = g.OH, OW = g.OW;
   const KH = g.KH, KW = g.KW, sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW;
-  // Output columns whose windows lie inside the image: four at a time when the stride is 1 or 2.
+  // Output columns whose windows lie inside the image: four at a time when the stride is 1 or 2,
+  // or 3 with 3 columns (ConvNetJS's pooling).
   const owLo = min(OW, (pW + sW - 1) / sW), owHi = max(owLo, min(OW, (W + pW - KW) / sW + 1));
-  const vector = sW <= 2;
+  const thirds = sW == 3 && KW == 3;
+  const vector = sW <= 2 || thirds;
   let o = p0 * OH * OW;
   for (let nc = p0; nc < p1; nc++) {
     const base = nc * H * W;
@@ -24,7 +26,9 @@ export function maxPool2dForward(g: PoolGeometry, p0: i32, p1: i32, x: usize, y:
       for (let ow = 0; ow < OW; ow++) {
         if (inside && ow == owLo) {
           for (; ow + 4 <= owHi; ow += 4) {
-            maxWindow4(x, base + hs * W + ow * sW - pW, W, KH, KW, sW, y + (<usize>o << 2), argmax + (<usize>o << 2));
+            const i0 = base + hs * W + ow * sW - pW;
+            if (thirds) maxWindow4Thirds(x, i0, W, KH, y + (<usize>o << 2), argmax + (<usize>o << 2));
+            else maxWindow4(x, i0, W, KH, KW, sW, y + (<usize>o << 2), argmax + (<usize>o << 2));
             o += 4;
           }
           if (ow == OW) break;
@@ -87,6 +91,62 @@ function maxWindow4(x: usize, i0: i32, W: i32, KH: i32, KW: i32, sW: i32, y: usi
   v128.store(argmax, index);
 }
 
+/** Four 2×2 windows side by side, the first at element i0 of x (a global index, like argmax). */
+// @ts-ignore: decorator
+@inline
+function max2x2Quad(x: usize, i0: i32, W: i32, y: usize, argmax: usize): void {
+  const p0 = x + (<usize>i0 << 2), p1 = p0 + (<usize>W << 2);
+  const a0 = v128.load(p0), a1 = v128.load(p0, 16), b0 = v128.load(p1), b1 = v128.load(p1, 16);
+  // Window elements in reading order: top-left, top-right, bottom-left, bottom-right.
+  const tl = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), tr = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+  const bl = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), br = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+  const itl = i32x4.add(i32x4.splat(i0), i32x4(0, 2, 4, 6));
+  let best = tl, index = itl;
+  let take = v128.or(f32x4.gt(tr, best), f32x4.ne(tr, tr));
+  best = v128.bitselect(tr, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(1)), index, take);
+  take = v128.or(f32x4.gt(bl, best), f32x4.ne(bl, bl));
+  best = v128.bitselect(bl, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(W)), index, take);
+  take = v128.or(f32x4.gt(br, best), f32x4.ne(br, br));
+  best = v128.bitselect(br, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(W + 1)), index, take);
+  v128.store(y, best);
+  v128.store(argmax, index);
+}
+
+/**
+ * maxWindow4 for 3 columns at stride 3: the four windows' rows are 12 consecutive elements,
+ * loaded once per row and dealt to columns 0, 1, 2 of each window by shuffles.
+ */
+// @ts-ignore: decorator
+@inline
+function maxWindow4Thirds(x: usize, i0: i32, W: i32, KH: i32, y: usize, argmax: usize): void {
+  const step = i32x4(0, 3, 6, 9);
+  let best = f32x4.splat(0), index = i32x4.splat(0);
+  for (let kh = 0; kh < KH; kh++) {
+    const row = i0 + kh * W;
+    const p = x + (<usize>row << 2);
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32);
+    const c0 = v128.shuffle<f32>(v128.shuffle<f32>(v0, v1, 0, 3, 6, 0), v2, 0, 1, 2, 5);
+    const c1 = v128.shuffle<f32>(v128.shuffle<f32>(v0, v1, 1, 4, 7, 0), v2, 0, 1, 2, 6);
+    const c2 = v128.shuffle<f32>(v128.shuffle<f32>(v0, v1, 2, 5, 0, 0), v2, 0, 1, 4, 7);
+    const i = i32x4.add(i32x4.splat(row), step);
+    if (kh == 0) {
+      best = c0; index = i;
+    } else {
+      const take = v128.or(f32x4.gt(c0, best), f32x4.ne(c0, c0));
+      best = v128.bitselect(c0, best, take);
+      index = v128.bitselect(i, index, take);
+    }
+    let take = v128.or(f32x4.gt(c1, best), f32x4.ne(c1, c1));
+    best = v128.bitselect(c1, best, take);
+    index = v128.bitselect(i32x4.add(i, i32x4.splat(1)), index, take);
+    take = v128.or(f32x4.gt(c2, best), f32x4.ne(c2, c2));
+    best = v128.bitselect(c2, best, take);
+    index = v128.bitselect(i32x4.add(i, i32x4.splat(2)), index, take);
+  }
+  v128.store(y, best);
+  v128.store(argmax, index);
+}
+
 /** The common 2×2, stride 2, unpadded window, four outputs per step. */
 function maxPool2x2(g: PoolGeometry, p0: i32, p1: i32, x: usize, y: usize, argmax: usize): void {
   const H = g.H, W = g.W, OH = g.OH, OW = g.OW;
@@ -96,23 +156,12 @@ function maxPool2x2(g: PoolGeometry, p0: i32, p1: i32, x: usize, y: usize, argma
     for (let oh = 0; oh < OH; oh++) {
       const top = base + 2 * oh * W;
       let ow = 0;
-      for (; ow + 4 <= OW; ow += 4) {
-        const i0 = top + 2 * ow;
-        const p0 = x + (<usize>i0 << 2), p1 = p0 + (<usize>W << 2);
-        const a0 = v128.load(p0), a1 = v128.load(p0, 16), b0 = v128.load(p1), b1 = v128.load(p1, 16);
-        // Window elements in reading order: top-left, top-right, bottom-left, bottom-right.
-        const tl = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), tr = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
-        const bl = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), br = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
-        const itl = i32x4.add(i32x4.splat(i0), i32x4(0, 2, 4, 6));
-        let best = tl, index = itl;
-        let take = v128.or(f32x4.gt(tr, best), f32x4.ne(tr, tr));
-        best = v128.bitselect(tr, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(1)), index, take);
-        take = v128.or(f32x4.gt(bl, best), f32x4.ne(bl, bl));
-        best = v128.bitselect(bl, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(W)), index, take);
-        take = v128.or(f32x4.gt(br, best), f32x4.ne(br, br));
-        best = v128.bitselect(br, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(W + 1)), index, take);
-        v128.store(y + (<usize>(o + ow) << 2), best);
-        v128.store(argmax + (<usize>(o + ow) << 2), index);
+      for (; ow + 4 <= OW; ow += 4) max2x2Quad(x, top + 2 * ow, W, y + (<usize>(o + ow) << 2), argmax + (<usize>(o + ow) << 2));
+      // A last partial quad overlaps the previous one (the same values written twice).
+      if (ow < OW && OW >= 4) {
+        ow = OW - 4;
+        max2x2Quad(x, top + 2 * ow, W, y + (<usize>(o + ow) << 2), argmax + (<usize>(o + ow) << 2));
+        ow = OW;
       }
       for (; ow < OW; ow++) {
         const i0 = top + 2 * ow;

@@ -142,6 +142,8 @@ const poolCases: [string, Pool2dGeometry][] = [
   ['3/2 padding 1 ceil mode, split across threads', poolGeometry(6, 8, 31, 29, 3, 3, 2, 2, 1, 1, true)],
   ['3/1 padding 1 (stride-1 windows, four at a time)', poolGeometry(2, 3, 9, 13, 3, 3, 1, 1, 1, 1, false)],
   ['3/2 unpadded, odd width (AlexNet)', poolGeometry(1, 4, 13, 27, 3, 3, 2, 2, 0, 0, false)],
+  ['2/2, 7 outputs a row (a last quad overlapping the one before)', poolGeometry(2, 3, 10, 14, 2, 2, 2, 2, 0, 0, false)],
+  ['3/3 padding 1, ceil mode, wide (windows of stride 3 four at a time)', poolGeometry(2, 3, 17, 26, 3, 3, 3, 3, 1, 1, true)],
 ];
 
 // A browser run (test/browser/) chooses which cases run through this global; Node runs them all.
@@ -335,9 +337,10 @@ for (const c of selected) {
       }
     });
 
-    it('max pooling with 3×3 windows: ties keep the first maximum, NaN propagates (vector paths)', async () => {
+    it('max pooling: ties keep the first maximum, NaN propagates (vector paths)', async () => {
       const rng = new Rng(17);
-      for (const g of [poolGeometry(2, 2, 11, 21, 3, 3, 2, 2, 0, 0, false), poolGeometry(1, 2, 7, 19, 3, 3, 1, 1, 1, 1, false)]) {
+      for (const g of [poolGeometry(2, 2, 11, 21, 3, 3, 2, 2, 0, 0, false), poolGeometry(1, 2, 7, 19, 3, 3, 1, 1, 1, 1, false),
+        poolGeometry(2, 2, 14, 26, 3, 3, 3, 3, 1, 1, false), poolGeometry(2, 2, 6, 14, 2, 2, 2, 2, 0, 0, false)]) {
         const n = g.N * g.C * g.H * g.W;
         const values = Array.from({ length: n }, () => (rng.uniform(0, 1) < 0.05 ? NaN : Math.floor(rng.uniform(0, 3))));
         const x = be.alloc(n); x.set(values); be.upload(x);
