@@ -35,6 +35,13 @@ export interface KernelExports {
   winogradMultiply(geometry: Ptr, group: number, r0: number, r1: number, s0: number, s1: number,
     U: Ptr, V: Ptr, bias: Ptr, dst: Ptr, work: Ptr, view: Ptr): void;
   winogradProductsBytes(): number;
+  /** Winograd for 5×5 kernels from F(3×3, 3×3) on four sub-kernels (assembly/winograd5.ts); same arguments as above. */
+  winograd5Weights(geometry: Ptr, flip: Flag, q0: number, q1: number, w: Ptr, U: Ptr, view: Ptr): void;
+  winograd5Input(geometry: Ptr, p0: number, p1: number, src: Ptr, V: Ptr, work: Ptr, view: Ptr): void;
+  winograd5Multiply(geometry: Ptr, group: number, r0: number, r1: number, s0: number, s1: number,
+    U: Ptr, V: Ptr, bias: Ptr, dst: Ptr, work: Ptr, view: Ptr): void;
+  winograd5ProductsBytes(): number;
+  winograd5InputBytes(view: Ptr): number;
   /** Weight gradient columns (taps) [j0, j1) of groups [g0, g1) over the whole batch, from dy packed by convPackGradient; their dbias from the piece with j0 = 0. */
   convGemmWeights(geometry: Ptr, g0: number, g1: number, j0: number, j1: number, x: Ptr, dy: Ptr, packedDy: Ptr,
     dw: Ptr, dbias: Ptr, work: Ptr): void;
@@ -87,7 +94,8 @@ export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 
   'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward', 'batchNormStats', 'batchNormApply', 'batchNormBackward',
   'lrnForward', 'lrnBackward', 'add', 'mul', 'axpy', 'relu', 'reluBackward', 'leakyRelu', 'leakyReluBackward',
   'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward', 'convGemmForward', 'convGemmWeights', 'convPackWeights',
-  'winogradWeights', 'winogradInput', 'winogradMultiply', 'gemmPackB', 'gemmPacked', 'sgdStep', 'adamStep', 'convPackGradient'] as const;
+  'winogradWeights', 'winogradInput', 'winogradMultiply', 'gemmPackB', 'gemmPacked', 'sgdStep', 'adamStep', 'convPackGradient',
+  'winograd5Weights', 'winograd5Input', 'winograd5Multiply'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 
 export type KernelVariant = 'relaxed' | 'simd';

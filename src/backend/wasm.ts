@@ -49,6 +49,14 @@ const GEMM_PIECE_MACS = 1 << 22;
 const CONV_GEMM_MIN_ROWS = 32;
 /** Source channels (the GEMMs' K) from which 3×3 stride-1 convolutions run by Winograd. */
 const WINOGRAD_MIN_CHANNELS = 32;
+/** The same for 5×5 (K = 4 × channels). */
+const WINOGRAD5_MIN_CHANNELS = 16;
+/**
+ * And outputs over the batch for 5×5: its weight transform writes 4× the weights, paid back
+ * only over enough tiles (measured: 13×13 at batch 1 and 8×8 at batch 8 run slower than the
+ * GEMM, 27×27 at batch 1 and 14×14 at batch 4 as fast or faster).
+ */
+const WINOGRAD5_MIN_OUTPUTS = 729;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
 
 interface Block { ptr: number; bytes: number }
@@ -567,30 +575,39 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * A 3×3 stride-1 convolution (or its input gradient, `flip`) by Winograd F(2×2, 3×3)
-   * (assembly/winograd.ts), in three parallel steps: transformed weights U and input V in
-   * shared blocks, then products and output tiles by blocks of rows and tile columns.
-   * The convolution's geometry is already written (convGeometry).
+   * A stride-1 convolution (or its input gradient, `flip`) by Winograd, in three parallel
+   * steps: transformed weights U and input V in shared blocks, then products and output tiles
+   * by blocks of rows and tile columns. 3×3 kernels by F(2×2, 3×3) (assembly/winograd.ts),
+   * 5×5 by F(3×3, 3×3) on four 3×3 sub-kernels sharing one input transform
+   * (assembly/winograd5.ts). The convolution's geometry is already written (convGeometry).
    */
   private winograd(g: Conv2dGeometry, flip: boolean, src: number, wp: number, bias: number, dst: number): void {
+    const five = g.KH === 5;
     const G = g.groups, Cg = g.C / G, Og = g.O / G;
     const Cs = flip ? Og : Cg, rows = flip ? Cg : Og;
     const OH = flip ? g.H : g.OH, OW = flip ? g.W : g.OW, srcC = flip ? g.O : g.C;
-    const th = Math.ceil(OH / 2), tw = roundUp(Math.ceil(OW / 2), 4), T = th * tw, J = roundUp(g.N * T, NR);
-    this.view.set([Cs, flip ? g.OH : g.H, flip ? g.OW : g.W, flip ? 2 - g.padH : g.padH, flip ? 2 - g.padW : g.padW,
-      OH, OW, rows, srcC, flip ? g.C : g.O, th, tw, T, J]);
+    // Output tiles m×m; F(2×2) keeps a multiple of 4 tiles per tile row, F(3×3) a separate,
+    // one tile larger grid of transformed input (twv per row, Tv per image).
+    const m = five ? 3 : 2, xi = five ? 25 : 16, K = five ? 4 * Cs : Cs, pad = g.KH - 1;
+    const th = Math.ceil(OH / m), tw = five ? Math.ceil(OW / m) : roundUp(Math.ceil(OW / m), 4);
+    const T = th * tw, J = roundUp(g.N * T, NR), twv = roundUp(tw + 1, 4), Tv = (th + 1) * twv;
+    this.view.set([Cs, flip ? g.OH : g.H, flip ? g.OW : g.W, flip ? pad - g.padH : g.padH, flip ? pad - g.padW : g.padW,
+      OH, OW, rows, srcC, flip ? g.C : g.O, th, tw, T, J, twv, Tv]);
     const gp = GEOMETRY, vp = VIEW, f = +flip;
     const rowStrips = roundUp(rows, MR) / MR;
-    const U = this.block('winogradU', G * 16 * rowStrips * MR * Cs * 4);
-    const V = this.block('winogradV', G * 16 * Cs * J * 4);
+    const U = this.block('winogradU', G * xi * rowStrips * MR * K * 4);
+    const V = this.block('winogradV', G * xi * Cs * (five ? g.N * Tv : J) * 4);
     const pool = this.pool;
-    const parallel = pool !== null && g.N * g.O * g.OH * g.OW * Cg * 9 >= PARALLEL_MIN_MACS;
+    const parallel = pool !== null && g.N * g.O * g.OH * g.OW * Cg * g.KH * g.KW >= PARALLEL_MIN_MACS;
     const want = parallel ? pool.threads * PIECES_PER_THREAD : 1;
+    const [weights, input, multiply] = five
+      ? ['winograd5Weights', 'winograd5Input', 'winograd5Multiply'] as const
+      : ['winogradWeights', 'winogradInput', 'winogradMultiply'] as const;
     // 1. Weights (memory-bound), 2. input planes.
-    this.split('winogradWeights', G * rowStrips, G * 16 * rowStrips * MR * Cs, (q0, q1) => [gp, f, q0, q1, wp, U, vp]);
-    const planeBytes = ((2 * th + 2) * (2 * tw + 4) + 16) * 4;
+    this.split(weights, G * rowStrips, G * xi * rowStrips * MR * K, (q0, q1) => [gp, f, q0, q1, wp, U, vp]);
+    const planeBytes = five ? this.k.winograd5InputBytes(vp) : ((2 * th + 2) * (2 * tw + 4) + 16) * 4;
     const planes = g.N * srcC;
-    this.runPieces('winogradInput', ranges(planes, Math.min(planes, want), 1)
+    this.runPieces(input, ranges(planes, Math.min(planes, want), 1)
       .map(([p0, p1]) => ({ args: [gp, p0, p1, src, V, 0, vp], workMask: 1 << 5 })), planeBytes);
     // 3. Products and output tiles: split tile columns when there are enough for every piece,
     // else rows (each piece then reads only its rows of U).
@@ -605,7 +622,7 @@ export class WasmBackend implements Backend {
         }
       }
     }
-    this.runPieces('winogradMultiply', pieces, this.k.winogradProductsBytes());
+    this.runPieces(multiply, pieces, five ? this.k.winograd5ProductsBytes() : this.k.winogradProductsBytes());
   }
 
   /** A named scratch block shared by all threads of one call, grown (never shrunk) to at least `bytes`. */
@@ -729,15 +746,18 @@ function useConvGemm(g: Conv2dGeometry, kernel: 'forward' | 'input' | 'weights')
 }
 
 /**
- * Whether a convolution (or its input gradient, `inputGradient`) runs by Winograd F(2×2, 3×3):
- * 3×3, stride 1, padding up to 2, and enough rows and channels for its 16 GEMMs (K = source
- * channels). 2.25× fewer multiplications than the GEMM.
+ * Whether a convolution (or its input gradient, `inputGradient`) runs by Winograd: stride 1,
+ * 3×3 (F(2×2, 3×3), 2.25× fewer multiplications than the GEMM) or 5×5 (F(3×3, 3×3) on four
+ * sub-kernels, 2.25× fewer too), padding up to the kernel size − 1, and enough rows and
+ * channels for its GEMMs (K = source channels, × 4 for 5×5) and, for 5×5, enough outputs.
  */
 function useWinograd(g: Conv2dGeometry, inputGradient: boolean): boolean {
-  if (g.KH !== 3 || g.KW !== 3 || g.strideH !== 1 || g.strideW !== 1 || g.padH > 2 || g.padW > 2) return false;
+  const k = g.KH;
+  if ((k !== 3 && k !== 5) || g.KW !== k || g.strideH !== 1 || g.strideW !== 1 || g.padH > k - 1 || g.padW > k - 1) return false;
   const Cg = g.C / g.groups, Og = g.O / g.groups;
   const rows = inputGradient ? Cg : Og, Cs = inputGradient ? Og : Cg;
-  return rows >= CONV_GEMM_MIN_ROWS && Cs >= WINOGRAD_MIN_CHANNELS;
+  if (k === 5 && g.N * (inputGradient ? g.H * g.W : g.OH * g.OW) < WINOGRAD5_MIN_OUTPUTS) return false;
+  return rows >= CONV_GEMM_MIN_ROWS && Cs >= (k === 5 ? WINOGRAD5_MIN_CHANNELS : WINOGRAD_MIN_CHANNELS);
 }
 
 function roundUp(n: number, m: number): number {
