@@ -197,3 +197,17 @@ export function sumOfSquares(x: usize, n: i32): f64 {
   }
   return sum;
 }
+
+/** Whether the `bytes` bytes (a multiple of 4) at a and b are equal, bit for bit (so -0 ≠ 0 and NaN = the same NaN). */
+export function sameBytes(a: usize, b: usize, bytes: i32): bool {
+  let i = 0;
+  for (; i + 64 <= bytes; i += 64) {
+    const o = <usize>i;
+    // Four vectors a step: differences OR-ed together, one test per cache line.
+    const d = v128.or(v128.or(v128.xor(v128.load(a + o), v128.load(b + o)), v128.xor(v128.load(a + o, 16), v128.load(b + o, 16))),
+      v128.or(v128.xor(v128.load(a + o, 32), v128.load(b + o, 32)), v128.xor(v128.load(a + o, 48), v128.load(b + o, 48))));
+    if (v128.any_true(d)) return false;
+  }
+  for (; i < bytes; i += 4) if (load<i32>(a + <usize>i) != load<i32>(b + <usize>i)) return false;
+  return true;
+}

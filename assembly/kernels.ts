@@ -9,7 +9,7 @@ export { winograd5Input, winograd5InputBytes, winograd5Multiply, winograd5Produc
 export { convGemmForward, convGemmWeights, convPackGradient, convPackWeights, convPackedGradientFloats, convPackedStrips, convPackedWeightsFloats } from './convgemm';
 export { maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward } from './pool';
 export { batchNormStats, batchNormApply, batchNormBackward, lrnForward, lrnBackward } from './norm';
-export { add, mul, axpy, addBias, sumRows, relu, reluBackward, leakyRelu, leakyReluBackward, tanh, tanhBackward, sigmoid, sigmoidBackward, sumOfSquares } from './elementwise';
+export { add, mul, axpy, addBias, sumRows, relu, reluBackward, leakyRelu, leakyReluBackward, tanh, tanhBackward, sigmoid, sigmoidBackward, sumOfSquares, sameBytes } from './elementwise';
 export { softmax, softmaxBackward, softmaxCrossEntropy } from './softmax';
 export { sgdStep, adamStep } from './optim';
 

@@ -284,6 +284,38 @@ for (const c of selected) {
       });
     }
 
+    // The wasm backend keeps Winograd-transformed weights between calls: a weight changed in
+    // place must be seen, in both directions, and another weights array of the same shape must
+    // not be mixed up with the first.
+    it('conv2d sees weights changed in place between calls (Winograd 3×3 and 5×5, both directions)', async () => {
+      const rng = new Rng(23);
+      for (const g of [convGeometry(1, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1), convGeometry(1, 32, 27, 27, 32, 5, 5, 1, 1, 2, 2, 1)]) {
+        const xn = g.N * g.C * g.H * g.W, wn = g.O * g.C * g.KH * g.KW, yn = g.N * g.O * g.OH * g.OW;
+        const [x, xr] = pair(be, xn, rng), [w, wr] = pair(be, wn, rng), [dy, dyr] = pair(be, yn, rng);
+        const check = async (step: string, weights = w, weightsRef = wr) => {
+          const [y, yr] = outputs(be, yn, rng), [dx, dxr] = outputs(be, xn, rng);
+          be.conv2dForward(g, x, weights, null, y);
+          ref.conv2dForward(g, xr, weightsRef, null, yr);
+          be.conv2dBackwardInput(g, dy, weights, dx);
+          ref.conv2dBackwardInput(g, dyr, weightsRef, dxr);
+          await close(y, yr, `${g.KH}×${g.KH} forward, ${step}`);
+          await close(dx, dxr, `${g.KH}×${g.KH} input gradient, ${step}`);
+        };
+        await check('first call');
+        await check('same weights again');
+        for (const [step, i] of [['last weight changed', wn - 1], ['first weight changed', 0], ['a middle weight changed', wn >> 1]] as const) {
+          await be.download([w]);
+          w[i] += 2;
+          wr[i] = w[i];
+          be.upload(w);
+          await check(step);
+        }
+        const [w2, w2r] = pair(be, wn, rng);
+        await check('another weights array', w2, w2r);
+        await check('the first weights again');
+      }
+    });
+
     it('conv2d on arrays from outside the backend', { skip: c.name === 'webgpu' && 'a GPU backend needs arrays it allocated' }, async () => {
       const rng = new Rng(4);
       const g = convGeometry(2, 3, 6, 7, 4, 3, 3, 1, 2, 1, 1, 1);

@@ -82,6 +82,8 @@ export interface KernelExports {
   softmaxBackward(N: number, K: number, y: Ptr, dy: Ptr, dx: Ptr): void;
   /** Σ x² in double precision. */
   sumOfSquares(x: Ptr, n: number): number;
+  /** Whether `bytes` bytes at a and b are bit-for-bit equal. */
+  sameBytes(a: Ptr, b: Ptr, bytes: number): number;
   softmaxCrossEntropy(N: number, K: number, logits: Ptr, labels: Ptr, probs: Ptr, dlogits: Ptr): number;
   sgdStep(w: Ptr, g: Ptr, v: Ptr, n: number, lr: number, momentum: number, weightDecay: number, nesterov: Flag): void;
   adamStep(w: Ptr, g: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, eps: number,

@@ -57,6 +57,8 @@ const WINOGRAD5_MIN_CHANNELS = 16;
  * GEMM, 27×27 at batch 1 and 14×14 at batch 4 as fast or faster).
  */
 const WINOGRAD5_MIN_OUTPUTS = 729;
+/** Memory for Winograd-transformed weights kept between calls (with a copy of the weights each came from). */
+const TRANSFORMED_BYTES = 256 << 20;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
 
 interface Block { ptr: number; bytes: number }
@@ -83,6 +85,12 @@ export class WasmBackend implements Backend {
   private packedBlock: Block | null = null;
   /** Other shared scratch blocks by name (Winograd's transformed weights and input). */
   private readonly blocks = new Map<string, Block>();
+  /**
+   * Winograd-transformed weights kept per weights array, direction and shape, with a copy of
+   * the weights they were made from: inference reuses them while the weights stay bit-for-bit
+   * the same (checked on every call, so a weight written any way at all is seen).
+   */
+  private readonly transformed = new Map<string, { U: Block; copy: Block }>();
   /** The Winograd view record (assembly/winograd.ts), next to the geometry. */
   private readonly view: Int32Array;
   /** Pointers for each call's arrays, copying those from outside wasm memory. */
@@ -595,7 +603,9 @@ export class WasmBackend implements Backend {
       OH, OW, rows, srcC, flip ? g.C : g.O, th, tw, T, J, twv, Tv]);
     const gp = GEOMETRY, vp = VIEW, f = +flip;
     const rowStrips = roundUp(rows, MR) / MR;
-    const U = this.block('winogradU', G * xi * rowStrips * MR * K * 4);
+    const kept = this.keptTransform(`${flip ? 'input gradient' : 'forward'} ${g.KH} ${G} ${Cg} ${Og} @${wp}`, wp,
+      convWeights(g) * 4, G * xi * rowStrips * MR * K * 4);
+    const U = kept.U;
     const V = this.block('winogradV', G * xi * Cs * (five ? g.N * Tv : J) * 4);
     const pool = this.pool;
     const parallel = pool !== null && g.N * g.O * g.OH * g.OW * Cg * g.KH * g.KW >= PARALLEL_MIN_MACS;
@@ -603,8 +613,11 @@ export class WasmBackend implements Backend {
     const [weights, input, multiply] = five
       ? ['winograd5Weights', 'winograd5Input', 'winograd5Multiply'] as const
       : ['winogradWeights', 'winogradInput', 'winogradMultiply'] as const;
-    // 1. Weights (memory-bound), 2. input planes.
-    this.split(weights, G * rowStrips, G * xi * rowStrips * MR * K, (q0, q1) => [gp, f, q0, q1, wp, U, vp]);
+    // 1. Weights (memory-bound; kept from an earlier call when unchanged), 2. input planes.
+    if (!kept.current) {
+      this.split(weights, G * rowStrips, G * xi * rowStrips * MR * K, (q0, q1) => [gp, f, q0, q1, wp, U, vp]);
+      kept.remember();
+    }
     const planeBytes = five ? this.k.winograd5InputBytes(vp) : ((2 * th + 2) * (2 * tw + 4) + 16) * 4;
     const planes = g.N * srcC;
     this.runPieces(input, ranges(planes, Math.min(planes, want), 1)
@@ -623,6 +636,44 @@ export class WasmBackend implements Backend {
       }
     }
     this.runPieces(multiply, pieces, five ? this.k.winograd5ProductsBytes() : this.k.winogradProductsBytes());
+  }
+
+  /**
+   * Where the transformed weights (uBytes) of the weights at wp (wBytes) go: a block kept for
+   * `key`, `current` when it already holds the transform of exactly these weights; otherwise
+   * the caller fills it and calls remember() to keep a copy of the weights it came from. The
+   * oldest entries make room for new ones; one too large for the budget uses shared scratch.
+   */
+  private keptTransform(key: string, wp: number, wBytes: number, uBytes: number): { U: number; current: boolean; remember: () => void } {
+    const entry = this.transformed.get(key);
+    if (entry && entry.U.bytes === uBytes && entry.copy.bytes === wBytes) {
+      // Most recently used last, so eviction takes the least recently used.
+      this.transformed.delete(key);
+      this.transformed.set(key, entry);
+      const current = this.k.sameBytes(entry.copy.ptr, wp, wBytes) !== 0;
+      return { U: entry.U.ptr, current, remember: () => this.heap.f32(entry.copy.ptr, wBytes / 4).set(this.heap.f32(wp, wBytes / 4)) };
+    }
+    if (entry) this.forget(key);
+    if (uBytes + wBytes > TRANSFORMED_BYTES) return { U: this.block('winogradU', uBytes), current: false, remember: () => {} };
+    let used = uBytes + wBytes;
+    for (const e of this.transformed.values()) used += e.U.bytes + e.copy.bytes;
+    for (const k of this.transformed.keys()) {
+      if (used <= TRANSFORMED_BYTES) break;
+      const e = this.transformed.get(k)!;
+      used -= e.U.bytes + e.copy.bytes;
+      this.forget(k);
+    }
+    const created = { U: { ptr: this.heap.allocBytes(uBytes), bytes: uBytes }, copy: { ptr: this.heap.allocBytes(wBytes), bytes: wBytes } };
+    this.transformed.set(key, created);
+    return { U: created.U.ptr, current: false, remember: () => this.heap.f32(created.copy.ptr, wBytes / 4).set(this.heap.f32(wp, wBytes / 4)) };
+  }
+
+  private forget(key: string): void {
+    const e = this.transformed.get(key);
+    if (!e) return;
+    this.heap.release(e.U.ptr);
+    this.heap.release(e.copy.ptr);
+    this.transformed.delete(key);
   }
 
   /** A named scratch block shared by all threads of one call, grown (never shrunk) to at least `bytes`. */
