@@ -4,7 +4,8 @@
 
 export { gemm, gemmPackB, gemmPacked, gemmWorkspaceBytes } from './gemm';
 export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeights, convWorkspaceBytes } from './conv';
-export { winogradInput, winogradMultiply, winogradProductsBytes, winogradWeights } from './winograd';
+export { winogradGradInput, winogradInput, winogradMultiply, winogradProductsBytes, winogradWeights } from './winograd';
+export { winogradGradOutput, winogradGradOutputBytes, winogradGradProducts, winogradGradWeights } from './winogradgrad';
 export { winograd5Input, winograd5InputBytes, winograd5Multiply, winograd5ProductsBytes, winograd5Weights } from './winograd5';
 export { convGemmForward, convGemmWeights, convPackGradient, convPackWeights, convPackedGradientFloats, convPackedStrips, convPackedWeightsFloats } from './convgemm';
 export { maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward } from './pool';

@@ -32,7 +32,7 @@ import { KC, MR, NR, mergeTile, microKernel } from './gemm';
  * (all images, rounded up to NR).
  */
 @unmanaged
-class View {
+export class View {
   Cs: i32; Hs: i32; Ws: i32; pH: i32; pW: i32;
   OH: i32; OW: i32; rows: i32; srcC: i32; dstC: i32;
   th: i32; tw: i32; T: i32; J: i32;
@@ -116,10 +116,24 @@ function storeRowU(d: usize, xiBytes: usize, a0: v128, a1: v128, a2: v128, half:
  * copied into a zero-bordered plane in the workspace and transformed four tiles at a time.
  */
 export function winogradInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: View): void {
+  transformInput(g, p0, p1, src, V, work, v, false);
+}
+
+/**
+ * V for the weight gradient (winogradgrad.ts): the same transform, stored as plain rows of
+ * tiles, V[group][ξ][channel][image · T + tile], the B operand of Σ_tiles dy'·Vᵀ.
+ */
+export function winogradGradInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: View): void {
+  transformInput(g, p0, p1, src, V, work, v, true);
+}
+
+/** Input transforms of planes [p0, p1), into the forward's GEMM panels or (`tileRows`) rows of tiles. */
+function transformInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: View, tileRows: bool): void {
   const Cs = v.Cs, Hs = v.Hs, Ws = v.Ws, pH = v.pH, pW = v.pW, th = v.th, tw = v.tw, T = v.T, J = v.J;
   const Hp = 2 * th + 2, Wp = 2 * tw + 4;
   const rowBytes = <usize>Wp << 2;
-  const xiBytes = <usize>(Cs * J) << 2;
+  const tilesPerRow = g.N * T;
+  const xiBytes = <usize>(tileRows ? Cs * tilesPerRow : Cs * J) << 2;
   for (let p = p0; p < p1; p++) {
     const n = p / v.srcC, ch = p - n * v.srcC, gi = ch / Cs, c = ch - gi * Cs;
     // Zero-bordered copy of the plane.
@@ -132,7 +146,7 @@ export function winogradInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: 
       for (; i + 4 <= colsIn; i += 4) v128.store(to + (<usize>i << 2), v128.load(from + (<usize>i << 2)));
       for (; i < colsIn; i++) store<f32>(to + (<usize>i << 2), load<f32>(from + (<usize>i << 2)));
     }
-    const Vg = V + <usize>(gi * 16) * xiBytes + (<usize>(c * NR) << 2);
+    const Vg = V + <usize>(gi * 16) * xiBytes + (<usize>(tileRows ? c * tilesPerRow : c * NR) << 2);
     for (let ty = 0; ty < th; ty++) {
       const r0 = work + <usize>(2 * ty) * rowBytes;
       for (let tx = 0; tx < tw; tx += 4) {
@@ -156,7 +170,7 @@ export function winogradInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: 
         const t30 = f32x4.sub(x0, x2), t31 = f32x4.add(x1, x2), t32 = f32x4.sub(x2, x1), t33 = f32x4.sub(x1, x3);
         // Bᵀ (·): rows t0 − t2, t1 + t2, t2 − t1, t1 − t3. Tile column jj of the GEMM.
         const jj = n * T + ty * tw + tx;
-        const d = Vg + (<usize>((jj >> 3) * Cs * NR + (jj & 7)) << 2);
+        const d = Vg + (<usize>(tileRows ? jj : (jj >> 3) * Cs * NR + (jj & 7)) << 2);
         v128.store(d, f32x4.sub(t00, t20)); v128.store(d + xiBytes, f32x4.sub(t01, t21));
         v128.store(d + 2 * xiBytes, f32x4.sub(t02, t22)); v128.store(d + 3 * xiBytes, f32x4.sub(t03, t23));
         v128.store(d + 4 * xiBytes, f32x4.add(t10, t20)); v128.store(d + 5 * xiBytes, f32x4.add(t11, t21));
@@ -171,7 +185,7 @@ export function winogradInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: 
   // Tile columns past the last image's tiles (up to a whole strip) must not hold NaN garbage
   // that the products would carry into stored outputs: they only meet unstored outputs, but
   // zero them once anyway when this piece holds the last plane.
-  if (p1 == g.N * v.srcC) {
+  if (!tileRows && p1 == g.N * v.srcC) {
     const used = g.N * T;
     for (let jj = used; jj < J; jj++) {
       for (let gi = 0; gi < g.groups; gi++) {

@@ -35,6 +35,12 @@ export interface KernelExports {
   winogradMultiply(geometry: Ptr, group: number, r0: number, r1: number, s0: number, s1: number,
     U: Ptr, V: Ptr, bias: Ptr, dst: Ptr, work: Ptr, view: Ptr): void;
   winogradProductsBytes(): number;
+  /** Winograd weight gradient of 3×3 convolutions (assembly/winogradgrad.ts and winograd.ts winogradGradInput). */
+  winogradGradInput(geometry: Ptr, p0: number, p1: number, x: Ptr, V: Ptr, work: Ptr, view: Ptr): void;
+  winogradGradOutput(geometry: Ptr, p0: number, p1: number, dy: Ptr, D: Ptr, work: Ptr, view: Ptr): void;
+  winogradGradOutputBytes(view: Ptr): number;
+  winogradGradProducts(geometry: Ptr, q0: number, q1: number, D: Ptr, V: Ptr, dU: Ptr, work: Ptr, view: Ptr): void;
+  winogradGradWeights(geometry: Ptr, o0: number, o1: number, dU: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, view: Ptr): void;
   /** Winograd for 5×5 kernels from F(3×3, 3×3) on four sub-kernels (assembly/winograd5.ts); same arguments as above. */
   winograd5Weights(geometry: Ptr, flip: Flag, q0: number, q1: number, w: Ptr, U: Ptr, view: Ptr): void;
   winograd5Input(geometry: Ptr, p0: number, p1: number, src: Ptr, V: Ptr, work: Ptr, view: Ptr): void;
@@ -96,7 +102,7 @@ export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 
   'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward', 'batchNormStats', 'batchNormApply', 'batchNormBackward',
   'lrnForward', 'lrnBackward', 'add', 'mul', 'axpy', 'relu', 'reluBackward', 'leakyRelu', 'leakyReluBackward',
   'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward', 'convGemmForward', 'convGemmWeights', 'convPackWeights',
-  'winogradWeights', 'winogradInput', 'winogradMultiply', 'gemmPackB', 'gemmPacked', 'sgdStep', 'adamStep', 'convPackGradient',
+  'winogradWeights', 'winogradInput', 'winogradMultiply', 'winogradGradInput', 'winogradGradOutput', 'winogradGradProducts', 'winogradGradWeights', 'gemmPackB', 'gemmPacked', 'sgdStep', 'adamStep', 'convPackGradient',
   'winograd5Weights', 'winograd5Input', 'winograd5Multiply'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 

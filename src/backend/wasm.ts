@@ -57,6 +57,8 @@ const WINOGRAD5_MIN_CHANNELS = 16;
  * GEMM, 27×27 at batch 1 and 14×14 at batch 4 as fast or faster).
  */
 const WINOGRAD5_MIN_OUTPUTS = 729;
+/** Tiles over the batch (the weight-gradient GEMMs' reduction) from which 3×3 weight gradients run by Winograd. */
+const WINOGRAD_GRAD_MIN_TILES = 64;
 /** Memory for Winograd-transformed weights kept between calls (with a copy of the weights each came from). */
 const TRANSFORMED_BYTES = 256 << 20;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
@@ -200,6 +202,11 @@ export class WasmBackend implements Backend {
     const dwp = this.io.output(dw, wn, 'dw');
     const dbp = dbias ? this.io.output(dbias, g.O, 'dbias') : 0;
     const workBytes = this.k.convWorkspaceBytes(gp);
+    if (useWinogradWeights(g)) {
+      this.winogradWeightGradient(g, xp, dyp, dwp, dbp);
+      this.io.finish();
+      return;
+    }
     if (useConvGemm(g, 'weights')) {
       // dy packed once (in parallel) and shared; pieces split groups, then the gradient's columns
       // (taps): no partial sums, the same bits on any thread count.
@@ -639,6 +646,31 @@ export class WasmBackend implements Backend {
   }
 
   /**
+   * The weight gradient of a 3×3 stride-1 convolution by Winograd F(2×2, 3×3)
+   * (assembly/winogradgrad.ts), in four parallel steps: input transform V and dy transform D
+   * by planes, the 16 × groups GEMMs over the tiles, then dw = Gᵀ dU G (and dbias) by filters.
+   * Every output element is one piece's sum in a fixed order: the same bits on any thread count.
+   */
+  private winogradWeightGradient(g: Conv2dGeometry, xp: number, dyp: number, dwp: number, dbp: number): void {
+    const G = g.groups, Cg = g.C / G, Og = g.O / G;
+    const th = Math.ceil(g.OH / 2), tw = roundUp(Math.ceil(g.OW / 2), 4), T = th * tw, K = g.N * T;
+    this.view.set([Cg, g.H, g.W, g.padH, g.padW, g.OH, g.OW, Og, g.C, g.O, th, tw, T, roundUp(K, NR), 0, 0]);
+    const gp = GEOMETRY, vp = VIEW;
+    const V = this.block('winogradGradV', G * 16 * Cg * K * 4);
+    const D = this.block('winogradGradD', G * 16 * Og * K * 4);
+    const dU = this.block('winogradGradU', G * 16 * Og * Cg * 4);
+    const want = this.pool ? this.pool.threads * PIECES_PER_THREAD : 1;
+    const planes = (count: number) => ranges(count, Math.min(count, want), 1);
+    this.runPieces('winogradGradInput', planes(g.N * g.C).map(([p0, p1]) => ({ args: [gp, p0, p1, xp, V, 0, vp], workMask: 1 << 5 })),
+      ((2 * th + 2) * (2 * tw + 4) + 16) * 4);
+    this.runPieces('winogradGradOutput', planes(g.N * g.O).map(([p0, p1]) => ({ args: [gp, p0, p1, dyp, D, 0, vp], workMask: 1 << 5 })),
+      this.k.winogradGradOutputBytes(vp));
+    this.runPieces('winogradGradProducts', ranges(16 * G, Math.min(16 * G, want), 1)
+      .map(([q0, q1]) => ({ args: [gp, q0, q1, D, V, dU, 0, vp], workMask: 1 << 6 })), this.gemmBytes);
+    this.split('winogradGradWeights', g.O, g.O * Cg * 16, (o0, o1) => [gp, o0, o1, dU, dyp, dwp, dbp, vp]);
+  }
+
+  /**
    * Where the transformed weights (uBytes) of the weights at wp (wBytes) go: a block kept for
    * `key`, `current` when it already holds the transform of exactly these weights; otherwise
    * the caller fills it and calls remember() to keep a copy of the weights it came from. The
@@ -809,6 +841,17 @@ function useWinograd(g: Conv2dGeometry, inputGradient: boolean): boolean {
   const rows = inputGradient ? Cg : Og, Cs = inputGradient ? Og : Cg;
   if (k === 5 && g.N * (inputGradient ? g.H * g.W : g.OH * g.OW) < WINOGRAD5_MIN_OUTPUTS) return false;
   return rows >= CONV_GEMM_MIN_ROWS && Cs >= (k === 5 ? WINOGRAD5_MIN_CHANNELS : WINOGRAD_MIN_CHANNELS);
+}
+
+/**
+ * Whether a 3×3 convolution's weight gradient runs by Winograd (winogradgrad.ts): the forward's
+ * conditions, and enough tiles over the batch for the GEMMs' reduction.
+ */
+function useWinogradWeights(g: Conv2dGeometry): boolean {
+  if (g.KH !== 3 || g.KW !== 3 || g.strideH !== 1 || g.strideW !== 1 || g.padH > 2 || g.padW > 2) return false;
+  const Cg = g.C / g.groups, Og = g.O / g.groups;
+  const tiles = g.N * Math.ceil(g.OH / 2) * roundUp(Math.ceil(g.OW / 2), 4);
+  return Og >= CONV_GEMM_MIN_ROWS && Cg >= WINOGRAD_MIN_CHANNELS && tiles >= WINOGRAD_GRAD_MIN_TILES;
 }
 
 function roundUp(n: number, m: number): number {
