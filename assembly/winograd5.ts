@@ -13,9 +13,10 @@
 //   Aᵀ = [1 1 1 1 1; 0 1 −1 2 −2; 0 1 1 4 4]
 // Three steps, split across threads by the host (src/backend/wasm.ts winograd):
 //   1. weights U (per group and ξ: MR-row strips over K = sub-kernel · channel, the GEMM's A);
-//   2. input V for every tile of a grid one tile larger than the output's, per group, ξ and
-//      channel a plain row of tiles (the shifted tiles a GEMM column needs are then at fixed
-//      offsets: + sy·twv + sx);
+//   2. input V for every tile of a grid one tile larger than the output's, per group and ξ by
+//      image and grid row, within which the channels' rows of twv tiles follow one another:
+//      a GEMM column's K values (all channels, shifted tiles at fixed offsets + sy·Cs·twv + sx)
+//      then lie in a few kilobytes, not one page apart each;
 //   3. products, per ξ an NR-tile sliver of B gathered from V for all of K (where each strip's
 //      tiles lie in V is worked out once per block of strips), then output tiles.
 // The input gradient is the same convolution of dy (padded by 4 − pad) with flipped and
@@ -192,7 +193,7 @@ export function winograd5Input(g: ConvGeometry, p0: i32, p1: i32, src: usize, V:
     for (let h = 0; h < rowsIn; h++) {
       memory.copy(work + <usize>(h + pH) * rowBytes + (<usize>pW << 2), plane + (<usize>(h * Ws) << 2), <usize>colsIn << 2);
     }
-    const Vc = V + <usize>(gi * XI) * xiBytes + (<usize>(c * Jv + n * Tv) << 2);
+    const Vc = V + <usize>(gi * XI) * xiBytes + (<usize>(n * Cs * Tv + c * twv) << 2);
     for (let vy = 0; vy <= th; vy++) {
       const r0 = work + <usize>(3 * vy) * rowBytes;
       for (let i = 0; i < Wp; i += 4) {
@@ -200,7 +201,7 @@ export function winograd5Input(g: ConvGeometry, p0: i32, p1: i32, src: usize, V:
         storeBt(rows5 + (<usize>i << 2), rowBytes, v128.load(q), v128.load(q + rowBytes), v128.load(q + 2 * rowBytes),
           v128.load(q + 3 * rowBytes), v128.load(q + 4 * rowBytes));
       }
-      const out = Vc + (<usize>(vy * twv) << 2);
+      const out = Vc + (<usize>(vy * Cs * twv) << 2);
       for (let vx = 0; vx < twv; vx += 4) {
         for (let r = 0; r < 5; r++) {
           // Column k of four patches: values 3·tile + k.
@@ -242,7 +243,7 @@ export function winograd5Multiply(g: ConvGeometry, gi: i32, r0: i32, r1: i32, s0
         for (let s = sb; s < se; s++) {
           // The sliver for all of K (in L1, read once per row strip); K blocks innermost, so
           // the 4×8 products that each block adds to stay in L1 too.
-          packSliver(v, 0, K, Vx, Jv, pb, offs + (<usize>((s - sb) * STRIP) << 2));
+          packSliver(v, 0, K, Vx, pb, offs + (<usize>((s - sb) * STRIP) << 2));
           for (let r = rb; r < re; r += MR) {
             const mr = min(MR, rows - r);
             const c = Mx + (<usize>((r - rb) * CB + (s - sb) * NR) << 2);
@@ -277,7 +278,7 @@ function stripTable(v: View, N: i32, s: i32, e: usize): void {
   const T = v.T, tw = v.tw, twv = v.twv, used = N * T;
   let j = s * NR, n = j / T, t = j - n * T, ty = t / tw, tx = t - ty * tw;
   for (let i = 0; i < NR; i++, j++) {
-    store<i32>(e + (<usize>i << 2), j < used ? n * v.Tv + ty * twv + tx : 0);
+    store<i32>(e + (<usize>i << 2), j < used ? (n * v.Tv + ty * twv) * v.Cs + tx : 0);
     if (++tx == tw) { tx = 0; if (++ty == v.th) { ty = 0; n++; } }
   }
   const o0 = load<i32>(e);
@@ -295,18 +296,18 @@ function stripTable(v: View, N: i32, s: i32, e: usize): void {
 
 /**
  * The B operand of a strip (table entry `e`) for K indices [pc, pc + kc), k-major: row
- * k = sub · Cs + c is channel c's V at each tile's grid position + sy·twv + sx. Two runs (the
+ * k = sub · Cs + c is channel c's V at each tile's grid position + sy·Cs·twv + sx. Two runs (the
  * usual case): four vector loads and two selects per k instead of eight scalar loads.
  */
-function packSliver(v: View, pc: i32, kc: i32, Vx: usize, Jv: i32, pb: usize, e: usize): void {
-  const Cs = v.Cs, twv = v.twv;
+function packSliver(v: View, pc: i32, kc: i32, Vx: usize, pb: usize, e: usize): void {
+  const Cs = v.Cs, twv = v.twv, rowBelow = Cs * twv;
   const o0 = <usize>load<i32>(e, 32) << 2, o1 = <usize>load<i32>(e, 36) << 2;
   let sub = pc / Cs, c = pc - sub * Cs;
   let d = pb;
   if (load<i32>(e, 40)) {
     const m0 = v128.load(e, 48), m1 = v128.load(e, 64);
     for (let k = 0; k < kc; k++) {
-      const row = Vx + (<usize>(c * Jv + (sub >> 1) * twv + (sub & 1)) << 2);
+      const row = Vx + (<usize>(c * twv + (sub >> 1) * rowBelow + (sub & 1)) << 2);
       const p = row + o0, q = row + o1;
       v128.store(d, v128.bitselect(v128.load(p), v128.load(q), m0));
       v128.store(d, v128.bitselect(v128.load(p, 16), v128.load(q, 16), m1), 16);
@@ -316,7 +317,7 @@ function packSliver(v: View, pc: i32, kc: i32, Vx: usize, Jv: i32, pb: usize, e:
     return;
   }
   for (let k = 0; k < kc; k++) {
-    const row = Vx + (<usize>(c * Jv + (sub >> 1) * twv + (sub & 1)) << 2);
+    const row = Vx + (<usize>(c * twv + (sub >> 1) * rowBelow + (sub & 1)) << 2);
     v128.store(d, f32x4(load<f32>(row + (<usize>load<i32>(e) << 2)), load<f32>(row + (<usize>load<i32>(e, 4) << 2)),
       load<f32>(row + (<usize>load<i32>(e, 8) << 2)), load<f32>(row + (<usize>load<i32>(e, 12) << 2))));
     v128.store(d, f32x4(load<f32>(row + (<usize>load<i32>(e, 16) << 2)), load<f32>(row + (<usize>load<i32>(e, 20) << 2)),
