@@ -13,10 +13,12 @@
 //   Aᵀ = [1 1 1 1 1; 0 1 −1 2 −2; 0 1 1 4 4]
 // Three steps, split across threads by the host (src/backend/wasm.ts winograd):
 //   1. weights U (per group and ξ: MR-row strips over K = sub-kernel · channel, the GEMM's A);
-//   2. input V for every tile of a grid one tile larger than the output's, per group, ξ and
-//      channel a plain row of tiles (the shifted tiles a GEMM column needs are then at fixed
-//      offsets: + sy·twv + sx);
-//   3. products, an NR-tile sliver of B gathered from V per ξ and K block, then output tiles.
+//   2. input V for every tile of a grid one tile larger than the output's, per group and ξ by
+//      image and grid row, within which the channels' rows of twv tiles follow one another:
+//      a GEMM column's K values (all channels, shifted tiles at fixed offsets + sy·Cs·twv + sx)
+//      then lie in a few kilobytes, not one page apart each;
+//   3. products, per ξ an NR-tile sliver of B gathered from V for all of K (where each strip's
+//      tiles lie in V is worked out once per block of strips), then output tiles.
 // The input gradient is the same convolution of dy (padded by 4 − pad) with flipped and
 // transposed weights (`flip`), as in winograd.ts. Every output is one piece's sum in a fixed
 // order, so the split over threads does not change the result.
@@ -61,9 +63,14 @@ function roundUp(n: i32, m: i32): i32 {
   return (n + m - 1) / m * m;
 }
 
-/** Bytes of per-thread workspace for winograd5Multiply: products block, edge tile, B sliver, an output block, column offsets. */
-export function winograd5ProductsBytes(): i32 {
-  return (XI * RB * CB + MR * NR + KB * NR + 36 + 8) * 4;
+/** i32s per strip in the strip table: NR column offsets, the two runs' bases, a flag, the lane mask. */
+// @ts-ignore: decorator
+@inline const STRIP: i32 = 20;
+
+/** Bytes of per-thread workspace for winograd5Multiply: products block, edge tile, an output block, strip table, B sliver (all of K). */
+export function winograd5ProductsBytes(viewPtr: usize): i32 {
+  const v = changetype<View>(viewPtr);
+  return (XI * RB * CB + MR * NR + 36 + STRIP * (CB / NR) + 4 * v.Cs * NR) * 4;
 }
 
 /** Bytes of per-thread workspace for winograd5Input: the zero-bordered plane and five transformed rows. */
@@ -186,7 +193,7 @@ export function winograd5Input(g: ConvGeometry, p0: i32, p1: i32, src: usize, V:
     for (let h = 0; h < rowsIn; h++) {
       memory.copy(work + <usize>(h + pH) * rowBytes + (<usize>pW << 2), plane + (<usize>(h * Ws) << 2), <usize>colsIn << 2);
     }
-    const Vc = V + <usize>(gi * XI) * xiBytes + (<usize>(c * Jv + n * Tv) << 2);
+    const Vc = V + <usize>(gi * XI) * xiBytes + (<usize>(n * Cs * Tv + c * twv) << 2);
     for (let vy = 0; vy <= th; vy++) {
       const r0 = work + <usize>(3 * vy) * rowBytes;
       for (let i = 0; i < Wp; i += 4) {
@@ -194,7 +201,7 @@ export function winograd5Input(g: ConvGeometry, p0: i32, p1: i32, src: usize, V:
         storeBt(rows5 + (<usize>i << 2), rowBytes, v128.load(q), v128.load(q + rowBytes), v128.load(q + 2 * rowBytes),
           v128.load(q + 3 * rowBytes), v128.load(q + 4 * rowBytes));
       }
-      const out = Vc + (<usize>(vy * twv) << 2);
+      const out = Vc + (<usize>(vy * Cs * twv) << 2);
       for (let vx = 0; vx < twv; vx += 4) {
         for (let r = 0; r < 5; r++) {
           // Column k of four patches: values 3·tile + k.
@@ -222,28 +229,32 @@ export function winograd5Multiply(g: ConvGeometry, gi: i32, r0: i32, r1: i32, s0
   const Cs = v.Cs, K = 4 * Cs, rows = v.rows, padded = roundUp(rows, MR), Jv = g.N * v.Tv;
   const uXi = <usize>(padded * K) << 2, vXi = <usize>(Cs * Jv) << 2;
   const Ug = U + <usize>(gi * XI) * uXi, Vg = V + <usize>(gi * XI) * vXi;
-  const M = work, tile = M + (<usize>(XI * RB * CB) << 2), pb = tile + (<usize>(MR * NR) << 2);
-  const out = pb + (<usize>(KB * NR) << 2), offs = out + 36 * 4;
+  const M = work, tile = M + (<usize>(XI * RB * CB) << 2), out = tile + (<usize>(MR * NR) << 2);
+  const offs = out + 36 * 4, pb = offs + (<usize>(STRIP * (CB / NR)) << 2);
   const mXi = <usize>(RB * CB) << 2;
   for (let rb = r0; rb < r1; rb += RB) {
     const re = min(r1, rb + RB);
     for (let sb = s0; sb < s1; sb += CB / NR) {
       const se = min(s1, sb + CB / NR);
+      // Where each strip's columns lie in V, worked out once for all ξ and K blocks.
+      for (let s = sb; s < se; s++) stripTable(v, g.N, s, offs + (<usize>((s - sb) * STRIP) << 2));
       for (let xi = 0; xi < XI; xi++) {
         const Ux = Ug + <usize>xi * uXi, Vx = Vg + <usize>xi * vXi, Mx = M + <usize>xi * mXi;
-        for (let pc = 0; pc < K; pc += KB) {
-          const kc = min(KB, K - pc);
-          const beta: f32 = pc == 0 ? 0 : 1;
-          for (let s = sb; s < se; s++) {
-            packSliver(v, g.N, s, pc, kc, Vx, Jv, pb, offs);
-            for (let r = rb; r < re; r += MR) {
-              const mr = min(MR, rows - r);
-              const pas = Ux + (<usize>(r * K + pc * MR) << 2);
-              const c = Mx + (<usize>((r - rb) * CB + (s - sb) * NR) << 2);
+        for (let s = sb; s < se; s++) {
+          // The sliver for all of K (in L1, read once per row strip); K blocks innermost, so
+          // the 4×8 products that each block adds to stay in L1 too.
+          packSliver(v, 0, K, Vx, pb, offs + (<usize>((s - sb) * STRIP) << 2));
+          for (let r = rb; r < re; r += MR) {
+            const mr = min(MR, rows - r);
+            const c = Mx + (<usize>((r - rb) * CB + (s - sb) * NR) << 2);
+            for (let pc = 0; pc < K; pc += KB) {
+              const kc = min(KB, K - pc);
+              const beta: f32 = pc == 0 ? 0 : 1;
+              const pas = Ux + (<usize>(r * K + pc * MR) << 2), pbs = pb + (<usize>(pc * NR) << 2);
               if (mr == MR) {
-                microKernel(kc, pas, pb, c, CB, beta, true, tile);
+                microKernel(kc, pas, pbs, c, CB, beta, true, tile);
               } else {
-                microKernel(kc, pas, pb, c, CB, beta, false, tile);
+                microKernel(kc, pas, pbs, c, CB, beta, false, tile);
                 mergeTile(tile, mr, NR, c, CB, beta);
               }
             }
@@ -256,39 +267,61 @@ export function winograd5Multiply(g: ConvGeometry, gi: i32, r0: i32, r1: i32, s0
 }
 
 /**
- * The B operand of strip s (GEMM columns = output tiles [s·NR, s·NR + NR)) for K indices
- * [pc, pc + kc), k-major: row k = sub · Cs + c is channel c's V at each tile's grid position
- * + sy·twv + sx. Columns past the last tile read tile 0 (their products are not stored).
+ * Strip s's entry of the strip table at `e` (GEMM columns = output tiles [s·NR, s·NR + NR)):
+ * each tile's grid position in V (i32 0–7), and whether the eight form at most two runs of
+ * consecutive positions (a tile row or an image ends inside the strip, as when a row has 9
+ * tiles): then lanes below the break come from run base o0 (i32 8), the rest from o1 (i32 9)
+ * and the mask (i32 12–19) picks the first (flag i32 10 = 1). Columns past the last tile read
+ * tile 0 (their products are not stored) and make the strip gathered element by element.
  */
-function packSliver(v: View, N: i32, s: i32, pc: i32, kc: i32, Vx: usize, Jv: i32, pb: usize, offs: usize): void {
+function stripTable(v: View, N: i32, s: i32, e: usize): void {
   const T = v.T, tw = v.tw, twv = v.twv, used = N * T;
-  for (let i = 0; i < NR; i++) {
-    const j = s * NR + i;
-    let o = 0;
-    if (j < used) {
-      const n = j / T, t = j - n * T, ty = t / tw;
-      o = n * v.Tv + ty * twv + t - ty * tw;
-    }
-    store<i32>(offs + (<usize>i << 2), o);
+  let j = s * NR, n = j / T, t = j - n * T, ty = t / tw, tx = t - ty * tw;
+  for (let i = 0; i < NR; i++, j++) {
+    store<i32>(e + (<usize>i << 2), j < used ? (n * v.Tv + ty * twv) * v.Cs + tx : 0);
+    if (++tx == tw) { tx = 0; if (++ty == v.th) { ty = 0; n++; } }
   }
-  const o0 = load<i32>(offs);
-  // The usual case: eight tiles along one grid row, two vector loads per k.
-  const run = load<i32>(offs, 28) == o0 + 7;
-  const Cs = v.Cs;
+  const o0 = load<i32>(e);
+  let b = 1;
+  while (b < NR && load<i32>(e + (<usize>b << 2)) == o0 + b) b++;
+  const o1 = b < NR ? load<i32>(e + (<usize>b << 2)) - b : o0;
+  let runs = s * NR + NR <= used;
+  for (let i = b; i < NR; i++) runs = runs && load<i32>(e + (<usize>i << 2)) == o1 + i;
+  store<i32>(e, o0, 32);
+  store<i32>(e, o1, 36);
+  store<i32>(e, runs ? 1 : 0, 40);
+  for (let i = 0; i < 4; i++) store<i32>(e + (<usize>(48 + 4 * i)), i < b ? -1 : 0);
+  for (let i = 4; i < NR; i++) store<i32>(e + (<usize>(48 + 4 * (i - 4))), i < b ? -1 : 0, 16);
+}
+
+/**
+ * The B operand of a strip (table entry `e`) for K indices [pc, pc + kc), k-major: row
+ * k = sub · Cs + c is channel c's V at each tile's grid position + sy·Cs·twv + sx. Two runs (the
+ * usual case): four vector loads and two selects per k instead of eight scalar loads.
+ */
+function packSliver(v: View, pc: i32, kc: i32, Vx: usize, pb: usize, e: usize): void {
+  const Cs = v.Cs, twv = v.twv, rowBelow = Cs * twv;
+  const o0 = <usize>load<i32>(e, 32) << 2, o1 = <usize>load<i32>(e, 36) << 2;
   let sub = pc / Cs, c = pc - sub * Cs;
   let d = pb;
-  for (let k = 0; k < kc; k++) {
-    const row = Vx + (<usize>(c * Jv + (sub >> 1) * twv + (sub & 1)) << 2);
-    if (run) {
-      const q = row + (<usize>o0 << 2);
-      v128.store(d, v128.load(q));
-      v128.store(d, v128.load(q, 16), 16);
-    } else {
-      v128.store(d, f32x4(load<f32>(row + (<usize>load<i32>(offs) << 2)), load<f32>(row + (<usize>load<i32>(offs, 4) << 2)),
-        load<f32>(row + (<usize>load<i32>(offs, 8) << 2)), load<f32>(row + (<usize>load<i32>(offs, 12) << 2))));
-      v128.store(d, f32x4(load<f32>(row + (<usize>load<i32>(offs, 16) << 2)), load<f32>(row + (<usize>load<i32>(offs, 20) << 2)),
-        load<f32>(row + (<usize>load<i32>(offs, 24) << 2)), load<f32>(row + (<usize>load<i32>(offs, 28) << 2))), 16);
+  if (load<i32>(e, 40)) {
+    const m0 = v128.load(e, 48), m1 = v128.load(e, 64);
+    for (let k = 0; k < kc; k++) {
+      const row = Vx + (<usize>(c * twv + (sub >> 1) * rowBelow + (sub & 1)) << 2);
+      const p = row + o0, q = row + o1;
+      v128.store(d, v128.bitselect(v128.load(p), v128.load(q), m0));
+      v128.store(d, v128.bitselect(v128.load(p, 16), v128.load(q, 16), m1), 16);
+      d += 32;
+      if (++c == Cs) { c = 0; sub++; }
     }
+    return;
+  }
+  for (let k = 0; k < kc; k++) {
+    const row = Vx + (<usize>(c * twv + (sub >> 1) * rowBelow + (sub & 1)) << 2);
+    v128.store(d, f32x4(load<f32>(row + (<usize>load<i32>(e) << 2)), load<f32>(row + (<usize>load<i32>(e, 4) << 2)),
+      load<f32>(row + (<usize>load<i32>(e, 8) << 2)), load<f32>(row + (<usize>load<i32>(e, 12) << 2))));
+    v128.store(d, f32x4(load<f32>(row + (<usize>load<i32>(e, 16) << 2)), load<f32>(row + (<usize>load<i32>(e, 20) << 2)),
+      load<f32>(row + (<usize>load<i32>(e, 24) << 2)), load<f32>(row + (<usize>load<i32>(e, 28) << 2))), 16);
     d += 32;
     if (++c == Cs) { c = 0; sub++; }
   }

@@ -46,7 +46,7 @@ export interface KernelExports {
   winograd5Input(geometry: Ptr, p0: number, p1: number, src: Ptr, V: Ptr, work: Ptr, view: Ptr): void;
   winograd5Multiply(geometry: Ptr, group: number, r0: number, r1: number, s0: number, s1: number,
     U: Ptr, V: Ptr, bias: Ptr, dst: Ptr, work: Ptr, view: Ptr): void;
-  winograd5ProductsBytes(): number;
+  winograd5ProductsBytes(view: Ptr): number;
   winograd5InputBytes(view: Ptr): number;
   /** Weight gradient columns (taps) [j0, j1) of groups [g0, g1) over the whole batch, from dy packed by convPackGradient; their dbias from the piece with j0 = 0. */
   convGemmWeights(geometry: Ptr, g0: number, g1: number, j0: number, j1: number, x: Ptr, dy: Ptr, packedDy: Ptr,

@@ -642,7 +642,7 @@ export class WasmBackend implements Backend {
         }
       }
     }
-    this.runPieces(multiply, pieces, five ? this.k.winograd5ProductsBytes() : this.k.winogradProductsBytes());
+    this.runPieces(multiply, pieces, five ? this.k.winograd5ProductsBytes(vp) : this.k.winogradProductsBytes());
   }
 
   /**
