@@ -19,7 +19,7 @@ const now = useCpu ? () => { const c = process.cpuUsage(); return (c.user + c.sy
 const be = await createBackend('wasm', { threads });
 const times = new Map();
 // The backend's own helpers (not Backend methods): timing them would count each call twice.
-const PRIVATE = new Set(['split', 'convSplit', 'gemmPtr', 'elementwise', 'unary', 'binary', 'workspace', 'workspaces', 'partials', 'poolGeometry', 'convGeometry', 'worthSplitting', 'dispose', 'runPieces', 'convGemmSplit', 'packWeights', 'winograd', 'block', 'keptTransform', 'forget']);
+const PRIVATE = new Set(['split', 'convSplit', 'gemmPtr', 'elementwise', 'unary', 'binary', 'workspace', 'workspaces', 'partials', 'poolGeometry', 'convGeometry', 'worthSplitting', 'dispose', 'runPieces', 'convGemmSplit', 'packWeights', 'winograd', 'block', 'keptTransform', 'forget', 'winogradWeightGradient']);
 let recording = false;
 for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(be))) {
   const f = be[name];
