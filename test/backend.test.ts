@@ -130,6 +130,10 @@ const convCases: [string, Conv2dGeometry][] = [
   ['Winograd: padding 2 (input gradient unpadded)', convGeometry(2, 36, 6, 7, 32, 3, 3, 1, 1, 2, 2, 1)],
   ['Winograd: groups 2, 260 channels per group (two K blocks), batch 1', convGeometry(1, 520, 5, 5, 80, 3, 3, 1, 1, 1, 1, 2)],
   ['Winograd: more rows and tiles than one block of products', convGeometry(2, 32, 20, 20, 136, 3, 3, 1, 1, 1, 1, 1)],
+  // Winograd weight gradient (winogradgrad.ts, ≥ 64 tiles over the batch): groups, and channel
+  // counts that leave a partial quad for the last transform.
+  ['Winograd weight gradient: groups 2, 13×13, 2 images', convGeometry(2, 64, 13, 13, 64, 3, 3, 1, 1, 1, 1, 2)],
+  ['Winograd weight gradient: 33 channels, 34 filters, unpadded 11×13, 3 images', convGeometry(3, 33, 11, 13, 34, 3, 3, 1, 1, 0, 0, 1)],
   // 5×5 stride 1 by F(3×3, 3×3) on four sub-kernels (winograd5.ts), forward and input gradient.
   ['Winograd 5×5: odd output (29×27), 34 filters, batch 1', convGeometry(1, 32, 29, 27, 34, 5, 5, 1, 1, 2, 2, 1)],
   ['Winograd 5×5: unpadded (input gradient padded by 4), 2 images', convGeometry(2, 33, 25, 23, 34, 5, 5, 1, 1, 0, 0, 1)],
