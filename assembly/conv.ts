@@ -9,7 +9,8 @@ import { directConv, packFilters, packedFloats, padPlanes, slackFloats, tapOffse
 import { convGemmWorkspaceBytes } from './convgemm';
 import { directWeights, directWeightsBytes } from './directweights';
 
-// Per-thread workspace, in this order: GEMM packing, im2col columns, padded input, tap offsets, packed weights.
+// Per-thread workspace, in this order: GEMM packing, im2col columns, padded input, tap offsets
+// (the direct kernel's packed filters are the host's, shared by all threads: directPack).
 
 // @ts-ignore: decorator
 @inline
@@ -36,8 +37,7 @@ function offsetBytes(g: ConvGeometry): i32 {
 /** Bytes of per-thread workspace the conv kernels (these and convgemm.ts's) need for this geometry. */
 export function convWorkspaceBytes(g: ConvGeometry): i32 {
   const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
-  const packed = G * max(packedFloats(Og, Cg * KK), packedFloats(Cg, Og * KK)) * 4;
-  const direct = gemmWorkspaceBytes() + max(colBytes(g) + padBytes(g) + offsetBytes(g) + packed, directWeightsBytes(g));
+  const direct = gemmWorkspaceBytes() + max(colBytes(g) + padBytes(g) + offsetBytes(g), directWeightsBytes(g));
   return max(direct, convGemmWorkspaceBytes(g));
 }
 
@@ -55,13 +55,39 @@ function isPointwise(g: ConvGeometry): bool {
   return g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0;
 }
 
-/** y[n] = conv(x[n], w) + bias for n in [n0, n1). bias may be 0 (none). */
-export function conv2dForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: usize, bias: usize, y: usize, work: usize): void {
+/**
+ * Whether a convolution's forward (or input gradient, `flip`) runs by the direct kernel: then
+ * the host packs its filters once (directPack) for all of a call's image ranges.
+ */
+export function usesDirect(g: ConvGeometry, flip: bool): bool {
+  if (isPointwise(g) || !isDirect(g)) return false;
+  return !flip || (g.padH < g.KH && g.padW < g.KW);
+}
+
+/** Bytes of the direct kernel's packed filters, every group. */
+export function directPackedBytes(g: ConvGeometry, flip: bool): i32 {
+  const Cg = g.C / g.groups, Og = g.O / g.groups, KK = g.KH * g.KW;
+  return g.groups * (flip ? packedFloats(Cg, Og * KK) : packedFloats(Og, Cg * KK)) * 4;
+}
+
+/** Packs every group's filters for the direct kernel (flipped and transposed for the input gradient). */
+export function directPack(g: ConvGeometry, flip: bool, w: usize, dst: usize): void {
+  const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
+  const rows = flip ? Cg : Og, taps = flip ? Og : Cg;
+  const pg = <usize>packedFloats(rows, taps * KK) << 2;
+  for (let gi = 0; gi < G; gi++) packFilters(w + (<usize>(gi * Og * Cg * KK) << 2), rows, taps, g.KH, g.KW, flip, Cg, dst + <usize>gi * pg);
+}
+
+/**
+ * y[n] = conv(x[n], w) + bias for n in [n0, n1). bias may be 0 (none). `packed` holds the
+ * filters packed by directPack when the direct kernel runs (usesDirect), else 0.
+ */
+export function conv2dForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: usize, bias: usize, y: usize, work: usize, packed: usize): void {
   const G = g.groups, Cg = g.C / G, Og = g.O / G;
   const P = g.OH * g.OW, R = Cg * g.KH * g.KW;
   const col = work + <usize>gemmWorkspaceBytes();
   const direct = isPointwise(g);
-  if (!direct && isDirect(g)) { directForward(g, n0, n1, x, w, bias, y, col); return; }
+  if (!direct && isDirect(g)) { directForward(g, n0, n1, x, packed, bias, y, col); return; }
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);
@@ -76,14 +102,14 @@ export function conv2dForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: us
 }
 
 /** dx[n] = convᵀ(dy[n], w) for n in [n0, n1) (write). */
-export function conv2dBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize, w: usize, dx: usize, work: usize): void {
+export function conv2dBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize, w: usize, dx: usize, work: usize, packed: usize): void {
   const G = g.groups, Cg = g.C / G, Og = g.O / G;
   const P = g.OH * g.OW, R = Cg * g.KH * g.KW, HW = g.H * g.W;
   const col = work + <usize>gemmWorkspaceBytes();
   const direct = isPointwise(g);
   // The input gradient of a stride-1 conv is a stride-1 conv of dy padded by K-1-pad (whose
   // taps that only meet that padding the direct kernel skips).
-  if (!direct && isDirect(g) && g.padH < g.KH && g.padW < g.KW) { directBackwardInput(g, n0, n1, dy, w, dx, col); return; }
+  if (!direct && isDirect(g) && g.padH < g.KH && g.padW < g.KW) { directBackwardInput(g, n0, n1, dy, packed, dx, col); return; }
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const dyg = dy + (<usize>((n * g.O + gi * Og) * P) << 2);
@@ -129,17 +155,16 @@ export function conv2dBackwardWeights(g: ConvGeometry, n0: i32, n1: i32, x: usiz
   }
 }
 
-/** Forward by direct convolution; `col` is the workspace after the GEMM packing space. */
-function directForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: usize, bias: usize, y: usize, col: usize): void {
+/** Forward by direct convolution of filters packed by directPack; `col` is the workspace after the GEMM packing space. */
+function directForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, packed: usize, bias: usize, y: usize, col: usize): void {
   const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
   const Hp = g.H + 2 * g.padH, Wp = g.W + 2 * g.padW;
-  const padded = col + <usize>colBytes(g), offs = padded + <usize>padBytes(g), packed = offs + <usize>offsetBytes(g);
+  const padded = col + <usize>colBytes(g), offs = padded + <usize>padBytes(g);
   // Unpadded input is read in place; tiles read up to one row and a tile past a plane, which
   // stays inside the next plane or the host's guard unless the last row pair is half empty.
   const inPlace = g.padH == 0 && g.padW == 0 && g.OH % 2 == 0;
   tapOffsets(Cg, g.KH, g.KW, Hp, Wp, offs);
   const pg = <usize>packedFloats(Og, Cg * KK) << 2;
-  for (let gi = 0; gi < G; gi++) packFilters(w + (<usize>(gi * Og * Cg * KK) << 2), Og, Cg, g.KH, g.KW, false, Cg, packed + <usize>gi * pg);
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);
@@ -151,16 +176,15 @@ function directForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: usize, bi
   }
 }
 
-/** Input gradient by direct convolution of dy (padded by K-1-pad) with the flipped, transposed kernel. */
-function directBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize, w: usize, dx: usize, col: usize): void {
+/** Input gradient by direct convolution of dy (padded by K-1-pad) with the flipped, transposed filters packed by directPack. */
+function directBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize, packed: usize, dx: usize, col: usize): void {
   const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
   const qt = g.KH - 1 - g.padH, ql = g.KW - 1 - g.padW;
   const Hq = g.OH + 2 * qt, Wq = g.OW + 2 * ql;
-  const padded = col + <usize>colBytes(g), offs = padded + <usize>padBytes(g), packed = offs + <usize>offsetBytes(g);
+  const padded = col + <usize>colBytes(g), offs = padded + <usize>padBytes(g);
   const inPlace = qt == 0 && ql == 0 && g.H % 2 == 0;
   tapOffsets(Og, g.KH, g.KW, Hq, Wq, offs);
   const pg = <usize>packedFloats(Cg, Og * KK) << 2;
-  for (let gi = 0; gi < G; gi++) packFilters(w + (<usize>(gi * Og * Cg * KK) << 2), Cg, Og, g.KH, g.KW, true, Cg, packed + <usize>gi * pg);
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const dyg = dy + (<usize>((n * g.O + gi * Og) * g.OH * g.OW) << 2);

@@ -3,7 +3,7 @@
 // The module keeps no state and allocates nothing: the host owns all memory.
 
 export { gemm, gemmPackB, gemmPacked, gemmWorkspaceBytes } from './gemm';
-export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeights, convWorkspaceBytes } from './conv';
+export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeights, convWorkspaceBytes, directPack, directPackedBytes, usesDirect } from './conv';
 export { winogradGradInput, winogradInput, winogradMultiply, winogradProductsBytes, winogradWeights } from './winograd';
 export { winogradGradOutput, winogradGradOutputBytes, winogradGradProducts, winogradGradWeights } from './winogradgrad';
 export { winograd5Input, winograd5InputBytes, winograd5Multiply, winograd5ProductsBytes, winograd5Weights } from './winograd5';

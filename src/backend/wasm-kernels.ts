@@ -18,8 +18,13 @@ export interface KernelExports {
   /** gemm on a block of rows with B packed whole by gemmPackB. */
   gemmPacked(transA: Flag, M: number, N: number, K: number, alpha: number, A: Ptr, lda: number, packedB: Ptr,
     beta: number, C: Ptr, ldc: number, work: Ptr): void;
-  conv2dForward(geometry: Ptr, n0: number, n1: number, x: Ptr, w: Ptr, bias: Ptr, y: Ptr, work: Ptr): void;
-  conv2dBackwardInput(geometry: Ptr, n0: number, n1: number, dy: Ptr, w: Ptr, dx: Ptr, work: Ptr): void;
+  /** `packed`: the filters packed by directPack when usesDirect, else 0. */
+  conv2dForward(geometry: Ptr, n0: number, n1: number, x: Ptr, w: Ptr, bias: Ptr, y: Ptr, work: Ptr, packed: Ptr): void;
+  conv2dBackwardInput(geometry: Ptr, n0: number, n1: number, dy: Ptr, w: Ptr, dx: Ptr, work: Ptr, packed: Ptr): void;
+  /** Whether the forward (or input gradient, `flip`) runs by the direct kernel, whose filters the host packs once per call. */
+  usesDirect(geometry: Ptr, flip: Flag): number;
+  directPackedBytes(geometry: Ptr, flip: Flag): number;
+  directPack(geometry: Ptr, flip: Flag, w: Ptr, packed: Ptr): void;
   conv2dBackwardWeights(geometry: Ptr, n0: number, n1: number, x: Ptr, dy: Ptr, dw: Ptr, dbias: Ptr, work: Ptr): void;
   /** Floats convPackWeights writes: rows are filters, or input channels when `flip` (input gradient). */
   convPackedWeightsFloats(geometry: Ptr, flip: Flag): number;

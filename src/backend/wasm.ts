@@ -173,7 +173,8 @@ export class WasmBackend implements Backend {
       const packed = this.packWeights(gp, false, wp);
       this.convGemmSplit(g, g.OH * g.OW, (n0, n1, j0, j1) => [gp, 0, n0, n1, j0, j1, xp, packed, bp, yp, 0]);
     } else {
-      this.convSplit(g, 'conv2dForward', (n0, n1) => [gp, n0, n1, xp, wp, bp, yp, 0], 1 << 7);
+      const packed = this.directPacked(gp, false, wp);
+      this.convSplit(g, 'conv2dForward', (n0, n1) => [gp, n0, n1, xp, wp, bp, yp, 0, packed], 1 << 7);
     }
     this.io.finish();
   }
@@ -189,7 +190,8 @@ export class WasmBackend implements Backend {
       const packed = this.packWeights(gp, true, wp);
       this.convGemmSplit(g, g.H * g.W, (n0, n1, j0, j1) => [gp, 1, n0, n1, j0, j1, dyp, packed, 0, dxp, 0]);
     } else {
-      this.convSplit(g, 'conv2dBackwardInput', (n0, n1) => [gp, n0, n1, dyp, wp, dxp, 0], 1 << 6);
+      const packed = this.directPacked(gp, true, wp);
+      this.convSplit(g, 'conv2dBackwardInput', (n0, n1) => [gp, n0, n1, dyp, wp, dxp, 0, packed], 1 << 6);
     }
     this.io.finish();
   }
@@ -716,6 +718,17 @@ export class WasmBackend implements Backend {
     const grown = { ptr: this.heap.allocBytes(bytes), bytes };
     this.blocks.set(name, grown);
     return grown.ptr;
+  }
+
+  /**
+   * The direct kernel's filters (flipped for the input gradient) packed once into a shared
+   * block for all image ranges of a call, or 0 when the call does not take the direct route.
+   */
+  private directPacked(gp: number, flip: boolean, wp: number): number {
+    if (!this.k.usesDirect(gp, +flip)) return 0;
+    const ptr = this.block('directFilters', this.k.directPackedBytes(gp, +flip));
+    this.k.directPack(gp, +flip, wp, ptr);
+    return ptr;
   }
 
   /** Packs conv weights (flipped for the input gradient) into the shared packed-weights block, grown as needed. */
