@@ -59,6 +59,8 @@ const WINOGRAD5_MIN_CHANNELS = 16;
 const WINOGRAD5_MIN_OUTPUTS = 729;
 /** Tiles over the batch (the weight-gradient GEMMs' reduction) from which 3×3 weight gradients run by Winograd. */
 const WINOGRAD_GRAD_MIN_TILES = 64;
+/** At most this much memory for the weight gradient's transformed input and dy (16 values per tile each); larger layers take the GEMM route. */
+const WINOGRAD_GRAD_MAX_BYTES = 256 << 20;
 /** Memory for Winograd-transformed weights kept between calls (with a copy of the weights each came from). */
 const TRANSFORMED_BYTES = 256 << 20;
 const kernelIndex = (name: ThreadedKernel) => threadedKernels.indexOf(name);
@@ -858,13 +860,15 @@ function useWinograd(g: Conv2dGeometry, inputGradient: boolean): boolean {
 
 /**
  * Whether a 3×3 convolution's weight gradient runs by Winograd (winogradgrad.ts): the forward's
- * conditions, and enough tiles over the batch for the GEMMs' reduction.
+ * conditions, enough tiles over the batch for the GEMMs' reduction, and not so many that the
+ * transformed input and dy would take more memory than the budget.
  */
 function useWinogradWeights(g: Conv2dGeometry): boolean {
   if (g.KH !== 3 || g.KW !== 3 || g.strideH !== 1 || g.strideW !== 1 || g.padH > 2 || g.padW > 2) return false;
   const Cg = g.C / g.groups, Og = g.O / g.groups;
   const tiles = g.N * Math.ceil(g.OH / 2) * roundUp(Math.ceil(g.OW / 2), 4);
-  return Og >= CONV_GEMM_MIN_ROWS && Cg >= WINOGRAD_MIN_CHANNELS && tiles >= WINOGRAD_GRAD_MIN_TILES;
+  return Og >= CONV_GEMM_MIN_ROWS && Cg >= WINOGRAD_MIN_CHANNELS && tiles >= WINOGRAD_GRAD_MIN_TILES
+    && g.groups * 16 * (Cg + Og) * tiles * 4 <= WINOGRAD_GRAD_MAX_BYTES;
 }
 
 function roundUp(n: number, m: number): number {
