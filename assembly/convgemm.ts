@@ -15,7 +15,7 @@
 // thread's sum in a fixed order, whatever the split (bit-identical across thread counts).
 
 import { ConvGeometry } from './geometry';
-import { KC, MR, NR, mergeTile, microKernel } from './gemm';
+import { KC, MR, NR, microTile } from './gemm';
 
 /** Columns (positions or taps) per packed B block: KC × NCB floats, 1 MiB, kept in L2/L3. */
 // @ts-ignore: decorator
@@ -138,12 +138,7 @@ export function convGemmForward(g: ConvGeometry, flip: bool, n0: i32, n1: i32, j
                 const mr = min(MR, rows - ir);
                 const pas = pa + (<usize>(ir * K + pc * MR) << 2);
                 const c = out + (<usize>(ir * P + jc + jr) << 2);
-                if (mr == MR && nr == NR) {
-                  microKernel(kc, pas, pbs, c, P, beta, true, tile);
-                } else {
-                  microKernel(kc, pas, pbs, c, P, beta, false, tile);
-                  mergeTile(tile, mr, nr, c, P, beta);
-                }
+                microTile(kc, pas, pbs, c, P, beta, mr, nr, tile);
               }
             }
           }
@@ -326,12 +321,7 @@ export function convGemmWeights(g: ConvGeometry, g0: i32, g1: i32, j0: i32, j1: 
             const mr = min(MR, Og - ir);
             const pas = pa + (<usize>(ir * Kt) << 2);
             const c = dw + (<usize>((gi * Og + ir) * R + jc + jr) << 2);
-            if (mr == MR && nr == NR) {
-              microKernel(kc, pas, pbs, c, R, beta, true, tile);
-            } else {
-              microKernel(kc, pas, pbs, c, R, beta, false, tile);
-              mergeTile(tile, mr, nr, c, R, beta);
-            }
+            microTile(kc, pas, pbs, c, R, beta, mr, nr, tile);
           }
         }
       }

@@ -258,12 +258,7 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: 
             const mr = min(MR, mc - ir);
             const c = C + ((<usize>(ic + ir) * ldc + jc + jr) << 2);
             const pas = pa + (<usize>(ir * kc) << 2);
-            if (mr == MR && nr == NR) {
-              microKernel(kc, pas, pbs, c, ldc, b, true, tile);
-            } else {
-              microKernel(kc, pas, pbs, c, ldc, b, false, tile);
-              mergeTile(tile, mr, nr, c, ldc, b);
-            }
+            microTile(kc, pas, pbs, c, ldc, b, mr, nr, tile);
           }
         }
       }
@@ -307,15 +302,25 @@ export function gemmPacked(transA: bool, M: i32, N: i32, K: i32, alpha: f32, A: 
           const mr = min(MR, mc - ir);
           const c = C + ((<usize>(ic + ir) * ldc + jr) << 2);
           const pas = pa + (<usize>(ir * kc) << 2);
-          if (mr == MR && nr == NR) {
-            microKernel(kc, pas, pbs, c, ldc, b, true, tile);
-          } else {
-            microKernel(kc, pas, pbs, c, ldc, b, false, tile);
-            mergeTile(tile, mr, nr, c, ldc, b);
-          }
+          microTile(kc, pas, pbs, c, ldc, b, mr, nr, tile);
         }
       }
     }
+  }
+}
+
+/**
+ * An mr×nr block of C (at most MR×NR) by the micro-kernel: written straight into C when whole,
+ * through `tile` and mergeTile at an edge.
+ */
+// @ts-ignore: decorator
+@inline
+export function microTile(kc: i32, pa: usize, pb: usize, C: usize, ldc: i32, beta: f32, mr: i32, nr: i32, tile: usize): void {
+  if (mr == MR && nr == NR) {
+    microKernel(kc, pa, pb, C, ldc, beta, true, tile);
+  } else {
+    microKernel(kc, pa, pb, C, ldc, beta, false, tile);
+    mergeTile(tile, mr, nr, C, ldc, beta);
   }
 }
 

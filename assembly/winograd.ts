@@ -16,7 +16,7 @@
 // a fixed order, so the split does not change the result.
 
 import { ConvGeometry } from './geometry';
-import { KC, MR, NR, mergeTile, microKernel } from './gemm';
+import { KC, MR, NR, microTile } from './gemm';
 
 /** Rows and tiles of products kept per block (16 × RB × CB floats of workspace, in L2). */
 // @ts-ignore: decorator
@@ -224,12 +224,7 @@ export function winogradMultiply(g: ConvGeometry, gi: i32, r0: i32, r1: i32, s0:
               const mr = min(MR, rows - r);
               const pas = Ux + (<usize>(r * Cs + pc * MR) << 2);
               const c = Mx + (<usize>((r - rb) * CB + (s - sb) * NR) << 2);
-              if (mr == MR) {
-                microKernel(kc, pas, pbs, c, CB, beta, true, tile);
-              } else {
-                microKernel(kc, pas, pbs, c, CB, beta, false, tile);
-                mergeTile(tile, mr, NR, c, CB, beta);
-              }
+              microTile(kc, pas, pbs, c, CB, beta, mr, NR, tile);
             }
           }
         }

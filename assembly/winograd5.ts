@@ -24,7 +24,7 @@
 // order, so the split over threads does not change the result.
 
 import { ConvGeometry } from './geometry';
-import { MR, NR, mergeTile, microKernel } from './gemm';
+import { MR, NR, microTile } from './gemm';
 
 /** Rows and tiles of products kept per block (25 × RB × CB floats of workspace, in L2). */
 // @ts-ignore: decorator
@@ -251,12 +251,7 @@ export function winograd5Multiply(g: ConvGeometry, gi: i32, r0: i32, r1: i32, s0
               const kc = min(KB, K - pc);
               const beta: f32 = pc == 0 ? 0 : 1;
               const pas = Ux + (<usize>(r * K + pc * MR) << 2), pbs = pb + (<usize>(pc * NR) << 2);
-              if (mr == MR) {
-                microKernel(kc, pas, pbs, c, CB, beta, true, tile);
-              } else {
-                microKernel(kc, pas, pbs, c, CB, beta, false, tile);
-                mergeTile(tile, mr, NR, c, CB, beta);
-              }
+              microTile(kc, pas, pbs, c, CB, beta, mr, NR, tile);
             }
           }
         }
