@@ -87,7 +87,7 @@ export function conv2dForward(g: ConvGeometry, n0: i32, n1: i32, x: usize, w: us
   const P = g.OH * g.OW, R = Cg * g.KH * g.KW;
   const col = work + <usize>gemmWorkspaceBytes();
   const direct = isPointwise(g);
-  if (!direct && isDirect(g)) { directForward(g, n0, n1, x, packed, bias, y, col); return; }
+  if (usesDirect(g, false)) { directForward(g, n0, n1, x, packed, bias, y, col); return; }
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const xg = x + (<usize>((n * g.C + gi * Cg) * g.H * g.W) << 2);
@@ -109,7 +109,7 @@ export function conv2dBackwardInput(g: ConvGeometry, n0: i32, n1: i32, dy: usize
   const direct = isPointwise(g);
   // The input gradient of a stride-1 conv is a stride-1 conv of dy padded by K-1-pad (whose
   // taps that only meet that padding the direct kernel skips).
-  if (!direct && isDirect(g) && g.padH < g.KH && g.padW < g.KW) { directBackwardInput(g, n0, n1, dy, packed, dx, col); return; }
+  if (usesDirect(g, true)) { directBackwardInput(g, n0, n1, dy, packed, dx, col); return; }
   for (let n = n0; n < n1; n++) {
     for (let gi = 0; gi < G; gi++) {
       const dyg = dy + (<usize>((n * g.O + gi * Og) * P) << 2);
@@ -215,7 +215,7 @@ function addRowBias(rows: i32, P: i32, y: usize, bias: usize): void {
 }
 
 /** out[o] += Σ_p planes[o, p]. */
-function sumPlanes(O: i32, P: i32, planes: usize, out: usize): void {
+export function sumPlanes(O: i32, P: i32, planes: usize, out: usize): void {
   for (let o = 0; o < O; o++) {
     const row = planes + (<usize>(o * P) << 2);
     let acc = f32x4.splat(0);

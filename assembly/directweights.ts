@@ -158,18 +158,18 @@ function tile(dy: usize, Of: i32, xp: usize, f0: usize, f1: usize, f2: usize, f3
 function addColumn(dw: usize, R: i32, t: i32, rows: i32, lo: v128, hi: v128, on: bool): void {
   if (!on) return;
   const base = dw + (<usize>t << 2), s = <usize>R << 2;
-  addLane(base, 0, rows, f32x4.extract_lane(lo, 0));
-  if (rows > 1) addLane(base + s, 1, rows, f32x4.extract_lane(lo, 1));
-  if (rows > 2) addLane(base + 2 * s, 2, rows, f32x4.extract_lane(lo, 2));
-  if (rows > 3) addLane(base + 3 * s, 3, rows, f32x4.extract_lane(lo, 3));
-  if (rows > 4) addLane(base + 4 * s, 4, rows, f32x4.extract_lane(hi, 0));
-  if (rows > 5) addLane(base + 5 * s, 5, rows, f32x4.extract_lane(hi, 1));
-  if (rows > 6) addLane(base + 6 * s, 6, rows, f32x4.extract_lane(hi, 2));
-  if (rows > 7) addLane(base + 7 * s, 7, rows, f32x4.extract_lane(hi, 3));
+  addTo(base, f32x4.extract_lane(lo, 0));
+  if (rows > 1) addTo(base + s, f32x4.extract_lane(lo, 1));
+  if (rows > 2) addTo(base + 2 * s, f32x4.extract_lane(lo, 2));
+  if (rows > 3) addTo(base + 3 * s, f32x4.extract_lane(lo, 3));
+  if (rows > 4) addTo(base + 4 * s, f32x4.extract_lane(hi, 0));
+  if (rows > 5) addTo(base + 5 * s, f32x4.extract_lane(hi, 1));
+  if (rows > 6) addTo(base + 6 * s, f32x4.extract_lane(hi, 2));
+  if (rows > 7) addTo(base + 7 * s, f32x4.extract_lane(hi, 3));
 }
 
 // @ts-ignore: decorator
 @inline
-function addLane(p: usize, r: i32, rows: i32, v: f32): void {
+function addTo(p: usize, v: f32): void {
   store<f32>(p, load<f32>(p) + v);
 }

@@ -4,7 +4,7 @@
 
 export { gemm, gemmPackB, gemmPacked, gemmWorkspaceBytes } from './gemm';
 export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeights, convWorkspaceBytes, directPack, directPackedBytes, usesDirect } from './conv';
-export { winogradGradInput, winogradInput, winogradMultiply, winogradProductsBytes, winogradWeights } from './winograd';
+export { winogradGradInput, winogradInput, winogradInputBytes, winogradMultiply, winogradProductsBytes, winogradWeights } from './winograd';
 export { winogradGradOutput, winogradGradOutputBytes, winogradGradProducts, winogradGradWeights } from './winogradgrad';
 export { winograd5Input, winograd5InputBytes, winograd5Multiply, winograd5ProductsBytes, winograd5Weights } from './winograd5';
 export { convGemmForward, convGemmWeights, convPackGradient, convPackWeights, convPackedGradientFloats, convPackedStrips, convPackedWeightsFloats } from './convgemm';

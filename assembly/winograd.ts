@@ -44,9 +44,14 @@ function roundUp(n: i32, m: i32): i32 {
   return (n + m - 1) / m * m;
 }
 
-/** Bytes of per-thread workspace for winogradMultiply (a block of products and an edge tile); winogradInput needs a padded plane. */
+/** Bytes of per-thread workspace for winogradMultiply: a block of products and an edge tile. */
 export function winogradProductsBytes(): i32 {
   return (16 * RB * CB + MR * NR) * 4;
+}
+
+/** Bytes of per-thread workspace for the input transforms: the zero-bordered plane (with slack for the last loads). */
+export function winogradInputBytes(v: View): i32 {
+  return ((2 * v.th + 2) * (2 * v.tw + 4) + 16) * 4;
 }
 
 /**

@@ -11,6 +11,7 @@
 //   4. dw = Gᵀ dU G, and dbias = Σ dy.
 // Tile rows are rounded up to 4 tiles as in the forward; the extra tiles meet zero dy.
 
+import { sumPlanes } from './conv';
 import { ConvGeometry } from './geometry';
 import { gemm } from './gemm';
 import { View } from './winograd';
@@ -93,7 +94,11 @@ export function winogradGradWeights(g: ConvGeometry, o0: i32, o1: i32, dU: usize
         storeTaps(out + (<usize>(c * 9 + k * 3) << 2), lanes, f32x4.add(x0, s), f32x4.mul(half, f32x4.sub(x1, x2)), f32x4.add(s, x3));
       }
     }
-    if (dbias) store<f32>(dbias + (<usize>o << 2), sumPlanes(dy + (<usize>(o * g.OH * g.OW) << 2), g.N, g.O * g.OH * g.OW, g.OH * g.OW));
+    if (dbias) {
+      const P = g.OH * g.OW, b = dbias + (<usize>o << 2);
+      store<f32>(b, 0);
+      for (let n = 0; n < g.N; n++) sumPlanes(1, P, dy + (<usize>((n * g.O + o) * P) << 2), b);
+    }
   }
 }
 
@@ -132,18 +137,4 @@ function storeLane(p: usize, w0: v128, w1: v128, w2: v128, lane: i32): void {
   else if (lane == 1) { store<f32>(p, f32x4.extract_lane(w0, 1)); store<f32>(p, f32x4.extract_lane(w1, 1), 4); store<f32>(p, f32x4.extract_lane(w2, 1), 8); }
   else if (lane == 2) { store<f32>(p, f32x4.extract_lane(w0, 2)); store<f32>(p, f32x4.extract_lane(w1, 2), 4); store<f32>(p, f32x4.extract_lane(w2, 2), 8); }
   else { store<f32>(p, f32x4.extract_lane(w0, 3)); store<f32>(p, f32x4.extract_lane(w1, 3), 4); store<f32>(p, f32x4.extract_lane(w2, 3), 8); }
-}
-
-/** Σ of `count` planes of P floats, `stride` floats apart. */
-function sumPlanes(first: usize, count: i32, stride: i32, P: i32): f32 {
-  let s: f32 = 0;
-  for (let n = 0; n < count; n++) {
-    const plane = first + (<usize>(n * stride) << 2);
-    let acc = f32x4.splat(0);
-    let i = 0;
-    for (; i + 4 <= P; i += 4) acc = f32x4.add(acc, v128.load(plane + (<usize>i << 2)));
-    s += f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-    for (; i < P; i++) s += load<f32>(plane + (<usize>i << 2));
-  }
-  return s;
 }

@@ -40,6 +40,8 @@ export interface KernelExports {
   winogradMultiply(geometry: Ptr, group: number, r0: number, r1: number, s0: number, s1: number,
     U: Ptr, V: Ptr, bias: Ptr, dst: Ptr, work: Ptr, view: Ptr): void;
   winogradProductsBytes(): number;
+  /** Bytes of per-thread workspace for winogradInput and winogradGradInput: a zero-bordered plane. */
+  winogradInputBytes(view: Ptr): number;
   /** Winograd weight gradient of 3×3 convolutions (assembly/winogradgrad.ts and winograd.ts winogradGradInput). */
   winogradGradInput(geometry: Ptr, p0: number, p1: number, x: Ptr, V: Ptr, work: Ptr, view: Ptr): void;
   winogradGradOutput(geometry: Ptr, p0: number, p1: number, dy: Ptr, D: Ptr, work: Ptr, view: Ptr): void;

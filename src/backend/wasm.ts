@@ -629,7 +629,7 @@ export class WasmBackend implements Backend {
       this.split(weights, G * rowStrips, G * xi * rowStrips * MR * K, (q0, q1) => [gp, f, q0, q1, wp, U, vp]);
       kept.remember();
     }
-    const planeBytes = five ? this.k.winograd5InputBytes(vp) : ((2 * th + 2) * (2 * tw + 4) + 16) * 4;
+    const planeBytes = five ? this.k.winograd5InputBytes(vp) : this.k.winogradInputBytes(vp);
     const planes = g.N * srcC;
     this.runPieces(input, ranges(planes, Math.min(planes, want), 1)
       .map(([p0, p1]) => ({ args: [gp, p0, p1, src, V, 0, vp], workMask: 1 << 5 })), planeBytes);
@@ -666,7 +666,7 @@ export class WasmBackend implements Backend {
     const want = this.pool ? this.pool.threads * PIECES_PER_THREAD : 1;
     const planes = (count: number) => ranges(count, Math.min(count, want), 1);
     this.runPieces('winogradGradInput', planes(g.N * g.C).map(([p0, p1]) => ({ args: [gp, p0, p1, xp, V, 0, vp], workMask: 1 << 5 })),
-      ((2 * th + 2) * (2 * tw + 4) + 16) * 4);
+      this.k.winogradInputBytes(vp));
     this.runPieces('winogradGradOutput', planes(g.N * g.O).map(([p0, p1]) => ({ args: [gp, p0, p1, dyp, D, 0, vp], workMask: 1 << 5 })),
       this.k.winogradGradOutputBytes(vp));
     this.runPieces('winogradGradProducts', ranges(16 * G, Math.min(16 * G, want), 1)
@@ -681,27 +681,29 @@ export class WasmBackend implements Backend {
    * oldest entries make room for new ones; one too large for the budget uses shared scratch.
    */
   private keptTransform(key: string, wp: number, wBytes: number, uBytes: number): { U: number; current: boolean; remember: () => void } {
-    const entry = this.transformed.get(key);
-    if (entry && entry.U.bytes === uBytes && entry.copy.bytes === wBytes) {
+    let entry = this.transformed.get(key);
+    const fits = entry !== undefined && entry.U.bytes === uBytes && entry.copy.bytes === wBytes;
+    const current = fits && this.k.sameBytes(entry!.copy.ptr, wp, wBytes) !== 0;
+    if (fits) {
       // Most recently used last, so eviction takes the least recently used.
       this.transformed.delete(key);
+      this.transformed.set(key, entry!);
+    } else {
+      if (entry) this.forget(key);
+      if (uBytes + wBytes > TRANSFORMED_BYTES) return { U: this.block('winogradU', uBytes), current: false, remember: () => {} };
+      let used = uBytes + wBytes;
+      for (const e of this.transformed.values()) used += e.U.bytes + e.copy.bytes;
+      for (const k of this.transformed.keys()) {
+        if (used <= TRANSFORMED_BYTES) break;
+        const e = this.transformed.get(k)!;
+        used -= e.U.bytes + e.copy.bytes;
+        this.forget(k);
+      }
+      entry = { U: { ptr: this.heap.allocBytes(uBytes), bytes: uBytes }, copy: { ptr: this.heap.allocBytes(wBytes), bytes: wBytes } };
       this.transformed.set(key, entry);
-      const current = this.k.sameBytes(entry.copy.ptr, wp, wBytes) !== 0;
-      return { U: entry.U.ptr, current, remember: () => this.heap.f32(entry.copy.ptr, wBytes / 4).set(this.heap.f32(wp, wBytes / 4)) };
     }
-    if (entry) this.forget(key);
-    if (uBytes + wBytes > TRANSFORMED_BYTES) return { U: this.block('winogradU', uBytes), current: false, remember: () => {} };
-    let used = uBytes + wBytes;
-    for (const e of this.transformed.values()) used += e.U.bytes + e.copy.bytes;
-    for (const k of this.transformed.keys()) {
-      if (used <= TRANSFORMED_BYTES) break;
-      const e = this.transformed.get(k)!;
-      used -= e.U.bytes + e.copy.bytes;
-      this.forget(k);
-    }
-    const created = { U: { ptr: this.heap.allocBytes(uBytes), bytes: uBytes }, copy: { ptr: this.heap.allocBytes(wBytes), bytes: wBytes } };
-    this.transformed.set(key, created);
-    return { U: created.U.ptr, current: false, remember: () => this.heap.f32(created.copy.ptr, wBytes / 4).set(this.heap.f32(wp, wBytes / 4)) };
+    const copy = entry!.copy.ptr;
+    return { U: entry!.U.ptr, current, remember: () => this.heap.f32(copy, wBytes / 4).set(this.heap.f32(wp, wBytes / 4)) };
   }
 
   private forget(key: string): void {
@@ -864,11 +866,9 @@ function useWinograd(g: Conv2dGeometry, inputGradient: boolean): boolean {
  * transformed input and dy would take more memory than the budget.
  */
 function useWinogradWeights(g: Conv2dGeometry): boolean {
-  if (g.KH !== 3 || g.KW !== 3 || g.strideH !== 1 || g.strideW !== 1 || g.padH > 2 || g.padW > 2) return false;
-  const Cg = g.C / g.groups, Og = g.O / g.groups;
+  if (g.KH !== 3 || !useWinograd(g, false)) return false;
   const tiles = g.N * Math.ceil(g.OH / 2) * roundUp(Math.ceil(g.OW / 2), 4);
-  return Og >= CONV_GEMM_MIN_ROWS && Cg >= WINOGRAD_MIN_CHANNELS && tiles >= WINOGRAD_GRAD_MIN_TILES
-    && g.groups * 16 * (Cg + Og) * tiles * 4 <= WINOGRAD_GRAD_MAX_BYTES;
+  return tiles >= WINOGRAD_GRAD_MIN_TILES && 16 * (g.C + g.O) * tiles * 4 <= WINOGRAD_GRAD_MAX_BYTES;
 }
 
 function roundUp(n: number, m: number): number {
