@@ -61,6 +61,13 @@ export function maxPool2dForward(g: PoolGeometry, p0: i32, p1: i32, x: usize, y:
   }
 }
 
+/** Lanes where v takes the place of the running maximum: larger, or NaN (which then propagates; ties keep the first). */
+// @ts-ignore: decorator
+@inline
+function replaces(v: v128, best: v128): v128 {
+  return v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+}
+
 /**
  * Four outputs of windows inside the image, the first starting at element i0 of x (a global
  * index, like argmax), the next ones sW (1 or 2) columns apart: the elements in reading order,
@@ -81,7 +88,7 @@ function maxWindow4(x: usize, i0: i32, W: i32, KH: i32, KW: i32, sW: i32, y: usi
       if (kh == 0 && kw == 0) {
         best = v; index = vi;
       } else {
-        const take = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+        const take = replaces(v, best);
         best = v128.bitselect(v, best, take);
         index = v128.bitselect(vi, index, take);
       }
@@ -102,11 +109,11 @@ function max2x2Quad(x: usize, i0: i32, W: i32, y: usize, argmax: usize): void {
   const bl = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), br = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
   const itl = i32x4.add(i32x4.splat(i0), i32x4(0, 2, 4, 6));
   let best = tl, index = itl;
-  let take = v128.or(f32x4.gt(tr, best), f32x4.ne(tr, tr));
+  let take = replaces(tr, best);
   best = v128.bitselect(tr, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(1)), index, take);
-  take = v128.or(f32x4.gt(bl, best), f32x4.ne(bl, bl));
+  take = replaces(bl, best);
   best = v128.bitselect(bl, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(W)), index, take);
-  take = v128.or(f32x4.gt(br, best), f32x4.ne(br, br));
+  take = replaces(br, best);
   best = v128.bitselect(br, best, take); index = v128.bitselect(i32x4.add(itl, i32x4.splat(W + 1)), index, take);
   v128.store(y, best);
   v128.store(argmax, index);
@@ -132,14 +139,14 @@ function maxWindow4Thirds(x: usize, i0: i32, W: i32, KH: i32, y: usize, argmax: 
     if (kh == 0) {
       best = c0; index = i;
     } else {
-      const take = v128.or(f32x4.gt(c0, best), f32x4.ne(c0, c0));
+      const take = replaces(c0, best);
       best = v128.bitselect(c0, best, take);
       index = v128.bitselect(i, index, take);
     }
-    let take = v128.or(f32x4.gt(c1, best), f32x4.ne(c1, c1));
+    let take = replaces(c1, best);
     best = v128.bitselect(c1, best, take);
     index = v128.bitselect(i32x4.add(i, i32x4.splat(1)), index, take);
-    take = v128.or(f32x4.gt(c2, best), f32x4.ne(c2, c2));
+    take = replaces(c2, best);
     best = v128.bitselect(c2, best, take);
     index = v128.bitselect(i32x4.add(i, i32x4.splat(2)), index, take);
   }
