@@ -11,7 +11,8 @@ export { createBackend, selectBackend, backendNames, type BackendChoice, type Gp
 export { probeGpu, describeAdapter } from './backend/gpu-probe.js';
 export { createLayer, layerTypes, Layer, type LayerSpec, type Param } from './layers/index.js';
 export { Model, sequential, INPUT, MAX_BUILD_VALUES, MAX_ACTIVATION, type ModelSpec, type ModelLimits, type NodeSpec, type NamedParam, type SummaryRow } from './model/model.js';
-export { zoo, zooEntry, type ZooEntry, type TrainDefaults } from './model/zoo.js';
+export { zoo, zooEntry, type ZooEntry } from './model/zoo.js';
+export { recipes, recipeFor, type TrainDefaults } from './train/recipes.js';
 export { initWeights, type InitName } from './init.js';
 export { SoftmaxCrossEntropy } from './train/loss.js';
 export { Optimizer, type OptimizerConfig } from './train/optimizer.js';

@@ -13,6 +13,7 @@ import { checkWritable, loadModel, saveModel } from '../node/files.js';
 import { readGreyImage } from '../node/image.js';
 import { Tensor, shapeToString } from '../tensor.js';
 import { evaluate } from '../train/evaluate.js';
+import { recipeFor } from '../train/recipes.js';
 import { loadCheckpoint, saveCheckpoint } from '../node/checkpoint.js';
 import { DivergenceError, type TrainEvent, type TrainOptions, type TrainState, train } from '../train/trainer.js';
 import { Output, percent, table } from './output.js';
@@ -87,7 +88,7 @@ type RunSettings = Pick<TrainOptions, 'epochs' | 'batchSize' | 'lr' | 'optimizer
 
 function runSettings(o: TrainCommandOptions): RunSettings {
   const entry = zooEntry(o.model);
-  const d = entry.defaults;
+  const d = recipeFor(o.model);
   const [defaultChannels, defaultSize] = entry.build().inputShape;
   const optimizer = o.optimizer ?? d.optimizer;
   return {

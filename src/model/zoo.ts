@@ -1,6 +1,5 @@
 import { ConfigError } from '../errors.js';
 import type { LayerSpec } from '../layers/index.js';
-import type { ScheduleConfig } from '../train/schedule.js';
 import { type ModelSpec, sequential } from './model.js';
 import { alexnet, alexnetTv, densenet121, googlenet, resnet18, resnet50, vgg11, vgg16, zfnet } from './zoo-classic.js';
 
@@ -14,23 +13,9 @@ export interface ZooOptions {
   width?: number;
 }
 
-/** Training settings that work well for a zoo model; the CLI's defaults. */
-export interface TrainDefaults {
-  epochs: number;
-  batch: number;
-  optimizer: 'sgd' | 'adam';
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: ScheduleConfig;
-  /** Random translation augmentation in pixels (default 0). */
-  shift?: number;
-}
-
 export interface ZooEntry {
   description: string;
   build(options?: ZooOptions): ModelSpec;
-  defaults: TrainDefaults;
 }
 
 /**
@@ -79,13 +64,10 @@ export const zoo: Record<string, ZooEntry> = {
   lenet5: {
     description: 'LeNet-5 (1998), ReLU and max-pool, 28×28 input',
     build: lenet5,
-    // Seeds 1–3 give 99.17 / 99.10 / 99.15 % after 3 epochs (docs/BENCHMARKS.md).
-    defaults: { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 200 }, shift: 1 },
   },
   'convnetjs-mnist': {
     description: "ConvNetJS's MNIST demo net, 24×24 crops",
     build: convnetjsMnist,
-    defaults: { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.03, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 200 } },
   },
 };
 
@@ -107,11 +89,6 @@ function mnistBest({ classes = 10, inputShape = [1, 28, 28], width = 1 }: ZooOpt
 zoo['mnist-best'] = {
   description: 'VGG-style net with batch norm and shift augmentation, for ≥ 99.5 % on MNIST',
   build: mnistBest,
-  defaults: { epochs: 10, batch: 64, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 300 }, shift: 2 },
-};
-
-const imagenetDefaults: TrainDefaults = {
-  epochs: 30, batch: 32, optimizer: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 500 },
 };
 
 const classic: [string, string, (o: ZooOptions) => ModelSpec][] = [
@@ -125,7 +102,7 @@ const classic: [string, string, (o: ZooOptions) => ModelSpec][] = [
   ['resnet50', 'ResNet-50 (v1.5), 25 557 032 parameters', resnet50],
   ['densenet121', 'DenseNet-121, 7 978 856 parameters', densenet121],
 ];
-for (const [name, description, build] of classic) zoo[name] = { description, build, defaults: imagenetDefaults };
+for (const [name, description, build] of classic) zoo[name] = { description, build };
 
 export function zooEntry(name: string): ZooEntry {
   // Own entries only: "constructor" or "toString" must not find Object.prototype's.
