@@ -31,18 +31,3 @@ export async function probeGpuObject(gpu: GPU | undefined): Promise<GpuProbe> {
   const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
   return { available: true, ...describeAdapter(adapter.info ?? {}, fallback) };
 }
-
-/**
- * Probes WebGPU where this code runs: navigator.gpu in browsers; in Node, the `webgpu`
- * package in a child process, because native GPU drivers print warnings straight to the
- * process's stderr when they are loaded and find nothing.
- */
-export async function probeGpu(): Promise<GpuProbe> {
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) return probeGpuObject(nav.gpu);
-  if (typeof process !== 'undefined' && process.versions?.node) {
-    const { probeGpuInChild } = await import('./gpu-probe-node.js');
-    return probeGpuInChild();
-  }
-  return probeGpuObject(undefined);
-}

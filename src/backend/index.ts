@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { Backend } from './backend.js';
-import { type GpuProbe, probeGpu } from './gpu-probe.js';
+import type { GpuProbe } from './gpu-probe.js';
+import { platform } from '#platform';
 import { RefBackend } from './ref.js';
 import { WasmBackend, type WasmBackendOptions } from './wasm.js';
 
@@ -43,9 +44,13 @@ export async function createBackend(name: string = 'ref', options: BackendOption
   return (await selectBackend(name, options)).backend;
 }
 
-// Node's file and thread access is loaded only here, so browsers can import this module.
-async function createWasm(options: BackendOptions): Promise<Backend> {
-  return WasmBackend.create((await import('./wasm-node.js')).nodePlatform, options);
+/** Is there a WebGPU adapter here, and is it hardware? (navigator.gpu, or Dawn in Node.) */
+export function probeGpu(): Promise<GpuProbe> {
+  return platform.probeGpu();
+}
+
+function createWasm(options: BackendOptions): Promise<Backend> {
+  return WasmBackend.create(options);
 }
 
 async function createWebGpu(): Promise<Backend> {

@@ -4,16 +4,10 @@ import { batchNormRunningOnHost } from './ref.js';
 import { WasmHeap } from './wasm-heap.js';
 import { type KernelExports, type KernelVariant, type ThreadedKernel, instantiateKernels, loadKernels, threadedKernels } from './wasm-kernels.js';
 import { Staging } from './wasm-staging.js';
-import { type Piece, type SpawnWorker, ThreadPool } from './wasm-threads.js';
-
-/** What the host environment provides: the kernel files, and worker threads if it has them. */
-export interface WasmPlatform {
-  /** Bytes of a file of dist-wasm/ (see assembly/build.mjs). */
-  readWasm(file: string): Promise<Uint8Array<ArrayBuffer>>;
-  /** Logical CPU cores: the default thread count. */
-  cores: number;
-  spawnWorker?: SpawnWorker;
-}
+import { type WasmPaths, kernelBytes } from './wasm-files.js';
+import type { Platform } from './platform.js';
+import { platform as hostPlatform } from '#platform';
+import { type Piece, ThreadPool } from './wasm-threads.js';
 
 export interface WasmBackendOptions {
   /** Compute threads including the calling one; default: all cores. 1 = no workers. */
@@ -26,6 +20,11 @@ export interface WasmBackendOptions {
   initialMemoryMiB?: number;
   /** false forces a plain, non-shared memory (single-threaded, fixed size), as without SharedArrayBuffer. */
   sharedMemory?: boolean;
+  /**
+   * Where to read the kernel builds (the package's dist-wasm/*.wasm files) from, for pages that
+   * serve them themselves (a CDN); by default they come bundled with the package's JavaScript.
+   */
+  wasmPaths?: WasmPaths;
 }
 
 /** The module's static data (math tables) lies below this; the host's heap starts here. */
@@ -115,7 +114,8 @@ export class WasmBackend implements Backend {
     if (k.dataEnd() > GEOMETRY) throw new Error('wasm backend: kernel static data overlaps the host region');
   }
 
-  static async create(platform: WasmPlatform, options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  /** Compiles the kernels and starts the threads; `platform` defaults to the one this code runs on. */
+  static async create(options: WasmBackendOptions = {}, platform: Platform = hostPlatform): Promise<WasmBackend> {
     const maxPages = Math.min(65536, Math.floor((options.maximumMemoryMiB ?? 4096) * 16));
     let memory: WebAssembly.Memory | null = null;
     if (typeof SharedArrayBuffer !== 'undefined' && options.sharedMemory !== false) {
@@ -125,7 +125,7 @@ export class WasmBackend implements Backend {
     }
     const shared = memory !== null;
     memory ??= new WebAssembly.Memory({ initial: Math.min(maxPages, Math.ceil((options.initialMemoryMiB ?? 512) * 16)) });
-    const { module, variant } = await loadKernels(platform.readWasm, shared, options.relaxedSimd ?? true);
+    const { module, variant } = await loadKernels((file) => kernelBytes(file, options.wasmPaths, platform.readUrl), shared, options.relaxedSimd ?? true);
     const k = instantiateKernels(module, memory);
     const threads = Math.max(1, Math.floor(options.threads ?? platform.cores));
     const pool = threads > 1 && shared && platform.spawnWorker

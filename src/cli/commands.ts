@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { describeAdapter, probeGpu } from '../backend/gpu-probe.js';
-import { type Backend, type BackendChoice, WasmBackend, backendNames, createBackend, selectBackend } from '../backend/index.js';
+import { describeAdapter } from '../backend/gpu-probe.js';
+import { type Backend, type BackendChoice, WasmBackend, backendNames, createBackend, probeGpu, selectBackend } from '../backend/index.js';
 import { limitDataset } from '../data/dataset.js';
 import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
 import { ConfigError, ConvkitError, FormatError } from '../errors.js';

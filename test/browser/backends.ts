@@ -1,20 +1,22 @@
 /**
  * createBackend for the browser bundle of test/backend.test.ts, in place of
- * src/backend/index.ts (whose wasm loader is Node's): 'ref', 'wasm' over the browser platform
- * (kernels fetched from the served dist-wasm/, Web Workers for threads) and 'webgpu' on
+ * src/backend/index.ts: 'ref', 'wasm' over the browser platform (kernels fetched from the served
+ * dist-wasm/, Web Workers for threads) and 'webgpu' on
  * navigator.gpu when src/backend/webgpu/webgpu.ts existed at bundle time (build.ts decides);
  * optionally with a kernel broken on purpose (SuiteConfig.fault).
  */
 import type { Backend } from '../../src/backend/backend.js';
 import { RefBackend } from '../../src/backend/ref.js';
 import { WasmBackend, type WasmBackendOptions } from '../../src/backend/wasm.js';
-import { browserWasmPlatform } from '../../src/backend/wasm-browser.js';
 import { config } from './select.js';
 
 export type BackendOptions = WasmBackendOptions;
 
-/** The page serves the repository's dist-wasm/ at /dist-wasm/ (see run.ts). */
-const platform = browserWasmPlatform(new URL('/dist-wasm/', location.href));
+/**
+ * The page serves the repository's dist-wasm/ at /dist-wasm/ (see run.ts): the suite reads the
+ * kernels from there (the `wasmPaths` route) rather than from the modules bundled with the code.
+ */
+const wasmPaths = new URL('/dist-wasm/', location.href);
 
 export async function createBackend(name = 'ref', options: BackendOptions = {}): Promise<Backend> {
   const be = await create(name, options);
@@ -42,7 +44,7 @@ function injectFault(be: Backend, method: string): void {
 async function create(name: string, options: BackendOptions): Promise<Backend> {
   switch (name) {
     case 'ref': return new RefBackend('float32');
-    case 'wasm': return WasmBackend.create(platform, options);
+    case 'wasm': return WasmBackend.create({ wasmPaths, ...options });
     case 'webgpu': {
       // A virtual module of build.ts: the backend's module, or null when it did not exist.
       // @ts-ignore: resolved by build.ts only

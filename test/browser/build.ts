@@ -70,6 +70,8 @@ export async function buildSuite(): Promise<{ webgpu: boolean }> {
     publicDir: false,
     logLevel: 'error',
     plugins: [browserShims()],
+    // The library's sources: `#platform` is the browser's (src/backend/platform-browser.ts).
+    resolve: { conditions: ['convkit-source', 'browser', 'module', 'development|production'] },
     build: {
       outDir: bundleDir,
       emptyOutDir: true,

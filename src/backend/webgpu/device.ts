@@ -1,4 +1,5 @@
 /// <reference types="@webgpu/types" />
+import { platform } from '#platform';
 import { ConvkitError } from '../../errors.js';
 
 export interface WebGpuBackendOptions {
@@ -42,11 +43,9 @@ const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|software|warp|basic ren
 
 async function gpuObject(options: WebGpuBackendOptions): Promise<GPU> {
   if (options.gpu) return options.gpu;
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) return nav.gpu;
-  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  if (proc?.versions?.node) return (await import('./node.js')).nodeGpu(options.dawnFlags);
-  throw new ConvkitError('webgpu backend: this browser has no WebGPU (navigator.gpu); use the wasm backend');
+  const gpu = await platform.gpu(options.dawnFlags);
+  if (!gpu) throw new ConvkitError('webgpu backend: this browser has no WebGPU (navigator.gpu); use the wasm backend');
+  return gpu;
 }
 
 /** Opens the adapter and a device with its largest buffer limits. */

@@ -1,14 +1,14 @@
 /// <reference types="@webgpu/types" />
 /**
- * WebGPU in Node through Dawn (the optional `webgpu` package). Imported dynamically by
- * device.ts only when there is no navigator.gpu, so browser bundles never load it.
+ * WebGPU in Node through Dawn (the optional `webgpu` package), for Node's platform.
+ * Loaded on first use, so a machine without the package only fails when WebGPU is asked for.
  */
-import { ConvkitError } from '../../errors.js';
+import { ConvkitError } from '../errors.js';
 
 const gpus = new Map<string, GPU>();
 
 /** Dawn's GPU object; `flags` are Dawn's options (e.g. "backend=opengles"), one instance per set. */
-export async function nodeGpu(flags: readonly string[] = []): Promise<GPU> {
+export async function dawnGpu(flags: readonly string[] = []): Promise<GPU> {
   const key = flags.join('\n');
   const cached = gpus.get(key);
   if (cached) return cached;

@@ -1,0 +1,41 @@
+/**
+ * Node's platform, chosen by the package's `#platform` import under the "node" condition:
+ * worker_threads for compute threads, Dawn (the optional `webgpu` package) for WebGPU.
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Platform } from '../backend/platform.js';
+import type { WorkerPort } from '../backend/wasm-threads.js';
+import { dawnGpu } from './dawn.js';
+import { probeGpuInChild } from './gpu-probe.js';
+
+function spawnWorker(source: string): WorkerPort {
+  const worker = new Worker(source, { eval: true });
+  const onMessage: ((m: unknown) => void)[] = [], onError: ((e: unknown) => void)[] = [];
+  worker.on('message', (m) => onMessage.forEach((f) => f(m)));
+  worker.on('error', (e) => onError.forEach((f) => f(e)));
+  return {
+    postMessage: (m) => worker.postMessage(m),
+    onMessage: (f) => { onMessage.push(f); },
+    onError: (f) => { onError.push(f); },
+    // Started workers sleep in Atomics.wait and must not keep the process alive.
+    release: () => worker.unref(),
+    terminate: () => { void worker.terminate(); },
+  };
+}
+
+export const platform: Platform = {
+  name: 'node',
+  cores: availableParallelism(),
+  spawnWorker,
+  gpu: dawnGpu,
+  probeGpu: probeGpuInChild,
+  async readUrl(url: URL) {
+    if (url.protocol === 'file:') return readFile(fileURLToPath(url));
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`could not fetch ${url.href} (HTTP ${response.status})`);
+    return new Uint8Array(await response.arrayBuffer());
+  },
+};
