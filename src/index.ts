@@ -13,6 +13,7 @@ export { createLayer, layerTypes, Layer, type LayerSpec, type Param } from './la
 export { Model, sequential, INPUT, MAX_BUILD_VALUES, MAX_ACTIVATION, type ModelSpec, type ModelLimits, type NodeSpec, type NamedParam, type SummaryRow } from './model/model.js';
 export { zoo, zooEntry, type ZooEntry } from './model/zoo.js';
 export { recipes, recipeFor, type TrainDefaults } from './train/recipes.js';
+export { receptiveFields, fieldBounds, throughWindow, type ReceptiveField, type AxisField } from './model/receptive-field.js';
 export { initWeights, type InitName } from './init.js';
 export { SoftmaxCrossEntropy } from './train/loss.js';
 export { Optimizer, type OptimizerConfig } from './train/optimizer.js';

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { hogCells, hogDescriptor, hogLength, hogVisualisation } from '../src/image/hog.js';
-import { type PlanarImage, greyImage } from '../src/image/image.js';
+import { hogBinCentre, hogCells, hogDescriptor, hogLength, hogVisualisation } from '../src/image/hog.js';
+import { type PlanarImage, fromPixels, greyImage } from '../src/image/image.js';
 import { l2Hys } from '../src/image/normalise.js';
+import { readImage } from '../src/node/image.js';
 import { loadMnist } from '../src/node/mnist.js';
 import { Rng } from '../src/rng.js';
 
@@ -86,5 +88,44 @@ describe('HOG', () => {
     assert.ok(at(23, 18) > 150 && at(24, 28) > 150, 'vertical stroke');
     assert.ok(at(17, 23) < 30 && at(29, 23) < 30, 'no horizontal stroke');
     assert.ok(total(vis.data.subarray(0, 64 * 16).map((v, i) => (i % 64 < 16 ? v : 0))) === 0, 'flat corner cell is empty');
+  });
+
+  it("agrees with scikit-image's cell histograms once its bin centres, half a bin later, are accounted for", (t) => {
+    const fixtures = new URL('./fixtures/', import.meta.url);
+    const sk = JSON.parse(readFileSync(new URL('skimage-hog-camera.json', fixtures), 'utf8')) as {
+      cellSize: number; bins: number; cellsX: number; cellsY: number; histograms: number[];
+    };
+    const decoded = readImage(new URL('camera-256.png', fixtures).pathname);
+    // scikit-image votes each pixel into its own cell only.
+    const ours = hogCells(fromPixels(decoded.pixels, decoded.width, decoded.height, decoded.channels), { cellSize: sk.cellSize, bins: sk.bins, spatialInterpolation: false });
+    assert.deepEqual([ours.cellsX, ours.cellsY], [sk.cellsX, sk.cellsY]);
+    const n = sk.bins, binWidth = Math.PI / n;
+    // Each cell's mean gradient direction (unsigned: angles doubled) from its histogram and
+    // the bin centres, and how strongly the cell agrees on it (resultant length 0–1).
+    const direction = (h: ArrayLike<number>, centre: (b: number) => number) => {
+      let x = 0, y = 0, total = 0;
+      for (let b = 0; b < n; b++) { x += h[b] * Math.cos(2 * centre(b)); y += h[b] * Math.sin(2 * centre(b)); total += h[b]; }
+      return { angle: Math.atan2(y, x) / 2, strength: Math.hypot(x, y) / total };
+    };
+    const turn = (a: number, b: number) => Math.abs(Math.atan2(Math.sin(2 * (a - b)), Math.cos(2 * (a - b))) / 2) * 180 / Math.PI;
+    const mine: number[] = [], ignoringOffset: number[] = [];
+    for (let cy = 1; cy < sk.cellsY - 1; cy++) {
+      for (let cx = 1; cx < sk.cellsX - 1; cx++) {
+        // Interior cells only: scikit-image sets the image's outermost gradients to zero.
+        const i = (cy * sk.cellsX + cx) * n;
+        const theirs = direction(sk.histograms.slice(i, i + n), (b) => (b + 0.5) * binWidth);
+        const our = direction(ours.histograms.subarray(i, i + n), (b) => hogBinCentre(b, n));
+        if (theirs.strength < 0.5) continue;
+        mine.push(turn(our.angle, theirs.angle));
+        ignoringOffset.push(turn(our.angle, direction(sk.histograms.slice(i, i + n), (b) => b * binWidth).angle));
+      }
+    }
+    const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
+    t.diagnostic(`${mine.length} cells with a clear direction: median difference ${median(mine).toFixed(2)}° (${median(ignoringOffset).toFixed(2)}° taking both libraries' bin b as the same direction)`);
+    assert.ok(mine.length > 100, `${mine.length} cells`);
+    // scikit-image's hard votes quantise each pixel's direction by up to half a bin (10°); a cell averages that out.
+    assert.ok(median(mine) < 2, `median ${median(mine)}°`);
+    assert.ok(mine.filter((d) => d < 5).length > 0.9 * mine.length, 'most cells within 5°');
+    assert.ok(median(ignoringOffset) > 7, 'the half-bin offset is visible');
   });
 });

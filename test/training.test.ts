@@ -112,8 +112,15 @@ describe('CLI end to end (real MNIST subset)', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /conv1 \(conv2d\)\s+\[N, 6, 28, 28\]\s+156/);
     assert.match(r.stdout, /Total params: 61,706/);
+    // Receptive field size and jump: 5×5 conv, 2×2 pool, 5×5 conv sees 14 pixels, 2 apart.
+    assert.match(r.stdout, /Layer \(type\)\s+Output shape\s+Param #\s+RF size\s+Jump\n/);
+    assert.match(r.stdout, /conv2 \(conv2d\)\s+\[N, 16, 10, 10\]\s+2,416\s+14\s+2\n/);
+    assert.match(r.stdout, /fc1 \(dense\)\s+\[N, 120\]\s+48,120\s+32\s+—\n/);
     const j = JSON.parse(cli('summary', '--model', 'convnetjs-mnist', '--json').stdout);
     assert.equal(j.totalParams, 5994);
+    const conv2 = j.layers.find((l: { name: string }) => l.name === 'conv2');
+    assert.deepEqual(conv2, { name: 'conv2', type: 'conv2d', inputs: ['pool1'], outputShape: [16, 12, 12], params: 3216,
+      receptiveField: { size: [14, 14], jump: [2, 2], start: [-6, -6] } });
   });
 
   it('bad input: unknown model, missing model file, bad flag — clear errors, non-zero exit', () => {

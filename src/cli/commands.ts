@@ -7,6 +7,7 @@ import { limitDataset } from '../data/dataset.js';
 import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
 import { ConfigError, ConvkitError, FormatError } from '../errors.js';
 import { Model } from '../model/model.js';
+import { receptiveFields } from '../model/receptive-field.js';
 import { zoo, zooEntry } from '../model/zoo.js';
 import { type DataInfo, dataInfo, datasetNames, loadDataset, loadDatasetSplits } from '../node/datasets.js';
 import { checkWritable, loadModel, saveModel } from '../node/files.js';
@@ -295,16 +296,22 @@ export async function summaryCommand(o: SummaryCommandOptions): Promise<void> {
   if (o.modelFile) model = loadModel(o.modelFile, backend).model;
   else if (o.model) model = new Model(zooEntry(o.model).build(), backend);
   else throw new ConfigError(`summary needs --model NAME (one of: ${Object.keys(zoo).join(', ')}) or --model-file FILE`);
-  const rows = model.summary();
+  const fields = receptiveFields(model);
+  const rows = model.summary().map((r) => ({ ...r, receptiveField: fields.get(r.name)! }));
   const isChain = rows.every((r, i) => r.inputs.length === 1 && r.inputs[0] === (i === 0 ? 'input' : rows[i - 1].name));
-  const headers = ['Layer (type)', 'Output shape', 'Param #', ...(isChain ? [] : ['Connected to'])];
+  const headers = ['Layer (type)', 'Output shape', 'Param #', 'RF size', 'Jump', ...(isChain ? [] : ['Connected to'])];
+  // One number when rows and columns agree; jump 0 (no spatial positions left) shows as —.
+  const axes = ([h, w]: [number, number]) => (h === w ? String(h) : `${h}×${w}`);
+  const jump = (j: [number, number]) => (j[0] === 0 && j[1] === 0 ? '—' : axes(j));
   const body = [
-    ['input (input)', shapeToString(['N', ...model.inputShape] as never), 0, ...(isChain ? [] : [''])],
-    ...rows.map((r) => [`${r.name} (${r.type})`, shapeToString(['N', ...r.outputShape] as never), r.params.toLocaleString('en'), ...(isChain ? [] : [r.inputs.join(', ')])]),
+    ['input (input)', shapeToString(['N', ...model.inputShape] as never), 0, '1', '1', ...(isChain ? [] : [''])],
+    ...rows.map((r) => [`${r.name} (${r.type})`, shapeToString(['N', ...r.outputShape] as never), r.params.toLocaleString('en'),
+      axes(r.receptiveField.size), jump(r.receptiveField.jump), ...(isChain ? [] : [r.inputs.join(', ')])]),
   ];
   out.text(`Model: ${model.name}`);
-  out.text(table(headers, body, [false, false, true, false]));
+  out.text(table(headers, body, [false, false, true, true, true, false]));
   out.text(`Total params: ${model.parameterCount().toLocaleString('en')}`);
+  out.text('RF size: input pixels (rows × columns) one output position sees, padding included; jump: input pixels between neighbouring positions (—: none left).');
   out.event({ type: 'result', model: model.name, inputShape: model.inputShape, layers: rows, totalParams: model.parameterCount() });
 }
 

@@ -50,7 +50,16 @@ export interface HogCells {
   histograms: Float64Array;
 }
 
-/** Orientation bin centres are at b · (range / bins): bin 0 is centred on 0°, the horizontal gradient. */
+/**
+ * The gradient direction (radians, y down) at the centre of orientation bin `bin`: b · range / bins,
+ * so bin 0 is centred on 0°, the horizontal gradient. scikit-image and OpenCV centre their bins
+ * half a bin later, at (b + ½) · range / bins.
+ */
+export function hogBinCentre(bin: number, bins: number, signed = false): number {
+  return (bin * (signed ? 2 * Math.PI : Math.PI)) / bins;
+}
+
+/** Each pixel's vote is split between the two bins whose centres (`hogBinCentre`) surround its gradient direction. */
 export function hogCells(img: PlanarImage, options: HogOptions = {}): HogCells {
   const o = resolve(options);
   const { width: W, height: H } = img;
@@ -142,7 +151,6 @@ export function hogVisualisation(cells: HogCells, pixelsPerCell = 16): PlanarIma
   let max = 0;
   for (const v of cells.histograms) max = Math.max(max, v);
   if (max === 0) return img;
-  const range = cells.signed ? 2 * Math.PI : Math.PI;
   const half = 0.45 * pixelsPerCell;
   for (let cy = 0; cy < cells.cellsY; cy++) {
     for (let cx = 0; cx < cells.cellsX; cx++) {
@@ -150,7 +158,7 @@ export function hogVisualisation(cells: HogCells, pixelsPerCell = 16): PlanarIma
       for (let b = 0; b < cells.bins; b++) {
         const v = cells.histograms[(cy * cells.cellsX + cx) * cells.bins + b] / max;
         if (v < 0.02) continue;
-        const theta = (b * range) / cells.bins;
+        const theta = hogBinCentre(b, cells.bins, cells.signed);
         // The edge runs perpendicular to the gradient (cos θ, sin θ).
         const ex = -Math.sin(theta) * half, ey = Math.cos(theta) * half;
         drawLine(img, x - ex, y - ey, x + ex, y + ey, [255 * v], { blend: 'max', width: Math.max(1, pixelsPerCell / 12) });

@@ -4,7 +4,7 @@ export { type Kernel2d, type Kernel3d, type KernelName, namedKernels, kernelName
 export { type Padding, type Border, type ConvolveOptions, type FilterOptions, borders, filterImage, convolve3d, gaussianBlur, padImage, paddingAmount, borderIndex } from './filter.js';
 export { type DownsampleMode, type DownsampleOptions, downsample } from './downsample.js';
 export { type Gradients, imageGradients, polarGradients } from './gradients.js';
-export { type HogOptions, type HogCells, hogCells, hogDescriptor, hogLength, hogVisualisation } from './hog.js';
+export { type HogOptions, type HogCells, hogBinCentre, hogCells, hogDescriptor, hogLength, hogVisualisation } from './hog.js';
 export { l2Hys } from './normalise.js';
 export { type SiftOptions, type Keypoint, type SiftFeature, sift, siftKeypoints } from './sift.js';
 export { type GradientField, siftDescriptorAt, SIFT_LENGTH } from './sift-descriptor.js';

@@ -28,6 +28,10 @@ export const SIFT_LENGTH = SIFT_CELLS * SIFT_CELLS * SIFT_BINS;
  * descriptor changes smoothly as the patch shifts or turns. Then L2-normalised, clipped at
  * 0.2 and renormalised. Rotating the image rotates theta and the gradients with it, which
  * leaves the descriptor unchanged.
+ *
+ * The layout is OpenCV's: value (r · 4 + c) · 8 + o is row r, column c of the grid in the
+ * keypoint's frame (columns along theta) and orientation bin o, gradients turned o · 45°
+ * counter-clockwise on screen (y up) from theta.
  */
 export function siftDescriptorAt(field: GradientField, x: number, y: number, cellWidth: number, theta: number,
   opts: PatchOptions = {}, out = new Float32Array(SIFT_LENGTH)): Float32Array {
@@ -53,7 +57,9 @@ export function siftDescriptorAt(field: GradientField, x: number, y: number, cel
       const m = magnitude[i];
       if (m === 0) continue;
       const weight = gaussian ? Math.exp((cRot * cRot + rRot * rRot) * windowScale) : 1;
-      let rel = angle[i] - theta;
+      // Bins count counter-clockwise on screen from theta (y up, as OpenCV and Lowe do);
+      // with y down that is theta minus the gradient's angle.
+      let rel = theta - angle[i];
       rel -= 2 * Math.PI * Math.floor(rel / (2 * Math.PI));
       const obin = (rel * n) / (2 * Math.PI);
       const r0 = Math.floor(rbin), c0 = Math.floor(cbin), o0 = Math.floor(obin);

@@ -112,9 +112,13 @@ export function sift(img: PlanarImage, options: SiftOptions = {}): SiftFeature[]
       if (!f) fields.set(layer, (f = polarGradients(octave.gaussians[layer])));
       return f;
     };
+    // Neighbouring candidates often refine to the same extremum; it is described once
+    // (duplicates would give identical descriptors, which the ratio test always rejects).
+    const found = new Set<string>();
     for (const candidate of findExtrema(octave, o)) {
       const refined = refine(octave, candidate, o);
-      if (!refined) continue;
+      if (!refined || found.has(refined.sample)) continue;
+      found.add(refined.sample);
       const layer = Math.min(Math.max(Math.round(refined.layer), 0), o.scalesPerOctave + 2);
       const field = fieldFor(layer);
       // Scale within the octave, in octave pixels.
@@ -190,6 +194,7 @@ function refine(octave: Octave, start: { x: number; y: number; layer: number }, 
     if (!offset) return null;
     // Converged — or about to step back to a sample already tried: then the extremum lies
     // between the two (a symmetric blob centred between pixels) and this fit is kept.
+    const here = [x, y, layer].join();
     const next = [x + Math.round(offset[0]), y + Math.round(offset[1]), layer + Math.round(offset[2])].join();
     const between = visited.has(next) && offset.every((d) => Math.abs(d) < 1);
     if (offset.every((d) => Math.abs(d) < 0.5) || between) {
@@ -198,10 +203,13 @@ function refine(octave: Octave, start: { x: number; y: number; layer: number }, 
       const trace = dxx + dyy, det = dxx * dyy - dxy * dxy;
       const r = o.edgeThreshold;
       if (det <= 0 || trace * trace * r >= (r + 1) ** 2 * det) return null;
-      return { x: x + offset[0], y: y + offset[1], layer: layer + offset[2], response };
+      // Identifies the extremum: the sample the fit converged at, or both samples it lies
+      // between (reached from either side, it is the same extremum).
+      const sample = between ? [here, next].sort().join('|') : here;
+      return { x: x + offset[0], y: y + offset[1], layer: layer + offset[2], response, sample };
     }
     if (offset.some((d) => Math.abs(d) > 1e6)) return null;
-    visited.add([x, y, layer].join());
+    visited.add(here);
     x += Math.round(offset[0]);
     y += Math.round(offset[1]);
     layer += Math.round(offset[2]);
