@@ -190,3 +190,39 @@ describe('ONNX files exported by PyTorch (torch.onnx.export, fixtures made by sc
     });
   }
 });
+
+describe('ONNX import: aliases of initializers', () => {
+  /** Weights reached through Identity chains and shape-only ops, as PyTorch writes de-duplicated initializers. */
+  function aliasedOnnx(): Uint8Array {
+    const A = onnx.AttributeProto.AttributeType;
+    const rng = new Rng(3);
+    const tensor = (name: string, dims: number[], fill?: number) => ({ name, dims, dataType: FLOAT,
+      floatData: Array.from({ length: shapeSize(dims) }, () => fill ?? rng.uniform(-0.5, 0.5)) });
+    const graph = {
+      name: 'aliases',
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 2 }, { dimValue: 6 }, { dimValue: 6 }] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT } } }],
+      initializer: [tensor('w', [3, 2, 3, 3]), tensor('zeros', [3], 0), tensor('fcw', [5, 27]), tensor('fcb', [1, 5]),
+        { name: 'flat5', dims: [1], dataType: INT64, int64Data: [-1] }],
+      node: [
+        { name: 'Identity_0', opType: 'Identity', input: ['w'], output: ['w_a'] },
+        { name: 'Identity_1', opType: 'Identity', input: ['w_a'], output: ['w_b'] },
+        { name: 'Identity_2', opType: 'Identity', input: ['zeros'], output: ['conv.bias'] },
+        { name: 'conv', opType: 'Conv', input: ['x', 'w_b', 'conv.bias'], output: ['c'], attribute: [{ name: 'strides', type: A.INTS, ints: [2, 2] }, { name: 'pads', type: A.INTS, ints: [1, 1, 1, 1] }] },
+        { name: 'flatten', opType: 'Flatten', input: ['c'], output: ['f'] },
+        { name: 'bias_flat', opType: 'Reshape', input: ['fcb', 'flat5'], output: ['fcb_1d'] },
+        { name: 'Identity_3', opType: 'Identity', input: ['fcb_1d'], output: ['fc.bias'] },
+        { name: 'fc', opType: 'Gemm', input: ['f', 'fcw', 'fc.bias'], output: ['y'], attribute: [{ name: 'transB', type: A.INT, i: 1 }] },
+      ],
+    };
+    return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph: graph as never })).finish();
+  }
+
+  it('Identity chains and Reshape of initializers are followed to the weights; the model runs like ONNX Runtime', async () => {
+    const bytes = aliasedOnnx();
+    const model = loadOnnx(bytes, backend, 'aliases.onnx');
+    const x = randomInput([2, 2, 6, 6], 5);
+    const err = maxRelativeError(model.forward(x).data, await runOrt(bytes, x));
+    assert.ok(err < 1e-5, `relative error ${err}`);
+  });
+});
