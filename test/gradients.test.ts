@@ -42,6 +42,8 @@ const cases: [string, LayerSpec, [number, number, number], number][] = [
   ['batchnorm on a flat input (batchnorm1d)', { type: 'batchnorm2d', eps: 1e-3 }, [5, 1, 1], 4],
   ['lrn across 5 channels', { type: 'lrn', size: 5, alpha: 0.5, beta: 0.75, k: 2 }, [7, 3, 3], 2],
   ['lrn with an even size', { type: 'lrn', size: 4, alpha: 0.3, beta: 0.6, k: 1 }, [5, 2, 3], 2],
+  ['lrn with an even size and ONNX\'s window (one channel fewer before the centre)', { type: 'lrn', size: 4, before: 1, alpha: 0.3, beta: 0.6, k: 1 }, [5, 2, 3], 2],
+  ['lrn with a window wholly after the centre', { type: 'lrn', size: 3, before: 0, alpha: 0.4, beta: 0.75, k: 1 }, [4, 2, 2], 2],
   ['adaptiveavgpool2d to 3×2 from 7×5 (uneven windows)', { type: 'adaptiveavgpool2d', output: [3, 2] }, [2, 7, 5], 2],
   ['globalavgpool2d', { type: 'globalavgpool2d' }, [3, 5, 4], 2],
 ];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { RefBackend } from '../src/backend/ref.js';
-import { FormatError } from '../src/errors.js';
+import { ConfigError, FormatError } from '../src/errors.js';
 import { Model, type ModelSpec } from '../src/model/model.js';
 import { zoo } from '../src/model/zoo.js';
 import { toOnnx } from '../src/onnx/export.js';
@@ -224,5 +224,70 @@ describe('ONNX import: aliases of initializers', () => {
     const x = randomInput([2, 2, 6, 6], 5);
     const err = maxRelativeError(model.forward(x).data, await runOrt(bytes, x));
     assert.ok(err < 1e-5, `relative error ${err}`);
+  });
+});
+
+/**
+ * The ONNX LRN operator exactly as its specification writes it (opset 13):
+ * square_sum[n, c, d1, d2] = Σ X[n, i, d1, d2]² for i in [max(0, c − ⌊(size−1)/2⌋), min(C−1, c + ⌈(size−1)/2⌉)],
+ * Y = X / (bias + alpha / size · square_sum)^beta. ONNX Runtime refuses even sizes (size % 2 == 1
+ * is required by its kernel), so the specification is the oracle here.
+ */
+function onnxSpecLrn(x: Tensor, size: number, alpha: number, beta: number, bias: number): Float64Array {
+  const [N, C, H, W] = x.shape;
+  const HW = H * W;
+  const y = new Float64Array(x.size);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let i = 0; i < HW; i++) {
+    let sq = 0;
+    for (let j = Math.max(0, c - Math.floor((size - 1) / 2)); j <= Math.min(C - 1, c + Math.ceil((size - 1) / 2)); j++) sq += x.data[(n * C + j) * HW + i] ** 2;
+    const at = (n * C + c) * HW + i;
+    y[at] = x.data[at] / (bias + (alpha / size) * sq) ** beta;
+  }
+  return y;
+}
+
+describe('ONNX LRN with an even size (ONNX\'s window [c − ⌊(size−1)/2⌋, c + ⌈(size−1)/2⌉])', () => {
+  const A = onnx.AttributeProto.AttributeType;
+  const lrnOnly = (size: number, before?: number): ModelSpec => ({ name: 'lrn', inputShape: [7, 5, 4], nodes: [
+    { name: 'norm', layer: { type: 'lrn', size, alpha: 0.6, beta: 0.75, k: 1.5, ...(before === undefined ? {} : { before }) }, inputs: ['input'] },
+  ] });
+  const lrnOnnx = (size: number) => onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph: {
+    name: 'lrn',
+    input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 7 }, { dimValue: 3 }, { dimValue: 3 }] } } } }],
+    output: [{ name: 'y', type: { tensorType: { elemType: FLOAT } } }],
+    node: [{ name: 'lrn', opType: 'LRN', input: ['x'], output: ['y'], attribute: [{ name: 'size', type: A.INT, i: size }, { name: 'alpha', type: A.FLOAT, f: 0.8 },
+      { name: 'beta', type: A.FLOAT, f: 0.75 }, { name: 'bias', type: A.FLOAT, f: 1 }] }],
+  } as never })).finish();
+
+  it('import: ONNX LRN of sizes 2, 4, 6 computes the specification\'s window (and odd sizes still match ONNX Runtime)', async () => {
+    for (const size of [2, 4, 6]) {
+      const x = randomInput([2, 7, 3, 3], size);
+      const err = maxRelativeError(loadOnnx(lrnOnnx(size), backend, 'lrn.onnx').forward(x).data, onnxSpecLrn(x, size, 0.8, 0.75, 1));
+      assert.ok(err < 1e-6, `size ${size}: relative error ${err}`);
+    }
+    for (const size of [3, 5]) {
+      const x = randomInput([2, 7, 3, 3], size);
+      const bytes = lrnOnnx(size);
+      assert.ok(maxRelativeError(onnxSpecLrn(x, size, 0.8, 0.75, 1), await runOrt(bytes, x)) < 1e-6, `size ${size}: the oracle against ONNX Runtime`);
+      assert.ok(maxRelativeError(loadOnnx(bytes, backend).forward(x).data, await runOrt(bytes, x)) < 1e-6, `size ${size}`);
+    }
+  });
+
+  it('export: an even LRN with ONNX\'s window is written as LRN of that size, which computes the same function', () => {
+    for (const size of [2, 4, 6]) {
+      const model = new Model(lrnOnly(size, Math.floor((size - 1) / 2)), backend);
+      const bytes = toOnnx(model);
+      const g = onnx.ModelProto.decode(bytes).graph!;
+      assert.deepEqual(g.node!.map((n) => n.opType), ['LRN']);
+      assert.equal(Number(g.node![0].attribute!.find((a) => a.name === 'size')!.i), size);
+      const x = randomInput([2, 7, 5, 4], size);
+      const ours = model.forward(x).data;
+      assert.ok(maxRelativeError(ours, onnxSpecLrn(x, size, 0.6, 0.75, 1.5)) < 1e-6, `size ${size}`);
+      assert.ok(maxRelativeError(loadOnnx(bytes, backend).forward(x).data, ours) < 1e-7, `size ${size}: round trip`);
+    }
+  });
+
+  it('export: an even LRN with PyTorch\'s window, which ONNX LRN cannot express, is refused by name', () => {
+    assert.throws(() => toOnnx(new Model(lrnOnly(4), backend)), (e: Error) => e instanceof ConfigError && /layer "norm"/.test(e.message) && /"before": 1/.test(e.message));
   });
 });

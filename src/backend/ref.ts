@@ -272,8 +272,8 @@ export class RefBackend implements Backend {
   }
 
   lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, scale: FloatArray, y: FloatArray): void {
-    const before = Math.floor(size / 2), after = Math.floor((size - 1) / 2);
+    x: FloatArray, scale: FloatArray, y: FloatArray, before = Math.floor(size / 2)): void {
+    const after = size - 1 - before;
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
         for (let i = 0; i < HW; i++) {
@@ -288,8 +288,8 @@ export class RefBackend implements Backend {
   }
 
   lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void {
-    const before = Math.floor(size / 2), after = Math.floor((size - 1) / 2);
+    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before = Math.floor(size / 2)): void {
+    const after = size - 1 - before;
     void k;
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {

@@ -73,10 +73,10 @@ export interface KernelExports {
   batchNormApply(C: number, HW: number, p0: number, p1: number, x: Ptr, mean: Ptr, invStd: Ptr, gamma: Ptr, beta: Ptr, y: Ptr): void;
   batchNormBackward(N: number, C: number, HW: number, c0: number, c1: number, x: Ptr, dy: Ptr, mean: Ptr, invStd: Ptr,
     gamma: Ptr, dx: Ptr, dgamma: Ptr, dbeta: Ptr): void;
-  /** LRN kernels cover planes (n, c) in [p0, p1). */
-  lrnForward(C: number, HW: number, p0: number, p1: number, size: number, alpha: number, beta: number, k: number,
+  /** LRN kernels cover planes (n, c) in [p0, p1); the window is [c − before, c − before + size − 1]. */
+  lrnForward(C: number, HW: number, p0: number, p1: number, size: number, before: number, alpha: number, beta: number, k: number,
     x: Ptr, scale: Ptr, y: Ptr): void;
-  lrnBackward(C: number, HW: number, p0: number, p1: number, size: number, alpha: number, beta: number,
+  lrnBackward(C: number, HW: number, p0: number, p1: number, size: number, before: number, alpha: number, beta: number,
     x: Ptr, y: Ptr, scale: Ptr, dy: Ptr, dx: Ptr): void;
   add(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   mul(a: Ptr, b: Ptr, out: Ptr, n: number): void;

@@ -343,21 +343,21 @@ export class WasmBackend implements Backend {
   }
 
   lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, scale: FloatArray, y: FloatArray): void {
+    x: FloatArray, scale: FloatArray, y: FloatArray, before = Math.floor(size / 2)): void {
     this.io.begin();
     const n = N * C * HW;
     const xp = this.io.input(x, n, 'x'), sp = this.io.output(scale, n, 'scale'), yp = this.io.output(y, n, 'y');
-    this.split('lrnForward', N * C, n * size, (p0, p1) => [C, HW, p0, p1, size, alpha, beta, k, xp, sp, yp]);
+    this.split('lrnForward', N * C, n * size, (p0, p1) => [C, HW, p0, p1, size, before, alpha, beta, k, xp, sp, yp]);
     this.io.finish();
   }
 
   lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, _k: number,
-    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before = Math.floor(size / 2)): void {
     this.io.begin();
     const n = N * C * HW;
     const xp = this.io.input(x, n, 'x'), yp = this.io.input(y, n, 'y'), sp = this.io.input(scale, n, 'scale');
     const dyp = this.io.input(dy, n, 'dy'), dxp = this.io.output(dx, n, 'dx');
-    this.split('lrnBackward', N * C, n * size, (p0, p1) => [C, HW, p0, p1, size, alpha, beta, xp, yp, sp, dyp, dxp]);
+    this.split('lrnBackward', N * C, n * size, (p0, p1) => [C, HW, p0, p1, size, before, alpha, beta, xp, yp, sp, dyp, dxp]);
     this.io.finish();
   }
 

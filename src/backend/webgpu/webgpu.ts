@@ -222,18 +222,18 @@ export class WebGpuBackend implements Backend {
   }
 
   lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, scale: FloatArray, y: FloatArray): void {
+    x: FloatArray, scale: FloatArray, y: FloatArray, before = Math.floor(size / 2)): void {
     const n = N * C * HW;
     const xr = this.res(x, n, 'x'), sr = this.res(scale, n, 'scale'), yr = this.res(y, n, 'y');
-    this.exclusive([sr, yr], [xr], ([sOut, yOut]) => norm.lrnForward(this.d, N, C, HW, size, alpha, beta, k, xr.buffer, sOut, yOut));
+    this.exclusive([sr, yr], [xr], ([sOut, yOut]) => norm.lrnForward(this.d, N, C, HW, size, before, alpha, beta, k, xr.buffer, sOut, yOut));
   }
 
   lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before = Math.floor(size / 2)): void {
     const n = N * C * HW;
     const ins = [this.res(x, n, 'x'), this.res(y, n, 'y'), this.res(scale, n, 'scale'), this.res(dy, n, 'dy')];
     const dxr = this.res(dx, n, 'dx');
-    this.exclusive([dxr], ins, ([out]) => norm.lrnBackward(this.d, N, C, HW, size, alpha, beta, k,
+    this.exclusive([dxr], ins, ([out]) => norm.lrnBackward(this.d, N, C, HW, size, before, alpha, beta, k,
       ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, out));
   }
 

@@ -14,5 +14,10 @@ export function BatchNormalization(cx: ImportContext): void {
 
 export function LRN(cx: ImportContext): void {
   const { at } = cx;
-  cx.emit({ type: 'lrn', size: at.get('size') as number, alpha: (at.get('alpha') as number) ?? 1e-4, beta: (at.get('beta') as number) ?? 0.75, k: (at.get('bias') as number) ?? 1 }, [cx.input(0)]);
+  const size = at.get('size') as number;
+  if (!Number.isInteger(size) || size < 1) cx.fail(`LRN "${cx.node.name}": size must be a positive integer, got ${JSON.stringify(size)}`);
+  // ONNX's window is [c − ⌊(size−1)/2⌋, c + ⌈(size−1)/2⌉]: for even sizes one channel fewer before c than convkit's default.
+  const before = Math.floor((size - 1) / 2);
+  cx.emit({ type: 'lrn', size, alpha: (at.get('alpha') as number) ?? 1e-4, beta: (at.get('beta') as number) ?? 0.75, k: (at.get('bias') as number) ?? 1,
+    ...(before !== Math.floor(size / 2) ? { before } : {}) }, [cx.input(0)]);
 }
