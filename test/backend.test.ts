@@ -705,6 +705,41 @@ for (const c of selected) {
           await close(dx, dxr, `${what} backward`);
         }
       });
+
+      it('hard sigmoid forward and backward (both kinks, NaN and infinities)', async () => {
+        const rng = new Rng(42);
+        for (const [n, alpha, beta] of [[1003, 1 / 6, 0.5], [64, 0.2, 0.5], [7, 1, 0]]) {
+          const [x, xr] = pair(be, n, rng, -8, 8);
+          const special = [NaN, Infinity, -Infinity, -beta / alpha, (1 - beta) / alpha, 0];
+          special.forEach((v, i) => { if (i < n) { x[i] = v; xr[i] = v; } });
+          be.upload(x);
+          const [y, yr] = outputs(be, n, rng);
+          be.hardSigmoid(x, y, alpha, beta);
+          ref.hardSigmoid(xr, yr, alpha, beta);
+          await close(y, yr, `hardSigmoid n ${n}`);
+          const [dy, dyr] = pair(be, n, rng), [dx, dxr] = outputs(be, n, rng);
+          be.hardSigmoidBackward(x, dy, dx, alpha, beta);
+          ref.hardSigmoidBackward(xr, dyr, dxr, alpha, beta);
+          await close(dx, dxr, `hardSigmoidBackward n ${n}`);
+        }
+      });
+
+      it('per-channel scale (squeeze-excitation) forward and backward', async () => {
+        const rng = new Rng(43);
+        for (const [P, HW] of [[6, 49], [1, 3], [37, 1], [64, 256], [130, 17]]) {
+          const n = P * HW;
+          const [x, xr] = pair(be, n, rng, -2, 2), [sc, scr] = pair(be, P, rng);
+          const [y, yr] = outputs(be, n, rng);
+          be.channelScale(P, HW, x, sc, y);
+          ref.channelScale(P, HW, xr, scr, yr);
+          await close(y, yr, `channelScale ${P}×${HW}`);
+          const [dy, dyr] = pair(be, n, rng), [dx, dxr] = outputs(be, n, rng), [ds, dsr] = outputs(be, P, rng);
+          be.channelScaleBackward(P, HW, x, sc, dy, dx, ds);
+          ref.channelScaleBackward(P, HW, xr, scr, dyr, dxr, dsr);
+          await close(dx, dxr, `channelScaleBackward dx ${P}×${HW}`);
+          await close(ds, dsr, `channelScaleBackward ds ${P}×${HW}`, 1e-4 * Math.sqrt(HW));
+        }
+      });
     });
   });
 }

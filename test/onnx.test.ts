@@ -291,3 +291,51 @@ describe('ONNX LRN with an even size (ONNX\'s window [c − ⌊(size−1)/2⌋, 
     assert.throws(() => toOnnx(new Model(lrnOnly(4), backend)), (e: Error) => e instanceof ConfigError && /layer "norm"/.test(e.message) && /"before": 1/.test(e.message));
   });
 });
+
+describe('ONNX operators of MobileNet v3, EfficientNet, RegNet-Y and MNASNet', () => {
+  const se: ModelSpec = { name: 'se', inputShape: [4, 6, 5], nodes: [
+    { name: 'c', layer: { type: 'conv2d', filters: 8, kernel: 3, padding: 1 }, inputs: ['input'] },
+    { name: 'gate', layer: { type: 'hardsigmoid' }, inputs: ['c'] },
+    { name: 'hswish', layer: { type: 'mul' }, inputs: ['c', 'gate'] },
+    { name: 'gap', layer: { type: 'globalavgpool2d' }, inputs: ['hswish'] },
+    { name: 'fc1', layer: { type: 'conv2d', filters: 2, kernel: 1 }, inputs: ['gap'] },
+    { name: 'fc2', layer: { type: 'conv2d', filters: 8, kernel: 1 }, inputs: ['fc1'] },
+    { name: 'scale', layer: { type: 'hardsigmoid', alpha: 0.2, beta: 0.5 }, inputs: ['fc2'] },
+    { name: 'excite', layer: { type: 'mul' }, inputs: ['scale', 'hswish'] },
+    { name: 'flat', layer: { type: 'flatten' }, inputs: ['excite'] },
+    { name: 'fc', layer: { type: 'dense', units: 5 }, inputs: ['flat'] },
+  ] };
+
+  it('hard sigmoid, hard swish and squeeze-excitation export and run like ONNX Runtime; export → import gives the same function', async () => {
+    const model = randomized(se, 4);
+    const x = randomInput([3, 4, 6, 5], 2);
+    for (let i = 0; i < x.size; i++) x.data[i] *= 6; // both kinks of the hard sigmoid
+    const ours = model.forward(x).data;
+    const bytes = toOnnx(model);
+    assert.ok(maxRelativeError(ours, await runOrt(bytes, x)) < 1e-5);
+    assert.ok(maxRelativeError(loadOnnx(bytes, backend).forward(x).data, ours) < 1e-6);
+  });
+
+  it('Mul/Div/Add/Sub by a per-channel or scalar constant become a depthwise 1×1 convolution; ReduceMean over H, W a global pooling', async () => {
+    const A = onnx.AttributeProto.AttributeType;
+    const rng = new Rng(8);
+    const f = (name: string, dims: number[]) => ({ name, dims, dataType: FLOAT, floatData: Array.from({ length: shapeSize(dims) }, () => rng.uniform(0.5, 1.5)) });
+    const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph: {
+      name: 'arith',
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 3 }, { dimValue: 4 }, { dimValue: 4 }] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT } } }],
+      initializer: [f('gamma', [3, 1, 1]), f('shift', [1, 3, 1, 1]), f('two', []), f('div', [3, 1, 1])],
+      node: [
+        { name: 'scale', opType: 'Mul', input: ['gamma', 'x'], output: ['a'] },
+        { name: 'shift', opType: 'Add', input: ['a', 'shift'], output: ['b'] },
+        { name: 'sub', opType: 'Sub', input: ['two', 'b'], output: ['c'] },
+        { name: 'div', opType: 'Div', input: ['c', 'div'], output: ['d'] },
+        { name: 'sub2', opType: 'Sub', input: ['d', 'two'], output: ['e'] },
+        { name: 'mean', opType: 'ReduceMean', input: ['e'], output: ['y'], attribute: [{ name: 'axes', type: A.INTS, ints: [-1, -2] }, { name: 'keepdims', type: A.INT, i: 0 }] },
+      ] } as never })).finish();
+    const model = loadOnnx(bytes, backend, 'arith.onnx');
+    const x = randomInput([2, 3, 4, 4], 3);
+    const err = maxRelativeError(model.forward(x).data, await runOrt(bytes, x));
+    assert.ok(err < 1e-5, `relative error ${err}`);
+  });
+});

@@ -11,9 +11,11 @@ const backend = new RefBackend();
 
 /** Every torchvision CNN family that imports (fixtures made by scripts/torchvision-fixtures.py). */
 export const IMPORTED_FAMILIES = ['vgg11_bn', 'resnet18', 'resnet50', 'resnext50_32x4d', 'wide_resnet50_2', 'googlenet', 'inception_v3',
-  'densenet121', 'squeezenet1_0', 'squeezenet1_1', 'mobilenet_v2', 'regnet_x_400mf'];
+  'densenet121', 'squeezenet1_0', 'squeezenet1_1', 'mobilenet_v2', 'regnet_x_400mf',
+  // HardSigmoid, Mul (hard swish, SiLU, squeeze-excitation), ReduceMean over H and W
+  'mobilenet_v3_small', 'mobilenet_v3_large', 'efficientnet_b0', 'regnet_y_400mf', 'mnasnet0_5'];
 /** Families whose operators convkit does not have yet: refused with the list of them. */
-const REFUSED_FAMILIES = ['mobilenet_v3_small', 'mobilenet_v3_large', 'efficientnet_b0', 'regnet_y_400mf', 'mnasnet0_5', 'shufflenet_v2_x0_5', 'convnext_tiny'];
+const REFUSED_FAMILIES = ['shufflenet_v2_x0_5', 'convnext_tiny'];
 
 interface Fixture { inputShape: number[]; output: number[] }
 

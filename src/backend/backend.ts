@@ -139,6 +139,15 @@ export interface Backend {
   lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
     x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before?: number): void;
 
+  /** y = clamp(alpha·x + beta, 0, 1): ONNX HardSigmoid (PyTorch's hardsigmoid is alpha 1/6, beta 1/2). */
+  hardSigmoid(x: FloatArray, y: FloatArray, alpha: number, beta: number): void;
+  /** dx = alpha·dy where 0 < alpha·x + beta < 1, 0 elsewhere. */
+  hardSigmoidBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, alpha: number, beta: number): void;
+  /** y[p, i] = x[p, i]·s[p] over P planes of HW values: a per-image, per-channel scale (squeeze-excitation). */
+  channelScale(P: number, HW: number, x: FloatArray, s: FloatArray, y: FloatArray): void;
+  /** dx[p, i] = dy[p, i]·s[p] and ds[p] = Σ_i dy[p, i]·x[p, i]. */
+  channelScaleBackward(P: number, HW: number, x: FloatArray, s: FloatArray, dy: FloatArray, dx: FloatArray, ds: FloatArray): void;
+
   /** y = x for x > 0, slope·x otherwise, then capped at `cap` (ReLU: slope 0, cap ∞; ReLU6: cap 6). */
   leakyRelu(x: FloatArray, y: FloatArray, slope: number, cap: number): void;
   /** dx = dy·(1 where 0 < x < cap, slope where x ≤ 0, 0 where x ≥ cap). */

@@ -315,6 +315,32 @@ export class RefBackend implements Backend {
     for (let i = 0; i < dx.length; i++) dx[i] = x[i] >= cap ? 0 : x[i] > 0 ? dy[i] : slope * dy[i];
   }
 
+  hardSigmoid(x: FloatArray, y: FloatArray, alpha: number, beta: number): void {
+    for (let i = 0; i < y.length; i++) y[i] = Math.min(1, Math.max(0, alpha * x[i] + beta));
+  }
+
+  hardSigmoidBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, alpha: number, beta: number): void {
+    for (let i = 0; i < dx.length; i++) {
+      const v = alpha * x[i] + beta;
+      dx[i] = v > 0 && v < 1 ? alpha * dy[i] : 0;
+    }
+  }
+
+  channelScale(P: number, HW: number, x: FloatArray, s: FloatArray, y: FloatArray): void {
+    for (let p = 0; p < P; p++) for (let i = 0; i < HW; i++) y[p * HW + i] = x[p * HW + i] * s[p];
+  }
+
+  channelScaleBackward(P: number, HW: number, x: FloatArray, s: FloatArray, dy: FloatArray, dx: FloatArray, ds: FloatArray): void {
+    for (let p = 0; p < P; p++) {
+      let sum = 0;
+      for (let i = 0; i < HW; i++) {
+        sum += dy[p * HW + i] * x[p * HW + i];
+        dx[p * HW + i] = dy[p * HW + i] * s[p];
+      }
+      ds[p] = sum;
+    }
+  }
+
   addBias(rows: number, cols: number, x: FloatArray, b: FloatArray, y: FloatArray): void {
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) y[r * cols + c] = x[r * cols + c] + b[c];
   }

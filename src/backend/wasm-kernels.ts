@@ -91,6 +91,11 @@ export interface KernelExports {
   tanhBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
   sigmoid(x: Ptr, y: Ptr, n: number): void;
   sigmoidBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  hardSigmoid(x: Ptr, y: Ptr, n: number, alpha: number, beta: number): void;
+  hardSigmoidBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number, alpha: number, beta: number): void;
+  /** Per-plane scale kernels cover planes [p0, p1). */
+  channelScale(HW: number, p0: number, p1: number, x: Ptr, s: Ptr, y: Ptr): void;
+  channelScaleBackward(HW: number, p0: number, p1: number, x: Ptr, s: Ptr, dy: Ptr, dx: Ptr, ds: Ptr): void;
   softmax(N: number, K: number, x: Ptr, y: Ptr): void;
   softmaxBackward(N: number, K: number, y: Ptr, dy: Ptr, dx: Ptr): void;
   /** Σ x² in double precision. */
@@ -110,7 +115,8 @@ export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 
   'lrnForward', 'lrnBackward', 'add', 'mul', 'axpy', 'relu', 'reluBackward', 'leakyRelu', 'leakyReluBackward',
   'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward', 'convGemmForward', 'convGemmWeights', 'convPackWeights',
   'winogradWeights', 'winogradInput', 'winogradMultiply', 'winogradGradInput', 'winogradGradOutput', 'winogradGradProducts', 'winogradGradWeights', 'gemmPackB', 'gemmPacked', 'sgdStep', 'adamStep', 'convPackGradient',
-  'winograd5Weights', 'winograd5Input', 'winograd5Multiply'] as const;
+  'winograd5Weights', 'winograd5Input', 'winograd5Multiply',
+  'hardSigmoid', 'hardSigmoidBackward', 'channelScale', 'channelScaleBackward'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 
 export type KernelVariant = 'relaxed' | 'simd';

@@ -438,6 +438,39 @@ export class WasmBackend implements Backend {
     this.binary('sigmoidBackward', y, dy, dx);
   }
 
+  hardSigmoid(x: FloatArray, y: FloatArray, alpha: number, beta: number): void {
+    this.io.begin();
+    const n = y.length;
+    const xp = this.io.input(x, n, 'x'), yp = this.io.output(y, n, 'y');
+    this.elementwise('hardSigmoid', n, (i, m) => [xp + i * 4, yp + i * 4, m, alpha, beta]);
+    this.io.finish();
+  }
+
+  hardSigmoidBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, alpha: number, beta: number): void {
+    this.io.begin();
+    const n = dx.length;
+    const xp = this.io.input(x, n, 'x'), dyp = this.io.input(dy, n, 'dy'), dxp = this.io.output(dx, n, 'dx');
+    this.elementwise('hardSigmoidBackward', n, (i, m) => [xp + i * 4, dyp + i * 4, dxp + i * 4, m, alpha, beta]);
+    this.io.finish();
+  }
+
+  channelScale(P: number, HW: number, x: FloatArray, s: FloatArray, y: FloatArray): void {
+    this.io.begin();
+    const n = P * HW;
+    const xp = this.io.input(x, n, 'x'), sp = this.io.input(s, P, 's'), yp = this.io.output(y, n, 'y');
+    this.split('channelScale', P, n, (p0, p1) => [HW, p0, p1, xp, sp, yp]);
+    this.io.finish();
+  }
+
+  channelScaleBackward(P: number, HW: number, x: FloatArray, s: FloatArray, dy: FloatArray, dx: FloatArray, ds: FloatArray): void {
+    this.io.begin();
+    const n = P * HW;
+    const xp = this.io.input(x, n, 'x'), sp = this.io.input(s, P, 's'), dyp = this.io.input(dy, n, 'dy');
+    const dxp = this.io.output(dx, n, 'dx'), dsp = this.io.output(ds, P, 'ds');
+    this.split('channelScaleBackward', P, n, (p0, p1) => [HW, p0, p1, xp, sp, dyp, dxp, dsp]);
+    this.io.finish();
+  }
+
   softmax(N: number, K: number, x: FloatArray, y: FloatArray): void {
     this.io.begin();
     this.k.softmax(N, K, this.io.input(x, N * K, 'x'), this.io.output(y, N * K, 'y'));

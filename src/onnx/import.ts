@@ -121,7 +121,7 @@ class GraphBuilder {
     return cx;
   }
 
-  private emit(n: OnnxNode, layer: LayerSpec, inputs: Produced[], weights: Record<string, Float32Array>): void {
+  private emit(n: OnnxNode, layer: LayerSpec, inputs: Produced[], weights: Record<string, Float32Array>): Produced {
     const name = this.uniqueName(n);
     for (const [suffix, w] of Object.entries(weights)) this.weights.set(`${name}.${suffix}`, w);
     this.nodes.push({ name, layer, inputs: inputs.map((p) => p.node) });
@@ -133,7 +133,9 @@ class GraphBuilder {
       if (e instanceof ConvkitError) this.fail(`node "${n.name}" (${n.opType}): ${e.message}`);
       throw e;
     }
-    this.produced.set(n.output[0], { node: name, shape });
+    const p = { node: name, shape };
+    this.produced.set(n.output[0], p);
+    return p;
   }
 }
 

@@ -7,6 +7,11 @@ export const Relu = simple({ type: 'relu' });
 export const Tanh = simple({ type: 'tanh' });
 export const Sigmoid = simple({ type: 'sigmoid' });
 
+/** ONNX HardSigmoid: clamp(alpha·x + beta, 0, 1), ONNX's defaults alpha 0.2, beta 0.5. */
+export function HardSigmoid(cx: ImportContext): void {
+  cx.emit({ type: 'hardsigmoid', alpha: (cx.at.get('alpha') as number) ?? 0.2, beta: (cx.at.get('beta') as number) ?? 0.5 }, [cx.input(0)]);
+}
+
 export function LeakyRelu(cx: ImportContext): void {
   cx.emit({ type: 'leakyrelu', slope: (cx.at.get('alpha') as number) ?? 0.01 }, [cx.input(0)]);
 }

@@ -21,8 +21,11 @@ export interface ImportContext {
   setConstant(c: Constant, o?: number): void;
   /** Records output `o` as a small integer vector known at import time. */
   setKnown(v: StaticValue, o?: number): void;
-  /** Adds a convkit layer reading `inputs`, with its parameters (by suffix: weight, bias…), as output 0. */
-  emit(layer: LayerSpec, inputs: Produced[], weights?: Record<string, Float32Array>): void;
+  /**
+   * Adds a convkit layer reading `inputs`, with its parameters (by suffix: weight, bias…), as
+   * output 0, and returns it (an operator that becomes several layers emits each in turn).
+   */
+  emit(layer: LayerSpec, inputs: Produced[], weights?: Record<string, Float32Array>): Produced;
 }
 
 /** Imports one ONNX operator: records its outputs through the context. */

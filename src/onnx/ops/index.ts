@@ -1,4 +1,5 @@
 import * as activation from './activation.js';
+import * as arithmetic from './arithmetic.js';
 import type { OpImporter } from './context.js';
 import * as conv from './conv.js';
 import * as dense from './dense.js';
@@ -9,7 +10,7 @@ import * as structure from './structure.js';
 
 /** ONNX operator → its importer. Each module exports one function per operator, named as in ONNX. */
 export const OP_IMPORTERS: Readonly<Record<string, OpImporter>> = Object.freeze({
-  ...conv, ...pool, ...dense, ...norm, ...activation, ...structure, ...shape,
+  ...conv, ...pool, ...dense, ...norm, ...activation, ...arithmetic, ...structure, ...shape,
 });
 
 export type { ImportContext, OpImporter } from './context.js';

@@ -39,14 +39,6 @@ export function Identity(cx: ImportContext): void {
   cx.setProduced(cx.input(0, true));
 }
 
-function add(cx: ImportContext): void {
-  const n = cx.node;
-  if (n.input.some((_, i) => cx.isConstant(i))) cx.fail(`${n.opType} "${n.name}": adding a constant tensor is not supported`);
-  cx.emit({ type: 'add' }, n.input.map((_, i) => cx.input(i)));
-}
-export const Add = add;
-export const Sum = add;
-
 export function Concat(cx: ImportContext): void {
   const n = cx.node;
   // Shape arithmetic (pieces of a target shape) is evaluated at import time.
