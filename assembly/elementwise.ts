@@ -180,6 +180,79 @@ export function leakyReluBackward(x: usize, dy: usize, dx: usize, n: i32, slope:
   }
 }
 
+/** y = clamp(alpha·x + beta, 0, 1); NaN stays NaN, like the reference. */
+export function hardSigmoid(x: usize, y: usize, n: i32, alpha: f32, beta: f32): void {
+  const va = f32x4.splat(alpha), vb = f32x4.splat(beta), zero = f32x4.splat(0), one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.min(one, f32x4.max(zero, f32x4.add(f32x4.mul(va, v128.load(x + o)), vb))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, min<f32>(1, max<f32>(0, alpha * load<f32>(x + o) + beta)));
+  }
+}
+
+/** dx = alpha·dy where 0 < alpha·x + beta < 1, else 0. */
+export function hardSigmoidBackward(x: usize, dy: usize, dx: usize, n: i32, alpha: f32, beta: f32): void {
+  const va = f32x4.splat(alpha), vb = f32x4.splat(beta), zero = f32x4.splat(0), one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = f32x4.add(f32x4.mul(va, v128.load(x + o)), vb);
+    v128.store(dx + o, v128.and(f32x4.mul(va, v128.load(dy + o)), v128.and(f32x4.gt(v, zero), f32x4.lt(v, one))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = alpha * load<f32>(x + o) + beta;
+    store<f32>(dx + o, v > 0 && v < 1 ? alpha * load<f32>(dy + o) : 0);
+  }
+}
+
+/** y[p, i] = x[p, i]·s[p] for planes p in [p0, p1) of HW values. */
+export function channelScale(HW: i32, p0: i32, p1: i32, x: usize, s: usize, y: usize): void {
+  for (let p = p0; p < p1; p++) {
+    const base = <usize>p * <usize>HW << 2;
+    const f = load<f32>(s + (<usize>p << 2));
+    const vf = f32x4.splat(f);
+    let i = 0;
+    for (; i + 4 <= HW; i += 4) {
+      const o = base + (<usize>i << 2);
+      v128.store(y + o, f32x4.mul(v128.load(x + o), vf));
+    }
+    for (; i < HW; i++) {
+      const o = base + (<usize>i << 2);
+      store<f32>(y + o, load<f32>(x + o) * f);
+    }
+  }
+}
+
+/** dx[p, i] = dy[p, i]·s[p], ds[p] = Σ_i dy[p, i]·x[p, i], for planes p in [p0, p1). */
+export function channelScaleBackward(HW: i32, p0: i32, p1: i32, x: usize, s: usize, dy: usize, dx: usize, ds: usize): void {
+  for (let p = p0; p < p1; p++) {
+    const base = <usize>p * <usize>HW << 2;
+    const f = load<f32>(s + (<usize>p << 2));
+    const vf = f32x4.splat(f);
+    let acc = f32x4.splat(0);
+    let i = 0;
+    for (; i + 4 <= HW; i += 4) {
+      const o = base + (<usize>i << 2);
+      const d = v128.load(dy + o);
+      acc = f32x4.add(acc, f32x4.mul(d, v128.load(x + o)));
+      v128.store(dx + o, f32x4.mul(d, vf));
+    }
+    let sum: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+    for (; i < HW; i++) {
+      const o = base + (<usize>i << 2);
+      const d = load<f32>(dy + o);
+      sum += d * load<f32>(x + o);
+      store<f32>(dx + o, d * f);
+    }
+    store<f32>(ds + (<usize>p << 2), sum);
+  }
+}
+
 /** Σ x² over n values, accumulated in double precision (gradient norms of 60 M-parameter nets). */
 export function sumOfSquares(x: usize, n: i32): f64 {
   let lo = f64x2.splat(0), hi = f64x2.splat(0);

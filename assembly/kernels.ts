@@ -11,6 +11,7 @@ export { convGemmForward, convGemmWeights, convPackGradient, convPackWeights, co
 export { maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward, adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward } from './pool';
 export { batchNormStats, batchNormApply, batchNormBackward, lrnForward, lrnBackward } from './norm';
 export { add, mul, axpy, addBias, sumRows, relu, reluBackward, leakyRelu, leakyReluBackward, tanh, tanhBackward, sigmoid, sigmoidBackward, sumOfSquares, sameBytes } from './elementwise';
+export { hardSigmoid, hardSigmoidBackward, channelScale, channelScaleBackward } from './elementwise';
 export { softmax, softmaxBackward, softmaxCrossEntropy } from './softmax';
 export { sgdStep, adamStep } from './optim';
 

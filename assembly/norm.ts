@@ -119,9 +119,9 @@ function sumSquaredDeviations(p: usize, n: i32, m: f64): f64 {
  * (alpha/size)·Σ x² over channels [c − ⌊size/2⌋, c + ⌊(size−1)/2⌋]; y = x·scale^(−beta).
  * Four positions at a time; scale^(−beta) by square roots for the usual beta (0.75, 0.5, 1).
  */
-export function lrnForward(C: i32, HW: i32, p0: i32, p1: i32, size: i32, alpha: f32, beta: f32, k: f32,
+export function lrnForward(C: i32, HW: i32, p0: i32, p1: i32, size: i32, before: i32, alpha: f32, beta: f32, k: f32,
   x: usize, scale: usize, y: usize): void {
-  const before = size / 2, after = (size - 1) / 2;
+  const after = size - 1 - before;
   const a = alpha / <f32>size;
   const va = f32x4.splat(a), vk = f32x4.splat(k);
   const planeBytes = <usize>HW << 2;
@@ -165,9 +165,9 @@ export function lrnForward(C: i32, HW: i32, p0: i32, p1: i32, size: i32, alpha: 
  * dx = dy·scale^(−beta) − (2·alpha·beta/size)·x·Σ_j dy_j·y_j/scale_j over the channels whose
  * window holds c, for planes (n, c) in [p0, p1).
  */
-export function lrnBackward(C: i32, HW: i32, p0: i32, p1: i32, size: i32, alpha: f32, beta: f32,
+export function lrnBackward(C: i32, HW: i32, p0: i32, p1: i32, size: i32, before: i32, alpha: f32, beta: f32,
   x: usize, y: usize, scale: usize, dy: usize, dx: usize): void {
-  const before = size / 2, after = (size - 1) / 2;
+  const after = size - 1 - before;
   const f: f32 = <f32>2 * alpha * beta / <f32>size;
   const vf = f32x4.splat(f);
   const planeBytes = <usize>HW << 2;

@@ -684,5 +684,62 @@ for (const c of selected) {
         for (const [i, p] of pRef.entries()) await closeNet(pBe[i].value.data, p.value.data, `${p.path} after ${steps} step(s)`, steps);
       });
     }
+
+    // Kernels that imported ONNX models need (kept together, apart from the suite above).
+    describe('kernels for imported ONNX models', () => {
+      it('local response normalisation with an explicit window start (ONNX\'s window for even sizes, and the extremes)', async () => {
+        const rng = new Rng(41);
+        for (const [N, C, HW, size, before, alpha, beta, k] of [[2, 7, 13, 4, 1, 0.3, 0.75, 1], [1, 6, 9, 2, 0, 0.5, 0.5, 1],
+          [2, 9, 11, 6, 2, 0.2, 0.6, 2], [1, 5, 7, 4, 0, 0.4, 1, 1], [1, 5, 7, 4, 3, 0.4, 0.75, 1], [1, 8, 4, 3, 2, 0.1, 0.75, 1]]) {
+          const n = N * C * HW;
+          const what = `lrn size ${size} before ${before}`;
+          const [x, xr] = pair(be, n, rng, -3, 3);
+          const [scale, scaler] = outputs(be, n, rng), [y, yr] = outputs(be, n, rng);
+          be.lrnForward(N, C, HW, size, alpha, beta, k, x, scale, y, before);
+          ref.lrnForward(N, C, HW, size, alpha, beta, k, xr, scaler, yr, before);
+          await close(scale, scaler, `${what} scale`);
+          await close(y, yr, `${what} forward`);
+          const [dy, dyr] = pair(be, n, rng), [dx, dxr] = outputs(be, n, rng);
+          be.lrnBackward(N, C, HW, size, alpha, beta, k, x, y, scale, dy, dx, before);
+          ref.lrnBackward(N, C, HW, size, alpha, beta, k, xr, yr, scaler, dyr, dxr, before);
+          await close(dx, dxr, `${what} backward`);
+        }
+      });
+
+      it('hard sigmoid forward and backward (both kinks, NaN and infinities)', async () => {
+        const rng = new Rng(42);
+        for (const [n, alpha, beta] of [[1003, 1 / 6, 0.5], [64, 0.2, 0.5], [7, 1, 0]]) {
+          const [x, xr] = pair(be, n, rng, -8, 8);
+          const special = [NaN, Infinity, -Infinity, -beta / alpha, (1 - beta) / alpha, 0];
+          special.forEach((v, i) => { if (i < n) { x[i] = v; xr[i] = v; } });
+          be.upload(x);
+          const [y, yr] = outputs(be, n, rng);
+          be.hardSigmoid(x, y, alpha, beta);
+          ref.hardSigmoid(xr, yr, alpha, beta);
+          await close(y, yr, `hardSigmoid n ${n}`);
+          const [dy, dyr] = pair(be, n, rng), [dx, dxr] = outputs(be, n, rng);
+          be.hardSigmoidBackward(x, dy, dx, alpha, beta);
+          ref.hardSigmoidBackward(xr, dyr, dxr, alpha, beta);
+          await close(dx, dxr, `hardSigmoidBackward n ${n}`);
+        }
+      });
+
+      it('per-channel scale (squeeze-excitation) forward and backward', async () => {
+        const rng = new Rng(43);
+        for (const [P, HW] of [[6, 49], [1, 3], [37, 1], [64, 256], [130, 17]]) {
+          const n = P * HW;
+          const [x, xr] = pair(be, n, rng, -2, 2), [sc, scr] = pair(be, P, rng);
+          const [y, yr] = outputs(be, n, rng);
+          be.channelScale(P, HW, x, sc, y);
+          ref.channelScale(P, HW, xr, scr, yr);
+          await close(y, yr, `channelScale ${P}×${HW}`);
+          const [dy, dyr] = pair(be, n, rng), [dx, dxr] = outputs(be, n, rng), [ds, dsr] = outputs(be, P, rng);
+          be.channelScaleBackward(P, HW, x, sc, dy, dx, ds);
+          ref.channelScaleBackward(P, HW, xr, scr, dyr, dxr, dsr);
+          await close(dx, dxr, `channelScaleBackward dx ${P}×${HW}`);
+          await close(ds, dsr, `channelScaleBackward ds ${P}×${HW}`, 1e-4 * Math.sqrt(HW));
+        }
+      });
+    });
   });
 }

@@ -39,8 +39,8 @@ export function gradCheck(spec: ModelSpec, batch: number, seed = 7, eps = 1e-6):
   // Random (not zero) biases so that every parameter is exercised away from special points.
   for (const p of model.parameters()) for (let i = 0; i < p.value.size; i++) p.value.data[i] = rng.uniform(-0.5, 0.5);
   const x = randomTensor([batch, ...spec.inputShape], rng);
-  // Spread inputs over [-8, 8] so that capped activations (relu6) see both sides of the cap.
-  if (spec.nodes.some((n) => n.layer.type === 'relu6')) for (let i = 0; i < x.size; i++) x.data[i] *= 8;
+  // Spread inputs over [-8, 8] so that capped activations (relu6, hardsigmoid) see both sides of the cap.
+  if (spec.nodes.some((n) => n.layer.type === 'relu6' || n.layer.type === 'hardsigmoid')) for (let i = 0; i < x.size; i++) x.data[i] *= 8;
   const rngState = model.rng.getState();
   const run = () => {
     model.rng.setState(rngState);

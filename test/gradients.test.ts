@@ -42,8 +42,12 @@ const cases: [string, LayerSpec, [number, number, number], number][] = [
   ['batchnorm on a flat input (batchnorm1d)', { type: 'batchnorm2d', eps: 1e-3 }, [5, 1, 1], 4],
   ['lrn across 5 channels', { type: 'lrn', size: 5, alpha: 0.5, beta: 0.75, k: 2 }, [7, 3, 3], 2],
   ['lrn with an even size', { type: 'lrn', size: 4, alpha: 0.3, beta: 0.6, k: 1 }, [5, 2, 3], 2],
+  ['lrn with an even size and ONNX\'s window (one channel fewer before the centre)', { type: 'lrn', size: 4, before: 1, alpha: 0.3, beta: 0.6, k: 1 }, [5, 2, 3], 2],
+  ['lrn with a window wholly after the centre', { type: 'lrn', size: 3, before: 0, alpha: 0.4, beta: 0.75, k: 1 }, [4, 2, 2], 2],
   ['adaptiveavgpool2d to 3×2 from 7×5 (uneven windows)', { type: 'adaptiveavgpool2d', output: [3, 2] }, [2, 7, 5], 2],
   ['globalavgpool2d', { type: 'globalavgpool2d' }, [3, 5, 4], 2],
+  ['hardsigmoid (PyTorch\'s alpha 1/6, beta 1/2: inputs across both kinks)', { type: 'hardsigmoid' }, [2, 4, 4], 2],
+  ['hardsigmoid (ONNX\'s alpha 0.2, beta 0.5)', { type: 'hardsigmoid', alpha: 0.2, beta: 0.5 }, [2, 3, 3], 2],
 ];
 
 describe('gradients match central finite differences (float64)', () => {
@@ -68,6 +72,24 @@ describe('gradients match central finite differences (float64)', () => {
       { name: 'cat', layer: { type: 'concat' }, inputs: ['sum', 'input', 'ra'] },
       { name: 'pool', layer: { type: 'maxpool2d', kernel: 2 }, inputs: ['cat'] },
       { name: 'fc', layer: { type: 'dense', units: 3 }, inputs: ['pool'] },
+    ] };
+    assertGradients(spec, 2);
+  });
+
+  it('squeeze-excitation: a per-channel [C, 1, 1] scale times the features (mul, scale second and first), hard swish, SiLU', () => {
+    const spec: ModelSpec = { name: 'se', inputShape: [3, 5, 4], nodes: [
+      { name: 'c', layer: { type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, inputs: ['input'] },
+      { name: 'gate', layer: { type: 'hardsigmoid' }, inputs: ['c'] },
+      { name: 'hswish', layer: { type: 'mul' }, inputs: ['c', 'gate'] },
+      { name: 'gap', layer: { type: 'globalavgpool2d' }, inputs: ['hswish'] },
+      { name: 'fc1', layer: { type: 'conv2d', filters: 2, kernel: 1 }, inputs: ['gap'] },
+      { name: 'fc2', layer: { type: 'conv2d', filters: 4, kernel: 1 }, inputs: ['fc1'] },
+      { name: 'scale', layer: { type: 'sigmoid' }, inputs: ['fc2'] },
+      { name: 'se', layer: { type: 'mul' }, inputs: ['scale', 'hswish'] },
+      { name: 'se2', layer: { type: 'mul' }, inputs: ['se', 'fc2'] },
+      { name: 's', layer: { type: 'sigmoid' }, inputs: ['se2'] },
+      { name: 'silu', layer: { type: 'mul' }, inputs: ['se2', 's'] },
+      { name: 'fc', layer: { type: 'dense', units: 3 }, inputs: ['silu'] },
     ] };
     assertGradients(spec, 2);
   });

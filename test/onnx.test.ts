@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { RefBackend } from '../src/backend/ref.js';
-import { FormatError } from '../src/errors.js';
+import { ConfigError, FormatError } from '../src/errors.js';
 import { Model, type ModelSpec } from '../src/model/model.js';
 import { zoo } from '../src/model/zoo.js';
 import { toOnnx } from '../src/onnx/export.js';
@@ -189,4 +189,153 @@ describe('ONNX files exported by PyTorch (torch.onnx.export, fixtures made by sc
       assert.ok(err < 1e-4, `relative error ${err}`);
     });
   }
+});
+
+describe('ONNX import: aliases of initializers', () => {
+  /** Weights reached through Identity chains and shape-only ops, as PyTorch writes de-duplicated initializers. */
+  function aliasedOnnx(): Uint8Array {
+    const A = onnx.AttributeProto.AttributeType;
+    const rng = new Rng(3);
+    const tensor = (name: string, dims: number[], fill?: number) => ({ name, dims, dataType: FLOAT,
+      floatData: Array.from({ length: shapeSize(dims) }, () => fill ?? rng.uniform(-0.5, 0.5)) });
+    const graph = {
+      name: 'aliases',
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 2 }, { dimValue: 6 }, { dimValue: 6 }] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT } } }],
+      initializer: [tensor('w', [3, 2, 3, 3]), tensor('zeros', [3], 0), tensor('fcw', [5, 27]), tensor('fcb', [1, 5]),
+        { name: 'flat5', dims: [1], dataType: INT64, int64Data: [-1] }],
+      node: [
+        { name: 'Identity_0', opType: 'Identity', input: ['w'], output: ['w_a'] },
+        { name: 'Identity_1', opType: 'Identity', input: ['w_a'], output: ['w_b'] },
+        { name: 'Identity_2', opType: 'Identity', input: ['zeros'], output: ['conv.bias'] },
+        { name: 'conv', opType: 'Conv', input: ['x', 'w_b', 'conv.bias'], output: ['c'], attribute: [{ name: 'strides', type: A.INTS, ints: [2, 2] }, { name: 'pads', type: A.INTS, ints: [1, 1, 1, 1] }] },
+        { name: 'flatten', opType: 'Flatten', input: ['c'], output: ['f'] },
+        { name: 'bias_flat', opType: 'Reshape', input: ['fcb', 'flat5'], output: ['fcb_1d'] },
+        { name: 'Identity_3', opType: 'Identity', input: ['fcb_1d'], output: ['fc.bias'] },
+        { name: 'fc', opType: 'Gemm', input: ['f', 'fcw', 'fc.bias'], output: ['y'], attribute: [{ name: 'transB', type: A.INT, i: 1 }] },
+      ],
+    };
+    return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph: graph as never })).finish();
+  }
+
+  it('Identity chains and Reshape of initializers are followed to the weights; the model runs like ONNX Runtime', async () => {
+    const bytes = aliasedOnnx();
+    const model = loadOnnx(bytes, backend, 'aliases.onnx');
+    const x = randomInput([2, 2, 6, 6], 5);
+    const err = maxRelativeError(model.forward(x).data, await runOrt(bytes, x));
+    assert.ok(err < 1e-5, `relative error ${err}`);
+  });
+});
+
+/**
+ * The ONNX LRN operator exactly as its specification writes it (opset 13):
+ * square_sum[n, c, d1, d2] = Σ X[n, i, d1, d2]² for i in [max(0, c − ⌊(size−1)/2⌋), min(C−1, c + ⌈(size−1)/2⌉)],
+ * Y = X / (bias + alpha / size · square_sum)^beta. ONNX Runtime refuses even sizes (size % 2 == 1
+ * is required by its kernel), so the specification is the oracle here.
+ */
+function onnxSpecLrn(x: Tensor, size: number, alpha: number, beta: number, bias: number): Float64Array {
+  const [N, C, H, W] = x.shape;
+  const HW = H * W;
+  const y = new Float64Array(x.size);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let i = 0; i < HW; i++) {
+    let sq = 0;
+    for (let j = Math.max(0, c - Math.floor((size - 1) / 2)); j <= Math.min(C - 1, c + Math.ceil((size - 1) / 2)); j++) sq += x.data[(n * C + j) * HW + i] ** 2;
+    const at = (n * C + c) * HW + i;
+    y[at] = x.data[at] / (bias + (alpha / size) * sq) ** beta;
+  }
+  return y;
+}
+
+describe('ONNX LRN with an even size (ONNX\'s window [c − ⌊(size−1)/2⌋, c + ⌈(size−1)/2⌉])', () => {
+  const A = onnx.AttributeProto.AttributeType;
+  const lrnOnly = (size: number, before?: number): ModelSpec => ({ name: 'lrn', inputShape: [7, 5, 4], nodes: [
+    { name: 'norm', layer: { type: 'lrn', size, alpha: 0.6, beta: 0.75, k: 1.5, ...(before === undefined ? {} : { before }) }, inputs: ['input'] },
+  ] });
+  const lrnOnnx = (size: number) => onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph: {
+    name: 'lrn',
+    input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 7 }, { dimValue: 3 }, { dimValue: 3 }] } } } }],
+    output: [{ name: 'y', type: { tensorType: { elemType: FLOAT } } }],
+    node: [{ name: 'lrn', opType: 'LRN', input: ['x'], output: ['y'], attribute: [{ name: 'size', type: A.INT, i: size }, { name: 'alpha', type: A.FLOAT, f: 0.8 },
+      { name: 'beta', type: A.FLOAT, f: 0.75 }, { name: 'bias', type: A.FLOAT, f: 1 }] }],
+  } as never })).finish();
+
+  it('import: ONNX LRN of sizes 2, 4, 6 computes the specification\'s window (and odd sizes still match ONNX Runtime)', async () => {
+    for (const size of [2, 4, 6]) {
+      const x = randomInput([2, 7, 3, 3], size);
+      const err = maxRelativeError(loadOnnx(lrnOnnx(size), backend, 'lrn.onnx').forward(x).data, onnxSpecLrn(x, size, 0.8, 0.75, 1));
+      assert.ok(err < 1e-6, `size ${size}: relative error ${err}`);
+    }
+    for (const size of [3, 5]) {
+      const x = randomInput([2, 7, 3, 3], size);
+      const bytes = lrnOnnx(size);
+      assert.ok(maxRelativeError(onnxSpecLrn(x, size, 0.8, 0.75, 1), await runOrt(bytes, x)) < 1e-6, `size ${size}: the oracle against ONNX Runtime`);
+      assert.ok(maxRelativeError(loadOnnx(bytes, backend).forward(x).data, await runOrt(bytes, x)) < 1e-6, `size ${size}`);
+    }
+  });
+
+  it('export: an even LRN with ONNX\'s window is written as LRN of that size, which computes the same function', () => {
+    for (const size of [2, 4, 6]) {
+      const model = new Model(lrnOnly(size, Math.floor((size - 1) / 2)), backend);
+      const bytes = toOnnx(model);
+      const g = onnx.ModelProto.decode(bytes).graph!;
+      assert.deepEqual(g.node!.map((n) => n.opType), ['LRN']);
+      assert.equal(Number(g.node![0].attribute!.find((a) => a.name === 'size')!.i), size);
+      const x = randomInput([2, 7, 5, 4], size);
+      const ours = model.forward(x).data;
+      assert.ok(maxRelativeError(ours, onnxSpecLrn(x, size, 0.6, 0.75, 1.5)) < 1e-6, `size ${size}`);
+      assert.ok(maxRelativeError(loadOnnx(bytes, backend).forward(x).data, ours) < 1e-7, `size ${size}: round trip`);
+    }
+  });
+
+  it('export: an even LRN with PyTorch\'s window, which ONNX LRN cannot express, is refused by name', () => {
+    assert.throws(() => toOnnx(new Model(lrnOnly(4), backend)), (e: Error) => e instanceof ConfigError && /layer "norm"/.test(e.message) && /"before": 1/.test(e.message));
+  });
+});
+
+describe('ONNX operators of MobileNet v3, EfficientNet, RegNet-Y and MNASNet', () => {
+  const se: ModelSpec = { name: 'se', inputShape: [4, 6, 5], nodes: [
+    { name: 'c', layer: { type: 'conv2d', filters: 8, kernel: 3, padding: 1 }, inputs: ['input'] },
+    { name: 'gate', layer: { type: 'hardsigmoid' }, inputs: ['c'] },
+    { name: 'hswish', layer: { type: 'mul' }, inputs: ['c', 'gate'] },
+    { name: 'gap', layer: { type: 'globalavgpool2d' }, inputs: ['hswish'] },
+    { name: 'fc1', layer: { type: 'conv2d', filters: 2, kernel: 1 }, inputs: ['gap'] },
+    { name: 'fc2', layer: { type: 'conv2d', filters: 8, kernel: 1 }, inputs: ['fc1'] },
+    { name: 'scale', layer: { type: 'hardsigmoid', alpha: 0.2, beta: 0.5 }, inputs: ['fc2'] },
+    { name: 'excite', layer: { type: 'mul' }, inputs: ['scale', 'hswish'] },
+    { name: 'flat', layer: { type: 'flatten' }, inputs: ['excite'] },
+    { name: 'fc', layer: { type: 'dense', units: 5 }, inputs: ['flat'] },
+  ] };
+
+  it('hard sigmoid, hard swish and squeeze-excitation export and run like ONNX Runtime; export → import gives the same function', async () => {
+    const model = randomized(se, 4);
+    const x = randomInput([3, 4, 6, 5], 2);
+    for (let i = 0; i < x.size; i++) x.data[i] *= 6; // both kinks of the hard sigmoid
+    const ours = model.forward(x).data;
+    const bytes = toOnnx(model);
+    assert.ok(maxRelativeError(ours, await runOrt(bytes, x)) < 1e-5);
+    assert.ok(maxRelativeError(loadOnnx(bytes, backend).forward(x).data, ours) < 1e-6);
+  });
+
+  it('Mul/Div/Add/Sub by a per-channel or scalar constant become a depthwise 1×1 convolution; ReduceMean over H, W a global pooling', async () => {
+    const A = onnx.AttributeProto.AttributeType;
+    const rng = new Rng(8);
+    const f = (name: string, dims: number[]) => ({ name, dims, dataType: FLOAT, floatData: Array.from({ length: shapeSize(dims) }, () => rng.uniform(0.5, 1.5)) });
+    const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph: {
+      name: 'arith',
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 3 }, { dimValue: 4 }, { dimValue: 4 }] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT } } }],
+      initializer: [f('gamma', [3, 1, 1]), f('shift', [1, 3, 1, 1]), f('two', []), f('div', [3, 1, 1])],
+      node: [
+        { name: 'scale', opType: 'Mul', input: ['gamma', 'x'], output: ['a'] },
+        { name: 'shift', opType: 'Add', input: ['a', 'shift'], output: ['b'] },
+        { name: 'sub', opType: 'Sub', input: ['two', 'b'], output: ['c'] },
+        { name: 'div', opType: 'Div', input: ['c', 'div'], output: ['d'] },
+        { name: 'sub2', opType: 'Sub', input: ['d', 'two'], output: ['e'] },
+        { name: 'mean', opType: 'ReduceMean', input: ['e'], output: ['y'], attribute: [{ name: 'axes', type: A.INTS, ints: [-1, -2] }, { name: 'keepdims', type: A.INT, i: 0 }] },
+      ] } as never })).finish();
+    const model = loadOnnx(bytes, backend, 'arith.onnx');
+    const x = randomInput([2, 3, 4, 4], 3);
+    const err = maxRelativeError(model.forward(x).data, await runOrt(bytes, x));
+    assert.ok(err < 1e-5, `relative error ${err}`);
+  });
 });

@@ -131,12 +131,22 @@ export interface Backend {
 
   /**
    * Local response normalisation across channels (AlexNet): scale = k + (alpha/size)·Σ x² over
-   * channels [c − ⌊size/2⌋, c + ⌊(size−1)/2⌋]; y = x · scale^(−beta). `scale` is written for the backward pass.
+   * channels [c − before, c − before + size − 1]; y = x · scale^(−beta). `scale` is written for the
+   * backward pass. `before` defaults to ⌊size/2⌋ (PyTorch, Caffe); ONNX's LRN uses ⌊(size−1)/2⌋.
    */
   lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, scale: FloatArray, y: FloatArray): void;
+    x: FloatArray, scale: FloatArray, y: FloatArray, before?: number): void;
   lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void;
+    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before?: number): void;
+
+  /** y = clamp(alpha·x + beta, 0, 1): ONNX HardSigmoid (PyTorch's hardsigmoid is alpha 1/6, beta 1/2). */
+  hardSigmoid(x: FloatArray, y: FloatArray, alpha: number, beta: number): void;
+  /** dx = alpha·dy where 0 < alpha·x + beta < 1, 0 elsewhere. */
+  hardSigmoidBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, alpha: number, beta: number): void;
+  /** y[p, i] = x[p, i]·s[p] over P planes of HW values: a per-image, per-channel scale (squeeze-excitation). */
+  channelScale(P: number, HW: number, x: FloatArray, s: FloatArray, y: FloatArray): void;
+  /** dx[p, i] = dy[p, i]·s[p] and ds[p] = Σ_i dy[p, i]·x[p, i]. */
+  channelScaleBackward(P: number, HW: number, x: FloatArray, s: FloatArray, dy: FloatArray, dx: FloatArray, ds: FloatArray): void;
 
   /** y = x for x > 0, slope·x otherwise, then capped at `cap` (ReLU: slope 0, cap ∞; ReLU6: cap 6). */
   leakyRelu(x: FloatArray, y: FloatArray, slope: number, cap: number): void;

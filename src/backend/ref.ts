@@ -272,8 +272,8 @@ export class RefBackend implements Backend {
   }
 
   lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, scale: FloatArray, y: FloatArray): void {
-    const before = Math.floor(size / 2), after = Math.floor((size - 1) / 2);
+    x: FloatArray, scale: FloatArray, y: FloatArray, before = Math.floor(size / 2)): void {
+    const after = size - 1 - before;
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
         for (let i = 0; i < HW; i++) {
@@ -288,8 +288,8 @@ export class RefBackend implements Backend {
   }
 
   lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void {
-    const before = Math.floor(size / 2), after = Math.floor((size - 1) / 2);
+    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before = Math.floor(size / 2)): void {
+    const after = size - 1 - before;
     void k;
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
@@ -313,6 +313,32 @@ export class RefBackend implements Backend {
 
   leakyReluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, slope: number, cap: number): void {
     for (let i = 0; i < dx.length; i++) dx[i] = x[i] >= cap ? 0 : x[i] > 0 ? dy[i] : slope * dy[i];
+  }
+
+  hardSigmoid(x: FloatArray, y: FloatArray, alpha: number, beta: number): void {
+    for (let i = 0; i < y.length; i++) y[i] = Math.min(1, Math.max(0, alpha * x[i] + beta));
+  }
+
+  hardSigmoidBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, alpha: number, beta: number): void {
+    for (let i = 0; i < dx.length; i++) {
+      const v = alpha * x[i] + beta;
+      dx[i] = v > 0 && v < 1 ? alpha * dy[i] : 0;
+    }
+  }
+
+  channelScale(P: number, HW: number, x: FloatArray, s: FloatArray, y: FloatArray): void {
+    for (let p = 0; p < P; p++) for (let i = 0; i < HW; i++) y[p * HW + i] = x[p * HW + i] * s[p];
+  }
+
+  channelScaleBackward(P: number, HW: number, x: FloatArray, s: FloatArray, dy: FloatArray, dx: FloatArray, ds: FloatArray): void {
+    for (let p = 0; p < P; p++) {
+      let sum = 0;
+      for (let i = 0; i < HW; i++) {
+        sum += dy[p * HW + i] * x[p * HW + i];
+        dx[p * HW + i] = dy[p * HW + i] * s[p];
+      }
+      ds[p] = sum;
+    }
   }
 
   addBias(rows: number, cols: number, x: FloatArray, b: FloatArray, y: FloatArray): void {

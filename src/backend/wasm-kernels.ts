@@ -73,10 +73,10 @@ export interface KernelExports {
   batchNormApply(C: number, HW: number, p0: number, p1: number, x: Ptr, mean: Ptr, invStd: Ptr, gamma: Ptr, beta: Ptr, y: Ptr): void;
   batchNormBackward(N: number, C: number, HW: number, c0: number, c1: number, x: Ptr, dy: Ptr, mean: Ptr, invStd: Ptr,
     gamma: Ptr, dx: Ptr, dgamma: Ptr, dbeta: Ptr): void;
-  /** LRN kernels cover planes (n, c) in [p0, p1). */
-  lrnForward(C: number, HW: number, p0: number, p1: number, size: number, alpha: number, beta: number, k: number,
+  /** LRN kernels cover planes (n, c) in [p0, p1); the window is [c − before, c − before + size − 1]. */
+  lrnForward(C: number, HW: number, p0: number, p1: number, size: number, before: number, alpha: number, beta: number, k: number,
     x: Ptr, scale: Ptr, y: Ptr): void;
-  lrnBackward(C: number, HW: number, p0: number, p1: number, size: number, alpha: number, beta: number,
+  lrnBackward(C: number, HW: number, p0: number, p1: number, size: number, before: number, alpha: number, beta: number,
     x: Ptr, y: Ptr, scale: Ptr, dy: Ptr, dx: Ptr): void;
   add(a: Ptr, b: Ptr, out: Ptr, n: number): void;
   mul(a: Ptr, b: Ptr, out: Ptr, n: number): void;
@@ -91,6 +91,11 @@ export interface KernelExports {
   tanhBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
   sigmoid(x: Ptr, y: Ptr, n: number): void;
   sigmoidBackward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
+  hardSigmoid(x: Ptr, y: Ptr, n: number, alpha: number, beta: number): void;
+  hardSigmoidBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number, alpha: number, beta: number): void;
+  /** Per-plane scale kernels cover planes [p0, p1). */
+  channelScale(HW: number, p0: number, p1: number, x: Ptr, s: Ptr, y: Ptr): void;
+  channelScaleBackward(HW: number, p0: number, p1: number, x: Ptr, s: Ptr, dy: Ptr, dx: Ptr, ds: Ptr): void;
   softmax(N: number, K: number, x: Ptr, y: Ptr): void;
   softmaxBackward(N: number, K: number, y: Ptr, dy: Ptr, dx: Ptr): void;
   /** Σ x² in double precision. */
@@ -110,7 +115,8 @@ export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 
   'lrnForward', 'lrnBackward', 'add', 'mul', 'axpy', 'relu', 'reluBackward', 'leakyRelu', 'leakyReluBackward',
   'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward', 'convGemmForward', 'convGemmWeights', 'convPackWeights',
   'winogradWeights', 'winogradInput', 'winogradMultiply', 'winogradGradInput', 'winogradGradOutput', 'winogradGradProducts', 'winogradGradWeights', 'gemmPackB', 'gemmPacked', 'sgdStep', 'adamStep', 'convPackGradient',
-  'winograd5Weights', 'winograd5Input', 'winograd5Multiply'] as const;
+  'winograd5Weights', 'winograd5Input', 'winograd5Multiply',
+  'hardSigmoid', 'hardSigmoidBackward', 'channelScale', 'channelScaleBackward'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 
 export type KernelVariant = 'relaxed' | 'simd';

@@ -343,21 +343,21 @@ export class WasmBackend implements Backend {
   }
 
   lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, scale: FloatArray, y: FloatArray): void {
+    x: FloatArray, scale: FloatArray, y: FloatArray, before = Math.floor(size / 2)): void {
     this.io.begin();
     const n = N * C * HW;
     const xp = this.io.input(x, n, 'x'), sp = this.io.output(scale, n, 'scale'), yp = this.io.output(y, n, 'y');
-    this.split('lrnForward', N * C, n * size, (p0, p1) => [C, HW, p0, p1, size, alpha, beta, k, xp, sp, yp]);
+    this.split('lrnForward', N * C, n * size, (p0, p1) => [C, HW, p0, p1, size, before, alpha, beta, k, xp, sp, yp]);
     this.io.finish();
   }
 
   lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, _k: number,
-    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before = Math.floor(size / 2)): void {
     this.io.begin();
     const n = N * C * HW;
     const xp = this.io.input(x, n, 'x'), yp = this.io.input(y, n, 'y'), sp = this.io.input(scale, n, 'scale');
     const dyp = this.io.input(dy, n, 'dy'), dxp = this.io.output(dx, n, 'dx');
-    this.split('lrnBackward', N * C, n * size, (p0, p1) => [C, HW, p0, p1, size, alpha, beta, xp, yp, sp, dyp, dxp]);
+    this.split('lrnBackward', N * C, n * size, (p0, p1) => [C, HW, p0, p1, size, before, alpha, beta, xp, yp, sp, dyp, dxp]);
     this.io.finish();
   }
 
@@ -436,6 +436,39 @@ export class WasmBackend implements Backend {
 
   sigmoidBackward(y: FloatArray, dy: FloatArray, dx: FloatArray): void {
     this.binary('sigmoidBackward', y, dy, dx);
+  }
+
+  hardSigmoid(x: FloatArray, y: FloatArray, alpha: number, beta: number): void {
+    this.io.begin();
+    const n = y.length;
+    const xp = this.io.input(x, n, 'x'), yp = this.io.output(y, n, 'y');
+    this.elementwise('hardSigmoid', n, (i, m) => [xp + i * 4, yp + i * 4, m, alpha, beta]);
+    this.io.finish();
+  }
+
+  hardSigmoidBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, alpha: number, beta: number): void {
+    this.io.begin();
+    const n = dx.length;
+    const xp = this.io.input(x, n, 'x'), dyp = this.io.input(dy, n, 'dy'), dxp = this.io.output(dx, n, 'dx');
+    this.elementwise('hardSigmoidBackward', n, (i, m) => [xp + i * 4, dyp + i * 4, dxp + i * 4, m, alpha, beta]);
+    this.io.finish();
+  }
+
+  channelScale(P: number, HW: number, x: FloatArray, s: FloatArray, y: FloatArray): void {
+    this.io.begin();
+    const n = P * HW;
+    const xp = this.io.input(x, n, 'x'), sp = this.io.input(s, P, 's'), yp = this.io.output(y, n, 'y');
+    this.split('channelScale', P, n, (p0, p1) => [HW, p0, p1, xp, sp, yp]);
+    this.io.finish();
+  }
+
+  channelScaleBackward(P: number, HW: number, x: FloatArray, s: FloatArray, dy: FloatArray, dx: FloatArray, ds: FloatArray): void {
+    this.io.begin();
+    const n = P * HW;
+    const xp = this.io.input(x, n, 'x'), sp = this.io.input(s, P, 's'), dyp = this.io.input(dy, n, 'dy');
+    const dxp = this.io.output(dx, n, 'dx'), dsp = this.io.output(ds, P, 'ds');
+    this.split('channelScaleBackward', P, n, (p0, p1) => [HW, p0, p1, xp, sp, dyp, dxp, dsp]);
+    this.io.finish();
   }
 
   softmax(N: number, K: number, x: FloatArray, y: FloatArray): void {

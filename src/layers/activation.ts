@@ -1,10 +1,14 @@
+import { ConfigError } from '../errors.js';
 import type { Shape, Tensor } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 
 export interface ActivationSpec {
-  type: 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'leakyrelu' | 'relu6';
+  type: 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'leakyrelu' | 'relu6' | 'hardsigmoid';
   /** leakyrelu: slope for negative inputs (default 0.01). */
   slope?: number;
+  /** hardsigmoid: y = clamp(alpha·x + beta, 0, 1); defaults PyTorch's alpha 1/6, beta 1/2 (ONNX's are 0.2, 0.5). */
+  alpha?: number;
+  beta?: number;
 }
 
 /**
@@ -17,6 +21,9 @@ export class Activation extends Layer {
   /** leakyrelu / relu6 parameters: negative slope and upper cap. */
   readonly slope: number;
   readonly cap: number;
+  /** hardsigmoid parameters. */
+  readonly alpha: number;
+  readonly beta: number;
   private input!: Tensor;
   private output!: Tensor;
 
@@ -26,9 +33,15 @@ export class Activation extends Layer {
     this.name = name;
     this.slope = spec.type === 'leakyrelu' ? spec.slope ?? 0.01 : 0;
     this.cap = spec.type === 'relu6' ? 6 : Infinity;
+    this.alpha = spec.type === 'hardsigmoid' ? spec.alpha ?? 1 / 6 : 0;
+    this.beta = spec.type === 'hardsigmoid' ? spec.beta ?? 0.5 : 0;
+    if (spec.type === 'hardsigmoid' && !(Number.isFinite(this.alpha) && Number.isFinite(this.beta))) {
+      throw new ConfigError(`layer "${name}": hardsigmoid alpha and beta must be finite numbers`);
+    }
   }
 
   config(): Record<string, unknown> {
+    if (this.type === 'hardsigmoid') return { type: this.type, alpha: this.alpha, beta: this.beta };
     return this.type === 'leakyrelu' ? { type: this.type, slope: this.slope } : { type: this.type };
   }
 
@@ -45,6 +58,7 @@ export class Activation extends Layer {
       case 'relu': b.relu(x.data, y.data); break;
       case 'tanh': b.tanh(x.data, y.data); break;
       case 'sigmoid': b.sigmoid(x.data, y.data); break;
+      case 'hardsigmoid': b.hardSigmoid(x.data, y.data, this.alpha, this.beta); break;
       case 'softmax': b.softmax(N, x.size / N, x.data, y.data); break;
       case 'leakyrelu':
       case 'relu6': b.leakyRelu(x.data, y.data, this.slope, this.cap); break;
@@ -59,6 +73,7 @@ export class Activation extends Layer {
       case 'relu': b.reluBackward(this.input.data, dy.data, dx.data); break;
       case 'tanh': b.tanhBackward(this.output.data, dy.data, dx.data); break;
       case 'sigmoid': b.sigmoidBackward(this.output.data, dy.data, dx.data); break;
+      case 'hardsigmoid': b.hardSigmoidBackward(this.input.data, dy.data, dx.data, this.alpha, this.beta); break;
       case 'softmax': b.softmaxBackward(dy.shape[0], dy.size / dy.shape[0], this.output.data, dy.data, dx.data); break;
       case 'leakyrelu':
       case 'relu6': b.leakyReluBackward(this.input.data, dy.data, dx.data, this.slope, this.cap); break;

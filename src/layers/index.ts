@@ -3,17 +3,17 @@ import { Activation, type ActivationSpec } from './activation.js';
 import { Conv2d, type Conv2dSpec } from './conv2d.js';
 import { Dense, type DenseSpec } from './dense.js';
 import type { Layer } from './layer.js';
-import { Add, type AddSpec, Concat, type ConcatSpec } from './merge.js';
+import { Add, type AddSpec, Concat, type ConcatSpec, Mul, type MulSpec } from './merge.js';
 import { BatchNorm, type BatchNormSpec, Lrn, type LrnSpec } from './normalization.js';
 import { AdaptiveAvgPool2d, type AdaptiveAvgPoolSpec, Pool2d, type Pool2dSpec } from './pool2d.js';
 import { Dropout, type DropoutSpec, Flatten, type FlattenSpec } from './reshape.js';
 
 export type LayerSpec =
   | Conv2dSpec | Pool2dSpec | DenseSpec | ActivationSpec | FlattenSpec | DropoutSpec | AddSpec | ConcatSpec
-  | BatchNormSpec | LrnSpec | AdaptiveAvgPoolSpec;
+  | BatchNormSpec | LrnSpec | AdaptiveAvgPoolSpec | MulSpec;
 
 export const layerTypes = ['conv2d', 'maxpool2d', 'avgpool2d', 'adaptiveavgpool2d', 'globalavgpool2d', 'dense',
-  'relu', 'leakyrelu', 'relu6', 'tanh', 'sigmoid', 'softmax', 'flatten', 'dropout', 'batchnorm2d', 'lrn', 'add', 'concat'] as const;
+  'relu', 'leakyrelu', 'relu6', 'tanh', 'sigmoid', 'hardsigmoid', 'softmax', 'flatten', 'dropout', 'batchnorm2d', 'lrn', 'add', 'mul', 'concat'] as const;
 
 /** Creates a layer from its JSON spec; the spec is what model files store. */
 export function createLayer(spec: LayerSpec, name: string): Layer {
@@ -32,10 +32,12 @@ export function createLayer(spec: LayerSpec, name: string): Layer {
     case 'relu6':
     case 'tanh':
     case 'sigmoid':
+    case 'hardsigmoid':
     case 'softmax': return new Activation(spec, name);
     case 'flatten': return new Flatten(spec, name);
     case 'dropout': return new Dropout(spec, name);
     case 'add': return new Add(spec, name);
+    case 'mul': return new Mul(spec, name);
     case 'concat': return new Concat(spec, name);
     default:
       throw new ConfigError(`layer "${name}": unknown layer type ${JSON.stringify((spec as { type: unknown }).type)} (known: ${layerTypes.join(', ')})`);
@@ -43,4 +45,4 @@ export function createLayer(spec: LayerSpec, name: string): Layer {
 }
 
 export { Layer, type Param, type RunContext, type StateTensor } from './layer.js';
-export { Conv2d, Pool2d, AdaptiveAvgPool2d, Dense, Activation, Flatten, Dropout, Add, Concat, BatchNorm, Lrn };
+export { Conv2d, Pool2d, AdaptiveAvgPool2d, Dense, Activation, Flatten, Dropout, Add, Mul, Concat, BatchNorm, Lrn };

@@ -97,3 +97,66 @@ export class Concat extends Layer {
     });
   }
 }
+
+export interface MulSpec {
+  type: 'mul';
+}
+
+/**
+ * Element-wise product of two inputs: of one shape (x · sigmoid(x), hard swish), or [C, H, W]
+ * times a per-channel [C, 1, 1] scale in either order (squeeze-excitation).
+ */
+export class Mul extends Layer {
+  readonly type = 'mul';
+  private inputs: Tensor[] = [];
+  /** Index of the [C, 1, 1] operand when the product broadcasts it over H×W; -1 when shapes are equal. */
+  private scaleAt = -1;
+
+  constructor(_spec: MulSpec, name: string) {
+    super();
+    this.name = name;
+  }
+
+  config(): Record<string, unknown> {
+    return { type: this.type };
+  }
+
+  protected computeOutputShape(inputs: Shape[]): Shape {
+    if (inputs.length !== 2) throw new ShapeError(`${this.describe()}: needs exactly two inputs, got ${inputs.length}`);
+    const [a, b] = inputs;
+    if (sameShape(a, b)) {
+      this.scaleAt = -1;
+      return a;
+    }
+    const perChannel = (s: Shape, of: Shape) => of.length === 3 && s.length === 3 && s[0] === of[0] && s[1] === 1 && s[2] === 1;
+    if (perChannel(b, a)) this.scaleAt = 1;
+    else if (perChannel(a, b)) this.scaleAt = 0;
+    else throw new ShapeError(`${this.describe()}: inputs must have one shape, or one be a per-channel [C, 1, 1] scale of the other: ${inputs.map(shapeToString).join(' vs ')}`);
+    return inputs[1 - this.scaleAt];
+  }
+
+  forward(inputs: Tensor[], ctx: RunContext): Tensor {
+    const N = this.checkInputs(inputs);
+    this.inputs = inputs;
+    const y = this.buffer('y', [N, ...this.outShape], ctx.backend);
+    if (this.scaleAt < 0) ctx.backend.mul(inputs[0].data, inputs[1].data, y.data);
+    else {
+      const x = inputs[1 - this.scaleAt], s = inputs[this.scaleAt];
+      ctx.backend.channelScale(s.size, x.size / s.size, x.data, s.data, y.data);
+    }
+    return y;
+  }
+
+  backward(dy: Tensor, ctx: RunContext): Tensor[] {
+    const [a, b] = this.inputs;
+    const da = this.buffer('da', a.shape, ctx.backend), db = this.buffer('db', b.shape, ctx.backend);
+    if (this.scaleAt < 0) {
+      ctx.backend.mul(dy.data, b.data, da.data);
+      ctx.backend.mul(dy.data, a.data, db.data);
+      return [da, db];
+    }
+    const [x, s, dx, ds] = this.scaleAt === 1 ? [a, b, da, db] : [b, a, db, da];
+    ctx.backend.channelScaleBackward(s.size, x.size / s.size, x.data, s.data, dy.data, dx.data, ds.data);
+    return [da, db];
+  }
+}

@@ -119,6 +119,11 @@ export interface LrnSpec {
   alpha?: number;
   beta?: number;
   k?: number;
+  /**
+   * Channels before c in its window [c − before, c − before + size − 1]. Default ⌊size/2⌋ as in
+   * PyTorch and Caffe; ONNX's LRN uses ⌊(size−1)/2⌋ (the two differ for even sizes).
+   */
+  before?: number;
 }
 
 /**
@@ -132,6 +137,7 @@ export class Lrn extends Layer {
   readonly alpha: number;
   readonly beta: number;
   readonly k: number;
+  readonly before: number;
   private input!: Tensor;
   private output!: Tensor;
   private scale!: Tensor;
@@ -144,10 +150,16 @@ export class Lrn extends Layer {
     this.beta = spec.beta ?? 0.75;
     this.k = spec.k ?? 2;
     if (!Number.isInteger(this.size) || this.size < 1) throw new ConfigError(`layer "${name}": size must be a positive integer`);
+    this.before = spec.before ?? Math.floor(this.size / 2);
+    if (!Number.isInteger(this.before) || this.before < 0 || this.before >= this.size) {
+      throw new ConfigError(`layer "${name}": before must be an integer from 0 to size − 1 (${this.size - 1}), got ${JSON.stringify(spec.before)}`);
+    }
   }
 
   config(): Record<string, unknown> {
-    return { type: this.type, size: this.size, alpha: this.alpha, beta: this.beta, k: this.k };
+    // The default window is left out, so that files stay as they were.
+    return { type: this.type, size: this.size, alpha: this.alpha, beta: this.beta, k: this.k,
+      ...(this.before !== Math.floor(this.size / 2) ? { before: this.before } : {}) };
   }
 
   protected computeOutputShape([input]: Shape[]): Shape {
@@ -161,14 +173,14 @@ export class Lrn extends Layer {
     this.input = inputs[0];
     this.scale = this.buffer('scale', this.input.shape, ctx.backend);
     this.output = this.buffer('y', this.input.shape, ctx.backend);
-    ctx.backend.lrnForward(N, C, H * W, this.size, this.alpha, this.beta, this.k, this.input.data, this.scale.data, this.output.data);
+    ctx.backend.lrnForward(N, C, H * W, this.size, this.alpha, this.beta, this.k, this.input.data, this.scale.data, this.output.data, this.before);
     return this.output;
   }
 
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
     const [C, H, W] = this.inputShapes[0];
     const dx = this.buffer('dx', dy.shape, ctx.backend);
-    ctx.backend.lrnBackward(dy.shape[0], C, H * W, this.size, this.alpha, this.beta, this.k, this.input.data, this.output.data, this.scale.data, dy.data, dx.data);
+    ctx.backend.lrnBackward(dy.shape[0], C, H * W, this.size, this.alpha, this.beta, this.k, this.input.data, this.output.data, this.scale.data, dy.data, dx.data, this.before);
     return [dx];
   }
 }

@@ -112,9 +112,15 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
         }
         break;
       }
-      case 'lrn':
+      case 'lrn': {
+        // ONNX's window is [c − ⌊(size−1)/2⌋, c + ⌈(size−1)/2⌉]; other windows (PyTorch's, for even sizes) have no LRN node.
+        const before = (cfg.before as number | undefined) ?? Math.floor((cfg.size as number) / 2);
+        if (before !== Math.floor(((cfg.size as number) - 1) / 2)) {
+          throw new ConfigError(`layer "${row.name}": LRN of size ${cfg.size} with ${before} channels before the centre cannot be written as ONNX LRN, whose window has ${Math.floor(((cfg.size as number) - 1) / 2)} (set "before": ${Math.floor(((cfg.size as number) - 1) / 2)} for ONNX's window)`);
+        }
         nodes.push({ name: out, opType: 'LRN', input: inputs, output: [out], attribute: [int('size', cfg.size), float('alpha', cfg.alpha), float('beta', cfg.beta), float('bias', cfg.k)] });
         break;
+      }
       case 'leakyrelu': nodes.push({ name: out, opType: 'LeakyRelu', input: inputs, output: [out], attribute: [float('alpha', cfg.slope)] }); break;
       case 'relu6': {
         const lo = `${out}_min`, hi = `${out}_max`;
@@ -125,6 +131,9 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
       case 'relu': nodes.push({ name: out, opType: 'Relu', input: inputs, output: [out] }); break;
       case 'tanh': nodes.push({ name: out, opType: 'Tanh', input: inputs, output: [out] }); break;
       case 'sigmoid': nodes.push({ name: out, opType: 'Sigmoid', input: inputs, output: [out] }); break;
+      case 'hardsigmoid': nodes.push({ name: out, opType: 'HardSigmoid', input: inputs, output: [out], attribute: [float('alpha', cfg.alpha), float('beta', cfg.beta)] }); break;
+      // [N, C, H, W] · [N, C, 1, 1] broadcasts in ONNX as in convkit.
+      case 'mul': nodes.push({ name: out, opType: 'Mul', input: inputs, output: [out] }); break;
       case 'flatten': nodes.push({ name: out, opType: 'Flatten', input: inputs, output: [out], attribute: [int('axis', 1)] }); break;
       case 'dropout': nodes.push({ name: out, opType: 'Dropout', input: inputs, output: [out] }); break;
       case 'add': nodes.push({ name: out, opType: inputs.length === 2 ? 'Add' : 'Sum', input: inputs, output: [out] }); break;

@@ -94,6 +94,16 @@ export const ops = {
     uniforms: [['slope', 'f32'], ['cap', 'f32']],
     body: 'let capped = !isNan(x) & (x >= u.cap); dx = select(select(u.slope * dy, dy, gtZero(x)), 0.0, capped);',
   },
+  hardSigmoid: {
+    name: 'hardSigmoid', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [['alpha', 'f32'], ['beta', 'f32']],
+    // NaN stays NaN (clamp would drop it).
+    body: 'let v = u.alpha * x + u.beta; y = select(clamp(v, 0.0, 1.0), v, isNan(v));',
+  },
+  hardSigmoidBackward: {
+    name: 'hardSigmoidBackward', args: [{ name: 'x', mode: 'r' }, { name: 'dy', mode: 'r' }, { name: 'dx', mode: 'w' }],
+    uniforms: [['alpha', 'f32'], ['beta', 'f32']],
+    body: 'let v = u.alpha * x + u.beta; dx = select(0.0, u.alpha * dy, !isNan(v) & (v > 0.0) & (v < 1.0));',
+  },
   tanh: {
     name: 'tanh', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [],
     // Past |x| = 10 tanh rounds to ±1 in float32; some implementations overflow to NaN there.

@@ -137,17 +137,17 @@ export function batchNormBackward(d: Dispatcher, N: number, C: number, HW: numbe
   d.run(backwardDef, [x, dy, mean, invStd, gamma, dx, dgamma, dbeta], [N, C, HW], C);
 }
 
-function lrnUniforms(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number): number[] {
-  return [N, C, HW, size, Math.floor(size / 2), Math.floor((size - 1) / 2), alpha / size, beta, k];
+function lrnUniforms(N: number, C: number, HW: number, size: number, before: number, alpha: number, beta: number, k: number): number[] {
+  return [N, C, HW, size, before, size - 1 - before, alpha / size, beta, k];
 }
 
-export function lrnForward(d: Dispatcher, N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
+export function lrnForward(d: Dispatcher, N: number, C: number, HW: number, size: number, before: number, alpha: number, beta: number, k: number,
   x: GPUBuffer, scale: GPUBuffer, y: GPUBuffer): void {
-  d.run(lrnForwardDef, [x, scale, y], lrnUniforms(N, C, HW, size, alpha, beta, k), Math.ceil((N * C * HW) / WG));
+  d.run(lrnForwardDef, [x, scale, y], lrnUniforms(N, C, HW, size, before, alpha, beta, k), Math.ceil((N * C * HW) / WG));
 }
 
-export function lrnBackward(d: Dispatcher, N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
+export function lrnBackward(d: Dispatcher, N: number, C: number, HW: number, size: number, before: number, alpha: number, beta: number, k: number,
   x: GPUBuffer, y: GPUBuffer, scale: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer): void {
-  d.run(lrnBackwardDef, [x, y, scale, dy, dx], [...lrnUniforms(N, C, HW, size, alpha, beta, k), (2 * alpha * beta) / size],
+  d.run(lrnBackwardDef, [x, y, scale, dy, dx], [...lrnUniforms(N, C, HW, size, before, alpha, beta, k), (2 * alpha * beta) / size],
     Math.ceil((N * C * HW) / WG));
 }

@@ -11,6 +11,7 @@ import * as loss from './kernels-loss.js';
 import * as norm from './kernels-norm.js';
 import { optimOps } from './kernels-optim.js';
 import * as pool from './kernels-pool.js';
+import * as scale from './kernels-scale.js';
 import { type Resident, Residency } from './residency.js';
 
 export type { WebGpuBackendOptions, WebGpuInfo } from './device.js';
@@ -222,18 +223,18 @@ export class WebGpuBackend implements Backend {
   }
 
   lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, scale: FloatArray, y: FloatArray): void {
+    x: FloatArray, scale: FloatArray, y: FloatArray, before = Math.floor(size / 2)): void {
     const n = N * C * HW;
     const xr = this.res(x, n, 'x'), sr = this.res(scale, n, 'scale'), yr = this.res(y, n, 'y');
-    this.exclusive([sr, yr], [xr], ([sOut, yOut]) => norm.lrnForward(this.d, N, C, HW, size, alpha, beta, k, xr.buffer, sOut, yOut));
+    this.exclusive([sr, yr], [xr], ([sOut, yOut]) => norm.lrnForward(this.d, N, C, HW, size, before, alpha, beta, k, xr.buffer, sOut, yOut));
   }
 
   lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before = Math.floor(size / 2)): void {
     const n = N * C * HW;
     const ins = [this.res(x, n, 'x'), this.res(y, n, 'y'), this.res(scale, n, 'scale'), this.res(dy, n, 'dy')];
     const dxr = this.res(dx, n, 'dx');
-    this.exclusive([dxr], ins, ([out]) => norm.lrnBackward(this.d, N, C, HW, size, alpha, beta, k,
+    this.exclusive([dxr], ins, ([out]) => norm.lrnBackward(this.d, N, C, HW, size, before, alpha, beta, k,
       ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, out));
   }
 
@@ -245,6 +246,29 @@ export class WebGpuBackend implements Backend {
   leakyReluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, slope: number, cap: number): void {
     const n = dx.length;
     this.ew(ops.leakyReluBackward, [this.res(x, n, 'x'), this.res(dy, n, 'dy'), this.res(dx, n, 'dx')], [slope, cap], n);
+  }
+
+  hardSigmoid(x: FloatArray, y: FloatArray, alpha: number, beta: number): void {
+    const n = y.length;
+    this.ew(ops.hardSigmoid, [this.res(x, n, 'x'), this.res(y, n, 'y')], [alpha, beta], n);
+  }
+
+  hardSigmoidBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, alpha: number, beta: number): void {
+    const n = dx.length;
+    this.ew(ops.hardSigmoidBackward, [this.res(x, n, 'x'), this.res(dy, n, 'dy'), this.res(dx, n, 'dx')], [alpha, beta], n);
+  }
+
+  channelScale(P: number, HW: number, x: FloatArray, s: FloatArray, y: FloatArray): void {
+    const n = P * HW;
+    const xr = this.res(x, n, 'x'), sr = this.res(s, P, 's'), yr = this.res(y, n, 'y');
+    this.exclusive([yr], [xr, sr], ([out]) => scale.channelScale(this.d, P, HW, xr.buffer, sr.buffer, out));
+  }
+
+  channelScaleBackward(P: number, HW: number, x: FloatArray, s: FloatArray, dy: FloatArray, dx: FloatArray, ds: FloatArray): void {
+    const n = P * HW;
+    const ins = [this.res(x, n, 'x'), this.res(s, P, 's'), this.res(dy, n, 'dy')];
+    const outs = [this.res(dx, n, 'dx'), this.res(ds, P, 'ds')];
+    this.exclusive(outs, ins, ([dxOut, dsOut]) => scale.channelScaleBackward(this.d, P, HW, ins[0].buffer, ins[1].buffer, ins[2].buffer, dxOut, dsOut));
   }
 
   relu(x: FloatArray, y: FloatArray): void {

@@ -1,0 +1,74 @@
+import type { Constant, Produced } from '../graph.js';
+import type { ImportContext } from './context.js';
+
+/**
+ * Per-channel arithmetic with a tensor from the file (layer scales, normalising constants)
+ * becomes a depthwise 1×1 convolution, whose weight and bias hold the constant: it runs and
+ * trains on every backend like any other convolution.
+ */
+function perChannel(cx: ImportContext, x: Produced, c: Constant, weight: (v: number) => number, bias: (v: number) => number): void {
+  const n = cx.node;
+  const C = x.shape[0];
+  const dims = c.dims.slice(c.dims.length > 3 ? c.dims.length - 3 : 0);
+  const lead = c.dims.slice(0, c.dims.length - dims.length);
+  const values = c.values.length;
+  const ok = x.shape.length === 3 && lead.every((d) => d === 1) && (values === 1 ? true : values === C && dims.length === 3 && dims[0] === C && dims[1] === 1 && dims[2] === 1);
+  if (!ok) cx.fail(`${n.opType} "${n.name}": only a scalar or per-channel [C, 1, 1] constant on a [C, H, W] tensor is supported (constant ${JSON.stringify(c.dims)}, tensor ${JSON.stringify(x.shape)})`);
+  const at = (i: number) => Number(c.values[values === 1 ? 0 : i]);
+  cx.emit({ type: 'conv2d', filters: C, kernel: 1, groups: C, bias: true }, [x], {
+    weight: Float32Array.from({ length: C }, (_, i) => weight(at(i))),
+    bias: Float32Array.from({ length: C }, (_, i) => bias(at(i))),
+  });
+}
+
+/** The computed operand and the constant one, for an operator with one of each. */
+function split(cx: ImportContext): { x: Produced; c: Constant; constantFirst: boolean } | undefined {
+  const n = cx.node;
+  if (n.input.length !== 2) return undefined;
+  const [c0, c1] = [cx.isConstant(0), cx.isConstant(1)];
+  if (c0 === c1) return undefined;
+  return c1 ? { x: cx.input(0), c: cx.constant(1, 'operand'), constantFirst: false } : { x: cx.input(1), c: cx.constant(0, 'operand'), constantFirst: true };
+}
+
+function add(cx: ImportContext): void {
+  const n = cx.node;
+  const k = n.opType === 'Add' ? split(cx) : undefined;
+  if (k) return perChannel(cx, k.x, k.c, () => 1, (v) => v);
+  if (n.input.some((_, i) => cx.isConstant(i))) cx.fail(`${n.opType} "${n.name}": adding a constant tensor is only supported as Add of one computed and one per-channel constant tensor`);
+  cx.emit({ type: 'add' }, n.input.map((_, i) => cx.input(i)));
+}
+export const Add = add;
+export const Sum = add;
+
+export function Sub(cx: ImportContext): void {
+  const k = split(cx);
+  if (!k) return cx.fail(`Sub "${cx.node.name}": only subtracting a constant from a computed tensor (or the reverse) is supported`);
+  if (k.constantFirst) perChannel(cx, k.x, k.c, () => -1, (v) => v);
+  else perChannel(cx, k.x, k.c, () => 1, (v) => -v);
+}
+
+export function Mul(cx: ImportContext): void {
+  const k = split(cx);
+  if (k) return perChannel(cx, k.x, k.c, (v) => v, () => 0);
+  if (cx.isConstant(0) && cx.isConstant(1)) cx.fail(`Mul "${cx.node.name}": a product of two constants should have been folded by the exporter`);
+  cx.emit({ type: 'mul' }, [cx.input(0), cx.input(1)]);
+}
+
+export function Div(cx: ImportContext): void {
+  const k = split(cx);
+  if (!k || k.constantFirst) return cx.fail(`Div "${cx.node.name}": only dividing a computed tensor by a constant is supported`);
+  if (Array.from(k.c.values).some((v) => Number(v) === 0)) cx.fail(`Div "${cx.node.name}": division by a constant that holds zeros`);
+  perChannel(cx, k.x, k.c, (v) => 1 / v, () => 0);
+}
+
+/** ReduceMean over height and width: global average pooling (keepdims 0 also flattens). */
+export function ReduceMean(cx: ImportContext): void {
+  const n = cx.node;
+  const x = cx.input(0);
+  const axes = ((cx.at.get('axes') as number[] | undefined) ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
+  if (x.shape.length !== 3 || axes.length !== 2 || axes[0] !== 2 || axes[1] !== 3) {
+    cx.fail(`ReduceMean "${n.name}": only the mean over height and width (axes 2, 3) of a [N, C, H, W] tensor is supported`);
+  }
+  const pooled = cx.emit({ type: 'globalavgpool2d' }, [x]);
+  if (((cx.at.get('keepdims') as number | undefined) ?? 1) === 0) cx.emit({ type: 'flatten' }, [pooled]);
+}

@@ -1,0 +1,29 @@
+import { shapeSize } from '../../tensor.js';
+import type { ImportContext } from './context.js';
+
+function dense(cx: ImportContext, gemm: boolean): void {
+  const { node: n, at } = cx;
+  const op = n.opType;
+  if (gemm && at.get('transA')) cx.fail(`Gemm "${n.name}": transA is not supported`);
+  const x = cx.input(0);
+  const w = cx.constant(1, 'weight');
+  if (w.dims.length !== 2) cx.fail(`${op} "${n.name}": weight must be 2-D`);
+  const transB = gemm && at.get('transB') === 1;
+  const [units, features] = transB ? w.dims : [w.dims[1], w.dims[0]];
+  if (features !== shapeSize(x.shape)) cx.fail(`${op} "${n.name}": weight expects ${features} features, input has ${shapeSize(x.shape)}`);
+  const alpha = gemm ? ((at.get('alpha') as number) ?? 1) : 1;
+  const beta = gemm ? ((at.get('beta') as number) ?? 1) : 1;
+  const W = new Float32Array(units * features);
+  for (let u = 0; u < units; u++) for (let f = 0; f < features; f++) W[u * features + f] = alpha * Number(transB ? w.values[u * features + f] : w.values[f * units + u]);
+  const hasBias = gemm && !!n.input[2];
+  const weights: Record<string, Float32Array> = { weight: W };
+  if (hasBias) {
+    const b = cx.constant(2, 'bias');
+    if (b.values.length !== units) cx.fail(`Gemm "${n.name}": bias must have ${units} values (broadcasting other shapes is not supported)`);
+    weights.bias = Float32Array.from(b.values, (v) => beta * Number(v));
+  }
+  cx.emit({ type: 'dense', units, bias: hasBias }, [x], weights);
+}
+
+export const Gemm = (cx: ImportContext) => dense(cx, true);
+export const MatMul = (cx: ImportContext) => dense(cx, false);

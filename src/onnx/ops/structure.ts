@@ -1,0 +1,125 @@
+import { shapeSize } from '../../tensor.js';
+import type { ImportContext } from './context.js';
+
+export function Flatten(cx: ImportContext): void {
+  if (cx.isConstant(0)) return foldFlatten(cx);
+  if (((cx.at.get('axis') as number) ?? 1) !== 1) cx.fail(`Flatten "${cx.node.name}": only axis 1 is supported`);
+  cx.emit({ type: 'flatten' }, [cx.input(0)]);
+}
+
+export function Reshape(cx: ImportContext): void {
+  const n = cx.node;
+  const target = cx.known(1);
+  if (!target) cx.fail(`Reshape "${n.name}": the target shape must be known at import time`);
+  if (cx.isConstant(0)) return foldReshape(cx, target);
+  const x = cx.input(0);
+  // [N or a fixed batch, -1 or the feature count]: a flatten.
+  const flat = target.length === 2 && (target[1] === -1 || target[1] === shapeSize(x.shape));
+  if (!flat) cx.fail(`Reshape "${n.name}": only flattening to [N, features] is supported (target ${JSON.stringify(target)})`);
+  cx.emit({ type: 'flatten' }, [x]);
+}
+
+export function Dropout(cx: ImportContext): void {
+  // Dropout is the identity at inference; on a known tensor it is an alias.
+  if (cx.isConstant(0)) return cx.setConstant(cx.constant(0, 'input'));
+  const x = cx.input(0);
+  // Opset ≥ 12 passes the ratio as an optional input; older opsets as an attribute.
+  const ratio = (cx.at.get('ratio') as number) ?? (cx.node.input[1] ? Number(cx.constant(1, 'ratio').values[0]) : 0.5);
+  cx.emit({ type: 'dropout', rate: ratio }, [x]);
+}
+
+/**
+ * Exporters alias initializers through Identity (PyTorch writes one for every tensor it
+ * de-duplicates, such as equal zero biases), so an alias of a known tensor stays known.
+ */
+export function Identity(cx: ImportContext): void {
+  if (cx.isConstant(0)) return cx.setConstant(cx.constant(0, 'input'));
+  const known = cx.known(0);
+  if (known) return cx.setKnown(known);
+  cx.setProduced(cx.input(0, true));
+}
+
+export function Concat(cx: ImportContext): void {
+  const n = cx.node;
+  // Shape arithmetic (pieces of a target shape) is evaluated at import time.
+  const known = n.input.map((_, i) => cx.known(i));
+  if (known.every((k) => k)) return cx.setKnown(known.flatMap((k) => k!));
+  const axis = cx.at.get('axis') as number;
+  if (axis !== 1 && axis !== -3) cx.fail(`Concat "${n.name}": only channel concatenation (axis 1) is supported`);
+  cx.emit({ type: 'concat' }, n.input.map((_, i) => cx.input(i)));
+}
+
+export function Pad(cx: ImportContext): void {
+  const { node: n, at } = cx;
+  const x = cx.input(0, true);
+  const mode = (at.get('mode') as string | undefined) ?? 'constant';
+  const pads = (at.get('pads') as number[] | undefined) ?? (n.input[1] ? cx.known(1) as number[] : undefined);
+  const value = n.input[2] ? Number(cx.constant(2, 'constant value').values[0]) : 0;
+  if (mode !== 'constant' || value !== 0 || !pads || pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5] || pads[2] !== pads[6] || pads[3] !== pads[7] || x.pad) {
+    cx.fail(`Pad "${n.name}": only symmetric zero padding of height and width is supported`);
+  }
+  cx.setProduced({ ...x, pad: [pads[2], pads[3]] });
+}
+
+function squeezeOrUnsqueeze(cx: ImportContext): void {
+  const { node: n, at } = cx;
+  const known = cx.known(0);
+  if (cx.isConstant(0)) return foldSqueeze(cx);
+  if (known) return cx.setKnown(known);
+  // Trailing unit axes on a flat [N, C] tensor (as around BatchNormalization of features) change nothing here.
+  const x = cx.input(0, true);
+  const axes = (at.get('axes') as number[] | undefined) ?? (n.input[1] ? (cx.known(1) as number[] | undefined) : undefined);
+  if (x.shape.length !== 1 || !axes || axes.some((a) => a < 2)) cx.fail(`${n.opType} "${n.name}": only trailing unit axes on flat features are supported`);
+  cx.setProduced(x);
+}
+export const Squeeze = squeezeOrUnsqueeze;
+export const Unsqueeze = squeezeOrUnsqueeze;
+
+/** Flatten of a known tensor: the same values as [d0, rest]. */
+function foldFlatten(cx: ImportContext): void {
+  const c = cx.constant(0, 'input');
+  const axis = (cx.at.get('axis') as number) ?? 1;
+  const a = axis < 0 ? axis + c.dims.length : axis;
+  if (a < 0 || a > c.dims.length) cx.fail(`Flatten "${cx.node.name}": axis ${axis} out of range for ${JSON.stringify(c.dims)}`);
+  const prod = (d: number[]) => d.reduce((p, q) => p * q, 1);
+  cx.setConstant({ dims: [prod(c.dims.slice(0, a)), prod(c.dims.slice(a))], values: c.values });
+}
+
+/** Reshape of a known tensor: its values with the target's dimensions (0 copies, -1 infers). */
+function foldReshape(cx: ImportContext, target: (number | 'N')[]): void {
+  const n = cx.node;
+  const c = cx.constant(0, 'input');
+  const count = c.values.length;
+  const dims = target.map((d, i) => (d === 0 ? c.dims[i] : d));
+  if (dims.some((d) => d === 'N' || d === undefined || d < -1) || dims.filter((d) => d === -1).length > 1) {
+    cx.fail(`Reshape "${n.name}": target ${JSON.stringify(target)} is not a valid shape for the constant ${JSON.stringify(c.dims)}`);
+  }
+  const fixed = (dims as number[]).filter((d) => d !== -1).reduce((p, q) => p * q, 1);
+  const resolved = (dims as number[]).map((d) => (d === -1 ? (fixed ? count / fixed : 0) : d));
+  if (resolved.reduce((p, q) => p * q, 1) !== count || !resolved.every(Number.isInteger)) {
+    cx.fail(`Reshape "${n.name}": cannot reshape the constant ${JSON.stringify(c.dims)} to ${JSON.stringify(target)}`);
+  }
+  cx.setConstant({ dims: resolved, values: c.values });
+}
+
+/** Squeeze/Unsqueeze of a known tensor: the same values with unit axes removed or inserted. */
+function foldSqueeze(cx: ImportContext): void {
+  const n = cx.node;
+  const c = cx.constant(0, 'input');
+  const axes = (cx.at.get('axes') as number[] | undefined) ?? (n.input[1] ? (cx.known(1) as number[] | undefined) : undefined);
+  let dims: number[];
+  if (n.opType === 'Squeeze') {
+    const rank = c.dims.length;
+    const drop = new Set((axes ?? c.dims.flatMap((d, i) => (d === 1 ? [i] : []))).map((a) => (a < 0 ? a + rank : a)));
+    if ([...drop].some((a) => c.dims[a] !== 1)) cx.fail(`Squeeze "${n.name}": axes ${JSON.stringify(axes)} are not unit axes of ${JSON.stringify(c.dims)}`);
+    dims = c.dims.filter((_, i) => !drop.has(i));
+  } else {
+    if (!axes) cx.fail(`Unsqueeze "${n.name}": the axes must be known at import time`);
+    const rank = c.dims.length + axes.length;
+    const add = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+    if (add.size !== axes.length || [...add].some((a) => a < 0 || a >= rank)) cx.fail(`Unsqueeze "${n.name}": invalid axes ${JSON.stringify(axes)}`);
+    dims = [];
+    for (let i = 0, k = 0; i < rank; i++) dims.push(add.has(i) ? 1 : c.dims[k++]);
+  }
+  cx.setConstant({ dims, values: c.values });
+}
