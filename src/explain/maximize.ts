@@ -10,11 +10,11 @@ export interface MaximizeOptions {
   channel: number;
   /** Gradient-ascent steps (default 200). */
   steps?: number;
-  /** Step size, in units of the value range per step, on the gradient normalised to mean |g| = 1 (default 0.02). */
+  /** Step size, in units of the value range per step, on the gradient normalised to mean |g| = 1 (default 0.05). */
   learningRate?: number;
-  /** Random shift of up to this many pixels each step (default 2): patterns must survive translation. */
+  /** Random shift of up to this many pixels each step (default 1): patterns must survive translation. */
   jitter?: number;
-  /** Blur the image with a 3×3 binomial kernel every this many steps (default 4; 0 = never). */
+  /** Blur the image with a 3×3 binomial kernel every this many steps (default 8; 0 = never). */
   blurEvery?: number;
   /** Allowed input values (default [-1, 1]); use the range of the data the model was trained on. */
   range?: readonly [number, number];
@@ -38,7 +38,7 @@ export interface MaximizedInput {
 export async function maximizeActivation(model: Model, o: MaximizeOptions): Promise<MaximizedInput> {
   const shape = nodeShape(model, o.node, 'layer');
   resolveChannel(model, o.node, o.channel);
-  const steps = o.steps ?? 200, lr = o.learningRate ?? 0.02, jitter = o.jitter ?? 2, blurEvery = o.blurEvery ?? 4;
+  const steps = o.steps ?? 200, lr = o.learningRate ?? 0.05, jitter = o.jitter ?? 1, blurEvery = o.blurEvery ?? 8;
   const [lo, hi] = o.range ?? [-1, 1];
   for (const [name, v] of [['steps', steps], ['jitter', jitter], ['blurEvery', blurEvery]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new ConfigError(`activation maximisation: ${name} must be a non-negative integer, got ${v}`);
