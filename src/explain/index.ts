@@ -6,7 +6,7 @@ export { reconstruct, channelActivations, topActivatingImages, type ReconstructO
 export { maximizeActivation, maximizeLayer, type MaximizeOptions, type MaximizedInput } from './maximize.js';
 export { topActivatingPatches, type TopPatch } from './top-patches.js';
 export { unitBox, type Box } from './patch-box.js';
-export { scoreNode, defaultCamNode, spatialNodes, resolveClass, classCount } from './target.js';
+export { scoreNode, defaultCamNode, spatialNode, spatialNodes, nodeShape, resolveClass, classCount } from './target.js';
 export { resizeBilinear } from './upsample.js';
 export { viridis } from './colormap.js';
 export { createRgba, mapRange, heatmapToRgba, imageToRgba, overlayHeatmap, upscale, grid, paste, withLegend, formatValue, type RgbaImage } from './render.js';

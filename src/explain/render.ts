@@ -99,10 +99,11 @@ export function paste(dst: RgbaImage, src: RgbaImage, left: number, top: number)
 
 /**
  * The image with a legend below it: the colour bar from low (left) to high (right), with the
- * two values written at its ends in a 3×5 pixel font.
+ * two values written at its ends in a 3×5 pixel font, enlarged with the image (default: one
+ * font pixel per 100 image pixels of width, at least 1).
  */
-export function withLegend(img: RgbaImage, range: readonly [number, number]): RgbaImage {
-  const barHeight = 8, textHeight = 5, pad = 3;
+export function withLegend(img: RgbaImage, range: readonly [number, number], textScale = Math.max(1, Math.floor(img.width / 100))): RgbaImage {
+  const s = textScale, barHeight = 6 * s, textHeight = 5 * s, pad = 2 * s;
   const out = createRgba(img.width, img.height + pad + barHeight + pad + textHeight + pad, [255, 255, 255]);
   paste(out, img, 0, 0);
   const top = img.height + pad;
@@ -112,8 +113,8 @@ export function withLegend(img: RgbaImage, range: readonly [number, number]): Rg
   }
   const labelTop = top + barHeight + pad;
   const low = formatValue(range[0]), high = formatValue(range[1]);
-  drawText(out, low, 0, labelTop);
-  drawText(out, high, Math.max(low.length * 4 + 4, img.width - high.length * 4 + 1), labelTop);
+  drawText(out, low, 0, labelTop, s);
+  drawText(out, high, Math.max((low.length + 1) * 4 * s, img.width - (high.length * 4 - 1) * s), labelTop, s);
   return out;
 }
 
@@ -131,14 +132,14 @@ const GLYPHS: Record<string, number[]> = {
   '-': [0, 0, 7, 0, 0], '.': [0, 0, 0, 0, 2], e: [0, 7, 7, 4, 7],
 };
 
-function drawText(img: RgbaImage, text: string, left: number, top: number): void {
+function drawText(img: RgbaImage, text: string, left: number, top: number, scale: number): void {
   [...text].forEach((ch, i) => {
     const rows = GLYPHS[ch] ?? [0, 0, 0, 0, 0];
-    rows.forEach((bits, y) => {
-      for (let x = 0; x < 3; x++) {
-        const px = left + i * 4 + x, py = top + y;
-        if (bits & (4 >> x) && px < img.width && py < img.height) img.data.set([0, 0, 0, 255], (py * img.width + px) * 4);
+    for (let y = 0; y < 5 * scale; y++) {
+      for (let x = 0; x < 3 * scale; x++) {
+        const px = left + i * 4 * scale + x, py = top + y;
+        if (rows[Math.floor(y / scale)] & (4 >> Math.floor(x / scale)) && px < img.width && py < img.height) img.data.set([0, 0, 0, 255], (py * img.width + px) * 4);
       }
-    });
+    }
   });
 }
