@@ -69,6 +69,12 @@ describe('convkit explain', () => {
     assert.match(r.stderr, /saliency, smoothgrad, gradxinput, gradcam, gradcam\+\+, occlusion, guided/);
     r = cli('explain', '--model-file', modelFile, '--layer', 'conv1', '--out', out, '--backend', 'ref', digits[0]);
     assert.match(r.stderr, /--layer applies to --method gradcam/);
+    r = cli('explain', '--model-file', modelFile, '--out', out, '--backend', 'ref', digits[0], join(dir, 'missing.png'));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /image .*missing\.png does not exist/);
     assert.equal(existsSync(out), false);
+    r = cli('explain', '--model-file', modelFile, '--out', digits[1], '--backend', 'ref', digits[0]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--out .*digit1\.png is not a directory/);
   });
 });

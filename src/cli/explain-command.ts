@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { backendNames } from '../backend/index.js';
@@ -98,6 +98,7 @@ export async function explainCommand(o: ExplainCommandOptions): Promise<void> {
   if (o.layer !== undefined && o.method !== 'gradcam' && o.method !== 'gradcam++') throw new ConfigError(`--layer applies to --method gradcam and gradcam++, not ${o.method}`);
   if (o.layer !== undefined) explain.spatialNode(model, o.layer, 'Grad-CAM layer');
   if (o.class !== undefined) explain.resolveClass(model, o.class);
+  for (const file of o.images) if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
   prepareDirectory(o.out);
   const classes = model.spec.classes ?? info.classes ?? [];
   const name = (k: number) => classes[k] ?? String(k);
