@@ -15,6 +15,7 @@ import { loadMnist } from '../src/node/mnist.js';
 import { loadOnnx } from '../src/onnx/import.js';
 import { Rng } from '../src/rng.js';
 import { Tensor, shapeSize } from '../src/tensor.js';
+import { webgpuSkip } from './webgpu-env.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const reference = JSON.parse(readFileSync(join(fixtures, 'torch-explain.json'), 'utf8'));
@@ -39,13 +40,15 @@ function firstInput(name: string): Tensor {
   return Tensor.from(shape, io.input.slice(0, shape[0] * shape[1] * shape[2]), 'float64');
 }
 
-const backends: { name: string; make: () => Promise<Backend>; tol: number }[] = [
+const backends: { name: string; make: () => Promise<Backend>; tol: number; skip?: string | false }[] = [
   { name: 'ref-float64', make: async () => new RefBackend('float64'), tol: 1e-7 },
   { name: 'wasm', make: () => createBackend('wasm'), tol: 1e-4 },
 ];
+// A software GPU is slow: it runs the PyTorch comparison only.
+const withGpu = [...backends, { name: 'webgpu', make: () => createBackend('webgpu'), tol: 1e-4, skip: webgpuSkip }];
 
-for (const b of backends) {
-  describe(`explanations agree with PyTorch (float64) on ${b.name}`, () => {
+for (const b of withGpu) {
+  describe(`explanations agree with PyTorch (float64) on ${b.name}`, { skip: b.skip }, () => {
     let backend: Backend;
     before(async () => { backend = await b.make(); });
     after(() => backend.dispose?.());
