@@ -25,3 +25,4 @@ export { datasetFromIdx, fillBatch, limitDataset, MNIST_MEAN, MNIST_STD, type Im
 export { toGrey, resizeArea, mnistStyle, invert, meanValue, type GreyImage } from './data/preprocess.js';
 export { encodeModel, decodeModel, type ModelFileHeader } from './io/modelfile.js';
 export * from './image/index.js';
+export * as explain from './explain/index.js';

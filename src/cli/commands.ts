@@ -253,28 +253,14 @@ export async function predictCommand(o: PredictCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
   const { model, metadata } = loadModel(o.modelFile, backend);
-  const info = (metadata.data as DataInfo | undefined) ?? { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.1307], std: [0.3081], classes: model.spec.classes ?? [] };
+  const info = modelDataInfo(model, metadata);
   if (info.channels !== 1) throw new ConfigError(`predict supports grey-image models for now; ${o.modelFile} expects ${info.channels} channels`);
-  const [, h, w] = model.inputShape;
   const K = model.outputShape[0];
   const classes = model.spec.classes ?? info.classes ?? [];
   const top = Math.min(o.top ?? 3, K);
   const results = [];
   for (const file of o.images) {
-    if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
-    let grey = readGreyImage(file);
-    const inverted = o.invert === 'yes' || ((o.invert ?? 'auto') === 'auto' && meanValue(grey) > 0.5);
-    if (inverted) grey = invert(grey);
-    // Prepare like the training data: MNIST-style centring at the dataset's size, then the model's central crop.
-    const bytes = o.preprocess === 'resize'
-      ? Uint8Array.from(resizeArea(grey, info.width, info.height).data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255))
-      : mnistStyle(grey, info.width);
-    const x = new Tensor([1, 1, h, w], backend.alloc(h * w));
-    const top0 = (info.height - h) >> 1, left0 = (info.width - w) >> 1;
-    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-      x.data[i * w + j] = (bytes[(top0 + i) * info.width + left0 + j] / 255 - info.mean[0]) / info.std[0];
-    }
-    backend.upload(x.data);
+    const { x, inverted } = greyModelInput(file, info, model, o);
     const probs = Array.from((await model.predictAsync(x)).data);
     const ranked = probs.map((p, k) => ({ class: classes[k] ?? String(k), index: k, probability: p }))
       .sort((a, b) => b.probability - a.probability).slice(0, top);
@@ -282,6 +268,35 @@ export async function predictCommand(o: PredictCommandOptions): Promise<void> {
     out.text(`${file}: ${ranked.map((r) => `${r.class} ${percent(r.probability, 1)}`).join(', ')}`);
   }
   out.event({ type: 'result', predictions: results });
+}
+
+/** The data description a model file stores (MNIST's when it has none). */
+export function modelDataInfo(model: Model, metadata: Record<string, unknown>): DataInfo {
+  return (metadata.data as DataInfo | undefined) ?? { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.1307], std: [0.3081], classes: model.spec.classes ?? [] };
+}
+
+/**
+ * An image file prepared like the training data of a grey-image model: converted to grey,
+ * inverted if dark on light, MNIST-style centring (or a plain resize) at the dataset's size,
+ * the model's central crop, normalised; [1, 1, h, w] in the model's backend, uploaded.
+ */
+export function greyModelInput(file: string, info: DataInfo, model: Model, o: { preprocess?: 'mnist' | 'resize'; invert?: 'auto' | 'yes' | 'no' }): { x: Tensor; inverted: boolean } {
+  if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
+  const backend = model.backend;
+  const [, h, w] = model.inputShape;
+  let grey = readGreyImage(file);
+  const inverted = o.invert === 'yes' || ((o.invert ?? 'auto') === 'auto' && meanValue(grey) > 0.5);
+  if (inverted) grey = invert(grey);
+  const bytes = o.preprocess === 'resize'
+    ? Uint8Array.from(resizeArea(grey, info.width, info.height).data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255))
+    : mnistStyle(grey, info.width);
+  const x = new Tensor([1, 1, h, w], backend.alloc(h * w));
+  const top0 = (info.height - h) >> 1, left0 = (info.width - w) >> 1;
+  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
+    x.data[i * w + j] = (bytes[(top0 + i) * info.width + left0 + j] / 255 - info.mean[0]) / info.std[0];
+  }
+  backend.upload(x.data);
+  return { x, inverted };
 }
 
 export interface SummaryCommandOptions extends CommonOptions {

@@ -4,6 +4,7 @@ import { ConvkitError } from '../errors.js';
 import { closeBackends, evalCommand, infoCommand, predictCommand, summaryCommand, trainCommand } from './commands.js';
 import { registerOnnxCommands } from './onnx-commands.js';
 import { registerImageCommands } from './image-commands.js';
+import { registerExplainCommand } from './explain-command.js';
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -101,6 +102,7 @@ export function buildProgram(): Command {
 
   registerImageCommands(program);
   registerOnnxCommands(program);
+  registerExplainCommand(program);
   return program;
 }
 

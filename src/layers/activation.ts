@@ -69,6 +69,8 @@ export class Activation extends Layer {
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
     const dx = this.buffer('dx', dy.shape, ctx.backend);
     const b = ctx.backend;
+    const rule = ctx.reluRule ?? 'gradient';
+    if (rule !== 'gradient' && this.isReluType()) return [this.visualisationBackward(dy, dx, rule, ctx)];
     switch (this.type) {
       case 'relu': b.reluBackward(this.input.data, dy.data, dx.data); break;
       case 'tanh': b.tanhBackward(this.output.data, dy.data, dx.data); break;
@@ -79,5 +81,20 @@ export class Activation extends Layer {
       case 'relu6': b.leakyReluBackward(this.input.data, dy.data, dx.data, this.slope, this.cap); break;
     }
     return [dx];
+  }
+
+  private isReluType(): boolean {
+    return this.type === 'relu' || this.type === 'leakyrelu' || this.type === 'relu6';
+  }
+
+  /** Guided backpropagation and deconvnet: the ReLU's backward rule applied to max(dy, 0). */
+  private visualisationBackward(dy: Tensor, dx: Tensor, rule: 'guided' | 'deconvnet', ctx: RunContext): Tensor {
+    const b = ctx.backend;
+    if (rule === 'deconvnet') { b.relu(dy.data, dx.data); return dx; }
+    const positive = this.buffer('positiveDy', dy.shape, b);
+    b.relu(dy.data, positive.data);
+    if (this.type === 'relu') b.reluBackward(this.input.data, positive.data, dx.data);
+    else b.leakyReluBackward(this.input.data, positive.data, dx.data, this.slope, this.cap);
+    return dx;
   }
 }

@@ -44,5 +44,5 @@ export function createLayer(spec: LayerSpec, name: string): Layer {
   }
 }
 
-export { Layer, type Param, type RunContext, type StateTensor } from './layer.js';
+export { Layer, type Param, type ReluRule, type RunContext, type StateTensor } from './layer.js';
 export { Conv2d, Pool2d, AdaptiveAvgPool2d, Dense, Activation, Flatten, Dropout, Add, Mul, Concat, BatchNorm, Lrn };

@@ -27,7 +27,15 @@ export interface RunContext {
   rng: Rng;
   /** False when nobody needs dL/d(input) of this layer (it reads the model input): layers may skip it. */
   inputGradient?: boolean;
+  /**
+   * How ReLU-type layers pass gradients back; 'gradient' (the default) is the true derivative.
+   * The others serve visualisation only: 'guided' (guided backpropagation) passes only positive
+   * gradients where the input was positive, 'deconvnet' only positive gradients, wherever they are.
+   */
+  reluRule?: ReluRule;
 }
+
+export type ReluRule = 'gradient' | 'guided' | 'deconvnet';
 
 /**
  * A layer: a node's computation. Shapes given to `build` and returned by it are per example

@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { type LayerSpec, createLayer } from '../layers/index.js';
-import type { Layer, Param } from '../layers/layer.js';
+import type { Layer, Param, ReluRule } from '../layers/layer.js';
 import { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
 
@@ -69,6 +69,13 @@ export interface SummaryRow {
   inputs: string[];
   outputShape: Shape;
   params: number;
+}
+
+/** Where a backward pass starts and how ReLUs pass gradients (see RunContext.reluRule). */
+export interface BackwardOptions {
+  /** The node whose output dOutput is the gradient of (default: the output node). */
+  from?: string;
+  reluRule?: ReluRule;
 }
 
 interface Node {
@@ -213,12 +220,14 @@ export class Model {
   }
 
   /**
-   * Backpropagates dL/d(output) through the graph, filling every parameter's gradient.
+   * Backpropagates dL/d(output) through the graph, filling every parameter's gradient
+   * (or, with options.from, dL/d(that node's output) through the nodes before it).
    * Returns dL/d(input) when `inputGradient` is true; otherwise the layers reading the input
    * skip that product (training never needs it) and the result is undefined.
    */
-  backward(dOutput: Tensor, training = true, inputGradient = false): Tensor | undefined {
-    const ctx = { backend: this.backend, training, rng: this.rng };
+  backward(dOutput: Tensor, training = true, inputGradient = false, options: BackwardOptions = {}): Tensor | undefined {
+    const start = options.from === undefined ? this.outputIndex : this.nodeIndex(options.from);
+    const ctx = { backend: this.backend, training, rng: this.rng, reluRule: options.reluRule };
     const inputOnlyCtx = { ...ctx, inputGradient };
     const inputSlot = this.nodes.length;
     const grads: (Tensor | undefined)[] = new Array(this.nodes.length + 1);
@@ -233,8 +242,13 @@ export class Model {
       else { this.backend.add(sofar.data, g.data, sum.data); summed.add(slot); }
       grads[slot] = sum;
     };
-    grads[this.outputIndex] = dOutput;
-    for (let i = this.outputIndex; i >= 0; i--) {
+    const expected = this.nodes[start].layer.outputShape;
+    const shapeMatches = dOutput.shape.length === expected.length + 1 && expected.every((d, k) => d === dOutput.shape[k + 1]);
+    if (options.from !== undefined && !shapeMatches) {
+      throw new ShapeError(`model "${this.name}": the gradient at node "${this.nodes[start].name}" must be [N, ${expected.join(', ')}], got ${shapeToString(dOutput.shape)}`);
+    }
+    grads[start] = dOutput;
+    for (let i = start; i >= 0; i--) {
       const dy = grads[i];
       if (!dy) continue;
       const node = this.nodes[i];
@@ -245,6 +259,13 @@ export class Model {
     this.lastGrads = grads;
     if (!inputGradient) return undefined;
     return grads[inputSlot] ?? Tensor.zeros(this.input.shape, this.backend.dtype);
+  }
+
+  /** The position of a node in the graph; a ConfigError listing the nodes that exist if there is none of that name. */
+  nodeIndex(name: string): number {
+    const i = this.nodes.findIndex((n, k) => n.name === name && k <= this.outputIndex);
+    if (i < 0) throw new ConfigError(`model "${this.name}" has no node "${name}" (nodes: ${this.nodes.slice(0, this.outputIndex + 1).map((n) => n.name).join(', ')})`);
+    return i;
   }
 
   /** dL/d(activation) of every node from the last backward pass, by node name (what the playground shows). */
