@@ -448,12 +448,16 @@ for (const c of selected) {
         ref.batchNormApply(N, C, HW, xr, meanr, invStdr, gammar, betar, yr);
         await close(y, yr, `apply ${N}×${C}×${HW}`);
         const [dy, dyr] = pair(be, n, rng);
-        const [dx, dxr] = outputs(be, n, rng), [dgamma, dgammar] = outputs(be, C, rng), [dbeta, dbetar] = outputs(be, C, rng);
-        be.batchNormBackward(N, C, HW, x, dy, mean, invStd, gamma, dx, dgamma, dbeta);
-        ref.batchNormBackward(N, C, HW, xr, dyr, meanr, invStdr, gammar, dxr, dgammar, dbetar);
-        await close(dx, dxr, `backward dx ${N}×${C}×${HW}`);
-        await close(dgamma, dgammar, `backward dgamma ${N}×${C}×${HW}`);
-        await close(dbeta, dbetar, `backward dbeta ${N}×${C}×${HW}`);
+        // Batch statistics (training) and constant running statistics (evaluation).
+        for (const batchStats of [true, false]) {
+          const [dx, dxr] = outputs(be, n, rng), [dgamma, dgammar] = outputs(be, C, rng), [dbeta, dbetar] = outputs(be, C, rng);
+          be.batchNormBackward(N, C, HW, x, dy, mean, invStd, gamma, dx, dgamma, dbeta, batchStats);
+          ref.batchNormBackward(N, C, HW, xr, dyr, meanr, invStdr, gammar, dxr, dgammar, dbetar, batchStats);
+          const what = `${N}×${C}×${HW}${batchStats ? '' : ', running statistics'}`;
+          await close(dx, dxr, `backward dx ${what}`);
+          await close(dgamma, dgammar, `backward dgamma ${what}`);
+          await close(dbeta, dbetar, `backward dbeta ${what}`);
+        }
       }
     });
 

@@ -9,8 +9,8 @@ import { f64, gradCheck, randomTensor, relativeError, single } from './gradcheck
 
 const TOLERANCE = 1e-4;
 
-function assertGradients(spec: ModelSpec, batch: number) {
-  const r = gradCheck(spec, batch);
+function assertGradients(spec: ModelSpec, batch: number, training = true) {
+  const r = gradCheck(spec, batch, 7, 1e-6, training);
   assert.ok(r.input < TOLERANCE, `input gradient relative error ${r.input}`);
   for (const [path, err] of Object.entries(r.params)) assert.ok(err < TOLERANCE, `${path} gradient relative error ${err}`);
   return r;
@@ -50,6 +50,12 @@ describe('gradients match central finite differences (float64)', () => {
   for (const [name, layer, shape, batch] of cases) {
     it(name, () => { assertGradients(single(layer, shape), batch); });
   }
+
+  it('batchnorm2d in evaluation mode (running statistics): γ, β and input gradients', () => {
+    const spec = single({ type: 'batchnorm2d' }, [3, 4, 5]);
+    const r = assertGradients(spec, 2, false);
+    assert.deepEqual(Object.keys(r.params).sort(), ['layer.bias', 'layer.weight']);
+  });
 
   it('softmax (as a layer)', () => {
     const spec: ModelSpec = { name: 'sm', inputShape: [2, 2, 2], nodes: [

@@ -125,9 +125,13 @@ export interface Backend {
    */
   batchNormRunning(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
     runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void;
-  /** Backward of training-mode batch norm (batch statistics): dx, dgamma, dbeta (write). */
+  /**
+   * Backward of batch norm: dx, dgamma = Σ dy·x̂, dbeta = Σ dy (all written). With
+   * `batchStatistics` (training) the mean and invStd were the batch's own, so dx carries their
+   * dependence on x; without (evaluation: running statistics, constants) dx = dy·gamma·invStd.
+   */
   batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void;
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, batchStatistics: boolean): void;
 
   /**
    * Local response normalisation across channels (AlexNet): scale = k + (alpha/size)·Σ x² over

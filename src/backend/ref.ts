@@ -246,7 +246,7 @@ export class RefBackend implements Backend {
   }
 
   batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, batchStatistics: boolean): void {
     const count = N * HW;
     for (let c = 0; c < C; c++) {
       // With x̂ = (x − μ)·σ⁻¹: dβ = Σ dy, dγ = Σ dy·x̂, dx = γσ⁻¹/m · (m·dy − dβ − x̂·dγ).
@@ -260,6 +260,11 @@ export class RefBackend implements Backend {
       }
       dbeta[c] = sumDy;
       dgamma[c] = sumDyXhat;
+      if (!batchStatistics) {
+        // Constant statistics: an affine map per channel.
+        for (let n = 0; n < N; n++) for (let i = 0; i < HW; i++) dx[(n * C + c) * HW + i] = gamma[c] * invStd[c] * dy[(n * C + c) * HW + i];
+        continue;
+      }
       const scale = (gamma[c] * invStd[c]) / count;
       for (let n = 0; n < N; n++) {
         for (let i = 0; i < HW; i++) {

@@ -332,13 +332,13 @@ export class WasmBackend implements Backend {
   }
 
   batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, batchStatistics: boolean): void {
     this.io.begin();
     const n = N * C * HW;
     const xp = this.io.input(x, n, 'x'), dyp = this.io.input(dy, n, 'dy'), mp = this.io.input(mean, C, 'mean');
     const sp = this.io.input(invStd, C, 'invStd'), gp = this.io.input(gamma, C, 'gamma');
     const dxp = this.io.output(dx, n, 'dx'), dgp = this.io.output(dgamma, C, 'dgamma'), dbp = this.io.output(dbeta, C, 'dbeta');
-    this.split('batchNormBackward', C, n, (c0, c1) => [N, C, HW, c0, c1, xp, dyp, mp, sp, gp, dxp, dgp, dbp]);
+    this.split('batchNormBackward', C, n, (c0, c1) => [N, C, HW, c0, c1, xp, dyp, mp, sp, gp, dxp, dgp, dbp, +batchStatistics]);
     this.io.finish();
   }
 

@@ -28,6 +28,8 @@ export class BatchNorm extends Layer {
   private variance!: Tensor;
   private invStd!: Tensor;
   private input!: Tensor;
+  /** The statistics the last forward pass normalised with: the batch's (training) or the running ones. */
+  private usedBatchStatistics = true;
 
   constructor(private spec: BatchNormSpec, name: string) {
     super();
@@ -89,6 +91,7 @@ export class BatchNorm extends Layer {
       mean = this.runningMean.value.data;
       b.batchNormRunning(C, mean, this.runningVar.value.data, this.eps, 0, 1, this.mean.data, this.variance.data, inv);
     }
+    this.usedBatchStatistics = ctx.training;
     const y = this.buffer('y', x.shape, b);
     b.batchNormApply(N, C, HW, x.data, mean, inv, this.gamma.value.data, this.beta.value.data, y.data);
     return y;
@@ -97,18 +100,11 @@ export class BatchNorm extends Layer {
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
     const N = dy.shape[0], C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
     const dx = this.buffer('dx', dy.shape, ctx.backend);
-    if (!ctx.training) {
-      // Evaluation mode is an affine map per channel: dx = dy·γ·σ⁻¹ (used when fine-tuning frozen statistics).
-      const zero = this.buffer('zeros', [C], ctx.backend).data;
-      const ones = this.buffer('ones', [C], ctx.backend).data.fill(1);
-      ctx.backend.upload(ones);
-      const scale = this.buffer('evalScale', [C], ctx.backend).data;
-      ctx.backend.mul(this.gamma.value.data, this.invStd.data, scale);
-      ctx.backend.batchNormApply(N, C, HW, dy.data, zero, scale, ones, zero, dx.data);
-      return [dx];
-    }
-    ctx.backend.batchNormBackward(N, C, HW, this.input.data, dy.data, this.mean.data, this.invStd.data, this.gamma.value.data,
-      dx.data, this.gamma.grad.data, this.beta.grad.data);
+    // Follows the forward pass's statistics, whatever this context says: evaluation-mode
+    // statistics are constants (fine-tuning with frozen statistics), yet γ and β still get gradients.
+    const mean = this.usedBatchStatistics ? this.mean : this.runningMean.value;
+    ctx.backend.batchNormBackward(N, C, HW, this.input.data, dy.data, mean.data, this.invStd.data, this.gamma.value.data,
+      dx.data, this.gamma.grad.data, this.beta.grad.data, this.usedBatchStatistics);
     return [dx];
   }
 }

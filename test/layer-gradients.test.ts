@@ -1,0 +1,119 @@
+/**
+ * Every backward pass of every layer type overwrites every parameter gradient and every
+ * input gradient it returns: a gradient buffer filled with garbage before backward must end
+ * up holding exactly what a freshly zeroed one gets, in training and in evaluation mode, on
+ * every backend. (A gradient left alone keeps last step's values, which the optimizer applies
+ * again.)
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Backend } from '../src/backend/backend.js';
+import { createBackend } from '../src/backend/index.js';
+import { RefBackend } from '../src/backend/ref.js';
+import { type LayerSpec, createLayer, layerTypes } from '../src/layers/index.js';
+import { Rng } from '../src/rng.js';
+import { type Shape, Tensor, shapeSize } from '../src/tensor.js';
+import { webgpuSkip } from './webgpu-env.js';
+
+/** One spec (or more) per layer type, with the per-example input shapes it reads. */
+export const layerCases: [string, LayerSpec, Shape[]][] = [
+  ['conv2d', { type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, [[2, 5, 5]]],
+  ['conv2d, groups 2, stride 2, no bias', { type: 'conv2d', filters: 4, kernel: 3, stride: 2, groups: 2, bias: false }, [[4, 7, 6]]],
+  ['maxpool2d', { type: 'maxpool2d', kernel: 2 }, [[2, 4, 6]]],
+  ['avgpool2d', { type: 'avgpool2d', kernel: 3, stride: 2, padding: 1 }, [[2, 5, 5]]],
+  ['adaptiveavgpool2d', { type: 'adaptiveavgpool2d', output: [2, 3] }, [[2, 5, 7]]],
+  ['globalavgpool2d', { type: 'globalavgpool2d' }, [[3, 4, 4]]],
+  ['dense', { type: 'dense', units: 4 }, [[2, 3, 3]]],
+  ['dense without bias', { type: 'dense', units: 3, bias: false }, [[5]]],
+  ['relu', { type: 'relu' }, [[2, 3, 3]]],
+  ['leakyrelu', { type: 'leakyrelu', slope: 0.2 }, [[2, 3, 3]]],
+  ['relu6', { type: 'relu6' }, [[2, 3, 3]]],
+  ['tanh', { type: 'tanh' }, [[2, 3, 3]]],
+  ['sigmoid', { type: 'sigmoid' }, [[2, 3, 3]]],
+  ['softmax', { type: 'softmax' }, [[7]]],
+  ['flatten', { type: 'flatten' }, [[2, 3, 3]]],
+  ['dropout', { type: 'dropout', rate: 0.3 }, [[2, 3, 3]]],
+  ['batchnorm2d', { type: 'batchnorm2d' }, [[3, 4, 4]]],
+  ['batchnorm2d on flat input', { type: 'batchnorm2d', eps: 1e-3 }, [[5]]],
+  ['lrn', { type: 'lrn', size: 3 }, [[4, 3, 3]]],
+  ['add', { type: 'add' }, [[2, 3, 3], [2, 3, 3]]],
+  ['concat', { type: 'concat' }, [[2, 3, 3], [1, 3, 3]]],
+];
+
+const backends: { label: string; create: () => Promise<Backend>; skip?: string | false }[] = [
+  { label: 'ref float32', create: async () => new RefBackend('float32') },
+  { label: 'ref float64', create: async () => new RefBackend('float64') },
+  { label: 'wasm, 1 thread', create: () => createBackend('wasm', { threads: 1 }) },
+  { label: 'webgpu', create: () => createBackend('webgpu'), skip: webgpuSkip },
+];
+
+const N = 3;
+
+function fill(be: Backend, t: Tensor, value: (i: number) => number): void {
+  for (let i = 0; i < t.size; i++) t.data[i] = value(i);
+  be.upload(t.data);
+}
+
+/** NaN, huge and ordinary values: any of them left in a gradient shows. */
+const garbage = (i: number) => [NaN, 1e30, -7.5, Infinity][i % 4];
+
+describe('every layer type is covered here', () => {
+  it('has a case for each type createLayer knows', () => {
+    const covered = new Set(layerCases.map(([, spec]) => spec.type));
+    for (const type of layerTypes) assert.ok(covered.has(type), `no gradient-overwrite case for layer type "${type}"`);
+  });
+});
+
+for (const b of backends) {
+  describe(`backward overwrites every gradient: ${b.label}`, { skip: b.skip }, () => {
+    let be: Backend;
+    before(async () => { be = await b.create(); });
+    after(() => { be.dispose?.(); });
+
+    for (const training of [true, false]) {
+      for (const [label, spec, shapes] of layerCases) {
+        it(`${label}, ${training ? 'training' : 'evaluation'}`, async () => {
+          const layer = createLayer(structuredClone(spec), 'layer');
+          const outShape = layer.build(shapes, be);
+          const rng = new Rng(label.length * 31 + (training ? 1 : 0));
+          // Parameters and running statistics away from their initial values (γ = 1, β = 0, …).
+          for (const p of layer.params()) fill(be, p.value, () => rng.uniform(-1.5, 1.5));
+          for (const s of layer.state()) fill(be, s.value, () => rng.uniform(0.5, 1.5));
+          const inputs = shapes.map((s) => {
+            const t = new Tensor([N, ...s], be.alloc(N * shapeSize(s)));
+            fill(be, t, () => rng.uniform(-2, 2));
+            return t;
+          });
+          const dyValues = Array.from({ length: N * shapeSize(outShape) }, () => rng.uniform(-1, 1));
+
+          /** One forward and backward pass; the parameter gradients and returned input gradients, as copies. */
+          const pass = async () => {
+            const ctx = { backend: be, training, rng: new Rng(99) }; // the same dropout mask every pass
+            layer.forward(inputs, ctx);
+            const dy = new Tensor([N, ...outShape], be.alloc(dyValues.length));
+            fill(be, dy, (i) => dyValues[i]);
+            const dxs = layer.backward(dy, ctx);
+            const grads = layer.params().map((p) => p.grad);
+            await be.download([...grads, ...dxs].map((t) => t.data));
+            return { grads: grads.map((g) => Array.from(g.data)), dxs, dxValues: dxs.map((d) => Array.from(d.data)) };
+          };
+
+          for (const p of layer.params()) fill(be, p.grad, () => 0);
+          const fresh = await pass();
+          assert.equal(fresh.dxs.length, shapes.length, 'one input gradient per input');
+          for (const p of layer.params()) fill(be, p.grad, garbage);
+          for (const dx of fresh.dxs) fill(be, dx, garbage);
+          const reused = await pass();
+          layer.params().forEach((p, k) => {
+            assert.deepEqual(reused.grads[k], fresh.grads[k], `gradient of "${p.name}" not overwritten`);
+          });
+          reused.dxValues.forEach((dx, k) => assert.deepEqual(dx, fresh.dxValues[k], `input gradient ${k} not overwritten`));
+          // Every trainable layer gets a non-zero gradient in both modes (γ, β included in evaluation).
+          layer.params().forEach((p, k) => {
+            assert.ok(fresh.grads[k].some((v) => v !== 0), `gradient of "${p.name}" is all zeros`);
+          });
+        });
+      }
+    }
+  });
+}
