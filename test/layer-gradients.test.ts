@@ -10,35 +10,12 @@ import { after, before, describe, it } from 'node:test';
 import type { Backend } from '../src/backend/backend.js';
 import { createBackend } from '../src/backend/index.js';
 import { RefBackend } from '../src/backend/ref.js';
-import { type LayerSpec, createLayer, layerTypes } from '../src/layers/index.js';
+import { createLayer, layerTypes } from '../src/layers/index.js';
 import { Rng } from '../src/rng.js';
-import { type Shape, Tensor, shapeSize } from '../src/tensor.js';
+import { Tensor, shapeSize } from '../src/tensor.js';
+import { layerCases } from './layer-cases.js';
 import { webgpuSkip } from './webgpu-env.js';
 
-/** One spec (or more) per layer type, with the per-example input shapes it reads. */
-export const layerCases: [string, LayerSpec, Shape[]][] = [
-  ['conv2d', { type: 'conv2d', filters: 3, kernel: 3, padding: 1 }, [[2, 5, 5]]],
-  ['conv2d, groups 2, stride 2, no bias', { type: 'conv2d', filters: 4, kernel: 3, stride: 2, groups: 2, bias: false }, [[4, 7, 6]]],
-  ['maxpool2d', { type: 'maxpool2d', kernel: 2 }, [[2, 4, 6]]],
-  ['avgpool2d', { type: 'avgpool2d', kernel: 3, stride: 2, padding: 1 }, [[2, 5, 5]]],
-  ['adaptiveavgpool2d', { type: 'adaptiveavgpool2d', output: [2, 3] }, [[2, 5, 7]]],
-  ['globalavgpool2d', { type: 'globalavgpool2d' }, [[3, 4, 4]]],
-  ['dense', { type: 'dense', units: 4 }, [[2, 3, 3]]],
-  ['dense without bias', { type: 'dense', units: 3, bias: false }, [[5]]],
-  ['relu', { type: 'relu' }, [[2, 3, 3]]],
-  ['leakyrelu', { type: 'leakyrelu', slope: 0.2 }, [[2, 3, 3]]],
-  ['relu6', { type: 'relu6' }, [[2, 3, 3]]],
-  ['tanh', { type: 'tanh' }, [[2, 3, 3]]],
-  ['sigmoid', { type: 'sigmoid' }, [[2, 3, 3]]],
-  ['softmax', { type: 'softmax' }, [[7]]],
-  ['flatten', { type: 'flatten' }, [[2, 3, 3]]],
-  ['dropout', { type: 'dropout', rate: 0.3 }, [[2, 3, 3]]],
-  ['batchnorm2d', { type: 'batchnorm2d' }, [[3, 4, 4]]],
-  ['batchnorm2d on flat input', { type: 'batchnorm2d', eps: 1e-3 }, [[5]]],
-  ['lrn', { type: 'lrn', size: 3 }, [[4, 3, 3]]],
-  ['add', { type: 'add' }, [[2, 3, 3], [2, 3, 3]]],
-  ['concat', { type: 'concat' }, [[2, 3, 3], [1, 3, 3]]],
-];
 
 const backends: { label: string; create: () => Promise<Backend>; skip?: string | false }[] = [
   { label: 'ref float32', create: async () => new RefBackend('float32') },

@@ -1,3 +1,4 @@
+import { specKeys } from '../spec-keys.js';
 import type { Shape, Tensor } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 
@@ -6,6 +7,12 @@ export interface ActivationSpec {
   /** leakyrelu: slope for negative inputs (default 0.01). */
   slope?: number;
 }
+
+/** Only leakyrelu takes a setting. */
+export const activationKeys: Record<ActivationSpec['type'], readonly string[]> = {
+  relu: ['type'], tanh: ['type'], sigmoid: ['type'], softmax: ['type'], relu6: ['type'],
+  leakyrelu: specKeys<ActivationSpec>({ type: true, slope: true }),
+};
 
 /**
  * Element-wise activations. ReLU's derivative at exactly 0 is taken as 0 (a valid

@@ -2,6 +2,7 @@ import type { Backend, Conv2dGeometry } from '../backend/backend.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { type InitName, initWeights } from '../init.js';
 import type { Rng } from '../rng.js';
+import { specKeys } from '../spec-keys.js';
 import { type Shape, Tensor, shapeToString } from '../tensor.js';
 import { Layer, type Param, type RunContext, pair } from './layer.js';
 
@@ -16,6 +17,8 @@ export interface Conv2dSpec {
   bias?: boolean;
   init?: InitName;
 }
+
+export const conv2dKeys = specKeys<Conv2dSpec>({ type: true, filters: true, kernel: true, stride: true, padding: true, groups: true, bias: true, init: true });
 
 /**
  * 2-D convolution (cross-correlation, as in every DL framework: the kernel is not flipped)

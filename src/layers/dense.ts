@@ -2,6 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
 import { type InitName, initWeights } from '../init.js';
 import type { Rng } from '../rng.js';
+import { specKeys } from '../spec-keys.js';
 import { type Shape, Tensor, shapeSize } from '../tensor.js';
 import { Layer, type Param, type RunContext } from './layer.js';
 
@@ -11,6 +12,8 @@ export interface DenseSpec {
   bias?: boolean;
   init?: InitName;
 }
+
+export const denseKeys = specKeys<DenseSpec>({ type: true, units: true, bias: true, init: true });
 
 /** Fully connected layer on the flattened input: y = x Wᵀ + b, W is [units, inputFeatures]. */
 export class Dense extends Layer {

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import type { Rng } from '../rng.js';
+import { specKeys } from '../spec-keys.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
 import { Layer, type Param, type RunContext, type StateTensor } from './layer.js';
 
@@ -10,6 +11,8 @@ export interface BatchNormSpec {
   momentum?: number;
   eps?: number;
 }
+
+export const batchNormKeys = specKeys<BatchNormSpec>({ type: true, momentum: true, eps: true });
 
 /**
  * Batch normalisation over channels (Ioffe & Szegedy 2015), for [C, H, W] or flat [C] inputs.
@@ -116,6 +119,8 @@ export interface LrnSpec {
   beta?: number;
   k?: number;
 }
+
+export const lrnKeys = specKeys<LrnSpec>({ type: true, size: true, alpha: true, beta: true, k: true });
 
 /**
  * Local response normalisation across channels (Krizhevsky et al. 2012):

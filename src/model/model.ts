@@ -3,6 +3,7 @@ import { ConfigError, ShapeError } from '../errors.js';
 import { type LayerSpec, createLayer } from '../layers/index.js';
 import type { Layer, Param } from '../layers/layer.js';
 import { Rng } from '../rng.js';
+import { refuseUnknownKeys, specKeys } from '../spec-keys.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
 
 /** One node of the graph: a layer and the names of the nodes (or 'input') it reads. */
@@ -26,6 +27,9 @@ export interface ModelSpec {
 }
 
 export const INPUT = 'input';
+
+const modelSpecKeys = specKeys<ModelSpec>({ name: true, inputShape: true, nodes: true, output: true, classes: true });
+const nodeSpecKeys = specKeys<NodeSpec>({ name: true, layer: true, inputs: true });
 
 /**
  * Bounds on what a spec may ask for, checked before anything is allocated, so that a model
@@ -95,7 +99,8 @@ export class Model {
   readonly rng: Rng;
 
   constructor(spec: ModelSpec, readonly backend: Backend, seed = 1, limits: ModelLimits = {}) {
-    if (spec === null || typeof spec !== 'object') throw new ConfigError(`a model spec must be an object, got ${JSON.stringify(spec)}`);
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError(`a model spec must be an object, got ${JSON.stringify(spec)}`);
+    refuseUnknownKeys(spec, modelSpecKeys, `model "${spec.name}"`);
     this.spec = structuredClone(spec);
     this.rng = new Rng(seed ^ 0x5bd1e995);
     const index = new Map<string, number>([[INPUT, -1]]);
@@ -115,8 +120,9 @@ export class Model {
     // pass the limit, before it happens, so an absurd spec (filters: 1e9) costs nothing.
     const guarded = allocationGuard(backend, spec.name, limits.maxValues ?? MAX_BUILD_VALUES);
     for (const nodeSpec of spec.nodes) {
-      if (nodeSpec === null || typeof nodeSpec !== 'object') throw new ConfigError(`model "${spec.name}": every node must be an object, got ${JSON.stringify(nodeSpec)}`);
+      if (nodeSpec === null || typeof nodeSpec !== 'object' || Array.isArray(nodeSpec)) throw new ConfigError(`model "${spec.name}": every node must be an object, got ${JSON.stringify(nodeSpec)}`);
       const name = nodeSpec.name;
+      refuseUnknownKeys(nodeSpec, nodeSpecKeys, `model "${spec.name}", node ${JSON.stringify(name)}`);
       if (typeof name !== 'string' || name === '' || index.has(name)) {
         throw new ConfigError(`model "${spec.name}": node names must be unique non-empty strings (got ${JSON.stringify(name)})`);
       }
