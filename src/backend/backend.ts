@@ -3,6 +3,8 @@ import type { FloatArray } from '../tensor.js';
 /**
  * Geometry of a 2-D convolution on NCHW tensors. Weights are [O, C/groups, KH, KW].
  * Like every DL framework, "convolution" here is cross-correlation: the kernel is not flipped.
+ * Tap (kh, kw) of output (oh, ow) reads input (oh·strideH − padH + kh·dilationH, ow·strideW −
+ * padW + kw·dilationW); OH = ⌊(H + 2·padH − dilationH·(KH − 1) − 1)/strideH⌋ + 1, likewise OW.
  */
 export interface Conv2dGeometry {
   N: number; C: number; H: number; W: number;
@@ -11,6 +13,7 @@ export interface Conv2dGeometry {
   padH: number; padW: number;
   OH: number; OW: number;
   groups: number;
+  dilationH: number; dilationW: number;
 }
 
 /** Geometry of a 2-D pooling window on NCHW tensors. OH/OW may include ceil-mode windows. */
