@@ -10,19 +10,24 @@ export interface BatchNormSpec {
   /** Weight of the newest batch in the running statistics (PyTorch's convention). */
   momentum?: number;
   eps?: number;
+  /** Learnable per-channel scale γ and shift β (default true); false fixes γ = 1, β = 0 (PyTorch's affine=False). */
+  affine?: boolean;
 }
 
-export const batchNormKeys = specKeys<BatchNormSpec>({ type: true, momentum: true, eps: true });
+export const batchNormKeys = specKeys<BatchNormSpec>({ type: true, momentum: true, eps: true, affine: true });
 
 /**
  * Batch normalisation over channels (Ioffe & Szegedy 2015), for [C, H, W] or flat [C] inputs.
  * Training normalises with the batch's own mean and biased variance and updates running
- * statistics (unbiased variance, as PyTorch); evaluation uses the running statistics.
+ * statistics (unbiased variance, as PyTorch); evaluation uses the running statistics. Without
+ * `affine` the layer has no parameters: γ = 1 and β = 0 are constants.
  */
 export class BatchNorm extends Layer {
   readonly type = 'batchnorm2d';
   readonly momentum: number;
   readonly eps: number;
+  readonly affine: boolean;
+  /** γ and β; without affine, constant ones and zeros that are neither trained nor saved. */
   gamma!: Param;
   beta!: Param;
   runningMean!: StateTensor;
@@ -40,6 +45,8 @@ export class BatchNorm extends Layer {
     this.momentum = spec.momentum ?? 0.1;
     this.eps = spec.eps ?? 1e-5;
     if (!(this.momentum >= 0 && this.momentum <= 1) || !(this.eps > 0)) throw new ConfigError(`layer "${name}": momentum must be in [0, 1] and eps positive`);
+    if (spec.affine !== undefined && typeof spec.affine !== 'boolean') throw new ConfigError(`layer "${name}": affine must be true or false, got ${JSON.stringify(spec.affine)}`);
+    this.affine = spec.affine ?? true;
   }
 
   config(): Record<string, unknown> {
@@ -53,8 +60,10 @@ export class BatchNorm extends Layer {
 
   protected override allocateParams(backend: Backend): void {
     const C = this.inputShapes[0][0];
-    this.gamma = this.newParam('weight', [C], backend, false);
-    this.beta = this.newParam('bias', [C], backend, false);
+    if (this.affine) {
+      this.gamma = this.newParam('weight', [C], backend, false);
+      this.beta = this.newParam('bias', [C], backend, false);
+    }
     this.runningMean = { name: 'running_mean', value: new Tensor([C], backend.alloc(C)) };
     this.runningVar = { name: 'running_var', value: new Tensor([C], backend.alloc(C)) };
     this.mean = new Tensor([C], backend.alloc(C));
@@ -63,7 +72,7 @@ export class BatchNorm extends Layer {
   }
 
   override params(): Param[] {
-    return [this.gamma, this.beta];
+    return this.affine ? [this.gamma, this.beta] : [];
   }
 
   override state(): StateTensor[] {
@@ -71,14 +80,35 @@ export class BatchNorm extends Layer {
   }
 
   override initParams(_rng: Rng): void {
-    this.gamma.value.data.fill(1);
-    this.beta.value.data.fill(0);
+    if (this.affine) {
+      this.gamma.value.data.fill(1);
+      this.beta.value.data.fill(0);
+    }
     this.runningMean.value.data.fill(0);
     this.runningVar.value.data.fill(1);
   }
 
+  /**
+   * Without affine: γ = 1 and β = 0, and buffers for the γ and β gradients that the backward
+   * kernel writes and nobody reads. Made on first use, like activations, so that building a
+   * model (from a file) allocates no more than its stored tensors can back.
+   */
+  private constants(backend: Backend): void {
+    if (this.gamma) return;
+    const C = this.inputShapes[0][0];
+    const constant = (name: string, value: number): Param => {
+      const p = { name, value: new Tensor([C], backend.alloc(C)), grad: new Tensor([C], backend.alloc(C)), decay: false };
+      p.value.data.fill(value);
+      backend.upload(p.value.data);
+      return p;
+    };
+    this.gamma = constant('weight', 1);
+    this.beta = constant('bias', 0);
+  }
+
   forward(inputs: Tensor[], ctx: RunContext): Tensor {
     const N = this.checkInputs(inputs);
+    if (!this.affine) this.constants(ctx.backend);
     const x = (this.input = inputs[0]);
     const C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
     const b = ctx.backend;
