@@ -11,6 +11,7 @@ import type { Backend } from '../src/backend/backend.js';
 import { createBackend } from '../src/backend/index.js';
 import { RefBackend } from '../src/backend/ref.js';
 import { createLayer, layerTypes } from '../src/layers/index.js';
+import { Model } from '../src/model/model.js';
 import { Rng } from '../src/rng.js';
 import { Tensor, shapeSize } from '../src/tensor.js';
 import { layerCases } from './layer-cases.js';
@@ -94,3 +95,39 @@ for (const b of backends) {
     }
   });
 }
+
+describe('model backward writes the gradients of parameters the output does not depend on', () => {
+  for (const b of backends) {
+    it(`a dead branch and nodes past the output get zero gradients: ${b.label}`, { skip: b.skip }, async () => {
+      const be = await b.create();
+      try {
+        const model = new Model({
+          name: 'branches', inputShape: [2, 4, 4], output: 'fc', nodes: [
+            { name: 'conv', layer: { type: 'conv2d', filters: 2, kernel: 3, padding: 1 }, inputs: ['input'] },
+            { name: 'dead', layer: { type: 'conv2d', filters: 2, kernel: 1 }, inputs: ['conv'] },
+            { name: 'deadbn', layer: { type: 'batchnorm2d' }, inputs: ['dead'] },
+            { name: 'fc', layer: { type: 'dense', units: 3 }, inputs: ['conv'] },
+            { name: 'after', layer: { type: 'dense', units: 2 }, inputs: ['fc'] },
+          ],
+        }, be, 3);
+        const rng = new Rng(4);
+        const x = new Tensor([N, 2, 4, 4], be.alloc(N * 32));
+        fill(be, x, () => rng.uniform(-1, 1));
+        for (const p of model.parameters()) fill(be, p.grad, garbage);
+        model.forward(x, true);
+        const dy = new Tensor([N, 3], be.alloc(N * 3));
+        fill(be, dy, (i) => Math.cos(i));
+        model.backward(dy, true);
+        const params = model.parameters();
+        await be.download(params.map((p) => p.grad.data));
+        for (const p of params) {
+          const reached = p.path.startsWith('conv.') || p.path.startsWith('fc.');
+          if (reached) assert.ok(p.grad.data.every(Number.isFinite) && p.grad.data.some((v) => v !== 0), `${p.path} gradient computed`);
+          else assert.ok(p.grad.data.every((v) => v === 0), `${p.path} gradient is zero, got ${Array.from(p.grad.data.slice(0, 4))}`);
+        }
+      } finally {
+        be.dispose?.();
+      }
+    });
+  }
+});

@@ -240,9 +240,14 @@ export class Model {
       grads[slot] = sum;
     };
     grads[this.outputIndex] = dOutput;
-    for (let i = this.outputIndex; i >= 0; i--) {
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
       const dy = grads[i];
-      if (!dy) continue;
+      if (!dy) {
+        // The output does not depend on this node (a dead branch, a node past the output): its
+        // parameters' gradients are 0, and must be written so, or the optimizer would apply stale ones.
+        this.zeroGradients(this.nodes[i].layer);
+        continue;
+      }
       const node = this.nodes[i];
       const readsOnlyInput = node.inputs.every((j) => j < 0);
       const dxs = node.layer.backward(dy, readsOnlyInput ? inputOnlyCtx : ctx);
@@ -251,6 +256,13 @@ export class Model {
     this.lastGrads = grads;
     if (!inputGradient) return undefined;
     return grads[inputSlot] ?? Tensor.zeros(this.input.shape, this.backend.dtype);
+  }
+
+  private zeroGradients(layer: Layer): void {
+    for (const p of layer.params()) {
+      p.grad.data.fill(0);
+      this.backend.upload(p.grad.data);
+    }
   }
 
   /** dL/d(activation) of every node from the last backward pass, by node name (what the playground shows). */
