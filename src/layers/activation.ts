@@ -1,4 +1,4 @@
-import { specKeys } from '../spec-keys.js';
+import { specKeys } from '../errors.js';
 import type { Shape, Tensor } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 

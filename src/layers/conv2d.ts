@@ -1,8 +1,7 @@
 import type { Backend, Conv2dGeometry } from '../backend/backend.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, specKeys } from '../errors.js';
 import { type InitName, initWeights } from '../init.js';
 import type { Rng } from '../rng.js';
-import { specKeys } from '../spec-keys.js';
 import { type Shape, Tensor, shapeToString } from '../tensor.js';
 import { Layer, type Param, type RunContext, pair } from './layer.js';
 

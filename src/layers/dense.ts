@@ -1,8 +1,7 @@
 import type { Backend } from '../backend/backend.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, specKeys } from '../errors.js';
 import { type InitName, initWeights } from '../init.js';
 import type { Rng } from '../rng.js';
-import { specKeys } from '../spec-keys.js';
 import { type Shape, Tensor, shapeSize } from '../tensor.js';
 import { Layer, type Param, type RunContext } from './layer.js';
 

@@ -1,5 +1,4 @@
-import { ConfigError } from '../errors.js';
-import { refuseUnknownKeys } from '../spec-keys.js';
+import { ConfigError, refuseUnknownKeys } from '../errors.js';
 import { Activation, type ActivationSpec, activationKeys } from './activation.js';
 import { Conv2d, type Conv2dSpec, conv2dKeys } from './conv2d.js';
 import { Dense, type DenseSpec, denseKeys } from './dense.js';

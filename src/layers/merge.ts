@@ -1,5 +1,4 @@
-import { ShapeError } from '../errors.js';
-import { specKeys } from '../spec-keys.js';
+import { ShapeError, specKeys } from '../errors.js';
 import { type Shape, Tensor, sameShape, shapeSize, shapeToString } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 

@@ -1,7 +1,6 @@
 import type { Backend } from '../backend/backend.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, specKeys } from '../errors.js';
 import type { Rng } from '../rng.js';
-import { specKeys } from '../spec-keys.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
 import { Layer, type Param, type RunContext, type StateTensor } from './layer.js';
 

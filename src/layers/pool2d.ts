@@ -1,6 +1,5 @@
 import type { Pool2dGeometry } from '../backend/backend.js';
-import { ConfigError, ShapeError } from '../errors.js';
-import { specKeys } from '../spec-keys.js';
+import { ConfigError, ShapeError, specKeys } from '../errors.js';
 import { type Shape, Tensor, shapeToString } from '../tensor.js';
 import { Layer, type RunContext, pair } from './layer.js';
 

@@ -1,5 +1,4 @@
-import { ConfigError } from '../errors.js';
-import { specKeys } from '../spec-keys.js';
+import { ConfigError, specKeys } from '../errors.js';
 import { type Shape, Tensor, shapeSize } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 

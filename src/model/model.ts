@@ -1,9 +1,8 @@
 import type { Backend } from '../backend/backend.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, refuseUnknownKeys, specKeys } from '../errors.js';
 import { type LayerSpec, createLayer } from '../layers/index.js';
 import type { Layer, Param } from '../layers/layer.js';
 import { Rng } from '../rng.js';
-import { refuseUnknownKeys, specKeys } from '../spec-keys.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
 
 /** One node of the graph: a layer and the names of the nodes (or 'input') it reads. */

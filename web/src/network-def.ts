@@ -6,7 +6,7 @@
  * validated by building the Model, never evaluated as code.
  */
 import { ConfigError, Model, type ModelSpec, RefBackend, type LayerSpec, sequential, shapeToString } from '../../src/index.js';
-import { refuseUnknownKeys } from '../../src/spec-keys.js';
+import { refuseUnknownKeys } from '../../src/errors.js';
 
 /** The images the playground trains on: MNIST digits, 1×28×28, ten classes. */
 export const DATA_SHAPE = [1, 28, 28] as const;
