@@ -41,11 +41,14 @@ export function convWorkspaceBytes(g: ConvGeometry): i32 {
   return max(direct, convGemmWorkspaceBytes(g));
 }
 
-/** Stride 1 runs as a direct convolution (see direct.ts); other strides through im2col. */
+/**
+ * Stride 1 with adjacent taps runs as a direct convolution (see direct.ts, directweights.ts);
+ * other strides and dilated kernels through im2col.
+ */
 // @ts-ignore: decorator
 @inline
 function isDirect(g: ConvGeometry): bool {
-  return g.strideH == 1 && g.strideW == 1;
+  return g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1;
 }
 
 /** A 1×1, stride 1, unpadded convolution needs no im2col: the input planes are the columns. */

@@ -1,5 +1,5 @@
 // Geometry records written by the host into linear memory (one i32 per field, in this order),
-// read here through unmanaged classes so kernels take one pointer instead of 14 scalars.
+// read here through unmanaged classes so kernels take one pointer instead of 16 scalars.
 
 /** Mirrors Conv2dGeometry in src/backend/backend.ts. */
 @unmanaged
@@ -10,6 +10,7 @@ export class ConvGeometry {
   padH: i32; padW: i32;
   OH: i32; OW: i32;
   groups: i32;
+  dilationH: i32; dilationW: i32;
 }
 
 /** Mirrors Pool2dGeometry in src/backend/backend.ts. */

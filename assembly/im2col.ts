@@ -1,29 +1,31 @@
 // im2col / col2im for one image and one channel group. The column matrix has one row per
 // (channel, kh, kw) and one column per output position (oh, ow), so convolution becomes
-// weights [O × C·KH·KW] times columns [C·KH·KW × OH·OW].
+// weights [O × C·KH·KW] times columns [C·KH·KW × OH·OW]. Tap (kh, kw) sits kh·dilationH rows and
+// kw·dilationW columns into the window.
 
 import { ConvGeometry } from './geometry';
 
 /** Writes the Cg·KH·KW × OH·OW column matrix of x (Cg channels of H×W starting at x). */
 export function im2col(g: ConvGeometry, Cg: i32, x: usize, col: usize): void {
   const H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW;
-  const sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW;
+  const sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW, dH = g.dilationH, dW = g.dilationW;
   let dst = col;
   for (let c = 0; c < Cg; c++) {
     const plane = x + (<usize>(c * H * W) << 2);
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
-        // Output columns whose input column iw = ow*sW - pW + kw lies inside the image.
-        const owLo = clampDiv(pW - kw, sW, OW);
-        const owHi = clampDiv(W + pW - kw, sW, OW);
+        // Output columns whose input column iw = ow*sW - pW + kw*dW lies inside the image.
+        const tw = kw * dW;
+        const owLo = clampDiv(pW - tw, sW, OW);
+        const owHi = clampDiv(W + pW - tw, sW, OW);
         for (let oh = 0; oh < OH; oh++) {
-          const ih = oh * sH - pH + kh;
+          const ih = oh * sH - pH + kh * dH;
           // Rows are short (tens of floats): inline loops beat memory.copy/fill, which V8 calls out of line.
           if (ih < 0 || ih >= H || owLo >= owHi) {
             zero(dst, OW);
           } else {
             zero(dst, owLo);
-            const src = plane + (<usize>(ih * W + owLo * sW - pW + kw) << 2);
+            const src = plane + (<usize>(ih * W + owLo * sW - pW + tw) << 2);
             const out = dst + (<usize>owLo << 2);
             const n = owHi - owLo;
             if (sW == 1) {
@@ -45,18 +47,19 @@ export function im2col(g: ConvGeometry, Cg: i32, x: usize, col: usize): void {
 /** dx (Cg channels of H×W) += the column matrix scattered back to the pixels it was read from. */
 export function col2imAdd(g: ConvGeometry, Cg: i32, col: usize, dx: usize): void {
   const H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW;
-  const sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW;
+  const sH = g.strideH, sW = g.strideW, pH = g.padH, pW = g.padW, dH = g.dilationH, dW = g.dilationW;
   let src = col;
   for (let c = 0; c < Cg; c++) {
     const plane = dx + (<usize>(c * H * W) << 2);
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
-        const owLo = clampDiv(pW - kw, sW, OW);
-        const owHi = clampDiv(W + pW - kw, sW, OW);
+        const tw = kw * dW;
+        const owLo = clampDiv(pW - tw, sW, OW);
+        const owHi = clampDiv(W + pW - tw, sW, OW);
         for (let oh = 0; oh < OH; oh++) {
-          const ih = oh * sH - pH + kh;
+          const ih = oh * sH - pH + kh * dH;
           if (ih >= 0 && ih < H && owLo < owHi) {
-            const out = plane + (<usize>(ih * W + owLo * sW - pW + kw) << 2);
+            const out = plane + (<usize>(ih * W + owLo * sW - pW + tw) << 2);
             const from = src + (<usize>owLo << 2);
             const n = owHi - owLo;
             if (sW == 1) addInto(out, from, n);

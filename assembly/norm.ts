@@ -41,7 +41,7 @@ export function batchNormApply(C: i32, HW: i32, p0: i32, p1: i32, x: usize, mean
  * dβ = Σ dy, dγ = Σ dy·x̂, dx = γσ⁻¹/m · (m·dy − dβ − x̂·dγ).
  */
 export function batchNormBackward(N: i32, C: i32, HW: i32, c0: i32, c1: i32, x: usize, dy: usize, mean: usize, invStd: usize,
-  gamma: usize, dx: usize, dgamma: usize, dbeta: usize): void {
+  gamma: usize, dx: usize, dgamma: usize, dbeta: usize, batchStatistics: i32): void {
   const count = <f64>(N * HW);
   for (let c = c0; c < c1; c++) {
     const co = <usize>c << 2;
@@ -59,6 +59,11 @@ export function batchNormBackward(N: i32, C: i32, HW: i32, c0: i32, c1: i32, x: 
     }
     store<f32>(dbeta + co, <f32>sumDy);
     store<f32>(dgamma + co, <f32>sumDyXhat);
+    if (!batchStatistics) {
+      // Constant (running) statistics: dx = dy·γ·σ⁻¹.
+      scaleChannel(N, C, HW, c, <f32>(<f64>load<f32>(gamma + co) * <f64>s), dy, dx);
+      continue;
+    }
     const scale = <f32>((<f64>load<f32>(gamma + co) * <f64>s) / count);
     const cnt = <f32>count, sd = <f32>sumDy, sdx = <f32>sumDyXhat;
     const vscale = f32x4.splat(scale), vcnt = f32x4.splat(cnt), vsd = f32x4.splat(sd), vsdx = f32x4.splat(sdx);
@@ -213,4 +218,16 @@ function powNeg(s: v128, beta: f32): v128 {
   if (beta == 1) return f32x4.div(f32x4.splat(1), s);
   return f32x4(Mathf.pow(f32x4.extract_lane(s, 0), -beta), Mathf.pow(f32x4.extract_lane(s, 1), -beta),
     Mathf.pow(f32x4.extract_lane(s, 2), -beta), Mathf.pow(f32x4.extract_lane(s, 3), -beta));
+}
+
+/** out = k·src over channel c's N planes of HW values. */
+function scaleChannel(N: i32, C: i32, HW: i32, c: i32, k: f32, src: usize, out: usize): void {
+  const vk = f32x4.splat(k);
+  for (let n = 0; n < N; n++) {
+    const off = <usize>((n * C + c) * HW) << 2;
+    const sp = src + off, op = out + off;
+    let i = 0;
+    for (; i + 4 <= HW; i += 4) v128.store(op + (<usize>i << 2), f32x4.mul(vk, v128.load(sp + (<usize>i << 2))));
+    for (; i < HW; i++) store<f32>(op + (<usize>i << 2), k * load<f32>(sp + (<usize>i << 2)));
+  }
 }

@@ -42,8 +42,8 @@ for (const threads of threadCounts) {
 
   const N = 64;
   const convs = {
-    'conv1 1→6 5×5 pad 2': { N, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, strideH: 1, strideW: 1, padH: 2, padW: 2, OH: 28, OW: 28, groups: 1 },
-    'conv2 6→16 5×5': { N, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, strideH: 1, strideW: 1, padH: 0, padW: 0, OH: 10, OW: 10, groups: 1 },
+    'conv1 1→6 5×5 pad 2': { N, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, strideH: 1, strideW: 1, padH: 2, padW: 2, OH: 28, OW: 28, groups: 1, dilationH: 1, dilationW: 1 },
+    'conv2 6→16 5×5': { N, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, strideH: 1, strideW: 1, padH: 0, padW: 0, OH: 10, OW: 10, groups: 1, dilationH: 1, dilationW: 1 },
   };
   for (const [name, g] of Object.entries(convs)) {
     const x = random(be, N * g.C * g.H * g.W), w = random(be, g.O * g.C * g.KH * g.KW), bias = random(be, g.O);

@@ -14,3 +14,25 @@ export class FormatError extends ConvkitError {}
 
 /** A user-supplied option or definition is invalid. */
 export class ConfigError extends ConvkitError {}
+
+/**
+ * The keys a spec object may hold, written as `specKeys<Spec>({ a: true, b: true })`: the
+ * compiler checks the list against the Spec type both ways (a missing or an extra key is a type
+ * error), so the type and the runtime check cannot drift apart.
+ */
+export function specKeys<S>(keys: { [K in keyof Required<S>]: true }): readonly string[] {
+  return Object.keys(keys);
+}
+
+/**
+ * Throws a ConfigError naming `what` (a layer, a model, a node) and the first key of `spec`
+ * not in `allowed`, listing the valid ones: a misspelt or unsupported setting must not be
+ * silently ignored (a conv2d "dilation" that is dropped builds a different network).
+ */
+export function refuseUnknownKeys(spec: object, allowed: readonly string[], what: string): void {
+  for (const key of Object.keys(spec)) {
+    if (!allowed.includes(key)) {
+      throw new ConfigError(`${what}: unknown key ${JSON.stringify(key)} (valid keys: ${allowed.join(', ')})`);
+    }
+  }
+}

@@ -85,9 +85,10 @@ function outputs(be: Backend, n: number, rng: Rng): [FloatArray, FloatArray] {
 }
 
 function convGeometry(N: number, C: number, H: number, W: number, O: number, KH: number, KW: number,
-  strideH: number, strideW: number, padH: number, padW: number, groups: number): Conv2dGeometry {
-  const OH = Math.floor((H + 2 * padH - KH) / strideH) + 1, OW = Math.floor((W + 2 * padW - KW) / strideW) + 1;
-  return { N, C, H, W, O, KH, KW, strideH, strideW, padH, padW, OH, OW, groups };
+  strideH: number, strideW: number, padH: number, padW: number, groups: number, dilationH = 1, dilationW = dilationH): Conv2dGeometry {
+  const OH = Math.floor((H + 2 * padH - dilationH * (KH - 1) - 1) / strideH) + 1;
+  const OW = Math.floor((W + 2 * padW - dilationW * (KW - 1) - 1) / strideW) + 1;
+  return { N, C, H, W, O, KH, KW, strideH, strideW, padH, padW, OH, OW, groups, dilationH, dilationW };
 }
 
 function poolGeometry(N: number, C: number, H: number, W: number, KH: number, KW: number,
@@ -448,12 +449,16 @@ for (const c of selected) {
         ref.batchNormApply(N, C, HW, xr, meanr, invStdr, gammar, betar, yr);
         await close(y, yr, `apply ${N}×${C}×${HW}`);
         const [dy, dyr] = pair(be, n, rng);
-        const [dx, dxr] = outputs(be, n, rng), [dgamma, dgammar] = outputs(be, C, rng), [dbeta, dbetar] = outputs(be, C, rng);
-        be.batchNormBackward(N, C, HW, x, dy, mean, invStd, gamma, dx, dgamma, dbeta);
-        ref.batchNormBackward(N, C, HW, xr, dyr, meanr, invStdr, gammar, dxr, dgammar, dbetar);
-        await close(dx, dxr, `backward dx ${N}×${C}×${HW}`);
-        await close(dgamma, dgammar, `backward dgamma ${N}×${C}×${HW}`);
-        await close(dbeta, dbetar, `backward dbeta ${N}×${C}×${HW}`);
+        // Batch statistics (training) and constant running statistics (evaluation).
+        for (const batchStats of [true, false]) {
+          const [dx, dxr] = outputs(be, n, rng), [dgamma, dgammar] = outputs(be, C, rng), [dbeta, dbetar] = outputs(be, C, rng);
+          be.batchNormBackward(N, C, HW, x, dy, mean, invStd, gamma, dx, dgamma, dbeta, batchStats);
+          ref.batchNormBackward(N, C, HW, xr, dyr, meanr, invStdr, gammar, dxr, dgammar, dbetar, batchStats);
+          const what = `${N}×${C}×${HW}${batchStats ? '' : ', running statistics'}`;
+          await close(dx, dxr, `backward dx ${what}`);
+          await close(dgamma, dgammar, `backward dgamma ${what}`);
+          await close(dbeta, dbetar, `backward dbeta ${what}`);
+        }
       }
     });
 
@@ -741,5 +746,54 @@ for (const c of selected) {
         }
       });
     });
+  });
+}
+
+// ---- Dilated convolutions: the im2col route on every backend, checked against the reference ----
+// Each shape is one that would take a specialised wasm route (direct, directweights, convgemm,
+// Winograd 3×3 and 5×5, thread split) were its taps adjacent; those routes must be bypassed.
+const dilatedConvCases: [string, Conv2dGeometry][] = [
+  ['dilation 2, stride 1, padding 2 (direct route shape)', convGeometry(2, 3, 9, 8, 4, 3, 3, 1, 1, 2, 2, 1, 2)],
+  ['dilation 2, stride 2, padding 1, groups 2', convGeometry(2, 4, 11, 10, 6, 3, 3, 2, 2, 1, 1, 2, 2)],
+  ['dilation (2, 3), kernel 3×2, stride (1, 2), padding (1, 2)', convGeometry(3, 2, 10, 13, 3, 3, 2, 1, 2, 1, 2, 1, 2, 3)],
+  ['dilation 3, the dilated kernel just fits (one output row)', convGeometry(2, 2, 7, 9, 3, 3, 3, 1, 1, 0, 1, 1, 3)],
+  ['dilation 2, padding beyond the dilated span minus one (input gradient)', convGeometry(1, 3, 4, 5, 2, 2, 2, 1, 1, 3, 3, 1, 2)],
+  ['dilation 3 on a 1×1 kernel (no effect)', convGeometry(2, 5, 6, 7, 4, 1, 1, 1, 1, 0, 0, 1, 3)],
+  ['dilation 2, 36 filters (convgemm shape)', convGeometry(2, 8, 9, 10, 36, 3, 3, 1, 1, 2, 2, 1, 2)],
+  ['dilation 2, 3×3, 32 channels and filters (Winograd shape)', convGeometry(2, 32, 13, 11, 32, 3, 3, 1, 1, 2, 2, 1, 2)],
+  ['dilation 2, 5×5, 32 channels, 34 filters (Winograd 5×5 shape)', convGeometry(1, 32, 21, 19, 34, 5, 5, 1, 1, 4, 4, 1, 2)],
+  ['dilation 2, batch 8 (split across threads), groups 4', convGeometry(8, 16, 20, 18, 16, 3, 3, 1, 1, 2, 2, 4, 2)],
+];
+
+for (const c of selected) {
+  describe(`backend ${c.label}: dilated convolutions`, { skip: c.skip }, () => {
+    let be: Backend;
+    before(async () => { be = await createBackend(c.name, c.options); });
+    after(() => { (be as { dispose?: () => void }).dispose?.(); });
+    const close = async (got: FloatArray, want: ArrayLike<number>, what: string) => {
+      await be.download([got]);
+      assertClose(got, want, what);
+    };
+    for (const [label, g] of dilatedConvCases) {
+      it(`conv2d forward, backward input and weights: ${label}`, async () => {
+        const rng = new Rng(label.length * 104729);
+        const xn = g.N * g.C * g.H * g.W, wn = g.O * (g.C / g.groups) * g.KH * g.KW, yn = g.N * g.O * g.OH * g.OW;
+        const [x, xr] = pair(be, xn, rng), [w, wr] = pair(be, wn, rng), [bias, biasr] = pair(be, g.O, rng);
+        const [y, yr] = outputs(be, yn, rng);
+        be.conv2dForward(g, x, w, bias, y);
+        ref.conv2dForward(g, xr, wr, biasr, yr);
+        await close(y, yr, 'forward');
+        const [dy, dyr] = pair(be, yn, rng);
+        const [dx, dxr] = outputs(be, xn, rng);
+        be.conv2dBackwardInput(g, dy, w, dx);
+        ref.conv2dBackwardInput(g, dyr, wr, dxr);
+        await close(dx, dxr, 'backward input');
+        const [dw, dwr] = outputs(be, wn, rng), [db, dbr] = outputs(be, g.O, rng);
+        be.conv2dBackwardWeights(g, x, dy, dw, db);
+        ref.conv2dBackwardWeights(g, xr, dyr, dwr, dbr);
+        await close(dw, dwr, 'backward weights');
+        await close(db, dbr, 'backward bias');
+      });
+    }
   });
 }

@@ -158,14 +158,20 @@ describe('fuzz: model files', () => {
     const header = headerOf(chain);
     const hostile = JSON.stringify(header)
       .replace('{"format"', '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"format"')
-      .replace('"metadata":{', '"metadata":{"__proto__":{"polluted":"yes"},"toString":"not a function",')
-      .replace('"type":"conv2d"', '"type":"conv2d","__proto__":{"filters":1e9},"constructor":{"name":"x"}');
+      .replace('"metadata":{', '"metadata":{"__proto__":{"polluted":"yes"},"toString":"not a function",');
     const bytes = withHeader(chain, JSON.parse(hostile));
     const { model, metadata } = decodeModel(bytes, 'hostile.convkit', backend);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
     assert.equal(model.parameterCount(), new Model(model.spec, backend).parameterCount());
     assert.equal(typeof metadata.toString, 'string', 'metadata keys are data, not behaviour');
+    // In a layer spec they are keys like any other the layer does not know: refused, by name.
+    for (const key of ['__proto__', 'constructor']) {
+      const layerKeys = JSON.parse(JSON.stringify(header).replace('"type":"conv2d"', `"type":"conv2d","${key}":{"filters":1e9,"polluted":"yes"}`));
+      assert.throws(() => decodeModel(withHeader(chain, layerKeys), 'hostile.convkit', backend),
+        (e: Error) => e instanceof FormatError && e.message.includes(`unknown key "${key}"`));
+      assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
+    }
     // A layer "type" naming something else than a known layer is an error, never a lookup.
     for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
       const h = headerOf(chain) as { spec: ModelSpec };

@@ -31,9 +31,10 @@ export interface GradCheckResult {
 /**
  * Checks a model's backward pass against central finite differences in float64. The loss is
  * L = Σ output ⊙ R for a fixed random R, which exercises every output element. The model's
- * RNG is rewound before each forward pass so dropout masks stay fixed.
+ * RNG is rewound before each forward pass so dropout masks stay fixed. `training` false checks
+ * the evaluation-mode pass (batch norm with its running statistics).
  */
-export function gradCheck(spec: ModelSpec, batch: number, seed = 7, eps = 1e-6): GradCheckResult {
+export function gradCheck(spec: ModelSpec, batch: number, seed = 7, eps = 1e-6, training = true): GradCheckResult {
   const rng = new Rng(seed);
   const model = new Model(spec, f64, seed);
   // Random (not zero) biases so that every parameter is exercised away from special points.
@@ -44,7 +45,7 @@ export function gradCheck(spec: ModelSpec, batch: number, seed = 7, eps = 1e-6):
   const rngState = model.rng.getState();
   const run = () => {
     model.rng.setState(rngState);
-    return model.forward(x, true);
+    return model.forward(x, training);
   };
   const out = run();
   const R = randomTensor([...out.shape], rng);
@@ -55,7 +56,7 @@ export function gradCheck(spec: ModelSpec, batch: number, seed = 7, eps = 1e-6):
     return s;
   };
   run();
-  const dx = Float64Array.from(model.backward(R, true, true)!.data);
+  const dx = Float64Array.from(model.backward(R, training, true)!.data);
   const analytic = new Map(model.parameters().map((p) => [p.path, Float64Array.from(p.grad.data)]));
 
   const numeric = (values: Float64Array | Float32Array) => {

@@ -9,8 +9,8 @@ import { f64, gradCheck, randomTensor, relativeError, single } from './gradcheck
 
 const TOLERANCE = 1e-4;
 
-function assertGradients(spec: ModelSpec, batch: number) {
-  const r = gradCheck(spec, batch);
+function assertGradients(spec: ModelSpec, batch: number, training = true) {
+  const r = gradCheck(spec, batch, 7, 1e-6, training);
   assert.ok(r.input < TOLERANCE, `input gradient relative error ${r.input}`);
   for (const [path, err] of Object.entries(r.params)) assert.ok(err < TOLERANCE, `${path} gradient relative error ${err}`);
   return r;
@@ -23,6 +23,9 @@ const cases: [string, LayerSpec, [number, number, number], number][] = [
   ['conv2d non-square kernel and stride', { type: 'conv2d', filters: 2, kernel: [3, 2], stride: [2, 1], padding: [1, 0] }, [2, 8, 5], 3],
   ['conv2d groups 2, no bias', { type: 'conv2d', filters: 4, kernel: 3, groups: 2, bias: false, padding: 1 }, [4, 5, 5], 2],
   ['conv2d 1×1', { type: 'conv2d', filters: 3, kernel: 1 }, [5, 4, 3], 2],
+  ['conv2d dilation 2, padding 2', { type: 'conv2d', filters: 3, kernel: 3, dilation: 2, padding: 2 }, [2, 7, 8], 2],
+  ['conv2d dilation (2, 3), stride 2, groups 2, no bias', { type: 'conv2d', filters: 4, kernel: [3, 2], dilation: [2, 3], stride: 2, padding: 1, groups: 2, bias: false }, [2, 9, 10], 2],
+  ['conv2d dilation 2, padding same', { type: 'conv2d', filters: 2, kernel: 3, dilation: 2, padding: 'same' }, [3, 6, 5], 2],
   ['maxpool2d 2/2', { type: 'maxpool2d', kernel: 2 }, [3, 8, 6], 2],
   ['maxpool2d overlapping 3/2, odd size', { type: 'maxpool2d', kernel: 3, stride: 2 }, [2, 9, 7], 3],
   ['maxpool2d padding 1, ceil mode', { type: 'maxpool2d', kernel: 3, stride: 2, padding: 1, ceil: true }, [2, 8, 8], 2],
@@ -39,6 +42,7 @@ const cases: [string, LayerSpec, [number, number, number], number][] = [
   ['leakyrelu', { type: 'leakyrelu', slope: 0.1 }, [2, 4, 4], 2],
   ['relu6 (inputs scaled past the cap)', { type: 'relu6' }, [2, 4, 4], 2],
   ['batchnorm2d (training: batch statistics)', { type: 'batchnorm2d' }, [3, 4, 5], 3],
+  ['batchnorm2d without affine parameters', { type: 'batchnorm2d', affine: false }, [3, 4, 5], 3],
   ['batchnorm on a flat input (batchnorm1d)', { type: 'batchnorm2d', eps: 1e-3 }, [5, 1, 1], 4],
   ['lrn across 5 channels', { type: 'lrn', size: 5, alpha: 0.5, beta: 0.75, k: 2 }, [7, 3, 3], 2],
   ['lrn with an even size', { type: 'lrn', size: 4, alpha: 0.3, beta: 0.6, k: 1 }, [5, 2, 3], 2],
@@ -54,6 +58,21 @@ describe('gradients match central finite differences (float64)', () => {
   for (const [name, layer, shape, batch] of cases) {
     it(name, () => { assertGradients(single(layer, shape), batch); });
   }
+
+  it('batchnorm2d in evaluation mode (running statistics): γ, β and input gradients', () => {
+    const spec = single({ type: 'batchnorm2d' }, [3, 4, 5]);
+    const r = assertGradients(spec, 2, false);
+    assert.deepEqual(Object.keys(r.params).sort(), ['layer.bias', 'layer.weight']);
+  });
+
+  it('batchnorm2d without affine parameters in evaluation mode, before a conv', () => {
+    const spec: ModelSpec = { name: 'bn', inputShape: [3, 4, 5], nodes: [
+      { name: 'bn', layer: { type: 'batchnorm2d', affine: false }, inputs: ['input'] },
+      { name: 'conv', layer: { type: 'conv2d', filters: 2, kernel: 3, dilation: 2, padding: 1 }, inputs: ['bn'] },
+    ] };
+    const r = assertGradients(spec, 2, false);
+    assert.deepEqual(Object.keys(r.params).sort(), ['conv.bias', 'conv.weight']);
+  });
 
   it('softmax (as a layer)', () => {
     const spec: ModelSpec = { name: 'sm', inputShape: [2, 2, 2], nodes: [

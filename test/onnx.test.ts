@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { RefBackend } from '../src/backend/ref.js';
 import { ConfigError, FormatError } from '../src/errors.js';
-import { Model, type ModelSpec } from '../src/model/model.js';
+import { Model, type ModelSpec, sequential } from '../src/model/model.js';
 import { zoo } from '../src/model/zoo.js';
 import { toOnnx } from '../src/onnx/export.js';
 import { UnsupportedOnnxError, loadOnnx } from '../src/onnx/import.js';
@@ -68,7 +68,31 @@ const graphSpec: ModelSpec = { name: 'graph', inputShape: [3, 13, 11], nodes: [
   { name: 'sm', layer: { type: 'softmax' }, inputs: ['r6'] },
 ] };
 
+const dilatedSpec: ModelSpec = sequential('dilated', [4, 17, 15], [
+  { type: 'conv2d', filters: 6, kernel: 3, dilation: 2, padding: 'same' },
+  { type: 'batchnorm2d' },
+  { type: 'relu' },
+  { type: 'conv2d', filters: 6, kernel: [3, 2], dilation: [3, 1], stride: 2, padding: 1, groups: 2 },
+  { type: 'globalavgpool2d' },
+  { type: 'dense', units: 5 },
+]);
+
 describe('ONNX export, checked against ONNX Runtime', () => {
+  it('batch norm without affine parameters exports constant scale and shift; ONNX Runtime and the re-import agree', async () => {
+    const spec = sequential('noaffine', [3, 9, 9], [
+      { type: 'conv2d', filters: 4, kernel: 3 }, { type: 'batchnorm2d', affine: false }, { type: 'relu' },
+      { type: 'flatten' }, { type: 'dense', units: 6 }, { type: 'batchnorm2d', affine: false },
+    ]);
+    const model = randomized(spec, 3);
+    const x = randomInput([3, 3, 9, 9], 8);
+    const ours = Float32Array.from(model.forward(x).data);
+    assert.ok(maxRelativeError(ours, await runOrt(toOnnx(model), x)) < 1e-4);
+    const imported = loadOnnx(toOnnx(model), backend);
+    // The importer cannot tell constant ones and zeros from learnable ones: γ and β come back as parameters.
+    assert.equal(imported.parameterCount(), model.parameterCount() + 2 * (4 + 6));
+    assert.ok(maxRelativeError(imported.forward(x).data, ours) < 1e-6);
+  });
+
   const models: [string, ModelSpec, number][] = [
     ['lenet5', zoo.lenet5.build(), 3],
     ['AlexNet (small input, ÷8 channels: groups, LRN, overlapping pools, dropout)', zoo.alexnet.build({ inputShape: [3, 67, 67], width: 1 / 8, classes: 10 }), 2],
@@ -81,6 +105,7 @@ describe('ONNX export, checked against ONNX Runtime', () => {
     ['alexnet-tv (÷8 channels, 224×224: adaptive pooling)', zoo['alexnet-tv'].build({ width: 1 / 8, classes: 10 }), 1],
     ['convnetjs-mnist', zoo['convnetjs-mnist'].build(), 2],
     ['a graph with groups, residual add, concat, ceil-mode pooling and softmax', graphSpec, 2],
+    ['dilated convolutions (2, [3, 1], with groups and stride) and batch norm', dilatedSpec, 2],
   ];
   for (const [name, spec, batch] of models) {
     it(`${name}: ONNX Runtime agrees with convkit (max relative error < 1e-4)`, async () => {

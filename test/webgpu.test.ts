@@ -51,9 +51,10 @@ function pair(be: WebGpuBackend, n: number, rng: Rng, lo = -1, hi = 1): [Float32
 }
 
 function convGeometry(N: number, C: number, H: number, W: number, O: number, KH: number, KW: number,
-  strideH: number, strideW: number, padH: number, padW: number, groups: number): Conv2dGeometry {
-  const OH = Math.floor((H + 2 * padH - KH) / strideH) + 1, OW = Math.floor((W + 2 * padW - KW) / strideW) + 1;
-  return { N, C, H, W, O, KH, KW, strideH, strideW, padH, padW, OH, OW, groups };
+  strideH: number, strideW: number, padH: number, padW: number, groups: number, dilationH = 1, dilationW = dilationH): Conv2dGeometry {
+  const OH = Math.floor((H + 2 * padH - dilationH * (KH - 1) - 1) / strideH) + 1;
+  const OW = Math.floor((W + 2 * padW - dilationW * (KW - 1) - 1) / strideW) + 1;
+  return { N, C, H, W, O, KH, KW, strideH, strideW, padH, padW, OH, OW, groups, dilationH, dilationW };
 }
 
 const dispatcher = (be: WebGpuBackend) => (be as unknown as { d: Dispatcher }).d;

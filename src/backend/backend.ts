@@ -3,6 +3,8 @@ import type { FloatArray } from '../tensor.js';
 /**
  * Geometry of a 2-D convolution on NCHW tensors. Weights are [O, C/groups, KH, KW].
  * Like every DL framework, "convolution" here is cross-correlation: the kernel is not flipped.
+ * Tap (kh, kw) of output (oh, ow) reads input (oh·strideH − padH + kh·dilationH, ow·strideW −
+ * padW + kw·dilationW); OH = ⌊(H + 2·padH − dilationH·(KH − 1) − 1)/strideH⌋ + 1, likewise OW.
  */
 export interface Conv2dGeometry {
   N: number; C: number; H: number; W: number;
@@ -11,6 +13,7 @@ export interface Conv2dGeometry {
   padH: number; padW: number;
   OH: number; OW: number;
   groups: number;
+  dilationH: number; dilationW: number;
 }
 
 /** Geometry of a 2-D pooling window on NCHW tensors. OH/OW may include ceil-mode windows. */
@@ -125,9 +128,13 @@ export interface Backend {
    */
   batchNormRunning(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
     runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void;
-  /** Backward of training-mode batch norm (batch statistics): dx, dgamma, dbeta (write). */
+  /**
+   * Backward of batch norm: dx, dgamma = Σ dy·x̂, dbeta = Σ dy (all written). With
+   * `batchStatistics` (training) the mean and invStd were the batch's own, so dx carries their
+   * dependence on x; without (evaluation: running statistics, constants) dx = dy·gamma·invStd.
+   */
   batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void;
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, batchStatistics: boolean): void;
 
   /**
    * Local response normalisation across channels (AlexNet): scale = k + (alpha/size)·Σ x² over

@@ -46,10 +46,10 @@ export class RefBackend implements Backend {
             let sum = bias ? bias[o] : 0;
             for (let c = 0; c < Cg; c++) {
               for (let kh = 0; kh < KH; kh++) {
-                const ih = oh * g.strideH - g.padH + kh;
+                const ih = oh * g.strideH - g.padH + kh * g.dilationH;
                 if (ih < 0 || ih >= H) continue;
                 for (let kw = 0; kw < KW; kw++) {
-                  const iw = ow * g.strideW - g.padW + kw;
+                  const iw = ow * g.strideW - g.padW + kw * g.dilationW;
                   if (iw < 0 || iw >= W) continue;
                   sum += x[((n * C + c0 + c) * H + ih) * W + iw] * w[((o * Cg + c) * KH + kh) * KW + kw];
                 }
@@ -75,10 +75,10 @@ export class RefBackend implements Backend {
             const d = dy[((n * O + o) * OH + oh) * OW + ow];
             for (let c = 0; c < Cg; c++) {
               for (let kh = 0; kh < KH; kh++) {
-                const ih = oh * g.strideH - g.padH + kh;
+                const ih = oh * g.strideH - g.padH + kh * g.dilationH;
                 if (ih < 0 || ih >= H) continue;
                 for (let kw = 0; kw < KW; kw++) {
-                  const iw = ow * g.strideW - g.padW + kw;
+                  const iw = ow * g.strideW - g.padW + kw * g.dilationW;
                   if (iw < 0 || iw >= W) continue;
                   dx[((n * C + c0 + c) * H + ih) * W + iw] += d * w[((o * Cg + c) * KH + kh) * KW + kw];
                 }
@@ -104,10 +104,10 @@ export class RefBackend implements Backend {
             if (dbias) dbias[o] += d;
             for (let c = 0; c < Cg; c++) {
               for (let kh = 0; kh < KH; kh++) {
-                const ih = oh * g.strideH - g.padH + kh;
+                const ih = oh * g.strideH - g.padH + kh * g.dilationH;
                 if (ih < 0 || ih >= H) continue;
                 for (let kw = 0; kw < KW; kw++) {
-                  const iw = ow * g.strideW - g.padW + kw;
+                  const iw = ow * g.strideW - g.padW + kw * g.dilationW;
                   if (iw < 0 || iw >= W) continue;
                   dw[((o * Cg + c) * KH + kh) * KW + kw] += d * x[((n * C + c0 + c) * H + ih) * W + iw];
                 }
@@ -246,7 +246,7 @@ export class RefBackend implements Backend {
   }
 
   batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, batchStatistics: boolean): void {
     const count = N * HW;
     for (let c = 0; c < C; c++) {
       // With x̂ = (x − μ)·σ⁻¹: dβ = Σ dy, dγ = Σ dy·x̂, dx = γσ⁻¹/m · (m·dy − dβ − x̂·dγ).
@@ -260,6 +260,11 @@ export class RefBackend implements Backend {
       }
       dbeta[c] = sumDy;
       dgamma[c] = sumDyXhat;
+      if (!batchStatistics) {
+        // Constant statistics: an affine map per channel.
+        for (let n = 0; n < N; n++) for (let i = 0; i < HW; i++) dx[(n * C + c) * HW + i] = gamma[c] * invStd[c] * dy[(n * C + c) * HW + i];
+        continue;
+      }
       const scale = (gamma[c] * invStd[c]) / count;
       for (let n = 0; n < N; n++) {
         for (let i = 0; i < HW; i++) {

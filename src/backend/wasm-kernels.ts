@@ -72,7 +72,7 @@ export interface KernelExports {
   batchNormStats(N: number, C: number, HW: number, c0: number, c1: number, x: Ptr, mean: Ptr, variance: Ptr): void;
   batchNormApply(C: number, HW: number, p0: number, p1: number, x: Ptr, mean: Ptr, invStd: Ptr, gamma: Ptr, beta: Ptr, y: Ptr): void;
   batchNormBackward(N: number, C: number, HW: number, c0: number, c1: number, x: Ptr, dy: Ptr, mean: Ptr, invStd: Ptr,
-    gamma: Ptr, dx: Ptr, dgamma: Ptr, dbeta: Ptr): void;
+    gamma: Ptr, dx: Ptr, dgamma: Ptr, dbeta: Ptr, batchStatistics: number): void;
   /** LRN kernels cover planes (n, c) in [p0, p1); the window is [c − before, c − before + size − 1]. */
   lrnForward(C: number, HW: number, p0: number, p1: number, size: number, before: number, alpha: number, beta: number, k: number,
     x: Ptr, scale: Ptr, y: Ptr): void;

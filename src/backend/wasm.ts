@@ -332,13 +332,13 @@ export class WasmBackend implements Backend {
   }
 
   batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, batchStatistics: boolean): void {
     this.io.begin();
     const n = N * C * HW;
     const xp = this.io.input(x, n, 'x'), dyp = this.io.input(dy, n, 'dy'), mp = this.io.input(mean, C, 'mean');
     const sp = this.io.input(invStd, C, 'invStd'), gp = this.io.input(gamma, C, 'gamma');
     const dxp = this.io.output(dx, n, 'dx'), dgp = this.io.output(dgamma, C, 'dgamma'), dbp = this.io.output(dbeta, C, 'dbeta');
-    this.split('batchNormBackward', C, n, (c0, c1) => [N, C, HW, c0, c1, xp, dyp, mp, sp, gp, dxp, dgp, dbp]);
+    this.split('batchNormBackward', C, n, (c0, c1) => [N, C, HW, c0, c1, xp, dyp, mp, sp, gp, dxp, dgp, dbp, +batchStatistics]);
     this.io.finish();
   }
 
@@ -827,6 +827,7 @@ export class WasmBackend implements Backend {
     v[4] = g.O; v[5] = g.KH; v[6] = g.KW;
     v[7] = g.strideH; v[8] = g.strideW; v[9] = g.padH; v[10] = g.padW;
     v[11] = g.OH; v[12] = g.OW; v[13] = g.groups;
+    v[14] = g.dilationH; v[15] = g.dilationW;
     return GEOMETRY;
   }
 
@@ -871,6 +872,7 @@ export class WasmBackend implements Backend {
  * The input gradient runs as a stride-1 convolution of dy, so only for stride 1.
  */
 function useConvGemm(g: Conv2dGeometry, kernel: 'forward' | 'input' | 'weights'): boolean {
+  if (dilated(g)) return false; // its image packing gathers adjacent taps
   const Cg = g.C / g.groups, Og = g.O / g.groups;
   if (kernel === 'input') {
     return g.strideH === 1 && g.strideW === 1 && g.padH < g.KH && g.padW < g.KW && Cg >= CONV_GEMM_MIN_ROWS && Og * g.KH * g.KW >= MR;
@@ -886,6 +888,7 @@ function useConvGemm(g: Conv2dGeometry, kernel: 'forward' | 'input' | 'weights')
  */
 function useWinograd(g: Conv2dGeometry, inputGradient: boolean): boolean {
   const k = g.KH;
+  if (dilated(g)) return false;
   if ((k !== 3 && k !== 5) || g.KW !== k || g.strideH !== 1 || g.strideW !== 1 || g.padH > k - 1 || g.padW > k - 1) return false;
   const Cg = g.C / g.groups, Og = g.O / g.groups;
   const rows = inputGradient ? Cg : Og, Cs = inputGradient ? Og : Cg;
@@ -902,6 +905,11 @@ function useWinogradWeights(g: Conv2dGeometry): boolean {
   if (g.KH !== 3 || !useWinograd(g, false)) return false;
   const tiles = g.N * Math.ceil(g.OH / 2) * roundUp(Math.ceil(g.OW / 2), 4);
   return tiles >= WINOGRAD_GRAD_MIN_TILES && 16 * (g.C + g.O) * tiles * 4 <= WINOGRAD_GRAD_MAX_BYTES;
+}
+
+/** Whether the kernel's taps are spread out: only the im2col route handles that (assembly/conv.ts). */
+function dilated(g: Conv2dGeometry): boolean {
+  return g.dilationH !== 1 || g.dilationW !== 1;
 }
 
 function roundUp(n: number, m: number): number {

@@ -82,7 +82,7 @@ function convolve(img: PlanarImage, weights: Float64Array, k: { O: number; KH: n
   }
   const g: Conv2dGeometry = {
     N: 1, C: x.channels, H: x.height, W: x.width, O: k.O, KH: k.KH, KW: k.KW,
-    strideH: stride, strideW: stride, padH: pad[0], padW: pad[1], OH, OW, groups: k.groups,
+    strideH: stride, strideW: stride, padH: pad[0], padW: pad[1], OH, OW, groups: k.groups, dilationH: 1, dilationW: 1,
   };
   const backend = opts.backend ?? float64;
   const y = backend.alloc(k.O * OH * OW);

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, specKeys } from '../errors.js';
 import type { Shape, Tensor } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 
@@ -10,6 +10,14 @@ export interface ActivationSpec {
   alpha?: number;
   beta?: number;
 }
+
+/** The keys each activation takes (the spec type holds every activation's settings together). */
+export const activationKeys: Record<ActivationSpec['type'], readonly string[]> = {
+  relu: ['type'], tanh: ['type'], sigmoid: ['type'], softmax: ['type'], relu6: ['type'],
+  leakyrelu: ['type', 'slope'], hardsigmoid: ['type', 'alpha', 'beta'],
+};
+// Every key of the spec belongs to some activation.
+specKeys<ActivationSpec>({ type: true, slope: true, alpha: true, beta: true });
 
 /**
  * Element-wise activations. ReLU's derivative at exactly 0 is taken as 0 (a valid

@@ -1,5 +1,5 @@
 import type { Backend, Conv2dGeometry } from '../backend/backend.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, specKeys } from '../errors.js';
 import { type InitName, initWeights } from '../init.js';
 import type { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeToString } from '../tensor.js';
@@ -10,6 +10,8 @@ export interface Conv2dSpec {
   filters: number;
   kernel: number | [number, number];
   stride?: number | [number, number];
+  /** Spacing between kernel taps (atrous convolution); 1 = adjacent. */
+  dilation?: number | [number, number];
   /** Zero padding on each side; 'same' keeps the size at stride 1 (odd kernels). */
   padding?: number | [number, number] | 'same' | 'valid';
   groups?: number;
@@ -17,15 +19,18 @@ export interface Conv2dSpec {
   init?: InitName;
 }
 
+export const conv2dKeys = specKeys<Conv2dSpec>({ type: true, filters: true, kernel: true, stride: true, dilation: true, padding: true, groups: true, bias: true, init: true });
+
 /**
  * 2-D convolution (cross-correlation, as in every DL framework: the kernel is not flipped)
- * over NCHW input, with stride, zero padding, groups and bias. Weights are [O, C/groups, KH, KW].
+ * over NCHW input, with stride, dilation, zero padding, groups and bias. Weights are [O, C/groups, KH, KW].
  */
 export class Conv2d extends Layer {
   readonly type = 'conv2d';
   readonly filters: number;
   readonly kernel: [number, number];
   readonly stride: [number, number];
+  readonly dilation: [number, number];
   readonly padding: [number, number];
   readonly groups: number;
   readonly useBias: boolean;
@@ -44,9 +49,11 @@ export class Conv2d extends Layer {
     if (this.kernel[0] < 1 || this.kernel[1] < 1) throw new ConfigError(`layer "${name}": kernel must be at least 1×1`);
     this.stride = pair(spec.stride, 1, 'stride', name);
     if (this.stride[0] < 1 || this.stride[1] < 1) throw new ConfigError(`layer "${name}": stride must be at least 1`);
+    this.dilation = pair(spec.dilation, 1, 'dilation', name);
+    if (this.dilation[0] < 1 || this.dilation[1] < 1) throw new ConfigError(`layer "${name}": dilation must be at least 1`);
     if (spec.padding === 'same') {
       if (this.kernel[0] % 2 === 0 || this.kernel[1] % 2 === 0) throw new ConfigError(`layer "${name}": padding 'same' needs an odd kernel, got ${this.kernel.join('×')}`);
-      this.padding = [(this.kernel[0] - 1) / 2, (this.kernel[1] - 1) / 2];
+      this.padding = [this.dilation[0] * (this.kernel[0] - 1) / 2, this.dilation[1] * (this.kernel[1] - 1) / 2];
     } else {
       this.padding = pair(spec.padding === 'valid' ? 0 : spec.padding, 0, 'padding', name);
     }
@@ -66,10 +73,13 @@ export class Conv2d extends Layer {
     if (C % this.groups !== 0 || this.filters % this.groups !== 0) {
       throw new ShapeError(`${this.describe()}: ${C} input channels and ${this.filters} filters must both divide into ${this.groups} groups`);
     }
-    const OH = Math.floor((H + 2 * this.padding[0] - this.kernel[0]) / this.stride[0]) + 1;
-    const OW = Math.floor((W + 2 * this.padding[1] - this.kernel[1]) / this.stride[1]) + 1;
+    // A dilated kernel spans d·(k − 1) + 1 input pixels.
+    const spanH = this.dilation[0] * (this.kernel[0] - 1) + 1, spanW = this.dilation[1] * (this.kernel[1] - 1) + 1;
+    const OH = Math.floor((H + 2 * this.padding[0] - spanH) / this.stride[0]) + 1;
+    const OW = Math.floor((W + 2 * this.padding[1] - spanW) / this.stride[1]) + 1;
     if (OH < 1 || OW < 1) {
-      throw new ShapeError(`${this.describe()}: kernel ${this.kernel.join('×')} does not fit input ${shapeToString(input)} with padding ${this.padding.join('×')}`);
+      const dilated = this.dilation[0] * this.dilation[1] > 1 ? ` dilated by ${this.dilation.join('×')}` : '';
+      throw new ShapeError(`${this.describe()}: kernel ${this.kernel.join('×')}${dilated} does not fit input ${shapeToString(input)} with padding ${this.padding.join('×')}`);
     }
     return [this.filters, OH, OW];
   }
@@ -102,6 +112,7 @@ export class Conv2d extends Layer {
       strideH: this.stride[0], strideW: this.stride[1],
       padH: this.padding[0], padW: this.padding[1],
       groups: this.groups,
+      dilationH: this.dilation[0], dilationW: this.dilation[1],
     };
     return this.geometry;
   }

@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, specKeys } from '../errors.js';
 import { type InitName, initWeights } from '../init.js';
 import type { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeSize } from '../tensor.js';
@@ -11,6 +11,8 @@ export interface DenseSpec {
   bias?: boolean;
   init?: InitName;
 }
+
+export const denseKeys = specKeys<DenseSpec>({ type: true, units: true, bias: true, init: true });
 
 /** Fully connected layer on the flattened input: y = x Wᵀ + b, W is [units, inputFeatures]. */
 export class Dense extends Layer {

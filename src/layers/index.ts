@@ -1,12 +1,12 @@
-import { ConfigError } from '../errors.js';
-import { Activation, type ActivationSpec } from './activation.js';
-import { Conv2d, type Conv2dSpec } from './conv2d.js';
-import { Dense, type DenseSpec } from './dense.js';
+import { ConfigError, refuseUnknownKeys } from '../errors.js';
+import { Activation, type ActivationSpec, activationKeys } from './activation.js';
+import { Conv2d, type Conv2dSpec, conv2dKeys } from './conv2d.js';
+import { Dense, type DenseSpec, denseKeys } from './dense.js';
 import type { Layer } from './layer.js';
-import { Add, type AddSpec, Concat, type ConcatSpec, Mul, type MulSpec } from './merge.js';
-import { BatchNorm, type BatchNormSpec, Lrn, type LrnSpec } from './normalization.js';
-import { AdaptiveAvgPool2d, type AdaptiveAvgPoolSpec, Pool2d, type Pool2dSpec } from './pool2d.js';
-import { Dropout, type DropoutSpec, Flatten, type FlattenSpec } from './reshape.js';
+import { Add, type AddSpec, Concat, type ConcatSpec, Mul, type MulSpec, addKeys, concatKeys, mulKeys } from './merge.js';
+import { BatchNorm, type BatchNormSpec, Lrn, type LrnSpec, batchNormKeys, lrnKeys } from './normalization.js';
+import { AdaptiveAvgPool2d, type AdaptiveAvgPoolSpec, Pool2d, type Pool2dSpec, adaptiveAvgPoolKeys, pool2dKeys } from './pool2d.js';
+import { Dropout, type DropoutSpec, Flatten, type FlattenSpec, dropoutKeys, flattenKeys } from './reshape.js';
 
 export type LayerSpec =
   | Conv2dSpec | Pool2dSpec | DenseSpec | ActivationSpec | FlattenSpec | DropoutSpec | AddSpec | ConcatSpec
@@ -15,9 +15,19 @@ export type LayerSpec =
 export const layerTypes = ['conv2d', 'maxpool2d', 'avgpool2d', 'adaptiveavgpool2d', 'globalavgpool2d', 'dense',
   'relu', 'leakyrelu', 'relu6', 'tanh', 'sigmoid', 'hardsigmoid', 'softmax', 'flatten', 'dropout', 'batchnorm2d', 'lrn', 'add', 'mul', 'concat'] as const;
 
+export type LayerType = (typeof layerTypes)[number];
+
+/** The keys each layer type's spec may hold (each declared beside its Spec type); any other key is refused. */
+export const layerSpecKeys: Record<LayerType, readonly string[]> = {
+  conv2d: conv2dKeys, ...pool2dKeys, ...adaptiveAvgPoolKeys, dense: denseKeys, ...activationKeys,
+  flatten: flattenKeys, dropout: dropoutKeys, batchnorm2d: batchNormKeys, lrn: lrnKeys, add: addKeys, mul: mulKeys, concat: concatKeys,
+};
+
 /** Creates a layer from its JSON spec; the spec is what model files store. */
 export function createLayer(spec: LayerSpec, name: string): Layer {
-  if (spec === null || typeof spec !== 'object') throw new ConfigError(`layer "${name}": spec must be an object`);
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError(`layer "${name}": spec must be an object`);
+  const keys = Object.hasOwn(layerSpecKeys, spec.type) ? layerSpecKeys[spec.type] : undefined;
+  if (keys) refuseUnknownKeys(spec, keys, `layer "${name}" (${spec.type})`);
   switch (spec.type) {
     case 'conv2d': return new Conv2d(spec, name);
     case 'maxpool2d':

@@ -1,10 +1,12 @@
-import { ShapeError } from '../errors.js';
+import { ShapeError, specKeys } from '../errors.js';
 import { type Shape, Tensor, sameShape, shapeSize, shapeToString } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 
 export interface AddSpec {
   type: 'add';
 }
+
+export const addKeys = specKeys<AddSpec>({ type: true });
 
 /** Element-wise sum of two or more inputs of one shape (ResNet's residual connection). */
 export class Add extends Layer {
@@ -44,6 +46,8 @@ export class Add extends Layer {
 export interface ConcatSpec {
   type: 'concat';
 }
+
+export const concatKeys = specKeys<ConcatSpec>({ type: true });
 
 /** Concatenation along channels (axis 1) of inputs with equal spatial size (GoogLeNet, DenseNet). */
 export class Concat extends Layer {
@@ -101,6 +105,8 @@ export class Concat extends Layer {
 export interface MulSpec {
   type: 'mul';
 }
+
+export const mulKeys = specKeys<MulSpec>({ type: true });
 
 /**
  * Element-wise product of two inputs: of one shape (x · sigmoid(x), hard swish), or [C, H, W]

@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, specKeys } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
 import { Layer, type Param, type RunContext, type StateTensor } from './layer.js';
@@ -9,17 +9,24 @@ export interface BatchNormSpec {
   /** Weight of the newest batch in the running statistics (PyTorch's convention). */
   momentum?: number;
   eps?: number;
+  /** Learnable per-channel scale γ and shift β (default true); false fixes γ = 1, β = 0 (PyTorch's affine=False). */
+  affine?: boolean;
 }
+
+export const batchNormKeys = specKeys<BatchNormSpec>({ type: true, momentum: true, eps: true, affine: true });
 
 /**
  * Batch normalisation over channels (Ioffe & Szegedy 2015), for [C, H, W] or flat [C] inputs.
  * Training normalises with the batch's own mean and biased variance and updates running
- * statistics (unbiased variance, as PyTorch); evaluation uses the running statistics.
+ * statistics (unbiased variance, as PyTorch); evaluation uses the running statistics. Without
+ * `affine` the layer has no parameters: γ = 1 and β = 0 are constants.
  */
 export class BatchNorm extends Layer {
   readonly type = 'batchnorm2d';
   readonly momentum: number;
   readonly eps: number;
+  readonly affine: boolean;
+  /** γ and β; without affine, constant ones and zeros that are neither trained nor saved. */
   gamma!: Param;
   beta!: Param;
   runningMean!: StateTensor;
@@ -28,6 +35,8 @@ export class BatchNorm extends Layer {
   private variance!: Tensor;
   private invStd!: Tensor;
   private input!: Tensor;
+  /** The statistics the last forward pass normalised with: the batch's (training) or the running ones. */
+  private usedBatchStatistics = true;
 
   constructor(private spec: BatchNormSpec, name: string) {
     super();
@@ -35,6 +44,8 @@ export class BatchNorm extends Layer {
     this.momentum = spec.momentum ?? 0.1;
     this.eps = spec.eps ?? 1e-5;
     if (!(this.momentum >= 0 && this.momentum <= 1) || !(this.eps > 0)) throw new ConfigError(`layer "${name}": momentum must be in [0, 1] and eps positive`);
+    if (spec.affine !== undefined && typeof spec.affine !== 'boolean') throw new ConfigError(`layer "${name}": affine must be true or false, got ${JSON.stringify(spec.affine)}`);
+    this.affine = spec.affine ?? true;
   }
 
   config(): Record<string, unknown> {
@@ -48,8 +59,10 @@ export class BatchNorm extends Layer {
 
   protected override allocateParams(backend: Backend): void {
     const C = this.inputShapes[0][0];
-    this.gamma = this.newParam('weight', [C], backend, false);
-    this.beta = this.newParam('bias', [C], backend, false);
+    if (this.affine) {
+      this.gamma = this.newParam('weight', [C], backend, false);
+      this.beta = this.newParam('bias', [C], backend, false);
+    }
     this.runningMean = { name: 'running_mean', value: new Tensor([C], backend.alloc(C)) };
     this.runningVar = { name: 'running_var', value: new Tensor([C], backend.alloc(C)) };
     this.mean = new Tensor([C], backend.alloc(C));
@@ -58,7 +71,7 @@ export class BatchNorm extends Layer {
   }
 
   override params(): Param[] {
-    return [this.gamma, this.beta];
+    return this.affine ? [this.gamma, this.beta] : [];
   }
 
   override state(): StateTensor[] {
@@ -66,14 +79,35 @@ export class BatchNorm extends Layer {
   }
 
   override initParams(_rng: Rng): void {
-    this.gamma.value.data.fill(1);
-    this.beta.value.data.fill(0);
+    if (this.affine) {
+      this.gamma.value.data.fill(1);
+      this.beta.value.data.fill(0);
+    }
     this.runningMean.value.data.fill(0);
     this.runningVar.value.data.fill(1);
   }
 
+  /**
+   * Without affine: γ = 1 and β = 0, and buffers for the γ and β gradients that the backward
+   * kernel writes and nobody reads. Made on first use, like activations, so that building a
+   * model (from a file) allocates no more than its stored tensors can back.
+   */
+  private constants(backend: Backend): void {
+    if (this.gamma) return;
+    const C = this.inputShapes[0][0];
+    const constant = (name: string, value: number): Param => {
+      const p = { name, value: new Tensor([C], backend.alloc(C)), grad: new Tensor([C], backend.alloc(C)), decay: false };
+      p.value.data.fill(value);
+      backend.upload(p.value.data);
+      return p;
+    };
+    this.gamma = constant('weight', 1);
+    this.beta = constant('bias', 0);
+  }
+
   forward(inputs: Tensor[], ctx: RunContext): Tensor {
     const N = this.checkInputs(inputs);
+    if (!this.affine) this.constants(ctx.backend);
     const x = (this.input = inputs[0]);
     const C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
     const b = ctx.backend;
@@ -89,6 +123,7 @@ export class BatchNorm extends Layer {
       mean = this.runningMean.value.data;
       b.batchNormRunning(C, mean, this.runningVar.value.data, this.eps, 0, 1, this.mean.data, this.variance.data, inv);
     }
+    this.usedBatchStatistics = ctx.training;
     const y = this.buffer('y', x.shape, b);
     b.batchNormApply(N, C, HW, x.data, mean, inv, this.gamma.value.data, this.beta.value.data, y.data);
     return y;
@@ -97,18 +132,11 @@ export class BatchNorm extends Layer {
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
     const N = dy.shape[0], C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
     const dx = this.buffer('dx', dy.shape, ctx.backend);
-    if (!ctx.training) {
-      // Evaluation mode is an affine map per channel: dx = dy·γ·σ⁻¹ (used when fine-tuning frozen statistics).
-      const zero = this.buffer('zeros', [C], ctx.backend).data;
-      const ones = this.buffer('ones', [C], ctx.backend).data.fill(1);
-      ctx.backend.upload(ones);
-      const scale = this.buffer('evalScale', [C], ctx.backend).data;
-      ctx.backend.mul(this.gamma.value.data, this.invStd.data, scale);
-      ctx.backend.batchNormApply(N, C, HW, dy.data, zero, scale, ones, zero, dx.data);
-      return [dx];
-    }
-    ctx.backend.batchNormBackward(N, C, HW, this.input.data, dy.data, this.mean.data, this.invStd.data, this.gamma.value.data,
-      dx.data, this.gamma.grad.data, this.beta.grad.data);
+    // Follows the forward pass's statistics, whatever this context says: evaluation-mode
+    // statistics are constants (fine-tuning with frozen statistics), yet γ and β still get gradients.
+    const mean = this.usedBatchStatistics ? this.mean : this.runningMean.value;
+    ctx.backend.batchNormBackward(N, C, HW, this.input.data, dy.data, mean.data, this.invStd.data, this.gamma.value.data,
+      dx.data, this.gamma.grad.data, this.beta.grad.data, this.usedBatchStatistics);
     return [dx];
   }
 }
@@ -125,6 +153,8 @@ export interface LrnSpec {
    */
   before?: number;
 }
+
+export const lrnKeys = specKeys<LrnSpec>({ type: true, size: true, alpha: true, beta: true, k: true, before: true });
 
 /**
  * Local response normalisation across channels (Krizhevsky et al. 2012):

@@ -1,5 +1,5 @@
 import type { Pool2dGeometry } from '../backend/backend.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, specKeys } from '../errors.js';
 import { type Shape, Tensor, shapeToString } from '../tensor.js';
 import { Layer, type RunContext, pair } from './layer.js';
 
@@ -14,6 +14,12 @@ export interface Pool2dSpec {
   /** avgpool2d: count padded positions in the divisor (PyTorch's count_include_pad). */
   countPad?: boolean;
 }
+
+/** Only average pooling has a divisor to configure. */
+export const pool2dKeys: Record<Pool2dSpec['type'], readonly string[]> = {
+  maxpool2d: ['type', 'kernel', 'stride', 'padding', 'ceil'],
+  avgpool2d: specKeys<Pool2dSpec>({ type: true, kernel: true, stride: true, padding: true, ceil: true, countPad: true }),
+};
 
 /** Max or average pooling over NCHW windows; windows may overlap (stride < kernel). */
 export class Pool2d extends Layer {
@@ -101,6 +107,11 @@ export interface AdaptiveAvgPoolSpec {
   /** Output [H, W] (adaptiveavgpool2d); globalavgpool2d is [1, 1]. */
   output?: number | [number, number];
 }
+
+export const adaptiveAvgPoolKeys: Record<AdaptiveAvgPoolSpec['type'], readonly string[]> = {
+  adaptiveavgpool2d: specKeys<AdaptiveAvgPoolSpec>({ type: true, output: true }),
+  globalavgpool2d: ['type'],
+};
 
 /**
  * Average pooling to a fixed output size whatever the input size (PyTorch's

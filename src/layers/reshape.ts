@@ -1,10 +1,12 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, specKeys } from '../errors.js';
 import { type Shape, Tensor, shapeSize } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 
 export interface FlattenSpec {
   type: 'flatten';
 }
+
+export const flattenKeys = specKeys<FlattenSpec>({ type: true });
 
 /** [N, C, H, W] → [N, C·H·W] without copying. */
 export class Flatten extends Layer {
@@ -39,6 +41,8 @@ export interface DropoutSpec {
   type: 'dropout';
   rate: number;
 }
+
+export const dropoutKeys = specKeys<DropoutSpec>({ type: true, rate: true });
 
 /**
  * Inverted dropout: in training each unit is zeroed with probability `rate` and the rest are

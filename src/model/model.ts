@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, refuseUnknownKeys, specKeys } from '../errors.js';
 import { type LayerSpec, createLayer } from '../layers/index.js';
 import type { Layer, Param, ReluRule } from '../layers/layer.js';
 import { Rng } from '../rng.js';
@@ -26,6 +26,9 @@ export interface ModelSpec {
 }
 
 export const INPUT = 'input';
+
+const modelSpecKeys = specKeys<ModelSpec>({ name: true, inputShape: true, nodes: true, output: true, classes: true });
+const nodeSpecKeys = specKeys<NodeSpec>({ name: true, layer: true, inputs: true });
 
 /**
  * Bounds on what a spec may ask for, checked before anything is allocated, so that a model
@@ -102,7 +105,8 @@ export class Model {
   readonly rng: Rng;
 
   constructor(spec: ModelSpec, readonly backend: Backend, seed = 1, limits: ModelLimits = {}) {
-    if (spec === null || typeof spec !== 'object') throw new ConfigError(`a model spec must be an object, got ${JSON.stringify(spec)}`);
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError(`a model spec must be an object, got ${JSON.stringify(spec)}`);
+    refuseUnknownKeys(spec, modelSpecKeys, `model "${spec.name}"`);
     this.spec = structuredClone(spec);
     this.rng = new Rng(seed ^ 0x5bd1e995);
     const index = new Map<string, number>([[INPUT, -1]]);
@@ -122,8 +126,9 @@ export class Model {
     // pass the limit, before it happens, so an absurd spec (filters: 1e9) costs nothing.
     const guarded = allocationGuard(backend, spec.name, limits.maxValues ?? MAX_BUILD_VALUES);
     for (const nodeSpec of spec.nodes) {
-      if (nodeSpec === null || typeof nodeSpec !== 'object') throw new ConfigError(`model "${spec.name}": every node must be an object, got ${JSON.stringify(nodeSpec)}`);
+      if (nodeSpec === null || typeof nodeSpec !== 'object' || Array.isArray(nodeSpec)) throw new ConfigError(`model "${spec.name}": every node must be an object, got ${JSON.stringify(nodeSpec)}`);
       const name = nodeSpec.name;
+      refuseUnknownKeys(nodeSpec, nodeSpecKeys, `model "${spec.name}", node ${JSON.stringify(name)}`);
       if (typeof name !== 'string' || name === '' || index.has(name)) {
         throw new ConfigError(`model "${spec.name}": node names must be unique non-empty strings (got ${JSON.stringify(name)})`);
       }
@@ -248,9 +253,14 @@ export class Model {
       throw new ShapeError(`model "${this.name}": the gradient at node "${this.nodes[start].name}" must be [N, ${expected.join(', ')}], got ${shapeToString(dOutput.shape)}`);
     }
     grads[start] = dOutput;
-    for (let i = start; i >= 0; i--) {
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
       const dy = grads[i];
-      if (!dy) continue;
+      if (!dy) {
+        // The output does not depend on this node (a dead branch, a node past the output): its
+        // parameters' gradients are 0, and must be written so, or the optimizer would apply stale ones.
+        this.zeroGradients(this.nodes[i].layer);
+        continue;
+      }
       const node = this.nodes[i];
       const readsOnlyInput = node.inputs.every((j) => j < 0);
       const dxs = node.layer.backward(dy, readsOnlyInput ? inputOnlyCtx : ctx);
@@ -266,6 +276,13 @@ export class Model {
     const i = this.nodes.findIndex((n, k) => n.name === name && k <= this.outputIndex);
     if (i < 0) throw new ConfigError(`model "${this.name}" has no node "${name}" (nodes: ${this.nodes.slice(0, this.outputIndex + 1).map((n) => n.name).join(', ')})`);
     return i;
+  }
+
+  private zeroGradients(layer: Layer): void {
+    for (const p of layer.params()) {
+      p.grad.data.fill(0);
+      this.backend.upload(p.grad.data);
+    }
   }
 
   /** dL/d(activation) of every node from the last backward pass, by node name (what the playground shows). */

@@ -50,11 +50,11 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
     };
     switch (row.type) {
       case 'conv2d': {
-        const l = layer as unknown as { kernel: number[]; stride: number[]; padding: number[]; groups: number };
+        const l = layer as unknown as { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; groups: number };
         const w = param('weight')!, b = param('bias');
         nodes.push({ name: out, opType: 'Conv', input: [inputs[0], w, ...(b ? [b] : [])], output: [out], attribute: [
           ints('kernel_shape', l.kernel), ints('strides', l.stride), ints('pads', [...l.padding, ...l.padding]),
-          ints('dilations', [1, 1]), int('group', l.groups)] });
+          ints('dilations', l.dilation), int('group', l.groups)] });
         break;
       }
       case 'maxpool2d':
@@ -92,9 +92,13 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
       case 'batchnorm2d': {
         // Inference form: running statistics as initializers.
         const state = new Map(model.stateTensors().map((t) => [t.path, t]));
+        const C = inShape[0];
+        // Without affine parameters ONNX still wants a scale and a shift: constant ones and zeros.
+        const fixed: Record<string, number> = { weight: 1, bias: 0 };
         const tensor = (suffix: string) => {
-          const t = params.get(`${row.name}.${suffix}`) ?? state.get(`${row.name}.${suffix}`)!;
-          initializers.push(floatTensor(`${row.name}.${suffix}`, t.value.shape, t.value.data));
+          const t = params.get(`${row.name}.${suffix}`) ?? state.get(`${row.name}.${suffix}`);
+          const data = t ? t.value.data : new Float32Array(C).fill(fixed[suffix]);
+          initializers.push(floatTensor(`${row.name}.${suffix}`, [C], data));
           return `${row.name}.${suffix}`;
         };
         const bnInputs = [inputs[0], tensor('weight'), tensor('bias'), tensor('running_mean'), tensor('running_var')];

@@ -6,6 +6,7 @@
  * validated by building the Model, never evaluated as code.
  */
 import { ConfigError, Model, type ModelSpec, RefBackend, type LayerSpec, sequential, shapeToString } from '../../src/index.js';
+import { refuseUnknownKeys } from '../../src/errors.js';
 
 /** The images the playground trains on: MNIST digits, 1×28×28, ten classes. */
 export const DATA_SHAPE = [1, 28, 28] as const;
@@ -30,6 +31,7 @@ export function parseNetwork(text: string): ModelSpec {
   }
   if ('nodes' in json) return { ...(json as ModelSpec), classes: CLASSES };
   const stack = json as LayerStack;
+  refuseUnknownKeys(stack, ['name', 'input', 'layers'], 'the network');
   const name = typeof stack.name === 'string' && stack.name !== '' ? stack.name : 'custom';
   if (!Array.isArray(stack.layers) || stack.layers.length === 0) throw new ConfigError('"layers" must be a non-empty list of layer specs');
   const input = stack.input ?? [...DATA_SHAPE];

@@ -8,7 +8,7 @@ import { workgroupSum } from './wgsl.js';
  * Convolutions as implicit GEMMs (kernels-gemm.ts), one product per group, the im2col matrix
  * read straight from the image inside the operand loads:
  *  forward           y[o, p]  = Σ_k w[o, k] · col[k, p]        M = O/g, N = batch·OH·OW, K = C/g·KH·KW
- *  backward input    dx[c, q] = Σ_(o,kh,kw) w[o, c, kh, kw] · dy[o, (q + pad − kh)/stride]
+ *  backward input    dx[c, q] = Σ_(o,kh,kw) w[o, c, kh, kw] · dy[o, (q + pad − kh·dilation)/stride]
  *                                                              M = C/g, N = batch·H·W,   K = O/g·KH·KW
  *                    (taps where the division is not exact or falls outside add 0: a gather, no scatter)
  *  backward weights  dw[o, k] = Σ_p dy[o, p] · col[k, p]       M = O/g, N = C/g·KH·KW,   K = batch·OH·OW (split)
@@ -20,14 +20,16 @@ import { workgroupSum } from './wgsl.js';
 const GEOMETRY: readonly (readonly [string, UniformType])[] = [
   ['C', 'u32'], ['H', 'u32'], ['W', 'u32'], ['O', 'u32'], ['KH', 'u32'], ['KW', 'u32'],
   ['sH', 'u32'], ['sW', 'u32'], ['pH', 'u32'], ['pW', 'u32'], ['OH', 'u32'], ['OW', 'u32'], ['Cg', 'u32'], ['Og', 'u32'],
+  ['dH', 'u32'], ['dW', 'u32'],
 ];
 
 function geometry(g: Conv2dGeometry): number[] {
-  return [g.C, g.H, g.W, g.O, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW, g.OH, g.OW, g.C / g.groups, g.O / g.groups];
+  return [g.C, g.H, g.W, g.O, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW, g.OH, g.OW, g.C / g.groups, g.O / g.groups,
+    g.dilationH, g.dilationW];
 }
 
 const key = (kind: string, g: Conv2dGeometry) =>
-  `conv-${kind}:${g.N},${g.C},${g.H},${g.W},${g.O},${g.KH},${g.KW},${g.strideH},${g.strideW},${g.padH},${g.padW},${g.OH},${g.OW},${g.groups}`;
+  `conv-${kind}:${g.N},${g.C},${g.H},${g.W},${g.O},${g.KH},${g.KW},${g.strideH},${g.strideW},${g.padH},${g.padW},${g.OH},${g.OW},${g.groups},${g.dilationH},${g.dilationW}`;
 
 /** Image pixel (ih, iw) of channel plane `plane`, or 0 where (ih, iw) lies in the padding. */
 const PIXEL = `
@@ -38,11 +40,11 @@ fn pixel(plane: i32, ih: i32, iw: i32) -> f32 {
 }
 `;
 
-/** Forward: k = (c, kh, kw) → [c·H·W, kh, kw, 0]. */
+/** Forward: k = (c, kh, kw) → [c·H·W, kh·dH, kw·dW, 0] (the tap's offset in the window). */
 function forwardTable(g: Conv2dGeometry): Int32Array<ArrayBuffer> {
   const Cg = g.C / g.groups, t = new Int32Array(Cg * g.KH * g.KW * 4);
   let k = 0;
-  for (let c = 0; c < Cg; c++) for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++, k += 4) t.set([c * g.H * g.W, kh, kw, 0], k);
+  for (let c = 0; c < Cg; c++) for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++, k += 4) t.set([c * g.H * g.W, kh * g.dilationH, kw * g.dilationW, 0], k);
   return t;
 }
 
@@ -84,9 +86,10 @@ fn store(m: u32, n: u32, bt: u32, v: f32) {
 }
 
 /**
- * Backward input: k = (o, kh, kw) → [offset of w[o, c, kh, kw] from w[0, c, 0, 0], o·OH·OW, kh / sH,
- * kh % sH], [kw / sW, kw % sW, 0, 0] (two vec4 per k). The output row a tap reads is
- * (ih + pH − kh)/sH: exact when (ih + pH) % sH equals kh % sH, and then (ih + pH)/sH − kh/sH.
+ * Backward input: k = (o, kh, kw) → [offset of w[o, c, kh, kw] from w[0, c, 0, 0], o·OH·OW, th / sH,
+ * th % sH], [tw / sW, tw % sW, 0, 0] (two vec4 per k) with the tap's offset th = kh·dH, tw = kw·dW.
+ * The output row a tap reads is (ih + pH − th)/sH: exact when (ih + pH) % sH equals th % sH, and
+ * then (ih + pH)/sH − th/sH.
  */
 function backwardInputTable(g: Conv2dGeometry): Int32Array<ArrayBuffer> {
   const Cg = g.C / g.groups, Og = g.O / g.groups, khw = g.KH * g.KW;
@@ -95,8 +98,9 @@ function backwardInputTable(g: Conv2dGeometry): Int32Array<ArrayBuffer> {
   for (let o = 0; o < Og; o++) {
     for (let kh = 0; kh < g.KH; kh++) {
       for (let kw = 0; kw < g.KW; kw++, k += 8) {
+        const th = kh * g.dilationH, tw = kw * g.dilationW;
         t.set([o * Cg * khw + kh * g.KW + kw, o * g.OH * g.OW,
-          Math.floor(kh / g.strideH), kh % g.strideH, Math.floor(kw / g.strideW), kw % g.strideW, 0, 0], k);
+          Math.floor(th / g.strideH), th % g.strideH, Math.floor(tw / g.strideW), tw % g.strideW, 0, 0], k);
       }
     }
   }
@@ -165,7 +169,7 @@ alias KeyA = u32;
 fn rowA(m: u32, bt: u32) -> RowA { return (bt * u.Og + m) * u.OH * u.OW; }
 fn keyA(k: u32) -> KeyA { return u32(ktab[k].x); }
 fn loadA(r: RowA, q: KeyA) -> f32 { return dy[r + q]; }
-struct RowB { plane: i32, kh: i32, kw: i32 }
+struct RowB { plane: i32, kh: i32, kw: i32 } // the tap's offset in the window: kh·dH, kw·dW
 alias KeyB = vec4<i32>;
 fn keyB(k: u32) -> KeyB { return ktab[k]; }
 fn rowB(n: u32, bt: u32) -> RowB {
@@ -173,7 +177,7 @@ fn rowB(n: u32, bt: u32) -> RowB {
   let c = n / khw;
   let r = n - c * khw;
   let kh = r / u.KW;
-  return RowB(i32((bt * u.Cg + c) * u.H * u.W), i32(kh), i32(r - kh * u.KW));
+  return RowB(i32((bt * u.Cg + c) * u.H * u.W), i32(kh * u.dH), i32((r - kh * u.KW) * u.dW));
 }
 fn loadB(r: RowB, q: KeyB) -> f32 { return pixel(r.plane + q.y, q.z + r.kh, q.w + r.kw); }
 fn store(m: u32, n: u32, bt: u32, v: f32) { dw[(bt * u.Og + m) * u.N + n] = v; }

@@ -37,7 +37,7 @@ const statsDef: KernelDef = {
 
 const backwardDef: KernelDef = {
   key: 'batchNormBackward', label: 'batchNormBackward',
-  uniforms: [['N', 'u32'], ['C', 'u32'], ['HW', 'u32']],
+  uniforms: [['N', 'u32'], ['C', 'u32'], ['HW', 'u32'], ['batchStats', 'u32']],
   bindings: [
     { name: 'x', access: 'read' }, { name: 'dy', access: 'read' }, { name: 'mean', access: 'read' }, { name: 'invStd', access: 'read' },
     { name: 'gamma', access: 'read' }, { name: 'dx', access: 'read_write' }, { name: 'dgamma', access: 'read_write' }, { name: 'dbeta', access: 'read_write' },
@@ -52,7 +52,9 @@ const backwardDef: KernelDef = {
   var sdx = 0.0;${CHANNEL_LOOP('    sd = sd + dy[j];\n    sdx = sdx + dy[j] * (x[j] - m) * is;')}
   let sumDy = wgSum(lid, sd);
   let sumDyXhat = wgSum2(lid, sdx);
-  let scale = (gamma[c] * is) / count;${CHANNEL_LOOP('    let xhat = (x[j] - m) * is;\n    dx[j] = scale * (count * dy[j] - sumDy - xhat * sumDyXhat);')}
+  // Running statistics (evaluation) are constants: then dx = dy·γ·σ⁻¹.
+  let batchStats = u.batchStats != 0u;
+  let scale = select(gamma[c] * is, (gamma[c] * is) / count, batchStats);${CHANNEL_LOOP('    let xhat = (x[j] - m) * is;\n    dx[j] = select(scale * dy[j], scale * (count * dy[j] - sumDy - xhat * sumDyXhat), batchStats);')}
   if (lid == 0u) { dbeta[c] = sumDy; dgamma[c] = sumDyXhat; }`),
 };
 
@@ -133,8 +135,8 @@ export function batchNormStats(d: Dispatcher, N: number, C: number, HW: number, 
 }
 
 export function batchNormBackward(d: Dispatcher, N: number, C: number, HW: number, x: GPUBuffer, dy: GPUBuffer, mean: GPUBuffer,
-  invStd: GPUBuffer, gamma: GPUBuffer, dx: GPUBuffer, dgamma: GPUBuffer, dbeta: GPUBuffer): void {
-  d.run(backwardDef, [x, dy, mean, invStd, gamma, dx, dgamma, dbeta], [N, C, HW], C);
+  invStd: GPUBuffer, gamma: GPUBuffer, dx: GPUBuffer, dgamma: GPUBuffer, dbeta: GPUBuffer, batchStatistics: boolean): void {
+  d.run(backwardDef, [x, dy, mean, invStd, gamma, dx, dgamma, dbeta], [N, C, HW, +batchStatistics], C);
 }
 
 function lrnUniforms(N: number, C: number, HW: number, size: number, before: number, alpha: number, beta: number, k: number): number[] {

@@ -214,12 +214,12 @@ export class WebGpuBackend implements Backend {
   }
 
   batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, batchStatistics: boolean): void {
     const n = N * C * HW;
     const ins = [this.res(x, n, 'x'), this.res(dy, n, 'dy'), this.res(mean, C, 'mean'), this.res(invStd, C, 'invStd'), this.res(gamma, C, 'gamma')];
     const outs = [this.res(dx, n, 'dx'), this.res(dgamma, C, 'dgamma'), this.res(dbeta, C, 'dbeta')];
     this.exclusive(outs, ins, ([dxOut, dgOut, dbOut]) => norm.batchNormBackward(this.d, N, C, HW,
-      ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, ins[4].buffer, dxOut, dgOut, dbOut));
+      ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, ins[4].buffer, dxOut, dgOut, dbOut, batchStatistics));
   }
 
   lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,

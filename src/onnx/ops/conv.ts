@@ -19,7 +19,6 @@ export function Conv(cx: ImportContext): void {
   const bias = n.input[2] ? cx.constant(2, 'bias') : undefined;
   const layer = { type: 'conv2d' as const, filters: w.dims[0], kernel: [kernel[0], kernel[1]] as [number, number], stride, padding,
     groups: (at.get('group') as number) ?? 1, bias: !!bias,
-    // Dilated convolution: the conv2d layer validates the key.
-    ...(dilations.some((d) => d !== 1) ? { dilation: [dilations[0], dilations[1]] } : {}) };
+    ...(dilations.some((d) => d !== 1) ? { dilation: [dilations[0], dilations[1]] as [number, number] } : {}) };
   cx.emit(layer, [x], { weight: Float32Array.from(w.values), ...(bias ? { bias: Float32Array.from(bias.values) } : {}) });
 }

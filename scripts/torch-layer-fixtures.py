@@ -1,0 +1,79 @@
+"""Regenerates test/fixtures/torch-layers.json: PyTorch's own float64 results for layers convkit
+checks against it directly (no ONNX in between), forward and gradients.
+
+- dilated conv2d (torch.nn.functional.conv2d with dilation): y, dL/dx, dL/dw, dL/dbias for L = Σ y·dy
+- batch norm without affine parameters (nn.BatchNorm2d(affine=False)): training-mode y and dL/dx
+  with the updated running statistics, and evaluation-mode y and dL/dx
+
+Run: /usr/bin/python3 scripts/torch-layer-fixtures.py
+"""
+import json
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'torch-layers.json')
+torch.manual_seed(20261207)
+torch.set_default_dtype(torch.float64)
+
+
+def flat(t):
+    return [float(v) for v in t.detach().reshape(-1)]
+
+
+def pair(v):
+    return list(v) if isinstance(v, (list, tuple)) else [v, v]
+
+
+def conv_case(name, N, C, H, W, filters, kernel, stride=1, padding=0, dilation=1, groups=1, bias=True):
+    kh, kw = pair(kernel)
+    x = torch.randn(N, C, H, W, requires_grad=True)
+    w = torch.randn(filters, C // groups, kh, kw, requires_grad=True)
+    b = torch.randn(filters, requires_grad=True) if bias else None
+    y = F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    dy = torch.randn_like(y)
+    (y * dy).sum().backward()
+    spec = {'type': 'conv2d', 'filters': filters, 'kernel': [kh, kw], 'stride': pair(stride), 'padding': pair(padding),
+            'dilation': pair(dilation), 'groups': groups, 'bias': bias}
+    return {'name': name, 'spec': spec, 'inputShape': [N, C, H, W], 'outputShape': list(y.shape),
+            'x': flat(x), 'weight': flat(w), 'bias': flat(b) if bias else None, 'dy': flat(dy),
+            'y': flat(y), 'dx': flat(x.grad), 'dweight': flat(w.grad), 'dbias': flat(b.grad) if bias else None}
+
+
+def batchnorm_case(name, N, C, H, W, momentum=0.1, eps=1e-5):
+    bn = nn.BatchNorm2d(C, affine=False, momentum=momentum, eps=eps)
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.randn(C) * 0.5)
+        bn.running_var.copy_(torch.rand(C) + 0.5)
+    start_mean, start_var = bn.running_mean.clone(), bn.running_var.clone()
+    out = {'name': name, 'spec': {'type': 'batchnorm2d', 'affine': False, 'momentum': momentum, 'eps': eps},
+           'inputShape': [N, C, H, W], 'runningMean': flat(start_mean), 'runningVar': flat(start_var)}
+    for mode in ('train', 'eval'):
+        bn.running_mean.copy_(start_mean)
+        bn.running_var.copy_(start_var)
+        bn.train(mode == 'train')
+        x = (torch.randn(N, C, H, W) * 2 + 1).requires_grad_()
+        y = bn(x)
+        dy = torch.randn_like(y)
+        (y * dy).sum().backward()
+        out[mode] = {'x': flat(x), 'dy': flat(dy), 'y': flat(y), 'dx': flat(x.grad),
+                     'runningMean': flat(bn.running_mean), 'runningVar': flat(bn.running_var)}
+    return out
+
+
+fixture = {
+    'source': f'PyTorch {torch.__version__}, float64, scripts/torch-layer-fixtures.py',
+    'conv2d': [
+        conv_case('dilation 2, padding 2', 2, 3, 9, 8, 4, 3, padding=2, dilation=2),
+        conv_case('dilation (2, 3), kernel 3×2, stride 2, padding (1, 2), groups 2', 2, 4, 11, 12, 6, (3, 2),
+                  stride=2, padding=(1, 2), dilation=(2, 3), groups=2),
+        conv_case('dilation 3, stride (1, 2), no bias', 1, 2, 10, 9, 3, 3, stride=(1, 2), padding=1, dilation=3, bias=False),
+    ],
+    'batchnorm2d': [batchnorm_case('affine false', 3, 4, 3, 5)],
+}
+with open(OUT, 'w') as f:
+    json.dump(fixture, f)
+    f.write('\n')
+print(f'wrote {OUT}')
