@@ -14,3 +14,9 @@ export class FormatError extends ConvkitError {}
 
 /** A user-supplied option or definition is invalid. */
 export class ConfigError extends ConvkitError {}
+
+/**
+ * What was asked for needs more than the machine or a configured limit allows: memory beyond the
+ * activation budget or the wasm heap, more threads than can run.
+ */
+export class ResourceError extends ConvkitError {}

@@ -7,6 +7,7 @@
  */
 import type { WasmPlatform } from './wasm.js';
 import type { WorkerPort } from './wasm-threads.js';
+import { ConvkitError } from '../errors.js';
 
 /** Where a kernel file is served: a base URL (the served dist-wasm/ folder) or a function of the file name. */
 export type KernelLocation = string | URL | ((file: string) => string | URL);
@@ -26,7 +27,7 @@ export function browserWasmPlatform(kernels: KernelLocation): WasmPlatform {
     async readWasm(file: string): Promise<Uint8Array<ArrayBuffer>> {
       const url = locate(file);
       const response = await fetch(url);
-      if (!response.ok) throw new Error(`wasm backend: could not fetch ${file} from ${String(url)} (${response.status})`);
+      if (!response.ok) throw new ConvkitError(`wasm backend: could not fetch ${file} from ${String(url)} (${response.status})`);
       return new Uint8Array(await response.arrayBuffer());
     },
     cores: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency || 1,

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { WasmPlatform } from './wasm.js';
 import type { WorkerPort } from './wasm-threads.js';
+import { ConvkitError } from '../errors.js';
 
 /** dist-wasm/ sits at the package root, two levels above both src/backend/ and dist/backend/. */
 const wasmDir = new URL('../../dist-wasm/', import.meta.url);
@@ -19,7 +20,7 @@ export const nodePlatform: WasmPlatform = {
       return await readFile(new URL(file, wasmDir));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error(`wasm backend: ${file} not found in dist-wasm/ (build it with: node assembly/build.mjs)`);
+        throw new ConvkitError(`wasm backend: ${file} not found in dist-wasm/ (build it with: node assembly/build.mjs)`);
       }
       throw e;
     }

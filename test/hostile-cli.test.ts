@@ -1,0 +1,85 @@
+/**
+ * The command line under hostile or careless input: every failure is one clear line and an
+ * exit code (2 for usage, 1 otherwise), with --json also an {"type":"error"} line on stdout,
+ * and a stack trace only with --debug.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const bin = join(process.cwd(), 'bin/convkit.js');
+export const dir = mkdtempSync(join(tmpdir(), 'convkit-hostile-cli-'));
+
+export function cli(args: string[], options: { preload?: string } = {}) {
+  const node = options.preload ? ['--import', options.preload] : [];
+  return spawnSync(process.execPath, [...node, bin, ...args], { encoding: 'utf8', timeout: 120_000 });
+}
+
+/** The failure's exit code and message; no stack trace; with --json, the error line is the last on stdout. */
+export function assertFails(r: ReturnType<typeof cli>, code: number, message: RegExp, json = false) {
+  assert.equal(r.status, code, `exit code (stderr: ${r.stderr})`);
+  assert.match(r.stderr, message);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  if (json) {
+    const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    assert.equal(last.type, 'error');
+    assert.equal(last.exitCode, code);
+    assert.match(last.error, message);
+  }
+}
+
+describe('--json error lines', () => {
+  it('usage errors (unknown option, unknown command, bad values, missing arguments, no command) print one', () => {
+    assertFails(cli(['train', '--frobnicate', '--json']), 2, /unknown option '--frobnicate'/, true);
+    assertFails(cli(['frobnicate', '--json']), 2, /unknown command 'frobnicate'/, true);
+    assertFails(cli(['train', '--json', '--batch', '0']), 2, /batch must be an integer ≥ 1/, true);
+    assertFails(cli(['train', '--batch', 'x', '--json']), 2, /batch must be an integer ≥ 1/, true);
+    assertFails(cli(['predict', '--json', '--model-file', 'x.convkit']), 2, /missing required argument 'images'/, true);
+    assertFails(cli(['eval', '--json']), 2, /required option '--model-file <file>' not specified/, true);
+    assertFails(cli(['filter', 'in.png', 'out.png', '--border', 'wrap', '--json']), 2, /Allowed choices are zero, clamp, reflect/, true);
+    const none = cli(['--json']);
+    assert.equal(none.status, 2);
+    assert.equal(JSON.parse(none.stdout.trim().split('\n').at(-1)!).type, 'error');
+  });
+
+  it('errors of the command itself print one too, with the error class as kind', () => {
+    const r = cli(['summary', '--model', 'nonet', '--json']);
+    assertFails(r, 1, /unknown model "nonet"/, true);
+    assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1)!).kind, 'ConfigError');
+  });
+});
+
+describe('unexpected errors', () => {
+  const crash = join(process.cwd(), 'test/inject-crash.mjs');
+
+  it('print one line and a hint, no stack trace', () => {
+    const r = cli(['info', '--backend', 'ref', '--json'], { preload: crash });
+    assertFails(r, 1, /convkit: error: Error: injected failure \(unexpected; run with --debug for the stack trace\)\n$/, false);
+    assert.equal(r.stderr.split('\n').filter(Boolean).length, 1);
+    assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1)!).kind, 'internal');
+  });
+
+  it('print the stack trace with --debug, before or after the command name', () => {
+    for (const args of [['info', '--backend', 'ref', '--debug'], ['--debug', 'info', '--backend', 'ref']]) {
+      const r = cli(args, { preload: crash });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /injected failure/);
+      assert.match(r.stderr, /^\s+at /m, 'a stack trace');
+    }
+  });
+});
+
+describe('--threads', () => {
+  it('is bounded by the cores: a clear usage error, before any worker starts', () => {
+    const cores = availableParallelism();
+    for (const bad of ['999', '0', '-1', '1.5', 'many', String(cores + 1)]) {
+      assertFails(cli(['info', '--threads', bad, '--json']), 2, new RegExp(`option '--threads <n>' argument '${bad.replace('.', '\\.')}' is invalid\\. threads must be an integer from 1 to ${cores}`), true);
+    }
+    const ok = cli(['info', '--backend', 'wasm', '--threads', String(cores), '--json']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout.trim().split('\n').at(-1)!).threads, cores);
+  });
+});
