@@ -17,7 +17,6 @@ import type { Backend } from '../src/backend/backend.js';
 import { type ImageDataset, datasetFromIdx } from '../src/data/dataset.js';
 import { encodeIdx, parseIdx } from '../src/data/idx.js';
 import { ConfigError, ConvkitError, FormatError } from '../src/errors.js';
-import { crc32 } from '../src/io/crc32.js';
 import { decodeModel, encodeModel } from '../src/io/modelfile.js';
 import type { LayerSpec } from '../src/layers/index.js';
 import { Model, type ModelSpec, sequential } from '../src/model/model.js';
@@ -29,7 +28,7 @@ import { loadOnnx, parseOnnx } from '../src/onnx/import.js';
 import { onnx } from '../src/onnx/proto.js';
 import { type TrainState, train } from '../src/train/trainer.js';
 import { parseNetwork, validateNetwork } from '../web/src/network-def.js';
-import { FUZZ_SCALE, FUZZ_SEED, expectLoadsOrTypedError, interestingU32, mutatedBytes, mutatedJson } from './fuzz-util.js';
+import { FUZZ_SCALE, FUZZ_SEED, expectLoadsOrTypedError, headerOf, interestingU32, mendPngCrcs, mutatedBytes, mutatedJson, withHeader } from './fuzz-util.js';
 
 const backend = new RefBackend();
 
@@ -80,25 +79,6 @@ describe('fuzz: IDX files', () => {
   });
 });
 
-/** Re-encodes a model file with a different header (the weight data, and so its CRC, unchanged). */
-function withHeader(file: Uint8Array, header: unknown): Uint8Array {
-  const headerLength = new DataView(file.buffer, file.byteOffset).getUint32(8, true);
-  const data = file.subarray(align4(12 + headerLength));
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(align4(12 + json.length) + data.length);
-  out.set(file.subarray(0, 8), 0);
-  new DataView(out.buffer).setUint32(8, json.length, true);
-  out.set(json, 12);
-  out.set(data, align4(12 + json.length));
-  return out;
-}
-
-function headerOf(file: Uint8Array): Record<string, unknown> {
-  const headerLength = new DataView(file.buffer, file.byteOffset).getUint32(8, true);
-  return JSON.parse(new TextDecoder().decode(file.subarray(12, 12 + headerLength)));
-}
-
-const align4 = (n: number) => (n + 3) & ~3;
 
 describe('fuzz: model files', () => {
   // A small chain and a small graph with a residual add, a concat and batch norm (state tensors).
@@ -258,18 +238,6 @@ describe('fuzz: network definitions', () => {
   });
 });
 
-/** Recomputes every PNG chunk's CRC that lies within the file. */
-function mendPngCrcs(b: Uint8Array): Uint8Array {
-  const out = b.slice();
-  const view = new DataView(out.buffer);
-  for (let at = 8; at + 12 <= out.length;) {
-    const length = view.getUint32(at, false);
-    if (at + 12 + length > out.length) break;
-    view.setUint32(at + 8 + length, crc32(out.subarray(at + 4, at + 8 + length)), false);
-    at += 12 + length;
-  }
-  return out;
-}
 
 describe('fuzz: images', () => {
   const pixels = Uint8Array.from({ length: 8 * 6 * 4 }, (_, i) => (i * 37) & 255);

@@ -5,10 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { RefBackend } from '../src/backend/ref.js';
+import { encodeModel } from '../src/io/modelfile.js';
+import { Model, sequential } from '../src/model/model.js';
+import { encodePng } from '../src/node/image.js';
+import { headerOf, withHeader } from './fuzz-util.js';
 
 const bin = join(process.cwd(), 'bin/convkit.js');
 export const dir = mkdtempSync(join(tmpdir(), 'convkit-hostile-cli-'));
@@ -81,5 +86,25 @@ describe('--threads', () => {
     const ok = cli(['info', '--backend', 'wasm', '--threads', String(cores), '--json']);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(JSON.parse(ok.stdout.trim().split('\n').at(-1)!).threads, cores);
+  });
+});
+
+describe('hostile files on the command line', () => {
+  const png = join(dir, 'in.png');
+  writeFileSync(png, encodePng({ width: 4, height: 4, channels: 1, pixels: new Uint8Array(16).fill(128) }));
+
+  it('JSON nested 100 000 levels deep: a model file and a 3-D kernel file', () => {
+    const file = encodeModel(new Model(sequential('tiny', [1, 4, 4], [{ type: 'flatten' }, { type: 'dense', units: 2 }]), new RefBackend()));
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    writeFileSync(join(dir, 'deep.convkit'), withHeader(file, JSON.stringify(headerOf(file)).replace('"type":"flatten"', `"type":"flatten","x":${deep}`)));
+    assertFails(cli(['summary', '--model-file', join(dir, 'deep.convkit'), '--json']), 1, /deep\.convkit: not a valid convkit model file: header: JSON nested 100005 levels deep/, true);
+    writeFileSync(join(dir, 'deep.json'), deep);
+    assertFails(cli(['filter', png, join(dir, 'out.png'), '--kernel-3d', join(dir, 'deep.json')]), 1, /deep\.json: JSON nested 100000 levels deep/);
+    assert.ok(!existsSync(join(dir, 'out.png')));
+  });
+
+  it('a device or a directory where a file is read', () => {
+    assertFails(cli(['summary', '--model-file', '/dev/zero']), 1, /cannot read \/dev\/zero: it is a character device, not a regular file/);
+    assertFails(cli(['filter', png, join(dir, 'out.png'), '--kernel-3d', dir]), 1, /it is a directory, not a regular file/);
   });
 });

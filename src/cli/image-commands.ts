@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { backendNames } from '../backend/index.js';
 import { ConfigError, ConvkitError } from '../errors.js';
@@ -6,7 +5,9 @@ import { type DownsampleMode, downsample } from '../image/downsample.js';
 import { type Border, type Padding, convolve3d, filterImage } from '../image/filter.js';
 import { type PlanarImage, fromPixels, toPixels } from '../image/image.js';
 import { type Kernel2d, checkKernel3d, kernelNames, namedKernel, parseKernelValues } from '../image/kernels.js';
+import { parseJsonLimited } from '../io/json.js';
 import { readImage, writePng } from '../node/image.js';
+import { readBytes } from '../node/mnist.js';
 import { baselineCommand } from './baseline-command.js';
 import { Output } from './output.js';
 
@@ -126,17 +127,7 @@ function writePlanar(path: string, img: PlanarImage): void {
 }
 
 function readKernel3d(path: string) {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConvkitError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON: ${(e as Error).message}`);
-  }
+  const text = new TextDecoder().decode(readBytes(path));
+  const value = parseJsonLimited(text, (problem) => new ConfigError(`${path}: ${problem}`));
   return checkKernel3d(value, `${path}: 3-D kernel`);
 }

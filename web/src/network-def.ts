@@ -6,6 +6,7 @@
  * validated by building the Model, never evaluated as code.
  */
 import { ConfigError, Model, type ModelSpec, RefBackend, type LayerSpec, sequential, shapeToString } from '../../src/index.js';
+import { parseJsonLimited } from '../../src/io/json.js';
 
 /** The images the playground trains on: MNIST digits, 1×28×28, ten classes. */
 export const DATA_SHAPE = [1, 28, 28] as const;
@@ -19,12 +20,7 @@ interface LayerStack {
 
 /** Parses editor text into a ModelSpec; throws ConfigError with a readable message. */
 export function parseNetwork(text: string): ModelSpec {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`not valid JSON: ${(e as Error).message}`);
-  }
+  const json = parseJsonLimited(text, (problem) => new ConfigError(problem));
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new ConfigError('expected an object like {"input": [1, 28, 28], "layers": [...]}');
   }
