@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -106,5 +106,21 @@ describe('hostile files on the command line', () => {
   it('a device or a directory where a file is read', () => {
     assertFails(cli(['summary', '--model-file', '/dev/zero']), 1, /cannot read \/dev\/zero: it is a character device, not a regular file/);
     assertFails(cli(['filter', png, join(dir, 'out.png'), '--kernel-3d', dir]), 1, /it is a directory, not a regular file/);
+  });
+
+  it('outputs: a symbolic link is written through, a device node or FIFO is refused and kept', (t) => {
+    writeFileSync(join(dir, 'old.png'), 'old');
+    symlinkSync('old.png', join(dir, 'link.png'));
+    const ok = cli(['filter', png, join(dir, 'link.png'), '--kernel', 'box-blur']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.ok(lstatSync(join(dir, 'link.png')).isSymbolicLink());
+    assert.deepEqual([...readFileSync(join(dir, 'old.png')).subarray(1, 4)], [0x50, 0x4e, 0x47], 'the link target is now a PNG');
+    assert.equal(spawnSync('mkfifo', [join(dir, 'out.fifo')]).status, 0);
+    assertFails(cli(['filter', png, join(dir, 'out.fifo'), '--kernel', 'box-blur', '--json']), 1, /out\.fifo: it is a FIFO, not a regular file/, true);
+    assert.ok(lstatSync(join(dir, 'out.fifo')).isFIFO());
+    if (spawnSync('mknod', [join(dir, 'full'), 'c', '1', '7']).status !== 0) return t.diagnostic('mknod needs root: device node case skipped');
+    assertFails(cli(['filter', png, join(dir, 'full'), '--kernel', 'box-blur']), 1, /full: it is a character device, not a regular file/);
+    assertFails(cli(['train', '--out', join(dir, 'full'), '--train-limit', '1']), 1, /full: it is a character device/);
+    assert.ok(lstatSync(join(dir, 'full')).isCharacterDevice());
   });
 });

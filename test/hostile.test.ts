@@ -3,7 +3,8 @@
  * problem, quickly and without allocating what the input claims.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -15,6 +16,7 @@ import { MAX_JSON_DEPTH, jsonDepth } from '../src/io/json.js';
 import { decodeModel, encodeModel } from '../src/io/modelfile.js';
 import { Model, sequential } from '../src/model/model.js';
 import { loadCheckpoint } from '../src/node/checkpoint.js';
+import { checkWritable, writeFileAtomic } from '../src/node/files.js';
 import { readBytes } from '../src/node/mnist.js';
 import { parseNetwork } from '../web/src/network-def.js';
 import { headerOf, withHeader } from './fuzz-util.js';
@@ -69,5 +71,56 @@ describe('wasm heap exhaustion', () => {
     } finally {
       wasm.dispose?.();
     }
+  });
+});
+
+describe('atomic writes and special files', () => {
+  const at = (name: string) => join(dir, 'writes', name);
+  mkdirSync(join(dir, 'writes'));
+  const bytes = new TextEncoder().encode('new content');
+  const noTemporaryFiles = () => assert.deepEqual(readdirSync(join(dir, 'writes')).filter((f) => f.endsWith('.tmp')), []);
+
+  it('a symbolic link is followed: its target is replaced atomically, the link stays', () => {
+    writeFileSync(at('target.bin'), 'old');
+    symlinkSync('target.bin', at('link.bin'));
+    symlinkSync('link.bin', at('link2.bin')); // a chain of relative links
+    writeFileAtomic(at('link2.bin'), bytes);
+    assert.ok(lstatSync(at('link.bin')).isSymbolicLink() && lstatSync(at('link2.bin')).isSymbolicLink());
+    assert.equal(readlinkSync(at('link.bin')), 'target.bin');
+    assert.equal(readFileSync(at('target.bin'), 'utf8'), 'new content');
+    // A dangling link: the file it names is created.
+    symlinkSync('created.bin', at('dangling.bin'));
+    writeFileAtomic(at('dangling.bin'), bytes);
+    assert.equal(readFileSync(at('created.bin'), 'utf8'), 'new content');
+    assert.ok(lstatSync(at('dangling.bin')).isSymbolicLink());
+    noTemporaryFiles();
+  });
+
+  it('a link loop is a clear error', () => {
+    symlinkSync('loop-b', at('loop-a'));
+    symlinkSync('loop-a', at('loop-b'));
+    assert.throws(() => writeFileAtomic(at('loop-a'), bytes), /cannot write .*loop-a: more than 40 symbolic links \(a loop\?\)/);
+    assert.throws(() => checkWritable(at('loop-a')), /more than 40 symbolic links/);
+    assert.ok(lstatSync(at('loop-a')).isSymbolicLink());
+  });
+
+  it('a FIFO, a directory and a device node are refused by name, never replaced', (t) => {
+    assert.equal(spawnSync('mkfifo', [at('fifo')]).status, 0, 'mkfifo');
+    assert.throws(() => writeFileAtomic(at('fifo'), bytes), /cannot write .*fifo: it is a FIFO, not a regular file/);
+    assert.throws(() => checkWritable(at('fifo')), /it is a FIFO/);
+    assert.ok(lstatSync(at('fifo')).isFIFO());
+    mkdirSync(at('folder'));
+    assert.throws(() => writeFileAtomic(at('folder'), bytes), /it is a directory, not a regular file/);
+    // Through a link, the message names what the link leads to.
+    symlinkSync('fifo', at('to-fifo'));
+    assert.throws(() => writeFileAtomic(at('to-fifo'), bytes), /to-fifo: .*\/fifo is a FIFO/);
+    // A device node like /dev/full (character device 1:7), made here so that nothing real is at risk.
+    if (spawnSync('mknod', [at('full'), 'c', '1', '7']).status !== 0) {
+      t.diagnostic('mknod needs root: device node case skipped');
+    } else {
+      assert.throws(() => writeFileAtomic(at('full'), bytes), /it is a character device, not a regular file/);
+      assert.ok(lstatSync(at('full')).isCharacterDevice());
+    }
+    noTemporaryFiles();
   });
 });
