@@ -4,19 +4,21 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RefBackend } from '../src/backend/ref.js';
 import { WasmBackend } from '../src/backend/wasm.js';
 import { nodePlatform } from '../src/backend/wasm-node.js';
-import { ConfigError, FormatError, ResourceError } from '../src/errors.js';
+import { ConfigError, ConvkitError, FormatError, ResourceError } from '../src/errors.js';
 import { MAX_JSON_DEPTH, jsonDepth } from '../src/io/json.js';
 import { decodeModel, encodeModel } from '../src/io/modelfile.js';
 import { Model, sequential } from '../src/model/model.js';
 import { loadCheckpoint } from '../src/node/checkpoint.js';
 import { checkWritable, writeFileAtomic } from '../src/node/files.js';
+import { loadImageFolder } from '../src/node/folder.js';
+import { encodePng } from '../src/node/image.js';
 import { readBytes } from '../src/node/mnist.js';
 import { parseNetwork } from '../web/src/network-def.js';
 import { headerOf, withHeader } from './fuzz-util.js';
@@ -122,5 +124,42 @@ describe('atomic writes and special files', () => {
       assert.ok(lstatSync(at('full')).isCharacterDevice());
     }
     noTemporaryFiles();
+  });
+});
+
+describe('folder datasets with symbolic links', () => {
+  const root = join(dir, 'folder');
+  const png = encodePng({ width: 4, height: 4, channels: 1, pixels: new Uint8Array(16).fill(99) });
+  for (const c of ['a', 'b']) {
+    mkdirSync(join(root, c), { recursive: true });
+    for (let i = 0; i < 5; i++) writeFileSync(join(root, c, `${i}.png`), png);
+  }
+  const load = () => loadImageFolder(root, 'train', { size: 4, channels: 1 });
+
+  it('links to images and to class folders are followed', () => {
+    symlinkSync(join(root, 'a', '0.png'), join(root, 'b', 'linked.png'));
+    assert.equal(load().count, 9);
+    rmSync(join(root, 'b', 'linked.png'));
+  });
+
+  it('a broken link or a link loop, to an image or a class folder, is an error naming it', () => {
+    const cases: [string, string, RegExp][] = [
+      [join(root, 'a', 'gone.png'), 'nowhere.png', /a\/gone\.png is a broken symbolic link \(it points to nowhere\.png, which does not exist\)/],
+      [join(root, 'a', 'loop.png'), 'loop.png', /a\/loop\.png is a symbolic link loop/],
+      [join(root, 'c'), 'missing-class', /\/c is a broken symbolic link/],
+      [join(root, 'd'), 'd', /\/d is a symbolic link loop/],
+    ];
+    for (const [path, to, message] of cases) {
+      symlinkSync(to, path);
+      assert.throws(load, (e: Error) => e instanceof ConvkitError && e.message.startsWith(`folder dataset ${root}: `) && message.test(e.message), path);
+      rmSync(path);
+    }
+    assert.equal(load().count, 8);
+  });
+
+  it('a FIFO named like an image is refused, not read', () => {
+    assert.equal(spawnSync('mkfifo', [join(root, 'a', 'pipe.png')]).status, 0);
+    assert.throws(load, /a\/pipe\.png is a FIFO, not an image file/);
+    rmSync(join(root, 'a', 'pipe.png'));
   });
 });
