@@ -18,10 +18,12 @@ import { Model, sequential } from '../src/model/model.js';
 import { loadCheckpoint } from '../src/node/checkpoint.js';
 import { checkWritable, writeFileAtomic } from '../src/node/files.js';
 import { loadImageFolder } from '../src/node/folder.js';
-import { encodePng } from '../src/node/image.js';
+import { MAX_IMAGE_PIXELS, decodeImage, encodePng } from '../src/node/image.js';
 import { readBytes } from '../src/node/mnist.js';
 import { parseNetwork } from '../web/src/network-def.js';
-import { headerOf, withHeader } from './fuzz-util.js';
+import { headerOf, mendPngCrcs, withHeader } from './fuzz-util.js';
+import { createDeflate } from 'node:zlib';
+import jpeg from 'jpeg-js';
 
 const backend = new RefBackend();
 const dir = mkdtempSync(join(tmpdir(), 'convkit-hostile-'));
@@ -161,5 +163,75 @@ describe('folder datasets with symbolic links', () => {
     assert.equal(spawnSync('mkfifo', [join(root, 'a', 'pipe.png')]).status, 0);
     assert.throws(load, /a\/pipe\.png is a FIFO, not an image file/);
     rmSync(join(root, 'a', 'pipe.png'));
+  });
+});
+
+describe('image bombs', () => {
+  const u32 = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  /** A PNG chunk (CRC filled in by mendPngCrcs). */
+  const chunk = (type: string, data: ArrayLike<number>) => [...u32(data.length), ...[...type].map((c) => c.charCodeAt(0)), ...Array.from(data), 0, 0, 0, 0];
+  const ihdr = (w: number, h: number, depth: number, colorType: number, interlace: number) => chunk('IHDR', [...u32(w), ...u32(h), depth, colorType, 0, 0, interlace]);
+  const png = (...chunks: number[][]) => mendPngCrcs(Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10, ...chunks.flat()]));
+  const small = new Uint8Array(encodePng({ width: 4, height: 4, channels: 1, pixels: new Uint8Array(16) }));
+  const smallIdat = () => { // the IDAT chunk of the small valid PNG
+    const view = new DataView(small.buffer);
+    for (let at = 8; ;) { const n = view.getUint32(at); if (String.fromCharCode(...small.subarray(at + 4, at + 8)) === 'IDAT') return Array.from(small.subarray(at, at + 12 + n)); at += 12 + n; }
+  };
+  const rssGrowth = (run: () => void) => { const before = process.memoryUsage().rss; run(); return process.memoryUsage().rss - before; };
+
+  it('PNG: a second IHDR (16000×16000 after a 4×4 one) is refused before decoding', () => {
+    const bomb = png(ihdr(4, 4, 8, 0, 0), ihdr(16000, 16000, 8, 6, 0), smallIdat(), chunk('IEND', []));
+    assert.ok(rssGrowth(() => assert.throws(() => decodeImage(bomb, 'two-ihdr.png'),
+      (e: Error) => e instanceof FormatError && /two-ihdr\.png: cannot decode PNG image: a second IHDR header at byte 33/.test(e.message))) < 100e6);
+    // IHDR must also come first.
+    assert.throws(() => decodeImage(png(chunk('tEXt', [65]), ihdr(4, 4, 8, 0, 0), smallIdat(), chunk('IEND', [])), 'late.png'), /no IHDR header at the start/);
+  });
+
+  it('PNG: an interlaced 16-bit bomb (a few hundred KB of real deflate data, 2^25 pixels) is refused before decoding', async () => {
+    const [w, h] = [8192, 4096];
+    assert.equal(w * h, MAX_IMAGE_PIXELS);
+    // The raw interlaced data (filter bytes and 8 bytes per pixel, all zero), deflated in pieces.
+    let raw = 0;
+    for (const [x0, y0, dx, dy] of [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]]) {
+      raw += Math.ceil((h - y0) / dy) * (1 + 8 * Math.ceil((w - x0) / dx));
+    }
+    const deflate = createDeflate({ level: 9 });
+    const parts: Buffer[] = [];
+    deflate.on('data', (b: Buffer) => parts.push(b));
+    const done = new Promise((ok) => deflate.on('end', ok));
+    const zeros = Buffer.alloc(1 << 20);
+    for (let left = raw; left > 0; left -= zeros.length) {
+      if (!deflate.write(left >= zeros.length ? zeros : zeros.subarray(0, left))) await new Promise((ok) => deflate.once('drain', ok));
+    }
+    deflate.end();
+    await done;
+    const bomb = png(ihdr(w, h, 16, 6, 1), chunk('IDAT', Buffer.concat(parts)), chunk('IEND', []));
+    assert.ok(bomb.length < 2e6, `${bomb.length} bytes`);
+    assert.ok(rssGrowth(() => assert.throws(() => decodeImage(bomb, 'interlaced.png'),
+      (e: Error) => e instanceof FormatError && /interlaced\.png: .*claims 8192×4096 pixels, 16-bit interlaced: decoding it would need about \d+ MiB, more than the 256 MiB allowed/.test(e.message))) < 100e6);
+  });
+
+  it('PNG: a chunk running past the end and impossible depths are refused', () => {
+    assert.throws(() => decodeImage(png(ihdr(4, 4, 8, 0, 0), [...u32(1e6), 73, 68, 65, 84, 1, 2, 3]), 'cut.png'), /chunk "IDAT" at byte 33 claims 1000000 bytes, past the end of the file/);
+    assert.throws(() => decodeImage(png(ihdr(4, 4, 3, 6, 0), smallIdat(), chunk('IEND', [])), 'depth.png'), /colour type 6 with bit depth 3 does not exist/);
+  });
+
+  const jpg = new Uint8Array(jpeg.encode({ width: 8, height: 8, data: Buffer.alloc(8 * 8 * 4, 128) }, 90).data);
+  const sof = jpg.findIndex((v, i) => v === 0xff && jpg[i + 1] === 0xc0);
+  const sofSegment = (w: number, h: number) => { const seg = jpg.slice(sof, sof + 2 + ((jpg[sof + 2] << 8) | jpg[sof + 3])); seg.set([h >> 8, h & 255, w >> 8, w & 255], 5); return seg; };
+  const splice = (at: number, insert: ArrayLike<number>) => Uint8Array.from([...jpg.subarray(0, at), ...Array.from(insert), ...jpg.subarray(at)]);
+
+  it('JPEG: a second frame header (8000×4000 after the real one) is refused', () => {
+    const bomb = splice(sof + 2 + ((jpg[sof + 2] << 8) | jpg[sof + 3]), sofSegment(8000, 4000));
+    assert.ok(bomb.length < 1000);
+    assert.ok(rssGrowth(() => assert.throws(() => decodeImage(bomb, 'two-sof.jpg'),
+      (e: Error) => e instanceof FormatError && /two-sof\.jpg: cannot decode JPEG image: a second frame header \(SOF marker 0xc0\) at byte \d+/.test(e.message))) < 100e6);
+  });
+
+  it('JPEG: junk before the frame header does not hide it', () => {
+    // 00 E0 00 02 is what jpeg-js takes for a malformed APP0 segment of length 2 (it recovers and reads on).
+    const bomb = Uint8Array.from([...jpg.subarray(0, sof), 0x00, 0xe0, 0x00, 0x02, ...sofSegment(8000, 4000), ...jpg.subarray(sof + 2 + ((jpg[sof + 2] << 8) | jpg[sof + 3]))]);
+    assert.ok(rssGrowth(() => assert.throws(() => decodeImage(bomb, 'junk.jpg'),
+      (e: Error) => e instanceof FormatError && /junk\.jpg: cannot decode JPEG image: it claims 8000×4000 pixels, more than its \d+ bytes can encode/.test(e.message))) < 100e6);
   });
 });
