@@ -81,10 +81,11 @@ describe('fuzz: IDX files', () => {
 
 
 describe('fuzz: model files', () => {
+  const chainData = { dataset: 'mnist', channels: 1, height: 8, width: 8, mean: [0.13], std: [0.31], classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] };
   // A small chain and a small graph with a residual add, a concat and batch norm (state tensors).
   const chain = encodeModel(new Model(sequential('tiny', [1, 8, 8], [
     { type: 'conv2d', filters: 4, kernel: 3 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 }, { type: 'flatten' }, { type: 'dense', units: 10 },
-  ]), backend), { data: { dataset: 'mnist' } });
+  ]), backend), { data: chainData });
   const graphSpec: ModelSpec = {
     name: 'graph', inputShape: [2, 6, 6], nodes: [
       { name: 'a', layer: { type: 'conv2d', filters: 2, kernel: 3, padding: 1 }, inputs: ['input'] },

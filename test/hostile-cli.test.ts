@@ -13,6 +13,7 @@ import { RefBackend } from '../src/backend/ref.js';
 import { encodeModel } from '../src/io/modelfile.js';
 import { Model, sequential } from '../src/model/model.js';
 import { encodePng } from '../src/node/image.js';
+import { zoo } from '../src/model/zoo.js';
 import { headerOf, withHeader } from './fuzz-util.js';
 
 const bin = join(process.cwd(), 'bin/convkit.js');
@@ -122,5 +123,23 @@ describe('hostile files on the command line', () => {
     assertFails(cli(['filter', png, join(dir, 'full'), '--kernel', 'box-blur']), 1, /full: it is a character device, not a regular file/);
     assertFails(cli(['train', '--out', join(dir, 'full'), '--train-limit', '1']), 1, /full: it is a character device/);
     assert.ok(lstatSync(join(dir, 'full')).isCharacterDevice());
+  });
+});
+
+describe('model metadata on the command line', () => {
+  const png = join(dir, 'digit.png');
+  writeFileSync(png, encodePng({ width: 28, height: 28, channels: 1, pixels: Uint8Array.from({ length: 784 }, (_, i) => (i % 28 > 10 && i % 28 < 16 ? 255 : 0)) }));
+  const lenet = new Model(zoo.lenet5.build(), new RefBackend());
+  const data = { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.1307], std: [0.3081], classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] };
+  const modelWith = (name: string, d: unknown) => { const f = join(dir, name); writeFileSync(f, encodeModel(lenet, { data: d })); return f; };
+
+  it('predict refuses std 0, a huge stored size or a missing mean before preparing any image', () => {
+    const ok = cli(['predict', '--model-file', modelWith('ok.convkit', data), png, '--json']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assertFails(cli(['predict', '--model-file', modelWith('std0.convkit', { ...data, std: [0] }), png, '--json']), 1, /std0\.convkit: invalid training-data description \(metadata\.data\): std\[0\] is 0/, true);
+    assertFails(cli(['predict', '--model-file', modelWith('tall.convkit', { ...data, height: 20000, width: 20000 }), png]), 1, /tall\.convkit: .*height is 20000, the model's input needs 28 to 92/);
+    const { mean: _, ...noMean } = data;
+    assertFails(cli(['eval', '--model-file', modelWith('nomean.convkit', noMean), '--test-limit', '10']), 1, /nomean\.convkit: .*mean must list 1 value/);
+    assertFails(cli(['summary', '--model-file', modelWith('numeric.convkit', { ...data, dataset: 7 })]), 1, /numeric\.convkit: .*dataset must be a name, got 7/);
   });
 });

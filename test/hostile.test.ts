@@ -235,3 +235,43 @@ describe('image bombs', () => {
       (e: Error) => e instanceof FormatError && /junk\.jpg: cannot decode JPEG image: it claims 8000×4000 pixels, more than its \d+ bytes can encode/.test(e.message))) < 100e6);
   });
 });
+
+describe('model metadata (metadata.data)', () => {
+  const model = tiny(); // input [1, 8, 8], 3 outputs
+  const valid = { dataset: 'mnist', channels: 1, height: 8, width: 8, mean: [0.13], std: [0.31], classes: ['a', 'b', 'c'] };
+  const load = (data: unknown) => decodeModel(encodeModel(model, { data }), 'meta.convkit', backend);
+
+  it('a valid description loads', () => {
+    assert.deepEqual(load(valid).metadata.data, valid);
+    const { classes: _, ...noClasses } = valid;
+    load(noClasses);
+    decodeModel(encodeModel(model, {}), 'none.convkit', backend); // no description: nothing to check
+  });
+
+  it('every field is checked: a FormatError naming the file, the field and the problem', () => {
+    const { mean: _, ...noMean } = valid;
+    const cases: [unknown, RegExp][] = [
+      [noMean, /mean must list 1 value\(s\), one per channel, got undefined/],
+      [{ ...valid, dataset: 5 }, /dataset must be a name, got 5/],
+      [{ ...valid, width: 1e6 }, /width is 1000000, the model's input needs 8 to 72/],
+      [{ ...valid, height: 20000 }, /height is 20000/],
+      [{ ...valid, height: 4 }, /height is 4/],
+      [{ ...valid, height: 8.5 }, /height is 8\.5/],
+      [{ ...valid, std: [0] }, /std\[0\] is 0, must be in \(0, 1\]/],
+      [{ ...valid, std: [-0.3] }, /std\[0\] is -0\.3/],
+      [{ ...valid, std: [null] }, /std\[0\] is null/],
+      [{ ...valid, std: [0.3, 0.3] }, /std must list 1 value/],
+      [{ ...valid, mean: [1e300] }, /mean\[0\] is 1e\+300, must be in \[0, 1\]/],
+      [{ ...valid, mean: ['0.1'] }, /mean\[0\] is "0\.1"/],
+      [{ ...valid, channels: 3 }, /channels is 3, the model's input has 1/],
+      [{ ...valid, classes: ['a'] }, /classes must be 3 name\(s\), one per output/],
+      [{ ...valid, classes: 'abc' }, /classes must be 3 name/],
+      [[valid], /expected an object/],
+      [null, /expected an object, got null/],
+    ];
+    for (const [data, message] of cases) {
+      assert.throws(() => load(data), (e: Error) => e instanceof FormatError
+        && e.message.startsWith('meta.convkit: invalid training-data description (metadata.data): ') && message.test(e.message), JSON.stringify(data));
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { ConvkitError, FormatError } from '../errors.js';
 import { Model, type ModelSpec } from '../model/model.js';
 import { type FloatArray, sameShape, shapeToString } from '../tensor.js';
 import { crc32 } from './crc32.js';
+import { checkDataInfo } from './data-info.js';
 import { parseJsonLimited } from './json.js';
 
 /**
@@ -130,7 +131,9 @@ export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backen
     read(t, values);
     extra.set(String(t.path), values);
   }
-  return { model, metadata: header.metadata ?? {}, extra };
+  const metadata = header.metadata ?? {};
+  if (metadata.data !== undefined) checkDataInfo(metadata.data, model.inputShape, model.outputShape, fileName);
+  return { model, metadata, extra };
 }
 
 function align4(n: number): number {

@@ -1,5 +1,8 @@
 import type { ImageDataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
+import type { DataInfo } from '../io/data-info.js';
+
+export type { DataInfo };
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadImageFolder } from './folder.js';
 import { loadMnist } from './mnist.js';
@@ -29,17 +32,6 @@ export function loadDatasetSplits(name: string, options: DatasetOptions = {}): {
   const train = loadDataset(name, 'train', options);
   const test = loadDataset(name, 'test', { ...options, mean: train.mean, std: train.std });
   return { train, test };
-}
-
-/** What a model file records about its training data, so that prediction prepares images the same way. */
-export interface DataInfo {
-  dataset: string;
-  channels: number;
-  height: number;
-  width: number;
-  mean: number[];
-  std: number[];
-  classes: string[];
 }
 
 export function dataInfo(ds: ImageDataset, name: string): DataInfo {
