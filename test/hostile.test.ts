@@ -14,7 +14,10 @@ import { nodePlatform } from '../src/backend/wasm-node.js';
 import { ConfigError, ConvkitError, FormatError, ResourceError } from '../src/errors.js';
 import { MAX_JSON_DEPTH, jsonDepth } from '../src/io/json.js';
 import { decodeModel, encodeModel } from '../src/io/modelfile.js';
-import { Model, sequential } from '../src/model/model.js';
+import { Model, type ModelSpec, estimateMemory, sequential } from '../src/model/model.js';
+import { DEFAULT_MEMORY_LIMIT, parseByteSize } from '../src/model/memory.js';
+import { Tensor } from '../src/tensor.js';
+import { SoftmaxCrossEntropy } from '../src/train/loss.js';
 import { loadCheckpoint } from '../src/node/checkpoint.js';
 import { checkWritable, writeFileAtomic } from '../src/node/files.js';
 import { loadImageFolder } from '../src/node/folder.js';
@@ -273,5 +276,65 @@ describe('model metadata (metadata.data)', () => {
       assert.throws(() => load(data), (e: Error) => e instanceof FormatError
         && e.message.startsWith('meta.convkit: invalid training-data description (metadata.data): ') && message.test(e.message), JSON.stringify(data));
     }
+  });
+});
+
+describe('activation memory budget', () => {
+  const graph: ModelSpec = {
+    name: 'graph', inputShape: [2, 12, 12], nodes: [
+      { name: 'a', layer: { type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, inputs: ['input'] },
+      { name: 'bn', layer: { type: 'batchnorm2d' }, inputs: ['a'] },
+      { name: 'r', layer: { type: 'relu' }, inputs: ['bn'] },
+      { name: 'sum', layer: { type: 'add' }, inputs: ['r', 'a'] },
+      { name: 'cat', layer: { type: 'concat' }, inputs: ['sum', 'input'] },
+      { name: 'pool', layer: { type: 'maxpool2d', kernel: 2 }, inputs: ['cat'] },
+      { name: 'drop', layer: { type: 'dropout', rate: 0.5 }, inputs: ['pool'] },
+      { name: 'flat', layer: { type: 'flatten' }, inputs: ['drop'] },
+      { name: 'out', layer: { type: 'dense', units: 5 }, inputs: ['flat'] },
+    ],
+  };
+
+  it('the estimate covers what a training step really allocates, within a small margin', () => {
+    let allocated = 0;
+    const inner = new RefBackend();
+    const counting = Object.assign(Object.create(inner) as RefBackend, { alloc: (n: number) => { allocated += n; return inner.alloc(n); } });
+    const N = 8;
+    const model = new Model(graph, counting);
+    const loss = new SoftmaxCrossEntropy(counting);
+    const x = new Tensor([N, 2, 12, 12], counting.alloc(N * 288));
+    const logits = model.forward(x, true);
+    const { grad } = loss.compute(logits, new Uint8Array(N));
+    model.backward(grad);
+    const estimate = model.estimateMemory({ batchSize: N, training: true, optimizer: 'none' });
+    assert.deepEqual(estimate, estimateMemory(graph, { batchSize: N, training: true, optimizer: 'none' }), 'from the spec alone, the same figures');
+    const real = 4 * allocated;
+    assert.ok(estimate.bytes >= real && estimate.bytes <= 1.25 * real + 4096, `estimate ${estimate.bytes} bytes, allocated ${real}`);
+  });
+
+  it('estimating a network that would need terabytes allocates nothing', () => {
+    const spec = sequential('pad', [1, 28, 28], [{ type: 'conv2d', filters: 1, kernel: 1, padding: 4000 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }]);
+    const before = process.memoryUsage().rss;
+    const e = estimateMemory({ ...spec, nodes: spec.nodes.slice(0, 2) }, { batchSize: 60000, training: true });
+    assert.ok(e.bytes > 2 ** 40 && e.largest.node === 'relu1', JSON.stringify(e));
+    assert.ok(process.memoryUsage().rss - before < 50e6);
+  });
+
+  it('Model.forward refuses a batch over the limit before allocating it, naming the model, the layer and the bytes', () => {
+    const spec = sequential('padded', [1, 8, 8], [{ type: 'conv2d', filters: 2, kernel: 1, padding: 100 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }]);
+    const model = new Model(spec, backend, 1, { memoryBytes: 64 * 2 ** 20 });
+    model.forward(new Tensor([1, 1, 8, 8], new Float32Array(64)));
+    const x = new Tensor([100, 1, 8, 8], new Float32Array(6400));
+    assert.throws(() => model.forward(x, true), (e: Error) => e instanceof ResourceError
+      && /^model "padded" training with batch 100 needs about \d+ MiB \(activations \d+ MiB, the largest node "relu1" \(relu\) \d+\.\d MiB; .*\), more than the memory limit of 64\.0 MiB$/.test(e.message));
+    assert.equal(model.activations().get('conv1')?.shape[0], 1, 'no buffers for batch 100 were made');
+    assert.equal(DEFAULT_MEMORY_LIMIT, 2 ** 31);
+  });
+
+  it('memory sizes parse with binary units', () => {
+    assert.equal(parseByteSize('8GiB'), 8 * 2 ** 30);
+    assert.equal(parseByteSize('512 MiB'), 512 * 2 ** 20);
+    assert.equal(parseByteSize('1.5g'), 1.5 * 2 ** 30);
+    assert.equal(parseByteSize('1048576'), 2 ** 20);
+    for (const bad of ['', '-1', '0', 'lots', '5 parsecs', '1e400']) assert.throws(() => parseByteSize(bad), ConfigError);
   });
 });
