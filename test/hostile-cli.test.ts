@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -141,5 +141,51 @@ describe('model metadata on the command line', () => {
     const { mean: _, ...noMean } = data;
     assertFails(cli(['eval', '--model-file', modelWith('nomean.convkit', noMean), '--test-limit', '10']), 1, /nomean\.convkit: .*mean must list 1 value/);
     assertFails(cli(['summary', '--model-file', modelWith('numeric.convkit', { ...data, dataset: 7 })]), 1, /numeric\.convkit: .*dataset must be a name, got 7/);
+  });
+});
+
+describe('activation memory budget on the command line', () => {
+  const png = join(dir, 'mem-digit.png');
+  writeFileSync(png, encodePng({ width: 28, height: 28, channels: 1, pixels: new Uint8Array(784).fill(200) }));
+  // 940 bytes: a 1×1 convolution padded by 4000 makes each 28×28 image 8001×8001.
+  const padded = join(dir, 'padded.convkit');
+  writeFileSync(padded, encodeModel(new Model(sequential('padded', [1, 28, 28], [
+    { type: 'conv2d', filters: 1, kernel: 1, padding: 4000 }, { type: 'relu' }, { type: 'adaptiveavgpool2d', size: 1 }, { type: 'flatten' }, { type: 'dense', units: 10 },
+  ]), new RefBackend()), { data: { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.13], std: [0.31] } }));
+  const over = (what: RegExp) => new RegExp(`${what.source}.*more than the memory limit of .*raise the limit with --memory-limit`);
+
+  it('train --batch 60000 is refused before loading any data', () => {
+    const r = cli(['train', '--model', 'lenet5', '--batch', '60000', '--json']);
+    assertFails(r, 1, over(/model "lenet5" training with batch 60000 needs about 7\.\d GiB \(activations .* the largest node "relu1"/), true);
+    assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1)!).kind, 'ResourceError');
+    assertFails(cli(['train', '--model', 'lenet5', '--batch', '64', '--memory-limit', '1MiB']), 1, over(/needs about 8\.\d MiB/));
+    assertFails(cli(['train', '--memory-limit', 'lots', '--json']), 2, /a memory size like 2GiB, 512MiB or 1048576 \(bytes\), got "lots"/, true);
+  });
+
+  it('eval, predict, import and export of a small file that needs huge activations', () => {
+    assertFails(cli(['eval', '--model-file', padded]), 1, over(/model "padded" inference with batch 100 needs about [\d.]+ GiB .*"conv1" \(conv2d\)/));
+    assertFails(cli(['predict', '--model-file', padded, png, '--memory-limit', '256MiB']), 1, over(/model "padded" inference with batch 1 needs about [\d.]+ MiB/));
+    assertFails(cli(['export', '--model-file', padded, '--out', join(dir, 'padded.onnx'), '--memory-limit', '256MiB']), 1, over(/model "padded" inference with batch 1/));
+    assert.ok(!existsSync(join(dir, 'padded.onnx')));
+    const exported = cli(['export', '--model-file', padded, '--out', join(dir, 'padded.onnx')]);
+    assert.equal(exported.status, 0, exported.stderr);
+    assertFails(cli(['import', join(dir, 'padded.onnx'), '--out', join(dir, 'back.convkit'), '--memory-limit', '256MiB']), 1, over(/inference with batch 1 needs about [\d.]+ MiB/));
+    assert.ok(!existsSync(join(dir, 'back.convkit')));
+  });
+
+  it('filter --padding 6000 is refused before filtering', () => {
+    assertFails(cli(['filter', png, join(dir, 'big.png'), '--kernel', 'box-blur', '--padding', '6000', '--json']), 1,
+      /filter: .*mem-digit\.png \(28×28\) padded by 6000×6000 gives a 12026×12026 output that needs about \d+\.\d GiB, more than the memory limit of 2\.0 GiB/, true);
+    assert.ok(!existsSync(join(dir, 'big.png')));
+  });
+
+  it('a folder dataset at --input-size 4000 is refused before decoding an image', () => {
+    // (the dataset's own byte limit is tested in hostile.test.ts: here the network refuses first)
+    const root = join(dir, 'folder');
+    for (const c of ['a', 'b']) {
+      mkdirSync(join(root, c), { recursive: true });
+      for (let i = 0; i < 5; i++) writeFileSync(join(root, c, `${i}.png`), readFileSync(png));
+    }
+    assertFails(cli(['train', '--dataset', `folder:${root}`, '--model', 'resnet18', '--input-size', '4000', '--batch', '1']), 1, /resnet18.*(more than the memory limit|more than the limit)/);
   });
 });

@@ -162,6 +162,11 @@ describe('folder datasets with symbolic links', () => {
     assert.equal(load().count, 8);
   });
 
+  it('images stored at a size beyond the memory limit are refused before any is decoded', () => {
+    assert.throws(() => loadImageFolder(root, 'train', { size: 4000, channels: 3, maxBytes: 2 ** 28 }), (e: Error) => e instanceof ResourceError
+      && e.message === `folder dataset ${root}: 8 train images stored at 4000×4000×3 need 366 MiB, more than the memory limit of 256 MiB (a smaller input size needs less, or raise the limit with --memory-limit)`);
+  });
+
   it('a FIFO named like an image is refused, not read', () => {
     assert.equal(spawnSync('mkfifo', [join(root, 'a', 'pipe.png')]).status, 0);
     assert.throws(load, /a\/pipe\.png is a FIFO, not an image file/);

@@ -6,6 +6,7 @@ import { closeBackends, evalCommand, infoCommand, predictCommand, summaryCommand
 import { registerOnnxCommands } from './onnx-commands.js';
 import { registerImageCommands } from './image-commands.js';
 import { ErrorReport, debugOption } from './errors.js';
+import { memoryLimitOption } from './memory-option.js';
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(jsonOption())
+    .addOption(memoryLimitOption())
     .action((o) => trainCommand(o));
 
   program.command('eval')
@@ -80,6 +82,7 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(jsonOption())
+    .addOption(memoryLimitOption())
     .action((o) => evalCommand(o));
 
   program.command('predict')
@@ -92,6 +95,7 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(jsonOption())
+    .addOption(memoryLimitOption())
     .action((images, o) => predictCommand({ ...o, images }));
 
   program.command('summary')

@@ -14,9 +14,10 @@ import { ConfigError, ResourceError } from '../errors.js';
  *              layers reading only the model input), plus a sum buffer for each node read by
  *              several others
  *   loss       N × classes, twice (probabilities and their gradient)
+ *   workspace  the largest convolution's unfolded input (im2col) for one image: C × KH × KW ×
+ *              OH × OW — per compute thread on the wasm backend, counted once here
  *
- * all as 4-byte floats. Kernel workspaces (im2col, Winograd tiles) come on top and are bounded
- * separately by the backends.
+ * all as 4-byte floats.
  */
 
 /** Memory a run may use unless told otherwise: 2 GiB. */
@@ -40,6 +41,8 @@ export interface NodeFootprint {
   inputs: number;
   /** How many nodes read this one's output. */
   consumers: number;
+  /** Kernel workspace for one example (a convolution's unfolded input), if any. */
+  workspace?: number;
 }
 
 export interface MemoryEstimate {
@@ -66,6 +69,7 @@ export function memoryEstimate(nodes: NodeFootprint[], inputValues: number, buil
   const perState = { none: 0, sgd: 1, adam: 2, adamw: 2 }[options.optimizer ?? 'adam'];
   let activations = inputValues + 2 * classes;
   let largest = { node: 'input', type: 'input', bytes: 0 };
+  const workspace = Math.max(0, ...nodes.map((n) => n.workspace ?? 0));
   for (const n of nodes) {
     let values = n.output * (1 + (SCRATCH_ALWAYS[n.type] ?? 0) + (training ? SCRATCH_TRAINING[n.type] ?? 0 : 0));
     if (training) values += n.inputs + (n.consumers > 1 ? n.output : 0);
@@ -74,7 +78,7 @@ export function memoryEstimate(nodes: NodeFootprint[], inputValues: number, buil
   }
   const builtBytes = builtValues * BYTES;
   const optimizerBytes = training ? perState * parameters * BYTES : 0;
-  const activationBytes = N * activations * BYTES;
+  const activationBytes = (N * activations + workspace) * BYTES;
   return { bytes: builtBytes + optimizerBytes + activationBytes, builtBytes, optimizerBytes, activationBytes, largest, batchSize: N, training };
 }
 

@@ -2,6 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { type LayerSpec, createLayer } from '../layers/index.js';
 import type { Layer, Param } from '../layers/layer.js';
+import { Conv2d } from '../layers/conv2d.js';
 import { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
 import { DEFAULT_MEMORY_LIMIT, type MemoryEstimate, type MemoryOptions, type NodeFootprint, checkMemory, memoryEstimate } from './memory.js';
@@ -128,13 +129,22 @@ function buildGraph(spec: ModelSpec, backend: Backend, limits: ModelLimits): { n
   return { nodes, outputIndex: out, builtValues: guard.allocated() };
 }
 
+/** A convolution's unfolded input for one image (the im2col workspace): C × KH × KW × OH × OW. */
+function convWorkspace(layer: Layer): number {
+  const weight = layer instanceof Conv2d ? layer.params().find((p) => p.name === 'weight') : undefined;
+  if (!weight) return 0;
+  const [, OH, OW] = layer.outputShape;
+  const [, Cg, KH, KW] = weight.value.shape;
+  return (layer as Conv2d).groups * Cg * KH * KW * OH * OW;
+}
+
 /** What a graph needs in memory for a batch (see memory.ts). */
 function graphEstimate(nodes: Node[], outputIndex: number, inputShape: Shape, builtValues: number, options: MemoryOptions): MemoryEstimate {
   const used = nodes.slice(0, outputIndex + 1);
   const consumers = new Array<number>(used.length).fill(0);
   for (const n of used) for (const j of n.inputs) if (j >= 0) consumers[j]++;
   const footprint: NodeFootprint[] = used.map((n, i) => ({
-    name: n.name, type: n.layer.type, output: shapeSize(n.layer.outputShape), consumers: consumers[i],
+    name: n.name, type: n.layer.type, output: shapeSize(n.layer.outputShape), consumers: consumers[i], workspace: convWorkspace(n.layer),
     // Layers reading only the model input skip its gradient (training never needs it).
     inputs: n.inputs.every((j) => j < 0) ? 0 : n.inputs.reduce((s, j) => s + shapeSize(j < 0 ? inputShape : nodes[j].layer.outputShape), 0),
   }));
@@ -172,7 +182,8 @@ export class Model {
   readonly rng: Rng;
   /** Values building allocated (parameters, gradients, layer state). */
   private readonly builtValues: number;
-  private readonly memoryLimit: number;
+  /** Most bytes a batch may need (ModelLimits.memoryBytes); may be changed, e.g. after loading a file. */
+  memoryLimit: number;
   /** Batch sizes (negative: inference) whose memory was checked. */
   private checkedBatches = new Set<number>();
 

@@ -15,6 +15,8 @@ export interface DatasetOptions {
   channels?: 1 | 3;
   mean?: number[];
   std?: number[];
+  /** For folder datasets: most bytes the stored images may take (checked before decoding any). */
+  maxBytes?: number;
 }
 
 /** Loads a named dataset's training or test split: mnist, fashion-mnist or folder:PATH. */
@@ -22,7 +24,7 @@ export function loadDataset(name: string, split: 'train' | 'test', options: Data
   if (name === 'mnist') return loadMnist(split);
   if (name === 'fashion-mnist') return loadFashionMnist(split);
   if (name.startsWith('folder:')) {
-    return loadImageFolder(name.slice('folder:'.length), split, { size: options.size ?? 32, channels: options.channels ?? 3, mean: options.mean, std: options.std });
+    return loadImageFolder(name.slice('folder:'.length), split, { size: options.size ?? 32, channels: options.channels ?? 3, mean: options.mean, std: options.std, maxBytes: options.maxBytes });
   }
   throw new ConfigError(`unknown dataset "${name}" (available: ${datasetNames.join(', ')})`);
 }

@@ -2,7 +2,8 @@ import { type Stats, existsSync, lstatSync, readdirSync, readlinkSync, statSync 
 import { join } from 'node:path';
 import { type ImageDataset, interleaveClasses } from '../data/dataset.js';
 import { type GreyImage, resizeArea } from '../data/preprocess.js';
-import { ConvkitError } from '../errors.js';
+import { ConvkitError, ResourceError } from '../errors.js';
+import { formatBytes } from '../model/memory.js';
 import { readImage } from './image.js';
 import { fileKind } from './mnist.js';
 
@@ -16,6 +17,8 @@ export interface FolderOptions {
   /** Statistics of the training split; computed from it when omitted. */
   mean?: number[];
   std?: number[];
+  /** Most bytes the stored images may take; checked from the file count before any is decoded. */
+  maxBytes?: number;
 }
 
 /**
@@ -48,6 +51,10 @@ export function loadImageFolder(root: string, split: 'train' | 'test', options: 
 
   const { size, channels } = options;
   const px = size * size;
+  const bytes = files.length * channels * px;
+  if (options.maxBytes !== undefined && bytes > options.maxBytes) {
+    throw new ResourceError(`folder dataset ${root}: ${files.length} ${split} images stored at ${size}×${size}×${channels} need ${formatBytes(bytes)}, more than the memory limit of ${formatBytes(options.maxBytes)} (a smaller input size needs less, or raise the limit with --memory-limit)`);
+  }
   const images = new Uint8Array(files.length * channels * px);
   const labels = classes.length > 256 ? new Int32Array(files.length) : new Uint8Array(files.length);
   files.forEach(({ file, label }, n) => {
