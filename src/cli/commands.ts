@@ -106,7 +106,8 @@ function runSettings(o: TrainCommandOptions): RunSettings {
 }
 
 /** A checkpoint's settings come from a file whose header is not checksummed: check their types before use. */
-function checkRunSettings(run: Record<string, unknown>, file: string): RunSettings {
+export function checkRunSettings(run: Record<string, unknown>, file: string): RunSettings {
+  if (run === null || typeof run !== 'object' || Array.isArray(run)) throw new FormatError(`${file}: damaged training checkpoint: run settings are ${JSON.stringify(run)}`);
   const positiveInts = ['epochs', 'batchSize', 'inputSize', 'seed', 'shift'] as const;
   const problem = (['model', 'dataset', 'out'] as const).find((k) => typeof run[k] !== 'string')
     ?? positiveInts.find((k) => !Number.isSafeInteger(run[k]) || (run[k] as number) < (k === 'seed' || k === 'shift' ? 0 : 1))
