@@ -23,7 +23,7 @@ import { checkWritable, writeFileAtomic } from '../src/node/files.js';
 import { loadImageFolder } from '../src/node/folder.js';
 import { MAX_IMAGE_PIXELS, decodeImage, encodePng } from '../src/node/image.js';
 import { readBytes } from '../src/node/mnist.js';
-import { parseNetwork } from '../web/src/network-def.js';
+import { parseNetwork, validateNetwork } from '../web/src/network-def.js';
 import { headerOf, mendPngCrcs, withHeader } from './fuzz-util.js';
 import { createDeflate } from 'node:zlib';
 import jpeg from 'jpeg-js';
@@ -341,5 +341,15 @@ describe('activation memory budget', () => {
     assert.equal(parseByteSize('1.5g'), 1.5 * 2 ** 30);
     assert.equal(parseByteSize('1048576'), 2 ** 20);
     for (const bad of ['', '-1', '0', 'lots', '5 parsecs', '1e400']) assert.throws(() => parseByteSize(bad), ConfigError);
+  });
+});
+
+describe('the playground validates a network by its memory before building it', () => {
+  it('4000 filters on 28×28 digits, trained in batches of 32: a ResourceError, nothing allocated', () => {
+    const spec = parseNetwork('{"input": [1, 28, 28], "layers": [{"type": "conv2d", "filters": 4000, "kernel": 3, "padding": 1}, {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 10}]}');
+    const before = process.memoryUsage().rss;
+    assert.throws(() => validateNetwork(spec), (e: Error) => e instanceof ResourceError && /model "custom" training with batch 32 needs about [\d.]+ GiB .*more than the memory limit of 1\.0 GiB/.test(e.message));
+    assert.ok(process.memoryUsage().rss - before < 100e6);
+    validateNetwork(parseNetwork('{"input": [1, 28, 28], "layers": [{"type": "conv2d", "filters": 8, "kernel": 3}, {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 10}]}'));
   });
 });
