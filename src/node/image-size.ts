@@ -60,7 +60,7 @@ export function checkPngSize(bytes: Uint8Array, fileName: string): void {
   for (let at = 33; at + 8 <= bytes.length;) {
     const length = view.getUint32(at, false), chunk = type(at + 4);
     if (chunk === 'IHDR') damaged(fileName, 'PNG', `a second IHDR header at byte ${at} (only one is allowed)`);
-    if (at + 12 + length > bytes.length) damaged(fileName, 'PNG', `chunk "${chunk}" at byte ${at} claims ${length} bytes, past the end of the file (it is truncated or damaged)`);
+    if (at + 12 + length > bytes.length) damaged(fileName, 'PNG', `the file is truncated: chunk "${chunk}" at byte ${at} claims ${length} bytes, past its end`);
     if (chunk === 'IDAT') compressed += length;
     if (chunk === 'IEND') break;
     at += 12 + length;
