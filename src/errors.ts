@@ -16,6 +16,12 @@ export class FormatError extends ConvkitError {}
 export class ConfigError extends ConvkitError {}
 
 /**
+ * What was asked for needs more than the machine or a configured limit allows: memory beyond the
+ * activation budget or the wasm heap, more threads than can run.
+ */
+export class ResourceError extends ConvkitError {}
+
+/**
  * The keys a spec object may hold, written as `specKeys<Spec>({ a: true, b: true })`: the
  * compiler checks the list against the Spec type both ways (a missing or an extra key is a type
  * error), so the type and the runtime check cannot drift apart.

@@ -4,7 +4,7 @@
  */
 export { Tensor, shapeSize, shapeToString, type FloatArray, type Shape } from './tensor.js';
 export { Rng } from './rng.js';
-export { ConvkitError, ShapeError, FormatError, ConfigError } from './errors.js';
+export { ConvkitError, ShapeError, FormatError, ConfigError, ResourceError } from './errors.js';
 export type { Backend, Conv2dGeometry, Pool2dGeometry } from './backend/backend.js';
 export { RefBackend } from './backend/ref.js';
 export { createBackend, selectBackend, probeGpu, backendNames, type BackendChoice, type GpuProbe } from './backend/index.js';

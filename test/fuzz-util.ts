@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ConvkitError } from '../src/errors.js';
+import { crc32 } from '../src/io/crc32.js';
 
 /**
  * One seed for every fuzz run, so that a failure reproduces exactly. FUZZ_SEED and FUZZ_SCALE
@@ -134,4 +135,37 @@ function applyEdit(doc: unknown, e: JsonEdit): unknown {
     Object.defineProperty(parent, key, { value: e.value, enumerable: true, writable: true, configurable: true });
   }
   return doc;
+}
+
+const align4 = (n: number) => (n + 3) & ~3;
+
+/** Re-encodes a model file with a different header (the weight data, and so its CRC, unchanged); a string is used as the header text as is. */
+export function withHeader(file: Uint8Array, header: unknown): Uint8Array {
+  const headerLength = new DataView(file.buffer, file.byteOffset).getUint32(8, true);
+  const data = file.subarray(align4(12 + headerLength));
+  const json = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
+  const out = new Uint8Array(align4(12 + json.length) + data.length);
+  out.set(file.subarray(0, 8), 0);
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, 12);
+  out.set(data, align4(12 + json.length));
+  return out;
+}
+
+export function headerOf(file: Uint8Array): Record<string, unknown> {
+  const headerLength = new DataView(file.buffer, file.byteOffset).getUint32(8, true);
+  return JSON.parse(new TextDecoder().decode(file.subarray(12, 12 + headerLength)));
+}
+
+/** Recomputes every PNG chunk's CRC that lies within the file. */
+export function mendPngCrcs(b: Uint8Array): Uint8Array {
+  const out = b.slice();
+  const view = new DataView(out.buffer);
+  for (let at = 8; at + 12 <= out.length;) {
+    const length = view.getUint32(at, false);
+    if (at + 12 + length > out.length) break;
+    view.setUint32(at + 8 + length, crc32(out.subarray(at + 4, at + 8 + length)), false);
+    at += 12 + length;
+  }
+  return out;
 }

@@ -17,7 +17,6 @@ import type { Backend } from '../src/backend/backend.js';
 import { type ImageDataset, datasetFromIdx } from '../src/data/dataset.js';
 import { encodeIdx, parseIdx } from '../src/data/idx.js';
 import { ConfigError, ConvkitError, FormatError } from '../src/errors.js';
-import { crc32 } from '../src/io/crc32.js';
 import { decodeModel, encodeModel } from '../src/io/modelfile.js';
 import type { LayerSpec } from '../src/layers/index.js';
 import { Model, type ModelSpec, sequential } from '../src/model/model.js';
@@ -29,7 +28,9 @@ import { loadOnnx, parseOnnx } from '../src/onnx/import.js';
 import { onnx } from '../src/onnx/proto.js';
 import { type TrainState, train } from '../src/train/trainer.js';
 import { parseNetwork, validateNetwork } from '../web/src/network-def.js';
-import { FUZZ_SCALE, FUZZ_SEED, expectLoadsOrTypedError, interestingU32, mutatedBytes, mutatedJson } from './fuzz-util.js';
+import { FUZZ_SCALE, FUZZ_SEED, expectLoadsOrTypedError, headerOf, interestingNumbers, interestingU32, jsonValue, mendPngCrcs, mutatedBytes, mutatedJson, withHeader } from './fuzz-util.js';
+import { jsonDepth } from '../src/io/json.js';
+import { checkRunSettings } from '../src/cli/commands.js';
 
 const backend = new RefBackend();
 
@@ -80,31 +81,13 @@ describe('fuzz: IDX files', () => {
   });
 });
 
-/** Re-encodes a model file with a different header (the weight data, and so its CRC, unchanged). */
-function withHeader(file: Uint8Array, header: unknown): Uint8Array {
-  const headerLength = new DataView(file.buffer, file.byteOffset).getUint32(8, true);
-  const data = file.subarray(align4(12 + headerLength));
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(align4(12 + json.length) + data.length);
-  out.set(file.subarray(0, 8), 0);
-  new DataView(out.buffer).setUint32(8, json.length, true);
-  out.set(json, 12);
-  out.set(data, align4(12 + json.length));
-  return out;
-}
-
-function headerOf(file: Uint8Array): Record<string, unknown> {
-  const headerLength = new DataView(file.buffer, file.byteOffset).getUint32(8, true);
-  return JSON.parse(new TextDecoder().decode(file.subarray(12, 12 + headerLength)));
-}
-
-const align4 = (n: number) => (n + 3) & ~3;
 
 describe('fuzz: model files', () => {
+  const chainData = { dataset: 'mnist', channels: 1, height: 8, width: 8, mean: [0.13], std: [0.31], classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] };
   // A small chain and a small graph with a residual add, a concat and batch norm (state tensors).
   const chain = encodeModel(new Model(sequential('tiny', [1, 8, 8], [
     { type: 'conv2d', filters: 4, kernel: 3 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 }, { type: 'flatten' }, { type: 'dense', units: 10 },
-  ]), backend), { data: { dataset: 'mnist' } });
+  ]), backend), { data: chainData });
   const graphSpec: ModelSpec = {
     name: 'graph', inputShape: [2, 6, 6], nodes: [
       { name: 'a', layer: { type: 'conv2d', filters: 2, kernel: 3, padding: 1 }, inputs: ['input'] },
@@ -181,6 +164,54 @@ describe('fuzz: model files', () => {
   });
 });
 
+describe('fuzz: model metadata and JSON depth', () => {
+  const model = new Model(sequential('tiny', [1, 8, 8], [{ type: 'conv2d', filters: 2, kernel: 3 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }]), backend);
+  const valid = { dataset: 'mnist', channels: 1, height: 8, width: 8, mean: [0.13], std: [0.31], classes: ['a', 'b', 'c'] };
+  const file = encodeModel(model, { data: valid });
+  const header = headerOf(file);
+  /** A field: its valid value (often), something else, or missing. */
+  const field = (good: unknown) => fc.oneof({ arbitrary: fc.constant(good), weight: 24 }, { arbitrary: jsonValue, weight: 2 }, { arbitrary: fc.constant(undefined), weight: 1 });
+  const numbers = fc.array(fc.oneof(fc.double(), fc.constantFrom(...interestingNumbers), jsonValue), { maxLength: 3 });
+
+  it('metadata.data with every field mutated (800 cases): loads only what predict and eval can use', (t) => {
+    const data = fc.record({
+      dataset: field('mnist'), channels: field(1), height: fc.oneof({ arbitrary: field(8), weight: 5 }, { arbitrary: fc.integer({ min: -2, max: 100 }), weight: 1 }), width: fc.oneof({ arbitrary: field(8), weight: 5 }, { arbitrary: fc.constantFrom(1e6, 20000, 9, 72, 73), weight: 1 }),
+      mean: fc.oneof({ arbitrary: field([0.13]), weight: 5 }, { arbitrary: numbers, weight: 1 }), std: fc.oneof({ arbitrary: field([0.31]), weight: 5 }, { arbitrary: numbers, weight: 1 }, { arbitrary: fc.constant([0]), weight: 1 }),
+      classes: fc.oneof({ arbitrary: field(['a', 'b', 'c']), weight: 5 }, { arbitrary: fc.array(jsonValue, { maxLength: 4 }), weight: 1 }),
+    }, { requiredKeys: [] });
+    const tally = fuzz(fc.oneof({ arbitrary: data, weight: 9 }, { arbitrary: jsonValue, weight: 1 }), 800, (d) => {
+      const { metadata } = decodeModel(withHeader(file, { ...header, metadata: { data: d } }), 'meta.convkit', backend);
+      // What loaded is usable: preparing an image by it stays in bounds and gives finite values.
+      const info = metadata.data as typeof valid;
+      assert.ok(info.height >= 8 && info.height <= 72 && info.width >= 8 && info.width <= 72 && info.channels === 1);
+      assert.ok(info.std[0] > 0 && Number.isFinite((1 - info.mean[0]) / info.std[0]));
+    });
+    t.diagnostic(`metadata ${JSON.stringify(tally)}`);
+  });
+
+  it('headers nested to random depths anywhere (300 cases): deeper than 64 is a FormatError, never a stack overflow', (t) => {
+    const text = JSON.stringify(header);
+    const places = [...text.matchAll(/[,{]"/g)].map((m) => m.index! + 1);
+    const nesting = fc.record({ depth: fc.oneof(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 200_000 })), at: fc.constantFrom(...places), brackets: fc.array(fc.boolean(), { minLength: 1, maxLength: 7 }) });
+    const tally = fuzz(nesting, 300, ({ depth, at, brackets }) => {
+      let open = '', close = '';
+      for (let i = 0; i < depth; i++) {
+        const array = brackets[i % brackets.length];
+        open += array ? '[' : '{"k":';
+        close = (array ? ']' : '}') + close;
+      }
+      const hostile = `${text.slice(0, at)}"deep":${open}1${close},${text.slice(at)}`;
+      try {
+        decodeModel(withHeader(file, hostile), 'deep.convkit', backend);
+      } catch (e) {
+        if (jsonDepth(hostile) > 64) assert.match((e as Error).message, /levels deep, more than the 64 accepted/);
+        throw e;
+      }
+    });
+    t.diagnostic(`depth ${JSON.stringify(tally)}`);
+  });
+});
+
 describe('fuzz: training checkpoints', () => {
   const dir = mkdtempSync(join(tmpdir(), 'convkit-fuzz-ckpt-'));
   const ds: ImageDataset = {
@@ -214,6 +245,22 @@ describe('fuzz: training checkpoints', () => {
       await train(loaded.model, ds, { ...options, resume: loaded.state }).catch((e) => { if (!(e instanceof ConvkitError)) throw e; });
     }), { seed: FUZZ_SEED, numRuns: Math.round(300 * FUZZ_SCALE) });
     t.diagnostic(`checkpoints ${JSON.stringify(tally)}`);
+  });
+});
+
+describe('fuzz: checkpoint run settings', () => {
+  const valid = {
+    model: 'lenet5', dataset: 'mnist', epochs: 2, batchSize: 64, lr: 0.05, optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+    schedule: { type: 'cosine', warmupSteps: 200 }, seed: 1, shift: 1, flip: false, inputSize: 28, channels: 1, out: 'lenet5.convkit',
+  };
+
+  it('mutated run settings (600 cases): accepted with every field usable, or a FormatError naming the file', (t) => {
+    const tally = fuzz(mutatedJson(valid), 600, (run) => {
+      const ok = checkRunSettings(run as Record<string, unknown>, 'ckpt.convkit');
+      assert.ok(typeof ok.model === 'string' && Number.isSafeInteger(ok.batchSize) && ok.batchSize >= 1 && Number.isFinite(ok.lr) && ok.lr > 0);
+      assert.ok(typeof ok.optimizer === 'object' && ok.optimizer !== null && (ok.channels === 1 || ok.channels === 3));
+    });
+    t.diagnostic(`run settings ${JSON.stringify(tally)}`);
   });
 });
 
@@ -264,18 +311,6 @@ describe('fuzz: network definitions', () => {
   });
 });
 
-/** Recomputes every PNG chunk's CRC that lies within the file. */
-function mendPngCrcs(b: Uint8Array): Uint8Array {
-  const out = b.slice();
-  const view = new DataView(out.buffer);
-  for (let at = 8; at + 12 <= out.length;) {
-    const length = view.getUint32(at, false);
-    if (at + 12 + length > out.length) break;
-    view.setUint32(at + 8 + length, crc32(out.subarray(at + 4, at + 8 + length)), false);
-    at += 12 + length;
-  }
-  return out;
-}
 
 describe('fuzz: images', () => {
   const pixels = Uint8Array.from({ length: 8 * 6 * 4 }, (_, i) => (i * 37) & 255);
@@ -334,6 +369,77 @@ describe('fuzz: images', () => {
     new DataView(hugeJpg.buffer).setUint16(sof + 7, 60000, false);
     assert.throws(() => decodeImage(hugeJpg, 'huge.jpg'), (e: Error) => e instanceof FormatError && /claims 60000×60000 pixels/.test(e.message));
     assert.ok(process.memoryUsage().rss - before < 200e6, 'nothing near 60000×60000×4 bytes was allocated');
+  });
+});
+
+describe('fuzz: PNG chunk and JPEG marker sequences', () => {
+  const pixels = Uint8Array.from({ length: 8 * 6 * 4 }, (_, i) => (i * 37) & 255);
+  const png = new Uint8Array(encodePng({ width: 8, height: 6, channels: 4, pixels }));
+  const jpg = new Uint8Array(jpeg.encode({ width: 8, height: 6, data: Buffer.from(pixels) }, 90).data);
+  const u32 = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  const chunk = (type: string, data: ArrayLike<number>) => [...u32(data.length), ...[...type].map((c) => c.charCodeAt(0)), ...Array.from(data), 0, 0, 0, 0];
+  const chunksOf = (file: Uint8Array) => {
+    const out: number[][] = [];
+    for (let at = 8; at + 12 <= file.length;) { const n = new DataView(file.buffer).getUint32(at); out.push(Array.from(file.subarray(at, at + 12 + n))); at += 12 + n; }
+    return out;
+  };
+  const validChunks = chunksOf(png);
+  /** A valid sequence with a few parts inserted, replaced or removed at random places. */
+  const edited = (valid: number[][], part: fc.Arbitrary<number[]>) => fc.array(fc.record({ at: fc.nat(), action: fc.constantFrom('insert', 'replace', 'remove'), part }), { minLength: 1, maxLength: 3 })
+    .map((edits) => {
+      const out = valid.slice();
+      for (const e of edits) {
+        const i = e.at % (out.length + 1);
+        if (e.action === 'insert') out.splice(i, 0, e.part);
+        else if (i < out.length) out.splice(i, 1, ...(e.action === 'replace' ? [e.part] : []));
+      }
+      return out;
+    });
+  const dims = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(...interestingU32));
+  const ihdr = fc.record({ w: dims, h: dims, depth: fc.constantFrom(1, 2, 3, 4, 8, 16, 0, 255), ct: fc.constantFrom(0, 2, 3, 4, 6, 1, 7), il: fc.constantFrom(0, 1, 2) })
+    .map(({ w, h, depth, ct, il }) => chunk('IHDR', [...u32(w), ...u32(h), depth, ct, 0, 0, il]));
+  const pngChunk = fc.oneof(
+    { arbitrary: fc.constantFrom(...validChunks), weight: 4 }, { arbitrary: ihdr, weight: 2 },
+    { arbitrary: fc.record({ type: fc.constantFrom('tEXt', 'PLTE', 'IDAT', 'IEND', 'zzZz', 'gAMA'), data: fc.uint8Array({ maxLength: 24 }) }).map(({ type, data }) => chunk(type, data)), weight: 2 },
+    { arbitrary: fc.record({ length: fc.constantFrom(...interestingU32), type: fc.constantFrom('IDAT', 'IHDR', 'tEXt') }).map(({ length, type }) => [...u32(length), ...[...type].map((c) => c.charCodeAt(0)), 1, 2, 3]), weight: 1 },
+  );
+
+  function decodeChecked(b: Uint8Array, name: string) {
+    const img = decodeImage(b, name);
+    assert.ok(img.width * img.height <= MAX_IMAGE_PIXELS);
+    assert.equal(img.pixels.length, img.width * img.height * img.channels);
+  }
+
+  it('PNG: random sequences of valid, forged and damaged chunks, CRCs mended (800 cases)', (t) => {
+    const files = fc.oneof({ arbitrary: edited(validChunks, pngChunk), weight: 3 }, { arbitrary: fc.array(pngChunk, { maxLength: 7 }), weight: 1 })
+      .map((chunks) => mendPngCrcs(Uint8Array.from([...png.subarray(0, 8), ...chunks.flat()])));
+    const tally = fuzz(files, 800, (b) => decodeChecked(b, 'chunks.png'));
+    t.diagnostic(`PNG chunk sequences ${JSON.stringify(tally)}`);
+  });
+
+  // The valid JPEG's segments, each from its marker up to the next (the scan with its data).
+  const segments: number[][] = [];
+  for (let at = 2; at < jpg.length;) {
+    const marker = jpg[at + 1];
+    let end = marker === 0xd9 ? at + 2 : at + 2 + ((jpg[at + 2] << 8) | jpg[at + 3]);
+    if (marker === 0xda) while (end + 1 < jpg.length && !(jpg[end] === 0xff && jpg[end + 1] === 0xd9)) end++;
+    segments.push(Array.from(jpg.subarray(at, end)));
+    at = end;
+  }
+  const sofAt = segments.findIndex((s) => s[1] === 0xc0);
+  const sof = fc.record({ marker: fc.constantFrom(0xc0, 0xc1, 0xc2, 0xc3, 0xc9), w: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(0, 1, 8000, 60000, 65535)), h: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(0, 1, 4000, 60000, 65535)) })
+    .map(({ marker, w, h }) => { const s = segments[sofAt].slice(); s[1] = marker; s.splice(5, 4, h >> 8, h & 255, w >> 8, w & 255); return s; });
+  const jpegPart = fc.oneof(
+    { arbitrary: fc.constantFrom(...segments), weight: 5 }, { arbitrary: sof, weight: 2 },
+    { arbitrary: fc.uint8Array({ minLength: 1, maxLength: 6 }).map((b) => Array.from(b)), weight: 1 }, // stray bytes
+    { arbitrary: fc.record({ marker: fc.integer({ min: 0xe0, max: 0xfe }), data: fc.uint8Array({ maxLength: 12 }) }).map(({ marker, data }) => [0xff, marker, 0, data.length + 2, ...data]), weight: 1 },
+  );
+
+  it('JPEG: random sequences of valid segments, forged frame headers, stray bytes and APPn (800 cases)', (t) => {
+    const files = fc.oneof({ arbitrary: edited(segments.slice(1, -1), jpegPart), weight: 3 }, { arbitrary: fc.array(jpegPart, { maxLength: 9 }), weight: 1 })
+      .map((parts) => Uint8Array.from([0xff, 0xd8, ...parts.flat(), 0xff, 0xd9]));
+    const tally = fuzz(files, 800, (b) => decodeChecked(b, 'markers.jpg'));
+    t.diagnostic(`JPEG marker sequences ${JSON.stringify(tally)}`);
   });
 });
 

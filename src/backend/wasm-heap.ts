@@ -1,3 +1,4 @@
+import { ResourceError } from '../errors.js';
 /**
  * A first-fit free-list allocator over a WebAssembly.Memory, so tensors can live inside the
  * kernels' linear memory and be passed to them as plain pointers (zero copy).
@@ -96,7 +97,7 @@ export class WasmHeap {
   private grow(needed: number): void {
     const current = this.memory.buffer.byteLength;
     if (!this.shared) {
-      throw new RangeError(`wasm backend: out of memory (${mib(current)} MiB heap, ${mib(needed)} MiB more requested); ` +
+      throw new ResourceError(`wasm backend: out of memory (${mib(current)} MiB heap, ${mib(needed)} MiB more requested); ` +
         'without SharedArrayBuffer the heap cannot grow, so create the backend with a larger initialMemoryMiB');
     }
     // Grow geometrically so a training run grows a handful of times, not per tensor.
@@ -106,7 +107,7 @@ export class WasmHeap {
     } catch {
       const minimal = Math.ceil((needed + GUARD) / PAGE);
       try { this.memory.grow(minimal); } catch {
-        throw new RangeError(`wasm backend: out of memory (${mib(current)} MiB in use, cannot grow by ${mib(needed)} MiB more; maximumMemoryMiB limits it)`);
+        throw new ResourceError(`wasm backend: out of memory (${mib(current)} MiB in use, cannot grow by ${mib(needed)} MiB more; maximumMemoryMiB limits it)`);
       }
     }
     // The old guard becomes usable; a new one sits at the new end.

@@ -4,6 +4,8 @@
  * Pointers are byte offsets into the imported memory; booleans are 0/1.
  */
 
+import { ConvkitError } from '../errors.js';
+
 type Ptr = number;
 type Flag = number;
 
@@ -149,7 +151,7 @@ export async function loadKernels(read: (file: string) => Promise<Uint8Array<Arr
       failures.push((e as Error).message);
     }
   }
-  throw new Error(`wasm backend: no usable kernel build (${failures.join('; ')}); WebAssembly SIMD is required`);
+  throw new ConvkitError(`wasm backend: no usable kernel build (${failures.join('; ')}); WebAssembly SIMD is required`);
 }
 
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {

@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import type { FloatArray } from '../tensor.js';
 import type { AdamOptions, Backend, Conv2dGeometry, IndexArray, Labels, Pool2dGeometry, SgdOptions } from './backend.js';
 import { batchNormRunningOnHost } from './ref.js';
@@ -40,6 +41,25 @@ const PARALLEL_MIN_ELEMENTS = 1 << 15;
 const MR = 4, NR = 8;
 /** Pieces per thread for batch and element splits: more lets threads balance when one runs late. */
 const PIECES_PER_THREAD = 4;
+/** Most compute threads: a job's pieces (threads × PIECES_PER_THREAD) must stay within the pool's MAX_PIECES. */
+export const MAX_THREADS = 64;
+
+/**
+ * The thread counts a machine can use: 1 up to its cores (more only compete for them and cost a
+ * worker and its workspace each), and never beyond MAX_THREADS.
+ */
+export function maxThreads(cores: number): number {
+  return Math.max(1, Math.min(MAX_THREADS, Math.floor(cores)));
+}
+
+/** Refuses a thread count outside 1..maxThreads(cores) before any worker is started. */
+export function checkThreads(threads: number, cores: number): number {
+  const max = maxThreads(cores);
+  if (!Number.isInteger(threads) || threads < 1 || threads > max) {
+    throw new ConfigError(`threads must be an integer from 1 to ${max} (this machine has ${cores} cores; at most ${MAX_THREADS}), got ${threads}`);
+  }
+  return threads;
+}
 /** Memory for per-range partial weight gradients, beyond one per thread. */
 const PARTIALS_BYTES = 8 << 20;
 /** Work of a GEMM piece at least, in multiply-adds: each piece re-packs the operand it shares. */
@@ -116,6 +136,8 @@ export class WasmBackend implements Backend {
 
   /** Compiles the kernels and starts the threads; `platform` defaults to the one this code runs on. */
   static async create(options: WasmBackendOptions = {}, platform: Platform = hostPlatform): Promise<WasmBackend> {
+    // Before the memory and the workers: a wrong count costs nothing.
+    const threads = options.threads === undefined ? maxThreads(platform.cores) : checkThreads(options.threads, platform.cores);
     const maxPages = Math.min(65536, Math.floor((options.maximumMemoryMiB ?? 4096) * 16));
     let memory: WebAssembly.Memory | null = null;
     if (typeof SharedArrayBuffer !== 'undefined' && options.sharedMemory !== false) {
@@ -127,7 +149,6 @@ export class WasmBackend implements Backend {
     memory ??= new WebAssembly.Memory({ initial: Math.min(maxPages, Math.ceil((options.initialMemoryMiB ?? 512) * 16)) });
     const { module, variant } = await loadKernels((file) => kernelBytes(file, options.wasmPaths, platform.readUrl), shared, options.relaxedSimd ?? true);
     const k = instantiateKernels(module, memory);
-    const threads = Math.max(1, Math.floor(options.threads ?? platform.cores));
     const pool = threads > 1 && shared && platform.spawnWorker
       ? await ThreadPool.start(threads, module, memory, k, platform.spawnWorker) : null;
     return new WasmBackend(k, new WasmHeap(memory, shared, HEAP_BASE), pool, variant);

@@ -6,7 +6,8 @@ import { type Backend, type BackendChoice, WasmBackend, backendNames, createBack
 import { limitDataset } from '../data/dataset.js';
 import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
 import { ConfigError, ConvkitError, FormatError } from '../errors.js';
-import { Model } from '../model/model.js';
+import { Model, estimateMemory } from '../model/model.js';
+import { DEFAULT_MEMORY_LIMIT } from '../model/memory.js';
 import { receptiveFields } from '../model/receptive-field.js';
 import { zoo, zooEntry } from '../model/zoo.js';
 import { type DataInfo, dataInfo, datasetNames, loadDataset, loadDatasetSplits } from '../node/datasets.js';
@@ -17,12 +18,15 @@ import { evaluate } from '../train/evaluate.js';
 import { recipeFor } from '../train/recipes.js';
 import { loadCheckpoint, saveCheckpoint } from '../node/checkpoint.js';
 import { DivergenceError, type TrainEvent, type TrainOptions, type TrainState, train } from '../train/trainer.js';
+import { checkCommandMemory } from './memory-option.js';
 import { Output, percent, table } from './output.js';
 
 export interface CommonOptions {
   json?: boolean;
   backend?: string;
   threads?: number;
+  /** --memory-limit in bytes (default DEFAULT_MEMORY_LIMIT). */
+  memoryLimit?: number;
 }
 
 const openBackends: Backend[] = [];
@@ -104,7 +108,8 @@ function runSettings(o: TrainCommandOptions): RunSettings {
 }
 
 /** A checkpoint's settings come from a file whose header is not checksummed: check their types before use. */
-function checkRunSettings(run: Record<string, unknown>, file: string): RunSettings {
+export function checkRunSettings(run: Record<string, unknown>, file: string): RunSettings {
+  if (run === null || typeof run !== 'object' || Array.isArray(run)) throw new FormatError(`${file}: damaged training checkpoint: run settings are ${JSON.stringify(run)}`);
   const positiveInts = ['epochs', 'batchSize', 'inputSize', 'seed', 'shift'] as const;
   const problem = (['model', 'dataset', 'out'] as const).find((k) => typeof run[k] !== 'string')
     ?? positiveInts.find((k) => !Number.isSafeInteger(run[k]) || (run[k] as number) < (k === 'seed' || k === 'shift' ? 0 : 1))
@@ -137,12 +142,18 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     settings = runSettings(o);
   }
   checkWritable(settings.out);
-  const splits = loadDatasetSplits(settings.dataset, { size: storedSize(settings.inputSize), channels: settings.channels });
+  // Before any data is loaded: the network must fit at this batch size (the class count hardly matters).
+  const memory = { batchSize: settings.batchSize, training: true, optimizer: settings.optimizer.type } as const;
+  checkCommandMemory(model?.estimateMemory(memory) ?? estimateMemory(zooEntry(settings.model).build({
+    inputShape: [settings.channels, settings.inputSize, settings.inputSize] }), memory), o.memoryLimit, settings.model);
+  const splits = loadDatasetSplits(settings.dataset, { size: storedSize(settings.inputSize), channels: settings.channels, maxBytes: o.memoryLimit ?? DEFAULT_MEMORY_LIMIT });
   const trainSet = limitDataset(splits.train, settings.trainLimit);
   const testSet = limitDataset(splits.test, settings.testLimit);
   model ??= new Model(zooEntry(settings.model).build({
     classes: trainSet.classes.length, inputShape: [trainSet.channels, settings.inputSize, settings.inputSize],
   }), backend, settings.seed);
+  model.memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+  checkCommandMemory(model.estimateMemory(memory), o.memoryLimit, settings.model);
   const checkpointDir = o.checkpointDir ?? o.resume;
   if (model.outputShape[0] !== trainSet.classes.length) {
     throw new ConfigError(`model ${model.name} has ${model.outputShape[0]} outputs but ${settings.dataset} has ${trainSet.classes.length} classes`);
@@ -217,6 +228,9 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   if (result.stopped) process.exitCode = interrupted === 'SIGTERM' ? 143 : 130;
 }
 
+/** Images per evaluation batch. */
+const EVAL_BATCH = 100;
+
 export interface EvalCommandOptions extends CommonOptions {
   modelFile: string;
   dataset?: string;
@@ -227,11 +241,13 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
   const { model, metadata } = loadModel(o.modelFile, backend);
+  model.memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+  checkCommandMemory(model.estimateMemory({ batchSize: EVAL_BATCH, training: false }), o.memoryLimit, model.name);
   const info = metadata.data as DataInfo | undefined;
   const datasetName = o.dataset ?? info?.dataset ?? 'mnist';
   const testSet = limitDataset(loadDataset(datasetName, 'test', info ? { size: info.height, channels: info.channels as 1 | 3, mean: info.mean, std: info.std } : {}), o.testLimit);
   const t0 = performance.now();
-  const r = await evaluate(model, testSet);
+  const r = await evaluate(model, testSet, EVAL_BATCH);
   const seconds = (performance.now() - t0) / 1000;
   out.text(`${basename(o.modelFile)} (${model.name}) on ${datasetName} test set (${r.count} images): accuracy ${percent(r.accuracy)}${r.confusion.length > 5 ? ` (top-5 ${percent(r.top5)})` : ''}, loss ${r.loss.toFixed(4)}, ${Math.round(r.count / seconds)} img/s`);
   out.text('');
@@ -253,6 +269,8 @@ export async function predictCommand(o: PredictCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
   const { model, metadata } = loadModel(o.modelFile, backend);
+  model.memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+  checkCommandMemory(model.estimateMemory({ batchSize: 1, training: false }), o.memoryLimit, model.name);
   const info = modelDataInfo(model, metadata);
   if (info.channels !== 1) throw new ConfigError(`predict supports grey-image models for now; ${o.modelFile} expects ${info.channels} channels`);
   const K = model.outputShape[0];

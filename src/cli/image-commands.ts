@@ -1,13 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { backendNames } from '../backend/index.js';
 import { ConfigError, ConvkitError } from '../errors.js';
 import { type DownsampleMode, downsample } from '../image/downsample.js';
-import { type Border, type Padding, convolve3d, filterImage } from '../image/filter.js';
+import { type Border, type Padding, convolve3d, filterImage, paddingAmount } from '../image/filter.js';
 import { type PlanarImage, fromPixels, toPixels } from '../image/image.js';
 import { type Kernel2d, checkKernel3d, kernelNames, namedKernel, parseKernelValues } from '../image/kernels.js';
+import { parseJsonLimited } from '../io/json.js';
 import { readImage, writePng } from '../node/image.js';
+import { readBytes } from '../node/mnist.js';
 import { baselineCommand } from './baseline-command.js';
+import { checkCommandBytes, memoryLimitOption } from './memory-option.js';
 import { Output } from './output.js';
 
 function integer(name: string, min: number) {
@@ -41,6 +43,7 @@ export function registerImageCommands(program: Command): void {
     .addOption(new Option('--border <how>', 'what lies outside the image').choices(['zero', 'clamp', 'reflect']).default('zero'))
     .addOption(new Option('--per-channel', 'filter each colour channel (default)').conflicts('grey'))
     .addOption(new Option('--grey', 'filter the grey (luma) image instead'))
+    .addOption(memoryLimitOption())
     .addOption(jsonOption())
     .action((input: string, output: string, o) => filterCommand({ ...o, input, output }));
 
@@ -78,6 +81,7 @@ export interface FilterCommandOptions {
   perChannel?: boolean;
   grey?: boolean;
   json?: boolean;
+  memoryLimit?: number;
 }
 
 export function filterCommand(o: FilterCommandOptions): void {
@@ -90,14 +94,32 @@ export function filterCommand(o: FilterCommandOptions): void {
   let result: PlanarImage;
   if (o.kernel3d !== undefined) {
     if (o.grey || o.perChannel) throw new ConfigError('--grey and --per-channel do not apply to --kernel-3d (it always gives one feature map)');
-    result = convolve3d(image, readKernel3d(o.kernel3d), conv);
+    const kernel = readKernel3d(o.kernel3d);
+    checkFilterMemory(image, image.channels, 1, kernel[0].length, kernel[0][0].length, o);
+    result = convolve3d(image, kernel, conv);
   } else {
     const kernel: Kernel2d = o.kernel !== undefined ? namedKernel(o.kernel) : parseKernelValues(o.kernelValues!);
+    const channels = o.grey ? 1 : image.channels;
+    checkFilterMemory(image, channels, channels, kernel.length, kernel[0]?.length ?? 0, o);
     result = filterImage(image, kernel, { ...conv, mode: o.grey ? 'grey' : 'per-channel' });
   }
   writePlanar(o.output, result);
   out.text(`${o.output}: ${result.width}×${result.height}, ${result.channels} channel(s)`);
   out.event({ type: 'result', width: result.width, height: result.height, channels: result.channels, output: o.output });
+}
+
+/**
+ * A large padding makes a small image huge (--padding 6000 on 100×100 is 12 100 × 12 100 per
+ * channel): the filter works in float64 on the padded input and its output, and the output is
+ * encoded from 8-bit pixels. Refuse before any of it is allocated.
+ */
+function checkFilterMemory(image: PlanarImage, inChannels: number, outChannels: number, KH: number, KW: number, o: FilterCommandOptions): void {
+  if (!(KH > 0 && KW > 0)) return; // the kernel's own check names the problem
+  const [ph, pw] = paddingAmount(o.padding, KH, KW);
+  const H = image.height + 2 * ph, W = image.width + 2 * pw;
+  const OH = Math.max(0, Math.floor((H - KH) / o.stride) + 1), OW = Math.max(0, Math.floor((W - KW) / o.stride) + 1);
+  const bytes = 8 * (inChannels * H * W + outChannels * OH * OW) + 2 * outChannels * OH * OW;
+  checkCommandBytes(bytes, o.memoryLimit, `filter: ${o.input} (${image.width}×${image.height}) padded by ${ph}×${pw} gives a ${OW}×${OH} output that`);
 }
 
 export interface DownsampleCommandOptions {
@@ -126,17 +148,7 @@ function writePlanar(path: string, img: PlanarImage): void {
 }
 
 function readKernel3d(path: string) {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConvkitError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON: ${(e as Error).message}`);
-  }
+  const text = new TextDecoder().decode(readBytes(path));
+  const value = parseJsonLimited(text, (problem) => new ConfigError(`${path}: ${problem}`));
   return checkKernel3d(value, `${path}: 3-D kernel`);
 }

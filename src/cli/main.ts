@@ -1,10 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { backendNames } from '../backend/index.js';
-import { ConvkitError } from '../errors.js';
+import { MAX_THREADS, checkThreads } from '../backend/wasm.js';
 import { closeBackends, evalCommand, infoCommand, predictCommand, summaryCommand, trainCommand } from './commands.js';
 import { registerOnnxCommands } from './onnx-commands.js';
 import { registerImageCommands } from './image-commands.js';
+import { ErrorReport, debugOption } from './errors.js';
 import { registerExplainCommand } from './explain-command.js';
+import { memoryLimitOption } from './memory-option.js';
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -24,7 +27,14 @@ function positiveNumber(name: string, allowZero = false) {
 
 const jsonOption = () => new Option('--json', 'print one JSON object per line: progress events, then the result');
 const backendOption = () => new Option('--backend <name>', 'compute backend: auto (WebGPU on a hardware GPU, else wasm), wasm (SIMD kernels, threads), webgpu (GPU; in Node through the webgpu package) or ref (plain reference)').choices(backendNames).default('auto');
-const threadsOption = () => new Option('--threads <n>', 'compute threads for the wasm backend (default: all cores)').argParser(int('threads', 1));
+const threadsOption = () => new Option('--threads <n>', `compute threads for the wasm backend: 1 to the number of cores, at most ${MAX_THREADS} (default: all cores)`)
+  .argParser((v: string) => {
+    try {
+      return checkThreads(Number(v), availableParallelism());
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  });
 
 export function buildProgram(): Command {
   const program = new Command('convkit')
@@ -62,6 +72,7 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(jsonOption())
+    .addOption(memoryLimitOption())
     .action((o) => trainCommand(o));
 
   program.command('eval')
@@ -72,6 +83,7 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(jsonOption())
+    .addOption(memoryLimitOption())
     .action((o) => evalCommand(o));
 
   program.command('predict')
@@ -84,6 +96,7 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(jsonOption())
+    .addOption(memoryLimitOption())
     .action((images, o) => predictCommand({ ...o, images }));
 
   program.command('summary')
@@ -103,23 +116,20 @@ export function buildProgram(): Command {
   registerImageCommands(program);
   registerOnnxCommands(program);
   registerExplainCommand(program);
+  // --debug is accepted before or after the command name.
+  program.addOption(debugOption());
+  for (const command of program.commands) command.addOption(debugOption());
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const report = new ErrorReport(argv);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0; // e.g. 130 after an interrupted run
   } catch (e) {
-    if (e && typeof e === 'object' && 'code' in e && typeof e.code === 'string' && e.code.startsWith('commander.')) {
-      const code = (e as { exitCode?: number }).exitCode ?? 2;
-      return code === 0 ? 0 : 2; // help and version exit 0; usage errors 2
-    }
-    const message = e instanceof ConvkitError ? e.message : (e as Error)?.stack ?? String(e);
-    process.stderr.write(`convkit: error: ${message}\n`);
-    if (argv.includes('--json')) process.stdout.write(JSON.stringify({ type: 'error', error: e instanceof Error ? e.message : String(e) }) + '\n');
-    return 1;
+    return report.fail(e);
   } finally {
     closeBackends();
   }

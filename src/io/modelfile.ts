@@ -3,6 +3,8 @@ import { ConvkitError, FormatError } from '../errors.js';
 import { Model, type ModelSpec } from '../model/model.js';
 import { type FloatArray, sameShape, shapeToString } from '../tensor.js';
 import { crc32 } from './crc32.js';
+import { checkDataInfo } from './data-info.js';
+import { parseJsonLimited } from './json.js';
 
 /**
  * The convkit model file (see docs/MODEL_FORMAT.md):
@@ -16,6 +18,8 @@ import { crc32 } from './crc32.js';
  */
 const MAGIC = 'CONVKIT1';
 const FORMAT_VERSION = 1;
+/** Largest header accepted: the spec and metadata of the largest zoo networks take a few hundred kilobytes. */
+export const MAX_HEADER_BYTES = 16 << 20;
 
 export interface ModelFileHeader {
   format: 'convkit-model';
@@ -74,12 +78,14 @@ export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backen
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(8, true);
   if (12 + headerLength > bytes.length) fail(`header claims ${headerLength} bytes but the file has only ${bytes.length - 12} after the preamble`);
-  let header: ModelFileHeader;
+  if (headerLength > MAX_HEADER_BYTES) fail(`header is ${headerLength} bytes, more than the ${MAX_HEADER_BYTES} accepted`);
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength));
   } catch (e) {
-    return fail(`header is not valid JSON (${(e as Error).message})`);
+    return fail(`header is not valid UTF-8 (${(e as Error).message})`);
   }
+  const header = parseJsonLimited(text, (problem) => new FormatError(`${fileName}: not a valid convkit model file: header: ${problem}`)) as ModelFileHeader;
   if (header === null || typeof header !== 'object' || header.format !== 'convkit-model') fail('header does not describe a convkit model');
   if (header.version !== FORMAT_VERSION) fail(`format version ${header.version} is not supported (this convkit reads version ${FORMAT_VERSION})`);
   if (!Array.isArray(header.tensors)) fail('header has no tensor list');
@@ -125,7 +131,9 @@ export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backen
     read(t, values);
     extra.set(String(t.path), values);
   }
-  return { model, metadata: header.metadata ?? {}, extra };
+  const metadata = header.metadata ?? {};
+  if (metadata.data !== undefined) checkDataInfo(metadata.data, model.inputShape, model.outputShape, fileName);
+  return { model, metadata, extra };
 }
 
 function align4(n: number): number {

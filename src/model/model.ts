@@ -2,8 +2,10 @@ import type { Backend } from '../backend/backend.js';
 import { ConfigError, ShapeError, refuseUnknownKeys, specKeys } from '../errors.js';
 import { type LayerSpec, createLayer } from '../layers/index.js';
 import type { Layer, Param, ReluRule } from '../layers/layer.js';
+import { Conv2d } from '../layers/conv2d.js';
 import { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
+import { DEFAULT_MEMORY_LIMIT, type MemoryEstimate, type MemoryOptions, type NodeFootprint, checkMemory, memoryEstimate } from './memory.js';
 
 /** One node of the graph: a layer and the names of the nodes (or 'input') it reads. */
 export interface NodeSpec {
@@ -40,6 +42,11 @@ export interface ModelLimits {
   maxValues?: number;
   /** Most values in one example's input or in one node's output for one example; default MAX_ACTIVATION. */
   maxActivation?: number;
+  /**
+   * Most bytes a forward or backward pass may need for a batch (see estimateMemory), checked
+   * before each new batch size allocates its buffers; default DEFAULT_MEMORY_LIMIT (2 GiB).
+   */
+  memoryBytes?: number;
 }
 
 /** 2^29 values: 2 GiB of float32, room for 250 M parameters and their gradients (VGG-16 has 138 M). */
@@ -47,8 +54,8 @@ export const MAX_BUILD_VALUES = 2 ** 29;
 /** 2^26 values per example per node: 256 MiB of float32 (VGG's largest is 3.2 M). */
 export const MAX_ACTIVATION = 2 ** 26;
 
-/** The backend with an alloc that throws a ConfigError instead of passing `max` values in all. */
-function allocationGuard(backend: Backend, model: string, max: number): Backend {
+/** The backend with an alloc that throws a ConfigError instead of passing `max` values in all, and the count so far. */
+function allocationGuard(backend: Backend, model: string, max: number): { backend: Backend; allocated: () => number } {
   let total = 0;
   const alloc = (n: number) => {
     if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`model "${model}": a layer asked for ${n} values`);
@@ -58,7 +65,7 @@ function allocationGuard(backend: Backend, model: string, max: number): Backend 
     total += n;
     return backend.alloc(n);
   };
-  return new Proxy(backend, { get: (target, key) => (key === 'alloc' ? alloc : Reflect.get(target, key)) });
+  return { backend: new Proxy(backend, { get: (target, key) => (key === 'alloc' ? alloc : Reflect.get(target, key)) }), allocated: () => total };
 }
 
 export interface NamedParam extends Param {
@@ -87,6 +94,88 @@ interface Node {
   inputs: number[]; // indices into nodes; -1 = model input
 }
 
+/** The layers of a spec, validated and built against `backend` in topological order. */
+function buildGraph(spec: ModelSpec, backend: Backend, limits: ModelLimits): { nodes: Node[]; outputIndex: number; builtValues: number } {
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError(`a model spec must be an object, got ${JSON.stringify(spec)}`);
+  refuseUnknownKeys(spec, modelSpecKeys, `model "${spec.name}"`);
+  const nodes: Node[] = [];
+  const index = new Map<string, number>([[INPUT, -1]]);
+  const shapes: Shape[] = [];
+  if (!Array.isArray(spec.inputShape) || spec.inputShape.length !== 3 || !spec.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new ConfigError(`model "${spec.name}": inputShape must be [C, H, W] of positive integers, got ${JSON.stringify(spec.inputShape)}`);
+  }
+  if (!Array.isArray(spec.nodes) || spec.nodes.length === 0) throw new ConfigError(`model "${spec.name}": needs at least one node`);
+  const maxActivation = limits.maxActivation ?? MAX_ACTIVATION;
+  const checkActivation = (what: string, shape: Shape) => {
+    if (shapeSize(shape) > maxActivation) {
+      throw new ConfigError(`model "${spec.name}": ${what} of ${shapeToString(shape)} per example is ${shapeSize(shape).toExponential(2)} values, more than the limit of ${maxActivation}`);
+    }
+  };
+  checkActivation('the input', spec.inputShape);
+  // Layers allocate their parameters in build(); this backend refuses an allocation that would
+  // pass the limit, before it happens, so an absurd spec (filters: 1e9) costs nothing.
+  const guard = allocationGuard(backend, spec.name, limits.maxValues ?? MAX_BUILD_VALUES);
+  for (const nodeSpec of spec.nodes) {
+    if (nodeSpec === null || typeof nodeSpec !== 'object' || Array.isArray(nodeSpec)) throw new ConfigError(`model "${spec.name}": every node must be an object, got ${JSON.stringify(nodeSpec)}`);
+    const name = nodeSpec.name;
+    refuseUnknownKeys(nodeSpec, nodeSpecKeys, `model "${spec.name}", node ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name === '' || index.has(name)) {
+      throw new ConfigError(`model "${spec.name}": node names must be unique non-empty strings (got ${JSON.stringify(name)})`);
+    }
+    if (nodeSpec.inputs !== undefined && !Array.isArray(nodeSpec.inputs)) throw new ConfigError(`node "${name}": inputs must be a list of node names`);
+    const inputs = (nodeSpec.inputs ?? []).map((inputName) => {
+      const i = typeof inputName === 'string' ? index.get(inputName) : undefined;
+      if (i === undefined) throw new ConfigError(`node "${name}" reads ${JSON.stringify(inputName)}, which is not 'input' or an earlier node`);
+      return i;
+    });
+    if (inputs.length === 0) throw new ConfigError(`node "${name}" has no inputs`);
+    const layer = createLayer(nodeSpec.layer, name);
+    const inShapes = inputs.map((i) => (i < 0 ? spec.inputShape : shapes[i]));
+    checkActivation(`the output of node "${name}"`, layer.inferShape(inShapes));
+    shapes.push(layer.build(inShapes, guard.backend));
+    nodes.push({ name, layer, inputs });
+    index.set(name, nodes.length - 1);
+  }
+  const out = index.get(spec.output ?? spec.nodes[spec.nodes.length - 1].name);
+  if (out === undefined || out < 0) throw new ConfigError(`model "${spec.name}": output node "${spec.output}" does not exist`);
+  return { nodes, outputIndex: out, builtValues: guard.allocated() };
+}
+
+/** A convolution's unfolded input for one image (the im2col workspace): C × KH × KW × OH × OW. */
+function convWorkspace(layer: Layer): number {
+  const weight = layer instanceof Conv2d ? layer.params().find((p) => p.name === 'weight') : undefined;
+  if (!weight) return 0;
+  const [, OH, OW] = layer.outputShape;
+  const [, Cg, KH, KW] = weight.value.shape;
+  return (layer as Conv2d).groups * Cg * KH * KW * OH * OW;
+}
+
+/** What a graph needs in memory for a batch (see memory.ts). */
+function graphEstimate(nodes: Node[], outputIndex: number, inputShape: Shape, builtValues: number, options: MemoryOptions): MemoryEstimate {
+  const used = nodes.slice(0, outputIndex + 1);
+  const consumers = new Array<number>(used.length).fill(0);
+  for (const n of used) for (const j of n.inputs) if (j >= 0) consumers[j]++;
+  const footprint: NodeFootprint[] = used.map((n, i) => ({
+    name: n.name, type: n.layer.type, output: shapeSize(n.layer.outputShape), consumers: consumers[i], workspace: convWorkspace(n.layer),
+    // Layers reading only the model input skip its gradient (training never needs it).
+    inputs: n.inputs.every((j) => j < 0) ? 0 : n.inputs.reduce((s, j) => s + shapeSize(j < 0 ? inputShape : nodes[j].layer.outputShape), 0),
+  }));
+  const parameters = used.reduce((s, n) => s + n.layer.params().reduce((t, p) => t + p.value.size, 0), 0);
+  return memoryEstimate(footprint, shapeSize(inputShape), builtValues, parameters, shapeSize(nodes[outputIndex].layer.outputShape), options);
+}
+
+/**
+ * The memory a run of `spec` needs, by shape arithmetic: the layers are built against a backend
+ * that only counts (nothing is allocated), so this also validates the spec cheaply — the
+ * playground checks a network this way before building it.
+ */
+export function estimateMemory(spec: ModelSpec, options: MemoryOptions, limits: ModelLimits = {}): MemoryEstimate {
+  // Building only allocates (parameters, gradients, state): a length is all a Tensor checks.
+  const counting = { alloc: (n: number) => ({ length: n }) } as unknown as Backend;
+  const graph = buildGraph(spec, counting, limits);
+  return graphEstimate(graph.nodes, graph.outputIndex, spec.inputShape, graph.builtValues, options);
+}
+
 /**
  * A directed acyclic graph of layers: chains (LeNet), residual adds (ResNet) and channel
  * concats (GoogLeNet, DenseNet) alike. forward() runs nodes in order; backward() runs them in
@@ -103,52 +192,21 @@ export class Model {
   private probs?: Tensor;
   /** Randomness used inside the forward pass (dropout); seeded, part of the training state. */
   readonly rng: Rng;
+  /** Values building allocated (parameters, gradients, layer state). */
+  private readonly builtValues: number;
+  /** Most bytes a batch may need (ModelLimits.memoryBytes); may be changed, e.g. after loading a file. */
+  memoryLimit: number;
+  /** Batch sizes (negative: inference) whose memory was checked. */
+  private checkedBatches = new Set<number>();
 
   constructor(spec: ModelSpec, readonly backend: Backend, seed = 1, limits: ModelLimits = {}) {
-    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError(`a model spec must be an object, got ${JSON.stringify(spec)}`);
-    refuseUnknownKeys(spec, modelSpecKeys, `model "${spec.name}"`);
+    const graph = buildGraph(spec, backend, limits);
     this.spec = structuredClone(spec);
     this.rng = new Rng(seed ^ 0x5bd1e995);
-    const index = new Map<string, number>([[INPUT, -1]]);
-    const shapes: Shape[] = [];
-    if (!Array.isArray(spec.inputShape) || spec.inputShape.length !== 3 || !spec.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new ConfigError(`model "${spec.name}": inputShape must be [C, H, W] of positive integers, got ${JSON.stringify(spec.inputShape)}`);
-    }
-    if (!Array.isArray(spec.nodes) || spec.nodes.length === 0) throw new ConfigError(`model "${spec.name}": needs at least one node`);
-    const maxActivation = limits.maxActivation ?? MAX_ACTIVATION;
-    const checkActivation = (what: string, shape: Shape) => {
-      if (shapeSize(shape) > maxActivation) {
-        throw new ConfigError(`model "${spec.name}": ${what} of ${shapeToString(shape)} per example is ${shapeSize(shape).toExponential(2)} values, more than the limit of ${maxActivation}`);
-      }
-    };
-    checkActivation('the input', spec.inputShape);
-    // Layers allocate their parameters in build(); this backend refuses an allocation that would
-    // pass the limit, before it happens, so an absurd spec (filters: 1e9) costs nothing.
-    const guarded = allocationGuard(backend, spec.name, limits.maxValues ?? MAX_BUILD_VALUES);
-    for (const nodeSpec of spec.nodes) {
-      if (nodeSpec === null || typeof nodeSpec !== 'object' || Array.isArray(nodeSpec)) throw new ConfigError(`model "${spec.name}": every node must be an object, got ${JSON.stringify(nodeSpec)}`);
-      const name = nodeSpec.name;
-      refuseUnknownKeys(nodeSpec, nodeSpecKeys, `model "${spec.name}", node ${JSON.stringify(name)}`);
-      if (typeof name !== 'string' || name === '' || index.has(name)) {
-        throw new ConfigError(`model "${spec.name}": node names must be unique non-empty strings (got ${JSON.stringify(name)})`);
-      }
-      if (nodeSpec.inputs !== undefined && !Array.isArray(nodeSpec.inputs)) throw new ConfigError(`node "${name}": inputs must be a list of node names`);
-      const inputs = (nodeSpec.inputs ?? []).map((inputName) => {
-        const i = typeof inputName === 'string' ? index.get(inputName) : undefined;
-        if (i === undefined) throw new ConfigError(`node "${name}" reads ${JSON.stringify(inputName)}, which is not 'input' or an earlier node`);
-        return i;
-      });
-      if (inputs.length === 0) throw new ConfigError(`node "${name}" has no inputs`);
-      const layer = createLayer(nodeSpec.layer, name);
-      const inShapes = inputs.map((i) => (i < 0 ? spec.inputShape : shapes[i]));
-      checkActivation(`the output of node "${name}"`, layer.inferShape(inShapes));
-      shapes.push(layer.build(inShapes, guarded));
-      this.nodes.push({ name, layer, inputs });
-      index.set(name, this.nodes.length - 1);
-    }
-    const out = index.get(spec.output ?? spec.nodes[spec.nodes.length - 1].name);
-    if (out === undefined || out < 0) throw new ConfigError(`model "${spec.name}": output node "${spec.output}" does not exist`);
-    this.outputIndex = out;
+    this.nodes = graph.nodes;
+    this.outputIndex = graph.outputIndex;
+    this.builtValues = graph.builtValues;
+    this.memoryLimit = limits.memoryBytes ?? DEFAULT_MEMORY_LIMIT;
     this.initialize(seed);
   }
 
@@ -209,6 +267,7 @@ export class Model {
     if (x.shape.length !== 4 || x.shape.some((d, i) => d !== expected[i])) {
       throw new ShapeError(`model "${this.name}": expected input [N, ${this.spec.inputShape.join(', ')}], got ${shapeToString(x.shape)}`);
     }
+    this.checkBatchMemory(x.shape[0], training);
     this.input = x;
     const ctx = { backend: this.backend, training, rng: this.rng };
     for (let i = 0; i < this.nodes.length; i++) {
@@ -217,6 +276,22 @@ export class Model {
       if (i === this.outputIndex) break;
     }
     return this.outputs[this.outputIndex];
+  }
+
+  /** What a run of this model needs in memory for a batch (see memory.ts). */
+  estimateMemory(options: MemoryOptions): MemoryEstimate {
+    return graphEstimate(this.nodes, this.outputIndex, this.spec.inputShape, this.builtValues, options);
+  }
+
+  /**
+   * Refuses, once per new batch size, a batch whose buffers would pass the memory limit — before
+   * the layers allocate them. Optimizer state is not counted here (the model does not own it).
+   */
+  private checkBatchMemory(N: number, training: boolean): void {
+    const key = training ? N : -N;
+    if (this.checkedBatches.has(key)) return;
+    checkMemory(this.estimateMemory({ batchSize: N, training, optimizer: 'none' }), this.memoryLimit, this.name);
+    this.checkedBatches.add(key);
   }
 
   /** The activation of every node from the last forward pass, by node name. */

@@ -1,5 +1,8 @@
 import type { ImageDataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
+import type { DataInfo } from '../io/data-info.js';
+
+export type { DataInfo };
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadImageFolder } from './folder.js';
 import { loadMnist } from './mnist.js';
@@ -12,6 +15,8 @@ export interface DatasetOptions {
   channels?: 1 | 3;
   mean?: number[];
   std?: number[];
+  /** For folder datasets: most bytes the stored images may take (checked before decoding any). */
+  maxBytes?: number;
 }
 
 /** Loads a named dataset's training or test split: mnist, fashion-mnist or folder:PATH. */
@@ -19,7 +24,7 @@ export function loadDataset(name: string, split: 'train' | 'test', options: Data
   if (name === 'mnist') return loadMnist(split);
   if (name === 'fashion-mnist') return loadFashionMnist(split);
   if (name.startsWith('folder:')) {
-    return loadImageFolder(name.slice('folder:'.length), split, { size: options.size ?? 32, channels: options.channels ?? 3, mean: options.mean, std: options.std });
+    return loadImageFolder(name.slice('folder:'.length), split, { size: options.size ?? 32, channels: options.channels ?? 3, mean: options.mean, std: options.std, maxBytes: options.maxBytes });
   }
   throw new ConfigError(`unknown dataset "${name}" (available: ${datasetNames.join(', ')})`);
 }
@@ -29,17 +34,6 @@ export function loadDatasetSplits(name: string, options: DatasetOptions = {}): {
   const train = loadDataset(name, 'train', options);
   const test = loadDataset(name, 'test', { ...options, mean: train.mean, std: train.std });
   return { train, test };
-}
-
-/** What a model file records about its training data, so that prediction prepares images the same way. */
-export interface DataInfo {
-  dataset: string;
-  channels: number;
-  height: number;
-  width: number;
-  mean: number[];
-  std: number[];
-  classes: string[];
 }
 
 export function dataInfo(ds: ImageDataset, name: string): DataInfo {

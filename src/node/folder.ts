@@ -1,9 +1,11 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { type Stats, existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ImageDataset, interleaveClasses } from '../data/dataset.js';
 import { type GreyImage, resizeArea } from '../data/preprocess.js';
-import { ConvkitError } from '../errors.js';
+import { ConvkitError, ResourceError } from '../errors.js';
+import { formatBytes } from '../model/memory.js';
 import { readImage } from './image.js';
+import { fileKind } from './mnist.js';
 
 const IMAGE_FILE = /\.(png|jpe?g)$/i;
 
@@ -15,6 +17,8 @@ export interface FolderOptions {
   /** Statistics of the training split; computed from it when omitted. */
   mean?: number[];
   std?: number[];
+  /** Most bytes the stored images may take; checked from the file count before any is decoded. */
+  maxBytes?: number;
 }
 
 /**
@@ -35,6 +39,10 @@ export function loadImageFolder(root: string, split: 'train' | 'test', options: 
   classes.forEach((name, label) => {
     const dir = join(base, name);
     const all = existsSync(dir) ? readdirSync(dir).filter((f) => IMAGE_FILE.test(f)).sort() : [];
+    for (const f of all) {
+      const stats = entryStats(join(dir, f), root);
+      if (!stats.isFile()) throw new ConvkitError(`folder dataset ${root}: ${join(dir, f)} is ${fileKind(stats)}, not an image file`);
+    }
     if (all.length === 0 && (!presplit || split === 'train')) throw new ConvkitError(`folder dataset ${root}: class folder ${dir} has no PNG or JPEG images`);
     const chosen = presplit ? all : all.filter((_, i) => (i % 5 === 4) === (split === 'test'));
     for (const f of chosen) files.push({ file: join(dir, f), label });
@@ -43,6 +51,10 @@ export function loadImageFolder(root: string, split: 'train' | 'test', options: 
 
   const { size, channels } = options;
   const px = size * size;
+  const bytes = files.length * channels * px;
+  if (options.maxBytes !== undefined && bytes > options.maxBytes) {
+    throw new ResourceError(`folder dataset ${root}: ${files.length} ${split} images stored at ${size}×${size}×${channels} need ${formatBytes(bytes)}, more than the memory limit of ${formatBytes(options.maxBytes)} (a smaller input size needs less, or raise the limit with --memory-limit)`);
+  }
   const images = new Uint8Array(files.length * channels * px);
   const labels = classes.length > 256 ? new Int32Array(files.length) : new Uint8Array(files.length);
   files.forEach(({ file, label }, n) => {
@@ -58,9 +70,26 @@ export function loadImageFolder(root: string, split: 'train' | 'test', options: 
 }
 
 function classFolders(dir: string): string[] {
-  const classes = readdirSync(dir).filter((d) => statSync(join(dir, d)).isDirectory()).sort();
+  const classes = readdirSync(dir).filter((d) => entryStats(join(dir, d), dir).isDirectory()).sort();
   if (classes.length < 2) throw new ConvkitError(`folder dataset ${dir}: needs at least two class folders (${dir}/<class>/*.png|jpg), found ${classes.length}`);
   return classes;
+}
+
+/**
+ * What a folder entry is, following symbolic links. A link that leads nowhere or loops is an
+ * error naming it (not skipped: a dataset silently missing images would train on the wrong data).
+ */
+function entryStats(path: string, root: string): Stats {
+  try {
+    return statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    let link = false;
+    try { link = lstatSync(path).isSymbolicLink(); } catch { /* vanished meanwhile */ }
+    if (link && code === 'ENOENT') throw new ConvkitError(`folder dataset ${root}: ${path} is a broken symbolic link (it points to ${readlinkSync(path)}, which does not exist)`);
+    if (code === 'ELOOP') throw new ConvkitError(`folder dataset ${root}: ${path} is a symbolic link loop`);
+    throw new ConvkitError(`folder dataset ${root}: cannot read ${path}: ${(e as Error).message}`);
+  }
 }
 
 /** Decodes an image and returns its central square resized to size×size, one plane per channel. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { type Stats, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { type ImageDataset, datasetFromIdx } from '../data/dataset.js';
@@ -21,10 +21,28 @@ export function loadMnist(split: 'train' | 'test', dir = mnistDir()): ImageDatas
   return datasetFromIdx(`mnist-${split}`, readBytes(imagesFile), imagesFile, readBytes(labelsFile), labelsFile);
 }
 
+/**
+ * Reads a whole file the user named. Only regular files: a device (/dev/zero), a FIFO or a
+ * directory would be read without end or fail with a raw system error.
+ */
 export function readBytes(file: string): Uint8Array {
   try {
+    const kind = fileKind(statSync(file));
+    if (kind !== 'file') throw new ConvkitError(`cannot read ${file}: it is ${kind}, not a regular file`);
     return readFileSync(file);
   } catch (e) {
+    if (e instanceof ConvkitError) throw e;
     throw new ConvkitError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+}
+
+/** What a path is, in words for messages: 'file' for a regular file, else "a directory", "a FIFO", …. */
+export function fileKind(stats: Stats): string {
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
 }

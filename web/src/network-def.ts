@@ -7,10 +7,15 @@
  */
 import { ConfigError, Model, type ModelSpec, RefBackend, type LayerSpec, sequential, shapeToString } from '../../src/index.js';
 import { refuseUnknownKeys } from '../../src/errors.js';
+import { parseJsonLimited } from '../../src/io/json.js';
+import { estimateMemory } from '../../src/model/model.js';
+import { checkMemory } from '../../src/model/memory.js';
 
 /** The images the playground trains on: MNIST digits, 1×28×28, ten classes. */
 export const DATA_SHAPE = [1, 28, 28] as const;
 export const CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+/** Most memory a network may need to train in the playground (a browser tab has a few GiB at most). */
+export const PLAYGROUND_MEMORY_LIMIT = 2 ** 30;
 
 interface LayerStack {
   name?: unknown;
@@ -20,12 +25,7 @@ interface LayerStack {
 
 /** Parses editor text into a ModelSpec; throws ConfigError with a readable message. */
 export function parseNetwork(text: string): ModelSpec {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`not valid JSON: ${(e as Error).message}`);
-  }
+  const json = parseJsonLimited(text, (problem) => new ConfigError(problem));
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new ConfigError('expected an object like {"input": [1, 28, 28], "layers": [...]}');
   }
@@ -44,11 +44,13 @@ export function parseNetwork(text: string): ModelSpec {
  * own ShapeError/ConfigError messages, and checks that it fits MNIST: one channel, at most
  * 28×28 (smaller inputs are cropped from the digit), ten outputs.
  */
-export function validateNetwork(spec: ModelSpec): Model {
+export function validateNetwork(spec: ModelSpec, batchSize = 32): Model {
   const [c, h, w] = spec.inputShape ?? [];
   if (c !== DATA_SHAPE[0] || !(h <= DATA_SHAPE[1]) || !(w <= DATA_SHAPE[2])) {
     throw new ConfigError(`MNIST digits are 1×28×28: "input" must be [1, H, W] with H and W at most 28 (smaller sizes are random crops), got ${JSON.stringify(spec.inputShape)}`);
   }
+  // Training it must fit the tab's memory: checked by shape arithmetic, before anything is built.
+  checkMemory(estimateMemory(spec, { batchSize, training: true, optimizer: 'adam' }), PLAYGROUND_MEMORY_LIMIT, spec.name);
   const model = new Model(spec, new RefBackend());
   const out = model.outputShape;
   if (out.length !== 1 || out[0] !== CLASSES.length) {

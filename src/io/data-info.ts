@@ -1,0 +1,55 @@
+import { FormatError } from '../errors.js';
+import type { Shape } from '../tensor.js';
+
+/** What a model file records about its training data (metadata.data), so that prediction prepares images the same way. */
+export interface DataInfo {
+  dataset: string;
+  channels: number;
+  height: number;
+  width: number;
+  mean: number[];
+  std: number[];
+  classes: string[];
+}
+
+/**
+ * Stored images are at most this much larger than the model input on each side (training
+ * keeps them 8/7 larger for random crops, MNIST keeps 28 for a 24-pixel model).
+ */
+const maxStoredSide = (side: number) => Math.max(2 * side, side + 64);
+
+/**
+ * Checks a model file's metadata.data against the architecture it describes. The header is not
+ * covered by the weight checksum, and prediction and evaluation allocate and normalise by these
+ * numbers, so every field is checked: channels equal to the input's, stored sizes from the
+ * input's up to a small margin, mean in [0, 1] and std in (0, 1] (pixels are scaled to [0, 1]),
+ * one statistic per channel, one class name per output.
+ */
+export function checkDataInfo(value: unknown, inputShape: Shape, outputShape: Shape, fileName: string): DataInfo {
+  const fail = (problem: string): never => { throw new FormatError(`${fileName}: invalid training-data description (metadata.data): ${problem}`); };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail(`expected an object, got ${JSON.stringify(value)}`);
+  const d = value as Record<string, unknown>;
+  const [C, H, W] = inputShape;
+  if (typeof d.dataset !== 'string' || d.dataset === '' || d.dataset.length > 4096) fail(`dataset must be a name, got ${JSON.stringify(d.dataset)}`);
+  if (d.channels !== C) fail(`channels is ${JSON.stringify(d.channels)}, the model's input has ${C}`);
+  for (const [key, side] of [['height', H], ['width', W]] as const) {
+    const v = d[key];
+    if (!Number.isInteger(v) || (v as number) < side || (v as number) > maxStoredSide(side)) {
+      fail(`${key} is ${JSON.stringify(v)}, the model's input needs ${side} to ${maxStoredSide(side)}`);
+    }
+  }
+  const perChannel = (key: 'mean' | 'std', ok: (x: number) => boolean, range: string) => {
+    const v = d[key];
+    if (!Array.isArray(v) || v.length !== C) fail(`${key} must list ${C} value(s), one per channel, got ${JSON.stringify(v)}`);
+    (v as unknown[]).forEach((x, c) => { if (typeof x !== 'number' || !ok(x)) fail(`${key}[${c}] is ${JSON.stringify(x)}, must be ${range}`); });
+  };
+  perChannel('mean', (x) => x >= 0 && x <= 1, 'in [0, 1]');
+  perChannel('std', (x) => x > 0 && x <= 1, 'in (0, 1]');
+  if (d.classes !== undefined) {
+    const K = outputShape.length === 1 ? outputShape[0] : undefined;
+    if (!Array.isArray(d.classes) || !d.classes.every((c) => typeof c === 'string') || (K !== undefined && d.classes.length !== K)) {
+      fail(`classes must be ${K ?? 'a list of'} name(s)${K !== undefined ? ', one per output' : ''}, got ${JSON.stringify(d.classes).slice(0, 200)}`);
+    }
+  }
+  return d as unknown as DataInfo;
+}
