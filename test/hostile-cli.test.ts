@@ -150,7 +150,7 @@ describe('activation memory budget on the command line', () => {
   // 940 bytes: a 1×1 convolution padded by 4000 makes each 28×28 image 8001×8001.
   const padded = join(dir, 'padded.convkit');
   writeFileSync(padded, encodeModel(new Model(sequential('padded', [1, 28, 28], [
-    { type: 'conv2d', filters: 1, kernel: 1, padding: 4000 }, { type: 'relu' }, { type: 'adaptiveavgpool2d', size: 1 }, { type: 'flatten' }, { type: 'dense', units: 10 },
+    { type: 'conv2d', filters: 1, kernel: 1, padding: 4000 }, { type: 'relu' }, { type: 'adaptiveavgpool2d', output: 1 }, { type: 'flatten' }, { type: 'dense', units: 10 },
   ]), new RefBackend()), { data: { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.13], std: [0.31] } }));
   const over = (what: RegExp) => new RegExp(`${what.source}.*more than the memory limit of .*raise the limit with --memory-limit`);
 

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RefBackend } from '../src/backend/ref.js';
 import { WasmBackend } from '../src/backend/wasm.js';
-import { nodePlatform } from '../src/backend/wasm-node.js';
 import { ConfigError, ConvkitError, FormatError, ResourceError } from '../src/errors.js';
 import { MAX_JSON_DEPTH, jsonDepth } from '../src/io/json.js';
 import { decodeModel, encodeModel } from '../src/io/modelfile.js';
@@ -72,7 +71,7 @@ describe('files that are not regular files', () => {
 
 describe('wasm heap exhaustion', () => {
   it('is a ResourceError naming the sizes', async () => {
-    const wasm = await WasmBackend.create(nodePlatform, { threads: 1, maximumMemoryMiB: 64 });
+    const wasm = await WasmBackend.create({ threads: 1, maximumMemoryMiB: 64 });
     try {
       assert.throws(() => wasm.alloc(32 << 20), (e: Error) => e instanceof ResourceError && /wasm backend: out of memory .* MiB/.test(e.message));
     } finally {

@@ -28,7 +28,8 @@ function spawnWorker(source: string): WorkerPort {
 
 export const platform: Platform = {
   name: 'node',
-  cores: availableParallelism(),
+  // Asked when a backend starts, not when this module loads.
+  get cores() { return availableParallelism(); },
   spawnWorker,
   gpu: dawnGpu,
   probeGpu: probeGpuInChild,
