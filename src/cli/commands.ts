@@ -221,7 +221,7 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
     }
     // A lost GPU or a failed kernel: the checkpoints do not depend on the backend, so the run can go on on the CPU.
     if (backend.name === 'webgpu' && e instanceof ConvkitError && !(e instanceof DivergenceError) && checkpointDir && existsSync(checkpointDir)) {
-      throw new ConvkitError(`${e.message} To continue on the CPU from the last checkpoint: convkit train --resume ${checkpointDir} --backend wasm`);
+      throw new ConvkitError(`${e.message} To continue on the CPU from the last checkpoint: convkit train --resume ${checkpointDir} --out ${outFile} --backend wasm`);
     }
     throw e;
   } finally {
@@ -233,10 +233,10 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
     saveModel(outFile, model, { data: dataInfo(trainSet, settings.dataset), training: { ...shown, epochs: result.epochs }, testAccuracy: result.testAccuracy });
   } catch (e) {
     // The last checkpoint holds these weights: resuming it only saves the model again.
-    if (e instanceof ConvkitError && checkpointDir) throw new ConvkitError(`${e.message}. The trained weights are in the checkpoint in ${checkpointDir}: make room and run convkit train --resume ${checkpointDir} to save them.`);
+    if (e instanceof ConvkitError && checkpointDir) throw new ConvkitError(`${e.message}. The trained weights are in the checkpoint in ${checkpointDir}: make room and run convkit train --resume ${checkpointDir} --out ${outFile} to save them.`);
     throw e;
   }
-  const where = result.stopped ? `Interrupted${checkpointDir ? `; checkpoint in ${checkpointDir} (continue with --resume ${checkpointDir})` : ''}` : 'Done';
+  const where = result.stopped ? `Interrupted${checkpointDir ? `; checkpoint in ${checkpointDir} (continue with --resume ${checkpointDir} --out ${outFile})` : ''}` : 'Done';
   out.text(`${where}: test accuracy ${percent(result.testAccuracy)} after ${result.epochs} epoch(s), ${result.seconds.toFixed(1)} s; model saved to ${outFile}`);
   out.event({ type: 'result', testAccuracy: result.testAccuracy, trainLoss: result.trainLoss, trainAccuracy: result.trainAccuracy,
     imagesPerSecond: result.imagesPerSecond, seconds: result.seconds, epochs: result.epochs, stopped: result.stopped,
