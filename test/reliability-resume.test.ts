@@ -77,7 +77,7 @@ describe('kill at a random point and resume', () => {
     const killed = await run([...base, '--out', out, '--checkpoint-dir', ckpt], { checkpoint: n });
     assert.equal(killed.signal, 'SIGKILL', `killed after checkpoint ${n}: ${killed.stderr}`);
     assert.ok(!existsSync(out));
-    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--json'], { encoding: 'utf8' });
+    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--out', out, '--json'], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.deepEqual(weights(out), weights(reference), `kill after checkpoint ${n}`);
   });
@@ -89,11 +89,11 @@ describe('kill at a random point and resume', () => {
     const first = await run([...base, '--out', out, '--checkpoint-dir', ckpt], { afterMs: firstMs });
     assert.equal(first.signal, 'SIGKILL', `the first kill (${firstMs} ms) landed before the run ended: ${first.stderr}`);
     const secondMs = Math.round(rng.next() * 250 * referenceSeconds);
-    const second = await run(['train', '--resume', ckpt, '--json'], { afterMs: secondMs });
+    const second = await run(['train', '--resume', ckpt, '--out', out, '--json'], { afterMs: secondMs });
     t.diagnostic(`killed ${firstMs} ms after the first checkpoint (${first.checkpoints} written), then ${secondMs} ms into the resumed run (${second.checkpoints} more; ${second.signal ?? `exit ${second.code}`})`);
     // The second run may finish before its kill when the first one got far enough.
     assert.ok(second.signal === 'SIGKILL' || second.code === 0, JSON.stringify(second));
-    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--json'], { encoding: 'utf8' });
+    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--out', out, '--json'], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.deepEqual(weights(out), weights(reference));
     assert.deepEqual(readdirSync(ckpt).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left after a successful save');
@@ -108,7 +108,7 @@ describe('SIGTERM', () => {
     assert.equal(stopped.code, 143, stopped.stderr);
     const { state } = loadCheckpoint(ckpt, backend);
     assert.ok(state.epoch <= 2, `stopped before the end: epoch ${state.epoch}, batch ${state.batch}`);
-    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--json'], { encoding: 'utf8' });
+    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--out', out, '--json'], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.equal(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!).epochs, 2);
   });

@@ -52,7 +52,7 @@ describe('checkpoints and resume', () => {
     assert.equal(killed.signal, 'SIGKILL');
     assert.ok(!existsSync(out), 'the killed run must not have produced a final model');
     assert.ok(readdirSync(ckpt).every((f) => !f.endsWith('.tmp')), `no temporary files left: ${readdirSync(ckpt)}`);
-    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--json'], { encoding: 'utf8' });
+    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--out', out, '--json'], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
     const result = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!);
     assert.equal(result.epochs, 2);
@@ -66,7 +66,7 @@ describe('checkpoints and resume', () => {
     const stopped = await runUntilCheckpoint([...base, '--out', out, '--checkpoint-dir', ckpt, '--checkpoint-every', '7'], 3, 'SIGINT');
     assert.equal(stopped.code, 130);
     assert.ok(existsSync(join(ckpt, 'checkpoint.convkit')));
-    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--json'], { encoding: 'utf8' });
+    const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--out', out, '--json'], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.deepEqual(weights(out), weights(reference));
   });

@@ -14,9 +14,10 @@ import { type DataInfo, dataInfo, datasetNames, loadDataset, loadDatasetSplits }
 import { checkWritable, loadModel, saveModel } from '../node/files.js';
 import { readGreyImage } from '../node/image.js';
 import { Tensor, shapeToString } from '../tensor.js';
-import { evaluate } from '../train/evaluate.js';
+import { checkClassCount, evaluate } from '../train/evaluate.js';
 import { recipeFor } from '../train/recipes.js';
-import { loadCheckpoint, saveCheckpoint } from '../node/checkpoint.js';
+import { optimizerProblem, scheduleProblem, settingProblem } from '../train/settings.js';
+import { claimCheckpointDir, loadCheckpoint, saveCheckpoint } from '../node/checkpoint.js';
 import { DivergenceError, type TrainEvent, type TrainOptions, type TrainState, train } from '../train/trainer.js';
 import { checkCommandMemory } from './memory-option.js';
 import { Output, percent, table } from './output.js';
@@ -59,6 +60,7 @@ export interface TrainCommandOptions extends CommonOptions {
   optimizer?: 'sgd' | 'adam' | 'adamw';
   momentum?: number;
   weightDecay?: number;
+  weightDecayOn?: 'weights' | 'all';
   schedule?: 'cosine' | 'step' | 'constant';
   seed: number;
   trainLimit?: number;
@@ -99,7 +101,7 @@ function runSettings(o: TrainCommandOptions): RunSettings {
   return {
     model: o.model, dataset: o.dataset, epochs: o.epochs ?? d.epochs, batchSize: o.batch ?? d.batch,
     lr: o.lr ?? (optimizer === 'sgd' ? d.lr : 1e-3),
-    optimizer: { type: optimizer, momentum: o.momentum ?? d.momentum, weightDecay: o.weightDecay ?? d.weightDecay },
+    optimizer: { type: optimizer, momentum: o.momentum ?? d.momentum, weightDecay: o.weightDecay ?? d.weightDecay, weightDecayOn: o.weightDecayOn ?? 'weights' },
     schedule: o.schedule && o.schedule !== d.schedule.type ? { type: o.schedule } : d.schedule,
     seed: o.seed, shift: o.shift ?? d.shift ?? 0, flip: o.flip ?? false, inputSize: o.inputSize ?? defaultSize,
     channels: o.channels ?? (o.dataset.startsWith('folder:') ? 3 : (defaultChannels as 1 | 3)), clipGradNorm: o.clipGradNorm, trainLimit: o.trainLimit, testLimit: o.testLimit,
@@ -107,20 +109,35 @@ function runSettings(o: TrainCommandOptions): RunSettings {
   };
 }
 
-/** A checkpoint's settings come from a file whose header is not checksummed: check their types before use. */
+/**
+ * A checkpoint's settings come from a file whose header is not checksummed: check them with
+ * the same rules as the command-line flags (src/train/settings.ts) before use.
+ */
 export function checkRunSettings(run: Record<string, unknown>, file: string): RunSettings {
   if (run === null || typeof run !== 'object' || Array.isArray(run)) throw new FormatError(`${file}: damaged training checkpoint: run settings are ${JSON.stringify(run)}`);
-  const positiveInts = ['epochs', 'batchSize', 'inputSize', 'seed', 'shift'] as const;
-  const problem = (['model', 'dataset', 'out'] as const).find((k) => typeof run[k] !== 'string')
-    ?? positiveInts.find((k) => !Number.isSafeInteger(run[k]) || (run[k] as number) < (k === 'seed' || k === 'shift' ? 0 : 1))
-    ?? (['trainLimit', 'testLimit'] as const).find((k) => run[k] !== undefined && (!Number.isSafeInteger(run[k]) || (run[k] as number) < 1))
-    ?? (!(Number.isFinite(run.lr) && (run.lr as number) > 0) ? 'lr' : undefined)
-    ?? (run.clipGradNorm !== undefined && !(Number.isFinite(run.clipGradNorm) && (run.clipGradNorm as number) > 0) ? 'clipGradNorm' : undefined)
-    ?? (run.channels !== 1 && run.channels !== 3 ? 'channels' : undefined)
-    ?? (typeof run.flip !== 'boolean' ? 'flip' : undefined)
-    ?? (['optimizer', 'schedule'] as const).find((k) => run[k] === null || typeof run[k] !== 'object');
-  if (problem) throw new FormatError(`${file}: damaged training checkpoint: run setting ${problem} is ${JSON.stringify(run[problem])}`);
+  const shown = (k: string) => `run setting ${k} is ${JSON.stringify(run[k])}`;
+  const required = ['epochs', 'batchSize', 'lr', 'seed', 'shift', 'inputSize'] as const;
+  const optional = ['trainLimit', 'testLimit', 'clipGradNorm'] as const;
+  const problem = (['model', 'dataset', 'out'] as const).filter((k) => typeof run[k] !== 'string').map(shown)[0]
+    ?? required.map((k) => settingProblem(k, run[k], `run setting ${k}`)).find(Boolean)
+    ?? optional.map((k) => (run[k] === undefined ? undefined : settingProblem(k, run[k], `run setting ${k}`))).find(Boolean)
+    ?? (run.channels !== 1 && run.channels !== 3 ? shown('channels') : undefined)
+    ?? (typeof run.flip !== 'boolean' ? shown('flip') : undefined)
+    ?? optimizerProblem(run.optimizer) ?? scheduleProblem(run.schedule);
+  if (problem) throw new FormatError(`${file}: damaged training checkpoint: ${problem}`);
   return run as unknown as RunSettings;
+}
+
+/**
+ * Where a resumed run saves its model: --out when given; otherwise the file name stored in the
+ * checkpoint, without its folders, in the current directory — a checkpoint made elsewhere
+ * never decides where this run writes.
+ */
+function resumedOut(stored: string, out: string | undefined, file: string): string {
+  if (out !== undefined) return out;
+  const name = basename(stored);
+  if (name === '' || name === '.' || name === '..') throw new FormatError(`${file}: damaged training checkpoint: run setting out is ${JSON.stringify(stored)}`);
+  return name;
 }
 
 /** Images are stored a little larger than the model input so that training can take random crops. */
@@ -129,6 +146,17 @@ function storedSize(inputSize: number): number {
 }
 
 export async function trainCommand(o: TrainCommandOptions): Promise<void> {
+  // The checkpoint directory is checked and locked before anything else, not at the first checkpoint.
+  const dir = o.checkpointDir ?? o.resume;
+  const release = dir !== undefined && (o.checkpointDir !== undefined || existsSync(dir)) ? claimCheckpointDir(dir) : undefined;
+  try {
+    await runTraining(o);
+  } finally {
+    release?.();
+  }
+}
+
+async function runTraining(o: TrainCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
   let model: Model | undefined, settings: RunSettings, resume: TrainState | undefined;
@@ -136,6 +164,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     const ck = loadCheckpoint(o.resume, backend);
     ({ model, state: resume } = ck);
     settings = checkRunSettings(ck.run, ck.file);
+    settings.out = resumedOut(settings.out, o.out, ck.file);
     if (o.epochs !== undefined) settings.epochs = o.epochs;
     out.text(`Resuming from ${ck.file}: epoch ${resume.epoch}, batch ${resume.batch}`);
   } else {
@@ -163,7 +192,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     trainExamples: trainSet.count, testExamples: testSet.count, out: outFile, resumed: !!resume });
   out.text(`Training ${settings.model} (${model.parameterCount().toLocaleString('en')} parameters) on ${settings.dataset}: ${trainSet.count} training, ${testSet.count} test images`);
   const opt = settings.optimizer;
-  out.text(`${opt.type} lr ${settings.lr} (${settings.schedule.type}), ${opt.type === 'sgd' ? `momentum ${opt.momentum}, ` : ''}weight decay ${opt.weightDecay}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}, backend ${backendReason(backend)}`);
+  out.text(`${opt.type} lr ${settings.lr} (${settings.schedule.type}), ${opt.type === 'sgd' ? `momentum ${opt.momentum}, ` : ''}weight decay ${opt.weightDecay}${opt.weightDecayOn === 'all' ? ' on all parameters' : ''}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}, backend ${backendReason(backend)}`);
 
   const bar = out.progressBar('epoch {epoch}/{epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {speed} img/s | ETA {eta_formatted}');
   let barEpoch = 0;
@@ -205,7 +234,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     }
     // A lost GPU or a failed kernel: the checkpoints do not depend on the backend, so the run can go on on the CPU.
     if (backend.name === 'webgpu' && e instanceof ConvkitError && !(e instanceof DivergenceError) && checkpointDir && existsSync(checkpointDir)) {
-      throw new ConvkitError(`${e.message} To continue on the CPU from the last checkpoint: convkit train --resume ${checkpointDir} --backend wasm`);
+      throw new ConvkitError(`${e.message} To continue on the CPU from the last checkpoint: convkit train --resume ${checkpointDir} --out ${outFile} --backend wasm`);
     }
     throw e;
   } finally {
@@ -217,10 +246,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     saveModel(outFile, model, { data: dataInfo(trainSet, settings.dataset), training: { ...shown, epochs: result.epochs }, testAccuracy: result.testAccuracy });
   } catch (e) {
     // The last checkpoint holds these weights: resuming it only saves the model again.
-    if (e instanceof ConvkitError && checkpointDir) throw new ConvkitError(`${e.message}. The trained weights are in the checkpoint in ${checkpointDir}: make room and run convkit train --resume ${checkpointDir} to save them.`);
+    if (e instanceof ConvkitError && checkpointDir) throw new ConvkitError(`${e.message}. The trained weights are in the checkpoint in ${checkpointDir}: make room and run convkit train --resume ${checkpointDir} --out ${outFile} to save them.`);
     throw e;
   }
-  const where = result.stopped ? `Interrupted${checkpointDir ? `; checkpoint in ${checkpointDir} (continue with --resume ${checkpointDir})` : ''}` : 'Done';
+  const where = result.stopped ? `Interrupted${checkpointDir ? `; checkpoint in ${checkpointDir} (continue with --resume ${checkpointDir} --out ${outFile})` : ''}` : 'Done';
   out.text(`${where}: test accuracy ${percent(result.testAccuracy)} after ${result.epochs} epoch(s), ${result.seconds.toFixed(1)} s; model saved to ${outFile}`);
   out.event({ type: 'result', testAccuracy: result.testAccuracy, trainLoss: result.trainLoss, trainAccuracy: result.trainAccuracy,
     imagesPerSecond: result.imagesPerSecond, seconds: result.seconds, epochs: result.epochs, stopped: result.stopped,
@@ -246,6 +275,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
   const info = metadata.data as DataInfo | undefined;
   const datasetName = o.dataset ?? info?.dataset ?? 'mnist';
   const testSet = limitDataset(loadDataset(datasetName, 'test', info ? { size: info.height, channels: info.channels as 1 | 3, mean: info.mean, std: info.std } : {}), o.testLimit);
+  checkClassCount(model, testSet);
   const t0 = performance.now();
   const r = await evaluate(model, testSet, EVAL_BATCH);
   const seconds = (performance.now() - t0) / 1000;

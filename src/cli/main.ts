@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { backendNames } from '../backend/index.js';
 import { MAX_THREADS, checkThreads } from '../backend/wasm.js';
+import { ConvkitError } from '../errors.js';
+import { type SettingName, describeRule, satisfies, settingRules, weightDecayTargets } from '../train/settings.js';
 import { closeBackends, evalCommand, infoCommand, predictCommand, summaryCommand, trainCommand } from './commands.js';
 import { registerOnnxCommands } from './onnx-commands.js';
 import { registerImageCommands } from './image-commands.js';
@@ -17,10 +19,12 @@ function int(name: string, min = 0) {
   };
 }
 
-function positiveNumber(name: string, allowZero = false) {
+/** A training setting's flag, checked by the same rule as train() and resumed checkpoints. */
+function setting(name: SettingName, flag: string) {
+  const rule = settingRules[name];
   return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new InvalidArgumentError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`);
+    const n = v.trim() === '' ? NaN : Number(v);
+    if (!satisfies(n, rule)) throw new InvalidArgumentError(`${flag} must be ${describeRule(rule)}`);
     return n;
   };
 }
@@ -47,27 +51,28 @@ export function buildProgram(): Command {
     .description('train a model on a dataset and save it (defaults: LeNet-5 on MNIST)')
     .option('--model <name>', 'model from the zoo (see convkit summary)', 'lenet5')
     .option('--dataset <name>', 'mnist, fashion-mnist or folder:PATH (PATH/<class>/*.png|jpg)', 'mnist')
-    .option('--epochs <n>', 'passes over the training set (model default)', int('epochs', 1))
-    .option('--batch <n>', 'minibatch size (model default: 64)', int('batch', 1))
-    .option('--lr <x>', 'base learning rate (model default)', positiveNumber('lr'))
+    .option('--epochs <n>', 'passes over the training set (model default)', setting('epochs', '--epochs'))
+    .option('--batch <n>', 'minibatch size (model default: 64)', setting('batchSize', '--batch'))
+    .option('--lr <x>', 'base learning rate (model default)', setting('lr', '--lr'))
     .addOption(new Option('--optimizer <name>', 'optimizer (model default: sgd)').choices(['sgd', 'adam', 'adamw']))
-    .option('--momentum <x>', 'SGD momentum (default 0.9)', positiveNumber('momentum', true))
-    .option('--weight-decay <x>', 'L2 weight decay on weights (default 5e-4)', positiveNumber('weight decay', true))
+    .option('--momentum <x>', 'SGD momentum (default 0.9)', setting('momentum', '--momentum'))
+    .option('--weight-decay <x>', 'L2 weight decay (default 5e-4)', setting('weightDecay', '--weight-decay'))
+    .addOption(new Option('--weight-decay-on <params>', 'what weight decay applies to: weights (conv and dense weights; default) or all (every parameter, as PyTorch)').choices([...weightDecayTargets]))
     .addOption(new Option('--schedule <name>', 'learning-rate schedule (default cosine)').choices(['cosine', 'step', 'constant']))
-    .option('--seed <n>', 'random seed: same seed, same run bit for bit', int('seed'), 1)
-    .option('--train-limit <n>', 'use only the first N training images', int('train-limit', 1))
-    .option('--test-limit <n>', 'use only the first N test images', int('test-limit', 1))
-    .option('--shift <px>', 'augment with random translations of up to this many pixels (model default, usually 0)', int('shift'))
+    .option('--seed <n>', 'random seed: same seed, same run bit for bit', setting('seed', '--seed'), 1)
+    .option('--train-limit <n>', 'use only the first N training images', setting('trainLimit', '--train-limit'))
+    .option('--test-limit <n>', 'use only the first N test images', setting('testLimit', '--test-limit'))
+    .option('--shift <px>', 'augment with random translations of up to this many pixels (model default, usually 0)', setting('shift', '--shift'))
     .option('--flip', 'augment with random horizontal flips (natural images)')
-    .option('--input-size <n>', 'model input side in pixels (model default; folder images are resized to it)', int('input-size', 8))
+    .option('--input-size <n>', 'model input side in pixels (model default; folder images are resized to it)', setting('inputSize', '--input-size'))
     .option('--channels <n>', 'image channels for folder datasets: 1 or 3 (default 3)', (v: string) => {
       if (v !== '1' && v !== '3') throw new InvalidArgumentError('channels must be 1 or 3');
       return Number(v);
     })
-    .option('--clip-grad-norm <x>', 'rescale gradients whose global L2 norm exceeds x', positiveNumber('clip-grad-norm'))
+    .option('--clip-grad-norm <x>', 'rescale gradients whose global L2 norm exceeds x', setting('clipGradNorm', '--clip-grad-norm'))
     .option('--out <file>', 'where to save the trained model (default: MODEL.convkit)')
     .option('--checkpoint-dir <dir>', 'write resumable checkpoints here (atomically; the previous one is kept)')
-    .option('--checkpoint-every <n>', 'also checkpoint every N batches (default: each epoch)', int('checkpoint-every', 1))
+    .option('--checkpoint-every <n>', 'also checkpoint every N batches (default: each epoch)', setting('checkpointEvery', '--checkpoint-every'))
     .option('--resume <dir>', 'continue the run checkpointed in DIR with its saved settings (--epochs may extend it)')
     .addOption(backendOption())
     .addOption(threadsOption())
@@ -79,7 +84,7 @@ export function buildProgram(): Command {
     .description('test accuracy and confusion matrix of a saved model')
     .requiredOption('--model-file <file>', 'model saved by convkit train')
     .option('--dataset <name>', 'dataset (default: the one it was trained on)')
-    .option('--test-limit <n>', 'use only the first N test images', int('test-limit', 1))
+    .option('--test-limit <n>', 'use only the first N test images', setting('testLimit', '--test-limit'))
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(jsonOption())

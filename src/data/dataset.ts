@@ -33,6 +33,7 @@ export function datasetFromIdx(name: string, images: Uint8Array, imagesFile: str
   if (img.dims.length !== 3) throw new FormatError(`${imagesFile}: expected 3 dimensions (count, rows, columns), got ${img.dims.length}`);
   if (lab.dims.length !== 1) throw new FormatError(`${labelsFile}: expected 1 dimension (count), got ${lab.dims.length}`);
   if (img.dims[1] === 0 || img.dims[2] === 0) throw new FormatError(`${imagesFile}: images of ${img.dims[1]}×${img.dims[2]} pixels are empty`);
+  if (img.dims[0] === 0) throw new FormatError(`${imagesFile}: the file holds no images`);
   if (img.dims[0] !== lab.dims[0]) throw new FormatError(`${imagesFile} has ${img.dims[0]} images but ${labelsFile} has ${lab.dims[0]} labels`);
   for (let i = 0; i < lab.data.length; i++) {
     if (lab.data[i] > 9) throw new FormatError(`${labelsFile}: label ${lab.data[i]} at index ${i} is not a digit 0–9`);

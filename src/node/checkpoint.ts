@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { ConvkitError, FormatError } from '../errors.js';
 import { decodeModel, encodeModel } from '../io/modelfile.js';
@@ -20,7 +20,7 @@ const LATEST = 'checkpoint.convkit';
 const PREVIOUS = 'checkpoint.prev.convkit';
 
 export function saveCheckpoint(dir: string, model: Model, state: TrainState, run: Record<string, unknown>): void {
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const extra: { path: string; data: FloatArray }[] = [];
   for (const [path, buffers] of state.optimizer.buffers) buffers.forEach((data, i) => extra.push({ path: `optimizer/${path}/${i}`, data }));
   const { optimizer, ...rest } = state;
@@ -89,4 +89,111 @@ function checkpointProblem(s: Omit<TrainState, 'optimizer'> & { optimizerSteps: 
   if (!Number.isFinite(s.trainSeconds) || !isCount(s.trainImages)) return 'the timing figures are invalid';
   if (!Array.isArray(s.history) || !s.history.every((h) => h !== null && typeof h === 'object' && isCount(h.epoch))) return 'the epoch history is invalid';
   return undefined;
+}
+
+/**
+ * Creates DIR and its missing parents one level at a time. (mkdirSync's recursive mode
+ * never returns for some paths, e.g. under /proc.) Refuses a path that is a file.
+ */
+function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  while (!existsSync(at)) {
+    missing.push(at);
+    if (dirname(at) === at) break;
+    at = dirname(at);
+  }
+  if (existsSync(at) && !statSync(at).isDirectory()) {
+    throw new ConvkitError(`checkpoint directory ${dir}: ${at === resolve(dir) ? 'it is' : `${at} is`} a file, not a directory`);
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConvkitError(`cannot create checkpoint directory ${dir}: ${(e as Error).message}`);
+    }
+  }
+}
+
+const LOCK = 'convkit.lock';
+
+/** The process id in a lock file; undefined if the file is gone or holds something else. */
+function lockHolder(file: string): number | undefined {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return /^\d+\n$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // it exists, but belongs to someone else
+  }
+}
+
+/**
+ * Prepares DIR for this run's checkpoints before any training: creates it if it is missing,
+ * refuses a file or a place that cannot be written, and locks it so that two runs never
+ * write the same checkpoints. The lock is DIR/convkit.lock holding this process's id,
+ * written completely under a temporary name and then hard-linked into place, which fails
+ * when the lock exists (like an O_EXCL create, but never showing a half-written id). A lock
+ * whose process no longer runs (a killed run) is taken over; a live one is refused.
+ * Returns the function that releases the lock (also called if the process exits first).
+ */
+export function claimCheckpointDir(dir: string): () => void {
+  makeDirectory(dir);
+  const lock = join(dir, LOCK);
+  const mine = join(dir, `${LOCK}.${process.pid}.tmp`);
+  try {
+    writeFileSync(mine, `${process.pid}\n`);
+  } catch (e) {
+    throw new ConvkitError(`checkpoint directory ${dir} cannot be written: ${(e as Error).message}`);
+  }
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        linkSync(mine, lock);
+        return holdLock(lock);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConvkitError(`cannot lock checkpoint directory ${dir}: ${(e as Error).message}`);
+      }
+      const holder = lockHolder(lock);
+      if (holder === undefined && existsSync(lock)) {
+        throw new ConvkitError(`checkpoint directory ${dir} is locked by ${lock}, which does not hold a process id; remove it if no convkit run uses the directory`);
+      }
+      if (holder !== undefined && isRunning(holder)) {
+        throw new ConvkitError(`checkpoint directory ${dir} is in use by another convkit run (process ${holder}, lock file ${lock}); wait for it to end or choose another --checkpoint-dir`);
+      }
+      if (holder === undefined) continue; // released meanwhile
+      // A stale lock: move it aside under a name of our own, and delete it only if it is still
+      // the dead process's (another run may have replaced it in between: then put that back).
+      const aside = join(dir, `${LOCK}.${process.pid}.stale`);
+      try {
+        renameSync(lock, aside);
+      } catch {
+        continue;
+      }
+      if (lockHolder(aside) !== holder) {
+        try { linkSync(aside, lock); } catch { /* a third run holds it now */ }
+      }
+      rmSync(aside, { force: true });
+    }
+    throw new ConvkitError(`cannot lock checkpoint directory ${dir}: other runs keep taking the lock ${lock}`);
+  } finally {
+    rmSync(mine, { force: true });
+  }
+}
+
+function holdLock(lock: string): () => void {
+  const release = () => {
+    process.removeListener('exit', release);
+    if (lockHolder(lock) === process.pid) rmSync(lock, { force: true });
+  };
+  process.on('exit', release);
+  return release;
 }

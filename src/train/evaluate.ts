@@ -1,4 +1,5 @@
 import { type ImageDataset, fillBatch } from '../data/dataset.js';
+import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { Tensor, shapeSize } from '../tensor.js';
 
@@ -36,11 +37,21 @@ function rankOf(values: ArrayLike<number>, n: number, K: number, k: number): num
   return rank;
 }
 
+/** Refuses a dataset whose classes are not the model's outputs, naming both counts. */
+export function checkClassCount(model: Model, ds: ImageDataset): void {
+  const K = model.outputShape[0];
+  if (K !== ds.classes.length) {
+    throw new ConfigError(`model ${model.name} has ${K} output classes but dataset ${ds.name} has ${ds.classes.length} classes`);
+  }
+}
+
 /**
  * Accuracy, mean cross-entropy and confusion matrix over a whole dataset. Batches keep one
  * size (the last is padded with repeats that are not counted) so buffers are never reallocated.
  */
 export async function evaluate(model: Model, ds: ImageDataset, batchSize = 100): Promise<Evaluation> {
+  if (ds.count === 0) throw new ConfigError(`dataset ${ds.name} is empty: there is nothing to evaluate`);
+  checkClassCount(model, ds);
   const N = Math.min(batchSize, ds.count);
   const x = inputBuffer(model, N);
   const labels = new Int32Array(N);

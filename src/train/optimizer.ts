@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
+import { optimizerProblem } from './settings.js';
 import type { NamedParam } from '../model/model.js';
 import type { FloatArray } from '../tensor.js';
 
@@ -14,8 +15,14 @@ export interface OptimizerConfig {
   /** SGD momentum (0 = plain SGD). */
   momentum?: number;
   nesterov?: boolean;
-  /** L2 penalty on weights (biases are not decayed); decoupled for adamw. */
+  /** L2 penalty (decoupled for adamw), on the parameters `weightDecayOn` names. */
   weightDecay?: number;
+  /**
+   * Which parameters weight decay applies to: 'weights' (default) — conv and dense weights,
+   * not biases or batch-norm scales and shifts; 'all' — every parameter, as PyTorch's
+   * optimizers do when given `model.parameters()`, to reproduce such a recipe exactly.
+   */
+  weightDecayOn?: 'weights' | 'all';
   beta1?: number;
   beta2?: number;
   eps?: number;
@@ -31,9 +38,10 @@ export class Optimizer {
   steps = 0;
 
   constructor(config: OptimizerConfig, private backend: Backend) {
-    if (!['sgd', 'adam', 'adamw'].includes(config.type)) throw new ConfigError(`unknown optimizer "${config.type}" (known: sgd, adam, adamw)`);
+    const problem = optimizerProblem(config);
+    if (problem) throw new ConfigError(problem);
     this.config = {
-      momentum: 0.9, nesterov: false, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8,
+      momentum: 0.9, nesterov: false, weightDecay: 0, weightDecayOn: 'weights', beta1: 0.9, beta2: 0.999, eps: 1e-8,
       ...config,
     };
   }
@@ -42,7 +50,7 @@ export class Optimizer {
     this.steps++;
     const c = this.config;
     for (const p of params) {
-      const wd = p.decay ? c.weightDecay : 0;
+      const wd = p.decay || c.weightDecayOn === 'all' ? c.weightDecay : 0;
       const buffers = this.buffersFor(p);
       if (c.type === 'sgd') {
         this.backend.sgdStep(p.value.data, p.grad.data, buffers[0], { lr, momentum: c.momentum, weightDecay: wd, nesterov: c.nesterov });

@@ -3,10 +3,11 @@ import { ConfigError, ConvkitError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { Rng } from '../rng.js';
 import { Tensor, shapeSize } from '../tensor.js';
-import { argmaxRow, evaluate } from './evaluate.js';
+import { argmaxRow, checkClassCount, evaluate } from './evaluate.js';
 import { SoftmaxCrossEntropy } from './loss.js';
 import { Optimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 import { type ScheduleConfig, makeSchedule } from './schedule.js';
+import { type SettingName, optimizerProblem, scheduleProblem, settingProblem } from './settings.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -86,10 +87,12 @@ const now = () => performance.now() / 1000;
  * bit for bit, with or without interruptions in between.
  */
 export async function train(model: Model, trainSet: ImageDataset, opts: TrainOptions): Promise<TrainResult> {
+  checkOptions(opts);
   const B = opts.batchSize;
-  if (!Number.isInteger(B) || B < 1) throw new ConfigError(`batch size must be a positive integer, got ${B}`);
-  if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new ConfigError(`epochs must be a positive integer, got ${opts.epochs}`);
+  if (trainSet.count === 0) throw new ConfigError(`training set ${trainSet.name} is empty`);
   if (trainSet.count < B) throw new ConfigError(`training set has ${trainSet.count} examples, fewer than one batch of ${B}`);
+  checkClassCount(model, trainSet);
+  if (opts.testSet) checkClassCount(model, opts.testSet);
   const backend = model.backend;
   const batches = Math.floor(trainSet.count / B);
   const shuffleRng = new Rng(opts.seed);
@@ -158,10 +161,13 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
       await backend.download([out.lossValue, out.probs.data, squares]);
       const stepLoss = out.lossValue[0];
       if (!Number.isFinite(stepLoss)) throw await divergence(model, `loss is ${stepLoss}`, epoch, b, step);
-      let sum = 0;
-      for (let i = 0; i < params.length; i++) sum += squares[i];
-      const norm = Math.sqrt(sum);
+      const sums = await squaredNorms(model, squares);
+      const norm = Math.sqrt(sums.reduce((a, v) => a + v, 0));
       if (!Number.isFinite(norm)) throw await divergence(model, 'a gradient is not finite', epoch, b, step);
+      if (norm > FLOAT32_MAX && opts.clipGradNorm === undefined) {
+        const largest = params[sums.indexOf(Math.max(...sums))].path;
+        throw new DivergenceError(`${stepName(epoch, b, step)}: the gradient norm ${norm.toExponential(2)} is too large for float32 (every gradient is finite; the largest is "${largest}"). Try a lower learning rate or --clip-grad-norm.`);
+      }
       if (opts.clipGradNorm !== undefined && norm > opts.clipGradNorm) {
         for (const p of params) backend.axpy(opts.clipGradNorm / norm - 1, p.grad.data, p.grad.data);
       }
@@ -215,6 +221,43 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
   };
 }
 
+/** The numeric rules shared with the CLI and checkpoints (src/train/settings.ts). */
+function checkOptions(o: TrainOptions): void {
+  const numbers: [SettingName, unknown, string][] = [
+    ['epochs', o.epochs, 'epochs'], ['batchSize', o.batchSize, 'batch size'], ['lr', o.lr, 'lr'], ['seed', o.seed, 'seed'],
+  ];
+  const optional: [SettingName, unknown, string][] = [
+    ['shift', o.shift, 'shift'], ['clipGradNorm', o.clipGradNorm, 'clipGradNorm'], ['checkpointEvery', o.checkpointEvery, 'checkpointEvery'],
+  ];
+  const problem = numbers.map(([name, value, label]) => settingProblem(name, value, label)).find(Boolean)
+    ?? optional.map(([name, value, label]) => (value === undefined ? undefined : settingProblem(name, value, label))).find(Boolean)
+    ?? optimizerProblem(o.optimizer) ?? scheduleProblem(o.schedule);
+  if (problem) throw new ConfigError(problem);
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Each parameter's squared gradient norm in float64. The backend's sums are float32 and
+ * overflow once a gradient's norm passes ~1.8e19 although every value is finite; those
+ * parameters are summed again on the host, so a finite gradient always has a finite norm.
+ */
+async function squaredNorms(model: Model, squares: ArrayLike<number>): Promise<number[]> {
+  const params = model.parameters();
+  const again = params.filter((_, i) => !Number.isFinite(squares[i]));
+  if (again.length > 0) await model.backend.download(again.map((p) => p.grad.data));
+  return params.map((p, i) => {
+    if (Number.isFinite(squares[i])) return squares[i];
+    let sum = 0;
+    for (const v of p.grad.data) sum += v * v;
+    return sum;
+  });
+}
+
+function stepName(epoch: number, batch: number, step: number): string {
+  return `training diverged at step ${step + 1} (epoch ${epoch}, batch ${batch + 1})`;
+}
+
 function allFinite(a: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
   return true;
@@ -235,5 +278,5 @@ async function divergence(model: Model, what: string, epoch: number, batch: numb
     const p = model.parameters().reverse().find((q) => !allFinite(q.grad.data));
     if (p) where = `; first non-finite gradient (in backward order) in layer "${p.path.slice(0, p.path.lastIndexOf('.'))}" ("${p.path}")`;
   }
-  return new DivergenceError(`training diverged at step ${step + 1} (epoch ${epoch}, batch ${batch + 1}): ${what}${where}. Try a lower learning rate or --clip-grad-norm.`);
+  return new DivergenceError(`${stepName(epoch, batch, step)}: ${what}${where}. Try a lower learning rate or --clip-grad-norm.`);
 }
