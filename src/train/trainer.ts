@@ -1,4 +1,5 @@
 import { type ImageDataset, fillBatch } from '../data/dataset.js';
+import { type ResizedCropOptions, resizedCropSettings } from '../data/resized-crop.js';
 import { ConfigError, ConvkitError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { Rng } from '../rng.js';
@@ -20,6 +21,13 @@ export interface TrainOptions {
   shift?: number;
   /** Random horizontal flips for augmentation. */
   flip?: boolean;
+  /** Random resized crops (torchvision's RandomResizedCrop; true for its defaults) instead of plain random crops. */
+  resizedCrop?: boolean | ResizedCropOptions;
+  /**
+   * Nodes that do not train (fine-tuning; see Model.setFrozen): their parameters get no updates
+   * and no weight decay, their batch norms run on running statistics. For the run only.
+   */
+  freeze?: string[];
   /** Rescale gradients whose global L2 norm exceeds this (off when undefined). */
   clipGradNorm?: number;
   /** Evaluate on this set after each epoch. */
@@ -90,6 +98,17 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
   if (!Number.isInteger(B) || B < 1) throw new ConfigError(`batch size must be a positive integer, got ${B}`);
   if (!Number.isInteger(opts.epochs) || opts.epochs < 1) throw new ConfigError(`epochs must be a positive integer, got ${opts.epochs}`);
   if (trainSet.count < B) throw new ConfigError(`training set has ${trainSet.count} examples, fewer than one batch of ${B}`);
+  const frozenBefore = model.frozenNodes();
+  if (opts.freeze) model.setFrozen(opts.freeze);
+  try {
+    return await trainRun(model, trainSet, opts);
+  } finally {
+    if (opts.freeze) model.setFrozen(frozenBefore);
+  }
+}
+
+async function trainRun(model: Model, trainSet: ImageDataset, opts: TrainOptions): Promise<TrainResult> {
+  const B = opts.batchSize;
   const backend = model.backend;
   const batches = Math.floor(trainSet.count / B);
   const shuffleRng = new Rng(opts.seed);
@@ -100,7 +119,9 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
   const x = new Tensor([B, ...model.inputShape], backend.alloc(B * shapeSize(model.inputShape)));
   const labels = new Int32Array(B);
   const order = new Int32Array(trainSet.count);
-  const params = model.parameters();
+  const params = model.trainableParameters();
+  if (params.length === 0) throw new ConfigError(`model "${model.name}": every parameter is frozen, nothing would train`);
+  const resizedCrop = opts.resizedCrop ? resizedCropSettings(opts.resizedCrop === true ? {} : opts.resizedCrop) : undefined;
   const squares = backend.alloc(params.length);
   const K = model.outputShape[0];
   const reportEvery = opts.reportEvery ?? 10;
@@ -148,7 +169,7 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
     let tPrev = now(), windowStart = tPrev, windowImages = 0, epochSeconds = 0;
     for (let b = firstBatch; b < batches; b++) {
       const step = (epoch - 1) * batches + b;
-      fillBatch(trainSet, order, b * B, x, labels, { crop: crop ? 'random' : 'center', rng: augmentRng, shift: opts.shift, flip: opts.flip });
+      fillBatch(trainSet, order, b * B, x, labels, { crop: crop || resizedCrop ? 'random' : 'center', rng: augmentRng, shift: opts.shift, flip: opts.flip, resizedCrop });
       backend.upload(x.data);
       const logits = model.forward(x, true);
       const out = loss.compute(logits, labels);
