@@ -26,5 +26,7 @@ export { parseIdx, encodeIdx, type IdxArray } from './data/idx.js';
 export { datasetFromIdx, fillBatch, limitDataset, MNIST_MEAN, MNIST_STD, type ImageDataset, type BatchOptions } from './data/dataset.js';
 export { toGrey, resizeArea, mnistStyle, invert, meanValue, type GreyImage } from './data/preprocess.js';
 export { encodeModel, decodeModel, type ModelFileHeader } from './io/modelfile.js';
+export { toOnnx } from './onnx/export.js';
+export { loadOnnx, parseOnnx, UnsupportedOnnxError, SUPPORTED_OPS } from './onnx/import.js';
 export * from './image/index.js';
 export * as explain from './explain/index.js';
