@@ -14,7 +14,7 @@ import * as ort from 'onnxruntime-web';
 import { PNG } from 'pngjs';
 import { RefBackend } from '../src/backend/ref.js';
 import { Model, type ModelSpec, sequential } from '../src/model/model.js';
-import { loadModel } from '../src/node/files.js';
+import { loadModel, saveModel } from '../src/node/files.js';
 import { toOnnx } from '../src/onnx/export.js';
 import { loadOnnx } from '../src/onnx/import.js';
 import { Rng } from '../src/rng.js';
@@ -128,6 +128,14 @@ describe('convkit train --from an ONNX file', () => {
     assert.equal(CLASSES.indexOf(plain.top[0].class), ['round thing', 'box', 'pointy'].indexOf(p.top[0].class));
     const bad = cli(['predict', '--model-file', tuned, '--labels', onnxFile, image]);
     assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--labels: .* class names, the model has 3 outputs/);
+    // The normalisation a file records is checked before use (the header is not checksummed).
+    const { model, metadata } = loadModel(tuned, backend);
+    const damaged = join(dir, 'damaged.convkit');
+    saveModel(damaged, model, { ...metadata, data: { ...(metadata.data as object), std: [0.2, 0, 0.2] } });
+    const refused = cli(['predict', '--model-file', damaged, image]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /damaged\.convkit: metadata\.data std must be 3 finite numbers > 0/);
   });
 
   it('the fine-tuned model exports to ONNX and ONNX Runtime Web gives the same outputs (max relative error < 1e-5)', async () => {
