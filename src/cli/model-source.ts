@@ -8,13 +8,10 @@ import { readBytes } from '../node/mnist.js';
 import { loadOnnx } from '../onnx/import.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../train/finetune.js';
 
-/** A model from a .convkit file or an ONNX file (told apart by content: convkit files start with CONVKIT1). */
+/** A model from an ONNX file (named .onnx) or else a .convkit file, with the loaders' own errors. */
 export function loadAnyModel(file: string, backend: Backend): { model: Model; metadata: Record<string, unknown>; onnx: boolean } {
-  if (!existsSync(file)) throw new ConfigError(`model file ${file} does not exist`);
-  const bytes = readBytes(file);
-  if (new TextDecoder().decode(bytes.subarray(0, 8)) === 'CONVKIT1') return { ...loadModel(file, backend), onnx: false };
-  if (!/\.onnx$/i.test(file)) throw new FormatError(`${file}: neither a convkit model file (no CONVKIT1 magic) nor named .onnx`);
-  return { model: loadOnnx(bytes, backend, file), metadata: { importedFrom: file }, onnx: true };
+  if (!/\.onnx$/i.test(file)) return { ...loadModel(file, backend), onnx: false };
+  return { model: loadOnnx(readBytes(file), backend, file), metadata: { importedFrom: file }, onnx: true };
 }
 
 /** Images are stored a little larger than the model input so that training can take random crops, and evaluation a central one. */
