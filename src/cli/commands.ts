@@ -13,6 +13,9 @@ import { zoo, zooEntry } from '../model/zoo.js';
 import { type DataInfo, dataInfo, datasetNames, loadDataset, loadDatasetSplits } from '../node/datasets.js';
 import { checkWritable, loadModel, saveModel } from '../node/files.js';
 import { readGreyImage } from '../node/image.js';
+import { squarePlanes } from '../node/folder.js';
+import { loadAnyModel, readLabels, recordedInput, storedSize } from './model-source.js';
+import { type FineTuneSettings, type TrainFromOptions, checkFineTuneSettings, fineTuneModel, fineTuneRun, fineTuneTrainOptions } from './train-from.js';
 import { Tensor, shapeToString } from '../tensor.js';
 import { checkClassCount, evaluate } from '../train/evaluate.js';
 import { recipeFor } from '../train/recipes.js';
@@ -51,8 +54,8 @@ export function closeBackends(): void {
   for (const b of openBackends.splice(0)) b.dispose?.();
 }
 
-export interface TrainCommandOptions extends CommonOptions {
-  model: string;
+export interface TrainCommandOptions extends CommonOptions, Partial<Omit<TrainFromOptions, 'dataset' | 'channels'>> {
+  model?: string;
   dataset: string;
   epochs?: number;
   batch?: number;
@@ -91,9 +94,13 @@ type RunSettings = Pick<TrainOptions, 'epochs' | 'batchSize' | 'lr' | 'optimizer
     trainLimit?: number;
     testLimit?: number;
     out: string;
+    /** Random resized crops (torchvision's RandomResizedCrop) instead of plain random crops. */
+    resizedCrop?: boolean;
+    /** Set when the run fine-tunes a model from a file (convkit train --from). */
+    fineTune?: FineTuneSettings;
   };
 
-function runSettings(o: TrainCommandOptions): RunSettings {
+function runSettings(o: TrainCommandOptions & { model: string }): RunSettings {
   const entry = zooEntry(o.model);
   const d = recipeFor(o.model);
   const [defaultChannels, defaultSize] = entry.build().inputShape;
@@ -105,7 +112,7 @@ function runSettings(o: TrainCommandOptions): RunSettings {
     schedule: o.schedule && o.schedule !== d.schedule.type ? { type: o.schedule } : d.schedule,
     seed: o.seed, shift: o.shift ?? d.shift ?? 0, flip: o.flip ?? false, inputSize: o.inputSize ?? defaultSize,
     channels: o.channels ?? (o.dataset.startsWith('folder:') ? 3 : (defaultChannels as 1 | 3)), clipGradNorm: o.clipGradNorm, trainLimit: o.trainLimit, testLimit: o.testLimit,
-    out: o.out ?? `${o.model}.convkit`,
+    out: o.out ?? `${o.model}.convkit`, resizedCrop: o.resizedCrop ?? false,
   };
 }
 
@@ -140,11 +147,6 @@ function resumedOut(stored: string, out: string | undefined, file: string): stri
   return name;
 }
 
-/** Images are stored a little larger than the model input so that training can take random crops. */
-function storedSize(inputSize: number): number {
-  return inputSize >= 64 ? Math.round((inputSize * 8) / 7) : inputSize;
-}
-
 export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   // The checkpoint directory is checked and locked before anything else, not at the first checkpoint.
   const dir = o.checkpointDir ?? o.resume;
@@ -159,25 +161,30 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
 async function runTraining(o: TrainCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
-  let model: Model | undefined, settings: RunSettings, resume: TrainState | undefined;
+  let model: Model | undefined, settings: RunSettings, resume: TrainState | undefined, source: Model | undefined;
   if (o.resume) {
     const ck = loadCheckpoint(o.resume, backend);
     ({ model, state: resume } = ck);
     settings = checkRunSettings(ck.run, ck.file);
     settings.out = resumedOut(settings.out, o.out, ck.file);
+    checkFineTuneSettings(settings.fineTune, ck.file);
     if (o.epochs !== undefined) settings.epochs = o.epochs;
     out.text(`Resuming from ${ck.file}: epoch ${resume.epoch}, batch ${resume.batch}`);
+  } else if (o.from) {
+    ({ settings, source } = fineTuneRun({ ...o, from: o.from }, backend));
   } else {
-    settings = runSettings(o);
+    settings = runSettings({ ...o, model: o.model ?? 'lenet5' });
   }
   checkWritable(settings.out);
   // Before any data is loaded: the network must fit at this batch size (the class count hardly matters).
   const memory = { batchSize: settings.batchSize, training: true, optimizer: settings.optimizer.type } as const;
-  checkCommandMemory(model?.estimateMemory(memory) ?? estimateMemory(zooEntry(settings.model).build({
+  checkCommandMemory((model ?? source)?.estimateMemory(memory) ?? estimateMemory(zooEntry(settings.model).build({
     inputShape: [settings.channels, settings.inputSize, settings.inputSize] }), memory), o.memoryLimit, settings.model);
-  const splits = loadDatasetSplits(settings.dataset, { size: storedSize(settings.inputSize), channels: settings.channels, maxBytes: o.memoryLimit ?? DEFAULT_MEMORY_LIMIT });
+  const splits = loadDatasetSplits(settings.dataset, { size: storedSize(settings.inputSize), channels: settings.channels,
+    maxBytes: o.memoryLimit ?? DEFAULT_MEMORY_LIMIT, mean: settings.fineTune?.mean, std: settings.fineTune?.std });
   const trainSet = limitDataset(splits.train, settings.trainLimit);
   const testSet = limitDataset(splits.test, settings.testLimit);
+  if (settings.fineTune && !model) model = fineTuneModel(source!, settings.fineTune, trainSet, settings.seed);
   model ??= new Model(zooEntry(settings.model).build({
     classes: trainSet.classes.length, inputShape: [trainSet.channels, settings.inputSize, settings.inputSize],
   }), backend, settings.seed);
@@ -192,6 +199,7 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
     trainExamples: trainSet.count, testExamples: testSet.count, out: outFile, resumed: !!resume });
   out.text(`Training ${settings.model} (${model.parameterCount().toLocaleString('en')} parameters) on ${settings.dataset}: ${trainSet.count} training, ${testSet.count} test images`);
   const opt = settings.optimizer;
+  if (settings.fineTune) out.text(fineTuneLine(settings.fineTune, model));
   out.text(`${opt.type} lr ${settings.lr} (${settings.schedule.type}), ${opt.type === 'sgd' ? `momentum ${opt.momentum}, ` : ''}weight decay ${opt.weightDecay}${opt.weightDecayOn === 'all' ? ' on all parameters' : ''}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}, backend ${backendReason(backend)}`);
 
   const bar = out.progressBar('epoch {epoch}/{epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {speed} img/s | ETA {eta_formatted}');
@@ -227,6 +235,7 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
       epochs: settings.epochs, batchSize: settings.batchSize, lr: settings.lr, optimizer: settings.optimizer, schedule: settings.schedule,
       seed: settings.seed, shift: settings.shift, flip: settings.flip, clipGradNorm: settings.clipGradNorm, testSet, onEvent,
       shouldStop: () => interrupted !== undefined, onCheckpoint, checkpointEvery: o.checkpointEvery, resume,
+      resizedCrop: settings.resizedCrop, ...fineTuneTrainOptions(model, settings),
     });
   } catch (e) {
     if (e instanceof DivergenceError && checkpointDir && existsSync(checkpointDir)) {
@@ -260,6 +269,15 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
 /** Images per evaluation batch. */
 const EVAL_BATCH = 100;
 
+/** "Fine-tuning net.onnx: new 5-class head "fc", frozen up to "layer3" (41 nodes), pretrained layers at lr 0.001". */
+function fineTuneLine(ft: FineTuneSettings, model: Model): string {
+  const frozen = ft.freeze ? model.spec.nodes.findIndex((n) => n.name === ft.freeze) + 1 : 0;
+  return `Fine-tuning ${ft.from}: ${ft.newHead !== undefined ? `new ${ft.newHead}-class head` : 'head'} "${ft.head}"`
+    + `${ft.freeze ? `, frozen up to "${ft.freeze}" (${frozen} nodes)` : ''}, pretrained layers at lr ${ft.lrPretrained}`
+    + `${ft.mean ? `, normalised with mean ${ft.mean.map((v) => +v.toFixed(4)).join(',')} std ${ft.std!.map((v) => +v.toFixed(4)).join(',')}` : ''}`
+    + `${ft.resizedCrop ? ', random resized crops' : ''}`;
+}
+
 export interface EvalCommandOptions extends CommonOptions {
   modelFile: string;
   dataset?: string;
@@ -291,6 +309,7 @@ export interface PredictCommandOptions extends CommonOptions {
   modelFile: string;
   images: string[];
   top?: number;
+  labels?: string;
   preprocess?: 'mnist' | 'resize';
   invert?: 'auto' | 'yes' | 'no';
 }
@@ -298,17 +317,19 @@ export interface PredictCommandOptions extends CommonOptions {
 export async function predictCommand(o: PredictCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
-  const { model, metadata } = loadModel(o.modelFile, backend);
+  const { model, metadata } = loadAnyModel(o.modelFile, backend);
   model.memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
   checkCommandMemory(model.estimateMemory({ batchSize: 1, training: false }), o.memoryLimit, model.name);
-  const info = modelDataInfo(model, metadata);
-  if (info.channels !== 1) throw new ConfigError(`predict supports grey-image models for now; ${o.modelFile} expects ${info.channels} channels`);
+  const colour = model.inputShape[0] === 3;
+  if (model.inputShape[0] !== 1 && !colour) throw new ConfigError(`predict reads grey or colour images; ${o.modelFile} expects ${model.inputShape[0]} channels`);
+  const info = recordedInput(model, metadata, o.modelFile) ?? modelDataInfo(model, metadata);
+  if (colour && info.channels !== 3) throw new ConfigError(`${o.modelFile} takes colour images but records no colour normalisation (mean and std per channel)`);
   const K = model.outputShape[0];
-  const classes = model.spec.classes ?? info.classes ?? [];
+  const classes = o.labels ? readLabels(o.labels, K) : model.spec.classes ?? info.classes ?? [];
   const top = Math.min(o.top ?? 3, K);
   const results = [];
   for (const file of o.images) {
-    const { x, inverted } = greyModelInput(file, info, model, o);
+    const { x, inverted } = colour ? { x: colourModelInput(file, info, model), inverted: false } : greyModelInput(file, info, model, o);
     const probs = Array.from((await model.predictAsync(x)).data);
     const ranked = probs.map((p, k) => ({ class: classes[k] ?? String(k), index: k, probability: p }))
       .sort((a, b) => b.probability - a.probability).slice(0, top);
@@ -347,6 +368,28 @@ export function greyModelInput(file: string, info: DataInfo, model: Model, o: { 
   return { x, inverted };
 }
 
+/**
+ * An image file prepared like a colour model's training data: its central square resized to the
+ * stored size (area averaging; alpha over white), the model's central crop, normalised per
+ * channel; [1, 3, h, w] in the model's backend, uploaded.
+ */
+export function colourModelInput(file: string, info: DataInfo, model: Model): Tensor {
+  if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
+  const [, h, w] = model.inputShape;
+  const planes = squarePlanes(file, info.height, 3);
+  const x = new Tensor([1, 3, h, w], model.backend.alloc(3 * h * w));
+  const top0 = (info.height - h) >> 1, left0 = (info.height - w) >> 1;
+  planes.forEach((plane, c) => {
+    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
+      // Bytes first, as the training data was stored.
+      const byte = Math.round(Math.min(1, Math.max(0, plane.data[(top0 + i) * info.height + left0 + j])) * 255);
+      x.data[(c * h + i) * w + j] = (byte / 255 - info.mean[c]) / info.std[c];
+    }
+  });
+  model.backend.upload(x.data);
+  return x;
+}
+
 export interface SummaryCommandOptions extends CommonOptions {
   model?: string;
   modelFile?: string;
@@ -356,7 +399,7 @@ export async function summaryCommand(o: SummaryCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await createBackend('ref');
   let model: Model;
-  if (o.modelFile) model = loadModel(o.modelFile, backend).model;
+  if (o.modelFile) model = loadAnyModel(o.modelFile, backend).model;
   else if (o.model) model = new Model(zooEntry(o.model).build(), backend);
   else throw new ConfigError(`summary needs --model NAME (one of: ${Object.keys(zoo).join(', ')}) or --model-file FILE`);
   const fields = receptiveFields(model);

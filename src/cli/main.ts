@@ -29,6 +29,14 @@ function setting(name: SettingName, flag: string) {
   };
 }
 
+function numberList(name: string) {
+  return (v: string) => {
+    const values = v.split(',').map((x) => Number(x.trim()));
+    if (values.length === 0 || !values.every(Number.isFinite)) throw new InvalidArgumentError(`${name} must be comma-separated numbers, one per channel (e.g. 0.485,0.456,0.406)`);
+    return values;
+  };
+}
+
 const jsonOption = () => new Option('--json', 'print one JSON object per line: progress events, then the result');
 const backendOption = () => new Option('--backend <name>', 'compute backend: auto (WebGPU on a hardware GPU, else wasm), wasm (SIMD kernels, threads), webgpu (GPU; in Node through the webgpu package) or ref (plain reference)').choices(backendNames).default('auto');
 const threadsOption = () => new Option('--threads <n>', `compute threads for the wasm backend: 1 to the number of cores, at most ${MAX_THREADS} (default: all cores)`)
@@ -49,7 +57,15 @@ export function buildProgram(): Command {
 
   program.command('train')
     .description('train a model on a dataset and save it (defaults: LeNet-5 on MNIST)')
-    .option('--model <name>', 'model from the zoo (see convkit summary)', 'lenet5')
+    .option('--model <name>', 'model from the zoo (see convkit summary; default lenet5)')
+    .option('--from <file>', 'fine-tune or continue the model in this .convkit or .onnx file instead of a zoo model')
+    .option('--new-head <n>', 'with --from: replace the classifier by a new one for the dataset\'s N classes', int('new-head', 2))
+    .option('--freeze <node>', 'with --from: freeze every node up to and including this one (names as convkit summary --model-file shows)')
+    .option('--lr-pretrained <x>', 'with --from: learning rate of the pretrained layers (default lr/10 with --new-head, else lr)', setting('lr', '--lr-pretrained'))
+    .option('--mean <list>', 'with --from: per-channel mean of pixel/255 to normalise with (default: the model file\'s; ImageNet\'s for imported 3-channel models of input ≥ 64)', numberList('mean'))
+    .option('--std <list>', 'with --from: per-channel standard deviation to normalise with', numberList('std'))
+    .option('--resized-crop', 'augment with random resized crops (torchvision RandomResizedCrop; default with --from on colour folder datasets)')
+    .option('--no-resized-crop', 'no random resized crops')
     .option('--dataset <name>', 'mnist, fashion-mnist or folder:PATH (PATH/<class>/*.png|jpg)', 'mnist')
     .option('--epochs <n>', 'passes over the training set (model default)', setting('epochs', '--epochs'))
     .option('--batch <n>', 'minibatch size (model default: 64)', setting('batchSize', '--batch'))
@@ -63,7 +79,8 @@ export function buildProgram(): Command {
     .option('--train-limit <n>', 'use only the first N training images', setting('trainLimit', '--train-limit'))
     .option('--test-limit <n>', 'use only the first N test images', setting('testLimit', '--test-limit'))
     .option('--shift <px>', 'augment with random translations of up to this many pixels (model default, usually 0)', setting('shift', '--shift'))
-    .option('--flip', 'augment with random horizontal flips (natural images)')
+    .option('--flip', 'augment with random horizontal flips (natural images; default with --from on colour folder datasets)')
+    .option('--no-flip', 'no random flips')
     .option('--input-size <n>', 'model input side in pixels (model default; folder images are resized to it)', setting('inputSize', '--input-size'))
     .option('--channels <n>', 'image channels for folder datasets: 1 or 3 (default 3)', (v: string) => {
       if (v !== '1' && v !== '3') throw new InvalidArgumentError('channels must be 1 or 3');
@@ -96,6 +113,7 @@ export function buildProgram(): Command {
     .requiredOption('--model-file <file>', 'model saved by convkit train')
     .argument('<images...>', 'image files (any size; converted to grey and fitted to the model input)')
     .option('--top <k>', 'how many classes to show', int('top', 1), 3)
+    .option('--labels <file>', 'class names, one a line (e.g. the 1000 ImageNet classes), instead of those the model file keeps')
     .addOption(new Option('--preprocess <how>', 'mnist: centre the ink by mass in a 20×20 box like MNIST; resize: plain resize').choices(['mnist', 'resize']).default('mnist'))
     .addOption(new Option('--invert <when>', 'invert dark-on-light pictures (auto: when the mean is light)').choices(['auto', 'yes', 'no']).default('auto'))
     .addOption(backendOption())
@@ -107,7 +125,7 @@ export function buildProgram(): Command {
   program.command('summary')
     .description('per-layer table of a model: output shapes and parameter counts')
     .option('--model <name>', 'model from the zoo')
-    .option('--model-file <file>', 'a saved model')
+    .option('--model-file <file>', 'a saved model (.convkit) or an ONNX file')
     .addOption(jsonOption())
     .action((o) => summaryCommand(o));
 

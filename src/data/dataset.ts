@@ -2,6 +2,7 @@ import { FormatError, ShapeError } from '../errors.js';
 import { Rng } from '../rng.js';
 import { Tensor, shapeToString } from '../tensor.js';
 import { parseIdx } from './idx.js';
+import { type ResizedCropOptions, resizedCropBox, sampleBox } from './resized-crop.js';
 
 /**
  * Images kept as bytes (count × channels × height × width, 0–255) with integer labels.
@@ -77,6 +78,8 @@ export interface BatchOptions {
   shift?: number;
   /** Mirror left-right with probability 1/2, for augmentation (natural images, not digits). */
   flip?: boolean;
+  /** With crop 'random': a random resized crop (area and aspect ratio) instead of a plain crop; shift is not applied then. */
+  resizedCrop?: Required<ResizedCropOptions>;
 }
 
 /**
@@ -93,6 +96,14 @@ export function fillBatch(ds: ImageDataset, order: ArrayLike<number>, start: num
   for (let n = 0; n < N; n++) {
     const index = order[start + n];
     labels[n] = ds.labels[index];
+    if (opts.crop === 'random' && opts.resizedCrop && opts.rng) {
+      const box = resizedCropBox(opts.rng, H, W, opts.resizedCrop);
+      const mirror = !!opts.flip && opts.rng.next() < 0.5;
+      for (let c = 0; c < C; c++) {
+        sampleBox(ds.images, index * px + c * H * W, W, box, out, ((n * C) + c) * h * w, h, w, mirror, 1 / (255 * ds.std[c]), ds.mean[c] / ds.std[c]);
+      }
+      continue;
+    }
     let top = (H - h) >> 1, left = (W - w) >> 1;
     if (opts.crop === 'random' && opts.rng) {
       top = opts.rng.int(H - h + 1);

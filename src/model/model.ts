@@ -190,6 +190,10 @@ export class Model {
   private gradSums = new Map<number, Tensor>();
   private lastGrads: (Tensor | undefined)[] = [];
   private probs?: Tensor;
+  /** Nodes that do not train (fine-tuning): they run as in evaluation mode and skip backward where nothing needs it. */
+  private frozen = new Set<number>();
+  /** Per node: whether backward must visit it when training (it has trainable parameters upstream of the loss). */
+  private needsBackward: boolean[] = [];
   /** Randomness used inside the forward pass (dropout); seeded, part of the training state. */
   readonly rng: Rng;
   /** Values building allocated (parameters, gradients, layer state). */
@@ -270,9 +274,10 @@ export class Model {
     this.checkBatchMemory(x.shape[0], training);
     this.input = x;
     const ctx = { backend: this.backend, training, rng: this.rng };
+    const frozenCtx = { ...ctx, training: false };
     for (let i = 0; i < this.nodes.length; i++) {
       const node = this.nodes[i];
-      this.outputs[i] = node.layer.forward(node.inputs.map((j) => (j < 0 ? x : this.outputs[j])), ctx);
+      this.outputs[i] = node.layer.forward(node.inputs.map((j) => (j < 0 ? x : this.outputs[j])), this.frozen.has(i) ? frozenCtx : ctx);
       if (i === this.outputIndex) break;
     }
     return this.outputs[this.outputIndex];
@@ -309,6 +314,9 @@ export class Model {
     const start = options.from === undefined ? this.outputIndex : this.nodeIndex(options.from);
     const ctx = { backend: this.backend, training, rng: this.rng, reluRule: options.reluRule };
     const inputOnlyCtx = { ...ctx, inputGradient };
+    const frozenCtx = { ...ctx, training: false }, frozenInputOnlyCtx = { ...inputOnlyCtx, training: false };
+    // A frozen part that nothing trainable lies behind needs no backward pass at all (unless the input gradient is wanted).
+    const skip = (i: number) => training && !inputGradient && this.frozen.size > 0 && !this.needsBackward[i];
     const inputSlot = this.nodes.length;
     const grads: (Tensor | undefined)[] = new Array(this.nodes.length + 1);
     const summed = new Set<number>();
@@ -336,14 +344,41 @@ export class Model {
         this.zeroGradients(this.nodes[i].layer);
         continue;
       }
+      // Frozen, with nothing trainable behind it: the optimizer never reads these gradients.
+      if (skip(i)) continue;
       const node = this.nodes[i];
       const readsOnlyInput = node.inputs.every((j) => j < 0);
-      const dxs = node.layer.backward(dy, readsOnlyInput ? inputOnlyCtx : ctx);
+      const dxs = node.layer.backward(dy, this.frozen.has(i) ? (readsOnlyInput ? frozenInputOnlyCtx : frozenCtx) : readsOnlyInput ? inputOnlyCtx : ctx);
       node.inputs.forEach((j, k) => { if (dxs[k]) addGrad(j < 0 ? inputSlot : j, dxs[k]); });
     }
     this.lastGrads = grads;
     if (!inputGradient) return undefined;
     return grads[inputSlot] ?? Tensor.zeros(this.input.shape, this.backend.dtype);
+  }
+
+  /**
+   * Freezes these nodes (replacing any frozen before; [] unfreezes all): in training they run as
+   * in evaluation mode — batch norm on its running statistics, which stay as they are; dropout
+   * off — and backward skips every node with no trainable parameters behind it. Which
+   * parameters the optimizer updates is the trainer's business (trainableParameters()).
+   */
+  setFrozen(names: Iterable<string>): void {
+    this.frozen = new Set([...names].map((n) => this.nodeIndex(n)));
+    this.needsBackward = this.nodes.map(() => false);
+    this.nodes.forEach((n, i) => {
+      const trainable = !this.frozen.has(i) && n.layer.params().length > 0;
+      this.needsBackward[i] = trainable || n.inputs.some((j) => j >= 0 && this.needsBackward[j]);
+    });
+  }
+
+  /** The names of the frozen nodes, in graph order. */
+  frozenNodes(): string[] {
+    return this.nodes.filter((_, i) => this.frozen.has(i)).map((n) => n.name);
+  }
+
+  /** The parameters of nodes that are not frozen: what training updates. */
+  trainableParameters(): NamedParam[] {
+    return this.nodes.flatMap((n, i) => (this.frozen.has(i) ? [] : n.layer.params().map((p) => Object.assign(p, { path: `${n.name}.${p.name}` }))));
   }
 
   /** The position of a node in the graph; a ConfigError listing the nodes that exist if there is none of that name. */

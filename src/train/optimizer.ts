@@ -26,6 +26,18 @@ export interface OptimizerConfig {
   beta1?: number;
   beta2?: number;
   eps?: number;
+  /**
+   * Parameter groups with their own learning rate, a multiple of the scheduled one (as PyTorch's
+   * param_groups under one scheduler): parameters of the listed nodes are updated with lr × lrScale.
+   * Parameters in no group use lr itself. E.g. a pretrained body at a tenth of the new head's rate.
+   */
+  groups?: ParamGroup[];
+}
+
+export interface ParamGroup {
+  /** Node names; their parameters ("node.weight", …) belong to the group. */
+  nodes: string[];
+  lrScale: number;
 }
 
 /**
@@ -41,9 +53,17 @@ export class Optimizer {
     const problem = optimizerProblem(config);
     if (problem) throw new ConfigError(problem);
     this.config = {
-      momentum: 0.9, nesterov: false, weightDecay: 0, weightDecayOn: 'weights', beta1: 0.9, beta2: 0.999, eps: 1e-8,
+      momentum: 0.9, nesterov: false, weightDecay: 0, weightDecayOn: 'weights', beta1: 0.9, beta2: 0.999, eps: 1e-8, groups: [],
       ...config,
     };
+    this.lrScales = groupScales(this.config.groups);
+  }
+
+  private readonly lrScales: Map<string, number>;
+
+  /** The multiple of the scheduled learning rate this parameter ("node.name") is updated with. */
+  lrScaleOf(path: string): number {
+    return this.lrScales.get(path.slice(0, path.lastIndexOf('.'))) ?? 1;
   }
 
   step(params: NamedParam[], lr: number): void {
@@ -52,11 +72,12 @@ export class Optimizer {
     for (const p of params) {
       const wd = p.decay || c.weightDecayOn === 'all' ? c.weightDecay : 0;
       const buffers = this.buffersFor(p);
+      const scale = this.lrScales.size ? this.lrScaleOf(p.path) : 1;
       if (c.type === 'sgd') {
-        this.backend.sgdStep(p.value.data, p.grad.data, buffers[0], { lr, momentum: c.momentum, weightDecay: wd, nesterov: c.nesterov });
+        this.backend.sgdStep(p.value.data, p.grad.data, buffers[0], { lr: lr * scale, momentum: c.momentum, weightDecay: wd, nesterov: c.nesterov });
       } else {
         this.backend.adamStep(p.value.data, p.grad.data, buffers[0], buffers[1], {
-          lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: wd, decoupled: c.type === 'adamw', step: this.steps,
+          lr: lr * scale, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: wd, decoupled: c.type === 'adamw', step: this.steps,
         });
       }
     }
@@ -94,4 +115,21 @@ export class Optimizer {
   download(): Promise<void> {
     return this.backend.download([...this.state.values()].flat());
   }
+}
+
+/** Node name → lrScale; groups come from settings and checkpoints, so each is checked. */
+function groupScales(groups: unknown): Map<string, number> {
+  if (!Array.isArray(groups)) throw new ConfigError(`optimizer groups must be a list of { nodes, lrScale }, got ${JSON.stringify(groups)}`);
+  const scales = new Map<string, number>();
+  for (const g of groups as ParamGroup[]) {
+    if (g === null || typeof g !== 'object' || !Array.isArray(g.nodes) || !g.nodes.every((n) => typeof n === 'string')) {
+      throw new ConfigError(`optimizer group ${JSON.stringify(g)} must have a list of node names`);
+    }
+    if (!(Number.isFinite(g.lrScale) && g.lrScale >= 0)) throw new ConfigError(`optimizer group lrScale must be a non-negative number, got ${JSON.stringify(g.lrScale)}`);
+    for (const n of g.nodes) {
+      if (scales.has(n)) throw new ConfigError(`node "${n}" is in more than one optimizer group`);
+      scales.set(n, g.lrScale);
+    }
+  }
+  return scales;
 }

@@ -28,6 +28,15 @@ export const recipes: Record<string, TrainDefaults> = {
   googlenet: imagenet, resnet18: imagenet, resnet50: imagenet, densenet121: imagenet,
 };
 
+/**
+ * Fine-tuning a model from a file (`convkit train --from FILE`): SGD with momentum 0.9 at lr
+ * 0.01 for the head (the pretrained layers at a tenth of it when the head is new), weight decay
+ * 1e-4, a cosine schedule without warm-up, 5 epochs of batches of 32.
+ */
+export const fineTuneRecipe: TrainDefaults = {
+  epochs: 5, batch: 32, optimizer: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 1e-4, schedule: { type: 'cosine' },
+};
+
 export function recipeFor(model: string): TrainDefaults {
   const recipe = Object.hasOwn(recipes, model) ? recipes[model] : undefined;
   if (!recipe) throw new ConfigError(`no training recipe for model "${model}" (available: ${Object.keys(recipes).join(', ')})`);

@@ -1,6 +1,7 @@
 import { type ImageDataset, fillBatch } from '../data/dataset.js';
+import { type ResizedCropOptions, resizedCropSettings } from '../data/resized-crop.js';
 import { ConfigError, ConvkitError } from '../errors.js';
-import type { Model } from '../model/model.js';
+import type { Model, NamedParam } from '../model/model.js';
 import { Rng } from '../rng.js';
 import { Tensor, shapeSize } from '../tensor.js';
 import { argmaxRow, checkClassCount, evaluate } from './evaluate.js';
@@ -21,6 +22,13 @@ export interface TrainOptions {
   shift?: number;
   /** Random horizontal flips for augmentation. */
   flip?: boolean;
+  /** Random resized crops (torchvision's RandomResizedCrop; true for its defaults) instead of plain random crops. */
+  resizedCrop?: boolean | ResizedCropOptions;
+  /**
+   * Nodes that do not train (fine-tuning; see Model.setFrozen): their parameters get no updates
+   * and no weight decay, their batch norms run on running statistics. For the run only.
+   */
+  freeze?: string[];
   /** Rescale gradients whose global L2 norm exceeds this (off when undefined). */
   clipGradNorm?: number;
   /** Evaluate on this set after each epoch. */
@@ -93,6 +101,17 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
   if (trainSet.count < B) throw new ConfigError(`training set has ${trainSet.count} examples, fewer than one batch of ${B}`);
   checkClassCount(model, trainSet);
   if (opts.testSet) checkClassCount(model, opts.testSet);
+  const frozenBefore = model.frozenNodes();
+  if (opts.freeze) model.setFrozen(opts.freeze);
+  try {
+    return await trainRun(model, trainSet, opts);
+  } finally {
+    if (opts.freeze) model.setFrozen(frozenBefore);
+  }
+}
+
+async function trainRun(model: Model, trainSet: ImageDataset, opts: TrainOptions): Promise<TrainResult> {
+  const B = opts.batchSize;
   const backend = model.backend;
   const batches = Math.floor(trainSet.count / B);
   const shuffleRng = new Rng(opts.seed);
@@ -103,7 +122,9 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
   const x = new Tensor([B, ...model.inputShape], backend.alloc(B * shapeSize(model.inputShape)));
   const labels = new Int32Array(B);
   const order = new Int32Array(trainSet.count);
-  const params = model.parameters();
+  const params = model.trainableParameters();
+  if (params.length === 0) throw new ConfigError(`model "${model.name}": every parameter is frozen, nothing would train`);
+  const resizedCrop = opts.resizedCrop ? resizedCropSettings(opts.resizedCrop === true ? {} : opts.resizedCrop) : undefined;
   const squares = backend.alloc(params.length);
   const K = model.outputShape[0];
   const reportEvery = opts.reportEvery ?? 10;
@@ -151,7 +172,7 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
     let tPrev = now(), windowStart = tPrev, windowImages = 0, epochSeconds = 0;
     for (let b = firstBatch; b < batches; b++) {
       const step = (epoch - 1) * batches + b;
-      fillBatch(trainSet, order, b * B, x, labels, { crop: crop ? 'random' : 'center', rng: augmentRng, shift: opts.shift, flip: opts.flip });
+      fillBatch(trainSet, order, b * B, x, labels, { crop: crop || resizedCrop ? 'random' : 'center', rng: augmentRng, shift: opts.shift, flip: opts.flip, resizedCrop });
       backend.upload(x.data);
       const logits = model.forward(x, true);
       const out = loss.compute(logits, labels);
@@ -161,7 +182,7 @@ export async function train(model: Model, trainSet: ImageDataset, opts: TrainOpt
       await backend.download([out.lossValue, out.probs.data, squares]);
       const stepLoss = out.lossValue[0];
       if (!Number.isFinite(stepLoss)) throw await divergence(model, `loss is ${stepLoss}`, epoch, b, step);
-      const sums = await squaredNorms(model, squares);
+      const sums = await squaredNorms(model, params, squares);
       const norm = Math.sqrt(sums.reduce((a, v) => a + v, 0));
       if (!Number.isFinite(norm)) throw await divergence(model, 'a gradient is not finite', epoch, b, step);
       if (norm > FLOAT32_MAX && opts.clipGradNorm === undefined) {
@@ -242,8 +263,7 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * overflow once a gradient's norm passes ~1.8e19 although every value is finite; those
  * parameters are summed again on the host, so a finite gradient always has a finite norm.
  */
-async function squaredNorms(model: Model, squares: ArrayLike<number>): Promise<number[]> {
-  const params = model.parameters();
+async function squaredNorms(model: Model, params: NamedParam[], squares: ArrayLike<number>): Promise<number[]> {
   const again = params.filter((_, i) => !Number.isFinite(squares[i]));
   if (again.length > 0) await model.backend.download(again.map((p) => p.grad.data));
   return params.map((p, i) => {

@@ -1,0 +1,63 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Backend } from '../backend/backend.js';
+import { ConfigError, FormatError } from '../errors.js';
+import type { Model } from '../model/model.js';
+import type { DataInfo } from '../node/datasets.js';
+import { loadModel } from '../node/files.js';
+import { readBytes } from '../node/mnist.js';
+import { loadOnnx } from '../onnx/import.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../train/finetune.js';
+
+/** A model from an ONNX file (named .onnx) or else a .convkit file, with the loaders' own errors. */
+export function loadAnyModel(file: string, backend: Backend): { model: Model; metadata: Record<string, unknown>; onnx: boolean } {
+  if (!/\.onnx$/i.test(file)) return { ...loadModel(file, backend), onnx: false };
+  return { model: loadOnnx(readBytes(file), backend, file), metadata: { importedFrom: file }, onnx: true };
+}
+
+/** Images are stored a little larger than the model input so that training can take random crops, and evaluation a central one. */
+export function storedSize(inputSize: number): number {
+  return inputSize >= 64 ? Math.round((inputSize * 8) / 7) : inputSize;
+}
+
+/**
+ * How images must be prepared for a model: its file's recorded data description when it has
+ * one (checked: the header is not checksummed); else, for a 3-channel model of input ≥ 64 with
+ * none (imported from ONNX, say), ImageNet's mean and standard deviation, which torchvision's
+ * models expect; else undefined (the caller decides).
+ */
+export function recordedInput(model: Model, metadata: Record<string, unknown>, file: string): DataInfo | undefined {
+  if (metadata.data !== undefined) return checkDataInfo(metadata.data, model, file);
+  const [C, H, W] = model.inputShape;
+  if (C === 3 && Math.min(H, W) >= 64) {
+    return { dataset: '', channels: 3, height: storedSize(H), width: storedSize(W), mean: IMAGENET_MEAN, std: IMAGENET_STD, classes: model.spec.classes ?? [] };
+  }
+  return undefined;
+}
+
+/** A model file's metadata.data, field by field: channels and statistics that fit the model, sizes that can feed it. */
+export function checkDataInfo(data: unknown, model: Model, file: string): DataInfo {
+  const fail = (what: string): never => { throw new FormatError(`${file}: metadata.data ${what}`); };
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) fail('is not an object');
+  const d = data as Record<string, unknown>;
+  const [C, H, W] = model.inputShape;
+  if (d.channels !== C) fail(`says ${JSON.stringify(d.channels)} channels, the model takes ${C}`);
+  for (const [key, min] of [['height', H], ['width', W]] as const) {
+    if (!Number.isSafeInteger(d[key]) || (d[key] as number) < min || (d[key] as number) > 16 * min) fail(`${key} ${JSON.stringify(d[key])} cannot feed the model's input of ${min}`);
+  }
+  for (const key of ['mean', 'std'] as const) {
+    const v = d[key];
+    if (!Array.isArray(v) || v.length !== C || !v.every((x) => Number.isFinite(x) && (key === 'mean' || x > 0))) fail(`${key} must be ${C} finite numbers${key === 'std' ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
+  }
+  if (d.classes !== undefined && (!Array.isArray(d.classes) || !d.classes.every((c) => typeof c === 'string'))) fail('classes must be a list of strings');
+  if (typeof d.dataset !== 'string') fail('dataset must be a string');
+  return d as unknown as DataInfo;
+}
+
+/** --labels FILE: one class name a line (blank lines at the end ignored), as many as the model has outputs. */
+export function readLabels(file: string, outputs: number): string[] {
+  if (!existsSync(file)) throw new ConfigError(`--labels: ${file} does not exist`);
+  const lines = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/).map((l) => l.trim());
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length !== outputs) throw new ConfigError(`--labels: ${file} has ${lines.length} class names, the model has ${outputs} outputs`);
+  return lines;
+}

@@ -1,0 +1,144 @@
+import { basename } from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { ConfigError, FormatError } from '../errors.js';
+import type { Model } from '../model/model.js';
+import { findHead, fineTuneOptions, withNewHead } from '../train/finetune.js';
+import type { OptimizerConfig } from '../train/optimizer.js';
+import { fineTuneRecipe } from '../train/recipes.js';
+import type { ScheduleConfig } from '../train/schedule.js';
+import { loadAnyModel, recordedInput } from './model-source.js';
+
+/** What `convkit train --from FILE` adds to a run's settings (stored in checkpoints, so --resume goes on the same way). */
+export interface FineTuneSettings {
+  from: string;
+  /** Classes of the new head, when the classifier was replaced. */
+  newHead?: number;
+  /** The classifier node: trained at the full learning rate. */
+  head: string;
+  /** Every node up to and including this one is frozen. */
+  freeze?: string;
+  /** Learning rate of the pretrained, unfrozen layers (the schedule scales it like lr). */
+  lrPretrained: number;
+  resizedCrop: boolean;
+  /** Normalisation the model expects (undefined: the training data's own statistics). */
+  mean?: number[];
+  std?: number[];
+}
+
+export interface TrainFromOptions {
+  from: string;
+  model?: string;
+  dataset: string;
+  newHead?: number;
+  freeze?: string;
+  lrPretrained?: number;
+  mean?: number[];
+  std?: number[];
+  resizedCrop?: boolean;
+  flip?: boolean;
+  inputSize?: number;
+  channels?: 1 | 3;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  optimizer?: 'sgd' | 'adam' | 'adamw';
+  momentum?: number;
+  weightDecay?: number;
+  schedule?: 'cosine' | 'step' | 'constant';
+  shift?: number;
+  out?: string;
+  seed: number;
+  clipGradNorm?: number;
+  trainLimit?: number;
+  testLimit?: number;
+}
+
+/** The run settings of a fine-tuning run, and the model it starts from (checked before any data is read). */
+export function fineTuneRun(o: TrainFromOptions, backend: Backend) {
+  if (o.model !== undefined) throw new ConfigError(`--model ${o.model} and --from ${o.from} are exclusive: train a zoo model by name, or continue the model in a file`);
+  const { model: source, metadata } = loadAnyModel(o.from, backend);
+  const [C, H, W] = source.inputShape;
+  if (H !== W) throw new ConfigError(`--from ${o.from}: fine-tuning needs a square input, the model takes ${H}×${W}`);
+  if (o.inputSize !== undefined && o.inputSize !== H) throw new ConfigError(`--input-size ${o.inputSize}: ${o.from} takes ${H}×${W} inputs`);
+  if (o.channels !== undefined && o.channels !== C) throw new ConfigError(`--channels ${o.channels}: ${o.from} takes ${C}-channel images`);
+  if (C !== 1 && C !== 3) throw new ConfigError(`--from ${o.from}: images have 1 or 3 channels, the model takes ${C}`);
+  const recorded = recordedInput(source, metadata, o.from);
+  const mean = checkStats('--mean', o.mean, C) ?? recorded?.mean;
+  const std = checkStats('--std', o.std, C, true) ?? recorded?.std;
+  if ((mean === undefined) !== (std === undefined)) throw new ConfigError(`${o.mean ? '--mean' : '--std'} needs ${o.mean ? '--std' : '--mean'} too: ${o.from} records no normalisation`);
+  if (o.newHead !== undefined && o.newHead < 2) throw new ConfigError(`--new-head ${o.newHead}: a classifier needs at least 2 classes`);
+  const head = findHead(source);
+  // An unknown --freeze node, or one that takes the head, is refused before any data is read.
+  try {
+    fineTuneOptions(source, { freezeUntil: o.freeze, head });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`--freeze ${o.freeze}: ${e.message}`);
+    throw e;
+  }
+  const r = fineTuneRecipe;
+  const optimizer = o.optimizer ?? r.optimizer;
+  const lr = o.lr ?? (optimizer === 'sgd' ? r.lr : 1e-3);
+  const natural = C === 3 && o.dataset.startsWith('folder:');
+  const fineTune: FineTuneSettings = {
+    from: o.from, newHead: o.newHead, head, freeze: o.freeze, lrPretrained: o.lrPretrained ?? (o.newHead !== undefined ? lr / 10 : lr),
+    resizedCrop: o.resizedCrop ?? natural, mean, std,
+  };
+  return {
+    source,
+    settings: {
+      model: source.name, dataset: o.dataset, epochs: o.epochs ?? r.epochs, batchSize: o.batch ?? r.batch, lr,
+      optimizer: { type: optimizer, momentum: o.momentum ?? r.momentum, weightDecay: o.weightDecay ?? r.weightDecay } as OptimizerConfig,
+      schedule: (o.schedule && o.schedule !== r.schedule.type ? { type: o.schedule } : r.schedule) as ScheduleConfig,
+      seed: o.seed, clipGradNorm: o.clipGradNorm, trainLimit: o.trainLimit, testLimit: o.testLimit, shift: o.shift ?? 0, flip: o.flip ?? natural, inputSize: H, channels: C as 1 | 3,
+      out: o.out ?? `${basename(o.from).replace(/\.(onnx|convkit)$/i, '')}-finetuned.convkit`, fineTune,
+    },
+  };
+}
+
+function checkStats(flag: string, v: number[] | undefined, channels: number, positive = false): number[] | undefined {
+  if (v === undefined) return undefined;
+  if (v.length !== channels || !v.every((x) => Number.isFinite(x) && (!positive || x > 0))) {
+    throw new ConfigError(`${flag} needs ${channels} comma-separated ${positive ? 'positive ' : ''}numbers (one per channel), got ${v.join(',')}`);
+  }
+  return v;
+}
+
+/** The model to train: the file's, with a new head for the dataset's classes when asked (class names from the dataset). */
+export function fineTuneModel(source: Model, ft: FineTuneSettings, trainSet: ImageDataset, seed: number): Model {
+  if (ft.newHead === undefined) {
+    if (source.outputShape[0] !== trainSet.classes.length) {
+      throw new ConfigError(`${ft.from} has ${source.outputShape[0]} outputs but the dataset has ${trainSet.classes.length} classes: add --new-head ${trainSet.classes.length} to replace the classifier`);
+    }
+    if (source.outputShape[0] === trainSet.classes.length && !source.spec.classes) source.spec.classes = [...trainSet.classes];
+    return source;
+  }
+  if (ft.newHead !== trainSet.classes.length) {
+    throw new ConfigError(`--new-head ${ft.newHead}, but the dataset has ${trainSet.classes.length} classes (${trainSet.classes.slice(0, 10).join(', ')}${trainSet.classes.length > 10 ? ', …' : ''})`);
+  }
+  return withNewHead(source, trainSet.classes, { seed, head: ft.head });
+}
+
+/** The train() options a fine-tuning run adds: frozen nodes, the pretrained layers' learning rate, resized crops. */
+export function fineTuneTrainOptions(model: Model, s: { lr: number; optimizer: OptimizerConfig; fineTune?: FineTuneSettings }) {
+  const ft = s.fineTune;
+  if (!ft) return {};
+  const { freeze, groups } = fineTuneOptions(model, { freezeUntil: ft.freeze, head: ft.head, lrPretrainedScale: ft.lrPretrained / s.lr });
+  return { freeze, resizedCrop: ft.resizedCrop, optimizer: { ...s.optimizer, groups } };
+}
+
+/** A checkpoint's fine-tuning settings come from a header that is not checksummed: check them before use. */
+export function checkFineTuneSettings(ft: unknown, file: string): void {
+  if (ft === undefined) return;
+  const fail = (what: string): never => { throw new FormatError(`${file}: damaged training checkpoint: fine-tuning setting ${what}`); };
+  if (ft === null || typeof ft !== 'object') fail('is not an object');
+  const f = ft as Record<string, unknown>;
+  if (typeof f.from !== 'string' || typeof f.head !== 'string') fail('from or head is not a string');
+  if (f.freeze !== undefined && typeof f.freeze !== 'string') fail(`freeze is ${JSON.stringify(f.freeze)}`);
+  if (f.newHead !== undefined && !(Number.isSafeInteger(f.newHead) && (f.newHead as number) >= 2)) fail(`newHead is ${JSON.stringify(f.newHead)}`);
+  if (!(Number.isFinite(f.lrPretrained) && (f.lrPretrained as number) >= 0)) fail(`lrPretrained is ${JSON.stringify(f.lrPretrained)}`);
+  if (typeof f.resizedCrop !== 'boolean') fail(`resizedCrop is ${JSON.stringify(f.resizedCrop)}`);
+  for (const k of ['mean', 'std'] as const) {
+    if (f[k] !== undefined && !(Array.isArray(f[k]) && (f[k] as unknown[]).length <= 3 && (f[k] as unknown[]).every((x) => Number.isFinite(x)))) fail(`${k} is ${JSON.stringify(f[k])}`);
+  }
+}
