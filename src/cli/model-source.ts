@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
 import { ConfigError, FormatError } from '../errors.js';
 import type { Model } from '../model/model.js';
-import type { DataInfo } from '../node/datasets.js';
+import { type DataInfo, checkDataInfo } from '../io/data-info.js';
 import { loadModel } from '../node/files.js';
 import { readBytes } from '../node/mnist.js';
 import { loadOnnx } from '../onnx/import.js';
@@ -26,31 +26,12 @@ export function storedSize(inputSize: number): number {
  * models expect; else undefined (the caller decides).
  */
 export function recordedInput(model: Model, metadata: Record<string, unknown>, file: string): DataInfo | undefined {
-  if (metadata.data !== undefined) return checkDataInfo(metadata.data, model, file);
+  if (metadata.data !== undefined) return checkDataInfo(metadata.data, model.inputShape, model.outputShape, file);
   const [C, H, W] = model.inputShape;
   if (C === 3 && Math.min(H, W) >= 64) {
     return { dataset: '', channels: 3, height: storedSize(H), width: storedSize(W), mean: IMAGENET_MEAN, std: IMAGENET_STD, classes: model.spec.classes ?? [] };
   }
   return undefined;
-}
-
-/** A model file's metadata.data, field by field: channels and statistics that fit the model, sizes that can feed it. */
-export function checkDataInfo(data: unknown, model: Model, file: string): DataInfo {
-  const fail = (what: string): never => { throw new FormatError(`${file}: metadata.data ${what}`); };
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) fail('is not an object');
-  const d = data as Record<string, unknown>;
-  const [C, H, W] = model.inputShape;
-  if (d.channels !== C) fail(`says ${JSON.stringify(d.channels)} channels, the model takes ${C}`);
-  for (const [key, min] of [['height', H], ['width', W]] as const) {
-    if (!Number.isSafeInteger(d[key]) || (d[key] as number) < min || (d[key] as number) > 16 * min) fail(`${key} ${JSON.stringify(d[key])} cannot feed the model's input of ${min}`);
-  }
-  for (const key of ['mean', 'std'] as const) {
-    const v = d[key];
-    if (!Array.isArray(v) || v.length !== C || !v.every((x) => Number.isFinite(x) && (key === 'mean' || x > 0))) fail(`${key} must be ${C} finite numbers${key === 'std' ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
-  }
-  if (d.classes !== undefined && (!Array.isArray(d.classes) || !d.classes.every((c) => typeof c === 'string'))) fail('classes must be a list of strings');
-  if (typeof d.dataset !== 'string') fail('dataset must be a string');
-  return d as unknown as DataInfo;
 }
 
 /** --labels FILE: one class name a line (blank lines at the end ignored), as many as the model has outputs. */
