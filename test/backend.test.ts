@@ -436,7 +436,8 @@ for (const c of selected) {
     it('gemm with beta 0 ignores NaN already in C, and K = 0 scales C', async () => {
       const rng = new Rng(2);
       const [a, ar] = pair(be, 6 * 5, rng), [b, br] = pair(be, 5 * 9, rng);
-      const cc = be.alloc(6 * 9).fill(NaN), cr = new Float32Array(6 * 9).fill(NaN);
+      const cc = guardedFloats(be, 6 * 9, 'output'), cr = new Float32Array(6 * 9).fill(NaN);
+      payload(cc).fill(NaN);
       be.upload(cc);
       be.gemm(false, false, 6, 9, 5, 1, a, b, 0, cc);
       ref.gemm(false, false, 6, 9, 5, 1, ar, br, 0, cr);
@@ -576,15 +577,14 @@ for (const c of selected) {
       // The direct/im2col kernels and the GEMM path (convgemm.ts).
       for (const g of [convGeometry(16, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1), convGeometry(4, 8, 13, 13, 48, 5, 5, 1, 1, 2, 2, 1)]) {
       const [x] = pair(be, g.N * g.C * g.H * g.W, rng), [dy] = pair(be, g.N * g.O * g.OH * g.OW, rng);
-      const dw = be.alloc(g.O * g.C * 25), db = be.alloc(g.O);
+      const [dw] = outputs(be, g.O * g.C * 25, rng), [db] = outputs(be, g.O, rng);
       be.conv2dBackwardWeights(g, x, dy, dw, db);
-      await be.download([dw, db]);
-      const first = Float32Array.from(dw), firstBias = Float32Array.from(db);
+      await be.download([guards.get(dw)!.outer as FloatArray, guards.get(db)!.outer as FloatArray]);
+      const first = Float32Array.from(payload(dw)), firstBias = Float32Array.from(payload(db));
       for (let run = 0; run < 20; run++) {
         be.conv2dBackwardWeights(g, x, dy, dw, db);
-        await be.download([dw, db]);
-        assert.deepEqual(dw, first, `weight gradient of run ${run}`);
-        assert.deepEqual(db, firstBias, `bias gradient of run ${run}`);
+        await close(dw, first, `weight gradient of run ${run}`, 0);
+        await close(db, firstBias, `bias gradient of run ${run}`, 0);
       }
       }
     });
@@ -595,13 +595,14 @@ for (const c of selected) {
         poolGeometry(2, 2, 14, 26, 3, 3, 3, 3, 1, 1, false), poolGeometry(2, 2, 6, 14, 2, 2, 2, 2, 0, 0, false)]) {
         const n = g.N * g.C * g.H * g.W;
         const values = Array.from({ length: n }, () => (rng.uniform(0, 1) < 0.05 ? NaN : Math.floor(rng.uniform(0, 3))));
-        const x = be.alloc(n); x.set(values); be.upload(x);
+        const x = guardedFloats(be, n, 'input'); x.set(values); be.upload(x);
         const m = g.N * g.C * g.OH * g.OW;
-        const y = be.alloc(m), argmax = new Int32Array(m), yr = new Float32Array(m), argmaxr = new Int32Array(m);
+        const [y] = outputs(be, m, rng), argmax = guardedIndices(be, m), yr = new Float32Array(m), argmaxr = new Int32Array(m);
         be.maxPool2dForward(g, x, y, argmax);
         ref.maxPool2dForward(g, Float32Array.from(values), yr, argmaxr);
-        await be.download([y, argmax]);
-        assert.deepEqual(argmax, argmaxr, 'argmax');
+        await be.download([guards.get(argmax)!.outer]);
+        assertGuards(guards.get(argmax), 'argmax');
+        assert.deepEqual(payload(argmax), argmaxr, 'argmax');
         await close(y, yr, 'max forward', 0);
       }
     });
@@ -628,13 +629,14 @@ for (const c of selected) {
     it('max pooling keeps the first of equal maxima and propagates NaN', async () => {
       const g = poolGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0, false);
       const values = [1, 1, 2, 0, 1, 1, NaN, 5, 3, 3, 2, 2, 3, 3, 2, NaN];
-      const x = be.alloc(16); x.set(values); be.upload(x);
-      const y = be.alloc(4), argmax = new Int32Array(4), yr = new Float32Array(4), argmaxr = new Int32Array(4);
+      const x = guardedFloats(be, 16, 'input'); x.set(values); be.upload(x);
+      const [y] = outputs(be, 4, new Rng(3)), argmax = guardedIndices(be, 4), yr = new Float32Array(4), argmaxr = new Int32Array(4);
       be.maxPool2dForward(g, x, y, argmax);
-      await be.download([y, argmax]);
+      await be.download([guards.get(argmax)!.outer]);
       ref.maxPool2dForward(g, Float32Array.from(values), yr, argmaxr);
-      assert.deepEqual(Array.from(argmax), Array.from(argmaxr));
-      assert.deepEqual(Array.from(y), Array.from(yr));
+      assertGuards(guards.get(argmax), 'argmax');
+      assert.deepEqual(Array.from(payload(argmax)), Array.from(argmaxr));
+      await close(y, yr, 'max forward', 0);
     });
 
     it('adaptive average pooling forward and backward (global, shrinking, growing)', async () => {
@@ -665,7 +667,7 @@ for (const c of selected) {
         ref.batchNormStats(N, C, HW, xr, meanr, variancer);
         await close(mean, meanr, `mean ${N}×${C}×${HW}`, 1e-6);
         await close(variance, variancer, `variance ${N}×${C}×${HW}`, 1e-5);
-        const invStd = be.alloc(C), invStdr = new Float32Array(C);
+        const [invStd] = outputs(be, C, rng), invStdr = new Float32Array(C);
         be.batchNormRunning(C, mean, variance, 1e-5, 0, 1, be.alloc(C), be.alloc(C), invStd);
         ref.batchNormRunning(C, meanr, variancer, 1e-5, 0, 1, new Float32Array(C), new Float32Array(C), invStdr);
         await close(invStd, invStdr, `invStd ${N}×${C}×${HW}`, 1e-6);
