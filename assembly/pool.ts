@@ -5,7 +5,10 @@
 import { PoolGeometry } from './geometry';
 
 export function maxPool2dForward(g: PoolGeometry, p0: i32, p1: i32, x: usize, y: usize, argmax: usize): void {
-  if (g.KH == 2 && g.KW == 2 && g.strideH == 2 && g.strideW == 2 && g.padH == 0 && g.padW == 0) {
+  // The shortcut reads whole 2×2 windows: only when none is clipped (ceil mode's last row or
+  // column of windows can hang past the input; those take the general path, which clips).
+  if (g.KH == 2 && g.KW == 2 && g.strideH == 2 && g.strideW == 2 && g.padH == 0 && g.padW == 0
+    && 2 * g.OH <= g.H && 2 * g.OW <= g.W) {
     maxPool2x2(g, p0, p1, x, y, argmax);
     return;
   }
@@ -154,7 +157,7 @@ function maxWindow4Thirds(x: usize, i0: i32, W: i32, KH: i32, y: usize, argmax: 
   v128.store(argmax, index);
 }
 
-/** The common 2×2, stride 2, unpadded window, four outputs per step. */
+/** The common 2×2, stride 2, unpadded window, four outputs per step; every window inside the input. */
 function maxPool2x2(g: PoolGeometry, p0: i32, p1: i32, x: usize, y: usize, argmax: usize): void {
   const H = g.H, W = g.W, OH = g.OH, OW = g.OW;
   let o = p0 * OH * OW;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import type { Backend, Conv2dGeometry, Pool2dGeometry } from '../src/backend/backend.js';
 import { type BackendOptions, createBackend } from '../src/backend/index.js';
 import { RefBackend } from '../src/backend/ref.js';
@@ -70,18 +70,104 @@ function randomFill(a: FloatArray, rng: Rng, lo = -1, hi = 1): FloatArray {
   return a;
 }
 
+/**
+ * Canaries. Every array a test hands a kernel lies between GUARD sentinel values on each side
+ * (a subarray of a larger alloc()), and a kernel that writes outside its array changes them:
+ * close() checks an output's guards, and after each test every guard of the test is checked.
+ * The webgpu backend takes only whole arrays from alloc(): there the guard trails an output,
+ * for kernels whose extent comes from their arguments (an element-wise kernel's extent is its
+ * output's length), and inputs have none. Inputs are also compared with their reference twins
+ * after each test (the test changes both alike): a kernel must not write what it only reads.
+ */
+const GUARD = 16;
+const SENTINEL = 1234.5, INDEX_SENTINEL = -123_456_789;
+interface Guard { outer: Float32Array | Int32Array; lead: number; n: number; sentinel: number; what: string }
+const guards = new WeakMap<ArrayBufferView, Guard>();
+/** This test's guarded arrays and its inputs with their reference twins, checked after it. */
+let testGuards: Guard[] = [];
+let testInputs: { got: FloatArray; want: FloatArray; what: string }[] = [];
+const wholeArraysOnly = (be: Backend) => be.name === 'webgpu';
+
+function guard(outer: Float32Array | Int32Array, lead: number, n: number, what: string): Guard {
+  const sentinel = outer instanceof Int32Array ? INDEX_SENTINEL : SENTINEL;
+  outer.fill(sentinel, 0, lead);
+  outer.fill(sentinel, lead + n);
+  const g = { outer, lead, n, sentinel, what: `${what} #${testGuards.length} (${n} elements)` };
+  testGuards.push(g);
+  return g;
+}
+
+/** A float array of n elements between guards, where the backend allows (see GUARD). */
+function guardedFloats(be: Backend, n: number, what: string, lengthIsExtent = false): FloatArray {
+  if (wholeArraysOnly(be)) {
+    if (lengthIsExtent || what === 'input') return be.alloc(n);
+    const outer = be.alloc(n + GUARD) as Float32Array;
+    guards.set(outer, guard(outer, 0, n, what));
+    return outer;
+  }
+  const outer = be.alloc(n + 2 * GUARD) as Float32Array, inner = outer.subarray(GUARD, GUARD + n);
+  guards.set(inner, guard(outer, GUARD, n, what));
+  return inner;
+}
+
+/** An argmax array of n elements between guards: in the wasm heap (else it would be copied through scratch memory). */
+function guardedIndices(be: Backend, n: number): Int32Array {
+  if (wholeArraysOnly(be)) {
+    const outer = new Int32Array(n + GUARD);
+    guards.set(outer, guard(outer, 0, n, 'argmax'));
+    return outer;
+  }
+  const floats = be.alloc(n + 2 * GUARD);
+  const outer = new Int32Array(floats.buffer, floats.byteOffset, n + 2 * GUARD), inner = outer.subarray(GUARD, GUARD + n);
+  guards.set(inner, guard(outer, GUARD, n, 'argmax'));
+  keepAlive.set(inner, floats); // the block is freed when its float view is collected
+  return inner;
+}
+const keepAlive = new WeakMap<object, object>();
+
+/** The n elements an array stands for (a trailing-guarded webgpu array is longer). */
+function payload<T extends FloatArray | Int32Array>(a: T): T {
+  const g = guards.get(a);
+  return (g ? g.outer.subarray(g.lead, g.lead + g.n) : a) as T;
+}
+
+/** Where a guard was overwritten, or null. */
+function guardDamage(g: Guard): string | null {
+  const { outer, lead, n, sentinel } = g;
+  for (let i = 0; i < outer.length; i++) {
+    if (i === lead) i = lead + n;
+    if (i < outer.length && !Object.is(outer[i], sentinel)) {
+      return `element ${i - lead} (${i < lead ? 'before its start' : `past its end at ${n}`}) is ${outer[i]}`;
+    }
+  }
+  return null;
+}
+
+function assertGuards(g: Guard | undefined, what: string): void {
+  const damage = g && guardDamage(g);
+  if (damage) assert.fail(`${what}: a kernel wrote outside the array: ${damage}`);
+}
+
 /** The same random values in the backend's memory and in a plain reference array. */
 function pair(be: Backend, n: number, rng: Rng, lo = -1, hi = 1): [FloatArray, FloatArray] {
   const r = randomFill(new Float32Array(n), rng, lo, hi);
-  const b = be.alloc(n);
+  const b = guardedFloats(be, n, 'input');
   b.set(r);
   be.upload(b);
+  testInputs.push({ got: b, want: r, what: `input #${testInputs.length} (${n} elements)` });
   return [b, r];
 }
 
-/** Output buffers: backend and reference, both pre-filled with the same garbage (kernels must overwrite). */
-function outputs(be: Backend, n: number, rng: Rng): [FloatArray, FloatArray] {
-  return pair(be, n, rng, -5, 5);
+/**
+ * Output buffers: backend and reference, both pre-filled with the same garbage (kernels must
+ * overwrite). `lengthIsExtent`: the kernel takes its size from the array's length (element-wise).
+ */
+function outputs(be: Backend, n: number, rng: Rng, lengthIsExtent = false): [FloatArray, FloatArray] {
+  const r = randomFill(new Float32Array(n), rng, -5, 5);
+  const b = guardedFloats(be, n, 'output', lengthIsExtent);
+  b.set(r);
+  be.upload(b);
+  return [b, r];
 }
 
 function convGeometry(N: number, C: number, H: number, W: number, O: number, KH: number, KW: number,
@@ -142,6 +228,23 @@ const convCases: [string, Conv2dGeometry][] = [
   ['Winograd 5×5: groups 2, K = 4 × 70 and 4 × 66 (two K blocks), 27×27 batch 1', convGeometry(1, 140, 27, 27, 132, 5, 5, 1, 1, 2, 2, 2)],
 ];
 
+// Edge configurations of convolutions: a 1×1 input, padding ≥ kernel, stride > kernel,
+// single-tile Winograd, odd batches.
+convCases.push(
+  ['edge 1×1 input, 1×1 kernel, batch 1', convGeometry(1, 3, 1, 1, 5, 1, 1, 1, 1, 0, 0, 1)],
+  ['edge 1×1 input, 3×3 pad 1 (kernel larger than the input), batch 3', convGeometry(3, 2, 1, 1, 5, 3, 3, 1, 1, 1, 1, 1)],
+  ['edge padding = kernel (2×2 pad 2), 3 images', convGeometry(3, 2, 4, 5, 3, 2, 2, 1, 1, 2, 2, 1)],
+  ['edge 1×1 kernel, padding 1', convGeometry(3, 3, 3, 4, 4, 1, 1, 1, 1, 1, 1, 1)],
+  ['edge stride > kernel (2×2 stride 3), 3 images', convGeometry(3, 2, 10, 11, 3, 2, 2, 3, 3, 0, 0, 1)],
+  ['edge GEMM path, 1×1 stride 2 on odd sizes, batch 1', convGeometry(1, 4, 11, 9, 33, 1, 1, 2, 2, 0, 0, 1)],
+  ['edge Winograd, 1×1 input (one partial tile), 3 images', convGeometry(3, 32, 1, 1, 33, 3, 3, 1, 1, 1, 1, 1)],
+  ['edge Winograd weight gradient, odd sizes, 3 images (72 tiles)', convGeometry(3, 32, 5, 9, 33, 3, 3, 1, 1, 1, 1, 1)],
+);
+
+/** gemm shapes [M, N, K]: tile edges, the dot-product path, both thread splits. */
+const gemmShapes = [[1, 1, 1], [5, 7, 3], [4, 8, 16], [13, 17, 300], [6, 784, 25], [130, 9, 257], [3, 200, 5], [70, 90, 60], [65, 129, 260],
+  [300, 70, 270]]; // threads share one packed B: row blocks past MC, K past KC, N not a multiple of 8
+
 const poolCases: [string, Pool2dGeometry][] = [
   ['2/2', poolGeometry(2, 3, 8, 6, 2, 2, 2, 2, 0, 0, false)],
   ['overlapping 3/2, odd sizes', poolGeometry(3, 2, 9, 7, 3, 3, 2, 2, 0, 0, false)],
@@ -154,7 +257,103 @@ const poolCases: [string, Pool2dGeometry][] = [
   ['3/2 unpadded, odd width (AlexNet)', poolGeometry(1, 4, 13, 27, 3, 3, 2, 2, 0, 0, false)],
   ['2/2, 7 outputs a row (a last quad overlapping the one before)', poolGeometry(2, 3, 10, 14, 2, 2, 2, 2, 0, 0, false)],
   ['3/3 padding 1, ceil mode, wide (windows of stride 3 four at a time)', poolGeometry(2, 3, 17, 26, 3, 3, 3, 3, 1, 1, true)],
+  ...poolEdgeCases(),
 ];
+
+/**
+ * Pooling's edge configurations, by construction: for each window shape the wasm kernels
+ * specialise (2/2 unpadded, 3/3, overlapping 3/2, stride 1, and the general clipped loop), every
+ * output width around the four-at-a-time steps (1 to 9 outputs, so no quad, whole quads, a
+ * partial last quad), in floor and ceil mode (ceil: a partial last window in both directions);
+ * then windows larger than the input, stride > kernel, padding ≥ kernel, 1×1 inputs; batches 1
+ * and odd, and plane counts that split across threads unevenly.
+ */
+function poolEdgeCases(): [string, Pool2dGeometry][] {
+  const out: [string, Pool2dGeometry][] = [];
+  const shapes: [string, number, number, number][] = [['2/2', 2, 2, 0], ['3/3', 3, 3, 0], ['3/3 pad 1', 3, 3, 1], ['3/2', 3, 2, 0], ['3/1 pad 1', 3, 1, 1]];
+  for (const [name, k, s, p] of shapes) {
+    for (const ceil of [false, true]) {
+      for (const OW of [1, 3, 4, 5, 8, 9]) {
+        // The input width giving OW outputs; in ceil mode one more column, so the last window hangs past the input.
+        const W = (OW - 1) * s + k - 2 * p + (ceil && s > 1 ? 1 : 0);
+        const H = k - 2 * p + s + (ceil && s > 1 ? 1 : 0);
+        const N = OW % 2 === 0 ? 1 : 3;
+        const g = poolGeometry(N, 2, H, W, k, k, s, s, p, p, ceil);
+        out.push([`edge ${name}${ceil ? ' ceil' : ''}: ${H}×${W} → ${g.OH}×${g.OW}, batch ${N}`, g]);
+      }
+    }
+  }
+  out.push(
+    ['edge window larger than the input (padding 1): 2×2, 3/1', poolGeometry(3, 2, 2, 2, 3, 3, 1, 1, 1, 1, false)],
+    ['edge window larger than the input (padding 1): 1×2, 3/2 ceil', poolGeometry(1, 3, 1, 2, 3, 3, 2, 2, 1, 1, true)],
+    ['edge stride > kernel: 2/3 on 9×11', poolGeometry(3, 2, 9, 11, 2, 2, 3, 3, 0, 0, false)],
+    ['edge stride > kernel, ceil: 2/3 on 10×13', poolGeometry(1, 2, 10, 13, 2, 2, 3, 3, 0, 0, true)],
+    ['edge padding ≥ kernel (windows all padding): 2/2 pad 2 on 3×4', poolGeometry(1, 2, 3, 4, 2, 2, 2, 2, 2, 2, false)],
+    ['edge padding = kernel, stride 1: 1/1 pad 1 on 3×3', poolGeometry(3, 1, 3, 3, 1, 1, 1, 1, 1, 1, false)],
+    ['edge 1×1 input, 1/1', poolGeometry(1, 3, 1, 1, 1, 1, 1, 1, 0, 0, false)],
+    ['edge 1×1 input, 3/1 pad 1', poolGeometry(3, 2, 1, 1, 3, 3, 1, 1, 1, 1, false)],
+    ['edge 1×1 input, 2/2 pad 1 ceil', poolGeometry(1, 2, 1, 1, 2, 2, 2, 2, 1, 1, true)],
+    // 35 planes of 33×33: past the split threshold, planes not a multiple of the pieces.
+    ['edge threads: 2/2 ceil, 5×7 planes of 33×33 (partial windows)', poolGeometry(5, 7, 33, 33, 2, 2, 2, 2, 0, 0, true)],
+    ['edge threads: 3/3 ceil, 5×7 planes of 34×34', poolGeometry(5, 7, 34, 34, 3, 3, 3, 3, 0, 0, true)],
+  );
+  return out;
+}
+
+/**
+ * Every specialised path of the wasm backend (src/backend/wasm.ts routing, assembly/) and the
+ * cases that reach its tail: partial quads, tiles, strips and windows, odd sizes, uneven thread
+ * splits. References: 'conv: LABEL', 'pool: LABEL', 'gemm: M×N×K' (checked to exist by the test
+ * below), 'test: TITLE' for kernels whose configurations are inline in one test. Tails marked
+ * (mutation-checked) fail their cases when broken on purpose.
+ */
+const wasmPathCoverage: [path: string, cases: string[]][] = [
+  ['gemm: packed 4×8 micro-kernel, edge tiles (M % 4, N % 8)', ['gemm: 5×7×3', 'gemm: 70×90×60', 'gemm: 1×1×1']],
+  ['gemm: blocks past KC (256) and MC (128)', ['gemm: 300×70×270', 'gemm: 13×17×300']],
+  ['gemm: A·Bᵀ as dot products (NT, K ≥ 16, M·N ≤ 4096 or M ≤ 16), odd rows, partial column quad (mutation-checked)', ['gemm: 13×17×300', 'gemm: 6×784×25', 'gemm: 4×8×16']],
+  ['gemm: split by rows across threads, B packed once and shared, partial last block', ['gemm: 130×9×257', 'gemm: 300×70×270']],
+  ['gemm: split by columns across threads, partial last block', ['gemm: 65×129×260']],
+  ['conv: direct forward and input gradient (stride 1), filters not a multiple of 4, partial output quads (mutation-checked)',
+    ['conv: same padding, 5 filters (a lone last filter), odd sizes', 'conv: unpadded, even output height, 7 filters', 'conv: single input channel, same padding, wide']],
+  ['conv: im2col + GEMM (stride > 1), all three kernels', ['conv: stride 2, pad 1, odd sizes', 'conv: edge stride > kernel (2×2 stride 3), 3 images', 'conv: non-square kernel, stride and padding']],
+  ['conv: pointwise 1×1 (no im2col)', ['conv: 1×1 pointwise', 'conv: edge 1×1 input, 1×1 kernel, batch 1']],
+  ['conv: input gradient with padding ≥ kernel (not direct), padded 1×1', ['conv: edge padding = kernel (2×2 pad 2), 3 images', 'conv: edge 1×1 kernel, padding 1']],
+  ['conv: kernel larger than the input (with padding)', ['conv: kernel as large as the padded input', 'conv: edge 1×1 input, 3×3 pad 1 (kernel larger than the input), batch 3']],
+  ['conv: direct weight gradient (stride 1)', ['conv: same padding, 5 filters (a lone last filter), odd sizes', 'conv: padding K-1 (output larger than input)']],
+  ['conv: convgemm forward, input and weight gradients (≥ 32 rows), partial strips',
+    ['conv: GEMM path: groups 2, 37 filters per group, stride 2', 'conv: GEMM path both ways: 34 channels, 36 filters, 7 wide (strips over several rows)', 'conv: edge GEMM path, 1×1 stride 2 on odd sizes, batch 1']],
+  ['conv: convgemm batch 1, positions split across threads', ['conv: GEMM path: 40 filters, batch 1 (positions split across threads)', 'conv: GEMM path all three: groups 2, 13×13 same padding, batch 1']],
+  ['conv: Winograd F(2×2, 3×3) forward and input gradient, partial tiles and tile quads',
+    ['conv: Winograd: odd output (13×11), 2 images', 'conv: Winograd: unpadded (input gradient padded by 2)', 'conv: edge Winograd, 1×1 input (one partial tile), 3 images']],
+  ['conv: Winograd 5×5 (F(3×3, 3×3) on four sub-kernels)', ['conv: Winograd 5×5: odd output (29×27), 34 filters, batch 1', 'conv: Winograd 5×5: unpadded (input gradient padded by 4), 2 images']],
+  ['conv: Winograd weight gradient, partial channel quads', ['conv: Winograd weight gradient: 33 channels, 34 filters, unpadded 11×13, 3 images', 'conv: edge Winograd weight gradient, odd sizes, 3 images (72 tiles)']],
+  ['conv: image ranges across threads, per-range weight gradients summed', ['conv: large enough to split across threads', 'conv: threads, groups 2, stride 3']],
+  ['pool: 2/2 shortcut, whole quads, overlapping last quad, scalar under 4 outputs (mutation-checked)',
+    ['pool: edge 2/2: 4×2 → 2×1, batch 3', 'pool: edge 2/2: 4×10 → 2×5, batch 3', 'pool: edge 2/2: 4×18 → 2×9, batch 3', 'pool: 2/2, 7 outputs a row (a last quad overlapping the one before)']],
+  ['pool: 2/2 in ceil mode, partial last windows (general path) (mutation-checked)', ['pool: edge 2/2 ceil: 5×9 → 3×5, batch 1', 'pool: edge threads: 2/2 ceil, 5×7 planes of 33×33 (partial windows)', 'test: max pooling 2/2 in ceil mode: the partial last windows are clipped to the input']],
+  ['pool: windows four at a time, stride 2 (overlapping 3/2), inside-window bounds (mutation-checked)', ['pool: edge 3/2: 5×11 → 2×5, batch 3', 'pool: edge 3/2 ceil: 6×10 → 3×5, batch 1', 'pool: 3/2 unpadded, odd width (AlexNet)']],
+  ['pool: windows four at a time, stride 1', ['pool: edge 3/1 pad 1: 2×5 → 2×5, batch 3', 'pool: edge 3/1 pad 1: 2×9 → 2×9, batch 3']],
+  ['pool: 3/3 stride 3 (thirds), partial last quad, ceil partial window (mutation-checked)', ['pool: edge 3/3: 6×15 → 2×5, batch 3', 'pool: edge 3/3 ceil: 7×28 → 3×10, batch 3', 'pool: edge 3/3 pad 1 ceil: 5×14 → 2×5, batch 3']],
+  ['pool: clipped scalar windows: padding ≥ kernel, windows larger than the input, 1×1 inputs, stride > kernel',
+    ['pool: edge padding ≥ kernel (windows all padding): 2/2 pad 2 on 3×4', 'pool: edge window larger than the input (padding 1): 1×2, 3/2 ceil', 'pool: edge 1×1 input, 3/1 pad 1', 'pool: edge stride > kernel, ceil: 2/3 on 10×13']],
+  ['pool: planes across threads, uneven split', ['pool: edge threads: 2/2 ceil, 5×7 planes of 33×33 (partial windows)', 'pool: edge threads: 3/3 ceil, 5×7 planes of 34×34']],
+  ['pool: average pooling (every pool case, countPad both ways), adaptive', ['test: adaptive average pooling forward and backward (global, shrinking, growing)']],
+  ['LRN: β = 0.75, 0.5, 1 and pow paths, channels across threads', ['test: local response normalisation forward and backward']],
+  ['batch norm: channels and planes across threads, HW = 1', ['test: batch norm statistics, apply and backward']],
+  ['element-wise: SIMD bodies with 1–3 element tails, 16-aligned thread ranges with a partial last one',
+    ['test: add (also aliased), mul, axpy and copyBlocks', 'test: activations and their gradients', 'test: leaky ReLU and ReLU6 with their gradients', 'test: sgdStep and adamStep']],
+];
+
+describe('the kernel suite covers every specialised wasm path (table above)', () => {
+  it('every case the table names exists', () => {
+    const known = new Set([
+      ...convCases.map(([label]) => `conv: ${label}`), ...poolCases.map(([label]) => `pool: ${label}`),
+      ...gemmShapes.map(([M, N, K]) => `gemm: ${M}×${N}×${K}`),
+    ]);
+    const missing = wasmPathCoverage.flatMap(([, names]) => names.filter((n) => !n.startsWith('test: ') && !known.has(n)));
+    assert.deepEqual(missing, []);
+  });
+});
 
 // A browser run (test/browser/) chooses which cases run through this global; Node runs them all.
 const selected = (globalThis as { __convkitCases?: (all: typeof cases) => typeof cases }).__convkitCases?.(cases) ?? cases;
@@ -165,9 +364,20 @@ for (const c of selected) {
     after(() => { (be as { dispose?: () => void }).dispose?.(); });
     /** Compares a backend's output with the reference once the backend's queued work is done. */
     const close = async (got: FloatArray, want: ArrayLike<number>, what: string, tol = TOL) => {
-      await be.download([got]);
-      assertClose(got, want, what, tol);
+      const g = guards.get(got);
+      await be.download([g ? g.outer as FloatArray : got]);
+      assertGuards(g, what);
+      assertClose(payload(got), want, what, tol);
     };
+    // After each test: no guard of the test overwritten, no input changed (see GUARD).
+    afterEach(async () => {
+      const arrays = testGuards, inputs = testInputs;
+      testGuards = [];
+      testInputs = [];
+      await be.download([...arrays.map((g) => g.outer), ...inputs.map((i) => i.got)]);
+      for (const g of arrays) assertGuards(g, g.what);
+      for (const { got, want, what } of inputs) assertClose(payload(got), want, `${what}, an input, changed`, 1e-3);
+    });
 
     it('implements every method of RefBackend', (t) => {
       t.diagnostic(`${be.name}: ${JSON.stringify({ variant: (be as { variant?: string }).variant, threads: (be as { threads?: number }).threads })}`);
@@ -208,8 +418,7 @@ for (const c of selected) {
 
     it('gemm: every transpose combination, edge tiles, alpha and beta', async () => {
       const rng = new Rng(1);
-      const shapes = [[1, 1, 1], [5, 7, 3], [4, 8, 16], [13, 17, 300], [6, 784, 25], [130, 9, 257], [3, 200, 5], [70, 90, 60], [65, 129, 260],
-        [300, 70, 270]]; // threads share one packed B: row blocks past MC, K past KC, N not a multiple of 8
+      const shapes = gemmShapes;
       const scalars = [[1, 0], [0.7, 0.3], [-1.5, 1]];
       for (const [M, N, K] of shapes) {
         for (const transA of [false, true]) {
@@ -228,7 +437,8 @@ for (const c of selected) {
     it('gemm with beta 0 ignores NaN already in C, and K = 0 scales C', async () => {
       const rng = new Rng(2);
       const [a, ar] = pair(be, 6 * 5, rng), [b, br] = pair(be, 5 * 9, rng);
-      const cc = be.alloc(6 * 9).fill(NaN), cr = new Float32Array(6 * 9).fill(NaN);
+      const cc = guardedFloats(be, 6 * 9, 'output'), cr = new Float32Array(6 * 9).fill(NaN);
+      payload(cc).fill(NaN);
       be.upload(cc);
       be.gemm(false, false, 6, 9, 5, 1, a, b, 0, cc);
       ref.gemm(false, false, 6, 9, 5, 1, ar, br, 0, cr);
@@ -337,12 +547,14 @@ for (const c of selected) {
         const xn = g.N * g.C * g.H * g.W, yn = g.N * g.C * g.OH * g.OW;
         const [x, xr] = pair(be, xn, rng);
         const [y, yr] = outputs(be, yn, rng);
-        const argmax = new Int32Array(yn).fill(-7), argmaxr = new Int32Array(yn);
+        const argmax = guardedIndices(be, yn), argmaxr = new Int32Array(yn);
+        payload(argmax).fill(-7);
         be.maxPool2dForward(g, x, y, argmax);
         ref.maxPool2dForward(g, xr, yr, argmaxr);
         await close(y, yr, 'max forward', 0);
-        await be.download([argmax]);
-        assert.deepEqual(argmax, argmaxr, 'argmax');
+        await be.download([guards.get(argmax)!.outer]);
+        assertGuards(guards.get(argmax), 'argmax');
+        assert.deepEqual(payload(argmax), argmaxr, 'argmax');
         const [dy, dyr] = pair(be, yn, rng);
         const [dx, dxr] = outputs(be, xn, rng);
         be.maxPool2dBackward(g, dy, argmax, dx);
@@ -366,15 +578,14 @@ for (const c of selected) {
       // The direct/im2col kernels and the GEMM path (convgemm.ts).
       for (const g of [convGeometry(16, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1), convGeometry(4, 8, 13, 13, 48, 5, 5, 1, 1, 2, 2, 1)]) {
       const [x] = pair(be, g.N * g.C * g.H * g.W, rng), [dy] = pair(be, g.N * g.O * g.OH * g.OW, rng);
-      const dw = be.alloc(g.O * g.C * 25), db = be.alloc(g.O);
+      const [dw] = outputs(be, g.O * g.C * 25, rng), [db] = outputs(be, g.O, rng);
       be.conv2dBackwardWeights(g, x, dy, dw, db);
-      await be.download([dw, db]);
-      const first = Float32Array.from(dw), firstBias = Float32Array.from(db);
+      await be.download([guards.get(dw)!.outer as FloatArray, guards.get(db)!.outer as FloatArray]);
+      const first = Float32Array.from(payload(dw)), firstBias = Float32Array.from(payload(db));
       for (let run = 0; run < 20; run++) {
         be.conv2dBackwardWeights(g, x, dy, dw, db);
-        await be.download([dw, db]);
-        assert.deepEqual(dw, first, `weight gradient of run ${run}`);
-        assert.deepEqual(db, firstBias, `bias gradient of run ${run}`);
+        await close(dw, first, `weight gradient of run ${run}`, 0);
+        await close(db, firstBias, `bias gradient of run ${run}`, 0);
       }
       }
     });
@@ -385,27 +596,48 @@ for (const c of selected) {
         poolGeometry(2, 2, 14, 26, 3, 3, 3, 3, 1, 1, false), poolGeometry(2, 2, 6, 14, 2, 2, 2, 2, 0, 0, false)]) {
         const n = g.N * g.C * g.H * g.W;
         const values = Array.from({ length: n }, () => (rng.uniform(0, 1) < 0.05 ? NaN : Math.floor(rng.uniform(0, 3))));
-        const x = be.alloc(n); x.set(values); be.upload(x);
+        const x = guardedFloats(be, n, 'input'); x.set(values); be.upload(x);
         const m = g.N * g.C * g.OH * g.OW;
-        const y = be.alloc(m), argmax = new Int32Array(m), yr = new Float32Array(m), argmaxr = new Int32Array(m);
+        const [y] = outputs(be, m, rng), argmax = guardedIndices(be, m), yr = new Float32Array(m), argmaxr = new Int32Array(m);
         be.maxPool2dForward(g, x, y, argmax);
         ref.maxPool2dForward(g, Float32Array.from(values), yr, argmaxr);
-        await be.download([y, argmax]);
-        assert.deepEqual(argmax, argmaxr, 'argmax');
+        await be.download([guards.get(argmax)!.outer]);
+        assertGuards(guards.get(argmax), 'argmax');
+        assert.deepEqual(payload(argmax), argmaxr, 'argmax');
         await close(y, yr, 'max forward', 0);
       }
+    });
+
+    it('max pooling 2/2 in ceil mode: the partial last windows are clipped to the input', async () => {
+      const g = poolGeometry(1, 1, 3, 3, 2, 2, 2, 2, 0, 0, true);
+      const x = guardedFloats(be, 9, 'input');
+      x.set([-1, -2, -3, -9, -4, -5, -8, -7, -6]);
+      be.upload(x);
+      const [y] = outputs(be, 4, new Rng(1)), argmax = guardedIndices(be, 4);
+      be.maxPool2dForward(g, x, y, argmax);
+      await close(y, [-1, -3, -7, -6], 'max forward');
+      await be.download([guards.get(argmax)!.outer]);
+      assertGuards(guards.get(argmax), 'argmax');
+      assert.deepEqual(Array.from(payload(argmax)), [0, 2, 7, 8], 'argmax');
+      const dy = guardedFloats(be, 4, 'input');
+      dy.set([1, 2, 3, 4]);
+      be.upload(dy);
+      const [dx] = outputs(be, 9, new Rng(2));
+      be.maxPool2dBackward(g, dy, argmax, dx);
+      await close(dx, [1, 0, 2, 0, 0, 0, 0, 3, 4], 'max backward');
     });
 
     it('max pooling keeps the first of equal maxima and propagates NaN', async () => {
       const g = poolGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0, false);
       const values = [1, 1, 2, 0, 1, 1, NaN, 5, 3, 3, 2, 2, 3, 3, 2, NaN];
-      const x = be.alloc(16); x.set(values); be.upload(x);
-      const y = be.alloc(4), argmax = new Int32Array(4), yr = new Float32Array(4), argmaxr = new Int32Array(4);
+      const x = guardedFloats(be, 16, 'input'); x.set(values); be.upload(x);
+      const [y] = outputs(be, 4, new Rng(3)), argmax = guardedIndices(be, 4), yr = new Float32Array(4), argmaxr = new Int32Array(4);
       be.maxPool2dForward(g, x, y, argmax);
-      await be.download([y, argmax]);
+      await be.download([guards.get(argmax)!.outer]);
       ref.maxPool2dForward(g, Float32Array.from(values), yr, argmaxr);
-      assert.deepEqual(Array.from(argmax), Array.from(argmaxr));
-      assert.deepEqual(Array.from(y), Array.from(yr));
+      assertGuards(guards.get(argmax), 'argmax');
+      assert.deepEqual(Array.from(payload(argmax)), Array.from(argmaxr));
+      await close(y, yr, 'max forward', 0);
     });
 
     it('adaptive average pooling forward and backward (global, shrinking, growing)', async () => {
@@ -436,7 +668,7 @@ for (const c of selected) {
         ref.batchNormStats(N, C, HW, xr, meanr, variancer);
         await close(mean, meanr, `mean ${N}×${C}×${HW}`, 1e-6);
         await close(variance, variancer, `variance ${N}×${C}×${HW}`, 1e-5);
-        const invStd = be.alloc(C), invStdr = new Float32Array(C);
+        const [invStd] = outputs(be, C, rng), invStdr = new Float32Array(C);
         be.batchNormRunning(C, mean, variance, 1e-5, 0, 1, be.alloc(C), be.alloc(C), invStd);
         ref.batchNormRunning(C, meanr, variancer, 1e-5, 0, 1, new Float32Array(C), new Float32Array(C), invStdr);
         await close(invStd, invStdr, `invStd ${N}×${C}×${HW}`, 1e-6);
@@ -488,7 +720,7 @@ for (const c of selected) {
           const [x, xr] = pair(be, n, rng, -8, 8);
           if (n > 5) { x[1] = xr[1] = 0; x[2] = xr[2] = -0; x[3] = xr[3] = NaN; x[4] = xr[4] = cap; be.upload(x); }
           const [dy, dyr] = pair(be, n, rng);
-          const [y, yr] = outputs(be, n, rng), [dx, dxr] = outputs(be, n, rng);
+          const [y, yr] = outputs(be, n, rng, true), [dx, dxr] = outputs(be, n, rng, true);
           be.leakyRelu(x, y, slope, cap); ref.leakyRelu(xr, yr, slope, cap);
           await close(y, yr, `leakyRelu slope ${slope} cap ${cap} n ${n}`, 1e-7);
           be.leakyReluBackward(x, dy, dx, slope, cap); ref.leakyReluBackward(xr, dyr, dxr, slope, cap);
@@ -519,7 +751,7 @@ for (const c of selected) {
       const rng = new Rng(6);
       for (const n of [1, 3, 37, 1001, 40_013]) {
         const [a, ar] = pair(be, n, rng), [b, br] = pair(be, n, rng);
-        const [o, or] = outputs(be, n, rng);
+        const [o, or] = outputs(be, n, rng, true);
         be.add(a, b, o); ref.add(ar, br, or);
         await close(o, or, `add ${n}`);
         be.mul(a, b, o); ref.mul(ar, br, or);
@@ -542,7 +774,7 @@ for (const c of selected) {
         const [x, xr] = pair(be, n, rng, -6, 6);
         if (n > 4) { x[1] = xr[1] = 0; x[2] = xr[2] = -0; x[3] = xr[3] = NaN; be.upload(x); } // relu's edge cases
         const [dy, dyr] = pair(be, n, rng);
-        const [y, yr] = outputs(be, n, rng), [dx, dxr] = outputs(be, n, rng);
+        const [y, yr] = outputs(be, n, rng, true), [dx, dxr] = outputs(be, n, rng, true);
         be.relu(x, y); ref.relu(xr, yr);
         await close(y, yr, `relu ${n}`, 0);
         be.reluBackward(x, dy, dx); ref.reluBackward(xr, dyr, dxr);

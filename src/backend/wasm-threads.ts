@@ -10,6 +10,21 @@
  * offsets into the running thread's own scratch workspace (GEMM packing, im2col columns),
  * since any thread may run any piece.
  *
+ * The job protocol. Control words: JOB = generation << 11 | index of the next unclaimed piece,
+ * COUNT (pieces of the current job), DONE (pieces finished). A claim reads JOB, then COUNT,
+ * then JOB again (so COUNT was read while JOB held that value), and takes piece `index` by a
+ * compare-and-swap of JOB to index + 1 if index < COUNT. The calling thread, in run():
+ *   1. closes the previous job: JOB's index becomes CLOSED (2047, never below a count), so no
+ *      claim can succeed whatever COUNT a claimer reads next — a thread still in its claim loop
+ *      from the previous job cannot take a piece of the next one under the old generation;
+ *   2. only then writes the piece table, the workspaces, COUNT and DONE = 0;
+ *   3. opens the job: JOB = (generation + 1) << 11, and wakes the workers.
+ * Hence whenever JOB is open its COUNT, table and workspaces are its own; within a generation
+ * the index only grows, so a JOB value read twice is the same job (unless 2^21 whole jobs ran in
+ * between), and the compare-and-swap hands each piece to exactly one thread. Every claimed
+ * piece adds 1 to DONE after running, and the caller returns only when DONE = COUNT: no piece of
+ * a job still runs, and no late DONE increment can arrive, once the next job starts.
+ *
  * Platform-neutral: the host supplies `spawn` (worker_threads in Node, Web Workers in a
  * browser; see wasm-node.ts). The calling thread must be allowed to block, which in a browser
  * means running the backend inside a Worker (it falls back to spinning otherwise).
@@ -32,11 +47,13 @@ export type SpawnWorker = (source: string) => WorkerPort;
 /** Slots of one piece: kernel index, workspace-argument mask, then up to 14 arguments. */
 const PIECE = 16;
 export const MAX_ARGS = PIECE - 2;
-/** Pieces per job at most (the claim counter has 11 bits). */
+/** Pieces per job at most (the claim counter has 11 bits, and its top value means closed). */
 export const MAX_PIECES = 2047;
 // Control words (Int32Array indices), a cache line apart: the job word is gen << 11 | next piece.
 const JOB = 0, COUNT = 16, DONE = 32, STOP = 48, FAILED = 64, WORK = 80;
 const GEN_MASK = 0x1fffff;
+/** The job word's index of a closed job: at least any COUNT, so no claim succeeds. */
+const CLOSED = 2047;
 /**
  * How long a worker busy-waits for the next job before sleeping. A training step issues
  * parallel kernels with serial work between them, and waking a sleeping thread costs tens of
@@ -115,6 +132,7 @@ export class ThreadPool {
     this.control = new Int32Array(new SharedArrayBuffer((WORK + threads) * 4));
     this.pieces = new Float64Array(new SharedArrayBuffer(MAX_PIECES * PIECE * 8));
     this.fns = threadedKernels.map((name) => (exports as Record<string, KernelFn>)[name]);
+    this.control[JOB] = CLOSED;
   }
 
   /** Starts threads - 1 workers, each instantiating `module` over the shared `memory`. */
@@ -150,6 +168,9 @@ export class ThreadPool {
   run(kernel: number, pieces: Piece[], workspaces: readonly number[] = []): void {
     const c = this.control, count = pieces.length;
     if (count > MAX_PIECES) throw new RangeError(`wasm backend: ${count} pieces in one job (at most ${MAX_PIECES})`);
+    // 1. Close the previous job before anything a claimer reads changes (protocol in the header).
+    Atomics.store(c, JOB, this.gen << 11 | CLOSED);
+    // 2. The new job's table, workspaces and counters.
     for (let i = 0; i < count; i++) {
       const base = i * PIECE, { args, workMask = 0 } = pieces[i];
       this.pieces[base] = kernel;
@@ -159,6 +180,7 @@ export class ThreadPool {
     for (let t = 0; t < this.threads; t++) c[WORK + t] = workspaces[t] ?? 0;
     Atomics.store(c, COUNT, count);
     Atomics.store(c, DONE, 0);
+    // 3. Open it under a new generation.
     this.gen = (this.gen + 1) & GEN_MASK;
     Atomics.store(c, JOB, this.gen << 11);
     Atomics.notify(c, JOB);
@@ -180,7 +202,7 @@ export class ThreadPool {
   close(): void {
     Atomics.store(this.control, STOP, 1);
     this.gen = (this.gen + 1) & GEN_MASK;
-    Atomics.store(this.control, JOB, this.gen << 11);
+    Atomics.store(this.control, JOB, this.gen << 11 | CLOSED);
     Atomics.notify(this.control, JOB);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
@@ -193,6 +215,8 @@ export class ThreadPool {
     for (;;) {
       const done = Atomics.load(c, DONE);
       if (done === count) break;
+      // Cannot happen by the protocol; were it broken, an error beats waiting forever.
+      if (done > count) throw new Error(`wasm backend: thread pool finished ${done} pieces of a job of ${count}`);
       if (--spins < 0 && this.canBlock) {
         try { Atomics.wait(c, DONE, done, 50); } catch { this.canBlock = false; } // browser main thread: spin only
       }
