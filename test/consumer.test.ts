@@ -17,6 +17,8 @@ import { type Consumer, packAndInstall, repoRoot } from './consumers/install.js'
 import { runApp } from './consumers/serve.js';
 
 const fixtures = join(repoRoot, 'test', 'consumers');
+/** The browser app: examples/browser, as users would copy it. */
+const browserApp = join(repoRoot, 'examples', 'browser');
 const mnist = join(repoRoot, 'test', 'fixtures', 'mnist-3000-500.gz');
 let consumer: Consumer;
 
@@ -97,16 +99,17 @@ describe('convkit installed from the packed tarball', { concurrency: false }, ()
 
   test('a Vite app bundles without Node built-ins and trains in Chromium, with and without COOP/COEP', async (t) => {
     const app = join(consumer.dir, 'vite-app');
-    cpSync(join(fixtures, 'browser'), app, { recursive: true });
+    cpSync(browserApp, app, { recursive: true });
     const outDir = join(app, 'dist');
-    await viteBuild({ root: app, configFile: false, logLevel: 'error', build: { outDir, emptyOutDir: true }, worker: { format: 'es' } });
+    // The example's own vite.config.js (its /mnist.gz route is for `vite` and `vite preview`; runApp serves the file here).
+    await viteBuild({ root: app, configFile: join(app, 'vite.config.js'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
     assertNoNodeBuiltins(outDir);
     await assertTrainsInBrowser(outDir, (line) => t.diagnostic(line));
   });
 
   test('an esbuild bundle has no Node built-ins and trains in Chromium, with and without COOP/COEP', async (t) => {
     const app = join(consumer.dir, 'esbuild-app');
-    cpSync(join(fixtures, 'browser'), app, { recursive: true });
+    cpSync(browserApp, app, { recursive: true });
     const outDir = join(app, 'dist');
     await esbuild({
       absWorkingDir: app, entryPoints: ['main.js', 'worker.js'], outdir: outDir, bundle: true, splitting: true,

@@ -1,5 +1,6 @@
 // Reads the MNIST slice of test/fixtures/mnist-3000-500.gz (scripts/mnist-fixture.mjs): four
-// IDX files, each preceded by its length (big-endian uint32), gzipped.
+// IDX files, each preceded by its length (big-endian uint32), gzipped. Your own data can come
+// the same way: datasetFromIdx over the bytes of an IDX image file and an IDX label file.
 import { datasetFromIdx } from 'convkit';
 
 export async function loadMnistFixture(url) {

@@ -1,5 +1,5 @@
-// The page: starts the training Worker and publishes its report as window.result (read by
-// test/consumer.test.ts through the browser driver).
+// The page: starts the training Worker and shows its report (also as window.result, which
+// test/consumer.test.ts reads in headless Chromium).
 const status = document.getElementById('status');
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const finish = (result) => {
