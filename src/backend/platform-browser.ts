@@ -20,7 +20,7 @@ function sourceUrl(source: string): string {
 const nav = () => (globalThis as { navigator?: { gpu?: GPU; hardwareConcurrency?: number } }).navigator;
 
 function spawnWorker(source: string): WorkerPort {
-  const worker = new Worker(sourceUrl(source));
+  const worker = new Worker(sourceUrl(`'use strict';\nconst port = self;\n${source}`));
   return {
     postMessage: (m) => worker.postMessage(m),
     onMessage: (f) => worker.addEventListener('message', (e) => f(e.data)),

@@ -12,7 +12,10 @@ export interface Platform {
   readonly name: 'node' | 'browser';
   /** Logical CPU cores: the wasm backend's default thread count. */
   readonly cores: number;
-  /** Starts a compute thread from a worker program's source, where threads exist. */
+  /**
+   * Starts a compute thread from a worker program's source, where threads exist; the program
+   * expects a `port` constant (the thread's message port) defined in front of it.
+   */
   readonly spawnWorker?: SpawnWorker;
   /** The WebGPU entry point (navigator.gpu, or Dawn in Node); `flags` are Dawn's options. */
   gpu(flags?: readonly string[]): Promise<GPU | undefined>;

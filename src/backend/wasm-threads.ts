@@ -65,10 +65,11 @@ const CALLER_SPIN = 2000;
 
 /**
  * The worker's whole program, plain JS so it runs unchanged from source (tsx), from dist/,
- * and in a browser Worker (Blob URL). Node's eval'd workers are CommonJS, so `require` exists.
+ * and in a browser Worker (Blob URL). It talks through `port`, which the platform's
+ * spawnWorker defines in front of it (`self` in a Web Worker, worker_threads' parentPort in
+ * Node), so no Node API is named in code that browsers load.
  */
-export const workerSource = `'use strict';
-const port = typeof require === 'function' ? require('node:worker_threads').parentPort : self;
+export const workerSource = `
 const listen = (f) => { if (port.on) port.on('message', f); else port.onmessage = (e) => f(e.data); };
 listen((init) => {
   const { module, memory, control, pieces, index, names } = init;

@@ -7,7 +7,7 @@ export { type Gradients, imageGradients, polarGradients } from './gradients.js';
 export { type HogOptions, type HogCells, hogBinCentre, hogCells, hogDescriptor, hogLength, hogVisualisation } from './hog.js';
 export { l2Hys } from './normalise.js';
 export { type SiftOptions, type Keypoint, type SiftFeature, sift, siftKeypoints } from './sift.js';
-export { type GradientField, siftDescriptorAt, SIFT_LENGTH } from './sift-descriptor.js';
+export { type GradientField, type PatchOptions, siftDescriptorAt, SIFT_LENGTH } from './sift-descriptor.js';
 export { type DenseSiftOptions, denseSift, denseSiftLength } from './dense-sift.js';
 export { type Match, matchDescriptors } from './match.js';
 export { drawKeypoints, drawMatches } from './sift-draw.js';

@@ -55,4 +55,8 @@ export function createLayer(spec: LayerSpec, name: string): Layer {
 }
 
 export { Layer, type Param, type ReluRule, type RunContext, type StateTensor } from './layer.js';
+export type {
+  Conv2dSpec, Pool2dSpec, DenseSpec, ActivationSpec, FlattenSpec, DropoutSpec, AddSpec, ConcatSpec,
+  BatchNormSpec, LrnSpec, AdaptiveAvgPoolSpec, MulSpec,
+};
 export { Conv2d, Pool2d, AdaptiveAvgPool2d, Dense, Activation, Flatten, Dropout, Add, Mul, Concat, BatchNorm, Lrn };

@@ -12,7 +12,8 @@ import { dawnGpu } from './dawn.js';
 import { probeGpuInChild } from './gpu-probe.js';
 
 function spawnWorker(source: string): WorkerPort {
-  const worker = new Worker(source, { eval: true });
+  // Eval'd workers run as CommonJS, so `require` exists there.
+  const worker = new Worker(`'use strict';\nconst port = require('node:worker_threads').parentPort;\n${source}`, { eval: true });
   const onMessage: ((m: unknown) => void)[] = [], onError: ((e: unknown) => void)[] = [];
   worker.on('message', (m) => onMessage.forEach((f) => f(m)));
   worker.on('error', (e) => onError.forEach((f) => f(e)));
