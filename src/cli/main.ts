@@ -5,6 +5,7 @@ import { closeBackends, evalCommand, infoCommand, predictCommand, summaryCommand
 import { registerOnnxCommands } from './onnx-commands.js';
 import { registerImageCommands } from './image-commands.js';
 import { registerExplainCommand } from './explain-command.js';
+import { registerVisualizeCommand } from './visualize-command.js';
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -103,6 +104,7 @@ export function buildProgram(): Command {
   registerImageCommands(program);
   registerOnnxCommands(program);
   registerExplainCommand(program);
+  registerVisualizeCommand(program);
   return program;
 }
 

@@ -64,7 +64,7 @@ function classFolders(dir: string): string[] {
 }
 
 /** Decodes an image and returns its central square resized to size×size, one plane per channel. */
-function squarePlanes(file: string, size: number, channels: 1 | 3): GreyImage[] {
+export function squarePlanes(file: string, size: number, channels: 1 | 3): GreyImage[] {
   const img = readImage(file);
   const side = Math.min(img.width, img.height);
   const x0 = (img.width - side) >> 1, y0 = (img.height - side) >> 1;
