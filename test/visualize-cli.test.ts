@@ -188,6 +188,20 @@ describe('colour models', () => {
     assert.ok(at(0, 8, 2) > 0.85 && at(1, 8, 2) < 0.15 && at(2, 8, 2) < 0.15, `red stays red: ${[0, 1, 2].map((c) => at(c, 8, 2))}`);
   });
 
+  it('a colour picture already at an ONNX model\'s input size is used pixel for pixel, not resized and cropped', () => {
+    const onnx = join(fixtures, 'torchvision', 'resnet18.onnx');
+    const loaded = loadAnyModel(onnx, new RefBackend('float32'));
+    const info = modelPreprocessing(loaded, { modelFile: onnx });
+    assert.equal(info.height, 73, 'other sizes: resized to 73, centre 64 cut out (resize 256, crop 224)');
+    const file = join(dir, 'exact-64.png');
+    const px = squarePicture(64, 64, [10, 200, 30], 0);
+    writePng(file, { width: 64, height: 64, channels: 3, pixels: px });
+    const pixels = pixelSpace(modelInput(file, info, loaded.model, {}).x, info);
+    for (const [y, x] of [[0, 0], [9, 9], [10, 10], [63, 63]]) {
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(pixels.data[(c * 64 + y) * 64 + x] - px[(y * 64 + x) * 3 + c] / 255) < 1e-5, `pixel [${y}, ${x}] channel ${c}`);
+    }
+  });
+
   it('explain and visualize a colour .convkit model; a grey dataset for it is refused by name', () => {
     const out = join(dir, 'colour-explain');
     let r = cli('explain', '--model-file', colourModel, '--method', 'gradcam', '--class', 'blue', '--out', out, '--backend', 'ref', redPicture, '--json');

@@ -7,6 +7,7 @@ import { decodeModel } from '../io/modelfile.js';
 import type { Model } from '../model/model.js';
 import type { DataInfo } from '../node/datasets.js';
 import { squarePlanes } from '../node/folder.js';
+import { readImage } from '../node/image.js';
 import { readBytes } from '../node/mnist.js';
 import { loadOnnx } from '../onnx/import.js';
 import { Tensor } from '../tensor.js';
@@ -98,18 +99,22 @@ export function numberList(flag: string, positive: boolean) {
 /**
  * An image file as model input [1, C, h, w] (uploaded): grey models as convkit predict prepares
  * them (MNIST-style centring or a resize, inversion of dark-on-light pictures); colour models
- * without grey conversion: the central square resized, then the model's central crop, normalised.
+ * without grey conversion: the central square resized, then the model's central crop, normalised
+ * (a picture of exactly the input's size as it is).
  */
 export function modelInput(file: string, info: Preprocessing, model: Model, o: { preprocess?: 'mnist' | 'resize'; invert?: 'auto' | 'yes' | 'no' }): { x: Tensor; inverted: boolean } {
   if (info.channels === 1) return greyModelInput(file, info, model, o);
   if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
   const [C, h, w] = model.inputShape;
-  const planes = squarePlanes(file, info.height, 3);
+  // A picture already at the input's size is used as it is: cropping would cut off its edges.
+  const { width, height } = readImage(file);
+  const side = width === w && height === h ? h : info.height;
+  const planes = squarePlanes(file, side, 3);
   const x = new Tensor([1, C, h, w], model.backend.alloc(C * h * w));
-  const top0 = (info.height - h) >> 1, left0 = (info.width - w) >> 1;
+  const top0 = (side - h) >> 1, left0 = (side - w) >> 1;
   for (let c = 0; c < C; c++) {
     for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-      const v = Math.min(1, Math.max(0, planes[c].data[(top0 + i) * info.width + left0 + j]));
+      const v = Math.min(1, Math.max(0, planes[c].data[(top0 + i) * side + left0 + j]));
       x.data[(c * h + i) * w + j] = (v - info.mean[c]) / info.std[c];
     }
   }

@@ -96,7 +96,9 @@ function layerChannels(model: Model, o: VisualizeCommandOptions): number {
 function searchImages(model: Model, info: Preprocessing, o: VisualizeCommandOptions): { name: string; images: Tensor; classes: string[]; labels: ArrayLike<number> } {
   const name = o.dataset ?? (info.source === 'model file' && info.dataset !== 'none' ? info.dataset : 'mnist');
   const [C, h, w] = model.inputShape;
-  const full = loadDataset(name, 'test', { size: info.height, channels: C === 1 ? 1 : 3, mean: info.mean, std: info.std });
+  // Folder images are stored as in training when the model file says how; otherwise at the input's size, uncropped.
+  const size = info.source === 'model file' ? info.height : h;
+  const full = loadDataset(name, 'test', { size, channels: C === 1 ? 1 : 3, mean: info.mean, std: info.std });
   if (full.channels !== C || full.height < h || full.width < w) {
     throw new ConfigError(`dataset ${name} has ${full.channels}×${full.height}×${full.width} images; model ${o.modelFile} needs ${C}×${h}×${w}`);
   }
