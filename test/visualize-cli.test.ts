@@ -11,6 +11,7 @@ import { saveModel } from '../src/node/files.js';
 import { readImage, writePng } from '../src/node/image.js';
 import { loadMnist } from '../src/node/mnist.js';
 import { loadAnyModel, modelInput, modelPreprocessing, pixelSpace } from '../src/cli/model-input.js';
+import { webgpuSkip } from './webgpu-env.js';
 
 // These run the built CLI (dist/): `npm test` builds first; alone, run `npx tsc -p .` before.
 const dir = mkdtempSync(join(tmpdir(), 'convkit-visualize-cli-'));
@@ -223,4 +224,33 @@ describe('colour models', () => {
     assert.match(r.stderr, /dataset mnist has 1×28×28 images; model .*colour\.convkit needs 3×32×32/);
     assert.equal(existsSync(join(dir, 'never-mnist.png')), false);
   });
+});
+
+describe('the same explanations and pictures on every backend', () => {
+  // The ref backend is the oracle; wasm and webgpu (SwiftShader without a GPU) must agree with it through the CLI.
+  const run = (backend: string, ...args: string[]) => {
+    const r = cli(...args, '--backend', backend, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    return lastJson(r.stdout);
+  };
+  const close = (a: number[], b: number[], what: string) => {
+    const scale = Math.max(...b.map(Math.abs), 1e-12);
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= 1e-3 * scale, `${what}[${i}]: ${v} vs ${b[i]}`));
+  };
+  const explainMaps = (backend: string) => ['gradcam', 'saliency'].map((method) =>
+    run(backend, 'explain', '--model-file', join(fixtures, 'torch-lenet5.onnx'), '--method', method, '--out', join(dir, `backend-${backend}`), digit).explanations[0]);
+  const patches = (backend: string) => run(backend, 'visualize', '--model-file', lenet, '--layer', 'conv2', '--what', 'top-patches', '--channels', '0-3', '--k', '3', '--test-limit', '40', '--out', join(dir, `patches-${backend}.png`)).units;
+  const reference = { explain: explainMaps('ref'), patches: patches('ref') };
+
+  for (const backend of ['wasm', 'webgpu']) {
+    it(`${backend}: Grad-CAM and saliency maps, top-patch activations as on ref`, { skip: backend === 'webgpu' && webgpuSkip }, () => {
+      explainMaps(backend).forEach((e, i) => {
+        assert.equal(e.classIndex, reference.explain[i].classIndex);
+        close(e.map, reference.explain[i].map, `${e.method} map`);
+      });
+      patches(backend).forEach((u: { patches: { index: number; activation: number }[] }, c: number) => {
+        close(u.patches.map((p) => p.activation), reference.patches[c].patches.map((p: { activation: number }) => p.activation), `channel ${c} activations`);
+      });
+    });
+  }
 });
