@@ -126,8 +126,19 @@ describe('convkit visualize', () => {
     assert.match(r.stderr, /model file .*missing\.convkit does not exist/);
     r = cli('visualize', '--model-file', lenet, '--layer', 'conv1', '--out', join(dir, 'no-such-dir', 'x.png'), '--backend', 'ref');
     assert.match(r.stderr, /cannot write .*the directory .*no-such-dir does not exist/);
+    r = cli('visualize', '--model-file', lenet, '--layer', 'conv2', '--what', 'top-images', '--k', '65', '--out', out);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /k must be an integer ≥ 1 and ≤ 64/);
+    // Sizes multiply (scale × cells): the picture is checked before it is allocated.
+    r = cli('visualize', '--model-file', lenet, '--layer', 'conv1', '--scale', '100000', '--out', out, '--backend', 'ref');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /a picture of 500000×500000 pixels is too large to draw \(at most 67,108,864 pixels\)/);
+    r = cli('explain', '--model-file', lenet, '--scale', '1000000', '--out', join(dir, 'never-scale'), '--backend', 'ref', digit);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /a picture of 28000000×28000000 pixels is too large to draw/);
+    assert.equal(readdirSync(join(dir, 'never-scale')).length, 0);
     assert.equal(existsSync(out), false);
-    assert.equal(readdirSync(dir).some((f) => f.startsWith('never')), false);
+    assert.equal(readdirSync(dir).some((f) => f.startsWith('never') && f !== 'never-scale'), false);
   });
 });
 

@@ -15,10 +15,10 @@ import { Output } from './output.js';
 export const visualizeKinds = ['filters', 'maximize', 'top-patches', 'top-images'] as const;
 export type VisualizeKind = (typeof visualizeKinds)[number];
 
-function integer(name: string, min: number) {
+function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`);
     return n;
   };
 }
@@ -47,7 +47,7 @@ export function registerVisualizeCommand(program: Command): void {
     .option('--dataset <name>', 'top-patches, top-images: test images to search: mnist, fashion-mnist or folder:PATH (default: the dataset the model was trained on, else mnist)')
     .option('--test-limit <n>', 'top-patches, top-images: search only the first N test images (default 2000)', integer('test-limit', 1))
     .option('--channels <list>', 'channels (filters) to show, e.g. 0-7,12 (default: the first 64 for filters, the first 16 otherwise)', channelList)
-    .option('--k <n>', 'top-patches, top-images: how many per channel', integer('k', 1), 8)
+    .option('--k <n>', 'top-patches, top-images: how many per channel (at most 64)', integer('k', 1, 64), 8)
     .option('--steps <n>', 'maximize: gradient-ascent steps', integer('steps', 1), 200)
     .option('--scale <n>', 'enlarge each cell by this integer factor (default: to at least 48 pixels)', integer('scale', 1))
     .requiredOption('--out <file>', 'the PNG to write')
