@@ -69,9 +69,10 @@ export function modelPreprocessing(loaded: LoadedModel, o: { mean?: number[]; st
   if (C !== 1 && C !== 3) throw new ConfigError(`${o.modelFile}: input has ${C} channels; only grey (1) and colour (3) images can be prepared`);
   const stored = format === 'convkit' && metadata.data ? modelDataInfo(model, metadata) : undefined;
   const assumed = stored ? undefined : assumedPreprocessing(model.inputShape);
-  const base: DataInfo = stored ?? {
+  // A grey .convkit file without a data description is taken as MNIST, as convkit predict does (28×28, then the model's crop).
+  const base: DataInfo = stored ?? (format === 'convkit' && C === 1 && H <= 28 && W <= 28 ? modelDataInfo(model, metadata) : {
     dataset: 'none', channels: C, height: preparedSize(H), width: preparedSize(W), mean: assumed!.mean, std: assumed!.std, classes: model.spec.classes ?? [],
-  };
+  });
   if (o.mean || o.std) {
     const mean = perChannel(o.mean ?? base.mean, C, '--mean', o.modelFile), std = perChannel(o.std ?? base.std, C, '--std', o.modelFile);
     return { ...base, mean, std, source: 'flags' };
