@@ -6,10 +6,10 @@ import { ConfigError } from '../errors.js';
 import * as explain from '../explain/index.js';
 import { softmax } from '../explain/run.js';
 import type { Model } from '../model/model.js';
-import { loadModel } from '../node/files.js';
 import { writePng } from '../node/image.js';
 import { Tensor } from '../tensor.js';
-import { type CommonOptions, backendFor, greyModelInput, modelDataInfo } from './commands.js';
+import { type CommonOptions, backendFor } from './commands.js';
+import { loadAnyModel, modelInput, modelPreprocessing, numberList, pixelSpace } from './model-input.js';
 import { Output, percent } from './output.js';
 
 export const explainMethods = ['saliency', 'smoothgrad', 'gradxinput', 'gradcam', 'gradcam++', 'occlusion', 'guided'] as const;
@@ -27,8 +27,8 @@ function integer(name: string, min: number) {
 export function registerExplainCommand(program: Command): void {
   program.command('explain')
     .description('what the model looks at: heat-map overlays (saliency, SmoothGrad, gradient×input, Grad-CAM, occlusion, guided backpropagation) as PNGs, and the top classes')
-    .requiredOption('--model-file <file>', 'model saved by convkit train (grey-image models)')
-    .argument('<images...>', 'PNG or JPEG images (prepared as for convkit predict)')
+    .requiredOption('--model-file <file>', 'model saved by convkit train, or an ONNX file (imported on the fly)')
+    .argument('<images...>', 'PNG or JPEG images (grey models: prepared as for convkit predict; colour models: centre square resized and cropped to the input)')
     .addOption(new Option('--method <name>', 'explanation method').choices(explainMethods).default('saliency'))
     .option('--layer <node>', 'Grad-CAM node (default: the last convolution with a spatial output)')
     .option('--class <c>', 'class to explain, by index or name (default: the predicted class)')
@@ -40,6 +40,8 @@ export function registerExplainCommand(program: Command): void {
     .option('--scale <n>', 'enlarge the PNG by this integer factor (default: to at least 224 pixels wide)', integer('scale', 1))
     .addOption(new Option('--preprocess <how>', 'mnist: centre the ink by mass like MNIST; resize: plain resize').choices(['mnist', 'resize']).default('mnist'))
     .addOption(new Option('--invert <when>', 'invert dark-on-light pictures (auto: when the mean is light)').choices(['auto', 'yes', 'no']).default('auto'))
+    .option('--mean <list>', 'per-channel mean of pixel/255 to normalise with (default: the model file\'s; ONNX: ImageNet\'s for colour inputs ≥ 64 px)', numberList('--mean', false))
+    .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', numberList('--std', true))
     .addOption(new Option('--backend <name>', 'compute backend').choices(backendNames).default('auto'))
     .addOption(new Option('--threads <n>', 'compute threads for the wasm backend (default: all cores)').argParser(integer('threads', 1)))
     .addOption(new Option('--json', 'print the result, heat maps included, as one JSON object'))
@@ -60,13 +62,14 @@ export interface ExplainCommandOptions extends CommonOptions {
   scale?: number;
   preprocess?: 'mnist' | 'resize';
   invert?: 'auto' | 'yes' | 'no';
+  mean?: number[];
+  std?: number[];
 }
 
 /** One image's heat map at the input's size, what it is of, and the map at its own resolution (for --json). */
 interface HeatMap { classIndex: number; pixels: Tensor; map: Tensor; layer?: string }
 
-async function heatMap(model: Model, image: Tensor, o: ExplainCommandOptions): Promise<HeatMap> {
-  const classIndex = o.class;
+async function heatMap(model: Model, image: Tensor, o: ExplainCommandOptions, classIndex: number | undefined): Promise<HeatMap> {
   switch (o.method) {
     case 'saliency':
     case 'smoothgrad':
@@ -91,40 +94,55 @@ async function heatMap(model: Model, image: Tensor, o: ExplainCommandOptions): P
 export async function explainCommand(o: ExplainCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
-  const { model, metadata } = loadModel(o.modelFile, backend);
-  const info = modelDataInfo(model, metadata);
-  if (info.channels !== 1) throw new ConfigError(`explain supports grey-image models for now; ${o.modelFile} expects ${info.channels} channels`);
+  const loaded = loadAnyModel(o.modelFile, backend);
+  const { model } = loaded;
+  const info = modelPreprocessing(loaded, o);
+  if (info.note) out.text(`${o.modelFile}: ${info.note}`);
   // Check what the user named before any work: the layer, the class, the output directory.
   if (o.layer !== undefined && o.method !== 'gradcam' && o.method !== 'gradcam++') throw new ConfigError(`--layer applies to --method gradcam and gradcam++, not ${o.method}`);
   if (o.layer !== undefined) explain.spatialNode(model, o.layer, 'Grad-CAM layer');
-  if (o.class !== undefined) explain.resolveClass(model, o.class);
+  const classes = model.spec.classes ?? info.classes ?? [];
+  const classIndex = o.class === undefined ? undefined : classByName(model, classes, o.class);
   for (const file of o.images) if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
   prepareDirectory(o.out);
-  const classes = model.spec.classes ?? info.classes ?? [];
   const name = (k: number) => classes[k] ?? String(k);
   const W = model.inputShape[2];
   const scale = o.scale ?? Math.max(1, Math.ceil(224 / W));
   const results = [];
   for (const file of o.images) {
-    const { x, inverted } = greyModelInput(file, info, model, o);
+    const { x, inverted } = modelInput(file, info, model, o);
     const image = new Tensor(model.inputShape, x.data.slice());
     const { scores } = await explain.classScores(model, image);
     const probabilities = softmax(scores);
     const top = [...probabilities].map((p, k) => ({ class: name(k), index: k, probability: p }))
       .sort((a, b) => b.probability - a.probability).slice(0, Math.min(o.top ?? 3, probabilities.length));
-    const heat = await heatMap(model, image, o);
+    const heat = await heatMap(model, image, o, classIndex);
     const range = explain.mapRange(heat.pixels.data);
-    const picture = explain.withLegend(explain.upscale(explain.overlayHeatmap(explain.imageToRgba(image), heat.pixels, { alpha: 0.6 }), scale), range);
+    const picture = explain.withLegend(explain.upscale(explain.overlayHeatmap(explain.imageToRgba(pixelSpace(image, info), [0, 1]), heat.pixels, { alpha: 0.6 }), scale), range);
     const target = join(o.out, `${basename(file, extname(file))}-${o.method}.png`);
     writePng(target, { width: picture.width, height: picture.height, channels: 4, pixels: new Uint8Array(picture.data.buffer) });
     results.push({
       image: file, inverted, out: target, method: o.method, layer: heat.layer, class: name(heat.classIndex), classIndex: heat.classIndex,
       probability: probabilities[heat.classIndex], score: scores[heat.classIndex], top, range,
       mapShape: heat.map.shape, map: Array.from(heat.map.data), width: picture.width, height: picture.height,
+      preprocessing: { mean: info.mean, std: info.std, source: info.source },
     });
     out.text(`${file}: ${top.map((t) => `${t.class} ${percent(t.probability, 1)}`).join(', ')}; ${o.method}${heat.layer ? ` at ${heat.layer}` : ''} for ${name(heat.classIndex)} → ${target}`);
   }
   out.event({ type: 'result', explanations: results });
+}
+
+/**
+ * A class by name or index. Names come from the graph or, for models trained on a folder, from
+ * the model file's data description; a ConfigError lists the valid classes.
+ */
+function classByName(model: Model, classes: string[], cls: string): number {
+  const K = explain.classCount(model);
+  const byName = classes.indexOf(cls);
+  if (byName >= 0 && byName < K) return byName;
+  if (/^\d+$/.test(cls) && Number(cls) < K) return Number(cls);
+  const valid = classes.length === K ? classes.map((n, i) => `${i}=${n}`).join(', ') : `0..${K - 1}`;
+  throw new ConfigError(`class "${cls}" does not exist in model "${model.name}" (classes: ${valid})`);
 }
 
 /** Creates the output directory (and only it, with its missing parents) unless it exists; a file there is an error. */

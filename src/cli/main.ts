@@ -10,6 +10,7 @@ import { registerImageCommands } from './image-commands.js';
 import { ErrorReport, debugOption } from './errors.js';
 import { registerExplainCommand } from './explain-command.js';
 import { memoryLimitOption } from './memory-option.js';
+import { registerVisualizeCommand } from './visualize-command.js';
 
 function int(name: string, min = 0) {
   return (v: string) => {
@@ -139,6 +140,7 @@ export function buildProgram(): Command {
   registerImageCommands(program);
   registerOnnxCommands(program);
   registerExplainCommand(program);
+  registerVisualizeCommand(program);
   // --debug is accepted before or after the command name.
   program.addOption(debugOption());
   for (const command of program.commands) command.addOption(debugOption());

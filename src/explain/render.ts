@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { viridis } from './colormap.js';
+import { type ColourMap, viridis } from './colormap.js';
 
 /** 8-bit RGBA pixels, row by row (the layout of a canvas ImageData). */
 export interface RgbaImage {
@@ -9,7 +9,14 @@ export interface RgbaImage {
   data: Uint8ClampedArray;
 }
 
+/** The largest picture drawn: 2^26 pixels (256 MiB of RGBA). */
+export const MAX_PICTURE_PIXELS = 2 ** 26;
+
 export function createRgba(width: number, height: number, background: readonly [number, number, number] = [0, 0, 0]): RgbaImage {
+  // Checked before allocating: sizes come from user choices (scale, channels, k) multiplied together.
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0 || width * height > MAX_PICTURE_PIXELS) {
+    throw new ConfigError(`a picture of ${width}×${height} pixels is too large to draw (at most ${MAX_PICTURE_PIXELS.toLocaleString('en')} pixels): choose a smaller scale or fewer channels`);
+  }
   const data = new Uint8ClampedArray(width * height * 4);
   for (let i = 0; i < width * height; i++) data.set([...background, 255], i * 4);
   return { width, height, data };
@@ -26,11 +33,11 @@ export function mapRange(values: ArrayLike<number>): [number, number] {
   return hi > lo ? [lo, hi] : [lo, lo + 1];
 }
 
-/** A heat map [h, w] in viridis colours over `range` (default mapRange). */
-export function heatmapToRgba(map: Tensor, range: readonly [number, number] = mapRange(map.data)): RgbaImage {
+/** A heat map [h, w] in viridis colours (or another map) over `range` (default mapRange). */
+export function heatmapToRgba(map: Tensor, range: readonly [number, number] = mapRange(map.data), colours: ColourMap = viridis): RgbaImage {
   const [h, w] = map.shape;
   const out = createRgba(w, h);
-  for (let i = 0; i < w * h; i++) out.data.set(viridis((map.data[i] - range[0]) / (range[1] - range[0])), i * 4);
+  for (let i = 0; i < w * h; i++) out.data.set(colours((map.data[i] - range[0]) / (range[1] - range[0])), i * 4);
   return out;
 }
 
@@ -100,15 +107,15 @@ export function paste(dst: RgbaImage, src: RgbaImage, left: number, top: number)
 /**
  * The image with a legend below it: the colour bar from low (left) to high (right), with the
  * two values written at its ends in a 3×5 pixel font, enlarged with the image (default: one
- * font pixel per 100 image pixels of width, at least 1).
+ * font pixel per 100 image pixels of width, at least 1). The bar is viridis unless `colours` says otherwise.
  */
-export function withLegend(img: RgbaImage, range: readonly [number, number], textScale = Math.max(1, Math.floor(img.width / 100))): RgbaImage {
+export function withLegend(img: RgbaImage, range: readonly [number, number], textScale = Math.max(1, Math.floor(img.width / 100)), colours: ColourMap = viridis): RgbaImage {
   const s = textScale, barHeight = 6 * s, textHeight = 5 * s, pad = 2 * s;
   const out = createRgba(img.width, img.height + pad + barHeight + pad + textHeight + pad, [255, 255, 255]);
   paste(out, img, 0, 0);
   const top = img.height + pad;
   for (let x = 0; x < img.width; x++) {
-    const colour = viridis(img.width > 1 ? x / (img.width - 1) : 0);
+    const colour = colours(img.width > 1 ? x / (img.width - 1) : 0);
     for (let y = 0; y < barHeight; y++) out.data.set(colour, ((top + y) * img.width + x) * 4);
   }
   const labelTop = top + barHeight + pad;
@@ -132,7 +139,8 @@ const GLYPHS: Record<string, number[]> = {
   '-': [0, 0, 7, 0, 0], '.': [0, 0, 0, 0, 2], e: [0, 7, 7, 4, 7],
 };
 
-function drawText(img: RgbaImage, text: string, left: number, top: number, scale: number): void {
+/** Writes digits (and - . e) in the 3×5 pixel font, black, each font pixel `scale` image pixels wide. */
+export function drawText(img: RgbaImage, text: string, left: number, top: number, scale: number): void {
   [...text].forEach((ch, i) => {
     const rows = GLYPHS[ch] ?? [0, 0, 0, 0, 0];
     for (let y = 0; y < 5 * scale; y++) {
