@@ -123,7 +123,7 @@ describe('convkit visualize', () => {
     r = cli('visualize', '--model-file', lenet, '--layer', 'conv1', '--what', 'top-patches', '--dataset', 'cifar', '--out', out, '--backend', 'ref');
     assert.match(r.stderr, /unknown dataset "cifar"/);
     r = cli('visualize', '--model-file', join(dir, 'missing.convkit'), '--layer', 'conv1', '--out', out, '--backend', 'ref');
-    assert.match(r.stderr, /model file .*missing\.convkit does not exist/);
+    assert.match(r.stderr, /cannot read .*missing\.convkit: no such file/);
     r = cli('visualize', '--model-file', lenet, '--layer', 'conv1', '--out', join(dir, 'no-such-dir', 'x.png'), '--backend', 'ref');
     assert.match(r.stderr, /cannot write .*the directory .*no-such-dir does not exist/);
     r = cli('visualize', '--model-file', lenet, '--layer', 'conv2', '--what', 'top-images', '--k', '65', '--out', out);

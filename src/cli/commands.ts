@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { describeAdapter } from '../backend/gpu-probe.js';
 import { type Backend, type BackendChoice, WasmBackend, backendNames, createBackend, probeGpu, selectBackend } from '../backend/index.js';
-import { limitDataset } from '../data/dataset.js';
+import { MNIST_MEAN, MNIST_STD, limitDataset } from '../data/dataset.js';
 import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
 import { ConfigError, ConvkitError, FormatError } from '../errors.js';
 import { Model, estimateMemory } from '../model/model.js';
@@ -341,7 +341,7 @@ export async function predictCommand(o: PredictCommandOptions): Promise<void> {
 
 /** The data description a model file stores (MNIST's when it has none). */
 export function modelDataInfo(model: Model, metadata: Record<string, unknown>): DataInfo {
-  return (metadata.data as DataInfo | undefined) ?? { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.1307], std: [0.3081], classes: model.spec.classes ?? [] };
+  return (metadata.data as DataInfo | undefined) ?? { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [MNIST_MEAN], std: [MNIST_STD], classes: model.spec.classes ?? [] };
 }
 
 /**

@@ -1,17 +1,18 @@
 import { existsSync } from 'node:fs';
-import { extname } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
-import { decodeModel } from '../io/modelfile.js';
 import type { Model } from '../model/model.js';
 import type { DataInfo } from '../node/datasets.js';
 import { squarePlanes } from '../node/folder.js';
 import { readImage } from '../node/image.js';
-import { readBytes } from '../node/mnist.js';
-import { loadOnnx } from '../onnx/import.js';
 import { Tensor } from '../tensor.js';
 import { greyModelInput, modelDataInfo } from './commands.js';
+import { loadAnyModel, storedSize } from './model-source.js';
+import { MNIST_MEAN, MNIST_STD } from '../data/dataset.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../train/finetune.js';
+
+export { loadAnyModel };
 
 /**
  * Which models the explain and visualize commands read, and how an image is prepared for
@@ -19,19 +20,7 @@ import { greyModelInput, modelDataInfo } from './commands.js';
  * that is reported to the user and can be overridden with --mean/--std.
  */
 
-export interface LoadedModel {
-  model: Model;
-  metadata: Record<string, unknown>;
-  format: 'convkit' | 'onnx';
-}
-
-/** A .convkit file, or an ONNX file (by its .onnx name) imported on the fly. */
-export function loadAnyModel(file: string, backend: Backend): LoadedModel {
-  if (!existsSync(file)) throw new ConfigError(`model file ${file} does not exist`);
-  const bytes = readBytes(file);
-  if (extname(file).toLowerCase() === '.onnx') return { model: loadOnnx(bytes, backend, file), metadata: {}, format: 'onnx' };
-  return { ...decodeModel(bytes, file, backend), format: 'convkit' };
-}
+export type LoadedModel = ReturnType<typeof loadAnyModel>;
 
 /** How pixels become model input, and where that came from (said to the user when assumed). */
 export interface Preprocessing extends DataInfo {
@@ -40,9 +29,7 @@ export interface Preprocessing extends DataInfo {
   note?: string;
 }
 
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-export const IMAGENET_STD = [0.229, 0.224, 0.225];
-export const MNIST_STATS = { mean: [0.1307], std: [0.3081] };
+const MNIST_STATS = { mean: [MNIST_MEAN], std: [MNIST_STD] };
 
 /**
  * The preprocessing assumed for a model that stores none (ONNX files have no place for it):
@@ -57,21 +44,16 @@ export function assumedPreprocessing(inputShape: readonly number[]): { mean: num
   return { mean: Array(C).fill(0), std: Array(C).fill(1), note: 'no stored preprocessing: assuming pixels in [0, 1] (mean 0, std 1); override with --mean/--std' };
 }
 
-/** Images are prepared a little larger than a ≥ 64-pixel input, then centre-cropped (resize 256, crop 224), as in training. */
-function preparedSize(side: number): number {
-  return side >= 64 ? Math.round((side * 8) / 7) : side;
-}
-
 /** The preprocessing for a loaded model: --mean/--std if given, else the file's, else the assumption. */
 export function modelPreprocessing(loaded: LoadedModel, o: { mean?: number[]; std?: number[]; modelFile: string }): Preprocessing {
-  const { model, metadata, format } = loaded;
+  const { model, metadata, onnx } = loaded;
   const [C, H, W] = model.inputShape;
   if (C !== 1 && C !== 3) throw new ConfigError(`${o.modelFile}: input has ${C} channels; only grey (1) and colour (3) images can be prepared`);
-  const stored = format === 'convkit' && metadata.data ? modelDataInfo(model, metadata) : undefined;
+  const stored = !onnx && metadata.data ? modelDataInfo(model, metadata) : undefined;
   const assumed = stored ? undefined : assumedPreprocessing(model.inputShape);
   // A grey .convkit file without a data description is taken as MNIST, as convkit predict does (28×28, then the model's crop).
-  const base: DataInfo = stored ?? (format === 'convkit' && C === 1 && H <= 28 && W <= 28 ? modelDataInfo(model, metadata) : {
-    dataset: 'none', channels: C, height: preparedSize(H), width: preparedSize(W), mean: assumed!.mean, std: assumed!.std, classes: model.spec.classes ?? [],
+  const base: DataInfo = stored ?? (!onnx && C === 1 && H <= 28 && W <= 28 ? modelDataInfo(model, metadata) : {
+    dataset: 'none', channels: C, height: storedSize(H), width: storedSize(W), mean: assumed!.mean, std: assumed!.std, classes: model.spec.classes ?? [],
   });
   if (o.mean || o.std) {
     const mean = perChannel(o.mean ?? base.mean, C, '--mean', o.modelFile), std = perChannel(o.std ?? base.std, C, '--std', o.modelFile);
