@@ -20,7 +20,8 @@ export {
   type ConcatSpec, type BatchNormSpec, type LrnSpec, type AdaptiveAvgPoolSpec, type MulSpec,
 } from './layers/index.js';
 export { GraphBuilder } from './model/graph-builder.js';
-export { Model, sequential, INPUT, MAX_BUILD_VALUES, MAX_ACTIVATION, type ModelSpec, type ModelLimits, type BackwardOptions, type NodeSpec, type NamedParam, type SummaryRow } from './model/model.js';
+export { DEFAULT_MEMORY_LIMIT, formatBytes, parseByteSize, type MemoryEstimate, type MemoryOptions } from './model/memory.js';
+export { Model, sequential, estimateMemory, INPUT, MAX_BUILD_VALUES, MAX_ACTIVATION, type ModelSpec, type ModelLimits, type BackwardOptions, type NodeSpec, type NamedParam, type SummaryRow } from './model/model.js';
 export { zoo, zooEntry, type ZooEntry, type ZooOptions } from './model/zoo.js';
 export { recipes, recipeFor, fineTuneRecipe, type TrainDefaults } from './train/recipes.js';
 export { receptiveFields, fieldBounds, throughWindow, type ReceptiveField, type AxisField } from './model/receptive-field.js';
@@ -28,7 +29,7 @@ export { initWeights, type InitName } from './init.js';
 export { SoftmaxCrossEntropy } from './train/loss.js';
 export { Optimizer, type OptimizerConfig, type OptimizerState, type ParamGroup } from './train/optimizer.js';
 export { findHead, withNewHead, nodesUntil, fineTuneOptions, IMAGENET_MEAN, IMAGENET_STD, type FineTunePlan } from './train/finetune.js';
-export { RESIZED_CROP_DEFAULTS, resizedCropBox, type ResizedCropOptions } from './data/resized-crop.js';
+export { RESIZED_CROP_DEFAULTS, resizedCropBox, type ResizedCropOptions, type CropBox } from './data/resized-crop.js';
 export { makeSchedule, type ScheduleConfig } from './train/schedule.js';
 export { train, DivergenceError, type TrainOptions, type TrainEvent, type TrainResult, type TrainState } from './train/trainer.js';
 export { evaluate, argmaxRow, type Evaluation } from './train/evaluate.js';

@@ -80,8 +80,9 @@ describe('backend choice', () => {
         '--out', join(dir, 'm.convkit')], { ...software, CONVKIT_LOSE_GPU_AFTER: '40' }, false);
       assert.equal(lost.status, 1, lost.stderr);
       assert.match(lost.stderr, /GPU device was lost/);
-      assert.ok(lost.stderr.includes(`convkit train --resume ${ck} --backend wasm`), lost.stderr);
-      const resumed = convkit(['train', '--resume', ck, '--backend', 'wasm', '--json']);
+      const out = join(dir, 'm.convkit');
+      assert.ok(lost.stderr.includes(`convkit train --resume ${ck} --out ${out} --backend wasm`), lost.stderr);
+      const resumed = convkit(['train', '--resume', ck, '--out', out, '--backend', 'wasm', '--json']);
       assert.equal(resumed.status, 0, resumed.stderr);
       const result = resumed.events.at(-1);
       assert.equal(result.epochs, 2);

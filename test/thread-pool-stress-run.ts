@@ -18,7 +18,8 @@
 import { createBackend } from '../src/backend/index.js';
 import { RefBackend } from '../src/backend/ref.js';
 import { instantiateKernels, loadKernels, threadedKernels } from '../src/backend/wasm-kernels.js';
-import { nodePlatform } from '../src/backend/wasm-node.js';
+import { kernelBytes } from '../src/backend/wasm-files.js';
+import { platform } from '../src/node/platform.js';
 import { type Piece, ThreadPool } from '../src/backend/wasm-threads.js';
 import { Rng } from '../src/rng.js';
 
@@ -34,9 +35,9 @@ function wrong(message: string): never {
 
 async function poolMode(): Promise<void> {
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
-  const { module } = await loadKernels(nodePlatform.readWasm, true, false);
+  const { module } = await loadKernels((file) => kernelBytes(file), true, false);
   const k = instantiateKernels(module, memory);
-  const pool = await ThreadPool.start(2, module, memory, k, nodePlatform.spawnWorker!);
+  const pool = await ThreadPool.start(2, module, memory, k, platform.spawnWorker!);
   const axpy = threadedKernels.indexOf('axpy');
   // 40 pieces of 16 elements at most: x, y and the expected y above the kernels' static data.
   const PIECE_FLOATS = 16, MAX = 40, n = PIECE_FLOATS * MAX;

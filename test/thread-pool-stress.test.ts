@@ -21,7 +21,7 @@ if (!existsSync(new URL('../dist-wasm/kernels-simd.wasm', import.meta.url))) {
 /** Runs the workload; resolves with its summary, rejects on a wrong result, a crash or a hang. */
 function stress(mode: 'pool' | 'backend', seconds: number): Promise<{ jobs: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', runner, mode, String(seconds)],
+    const child = spawn(process.execPath, ['--conditions=convkit-source', '--import', 'tsx', runner, mode, String(seconds)],
       { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '', last = 'nothing yet', summary: { jobs: number } | null = null;
     let watchdog = setTimeout(hung, WATCHDOG_MS);

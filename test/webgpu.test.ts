@@ -336,7 +336,7 @@ describe('webgpu backend errors', () => {
 const { ConvkitError } = await import(${JSON.stringify(errors)});
 try { await WebGpuBackend.create(); console.log('created'); }
 catch (e) { console.log(JSON.stringify({ convkit: e instanceof ConvkitError, message: e.message })); }`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    const r = spawnSync(process.execPath, ['--conditions=convkit-source', '--import', 'tsx', '--input-type=module', '-e', code], {
       encoding: 'utf8', env: { ...process.env, VK_ICD_FILENAMES: '/nonexistent/convkit-test-icd.json' }, timeout: 60_000,
     });
     const line = r.stdout.trim().split('\n').at(-1) ?? '';

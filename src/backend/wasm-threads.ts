@@ -26,7 +26,7 @@
  * a job still runs, and no late DONE increment can arrive, once the next job starts.
  *
  * Platform-neutral: the host supplies `spawn` (worker_threads in Node, Web Workers in a
- * browser; see wasm-node.ts). The calling thread must be allowed to block, which in a browser
+ * browser; see src/node/platform.ts). The calling thread must be allowed to block, which in a browser
  * means running the backend inside a Worker (it falls back to spinning otherwise).
  */
 
