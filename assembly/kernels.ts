@@ -12,6 +12,7 @@ export { maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackwar
 export { batchNormStats, batchNormApply, batchNormBackward, lrnForward, lrnBackward } from './norm';
 export { add, mul, axpy, addBias, sumRows, relu, reluBackward, leakyRelu, leakyReluBackward, tanh, tanhBackward, sigmoid, sigmoidBackward, sumOfSquares, sameBytes } from './elementwise';
 export { hardSigmoid, hardSigmoidBackward, channelScale, channelScaleBackward } from './elementwise';
+export { layerNormForward, layerNormBackward, layerNormParamGrads, gelu, geluBackward } from './layernorm';
 export { softmax, softmaxBackward, softmaxCrossEntropy } from './softmax';
 export { sgdStep, adamStep } from './optim';
 

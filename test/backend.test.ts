@@ -986,6 +986,63 @@ for (const c of selected) {
         }
       });
     });
+
+    // ConvNeXt's layer norm over channels and GELU; ShuffleNet's channel shuffle and slice as the copies their layers make.
+    describe('kernels for ConvNeXt and ShuffleNet', () => {
+      it('layer norm over channels forward and backward (one channel, one position, odd sizes, a large offset)', async () => {
+        const rng = new Rng(44);
+        for (const [N, C, HW, shift] of [[2, 6, 9, 0], [1, 1, 5, 0], [3, 7, 1, 0], [2, 48, 17, 0], [1, 96, 64, 0], [2, 5, 3, 50], [4, 64, 160, 0]]) {
+          const n = N * C * HW, P = N * HW, what = `layerNorm ${N}×${C}×${HW}`;
+          const [x, xr] = pair(be, n, rng, shift - 2, shift + 2), [g, gr] = pair(be, C, rng, 0.5, 1.5), [bt, btr] = pair(be, C, rng);
+          const [m, mr] = outputs(be, P, rng), [s, sr] = outputs(be, P, rng), [y, yr] = outputs(be, n, rng);
+          be.layerNormForward(N, C, HW, x, g, bt, 1e-6, m, s, y);
+          ref.layerNormForward(N, C, HW, xr, gr, btr, 1e-6, mr, sr, yr);
+          await close(m, mr, `${what} mean`);
+          await close(s, sr, `${what} invStd`, C === 1 ? 1e-2 : TOL);
+          await close(y, yr, `${what} forward`);
+          const [dy, dyr] = pair(be, n, rng), [dx, dxr] = outputs(be, n, rng);
+          const [dg, dgr] = outputs(be, C, rng), [db, dbr] = outputs(be, C, rng);
+          be.layerNormBackward(N, C, HW, x, dy, m, s, g, dx, dg, db);
+          ref.layerNormBackward(N, C, HW, xr, dyr, mr, sr, gr, dxr, dgr, dbr);
+          await close(dx, dxr, `${what} dx`, C === 1 ? 1e-2 : TOL);
+          await close(dg, dgr, `${what} dgamma`, 1e-4 * Math.sqrt(P));
+          await close(db, dbr, `${what} dbeta`, 1e-4 * Math.sqrt(P));
+        }
+      });
+
+      it('GELU forward and backward (0, both tails, the erf series/continued-fraction seam at ±2.5·√2)', async () => {
+        const rng = new Rng(45);
+        for (const n of [1003, 64, 7]) {
+          const [x, xr] = pair(be, n, rng, -8, 8);
+          [0, -0.5, 3.5355, -3.5355, 12, -12, 1e-3].forEach((v, i) => { if (i < n) { x[i] = v; xr[i] = v; } });
+          be.upload(x);
+          const [y, yr] = outputs(be, n, rng, true);
+          be.gelu(x, y);
+          ref.gelu(xr, yr);
+          await close(y, yr, `gelu n ${n}`);
+          const [dy, dyr] = pair(be, n, rng), [dx, dxr] = outputs(be, n, rng, true);
+          be.geluBackward(x, dy, dx);
+          ref.geluBackward(xr, dyr, dxr);
+          await close(dx, dxr, `geluBackward n ${n}`);
+        }
+      });
+
+      it('copyBlocks from a zero-stride source (the channel slice\'s zeros) and plane by plane (the channel shuffle)', async () => {
+        const rng = new Rng(46);
+        const [N, C, HW, g] = [3, 6, 5, 2];
+        const [src, srcr] = pair(be, 8, rng), [dst, dstr] = outputs(be, N * 20, rng);
+        be.copyBlocks(N, src, 0, 1, dst, 20, 3, 7);
+        ref.copyBlocks(N, srcr, 0, 1, dstr, 20, 3, 7);
+        await close(dst, dstr, 'copyBlocks, stride 0', 0);
+        const [x, xr] = pair(be, N * C * HW, rng), [y, yr] = outputs(be, N * C * HW, rng);
+        for (let c = 0; c < C; c++) {
+          const to = (c % (C / g)) * g + Math.floor(c / (C / g));
+          be.copyBlocks(N, x, C * HW, c * HW, y, C * HW, to * HW, HW);
+          ref.copyBlocks(N, xr, C * HW, c * HW, yr, C * HW, to * HW, HW);
+        }
+        await close(y, yr, 'channel shuffle by planes', 0);
+      });
+    });
   });
 }
 

@@ -155,6 +155,21 @@ export interface Backend {
   /** dx[p, i] = dy[p, i]·s[p] and ds[p] = Σ_i dy[p, i]·x[p, i]. */
   channelScaleBackward(P: number, HW: number, x: FloatArray, s: FloatArray, dy: FloatArray, dx: FloatArray, ds: FloatArray): void;
 
+  /**
+   * Layer norm over channels of [N, C, HW] (each of the N·HW positions normalised over its C
+   * values, biased variance): y = gamma[c]·(x − mean[p])·invStd[p] + beta[c], with
+   * invStd = 1/√(variance + eps); mean and invStd (N·HW values each) are written for the backward pass.
+   */
+  layerNormForward(N: number, C: number, HW: number, x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: number,
+    mean: FloatArray, invStd: FloatArray, y: FloatArray): void;
+  /** dx, dgamma = Σ dy·x̂, dbeta = Σ dy over N and HW (all written), from the forward's mean and invStd. */
+  layerNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void;
+  /** y = x·Φ(x) = x·(1 + erf(x/√2))/2: exact GELU. */
+  gelu(x: FloatArray, y: FloatArray): void;
+  /** dx = dy·(Φ(x) + x·φ(x)), φ the standard normal density. */
+  geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray): void;
+
   /** y = x for x > 0, slope·x otherwise, then capped at `cap` (ReLU: slope 0, cap ∞; ReLU6: cap 6). */
   leakyRelu(x: FloatArray, y: FloatArray, slope: number, cap: number): void;
   /** dx = dy·(1 where 0 < x < cap, slope where x ≤ 0, 0 where x ≥ cap). */

@@ -346,6 +346,59 @@ export class RefBackend implements Backend {
     }
   }
 
+  layerNormForward(N: number, C: number, HW: number, x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: number,
+    mean: FloatArray, invStd: FloatArray, y: FloatArray): void {
+    for (let n = 0; n < N; n++) {
+      for (let i = 0; i < HW; i++) {
+        const p = n * HW + i, at = (c: number) => (n * C + c) * HW + i;
+        let sum = 0;
+        for (let c = 0; c < C; c++) sum += x[at(c)];
+        const m = sum / C;
+        let sq = 0;
+        for (let c = 0; c < C; c++) sq += (x[at(c)] - m) ** 2;
+        const s = 1 / Math.sqrt(sq / C + eps);
+        mean[p] = m;
+        invStd[p] = s;
+        for (let c = 0; c < C; c++) y[at(c)] = gamma[c] * (x[at(c)] - m) * s + beta[c];
+      }
+    }
+  }
+
+  layerNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+    dgamma.fill(0);
+    dbeta.fill(0);
+    for (let n = 0; n < N; n++) {
+      for (let i = 0; i < HW; i++) {
+        const p = n * HW + i, at = (c: number) => (n * C + c) * HW + i;
+        // With g = dy·γ and x̂ = (x − μ)·σ⁻¹ over one position's C values: dx = σ⁻¹·(g − mean(g) − x̂·mean(g·x̂)).
+        let sumG = 0, sumGXhat = 0;
+        for (let c = 0; c < C; c++) {
+          const xhat = (x[at(c)] - mean[p]) * invStd[p];
+          sumG += dy[at(c)] * gamma[c];
+          sumGXhat += dy[at(c)] * gamma[c] * xhat;
+          dgamma[c] += dy[at(c)] * xhat;
+          dbeta[c] += dy[at(c)];
+        }
+        for (let c = 0; c < C; c++) {
+          const xhat = (x[at(c)] - mean[p]) * invStd[p];
+          dx[at(c)] = invStd[p] * (dy[at(c)] * gamma[c] - sumG / C - (xhat * sumGXhat) / C);
+        }
+      }
+    }
+  }
+
+  gelu(x: FloatArray, y: FloatArray): void {
+    for (let i = 0; i < y.length; i++) y[i] = 0.5 * x[i] * (1 + erf(x[i] * Math.SQRT1_2));
+  }
+
+  geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    for (let i = 0; i < dx.length; i++) {
+      const v = x[i];
+      dx[i] = dy[i] * (0.5 * (1 + erf(v * Math.SQRT1_2)) + v * Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI));
+    }
+  }
+
   addBias(rows: number, cols: number, x: FloatArray, b: FloatArray, y: FloatArray): void {
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) y[r * cols + c] = x[r * cols + c] + b[c];
   }
@@ -481,4 +534,30 @@ export function batchNormRunningOnHost(C: number, mean: FloatArray, variance: Fl
     runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c];
     runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * unbias;
   }
+}
+
+/**
+ * The error function to double precision: its Maclaurin series below |x| = 2.5 (at most ~2
+ * digits lost to cancellation), erfc's continued fraction above, ±1 from |x| = 6 (erfc(6) < 1e-16).
+ */
+export function erf(x: number): number {
+  const a = Math.abs(x);
+  if (Number.isNaN(x)) return NaN;
+  if (a >= 6) return Math.sign(x);
+  if (a < 2.5) {
+    // erf(x) = 2/√π · Σ (−1)ⁿ x^(2n+1) / (n!·(2n+1))
+    let term = x, sum = x;
+    for (let n = 1; n < 60; n++) {
+      term *= (-x * x) / n;
+      const t = term / (2 * n + 1);
+      sum += t;
+      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(a) = e^(−a²)/√π · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + …)))), evaluated from its tail.
+  let k = a;
+  for (let j = 80; j >= 1; j--) k = a + j / 2 / k;
+  const erfc = Math.exp(-a * a) / (Math.sqrt(Math.PI) * k);
+  return Math.sign(x) * (1 - erfc);
 }

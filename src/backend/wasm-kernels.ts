@@ -98,6 +98,12 @@ export interface KernelExports {
   /** Per-plane scale kernels cover planes [p0, p1). */
   channelScale(HW: number, p0: number, p1: number, x: Ptr, s: Ptr, y: Ptr): void;
   channelScaleBackward(HW: number, p0: number, p1: number, x: Ptr, s: Ptr, dy: Ptr, dx: Ptr, ds: Ptr): void;
+  /** Layer norm over channels (assembly/layernorm.ts): forward and dx cover positions (n·HW + i) in [p0, p1), the parameter gradients channels [c0, c1). */
+  layerNormForward(C: number, HW: number, p0: number, p1: number, x: Ptr, gamma: Ptr, beta: Ptr, eps: number, mean: Ptr, invStd: Ptr, y: Ptr): void;
+  layerNormBackward(C: number, HW: number, p0: number, p1: number, x: Ptr, dy: Ptr, mean: Ptr, invStd: Ptr, gamma: Ptr, dx: Ptr): void;
+  layerNormParamGrads(N: number, C: number, HW: number, c0: number, c1: number, x: Ptr, dy: Ptr, mean: Ptr, invStd: Ptr, dgamma: Ptr, dbeta: Ptr): void;
+  gelu(x: Ptr, y: Ptr, n: number): void;
+  geluBackward(x: Ptr, dy: Ptr, dx: Ptr, n: number): void;
   softmax(N: number, K: number, x: Ptr, y: Ptr): void;
   softmaxBackward(N: number, K: number, y: Ptr, dy: Ptr, dx: Ptr): void;
   /** Σ x² in double precision. */
@@ -118,7 +124,8 @@ export const threadedKernels = ['gemm', 'conv2dForward', 'conv2dBackwardInput', 
   'tanh', 'tanhBackward', 'sigmoid', 'sigmoidBackward', 'convGemmForward', 'convGemmWeights', 'convPackWeights',
   'winogradWeights', 'winogradInput', 'winogradMultiply', 'winogradGradInput', 'winogradGradOutput', 'winogradGradProducts', 'winogradGradWeights', 'gemmPackB', 'gemmPacked', 'sgdStep', 'adamStep', 'convPackGradient',
   'winograd5Weights', 'winograd5Input', 'winograd5Multiply',
-  'hardSigmoid', 'hardSigmoidBackward', 'channelScale', 'channelScaleBackward'] as const;
+  'hardSigmoid', 'hardSigmoidBackward', 'channelScale', 'channelScaleBackward',
+  'layerNormForward', 'layerNormBackward', 'layerNormParamGrads', 'gelu', 'geluBackward'] as const;
 export type ThreadedKernel = typeof threadedKernels[number];
 
 export type KernelVariant = 'relaxed' | 'simd';

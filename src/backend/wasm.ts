@@ -492,6 +492,48 @@ export class WasmBackend implements Backend {
     this.io.finish();
   }
 
+  // ---- Layer norm over channels and GELU (ConvNeXt); kernels in assembly/layernorm.ts ----
+
+  layerNormForward(N: number, C: number, HW: number, x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: number,
+    mean: FloatArray, invStd: FloatArray, y: FloatArray): void {
+    this.io.begin();
+    const n = N * C * HW, P = N * HW;
+    const xp = this.io.input(x, n, 'x'), gp = this.io.input(gamma, C, 'gamma'), bp = this.io.input(beta, C, 'beta');
+    const mp = this.io.output(mean, P, 'mean'), sp = this.io.output(invStd, P, 'invStd'), yp = this.io.output(y, n, 'y');
+    this.split('layerNormForward', P, n, (p0, p1) => [C, HW, p0, p1, xp, gp, bp, eps, mp, sp, yp]);
+    this.io.finish();
+  }
+
+  layerNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+    this.io.begin();
+    const n = N * C * HW, P = N * HW;
+    const xp = this.io.input(x, n, 'x'), dyp = this.io.input(dy, n, 'dy'), mp = this.io.input(mean, P, 'mean');
+    const sp = this.io.input(invStd, P, 'invStd'), gp = this.io.input(gamma, C, 'gamma');
+    const dxp = this.io.output(dx, n, 'dx'), dgp = this.io.output(dgamma, C, 'dgamma'), dbp = this.io.output(dbeta, C, 'dbeta');
+    this.split('layerNormBackward', P, n, (p0, p1) => [C, HW, p0, p1, xp, dyp, mp, sp, gp, dxp]);
+    this.split('layerNormParamGrads', C, n, (c0, c1) => [N, C, HW, c0, c1, xp, dyp, mp, sp, dgp, dbp]);
+    this.io.finish();
+  }
+
+  gelu(x: FloatArray, y: FloatArray): void {
+    this.io.begin();
+    const n = y.length;
+    const xp = this.io.input(x, n, 'x'), yp = this.io.output(y, n, 'y');
+    this.elementwise('gelu', n, (i, m) => [xp + i * 4, yp + i * 4, m]);
+    this.io.finish();
+  }
+
+  geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    this.io.begin();
+    const n = dx.length;
+    const xp = this.io.input(x, n, 'x'), dyp = this.io.input(dy, n, 'dy'), dxp = this.io.output(dx, n, 'dx');
+    this.elementwise('geluBackward', n, (i, m) => [xp + i * 4, dyp + i * 4, dxp + i * 4, m]);
+    this.io.finish();
+  }
+
+  // ---- end of layer norm and GELU ----
+
   softmax(N: number, K: number, x: FloatArray, y: FloatArray): void {
     this.io.begin();
     this.k.softmax(N, K, this.io.input(x, N * K, 'x'), this.io.output(y, N * K, 'y'));

@@ -3,7 +3,7 @@ import type { Shape, Tensor } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 
 export interface ActivationSpec {
-  type: 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'leakyrelu' | 'relu6' | 'hardsigmoid';
+  type: 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'leakyrelu' | 'relu6' | 'hardsigmoid' | 'gelu';
   /** leakyrelu: slope for negative inputs (default 0.01). */
   slope?: number;
   /** hardsigmoid: y = clamp(alpha·x + beta, 0, 1); defaults PyTorch's alpha 1/6, beta 1/2 (ONNX's are 0.2, 0.5). */
@@ -13,14 +13,14 @@ export interface ActivationSpec {
 
 /** The keys each activation takes (the spec type holds every activation's settings together). */
 export const activationKeys: Record<ActivationSpec['type'], readonly string[]> = {
-  relu: ['type'], tanh: ['type'], sigmoid: ['type'], softmax: ['type'], relu6: ['type'],
+  relu: ['type'], tanh: ['type'], sigmoid: ['type'], softmax: ['type'], relu6: ['type'], gelu: ['type'],
   leakyrelu: ['type', 'slope'], hardsigmoid: ['type', 'alpha', 'beta'],
 };
 // Every key of the spec belongs to some activation.
 specKeys<ActivationSpec>({ type: true, slope: true, alpha: true, beta: true });
 
 /**
- * Element-wise activations. ReLU's derivative at exactly 0 is taken as 0 (a valid
+ * Element-wise activations; GELU is the exact one, x·Φ(x) (erf, not the tanh approximation). ReLU's derivative at exactly 0 is taken as 0 (a valid
  * subgradient, the choice PyTorch and TensorFlow make). Softmax is over the last axis; for
  * training use the fused softmax-cross-entropy loss instead, which is stabler and cheaper.
  */
@@ -68,6 +68,7 @@ export class Activation extends Layer {
       case 'sigmoid': b.sigmoid(x.data, y.data); break;
       case 'hardsigmoid': b.hardSigmoid(x.data, y.data, this.alpha, this.beta); break;
       case 'softmax': b.softmax(N, x.size / N, x.data, y.data); break;
+      case 'gelu': b.gelu(x.data, y.data); break;
       case 'leakyrelu':
       case 'relu6': b.leakyRelu(x.data, y.data, this.slope, this.cap); break;
     }
@@ -84,6 +85,7 @@ export class Activation extends Layer {
       case 'tanh': b.tanhBackward(this.output.data, dy.data, dx.data); break;
       case 'sigmoid': b.sigmoidBackward(this.output.data, dy.data, dx.data); break;
       case 'hardsigmoid': b.hardSigmoidBackward(this.input.data, dy.data, dx.data, this.alpha, this.beta); break;
+      case 'gelu': b.geluBackward(this.input.data, dy.data, dx.data); break;
       case 'softmax': b.softmaxBackward(dy.shape[0], dy.size / dy.shape[0], this.output.data, dy.data, dx.data); break;
       case 'leakyrelu':
       case 'relu6': b.leakyReluBackward(this.input.data, dy.data, dx.data, this.slope, this.cap); break;

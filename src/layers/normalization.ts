@@ -214,3 +214,77 @@ export class Lrn extends Layer {
     return [dx];
   }
 }
+
+export interface LayerNormSpec {
+  type: 'layernorm2d';
+  eps?: number;
+}
+
+export const layerNormKeys = specKeys<LayerNormSpec>({ type: true, eps: true });
+
+/**
+ * Layer normalisation over channels (ConvNeXt's LayerNorm2d): each position's C values are
+ * normalised by their own mean and biased variance, then scaled and shifted per channel by the
+ * learnable γ and β. For [C, H, W] or flat [C] inputs; the same in training and evaluation.
+ */
+export class LayerNorm2d extends Layer {
+  readonly type = 'layernorm2d';
+  readonly eps: number;
+  gamma!: Param;
+  beta!: Param;
+  private input!: Tensor;
+  private mean!: Tensor;
+  private invStd!: Tensor;
+
+  constructor(spec: LayerNormSpec, name: string) {
+    super();
+    this.name = name;
+    this.eps = spec.eps ?? 1e-5;
+    if (!(typeof this.eps === 'number' && this.eps > 0 && Number.isFinite(this.eps))) {
+      throw new ConfigError(`layer "${name}": eps must be a positive number, got ${JSON.stringify(spec.eps)}`);
+    }
+  }
+
+  config(): Record<string, unknown> {
+    return { type: this.type, eps: this.eps };
+  }
+
+  protected computeOutputShape([input]: Shape[]): Shape {
+    if (input.length !== 3 && input.length !== 1) throw new ShapeError(`${this.describe()}: expects [C, H, W] or [C] input, got ${shapeToString(input)}`);
+    return input;
+  }
+
+  protected override allocateParams(backend: Backend): void {
+    const C = this.inputShapes[0][0];
+    this.gamma = this.newParam('weight', [C], backend, false);
+    this.beta = this.newParam('bias', [C], backend, false);
+  }
+
+  override params(): Param[] {
+    return [this.gamma, this.beta];
+  }
+
+  override initParams(_rng: Rng): void {
+    this.gamma.value.data.fill(1);
+    this.beta.value.data.fill(0);
+  }
+
+  forward(inputs: Tensor[], ctx: RunContext): Tensor {
+    const N = this.checkInputs(inputs);
+    const x = (this.input = inputs[0]);
+    const C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
+    this.mean = this.buffer('mean', [N, HW], ctx.backend);
+    this.invStd = this.buffer('invStd', [N, HW], ctx.backend);
+    const y = this.buffer('y', x.shape, ctx.backend);
+    ctx.backend.layerNormForward(N, C, HW, x.data, this.gamma.value.data, this.beta.value.data, this.eps, this.mean.data, this.invStd.data, y.data);
+    return y;
+  }
+
+  backward(dy: Tensor, ctx: RunContext): Tensor[] {
+    const N = dy.shape[0], C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
+    const dx = this.buffer('dx', dy.shape, ctx.backend);
+    ctx.backend.layerNormBackward(N, C, HW, this.input.data, dy.data, this.mean.data, this.invStd.data, this.gamma.value.data,
+      dx.data, this.gamma.grad.data, this.beta.grad.data);
+    return [dx];
+  }
+}

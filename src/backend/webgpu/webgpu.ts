@@ -8,6 +8,7 @@ import * as conv from './kernels-conv.js';
 import { type EwOp, copyBlocks, ops, runElementwise } from './kernels-elementwise.js';
 import { type GemmKernel, type ImplicitGemm, gemmSpec, runGemm } from './kernels-gemm.js';
 import * as loss from './kernels-loss.js';
+import * as layerNorm from './kernels-layernorm.js';
 import * as norm from './kernels-norm.js';
 import { optimOps } from './kernels-optim.js';
 import * as pool from './kernels-pool.js';
@@ -270,6 +271,36 @@ export class WebGpuBackend implements Backend {
     const outs = [this.res(dx, n, 'dx'), this.res(ds, P, 'ds')];
     this.exclusive(outs, ins, ([dxOut, dsOut]) => scale.channelScaleBackward(this.d, P, HW, ins[0].buffer, ins[1].buffer, ins[2].buffer, dxOut, dsOut));
   }
+
+  // ---- Layer norm over channels and GELU (ConvNeXt); kernels in kernels-layernorm.ts ----
+
+  layerNormForward(N: number, C: number, HW: number, x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: number,
+    mean: FloatArray, invStd: FloatArray, y: FloatArray): void {
+    const n = N * C * HW, P = N * HW;
+    const ins = [this.res(x, n, 'x'), this.res(gamma, C, 'gamma'), this.res(beta, C, 'beta')];
+    const outs = [this.res(mean, P, 'mean'), this.res(invStd, P, 'invStd'), this.res(y, n, 'y')];
+    this.exclusive(outs, ins, ([mOut, sOut, yOut]) => layerNorm.layerNormForward(this.d, N, C, HW, eps,
+      ins[0].buffer, ins[1].buffer, ins[2].buffer, mOut, sOut, yOut));
+  }
+
+  layerNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
+    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+    const n = N * C * HW, P = N * HW;
+    const ins = [this.res(x, n, 'x'), this.res(dy, n, 'dy'), this.res(mean, P, 'mean'), this.res(invStd, P, 'invStd'), this.res(gamma, C, 'gamma')];
+    const outs = [this.res(dx, n, 'dx'), this.res(dgamma, C, 'dgamma'), this.res(dbeta, C, 'dbeta')];
+    this.exclusive(outs, ins, ([dxOut, dgOut, dbOut]) => layerNorm.layerNormBackward(this.d, N, C, HW,
+      ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, ins[4].buffer, dxOut, dgOut, dbOut));
+  }
+
+  gelu(x: FloatArray, y: FloatArray): void {
+    this.unary(layerNorm.geluOps.gelu, x, y);
+  }
+
+  geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray): void {
+    this.binary(layerNorm.geluOps.geluBackward, x, dy, dx);
+  }
+
+  // ---- end of layer norm and GELU ----
 
   relu(x: FloatArray, y: FloatArray): void {
     this.unary(ops.relu, x, y);
