@@ -10,12 +10,28 @@ export interface OnnxNode {
   attribute: OnnxTypes.IAttributeProto[];
 }
 
+/**
+ * How ONNX sees a tensor that the convkit graph holds as [N, C, H, W]: permuted to channels-last
+ * [N, H, W, C] (Transpose [0, 2, 3, 1]), reshaped to [N, groups, C/groups, H, W], or that
+ * transposed to [N, C/groups, groups, H, W] (the first two steps of a channel shuffle).
+ */
+export type View = { kind: 'channels-last' } | { kind: 'grouped' | 'shuffled'; groups: number };
+
 /** A tensor computed by the convkit graph (or the graph input), as a later node sees it. */
 export interface Produced {
   node: string;
+  /** Per-example shape in convkit's own (NCHW) order, whatever the view. */
   shape: Shape;
   /** Zero padding [top/bottom, left/right] still to apply, from a Pad node folded into its consumer. */
   pad?: [number, number];
+  /** Absent: ONNX sees the tensor as convkit holds it. */
+  view?: View;
+}
+
+/** The view in words, for errors. */
+export function describeView(v: View): string {
+  return v.kind === 'channels-last' ? 'channels-last (after Transpose [0, 2, 3, 1])'
+    : v.kind === 'grouped' ? `reshaped into ${v.groups} channel groups` : `a channel shuffle of ${v.groups} groups not yet reshaped back`;
 }
 
 /** A tensor whose values are in the file (initializer, Constant node, or folded from those). */

@@ -2,7 +2,8 @@ import type { Backend } from '../backend/backend.js';
 import { ConvkitError, FormatError } from '../errors.js';
 import { type LayerSpec, createLayer } from '../layers/index.js';
 import { INPUT, Model, type ModelSpec, type NodeSpec } from '../model/model.js';
-import { type Constant, type OnnxNode, type Produced, type StaticValue, attributes, readTensor } from './graph.js';
+import { type Constant, type OnnxNode, type Produced, type StaticValue, attributes, describeView, readTensor } from './graph.js';
+import { fusePatterns } from './patterns.js';
 import { type ImportContext, OP_IMPORTERS } from './ops/index.js';
 import { onnx, type OnnxTypes } from './proto.js';
 
@@ -34,7 +35,8 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
   }
   for (const t of g.initializer ?? []) builder.addConstant(t.name ?? '', readTensor(t, bytes.length, fail));
   const inputShape = builder.addImageInput(g.input ?? []);
-  for (const n of nodes) OP_IMPORTERS[n.opType](builder.context(n));
+  const fused = fusePatterns(nodes, (name) => builder.constants.get(name), new Set((g.output ?? []).map((o) => o.name ?? '')));
+  for (const n of fused) OP_IMPORTERS[n.opType](builder.context(n));
   const out = builder.produced.get(g.output?.[0]?.name ?? '');
   if (!out || out.node === INPUT) fail('the graph output is not produced by any node');
   return {
@@ -96,16 +98,26 @@ class GraphBuilder {
   context(n: OnnxNode): ImportContext {
     const fail = this.fail;
     const out = (o = 0) => n.output[o];
+    const produced = (i: number, allowPad: boolean) => {
+      const p = this.produced.get(n.input[i]);
+      if (!p) fail(`node "${n.name}" (${n.opType}) reads "${n.input[i]}", which no earlier node produces`);
+      if (p!.pad && !allowPad) fail(`Pad before ${n.opType} "${n.name}" is not supported (only before Conv or AveragePool)`);
+      return p!;
+    };
     const cx: ImportContext = {
       node: n,
       at: attributes(n),
       fail,
       input: (i, allowPad = false) => {
-        const p = this.produced.get(n.input[i]);
-        if (!p) fail(`node "${n.name}" (${n.opType}) reads "${n.input[i]}", which no earlier node produces`);
-        if (p!.pad && !allowPad) fail(`Pad before ${n.opType} "${n.name}" is not supported (only before Conv or AveragePool)`);
-        return p!;
+        const p = produced(i, allowPad);
+        if (p.view) {
+          fail(`${n.opType} "${n.name}" reads "${n.input[i]}", ${describeView(p.view)}: ${p.view.kind === 'channels-last'
+            ? 'only LayerNormalization over the channels, MatMul by a constant, Add/Sub/Mul/Div by a per-channel constant, element-wise activations and the Transpose [0, 3, 1, 2] back are supported on a channels-last tensor'
+            : 'only a channel shuffle (Reshape to [N, groups, C/groups, H, W], Transpose [0, 2, 1, 3, 4], Reshape back to [N, C, H, W]) is supported on channel groups'}`);
+        }
+        return p;
       },
+      view: (i) => produced(i, false),
       isConstant: (i) => this.constants.has(n.input[i] ?? ''),
       constant: (i, what) => {
         const c = this.constants.get(n.input[i] ?? '');

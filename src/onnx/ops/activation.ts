@@ -1,7 +1,34 @@
 import type { LayerSpec } from '../../layers/index.js';
 import type { ImportContext } from './context.js';
 
-const simple = (layer: LayerSpec) => (cx: ImportContext) => cx.emit(layer, [cx.input(0)]);
+/** An element-wise activation: on a channels-last tensor too, whose output stays channels-last. */
+function elementwise(cx: ImportContext, layer: LayerSpec): void {
+  const x = cx.view(0);
+  if (x.view && x.view.kind !== 'channels-last') cx.input(0);
+  const p = cx.emit(layer, [{ node: x.node, shape: x.shape }]);
+  if (x.view) cx.setProduced({ ...p, view: x.view });
+}
+
+const simple = (layer: LayerSpec) => (cx: ImportContext) => elementwise(cx, layer);
+
+/** Exact GELU (opset 20's Gelu, or PyTorch's erf form fused before the walk); the tanh approximation is refused. */
+export function Gelu(cx: ImportContext): void {
+  const approximate = (cx.at.get('approximate') as string | undefined) ?? 'none';
+  if (approximate !== 'none') cx.fail(`Gelu "${cx.node.name}": only the exact GELU is supported, not approximate "${approximate}"`);
+  elementwise(cx, { type: 'gelu' });
+}
+
+/** Erf appears in PyTorch's exact GELU, which the importer fuses before this walk. */
+export function Erf(cx: ImportContext): void {
+  cx.fail(`Erf "${cx.node.name}": only supported inside GELU, x·0.5·(1 + erf(x/√2))`);
+}
+
+/** ONNX HardSwish (opset 14): x·hardsigmoid(x) with PyTorch's alpha 1/6, beta 1/2, as two layers. */
+export function HardSwish(cx: ImportContext): void {
+  const x = cx.input(0);
+  const gate = cx.emit({ type: 'hardsigmoid', alpha: 1 / 6, beta: 0.5 }, [x]);
+  cx.emit({ type: 'mul' }, [x, gate]);
+}
 
 export const Relu = simple({ type: 'relu' });
 export const Tanh = simple({ type: 'tanh' });
@@ -9,11 +36,11 @@ export const Sigmoid = simple({ type: 'sigmoid' });
 
 /** ONNX HardSigmoid: clamp(alpha·x + beta, 0, 1), ONNX's defaults alpha 0.2, beta 0.5. */
 export function HardSigmoid(cx: ImportContext): void {
-  cx.emit({ type: 'hardsigmoid', alpha: (cx.at.get('alpha') as number) ?? 0.2, beta: (cx.at.get('beta') as number) ?? 0.5 }, [cx.input(0)]);
+  elementwise(cx, { type: 'hardsigmoid', alpha: (cx.at.get('alpha') as number) ?? 0.2, beta: (cx.at.get('beta') as number) ?? 0.5 });
 }
 
 export function LeakyRelu(cx: ImportContext): void {
-  cx.emit({ type: 'leakyrelu', slope: (cx.at.get('alpha') as number) ?? 0.01 }, [cx.input(0)]);
+  elementwise(cx, { type: 'leakyrelu', slope: (cx.at.get('alpha') as number) ?? 0.01 });
 }
 
 export function Clip(cx: ImportContext): void {

@@ -7,8 +7,10 @@ export interface ImportContext {
   readonly at: Attributes;
   /** Throws a FormatError naming the file. */
   fail(problem: string): never;
-  /** Input i as a tensor some earlier node produced; refuses a pending Pad unless `allowPad`. */
+  /** Input i as a tensor some earlier node produced; refuses a pending Pad unless `allowPad`, and any view. */
   input(i: number, allowPad?: boolean): Produced;
+  /** Input i as `input` gives it, but also as a view (channels-last, channel groups): for importers that handle views. */
+  view(i: number): Produced;
   /** Whether input i is a tensor known from the file (initializer, Constant, or folded). */
   isConstant(i: number): boolean;
   /** Input i as a tensor known from the file; `what` names it in the error otherwise. */

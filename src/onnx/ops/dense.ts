@@ -26,4 +26,17 @@ function dense(cx: ImportContext, gemm: boolean): void {
 }
 
 export const Gemm = (cx: ImportContext) => dense(cx, true);
-export const MatMul = (cx: ImportContext) => dense(cx, false);
+/** MatMul by a constant: a dense layer, or on a channels-last tensor (a Linear over the channels) a 1×1 convolution. */
+export function MatMul(cx: ImportContext): void {
+  const x = cx.view(0);
+  if (x.view?.kind !== 'channels-last') return dense(cx, false);
+  const n = cx.node;
+  const w = cx.constant(1, 'weight');
+  const C = x.shape[0];
+  if (w.dims.length !== 2 || w.dims[0] !== C) cx.fail(`MatMul "${n.name}": on a channels-last tensor of ${C} channels the weight must be [${C}, units], got ${JSON.stringify(w.dims)}`);
+  const units = w.dims[1];
+  const W = new Float32Array(units * C);
+  for (let u = 0; u < units; u++) for (let c = 0; c < C; c++) W[u * C + c] = Number(w.values[c * units + u]);
+  const p = cx.emit({ type: 'conv2d', filters: units, kernel: 1, bias: false }, [{ node: x.node, shape: x.shape }], { weight: W });
+  cx.setProduced({ ...p, view: x.view });
+}

@@ -21,3 +21,37 @@ export function LRN(cx: ImportContext): void {
   cx.emit({ type: 'lrn', size, alpha: (at.get('alpha') as number) ?? 1e-4, beta: (at.get('beta') as number) ?? 0.75, k: (at.get('bias') as number) ?? 1,
     ...(before !== Math.floor(size / 2) ? { before } : {}) }, [cx.input(0)]);
 }
+
+/**
+ * Layer norm over the channels (a layernorm2d layer): ONNX LayerNormalization (opset 17)
+ * normalises axis `axis` and all after it, which is the channels alone on a channels-last
+ * tensor (axis −1), or wherever the other normalised axes have size 1. The node fused from
+ * PyTorch's decomposed form names exactly its reduced axes (`axes`), so that a mean over axis 1
+ * of an [N, C, H, W] tensor is one too.
+ */
+export function LayerNormalization(cx: ImportContext): void {
+  const { node: n, at } = cx;
+  const x = cx.view(0);
+  if (x.view && x.view.kind !== 'channels-last') cx.input(0);
+  if (n.output.slice(1).some((o) => o)) cx.fail(`LayerNormalization "${n.name}": its mean and inverse standard deviation outputs are not supported`);
+  const rank = x.shape.length + 1;
+  const normalise = (a: number) => (a < 0 ? a + rank : a);
+  const axis = normalise((at.get('axis') as number | undefined) ?? -1);
+  const over = ((at.get('axes') as number[] | undefined) ?? Array.from({ length: rank - axis }, (_, k) => axis + k)).map(normalise);
+  // ONNX axis k of the tensor as ONNX sees it is convkit's (NCHW) axis order[k].
+  const order = x.view ? [0, 2, 3, 1] : Array.from({ length: rank }, (_, k) => k);
+  const dims = [0, ...x.shape];
+  const axes = over.map((a) => order[a]);
+  const ok = over.every((a) => a >= 1 && a < rank) && axes.includes(1) && axes.every((a) => a === 1 || dims[a] === 1);
+  if (!ok) cx.fail(`LayerNormalization "${n.name}": only normalisation over the channels is supported (axes ${JSON.stringify(over)} of a ${x.view ? 'channels-last' : `rank-${rank}`} tensor)`);
+  const C = x.shape[0];
+  const param = (i: number, what: string, fallback: number) => {
+    if (!n.input[i]) return new Float32Array(C).fill(fallback);
+    const c = cx.constant(i, what);
+    if (c.values.length !== C) cx.fail(`LayerNormalization "${n.name}": its ${what} must have ${C} values, one per channel (got ${JSON.stringify(c.dims)})`);
+    return Float32Array.from(c.values, Number);
+  };
+  const p = cx.emit({ type: 'layernorm2d', eps: (at.get('epsilon') as number | undefined) ?? 1e-5 }, [{ node: x.node, shape: x.shape }],
+    { weight: param(1, 'scale', 1), bias: param(2, 'bias', 0) });
+  if (x.view) cx.setProduced({ ...p, view: x.view });
+}

@@ -12,11 +12,37 @@ export function Reshape(cx: ImportContext): void {
   const target = cx.known(1);
   if (!target) cx.fail(`Reshape "${n.name}": the target shape must be known at import time`);
   if (cx.isConstant(0)) return foldReshape(cx, target);
+  if (channelShuffleStep(cx, target)) return;
   const x = cx.input(0);
   // [N or a fixed batch, -1 or the feature count]: a flatten.
   const flat = target.length === 2 && (target[1] === -1 || target[1] === shapeSize(x.shape));
   if (!flat) cx.fail(`Reshape "${n.name}": only flattening to [N, features] is supported (target ${JSON.stringify(target)})`);
   cx.emit({ type: 'flatten' }, [x]);
+}
+
+/**
+ * The Reshapes of a channel shuffle: [N, C, H, W] → [N, groups, C/groups, H, W] (a view), and
+ * after the Transpose [0, 2, 1, 3, 4] back to [N, C, H, W] (a channelshuffle layer).
+ */
+function channelShuffleStep(cx: ImportContext, target: (number | 'N')[]): boolean {
+  const x = cx.view(0);
+  if (x.shape.length !== 3) return false;
+  const [C, H, W] = x.shape;
+  const batch = (d: number | 'N') => d === 'N' || d === 0 || d === -1 || (typeof d === 'number' && d > 0);
+  if (x.view?.kind === 'shuffled') {
+    if (target.length === 4 && batch(target[0]) && (target[1] === C || target[1] === -1) && target[2] === H && target[3] === W) {
+      cx.emit({ type: 'channelshuffle', groups: x.view.groups }, [{ node: x.node, shape: x.shape }]);
+      return true;
+    }
+    return false;
+  }
+  if (x.view || target.length !== 5 || !batch(target[0]) || target[3] !== H || target[4] !== W) return false;
+  let [g, per] = [target[1], target[2]];
+  if (g === -1 && typeof per === 'number' && per > 0) g = C / per;
+  if (per === -1 && typeof g === 'number' && g > 0) per = C / g;
+  if (typeof g !== 'number' || typeof per !== 'number' || !Number.isInteger(g) || g < 1 || g * per !== C) return false;
+  cx.setProduced({ ...x, view: { kind: 'grouped', groups: g } });
+  return true;
 }
 
 export function Dropout(cx: ImportContext): void {
