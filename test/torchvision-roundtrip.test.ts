@@ -23,7 +23,7 @@ const dir = join(process.cwd(), 'test/fixtures/torchvision');
 // The families test/torchvision.test.ts imports (importing that file would run its tests too).
 const IMPORTED_FAMILIES = ['vgg11_bn', 'resnet18', 'resnet50', 'resnext50_32x4d', 'wide_resnet50_2', 'googlenet', 'inception_v3',
   'densenet121', 'squeezenet1_0', 'squeezenet1_1', 'mobilenet_v2', 'regnet_x_400mf', 'mobilenet_v3_small', 'mobilenet_v3_large',
-  'efficientnet_b0', 'regnet_y_400mf', 'mnasnet0_5'];
+  'efficientnet_b0', 'regnet_y_400mf', 'mnasnet0_5', 'shufflenet_v2_x0_5', 'convnext_tiny'];
 
 describe('torchvision families: import → new head, freeze, one SGD step → export → ONNX Runtime Web', () => {
   for (const family of IMPORTED_FAMILIES) {

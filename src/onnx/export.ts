@@ -142,6 +142,58 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
       case 'dropout': nodes.push({ name: out, opType: 'Dropout', input: inputs, output: [out] }); break;
       case 'add': nodes.push({ name: out, opType: inputs.length === 2 ? 'Add' : 'Sum', input: inputs, output: [out] }); break;
       case 'concat': nodes.push({ name: out, opType: 'Concat', input: inputs, output: [out], attribute: [int('axis', 1)] }); break;
+      case 'gelu': {
+        // Opset 13 has no Gelu: x·0.5·(1 + erf(x/√2)), as PyTorch writes it.
+        const k = (name: string, v: number) => { initializers.push(floatTensor(`${out}_${name}`, [], [v])); return `${out}_${name}`; };
+        nodes.push({ name: `${out}_div`, opType: 'Div', input: [inputs[0], k('sqrt2', Math.SQRT2)], output: [`${out}_scaled`] });
+        nodes.push({ name: `${out}_erf`, opType: 'Erf', input: [`${out}_scaled`], output: [`${out}_erf`] });
+        nodes.push({ name: `${out}_add`, opType: 'Add', input: [`${out}_erf`, k('one', 1)], output: [`${out}_plus1`] });
+        nodes.push({ name: `${out}_mul`, opType: 'Mul', input: [inputs[0], `${out}_plus1`], output: [`${out}_times`] });
+        nodes.push({ name: out, opType: 'Mul', input: [`${out}_times`, k('half', 0.5)], output: [out] });
+        break;
+      }
+      case 'layernorm2d': {
+        // Opset 13 has no LayerNormalization: the mean and variance over axis 1 written out, which re-imports as one layer.
+        const C = inShape[0], perChannel = inShape.length === 3 ? [C, 1, 1] : [C];
+        const axes = [ints('axes', [1]), int('keepdims', 1)];
+        const t = (suffix: string) => {
+          const p = params.get(`${row.name}.${suffix}`)!;
+          initializers.push(floatTensor(p.path, perChannel, p.value.data));
+          return p.path;
+        };
+        initializers.push(floatTensor(`${out}_eps`, [], [cfg.eps]));
+        nodes.push({ name: `${out}_mean`, opType: 'ReduceMean', input: inputs, output: [`${out}_mean`], attribute: axes });
+        nodes.push({ name: `${out}_sub`, opType: 'Sub', input: [inputs[0], `${out}_mean`], output: [`${out}_centred`] });
+        nodes.push({ name: `${out}_square`, opType: 'Mul', input: [`${out}_centred`, `${out}_centred`], output: [`${out}_squares`] });
+        nodes.push({ name: `${out}_var`, opType: 'ReduceMean', input: [`${out}_squares`], output: [`${out}_var`], attribute: axes });
+        nodes.push({ name: `${out}_add_eps`, opType: 'Add', input: [`${out}_var`, `${out}_eps`], output: [`${out}_var_eps`] });
+        nodes.push({ name: `${out}_sqrt`, opType: 'Sqrt', input: [`${out}_var_eps`], output: [`${out}_std`] });
+        nodes.push({ name: `${out}_div`, opType: 'Div', input: [`${out}_centred`, `${out}_std`], output: [`${out}_normalised`] });
+        nodes.push({ name: `${out}_scale`, opType: 'Mul', input: [`${out}_normalised`, t('weight')], output: [`${out}_scaled`] });
+        nodes.push({ name: out, opType: 'Add', input: [`${out}_scaled`, t('bias')], output: [out] });
+        break;
+      }
+      case 'channelshuffle': {
+        // ShuffleNet's own form: [N, g, C/g, H, W], swap the two channel axes, back to [N, C, H, W] (0 keeps the batch size).
+        const [C, H, W] = inShape, g = cfg.groups as number;
+        const shape = (name: string, dims: number[]) => {
+          initializers.push({ name: `${out}_${name}`, dims: [dims.length], dataType: INT64, int64Data: dims as never });
+          return `${out}_${name}`;
+        };
+        nodes.push({ name: `${out}_groups`, opType: 'Reshape', input: [inputs[0], shape('grouped_shape', [0, g, C / g, H, W])], output: [`${out}_grouped`] });
+        nodes.push({ name: `${out}_transpose`, opType: 'Transpose', input: [`${out}_grouped`], output: [`${out}_swapped`], attribute: [ints('perm', [0, 2, 1, 3, 4])] });
+        nodes.push({ name: out, opType: 'Reshape', input: [`${out}_swapped`, shape('shape', [0, C, H, W])], output: [out] });
+        break;
+      }
+      case 'channelslice': {
+        const bound = (name: string, v: number) => {
+          initializers.push({ name: `${out}_${name}`, dims: [1], dataType: INT64, int64Data: [v] as never });
+          return `${out}_${name}`;
+        };
+        nodes.push({ name: out, opType: 'Slice', output: [out],
+          input: [inputs[0], bound('starts', cfg.start), bound('ends', cfg.start + cfg.channels), bound('axes', 1)] });
+        break;
+      }
       case 'softmax': {
         // convkit's softmax runs over all features of an example; ONNX's over one axis.
         if (inShape.length === 1) {
