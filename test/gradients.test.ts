@@ -52,6 +52,14 @@ const cases: [string, LayerSpec, [number, number, number], number][] = [
   ['globalavgpool2d', { type: 'globalavgpool2d' }, [3, 5, 4], 2],
   ['hardsigmoid (PyTorch\'s alpha 1/6, beta 1/2: inputs across both kinks)', { type: 'hardsigmoid' }, [2, 4, 4], 2],
   ['hardsigmoid (ONNX\'s alpha 0.2, beta 0.5)', { type: 'hardsigmoid', alpha: 0.2, beta: 0.5 }, [2, 3, 3], 2],
+  ['gelu (exact, erf)', { type: 'gelu' }, [2, 4, 4], 2],
+  ['layernorm2d over 5 channels at each position', { type: 'layernorm2d', eps: 1e-6 }, [5, 3, 2], 2],
+  ['layernorm2d over 2 channels (the variance of two values)', { type: 'layernorm2d' }, [2, 3, 3], 2],
+  ['layernorm2d on 1×1 positions (ConvNeXt\'s head)', { type: 'layernorm2d', eps: 1e-6 }, [6, 1, 1], 3],
+  ['channelshuffle, 2 groups', { type: 'channelshuffle', groups: 2 }, [6, 2, 3], 2],
+  ['channelshuffle, 3 groups', { type: 'channelshuffle', groups: 3 }, [6, 3, 2], 2],
+  ['channelslice of middle channels', { type: 'channelslice', start: 1, channels: 3 }, [5, 2, 3], 2],
+  ['channelslice of the first channels', { type: 'channelslice', start: 0, channels: 2 }, [4, 3, 2], 2],
 ];
 
 describe('gradients match central finite differences (float64)', () => {

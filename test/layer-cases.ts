@@ -30,4 +30,10 @@ export const layerCases: [string, LayerSpec, Shape[]][] = [
   ['mul', { type: 'mul' }, [[2, 3, 3], [2, 3, 3]]],
   ['mul by a per-channel scale', { type: 'mul' }, [[3, 2, 4], [3, 1, 1]]],
   ['concat', { type: 'concat' }, [[2, 3, 3], [1, 3, 3]]],
+  ['gelu', { type: 'gelu' }, [[2, 3, 3]]],
+  ['layernorm2d', { type: 'layernorm2d', eps: 1e-6 }, [[4, 3, 2]]],
+  ['layernorm2d on flat input', { type: 'layernorm2d' }, [[5]]],
+  ['channelshuffle', { type: 'channelshuffle', groups: 2 }, [[6, 2, 3]]],
+  ['channelslice', { type: 'channelslice', start: 1, channels: 2 }, [[4, 3, 2]]],
+  ['channelslice of the last channels of a flat input', { type: 'channelslice', start: 3, channels: 2 }, [[5]]],
 ];
