@@ -364,3 +364,89 @@ describe('ONNX operators of MobileNet v3, EfficientNet, RegNet-Y and MNASNet', (
     assert.ok(err < 1e-5, `relative error ${err}`);
   });
 });
+
+/** A one-input graph of these nodes (opset `opset`) over an [N, 4, 5, 6] image, with initializers of random values or given int64 vectors. */
+function smallGraph(nodes: object[], floats: [string, number[]][], ints: [string, number[]][] = [], opset = 13): Uint8Array {
+  const rng = new Rng(11);
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: opset }], graph: {
+    name: 'small',
+    input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 4 }, { dimValue: 5 }, { dimValue: 6 }] } } } }],
+    output: [{ name: 'y', type: { tensorType: { elemType: FLOAT } } }],
+    initializer: [
+      ...floats.map(([name, dims]) => ({ name, dims, dataType: FLOAT, floatData: Array.from({ length: shapeSize(dims) }, () => rng.uniform(0.5, 1.5)) })),
+      ...ints.map(([name, values]) => ({ name, dims: [values.length], dataType: INT64, int64Data: values })),
+    ],
+    node: nodes,
+  } as never })).finish();
+}
+
+describe('ONNX import: ShuffleNet and ConvNeXt operators', () => {
+  const A = onnx.AttributeProto.AttributeType;
+  const perm = (p: number[]) => [{ name: 'perm', type: A.INTS, ints: p }];
+
+  it('LayerNormalization and Gelu on channels-last, channels-last MatMul, Split, HardSwish, channel shuffle and Slice run like ONNX Runtime; export → import and ONNX Runtime agree', async () => {
+    const bytes = smallGraph([
+      { name: 'nhwc', opType: 'Transpose', input: ['x'], output: ['a'], attribute: perm([0, 2, 3, 1]) },
+      { name: 'ln', opType: 'LayerNormalization', input: ['a', 'gamma', 'beta'], output: ['b'], attribute: [{ name: 'epsilon', type: A.FLOAT, f: 1e-6 }] },
+      { name: 'up', opType: 'MatMul', input: ['b', 'w1'], output: ['c'] },
+      { name: 'gelu', opType: 'Gelu', input: ['c'], output: ['d'] },
+      { name: 'down', opType: 'MatMul', input: ['d', 'w2'], output: ['e'] },
+      { name: 'nchw', opType: 'Transpose', input: ['e'], output: ['f'], attribute: perm([0, 3, 1, 2]) },
+      { name: 'split', opType: 'Split', input: ['f', 'sizes'], output: ['g1', 'g2'], attribute: [{ name: 'axis', type: A.INT, i: 1 }] },
+      { name: 'hswish', opType: 'HardSwish', input: ['g1'], output: ['h1'] },
+      { name: 'cat', opType: 'Concat', input: ['h1', 'g2'], output: ['h'], attribute: [{ name: 'axis', type: A.INT, i: 1 }] },
+      { name: 'groups', opType: 'Reshape', input: ['h', 'grouped'], output: ['i'] },
+      { name: 'swap', opType: 'Transpose', input: ['i'], output: ['j'], attribute: perm([0, 2, 1, 3, 4]) },
+      { name: 'back', opType: 'Reshape', input: ['j', 'flat4'], output: ['k'] },
+      { name: 'slice', opType: 'Slice', input: ['k', 'starts', 'ends', 'axes'], output: ['y'] },
+    ], [['gamma', [4]], ['beta', [4]], ['w1', [4, 8]], ['w2', [8, 4]]],
+    [['sizes', [1, 3]], ['grouped', [0, 2, 2, 5, 6]], ['flat4', [0, -1, 5, 6]], ['starts', [1]], ['ends', [9]], ['axes', [1]]], 20);
+    const model = loadOnnx(bytes, backend, 'small.onnx');
+    assert.deepEqual(model.spec.nodes.map((n) => n.layer.type),
+      ['layernorm2d', 'conv2d', 'gelu', 'conv2d', 'channelslice', 'channelslice', 'hardsigmoid', 'mul', 'concat', 'channelshuffle', 'channelslice']);
+    const x = randomInput([2, 4, 5, 6], 12);
+    for (let i = 0; i < x.size; i++) x.data[i] *= 4; // GELU's tails, both kinks of the hard swish
+    const ours = model.forward(x).data;
+    assert.ok(maxRelativeError(ours, await runOrt(bytes, x)) < 1e-5, 'convkit vs ONNX Runtime on the file');
+    const exported = toOnnx(model);
+    assert.ok(maxRelativeError(await runOrt(exported, x), ours) < 1e-5, 'ONNX Runtime on the export');
+    const again = loadOnnx(exported, backend, 'again.onnx');
+    assert.deepEqual(again.spec.nodes.map((n) => n.layer.type), model.spec.nodes.map((n) => n.layer.type), 'the written-out layer norm and GELU fuse back into one layer each');
+    assert.ok(maxRelativeError(again.forward(x).data, ours) < 1e-6);
+  });
+
+  const refusals: [string, object[], [string, number[]][], [string, number[]][], RegExp][] = [
+    ['a Transpose other than to channels-last and back', [
+      { name: 'odd', opType: 'Transpose', input: ['x'], output: ['y'], attribute: perm([0, 3, 2, 1]) },
+    ], [], [], /Transpose "odd": only the channels-last permutation.*perm \[0,3,2,1\]/],
+    ['a layer norm over channels, height and width', [
+      { name: 'lnchw', opType: 'LayerNormalization', input: ['x', 'g'], output: ['y'], attribute: [{ name: 'axis', type: A.INT, i: 1 }] },
+    ], [['g', [4, 5, 6]]], [], /LayerNormalization "lnchw": only normalisation over the channels/],
+    ['Erf outside GELU', [{ name: 'lonely', opType: 'Erf', input: ['x'], output: ['y'] }], [], [], /Erf "lonely": only supported inside GELU/],
+    ['Sqrt outside a layer norm', [{ name: 'root', opType: 'Sqrt', input: ['x'], output: ['y'] }], [], [], /Sqrt "root": only supported inside a layer norm/],
+    ['a reduction over channels-last features that is not a layer norm', [
+      { name: 'nhwc', opType: 'Transpose', input: ['x'], output: ['a'], attribute: perm([0, 2, 3, 1]) },
+      { name: 'mean', opType: 'ReduceMean', input: ['a'], output: ['y'], attribute: [{ name: 'axes', type: A.INTS, ints: [-1] }] },
+    ], [], [], /ReduceMean "mean" reads "a", channels-last.*only LayerNormalization/],
+    ['channel groups reshaped to anything but [N, C, H, W]', [
+      { name: 'groups', opType: 'Reshape', input: ['x', 'grouped'], output: ['a'] },
+      { name: 'swap', opType: 'Transpose', input: ['a'], output: ['b'], attribute: perm([0, 2, 1, 3, 4]) },
+      { name: 'flat', opType: 'Reshape', input: ['b', 'flat2'], output: ['y'] },
+    ], [], [['grouped', [0, 2, 2, 5, 6]], ['flat2', [0, -1]]], /Reshape "flat" reads "b", a channel shuffle of 2 groups not yet reshaped back/],
+    ['a slice along the width', [
+      { name: 'cols', opType: 'Slice', input: ['x', 's', 'e', 'ax'], output: ['y'] },
+    ], [], [['s', [0]], ['e', [2]], ['ax', [3]]], /Slice "cols": only slices of channels \(axis 1\)/],
+    ['a split that does not add up to the channels', [
+      { name: 'bad', opType: 'Split', input: ['x', 'sz'], output: ['y', 'z'], attribute: [{ name: 'axis', type: A.INT, i: 1 }] },
+    ], [], [['sz', [1, 2]]], /Split "bad": sizes \[1,2\] must be 2 positive integers adding up to the 4 channels/],
+    ['the tanh approximation of GELU', [
+      { name: 'approx', opType: 'Gelu', input: ['x'], output: ['y'], attribute: [{ name: 'approximate', type: A.STRING, s: new TextEncoder().encode('tanh') }] },
+    ], [], [], /Gelu "approx": only the exact GELU/],
+  ];
+  for (const [label, nodes, floats, ints, message] of refusals) {
+    it(`refuses ${label} with a FormatError naming the node`, () => {
+      assert.throws(() => loadOnnx(smallGraph(nodes, floats, ints, 20), backend, 'small.onnx'),
+        (e: Error) => e instanceof FormatError && e.message.startsWith('small.onnx: ') && message.test(e.message));
+    });
+  }
+});
