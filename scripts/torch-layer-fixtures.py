@@ -4,6 +4,9 @@ checks against it directly (no ONNX in between), forward and gradients.
 - dilated conv2d (torch.nn.functional.conv2d with dilation): y, dL/dx, dL/dw, dL/dbias for L = Σ y·dy
 - batch norm without affine parameters (nn.BatchNorm2d(affine=False)): training-mode y and dL/dx
   with the updated running statistics, and evaluation-mode y and dL/dx
+- the layers ShuffleNet v2 and ConvNeXt need, as those models write them: channel shuffle
+  (view, transpose, view), channel slice (x[:, a:b]), layer norm over channels (permute,
+  F.layer_norm, permute back) and exact GELU (F.gelu): y, dL/dx and the parameter gradients
 
 Run: /usr/bin/python3 scripts/torch-layer-fixtures.py
 """
@@ -63,6 +66,26 @@ def batchnorm_case(name, N, C, H, W, momentum=0.1, eps=1e-5):
     return out
 
 
+def shuffle(x, groups):
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+def layer_case(name, spec, shape, forward, params=None, spread=1.0):
+    x = (torch.randn(*shape) * spread).requires_grad_()
+    params = {k: v.clone().requires_grad_() for k, v in (params or {}).items()}
+    y = forward(x, params)
+    dy = torch.randn_like(y)
+    (y * dy).sum().backward()
+    return {'name': name, 'spec': spec, 'inputShape': list(shape), 'outputShape': list(y.shape), 'x': flat(x), 'dy': flat(dy),
+            'y': flat(y), 'dx': flat(x.grad), 'params': {k: flat(v) for k, v in params.items()},
+            'paramGrads': {k: flat(v.grad) for k, v in params.items()}}
+
+
+def layer_norm_channels(x, p, eps):
+    return F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), p['weight'], p['bias'], eps).permute(0, 3, 1, 2)
+
+
 fixture = {
     'source': f'PyTorch {torch.__version__}, float64, scripts/torch-layer-fixtures.py',
     'conv2d': [
@@ -72,6 +95,16 @@ fixture = {
         conv_case('dilation 3, stride (1, 2), no bias', 1, 2, 10, 9, 3, 3, stride=(1, 2), padding=1, dilation=3, bias=False),
     ],
     'batchnorm2d': [batchnorm_case('affine false', 3, 4, 3, 5)],
+    'layers': [
+        layer_case('channelshuffle, 2 groups', {'type': 'channelshuffle', 'groups': 2}, (2, 6, 3, 4), lambda x, p: shuffle(x, 2)),
+        layer_case('channelshuffle, 3 groups', {'type': 'channelshuffle', 'groups': 3}, (2, 12, 2, 3), lambda x, p: shuffle(x, 3)),
+        layer_case('channelslice', {'type': 'channelslice', 'start': 2, 'channels': 3}, (2, 6, 3, 4), lambda x, p: x[:, 2:5]),
+        layer_case('layernorm2d, eps 1e-6', {'type': 'layernorm2d', 'eps': 1e-6}, (2, 5, 3, 4),
+                   lambda x, p: layer_norm_channels(x, p, 1e-6), {'weight': torch.randn(5), 'bias': torch.randn(5)}),
+        layer_case('layernorm2d on 1×1 positions', {'type': 'layernorm2d', 'eps': 1e-5}, (3, 7, 1, 1),
+                   lambda x, p: layer_norm_channels(x, p, 1e-5), {'weight': torch.randn(7), 'bias': torch.randn(7)}),
+        layer_case('gelu (inputs spread over both tails)', {'type': 'gelu'}, (2, 3, 4, 5), lambda x, p: F.gelu(x), spread=3.0),
+    ],
 }
 with open(OUT, 'w') as f:
     json.dump(fixture, f)

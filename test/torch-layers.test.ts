@@ -2,7 +2,9 @@
  * Layers against PyTorch itself (test/fixtures/torch-layers.json, float64, written by
  * scripts/torch-layer-fixtures.py): dilated conv2d forward and all three gradients, and batch
  * norm without affine parameters in training (with the running statistics it leaves) and
- * evaluation. The float64 reference backend must agree to rounding.
+ * evaluation; and the layers ShuffleNet v2 and ConvNeXt need (channel shuffle, channel slice, layer
+ * norm over channels, GELU) against the way those models write them in PyTorch. The float64
+ * reference backend must agree to rounding.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -24,8 +26,13 @@ interface BatchNormCase {
   train: BatchNormPass; eval: BatchNormPass;
 }
 
+interface LayerCase {
+  name: string; spec: LayerSpec; inputShape: number[]; outputShape: number[]; x: number[]; dy: number[]; y: number[]; dx: number[];
+  params: Record<string, number[]>; paramGrads: Record<string, number[]>;
+}
+
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/torch-layers.json', import.meta.url), 'utf8')) as
-  { conv2d: ConvCase[]; batchnorm2d: BatchNormCase[] };
+  { conv2d: ConvCase[]; batchnorm2d: BatchNormCase[]; layers: LayerCase[] };
 const f64 = new RefBackend('float64');
 const TOL = 1e-12;
 
@@ -72,5 +79,18 @@ describe('layers match PyTorch (float64 fixtures)', () => {
         close(layer.runningVar.value.data, p.runningVar, 'running variance');
       });
     }
+  }
+
+  for (const c of fixture.layers) {
+    it(`${c.name}: output, input gradient and parameter gradients`, () => {
+      const layer = createLayer(c.spec, 'layer');
+      assert.deepEqual(layer.build([c.inputShape.slice(1)], f64), c.outputShape.slice(1));
+      assert.deepEqual(layer.params().map((p) => p.name).sort(), Object.keys(c.params).sort());
+      for (const p of layer.params()) p.value.data.set(c.params[p.name]);
+      const ctx = { backend: f64, training: true, rng: new Rng(1), inputGradient: true };
+      close(layer.forward([tensor(c.inputShape, c.x)], ctx).data, c.y, 'y');
+      close(layer.backward(tensor(c.outputShape, c.dy), ctx)[0].data, c.dx, 'dx');
+      for (const p of layer.params()) close(p.grad.data, c.paramGrads[p.name], `d${p.name}`);
+    });
   }
 });
