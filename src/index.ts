@@ -17,7 +17,8 @@ export { describeAdapter } from './backend/gpu-probe.js';
 export {
   createLayer, layerTypes, Layer, type LayerSpec, type Param, type ReluRule, type RunContext, type StateTensor,
   type Conv2dSpec, type Pool2dSpec, type DenseSpec, type ActivationSpec, type FlattenSpec, type DropoutSpec, type AddSpec,
-  type ConcatSpec, type BatchNormSpec, type LrnSpec, type AdaptiveAvgPoolSpec, type MulSpec,
+  type ConcatSpec, type BatchNormSpec, type LrnSpec, type AdaptiveAvgPoolSpec, type MulSpec, type LayerNormSpec,
+  type ChannelShuffleSpec, type ChannelSliceSpec,
 } from './layers/index.js';
 export { GraphBuilder } from './model/graph-builder.js';
 export { DEFAULT_MEMORY_LIMIT, formatBytes, parseByteSize, type MemoryEstimate, type MemoryOptions } from './model/memory.js';
