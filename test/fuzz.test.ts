@@ -30,7 +30,7 @@ import { type TrainState, train } from '../src/train/trainer.js';
 import { parseNetwork, validateNetwork } from '../web/src/network-def.js';
 import { FUZZ_SCALE, FUZZ_SEED, expectLoadsOrTypedError, headerOf, interestingNumbers, interestingU32, jsonValue, mendPngCrcs, mutatedBytes, mutatedJson, withHeader } from './fuzz-util.js';
 import { jsonDepth } from '../src/io/json.js';
-import { checkRunSettings } from '../src/cli/commands.js';
+import { checkRunSettings } from '../src/cli/train-command.js';
 
 const backend = new RefBackend();
 

@@ -1,15 +1,14 @@
 import { existsSync } from 'node:fs';
-import { InvalidArgumentError } from 'commander';
 import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import type { DataInfo } from '../node/datasets.js';
 import { squarePlanes } from '../node/folder.js';
-import { readImage } from '../node/image.js';
+import { readGreyImage, readImage } from '../node/image.js';
 import { Tensor } from '../tensor.js';
-import { greyModelInput, modelDataInfo } from './commands.js';
 import { loadAnyModel, storedSize } from './model-source.js';
 import { MNIST_MEAN, MNIST_STD } from '../data/dataset.js';
+import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../train/finetune.js';
 
 export { loadAnyModel };
@@ -68,17 +67,6 @@ function perChannel(values: number[], C: number, flag: string, file: string): nu
   return values;
 }
 
-/** Commander parser of --mean/--std: comma-separated numbers (std: positive). */
-export function numberList(flag: string, positive: boolean) {
-  return (v: string) => {
-    const values = v.split(',').map((s) => Number(s.trim()));
-    if (values.length === 0 || values.some((x) => !Number.isFinite(x) || (positive && x <= 0))) {
-      throw new InvalidArgumentError(`${flag} must be comma-separated ${positive ? 'positive ' : ''}numbers, e.g. ${positive ? '0.229,0.224,0.225' : '0.485,0.456,0.406'}`);
-    }
-    return values;
-  };
-}
-
 /**
  * An image file as model input [1, C, h, w] (uploaded): grey models as convkit predict prepares
  * them (MNIST-style centring or a resize, inversion of dark-on-light pictures); colour models
@@ -113,4 +101,55 @@ export function pixelSpace(image: Tensor, info: { mean: number[]; std: number[] 
     for (let i = 0; i < H * W; i++) out.data[c * H * W + i] = Math.min(1, Math.max(0, image.data[c * H * W + i] * info.std[c] + info.mean[c]));
   }
   return out;
+}
+
+/** The data description a model file stores (MNIST's when it has none). */
+export function modelDataInfo(model: Model, metadata: Record<string, unknown>): DataInfo {
+  return (metadata.data as DataInfo | undefined) ?? { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [MNIST_MEAN], std: [MNIST_STD], classes: model.spec.classes ?? [] };
+}
+
+/**
+ * An image file prepared like the training data of a grey-image model: converted to grey,
+ * inverted if dark on light, MNIST-style centring (or a plain resize) at the dataset's size,
+ * the model's central crop, normalised; [1, 1, h, w] in the model's backend, uploaded.
+ */
+export function greyModelInput(file: string, info: DataInfo, model: Model, o: { preprocess?: 'mnist' | 'resize'; invert?: 'auto' | 'yes' | 'no' }): { x: Tensor; inverted: boolean } {
+  if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
+  const backend = model.backend;
+  const [, h, w] = model.inputShape;
+  let grey = readGreyImage(file);
+  const inverted = o.invert === 'yes' || ((o.invert ?? 'auto') === 'auto' && meanValue(grey) > 0.5);
+  if (inverted) grey = invert(grey);
+  const bytes = o.preprocess === 'resize'
+    ? Uint8Array.from(resizeArea(grey, info.width, info.height).data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255))
+    : mnistStyle(grey, info.width);
+  const x = new Tensor([1, 1, h, w], backend.alloc(h * w));
+  const top0 = (info.height - h) >> 1, left0 = (info.width - w) >> 1;
+  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
+    x.data[i * w + j] = (bytes[(top0 + i) * info.width + left0 + j] / 255 - info.mean[0]) / info.std[0];
+  }
+  backend.upload(x.data);
+  return { x, inverted };
+}
+
+/**
+ * An image file prepared like a colour model's training data: its central square resized to the
+ * stored size (area averaging; alpha over white), the model's central crop, normalised per
+ * channel; [1, 3, h, w] in the model's backend, uploaded.
+ */
+export function colourModelInput(file: string, info: DataInfo, model: Model): Tensor {
+  if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
+  const [, h, w] = model.inputShape;
+  const planes = squarePlanes(file, info.height, 3);
+  const x = new Tensor([1, 3, h, w], model.backend.alloc(3 * h * w));
+  const top0 = (info.height - h) >> 1, left0 = (info.height - w) >> 1;
+  planes.forEach((plane, c) => {
+    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
+      // Bytes first, as the training data was stored.
+      const byte = Math.round(Math.min(1, Math.max(0, plane.data[(top0 + i) * info.height + left0 + j])) * 255);
+      x.data[(c * h + i) * w + j] = (byte / 255 - info.mean[c]) / info.std[c];
+    }
+  });
+  model.backend.upload(x.data);
+  return x;
 }
