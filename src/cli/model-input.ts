@@ -1,14 +1,12 @@
 import { existsSync } from 'node:fs';
-import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import type { DataInfo } from '../node/datasets.js';
-import { squarePlanes } from '../node/folder.js';
-import { readGreyImage, readImage } from '../node/image.js';
+import { readImage } from '../node/image.js';
 import { Tensor } from '../tensor.js';
 import { loadAnyModel, storedSize } from './model-source.js';
 import { MNIST_MEAN, MNIST_STD } from '../data/dataset.js';
-import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
+import { type Picture, type PictureOptions, type StoredImageLayout, pictureInput } from '../data/picture.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../train/finetune.js';
 
 export { loadAnyModel };
@@ -73,24 +71,14 @@ function perChannel(values: number[], C: number, flag: string, file: string): nu
  * without grey conversion: the central square resized, then the model's central crop, normalised
  * (a picture of exactly the input's size as it is).
  */
-export function modelInput(file: string, info: Preprocessing, model: Model, o: { preprocess?: 'mnist' | 'resize'; invert?: 'auto' | 'yes' | 'no' }): { x: Tensor; inverted: boolean } {
+export function modelInput(file: string, info: Preprocessing, model: Model, o: PictureOptions): { x: Tensor; inverted: boolean } {
   if (info.channels === 1) return greyModelInput(file, info, model, o);
-  if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
-  const [C, h, w] = model.inputShape;
+  const [, h, w] = model.inputShape;
   // A picture already at the input's size is used as it is: cropping would cut off its edges.
-  const { width, height } = readImage(file);
-  const side = width === w && height === h ? h : info.height;
-  const planes = squarePlanes(file, side, 3);
-  const x = new Tensor([1, C, h, w], model.backend.alloc(C * h * w));
-  const top0 = (side - h) >> 1, left0 = (side - w) >> 1;
-  for (let c = 0; c < C; c++) {
-    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-      const v = Math.min(1, Math.max(0, planes[c].data[(top0 + i) * side + left0 + j]));
-      x.data[(c * h + i) * w + j] = (v - info.mean[c]) / info.std[c];
-    }
-  }
-  model.backend.upload(x.data);
-  return { x, inverted: false };
+  return fileInput(file, model, (img) => {
+    const side = img.width === w && img.height === h ? h : info.height;
+    return { ...info, height: side, width: side };
+  }, {});
 }
 
 /** A normalised image [C, H, W] back in pixel values 0–1 (for drawing), clamped. */
@@ -113,23 +101,8 @@ export function modelDataInfo(model: Model, metadata: Record<string, unknown>): 
  * inverted if dark on light, MNIST-style centring (or a plain resize) at the dataset's size,
  * the model's central crop, normalised; [1, 1, h, w] in the model's backend, uploaded.
  */
-export function greyModelInput(file: string, info: DataInfo, model: Model, o: { preprocess?: 'mnist' | 'resize'; invert?: 'auto' | 'yes' | 'no' }): { x: Tensor; inverted: boolean } {
-  if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
-  const backend = model.backend;
-  const [, h, w] = model.inputShape;
-  let grey = readGreyImage(file);
-  const inverted = o.invert === 'yes' || ((o.invert ?? 'auto') === 'auto' && meanValue(grey) > 0.5);
-  if (inverted) grey = invert(grey);
-  const bytes = o.preprocess === 'resize'
-    ? Uint8Array.from(resizeArea(grey, info.width, info.height).data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255))
-    : mnistStyle(grey, info.width);
-  const x = new Tensor([1, 1, h, w], backend.alloc(h * w));
-  const top0 = (info.height - h) >> 1, left0 = (info.width - w) >> 1;
-  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-    x.data[i * w + j] = (bytes[(top0 + i) * info.width + left0 + j] / 255 - info.mean[0]) / info.std[0];
-  }
-  backend.upload(x.data);
-  return { x, inverted };
+export function greyModelInput(file: string, info: DataInfo, model: Model, o: PictureOptions): { x: Tensor; inverted: boolean } {
+  return fileInput(file, model, () => ({ ...info, channels: 1 }), o);
 }
 
 /**
@@ -138,18 +111,16 @@ export function greyModelInput(file: string, info: DataInfo, model: Model, o: { 
  * channel; [1, 3, h, w] in the model's backend, uploaded.
  */
 export function colourModelInput(file: string, info: DataInfo, model: Model): Tensor {
+  return fileInput(file, model, () => ({ ...info, channels: 3 }), {}).x;
+}
+
+/** An image file through the data layer's one preparation of pictures (src/data/picture.ts), in the model's backend. */
+function fileInput(file: string, model: Model, layoutOf: (img: Picture) => StoredImageLayout, o: PictureOptions): { x: Tensor; inverted: boolean } {
   if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
-  const [, h, w] = model.inputShape;
-  const planes = squarePlanes(file, info.height, 3);
-  const x = new Tensor([1, 3, h, w], model.backend.alloc(3 * h * w));
-  const top0 = (info.height - h) >> 1, left0 = (info.height - w) >> 1;
-  planes.forEach((plane, c) => {
-    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-      // Bytes first, as the training data was stored.
-      const byte = Math.round(Math.min(1, Math.max(0, plane.data[(top0 + i) * info.height + left0 + j])) * 255);
-      x.data[(c * h + i) * w + j] = (byte / 255 - info.mean[c]) / info.std[c];
-    }
-  });
+  const img = readImage(file);
+  const [C, h, w] = model.inputShape;
+  const x = new Tensor([1, C, h, w], model.backend.alloc(C * h * w));
+  const { inverted } = pictureInput(img, layoutOf(img), x, o);
   model.backend.upload(x.data);
-  return x;
+  return { x, inverted };
 }
