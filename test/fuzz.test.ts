@@ -1,5 +1,5 @@
 /**
- * Hostile input (issue 8): every parser is fuzzed with fast-check, with a fixed seed and a
+ * Hostile input: every parser is fuzzed with fast-check, with a fixed seed and a
  * stated number of cases, on random bytes and on mutations of valid inputs. Each must load or
  * throw convkit's own typed error (ConvkitError) with a message — never another exception —
  * and must not allocate by a size the input merely claims (checked with a counting backend

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { Tensor } from '../tensor.js';
-import { activation, allocBatch, backwardFrom, forwardBatch, readAll, seedGradient } from './run.js';
+import { activation, allocBatch, forwardBatch, readAll, seedGradient } from './run.js';
 import { type ClassOptions, classScores } from './saliency.js';
 import { defaultCamNode, scoreNode, spatialNode } from './target.js';
 import { resizeBilinear } from './upsample.js';
