@@ -1,5 +1,5 @@
 /**
- * Memory soak test (issue 8): trains the ConvNetJS MNIST demo net for many steps and reports
+ * Memory soak test: trains the ConvNetJS MNIST demo net for many steps and reports
  * whether resident memory stays flat after warm-up.
  *
  *   node --import tsx scripts/soak.ts [--steps 20000] [--batch 20] [--warmup 500] [--backend wasm] [--threads 2] [--json]

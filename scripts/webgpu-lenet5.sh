@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# LeNet-5 on MNIST through WebGPU, the whole run (issue 9's "≥ 98.5 %"): one epoch by default,
+# LeNet-5 on MNIST through WebGPU, the whole run (target ≥ 98.5 %): one epoch by default,
 # more with --epochs N; any other `convkit train` flag passes through. Without a GPU it runs on
 # SwiftShader, the software Vulkan driver of Debian's chromium (apt-get install chromium
 # libvulkan1): over an hour on two cores. CI runs a reduced version (test/backend-choice.test.ts).

@@ -306,6 +306,44 @@ describe('explanations: class scores, evaluation mode and bad requests', () => {
     await assert.rejects(explain.maximizeActivation(model, { node: 'conv1', channel: 0, range: [1, 0] }), ConfigError);
   });
 
+  it('JavaScript callers passing a dataset, an array or nothing get a ConfigError naming the function and the argument, never a TypeError', async () => {
+    const model = new Model(zoo.lenet5.build(), backend, 1);
+    const dataset = limitDataset(loadMnist('test'), 2);
+    const bads: [string, unknown][] = [['dataset', dataset], ['array', [0, 1, 2]], ['undefined', undefined], ['null', null], ['number', 3]];
+    const calls: [string, (bad: unknown) => Promise<unknown> | unknown, RegExp][] = [
+      ['classScores', (b) => explain.classScores(model, b as Tensor), /image must be a Tensor \[1, 28, 28\]/],
+      ['saliency', (b) => explain.saliency(model, b as Tensor), /image must be a Tensor/],
+      ['smoothGrad', (b) => explain.smoothGrad(model, b as Tensor), /image must be a Tensor/],
+      ['gradientTimesInput', (b) => explain.gradientTimesInput(model, b as Tensor), /image must be a Tensor/],
+      ['guidedBackprop', (b) => explain.guidedBackprop(model, b as Tensor), /image must be a Tensor/],
+      ['gradCam', (b) => explain.gradCam(model, b as Tensor), /image must be a Tensor/],
+      ['occlusion', (b) => explain.occlusion(model, b as Tensor), /image must be a Tensor/],
+      ['reconstruct', (b) => explain.reconstruct(model, [b as Tensor], { node: 'conv1', channel: 0 }), /images\[0\] must be a Tensor/],
+      ['channelActivations', (b) => explain.channelActivations(model, b as Tensor, 'conv1', 0), /images must be a Tensor \[N, 1, 28, 28\]/],
+      ['topActivatingImages', (b) => explain.topActivatingImages(model, b as Tensor, { node: 'conv1', channel: 0 }), /images must be a Tensor \[N, 1, 28, 28\]/],
+      ['topActivatingPatches', (b) => explain.topActivatingPatches(model, b as Tensor, { node: 'conv1' }), /images must be a Tensor \[N, 1, 28, 28\]/],
+      ['saliency', (b) => explain.saliency(b as Model, image), /model must be a convkit Model/],
+      ['maximizeActivation', (b) => explain.maximizeActivation(b as Model, { node: 'conv1', channel: 0 }), /model must be a convkit Model/],
+      ['maximizeLayer', (b) => explain.maximizeLayer(b as Model, { node: 'conv1' }), /model must be a convkit Model/],
+      ['convFilters', (b) => explain.convFilters(b as Model, 'conv1'), /model must be a convkit Model/],
+      ['unitBox', (b) => explain.unitBox(b as Model, 'conv1', 0, 0), /model must be a convkit Model/],
+      ['explain', (b) => explain.spatialNode(b as Model, 'conv1'), /model must be a convkit Model/],
+    ];
+    for (const [name, call, message] of calls) {
+      for (const [what, bad] of bads) {
+        await assert.rejects(async () => call(bad), (e: Error) => {
+          assert.ok(e instanceof ConfigError, `${name}(${what}): ${e.name}: ${e.message}`);
+          assert.match(e.message, new RegExp(`^${name}: `), `${name}(${what})`);
+          assert.match(e.message, message, `${name}(${what})`);
+          return true;
+        });
+      }
+    }
+    await assert.rejects(explain.topActivatingImages(model, dataset as unknown as Tensor, { node: 'conv1', channel: 0 }), /a dataset: fill a Tensor \[N, C, H, W\] from it with fillBatch/);
+    await assert.rejects(explain.saliency(model, image, 'conv1' as never), /saliency: options must be an object, got a string/);
+    await assert.rejects(explain.maximizeActivation(model, undefined as never), /maximizeActivation: options must be an object, got undefined/);
+  });
+
   it('top patches are cut at the unit\'s receptive field', async () => {
     const model = new Model(zoo.lenet5.build(), backend, 1);
     // conv1 5×5 pad 2 → 5 px centred on the unit; pool 2/2 → 6 px, jump 2; conv2 5×5 → 14 px,

@@ -1,5 +1,5 @@
 /**
- * Hostile input (issue 8): every parser is fuzzed with fast-check, with a fixed seed and a
+ * Hostile input: every parser is fuzzed with fast-check, with a fixed seed and a
  * stated number of cases, on random bytes and on mutations of valid inputs. Each must load or
  * throw convkit's own typed error (ConvkitError) with a message — never another exception —
  * and must not allocate by a size the input merely claims (checked with a counting backend
@@ -30,7 +30,7 @@ import { type TrainState, train } from '../src/train/trainer.js';
 import { parseNetwork, validateNetwork } from '../web/src/network-def.js';
 import { FUZZ_SCALE, FUZZ_SEED, expectLoadsOrTypedError, headerOf, interestingNumbers, interestingU32, jsonValue, mendPngCrcs, mutatedBytes, mutatedJson, withHeader } from './fuzz-util.js';
 import { jsonDepth } from '../src/io/json.js';
-import { checkRunSettings } from '../src/cli/commands.js';
+import { checkRunSettings } from '../src/cli/train-command.js';
 
 const backend = new RefBackend();
 

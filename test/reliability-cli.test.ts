@@ -1,5 +1,5 @@
 /**
- * CLI behaviour under failure (issue 8): clear errors and exit codes for missing files,
+ * CLI behaviour under failure: clear errors and exit codes for missing files,
  * unknown models and bad flags; no partial output when a command fails; a full disk while
  * saving leaves the previous file byte for byte (a real 64 KiB tmpfs where this process may
  * mount one, and an injected ENOSPC everywhere); divergence keeps the last good checkpoint.

@@ -1,5 +1,5 @@
 /**
- * Divergence guard (issue 8): a non-finite loss, gradient or updated weight stops training
+ * Divergence guard: a non-finite loss, gradient or updated weight stops training
  * with a message naming the step and the layer where it appeared, and no checkpoint is ever
  * written with non-finite weights. (test/reliability.test.ts has the learning-rate blow-up
  * case and clipping; test/reliability-cli.test.ts the command-line run.)

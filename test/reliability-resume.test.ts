@@ -1,5 +1,5 @@
 /**
- * Kill-and-resume at random points (issue 8): a training run killed with SIGKILL at a point
+ * Kill-and-resume at random points: a training run killed with SIGKILL at a point
  * drawn from a seeded generator — at a random checkpoint, or after a random delay that need
  * not line up with anything (mid-batch, mid-write, mid-rename) — and resumed, possibly more
  * than once, ends with bit-identical weights to a run that was never interrupted.

@@ -1,5 +1,5 @@
 /**
- * Bounded memory (issue 8), at a CI-friendly length: 2 000 training steps of the ConvNetJS
+ * Bounded memory, at a CI-friendly length: 2 000 training steps of the ConvNetJS
  * demo net (batch 20, wasm backend, an evaluation every 500 steps) in a child process, via
  * scripts/soak.ts. After 600 warm-up steps resident memory must grow by less than 20 MB and the
  * wasm heap not at all: buffers are reused, nobody calls dispose(). `node --import tsx

@@ -45,7 +45,7 @@ export async function open(ctx) {
 function library(tf, ctx, backend, label) {
   return {
     id: `tfjs-${backend}`, label,
-    // TF.js cpu takes well over a minute per AlexNet training step (issue 3 measured > 100 s).
+    // TF.js cpu takes well over a minute per AlexNet training step (measured > 100 s).
     skip: (work, o) => (backend === 'cpu' && work.id.startsWith('alexnet-train') && !o.slow ? 'TF.js cpu takes > 100 s per step; --slow runs it' : null),
     prepare: async (work) => {
       await tf.setBackend(backend);

@@ -6,6 +6,7 @@
  * while they run (see wasm-threads.ts).
  */
 import { probeGpuObject } from './gpu-probe.js';
+import { ConfigError } from '../errors.js';
 import type { Platform } from './platform.js';
 import type { WorkerPort } from './wasm-threads.js';
 
@@ -36,8 +37,14 @@ export const platform: Platform = {
   gpu: async () => nav()?.gpu,
   probeGpu: () => probeGpuObject(nav()?.gpu),
   async readUrl(url: URL) {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`could not fetch ${url.href} (HTTP ${response.status})`);
+    // The URL comes from the user (wasmPaths): a missing file or server is theirs to fix.
+    let response: Response;
+    try {
+      response = await fetch(url);
+    } catch (e) {
+      throw new ConfigError(`could not fetch ${url.href}: ${(e as Error).message}`);
+    }
+    if (!response.ok) throw new ConfigError(`could not fetch ${url.href} (HTTP ${response.status})`);
     return new Uint8Array(await response.arrayBuffer());
   },
 };

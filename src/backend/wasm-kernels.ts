@@ -167,5 +167,5 @@ export function instantiateKernels(module: WebAssembly.Module, memory: WebAssemb
 }
 
 function wasmAbort(): never {
-  throw new Error('wasm backend: kernel aborted');
+  throw new Error('internal error: wasm backend: kernel aborted');
 }

@@ -61,7 +61,7 @@ export class Staging {
 
   /** a's own pointer when it is a 4-byte-element view into the heap, else -1. */
   private direct(a: AnyArray, n: number, what: string): number {
-    if (a.length < n) throw new RangeError(`wasm backend: ${what} has ${a.length} elements, the kernel needs ${n}`);
+    if (a.length < n) throw new RangeError(`internal error: wasm backend: ${what} has ${a.length} elements, the kernel needs ${n}`);
     return (a instanceof Float32Array || a instanceof Int32Array) && this.heap.owns(a) ? a.byteOffset : -1;
   }
 

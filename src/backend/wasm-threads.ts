@@ -73,7 +73,7 @@ export const workerSource = `
 const listen = (f) => { if (port.on) port.on('message', f); else port.onmessage = (e) => f(e.data); };
 listen((init) => {
   const { module, memory, control, pieces, index, names } = init;
-  const exports = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('kernel aborted'); } } }).exports;
+  const exports = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('internal error: wasm backend: kernel aborted'); } } }).exports;
   const fns = names.map((n) => exports[n]);
   const ctl = new Int32Array(control);
   const table = new Float64Array(pieces);
@@ -168,7 +168,7 @@ export class ThreadPool {
    */
   run(kernel: number, pieces: Piece[], workspaces: readonly number[] = []): void {
     const c = this.control, count = pieces.length;
-    if (count > MAX_PIECES) throw new RangeError(`wasm backend: ${count} pieces in one job (at most ${MAX_PIECES})`);
+    if (count > MAX_PIECES) throw new RangeError(`internal error: wasm backend: ${count} pieces in one job (at most ${MAX_PIECES})`);
     // 1. Close the previous job before anything a claimer reads changes (protocol in the header).
     Atomics.store(c, JOB, this.gen << 11 | CLOSED);
     // 2. The new job's table, workspaces and counters.
@@ -217,14 +217,14 @@ export class ThreadPool {
       const done = Atomics.load(c, DONE);
       if (done === count) break;
       // Cannot happen by the protocol; were it broken, an error beats waiting forever.
-      if (done > count) throw new Error(`wasm backend: thread pool finished ${done} pieces of a job of ${count}`);
+      if (done > count) throw new Error(`internal error: wasm backend: thread pool finished ${done} pieces of a job of ${count}`);
       if (--spins < 0 && this.canBlock) {
         try { Atomics.wait(c, DONE, done, 50); } catch { this.canBlock = false; } // browser main thread: spin only
       }
     }
     if (Atomics.load(c, FAILED)) {
       Atomics.store(c, FAILED, 0);
-      throw new Error('wasm backend: a kernel failed in a worker thread');
+      throw new Error('internal error: wasm backend: a kernel failed in a worker thread');
     }
   }
 }

@@ -131,7 +131,7 @@ export class WasmBackend implements Backend {
     this.view = heap.i32(VIEW, 16);
     this.io = new Staging(heap);
     this.gemmBytes = k.gemmWorkspaceBytes();
-    if (k.dataEnd() > GEOMETRY) throw new Error('wasm backend: kernel static data overlaps the host region');
+    if (k.dataEnd() > GEOMETRY) throw new Error('internal error: wasm backend: kernel static data overlaps the host region');
   }
 
   /** Compiles the kernels and starts the threads; `platform` defaults to the one this code runs on. */
@@ -558,7 +558,7 @@ export class WasmBackend implements Backend {
     this.io.begin();
     for (let n = 0; n < N; n++) {
       const label = labels[n];
-      if (!(label >= 0 && label < K)) throw new RangeError(`wasm backend: label ${label} at ${n} is not a class index below ${K}`);
+      if (!(label >= 0 && label < K)) throw new RangeError(`internal error: wasm backend: label ${label} at ${n} is not a class index below ${K}`);
     }
     const loss = this.k.softmaxCrossEntropy(N, K, this.io.input(logits, N * K, 'logits'), this.io.input(labels, N, 'labels'),
       this.io.output(probs, N * K, 'probs'), this.io.output(dlogits, N * K, 'dlogits'));

@@ -1,8 +1,10 @@
+import { type Command, Option } from 'commander';
 import { createBackend } from '../backend/index.js';
 import { limitDataset } from '../data/dataset.js';
 import { type FeatureKind, extractFeatures, standardise } from '../image/features.js';
 import { linearAccuracy, linearDefaults, trainLinear } from '../image/linear.js';
 import { loadDataset } from '../node/datasets.js';
+import { backendOption, jsonOption, setting } from './options.js';
 import { Output, percent } from './output.js';
 
 export interface BaselineCommandOptions {
@@ -14,6 +16,21 @@ export interface BaselineCommandOptions {
   seed: number;
   backend?: string;
   json?: boolean;
+}
+
+/** `convkit baseline`: the pre-CNN pipeline to compare with. */
+export function registerBaselineCommand(program: Command): void {
+  program.command('baseline')
+    .description('hand-made features (HOG, dense SIFT or raw pixels) + a linear classifier: test accuracy and time')
+    .addOption(new Option('--features <kind>', 'feature extractor').choices(['hog', 'sift', 'pixels']).default('hog'))
+    .option('--dataset <name>', 'dataset', 'mnist')
+    .option('--train-limit <n>', 'use only the first N training images', setting('trainLimit', '--train-limit'))
+    .option('--test-limit <n>', 'use only the first N test images', setting('testLimit', '--test-limit'))
+    .option('--epochs <n>', 'passes over the training set', setting('epochs', '--epochs'))
+    .option('--seed <n>', 'random seed', setting('seed', '--seed'), 1)
+    .addOption(backendOption('compute backend for training: auto (WebGPU on a hardware GPU, else wasm), wasm, webgpu or ref'))
+    .addOption(jsonOption('print the result as one JSON object'))
+    .action((o) => baselineCommand(o));
 }
 
 const names: Record<FeatureKind, string> = { pixels: 'raw pixels', hog: 'HOG', sift: 'dense SIFT' };

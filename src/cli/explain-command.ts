@@ -1,27 +1,20 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { backendNames } from '../backend/index.js';
+import { type Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
 import * as explain from '../explain/index.js';
 import { softmax } from '../explain/run.js';
 import type { Model } from '../model/model.js';
 import { writePng } from '../node/image.js';
 import { Tensor } from '../tensor.js';
-import { type CommonOptions, backendFor } from './commands.js';
-import { loadAnyModel, modelInput, modelPreprocessing, numberList, pixelSpace } from './model-input.js';
+import { backendFor } from './backends.js';
+import { loadAnyModel, modelInput, modelPreprocessing, pixelSpace } from './model-input.js';
+import { type CommonOptions, backendOption, integer, jsonOption, numberList, threadsOption } from './options.js';
 import { Output, percent } from './output.js';
 
 export const explainMethods = ['saliency', 'smoothgrad', 'gradxinput', 'gradcam', 'gradcam++', 'occlusion', 'guided'] as const;
 export type ExplainMethod = (typeof explainMethods)[number];
 
-function integer(name: string, min: number) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return n;
-  };
-}
 
 /** Adds `convkit explain` to the program. */
 export function registerExplainCommand(program: Command): void {
@@ -42,9 +35,9 @@ export function registerExplainCommand(program: Command): void {
     .addOption(new Option('--invert <when>', 'invert dark-on-light pictures (auto: when the mean is light)').choices(['auto', 'yes', 'no']).default('auto'))
     .option('--mean <list>', 'per-channel mean of pixel/255 to normalise with (default: the model file\'s; ONNX: ImageNet\'s for colour inputs ≥ 64 px)', numberList('--mean', false))
     .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', numberList('--std', true))
-    .addOption(new Option('--backend <name>', 'compute backend').choices(backendNames).default('auto'))
-    .addOption(new Option('--threads <n>', 'compute threads for the wasm backend (default: all cores)').argParser(integer('threads', 1)))
-    .addOption(new Option('--json', 'print the result, heat maps included, as one JSON object'))
+    .addOption(backendOption('compute backend'))
+    .addOption(threadsOption('compute threads for the wasm backend (default: all cores)'))
+    .addOption(jsonOption('print the result, heat maps included, as one JSON object'))
     .action((images: string[], o) => explainCommand({ ...o, images }));
 }
 

@@ -1,15 +1,12 @@
 import { existsSync } from 'node:fs';
-import { InvalidArgumentError } from 'commander';
-import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import type { DataInfo } from '../node/datasets.js';
-import { squarePlanes } from '../node/folder.js';
 import { readImage } from '../node/image.js';
 import { Tensor } from '../tensor.js';
-import { greyModelInput, modelDataInfo } from './commands.js';
 import { loadAnyModel, storedSize } from './model-source.js';
 import { MNIST_MEAN, MNIST_STD } from '../data/dataset.js';
+import { type Picture, type PictureOptions, type StoredImageLayout, pictureInput } from '../data/picture.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../train/finetune.js';
 
 export { loadAnyModel };
@@ -68,41 +65,20 @@ function perChannel(values: number[], C: number, flag: string, file: string): nu
   return values;
 }
 
-/** Commander parser of --mean/--std: comma-separated numbers (std: positive). */
-export function numberList(flag: string, positive: boolean) {
-  return (v: string) => {
-    const values = v.split(',').map((s) => Number(s.trim()));
-    if (values.length === 0 || values.some((x) => !Number.isFinite(x) || (positive && x <= 0))) {
-      throw new InvalidArgumentError(`${flag} must be comma-separated ${positive ? 'positive ' : ''}numbers, e.g. ${positive ? '0.229,0.224,0.225' : '0.485,0.456,0.406'}`);
-    }
-    return values;
-  };
-}
-
 /**
  * An image file as model input [1, C, h, w] (uploaded): grey models as convkit predict prepares
  * them (MNIST-style centring or a resize, inversion of dark-on-light pictures); colour models
  * without grey conversion: the central square resized, then the model's central crop, normalised
  * (a picture of exactly the input's size as it is).
  */
-export function modelInput(file: string, info: Preprocessing, model: Model, o: { preprocess?: 'mnist' | 'resize'; invert?: 'auto' | 'yes' | 'no' }): { x: Tensor; inverted: boolean } {
+export function modelInput(file: string, info: Preprocessing, model: Model, o: PictureOptions): { x: Tensor; inverted: boolean } {
   if (info.channels === 1) return greyModelInput(file, info, model, o);
-  if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
-  const [C, h, w] = model.inputShape;
+  const [, h, w] = model.inputShape;
   // A picture already at the input's size is used as it is: cropping would cut off its edges.
-  const { width, height } = readImage(file);
-  const side = width === w && height === h ? h : info.height;
-  const planes = squarePlanes(file, side, 3);
-  const x = new Tensor([1, C, h, w], model.backend.alloc(C * h * w));
-  const top0 = (side - h) >> 1, left0 = (side - w) >> 1;
-  for (let c = 0; c < C; c++) {
-    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-      const v = Math.min(1, Math.max(0, planes[c].data[(top0 + i) * side + left0 + j]));
-      x.data[(c * h + i) * w + j] = (v - info.mean[c]) / info.std[c];
-    }
-  }
-  model.backend.upload(x.data);
-  return { x, inverted: false };
+  return fileInput(file, model, (img) => {
+    const side = img.width === w && img.height === h ? h : info.height;
+    return { ...info, height: side, width: side };
+  }, {});
 }
 
 /** A normalised image [C, H, W] back in pixel values 0–1 (for drawing), clamped. */
@@ -113,4 +89,38 @@ export function pixelSpace(image: Tensor, info: { mean: number[]; std: number[] 
     for (let i = 0; i < H * W; i++) out.data[c * H * W + i] = Math.min(1, Math.max(0, image.data[c * H * W + i] * info.std[c] + info.mean[c]));
   }
   return out;
+}
+
+/** The data description a model file stores (MNIST's when it has none). */
+export function modelDataInfo(model: Model, metadata: Record<string, unknown>): DataInfo {
+  return (metadata.data as DataInfo | undefined) ?? { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [MNIST_MEAN], std: [MNIST_STD], classes: model.spec.classes ?? [] };
+}
+
+/**
+ * An image file prepared like the training data of a grey-image model: converted to grey,
+ * inverted if dark on light, MNIST-style centring (or a plain resize) at the dataset's size,
+ * the model's central crop, normalised; [1, 1, h, w] in the model's backend, uploaded.
+ */
+export function greyModelInput(file: string, info: DataInfo, model: Model, o: PictureOptions): { x: Tensor; inverted: boolean } {
+  return fileInput(file, model, () => ({ ...info, channels: 1 }), o);
+}
+
+/**
+ * An image file prepared like a colour model's training data: its central square resized to the
+ * stored size (area averaging; alpha over white), the model's central crop, normalised per
+ * channel; [1, 3, h, w] in the model's backend, uploaded.
+ */
+export function colourModelInput(file: string, info: DataInfo, model: Model): Tensor {
+  return fileInput(file, model, () => ({ ...info, channels: 3 }), {}).x;
+}
+
+/** An image file through the data layer's one preparation of pictures (src/data/picture.ts), in the model's backend. */
+function fileInput(file: string, model: Model, layoutOf: (img: Picture) => StoredImageLayout, o: PictureOptions): { x: Tensor; inverted: boolean } {
+  if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
+  const img = readImage(file);
+  const [C, h, w] = model.inputShape;
+  const x = new Tensor([1, C, h, w], model.backend.alloc(C * h * w));
+  const { inverted } = pictureInput(img, layoutOf(img), x, o);
+  model.backend.upload(x.data);
+  return { x, inverted };
 }

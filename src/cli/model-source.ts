@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
-import { ConfigError, FormatError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { type DataInfo, checkDataInfo } from '../io/data-info.js';
 import { loadModel } from '../node/files.js';

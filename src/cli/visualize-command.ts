@@ -1,5 +1,4 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { backendNames } from '../backend/index.js';
 import { type ImageDataset, fillBatch, limitDataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
 import * as explain from '../explain/index.js';
@@ -8,20 +7,14 @@ import { loadDataset } from '../node/datasets.js';
 import { checkWritable } from '../node/files.js';
 import { writePng } from '../node/image.js';
 import { Tensor } from '../tensor.js';
-import { type CommonOptions, backendFor } from './commands.js';
-import { type Preprocessing, loadAnyModel, modelPreprocessing, numberList, pixelSpace } from './model-input.js';
+import { backendFor } from './backends.js';
+import { type Preprocessing, loadAnyModel, modelPreprocessing, pixelSpace } from './model-input.js';
+import { type CommonOptions, backendOption, integer, jsonOption, numberList, setting, threadsOption } from './options.js';
 import { Output } from './output.js';
 
 export const visualizeKinds = ['filters', 'maximize', 'top-patches', 'top-images'] as const;
 export type VisualizeKind = (typeof visualizeKinds)[number];
 
-function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`);
-    return n;
-  };
-}
 
 /** "0-7,12" → [0, …, 7, 12]. */
 export function channelList(v: string): number[] {
@@ -45,7 +38,7 @@ export function registerVisualizeCommand(program: Command): void {
     .requiredOption('--layer <node>', 'the node to show (see convkit summary --model-file)')
     .addOption(new Option('--what <kind>', 'filters: the kernels (a convolution); maximize: inputs that maximise each channel; top-patches: the receptive-field patches that excite each channel most; top-images: the images that do, with guided-backpropagation reconstructions').choices(visualizeKinds).default('filters'))
     .option('--dataset <name>', 'top-patches, top-images: test images to search: mnist, fashion-mnist or folder:PATH (default: the dataset the model was trained on, else mnist)')
-    .option('--test-limit <n>', 'top-patches, top-images: search only the first N test images (default 2000)', integer('test-limit', 1))
+    .option('--test-limit <n>', 'top-patches, top-images: search only the first N test images (default 2000)', setting('testLimit', '--test-limit'))
     .option('--channels <list>', 'channels (filters) to show, e.g. 0-7,12 (default: the first 64 for filters, the first 16 otherwise)', channelList)
     .option('--k <n>', 'top-patches, top-images: how many per channel (at most 64)', integer('k', 1, 64), 8)
     .option('--steps <n>', 'maximize: gradient-ascent steps', integer('steps', 1), 200)
@@ -53,9 +46,9 @@ export function registerVisualizeCommand(program: Command): void {
     .requiredOption('--out <file>', 'the PNG to write')
     .option('--mean <list>', 'per-channel mean of pixel/255 to normalise with (default: the model file\'s; ONNX: ImageNet\'s for colour inputs ≥ 64 px)', numberList('--mean', false))
     .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', numberList('--std', true))
-    .addOption(new Option('--backend <name>', 'compute backend').choices(backendNames).default('auto'))
-    .addOption(new Option('--threads <n>', 'compute threads for the wasm backend (default: all cores)').argParser(integer('threads', 1)))
-    .addOption(new Option('--json', 'print the result, with the numbers behind the picture, as one JSON object'))
+    .addOption(backendOption('compute backend'))
+    .addOption(threadsOption('compute threads for the wasm backend (default: all cores)'))
+    .addOption(jsonOption('print the result, with the numbers behind the picture, as one JSON object'))
     .action((o) => visualizeCommand(o));
 }
 

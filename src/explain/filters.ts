@@ -4,6 +4,7 @@ import { Tensor } from '../tensor.js';
 import { type ColourMap, diverging } from './colormap.js';
 import { type RgbaImage, createRgba } from './render.js';
 import { nodeShape } from './target.js';
+import { checkModel } from './arguments.js';
 
 /** A convolution's kernels, as the model holds them. */
 export interface ConvFilters {
@@ -19,11 +20,13 @@ export interface ConvFilters {
 
 /** Names of the model's convolution nodes. */
 export function convNodes(model: Model): string[] {
+  checkModel(model, 'convNodes');
   return model.summary().filter((r) => r.type === 'conv2d').map((r) => r.name);
 }
 
 /** A convolution node's kernels (host copy); a ConfigError naming the convolutions if `node` is not one. */
 export async function convFilters(model: Model, node: string): Promise<ConvFilters> {
+  checkModel(model, 'convFilters');
   nodeShape(model, node, 'layer');
   const row = model.summary().find((r) => r.name === node)!;
   const layer = model.layers.find((l) => l.name === node);

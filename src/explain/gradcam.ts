@@ -1,10 +1,11 @@
 import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { Tensor } from '../tensor.js';
-import { activation, allocBatch, backwardFrom, forwardBatch, readAll, seedGradient } from './run.js';
+import { activation, allocBatch, forwardBatch, readAll, seedGradient } from './run.js';
 import { type ClassOptions, classScores } from './saliency.js';
 import { defaultCamNode, scoreNode, spatialNode } from './target.js';
 import { resizeBilinear } from './upsample.js';
+import { checkModelAndImage, checkOptions } from './arguments.js';
 
 export interface GradCamOptions extends ClassOptions {
   /** The node whose feature maps are weighted; default: the last convolution with a spatial output. */
@@ -32,6 +33,8 @@ export interface GradCam {
  * exponential score that pytorch-grad-cam uses).
  */
 export async function gradCam(model: Model, image: Tensor, o: GradCamOptions = {}): Promise<GradCam> {
+  checkModelAndImage(model, image, 'gradCam');
+  checkOptions(o, 'gradCam');
   const node = o.node ?? defaultCamNode(model);
   const [C, h, w] = spatialNode(model, node, 'Grad-CAM layer');
   const { scores, classIndex } = await classScores(model, image, o.classIndex);

@@ -4,6 +4,7 @@ import { Rng } from '../rng.js';
 import { Tensor } from '../tensor.js';
 import { activation, allocBatch, backwardFrom, forwardBatch, readAll, seedGradient } from './run.js';
 import { nodeShape, resolveChannel } from './target.js';
+import { checkModel, checkOptions } from './arguments.js';
 
 export interface MaximizeOptions {
   node: string;
@@ -36,6 +37,8 @@ export interface MaximizedInput {
  * regularised by random jitter and periodic blurring and kept within the data's value range.
  */
 export async function maximizeActivation(model: Model, o: MaximizeOptions): Promise<MaximizedInput> {
+  checkModel(model, 'maximizeActivation');
+  checkOptions(o, 'maximizeActivation', true);
   const shape = nodeShape(model, o.node, 'layer');
   resolveChannel(model, o.node, o.channel);
   const steps = o.steps ?? 200, lr = o.learningRate ?? 0.05, jitter = o.jitter ?? 1, blurEvery = o.blurEvery ?? 8;
@@ -80,6 +83,8 @@ export async function maximizeActivation(model: Model, o: MaximizeOptions): Prom
 
 /** Maximises every channel of a node (or the ones listed), each from its own seed. */
 export async function maximizeLayer(model: Model, o: Omit<MaximizeOptions, 'channel'> & { channels?: number[] }): Promise<MaximizedInput[]> {
+  checkModel(model, 'maximizeLayer');
+  checkOptions(o, 'maximizeLayer', true);
   const channels = o.channels ?? Array.from({ length: nodeShape(model, o.node, 'layer')[0] }, (_, c) => c);
   const out: MaximizedInput[] = [];
   for (const channel of channels) out.push(await maximizeActivation(model, { ...o, channel, seed: (o.seed ?? 1) + channel }));

@@ -4,6 +4,7 @@ import { Tensor } from '../tensor.js';
 import { activation, allocBatch, forwardBatch, readAll, softmax } from './run.js';
 import { type ClassOptions, classScores } from './saliency.js';
 import { scoreNode } from './target.js';
+import { checkModelAndImage, checkOptions } from './arguments.js';
 
 export interface OcclusionOptions extends ClassOptions {
   /** Side of the square patch in pixels (default: a quarter of the smaller side, at least 1). */
@@ -34,6 +35,8 @@ export interface Occlusion {
  * time, so each batch costs one forward pass.
  */
 export async function occlusion(model: Model, image: Tensor, o: OcclusionOptions = {}): Promise<Occlusion> {
+  checkModelAndImage(model, image, 'occlusion');
+  checkOptions(o, 'occlusion');
   const [C, H, W] = model.inputShape;
   const patch = o.patch ?? Math.max(1, Math.floor(Math.min(H, W) / 4));
   const stride = o.stride ?? Math.max(1, Math.floor(patch / 2));

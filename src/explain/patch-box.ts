@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { fieldBounds, receptiveFields } from '../model/receptive-field.js';
+import { checkModel } from './arguments.js';
 
 /** The input box a unit of a node sees (its receptive field, src/model/receptive-field.ts), clipped to the image. */
 export interface Box { top: number; left: number; height: number; width: number }
@@ -9,6 +10,7 @@ export interface Box { top: number; left: number; height: number; width: number 
 const fieldsOf = new WeakMap<Model, ReturnType<typeof receptiveFields>>();
 
 export function unitBox(model: Model, node: string, y: number, x: number): Box {
+  checkModel(model, 'unitBox');
   let fields = fieldsOf.get(model);
   if (!fields) fieldsOf.set(model, fields = receptiveFields(model));
   const field = fields.get(node);

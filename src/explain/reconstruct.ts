@@ -3,6 +3,7 @@ import type { Model } from '../model/model.js';
 import { Tensor, shapeSize } from '../tensor.js';
 import { activation, allocBatch, backwardFrom, example, forwardBatch, imageShape, readAll, seedGradient } from './run.js';
 import { nodeShape, resolveChannel } from './target.js';
+import { checkModel, checkModelAndImages, checkOptions, checkTensor } from './arguments.js';
 
 /**
  * Which activation of a channel is traced back: its strongest unit (Zeiler and Fergus), the
@@ -47,6 +48,10 @@ function pickUnit(values: ArrayLike<number>, unit: UnitChoice, width: number, no
  * the backward pass of the chosen unit(s) with the ReLUs' visualisation rule, for each image.
  */
 export async function reconstruct(model: Model, images: Tensor[], o: ReconstructOptions): Promise<{ reconstructions: Tensor[]; activations: number[] }> {
+  checkModel(model, 'reconstruct');
+  if (!Array.isArray(images)) throw new ConfigError(`reconstruct: images must be an array of Tensors [${model.inputShape.join(', ')}], got ${images === null ? 'null' : typeof images}`);
+  images.forEach((im, i) => checkTensor(im, 'reconstruct', `images[${i}]`, `[${model.inputShape.join(', ')}]`));
+  checkOptions(o, 'reconstruct', true);
   const { offset, size, width } = channelSpan(model, o.node, o.channel);
   images.forEach((im) => imageShape(model, im));
   const N = images.length;
@@ -75,6 +80,8 @@ export async function reconstruct(model: Model, images: Tensor[], o: Reconstruct
 
 /** A channel's strength for each image of a batch: the largest (default) or mean activation over its positions. */
 export async function channelActivations(model: Model, batch: Tensor, node: string, channel: number, reduce: 'max' | 'mean' = 'max'): Promise<number[]> {
+  checkModelAndImages(model, batch, 'channelActivations');
+  datasetSize(model, batch);
   const { offset, size } = channelSpan(model, node, channel);
   forwardBatch(model, batch);
   const [a] = await readAll(model, [activation(model, node)]);
@@ -95,6 +102,8 @@ export interface TopImagesOptions extends ReconstructOptions {
  * with its reconstruction (ZFNet's figure 2).
  */
 export async function topActivatingImages(model: Model, images: Tensor, o: TopImagesOptions): Promise<{ index: number; activation: number; reconstruction: Tensor }[]> {
+  checkModelAndImages(model, images, 'topActivatingImages');
+  checkOptions(o, 'topActivatingImages', true);
   const k = o.k ?? 9, batchSize = o.batchSize ?? 64;
   if (!Number.isInteger(k) || k < 1) throw new ConfigError(`top images: k must be a positive integer, got ${k}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`top images: batchSize must be a positive integer, got ${batchSize}`);

@@ -5,6 +5,7 @@ import { Rng } from '../rng.js';
 import { Tensor } from '../tensor.js';
 import { activation, allocBatch, argmax, backwardFrom, forwardBatch, imageShape, readAll, seedGradient } from './run.js';
 import { resolveClass, scoreNode } from './target.js';
+import { checkModelAndImage, checkOptions } from './arguments.js';
 
 /**
  * Gradient-based attributions for one image. The class score is the logit (the score node's
@@ -27,6 +28,7 @@ export interface Attribution {
 
 /** Scores of one image and the class to explain. */
 export async function classScores(model: Model, image: Tensor, cls?: number | string): Promise<{ scores: Float64Array; classIndex: number }> {
+  checkModelAndImage(model, image, 'classScores');
   imageShape(model, image);
   const x = allocBatch(model, 1);
   x.data.set(image.data);
@@ -66,6 +68,11 @@ function attributionOf(classIndex: number, score: number, attribution: Tensor, r
   return { classIndex, score, attribution, map };
 }
 
+function checkArguments(model: Model, image: Tensor, o: unknown, fn: string): void {
+  checkModelAndImage(model, image, fn);
+  checkOptions(o, fn);
+}
+
 async function singleGradient(model: Model, image: Tensor, o: ClassOptions, rule: ReluRule): Promise<{ classIndex: number; score: number; gradient: Tensor }> {
   const { scores, classIndex } = await classScores(model, image, o.classIndex);
   const x = allocBatch(model, 1);
@@ -75,12 +82,14 @@ async function singleGradient(model: Model, image: Tensor, o: ClassOptions, rule
 
 /** Saliency (Simonyan et al. 2014): the gradient of the class logit with respect to the input. */
 export async function saliency(model: Model, image: Tensor, o: ClassOptions = {}): Promise<Attribution> {
+  checkArguments(model, image, o, 'saliency');
   const { classIndex, score, gradient } = await singleGradient(model, image, o, 'gradient');
   return attributionOf(classIndex, score, gradient, 'maxAbs');
 }
 
 /** Gradient × input (Shrikumar et al.): each input value's first-order contribution to the logit. */
 export async function gradientTimesInput(model: Model, image: Tensor, o: ClassOptions = {}): Promise<Attribution> {
+  checkArguments(model, image, o, 'gradientTimesInput');
   const { classIndex, score, gradient } = await singleGradient(model, image, o, 'gradient');
   for (let i = 0; i < gradient.size; i++) gradient.data[i] *= image.data[i];
   return attributionOf(classIndex, score, gradient, 'sum');
@@ -91,6 +100,7 @@ export async function gradientTimesInput(model: Model, image: Tensor, o: ClassOp
  * ReLU passing back only positive gradients where its input was positive.
  */
 export async function guidedBackprop(model: Model, image: Tensor, o: ClassOptions = {}): Promise<Attribution> {
+  checkArguments(model, image, o, 'guidedBackprop');
   const { classIndex, score, gradient } = await singleGradient(model, image, o, 'guided');
   return attributionOf(classIndex, score, gradient, 'maxAbs');
 }
@@ -108,6 +118,7 @@ export interface SmoothGradOptions extends ClassOptions {
 
 /** SmoothGrad (Smilkov et al. 2017): saliency averaged over copies of the image with Gaussian noise added. */
 export async function smoothGrad(model: Model, image: Tensor, o: SmoothGradOptions = {}): Promise<Attribution> {
+  checkArguments(model, image, o, 'smoothGrad');
   const samples = o.samples ?? 32, noise = o.noise ?? 0.15, batchSize = o.batchSize ?? 16;
   if (!Number.isInteger(samples) || samples < 1) throw new ConfigError(`smoothgrad: samples must be a positive integer, got ${samples}`);
   if (!(noise >= 0 && Number.isFinite(noise))) throw new ConfigError(`smoothgrad: noise must be a finite fraction ≥ 0, got ${noise}`);

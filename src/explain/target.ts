@@ -1,9 +1,11 @@
 import { ConfigError } from '../errors.js';
 import { INPUT, type Model, type SummaryRow } from '../model/model.js';
 import { shapeSize } from '../tensor.js';
+import { checkModel } from './arguments.js';
 
 /** The nodes the model runs (up to its output), in order. */
 function runNodes(model: Model): SummaryRow[] {
+  checkModel(model, 'explain');
   const rows = model.summary();
   const output = model.spec.output ?? rows[rows.length - 1].name;
   return rows.slice(0, rows.findIndex((r) => r.name === output) + 1);

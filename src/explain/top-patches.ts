@@ -5,6 +5,7 @@ import { activation, allocBatch, forwardBatch, readAll } from './run.js';
 import { type Box, unitBox } from './patch-box.js';
 import { datasetSize } from './reconstruct.js';
 import { spatialNode } from './target.js';
+import { checkModelAndImages, checkOptions } from './arguments.js';
 
 export interface TopPatch {
   /** Dataset index of the image. */
@@ -23,6 +24,8 @@ export interface TopPatch {
  * unit of the channel in each image (one patch per image), cut at that unit's receptive field.
  */
 export async function topActivatingPatches(model: Model, images: Tensor, o: { node: string; k?: number; batchSize?: number; channels?: number[] }): Promise<TopPatch[][]> {
+  checkModelAndImages(model, images, 'topActivatingPatches');
+  checkOptions(o, 'topActivatingPatches', true);
   const [C, h, w] = spatialNode(model, o.node);
   const k = o.k ?? 9, batchSize = o.batchSize ?? 64;
   if (!Number.isInteger(k) || k < 1) throw new ConfigError(`top patches: k must be a positive integer, got ${k}`);

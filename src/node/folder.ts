@@ -1,7 +1,8 @@
 import { type Stats, existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ImageDataset, interleaveClasses } from '../data/dataset.js';
-import { type GreyImage, resizeArea } from '../data/preprocess.js';
+import type { GreyImage } from '../data/preprocess.js';
+import { planeBytes, squarePlanes as squareOf } from '../data/picture.js';
 import { ConvkitError, ResourceError } from '../errors.js';
 import { formatBytes } from '../model/memory.js';
 import { readImage } from './image.js';
@@ -58,10 +59,7 @@ export function loadImageFolder(root: string, split: 'train' | 'test', options: 
   const images = new Uint8Array(files.length * channels * px);
   const labels = classes.length > 256 ? new Int32Array(files.length) : new Uint8Array(files.length);
   files.forEach(({ file, label }, n) => {
-    const planes = squarePlanes(file, size, channels);
-    planes.forEach((plane, c) => {
-      for (let i = 0; i < px; i++) images[(n * channels + c) * px + i] = Math.round(Math.min(1, Math.max(0, plane.data[i])) * 255);
-    });
+    planeBytes(squarePlanes(file, size, channels), images, n * channels * px);
     labels[n] = label;
   });
   // Normalise with the training split's statistics: callers pass them in for the test split.
@@ -94,21 +92,7 @@ function entryStats(path: string, root: string): Stats {
 
 /** Decodes an image and returns its central square resized to size×size, one plane per channel. */
 export function squarePlanes(file: string, size: number, channels: 1 | 3): GreyImage[] {
-  const img = readImage(file);
-  const side = Math.min(img.width, img.height);
-  const x0 = (img.width - side) >> 1, y0 = (img.height - side) >> 1;
-  const planes: GreyImage[] = Array.from({ length: channels }, () => ({ width: side, height: side, data: new Float32Array(side * side) }));
-  for (let y = 0; y < side; y++) {
-    for (let x = 0; x < side; x++) {
-      const p = ((y0 + y) * img.width + x0 + x) * img.channels;
-      const alpha = img.channels === 4 || img.channels === 2 ? img.pixels[p + img.channels - 1] / 255 : 1;
-      const rgb = img.channels >= 3 ? [img.pixels[p], img.pixels[p + 1], img.pixels[p + 2]] : [img.pixels[p], img.pixels[p], img.pixels[p]];
-      const over = rgb.map((v) => (v / 255) * alpha + (1 - alpha)); // composite over white
-      if (channels === 1) planes[0].data[y * side + x] = 0.299 * over[0] + 0.587 * over[1] + 0.114 * over[2];
-      else for (let c = 0; c < 3; c++) planes[c].data[y * side + x] = over[c];
-    }
-  }
-  return planes.map((plane) => resizeArea(plane, size, size));
+  return squareOf(readImage(file), size, channels);
 }
 
 function channelStats(images: Uint8Array, channels: number, px: number): { mean: number[]; std: number[] } {

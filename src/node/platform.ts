@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Platform } from '../backend/platform.js';
+import { ConfigError } from '../errors.js';
 import type { WorkerPort } from '../backend/wasm-threads.js';
 import { dawnGpu } from './dawn.js';
 import { probeGpuInChild } from './gpu-probe.js';
@@ -35,9 +36,15 @@ export const platform: Platform = {
   gpu: dawnGpu,
   probeGpu: probeGpuInChild,
   async readUrl(url: URL) {
-    if (url.protocol === 'file:') return readFile(fileURLToPath(url));
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`could not fetch ${url.href} (HTTP ${response.status})`);
-    return new Uint8Array(await response.arrayBuffer());
+    // The URL comes from the user (wasmPaths): a missing file or server is theirs to fix.
+    try {
+      if (url.protocol === 'file:') return await readFile(fileURLToPath(url));
+      const response = await fetch(url);
+      if (!response.ok) throw new ConfigError(`could not fetch ${url.href} (HTTP ${response.status})`);
+      return new Uint8Array(await response.arrayBuffer());
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw new ConfigError(`could not read ${url.href}: ${(e as Error).message}`);
+    }
   },
 };

@@ -37,11 +37,16 @@ function rankOf(values: ArrayLike<number>, n: number, K: number, k: number): num
   return rank;
 }
 
-/** Refuses a dataset whose classes are not the model's outputs, naming both counts. */
+/** Refuses a dataset whose classes are not the model's outputs (naming both counts) or whose labels are not class indices. */
 export function checkClassCount(model: Model, ds: ImageDataset): void {
   const K = model.outputShape[0];
   if (K !== ds.classes.length) {
     throw new ConfigError(`model ${model.name} has ${K} output classes but dataset ${ds.name} has ${ds.classes.length} classes`);
+  }
+  // A dataset built in code can hold any label; the loss kernels index with it.
+  for (let i = 0; i < ds.count; i++) {
+    const label = ds.labels[i];
+    if (!(label >= 0 && label < K)) throw new ConfigError(`dataset ${ds.name}: example ${i} has label ${label}, not a class index 0..${K - 1} (the dataset has ${K} classes)`);
   }
 }
 

@@ -126,6 +126,7 @@ async function trainRun(model: Model, trainSet: ImageDataset, opts: TrainOptions
   if (params.length === 0) throw new ConfigError(`model "${model.name}": every parameter is frozen, nothing would train`);
   const resizedCrop = opts.resizedCrop ? resizedCropSettings(opts.resizedCrop === true ? {} : opts.resizedCrop) : undefined;
   const squares = backend.alloc(params.length);
+  const clipScale = backend.alloc(1);
   const K = model.outputShape[0];
   const reportEvery = opts.reportEvery ?? 10;
   const crop = model.inputShape[1] < trainSet.height || model.inputShape[2] < trainSet.width;
@@ -190,7 +191,10 @@ async function trainRun(model: Model, trainSet: ImageDataset, opts: TrainOptions
         throw new DivergenceError(`${stepName(epoch, b, step)}: the gradient norm ${norm.toExponential(2)} is too large for float32 (every gradient is finite; the largest is "${largest}"). Try a lower learning rate or --clip-grad-norm.`);
       }
       if (opts.clipGradNorm !== undefined && norm > opts.clipGradNorm) {
-        for (const p of params) backend.axpy(opts.clipGradNorm / norm - 1, p.grad.data, p.grad.data);
+        // One multiplication by clip/norm: y + (clip/norm − 1)·y loses the gradient once clip/norm − 1 rounds to −1.
+        clipScale[0] = opts.clipGradNorm / norm;
+        backend.upload(clipScale);
+        for (const p of params) backend.channelScale(1, p.grad.data.length, p.grad.data, clipScale, p.grad.data);
       }
       const lr = lrAt(step);
       optimizer.step(params, lr);

@@ -132,8 +132,8 @@ export class Dispatcher {
   /** Records one dispatch of `workgroups` workgroups (numbered by wgi in the shader). */
   run(def: KernelDef, buffers: readonly GPUBuffer[], uniforms: readonly number[], workgroups: number): void {
     this.check();
-    if (buffers.length !== def.bindings.length) throw new Error(`webgpu backend: kernel ${def.label} takes ${def.bindings.length} buffers, got ${buffers.length}`);
-    if (uniforms.length !== def.uniforms.length) throw new Error(`webgpu backend: kernel ${def.label} takes ${def.uniforms.length} uniforms, got ${uniforms.length}`);
+    if (buffers.length !== def.bindings.length) throw new Error(`internal error: webgpu backend: kernel ${def.label} takes ${def.bindings.length} buffers, got ${buffers.length}`);
+    if (uniforms.length !== def.uniforms.length) throw new Error(`internal error: webgpu backend: kernel ${def.label} takes ${def.uniforms.length} uniforms, got ${uniforms.length}`);
     if (workgroups <= 0) return;
     const compiled = this.compile(def);
     if (this.slotsUsed === SLOTS) this.flush();
@@ -143,7 +143,7 @@ export class Dispatcher {
       const v = uniforms[i];
       if (type === 'f32') this.arenaF32[base + i] = v;
       else {
-        if (!Number.isInteger(v)) throw new Error(`webgpu backend: kernel ${def.label}: uniform ${name} = ${v} is not an integer`);
+        if (!Number.isInteger(v)) throw new Error(`internal error: webgpu backend: kernel ${def.label}: uniform ${name} = ${v} is not an integer`);
         if (type === 'u32') this.arenaU32[base + i] = v; else this.arenaI32[base + i] = v;
       }
     });

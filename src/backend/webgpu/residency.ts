@@ -36,7 +36,7 @@ export class Residency {
   }
 
   alloc(n: number): Float32Array {
-    if (!Number.isInteger(n) || n < 0) throw new RangeError(`webgpu backend: cannot allocate ${n} elements`);
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`internal error: webgpu backend: cannot allocate ${n} elements`);
     const host = new Float32Array(n);
     this.register(host, 'f32');
     return host;
@@ -47,7 +47,7 @@ export class Residency {
    * the first time is registered and its content uploaded; any other unknown array is refused.
    */
   resolve(a: HostArray, need: number, what: string): Resident {
-    if (a.length < need) throw new RangeError(`webgpu backend: ${what} has ${a.length} elements, the kernel needs ${need}`);
+    if (a.length < need) throw new RangeError(`internal error: webgpu backend: ${what} has ${a.length} elements, the kernel needs ${need}`);
     const r = this.registry.get(a.buffer);
     if (r) {
       if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) {

@@ -340,12 +340,12 @@ export class WebGpuBackend implements Backend {
     probs: FloatArray, dlogits: FloatArray, lossOut: FloatArray): void {
     const lr = this.res(logits, N * K, 'logits'), pr = this.res(probs, N * K, 'probs'), dr = this.res(dlogits, N * K, 'dlogits');
     const outLoss = this.res(lossOut, 1, 'loss');
-    if (labels.length < N) throw new RangeError(`webgpu backend: labels has ${labels.length} elements, the kernel needs ${N}`);
+    if (labels.length < N) throw new RangeError(`internal error: webgpu backend: labels has ${labels.length} elements, the kernel needs ${N}`);
     // Labels are host arrays read at call time: checked here, then copied to the device with this call.
     const classes = new Uint32Array(N);
     for (let n = 0; n < N; n++) {
       const label = labels[n];
-      if (!(label >= 0 && label < K)) throw new RangeError(`webgpu backend: label ${label} at ${n} is not a class index below ${K}`);
+      if (!(label >= 0 && label < K)) throw new RangeError(`internal error: webgpu backend: label ${label} at ${n} is not a class index below ${K}`);
       classes[n] = label;
     }
     this.exclusive([pr, dr, outLoss], [lr], ([pOut, dOut, lOut]) =>
@@ -353,7 +353,7 @@ export class WebGpuBackend implements Backend {
   }
 
   sumOfSquares(x: FloatArray, out: FloatArray, index: number): void {
-    if (!(Number.isInteger(index) && index >= 0)) throw new RangeError(`webgpu backend: sumOfSquares index ${index}`);
+    if (!(Number.isInteger(index) && index >= 0)) throw new RangeError(`internal error: webgpu backend: sumOfSquares index ${index}`);
     const xr = this.res(x, 0, 'x'), or = this.res(out, index + 1, 'out');
     this.exclusive([or], [xr], ([o]) => loss.reduceSum(this.d, xr.buffer, x.length, true, o, index, 1));
   }
@@ -416,7 +416,7 @@ export class WebGpuBackend implements Backend {
 
 function checkConv(g: Conv2dGeometry): void {
   if (!(g.groups >= 1 && g.C % g.groups === 0 && g.O % g.groups === 0)) {
-    throw new RangeError(`webgpu backend: ${g.C} channels and ${g.O} filters do not split into ${g.groups} groups`);
+    throw new RangeError(`internal error: webgpu backend: ${g.C} channels and ${g.O} filters do not split into ${g.groups} groups`);
   }
 }
 

@@ -1,36 +1,24 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { backendNames } from '../backend/index.js';
-import { ConfigError, ConvkitError } from '../errors.js';
-import { type DownsampleMode, downsample } from '../image/downsample.js';
+import { ConfigError } from '../errors.js';
 import { type Border, type Padding, convolve3d, filterImage, paddingAmount } from '../image/filter.js';
-import { type PlanarImage, fromPixels, toPixels } from '../image/image.js';
+import type { PlanarImage } from '../image/image.js';
 import { type Kernel2d, checkKernel3d, kernelNames, namedKernel, parseKernelValues } from '../image/kernels.js';
 import { parseJsonLimited } from '../io/json.js';
-import { readImage, writePng } from '../node/image.js';
 import { readBytes } from '../node/mnist.js';
-import { baselineCommand } from './baseline-command.js';
-import { checkCommandBytes, memoryLimitOption } from './memory-option.js';
+import { readPlanar, writePlanar } from './image-files.js';
+import { checkCommandBytes } from './memory-option.js';
+import { integer, jsonOption, memoryLimitOption } from './options.js';
 import { Output } from './output.js';
-
-function integer(name: string, min: number) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return n;
-  };
-}
 
 function padding(v: string): Padding {
   if (v === 'same' || v === 'valid') return v;
-  const n = Number(v);
+  const n = v.trim() === '' ? NaN : Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`padding must be same, valid or a non-negative integer`);
   return n;
 }
 
-const jsonOption = () => new Option('--json', 'print the result as one JSON object');
-
-/** Adds the image-processing commands (issue 5) to the convkit program. */
-export function registerImageCommands(program: Command): void {
+/** `convkit filter`: an image convolved with a kernel, written as a PNG. */
+export function registerFilterCommand(program: Command): void {
   program.command('filter')
     .description('convolve an image with a kernel (named, given inline, or a 3-D colour kernel) and write a PNG')
     .argument('<in>', 'PNG or JPEG image')
@@ -44,29 +32,8 @@ export function registerImageCommands(program: Command): void {
     .addOption(new Option('--per-channel', 'filter each colour channel (default)').conflicts('grey'))
     .addOption(new Option('--grey', 'filter the grey (luma) image instead'))
     .addOption(memoryLimitOption())
-    .addOption(jsonOption())
+    .addOption(jsonOption('print the result as one JSON object'))
     .action((input: string, output: string, o) => filterCommand({ ...o, input, output }));
-
-  program.command('downsample')
-    .description('shrink an image by an integer factor, averaging or taking the maximum of each block')
-    .argument('<in>', 'PNG or JPEG image')
-    .argument('<out>', 'PNG file to write')
-    .addOption(new Option('--mode <mode>', 'how a block becomes one pixel').choices(['average', 'max']).default('average'))
-    .option('--factor <n>', 'block size', integer('factor', 1), 2)
-    .addOption(jsonOption())
-    .action((input: string, output: string, o) => downsampleCommand({ ...o, input, output }));
-
-  program.command('baseline')
-    .description('hand-made features (HOG, dense SIFT or raw pixels) + a linear classifier: test accuracy and time')
-    .addOption(new Option('--features <kind>', 'feature extractor').choices(['hog', 'sift', 'pixels']).default('hog'))
-    .option('--dataset <name>', 'dataset', 'mnist')
-    .option('--train-limit <n>', 'use only the first N training images', integer('train-limit', 1))
-    .option('--test-limit <n>', 'use only the first N test images', integer('test-limit', 1))
-    .option('--epochs <n>', 'passes over the training set', integer('epochs', 1))
-    .option('--seed <n>', 'random seed', integer('seed', 0), 1)
-    .addOption(new Option('--backend <name>', 'compute backend for training: auto (WebGPU on a hardware GPU, else wasm), wasm, webgpu or ref').choices(backendNames).default('auto'))
-    .addOption(jsonOption())
-    .action((o) => baselineCommand(o));
 }
 
 export interface FilterCommandOptions {
@@ -120,31 +87,6 @@ function checkFilterMemory(image: PlanarImage, inChannels: number, outChannels: 
   const OH = Math.max(0, Math.floor((H - KH) / o.stride) + 1), OW = Math.max(0, Math.floor((W - KW) / o.stride) + 1);
   const bytes = 8 * (inChannels * H * W + outChannels * OH * OW) + 2 * outChannels * OH * OW;
   checkCommandBytes(bytes, o.memoryLimit, `filter: ${o.input} (${image.width}×${image.height}) padded by ${ph}×${pw} gives a ${OW}×${OH} output that`);
-}
-
-export interface DownsampleCommandOptions {
-  input: string;
-  output: string;
-  mode: DownsampleMode;
-  factor: number;
-  json?: boolean;
-}
-
-export function downsampleCommand(o: DownsampleCommandOptions): void {
-  const out = new Output(!!o.json);
-  const result = downsample(readPlanar(o.input), { mode: o.mode, factor: o.factor });
-  writePlanar(o.output, result);
-  out.text(`${o.output}: ${result.width}×${result.height}, ${result.channels} channel(s)`);
-  out.event({ type: 'result', width: result.width, height: result.height, channels: result.channels, output: o.output });
-}
-
-function readPlanar(path: string): PlanarImage {
-  const img = readImage(path);
-  return fromPixels(img.pixels, img.width, img.height, img.channels);
-}
-
-function writePlanar(path: string, img: PlanarImage): void {
-  writePng(path, { width: img.width, height: img.height, channels: img.channels, pixels: toPixels(img) });
 }
 
 function readKernel3d(path: string) {

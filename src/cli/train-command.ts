@@ -1,57 +1,67 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { availableParallelism } from 'node:os';
-import { describeAdapter } from '../backend/gpu-probe.js';
-import { type Backend, type BackendChoice, WasmBackend, backendNames, createBackend, probeGpu, selectBackend } from '../backend/index.js';
-import { MNIST_MEAN, MNIST_STD, limitDataset } from '../data/dataset.js';
-import { invert, meanValue, mnistStyle, resizeArea } from '../data/preprocess.js';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { limitDataset } from '../data/dataset.js';
 import { ConfigError, ConvkitError, FormatError } from '../errors.js';
 import { Model, estimateMemory } from '../model/model.js';
 import { DEFAULT_MEMORY_LIMIT } from '../model/memory.js';
-import { receptiveFields } from '../model/receptive-field.js';
-import { zoo, zooEntry } from '../model/zoo.js';
-import { type DataInfo, dataInfo, datasetNames, loadDataset, loadDatasetSplits } from '../node/datasets.js';
-import { checkWritable, loadModel, saveModel } from '../node/files.js';
-import { readGreyImage } from '../node/image.js';
-import { squarePlanes } from '../node/folder.js';
-import { loadAnyModel, readLabels, recordedInput, storedSize } from './model-source.js';
-import { type FineTuneSettings, type TrainFromOptions, checkFineTuneSettings, fineTuneModel, fineTuneRun, fineTuneTrainOptions } from './train-from.js';
-import { Tensor, shapeToString } from '../tensor.js';
-import { checkClassCount, evaluate } from '../train/evaluate.js';
-import { recipeFor } from '../train/recipes.js';
-import { optimizerProblem, scheduleProblem, settingProblem } from '../train/settings.js';
+import { zooEntry } from '../model/zoo.js';
+import { dataInfo, loadDatasetSplits } from '../node/datasets.js';
+import { checkWritable, saveModel } from '../node/files.js';
 import { claimCheckpointDir, loadCheckpoint, saveCheckpoint } from '../node/checkpoint.js';
+import { recipeFor } from '../train/recipes.js';
+import { optimizerProblem, scheduleProblem, settingProblem, weightDecayTargets } from '../train/settings.js';
 import { DivergenceError, type TrainEvent, type TrainOptions, type TrainState, train } from '../train/trainer.js';
+import { backendFor, backendReason } from './backends.js';
 import { checkCommandMemory } from './memory-option.js';
-import { Output, percent, table } from './output.js';
+import { storedSize } from './model-source.js';
+import { type CommonOptions, backendOption, integer, jsonOption, memoryLimitOption, numberList, setting, threadsOption } from './options.js';
+import { Output, percent } from './output.js';
+import { type FineTuneSettings, type TrainFromOptions, checkFineTuneSettings, fineTuneModel, fineTuneRun, fineTuneTrainOptions } from './train-from.js';
 
-export interface CommonOptions {
-  json?: boolean;
-  backend?: string;
-  threads?: number;
-  /** --memory-limit in bytes (default DEFAULT_MEMORY_LIMIT). */
-  memoryLimit?: number;
-}
-
-const openBackends: Backend[] = [];
-const choices = new WeakMap<Backend, BackendChoice>();
-
-/** The compute backend a command asked for (auto by default: WebGPU on a hardware GPU, else SIMD kernels on every core). */
-export async function backendFor(o: CommonOptions): Promise<Backend> {
-  const choice = await selectBackend(o.backend ?? 'auto', { threads: o.threads });
-  openBackends.push(choice.backend);
-  choices.set(choice.backend, choice);
-  return choice.backend;
-}
-
-/** Why this backend: "wasm (auto: no WebGPU adapter)". */
-export function backendReason(backend: Backend): string {
-  return choices.get(backend)?.reason ?? backend.name;
-}
-
-/** Stops the backends' worker threads so the process can exit. */
-export function closeBackends(): void {
-  for (const b of openBackends.splice(0)) b.dispose?.();
+/** `convkit train`: a zoo model (or a model file, to fine-tune) trained on a dataset, checkpointed, saved. */
+export function registerTrainCommand(program: Command): void {
+  program.command('train')
+    .description('train a model on a dataset and save it (defaults: LeNet-5 on MNIST)')
+    .option('--model <name>', 'model from the zoo (see convkit summary; default lenet5)')
+    .option('--from <file>', 'fine-tune or continue the model in this .convkit or .onnx file instead of a zoo model')
+    .option('--new-head <n>', 'with --from: replace the classifier by a new one for the dataset\'s N classes', integer('new-head', 2))
+    .option('--freeze <node>', 'with --from: freeze every node up to and including this one (names as convkit summary --model-file shows)')
+    .option('--lr-pretrained <x>', 'with --from: learning rate of the pretrained layers (default lr/10 with --new-head, else lr)', setting('lr', '--lr-pretrained'))
+    .option('--mean <list>', 'with --from: per-channel mean of pixel/255 to normalise with (default: the model file\'s; ImageNet\'s for imported 3-channel models of input ≥ 64)', numberList('--mean', false))
+    .option('--std <list>', 'with --from: per-channel standard deviation to normalise with', numberList('--std', true))
+    .option('--resized-crop', 'augment with random resized crops (torchvision RandomResizedCrop; default with --from on colour folder datasets)')
+    .option('--no-resized-crop', 'no random resized crops')
+    .option('--dataset <name>', 'mnist, fashion-mnist or folder:PATH (PATH/<class>/*.png|jpg)', 'mnist')
+    .option('--epochs <n>', 'passes over the training set (model default)', setting('epochs', '--epochs'))
+    .option('--batch <n>', 'minibatch size (model default: 64)', setting('batchSize', '--batch'))
+    .option('--lr <x>', 'base learning rate (model default)', setting('lr', '--lr'))
+    .addOption(new Option('--optimizer <name>', 'optimizer (model default: sgd)').choices(['sgd', 'adam', 'adamw']))
+    .option('--momentum <x>', 'SGD momentum (default 0.9)', setting('momentum', '--momentum'))
+    .option('--weight-decay <x>', 'L2 weight decay (default 5e-4)', setting('weightDecay', '--weight-decay'))
+    .addOption(new Option('--weight-decay-on <params>', 'what weight decay applies to: weights (conv and dense weights; default) or all (every parameter, as PyTorch)').choices([...weightDecayTargets]))
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule (default cosine)').choices(['cosine', 'step', 'constant']))
+    .option('--seed <n>', 'random seed: same seed, same run bit for bit', setting('seed', '--seed'), 1)
+    .option('--train-limit <n>', 'use only the first N training images', setting('trainLimit', '--train-limit'))
+    .option('--test-limit <n>', 'use only the first N test images', setting('testLimit', '--test-limit'))
+    .option('--shift <px>', 'augment with random translations of up to this many pixels (model default, usually 0)', setting('shift', '--shift'))
+    .option('--flip', 'augment with random horizontal flips (natural images; default with --from on colour folder datasets)')
+    .option('--no-flip', 'no random flips')
+    .option('--input-size <n>', 'model input side in pixels (model default; folder images are resized to it)', setting('inputSize', '--input-size'))
+    .option('--channels <n>', 'image channels for folder datasets: 1 or 3 (default 3)', (v: string) => {
+      if (v !== '1' && v !== '3') throw new InvalidArgumentError('channels must be 1 or 3');
+      return Number(v);
+    })
+    .option('--clip-grad-norm <x>', 'rescale gradients whose global L2 norm exceeds x', setting('clipGradNorm', '--clip-grad-norm'))
+    .option('--out <file>', 'where to save the trained model (default: MODEL.convkit)')
+    .option('--checkpoint-dir <dir>', 'write resumable checkpoints here (atomically; the previous one is kept)')
+    .option('--checkpoint-every <n>', 'also checkpoint every N batches (default: each epoch)', setting('checkpointEvery', '--checkpoint-every'))
+    .option('--resume <dir>', 'continue the run checkpointed in DIR with its saved settings (--epochs may extend it)')
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .addOption(jsonOption())
+    .addOption(memoryLimitOption())
+    .action((o) => trainCommand(o));
 }
 
 export interface TrainCommandOptions extends CommonOptions, Partial<Omit<TrainFromOptions, 'dataset' | 'channels'>> {
@@ -266,8 +276,6 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
   if (result.stopped) process.exitCode = interrupted === 'SIGTERM' ? 143 : 130;
 }
 
-/** Images per evaluation batch. */
-const EVAL_BATCH = 100;
 
 /** "Fine-tuning net.onnx: new 5-class head "fc", frozen up to "layer3" (41 nodes), pretrained layers at lr 0.001". */
 function fineTuneLine(ft: FineTuneSettings, model: Model): string {
@@ -277,176 +285,3 @@ function fineTuneLine(ft: FineTuneSettings, model: Model): string {
     + `${ft.mean ? `, normalised with mean ${ft.mean.map((v) => +v.toFixed(4)).join(',')} std ${ft.std!.map((v) => +v.toFixed(4)).join(',')}` : ''}`
     + `${ft.resizedCrop ? ', random resized crops' : ''}`;
 }
-
-export interface EvalCommandOptions extends CommonOptions {
-  modelFile: string;
-  dataset?: string;
-  testLimit?: number;
-}
-
-export async function evalCommand(o: EvalCommandOptions): Promise<void> {
-  const out = new Output(!!o.json);
-  const backend = await backendFor(o);
-  const { model, metadata } = loadModel(o.modelFile, backend);
-  model.memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
-  checkCommandMemory(model.estimateMemory({ batchSize: EVAL_BATCH, training: false }), o.memoryLimit, model.name);
-  const info = metadata.data as DataInfo | undefined;
-  const datasetName = o.dataset ?? info?.dataset ?? 'mnist';
-  const testSet = limitDataset(loadDataset(datasetName, 'test', info ? { size: info.height, channels: info.channels as 1 | 3, mean: info.mean, std: info.std } : {}), o.testLimit);
-  checkClassCount(model, testSet);
-  const t0 = performance.now();
-  const r = await evaluate(model, testSet, EVAL_BATCH);
-  const seconds = (performance.now() - t0) / 1000;
-  out.text(`${basename(o.modelFile)} (${model.name}) on ${datasetName} test set (${r.count} images): accuracy ${percent(r.accuracy)}${r.confusion.length > 5 ? ` (top-5 ${percent(r.top5)})` : ''}, loss ${r.loss.toFixed(4)}, ${Math.round(r.count / seconds)} img/s`);
-  out.text('');
-  out.text('Confusion matrix (rows: true class, columns: predicted):');
-  const classes = testSet.classes;
-  out.text(table(['', ...classes], r.confusion.map((row, i) => [classes[i], ...row]), [false, ...classes.map(() => true)]));
-  out.event({ type: 'result', accuracy: r.accuracy, top5: r.top5, loss: r.loss, count: r.count, confusion: r.confusion, classes, seconds });
-}
-
-export interface PredictCommandOptions extends CommonOptions {
-  modelFile: string;
-  images: string[];
-  top?: number;
-  labels?: string;
-  preprocess?: 'mnist' | 'resize';
-  invert?: 'auto' | 'yes' | 'no';
-}
-
-export async function predictCommand(o: PredictCommandOptions): Promise<void> {
-  const out = new Output(!!o.json);
-  const backend = await backendFor(o);
-  const { model, metadata } = loadAnyModel(o.modelFile, backend);
-  model.memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
-  checkCommandMemory(model.estimateMemory({ batchSize: 1, training: false }), o.memoryLimit, model.name);
-  const colour = model.inputShape[0] === 3;
-  if (model.inputShape[0] !== 1 && !colour) throw new ConfigError(`predict reads grey or colour images; ${o.modelFile} expects ${model.inputShape[0]} channels`);
-  const info = recordedInput(model, metadata, o.modelFile) ?? modelDataInfo(model, metadata);
-  if (colour && info.channels !== 3) throw new ConfigError(`${o.modelFile} takes colour images but records no colour normalisation (mean and std per channel)`);
-  const K = model.outputShape[0];
-  const classes = o.labels ? readLabels(o.labels, K) : model.spec.classes ?? info.classes ?? [];
-  const top = Math.min(o.top ?? 3, K);
-  const results = [];
-  for (const file of o.images) {
-    const { x, inverted } = colour ? { x: colourModelInput(file, info, model), inverted: false } : greyModelInput(file, info, model, o);
-    const probs = Array.from((await model.predictAsync(x)).data);
-    const ranked = probs.map((p, k) => ({ class: classes[k] ?? String(k), index: k, probability: p }))
-      .sort((a, b) => b.probability - a.probability).slice(0, top);
-    results.push({ image: file, inverted, top: ranked });
-    out.text(`${file}: ${ranked.map((r) => `${r.class} ${percent(r.probability, 1)}`).join(', ')}`);
-  }
-  out.event({ type: 'result', predictions: results });
-}
-
-/** The data description a model file stores (MNIST's when it has none). */
-export function modelDataInfo(model: Model, metadata: Record<string, unknown>): DataInfo {
-  return (metadata.data as DataInfo | undefined) ?? { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [MNIST_MEAN], std: [MNIST_STD], classes: model.spec.classes ?? [] };
-}
-
-/**
- * An image file prepared like the training data of a grey-image model: converted to grey,
- * inverted if dark on light, MNIST-style centring (or a plain resize) at the dataset's size,
- * the model's central crop, normalised; [1, 1, h, w] in the model's backend, uploaded.
- */
-export function greyModelInput(file: string, info: DataInfo, model: Model, o: { preprocess?: 'mnist' | 'resize'; invert?: 'auto' | 'yes' | 'no' }): { x: Tensor; inverted: boolean } {
-  if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
-  const backend = model.backend;
-  const [, h, w] = model.inputShape;
-  let grey = readGreyImage(file);
-  const inverted = o.invert === 'yes' || ((o.invert ?? 'auto') === 'auto' && meanValue(grey) > 0.5);
-  if (inverted) grey = invert(grey);
-  const bytes = o.preprocess === 'resize'
-    ? Uint8Array.from(resizeArea(grey, info.width, info.height).data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255))
-    : mnistStyle(grey, info.width);
-  const x = new Tensor([1, 1, h, w], backend.alloc(h * w));
-  const top0 = (info.height - h) >> 1, left0 = (info.width - w) >> 1;
-  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-    x.data[i * w + j] = (bytes[(top0 + i) * info.width + left0 + j] / 255 - info.mean[0]) / info.std[0];
-  }
-  backend.upload(x.data);
-  return { x, inverted };
-}
-
-/**
- * An image file prepared like a colour model's training data: its central square resized to the
- * stored size (area averaging; alpha over white), the model's central crop, normalised per
- * channel; [1, 3, h, w] in the model's backend, uploaded.
- */
-export function colourModelInput(file: string, info: DataInfo, model: Model): Tensor {
-  if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
-  const [, h, w] = model.inputShape;
-  const planes = squarePlanes(file, info.height, 3);
-  const x = new Tensor([1, 3, h, w], model.backend.alloc(3 * h * w));
-  const top0 = (info.height - h) >> 1, left0 = (info.height - w) >> 1;
-  planes.forEach((plane, c) => {
-    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-      // Bytes first, as the training data was stored.
-      const byte = Math.round(Math.min(1, Math.max(0, plane.data[(top0 + i) * info.height + left0 + j])) * 255);
-      x.data[(c * h + i) * w + j] = (byte / 255 - info.mean[c]) / info.std[c];
-    }
-  });
-  model.backend.upload(x.data);
-  return x;
-}
-
-export interface SummaryCommandOptions extends CommonOptions {
-  model?: string;
-  modelFile?: string;
-}
-
-export async function summaryCommand(o: SummaryCommandOptions): Promise<void> {
-  const out = new Output(!!o.json);
-  const backend = await createBackend('ref');
-  let model: Model;
-  if (o.modelFile) model = loadAnyModel(o.modelFile, backend).model;
-  else if (o.model) model = new Model(zooEntry(o.model).build(), backend);
-  else throw new ConfigError(`summary needs --model NAME (one of: ${Object.keys(zoo).join(', ')}) or --model-file FILE`);
-  const fields = receptiveFields(model);
-  const rows = model.summary().map((r) => ({ ...r, receptiveField: fields.get(r.name)! }));
-  const isChain = rows.every((r, i) => r.inputs.length === 1 && r.inputs[0] === (i === 0 ? 'input' : rows[i - 1].name));
-  const headers = ['Layer (type)', 'Output shape', 'Param #', 'RF size', 'Jump', ...(isChain ? [] : ['Connected to'])];
-  // One number when rows and columns agree; jump 0 (no spatial positions left) shows as —.
-  const axes = ([h, w]: [number, number]) => (h === w ? String(h) : `${h}×${w}`);
-  const jump = (j: [number, number]) => (j[0] === 0 && j[1] === 0 ? '—' : axes(j));
-  const body = [
-    ['input (input)', shapeToString(['N', ...model.inputShape] as never), 0, '1', '1', ...(isChain ? [] : [''])],
-    ...rows.map((r) => [`${r.name} (${r.type})`, shapeToString(['N', ...r.outputShape] as never), r.params.toLocaleString('en'),
-      axes(r.receptiveField.size), jump(r.receptiveField.jump), ...(isChain ? [] : [r.inputs.join(', ')])]),
-  ];
-  out.text(`Model: ${model.name}`);
-  out.text(table(headers, body, [false, false, true, true, true, false]));
-  out.text(`Total params: ${model.parameterCount().toLocaleString('en')}`);
-  out.text('RF size: input pixels (rows × columns) one output position sees, padding included; jump: input pixels between neighbouring positions (—: none left).');
-  out.event({ type: 'result', model: model.name, inputShape: model.inputShape, layers: rows, totalParams: model.parameterCount() });
-}
-
-export async function infoCommand(o: CommonOptions): Promise<void> {
-  const out = new Output(!!o.json);
-  const backend = await backendFor(o);
-  const choice = choices.get(backend);
-  const gpu = choice?.gpu ?? await probeGpu();
-  const wasm = backend instanceof WasmBackend ? backend : undefined;
-  const gpuInfo = (backend as { info?: { vendor: string; architecture: string; device: string; description: string; software: boolean } }).info;
-  const adapter = gpuInfo ? describeAdapter(gpuInfo) : undefined;
-  const info = {
-    type: 'result', backend: backend.name, backendChoice: backendReason(backend), dtype: backend.dtype,
-    simd: wasm ? true : false, relaxedSimd: wasm ? wasm.variant === 'relaxed' : false, threads: wasm?.threads ?? 1,
-    cores: availableParallelism(), sharedMemory: typeof SharedArrayBuffer !== 'undefined',
-    webgpu: { available: gpu.available, software: gpu.software, adapter: adapter?.description ?? gpu.description, reason: gpu.reason },
-    node: process.version, backends: backendNames, models: Object.keys(zoo), datasets: datasetNames,
-  };
-  const gpuLine = gpu.available ? `${info.webgpu.adapter}${gpu.software ? ' (software: correctness only, slow)' : ''}` : `none (${gpu.reason})`;
-  out.text([
-    `backend: ${info.backendChoice} (${info.dtype})`,
-    `simd: ${info.simd ? `yes (${info.relaxedSimd ? 'relaxed SIMD with fused multiply-add' : '128-bit SIMD'})` : 'no'}`,
-    `threads: ${info.threads} of ${info.cores} cores`,
-    `webgpu: ${gpuLine}`,
-    `node: ${info.node}`,
-    `backends: ${info.backends.join(', ')}`,
-    `models: ${info.models.join(', ')}`,
-    `datasets: ${info.datasets.join(', ')}`,
-  ].join('\n'));
-  out.event(info);
-}
-

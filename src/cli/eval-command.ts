@@ -1,0 +1,55 @@
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { limitDataset } from '../data/dataset.js';
+import { DEFAULT_MEMORY_LIMIT } from '../model/memory.js';
+import { type DataInfo, loadDataset } from '../node/datasets.js';
+import { loadModel } from '../node/files.js';
+import { checkClassCount, evaluate } from '../train/evaluate.js';
+import { backendFor } from './backends.js';
+import { checkCommandMemory } from './memory-option.js';
+import { type CommonOptions, backendOption, jsonOption, memoryLimitOption, setting, threadsOption } from './options.js';
+import { Output, percent, table } from './output.js';
+
+/** `convkit eval`: a saved model's test accuracy and confusion matrix. */
+export function registerEvalCommand(program: Command): void {
+  program.command('eval')
+    .description('test accuracy and confusion matrix of a saved model')
+    .requiredOption('--model-file <file>', 'model saved by convkit train')
+    .option('--dataset <name>', 'dataset (default: the one it was trained on)')
+    .option('--test-limit <n>', 'use only the first N test images', setting('testLimit', '--test-limit'))
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .addOption(jsonOption())
+    .addOption(memoryLimitOption())
+    .action((o) => evalCommand(o));
+}
+
+/** Images per evaluation batch. */
+const EVAL_BATCH = 100;
+
+export interface EvalCommandOptions extends CommonOptions {
+  modelFile: string;
+  dataset?: string;
+  testLimit?: number;
+}
+
+export async function evalCommand(o: EvalCommandOptions): Promise<void> {
+  const out = new Output(!!o.json);
+  const backend = await backendFor(o);
+  const { model, metadata } = loadModel(o.modelFile, backend);
+  model.memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+  checkCommandMemory(model.estimateMemory({ batchSize: EVAL_BATCH, training: false }), o.memoryLimit, model.name);
+  const info = metadata.data as DataInfo | undefined;
+  const datasetName = o.dataset ?? info?.dataset ?? 'mnist';
+  const testSet = limitDataset(loadDataset(datasetName, 'test', info ? { size: info.height, channels: info.channels as 1 | 3, mean: info.mean, std: info.std } : {}), o.testLimit);
+  checkClassCount(model, testSet);
+  const t0 = performance.now();
+  const r = await evaluate(model, testSet, EVAL_BATCH);
+  const seconds = (performance.now() - t0) / 1000;
+  out.text(`${basename(o.modelFile)} (${model.name}) on ${datasetName} test set (${r.count} images): accuracy ${percent(r.accuracy)}${r.confusion.length > 5 ? ` (top-5 ${percent(r.top5)})` : ''}, loss ${r.loss.toFixed(4)}, ${Math.round(r.count / seconds)} img/s`);
+  out.text('');
+  out.text('Confusion matrix (rows: true class, columns: predicted):');
+  const classes = testSet.classes;
+  out.text(table(['', ...classes], r.confusion.map((row, i) => [classes[i], ...row]), [false, ...classes.map(() => true)]));
+  out.event({ type: 'result', accuracy: r.accuracy, top5: r.top5, loss: r.loss, count: r.count, confusion: r.confusion, classes, seconds });
+}

@@ -1,0 +1,67 @@
+import { InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
+import { backendNames } from '../backend/index.js';
+import { MAX_THREADS, checkThreads } from '../backend/wasm.js';
+import { type SettingName, describeRule, satisfies, settingRules } from '../train/settings.js';
+
+/**
+ * The option builders and argument parsers every command shares, so that a flag with the same
+ * name means and accepts the same everywhere. A command may word its help text its own way.
+ */
+
+export { debugOption } from './errors.js';
+export { memoryLimitOption } from './memory-option.js';
+
+/** What every command that computes accepts: output form, backend, threads, memory budget. */
+export interface CommonOptions {
+  json?: boolean;
+  backend?: string;
+  threads?: number;
+  /** --memory-limit in bytes (default DEFAULT_MEMORY_LIMIT). */
+  memoryLimit?: number;
+}
+
+export const jsonOption = (description = 'print one JSON object per line: progress events, then the result') => new Option('--json', description);
+
+export const backendOption = (description = 'compute backend: auto (WebGPU on a hardware GPU, else wasm), wasm (SIMD kernels, threads), webgpu (GPU; in Node through the webgpu package) or ref (plain reference)') =>
+  new Option('--backend <name>', description).choices(backendNames).default('auto');
+
+export const threadsOption = (description = `compute threads for the wasm backend: 1 to the number of cores, at most ${MAX_THREADS} (default: all cores)`) =>
+  new Option('--threads <n>', description).argParser((v: string) => {
+    try {
+      return checkThreads(Number(v), availableParallelism());
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  });
+
+/** A numeric flag that is a training setting, checked by the same rule as train() and resumed checkpoints. */
+export function setting(name: SettingName, flag: string) {
+  const rule = settingRules[name];
+  return (v: string) => {
+    const n = v.trim() === '' ? NaN : Number(v);
+    if (!satisfies(n, rule)) throw new InvalidArgumentError(`${flag} must be ${describeRule(rule)}`);
+    return n;
+  };
+}
+
+/** An integer flag that is not a training setting: at least `min`, at most `max`. */
+export function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string) => {
+    const n = v.trim() === '' ? NaN : Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`);
+    return n;
+  };
+}
+
+/** --mean/--std: comma-separated numbers, one per channel (std: positive). */
+export function numberList(flag: string, positive: boolean) {
+  return (v: string) => {
+    // An empty entry ("", "1,,2") is a mistake, not a zero.
+    const values = v.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
+    if (values.length === 0 || values.some((x) => !Number.isFinite(x) || (positive && x <= 0))) {
+      throw new InvalidArgumentError(`${flag} must be comma-separated ${positive ? 'positive ' : ''}numbers, e.g. ${positive ? '0.229,0.224,0.225' : '0.485,0.456,0.406'}`);
+    }
+    return values;
+  };
+}
