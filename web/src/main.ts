@@ -2,14 +2,21 @@
  * The playground page: wires the controls and views to the training worker. All computation
  * happens in the worker (see worker/train-worker.ts); this thread only renders.
  */
-import type { ModelSpec } from '../../src/index.js';
-import { type BackendInfo, type BackendRequest, defaultSettings, isBackendRequest, type ModelInfo, type WorkerEvent } from './protocol.js';
+import type { ModelSpec } from 'convkit';
+import { type OverlayKind, PAGE_MODEL_MAX_PARAMETERS, PageModel } from './page-model.js';
+import { type BackendInfo, type BackendRequest, defaultSettings, isBackendRequest, type LayerReport, type ModelInfo, type TrainSettings, type WorkerEvent } from './protocol.js';
+import { parseTestIndex, queryHasSettings, settingsFromQuery, settingsToQuery } from './settings-query.js';
 import { TrainingCharts } from './ui/charts.js';
 import { DrawPad } from './ui/draw-pad.js';
 import { ConvolutionExplainer } from './ui/explainer.js';
-import { digitCanvas } from './ui/greyscale.js';
-import { renderLayers } from './ui/layer-views.js';
+import { LayerViews } from './ui/layer-views.js';
+import { divergingGradient } from './ui/maps.js';
 import { NetworkEditor } from './ui/network-editor.js';
+import { NetworkPath } from './ui/network-path.js';
+import { drawOverlay } from './ui/overlay-view.js';
+import { NetworkOverview } from './ui/overview.js';
+import { confidenceCue } from './ui/scales.js';
+import { setUpTabs } from './ui/tabs.js';
 import { renderPredictions } from './ui/predictions.js';
 import { renderProbabilities } from './ui/probability-bars.js';
 import { downloadBytes, readPickedFile } from './ui/save-load.js';
@@ -22,13 +29,27 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 /** While training, the layer views and the drawn digit's classification refresh this often. */
 const LAYERS_REFRESH_MS = 2000;
 
+/** Learning rate for a network that is already trained: fine-tuning keeps its accuracy (the default 0.02 costs the pretrained LeNet-5 about 0.3 %). */
+const FINE_TUNE_LR = 0.002;
+
 let running = false;
 let started = false;
+document.documentElement.style.setProperty('--diverging', divergingGradient);
 const settingsForm = new SettingsForm($('settings') as HTMLFormElement);
-settingsForm.write(defaultSettings);
+// Settings from the link (?lr=…&momentum=…): checked; a bad value is named and the defaults stay.
+const query = new URLSearchParams(location.search);
+try {
+  settingsForm.write(settingsFromQuery(query));
+} catch (e) {
+  settingsForm.write(defaultSettings);
+  showSettingsError(`The link's settings were not used: ${(e as Error).message}`);
+}
+/** The user chose the learning rate (link or form): a loaded network does not change it. */
+let lrChosen = queryHasSettings(query) && query.has('lr');
 const charts = new TrainingCharts($('chart-loss'), $('chart-accuracy'));
+(window as unknown as { convkitCharts: TrainingCharts }).convkitCharts = charts;
 // ?backend=auto|wasm|webgpu|ref (default auto: WebGPU on a hardware adapter, else wasm).
-const urlBackend = new URLSearchParams(location.search).get('backend');
+const urlBackend = query.get('backend');
 const requestedBackend: BackendRequest = isBackendRequest(urlBackend) ? urlBackend : 'auto';
 ($('backend-select') as HTMLSelectElement).value = requestedBackend;
 const client = new WorkerClient({ baseUrl: new URL(import.meta.env.BASE_URL, location.href).href, backend: requestedBackend }, onEvent);
@@ -41,7 +62,12 @@ let haveModel = false;
 function onEvent(event: WorkerEvent): void {
   switch (event.type) {
     case 'ready':
+      dataReady = true;
+      $('data-progress').hidden = true;
       setStatus(`MNIST loaded: ${event.trainCount.toLocaleString('en')} training and ${event.testCount.toLocaleString('en')} test digits.`);
+      return;
+    case 'dataProgress':
+      showDataProgress(event.part, event.loaded, event.total);
       return;
     case 'backend':
       showBackend(event.info);
@@ -55,7 +81,7 @@ function onEvent(event: WorkerEvent): void {
     case 'state':
       running = event.running;
       $('start').textContent = running ? 'Pause' : started ? 'Resume training' : 'Start training';
-      settingsForm.setEnabled(!running);
+      settingsForm.setRunning(running);
       if (!running && !backendFailed) void evaluate();
       return;
     case 'stats':
@@ -65,6 +91,21 @@ function onEvent(event: WorkerEvent): void {
     case 'error':
       setStatus(event.fatal ? `The playground could not start: ${event.message}` : `Training stopped: ${event.message}`, true);
   }
+}
+
+let dataReady = false;
+function showDataProgress(part: string, loaded: number, total: number): void {
+  if (dataReady) return;
+  const bar = $('data-progress') as HTMLProgressElement;
+  bar.hidden = false;
+  if (total > 0) bar.value = loaded / total;
+  else bar.removeAttribute('value');
+  setStatus(`Loading the MNIST ${part} digits: ${(loaded / 2 ** 20).toFixed(1)}${total > 0 ? ` of ${(total / 2 ** 20).toFixed(1)}` : ''} MB… (drawing works already)`);
+}
+
+function showSettingsError(message: string): void {
+  $('settings-error').textContent = message;
+  $('settings-error').hidden = message === '';
 }
 
 function setStatus(text: string, isError = false): void {
@@ -140,6 +181,9 @@ function showModel(info: ModelInfo, moved: boolean): void {
     for (const text of [r.name, r.type, `[${r.outputShape.join(' × ')}]`, r.params.toLocaleString('en')]) tr.insertCell().textContent = text;
   }
   haveModel = true;
+  overview.setSpec(info.spec);
+  if (!moved) adviseLearningRate(info.origin);
+  void syncPageModel();
   ($('save') as HTMLButtonElement).disabled = false;
   setTrainingEnabled(!backendFailed);
   // A new network starts from its first example; if training runs, it simply goes on with it.
@@ -154,6 +198,23 @@ function showModel(info: ModelInfo, moved: boolean): void {
   if (!running) void evaluate();
 }
 
+/**
+ * A network that is already trained (the shipped one, a loaded file) is fine-tuned gently:
+ * the usual learning rate would shake it out of its minimum and cost accuracy. A fresh network
+ * gets the usual one. A learning rate the user chose stays.
+ */
+function adviseLearningRate(origin: string): void {
+  const fresh = /fresh weights|defined in the editor|unavailable/.test(origin);
+  const note = $('train-note');
+  if (!lrChosen) {
+    try {
+      settingsForm.write({ ...settingsForm.read(), lr: fresh ? defaultSettings.lr : FINE_TUNE_LR });
+    } catch { /* a bad field is reported when training starts */ }
+  }
+  note.hidden = fresh;
+  note.textContent = fresh ? '' : `This network is already trained. Start fine-tunes it with a small learning rate (${FINE_TUNE_LR} unless you set one), so it keeps its accuracy. To watch a network learn from scratch, press “Reset weights”.`;
+}
+
 // Training controls.
 $('start').addEventListener('click', async () => {
   if (running) { await client.request({ kind: 'pause' }); return; }
@@ -161,11 +222,11 @@ $('start').addEventListener('click', async () => {
   try {
     settings = settingsForm.read();
   } catch (e) {
-    $('settings-error').textContent = (e as Error).message;
-    $('settings-error').hidden = false;
+    showSettingsError((e as Error).message);
     return;
   }
-  $('settings-error').hidden = true;
+  showSettingsError('');
+  rememberSettings(settings);
   try {
     await client.request({ kind: 'settings', settings });
     started = true;
@@ -175,7 +236,39 @@ $('start').addEventListener('click', async () => {
   }
 });
 $('reset').addEventListener('click', () => client.request({ kind: 'reset' }).catch((e: Error) => setStatus(`Could not reset: ${e.message}`, true)));
-$('settings').addEventListener('change', () => settingsForm.syncVisibility());
+$('settings').addEventListener('change', (e) => {
+  settingsForm.syncVisibility();
+  if ((e.target as HTMLInputElement).name === 'lr') lrChosen = true;
+  let settings: TrainSettings;
+  try {
+    settings = settingsForm.read();
+  } catch (error) {
+    showSettingsError((error as Error).message);
+    return;
+  }
+  showSettingsError('');
+  rememberSettings(settings);
+  // Live settings: while training runs, a new learning rate or momentum applies from the next batch.
+  if (running) client.request({ kind: 'settings', settings }).catch((error: Error) => showSettingsError(`Could not change the settings: ${error.message}`));
+});
+/** The settings go into the page's URL, so the link reproduces them. */
+function rememberSettings(settings: TrainSettings): void {
+  const url = new URL(location.href);
+  settingsToQuery(settings, url.searchParams);
+  history.replaceState(null, '', url);
+  ($('share-link') as HTMLAnchorElement).href = url.href;
+}
+$('share-link').addEventListener('click', (e) => {
+  e.preventDefault();
+  try {
+    rememberSettings(settingsForm.read());
+    void navigator.clipboard?.writeText(location.href).catch(() => undefined);
+    $('share-link').textContent = 'Link copied (and in the address bar)';
+  } catch (error) {
+    showSettingsError((error as Error).message);
+  }
+});
+
 
 // Network editor.
 const editor = new NetworkEditor(
@@ -183,22 +276,48 @@ const editor = new NetworkEditor(
   async (spec: ModelSpec) => { await client.request({ kind: 'network', spec }); },
 );
 
+// Views are refreshed only while on screen (and, while training, only if "refresh the views" is on).
+const onScreen = new Set<Element>();
+const observer = new IntersectionObserver((entries) => {
+  for (const e of entries) if (e.isIntersecting) onScreen.add(e.target); else onScreen.delete(e.target);
+});
+for (const id of ['draw-path', 'draw-probs', 'overview', 'layers-view']) observer.observe($(id));
+const visible = (id: string) => onScreen.has($(id)) && !$(id).closest<HTMLElement>('[data-panel]')?.hidden;
+/** The latest drawing's report (the overview shows it when its tab opens). */
+let lastDrawReport: LayerReport | null = null;
+const path = new NetworkPath($('draw-path'));
+const overview = new NetworkOverview($('overview'));
+const layerViews = new LayerViews($('layers-view'));
+setUpTabs($('tabs'), (name) => {
+  if (name === 'overview' && lastDrawReport) overview.render(lastDrawReport);
+  if (name === 'test') void refreshLayers();
+});
+
 // Layer views for a test digit.
 let layersBusy = false;
 let layersAgain = false;
 async function refreshLayers(): Promise<void> {
+  if (!haveModel) return;
   if (layersBusy) { layersAgain = true; return; }
+  let index: number;
+  try {
+    index = parseTestIndex(($('example-index') as HTMLInputElement).value, 10000);
+  } catch (e) {
+    $('example-result').textContent = (e as Error).message;
+    $('example-result').classList.add('error');
+    delete $('example-result').dataset.probability;
+    return;
+  }
+  $('example-result').classList.remove('error');
   layersBusy = true;
   layersAgain = false;
   try {
-    const index = Number(($('example-index') as HTMLInputElement).value) || 0;
     const report = await client.request({ kind: 'inspect', source: { kind: 'test', index } });
-    renderLayers($('layers-view'), report, {
-      gradients: ($('show-gradients') as HTMLInputElement).checked, filters: ($('show-filters') as HTMLInputElement).checked,
-    });
+    layerViews.render(report, { gradients: ($('show-gradients') as HTMLInputElement).checked, filters: ($('show-filters') as HTMLInputElement).checked });
     const guess = report.probs.indexOf(Math.max(...report.probs));
     $('example-result').textContent = `label ${report.label}, network says ${guess} (${(report.probs[guess] * 100).toFixed(1)} %)`;
     $('example-result').dataset.probability = String(report.probs[guess]);
+    void showOverlay($('example-overlay') as HTMLCanvasElement, report);
   } catch (e) {
     $('example-result').textContent = `The layer views failed: ${(e as Error).message}`;
     delete $('example-result').dataset.probability;
@@ -213,10 +332,59 @@ $('example-random').addEventListener('click', () => {
   void refreshLayers();
 });
 setInterval(() => {
-  if (!running) return;
-  void refreshLayers();
-  void classifyDrawing();
+  if (!running || !($('live-views') as HTMLInputElement).checked) return;
+  if (visible('layers-view')) void refreshLayers();
+  if (drawn && (visible('draw-path') || visible('draw-probs') || visible('overview'))) void classifyDrawing();
 }, LAYERS_REFRESH_MS);
+
+// The page's own copy of the network: the shipped LeNet-5 at once (drawing works before MNIST
+// has arrived), then the worker's current weights whenever its network changes.
+let pageModel: PageModel | null = null;
+let pageModelAt = 0;
+void fetch(new URL('lenet5.convkit', new URL(import.meta.env.BASE_URL, location.href)))
+  .then(async (r) => {
+    if (!r.ok) throw new Error(`lenet5.convkit: ${r.status}`);
+    const bytes = new Uint8Array(await r.arrayBuffer());
+    if (!pageModel) pageModel = PageModel.fromBytes(bytes, 'lenet5.convkit');
+    if (!haveModel) {
+      setStatus('The pretrained LeNet-5 is ready: draw a digit. Loading the MNIST digits for training…');
+      if (drawn) void classifyDrawing();
+    }
+  })
+  .catch(() => undefined);
+/** Re-reads the worker's weights (after a change of network; while training, at most every few seconds). */
+async function syncPageModel(): Promise<void> {
+  try {
+    const { bytes, fileName } = await client.request({ kind: 'save' });
+    const model = PageModel.fromBytes(bytes, fileName);
+    pageModel = model.parameters <= PAGE_MODEL_MAX_PARAMETERS ? model : null;
+    pageModelAt = performance.now();
+    if (lastDrawReport) void showOverlay($('draw-preview') as HTMLCanvasElement, lastDrawReport);
+  } catch { /* the overlays say that they are unavailable */ }
+}
+/** The chosen explanation drawn over a network input (the drawing, a test digit). */
+async function showOverlay(canvas: HTMLCanvasElement, report: LayerReport): Promise<void> {
+  const kind = ($('overlay-kind') as HTMLSelectElement).value as OverlayKind | 'none';
+  if (kind !== 'none' && running && performance.now() - pageModelAt > 5000) await syncPageModel();
+  const model = pageModel;
+  if (!model && kind !== 'none') {
+    $('overlay-note').textContent = 'Explanations need a copy of the network on this page: this network is too large for that.';
+  }
+  try {
+    const explained = await drawOverlay(canvas, model, model ? kind : 'none', report.input);
+    if (model) {
+      $('overlay-note').textContent = kind === 'saliency'
+        ? `Saliency: bright where changing a pixel would change the score of “${explained}” most.`
+        : kind === 'gradcam' ? `Grad-CAM: bright where the last convolution layer found evidence for “${explained}”.` : '';
+    }
+  } catch (e) {
+    $('overlay-note').textContent = `No explanation: ${(e as Error).message}`;
+  }
+}
+$('overlay-kind').addEventListener('change', () => {
+  if (lastDrawReport) void showOverlay($('draw-preview') as HTMLCanvasElement, lastDrawReport);
+  if (!$('layers').hidden) void refreshLayers();
+});
 
 // Drawing: classify the latest drawing; requests never pile up (one in flight, the newest waits).
 let drawn: Uint8Array | null = null;
@@ -232,19 +400,35 @@ async function classifyDrawing(): Promise<void> {
   const pixels = drawn;
   const preview = $('draw-preview') as HTMLCanvasElement;
   if (!pixels) {
-    preview.getContext('2d')!.clearRect(0, 0, 28, 28);
+    preview.getContext('2d')!.clearRect(0, 0, preview.width, preview.height);
     $('draw-probs').replaceChildren();
     delete $('draw-probs').dataset.prediction;
-    $('draw-layers').replaceChildren();
+    $('draw-cue').hidden = true;
+    $('draw-answer').textContent = 'Draw a digit to see what the network thinks it is.';
     return;
   }
-  preview.getContext('2d')!.drawImage(digitCanvas(pixels, 28, 1), 0, 0);
+  if (!haveModel && !pageModel) {
+    $('draw-answer').textContent = 'The network is still loading…';
+    return;
+  }
   classifying = true;
   drawnDirty = false;
   try {
-    const report = await client.request({ kind: 'inspect', source: { kind: 'drawn', pixels } });
-    renderProbabilities($('draw-probs'), report.probs);
-    renderLayers($('draw-layers'), report, { gradients: false, filters: false });
+    // Before the worker has its network (it waits for MNIST), the page's copy answers.
+    const report = haveModel ? await client.request({ kind: 'inspect', source: { kind: 'drawn', pixels } }) : pageModel!.inspectDrawing(pixels);
+    lastDrawReport = report;
+    const cue = confidenceCue(report.probs, pad.inkExtent());
+    renderProbabilities($('draw-probs'), report.probs, cue);
+    $('draw-probs').dataset.source = haveModel ? 'worker' : 'page';
+    const best = report.probs.indexOf(Math.max(...report.probs));
+    $('draw-answer').innerHTML = 'The network reads <strong></strong> <span></span>';
+    $('draw-answer').querySelector('strong')!.textContent = String(best);
+    $('draw-answer').querySelector('span')!.textContent = `(${(report.probs[best] * 100).toFixed(1)} %)`;
+    $('draw-cue').hidden = cue.level === 'ok';
+    $('draw-cue').textContent = cue.level === 'low' ? cue.reason : '';
+    path.render(report);
+    if (!$('overview-card').hidden) overview.render(report);
+    void showOverlay(preview, report);
   } catch (e) {
     $('draw-probs').textContent = `Could not classify the drawing: ${(e as Error).message}`;
     delete $('draw-probs').dataset.prediction;

@@ -51,12 +51,25 @@ export function validateNetwork(spec: ModelSpec, batchSize = 32): Model {
   }
   // Training it must fit the tab's memory: checked by shape arithmetic, before anything is built.
   checkMemory(estimateMemory(spec, { batchSize, training: true, optimizer: 'adam' }), PLAYGROUND_MEMORY_LIMIT, spec.name);
+  refuseFinalSoftmax(spec);
   const model = new Model(spec, new RefBackend());
   const out = model.outputShape;
   if (out.length !== 1 || out[0] !== CLASSES.length) {
     throw new ConfigError(`the last layer must output the 10 digit classes (e.g. {"type": "dense", "units": 10}), but it outputs ${shapeToString(out)}`);
   }
   return model;
+}
+
+/**
+ * The training loss (softmax cross-entropy) applies softmax itself: a softmax as the last layer
+ * would be applied twice and training stalls (about 88 % on MNIST), so it is refused.
+ */
+function refuseFinalSoftmax(spec: ModelSpec): void {
+  const outputName = spec.output ?? spec.nodes[spec.nodes.length - 1]?.name;
+  const last = spec.nodes.find((n) => n.name === outputName);
+  if (last && last.layer.type === 'softmax') {
+    throw new ConfigError(`layer "${last.name}" (softmax): remove the final softmax layer; the network must output scores (logits), and the playground's loss and probabilities apply softmax themselves`);
+  }
 }
 
 /** Editor text for a spec: the compact layer stack when the graph is a plain chain. */

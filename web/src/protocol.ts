@@ -153,6 +153,12 @@ export interface Stats {
 
 export type WorkerEvent =
   | { type: 'ready'; trainCount: number; testCount: number }
+  /**
+   * Progress of the MNIST download, sent by the worker as bytes arrive (`total` 0 when unknown);
+   * the page shows it. Until 'ready', the page classifies drawings with its own copy of the
+   * shipped network (page-model.ts), so drawing works before the data has arrived.
+   */
+  | { type: 'dataProgress'; part: 'train' | 'test'; loaded: number; total: number }
   | { type: 'backend'; info: BackendInfo }
   /**
    * The GPU backend stopped working (device lost, a kernel failed to compile): nothing runs

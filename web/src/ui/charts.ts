@@ -1,6 +1,7 @@
 /** Training curves with Chart.js: loss, and train/test accuracy, against examples seen. */
 import { Chart, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip } from 'chart.js';
 import type { Stats } from '../protocol.js';
+import { accuracyAxis, lossAxisMax } from './scales.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip);
 
@@ -16,8 +17,9 @@ export class TrainingCharts {
   constructor(lossCanvas: HTMLCanvasElement, accuracyCanvas: HTMLCanvasElement) {
     this.loss = lineChart(lossCanvas, [{ label: 'training loss (smoothed)', color: '#d9480f' }], {});
     this.accuracy = lineChart(accuracyCanvas, [
+      // The test line first: Chart.js draws the first dataset on top, so it never hides under training's.
+      { label: 'test accuracy (last test images)', color: '#2b8a3e', width: 2.5 },
       { label: 'training accuracy (smoothed)', color: '#1c7ed6' },
-      { label: 'test accuracy (last test images)', color: '#2b8a3e' },
     ], { min: 0, max: 1 });
   }
 
@@ -26,10 +28,26 @@ export class TrainingCharts {
     const last = this.loss.data.datasets[0].data.at(-1);
     if (last && last.x === s.examples) return; // paused: nothing new
     push(this.loss.data.datasets[0].data, { x: s.examples, y: s.loss });
-    push(this.accuracy.data.datasets[0].data, { x: s.examples, y: s.accuracy });
-    if (s.testAccuracy !== null) push(this.accuracy.data.datasets[1].data, { x: s.examples, y: s.testAccuracy });
+    push(this.accuracy.data.datasets[1].data, { x: s.examples, y: s.accuracy });
+    if (s.testAccuracy !== null) push(this.accuracy.data.datasets[0].data, { x: s.examples, y: s.testAccuracy });
+    this.fitAxes();
     this.loss.update('none');
     this.accuracy.update('none');
+  }
+
+  /** Accuracy zoomed onto its values; loss without the first values' spike. */
+  private fitAxes(): void {
+    const acc = this.accuracy.options.scales!.y!;
+    Object.assign(acc, accuracyAxis(this.accuracy.data.datasets.flatMap((d) => d.data.map((p) => p.y))));
+    const loss = this.loss.options.scales!.y!;
+    loss.max = lossAxisMax(this.loss.data.datasets[0].data.map((p) => p.y));
+    loss.min = 0;
+  }
+
+  /** The y ranges now shown (for tests). */
+  axes(): { loss: { min?: number; max?: number }; accuracy: { min?: number; max?: number } } {
+    const y = (c: Chart<'line', Point[]>) => ({ min: c.options.scales!.y!.min as number | undefined, max: c.options.scales!.y!.max as number | undefined });
+    return { loss: y(this.loss), accuracy: y(this.accuracy) };
   }
 
   clear(): void {
@@ -48,12 +66,12 @@ function push(series: Point[], p: Point): void {
   }
 }
 
-function lineChart(canvas: HTMLCanvasElement, series: { label: string; color: string }[], y: { min?: number; max?: number }): Chart<'line', Point[]> {
+function lineChart(canvas: HTMLCanvasElement, series: { label: string; color: string; width?: number }[], y: { min?: number; max?: number }): Chart<'line', Point[]> {
   return new Chart(canvas, {
     type: 'line',
     data: {
       datasets: series.map((s) => ({
-        label: s.label, data: [] as Point[], borderColor: s.color, backgroundColor: s.color, borderWidth: 1.5, pointRadius: 0, tension: 0.2,
+        label: s.label, data: [] as Point[], borderColor: s.color, backgroundColor: s.color, borderWidth: s.width ?? 1.5, pointRadius: 0, tension: 0.2,
       })),
     },
     options: {

@@ -3,13 +3,16 @@
  * the drawing is made MNIST-like with the library's toGrey + mnistStyle (ink's bounding box
  * scaled into 20×20, centre of mass at the centre of 28×28) and handed to `onDigit`.
  */
-import { mnistStyle, toGrey } from '../../../src/index.js';
+import { mnistStyle, toGrey } from 'convkit';
+import type { InkExtent } from './scales.js';
 
 export class DrawPad {
   private readonly ctx: CanvasRenderingContext2D;
   private drawing = false;
   private last: { x: number; y: number } | null = null;
   private inked = false;
+  /** The ink's bounding box in canvas pixels. */
+  private box = { top: Infinity, left: Infinity, bottom: -Infinity, right: -Infinity };
 
   constructor(private readonly canvas: HTMLCanvasElement, private readonly onDigit: (pixels: Uint8Array | null) => void) {
     this.ctx = canvas.getContext('2d', { willReadFrequently: true })!;
@@ -45,7 +48,15 @@ export class DrawPad {
     this.ctx.fillStyle = '#000';
     this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     this.inked = false;
+    this.box = { top: Infinity, left: Infinity, bottom: -Infinity, right: -Infinity };
+    this.canvas.parentElement?.classList.remove('inked');
     this.onDigit(null);
+  }
+
+  /** How much of the canvas the ink spans, as fractions of its width and height (for the low-confidence cue). */
+  inkExtent(): InkExtent | undefined {
+    if (!this.inked) return undefined;
+    return { width: (this.box.right - this.box.left) / this.canvas.width, height: (this.box.bottom - this.box.top) / this.canvas.height };
   }
 
   /** The current drawing as 28×28 MNIST-style bytes, or null when blank. */
@@ -75,6 +86,12 @@ export class DrawPad {
     c.moveTo(from.x, from.y);
     c.lineTo(to.x, to.y);
     c.stroke();
+    const r = c.lineWidth / 2;
+    this.box = {
+      top: Math.min(this.box.top, from.y - r, to.y - r), left: Math.min(this.box.left, from.x - r, to.x - r),
+      bottom: Math.max(this.box.bottom, from.y + r, to.y + r), right: Math.max(this.box.right, from.x + r, to.x + r),
+    };
     this.inked = true;
+    this.canvas.parentElement?.classList.add('inked');
   }
 }

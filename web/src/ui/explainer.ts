@@ -3,7 +3,7 @@
  * over it one output position at a time, with the arithmetic of each step and the output
  * filling in. Click input cells to flip them; edit kernel values; pick stride and padding.
  */
-import { namedKernels } from '../../../src/image/kernels.js';
+import { namedKernels } from 'convkit';
 import { type Grid, convolve, lectureImage, lectureKernel, pool } from '../explainer/compute.js';
 import { type Operation, describeStep, fmt, padGrid, windowSize } from '../explainer/steps.js';
 import type { Kernel } from '../protocol.js';
@@ -65,11 +65,13 @@ export class ConvolutionExplainer {
       this.mode = select('mode').value as Mode;
       // Pooling usually steps by its window (non-overlapping); convolution by one.
       this.setStride(this.mode === 'conv' ? 1 : this.poolSize);
+      // A window may not be padded by half its size or more (a learned kernel's padding of 2 would leave no output).
+      if (this.mode !== 'conv') this.fitPadding();
       this.recompute();
     });
     select('kernelChoice').addEventListener('change', () => void this.chooseKernel(select('kernelChoice').value));
     this.ui.filter.addEventListener('change', () => this.useLearned());
-    select('poolSize').addEventListener('change', () => { this.poolSize = Number(select('poolSize').value); this.setStride(this.poolSize); this.recompute(); });
+    select('poolSize').addEventListener('change', () => { this.poolSize = Number(select('poolSize').value); this.setStride(this.poolSize); this.fitPadding(); this.recompute(); });
     select('stride').addEventListener('change', () => { this.stride = Number(select('stride').value); this.recompute(); });
     select('padding').addEventListener('change', () => { this.padding = Number(select('padding').value); this.recompute(); });
     this.ui.restart.addEventListener('click', () => { this.stop(); this.shown = 0; this.render(); });
@@ -91,6 +93,12 @@ export class ConvolutionExplainer {
   private setStride(stride: number): void {
     this.stride = stride;
     (this.ui.stride as HTMLSelectElement).value = String(stride);
+  }
+
+  /** Pooling pads by less than half its window: larger padding goes down to the largest that fits. */
+  private fitPadding(): void {
+    const most = Math.floor((this.poolSize - 1) / 2);
+    if (this.padding > most) (this.ui.padding as HTMLSelectElement).value = String(this.padding = most);
   }
 
   private async chooseKernel(name: string): Promise<void> {

@@ -1,100 +1,85 @@
 /**
- * Renders a LayerReport: for every layer its output shape and parameter count, its
- * activations as a grid of greyscale maps, the gradients on them (when known) and, for conv
- * layers, the filters as images.
+ * A LayerReport as rows, one per layer: its output shape and parameter count, its activations
+ * (one atlas canvas per layer, a diverging scale shared by the layer's maps, with its legend),
+ * the gradients on them (when known) and, for conv layers, the filters. The rows are built once
+ * per network and repainted in place: a refresh while training creates no elements.
  */
-import type { LayerReport, LayerView } from '../protocol.js';
-import { mapCanvas, symmetricRange } from './greyscale.js';
+import type { LayerReport } from '../protocol.js';
+import { drawAtlas, legend, setLegend, symmetricExtent } from './maps.js';
+import { pixelsPerCell } from './scales.js';
 
-/** At most this many maps per row kind, so wide layers stay readable. */
-const MAX_MAPS = 32;
-const MAX_FILTER_CHANNELS = 8;
+export interface LayerViewOptions { gradients: boolean; filters: boolean }
 
-export function renderLayers(container: HTMLElement, report: LayerReport, options: { gradients: boolean; filters: boolean }): void {
-  const rows: HTMLElement[] = [];
-  rows.push(layerRow('input', 'image', report.input.shape, 0, [mapsBlock('as the network sees it', report.input.data, report.input.shape)]));
-  for (const layer of report.layers) {
-    const blocks = [mapsBlock('activations', layer.activation, layer.outputShape)];
-    if (options.gradients && layer.gradient) blocks.push(mapsBlock('gradients dL/d(activation)', layer.gradient, layer.outputShape, true));
-    if (options.filters && layer.weights) blocks.push(filtersBlock(layer));
-    rows.push(layerRow(layer.name, layer.type, layer.outputShape, layer.params, blocks));
+type Block = { el: HTMLElement; canvas: HTMLCanvasElement; legend: HTMLElement };
+type Row = { activations: Block; gradients: Block; filters: Block };
+
+export class LayerViews {
+  private structure = '';
+  private rows: Row[] = [];
+
+  constructor(private readonly root: HTMLElement) {}
+
+  render(report: LayerReport, options: LayerViewOptions): void {
+    const key = JSON.stringify([report.input.shape, report.layers.map((l) => [l.name, l.type, l.outputShape])]);
+    if (key !== this.structure) this.build(report, key);
+    const perCell = pixelsPerCell(Math.max(report.input.shape[1], report.input.shape[2]), 56);
+    const input = this.rows[0].activations;
+    drawAtlas(input.canvas, report.input.data, report.input.shape, perCell, { palette: 'grey', extent: 1, lo: Math.min(...report.input.data), hi: Math.max(...report.input.data) });
+    report.layers.forEach((layer, i) => {
+      const row = this.rows[i + 1];
+      const vector = layer.outputShape.length !== 3;
+      const columns = vector ? (layer.activation.length <= 10 ? layer.activation.length : 20) : 8;
+      const cell = vector ? (layer.activation.length <= 10 ? 16 : 6) : perCell;
+      paint(row.activations, layer.activation, layer.outputShape, cell, columns);
+      row.gradients.el.hidden = !(options.gradients && layer.gradient);
+      if (!row.gradients.el.hidden) paint(row.gradients, layer.gradient!, layer.outputShape, cell, columns);
+      row.filters.el.hidden = !(options.filters && layer.weights);
+      if (!row.filters.el.hidden) {
+        const [O, C, KH, KW] = layer.weights!.shape;
+        // Filters [O, C, KH, KW] as O·C small maps: one row of C per output filter.
+        paint(row.filters, layer.weights!.data, [O * C, KH, KW], Math.max(2, Math.round(18 / KH)), C === 1 ? Math.min(O, 16) : C);
+      }
+    });
   }
-  container.replaceChildren(...rows);
-}
 
-function layerRow(name: string, type: string, shape: number[], params: number, blocks: HTMLElement[]): HTMLElement {
-  const row = document.createElement('div');
-  row.className = 'layer-row';
-  row.dataset.layer = name;
-  const meta = document.createElement('div');
-  meta.className = 'layer-meta';
-  meta.innerHTML = `<strong></strong><span class="type"></span><span class="shape"></span><span class="params"></span>`;
-  meta.querySelector('strong')!.textContent = name;
-  meta.querySelector('.type')!.textContent = type;
-  meta.querySelector('.shape')!.textContent = `output [${shape.join(' × ')}]`;
-  meta.querySelector('.params')!.textContent = `${params.toLocaleString('en')} parameters`;
-  const body = document.createElement('div');
-  body.className = 'layer-body';
-  body.append(...blocks);
-  row.append(meta, body);
-  return row;
-}
-
-/** A [C, H, W] tensor as C maps; a vector as one map wrapped into rows. */
-function mapsBlock(title: string, data: Float32Array, shape: number[], signed = false): HTMLElement {
-  const block = labelledBlock(title);
-  const grid = block.querySelector('.maps')!;
-  if (shape.length === 3) {
-    const [C, H, W] = shape;
-    const scale = Math.max(1, Math.round(40 / Math.max(H, W)));
-    for (let c = 0; c < Math.min(C, MAX_MAPS); c++) {
-      grid.append(mapCanvas(data, c * H * W, H, W, scale, signed ? symmetricRange(data, c * H * W, H * W) : undefined));
-    }
-    if (C > MAX_MAPS) grid.append(note(`+${C - MAX_MAPS} more`));
-  } else {
-    const n = data.length;
-    const w = Math.min(n, n <= 16 ? n : Math.ceil(Math.sqrt(n * 4)));
-    const h = Math.ceil(n / w);
-    const padded = new Float32Array(w * h);
-    padded.set(data);
-    const scale = n <= 16 ? 16 : Math.max(2, Math.round(160 / w));
-    grid.append(mapCanvas(padded, 0, h, w, scale, signed ? symmetricRange(data) : undefined));
+  private build(report: LayerReport, key: string): void {
+    this.structure = key;
+    const elements: HTMLElement[] = [];
+    const make = (title: string): Block => {
+      const el = document.createElement('div');
+      el.className = 'maps-block';
+      el.innerHTML = '<div class="maps-title"></div><div class="maps"></div>';
+      el.querySelector('.maps-title')!.textContent = title;
+      const canvas = document.createElement('canvas');
+      canvas.className = 'pixelated';
+      const lg = legend(1);
+      el.querySelector('.maps')!.append(canvas, lg);
+      return { el, canvas, legend: lg };
+    };
+    const heads = [{ name: 'input', type: 'image', shape: report.input.shape, params: 0 }, ...report.layers.map((l) => ({ name: l.name, type: l.type, shape: l.outputShape, params: l.params }))];
+    this.rows = heads.map((h, i) => {
+      const row: Row = { activations: make(i === 0 ? 'as the network sees it' : 'activations'), gradients: make('gradients dL/d(activation)'), filters: make('filters (one row per output filter)') };
+      if (i === 0) row.activations.legend.hidden = true;
+      row.gradients.el.hidden = row.filters.el.hidden = true;
+      const el = document.createElement('div');
+      el.className = 'layer-row';
+      el.dataset.layer = h.name;
+      el.innerHTML = '<div class="layer-meta"><strong></strong><span></span><span></span><span></span></div><div class="layer-body"></div>';
+      const spans = el.querySelectorAll('.layer-meta span');
+      el.querySelector('strong')!.textContent = h.name;
+      spans[0].textContent = h.type;
+      spans[1].textContent = `output [${h.shape.join(' × ')}]`;
+      spans[2].textContent = `${h.params.toLocaleString('en')} parameters`;
+      el.querySelector('.layer-body')!.append(row.activations.el, row.gradients.el, row.filters.el);
+      elements.push(el);
+      return row;
+    });
+    this.root.replaceChildren(...elements);
   }
-  return block;
 }
 
-/** Filters [O, C, KH, KW]: one row per output filter, its first input channels side by side. */
-function filtersBlock(layer: LayerView): HTMLElement {
-  const { shape, data } = layer.weights!;
-  const [O, C, KH, KW] = shape;
-  const block = labelledBlock(C > 1 ? `filters (${O} × ${C} channels${C > MAX_FILTER_CHANNELS ? `, first ${MAX_FILTER_CHANNELS} shown` : ''})` : `filters (${O})`);
-  const grid = block.querySelector('.maps')!;
-  const range = symmetricRange(data);
-  const scale = Math.max(2, Math.round(24 / KH));
-  for (let o = 0; o < Math.min(O, MAX_MAPS); o++) {
-    const group = document.createElement('span');
-    group.className = 'filter';
-    for (let c = 0; c < Math.min(C, MAX_FILTER_CHANNELS); c++) group.append(mapCanvas(data, (o * C + c) * KH * KW, KH, KW, scale, range));
-    grid.append(group);
-  }
-  return block;
-}
-
-function labelledBlock(title: string): HTMLElement {
-  const block = document.createElement('div');
-  block.className = 'maps-block';
-  const label = document.createElement('div');
-  label.className = 'maps-title';
-  label.textContent = title;
-  const grid = document.createElement('div');
-  grid.className = 'maps';
-  block.append(label, grid);
-  return block;
-}
-
-function note(text: string): HTMLElement {
-  const span = document.createElement('span');
-  span.className = 'note';
-  span.textContent = text;
-  return span;
+function paint(block: Block, data: Float32Array, shape: number[], perCell: number, columns: number): void {
+  const extent = symmetricExtent(data);
+  drawAtlas(block.canvas, data, shape, perCell, { palette: 'diverging', extent }, columns);
+  setLegend(block.legend, extent);
 }

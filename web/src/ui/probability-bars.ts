@@ -1,9 +1,12 @@
-/** Ten horizontal bars, one per digit, the most probable highlighted. */
-export function renderProbabilities(container: HTMLElement, probs: number[]): void {
+import { type Confidence } from './scales.js';
+
+/** Ten horizontal bars labelled 0–9, the most probable highlighted; a low-confidence prediction is marked as such. */
+export function renderProbabilities(container: HTMLElement, probs: number[], confidence: Confidence = { level: 'ok' }): void {
   const best = probs.indexOf(Math.max(...probs));
   container.replaceChildren(...probs.map((p, cls) => {
     const row = document.createElement('div');
     row.className = `prob-row${cls === best ? ' best' : ''}`;
+    row.dataset.class = String(cls);
     const label = document.createElement('span');
     label.className = 'prob-class';
     label.textContent = String(cls);
@@ -20,4 +23,6 @@ export function renderProbabilities(container: HTMLElement, probs: number[]): vo
     return row;
   }));
   container.dataset.prediction = String(best);
+  container.dataset.confidence = confidence.level;
+  container.classList.toggle('unsure', confidence.level === 'low');
 }

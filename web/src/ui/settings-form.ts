@@ -1,6 +1,12 @@
-/** The trainer settings form: read and checked as a TrainSettings, editable only while paused. */
-import { ConfigError } from '../../../src/index.js';
-import type { OptimizerName, ScheduleName, TrainSettings } from '../protocol.js';
+/**
+ * The trainer settings form, read and checked as a TrainSettings. While training runs only the
+ * live settings (learning rate, momentum) stay editable: they apply from the next batch.
+ */
+import type { TrainSettings } from '../protocol.js';
+import { settingsFromText } from '../settings-query.js';
+
+/** Settings that may change while training runs, as in ConvNetJS's demo. */
+export const LIVE_SETTINGS = ['lr', 'momentum'];
 
 export class SettingsForm {
   constructor(private readonly form: HTMLFormElement) {}
@@ -23,28 +29,21 @@ export class SettingsForm {
     this.syncVisibility();
   }
 
-  /** The settings in the form; throws ConfigError naming the first bad field. */
+  /** The settings in the form; throws ConfigError naming the first bad field and its limits. */
   read(): TrainSettings {
-    const num = (name: string, label: string, ok: (v: number) => boolean, rule: string) => {
-      const v = Number(this.field(name).value);
-      if (this.field(name).value.trim() === '' || !Number.isFinite(v) || !ok(v)) throw new ConfigError(`${label} must be ${rule}`);
-      return v;
-    };
-    return {
-      optimizer: this.field('optimizer').value as OptimizerName,
-      lr: num('lr', 'learning rate', (v) => v > 0 && v <= 10, 'a number above 0 (e.g. 0.01)'),
-      momentum: num('momentum', 'momentum', (v) => v >= 0 && v < 1, 'in [0, 1)'),
-      batchSize: num('batchSize', 'batch size', (v) => Number.isInteger(v) && v >= 1 && v <= 1024, 'a whole number from 1 to 1024'),
-      weightDecay: num('weightDecay', 'weight decay', (v) => v >= 0 && v < 1, 'in [0, 1)'),
-      augment: (this.field('augment') as HTMLInputElement).checked,
-      schedule: this.field('schedule').value as ScheduleName,
-      scheduleEpochs: num('scheduleEpochs', 'schedule length', (v) => v > 0 && v <= 100, 'between 0 and 100 epochs'),
-    };
+    return settingsFromText((name) => {
+      const f = this.field(name);
+      return f instanceof HTMLInputElement && f.type === 'checkbox' ? String(f.checked) : f.value;
+    });
   }
 
-  setEnabled(enabled: boolean): void {
-    for (const el of this.form.elements) (el as HTMLInputElement).disabled = !enabled;
-    this.form.classList.toggle('locked', !enabled);
+  /** While training, only the live settings stay editable. */
+  setRunning(running: boolean): void {
+    for (const el of this.form.elements) {
+      const name = (el as HTMLInputElement).name;
+      (el as HTMLInputElement).disabled = running && !LIVE_SETTINGS.includes(name);
+    }
+    this.form.classList.toggle('running', running);
   }
 
   /** Momentum applies to SGD only; the schedule length to the cosine schedule only. */
