@@ -31,8 +31,11 @@ export { Optimizer, type OptimizerConfig, type OptimizerState, type ParamGroup }
 export { findHead, withNewHead, nodesUntil, fineTuneOptions, IMAGENET_MEAN, IMAGENET_STD, type FineTunePlan } from './train/finetune.js';
 export { RESIZED_CROP_DEFAULTS, resizedCropBox, type ResizedCropOptions, type CropBox } from './data/resized-crop.js';
 export { makeSchedule, type ScheduleConfig } from './train/schedule.js';
-export { train, DivergenceError, type TrainOptions, type TrainEvent, type TrainResult, type TrainState } from './train/trainer.js';
-export { evaluate, argmaxRow, type Evaluation } from './train/evaluate.js';
+export {
+  train, Trainer, DivergenceError, type TrainOptions, type TrainerOptions, type LiveSettings, type StepResult, type EpochRecord, type TrainEvent,
+  type TrainResult, type TrainState,
+} from './train/trainer.js';
+export { evaluate, argmaxRow, type Evaluation, type EvaluateOptions } from './train/evaluate.js';
 export { parseIdx, encodeIdx, type IdxArray } from './data/idx.js';
 export { datasetFromIdx, fillBatch, limitDataset, MNIST_MEAN, MNIST_STD, type ImageDataset, type BatchOptions } from './data/dataset.js';
 export { toGrey, resizeArea, mnistStyle, invert, meanValue, type GreyImage } from './data/preprocess.js';
