@@ -241,14 +241,15 @@ export class Trainer {
    * Trains one batch: forward, loss, backward, one wait for the loss, probabilities and
    * gradient norms, the divergence checks, clipping, and the optimizer's update.
    * `download`: more arrays to bring home in the same wait (kernels recorded before the step:
-   * a test batch's probabilities, weights as they were before this update).
+   * a test batch's probabilities, the weights); `downloaded` is called right after that wait,
+   * before the update changes the weights (on a CPU backend the host arrays are the weights).
    */
-  async step(options: { download?: readonly FloatArray[] } = {}): Promise<StepResult> {
+  async step(options: { download?: readonly FloatArray[]; downloaded?: () => void } = {}): Promise<StepResult> {
     this.checkOpen();
     if (this.stepping) throw new ConfigError('Trainer.step: the previous step has not finished');
     this.stepping = true;
     try {
-      return await this.trainBatch(options.download ?? []);
+      return await this.trainBatch(options.download ?? [], options.downloaded);
     } finally {
       this.stepping = false;
       const pending = this.pending;
@@ -257,7 +258,7 @@ export class Trainer {
     }
   }
 
-  private async trainBatch(extra: readonly FloatArray[]): Promise<StepResult> {
+  private async trainBatch(extra: readonly FloatArray[], downloaded?: () => void): Promise<StepResult> {
     if (this.batch >= this.batches) this.finishEpoch();
     if (this.orderEpoch !== this.epoch) this.drawOrder();
     const s = this.settings;
@@ -281,6 +282,7 @@ export class Trainer {
     // The one wait per step: a device backend hands back only the loss, probabilities and gradient norms.
     await backend.download([out.lossValue, out.probs.data, this.squares, ...extra]);
     const t3 = performance.now();
+    downloaded?.();
     const stepLoss = out.lossValue[0];
     if (!Number.isFinite(stepLoss)) throw await divergence(this.model, `loss is ${stepLoss}`, epoch, b, step);
     const sums = await squaredNorms(this.model, this.params, this.squares);

@@ -2,7 +2,7 @@
  * The playground page: wires the controls and views to the training worker. All computation
  * happens in the worker (see worker/train-worker.ts); this thread only renders.
  */
-import type { ModelSpec } from '../../src/index.js';
+import type { ModelSpec } from 'convkit';
 import { type BackendInfo, type BackendRequest, defaultSettings, isBackendRequest, type ModelInfo, type WorkerEvent } from './protocol.js';
 import { TrainingCharts } from './ui/charts.js';
 import { DrawPad } from './ui/draw-pad.js';
@@ -31,7 +31,9 @@ const charts = new TrainingCharts($('chart-loss'), $('chart-accuracy'));
 const urlBackend = new URLSearchParams(location.search).get('backend');
 const requestedBackend: BackendRequest = isBackendRequest(urlBackend) ? urlBackend : 'auto';
 ($('backend-select') as HTMLSelectElement).value = requestedBackend;
-const client = new WorkerClient({ baseUrl: new URL(import.meta.env.BASE_URL, location.href).href, backend: requestedBackend }, onEvent);
+// ?wasmMemoryMiB=N caps the wasm heap (tests of running out of memory).
+const wasmMemoryMiB = Number(new URLSearchParams(location.search).get('wasmMemoryMiB')) || undefined;
+const client = new WorkerClient({ baseUrl: new URL(import.meta.env.BASE_URL, location.href).href, backend: requestedBackend, wasmMemoryMiB }, onEvent);
 /** Set while the GPU backend is broken: training controls wait for the move to another backend. */
 let backendFailed = false;
 /** While a backend change is under way, the training controls stay disabled. */

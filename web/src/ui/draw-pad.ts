@@ -3,7 +3,7 @@
  * the drawing is made MNIST-like with the library's toGrey + mnistStyle (ink's bounding box
  * scaled into 20×20, centre of mass at the centre of 28×28) and handed to `onDigit`.
  */
-import { mnistStyle, toGrey } from '../../../src/index.js';
+import { mnistStyle, toGrey } from 'convkit';
 
 export class DrawPad {
   private readonly ctx: CanvasRenderingContext2D;

@@ -3,7 +3,7 @@
  * over it one output position at a time, with the arithmetic of each step and the output
  * filling in. Click input cells to flip them; edit kernel values; pick stride and padding.
  */
-import { namedKernels } from '../../../src/image/kernels.js';
+import { namedKernels } from 'convkit';
 import { type Grid, convolve, lectureImage, lectureKernel, pool } from '../explainer/compute.js';
 import { type Operation, describeStep, fmt, padGrid, windowSize } from '../explainer/steps.js';
 import type { Kernel } from '../protocol.js';

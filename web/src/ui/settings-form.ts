@@ -1,5 +1,5 @@
 /** The trainer settings form: read and checked as a TrainSettings, editable only while paused. */
-import { ConfigError } from '../../../src/index.js';
+import { ConfigError } from 'convkit';
 import type { OptimizerName, ScheduleName, TrainSettings } from '../protocol.js';
 
 export class SettingsForm {
