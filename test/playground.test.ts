@@ -17,6 +17,7 @@ import { RollingTestAccuracy } from '../web/src/worker/rolling-test.js';
 import { NetworkRun } from '../web/src/worker/network-run.js';
 import { type Phase, PhaseError, WorkerPhase, nextPhase } from '../web/src/worker/phase.js';
 import { TrainingSession } from '../web/src/worker/session.js';
+import { ViewBudget } from '../web/src/worker/view-budget.js';
 import { testReport } from '../web/src/worker/test-report.js';
 
 describe('network definitions', () => {
@@ -208,5 +209,23 @@ describe('playground defects, worker side', () => {
     await run.step();
     assert.equal(run.stats().examples, 8, 'the settings sent before the data apply');
     assert.equal((await run.inspector.inspect({ kind: 'test', index: 0 })).label, test_.labels[0]);
+  });
+});
+
+describe('layer views while training', () => {
+  test('views asked for as fast as possible take at most their share of the time (5 %)', async () => {
+    let clock = 0;
+    const budget = new ViewBudget(0.05, () => clock);
+    let viewTime = 0;
+    let from = { clock: 0, viewTime: 0 };
+    for (let i = 0; i < 400; i++) {
+      if (i === 100) from = { clock, viewTime }; // the steady state, after the first (free) views
+      clock += budget.delay(); // the wait (training runs meanwhile)
+      await budget.run(async () => { clock += 20; viewTime += 20; }); // a 20 ms view, asked for again at once
+    }
+    clock += budget.delay(); // the last view's time is paid back before the next
+    const share = (viewTime - from.viewTime) / (clock - from.clock);
+    assert.ok(share <= 0.05 + 1e-9, `views took ${(100 * share).toFixed(2)} % of the time`);
+    assert.ok(share > 0.04, `and they are not starved (${(100 * share).toFixed(2)} %)`);
   });
 });

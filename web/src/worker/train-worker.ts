@@ -29,6 +29,7 @@ import { NetworkRun, type RunState } from './network-run.js';
 import { openBackend } from './open-backend.js';
 import { WorkerPhase } from './phase.js';
 import { testReport } from './test-report.js';
+import { ViewBudget } from './view-budget.js';
 import { yieldToEvents } from './yield.js';
 
 /** Train this long between looks at the message queue. */
@@ -63,8 +64,12 @@ let loopDone: Promise<void> = Promise.resolve();
 let switching: Promise<unknown> = Promise.resolve();
 /** Resolves once the backend and the first network are there; requests wait for it. */
 let ready: Promise<void> | undefined;
+/** Resolves once the digits are here and the current network has them; requests that need them wait for it. */
+let digits: Promise<{ train: ImageDataset; test: ImageDataset }> | undefined;
 /** Cancels the evaluation in progress (its network went away, or the page asked). */
 let evaluation: AbortController | undefined;
+/** While training, layer views take at most this share of the worker's time. */
+const views = new ViewBudget(0.05);
 /** Requests still using a backend, so a replaced backend is disposed only once they finish. */
 const users = new Map<Backend, number>();
 const retired = new Set<Backend>();
@@ -102,7 +107,8 @@ scope.onmessage = (e) => {
  * digits arrive in parts: the test set first, then the training set.
  */
 async function initialise(): Promise<void> {
-  const digits = loadData();
+  digits = loadData();
+  digits.catch(() => undefined);
   try {
     await useBackend(init.backend);
     await installFirstNetwork();
@@ -112,10 +118,9 @@ async function initialise(): Promise<void> {
     emit({ type: 'error', message: describe(error), fatal: true });
     throw error;
   }
-  void digits.catch(() => undefined);
 }
 
-async function loadData(): Promise<void> {
+async function loadData(): Promise<{ train: ImageDataset; test: ImageDataset }> {
   try {
     const progress = (part: 'train' | 'test') => throttled((loaded: number, total: number) => emit({ type: 'data', part, loaded, total }));
     const test = await fetchMnist(init.baseUrl, 'test', progress('test'));
@@ -125,6 +130,7 @@ async function loadData(): Promise<void> {
     run?.attachData(train, test);
     emit({ type: 'ready', trainCount: train.count, testCount: test.count });
     if (run) emit({ type: 'stats', stats: run.stats() });
+    return data;
   } catch (error) {
     emit({ type: 'error', message: `the MNIST digits could not be loaded: ${describe(error)}`, fatal: true });
     throw error;
@@ -156,6 +162,7 @@ async function installFirstNetwork(): Promise<void> {
 async function handle(request: Request): Promise<Replies[Request['kind']]> {
   switch (request.kind) {
     case 'start':
+      await digits;
       return startLoop();
     case 'pause':
       phase.send({ type: 'pause' });
@@ -171,6 +178,10 @@ async function handle(request: Request): Promise<Replies[Request['kind']]> {
       validateNetwork(request.spec);
       return build(request.spec, (b) => new Model(request.spec, b, ++seed), () => `${request.spec.name}, defined in the editor`);
     case 'inspect':
+      // A drawing needs only the network; a test digit waits for the digits.
+      if (request.source.kind === 'test') await digits;
+      // While training, views wait for their share of the time: training keeps at least 95 %.
+      if (phase.training) return views.run(() => using((r) => r.inspector.inspect(request.source)));
       return using((r) => r.inspector.inspect(request.source));
     case 'evaluate':
       return evaluate();
@@ -206,8 +217,7 @@ function slow(b: Backend): boolean {
 
 /** The whole test set through the current network; cancelled when that network goes away. */
 async function evaluate(): Promise<Replies['evaluate']> {
-  if (!data) throw new Error('the MNIST test digits are still loading');
-  const test = data.test;
+  const { test } = await digits!;
   evaluation?.abort(new Error('evaluation cancelled: another one started'));
   const controller = (evaluation = new AbortController());
   try {
