@@ -4,7 +4,7 @@
  */
 export { Tensor, shapeSize, shapeToString, type FloatArray, type Shape } from './tensor.js';
 export { Rng } from './rng.js';
-export { ConvkitError, ShapeError, FormatError, ConfigError, ResourceError } from './errors.js';
+export { ConvkitError, ShapeError, FormatError, ConfigError, ResourceError, refuseUnknownKeys } from './errors.js';
 export type { Backend, Conv2dGeometry, Pool2dGeometry, SgdOptions, AdamOptions, Labels, IndexArray } from './backend/backend.js';
 export type { Platform } from './backend/platform.js';
 export type { SpawnWorker, WorkerPort } from './backend/wasm-threads.js';
@@ -21,8 +21,8 @@ export {
   type ChannelShuffleSpec, type ChannelSliceSpec,
 } from './layers/index.js';
 export { GraphBuilder } from './model/graph-builder.js';
-export { DEFAULT_MEMORY_LIMIT, formatBytes, parseByteSize, type MemoryEstimate, type MemoryOptions } from './model/memory.js';
-export { Model, sequential, estimateMemory, INPUT, MAX_BUILD_VALUES, MAX_ACTIVATION, type ModelSpec, type ModelLimits, type BackwardOptions, type NodeSpec, type NamedParam, type SummaryRow } from './model/model.js';
+export { DEFAULT_MEMORY_LIMIT, checkMemory, formatBytes, parseByteSize, type MemoryEstimate, type MemoryOptions } from './model/memory.js';
+export { Model, sequential, estimateMemory, specShapes, INPUT, MAX_BUILD_VALUES, MAX_ACTIVATION, type ModelSpec, type ModelLimits, type BackwardOptions, type NodeSpec, type NamedParam, type SummaryRow } from './model/model.js';
 export { zoo, zooEntry, type ZooEntry, type ZooOptions } from './model/zoo.js';
 export { recipes, recipeFor, fineTuneRecipe, type TrainDefaults } from './train/recipes.js';
 export { receptiveFields, fieldBounds, throughWindow, type ReceptiveField, type AxisField } from './model/receptive-field.js';
@@ -32,12 +32,16 @@ export { Optimizer, type OptimizerConfig, type OptimizerState, type ParamGroup }
 export { findHead, withNewHead, nodesUntil, fineTuneOptions, IMAGENET_MEAN, IMAGENET_STD, type FineTunePlan } from './train/finetune.js';
 export { RESIZED_CROP_DEFAULTS, resizedCropBox, type ResizedCropOptions, type CropBox } from './data/resized-crop.js';
 export { makeSchedule, type ScheduleConfig } from './train/schedule.js';
-export { train, DivergenceError, type TrainOptions, type TrainEvent, type TrainResult, type TrainState } from './train/trainer.js';
-export { evaluate, argmaxRow, type Evaluation } from './train/evaluate.js';
+export {
+  train, Trainer, DivergenceError, type TrainOptions, type TrainerOptions, type LiveSettings, type StepResult, type EpochRecord, type TrainEvent,
+  type TrainResult, type TrainState,
+} from './train/trainer.js';
+export { evaluate, argmaxRow, type Evaluation, type EvaluateOptions } from './train/evaluate.js';
 export { parseIdx, encodeIdx, type IdxArray } from './data/idx.js';
 export { datasetFromIdx, fillBatch, limitDataset, MNIST_MEAN, MNIST_STD, type ImageDataset, type BatchOptions } from './data/dataset.js';
 export { toGrey, resizeArea, mnistStyle, invert, meanValue, type GreyImage } from './data/preprocess.js';
 export { encodeModel, decodeModel, type ModelFileHeader, type ExtraTensor } from './io/modelfile.js';
+export { parseJsonLimited, type JsonLimits } from './io/json.js';
 export { toOnnx } from './onnx/export.js';
 export { loadOnnx, parseOnnx, UnsupportedOnnxError, SUPPORTED_OPS as onnxOperators } from './onnx/import.js';
 export * from './image/index.js';

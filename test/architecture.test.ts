@@ -141,6 +141,17 @@ describe('the architecture map (docs/ARCHITECTURE.md) against the code', () => {
     assert.ok(users.length > 0 && users.every((f) => !usesNode(f) && (levelOf.get(f) ?? 99) <= levelOf.get(source.default.slice(2))!), `#platform is taken by backends: ${users.join(', ')}`);
   });
 
+  it("has the playground (web/src) use the package's public API only: no import reaches into the repository's src/", () => {
+    const web = sourceFiles('web/src');
+    assert.ok(web.length > 10, 'the playground sources are found');
+    const deep = web.flatMap((file) => importsOf(file).filter((imp) => reachesIntoSrc(file, imp.specifier))
+      .map((imp) => `${file}:${imp.line} ${imp.dynamic ? 'loads' : 'imports'} ${imp.specifier} (import it from 'convkit')`));
+    assert.deepEqual(deep, []);
+    assert.ok(reachesIntoSrc('web/src/worker/x.ts', '../../../src/backend/wasm.js') && reachesIntoSrc('web/src/x.ts', '../../src/index.js')
+      && reachesIntoSrc('web/src/x.ts', 'convkit/src/index.ts') && !reachesIntoSrc('web/src/x.ts', 'convkit') && !reachesIntoSrc('web/src/x.ts', './worker/session.js'),
+    'the rule itself');
+  });
+
   it('catches what it is meant to catch (the checks run on a made-up map)', () => {
     const made = readLevels('```\nhigh   src/a.ts\n   ↓\nlow    src/b/*.ts  what b does\n       src/c/\n```');
     assert.deepEqual(made.map((l) => [l.name, l.patterns]), [['high', ['src/a.ts']], ['low', ['src/b/*.ts', 'src/c/']]]);
@@ -152,3 +163,9 @@ describe('the architecture map (docs/ARCHITECTURE.md) against the code', () => {
     assert.ok(imports.includes('node:module') && imports.includes('node:test'));
   });
 });
+
+/** An import that skips the package's entry points: a relative path out of web/ into src/, or a path inside the package. */
+function reachesIntoSrc(file: string, specifier: string): boolean {
+  if (specifier.startsWith('.')) return !relative(root, join(root, dirname(file), specifier)).startsWith('web');
+  return /^convkit\/(?!node$)/.test(specifier);
+}

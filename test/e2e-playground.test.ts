@@ -64,7 +64,8 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     // The default is auto, and the page says why it chose (no WebGPU in this browser: wasm).
     assert.equal(await page.inputValue('#backend-select'), 'auto');
     if (backend === 'wasm') assert.match(await page.textContent('#backend-note') ?? '', /^wasm \(auto: .+\), .*SIMD/);
-    assert.match(await page.textContent('#status') ?? '', /60,000 training and 10,000 test digits/);
+    // The digits arrive in parts, possibly after the pretrained network.
+    await page.waitForFunction(() => /60,000 training and 10,000 test digits/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 60_000 });
     // The shipped model is evaluated on the whole test set at once.
     await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
     const accuracy = Number(await page.getAttribute('#pred-summary', 'data-accuracy'));
@@ -555,5 +556,78 @@ describe('smoothness while training (LeNet-5 fine-tuning, views on and off)', { 
     const after = Number(await page.getAttribute('#pred-summary', 'data-accuracy'));
     t.diagnostic(`test accuracy ${before} before, ${after} after ${2 * SECONDS + 2} s of fine-tuning`);
     assert.ok(after >= before - 0.002, `fine-tuning kept the accuracy: ${before} → ${after}`);
+  });
+});
+
+describe('playground worker: no data yet, and out of memory', { skip, timeout: 180_000 }, () => {
+  let served: Served;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  before(async () => {
+    mkdirSync(OUT, { recursive: true });
+    await buildOnce();
+    served = await servePlayground();
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+    await page.goto(`${served.url}?backend=wasm&wasmMemoryMiB=160`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  test('a network within the tab budget that the heap cannot hold fails with the reason; then the pretrained LeNet-5 loads, classifies and evaluates', async () => {
+    await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000 });
+    await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
+    // 38 M weights (154 MB) fit in the 160 MiB heap, their gradients do not: the build fails part way, on the worker.
+    await page.fill('#network-text', JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'flatten' }, { type: 'dense', units: 49000 }, { type: 'relu' }, { type: 'dense', units: 10 }] }));
+    await page.click('#network-apply');
+    await page.waitForSelector('#network-error:not([hidden])', { timeout: 60_000 });
+    assert.match(await page.textContent('#network-error') ?? '', /out of memory/);
+    await page.click('#load-pretrained');
+    await page.waitForFunction(() => /pretrained LeNet-5/.test(document.getElementById('file-status')!.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
+    assert.ok(Number(await page.getAttribute('#pred-summary', 'data-accuracy')) > 0.97);
+    const box = (await page.locator('#draw-canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.15);
+    await page.mouse.down();
+    for (let i = 1; i <= 12; i++) await page.mouse.move(box.x + box.width * (0.52 - 0.03 * i / 12), box.y + box.height * (0.15 + 0.7 * i / 12));
+    await page.mouse.up();
+    await page.waitForSelector('#draw-probs[data-prediction]', { timeout: 30_000 });
+    assert.equal(await page.getAttribute('#draw-probs', 'data-prediction'), '1');
+    // Training still works on the fresh backend.
+    await page.click('#start');
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > 200, undefined, { timeout: 30_000 });
+    assert.deepEqual(consoleErrors, []);
+  });
+
+  test('before the MNIST digits arrive, the pretrained network is there and classifies a drawing; the digits follow with progress', async () => {
+    const held: (() => Promise<void>)[] = [];
+    const fresh = await browser.context.newPage();
+    // The data files wait until the drawing has been classified.
+    await fresh.route('**/data/mnist-*.bin', (route) => { held.push(() => route.continue()); });
+    await fresh.goto(`${served.url}?backend=wasm`);
+    await fresh.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000 });
+    const box = (await fresh.locator('#draw-canvas').boundingBox())!;
+    await fresh.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.15);
+    await fresh.mouse.down();
+    for (let i = 1; i <= 12; i++) await fresh.mouse.move(box.x + box.width * (0.52 - 0.03 * i / 12), box.y + box.height * (0.15 + 0.7 * i / 12));
+    await fresh.mouse.up();
+    await fresh.waitForSelector('#draw-probs[data-prediction]', { timeout: 30_000 });
+    assert.equal(await fresh.getAttribute('#draw-probs', 'data-prediction'), '1');
+    assert.doesNotMatch(await fresh.textContent('#status') ?? '', /test digits/, 'the digits were held back');
+    assert.equal(held.length, 1, 'the test digits are asked for first, the training digits after them');
+    await held.shift()!();
+    // Later requests (the training digits) go through; unroute also lets any held one go on.
+    await fresh.unroute('**/data/mnist-*.bin');
+    await fresh.waitForFunction(() => /10,000 test digits/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    // The evaluation the page asked for before the digits came runs once they are here.
+    await fresh.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
+    await fresh.close();
   });
 });

@@ -14,7 +14,10 @@ import { defaultSettings } from '../web/src/protocol.js';
 import { Inspector } from '../web/src/worker/inspect.js';
 import { Replica } from '../web/src/worker/replica.js';
 import { RollingTestAccuracy } from '../web/src/worker/rolling-test.js';
+import { NetworkRun } from '../web/src/worker/network-run.js';
+import { type Phase, PhaseError, WorkerPhase, nextPhase } from '../web/src/worker/phase.js';
 import { TrainingSession } from '../web/src/worker/session.js';
+import { ViewBudget } from '../web/src/worker/view-budget.js';
 import { testReport } from '../web/src/worker/test-report.js';
 
 describe('network definitions', () => {
@@ -39,9 +42,18 @@ describe('network definitions', () => {
     assert.throws(() => validateNetwork(parseNetwork('{"layers": [{"type": "flatten"}, {"type": "dense", "units": 5}]}')), /10 digit classes/);
   });
 
+  test('validation is shape arithmetic: a network of 157 MB of parameters is checked without allocating it (the page stays responsive)', () => {
+    const big = parseNetwork('{"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "dense", "units": 50000}, {"type": "relu"}, {"type": "dense", "units": 10}]}');
+    const before = process.memoryUsage().arrayBuffers;
+    const checked = validateNetwork(big);
+    const allocated = process.memoryUsage().arrayBuffers - before;
+    assert.equal(checked.parameters, 784 * 50000 + 50000 + 50000 * 10 + 10);
+    assert.ok(allocated < 16 * 2 ** 20, `validation allocated ${(allocated / 2 ** 20).toFixed(0)} MiB`);
+  });
+
   test('a full ModelSpec (what model files hold) is accepted as well', () => {
     const spec = sequential('tiny', [1, 28, 28], [{ type: 'flatten' }, { type: 'dense', units: 10 }]);
-    assert.equal(validateNetwork(parseNetwork(JSON.stringify(spec))).parameterCount(), 7850);
+    assert.equal(validateNetwork(parseNetwork(JSON.stringify(spec))).parameters, 7850);
   });
 });
 
@@ -125,5 +137,95 @@ describe('the training worker, step by step (reference backend)', () => {
     const drawn = await inspector.inspect({ kind: 'drawn', pixels: (train as ImageDataset).images.slice(0, 784) });
     assert.equal(drawn.label, undefined);
     assert.ok(drawn.layers.every((l) => l.gradient === undefined));
+  });
+});
+
+describe("the training worker's phase (state machine)", () => {
+  const at = (name: Phase['name'], resume = false, failure?: string): Phase => (failure === undefined ? { name, resume } : { name, resume, failure });
+
+  test('every transition: start, pause, a backend switch that resumes training, a failure that refuses work until a move', () => {
+    const changes: string[] = [];
+    const p = new WorkerPhase((from, to) => changes.push(`${from.name}→${to.name}${to.resume ? ' (resume)' : ''}`));
+    assert.throws(() => p.send({ type: 'start' }), (e) => e instanceof PhaseError && /still loading/.test(e.message));
+    p.send({ type: 'network' });
+    p.send({ type: 'loaded' });
+    p.send({ type: 'start' });
+    assert.equal(p.training, true);
+    p.send({ type: 'network' }); // a new network keeps training
+    p.send({ type: 'switch' });
+    p.send({ type: 'switched' });
+    p.send({ type: 'pause' });
+    p.send({ type: 'switch' });
+    p.send({ type: 'start' }); // asked during the move: training goes on after it
+    p.send({ type: 'switched' });
+    p.send({ type: 'fail', message: 'device lost' });
+    assert.equal(p.failed, true);
+    assert.throws(() => p.send({ type: 'start' }), /device lost.*another backend/);
+    assert.throws(() => p.send({ type: 'network' }), /device lost/);
+    p.send({ type: 'pause' });
+    p.send({ type: 'switch' });
+    p.send({ type: 'switched' });
+    assert.deepEqual(changes, [
+      'loading→idle', 'idle→training', 'training→switching (resume)', 'switching→training', 'training→paused', 'paused→switching',
+      'switching→switching (resume)', 'switching→training', 'training→failed (resume)', 'failed→failed', 'failed→switching', 'switching→idle',
+    ]);
+  });
+
+  test('a failure while training, or while a move meant to resume, resumes after the next move; errors stop training without failing', () => {
+    assert.deepEqual(nextPhase(at('training'), { type: 'fail', message: 'x' }), at('failed', true, 'x'));
+    assert.deepEqual(nextPhase(at('switching', true), { type: 'fail', message: 'x' }), at('failed', true, 'x'));
+    assert.deepEqual(nextPhase(at('failed', true, 'x'), { type: 'switch' }), at('switching', true));
+    assert.deepEqual(nextPhase(at('training'), { type: 'stopped' }), at('paused'));
+    assert.throws(() => nextPhase(at('idle'), { type: 'switched' }), /cannot switched while idle/);
+    assert.throws(() => nextPhase(at('training'), { type: 'loaded' }), PhaseError);
+  });
+});
+
+describe('playground defects, worker side', () => {
+  const train = limitDataset(loadMnist('train'), 256);
+  const test_ = limitDataset(loadMnist('test'), 400);
+  const spec = sequential('tiny', [1, 24, 24], [{ type: 'conv2d', filters: 2, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }], CLASSES);
+
+  test('the test-set report stops between chunks once its signal is aborted (a network change cancels it)', async () => {
+    const model = new Model(spec, new RefBackend(), 1);
+    const controller = new AbortController();
+    let chunks = 0;
+    const report = testReport(new Replica(model), test_, 0, async () => {
+      if (++chunks === 2) controller.abort(new Error('evaluation cancelled: the network changed'));
+    }, controller.signal);
+    await assert.rejects(report, /evaluation cancelled: the network changed/);
+    assert.equal(chunks, 2, 'no chunk runs after the abort');
+  });
+
+  test('before the digits arrive a network already classifies drawings; training starts once they are attached', async () => {
+    const run = new NetworkRun(new Model(spec, new RefBackend(), 1), 'pretrained', undefined, undefined, { ...defaultSettings, batchSize: 16 }, 1);
+    const drawn = await run.inspector.inspect({ kind: 'drawn', pixels: train.images.slice(0, 784) });
+    assert.equal(drawn.probs.length, 10);
+    await assert.rejects(run.inspector.inspect({ kind: 'test', index: 0 }), /still loading/);
+    assert.throws(() => run.session, /still loading/);
+    assert.equal(run.stats().examples, 0);
+    await run.applySettings({ ...defaultSettings, batchSize: 8 });
+    run.attachData(train, test_);
+    await run.step();
+    assert.equal(run.stats().examples, 8, 'the settings sent before the data apply');
+    assert.equal((await run.inspector.inspect({ kind: 'test', index: 0 })).label, test_.labels[0]);
+  });
+});
+
+describe('layer views while training', () => {
+  test('views asked for as fast as possible take at most their share of the time (5 %)', async () => {
+    let clock = 0;
+    const budget = new ViewBudget(0.05, () => clock);
+    let viewTime = 0;
+    let from = { clock: 0, viewTime: 0 };
+    for (let i = 0; i < 400; i++) {
+      if (i === 100) from = { clock, viewTime }; // the steady state, after the first (free) views
+      clock += budget.delay(); // the wait (training runs meanwhile)
+      await budget.run(async () => { clock += 20; viewTime += 20; }); // a 20 ms view, asked for again at once
+    }
+    clock += budget.delay(); // the last view's time is paid back before the next
+    const share = (viewTime - from.viewTime) / (clock - from.clock);
+    assert.ok(share <= 0.05 + 1e-9, `views took ${(100 * share).toFixed(2)} % of the time`);
+    assert.ok(share > 0.04, `and they are not starved (${(100 * share).toFixed(2)} %)`);
   });
 });

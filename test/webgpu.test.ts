@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import type { Conv2dGeometry, Pool2dGeometry } from '../src/backend/backend.js';
+import type { Backend, Conv2dGeometry, Pool2dGeometry } from '../src/backend/backend.js';
 import { RefBackend } from '../src/backend/ref.js';
 import type { Dispatcher } from '../src/backend/webgpu/dispatch.js';
 import { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
@@ -361,6 +361,22 @@ catch (e) { console.log(JSON.stringify({ convkit: e instanceof ConvkitError, mes
     assert.throws(() => be.upload(x), lost);
     await assert.rejects(be.download([y]), lost);
     be.dispose();
+  });
+
+  it('device loss through the Backend interface: lost resolves with the reason, failure() reports it; dispose() does not count as a loss', { skip: webgpuSkip }, async () => {
+    const be: Backend = await WebGpuBackend.create();
+    assert.equal(be.failure?.(), undefined);
+    assert.match(be.description ?? '', /\S/);
+    assert.equal(typeof be.emulated, 'boolean');
+    (be as WebGpuBackend).loseDevice();
+    assert.match(await be.lost!, /device was lost/);
+    assert.match(be.failure?.()?.message ?? '', /device was lost/);
+    be.dispose?.();
+    const disposed: Backend = await WebGpuBackend.create();
+    disposed.dispose?.();
+    const settled = await Promise.race([disposed.lost, new Promise((resolve) => setTimeout(resolve, 200, 'not lost'))]);
+    assert.equal(settled, 'not lost');
+    assert.equal(new RefBackend().lost, undefined, 'CPU backends cannot lose a device');
   });
 
   it('a kernel that fails to compile is named with the compiler message', { skip: webgpuSkip }, async () => {

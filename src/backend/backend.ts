@@ -69,6 +69,23 @@ export interface Backend {
   /** Releases what the backend holds outside the heap (worker threads, a GPU device); optional. */
   dispose?(): void;
 
+  /**
+   * Device loss, for backends that can lose their device (WebGPU; absent on CPU backends):
+   * resolves, with the reason in words, once the device is gone for good — a driver reset, the
+   * GPU unplugged, the browser reclaiming it. Its arrays are then lost and every later call
+   * throws; continue from host copies of the weights on a new backend. Not resolved by dispose().
+   */
+  readonly lost?: Promise<string>;
+  /**
+   * The error that stopped this backend (device lost, a kernel that did not compile, a failed
+   * command), or undefined while it works: after a call threw, was it the backend?
+   */
+  failure?(): Error | undefined;
+  /** The device in words, for display (a GPU adapter's name, e.g. "google swiftshader"); optional. */
+  readonly description?: string;
+  /** Runs on a device emulated on the CPU (a software GPU adapter): correct, but far slower than it looks. */
+  readonly emulated?: boolean;
+
   /** A zero-filled array of n elements owned by this backend. */
   alloc(n: number): FloatArray;
 

@@ -170,10 +170,22 @@ function graphEstimate(nodes: Node[], outputIndex: number, inputShape: Shape, bu
  * playground checks a network this way before building it.
  */
 export function estimateMemory(spec: ModelSpec, options: MemoryOptions, limits: ModelLimits = {}): MemoryEstimate {
-  // Building only allocates (parameters, gradients, state): a length is all a Tensor checks.
-  const counting = { alloc: (n: number) => ({ length: n }) } as unknown as Backend;
-  const graph = buildGraph(spec, counting, limits);
+  const graph = buildGraph(spec, countingBackend, limits);
   return graphEstimate(graph.nodes, graph.outputIndex, spec.inputShape, graph.builtValues, options);
+}
+
+/** Building only allocates (parameters, gradients, state): a length is all a Tensor checks. */
+const countingBackend = { alloc: (n: number) => ({ length: n }) } as unknown as Backend;
+
+/**
+ * A network's output shape (per example) and parameter count by shape arithmetic alone:
+ * the ShapeError or ConfigError that building the Model would throw, without allocating its
+ * memory (to check a definition where the model is not built, e.g. a page's main thread).
+ */
+export function specShapes(spec: ModelSpec, limits: ModelLimits = {}): { outputShape: Shape; parameters: number } {
+  const graph = buildGraph(spec, countingBackend, limits);
+  const parameters = graph.nodes.reduce((sum, n) => sum + n.layer.params().reduce((s, p) => s + p.value.size, 0), 0);
+  return { outputShape: [...graph.nodes[graph.outputIndex].layer.outputShape], parameters };
 }
 
 /**

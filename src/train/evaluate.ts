@@ -50,11 +50,18 @@ export function checkClassCount(model: Model, ds: ImageDataset): void {
   }
 }
 
+export interface EvaluateOptions {
+  /** Aborting stops the evaluation between two batches (it rejects with the signal's reason); with a signal, each batch also yields to other tasks. */
+  signal?: AbortSignal;
+}
+
 /**
  * Accuracy, mean cross-entropy and confusion matrix over a whole dataset. Batches keep one
  * size (the last is padded with repeats that are not counted) so buffers are never reallocated.
  */
-export async function evaluate(model: Model, ds: ImageDataset, batchSize = 100): Promise<Evaluation> {
+export async function evaluate(model: Model, ds: ImageDataset, batchSize = 100, options: EvaluateOptions = {}): Promise<Evaluation> {
+  const { signal } = options;
+  signal?.throwIfAborted();
   if (ds.count === 0) throw new ConfigError(`dataset ${ds.name} is empty: there is nothing to evaluate`);
   checkClassCount(model, ds);
   const N = Math.min(batchSize, ds.count);
@@ -76,6 +83,11 @@ export async function evaluate(model: Model, ds: ImageDataset, batchSize = 100):
       if (predicted === labels[n]) correct++;
       if (rankOf(probs, n, K, labels[n]) < 5) correct5++;
       loss -= Math.log(Math.max(probs[n * K + labels[n]], 1e-30));
+    }
+    if (signal) {
+      // A macrotask, so the abort (a message, a timer) can arrive between batches.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      signal.throwIfAborted();
     }
   }
   return { accuracy: correct / ds.count, top5: correct5 / ds.count, loss: loss / ds.count, count: ds.count, confusion };

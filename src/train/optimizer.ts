@@ -45,21 +45,43 @@ export interface ParamGroup {
  * parameter path so it can be saved and restored.
  */
 export class Optimizer {
-  readonly config: Required<OptimizerConfig>;
+  private settings!: Required<OptimizerConfig>;
   private state = new Map<string, FloatArray[]>();
   steps = 0;
 
   constructor(config: OptimizerConfig, private backend: Backend) {
-    const problem = optimizerProblem(config);
-    if (problem) throw new ConfigError(problem);
-    this.config = {
-      momentum: 0.9, nesterov: false, weightDecay: 0, weightDecayOn: 'weights', beta1: 0.9, beta2: 0.999, eps: 1e-8, groups: [],
-      ...config,
-    };
-    this.lrScales = groupScales(this.config.groups);
+    this.configure(config);
   }
 
-  private readonly lrScales: Map<string, number>;
+  private lrScales!: Map<string, number>;
+
+  get config(): Readonly<Required<OptimizerConfig>> {
+    return this.settings;
+  }
+
+  /**
+   * New settings from the next step on (a live control). The momentum buffers or Adam moments
+   * stay while the type stays; another type starts from no state.
+   */
+  reconfigure(config: OptimizerConfig): void {
+    const typeChanged = config.type !== this.settings.type;
+    this.configure(config);
+    if (typeChanged) {
+      this.state.clear();
+      this.steps = 0;
+    }
+  }
+
+  private configure(config: OptimizerConfig): void {
+    const problem = optimizerProblem(config);
+    if (problem) throw new ConfigError(problem);
+    const settings = {
+      momentum: 0.9, nesterov: false, weightDecay: 0, weightDecayOn: 'weights' as const, beta1: 0.9, beta2: 0.999, eps: 1e-8, groups: [],
+      ...config,
+    };
+    this.lrScales = groupScales(settings.groups);
+    this.settings = settings;
+  }
 
   /** The multiple of the scheduled learning rate this parameter ("node.name") is updated with. */
   lrScaleOf(path: string): number {
@@ -68,7 +90,7 @@ export class Optimizer {
 
   step(params: NamedParam[], lr: number): void {
     this.steps++;
-    const c = this.config;
+    const c = this.settings;
     for (const p of params) {
       const wd = p.decay || c.weightDecayOn === 'all' ? c.weightDecay : 0;
       const buffers = this.buffersFor(p);
@@ -86,7 +108,7 @@ export class Optimizer {
   private buffersFor(p: NamedParam): FloatArray[] {
     let b = this.state.get(p.path);
     if (!b) {
-      b = Array.from({ length: this.config.type === 'sgd' ? 1 : 2 }, () => this.backend.alloc(p.value.size));
+      b = Array.from({ length: this.settings.type === 'sgd' ? 1 : 2 }, () => this.backend.alloc(p.value.size));
       this.state.set(p.path, b);
     }
     return b;

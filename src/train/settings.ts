@@ -31,6 +31,7 @@ export const settingRules = {
   testLimit: count(1),
   clipGradNorm: positive,
   checkpointEvery: count(1),
+  scheduleSteps: count(1),
   warmupSteps: count(0),
   stepSize: count(1),
   gamma: positive,

@@ -52,7 +52,9 @@ const charts = new TrainingCharts($('chart-loss'), $('chart-accuracy'));
 const urlBackend = query.get('backend');
 const requestedBackend: BackendRequest = isBackendRequest(urlBackend) ? urlBackend : 'auto';
 ($('backend-select') as HTMLSelectElement).value = requestedBackend;
-const client = new WorkerClient({ baseUrl: new URL(import.meta.env.BASE_URL, location.href).href, backend: requestedBackend }, onEvent);
+// ?wasmMemoryMiB=N caps the wasm heap (tests of running out of memory).
+const wasmMemoryMiB = Number(new URLSearchParams(location.search).get('wasmMemoryMiB')) || undefined;
+const client = new WorkerClient({ baseUrl: new URL(import.meta.env.BASE_URL, location.href).href, backend: requestedBackend, wasmMemoryMiB }, onEvent);
 /** Set while the GPU backend is broken: training controls wait for the move to another backend. */
 let backendFailed = false;
 /** While a backend change is under way, the training controls stay disabled. */
@@ -66,7 +68,7 @@ function onEvent(event: WorkerEvent): void {
       $('data-progress').hidden = true;
       setStatus(`MNIST loaded: ${event.trainCount.toLocaleString('en')} training and ${event.testCount.toLocaleString('en')} test digits.`);
       return;
-    case 'dataProgress':
+    case 'data':
       showDataProgress(event.part, event.loaded, event.total);
       return;
     case 'backend':

@@ -3,13 +3,12 @@
  *   { "name": "...", "input": [1, 24, 24], "layers": [ { "type": "conv2d", ... }, ... ] }
  * turned into a ModelSpec with the library's `sequential`. A full ModelSpec ({ "nodes": ... },
  * what a loaded .convkit file may hold) is accepted as well. Parsed with JSON.parse and
- * validated by building the Model, never evaluated as code.
+ * validated by shape arithmetic (nothing allocated), never evaluated as code.
  */
-import { ConfigError, Model, type ModelSpec, RefBackend, type LayerSpec, sequential, shapeToString } from '../../src/index.js';
-import { refuseUnknownKeys } from '../../src/errors.js';
-import { parseJsonLimited } from '../../src/io/json.js';
-import { estimateMemory } from '../../src/model/model.js';
-import { checkMemory } from '../../src/model/memory.js';
+import {
+  ConfigError, type LayerSpec, type ModelSpec, type Shape, checkMemory, estimateMemory, parseJsonLimited, refuseUnknownKeys, sequential, shapeToString,
+  specShapes,
+} from 'convkit';
 
 /** The images the playground trains on: MNIST digits, 1×28×28, ten classes. */
 export const DATA_SHAPE = [1, 28, 28] as const;
@@ -40,24 +39,24 @@ export function parseNetwork(text: string): ModelSpec {
 }
 
 /**
- * Builds the network once (reference backend, no training) to validate it, with the library's
- * own ShapeError/ConfigError messages, and checks that it fits MNIST: one channel, at most
- * 28×28 (smaller inputs are cropped from the digit), ten outputs.
+ * Checks a network by shape arithmetic alone — nothing is allocated, so the page stays
+ * responsive whatever the definition asks for (the worker builds it) — with the library's own
+ * ShapeError/ConfigError messages: it must fit MNIST (one channel, at most 28×28: smaller
+ * inputs are cropped from the digit), output the ten digits, and train within the tab's memory.
  */
-export function validateNetwork(spec: ModelSpec, batchSize = 32): Model {
+export function validateNetwork(spec: ModelSpec, batchSize = 32): { outputShape: Shape; parameters: number } {
   const [c, h, w] = spec.inputShape ?? [];
   if (c !== DATA_SHAPE[0] || !(h <= DATA_SHAPE[1]) || !(w <= DATA_SHAPE[2])) {
     throw new ConfigError(`MNIST digits are 1×28×28: "input" must be [1, H, W] with H and W at most 28 (smaller sizes are random crops), got ${JSON.stringify(spec.inputShape)}`);
   }
-  // Training it must fit the tab's memory: checked by shape arithmetic, before anything is built.
   checkMemory(estimateMemory(spec, { batchSize, training: true, optimizer: 'adam' }), PLAYGROUND_MEMORY_LIMIT, spec.name);
   refuseFinalSoftmax(spec);
-  const model = new Model(spec, new RefBackend());
-  const out = model.outputShape;
+  const shapes = specShapes(spec);
+  const out = shapes.outputShape;
   if (out.length !== 1 || out[0] !== CLASSES.length) {
     throw new ConfigError(`the last layer must output the 10 digit classes (e.g. {"type": "dense", "units": 10}), but it outputs ${shapeToString(out)}`);
   }
-  return model;
+  return shapes;
 }
 
 /**

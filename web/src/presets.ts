@@ -1,5 +1,5 @@
 /** The network editor's presets: the two zoo nets the library ships, and a stronger one. */
-import { type ModelSpec, sequential, zoo } from '../../src/index.js';
+import { type ModelSpec, sequential, zoo } from 'convkit';
 import { CLASSES } from './network-def.js';
 
 export interface Preset {

@@ -3,11 +3,11 @@
  * gets exactly one reply each; the worker also sends unsolicited events (stats, state).
  * Everything here is structured-clone data: plain objects and typed arrays.
  */
-import type { ModelSpec } from '../../src/index.js';
+import type { ModelSpec } from 'convkit';
 
 export type OptimizerName = 'sgd' | 'adam';
 
-/** The backend selector: `auto` takes WebGPU on a hardware adapter, else wasm (see worker/backend-choice.ts). */
+/** The backend selector: `auto` takes WebGPU on a hardware adapter, else wasm (the library's selectBackend; see worker/open-backend.ts). */
 export type BackendRequest = 'auto' | 'wasm' | 'webgpu' | 'ref';
 export const backendRequests: BackendRequest[] = ['auto', 'wasm', 'webgpu', 'ref'];
 
@@ -52,7 +52,9 @@ export type Request =
   /** Move the current network (weights, optimizer state, progress) to another backend and go on. */
   | { kind: 'backend'; name: BackendRequest }
   /** Tests: destroy the webgpu backend's device, as a driver reset would. */
-  | { kind: 'debugLoseDevice' };
+  | { kind: 'debugLoseDevice' }
+  /** Stops the test-set evaluation in progress, if any (its 'evaluate' request then fails with "evaluation cancelled"). */
+  | { kind: 'cancelEvaluation' };
 
 export interface LayerView {
   name: string;
@@ -122,6 +124,7 @@ export interface Replies {
   firstConv: { layer: string; kernels: Kernel[] } | null;
   backend: BackendInfo;
   debugLoseDevice: void;
+  cancelEvaluation: void;
 }
 
 export interface BackendInfo {
@@ -153,12 +156,6 @@ export interface Stats {
 
 export type WorkerEvent =
   | { type: 'ready'; trainCount: number; testCount: number }
-  /**
-   * Progress of the MNIST download, sent by the worker as bytes arrive (`total` 0 when unknown);
-   * the page shows it. Until 'ready', the page classifies drawings with its own copy of the
-   * shipped network (page-model.ts), so drawing works before the data has arrived.
-   */
-  | { type: 'dataProgress'; part: 'train' | 'test'; loaded: number; total: number }
   | { type: 'backend'; info: BackendInfo }
   /**
    * The GPU backend stopped working (device lost, a kernel failed to compile): nothing runs
@@ -171,10 +168,28 @@ export type WorkerEvent =
   /** `moved`: the same network continued on another backend (training history kept). */
   | { type: 'model'; info: ModelInfo; moved?: boolean }
   | { type: 'state'; running: boolean }
-  | { type: 'stats'; stats: Stats };
+  | { type: 'stats'; stats: Stats }
+  /**
+   * MNIST arrives in parts (the test digits first, then the training digits), `loaded` of `total`
+   * compressed bytes (total 0 when unknown); the page shows it. The pretrained network and
+   * drawings work before (until then the page classifies drawings with its own copy of the
+   * shipped network, page-model.ts); 'ready' follows once both parts are here, and training can
+   * start then.
+   */
+  | { type: 'data'; part: 'train' | 'test'; loaded: number; total: number }
+  /**
+   * The worker is building a network (defined in the editor, loaded, reset): on a large one this
+   * takes seconds; 'model' follows, or an error. The page may show progress meanwhile.
+   */
+  | { type: 'building'; name: string }
+  /** The worker's phase (worker/phase.ts): loading, idle, training, paused, switching or failed. */
+  | { type: 'phase'; phase: 'loading' | 'idle' | 'training' | 'paused' | 'switching' | 'failed' };
 
-/** `backend`: the page's ?backend= (default auto). */
-export type ToWorker = { id: number; request: Request } | { id: 0; init: { baseUrl: string; backend: BackendRequest } };
+/**
+ * `backend`: the page's ?backend= (default auto). `wasmMemoryMiB`: the most memory the wasm
+ * backend's heap may grow to (the page's ?wasmMemoryMiB=, for tests of memory exhaustion).
+ */
+export type ToWorker = { id: number; request: Request } | { id: 0; init: { baseUrl: string; backend: BackendRequest; wasmMemoryMiB?: number } };
 
 export type FromWorker =
   | { type: 'reply'; id: number; ok: true; result: unknown }

@@ -1,12 +1,12 @@
 /** The page's side of the worker protocol: typed requests that resolve with the worker's reply. */
-import type { BackendRequest, FromWorker, Replies, Request, ToWorker, WorkerEvent } from './protocol.js';
+import type { FromWorker, Replies, Request, ToWorker, WorkerEvent } from './protocol.js';
 
 export class WorkerClient {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-  constructor(init: { baseUrl: string; backend: BackendRequest }, onEvent: (event: WorkerEvent) => void) {
+  constructor(init: Extract<ToWorker, { id: 0 }>['init'], onEvent: (event: WorkerEvent) => void) {
     this.worker = new Worker(new URL('./worker/train-worker.ts', import.meta.url), { type: 'module', name: 'convkit-training' });
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;

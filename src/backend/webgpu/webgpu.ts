@@ -40,11 +40,36 @@ export class WebGpuBackend implements Backend {
     device.addEventListener('uncapturederror', (e) => {
       this.d.fail(new ConvkitError(`webgpu backend: a GPU command failed: ${(e as GPUUncapturedErrorEvent).error.message}`));
     });
-    void device.lost.then((lost) => {
-      if (this.disposed) return;
-      this.d.fail(new ConvkitError(`webgpu backend: the GPU device was lost (${lost.reason}${lost.message ? `: ${lost.message.trim()}` : ''}); `
-        + 'its arrays are gone. Recreate the backend, or run with --backend wasm.'));
+    this.lost = new Promise((resolve) => {
+      void device.lost.then((lost) => {
+        if (this.disposed) return;
+        const why = `the GPU device was lost (${lost.reason}${lost.message ? `: ${lost.message.trim()}` : ''})`;
+        this.d.fail(new ConvkitError(`webgpu backend: ${why}; its arrays are gone. Recreate the backend, or run with --backend wasm.`));
+        resolve(why);
+      });
     });
+  }
+
+  /** Resolves with the reason once the device is lost (see Backend.lost). */
+  readonly lost: Promise<string>;
+
+  failure(): Error | undefined {
+    return this.d.failure ?? undefined;
+  }
+
+  /** The adapter in words, as WebGPU reports it ("google swiftshader"). */
+  get description(): string {
+    const { vendor, architecture, device, description } = this.info;
+    return [vendor, architecture, device, description].filter((s) => s).join(' ') || 'unnamed adapter';
+  }
+
+  get emulated(): boolean {
+    return this.info.software;
+  }
+
+  /** Destroys the device as a driver reset would (tests of recovery): `lost` resolves. */
+  loseDevice(): void {
+    this.device.destroy();
   }
 
   /** Opens a WebGPU device: navigator.gpu in browsers, Dawn (the `webgpu` package) in Node. */

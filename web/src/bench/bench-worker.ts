@@ -3,9 +3,9 @@
  * wall-clock time after a warm-up, counting training images per second.
  */
 import convnetjs from 'convnetjs';
-import { type ImageDataset, Model, Rng, zoo } from '../../../src/index.js';
+import { type ImageDataset, Model, Rng, zoo } from 'convkit';
 import { defaultSettings } from '../protocol.js';
-import { chooseBackend } from '../worker/backend-choice.js';
+import { openBackend } from '../worker/open-backend.js';
 import { fetchMnist } from '../worker/mnist-data.js';
 import { TrainingSession } from '../worker/session.js';
 import { Smoothed } from '../worker/smoothed.js';
@@ -68,7 +68,7 @@ async function benchConvnetjs(train: ImageDataset, batch: number): Promise<Bench
 }
 
 async function benchConvkit(train: ImageDataset, job: Extract<BenchJob, { engine: 'convkit' }>): Promise<BenchResult> {
-  const chosen = await chooseBackend(job.backend, { threads: job.threads });
+  const chosen = await openBackend(job.backend, { threads: job.threads });
   if (chosen.backend.name !== job.backend) throw new Error(`the ${job.backend} backend is not available (${chosen.note})`);
   const model = new Model(zoo['convnetjs-mnist'].build(), chosen.backend, 1);
   const session = new TrainingSession(model, train, {

@@ -5,7 +5,7 @@
  * download before host reads), so another backend could be dropped in; on the reference
  * backend both are free.
  */
-import { type Backend, Model, RefBackend, Tensor, sequential } from '../../../src/index.js';
+import { type Backend, Model, RefBackend, Tensor, sequential } from 'convkit';
 
 export type Grid = number[][];
 

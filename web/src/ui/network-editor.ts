@@ -3,7 +3,7 @@
  * A definition is checked here (parse + build with the library) before the worker sees it;
  * an invalid one shows the library's message and leaves the running network alone.
  */
-import type { ModelSpec } from '../../../src/index.js';
+import type { ModelSpec } from 'convkit';
 import { networkText, parseNetwork, validateNetwork } from '../network-def.js';
 import { presets } from '../presets.js';
 

@@ -3,7 +3,7 @@
  * and for a labelled test digit the gradients on the activations from a backward pass of its
  * loss (Model.activationGradients()). Conv layers also report their weights.
  */
-import { type ImageDataset, MNIST_MEAN, MNIST_STD, SoftmaxCrossEntropy, Tensor, fillBatch, shapeSize } from '../../../src/index.js';
+import { type ImageDataset, MNIST_MEAN, MNIST_STD, SoftmaxCrossEntropy, Tensor, fillBatch, shapeSize } from 'convkit';
 import { CLASSES } from '../network-def.js';
 import type { InspectSource, LayerReport, LayerView } from '../protocol.js';
 import type { Replica } from './replica.js';
@@ -12,7 +12,7 @@ export class Inspector {
   private readonly x: Tensor;
   private readonly loss: SoftmaxCrossEntropy;
 
-  constructor(private readonly replica: Replica, private readonly test: ImageDataset) {
+  constructor(private readonly replica: Replica, public test: ImageDataset | undefined) {
     const shape = replica.model.inputShape;
     this.x = new Tensor([1, ...shape], replica.model.backend.alloc(shapeSize(shape)));
     this.loss = new SoftmaxCrossEntropy(replica.model.backend);
@@ -30,8 +30,10 @@ export class Inspector {
   private async run(source: InspectSource): Promise<LayerReport> {
     const model = this.replica.sync();
     const labels = new Uint8Array(1);
-    const ds = source.kind === 'test' ? this.test : drawnDataset(source.pixels);
-    const index = source.kind === 'test' ? Math.max(0, Math.min(this.test.count - 1, Math.floor(source.index))) : 0;
+    const test = this.test;
+    if (source.kind === 'test' && !test) throw new Error('the MNIST test digits are still loading');
+    const ds = source.kind === 'test' ? test! : drawnDataset(source.pixels);
+    const index = source.kind === 'test' ? Math.max(0, Math.min(test!.count - 1, Math.floor(source.index))) : 0;
     fillBatch(ds, [index], 0, this.x, labels, { crop: 'center' });
     model.backend.upload(this.x.data);
     const logits = model.forward(this.x, false);

@@ -7,7 +7,7 @@
  * them (`snapshot`), refreshed whenever the worker asks a step for one (it rides on that step's
  * readback), so a lost device costs only the training since then.
  */
-import { type Backend, type FloatArray, type ImageDataset, type Model, encodeModel } from '../../../src/index.js';
+import { type Backend, type FloatArray, type ImageDataset, type Model, encodeModel } from 'convkit';
 import type { Kernel, ModelInfo, Stats, TrainSettings } from '../protocol.js';
 import { Inspector } from './inspect.js';
 import { Replica } from './replica.js';
@@ -27,12 +27,13 @@ export interface WeightSnapshot {
 /** What moves a run to another backend: its weights and the session's progress (with the optimizer state when the old backend still works). */
 export interface RunState {
   weights: WeightSnapshot;
-  session: SessionState;
+  /** Absent when the run had no data yet. */
+  session?: SessionState;
 }
 
 export class NetworkRun {
-  readonly session: TrainingSession;
-  readonly rolling: RollingTestAccuracy;
+  private training?: TrainingSession;
+  private rollingTest?: RollingTestAccuracy;
   readonly reportReplica: Replica;
   readonly inspector: Inspector;
   readonly throughput = new Throughput();
@@ -40,19 +41,54 @@ export class NetworkRun {
   /** The latest host copy of the weights (see the module comment). */
   snapshot: WeightSnapshot;
 
-  /** `model`'s host arrays must be current (a new or just-loaded model); `resume` continues a run moved from another backend. */
-  constructor(readonly model: Model, readonly origin: string, train: ImageDataset, readonly test: ImageDataset, settings: TrainSettings, seed: number,
-    resume?: RunState) {
+  /**
+   * `model`'s host arrays must be current (a new or just-loaded model); `resume` continues a run
+   * moved from another backend. Without the data yet (it is still loading) the network can
+   * already classify drawings; `attachData` adds training and testing when the digits arrive.
+   */
+  constructor(readonly model: Model, readonly origin: string, train: ImageDataset | undefined, test: ImageDataset | undefined,
+    private settings: TrainSettings, private readonly seed: number, private readonly resume?: RunState) {
     if (resume) {
       model.savedTensors().forEach((t, i) => t.value.data.set(resume.weights.tensors[i]));
       model.uploadWeights();
     }
-    this.session = new TrainingSession(model, train, settings, seed);
-    if (resume) this.session.importState(resume.session);
-    this.rolling = new RollingTestAccuracy(new Replica(model), test);
     this.reportReplica = new Replica(model);
     this.inspector = new Inspector(new Replica(model), test);
+    if (train && test) this.attachData(train, test);
     this.snapshot = this.copyWeights();
+  }
+
+  /** Training and the rolling test, once the digits are here (with the settings and state the run was made with). */
+  attachData(train: ImageDataset, test: ImageDataset): void {
+    if (this.training) return;
+    this.training = new TrainingSession(this.model, train, this.settings, this.seed, this.resume?.session);
+    this.rollingTest = new RollingTestAccuracy(new Replica(this.model), test);
+    this.inspector.test = test;
+  }
+
+  /** New settings from the next batch on (kept for the session the data will bring, if it is not here yet). */
+  async applySettings(settings: TrainSettings): Promise<void> {
+    this.settings = { ...settings };
+    await this.training?.applySettings(settings);
+  }
+
+  get hasData(): boolean {
+    return this.training !== undefined;
+  }
+
+  get session(): TrainingSession {
+    if (!this.training) throw new Error('the MNIST digits are still loading: training starts once they are here');
+    return this.training;
+  }
+
+  get rolling(): RollingTestAccuracy {
+    if (!this.rollingTest) throw new Error('the MNIST test digits are still loading');
+    return this.rollingTest;
+  }
+
+  /** Training examples seen (0 before the data arrived). */
+  get examples(): number {
+    return this.training?.examples ?? 0;
   }
 
   get backend(): Backend {
@@ -61,7 +97,8 @@ export class NetworkRun {
 
   /**
    * One training batch, and a test batch when one is due, with a single wait for results.
-   * `snapshot`: also refresh the host snapshot of the weights (same readback).
+   * `snapshot`: also refresh the host snapshot of the weights (same readback, so the weights
+   * as they were before this step's update).
    */
   async step(options: { snapshot?: boolean } = {}): Promise<void> {
     const before = this.session.examples;
@@ -72,9 +109,9 @@ export class NetworkRun {
       extra.push(this.rolling.queue());
     }
     const weights = options.snapshot ? this.weightArrays() : [];
-    await this.session.step([...extra, ...weights]);
+    // The snapshot is copied before the update: the weights after `before` examples, on every backend.
+    await this.session.step([...extra, ...weights], options.snapshot ? () => { this.snapshot = this.copyWeights(before); } : undefined);
     if (testing) this.rolling.collect();
-    if (options.snapshot) this.snapshot = this.copyWeights();
     this.sinceTest += this.session.examples - before;
     this.throughput.record(this.session.examples);
   }
@@ -88,16 +125,22 @@ export class NetworkRun {
   /** Everything needed to continue on another backend; this backend must still work. */
   async exportState(): Promise<RunState> {
     await this.refreshSnapshot();
-    return { weights: this.snapshot, session: await this.session.exportState() };
+    return { weights: this.snapshot, session: this.training ? await this.training.exportState() : undefined };
   }
 
   /** What is left when the backend no longer works: the snapshot, and the progress it stands for (no optimizer state). */
   salvage(): RunState {
-    return { weights: this.snapshot, session: { ...this.session.progress(), examples: this.snapshot.examples } };
+    return { weights: this.snapshot, session: this.training ? { ...this.training.progress(), examples: this.snapshot.examples } : undefined };
   }
 
   stats(): Stats {
-    const s = this.session;
+    const s = this.training;
+    if (!s) {
+      return {
+        examples: 0, epoch: 0, imagesPerSecond: 0, forwardMs: NaN, backwardMs: NaN, updateMs: NaN, waitMs: NaN, loss: NaN, accuracy: NaN,
+        testAccuracy: null, testWindow: 0, lr: this.settings.lr,
+      };
+    }
     return {
       examples: s.examples, epoch: s.epoch, imagesPerSecond: this.throughput.perSecond,
       forwardMs: s.timing.forward.value, backwardMs: s.timing.backward.value, updateMs: s.timing.update.value, waitMs: s.timing.wait.value,
@@ -116,7 +159,7 @@ export class NetworkRun {
    * `fromSnapshot`: the backend no longer works, so the file holds the latest host snapshot.
    */
   async save(fromSnapshot = false): Promise<{ bytes: Uint8Array; fileName: string }> {
-    let examples = this.session.examples;
+    let examples = this.examples;
     if (fromSnapshot) {
       // The host arrays are only mirrors of a device that is gone: the snapshot may overwrite them.
       this.model.savedTensors().forEach((t, i) => t.value.data.set(this.snapshot.tensors[i]));
@@ -149,7 +192,7 @@ export class NetworkRun {
     return this.model.savedTensors().map((t) => t.value.data);
   }
 
-  private copyWeights(): WeightSnapshot {
-    return { examples: this.session.examples, tensors: this.weightArrays().map((a) => Float32Array.from(a)) };
+  private copyWeights(examples = this.examples): WeightSnapshot {
+    return { examples, tensors: this.weightArrays().map((a) => Float32Array.from(a)) };
   }
 }

@@ -3,7 +3,7 @@
  * are copied in on demand. Evaluation and inspection run on replicas at their own batch sizes,
  * so the training model's per-batch buffers are never reallocated or overwritten.
  */
-import { Model } from '../../../src/index.js';
+import { Model } from 'convkit';
 
 export class Replica {
   readonly model: Model;

@@ -3,7 +3,7 @@
  * training batches, and the accuracy over the last `window` test images seen. The test set is
  * walked in a fixed shuffled order, so the window is a fair sample.
  */
-import { type FloatArray, type ImageDataset, Rng, Tensor, argmaxRow, fillBatch, shapeSize } from '../../../src/index.js';
+import { type FloatArray, type ImageDataset, Rng, Tensor, argmaxRow, fillBatch, shapeSize } from 'convkit';
 import type { Replica } from './replica.js';
 
 export class RollingTestAccuracy {

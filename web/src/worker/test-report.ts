@@ -1,9 +1,10 @@
 /**
  * The whole test set through the network: accuracy, confusion matrix, a strip of the first
  * test digits with their top-3 classes, and the most confidently wrong predictions. Runs in
- * chunks and awaits `pause()` between them so the worker keeps answering (and training).
+ * chunks and awaits `pause()` between them so the worker keeps answering (and training); an
+ * aborted `signal` stops it between two chunks (the network changed: the report is moot).
  */
-import { type ImageDataset, Tensor, fillBatch, shapeSize } from '../../../src/index.js';
+import { type ImageDataset, Tensor, fillBatch, shapeSize } from 'convkit';
 import type { EvaluationReport, TestExample } from '../protocol.js';
 import type { Replica } from './replica.js';
 
@@ -11,7 +12,8 @@ const BATCH = 50;
 const STRIP = 24;
 const WRONG = 16;
 
-export async function testReport(replica: Replica, test: ImageDataset, examples: number, pause: () => Promise<void>): Promise<EvaluationReport> {
+export async function testReport(replica: Replica, test: ImageDataset, examples: number, pause: () => Promise<void>, signal?: AbortSignal): Promise<EvaluationReport> {
+  signal?.throwIfAborted();
   const model = replica.sync();
   const shape = model.inputShape;
   const x = new Tensor([BATCH, ...shape], model.backend.alloc(BATCH * shapeSize(shape)));
@@ -43,6 +45,7 @@ export async function testReport(replica: Replica, test: ImageDataset, examples:
       }
     }
     await pause();
+    signal?.throwIfAborted();
   }
   return { examples, accuracy: correct / test.count, count: test.count, confusion, strip, wrong };
 }

@@ -1,27 +1,35 @@
 /**
  * The playground's Web Worker: owns the data, the backend and the network, trains in short
  * slices while running and answers the page's requests between slices, so the page never
- * waits on computation.
+ * waits on computation. It uses the convkit package's public API only.
+ *
+ * Its phase (loading, idle, training, paused, switching, failed) is one state machine
+ * (phase.ts). Evaluations run beside training and are cancelled whenever the network they
+ * were asked for goes away (new network, reset, another backend).
  *
  * Backends: the page picks one (auto / wasm / webgpu / ref) at start and may switch at any
  * time; the network moves with its weights and optimizer state. On a GPU backend every array
- * lives on the device (see src/backend/backend.ts, "Residency"): the worker uploads what it
- * writes and downloads what it reads, one readback per training step. If the GPU stops working
- * (device lost, a kernel that does not compile) the page is told ('backendFailed') and can move
- * the network to wasm from the host snapshot of the weights the run keeps (network-run.ts).
+ * lives on the device (the library's "Residency" rule): the worker uploads what it writes and
+ * downloads what it reads, one readback per training step. If the device is lost
+ * (`backend.lost`) or a kernel fails (`backend.failure()`), the page is told ('backendFailed')
+ * and can move the network to wasm from the host snapshot of the weights (network-run.ts).
+ *
+ * Memory: a network whose build fails for lack of memory leaves the network before it in
+ * place, on a fresh backend — a wasm heap that grew cannot shrink, so the old one is dropped.
  */
-import { type Backend, ConvkitError, type ImageDataset, Model, type ModelSpec, decodeModel, limitDataset } from '../../../src/index.js';
-import type { WebGpuBackend } from '../../../src/backend/webgpu/webgpu.js';
+import { type Backend, ConfigError, ConvkitError, type ImageDataset, Model, type ModelSpec, ShapeError, decodeModel, limitDataset } from 'convkit';
 import { validateNetwork } from '../network-def.js';
 import { presets } from '../presets.js';
 import {
   type BackendInfo, type BackendRequest, type FromWorker, type ModelInfo, type Replies, type Request, type ToWorker, type TrainSettings, type WorkerEvent,
   defaultSettings,
 } from '../protocol.js';
-import { chooseBackend } from './backend-choice.js';
 import { fetchMnist } from './mnist-data.js';
 import { NetworkRun, type RunState } from './network-run.js';
+import { openBackend } from './open-backend.js';
+import { WorkerPhase } from './phase.js';
 import { testReport } from './test-report.js';
+import { ViewBudget } from './view-budget.js';
 import { yieldToEvents } from './yield.js';
 
 /** Train this long between looks at the message queue. */
@@ -37,25 +45,31 @@ interface WorkerScope {
 }
 const scope = self as unknown as WorkerScope;
 
+const phase = new WorkerPhase((from, to) => {
+  emit({ type: 'phase', phase: to.name });
+  if ((from.name === 'training') !== (to.name === 'training')) emit({ type: 'state', running: to.name === 'training' });
+});
+
+/** What the worker was started with. */
+let init: { baseUrl: string; backend: BackendRequest; wasmMemoryMiB?: number };
 let backend: Backend;
 let backendInfo: BackendInfo;
-/** Set when the current backend stopped working; cleared by moving to another one. */
-let failure: { message: string; wasRunning: boolean } | null = null;
-let train: ImageDataset;
-let test: ImageDataset;
-let baseUrl = '';
+let data: { train: ImageDataset; test: ImageDataset } | undefined;
 let settings: TrainSettings = { ...defaultSettings };
 let run: NetworkRun | undefined;
-let running = false;
+let seed = 1;
 /** The training loop's promise: a new loop starts only after the previous one has stopped. */
 let loopDone: Promise<void> = Promise.resolve();
 /** The backend switch in progress: later requests wait for it. */
 let switching: Promise<unknown> = Promise.resolve();
-/** Training goes on after the switch in progress (it was running; no pause since). */
-let resumeAfterSwitch = false;
-let seed = 1;
-/** Resolves once data and backend are loaded; requests wait for it. */
+/** Resolves once the backend and the first network are there; requests wait for it. */
 let ready: Promise<void> | undefined;
+/** Resolves once the digits are here and the current network has them; requests that need them wait for it. */
+let digits: Promise<{ train: ImageDataset; test: ImageDataset }> | undefined;
+/** Cancels the evaluation in progress (its network went away, or the page asked). */
+let evaluation: AbortController | undefined;
+/** While training, layer views take at most this share of the worker's time. */
+const views = new ViewBudget(0.05);
 /** Requests still using a backend, so a replaced backend is disposed only once they finish. */
 const users = new Map<Backend, number>();
 const retired = new Set<Backend>();
@@ -67,12 +81,14 @@ function emit(event: WorkerEvent): void {
 scope.onmessage = (e) => {
   const message = e.data;
   if ('init' in message) {
-    baseUrl = message.init.baseUrl;
-    ready = initialise(message.init.backend);
+    init = message.init;
+    ready = initialise();
     return;
   }
   const { id, request } = message;
   (async () => {
+    // Cancelling must not wait behind the work it cancels.
+    if (request.kind === 'cancelEvaluation') return void evaluation?.abort(new Error('evaluation cancelled'));
     await ready;
     if (request.kind === 'backend') return (switching = switching.then(() => switchBackend(request.name), () => switchBackend(request.name)));
     if (request.kind !== 'pause') await switching.catch(() => undefined);
@@ -86,17 +102,50 @@ scope.onmessage = (e) => {
   );
 };
 
-async function initialise(requested: BackendRequest): Promise<void> {
+/**
+ * The backend, then the pretrained network (drawings are classified from then on), while the
+ * digits arrive in parts: the test set first, then the training set.
+ */
+async function initialise(): Promise<void> {
+  digits = loadData();
+  digits.catch(() => undefined);
   try {
-    await useBackend(requested);
-    [train, test] = await Promise.all([fetchMnist(baseUrl, 'train'), fetchMnist(baseUrl, 'test')]);
-    emit({ type: 'ready', trainCount: train.count, testCount: test.count });
+    await useBackend(init.backend);
     await installFirstNetwork();
+    phase.send({ type: 'loaded' });
   } catch (error) {
-    if (failure) return;
+    if (phase.failed) return;
     emit({ type: 'error', message: describe(error), fatal: true });
     throw error;
   }
+}
+
+async function loadData(): Promise<{ train: ImageDataset; test: ImageDataset }> {
+  try {
+    const progress = (part: 'train' | 'test') => throttled((loaded: number, total: number) => emit({ type: 'data', part, loaded, total }));
+    const test = await fetchMnist(init.baseUrl, 'test', progress('test'));
+    const train = await fetchMnist(init.baseUrl, 'train', progress('train'));
+    data = { train, test };
+    await ready?.catch(() => undefined);
+    run?.attachData(train, test);
+    emit({ type: 'ready', trainCount: train.count, testCount: test.count });
+    if (run) emit({ type: 'stats', stats: run.stats() });
+    return data;
+  } catch (error) {
+    emit({ type: 'error', message: `the MNIST digits could not be loaded: ${describe(error)}`, fatal: true });
+    throw error;
+  }
+}
+
+/** Progress at most every 100 ms, and always the last. */
+function throttled(report: (loaded: number, total: number) => void): (loaded: number, total: number) => void {
+  let last = 0;
+  return (loaded, total) => {
+    const t = performance.now();
+    if (t - last < 100 && loaded !== total) return;
+    last = t;
+    report(loaded, total);
+  };
 }
 
 /** The shipped LeNet-5, or if it cannot be loaded, the ConvNetJS net with fresh weights. */
@@ -104,7 +153,7 @@ async function installFirstNetwork(): Promise<void> {
   try {
     await loadPretrained();
   } catch (error) {
-    if (failure) return;
+    if (phase.failed) return;
     // The page still works without the shipped model.
     install(new Model(presets[0].spec, backend, seed), `${presets[0].label} (pretrained model unavailable: ${describe(error)})`);
   }
@@ -113,44 +162,46 @@ async function installFirstNetwork(): Promise<void> {
 async function handle(request: Request): Promise<Replies[Request['kind']]> {
   switch (request.kind) {
     case 'start':
-      healthy();
+      await digits;
       return startLoop();
     case 'pause':
-      if (failure) failure.wasRunning = false;
-      resumeAfterSwitch = false;
-      return setRunning(false);
+      phase.send({ type: 'pause' });
+      return;
     case 'settings':
       settings = { ...request.settings };
       // After a failure the settings apply to the run that the move to another backend builds.
-      if (!failure) await using((r) => r.session.applySettings(settings));
+      if (!phase.failed) await using((r) => r.applySettings(settings));
       return;
     case 'reset':
-      healthy();
-      return void install(new Model(current().model.spec, backend, ++seed), `${current().model.name}, fresh weights (seed ${seed})`);
+      return build(current().model.spec, (b) => new Model(current().model.spec, b, ++seed), () => `${current().model.name}, fresh weights (seed ${seed})`);
     case 'network':
-      healthy();
-      return installSpec(request.spec);
+      validateNetwork(request.spec);
+      return build(request.spec, (b) => new Model(request.spec, b, ++seed), () => `${request.spec.name}, defined in the editor`);
     case 'inspect':
+      // A drawing needs only the network; a test digit waits for the digits.
+      if (request.source.kind === 'test') await digits;
+      // While training, views wait for their share of the time: training keeps at least 95 %.
+      if (phase.training) return views.run(() => using((r) => r.inspector.inspect(request.source)));
       return using((r) => r.inspector.inspect(request.source));
     case 'evaluate':
-      // The reference backend and a GPU emulated on the CPU (SwiftShader) are 30–50× slower than wasm: their reports cover the first test digits only.
-      return using((r) => testReport(r.reportReplica, slow(r.backend) ? limitDataset(test, SLOW_REPORT_LIMIT) : test, r.session.examples, yieldToEvents));
+      return evaluate();
     case 'save':
       // After a failure, the latest host snapshot is what is left of the weights: that is saved.
-      return using((r) => r.save(failure !== null));
+      return using((r) => r.save(phase.failed));
     case 'load':
-      healthy();
       return loadFile(request.bytes, request.fileName);
     case 'pretrained':
-      healthy();
       return loadPretrained();
     case 'firstConv':
       return using((r) => r.firstConvKernels());
     case 'backend':
       return switchBackend(request.name);
     case 'debugLoseDevice':
-      if (backend.name !== 'webgpu') throw new Error(`the active backend is ${backend.name}, not webgpu`);
-      (backend as WebGpuBackend).device.destroy();
+      if (!('loseDevice' in backend) || typeof backend.loseDevice !== 'function') throw new Error(`the active backend is ${backend.name}, not webgpu`);
+      backend.loseDevice();
+      return;
+    case 'cancelEvaluation':
+      evaluation?.abort(new Error('evaluation cancelled'));
       return;
   }
 }
@@ -160,13 +211,21 @@ function current(): NetworkRun {
   return run;
 }
 
-/** Refuses work that needs the backend while it is broken. */
-function healthy(): void {
-  if (failure) throw new Error(`the ${backend.name} backend stopped working (${failure.message}); continue on another backend first`);
+function slow(b: Backend): boolean {
+  return b.name === 'ref' || b.emulated === true;
 }
 
-function slow(b: Backend): boolean {
-  return b.name === 'ref' || (b.name === 'webgpu' && (b as WebGpuBackend).info.software);
+/** The whole test set through the current network; cancelled when that network goes away. */
+async function evaluate(): Promise<Replies['evaluate']> {
+  const { test } = await digits!;
+  evaluation?.abort(new Error('evaluation cancelled: another one started'));
+  const controller = (evaluation = new AbortController());
+  try {
+    // The reference backend and a GPU emulated on the CPU (SwiftShader) are 30–50× slower than wasm: their reports cover the first test digits only.
+    return await using((r) => testReport(r.reportReplica, slow(r.backend) ? limitDataset(test, SLOW_REPORT_LIMIT) : test, r.examples, yieldToEvents, controller.signal));
+  } finally {
+    if (evaluation === controller) evaluation = undefined;
+  }
 }
 
 /** Runs `f` on the current network, holding its backend (a switch disposes it only afterwards); a GPU failure is reported. */
@@ -190,26 +249,47 @@ async function using<T>(f: (r: NetworkRun) => T | Promise<T>): Promise<T> {
 }
 
 function install(model: Model, origin: string, resume?: RunState): ModelInfo {
-  run = new NetworkRun(model, origin, train, test, settings, seed, resume);
+  evaluation?.abort(new Error('evaluation cancelled: the network changed'));
+  run = new NetworkRun(model, origin, data?.train, data?.test, settings, seed, resume);
+  phase.send({ type: 'network' });
   const info = run.info();
   emit({ type: 'model', info, moved: resume !== undefined });
   emit({ type: 'stats', stats: run.stats() });
   return info;
 }
 
-function installSpec(spec: ModelSpec): ModelInfo {
-  validateNetwork(spec);
-  return install(new Model(spec, backend, ++seed), `${spec.name}, defined in the editor`);
+/**
+ * Builds a network in the worker (never on the page) and installs it. A build that fails for
+ * lack of memory (not a mistake in the definition) leaves the current network in place, moved
+ * to a fresh backend: the failed build's memory is released with the old one.
+ */
+async function build(spec: ModelSpec, make: (b: Backend) => Model, origin: () => string): Promise<ModelInfo> {
+  if (phase.failed) phase.send({ type: 'network' }); // refuses, saying why
+  emit({ type: 'building', name: spec.name });
+  // Let the page hear of it (and show progress) before the worker is busy building.
+  await yieldToEvents();
+  let model: Model;
+  try {
+    model = make(backend);
+  } catch (error) {
+    if (!(error instanceof ShapeError || error instanceof ConfigError)) await renewBackend();
+    throw error;
+  }
+  return install(model, origin());
 }
 
-function loadFile(bytes: Uint8Array, fileName: string, origin?: string): ModelInfo {
-  const { model } = decodeModel(bytes, fileName, backend);
-  validateNetwork(model.spec);
-  return install(model, origin ?? `${model.name} from ${fileName}`);
+function loadFile(bytes: Uint8Array, fileName: string, origin?: string): Promise<ModelInfo> {
+  let spec: ModelSpec | undefined;
+  return build({ name: fileName } as ModelSpec, (b) => {
+    const { model } = decodeModel(bytes, fileName, b);
+    spec = model.spec;
+    validateNetwork(model.spec);
+    return model;
+  }, () => origin ?? `${spec?.name ?? fileName} from ${fileName}`);
 }
 
 async function loadPretrained(): Promise<ModelInfo> {
-  const url = new URL('lenet5.convkit', baseUrl);
+  const url = new URL('lenet5.convkit', init.baseUrl);
   const response = await fetch(url);
   if (!response.ok) throw new Error(`could not fetch ${url.pathname} (${response.status})`);
   return loadFile(new Uint8Array(await response.arrayBuffer()), 'lenet5.convkit', 'pretrained LeNet-5 (shipped with the page)');
@@ -219,42 +299,53 @@ async function loadPretrained(): Promise<ModelInfo> {
 
 /** Creates the requested backend, makes it the current one and tells the page. */
 async function useBackend(requested: BackendRequest): Promise<void> {
-  const chosen = await chooseBackend(requested);
-  const b = chosen.backend;
+  const opened = await openBackend(requested, init.wasmMemoryMiB ? { maximumMemoryMiB: init.wasmMemoryMiB } : {});
+  const b = opened.backend;
   backend = b;
-  failure = null;
-  backendInfo = { backend: b.name, requested, note: chosen.note };
-  if (b.name === 'webgpu') {
-    void (b as WebGpuBackend).device.lost.then((lost) => {
-      if (b === backend) reportFailure(`The GPU device was lost (${lost.reason}${lost.message ? `: ${lost.message.trim()}` : ''})`);
-    });
-  }
+  backendInfo = { backend: b.name, requested, note: opened.note };
+  void b.lost?.then((why) => {
+    if (b === backend) reportFailure(why.charAt(0).toUpperCase() + why.slice(1));
+  });
   emit({ type: 'backend', info: backendInfo });
 }
 
 /** Moves the current network to a new backend (the old one disposed once unused) and goes on training if it was. */
 async function switchBackend(requested: BackendRequest): Promise<BackendInfo> {
-  resumeAfterSwitch = running || (failure?.wasRunning ?? false);
-  setRunning(false);
-  await loopDone;
-  const old = backend;
-  const oldRun = run;
-  let state: RunState | undefined;
-  if (oldRun && !failure) {
-    try {
-      state = await using((r) => r.exportState());
-    } catch (error) {
-      if (!failure) throw error;
+  phase.send({ type: 'switch' });
+  evaluation?.abort(new Error('evaluation cancelled: the backend changed'));
+  try {
+    await loopDone;
+    const old = backend;
+    const oldRun = run;
+    let state: RunState | undefined;
+    const broken = old.failure?.() !== undefined;
+    if (oldRun && !broken) {
+      try {
+        state = await using((r) => r.exportState());
+      } catch (error) {
+        if (old.failure?.() === undefined) throw error;
+      }
     }
+    // A broken backend's device copies are gone: continue from the latest host snapshot.
+    if (oldRun && !state) state = oldRun.salvage();
+    await useBackend(requested);
+    retire(old);
+    if (oldRun && state) install(new Model(oldRun.model.spec, backend, seed), oldRun.origin, state);
+    else if (!run) await installFirstNetwork(); // the old backend failed before a network was ready
+  } finally {
+    if (phase.phase.name === 'switching') phase.send({ type: 'switched' });
   }
-  // A broken backend's device copies are gone: continue from the latest host snapshot.
-  if (oldRun && !state) state = oldRun.salvage();
-  await useBackend(requested);
-  retire(old);
-  if (oldRun && state) install(new Model(oldRun.model.spec, backend, seed), oldRun.origin, state);
-  else if (!run && train) await installFirstNetwork(); // the old backend failed before a network was ready
-  if (resumeAfterSwitch) await startLoop();
+  if (phase.training) await startLoop(true);
   return backendInfo;
+}
+
+/** After running out of memory: the same kind of backend, fresh, with the current network moved onto it. */
+async function renewBackend(): Promise<void> {
+  const resume = phase.training;
+  phase.send({ type: 'pause' });
+  await loopDone;
+  await switchBackend(backendInfo.requested);
+  if (resume) await startLoop();
 }
 
 function retire(b: Backend): void {
@@ -270,56 +361,48 @@ function dispose(b: Backend): void {
   } catch { /* a lost device may refuse; nothing is left to release */ }
 }
 
-/** After an error: if it came from a GPU backend that no longer works, tell the page (once). */
+/** After an error: if it came from a backend that no longer works, tell the page (once). */
 function noteFailure(b: Backend): boolean {
-  if (b !== backend || b.name !== 'webgpu') return false;
-  if (failure) return true;
-  try {
-    // Throws the backend's recorded failure (device lost, compile error, failed command), if any.
-    (b as WebGpuBackend).flush();
-    return false;
-  } catch (error) {
-    reportFailure(describe(error));
-    return true;
-  }
+  if (b !== backend) return false;
+  if (phase.failed) return true;
+  const failure = b.failure?.();
+  if (!failure) return false;
+  reportFailure(describe(failure));
+  return true;
 }
 
-/** Resolves once the device is lost, or its queue has drained, whichever is first (at most a second). */
-function settled(b: WebGpuBackend): Promise<unknown> {
-  return Promise.race([
-    b.device.lost, b.device.queue.onSubmittedWorkDone().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000)),
-  ]);
+/** Resolves once the backend reports its loss, or after a second, whichever is first. */
+function settled(b: Backend): Promise<unknown> {
+  return Promise.race([b.lost ?? Promise.resolve(), new Promise((resolve) => setTimeout(resolve, 1000))]);
 }
 
 function reportFailure(message: string): void {
-  if (failure) return;
-  failure = { message, wasRunning: running };
+  if (phase.failed) return;
   // The page hears of the failure before the stop, so it does not start an evaluation.
   emit({ type: 'backendFailed', backend: backend.name, message, examples: run?.snapshot.examples ?? 0 });
-  setRunning(false);
+  evaluation?.abort(new Error('evaluation cancelled: the backend stopped working'));
+  phase.send({ type: 'fail', message });
 }
 
 // Training.
 
-function setRunning(value: boolean): void {
-  if (running === value) return;
-  running = value;
-  emit({ type: 'state', running });
-}
-
-async function startLoop(): Promise<void> {
+/** `afterSwitch`: the switch already put the phase back to training. */
+async function startLoop(afterSwitch = false): Promise<void> {
   await loopDone;
-  if (running || failure) return;
+  if (!afterSwitch) {
+    if (!current().hasData) throw new Error('the MNIST digits are still loading: training starts once they are here');
+    if (phase.training) return;
+    phase.send({ type: 'start' });
+  }
   loopDone = runLoop();
 }
 
 async function runLoop(): Promise<void> {
-  setRunning(true);
   let lastStats = 0;
   let r: NetworkRun | undefined;
   try {
     current().throughput.clear();
-    while (running) {
+    while (phase.training) {
       r = current(); // may change between slices (reset, new network)
       const end = performance.now() + SLICE_MS;
       do {
@@ -330,20 +413,20 @@ async function runLoop(): Promise<void> {
           emit({ type: 'stats', stats: r.stats() });
           lastStats = performance.now();
         }
-      } while (running && r === run && performance.now() < end);
+      } while (phase.training && r === run && performance.now() < end);
       await yieldToEvents();
     }
   } catch (error) {
     // A destroyed device fails the pending readback before it reports the loss: give it a moment.
-    if (r?.backend.name === 'webgpu') await settled(r.backend as WebGpuBackend);
+    if (r?.backend.lost) await settled(r.backend);
     if (!(r && noteFailure(r.backend))) {
-      setRunning(false);
+      phase.send({ type: 'stopped' });
       emit({ type: 'error', message: describe(error), fatal: false });
     }
   }
   if (!run) return;
   emit({ type: 'stats', stats: run.stats() });
-  if (!failure) await run.refreshSnapshot().catch(() => undefined);
+  if (!phase.failed) await run.refreshSnapshot().catch(() => undefined);
 }
 
 function describe(error: unknown): string {
