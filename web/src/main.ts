@@ -3,7 +3,7 @@
  * happens in the worker (see worker/train-worker.ts); this thread only renders.
  */
 import type { ModelSpec } from '../../src/index.js';
-import { type BackendInfo, type BackendRequest, defaultSettings, isBackendRequest, type ModelInfo, type WorkerEvent } from './protocol.js';
+import { type BackendInfo, type BackendRequest, defaultSettings, isBackendRequest, type LayerReport, type ModelInfo, type WorkerEvent } from './protocol.js';
 import { TrainingCharts } from './ui/charts.js';
 import { DrawPad } from './ui/draw-pad.js';
 import { ConvolutionExplainer } from './ui/explainer.js';
@@ -129,6 +129,7 @@ $('continue-wasm').addEventListener('click', () => void switchBackend('wasm'));
 (window as unknown as { convkitDebug: object }).convkitDebug = { loseDevice: () => client.request({ kind: 'debugLoseDevice' }) };
 
 function showModel(info: ModelInfo, moved: boolean): void {
+  currentSpec = info.spec;
   editor.show(info.spec);
   $('model-origin').textContent = `Current network: ${info.origin}, ${info.parameters.toLocaleString('en')} parameters.`;
   $('model-origin').dataset.name = info.spec.name;
@@ -218,6 +219,16 @@ setInterval(() => {
   void classifyDrawing();
 }, LAYERS_REFRESH_MS);
 
+// The whole network in 3-D for the drawing (three.js, loaded after the first screen): it is
+// handed every report classifyDrawing gets, starting with the latest.
+let currentSpec: ModelSpec | null = null;
+let drawingReport: LayerReport | null = null;
+const drawingViews: ((report: LayerReport | null) => void)[] = [];
+const showDrawingReport = (report: LayerReport | null) => { drawingReport = report; for (const show of drawingViews) show(report); };
+void import('./ui/network3d.js').then(({ mountNetwork3d }) => mountNetwork3d($('network3d'), {
+  onActivations: (show) => { drawingViews.push(show); show(drawingReport); }, getModelSpec: () => currentSpec,
+}));
+
 // Drawing: classify the latest drawing; requests never pile up (one in flight, the newest waits).
 let drawn: Uint8Array | null = null;
 let classifying = false;
@@ -236,6 +247,7 @@ async function classifyDrawing(): Promise<void> {
     $('draw-probs').replaceChildren();
     delete $('draw-probs').dataset.prediction;
     $('draw-layers').replaceChildren();
+    showDrawingReport(null);
     return;
   }
   preview.getContext('2d')!.drawImage(digitCanvas(pixels, 28, 1), 0, 0);
@@ -245,6 +257,7 @@ async function classifyDrawing(): Promise<void> {
     const report = await client.request({ kind: 'inspect', source: { kind: 'drawn', pixels } });
     renderProbabilities($('draw-probs'), report.probs);
     renderLayers($('draw-layers'), report, { gradients: false, filters: false });
+    showDrawingReport(report);
   } catch (e) {
     $('draw-probs').textContent = `Could not classify the drawing: ${(e as Error).message}`;
     delete $('draw-probs').dataset.prediction;
