@@ -138,7 +138,8 @@ export interface GridRange {
  * inside the field of position (row, col) of an upper layer: the units it is connected to,
  * directly or through the layers between. Fields compose exactly along a chain, so this is the
  * kernel window of the layer right above and the composed window further down. Positions that
- * would lie in padding are left out; null when none is left.
+ * would lie in padding are left out; null when none is left. A field is an extent: below a
+ * dilated kernel it includes the positions between the kernel's taps.
  */
 export function connectedRange(upper: ReceptiveField, row: number, col: number, lower: ReceptiveField, rows: number, cols: number): GridRange | null {
   const b = fieldBounds(upper, row, col);
@@ -186,7 +187,10 @@ export function markConnected(slabs: Slab[], fields: Map<string, ReceptiveField>
   return count;
 }
 
-/** The node whose receptive field a slab's units have (element-wise layers keep it; 'input' for the input). */
+/**
+ * The node whose receptive field a slab's units have: its first, since the layers joined to it
+ * keep the field — except flatten, whose units (as a vector) count as seeing the whole input.
+ */
 export function fieldNode(slab: Slab): string {
-  return slab.nodes[slab.nodes.length - 1];
+  return slab.nodes[0];
 }
