@@ -45,16 +45,17 @@ export interface Browser {
  * Headless Chromium with a fresh profile, launched as toolchain-facts.md prescribes. `webgpu`:
  * WebGPU on (--enable-unsafe-webgpu, as test/browser/run.ts launches it); without a GPU,
  * headless Chromium then offers SwiftShader's software adapter ("google swiftshader", a
- * fallback adapter).
+ * fallback adapter). `phone`: a phone's screen with touch input (isMobile, hasTouch).
  */
-export async function launchChromium(options: { webgpu?: boolean } = {}): Promise<Browser> {
+export async function launchChromium(options: { webgpu?: boolean; phone?: boolean } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (never a Playwright browser download)`);
   const profile = mkdtempSync(join(tmpdir(), 'convkit-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     acceptDownloads: true,
-    viewport: { width: 1400, height: 1000 },
+    // `phone`: a 390×844 touch screen, the size of a current phone.
+    ...(options.phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { viewport: { width: 1400, height: 1000 } }),
     args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
       ...(options.webgpu ? ['--enable-unsafe-webgpu'] : [])],
   });

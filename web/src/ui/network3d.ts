@@ -145,13 +145,14 @@ class Network3dView {
     this.empty.textContent = 'Draw a digit above: it appears here passing through every layer.';
     container.replaceChildren(canvas, this.labels, this.info, this.legend(), this.empty);
 
-    this.scene.add(new AmbientLight(0xffffff, 0.62));
-    const sun = new DirectionalLight(0xffffff, 0.45);
-    sun.position.set(0, 1, 0);
-    this.scene.add(sun);
-    const side = new DirectionalLight(0xffffff, 0.12);
-    side.position.set(-1, 0.2, 1);
-    this.scene.add(side);
+    // Light adds up to exactly 1 on the slabs' tops (from above) and the output tiles' faces (from
+    // the front), so cells show the legend's colours; their sides stay darker, for depth.
+    this.scene.add(new AmbientLight(0xffffff, 0.6));
+    const above = new DirectionalLight(0xffffff, 0.4);
+    above.position.set(0, 1, 0);
+    const front = new DirectionalLight(0xffffff, 0.4);
+    front.position.set(0, 0, 1);
+    this.scene.add(above, front);
 
     const lineGeometry = new BufferGeometry();
     lineGeometry.setAttribute('position', new BufferAttribute(this.linePositions, 3));
@@ -499,6 +500,8 @@ class Network3dView {
         this.slabs[s].mask.forEach((m, u) => { if (m) out.push(u); });
         return out;
       },
+      /** The camera's distance from what it orbits (zoom) and its position (orbit). */
+      camera: () => ({ distance: this.camera.position.distanceTo(this.controls.target), position: this.camera.position.toArray() }),
       /** A slab's cell colours (linear RGB, 3 per unit). */
       colours: (s: number) => Array.from(this.slabs[s].colours),
       stats: () => ({
