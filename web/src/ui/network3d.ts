@@ -119,6 +119,9 @@ class Network3dView {
   private readonly matrix = new Matrix4();
 
   private slabs: SlabScene[] = [];
+  /** The same slabs' plans and meshes, for picking and marking without building arrays on every pointer move. */
+  private plan: Slab[] = [];
+  private meshes: InstancedMesh[] = [];
   private fields: Map<string, ReceptiveField> | null = null;
   private classLabels: HTMLElement[] = [];
   private classAnchors: Vector3[] = [];
@@ -126,6 +129,7 @@ class Network3dView {
   private signature = '';
   private hover: Hover | null = null;
   private renderPending = false;
+  private disposed = false;
   private cameraMoved = false;
   private downAt: { x: number; y: number } | null = null;
   /** For tests and the performance check: what happened so far. */
@@ -198,6 +202,7 @@ class Network3dView {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.resizeObserver.disconnect();
     this.controls.dispose();
     this.clearSlabs();
@@ -215,10 +220,10 @@ class Network3dView {
     this.clearSlabs();
     this.signature = signature;
     this.hover = null;
-    const plan = planSlabs(report.input.shape, report.layers, report.probs.length);
+    this.plan = planSlabs(report.input.shape, report.layers, report.probs.length);
     this.fields = this.receptiveFields();
     let x = 0;
-    plan.forEach((slab, s) => {
+    this.plan.forEach((slab, s) => {
       const mesh = new InstancedMesh(this.cell, this.material, slab.units);
       const colours = new Float32Array(slab.units * 3);
       mesh.instanceColor = new InstancedBufferAttribute(colours, 3);
@@ -246,6 +251,7 @@ class Network3dView {
         : new Vector3(centre.x, centre.y + 1, behind ? centre.z - slab.extent[1] / 2 - 1 : centre.z + slab.extent[1] / 2 + 1);
       if (slab.kind === 'output') label.classList.remove('front');
       this.slabs.push({ slab, mesh, colours, mask: new Uint8Array(slab.units), centre, label, labelAnchor, scale: 1 });
+      this.meshes.push(mesh);
     });
     const output = this.slabs[this.slabs.length - 1];
     if (output.slab.kind === 'output') {
@@ -280,6 +286,8 @@ class Network3dView {
       s.mesh.dispose();
     }
     this.slabs = [];
+    this.plan = [];
+    this.meshes = [];
     this.classLabels = [];
     this.classAnchors = [];
     this.labels.replaceChildren();
@@ -332,7 +340,7 @@ class Network3dView {
     this.pointer.set(((e.clientX - rect.left) / rect.width) * 2 - 1, -((e.clientY - rect.top) / rect.height) * 2 + 1);
     this.raycaster.setFromCamera(this.pointer, this.camera);
     this.hits.length = 0;
-    this.raycaster.intersectObjects(this.slabs.map((s) => s.mesh), false, this.hits);
+    this.raycaster.intersectObjects(this.meshes, false, this.hits);
     const hit = this.hits.find((h) => h.instanceId !== undefined);
     this.setHover(hit ? { slab: hit.object.userData.slab as number, unit: hit.instanceId! } : null);
   }
@@ -355,7 +363,7 @@ class Network3dView {
       this.info.textContent = 'Hover over (or tap) a unit to see what it is connected to.';
       return;
     }
-    for (let s = 0; s < hover.slab; s++) markConnected(this.slabs.map((x) => x.slab), this.fields, hover.slab, hover.unit, s, this.slabs[s].mask);
+    for (let s = 0; s < hover.slab; s++) markConnected(this.plan, this.fields, hover.slab, hover.unit, s, this.slabs[s].mask);
     const from = this.unitCentre(hover.slab, hover.unit, new Vector3());
     this.marker.scale.copy(cellSize(this.slabs[hover.slab].slab)).multiplyScalar(1.2);
     this.marker.scale.y *= this.slabs[hover.slab].slab.kind === 'output' ? 1 : 3;
@@ -448,26 +456,30 @@ class Network3dView {
   private requestRender(): void {
     if (this.renderPending) return;
     this.renderPending = true;
-    requestAnimationFrame(() => {
-      this.renderPending = false;
-      this.renderer.render(this.scene, this.camera);
-      this.counters.renders++;
-      this.placeLabels();
-    });
+    requestAnimationFrame(this.renderFrame);
   }
+
+  private readonly renderFrame = () => {
+    this.renderPending = false;
+    if (this.disposed) return;
+    this.renderer.render(this.scene, this.camera);
+    this.counters.renders++;
+    this.placeLabels();
+  };
 
   /** HTML labels follow their anchors on screen (crisp text at any zoom). */
   private placeLabels(): void {
     const w = this.container.clientWidth, h = this.container.clientHeight;
-    // Slab titles sit centred above their anchor, class labels to the right of theirs.
-    const place = (el: HTMLElement, anchor: Vector3, shift: string) => {
-      this.scratch.copy(anchor).project(this.camera);
-      const visible = this.scratch.z < 1 && Math.abs(this.scratch.x) <= 1.05 && Math.abs(this.scratch.y) <= 1.05;
-      el.style.visibility = visible ? '' : 'hidden';
-      if (visible) el.style.transform = `translate(${((this.scratch.x + 1) / 2 * w).toFixed(1)}px, ${((1 - this.scratch.y) / 2 * h).toFixed(1)}px) ${shift}`;
-    };
-    for (const s of this.slabs) place(s.label, s.labelAnchor, s.label.classList.contains('front') ? 'translate(-50%, 0)' : 'translate(-50%, -100%)');
-    this.classLabels.forEach((el, i) => place(el, this.classAnchors[i], 'translate(0, -50%)'));
+    // Slab titles sit centred behind or in front of their slab, class labels right of their tile.
+    for (const s of this.slabs) this.placeLabel(s.label, s.labelAnchor, w, h, s.label.classList.contains('front') ? 'translate(-50%, 0)' : 'translate(-50%, -100%)');
+    for (let i = 0; i < this.classLabels.length; i++) this.placeLabel(this.classLabels[i], this.classAnchors[i], w, h, 'translate(0, -50%)');
+  }
+
+  private placeLabel(el: HTMLElement, anchor: Vector3, w: number, h: number, shift: string): void {
+    this.scratch.copy(anchor).project(this.camera);
+    const visible = this.scratch.z < 1 && Math.abs(this.scratch.x) <= 1.05 && Math.abs(this.scratch.y) <= 1.05;
+    el.style.visibility = visible ? '' : 'hidden';
+    if (visible) el.style.transform = `translate(${((this.scratch.x + 1) / 2 * w).toFixed(1)}px, ${((1 - this.scratch.y) / 2 * h).toFixed(1)}px) ${shift}`;
   }
 
   private legend(): HTMLElement {
