@@ -175,6 +175,32 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
     await page.waitForFunction(() => (window as unknown as { convkitNetwork3d: { hovered(): unknown } }).convkitNetwork3d.hovered() === null);
   });
 
+  test('another network rebuilds the scene with its own receptive fields, and frees the old one', async () => {
+    const before = await stats();
+    await page.locator('#network-preset').scrollIntoViewIfNeeded();
+    await page.selectOption('#network-preset', 'convnetjs');
+    await page.click('#network-apply');
+    await page.waitForSelector('#model-origin[data-name="convnetjs-mnist"]');
+    await page.waitForFunction((n) => (window as unknown as { convkitNetwork3d: { stats(): Stats } }).convkitNetwork3d.stats().builds > n, before.builds);
+    await settled();
+    const after = await stats();
+    const slabs = await hook<SlabInfo[]>('slabs');
+    assert.deepEqual(slabs.map((s) => s.nodes.join('+')), ['input', 'conv1+relu1', 'pool1', 'conv2+relu2', 'pool2+flatten1', 'fc1']);
+    assert.deepEqual([slabs[0].height, slabs[0].width], [24, 24], 'the 24×24 crop');
+    assert.equal(after.geometries, before.geometries, 'the old slabs\' geometry is not left behind');
+    assert.equal(after.sceneObjects, before.sceneObjects - 2, 'two slabs fewer, nothing else added');
+    // pool2 (3×3, stride 3) unit (1, 1) of map 5: its field in the 24×24 input, from this network's fields.
+    const fields = receptiveFields(new Model(zoo['convnetjs-mnist'].build(), new RefBackend()));
+    await page.locator('#network3d-card').scrollIntoViewIfNeeded();
+    await settled();
+    await hoverUnit(4, (5 * 4 + 1) * 4 + 1);
+    const b = fieldBounds(fields.get('pool2')!, 1, 1);
+    const expected: number[] = [];
+    for (let r = Math.max(0, b.top); r <= Math.min(23, b.bottom); r++) for (let c = Math.max(0, b.left); c <= Math.min(23, b.right); c++) expected.push(r * 24 + c);
+    assert.deepEqual(await hook<number[]>('highlighted', 0), expected);
+    await page.mouse.move(2, 2);
+  });
+
   test('no console errors', () => {
     assert.deepEqual(consoleErrors, []);
   });
