@@ -172,6 +172,7 @@ $('continue-wasm').addEventListener('click', () => void switchBackend('wasm'));
 (window as unknown as { convkitDebug: object }).convkitDebug = { loseDevice: () => client.request({ kind: 'debugLoseDevice' }) };
 
 function showModel(info: ModelInfo, moved: boolean): void {
+  currentSpec = info.spec;
   editor.show(info.spec);
   $('model-origin').textContent = `Current network: ${info.origin}, ${info.parameters.toLocaleString('en')} parameters.`;
   $('model-origin').dataset.name = info.spec.name;
@@ -387,6 +388,15 @@ $('overlay-kind').addEventListener('change', () => {
   if (lastDrawReport) void showOverlay($('draw-preview') as HTMLCanvasElement, lastDrawReport);
   if (!$('layers').hidden) void refreshLayers();
 });
+// The whole network in 3-D for the drawing (three.js, loaded after the first screen): it is
+// handed every report classifyDrawing gets, starting with the latest.
+let currentSpec: ModelSpec | null = null;
+let drawingReport: LayerReport | null = null;
+const drawingViews: ((report: LayerReport | null) => void)[] = [];
+const showDrawingReport = (report: LayerReport | null) => { drawingReport = report; for (const show of drawingViews) show(report); };
+void import('./ui/network3d.js').then(({ mountNetwork3d }) => mountNetwork3d($('network3d'), {
+  onActivations: (show) => { drawingViews.push(show); show(drawingReport); }, getModelSpec: () => currentSpec,
+}));
 
 // Drawing: classify the latest drawing; requests never pile up (one in flight, the newest waits).
 let drawn: Uint8Array | null = null;
@@ -406,6 +416,7 @@ async function classifyDrawing(): Promise<void> {
     $('draw-probs').replaceChildren();
     delete $('draw-probs').dataset.prediction;
     $('draw-cue').hidden = true;
+    showDrawingReport(null);
     $('draw-answer').textContent = 'Draw a digit to see what the network thinks it is.';
     return;
   }
@@ -429,6 +440,7 @@ async function classifyDrawing(): Promise<void> {
     $('draw-cue').hidden = cue.level === 'ok';
     $('draw-cue').textContent = cue.level === 'low' ? cue.reason : '';
     path.render(report);
+    showDrawingReport(report);
     if (!$('overview-card').hidden) overview.render(report);
     void showOverlay(preview, report);
   } catch (e) {
