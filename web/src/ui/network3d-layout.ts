@@ -5,7 +5,7 @@
  * is connected to — from the library's receptive fields, so the picture is the arithmetic
  * that `convkit` itself uses.
  */
-import { type ReceptiveField, fieldBounds } from '../../../src/index.js';
+import { type ReceptiveField, fieldBounds } from 'convkit';
 
 /** A layer of the report, as the worker describes it. */
 export interface LayerRow {

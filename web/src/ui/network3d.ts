@@ -14,7 +14,7 @@ import {
   Raycaster, Scene, SRGBColorSpace, Vector2, Vector3, WebGLRenderer,
 } from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
-import { Model, type ModelSpec, RefBackend, type ReceptiveField, explain, fieldBounds, receptiveFields } from '../../../src/index.js';
+import { Model, type ModelSpec, RefBackend, type ReceptiveField, explain, fieldBounds, receptiveFields } from 'convkit';
 import type { LayerReport } from '../protocol.js';
 import { type Slab, fieldNode, markConnected, planSlabs, unitOffset, unitPosition } from './network3d-layout.js';
 import './network3d.css';
