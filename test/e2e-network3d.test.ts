@@ -92,7 +92,8 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     await page.goto(served.url);
-    await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000 });
+    await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000, state: 'attached' });
+    await page.click('[data-tab="3d"]');
     await page.waitForFunction(() => 'convkitNetwork3d' in window);
   });
 
@@ -177,10 +178,12 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
 
   test('another network rebuilds the scene with its own receptive fields, and frees the old one', async () => {
     const before = await stats();
+    await page.click('[data-tab="network"]');
     await page.locator('#network-preset').scrollIntoViewIfNeeded();
     await page.selectOption('#network-preset', 'convnetjs');
     await page.click('#network-apply');
-    await page.waitForSelector('#model-origin[data-name="convnetjs-mnist"]');
+    await page.waitForSelector('#model-origin[data-name="convnetjs-mnist"]', { state: 'attached' });
+    await page.click('[data-tab="3d"]');
     await page.waitForFunction((n) => (window as unknown as { convkitNetwork3d: { stats(): Stats } }).convkitNetwork3d.stats().builds > n, before.builds);
     await settled();
     const after = await stats();
@@ -248,7 +251,8 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     cdp = await browser.context.newCDPSession(page);
     await page.goto(served.url);
-    await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000 });
+    await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000, state: 'attached' });
+    await page.click('[data-tab="3d"]');
     // A "1" drawn with a finger.
     await page.locator('#draw-canvas').scrollIntoViewIfNeeded();
     const pad = (await page.locator('#draw-canvas').boundingBox())!;
@@ -306,9 +310,13 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
     assert.equal(await scrollY(), y0, 'the pinch did not scroll the page');
     assert.equal(await page.evaluate(() => visualViewport?.scale ?? 1), 1, 'the pinch did not zoom the page');
     // The same drag on the card's text scrolls: the gesture is one that scrolls pages.
+    await page.evaluate(() => document.querySelector('#network3d-card .hint')!.scrollIntoView({ block: 'center' }));
+    const y1 = await scrollY();
     const hint = (await page.locator('#network3d-card .hint').boundingBox())!;
-    await gesture([[hint.x + 40, hint.y + hint.height / 2]], [[hint.x + 60, hint.y + hint.height / 2 - 150]]);
-    assert.notEqual(await scrollY(), y0, 'the drag on text scrolled the page');
+    // Dragged towards whichever end the page can still scroll to.
+    const dy = y1 > 0 ? 150 : -150;
+    await gesture([[hint.x + 40, hint.y + hint.height / 2]], [[hint.x + 60, hint.y + hint.height / 2 + dy]]);
+    assert.notEqual(await scrollY(), y1, 'the drag on text scrolled the page');
   });
 
   test('no console errors on the phone', () => {
