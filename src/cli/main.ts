@@ -10,6 +10,7 @@ import { registerImageCommands } from './image-commands.js';
 import { ErrorReport, debugOption } from './errors.js';
 import { registerExplainCommand } from './explain-command.js';
 import { memoryLimitOption } from './memory-option.js';
+import { statisticList } from './model-input.js';
 import { registerVisualizeCommand } from './visualize-command.js';
 
 function int(name: string, min = 0) {
@@ -27,14 +28,6 @@ function setting(name: SettingName, flag: string) {
     const n = v.trim() === '' ? NaN : Number(v);
     if (!satisfies(n, rule)) throw new InvalidArgumentError(`${flag} must be ${describeRule(rule)}`);
     return n;
-  };
-}
-
-function numberList(name: string) {
-  return (v: string) => {
-    const values = v.split(',').map((x) => Number(x.trim()));
-    if (values.length === 0 || !values.every(Number.isFinite)) throw new InvalidArgumentError(`${name} must be comma-separated numbers, one per channel (e.g. 0.485,0.456,0.406)`);
-    return values;
   };
 }
 
@@ -63,8 +56,8 @@ export function buildProgram(): Command {
     .option('--new-head <n>', 'with --from: replace the classifier by a new one for the dataset\'s N classes', int('new-head', 2))
     .option('--freeze <node>', 'with --from: freeze every node up to and including this one (names as convkit summary --model-file shows)')
     .option('--lr-pretrained <x>', 'with --from: learning rate of the pretrained layers (default lr/10 with --new-head, else lr)', setting('lr', '--lr-pretrained'))
-    .option('--mean <list>', 'with --from: per-channel mean of pixel/255 to normalise with (default: the model file\'s; ImageNet\'s for imported 3-channel models of input ≥ 64)', numberList('mean'))
-    .option('--std <list>', 'with --from: per-channel standard deviation to normalise with', numberList('std'))
+    .option('--mean <list>', 'with --from: per-channel mean of pixel/255 to normalise with (default: the model file\'s; ImageNet\'s for imported 3-channel models of input ≥ 64)', statisticList('mean'))
+    .option('--std <list>', 'with --from: per-channel standard deviation to normalise with', statisticList('std'))
     .option('--resized-crop', 'augment with random resized crops (torchvision RandomResizedCrop; default with --from on colour folder datasets)')
     .option('--no-resized-crop', 'no random resized crops')
     .option('--dataset <name>', 'mnist, fashion-mnist or folder:PATH (PATH/<class>/*.png|jpg)', 'mnist')

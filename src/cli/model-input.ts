@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
+import { STATISTIC_RANGES } from '../io/data-info.js';
 import type { Model } from '../model/model.js';
 import type { DataInfo } from '../node/datasets.js';
 import { squarePlanes } from '../node/folder.js';
@@ -68,12 +69,16 @@ function perChannel(values: number[], C: number, flag: string, file: string): nu
   return values;
 }
 
-/** Commander parser of --mean/--std: comma-separated numbers (std: positive). */
-export function numberList(flag: string, positive: boolean) {
+/**
+ * Commander parser of --mean/--std: comma-separated statistics of pixel/255, each in the range
+ * model files allow (an empty piece is not 0).
+ */
+export function statisticList(statistic: 'mean' | 'std') {
+  const { ok, range } = STATISTIC_RANGES[statistic];
   return (v: string) => {
-    const values = v.split(',').map((s) => Number(s.trim()));
-    if (values.length === 0 || values.some((x) => !Number.isFinite(x) || (positive && x <= 0))) {
-      throw new InvalidArgumentError(`${flag} must be comma-separated ${positive ? 'positive ' : ''}numbers, e.g. ${positive ? '0.229,0.224,0.225' : '0.485,0.456,0.406'}`);
+    const values = v.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
+    if (!values.every((x) => Number.isFinite(x) && ok(x))) {
+      throw new InvalidArgumentError(`--${statistic} must be comma-separated numbers ${range} (of pixel/255), one per channel, e.g. ${statistic === 'std' ? '0.229,0.224,0.225' : '0.485,0.456,0.406'}`);
     }
     return values;
   };
