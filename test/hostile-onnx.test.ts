@@ -78,6 +78,13 @@ describe('ONNX values that would make a model compute garbage', () => {
     refused(graph([op('Conv', [], ['x', 'w'])], [tensor('w', [4, 2, 3, 3], Infinity)]), /node "n1" \(Conv\): its weight holds NaN or infinite values/);
   });
 
+  it('constants that cannot mean what the node says: division by zero, squeezing a non-unit axis, an impossible reshape, LRN size 0', () => {
+    refused(graph([op('Div', [], ['x', 'c'])], [tensor('c', [2, 1, 1], 0)]), /Div "n1": division by a constant that holds zeros/);
+    refused(graph([op('Squeeze', [ints('axes', [1])], ['c'], ['k']), op('Relu', [])], [tensor('c', [1, 2])]), /Squeeze "n1": axes \[1\] are not unit axes of \[1,2\]/);
+    refused(graph([op('Reshape', [], ['c', 's'], ['k']), op('Relu', [])], [tensor('c', [4]), int64s('s', [3, -1])]), /cannot reshape the constant \[4\] to \[3,-1\]/);
+    refused(graph([op('LRN', [int('size', 0)])]), /LRN "n1": size must be a positive integer, got 0/);
+  });
+
   it('Reshape to [-1, -1] or to a negative or enormous batch is not a flatten', () => {
     for (const target of [[-1, -1], [-5, -1], [2 ** 60, -1]]) refused(graph([op('Reshape', [], ['x', 's'])], [int64s('s', target)]), /only flattening to \[N, features\]/);
     assert.deepEqual(parseOnnx(graph([op('Reshape', [], ['x', 's'])], [int64s('s', [-1, 128])])).spec.nodes.map((n) => n.layer.type), ['flatten']);
