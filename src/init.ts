@@ -8,7 +8,8 @@ import type { FloatArray } from './tensor.js';
  *  - glorot (Xavier, 2010): U(±sqrt(6/(fanIn+fanOut))), for tanh/sigmoid;
  *  - lecun: N(0, 1/fanIn).
  */
-export type InitName = 'he' | 'glorot' | 'lecun';
+export const INIT_NAMES = ['he', 'glorot', 'lecun'] as const;
+export type InitName = (typeof INIT_NAMES)[number];
 
 export function initWeights(kind: InitName, w: FloatArray, fanIn: number, fanOut: number, rng: Rng): void {
   if (kind === 'glorot') {

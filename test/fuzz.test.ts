@@ -482,6 +482,56 @@ describe('fuzz: ONNX', () => {
     t.diagnostic(`random ${JSON.stringify(random)}, mutated ${JSON.stringify(mutated)}`);
   });
 
+  it('the attributes of every operator importer: one replaced or added with a random type and value (400 cases)', (t) => {
+    const A = onnx.AttributeProto.AttributeType;
+    const w = (name: string, dims: number[]) => ({ name, dims, dataType: 1, floatData: Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) / 2 + 0.6) });
+    const node = (opType: string, input: string[], output: string, attribute: object[] = []) => ({ name: output, opType, input, output: [output], attribute });
+    const ints = (name: string, v: number[]) => ({ name, type: A.INTS, ints: v });
+    // Dilated grouped Conv, BatchNormalization, LeakyRelu, LRN, squeeze-excitation (GlobalAveragePool, HardSigmoid, Mul),
+    // Pad folded into AveragePool, MaxPool, ReduceMean, Gemm: the operators the importer gained.
+    const graph = {
+      name: 'new-ops', output: [{ name: 'y' }],
+      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 4 }, { dimValue: 8 }, { dimValue: 8 }] } } } }],
+      initializer: [w('cw', [4, 2, 3, 3]), w('s', [4]), w('b', [4]), w('m', [4]), w('v', [4]), w('fw', [3, 4])],
+      node: [
+        node('Conv', ['x', 'cw'], 'a', [ints('dilations', [2, 2]), ints('pads', [2, 2, 2, 2]), { name: 'group', type: A.INT, i: 2 }, ints('strides', [1, 1]), ints('kernel_shape', [3, 3])]),
+        node('BatchNormalization', ['a', 's', 'b', 'm', 'v'], 'bn', [{ name: 'epsilon', type: A.FLOAT, f: 1e-5 }, { name: 'momentum', type: A.FLOAT, f: 0.9 }]),
+        node('LeakyRelu', ['bn'], 'c', [{ name: 'alpha', type: A.FLOAT, f: 0.1 }]),
+        node('LRN', ['c'], 'd', [{ name: 'size', type: A.INT, i: 3 }, { name: 'alpha', type: A.FLOAT, f: 1e-3 }, { name: 'beta', type: A.FLOAT, f: 0.75 }, { name: 'bias', type: A.FLOAT, f: 1 }]),
+        node('GlobalAveragePool', ['d'], 'g'),
+        node('HardSigmoid', ['g'], 'h', [{ name: 'alpha', type: A.FLOAT, f: 0.2 }, { name: 'beta', type: A.FLOAT, f: 0.5 }]),
+        node('Mul', ['d', 'h'], 'se'),
+        node('Pad', ['se'], 'p', [ints('pads', [0, 0, 1, 1, 0, 0, 1, 1]), { name: 'mode', type: A.STRING, s: new TextEncoder().encode('constant') }]),
+        node('AveragePool', ['p'], 'ap', [ints('kernel_shape', [3, 3]), { name: 'count_include_pad', type: A.INT, i: 1 }]),
+        node('MaxPool', ['ap'], 'mp', [ints('kernel_shape', [2, 2]), ints('strides', [2, 2]), { name: 'ceil_mode', type: A.INT, i: 0 }]),
+        node('ReduceMean', ['mp'], 'rm', [ints('axes', [2, 3]), { name: 'keepdims', type: A.INT, i: 0 }]),
+        node('Gemm', ['rm', 'fw'], 'y', [{ name: 'transB', type: A.INT, i: 1 }, { name: 'alpha', type: A.FLOAT, f: 0.5 }]),
+      ],
+    };
+    const encode = (g: typeof graph) => onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph: g as never })).finish();
+    load(encode(graph));
+    const names = [...new Set(graph.node.flatMap((n) => n.attribute.map((a) => (a as { name: string }).name))), 'auto_pad', 'axis', 'transA', 'ratio'];
+    const value = fc.oneof(
+      fc.record({ type: fc.constant(A.INT), i: fc.constantFrom(...interestingNumbers.filter(Number.isInteger), 0, 1, 2, 3, -1, -3) }),
+      fc.record({ type: fc.constant(A.INTS), ints: fc.array(fc.constantFrom(0, 1, 2, 3, -1, 4, 1e6, 2 ** 40), { maxLength: 5 }) }),
+      fc.record({ type: fc.constant(A.FLOAT), f: fc.constantFrom(NaN, Infinity, -Infinity, 0, -1, 1e-45, 3e38, 0.5, 5) }),
+      fc.record({ type: fc.constant(A.FLOATS), floats: fc.array(fc.float(), { maxLength: 3 }) }),
+      fc.record({ type: fc.constant(A.STRING), s: fc.constantFrom('', 'SAME_UPPER', 'SAME_LOWER', 'VALID', 'reflect', '1', 'x').map((v) => new TextEncoder().encode(v)) }),
+    );
+    const edits = fc.array(fc.record({ node: fc.nat(graph.node.length - 1), name: fc.constantFrom(...names), value }), { minLength: 1, maxLength: 3 });
+    const tally = fuzz(edits, 400, (list) => {
+      const g = structuredClone(graph);
+      for (const e of list) {
+        const attrs = g.node[e.node].attribute as { name: string }[];
+        const at = attrs.findIndex((a) => a.name === e.name);
+        const replaced = { name: e.name, ...e.value };
+        if (at >= 0) attrs[at] = replaced; else attrs.push(replaced);
+      }
+      load(encode(g));
+    });
+    t.diagnostic(`attributes ${JSON.stringify(tally)}`);
+  });
+
   it('mutated graphs: fields of the decoded protobuf changed, re-encoded (600 cases)', (t) => {
     const asObject = (b: Uint8Array) => onnx.ModelProto.toObject(onnx.ModelProto.decode(b), { longs: Number, bytes: Array, defaults: false });
     const reencoded = fc.oneof(mutatedJson(asObject(small)), mutatedJson(asObject(torch))).map((o) => {

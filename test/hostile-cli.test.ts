@@ -189,3 +189,44 @@ describe('activation memory budget on the command line', () => {
     assertFails(cli(['train', '--dataset', `folder:${root}`, '--model', 'resnet18', '--input-size', '4000', '--batch', '1']), 1, /resnet18.*(more than the memory limit|more than the limit)/);
   });
 });
+
+describe('the new commands and flags under hostile input', () => {
+  const png = join(dir, 'colour-8.png');
+  writeFileSync(png, encodePng({ width: 8, height: 8, channels: 3, pixels: new Uint8Array(192).fill(90) }));
+  const colour = join(dir, 'colour-8.convkit');
+  writeFileSync(colour, encodeModel(new Model(sequential('colour8', [3, 8, 8], [
+    { type: 'conv2d', filters: 2, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'globalavgpool2d' }, { type: 'flatten' }, { type: 'dense', units: 3 },
+  ]), new RefBackend()), { data: { dataset: 'folder', channels: 3, height: 8, width: 8, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], classes: ['a', 'b', 'c'] } }));
+
+  it('predict --labels reads only a regular file of sensible size (/dev/zero was read until memory ran out)', () => {
+    assertFails(cli(['predict', '--model-file', colour, '--labels', '/dev/zero', png, '--json']), 1, /cannot read \/dev\/zero: it is a character device, not a regular file/, true);
+    assertFails(cli(['predict', '--model-file', colour, '--labels', dir, png]), 1, /cannot read .*: it is a directory, not a regular file/);
+    const labels = join(dir, 'labels-crlf.txt');
+    writeFileSync(labels, '\uFEFFred\r\ngreen\r\nblue\r\n');
+    const r = cli(['predict', '--model-file', colour, '--labels', labels, png, '--backend', 'ref']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /colour-8\.png: (red|green|blue) [\d.]+ %, (red|green|blue)/);
+  });
+
+  it('--mean and --std follow the model file\'s rule (train wrote a file with std 5 that predict then refused), empty values are not 0', () => {
+    for (const command of [['train', '--from', colour, '--dataset', `folder:${dir}`], ['explain', '--model-file', colour, png], ['visualize', '--model-file', colour, '--layer', 'conv1']]) {
+      assertFails(cli([...command, '--mean', '0.5,0.5,0.5', '--std', '5,5,5', '--json']), 2, /--std must be comma-separated numbers in \(0, 1\] \(of pixel\/255\), one per channel/, true);
+      assertFails(cli([...command, '--mean', ',,', '--std', '0.2,0.2,0.2']), 2, /--mean must be comma-separated numbers in \[0, 1\]/);
+      assertFails(cli([...command, '--mean', '1e300,0,0', '--std', '0.2,0.2,0.2']), 2, /--mean must be comma-separated numbers in \[0, 1\]/);
+    }
+  });
+
+  it('explain --samples and visualize --steps are bounded (1e9 ran for days)', () => {
+    assertFails(cli(['explain', '--model-file', colour, '--method', 'smoothgrad', '--samples', '1e9', png, '--json']), 2, /samples must be an integer ≥ 1 and ≤ 10000/, true);
+    assertFails(cli(['visualize', '--model-file', colour, '--layer', 'conv1', '--what', 'maximize', '--steps', '10001']), 2, /steps must be an integer ≥ 1 and ≤ 10000/);
+  });
+
+  it('a FIFO where the checkpoint lock belongs is refused, not read forever', () => {
+    const ck = join(dir, 'fifo-lock');
+    mkdirSync(ck);
+    assert.equal(spawnSync('mkfifo', [join(ck, 'convkit.lock')]).status, 0);
+    const r = cli(['train', '--model', 'lenet5', '--train-limit', '8', '--test-limit', '8', '--epochs', '1', '--checkpoint-dir', ck, '--out', join(dir, 'never.convkit')]);
+    assertFails(r, 1, /checkpoint directory .*fifo-lock is locked by .*convkit\.lock, which does not hold a process id/);
+    assert.ok(lstatSync(join(ck, 'convkit.lock')).isFIFO());
+  });
+});

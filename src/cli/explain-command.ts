@@ -9,12 +9,15 @@ import { writePng } from '../node/image.js';
 import { Tensor } from '../tensor.js';
 import { backendFor } from './backends.js';
 import { loadAnyModel, modelInput, modelPreprocessing, pixelSpace } from './model-input.js';
-import { type CommonOptions, backendOption, integer, jsonOption, numberList, threadsOption } from './options.js';
+import { type CommonOptions, backendOption, integer, jsonOption, statisticList, threadsOption } from './options.js';
 import { Output, percent } from './output.js';
 
 export const explainMethods = ['saliency', 'smoothgrad', 'gradxinput', 'gradcam', 'gradcam++', 'occlusion', 'guided'] as const;
 export type ExplainMethod = (typeof explainMethods)[number];
 
+
+/** Most SmoothGrad samples: each is a forward and a backward pass, so 1e9 ran for days. */
+const MAX_SAMPLES = 10_000;
 
 /** Adds `convkit explain` to the program. */
 export function registerExplainCommand(program: Command): void {
@@ -27,14 +30,14 @@ export function registerExplainCommand(program: Command): void {
     .option('--class <c>', 'class to explain, by index or name (default: the predicted class)')
     .requiredOption('--out <dir>', 'directory for the PNGs (created if missing): IMAGE-METHOD.png')
     .option('--top <k>', 'how many classes to show', integer('top', 1), 3)
-    .option('--samples <n>', 'SmoothGrad: noisy copies averaged', integer('samples', 1), 32)
+    .option('--samples <n>', `SmoothGrad: noisy copies averaged (at most ${MAX_SAMPLES})`, integer('samples', 1, MAX_SAMPLES), 32)
     .option('--patch <px>', 'occlusion: patch side (default: a quarter of the input side)', integer('patch', 1))
     .option('--stride <px>', 'occlusion: step between patches (default: half the patch)', integer('stride', 1))
     .option('--scale <n>', 'enlarge the PNG by this integer factor (default: to at least 224 pixels wide)', integer('scale', 1))
     .addOption(new Option('--preprocess <how>', 'mnist: centre the ink by mass like MNIST; resize: plain resize').choices(['mnist', 'resize']).default('mnist'))
     .addOption(new Option('--invert <when>', 'invert dark-on-light pictures (auto: when the mean is light)').choices(['auto', 'yes', 'no']).default('auto'))
-    .option('--mean <list>', 'per-channel mean of pixel/255 to normalise with (default: the model file\'s; ONNX: ImageNet\'s for colour inputs ≥ 64 px)', numberList('--mean', false))
-    .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', numberList('--std', true))
+    .option('--mean <list>', 'per-channel mean of pixel/255 to normalise with (default: the model file\'s; ONNX: ImageNet\'s for colour inputs ≥ 64 px)', statisticList('mean'))
+    .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', statisticList('std'))
     .addOption(backendOption('compute backend'))
     .addOption(threadsOption('compute threads for the wasm backend (default: all cores)'))
     .addOption(jsonOption('print the result, heat maps included, as one JSON object'))

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
 import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
@@ -34,10 +34,16 @@ export function recordedInput(model: Model, metadata: Record<string, unknown>, f
   return undefined;
 }
 
+/** Largest --labels file: ImageNet's 1000 names take 10 KB. */
+const MAX_LABELS_BYTES = 16 * 1024 * 1024;
+
 /** --labels FILE: one class name a line (blank lines at the end ignored), as many as the model has outputs. */
 export function readLabels(file: string, outputs: number): string[] {
   if (!existsSync(file)) throw new ConfigError(`--labels: ${file} does not exist`);
-  const lines = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/).map((l) => l.trim());
+  // A regular file of sensible size: --labels /dev/zero read until memory ran out.
+  const size = statSync(file).size;
+  if (size > MAX_LABELS_BYTES) throw new ConfigError(`--labels: ${file} has ${size} bytes, more than the ${MAX_LABELS_BYTES} a list of class names needs`);
+  const lines = new TextDecoder().decode(readBytes(file)).replace(/^\uFEFF/, '').split(/\r?\n/).map((l) => l.trim());
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   if (lines.length !== outputs) throw new ConfigError(`--labels: ${file} has ${lines.length} class names, the model has ${outputs} outputs`);
   return lines;

@@ -1,3 +1,4 @@
+import { STATISTIC_RANGES } from '../io/data-info.js';
 import { InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { backendNames } from '../backend/index.js';
@@ -54,13 +55,17 @@ export function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER
   };
 }
 
-/** --mean/--std: comma-separated numbers, one per channel (std: positive). */
-export function numberList(flag: string, positive: boolean) {
+/**
+ * --mean/--std: comma-separated statistics of pixel/255, one per channel, each in the range a
+ * model file records (src/io/data-info.ts), so a run can never save a file it cannot load again.
+ * An empty entry ("", "1,,2") is a mistake, not a zero.
+ */
+export function statisticList(statistic: 'mean' | 'std') {
+  const { ok, range } = STATISTIC_RANGES[statistic];
   return (v: string) => {
-    // An empty entry ("", "1,,2") is a mistake, not a zero.
     const values = v.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
-    if (values.length === 0 || values.some((x) => !Number.isFinite(x) || (positive && x <= 0))) {
-      throw new InvalidArgumentError(`${flag} must be comma-separated ${positive ? 'positive ' : ''}numbers, e.g. ${positive ? '0.229,0.224,0.225' : '0.485,0.456,0.406'}`);
+    if (!values.every((x) => Number.isFinite(x) && ok(x))) {
+      throw new InvalidArgumentError(`--${statistic} must be comma-separated numbers ${range} (of pixel/255), one per channel, e.g. ${statistic === 'std' ? '0.229,0.224,0.225' : '0.485,0.456,0.406'}`);
     }
     return values;
   };

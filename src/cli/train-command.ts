@@ -15,7 +15,7 @@ import { DivergenceError, type TrainEvent, type TrainOptions, type TrainState, t
 import { backendFor, backendReason } from './backends.js';
 import { checkCommandMemory } from './memory-option.js';
 import { storedSize } from './model-source.js';
-import { type CommonOptions, backendOption, integer, jsonOption, memoryLimitOption, numberList, setting, threadsOption } from './options.js';
+import { type CommonOptions, backendOption, integer, jsonOption, memoryLimitOption, statisticList, setting, threadsOption } from './options.js';
 import { Output, percent } from './output.js';
 import { type FineTuneSettings, type TrainFromOptions, checkFineTuneSettings, fineTuneModel, fineTuneRun, fineTuneTrainOptions } from './train-from.js';
 
@@ -28,8 +28,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--new-head <n>', 'with --from: replace the classifier by a new one for the dataset\'s N classes', integer('new-head', 2))
     .option('--freeze <node>', 'with --from: freeze every node up to and including this one (names as convkit summary --model-file shows)')
     .option('--lr-pretrained <x>', 'with --from: learning rate of the pretrained layers (default lr/10 with --new-head, else lr)', setting('lr', '--lr-pretrained'))
-    .option('--mean <list>', 'with --from: per-channel mean of pixel/255 to normalise with (default: the model file\'s; ImageNet\'s for imported 3-channel models of input ≥ 64)', numberList('--mean', false))
-    .option('--std <list>', 'with --from: per-channel standard deviation to normalise with', numberList('--std', true))
+    .option('--mean <list>', 'with --from: per-channel mean of pixel/255 to normalise with (default: the model file\'s; ImageNet\'s for imported 3-channel models of input ≥ 64)', statisticList('mean'))
+    .option('--std <list>', 'with --from: per-channel standard deviation to normalise with', statisticList('std'))
     .option('--resized-crop', 'augment with random resized crops (torchvision RandomResizedCrop; default with --from on colour folder datasets)')
     .option('--no-resized-crop', 'no random resized crops')
     .option('--dataset <name>', 'mnist, fashion-mnist or folder:PATH (PATH/<class>/*.png|jpg)', 'mnist')

@@ -9,7 +9,7 @@ import { writePng } from '../node/image.js';
 import { Tensor } from '../tensor.js';
 import { backendFor } from './backends.js';
 import { type Preprocessing, loadAnyModel, modelPreprocessing, pixelSpace } from './model-input.js';
-import { type CommonOptions, backendOption, integer, jsonOption, numberList, setting, threadsOption } from './options.js';
+import { type CommonOptions, backendOption, integer, jsonOption, statisticList, setting, threadsOption } from './options.js';
 import { Output } from './output.js';
 
 export const visualizeKinds = ['filters', 'maximize', 'top-patches', 'top-images'] as const;
@@ -31,6 +31,9 @@ export function channelList(v: string): number[] {
 }
 
 /** Adds `convkit visualize` to the program. */
+/** Most activation-maximisation steps: each is a forward and a backward pass, so 1e9 ran for days. */
+const MAX_STEPS = 10_000;
+
 export function registerVisualizeCommand(program: Command): void {
   program.command('visualize')
     .description('what a layer learned, as a labelled grid PNG: its filters, inputs that maximise each channel, or the dataset patches and images that excite each channel most')
@@ -41,11 +44,11 @@ export function registerVisualizeCommand(program: Command): void {
     .option('--test-limit <n>', 'top-patches, top-images: search only the first N test images (default 2000)', setting('testLimit', '--test-limit'))
     .option('--channels <list>', 'channels (filters) to show, e.g. 0-7,12 (default: the first 64 for filters, the first 16 otherwise)', channelList)
     .option('--k <n>', 'top-patches, top-images: how many per channel (at most 64)', integer('k', 1, 64), 8)
-    .option('--steps <n>', 'maximize: gradient-ascent steps', integer('steps', 1), 200)
+    .option('--steps <n>', `maximize: gradient-ascent steps (at most ${MAX_STEPS})`, integer('steps', 1, MAX_STEPS), 200)
     .option('--scale <n>', 'enlarge each cell by this integer factor (default: to at least 48 pixels)', integer('scale', 1))
     .requiredOption('--out <file>', 'the PNG to write')
-    .option('--mean <list>', 'per-channel mean of pixel/255 to normalise with (default: the model file\'s; ONNX: ImageNet\'s for colour inputs ≥ 64 px)', numberList('--mean', false))
-    .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', numberList('--std', true))
+    .option('--mean <list>', 'per-channel mean of pixel/255 to normalise with (default: the model file\'s; ONNX: ImageNet\'s for colour inputs ≥ 64 px)', statisticList('mean'))
+    .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', statisticList('std'))
     .addOption(backendOption('compute backend'))
     .addOption(threadsOption('compute threads for the wasm backend (default: all cores)'))
     .addOption(jsonOption('print the result, with the numbers behind the picture, as one JSON object'))

@@ -19,6 +19,15 @@ export interface DataInfo {
 const maxStoredSide = (side: number) => Math.max(2 * side, side + 64);
 
 /**
+ * The range of each per-channel statistic of pixel/255, for model files and for the flags that
+ * set them alike (a flag outside it would write a model file its own loader refuses).
+ */
+export const STATISTIC_RANGES = {
+  mean: { ok: (x: number) => x >= 0 && x <= 1, range: 'in [0, 1]' },
+  std: { ok: (x: number) => x > 0 && x <= 1, range: 'in (0, 1]' },
+} as const;
+
+/**
  * Checks a model file's metadata.data against the architecture it describes. The header is not
  * covered by the weight checksum, and prediction and evaluation allocate and normalise by these
  * numbers, so every field is checked: channels equal to the input's, stored sizes from the
@@ -43,8 +52,8 @@ export function checkDataInfo(value: unknown, inputShape: Shape, outputShape: Sh
     if (!Array.isArray(v) || v.length !== C) fail(`${key} must list ${C} value(s), one per channel, got ${JSON.stringify(v)}`);
     (v as unknown[]).forEach((x, c) => { if (typeof x !== 'number' || !ok(x)) fail(`${key}[${c}] is ${JSON.stringify(x)}, must be ${range}`); });
   };
-  perChannel('mean', (x) => x >= 0 && x <= 1, 'in [0, 1]');
-  perChannel('std', (x) => x > 0 && x <= 1, 'in (0, 1]');
+  perChannel('mean', STATISTIC_RANGES.mean.ok, STATISTIC_RANGES.mean.range);
+  perChannel('std', STATISTIC_RANGES.std.ok, STATISTIC_RANGES.std.range);
   if (d.classes !== undefined) {
     const K = outputShape.length === 1 ? outputShape[0] : undefined;
     if (!Array.isArray(d.classes) || !d.classes.every((c) => typeof c === 'string') || (K !== undefined && d.classes.length !== K)) {

@@ -1,6 +1,6 @@
 import { ConfigError, specKeys } from '../errors.js';
 import type { Shape, Tensor } from '../tensor.js';
-import { Layer, type RunContext } from './layer.js';
+import { Layer, type RunContext, finiteNumber } from './layer.js';
 
 export interface ActivationSpec {
   type: 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'leakyrelu' | 'relu6' | 'hardsigmoid' | 'gelu';
@@ -39,7 +39,7 @@ export class Activation extends Layer {
     super();
     this.type = spec.type;
     this.name = name;
-    this.slope = spec.type === 'leakyrelu' ? spec.slope ?? 0.01 : 0;
+    this.slope = spec.type === 'leakyrelu' ? finiteNumber(spec.slope, 0.01, 'slope', name) : 0;
     this.cap = spec.type === 'relu6' ? 6 : Infinity;
     this.alpha = spec.type === 'hardsigmoid' ? spec.alpha ?? 1 / 6 : 0;
     this.beta = spec.type === 'hardsigmoid' ? spec.beta ?? 0.5 : 0;

@@ -3,7 +3,7 @@ import { ConfigError, ShapeError, specKeys } from '../errors.js';
 import { type InitName, initWeights } from '../init.js';
 import type { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeToString } from '../tensor.js';
-import { Layer, type Param, type RunContext, pair } from './layer.js';
+import { Layer, type Param, type RunContext, flag, initName, pair } from './layer.js';
 
 export interface Conv2dSpec {
   type: 'conv2d';
@@ -59,8 +59,8 @@ export class Conv2d extends Layer {
     }
     this.groups = spec.groups ?? 1;
     if (!Number.isInteger(this.groups) || this.groups < 1) throw new ConfigError(`layer "${name}": groups must be a positive integer, got ${JSON.stringify(spec.groups)}`);
-    this.useBias = spec.bias ?? true;
-    this.init = spec.init ?? 'he';
+    this.useBias = flag(spec.bias, true, 'bias', name);
+    this.init = initName(spec.init, name);
   }
 
   config(): Record<string, unknown> {

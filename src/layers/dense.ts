@@ -3,7 +3,7 @@ import { ConfigError, specKeys } from '../errors.js';
 import { type InitName, initWeights } from '../init.js';
 import type { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeSize } from '../tensor.js';
-import { Layer, type Param, type RunContext } from './layer.js';
+import { Layer, type Param, type RunContext, flag, initName } from './layer.js';
 
 export interface DenseSpec {
   type: 'dense';
@@ -26,6 +26,8 @@ export class Dense extends Layer {
     super();
     this.name = name;
     if (!Number.isInteger(spec.units) || spec.units < 1) throw new ConfigError(`layer "${name}": units must be a positive integer`);
+    flag(spec.bias, true, 'bias', name);
+    initName(spec.init, name);
   }
 
   config(): Record<string, unknown> {

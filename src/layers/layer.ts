@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/backend.js';
-import { ShapeError } from '../errors.js';
+import { ConfigError, ShapeError } from '../errors.js';
+import { INIT_NAMES, type InitName } from '../init.js';
 import type { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
 
@@ -145,4 +146,30 @@ export function pair(v: number | readonly number[] | undefined, fallback: number
     throw new ShapeError(`layer "${layer}": ${what} must be a non-negative integer or a pair of them, got ${JSON.stringify(v)}`);
   }
   return [p[0], p[1]];
+}
+
+/**
+ * Reads an optional true/false setting of a layer spec. Specs come from JSON (model files, the
+ * playground), where a string or a number would otherwise be taken as truthy by one backend and
+ * as 0 by another.
+ */
+export function flag(v: unknown, fallback: boolean, what: string, layer: string): boolean {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'boolean') throw new ConfigError(`layer "${layer}": ${what} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Reads an optional number of a layer spec that must be finite and satisfy `ok` (described by `range`). */
+export function finiteNumber(v: unknown, fallback: number, what: string, layer: string, ok: (x: number) => boolean = () => true, range = 'a finite number'): number {
+  if (v === undefined || v === null) return fallback;
+  // Finite as a float32 too: kernels compute in float32, where 1e300 is infinite.
+  if (typeof v !== 'number' || !Number.isFinite(Math.fround(v)) || !ok(v)) throw new ConfigError(`layer "${layer}": ${what} must be ${range}, got ${JSON.stringify(v) ?? String(v)}`);
+  return v;
+}
+
+/** Reads an optional weight initialisation name. */
+export function initName(v: unknown, layer: string): InitName {
+  if (v === undefined || v === null) return 'he';
+  if (!(INIT_NAMES as readonly unknown[]).includes(v)) throw new ConfigError(`layer "${layer}": init must be one of ${INIT_NAMES.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as InitName;
 }

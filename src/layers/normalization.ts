@@ -2,7 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import { ConfigError, ShapeError, specKeys } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
-import { Layer, type Param, type RunContext, type StateTensor } from './layer.js';
+import { Layer, type Param, type RunContext, type StateTensor, finiteNumber } from './layer.js';
 
 export interface BatchNormSpec {
   type: 'batchnorm2d';
@@ -41,9 +41,8 @@ export class BatchNorm extends Layer {
   constructor(private spec: BatchNormSpec, name: string) {
     super();
     this.name = name;
-    this.momentum = spec.momentum ?? 0.1;
-    this.eps = spec.eps ?? 1e-5;
-    if (!(this.momentum >= 0 && this.momentum <= 1) || !(this.eps > 0)) throw new ConfigError(`layer "${name}": momentum must be in [0, 1] and eps positive`);
+    this.momentum = finiteNumber(spec.momentum, 0.1, 'momentum', name, (x) => x >= 0 && x <= 1, 'in [0, 1]');
+    this.eps = finiteNumber(spec.eps, 1e-5, 'eps', name, (x) => x > 0, 'a positive number');
     if (spec.affine !== undefined && typeof spec.affine !== 'boolean') throw new ConfigError(`layer "${name}": affine must be true or false, got ${JSON.stringify(spec.affine)}`);
     this.affine = spec.affine ?? true;
   }
@@ -176,9 +175,10 @@ export class Lrn extends Layer {
     super();
     this.name = name;
     this.size = spec.size ?? 5;
-    this.alpha = spec.alpha ?? 1e-4;
-    this.beta = spec.beta ?? 0.75;
-    this.k = spec.k ?? 2;
+    // α ≥ 0 and k > 0 keep the base k + α/n·Σa² positive, so its power is finite for any β.
+    this.alpha = finiteNumber(spec.alpha, 1e-4, 'alpha', name, (x) => x >= 0, 'a number ≥ 0');
+    this.beta = finiteNumber(spec.beta, 0.75, 'beta', name);
+    this.k = finiteNumber(spec.k, 2, 'k', name, (x) => x > 0, 'a positive number');
     if (!Number.isInteger(this.size) || this.size < 1) throw new ConfigError(`layer "${name}": size must be a positive integer`);
     this.before = spec.before ?? Math.floor(this.size / 2);
     if (!Number.isInteger(this.before) || this.before < 0 || this.before >= this.size) {

@@ -1,7 +1,7 @@
 import type { Pool2dGeometry } from '../backend/backend.js';
 import { ConfigError, ShapeError, specKeys } from '../errors.js';
 import { type Shape, Tensor, shapeToString } from '../tensor.js';
-import { Layer, type RunContext, pair } from './layer.js';
+import { Layer, type RunContext, flag, pair } from './layer.js';
 
 export interface Pool2dSpec {
   type: 'maxpool2d' | 'avgpool2d';
@@ -38,6 +38,8 @@ export class Pool2d extends Layer {
     this.kernel = pair(spec.kernel, 1, 'kernel', name);
     this.stride = pair(spec.stride ?? spec.kernel, 1, 'stride', name);
     this.padding = pair(spec.padding, 0, 'padding', name);
+    flag(spec.ceil, false, 'ceil', name);
+    if (spec.type === 'avgpool2d') flag(spec.countPad, true, 'countPad', name);
     if (this.kernel[0] < 1 || this.kernel[1] < 1 || this.stride[0] < 1 || this.stride[1] < 1) {
       throw new ConfigError(`layer "${name}": kernel and stride must be at least 1`);
     }

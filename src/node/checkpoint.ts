@@ -1,4 +1,4 @@
-import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { ConvkitError, FormatError } from '../errors.js';
@@ -120,6 +120,9 @@ const LOCK = 'convkit.lock';
 /** The process id in a lock file; undefined if the file is gone or holds something else. */
 function lockHolder(file: string): number | undefined {
   try {
+    // Only a small regular file can be a lock: reading a FIFO put there would wait forever.
+    const stats = lstatSync(file);
+    if (!stats.isFile() || stats.size > 64) return undefined;
     const text = readFileSync(file, 'utf8');
     return /^\d+\n$/.test(text) ? Number(text) : undefined;
   } catch {

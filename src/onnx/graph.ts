@@ -43,27 +43,70 @@ export interface Constant {
 /** Small integer vectors known at import time (shapes and their pieces); 'N' is the batch size. */
 export type StaticValue = (number | 'N')[];
 
-export type Attributes = Map<string, number | number[] | string>;
-
 /** protobufjs gives 64-bit integers as Long objects. */
 export function num(v: unknown): number {
   return v !== null && typeof v === 'object' && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v);
 }
 
-export function attributes(n: OnnxNode): Attributes {
-  const m: Attributes = new Map();
-  const A = onnx.AttributeProto.AttributeType;
-  for (const a of n.attribute) {
-    switch (a.type) {
-      case A.INT: m.set(a.name!, num(a.i)); break;
-      case A.INTS: m.set(a.name!, (a.ints ?? []).map(num)); break;
-      case A.FLOAT: m.set(a.name!, a.f!); break;
-      case A.FLOATS: m.set(a.name!, (a.floats ?? []).slice()); break;
-      case A.STRING: m.set(a.name!, new TextDecoder().decode(a.s!)); break;
-      default: break;
-    }
+const TYPE_NAMES: Record<number, string> = { 1: 'a float', 2: 'an integer', 3: 'a string', 4: 'a tensor', 6: 'floats', 7: 'integers', 8: 'strings' };
+
+/**
+ * A node's attributes, each read with the type its operator defines: an attribute of another
+ * type, a non-finite float or an integer beyond 2^53 is a FormatError naming the node and the
+ * attribute (a file could otherwise hand a list where a number belongs, or the reverse).
+ */
+export class Attributes {
+  private readonly byName = new Map<string, OnnxTypes.IAttributeProto>();
+
+  constructor(private readonly node: OnnxNode, private readonly fail: (problem: string) => never) {
+    for (const a of node.attribute) this.byName.set(a.name ?? '', a);
   }
-  return m;
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  int(name: string): number | undefined {
+    const a = this.typed(name, onnx.AttributeProto.AttributeType.INT, 'an integer');
+    return a && this.integer(name, num(a.i));
+  }
+
+  ints(name: string): number[] | undefined {
+    const a = this.typed(name, onnx.AttributeProto.AttributeType.INTS, 'a list of integers');
+    return a && (a.ints ?? []).map((v) => this.integer(name, num(v)));
+  }
+
+  /** ONNX floats; an integer is taken as its value. */
+  float(name: string): number | undefined {
+    const A = onnx.AttributeProto.AttributeType;
+    const a = this.byName.get(name);
+    if (a?.type === A.INT) return this.integer(name, num(a.i));
+    const t = this.typed(name, A.FLOAT, 'a float');
+    if (!t) return undefined;
+    const f = t.f ?? 0;
+    if (!Number.isFinite(f)) this.bad(name, `must be finite, got ${f}`);
+    return f;
+  }
+
+  string(name: string): string | undefined {
+    const a = this.typed(name, onnx.AttributeProto.AttributeType.STRING, 'a string');
+    return a && new TextDecoder().decode(a.s ?? new Uint8Array(0));
+  }
+
+  private typed(name: string, type: number, what: string): OnnxTypes.IAttributeProto | undefined {
+    const a = this.byName.get(name);
+    if (a && a.type !== type) this.bad(name, `must be ${what}, got ${TYPE_NAMES[a.type ?? 0] ?? `attribute type ${a.type}`}`);
+    return a;
+  }
+
+  private integer(name: string, v: number): number {
+    if (!Number.isSafeInteger(v)) this.bad(name, `holds ${v}, not an integer ONNX can mean here`);
+    return v;
+  }
+
+  private bad(name: string, problem: string): never {
+    return this.fail(`node "${this.node.name}" (${this.node.opType}): attribute "${name}" ${problem}`);
+  }
 }
 
 /** Reads a FLOAT or INT64 tensor, checking its claimed size against the file's. */

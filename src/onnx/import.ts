@@ -2,13 +2,19 @@ import type { Backend } from '../backend/backend.js';
 import { ConvkitError, FormatError } from '../errors.js';
 import { type LayerSpec, createLayer } from '../layers/index.js';
 import { INPUT, Model, type ModelSpec, type NodeSpec } from '../model/model.js';
-import { type Constant, type OnnxNode, type Produced, type StaticValue, attributes, describeView, readTensor } from './graph.js';
+import { Attributes, type Constant, type OnnxNode, type Produced, type StaticValue, describeView, readTensor } from './graph.js';
 import { fusePatterns } from './patterns.js';
 import { type ImportContext, OP_IMPORTERS } from './ops/index.js';
 import { onnx, type OnnxTypes } from './proto.js';
 
 /** ONNX operators convkit can import (those that CNN exporters such as torch.onnx produce): the importer table's keys. */
 export const SUPPORTED_OPS: readonly string[] = Object.keys(OP_IMPORTERS);
+
+/**
+ * Most values a shape computation (Shape, Gather, Concat…) may hold at import time: shapes have
+ * a handful of dimensions, and a chain of Concats of a vector with itself would double it per node.
+ */
+export const MAX_KNOWN_VALUES = 64;
 
 /** An ONNX file uses operators convkit does not have; lists each with its node name. */
 export class UnsupportedOnnxError extends ConvkitError {}
@@ -66,6 +72,8 @@ class GraphBuilder {
   readonly constants = new Map<string, Constant>();
   readonly statics = new Map<string, StaticValue>();
   private readonly names = new Set<string>([INPUT]);
+  /** The next suffix to try for each base name, so that many nodes of one name stay linear. */
+  private readonly nextSuffix = new Map<string, number>();
 
   constructor(private readonly fail: (p: string) => never) {}
 
@@ -90,7 +98,9 @@ class GraphBuilder {
     let base = (n.name || n.output?.[0] || n.opType || 'node').replace(/[^A-Za-z0-9_.\-]/g, '_').replace(/^\.+/, '') || 'node';
     if (base === INPUT) base = `${base}_`;
     let name = base;
-    for (let k = 2; this.names.has(name); k++) name = `${base}_${k}`;
+    let k = this.nextSuffix.get(base) ?? 2;
+    while (this.names.has(name)) name = `${base}_${k++}`;
+    this.nextSuffix.set(base, k);
     this.names.add(name);
     return name;
   }
@@ -106,7 +116,7 @@ class GraphBuilder {
     };
     const cx: ImportContext = {
       node: n,
-      at: attributes(n),
+      at: new Attributes(n, fail),
       fail,
       input: (i, allowPad = false) => {
         const p = produced(i, allowPad);
@@ -127,7 +137,10 @@ class GraphBuilder {
       known: (i) => this.statics.get(n.input[i] ?? ''),
       setProduced: (p, o) => { this.produced.set(out(o), p); },
       setConstant: (c, o) => this.addConstant(out(o), c),
-      setKnown: (v, o) => { this.statics.set(out(o), v); },
+      setKnown: (v, o) => {
+        if (v.length > MAX_KNOWN_VALUES) fail(`node "${n.name}" (${n.opType}): a shape computation of ${v.length} values, more than the ${MAX_KNOWN_VALUES} a shape can have`);
+        this.statics.set(out(o), v);
+      },
       emit: (layer, inputs, weights = {}) => this.emit(n, layer, inputs, weights),
     };
     return cx;
@@ -135,7 +148,11 @@ class GraphBuilder {
 
   private emit(n: OnnxNode, layer: LayerSpec, inputs: Produced[], weights: Record<string, Float32Array>): Produced {
     const name = this.uniqueName(n);
-    for (const [suffix, w] of Object.entries(weights)) this.weights.set(`${name}.${suffix}`, w);
+    for (const [suffix, w] of Object.entries(weights)) {
+      // NaN or infinite weights (or ones that overflow when scaled: Div by 1e-45, Gemm's alpha) make every output garbage.
+      if (!w.every(Number.isFinite)) this.fail(`node "${n.name}" (${n.opType}): its ${suffix} holds NaN or infinite values`);
+      this.weights.set(`${name}.${suffix}`, w);
+    }
     this.nodes.push({ name, layer, inputs: inputs.map((p) => p.node) });
     // Per-example output shape, needed by later nodes (Flatten checks, GlobalAveragePool).
     let shape;

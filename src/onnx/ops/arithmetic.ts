@@ -74,6 +74,7 @@ export function Sub(cx: ImportContext): void {
 }
 
 export function Mul(cx: ImportContext): void {
+  if (cx.node.input.length !== 2) cx.fail(`Mul "${cx.node.name}": takes 2 inputs, got ${cx.node.input.length}`);
   if (foldShapeArithmetic(cx)) return;
   const k = split(cx);
   if (k) return perChannel(cx, k.x, k.c, (v) => v, () => 0);
@@ -93,12 +94,12 @@ export function Div(cx: ImportContext): void {
 export function ReduceMean(cx: ImportContext): void {
   const n = cx.node;
   const x = cx.input(0);
-  const axes = ((cx.at.get('axes') as number[] | undefined) ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
+  const axes = (cx.at.ints('axes') ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
   if (x.shape.length !== 3 || axes.length !== 2 || axes[0] !== 2 || axes[1] !== 3) {
     cx.fail(`ReduceMean "${n.name}": only the mean over height and width (axes 2, 3) of a [N, C, H, W] tensor is supported`);
   }
   const pooled = cx.emit({ type: 'globalavgpool2d' }, [x]);
-  if (((cx.at.get('keepdims') as number | undefined) ?? 1) === 0) cx.emit({ type: 'flatten' }, [pooled]);
+  if ((cx.at.int('keepdims') ?? 1) === 0) cx.emit({ type: 'flatten' }, [pooled]);
 }
 
 /** Pow and Sqrt appear in PyTorch's decomposed layer norm, which the importer fuses before this walk. */

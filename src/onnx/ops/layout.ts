@@ -9,7 +9,7 @@ import type { ImportContext } from './context.js';
 export function Transpose(cx: ImportContext): void {
   const n = cx.node;
   const x = cx.view(0);
-  const perm = (cx.at.get('perm') as number[] | undefined) ?? [];
+  const perm = cx.at.ints('perm') ?? [];
   const is = (p: number[]) => perm.length === p.length && perm.every((v, i) => v === p[i]);
   if (!x.view && x.shape.length === 3 && is([0, 2, 3, 1])) return cx.setProduced({ ...x, view: { kind: 'channels-last' } });
   if (x.view?.kind === 'channels-last' && is([0, 3, 1, 2])) return cx.setProduced({ node: x.node, shape: x.shape });
@@ -20,7 +20,7 @@ export function Transpose(cx: ImportContext): void {
 /** Slice of a shape known at import time (evaluated), or of channels (a channelslice layer). */
 export function Slice(cx: ImportContext): void {
   const { node: n, at } = cx;
-  const arg = (i: number, attr: string): StaticValue | undefined => (n.input[i] ? cx.known(i) : (at.get(attr) as number[] | undefined));
+  const arg = (i: number, attr: string): StaticValue | undefined => (n.input[i] ? cx.known(i) : at.ints(attr));
   const [starts, ends, axes, steps] = [arg(1, 'starts'), arg(2, 'ends'), arg(3, 'axes'), arg(4, 'steps')];
   if (!starts || !ends || (n.input[3] && !axes) || (n.input[4] && !steps) || [starts, ends, axes ?? [], steps ?? []].some((v) => v.includes('N'))) {
     cx.fail(`Slice "${n.name}": starts, ends, axes and steps must be known at import time`);
@@ -49,10 +49,10 @@ export function Slice(cx: ImportContext): void {
 export function Split(cx: ImportContext): void {
   const { node: n, at } = cx;
   const x = cx.input(0);
-  const axis = (at.get('axis') as number | undefined) ?? 0;
+  const axis = at.int('axis') ?? 0;
   if (axis !== 1 && axis !== -(x.shape.length)) cx.fail(`Split "${n.name}": only splits of channels (axis 1) are supported, not axis ${axis}`);
   const C = x.shape[0], k = n.output.length;
-  const given = n.input[1] ? cx.known(1) : (at.get('split') as number[] | undefined);
+  const given = n.input[1] ? cx.known(1) : at.ints('split');
   if (n.input[1] && !given) cx.fail(`Split "${n.name}": the split sizes must be known at import time`);
   if (!given && C % k !== 0) cx.fail(`Split "${n.name}": ${C} channels do not split into ${k} equal parts`);
   const sizes = (given ?? Array.from({ length: k }, () => C / k)) as number[];

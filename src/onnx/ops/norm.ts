@@ -6,7 +6,7 @@ export function BatchNormalization(cx: ImportContext): void {
   const [scale, bias, mean, variance] = ['scale', 'bias', 'mean', 'variance'].map((what, i) => cx.constant(i + 1, what));
   const C = x.shape[0];
   if ([scale, bias, mean, variance].some((t) => t.values.length !== C)) cx.fail(`BatchNormalization "${n.name}": parameters must have ${C} values`);
-  cx.emit({ type: 'batchnorm2d', eps: (at.get('epsilon') as number) ?? 1e-5, momentum: 1 - ((at.get('momentum') as number) ?? 0.9) }, [x], {
+  cx.emit({ type: 'batchnorm2d', eps: at.float('epsilon') ?? 1e-5, momentum: 1 - (at.float('momentum') ?? 0.9) }, [x], {
     weight: Float32Array.from(scale.values), bias: Float32Array.from(bias.values),
     running_mean: Float32Array.from(mean.values), running_var: Float32Array.from(variance.values),
   });
@@ -14,11 +14,11 @@ export function BatchNormalization(cx: ImportContext): void {
 
 export function LRN(cx: ImportContext): void {
   const { at } = cx;
-  const size = at.get('size') as number;
-  if (!Number.isInteger(size) || size < 1) cx.fail(`LRN "${cx.node.name}": size must be a positive integer, got ${JSON.stringify(size)}`);
+  const size = at.int('size') ?? 0;
+  if (size < 1) cx.fail(`LRN "${cx.node.name}": size must be a positive integer, got ${JSON.stringify(size)}`);
   // ONNX's window is [c − ⌊(size−1)/2⌋, c + ⌈(size−1)/2⌉]: for even sizes one channel fewer before c than convkit's default.
   const before = Math.floor((size - 1) / 2);
-  cx.emit({ type: 'lrn', size, alpha: (at.get('alpha') as number) ?? 1e-4, beta: (at.get('beta') as number) ?? 0.75, k: (at.get('bias') as number) ?? 1,
+  cx.emit({ type: 'lrn', size, alpha: at.float('alpha') ?? 1e-4, beta: at.float('beta') ?? 0.75, k: at.float('bias') ?? 1,
     ...(before !== Math.floor(size / 2) ? { before } : {}) }, [cx.input(0)]);
 }
 
@@ -36,8 +36,8 @@ export function LayerNormalization(cx: ImportContext): void {
   if (n.output.slice(1).some((o) => o)) cx.fail(`LayerNormalization "${n.name}": its mean and inverse standard deviation outputs are not supported`);
   const rank = x.shape.length + 1;
   const normalise = (a: number) => (a < 0 ? a + rank : a);
-  const axis = normalise((at.get('axis') as number | undefined) ?? -1);
-  const over = ((at.get('axes') as number[] | undefined) ?? Array.from({ length: rank - axis }, (_, k) => axis + k)).map(normalise);
+  const axis = normalise(at.int('axis') ?? -1);
+  const over = (at.ints('axes') ?? Array.from({ length: rank - axis }, (_, k) => axis + k)).map(normalise);
   // ONNX axis k of the tensor as ONNX sees it is convkit's (NCHW) axis order[k].
   const order = x.view ? [0, 2, 3, 1] : Array.from({ length: rank }, (_, k) => k);
   const dims = [0, ...x.shape];
@@ -51,7 +51,7 @@ export function LayerNormalization(cx: ImportContext): void {
     if (c.values.length !== C) cx.fail(`LayerNormalization "${n.name}": its ${what} must have ${C} values, one per channel (got ${JSON.stringify(c.dims)})`);
     return Float32Array.from(c.values, Number);
   };
-  const p = cx.emit({ type: 'layernorm2d', eps: (at.get('epsilon') as number | undefined) ?? 1e-5 }, [{ node: x.node, shape: x.shape }],
+  const p = cx.emit({ type: 'layernorm2d', eps: at.float('epsilon') ?? 1e-5 }, [{ node: x.node, shape: x.shape }],
     { weight: param(1, 'scale', 1), bias: param(2, 'bias', 0) });
   if (x.view) cx.setProduced({ ...p, view: x.view });
 }

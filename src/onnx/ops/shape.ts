@@ -23,7 +23,7 @@ export function Gather(cx: ImportContext): void {
 /** Cast of a shape value or a file tensor (PyTorch casts shape arithmetic between integer types). */
 export function Cast(cx: ImportContext): void {
   const n = cx.node;
-  const to = cx.at.get('to') as number | undefined;
+  const to = cx.at.int('to');
   const toFloat = to === 1 || to === 10 || to === 11;
   const known = cx.known(0);
   if (known && !cx.isConstant(0)) return cx.setKnown(toFloat ? known : known.map((v) => (v === 'N' ? v : Math.trunc(v))));

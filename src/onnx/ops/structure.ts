@@ -3,7 +3,7 @@ import type { ImportContext } from './context.js';
 
 export function Flatten(cx: ImportContext): void {
   if (cx.isConstant(0)) return foldFlatten(cx);
-  if (((cx.at.get('axis') as number) ?? 1) !== 1) cx.fail(`Flatten "${cx.node.name}": only axis 1 is supported`);
+  if ((cx.at.int('axis') ?? 1) !== 1) cx.fail(`Flatten "${cx.node.name}": only axis 1 is supported`);
   cx.emit({ type: 'flatten' }, [cx.input(0)]);
 }
 
@@ -14,8 +14,10 @@ export function Reshape(cx: ImportContext): void {
   if (cx.isConstant(0)) return foldReshape(cx, target);
   if (channelShuffleStep(cx, target)) return;
   const x = cx.input(0);
-  // [N or a fixed batch, -1 or the feature count]: a flatten.
-  const flat = target.length === 2 && (target[1] === -1 || target[1] === shapeSize(x.shape));
+  // [N or a fixed batch, -1 or the feature count]: a flatten (at most one -1, as ONNX requires).
+  const [batch, features] = target;
+  const batchOk = batch === 'N' || batch === 0 || (Number.isSafeInteger(batch) && (batch as number) >= 1) || (batch === -1 && features !== -1);
+  const flat = target.length === 2 && batchOk && (features === -1 || features === shapeSize(x.shape));
   if (!flat) cx.fail(`Reshape "${n.name}": only flattening to [N, features] is supported (target ${JSON.stringify(target)})`);
   cx.emit({ type: 'flatten' }, [x]);
 }
@@ -50,7 +52,7 @@ export function Dropout(cx: ImportContext): void {
   if (cx.isConstant(0)) return cx.setConstant(cx.constant(0, 'input'));
   const x = cx.input(0);
   // Opset ≥ 12 passes the ratio as an optional input; older opsets as an attribute.
-  const ratio = (cx.at.get('ratio') as number) ?? (cx.node.input[1] ? Number(cx.constant(1, 'ratio').values[0]) : 0.5);
+  const ratio = cx.at.float('ratio') ?? (cx.node.input[1] ? Number(cx.constant(1, 'ratio').values[0]) : 0.5);
   cx.emit({ type: 'dropout', rate: ratio }, [x]);
 }
 
@@ -70,7 +72,7 @@ export function Concat(cx: ImportContext): void {
   // Shape arithmetic (pieces of a target shape) is evaluated at import time.
   const known = n.input.map((_, i) => cx.known(i));
   if (known.every((k) => k)) return cx.setKnown(known.flatMap((k) => k!));
-  const axis = cx.at.get('axis') as number;
+  const axis = cx.at.int('axis');
   if (axis !== 1 && axis !== -3) cx.fail(`Concat "${n.name}": only channel concatenation (axis 1) is supported`);
   cx.emit({ type: 'concat' }, n.input.map((_, i) => cx.input(i)));
 }
@@ -78,8 +80,8 @@ export function Concat(cx: ImportContext): void {
 export function Pad(cx: ImportContext): void {
   const { node: n, at } = cx;
   const x = cx.input(0, true);
-  const mode = (at.get('mode') as string | undefined) ?? 'constant';
-  const pads = (at.get('pads') as number[] | undefined) ?? (n.input[1] ? cx.known(1) as number[] : undefined);
+  const mode = at.string('mode') ?? 'constant';
+  const pads = at.ints('pads') ?? (n.input[1] ? cx.known(1) as number[] : undefined);
   const value = n.input[2] ? Number(cx.constant(2, 'constant value').values[0]) : 0;
   if (mode !== 'constant' || value !== 0 || !pads || pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5] || pads[2] !== pads[6] || pads[3] !== pads[7] || x.pad) {
     cx.fail(`Pad "${n.name}": only symmetric zero padding of height and width is supported`);
@@ -94,7 +96,7 @@ function squeezeOrUnsqueeze(cx: ImportContext): void {
   if (known) return cx.setKnown(known);
   // Trailing unit axes on a flat [N, C] tensor (as around BatchNormalization of features) change nothing here.
   const x = cx.input(0, true);
-  const axes = (at.get('axes') as number[] | undefined) ?? (n.input[1] ? (cx.known(1) as number[] | undefined) : undefined);
+  const axes = at.ints('axes') ?? (n.input[1] ? (cx.known(1) as number[] | undefined) : undefined);
   if (x.shape.length !== 1 || !axes || axes.some((a) => a < 2)) cx.fail(`${n.opType} "${n.name}": only trailing unit axes on flat features are supported`);
   cx.setProduced(x);
 }
@@ -104,7 +106,7 @@ export const Unsqueeze = squeezeOrUnsqueeze;
 /** Flatten of a known tensor: the same values as [d0, rest]. */
 function foldFlatten(cx: ImportContext): void {
   const c = cx.constant(0, 'input');
-  const axis = (cx.at.get('axis') as number) ?? 1;
+  const axis = cx.at.int('axis') ?? 1;
   const a = axis < 0 ? axis + c.dims.length : axis;
   if (a < 0 || a > c.dims.length) cx.fail(`Flatten "${cx.node.name}": axis ${axis} out of range for ${JSON.stringify(c.dims)}`);
   const prod = (d: number[]) => d.reduce((p, q) => p * q, 1);
@@ -132,7 +134,7 @@ function foldReshape(cx: ImportContext, target: (number | 'N')[]): void {
 function foldSqueeze(cx: ImportContext): void {
   const n = cx.node;
   const c = cx.constant(0, 'input');
-  const axes = (cx.at.get('axes') as number[] | undefined) ?? (n.input[1] ? (cx.known(1) as number[] | undefined) : undefined);
+  const axes = cx.at.ints('axes') ?? (n.input[1] ? (cx.known(1) as number[] | undefined) : undefined);
   let dims: number[];
   if (n.opType === 'Squeeze') {
     const rank = c.dims.length;
