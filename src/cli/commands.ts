@@ -11,7 +11,7 @@ import { DEFAULT_MEMORY_LIMIT } from '../model/memory.js';
 import { receptiveFields } from '../model/receptive-field.js';
 import { zoo, zooEntry } from '../model/zoo.js';
 import { type DataInfo, dataInfo, datasetNames, loadDataset, loadDatasetSplits } from '../node/datasets.js';
-import { checkWritable, loadModel, saveModel } from '../node/files.js';
+import { checkWritable, saveModel } from '../node/files.js';
 import { readGreyImage } from '../node/image.js';
 import { squarePlanes } from '../node/folder.js';
 import { loadAnyModel, readLabels, recordedInput, storedSize } from './model-source.js';
@@ -167,7 +167,7 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
     ({ model, state: resume } = ck);
     settings = checkRunSettings(ck.run, ck.file);
     settings.out = resumedOut(settings.out, o.out, ck.file);
-    checkFineTuneSettings(settings.fineTune, ck.file);
+    checkFineTuneSettings(settings.fineTune, ck.file, model);
     if (o.epochs !== undefined) settings.epochs = o.epochs;
     out.text(`Resuming from ${ck.file}: epoch ${resume.epoch}, batch ${resume.batch}`);
   } else if (o.from) {
@@ -287,11 +287,13 @@ export interface EvalCommandOptions extends CommonOptions {
 export async function evalCommand(o: EvalCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
-  const { model, metadata } = loadModel(o.modelFile, backend);
+  const { model, metadata, onnx } = loadAnyModel(o.modelFile, backend);
   model.memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
   checkCommandMemory(model.estimateMemory({ batchSize: EVAL_BATCH, training: false }), o.memoryLimit, model.name);
-  const info = metadata.data as DataInfo | undefined;
-  const datasetName = o.dataset ?? info?.dataset ?? 'mnist';
+  // Images prepared as predict prepares them: the file's checked description, ImageNet's for imported colour models.
+  const info = recordedInput(model, metadata, o.modelFile);
+  const datasetName = o.dataset || info?.dataset || (onnx ? undefined : 'mnist');
+  if (datasetName === undefined) throw new ConfigError(`eval needs --dataset for ${o.modelFile}: an ONNX file records no dataset (e.g. --dataset folder:PATH)`);
   const testSet = limitDataset(loadDataset(datasetName, 'test', info ? { size: info.height, channels: info.channels as 1 | 3, mean: info.mean, std: info.std } : {}), o.testLimit);
   checkClassCount(model, testSet);
   const t0 = performance.now();

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { backendNames } from '../backend/index.js';
 import { MAX_THREADS, checkThreads } from '../backend/wasm.js';
 import { ConvkitError } from '../errors.js';
+import { statisticsProblem } from '../io/data-info.js';
 import { type SettingName, describeRule, satisfies, settingRules, weightDecayTargets } from '../train/settings.js';
 import { closeBackends, evalCommand, infoCommand, predictCommand, summaryCommand, trainCommand } from './commands.js';
 import { registerOnnxCommands } from './onnx-commands.js';
@@ -30,10 +31,16 @@ function setting(name: SettingName, flag: string) {
   };
 }
 
-function numberList(name: string) {
+/** --mean/--std: comma-separated numbers in the range a model file may record (a run must not save a file that cannot be loaded). */
+function statistics(key: 'mean' | 'std') {
+  const example = key === 'mean' ? '0.485,0.456,0.406' : '0.229,0.224,0.225';
   return (v: string) => {
-    const values = v.split(',').map((x) => Number(x.trim()));
-    if (values.length === 0 || !values.every(Number.isFinite)) throw new InvalidArgumentError(`${name} must be comma-separated numbers, one per channel (e.g. 0.485,0.456,0.406)`);
+    const parts = v.split(',').map((x) => x.trim());
+    const values = parts.map((x) => (x === '' ? NaN : Number(x)));
+    const bad = values.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new InvalidArgumentError(`--${key} must be comma-separated numbers, one per channel (e.g. ${example}); "${parts[bad]}" is not a number`);
+    const problem = statisticsProblem(key, values);
+    if (problem) throw new InvalidArgumentError(`--${key}: ${problem} (statistics of pixel values scaled to 0–1, e.g. ${example})`);
     return values;
   };
 }
@@ -63,8 +70,8 @@ export function buildProgram(): Command {
     .option('--new-head <n>', 'with --from: replace the classifier by a new one for the dataset\'s N classes', int('new-head', 2))
     .option('--freeze <node>', 'with --from: freeze every node up to and including this one (names as convkit summary --model-file shows)')
     .option('--lr-pretrained <x>', 'with --from: learning rate of the pretrained layers (default lr/10 with --new-head, else lr)', setting('lr', '--lr-pretrained'))
-    .option('--mean <list>', 'with --from: per-channel mean of pixel/255 to normalise with (default: the model file\'s; ImageNet\'s for imported 3-channel models of input ≥ 64)', numberList('mean'))
-    .option('--std <list>', 'with --from: per-channel standard deviation to normalise with', numberList('std'))
+    .option('--mean <list>', 'with --from: per-channel mean of pixel/255 to normalise with (default: the model file\'s; ImageNet\'s for imported 3-channel models of input ≥ 64)', statistics('mean'))
+    .option('--std <list>', 'with --from: per-channel standard deviation to normalise with', statistics('std'))
     .option('--resized-crop', 'augment with random resized crops (torchvision RandomResizedCrop; default with --from on colour folder datasets)')
     .option('--no-resized-crop', 'no random resized crops')
     .option('--dataset <name>', 'mnist, fashion-mnist or folder:PATH (PATH/<class>/*.png|jpg)', 'mnist')
@@ -100,8 +107,8 @@ export function buildProgram(): Command {
 
   program.command('eval')
     .description('test accuracy and confusion matrix of a saved model')
-    .requiredOption('--model-file <file>', 'model saved by convkit train')
-    .option('--dataset <name>', 'dataset (default: the one it was trained on)')
+    .requiredOption('--model-file <file>', 'model saved by convkit train, or an ONNX file (.onnx)')
+    .option('--dataset <name>', 'dataset (default: the one it was trained on; needed for .onnx files)')
     .option('--test-limit <n>', 'use only the first N test images', setting('testLimit', '--test-limit'))
     .addOption(backendOption())
     .addOption(threadsOption())
