@@ -5,7 +5,9 @@ narrower by dividing every channel count by a factor (group counts too, where a 
 width), so the files stay small while the family keeps its structure: its blocks, depth, branches,
 groups, squeeze-excitation and activations. Weights are set as torchvision initialises them, with
 a fixed seed; batch-norm running statistics come from forward passes in training mode, so batch
-norm is exercised. Exported with torch.onnx.export at opset 13 as a PyTorch user would.
+norm is exercised. Exported with torch.onnx.export at opset 13 as a PyTorch user would. The JSON holds PyTorch's
+parameter count (`parameters`) and that of the network as exported (`exportedParameters`: the
+exporter folds batch norms into the convolutions before them), which an import must reproduce.
 
 The input is not stored: x[i] = ((i * 7919) % 2003) / 1001.5 - 1 over the flattened [N, C, H, W]
 tensor, computed in float64 and rounded to float32 (exactly reproducible in JavaScript).
@@ -112,6 +114,29 @@ def settle_batchnorm(model, shape):
     model.eval()
 
 
+def exported_parameters(model, x):
+    """PyTorch's parameter count of the network as torch.onnx.export writes it in eval mode: each
+    batch norm that reads a convolution's output is folded into that convolution (its scale and
+    shift become the convolution's weights and bias), so it loses the batch norm's 2·C parameters
+    and gains a bias of C where the convolution had none. Found with forward hooks, so it works
+    for models that torch.fx cannot trace (ShuffleNet)."""
+    conv_of = {}
+    folded = []
+    hooks = [m.register_forward_hook(lambda m, i, o: conv_of.__setitem__(id(o), (m, o))) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    hooks += [m.register_forward_hook(lambda m, i, o: folded.append((conv_of[id(i[0])][0], m)) if id(i[0]) in conv_of else None)
+              for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    total = sum(p.numel() for p in model.parameters())
+    for conv, bn in folded:
+        total -= bn.weight.numel() + bn.bias.numel()
+        if conv.bias is None:
+            total += conv.out_channels
+    return total
+
+
 def fixed_input(shape):
     i = np.arange(int(np.prod(shape)), dtype=np.float64)
     return torch.from_numpy((((i * 7919) % 2003) / 1001.5 - 1).astype(np.float32).reshape(shape))
@@ -140,7 +165,8 @@ def export(family):
     params = sum(p.numel() for p in model.parameters())
     with open(os.path.join(OUT, f'{family}.json'), 'w') as f:
         json.dump({'family': family, 'torch': torch.__version__, 'torchvision': torchvision.__version__,
-                   'channelDivisor': FAMILIES[family][1], 'parameters': params, 'inputShape': list(shape),
+                   'channelDivisor': FAMILIES[family][1], 'parameters': params,
+                   'exportedParameters': exported_parameters(model, x), 'inputShape': list(shape),
                    'input': 'x[i] = ((i * 7919) % 2003) / 1001.5 - 1', 'output': y.flatten().tolist()}, f)
         f.write('\n')
     print(f'{family}: {params} parameters, {os.path.getsize(path)} bytes')

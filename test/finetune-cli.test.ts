@@ -6,19 +6,24 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { PNG } from 'pngjs';
 import { RefBackend } from '../src/backend/ref.js';
+import { main } from '../src/cli/main.js';
+import { checkFineTuneSettings } from '../src/cli/train-from.js';
+import { FormatError } from '../src/errors.js';
 import { Model, type ModelSpec, sequential } from '../src/model/model.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/node/checkpoint.js';
 import { loadModel, saveModel } from '../src/node/files.js';
 import { toOnnx } from '../src/onnx/export.js';
 import { loadOnnx } from '../src/onnx/import.js';
 import { Rng } from '../src/rng.js';
 import { Tensor } from '../src/tensor.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../src/train/finetune.js';
 
 ort.env.wasm.numThreads = 1;
 const backend = new RefBackend();
@@ -36,20 +41,20 @@ function lastJson(stdout: string): Record<string, any> {
 }
 
 /** Red circles, green squares, blue triangles: each of a jittered colour, random size and position, on a noisy grey background. */
-function shapePng(kind: number, rng: Rng): Buffer {
-  const png = new PNG({ width: SIZE, height: SIZE });
+function shapePng(kind: number, rng: Rng, side = SIZE): Buffer {
+  const png = new PNG({ width: side, height: side });
   const colour = [0, 1, 2].map((k) => (k === kind ? 170 : 40) + rng.int(60));
   const grey = 80 + rng.int(100), ground = [grey, grey, grey];
-  const r = 6 + rng.int(6), cx = r + rng.int(SIZE - 2 * r), cy = r + rng.int(SIZE - 2 * r);
-  for (let y = 0; y < SIZE; y++) {
-    for (let x = 0; x < SIZE; x++) {
+  const r = Math.round(side / 5) + rng.int(Math.round(side / 5)), cx = r + rng.int(side - 2 * r), cy = r + rng.int(side - 2 * r);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
       const dx = x - cx, dy = y - cy;
       const inside = kind === 0 ? dx * dx + dy * dy <= r * r
         : kind === 1 ? Math.abs(dx) <= r * 0.8 && Math.abs(dy) <= r * 0.8
           : dy <= r * 0.8 && dy >= -r && Math.abs(dx) <= (dy + r) / 2;
       const c = inside ? colour : ground;
-      for (let k = 0; k < 3; k++) png.data[(y * SIZE + x) * 4 + k] = Math.max(0, Math.min(255, c[k] + rng.int(31) - 15));
-      png.data[(y * SIZE + x) * 4 + 3] = 255;
+      for (let k = 0; k < 3; k++) png.data[(y * side + x) * 4 + k] = Math.max(0, Math.min(255, c[k] + rng.int(31) - 15));
+      png.data[(y * side + x) * 4 + 3] = 255;
     }
   }
   return PNG.sync.write(png);
@@ -136,6 +141,9 @@ describe('convkit train --from an ONNX file', () => {
     const refused = cli(['predict', '--model-file', damaged, image]);
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /damaged\.convkit: invalid training-data description \(metadata\.data\): std\[1\] is 0, must be in \(0, 1\]/);
+    const evaluated = cli(['eval', '--model-file', damaged]);
+    assert.equal(evaluated.status, 1, 'eval checks it too');
+    assert.match(evaluated.stderr, /damaged\.convkit: invalid training-data description \(metadata\.data\): std\[1\] is 0/);
   });
 
   it('the fine-tuned model exports to ONNX and ONNX Runtime Web gives the same outputs (max relative error < 1e-5)', async () => {
@@ -189,5 +197,124 @@ describe('convkit train --from an ONNX file', () => {
     assert.match(wrong.stderr, /--new-head 4, but the dataset has 3 classes \(circle, square, triangle\)/);
     const none = cli(['train', '--from', onnxFile, '--dataset', `folder:${data}`, '--epochs', '1']);
     assert.match(none.stderr, /10 outputs but the dataset has 3 classes: add --new-head 3/);
+  });
+
+  it('a checkpoint whose fine-tuning settings were tampered with is refused as damaged, naming the field, before training', () => {
+    // The checkpoint written by the killed run above: load it, change one setting, save it elsewhere.
+    const ck = loadCheckpoint(join(dir, 'ck'), backend);
+    const ft = ck.run.fineTune as Record<string, unknown>;
+    assert.equal(ft.head, 'fc1');
+    const model = ck.model;
+    checkFineTuneSettings(ft, 'ck', model);
+    checkFineTuneSettings({ ...ft, mean: [0.5, 0.4, 0.3], std: [0.2, 0.2, 1] }, 'ck', model);
+    const damaged: [Record<string, unknown> | null, RegExp][] = [
+      [null, /fine-tuning setting is null, not an object/],
+      [{ ...ft, from: 5 }, /from is 5, not a file name/],
+      [{ ...ft, head: 'fc9' }, /head is "fc9", not a node of the model/],
+      [{ ...ft, head: 'relu1' }, /head is "relu1", a relu node, not a dense or conv2d classifier/],
+      [{ ...ft, freeze: 'nowhere' }, /freeze is "nowhere", not a node of the model/],
+      [{ ...ft, freeze: 'fc1' }, /freeze is "fc1": freezing up to it would freeze the head "fc1" too/],
+      [{ ...ft, freeze: 3 }, /freeze is 3, not a node/],
+      [{ ...ft, newHead: 7 }, /newHead is 7, the model has 3 outputs/],
+      [{ ...ft, lrPretrained: -1 }, /lrPretrained must be a positive number, got -1/],
+      [{ ...ft, lrPretrained: '0.1' }, /lrPretrained must be a positive number, got "0.1"/],
+      [{ ...ft, resizedCrop: 'yes' }, /resizedCrop is "yes", not true or false/],
+      [{ ...ft, mean: [0.5, 0.5, 0.5] }, /mean and std must be given together/],
+      [{ ...ft, mean: [0.5, 0.5], std: [0.2, 0.2, 0.2] }, /mean must list 3 value\(s\), one per channel, got \[0\.5,0\.5\]/],
+      [{ ...ft, mean: [124, 116, 104], std: [0.2, 0.2, 0.2] }, /mean\[0\] is 124, must be in \[0, 1\]/],
+      [{ ...ft, mean: [0.5, 0.5, 0.5], std: [0.2, 0, 0.2] }, /std\[1\] is 0, must be in \(0, 1\]/],
+      [{ ...ft, mean: [0.5, 0.5, 0.5], std: [0.2, 'x', 0.2] }, /std\[1\] is "x", must be in \(0, 1\]/],
+    ];
+    for (const [value, message] of damaged) {
+      assert.throws(() => checkFineTuneSettings(value, 'ck', model), (e: Error) => e instanceof FormatError
+        && /^ck: damaged training checkpoint: fine-tuning setting /.test(e.message) && message.test(e.message), JSON.stringify(value));
+    }
+    // From the command line: refused with exit 1 before any training, nothing written.
+    const tampered = join(dir, 'ck-tampered');
+    cpSync(join(dir, 'ck'), tampered, { recursive: true });
+    for (const f of ['checkpoint.prev.convkit', 'convkit.lock']) rmSync(join(tampered, f), { force: true });
+    saveCheckpoint(tampered, model, ck.state, { ...ck.run, fineTune: { ...ft, mean: [124, 116, 104], std: [58, 57, 57] } });
+    const out = join(dir, 'tampered.convkit');
+    const r = cli(['train', '--resume', tampered, '--out', out, '--backend', 'wasm', '--threads', '1']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /damaged training checkpoint: fine-tuning setting mean\[0\] is 124, must be in \[0, 1\]/);
+    assert.ok(!existsSync(out));
+  });
+
+  it('refuses --mean/--std that a model file could not record: non-numbers and out-of-range values when the flags are read (exit 2), wrong counts for the model (exit 1)', async () => {
+    const never = join(dir, 'never.convkit');
+    const cases: [string[], number, RegExp][] = [
+      [['--mean', '0.5,abc,0.5', '--std', '0.2,0.2,0.2'], 2, /--mean must be comma-separated numbers.*"abc" is not a number/],
+      [['--mean', '0.5,,0.5', '--std', '0.2,0.2,0.2'], 2, /--mean must be comma-separated numbers.*"" is not a number/],
+      // 0–255 statistics instead of pixel/255: the saved file would record a mean that no loader accepts.
+      [['--mean', '124,116,104', '--std', '58,57,57'], 2, /--mean: mean\[0\] is 124, must be in \[0, 1\]/],
+      [['--mean', '0.5,0.5,0.5', '--std', '0.2,0,0.2'], 2, /--std: std\[1\] is 0, must be in \(0, 1\]/],
+      [['--mean', '0.5,0.5,0.5', '--std', '0.2,-0.1,0.2'], 2, /--std: std\[1\] is -0\.1, must be in \(0, 1\]/],
+      [['--mean', '0.5,0.5', '--std', '0.2,0.2,0.2'], 1, /--mean 0\.5,0\.5: mean must list 3 value\(s\), one per channel.*net\.onnx takes 3-channel images/],
+      [['--mean', '0.5,0.5,0.5'], 1, /--mean needs --std too/],
+    ];
+    for (const [flags, status, message] of cases) {
+      // In this process (a process per case costs a second): the exit code and what goes to stderr.
+      let stderr = '';
+      const write = process.stderr.write;
+      process.stderr.write = ((chunk: string) => { stderr += chunk; return true; }) as typeof process.stderr.write;
+      let code: number;
+      try {
+        code = await main(['node', 'convkit', 'train', '--from', onnxFile, '--dataset', `folder:${data}`, '--new-head', '3', '--epochs', '1',
+          '--backend', 'ref', '--out', never, ...flags]);
+      } finally {
+        process.stderr.write = write;
+      }
+      assert.equal(code, status, `${flags.join(' ')}: ${stderr}`);
+      assert.match(stderr, message, flags.join(' '));
+    }
+    assert.ok(!existsSync(never));
+  });
+});
+
+describe('an imported 3-channel model of input ≥ 64: ImageNet normalisation by default, in training and in eval of the .onnx file', () => {
+  const SIDE = 64;
+  const net64 = join(dir, 'net64.onnx');
+  const shapes64 = join(dir, 'shapes64');
+
+  before(() => {
+    const rng = new Rng(64);
+    for (const [k, name] of CLASSES.entries()) {
+      mkdirSync(join(shapes64, name), { recursive: true });
+      for (let i = 0; i < 5; i++) writeFileSync(join(shapes64, name, `${i}.png`), shapePng(k, rng, SIDE));
+    }
+    const spec = sequential('net64', [3, SIDE, SIDE], [
+      { type: 'conv2d', filters: 4, kernel: 3, stride: 4, padding: 1 }, { type: 'relu' },
+      { type: 'globalavgpool2d' }, { type: 'flatten' }, { type: 'dense', units: 3 },
+    ]);
+    writeFileSync(net64, toOnnx(new Model(spec, backend, 5)));
+  });
+
+  it('convkit train --from records ImageNet\'s mean and std (start event and model file), images stored at 8/7 of the input', () => {
+    const out = join(dir, 'net64.convkit');
+    const r = cli(['train', '--from', net64, '--dataset', `folder:${shapes64}`, '--epochs', '1', '--batch', '6', '--seed', '2',
+      '--backend', 'wasm', '--threads', '1', '--out', out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const start = JSON.parse(r.stdout.split('\n')[0]);
+    assert.deepEqual(start.fineTune.mean, IMAGENET_MEAN);
+    assert.deepEqual(start.fineTune.std, IMAGENET_STD);
+    const data = loadModel(out, backend).metadata.data as { mean: number[]; std: number[]; height: number };
+    assert.deepEqual([data.mean, data.std, data.height], [IMAGENET_MEAN, IMAGENET_STD, 73]);
+  });
+
+  it('convkit eval reads the .onnx file and prepares images as predict does: the same result as the .convkit file that records ImageNet\'s statistics', () => {
+    const fromOnnx = cli(['eval', '--model-file', net64, '--dataset', `folder:${shapes64}`, '--backend', 'wasm', '--threads', '1', '--json']);
+    assert.equal(fromOnnx.status, 0, fromOnnx.stderr);
+    // The same weights in a .convkit file that records ImageNet's statistics explicitly.
+    const same = join(dir, 'net64-same.convkit');
+    saveModel(same, loadOnnx(readFileSync(net64), backend), { data: { dataset: `folder:${shapes64}`, channels: 3, height: 73, width: 73, mean: IMAGENET_MEAN, std: IMAGENET_STD, classes: CLASSES } });
+    const fromFile = cli(['eval', '--model-file', same, '--backend', 'wasm', '--threads', '1', '--json']);
+    assert.equal(fromFile.status, 0, fromFile.stderr);
+    const [a, b] = [lastJson(fromOnnx.stdout), lastJson(fromFile.stdout)];
+    assert.equal(a.count, 3);
+    assert.deepEqual([a.loss, a.accuracy, a.confusion], [b.loss, b.accuracy, b.confusion]);
+    const none = cli(['eval', '--model-file', net64]);
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /eval needs --dataset for .*net64\.onnx: an ONNX file records no dataset/);
   });
 });

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { Backend } from '../src/backend/backend.js';
+import { createBackend } from '../src/backend/index.js';
 import { RefBackend } from '../src/backend/ref.js';
+import { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { RESIZED_CROP_DEFAULTS, resizedCropBox, sampleBox } from '../src/data/resized-crop.js';
 import { ConfigError } from '../src/errors.js';
@@ -14,6 +17,7 @@ import { Tensor } from '../src/tensor.js';
 import { IMAGENET_MEAN, IMAGENET_STD, findHead, fineTuneOptions, nodesUntil, withNewHead } from '../src/train/finetune.js';
 import { Optimizer } from '../src/train/optimizer.js';
 import { train } from '../src/train/trainer.js';
+import { webgpuSkip } from './webgpu-env.js';
 
 const backend = new RefBackend();
 const fixtures = join(process.cwd(), 'test/fixtures');
@@ -224,5 +228,44 @@ describe('random resized crops', () => {
     const a = await run(true);
     assert.deepEqual(a, await run(true));
     assert.notDeepEqual(a, await run(false));
+  });
+});
+
+describe('fine-tuning on WebGPU (SwiftShader when there is no GPU)', { skip: webgpuSkip }, () => {
+  it('with a frozen front and a lower lr for the pretrained layers: frozen weights and statistics bit-identical to wasm\'s (untouched), trained ones within 1e-4', async () => {
+    const gpu = await WebGpuBackend.create();
+    const cpu = await createBackend('wasm', { threads: 1 });
+    try {
+      const run = async (b: Backend) => {
+        const model = withNewHead(withStatistics(new Model(bnNet(), b, 2), 5), 4, { seed: 3 });
+        const before = new Map(model.savedTensors().map((t) => [t.path, Float32Array.from(t.value.data)]));
+        const { freeze, groups } = fineTuneOptions(model, { freezeUntil: 'pool1', lrPretrainedScale: 0.1 });
+        await train(model, randomDataset(16, 12, 4), { epochs: 2, batchSize: 8, lr: 0.05, seed: 1, freeze, schedule: { type: 'constant' },
+          optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 1e-3, groups } });
+        await model.downloadWeights();
+        return { model, before, frozen: new Set(freeze) };
+      };
+      const [g, c] = [await run(gpu), await run(cpu)];
+      const cpuTensors = new Map(c.model.savedTensors().map((t) => [t.path, t.value.data]));
+      for (const t of g.model.savedTensors()) {
+        const node = t.path.slice(0, t.path.lastIndexOf('.'));
+        if (g.frozen.has(node)) {
+          assert.deepEqual(t.value.data, g.before.get(t.path), `${t.path}: frozen on webgpu`);
+          assert.deepEqual(t.value.data, cpuTensors.get(t.path), `${t.path}: the same on wasm`);
+        } else {
+          assert.notDeepEqual(t.value.data, g.before.get(t.path), `${t.path}: trains on webgpu`);
+          // A conv bias before batch norm has no gradient in exact arithmetic (the norm removes it): its
+          // values stay at rounding noise (~1e-10), so differences are measured against at least 1e-3.
+          const expected = cpuTensors.get(t.path)!;
+          let diff = 0, scale = 1e-3;
+          for (let i = 0; i < expected.length; i++) { diff = Math.max(diff, Math.abs(t.value.data[i] - expected[i])); scale = Math.max(scale, Math.abs(expected[i])); }
+          const err = diff / scale;
+          assert.ok(err < 1e-4, `${t.path}: webgpu vs wasm relative error ${err.toExponential(2)}`);
+        }
+      }
+    } finally {
+      gpu.dispose();
+      cpu.dispose?.();
+    }
   });
 });

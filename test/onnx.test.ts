@@ -415,6 +415,45 @@ describe('ONNX import: ShuffleNet and ConvNeXt operators', () => {
     assert.ok(maxRelativeError(again.forward(x).data, ours) < 1e-6);
   });
 
+  it('a Linear as PyTorch writes it (MatMul, then Add of its bias) keeps the bias in the layer; a layer norm takes γ and β aliased through Identity; a scale has no bias: as many parameters as the file', async () => {
+    const axes = [{ name: 'axes', type: A.INTS, ints: [-1] }];
+    const floats: [string, number[]][] = [['eps', []], ['gamma', [4]], ['beta', [4]], ['w1', [4, 8]], ['b1', [8]], ['w2', [8, 4]], ['b2', [1, 1, 1, 4]],
+      ['scale', [4, 1, 1]], ['w3', [4, 3]], ['b3', [3]]];
+    const bytes = smallGraph([
+      { name: 'nhwc', opType: 'Transpose', input: ['x'], output: ['a'], attribute: perm([0, 2, 3, 1]) },
+      { name: 'g', opType: 'Identity', input: ['gamma'], output: ['gamma_alias'] },
+      { name: 'be', opType: 'Identity', input: ['beta'], output: ['beta_alias'] },
+      { name: 'mean', opType: 'ReduceMean', input: ['a'], output: ['m'], attribute: axes },
+      { name: 'centre', opType: 'Sub', input: ['a', 'm'], output: ['d'] },
+      { name: 'square', opType: 'Mul', input: ['d', 'd'], output: ['sq'] },
+      { name: 'var', opType: 'ReduceMean', input: ['sq'], output: ['v'], attribute: axes },
+      { name: 'plus_eps', opType: 'Add', input: ['v', 'eps'], output: ['ve'] },
+      { name: 'root', opType: 'Sqrt', input: ['ve'], output: ['sd'] },
+      { name: 'normal', opType: 'Div', input: ['d', 'sd'], output: ['n'] },
+      { name: 'times_gamma', opType: 'Mul', input: ['n', 'gamma_alias'], output: ['ng'] },
+      { name: 'plus_beta', opType: 'Add', input: ['ng', 'beta_alias'], output: ['b'] },
+      { name: 'up', opType: 'MatMul', input: ['b', 'w1'], output: ['c'] },
+      { name: 'up_bias', opType: 'Add', input: ['c', 'b1'], output: ['c2'] },
+      { name: 'act', opType: 'Relu', input: ['c2'], output: ['c3'] },
+      { name: 'down', opType: 'MatMul', input: ['c3', 'w2'], output: ['e'] },
+      { name: 'down_bias', opType: 'Add', input: ['b2', 'e'], output: ['e2'] },
+      { name: 'nchw', opType: 'Transpose', input: ['e2'], output: ['f'], attribute: perm([0, 3, 1, 2]) },
+      { name: 'layer_scale', opType: 'Mul', input: ['f', 'scale'], output: ['s'] },
+      { name: 'pool', opType: 'GlobalAveragePool', input: ['s'], output: ['p'] },
+      { name: 'flat', opType: 'Flatten', input: ['p'], output: ['fl'] },
+      { name: 'fc', opType: 'MatMul', input: ['fl', 'w3'], output: ['o'] },
+      { name: 'fc_bias', opType: 'Add', input: ['o', 'b3'], output: ['y'] },
+    ], floats);
+    const model = loadOnnx(bytes, backend, 'linear.onnx');
+    assert.deepEqual(model.spec.nodes.map((n) => n.layer.type), ['layernorm2d', 'conv2d', 'relu', 'conv2d', 'conv2d', 'avgpool2d', 'flatten', 'dense']);
+    const inFile = floats.filter(([name]) => name !== 'eps').reduce((sum, [, dims]) => sum + shapeSize(dims), 0);
+    assert.equal(model.parameterCount(), inFile);
+    const x = randomInput([2, 4, 5, 6], 13);
+    const ours = model.forward(x).data;
+    assert.ok(maxRelativeError(ours, await runOrt(bytes, x)) < 1e-5, 'convkit vs ONNX Runtime on the file');
+    assert.ok(maxRelativeError(await runOrt(toOnnx(model), x), ours) < 1e-5, 'ONNX Runtime on the export');
+  });
+
   const refusals: [string, object[], [string, number[]][], [string, number[]][], RegExp][] = [
     ['a Transpose other than to channels-last and back', [
       { name: 'odd', opType: 'Transpose', input: ['x'], output: ['y'], attribute: perm([0, 3, 2, 1]) },

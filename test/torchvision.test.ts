@@ -19,7 +19,12 @@ export const IMPORTED_FAMILIES = ['vgg11_bn', 'resnet18', 'resnet50', 'resnext50
   // layer norm over channels (channels-last, decomposed), GELU (erf), channels-last MatMul, layer scale
   'convnext_tiny'];
 
-interface Fixture { inputShape: number[]; output: number[] }
+interface Fixture {
+  inputShape: number[];
+  output: number[];
+  /** PyTorch's parameter count of the network as exported (batch norms folded into the convolutions before them). */
+  exportedParameters: number;
+}
 
 function fixture(family: string): Fixture {
   return JSON.parse(readFileSync(join(dir, `${family}.json`), 'utf8'));
@@ -45,7 +50,7 @@ function topK(row: ArrayLike<number>, k: number): number[] {
 
 describe('torchvision CNN families exported by PyTorch 1.13 (opset 13) import and match PyTorch', () => {
   for (const family of IMPORTED_FAMILIES) {
-    it(`${family}: same logits as PyTorch (max relative error < 1e-4), same top-5 order`, (t) => {
+    it(`${family}: same logits as PyTorch (max relative error < 1e-4), same top-5 order, same parameter count`, (t) => {
       const io = fixture(family);
       const model = loadOnnx(readFileSync(join(dir, `${family}.onnx`)), backend, `${family}.onnx`);
       const y = model.forward(fixedInput(io.inputShape)).data;
@@ -53,6 +58,8 @@ describe('torchvision CNN families exported by PyTorch 1.13 (opset 13) import an
       const err = maxRelativeError(y, io.output);
       t.diagnostic(`${family}: max relative error ${err.toExponential(2)}`);
       assert.ok(err < 1e-4, `relative error ${err}`);
+      // Every parameter of the file becomes one of the model's, and no layer adds its own (a bias, a scale).
+      assert.equal(model.parameterCount(), io.exportedParameters, 'parameters: as many as PyTorch\'s network as exported');
       const classes = io.output.length / io.inputShape[0];
       for (let n = 0; n < io.inputShape[0]; n++) {
         assert.deepEqual(topK(y.subarray(n * classes, (n + 1) * classes), 5), topK(io.output.slice(n * classes, (n + 1) * classes), 5), `example ${n}`);

@@ -2,11 +2,12 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { limitDataset } from '../data/dataset.js';
 import { DEFAULT_MEMORY_LIMIT } from '../model/memory.js';
-import { type DataInfo, loadDataset } from '../node/datasets.js';
-import { loadModel } from '../node/files.js';
+import { ConfigError } from '../errors.js';
+import { loadDataset } from '../node/datasets.js';
 import { checkClassCount, evaluate } from '../train/evaluate.js';
 import { backendFor } from './backends.js';
 import { checkCommandMemory } from './memory-option.js';
+import { loadAnyModel, recordedInput } from './model-source.js';
 import { type CommonOptions, backendOption, jsonOption, memoryLimitOption, setting, threadsOption } from './options.js';
 import { Output, percent, table } from './output.js';
 
@@ -14,8 +15,8 @@ import { Output, percent, table } from './output.js';
 export function registerEvalCommand(program: Command): void {
   program.command('eval')
     .description('test accuracy and confusion matrix of a saved model')
-    .requiredOption('--model-file <file>', 'model saved by convkit train')
-    .option('--dataset <name>', 'dataset (default: the one it was trained on)')
+    .requiredOption('--model-file <file>', 'model saved by convkit train, or an ONNX file (.onnx)')
+    .option('--dataset <name>', 'dataset (default: the one it was trained on; needed for .onnx files)')
     .option('--test-limit <n>', 'use only the first N test images', setting('testLimit', '--test-limit'))
     .addOption(backendOption())
     .addOption(threadsOption())
@@ -36,15 +37,21 @@ export interface EvalCommandOptions extends CommonOptions {
 export async function evalCommand(o: EvalCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
   const backend = await backendFor(o);
-  const { model, metadata } = loadModel(o.modelFile, backend);
-  model.memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
-  checkCommandMemory(model.estimateMemory({ batchSize: EVAL_BATCH, training: false }), o.memoryLimit, model.name);
-  const info = metadata.data as DataInfo | undefined;
-  const datasetName = o.dataset ?? info?.dataset ?? 'mnist';
+  const { model, metadata, onnx } = loadAnyModel(o.modelFile, backend);
+  const limit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+  model.memoryLimit = limit;
+  // Large inputs (224 px) take smaller batches: halved until the batch fits the memory limit.
+  let batch = EVAL_BATCH;
+  while (batch > 1 && model.estimateMemory({ batchSize: batch, training: false }).bytes > limit) batch = Math.ceil(batch / 2);
+  checkCommandMemory(model.estimateMemory({ batchSize: batch, training: false }), o.memoryLimit, model.name);
+  // Images prepared as predict prepares them: the file's checked description, ImageNet's for imported colour models.
+  const info = recordedInput(model, metadata, o.modelFile);
+  const datasetName = o.dataset || info?.dataset || (onnx ? undefined : 'mnist');
+  if (datasetName === undefined) throw new ConfigError(`eval needs --dataset for ${o.modelFile}: an ONNX file records no dataset (e.g. --dataset folder:PATH)`);
   const testSet = limitDataset(loadDataset(datasetName, 'test', info ? { size: info.height, channels: info.channels as 1 | 3, mean: info.mean, std: info.std } : {}), o.testLimit);
   checkClassCount(model, testSet);
   const t0 = performance.now();
-  const r = await evaluate(model, testSet, EVAL_BATCH);
+  const r = await evaluate(model, testSet, batch);
   const seconds = (performance.now() - t0) / 1000;
   out.text(`${basename(o.modelFile)} (${model.name}) on ${datasetName} test set (${r.count} images): accuracy ${percent(r.accuracy)}${r.confusion.length > 5 ? ` (top-5 ${percent(r.top5)})` : ''}, loss ${r.loss.toFixed(4)}, ${Math.round(r.count / seconds)} img/s`);
   out.text('');

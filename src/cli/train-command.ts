@@ -177,7 +177,7 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
     ({ model, state: resume } = ck);
     settings = checkRunSettings(ck.run, ck.file);
     settings.out = resumedOut(settings.out, o.out, ck.file);
-    checkFineTuneSettings(settings.fineTune, ck.file);
+    checkFineTuneSettings(settings.fineTune, ck.file, model!);
     if (o.epochs !== undefined) settings.epochs = o.epochs;
     out.text(`Resuming from ${ck.file}: epoch ${resume.epoch}, batch ${resume.batch}`);
   } else if (o.from) {

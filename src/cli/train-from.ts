@@ -1,11 +1,13 @@
 import { basename } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { ImageDataset } from '../data/dataset.js';
+import { statisticsProblem } from '../io/data-info.js';
 import { ConfigError, FormatError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { findHead, fineTuneOptions, withNewHead } from '../train/finetune.js';
 import type { OptimizerConfig } from '../train/optimizer.js';
 import { fineTuneRecipe } from '../train/recipes.js';
+import { settingProblem } from '../train/settings.js';
 import type { ScheduleConfig } from '../train/schedule.js';
 import { loadAnyModel, recordedInput } from './model-source.js';
 
@@ -64,8 +66,8 @@ export function fineTuneRun(o: TrainFromOptions, backend: Backend) {
   if (o.channels !== undefined && o.channels !== C) throw new ConfigError(`--channels ${o.channels}: ${o.from} takes ${C}-channel images`);
   if (C !== 1 && C !== 3) throw new ConfigError(`--from ${o.from}: images have 1 or 3 channels, the model takes ${C}`);
   const recorded = recordedInput(source, metadata, o.from);
-  const mean = checkStats('--mean', o.mean, C) ?? recorded?.mean;
-  const std = checkStats('--std', o.std, C, true) ?? recorded?.std;
+  const mean = checkStats('mean', o.mean, C, o.from) ?? recorded?.mean;
+  const std = checkStats('std', o.std, C, o.from) ?? recorded?.std;
   if ((mean === undefined) !== (std === undefined)) throw new ConfigError(`${o.mean ? '--mean' : '--std'} needs ${o.mean ? '--std' : '--mean'} too: ${o.from} records no normalisation`);
   if (o.newHead !== undefined && o.newHead < 2) throw new ConfigError(`--new-head ${o.newHead}: a classifier needs at least 2 classes`);
   const head = findHead(source);
@@ -96,11 +98,11 @@ export function fineTuneRun(o: TrainFromOptions, backend: Backend) {
   };
 }
 
-function checkStats(flag: string, v: number[] | undefined, channels: number, positive = false): number[] | undefined {
+/** --mean/--std against the model: one value per channel, in the range a model file may record. */
+function checkStats(key: 'mean' | 'std', v: number[] | undefined, channels: number, file: string): number[] | undefined {
   if (v === undefined) return undefined;
-  if (v.length !== channels || !v.every((x) => Number.isFinite(x) && (!positive || x > 0))) {
-    throw new ConfigError(`${flag} needs ${channels} comma-separated ${positive ? 'positive ' : ''}numbers (one per channel), got ${v.join(',')}`);
-  }
+  const problem = statisticsProblem(key, v, channels);
+  if (problem) throw new ConfigError(`--${key} ${v.join(',')}: ${problem} (${file} takes ${channels}-channel images)`);
   return v;
 }
 
@@ -127,18 +129,33 @@ export function fineTuneTrainOptions(model: Model, s: { lr: number; optimizer: O
   return { freeze, resizedCrop: ft.resizedCrop, optimizer: { ...s.optimizer, groups } };
 }
 
-/** A checkpoint's fine-tuning settings come from a header that is not checksummed: check them before use. */
-export function checkFineTuneSettings(ft: unknown, file: string): void {
+/**
+ * A checkpoint's fine-tuning settings come from a header that is not checksummed: check them
+ * before use, against the checkpoint's own model (its node names, outputs and input channels),
+ * by the rules the command line applies. Anything else is a damaged checkpoint, naming the field.
+ */
+export function checkFineTuneSettings(ft: unknown, file: string, model: Model): void {
   if (ft === undefined) return;
   const fail = (what: string): never => { throw new FormatError(`${file}: damaged training checkpoint: fine-tuning setting ${what}`); };
-  if (ft === null || typeof ft !== 'object') fail('is not an object');
+  if (ft === null || typeof ft !== 'object' || Array.isArray(ft)) fail(`is ${JSON.stringify(ft)?.slice(0, 100)}, not an object`);
   const f = ft as Record<string, unknown>;
-  if (typeof f.from !== 'string' || typeof f.head !== 'string') fail('from or head is not a string');
-  if (f.freeze !== undefined && typeof f.freeze !== 'string') fail(`freeze is ${JSON.stringify(f.freeze)}`);
-  if (f.newHead !== undefined && !(Number.isSafeInteger(f.newHead) && (f.newHead as number) >= 2)) fail(`newHead is ${JSON.stringify(f.newHead)}`);
-  if (!(Number.isFinite(f.lrPretrained) && (f.lrPretrained as number) >= 0)) fail(`lrPretrained is ${JSON.stringify(f.lrPretrained)}`);
-  if (typeof f.resizedCrop !== 'boolean') fail(`resizedCrop is ${JSON.stringify(f.resizedCrop)}`);
+  const shown = (k: string) => `${k} is ${JSON.stringify(f[k])?.slice(0, 100)}`;
+  const nodes = model.spec.nodes.map((n) => n.name);
+  if (typeof f.from !== 'string' || f.from === '') fail(`${shown('from')}, not a file name`);
+  if (typeof f.head !== 'string' || !nodes.includes(f.head)) fail(`${shown('head')}, not a node of the model`);
+  const head = model.spec.nodes.find((n) => n.name === f.head)!;
+  if (head.layer.type !== 'dense' && head.layer.type !== 'conv2d') fail(`${shown('head')}, a ${head.layer.type} node, not a dense or conv2d classifier`);
+  if (f.freeze !== undefined) {
+    if (typeof f.freeze !== 'string' || !nodes.includes(f.freeze)) fail(`${shown('freeze')}, not a node of the model`);
+    if (nodes.indexOf(f.freeze as string) >= nodes.indexOf(f.head as string)) fail(`${shown('freeze')}: freezing up to it would freeze the head "${f.head}" too`);
+  }
+  if (f.newHead !== undefined && f.newHead !== model.outputShape[0]) fail(`${shown('newHead')}, the model has ${model.outputShape[0]} outputs`);
+  const lrProblem = settingProblem('lr', f.lrPretrained, 'lrPretrained');
+  if (lrProblem) fail(lrProblem);
+  if (typeof f.resizedCrop !== 'boolean') fail(`${shown('resizedCrop')}, not true or false`);
+  if ((f.mean === undefined) !== (f.std === undefined)) fail(`mean and std must be given together (${shown('mean')}, ${shown('std')})`);
   for (const k of ['mean', 'std'] as const) {
-    if (f[k] !== undefined && !(Array.isArray(f[k]) && (f[k] as unknown[]).length <= 3 && (f[k] as unknown[]).every((x) => Number.isFinite(x)))) fail(`${k} is ${JSON.stringify(f[k])}`);
+    const problem = f[k] === undefined ? undefined : statisticsProblem(k, f[k], model.inputShape[0]);
+    if (problem) fail(problem);
   }
 }

@@ -18,14 +18,25 @@ export interface DataInfo {
  */
 const maxStoredSide = (side: number) => Math.max(2 * side, side + 64);
 
-/**
- * The range of each per-channel statistic of pixel/255, for model files and for the flags that
- * set them alike (a flag outside it would write a model file its own loader refuses).
- */
+/** The range of each per-channel statistic of pixel/255 that a model file may record. */
 export const STATISTIC_RANGES = {
   mean: { ok: (x: number) => x >= 0 && x <= 1, range: 'in [0, 1]' },
   std: { ok: (x: number) => x > 0 && x <= 1, range: 'in (0, 1]' },
 } as const;
+
+/**
+ * What is wrong with a list of per-channel means or standard deviations (one per channel when
+ * `channels` is given, each in its range), or undefined: the one rule for model files, resumed
+ * checkpoints and the --mean/--std flags, so that a value one accepts is never refused by another.
+ */
+export function statisticsProblem(key: 'mean' | 'std', v: unknown, channels?: number): string | undefined {
+  if (!Array.isArray(v) || v.length === 0 || (channels !== undefined && v.length !== channels)) {
+    return `${key} must list ${channels ?? 'one or more'} value(s), one per channel, got ${JSON.stringify(v)?.slice(0, 200)}`;
+  }
+  const { ok, range } = STATISTIC_RANGES[key];
+  const bad = v.findIndex((x) => typeof x !== 'number' || !ok(x));
+  return bad < 0 ? undefined : `${key}[${bad}] is ${JSON.stringify(v[bad])}, must be ${range}`;
+}
 
 /**
  * Checks a model file's metadata.data against the architecture it describes. The header is not
@@ -47,13 +58,10 @@ export function checkDataInfo(value: unknown, inputShape: Shape, outputShape: Sh
       fail(`${key} is ${JSON.stringify(v)}, the model's input needs ${side} to ${maxStoredSide(side)}`);
     }
   }
-  const perChannel = (key: 'mean' | 'std', ok: (x: number) => boolean, range: string) => {
-    const v = d[key];
-    if (!Array.isArray(v) || v.length !== C) fail(`${key} must list ${C} value(s), one per channel, got ${JSON.stringify(v)}`);
-    (v as unknown[]).forEach((x, c) => { if (typeof x !== 'number' || !ok(x)) fail(`${key}[${c}] is ${JSON.stringify(x)}, must be ${range}`); });
-  };
-  perChannel('mean', STATISTIC_RANGES.mean.ok, STATISTIC_RANGES.mean.range);
-  perChannel('std', STATISTIC_RANGES.std.ok, STATISTIC_RANGES.std.range);
+  for (const key of ['mean', 'std'] as const) {
+    const problem = statisticsProblem(key, d[key], C);
+    if (problem) fail(problem);
+  }
   if (d.classes !== undefined) {
     const K = outputShape.length === 1 ? outputShape[0] : undefined;
     if (!Array.isArray(d.classes) || !d.classes.every((c) => typeof c === 'string') || (K !== undefined && d.classes.length !== K)) {

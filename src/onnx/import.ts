@@ -41,6 +41,12 @@ export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: M
   }
   for (const t of g.initializer ?? []) builder.addConstant(t.name ?? '', readTensor(t, bytes.length, fail));
   const inputShape = builder.addImageInput(g.input ?? []);
+  // PyTorch aliases de-duplicated parameters (a layer norm's ones and zeros, equal biases) through
+  // Identity: known before the patterns are matched, so that a fused layer takes them as its own.
+  for (const n of nodes) {
+    const c = n.opType === 'Identity' ? builder.constants.get(n.input[0] ?? '') : undefined;
+    if (c && n.output[0]) builder.addConstant(n.output[0], c);
+  }
   const fused = fusePatterns(nodes, (name) => builder.constants.get(name), new Set((g.output ?? []).map((o) => o.name ?? '')));
   for (const n of fused) OP_IMPORTERS[n.opType](builder.context(n));
   const out = builder.produced.get(g.output?.[0]?.name ?? '');

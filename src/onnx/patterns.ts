@@ -6,7 +6,8 @@ const A = onnx.AttributeProto.AttributeType;
 /**
  * Subgraphs that exporters write for one operation convkit has as one layer, found before the
  * importer's walk and replaced by that operation's own ONNX node: PyTorch's decomposed layer
- * norm (LayerNormalization exists only from opset 17) and exact GELU (Gelu from opset 20). A
+ * norm (LayerNormalization exists only from opset 17), exact GELU (Gelu from opset 20), and a
+ * MatMul followed by its bias (a Linear layer on tensors of rank > 2, where PyTorch writes no Gemm). A
  * match must own its intermediate tensors (no other node or graph output reads them); what
  * does not match is left alone, and the operators it uses (Pow, Sqrt, Erf) are then refused by
  * their importers with what they are supported in.
@@ -53,6 +54,11 @@ export function fusePatterns(nodes: readonly OnnxNode[], constant: (name: string
     const m = gelu(e);
     if (m) claim(m.parts, m.parts[m.parts.length - 1], m.fused);
   }
+  for (const mm of nodes) {
+    if ((mm.opType !== 'MatMul' && mm.opType !== 'Gemm') || !free(mm)) continue;
+    const m = biasAdd(mm);
+    if (m) claim(m.parts, m.parts[m.parts.length - 1], m.fused);
+  }
   return nodes.flatMap((n) => (replaced.has(n) ? [replaced.get(n)!] : removed.has(n) ? [] : [n]));
 
   /** mean → x − mean → (x − mean)² → mean → + eps → √ → (x − mean)/√ [→ · γ] [→ + β] */
@@ -89,6 +95,26 @@ export function fusePatterns(nodes: readonly OnnxNode[], constant: (name: string
       // `axes` (not an ONNX attribute) keeps exactly the reduced axes: ONNX's `axis` means that axis and all after it.
       attribute: [{ name: 'axis', type: A.INT, i: axes[0] }, { name: 'epsilon', type: A.FLOAT, f: eps }, { name: 'axes', type: A.INTS, ints: axes }],
     } };
+  }
+
+  /**
+   * MatMul (or Gemm without a bias) by a constant [features, units], then + a constant bias of
+   * one value per unit ([units], [1, …, 1, units]): a Linear layer as PyTorch writes it on
+   * tensors of rank > 2 (ConvNeXt's channels-last blocks). One node with the bias as its third
+   * input, so that the bias is the layer's own parameter rather than a layer of its own.
+   */
+  function biasAdd(mm: OnnxNode): { parts: OnnxNode[]; fused: OnnxNode } | undefined {
+    const gemm = mm.opType === 'Gemm';
+    if (gemm && (mm.input[2] || mm.attribute.some((a) => a.name !== 'transB' && a.name !== 'alpha'))) return undefined;
+    const w = constant(mm.input[1] ?? '');
+    if (!w || w.dims.length !== 2) return undefined;
+    const transB = gemm && mm.attribute.some((a) => a.name === 'transB' && Number(a.i) === 1);
+    const units = transB ? w.dims[0] : w.dims[1];
+    const add = sole(mm.output[0], 'Add');
+    const b = add && other(add, mm.output[0]);
+    const bias = b !== undefined ? constant(b) : undefined;
+    if (!add || !bias || bias.values.length !== units || bias.dims.at(-1) !== units || bias.dims.slice(0, -1).some((d) => d !== 1)) return undefined;
+    return { parts: [mm, add], fused: { ...mm, input: [mm.input[0], mm.input[1], b!], output: [add.output[0]] } };
   }
 
   /** ReduceMean's axes (attribute, or a constant input from opset 18) when it keeps dimensions. */

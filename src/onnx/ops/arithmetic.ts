@@ -6,9 +6,10 @@ import { foldShapeArithmetic } from './shape.js';
 /**
  * Per-channel arithmetic with a tensor from the file (layer scales, normalising constants)
  * becomes a depthwise 1×1 convolution, whose weight and bias hold the constant: it runs and
- * trains on every backend like any other convolution.
+ * trains on every backend like any other convolution. A scale (Mul, Div) has no bias, so that
+ * PyTorch's layer scale keeps its one parameter per channel.
  */
-function perChannel(cx: ImportContext, x: Produced, c: Constant, weight: (v: number) => number, bias: (v: number) => number): void {
+function perChannel(cx: ImportContext, x: Produced, c: Constant, weight: (v: number) => number, bias?: (v: number) => number): void {
   const n = cx.node;
   const C = x.shape[0];
   const values = c.values.length;
@@ -23,10 +24,9 @@ function perChannel(cx: ImportContext, x: Produced, c: Constant, weight: (v: num
   }
   if (!ok) cx.fail(`${n.opType} "${n.name}": only a scalar or per-channel constant ([C, 1, 1], or [C] on a channels-last tensor) on a [C, H, W] tensor is supported (constant ${JSON.stringify(c.dims)}, tensor ${JSON.stringify(x.shape)}${x.view ? `, ${x.view.kind}` : ''})`);
   const at = (i: number) => Number(c.values[values === 1 ? 0 : i]);
-  const p = cx.emit({ type: 'conv2d', filters: C, kernel: 1, groups: C, bias: true }, [{ node: x.node, shape: x.shape }], {
-    weight: Float32Array.from({ length: C }, (_, i) => weight(at(i))),
-    bias: Float32Array.from({ length: C }, (_, i) => bias(at(i))),
-  });
+  const weights: Record<string, Float32Array> = { weight: Float32Array.from({ length: C }, (_, i) => weight(at(i))) };
+  if (bias) weights.bias = Float32Array.from({ length: C }, (_, i) => bias(at(i)));
+  const p = cx.emit({ type: 'conv2d', filters: C, kernel: 1, groups: C, bias: !!bias }, [{ node: x.node, shape: x.shape }], weights);
   if (x.view) cx.setProduced({ ...p, view: x.view });
 }
 
@@ -77,7 +77,7 @@ export function Mul(cx: ImportContext): void {
   if (cx.node.input.length !== 2) cx.fail(`Mul "${cx.node.name}": takes 2 inputs, got ${cx.node.input.length}`);
   if (foldShapeArithmetic(cx)) return;
   const k = split(cx);
-  if (k) return perChannel(cx, k.x, k.c, (v) => v, () => 0);
+  if (k) return perChannel(cx, k.x, k.c, (v) => v);
   if (cx.isConstant(0) && cx.isConstant(1)) cx.fail(`Mul "${cx.node.name}": a product of two constants should have been folded by the exporter`);
   emitKeepingView(cx, { type: 'mul' }, sameViews(cx));
 }
@@ -87,7 +87,7 @@ export function Div(cx: ImportContext): void {
   const k = split(cx);
   if (!k || k.constantFirst) return cx.fail(`Div "${cx.node.name}": only dividing a computed tensor by a constant is supported`);
   if (Array.from(k.c.values).some((v) => Number(v) === 0)) cx.fail(`Div "${cx.node.name}": division by a constant that holds zeros`);
-  perChannel(cx, k.x, k.c, (v) => 1 / v, () => 0);
+  perChannel(cx, k.x, k.c, (v) => 1 / v);
 }
 
 /** ReduceMean over height and width: global average pooling (keepdims 0 also flattens). */
