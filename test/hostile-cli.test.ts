@@ -163,7 +163,7 @@ describe('activation memory budget on the command line', () => {
   });
 
   it('eval, predict, import and export of a small file that needs huge activations', () => {
-    assertFails(cli(['eval', '--model-file', padded]), 1, over(/model "padded" inference with batch 100 needs about [\d.]+ GiB .*"conv1" \(conv2d\)/));
+    assertFails(cli(['eval', '--model-file', padded]), 1, over(/model "padded" inference with batch 10 needs about [\d.]+ GiB .*"conv1" \(conv2d\)/));
     assertFails(cli(['predict', '--model-file', padded, png, '--memory-limit', '256MiB']), 1, over(/model "padded" inference with batch 1 needs about [\d.]+ MiB/));
     assertFails(cli(['export', '--model-file', padded, '--out', join(dir, 'padded.onnx'), '--memory-limit', '256MiB']), 1, over(/model "padded" inference with batch 1/));
     assert.ok(!existsSync(join(dir, 'padded.onnx')));
@@ -210,9 +210,9 @@ describe('the new commands and flags under hostile input', () => {
 
   it('--mean and --std follow the model file\'s rule (train wrote a file with std 5 that predict then refused), empty values are not 0', () => {
     for (const command of [['train', '--from', colour, '--dataset', `folder:${dir}`], ['explain', '--model-file', colour, png], ['visualize', '--model-file', colour, '--layer', 'conv1']]) {
-      assertFails(cli([...command, '--mean', '0.5,0.5,0.5', '--std', '5,5,5', '--json']), 2, /--std must be comma-separated numbers in \(0, 1\] \(of pixel\/255\), one per channel/, true);
-      assertFails(cli([...command, '--mean', ',,', '--std', '0.2,0.2,0.2']), 2, /--mean must be comma-separated numbers in \[0, 1\]/);
-      assertFails(cli([...command, '--mean', '1e300,0,0', '--std', '0.2,0.2,0.2']), 2, /--mean must be comma-separated numbers in \[0, 1\]/);
+      assertFails(cli([...command, '--mean', '0.5,0.5,0.5', '--std', '5,5,5', '--json']), 2, /--std: std\[0\] is 5, must be in \(0, 1\]/, true);
+      assertFails(cli([...command, '--mean', ',,', '--std', '0.2,0.2,0.2']), 2, /--mean must be comma-separated numbers, one per channel .*"" is not a number/);
+      assertFails(cli([...command, '--mean', '1e300,0,0', '--std', '0.2,0.2,0.2']), 2, /--mean: mean\[0\] is 1e\+300, must be in \[0, 1\]/);
     }
   });
 

@@ -25,8 +25,9 @@ export function registerEvalCommand(program: Command): void {
     .action((o) => evalCommand(o));
 }
 
-/** Images per evaluation batch. */
+/** Images per evaluation batch, and the fewest it is halved to when a large model would not fit the memory limit. */
 const EVAL_BATCH = 100;
+const MIN_EVAL_BATCH = 10;
 
 export interface EvalCommandOptions extends CommonOptions {
   modelFile: string;
@@ -40,9 +41,9 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
   const { model, metadata, onnx } = loadAnyModel(o.modelFile, backend);
   const limit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
   model.memoryLimit = limit;
-  // Large inputs (224 px) take smaller batches: halved until the batch fits the memory limit.
+  // Large inputs (224 px) take smaller batches: halved (down to MIN_EVAL_BATCH) until the batch fits the memory limit.
   let batch = EVAL_BATCH;
-  while (batch > 1 && model.estimateMemory({ batchSize: batch, training: false }).bytes > limit) batch = Math.ceil(batch / 2);
+  while (batch > MIN_EVAL_BATCH && model.estimateMemory({ batchSize: batch, training: false }).bytes > limit) batch = Math.max(MIN_EVAL_BATCH, Math.ceil(batch / 2));
   checkCommandMemory(model.estimateMemory({ batchSize: batch, training: false }), o.memoryLimit, model.name);
   // Images prepared as predict prepares them: the file's checked description, ImageNet's for imported colour models.
   const info = recordedInput(model, metadata, o.modelFile);

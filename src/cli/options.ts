@@ -1,4 +1,4 @@
-import { STATISTIC_RANGES } from '../io/data-info.js';
+import { statisticsProblem } from '../io/data-info.js';
 import { InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { backendNames } from '../backend/index.js';
@@ -56,17 +56,19 @@ export function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER
 }
 
 /**
- * --mean/--std: comma-separated statistics of pixel/255, one per channel, each in the range a
- * model file records (src/io/data-info.ts), so a run can never save a file it cannot load again.
- * An empty entry ("", "1,,2") is a mistake, not a zero.
+ * --mean/--std: comma-separated statistics of pixel/255, one per channel, by the rule a model
+ * file records them with (src/io/data-info.ts), so a run can never save a file it cannot load
+ * again. An empty entry ("", "1,,2") is a mistake, not a zero.
  */
-export function statisticList(statistic: 'mean' | 'std') {
-  const { ok, range } = STATISTIC_RANGES[statistic];
+export function statisticList(key: 'mean' | 'std') {
+  const example = key === 'mean' ? '0.485,0.456,0.406' : '0.229,0.224,0.225';
   return (v: string) => {
-    const values = v.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
-    if (!values.every((x) => Number.isFinite(x) && ok(x))) {
-      throw new InvalidArgumentError(`--${statistic} must be comma-separated numbers ${range} (of pixel/255), one per channel, e.g. ${statistic === 'std' ? '0.229,0.224,0.225' : '0.485,0.456,0.406'}`);
-    }
+    const parts = v.split(',').map((x) => x.trim());
+    const values = parts.map((x) => (x === '' ? NaN : Number(x)));
+    const bad = values.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new InvalidArgumentError(`--${key} must be comma-separated numbers, one per channel (e.g. ${example}); "${parts[bad]}" is not a number`);
+    const problem = statisticsProblem(key, values);
+    if (problem) throw new InvalidArgumentError(`--${key}: ${problem} (statistics of pixel values scaled to 0–1, e.g. ${example})`);
     return values;
   };
 }
