@@ -7,6 +7,8 @@ import type { WasmHeap } from './wasm-heap.js';
  */
 export class Scratch {
   private readonly blocks = new Map<string, { ptr: number; bytes: number }>();
+  /** Block names of the threads' workspaces, made once (a workspace is looked up on every kernel call). */
+  private readonly workspaceNames: string[] = [];
 
   constructor(private readonly heap: WasmHeap) {}
 
@@ -22,7 +24,7 @@ export class Scratch {
 
   /** Thread t's workspace (GEMM packing, im2col columns, padded inputs), at least `bytes`. */
   workspace(t: number, bytes: number): number {
-    return this.block(`workspace ${t}`, bytes);
+    return this.block(this.workspaceNames[t] ??= `workspace ${t}`, bytes);
   }
 
   /** The workspaces of threads 0 .. threads − 1, each at least `bytes`. */
