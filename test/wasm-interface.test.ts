@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { exportedSignatures, interfaceMismatches, recordMismatches } from '../assembly/interface-check.mjs';
 import { RECORD_REGION_BYTES, RECORD_SLOT_BYTES, kernelRecords, kernelTable } from '../src/backend/wasm-interface.js';
 import { threadedKernels, workspaceMask } from '../src/backend/wasm-kernels.js';
-import { RECORDS, RecordWriter } from '../src/backend/wasm-records.js';
+import { RECORDS, RecordWriter, checkWriter } from '../src/backend/wasm-records.js';
 import { WasmHeap } from '../src/backend/wasm-heap.js';
 import { MAX_ARGS } from '../src/backend/wasm-threads.js';
 
@@ -81,7 +81,27 @@ test('records are written by field name, in the table\'s order and types', () =>
   const conv = records.write('conv', g);
   assert.equal(conv, RECORDS + kernelRecords.conv.at);
   assert.deepEqual([...new Int32Array(memory.buffer, conv, 16)], Array.from({ length: 16 }, (_, i) => i + 1));
+  new Int32Array(memory.buffer, conv, 16).fill(0);
+  assert.equal(records.conv(g), conv);
+  assert.deepEqual([...new Int32Array(memory.buffer, conv, 16)], Array.from({ length: 16 }, (_, i) => i + 1));
+  const p = { N: 1, C: 2, H: 3, W: 4, KH: 5, KW: 6, strideH: 7, strideW: 8, padH: 9, padW: 10, OH: 11, OW: 12 };
+  assert.equal(records.pool(p), RECORDS + kernelRecords.pool.at);
+  assert.deepEqual([...new Int32Array(memory.buffer, RECORDS + kernelRecords.pool.at, 12)], Array.from({ length: 12 }, (_, i) => i + 1));
   const lrn = records.write('lrn', { C: 3, HW: 9, size: 5, before: 2, alpha: 1e-4, beta: 0.75, k: 2 });
   assert.deepEqual([...new Int32Array(memory.buffer, lrn, 4)], [3, 9, 5, 2]);
   assert.deepEqual([...new Float32Array(memory.buffer, lrn + 16, 3)], [Math.fround(1e-4), 0.75, 2]);
+});
+
+test('a straight-line record writer that disagrees with the table is caught', () => {
+  type Pool = Parameters<typeof checkWriter<'pool'>>[1];
+  const swapped: Pool = (v, i, g) => {
+    v[i] = g.N; v[i + 1] = g.C; v[i + 2] = g.H; v[i + 3] = g.W; v[i + 4] = g.KH; v[i + 5] = g.KW;
+    v[i + 6] = g.strideH; v[i + 7] = g.strideW; v[i + 8] = g.padW; v[i + 9] = g.padH; v[i + 10] = g.OH; v[i + 11] = g.OW;
+  };
+  assert.deepEqual(checkWriter('pool', swapped), [
+    'pool.padH: the fast writer puts it at field 10, the table at 9',
+    'pool.padW: the fast writer puts it at field 9, the table at 10',
+  ]);
+  const short: Pool = (v, i, g) => { v[i] = g.N; };
+  assert.equal(checkWriter('pool', short).length, 11);
 });

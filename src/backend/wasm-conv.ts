@@ -20,7 +20,7 @@ export class ConvOrchestrator {
   }
 
   forward(g: Conv2dGeometry, xp: number, wp: number, bp: number, yp: number): void {
-    const gp = this.ctx.records.write('conv', g);
+    const gp = this.ctx.records.conv(g);
     const route = convRoute(g, 'forward');
     if (route === 'winograd') {
       this.winograd.run(g, gp, false, xp, wp, bp, yp);
@@ -34,7 +34,7 @@ export class ConvOrchestrator {
   }
 
   backwardInput(g: Conv2dGeometry, dyp: number, wp: number, dxp: number): void {
-    const gp = this.ctx.records.write('conv', g);
+    const gp = this.ctx.records.conv(g);
     const route = convRoute(g, 'input');
     if (route === 'winograd') {
       this.winograd.run(g, gp, true, dyp, wp, 0, dxp);
@@ -49,7 +49,7 @@ export class ConvOrchestrator {
 
   backwardWeights(g: Conv2dGeometry, xp: number, dyp: number, dwp: number, dbp: number): void {
     const { k, run, scratch, heap } = this.ctx;
-    const gp = this.ctx.records.write('conv', g);
+    const gp = this.ctx.records.conv(g);
     const route = convRoute(g, 'weights');
     if (route === 'winograd') {
       this.winograd.weightGradient(g, gp, xp, dyp, dwp, dbp);
@@ -129,8 +129,9 @@ export class ConvOrchestrator {
   private batchSplit(g: Conv2dGeometry, gp: number, kernel: 'conv2dForward' | 'conv2dBackwardInput',
     args: (n0: number, n1: number) => number[]): void {
     const { k, run } = this.ctx;
-    const parts = run.parallel && worthSplitting(g) ? ranges(g.N, Math.min(g.N, run.wantPieces), 1) : [[0, g.N]];
-    run.runPieces(kernel, parts.map(([n0, n1]) => args(n0, n1)), k.convWorkspaceBytes(gp));
+    const pieces = run.parallel && worthSplitting(g)
+      ? ranges(g.N, Math.min(g.N, run.wantPieces), 1).map(([n0, n1]) => args(n0, n1)) : [args(0, g.N)];
+    run.runPieces(kernel, pieces, k.convWorkspaceBytes(gp));
   }
 
   /**

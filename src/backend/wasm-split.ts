@@ -51,14 +51,18 @@ export class KernelRunner {
 
   /**
    * Runs one call of `kernel` per argument list: here when there is one (or no pool), else
-   * across the threads, each with `workBytes` of workspace.
+   * across the threads, each with `workBytes` of workspace. The lists are the caller's to give
+   * away (workspace arguments are turned into pointers in place).
    */
   runPieces(kernel: ThreadedKernel, argLists: number[][], workBytes: number): void {
     const workMask = this.mask(kernel);
     if (!this.pool || argLists.length === 1) {
       const work = this.scratch.workspace(0, workBytes);
       const fn = this.k[kernel] as KernelFn;
-      for (const args of argLists) fn(...args.map((v, k) => ((workMask >> k) & 1 ? v + work : v)));
+      for (const args of argLists) {
+        for (let k = 0; k < args.length; k++) if ((workMask >> k) & 1) args[k] += work;
+        fn(...args);
+      }
       return;
     }
     const pieces: Piece[] = argLists.map((args) => ({ args, workMask }));

@@ -168,7 +168,7 @@ export class WasmBackend implements Backend {
 
   maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: IndexArray): void {
     this.io.begin();
-    const gp = this.records.write('pool', g);
+    const gp = this.records.pool(g);
     const n = g.N * g.C * g.OH * g.OW;
     const xp = this.io.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.io.output(y, n, 'y'), ap = this.io.output(argmax, n, 'argmax');
     this.run.split('maxPool2dForward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, xp, yp, ap]);
@@ -177,7 +177,7 @@ export class WasmBackend implements Backend {
 
   maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: IndexArray, dx: FloatArray): void {
     this.io.begin();
-    const gp = this.records.write('pool', g);
+    const gp = this.records.pool(g);
     const n = g.N * g.C * g.OH * g.OW;
     const dyp = this.io.input(dy, n, 'dy'), ap = this.io.input(argmax, n, 'argmax'), dxp = this.io.output(dx, g.N * g.C * g.H * g.W, 'dx');
     this.run.split('maxPool2dBackward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, dyp, ap, dxp]);
@@ -186,7 +186,7 @@ export class WasmBackend implements Backend {
 
   avgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, countPad: boolean): void {
     this.io.begin();
-    const gp = this.records.write('pool', g);
+    const gp = this.records.pool(g);
     const xp = this.io.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.io.output(y, g.N * g.C * g.OH * g.OW, 'y');
     this.run.split('avgPool2dForward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, xp, yp, +countPad]);
     this.io.finish();
@@ -194,7 +194,7 @@ export class WasmBackend implements Backend {
 
   avgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray, countPad: boolean): void {
     this.io.begin();
-    const gp = this.records.write('pool', g);
+    const gp = this.records.pool(g);
     const dyp = this.io.input(dy, g.N * g.C * g.OH * g.OW, 'dy'), dxp = this.io.output(dx, g.N * g.C * g.H * g.W, 'dx');
     this.run.split('avgPool2dBackward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, dyp, dxp, +countPad]);
     this.io.finish();
@@ -202,7 +202,7 @@ export class WasmBackend implements Backend {
 
   adaptiveAvgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray): void {
     this.io.begin();
-    const gp = this.records.write('pool', g);
+    const gp = this.records.pool(g);
     const xp = this.io.input(x, g.N * g.C * g.H * g.W, 'x'), yp = this.io.output(y, g.N * g.C * g.OH * g.OW, 'y');
     this.run.split('adaptiveAvgPool2dForward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, xp, yp]);
     this.io.finish();
@@ -210,7 +210,7 @@ export class WasmBackend implements Backend {
 
   adaptiveAvgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray): void {
     this.io.begin();
-    const gp = this.records.write('pool', g);
+    const gp = this.records.pool(g);
     const dyp = this.io.input(dy, g.N * g.C * g.OH * g.OW, 'dy'), dxp = this.io.output(dx, g.N * g.C * g.H * g.W, 'dx');
     this.run.split('adaptiveAvgPool2dBackward', g.N * g.C, g.N * g.C * g.H * g.W, (p0, p1) => [gp, p0, p1, dyp, dxp]);
     this.io.finish();
