@@ -2,6 +2,8 @@
 //   kernels-simd.wasm / kernels-relaxed.wasm                     shared memory, for worker threads
 //   kernels-simd-unshared.wasm / kernels-relaxed-unshared.wasm   plain memory, where SharedArrayBuffer is unavailable
 // "relaxed" adds relaxed-SIMD FMA; the backend picks it at run time when the engine validates it.
+// Fails when a build's exports, or the record classes in assembly/records.ts, differ from the
+// kernel table in src/backend/wasm-interface.ts (assembly/interface-check.mjs).
 // Usage: node assembly/build.mjs
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
