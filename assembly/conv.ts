@@ -2,7 +2,7 @@
 // across threads. Each caller passes its own workspace: GEMM packing space, then the column
 // matrix (convWorkspaceBytes).
 
-import { ConvGeometry } from './geometry';
+import { ConvGeometry } from './records';
 import { gemm, gemmWorkspaceBytes } from './gemm';
 import { col2imAdd, im2col } from './im2col';
 import { directConv, packFilters, packedFloats, padPlanes, slackFloats, tapOffsets } from './direct';

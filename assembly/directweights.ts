@@ -9,7 +9,8 @@
 // small convolutions of LeNet-5 and the ConvNetJS net (6–16 filters, 25–200 taps) this beats
 // im2col + GEMM, which writes and re-reads a K×P column matrix per image for a tiny GEMM.
 
-import { ConvGeometry } from './geometry';
+import { ConvGeometry } from './records';
+import { roundUp } from './util';
 import { padPlanes, slackFloats } from './direct';
 import { madd } from './simd';
 
@@ -23,12 +24,6 @@ import { madd } from './simd';
 @inline const CHUNK_BYTES: i32 = 256 << 10;
 // @ts-ignore: decorator
 @inline const CHUNK_MAX: i32 = 16;
-
-// @ts-ignore: decorator
-@inline
-function roundUp(n: i32, m: i32): i32 {
-  return (n + m - 1) / m * m;
-}
 
 /** Floats of one image's padded input planes (one group) and of its transposed dy. */
 // @ts-ignore: decorator

@@ -3,7 +3,7 @@
 // weights [O × C·KH·KW] times columns [C·KH·KW × OH·OW]. Tap (kh, kw) sits kh·dilationH rows and
 // kw·dilationW columns into the window.
 
-import { ConvGeometry } from './geometry';
+import { ConvGeometry } from './records';
 
 /** Writes the Cg·KH·KW × OH·OW column matrix of x (Cg channels of H×W starting at x). */
 export function im2col(g: ConvGeometry, Cg: i32, x: usize, col: usize): void {

@@ -1,8 +1,12 @@
 // Batch normalisation and local response normalisation on [N, C, HW] tensors. Channel sums run
 // in double precision, like the reference: batch statistics sum tens of thousands of values.
+// Shapes and LRN's constants come in records (records.ts) the host writes once per call.
+
+import { BatchNormShape, LrnParams } from './records';
 
 /** mean[c], variance[c] (biased) over n and the HW positions, for channels [c0, c1). */
-export function batchNormStats(N: i32, C: i32, HW: i32, c0: i32, c1: i32, x: usize, mean: usize, variance: usize): void {
+export function batchNormStats(shape: BatchNormShape, c0: i32, c1: i32, x: usize, mean: usize, variance: usize): void {
+  const N = shape.N, C = shape.C, HW = shape.HW;
   const count = <f64>(N * HW);
   for (let c = c0; c < c1; c++) {
     let sum: f64 = 0;
@@ -16,8 +20,9 @@ export function batchNormStats(N: i32, C: i32, HW: i32, c0: i32, c1: i32, x: usi
 }
 
 /** y = gamma[c]·(x − mean[c])·invStd[c] + beta[c] over planes (n, c) in [p0, p1). */
-export function batchNormApply(C: i32, HW: i32, p0: i32, p1: i32, x: usize, mean: usize, invStd: usize,
+export function batchNormApply(shape: BatchNormShape, p0: i32, p1: i32, x: usize, mean: usize, invStd: usize,
   gamma: usize, beta: usize, y: usize): void {
+  const C = shape.C, HW = shape.HW;
   for (let p = p0; p < p1; p++) {
     const c = p % C;
     const co = <usize>c << 2;
@@ -40,8 +45,9 @@ export function batchNormApply(C: i32, HW: i32, p0: i32, p1: i32, x: usize, mean
  * Training-mode batch-norm backward for channels [c0, c1): with x̂ = (x − μ)·σ⁻¹,
  * dβ = Σ dy, dγ = Σ dy·x̂, dx = γσ⁻¹/m · (m·dy − dβ − x̂·dγ).
  */
-export function batchNormBackward(N: i32, C: i32, HW: i32, c0: i32, c1: i32, x: usize, dy: usize, mean: usize, invStd: usize,
-  gamma: usize, dx: usize, dgamma: usize, dbeta: usize, batchStatistics: i32): void {
+export function batchNormBackward(shape: BatchNormShape, c0: i32, c1: i32, x: usize, dy: usize, mean: usize, invStd: usize,
+  gamma: usize, dx: usize, dgamma: usize, dbeta: usize): void {
+  const N = shape.N, C = shape.C, HW = shape.HW, batchStatistics = shape.batchStatistics;
   const count = <f64>(N * HW);
   for (let c = c0; c < c1; c++) {
     const co = <usize>c << 2;
@@ -124,8 +130,9 @@ function sumSquaredDeviations(p: usize, n: i32, m: f64): f64 {
  * (alpha/size)·Σ x² over channels [c − ⌊size/2⌋, c + ⌊(size−1)/2⌋]; y = x·scale^(−beta).
  * Four positions at a time; scale^(−beta) by square roots for the usual beta (0.75, 0.5, 1).
  */
-export function lrnForward(C: i32, HW: i32, p0: i32, p1: i32, size: i32, before: i32, alpha: f32, beta: f32, k: f32,
-  x: usize, scale: usize, y: usize): void {
+export function lrnForward(params: LrnParams, p0: i32, p1: i32, x: usize, scale: usize, y: usize): void {
+  const C = params.C, HW = params.HW, size = params.size, before = params.before;
+  const alpha = params.alpha, beta = params.beta, k = params.k;
   const after = size - 1 - before;
   const a = alpha / <f32>size;
   const va = f32x4.splat(a), vk = f32x4.splat(k);
@@ -170,8 +177,9 @@ export function lrnForward(C: i32, HW: i32, p0: i32, p1: i32, size: i32, before:
  * dx = dy·scale^(−beta) − (2·alpha·beta/size)·x·Σ_j dy_j·y_j/scale_j over the channels whose
  * window holds c, for planes (n, c) in [p0, p1).
  */
-export function lrnBackward(C: i32, HW: i32, p0: i32, p1: i32, size: i32, before: i32, alpha: f32, beta: f32,
-  x: usize, y: usize, scale: usize, dy: usize, dx: usize): void {
+export function lrnBackward(params: LrnParams, p0: i32, p1: i32, x: usize, y: usize, scale: usize, dy: usize, dx: usize): void {
+  const C = params.C, HW = params.HW, size = params.size, before = params.before;
+  const alpha = params.alpha, beta = params.beta;
   const after = size - 1 - before;
   const f: f32 = <f32>2 * alpha * beta / <f32>size;
   const vf = f32x4.splat(f);

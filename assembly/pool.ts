@@ -2,7 +2,7 @@
 // (first maximum wins, NaN propagates, -1 argmax for all-padding windows). Each kernel covers
 // planes (n, c) in [p0, p1), so the host can split a batch across threads.
 
-import { PoolGeometry } from './geometry';
+import { PoolGeometry } from './records';
 
 export function maxPool2dForward(g: PoolGeometry, p0: i32, p1: i32, x: usize, y: usize, argmax: usize): void {
   // The shortcut reads whole 2×2 windows: only when none is clipped (ceil mode's last row or

@@ -15,7 +15,8 @@
 // output are computed from padding and not stored. Every output element is one piece's sum in
 // a fixed order, so the split does not change the result.
 
-import { ConvGeometry } from './geometry';
+import { ConvGeometry, WinogradView } from './records';
+import { roundUp } from './util';
 import { KC, MR, NR, microTile } from './gemm';
 
 /** Rows and tiles of products kept per block (16 × RB × CB floats of workspace, in L2). */
@@ -24,33 +25,13 @@ import { KC, MR, NR, microTile } from './gemm';
 // @ts-ignore: decorator
 @inline const CB: i32 = 64;
 
-/**
- * The convolution as this transform sees it, written by the host next to the geometry
- * (src/backend/wasm.ts winogradView): source channels per group, source size and padding,
- * output size, the GEMM's rows per group, channels of source and output, and the tiling:
- * tile rows, tiles per tile row (a multiple of 4), tiles per image, tile columns of the GEMM
- * (all images, rounded up to NR).
- */
-@unmanaged
-export class View {
-  Cs: i32; Hs: i32; Ws: i32; pH: i32; pW: i32;
-  OH: i32; OW: i32; rows: i32; srcC: i32; dstC: i32;
-  th: i32; tw: i32; T: i32; J: i32;
-}
-
-// @ts-ignore: decorator
-@inline
-function roundUp(n: i32, m: i32): i32 {
-  return (n + m - 1) / m * m;
-}
-
 /** Bytes of per-thread workspace for winogradMultiply: a block of products and an edge tile. */
 export function winogradProductsBytes(): i32 {
   return (16 * RB * CB + MR * NR) * 4;
 }
 
 /** Bytes of per-thread workspace for the input transforms: the zero-bordered plane (with slack for the last loads). */
-export function winogradInputBytes(v: View): i32 {
+export function winogradInputBytes(v: WinogradView): i32 {
   return ((2 * v.th + 2) * (2 * v.tw + 4) + 16) * 4;
 }
 
@@ -58,7 +39,7 @@ export function winogradInputBytes(v: View): i32 {
  * Step 1: U for strips [q0, q1) (group-major). Forward: rows are filters o, the K index a
  * channel c, g = w[o, c]; flipped: rows are channels c, K a filter o, g = w[o, c] rotated 180°.
  */
-export function winogradWeights(g: ConvGeometry, flip: bool, q0: i32, q1: i32, w: usize, U: usize, v: View): void {
+export function winogradWeights(g: ConvGeometry, flip: bool, q0: i32, q1: i32, w: usize, U: usize, v: WinogradView): void {
   const Cg = g.C / g.groups, Og = g.O / g.groups;
   const rows = v.rows, Cs = v.Cs, padded = roundUp(rows, MR), perGroup = padded / MR;
   const xiBytes = <usize>(padded * Cs) << 2;
@@ -120,7 +101,7 @@ function storeRowU(d: usize, xiBytes: usize, a0: v128, a1: v128, a2: v128, half:
  * Step 2: V for source planes [p0, p1) of all images (plane = image · srcC + channel), each
  * copied into a zero-bordered plane in the workspace and transformed four tiles at a time.
  */
-export function winogradInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: View): void {
+export function winogradInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: WinogradView): void {
   transformInput(g, p0, p1, src, V, work, v, false);
 }
 
@@ -128,12 +109,12 @@ export function winogradInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: 
  * V for the weight gradient (winogradgrad.ts): the same transform, stored as plain rows of
  * tiles, V[group][ξ][channel][image · T + tile], the B operand of Σ_tiles dy'·Vᵀ.
  */
-export function winogradGradInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: View): void {
+export function winogradGradInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: WinogradView): void {
   transformInput(g, p0, p1, src, V, work, v, true);
 }
 
 /** Input transforms of planes [p0, p1), into the forward's GEMM panels or (`tileRows`) rows of tiles. */
-function transformInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: View, tileRows: bool): void {
+function transformInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: WinogradView, tileRows: bool): void {
   const Cs = v.Cs, Hs = v.Hs, Ws = v.Ws, pH = v.pH, pW = v.pW, th = v.th, tw = v.tw, T = v.T, J = v.J;
   const Hp = 2 * th + 2, Wp = 2 * tw + 4;
   const rowBytes = <usize>Wp << 2;
@@ -208,7 +189,7 @@ function transformInput(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize,
  * the 16 products, then the output tiles written to dst (+ bias, which may be 0).
  */
 export function winogradMultiply(g: ConvGeometry, gi: i32, r0: i32, r1: i32, s0: i32, s1: i32,
-  U: usize, V: usize, bias: usize, dst: usize, work: usize, v: View): void {
+  U: usize, V: usize, bias: usize, dst: usize, work: usize, v: WinogradView): void {
   const Cs = v.Cs, rows = v.rows, padded = roundUp(rows, MR), J = v.J;
   const uXi = <usize>(padded * Cs) << 2, vXi = <usize>(Cs * J) << 2;
   const Ug = U + <usize>(gi * 16) * uXi, Vg = V + <usize>(gi * 16) * vXi;
@@ -240,7 +221,7 @@ export function winogradMultiply(g: ConvGeometry, gi: i32, r0: i32, r1: i32, s0:
 }
 
 /** Y = Aᵀ M A for rows [rb, re) and tile columns [j0, j1) of the products block M. */
-function outputTiles(g: ConvGeometry, v: View, gi: i32, rb: i32, re: i32, j0: i32, j1: i32, M: usize, bias: usize, dst: usize): void {
+function outputTiles(g: ConvGeometry, v: WinogradView, gi: i32, rb: i32, re: i32, j0: i32, j1: i32, M: usize, bias: usize, dst: usize): void {
   const T = v.T, tw = v.tw, OH = v.OH, OW = v.OW, P = OH * OW;
   const mXi = <usize>(RB * CB) << 2;
   const used = min(j1, g.N * T);

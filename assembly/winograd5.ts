@@ -11,7 +11,7 @@
 //   Bᵀ = [4 0 −5 0 1; 0 −4 −4 1 1; 0 4 −4 −1 1; 0 −2 −1 2 1; 0 2 −1 −2 1]
 //   G  = diag(¼ −⅙ −⅙ 1/24 1/24) G′,  G′ = [1 0 0; 1 1 1; 1 −1 1; 1 2 4; 1 −2 4]
 //   Aᵀ = [1 1 1 1 1; 0 1 −1 2 −2; 0 1 1 4 4]
-// Three steps, split across threads by the host (src/backend/wasm.ts winograd):
+// Three steps, split across threads by the host (src/backend/wasm-winograd.ts):
 //   1. weights U (per group and ξ: MR-row strips over K = sub-kernel · channel, the GEMM's A);
 //   2. input V for every tile of a grid one tile larger than the output's, per group and ξ by
 //      image and grid row, within which the channels' rows of twv tiles follow one another:
@@ -23,7 +23,8 @@
 // transposed weights (`flip`), as in winograd.ts. Every output is one piece's sum in a fixed
 // order, so the split over threads does not change the result.
 
-import { ConvGeometry } from './geometry';
+import { ConvGeometry, WinogradView } from './records';
+import { roundUp } from './util';
 import { MR, NR, microTile } from './gemm';
 
 /** Rows and tiles of products kept per block (25 × RB × CB floats of workspace, in L2). */
@@ -43,39 +44,19 @@ import { MR, NR, microTile } from './gemm';
 // @ts-ignore: decorator
 @inline const XI: i32 = 25;
 
-/**
- * The convolution as this transform sees it, written by the host (src/backend/wasm.ts
- * winogradView): as winograd.ts's View, then the grid of transformed input tiles: tiles per
- * grid row (≥ tw + 1, a multiple of 4) and per image ((th + 1) · twv). The GEMM's columns are
- * the output tiles only: T = th · tw per image, J = N · T rounded up to NR.
- */
-@unmanaged
-class View {
-  Cs: i32; Hs: i32; Ws: i32; pH: i32; pW: i32;
-  OH: i32; OW: i32; rows: i32; srcC: i32; dstC: i32;
-  th: i32; tw: i32; T: i32; J: i32;
-  twv: i32; Tv: i32;
-}
-
-// @ts-ignore: decorator
-@inline
-function roundUp(n: i32, m: i32): i32 {
-  return (n + m - 1) / m * m;
-}
-
 /** i32s per strip in the strip table: NR column offsets, the two runs' bases, a flag, the lane mask. */
 // @ts-ignore: decorator
 @inline const STRIP: i32 = 20;
 
 /** Bytes of per-thread workspace for winograd5Multiply: products block, edge tile, an output block, strip table, B sliver (all of K). */
 export function winograd5ProductsBytes(viewPtr: usize): i32 {
-  const v = changetype<View>(viewPtr);
+  const v = changetype<WinogradView>(viewPtr);
   return (XI * RB * CB + MR * NR + 36 + STRIP * (CB / NR) + 4 * v.Cs * NR) * 4;
 }
 
 /** Bytes of per-thread workspace for winograd5Input: the zero-bordered plane and five transformed rows. */
 export function winograd5InputBytes(viewPtr: usize): i32 {
-  const v = changetype<View>(viewPtr);
+  const v = changetype<WinogradView>(viewPtr);
   const Wp = roundUp(3 * v.twv + 2, 4);
   return (3 * v.th + 10) * Wp * 4;
 }
@@ -85,7 +66,7 @@ export function winograd5InputBytes(viewPtr: usize): i32 {
  * sub · Cs + channel c, g = w[o, c]; flipped: rows are channels c, K filters o, g = w[o, c]
  * rotated 180°. U_ξ(a, b) = σ_a σ_b (G′ g G′ᵀ)_ab with G = diag(σ) G′.
  */
-export function winograd5Weights(g: ConvGeometry, flip: bool, q0: i32, q1: i32, w: usize, U: usize, v: View): void {
+export function winograd5Weights(g: ConvGeometry, flip: bool, q0: i32, q1: i32, w: usize, U: usize, v: WinogradView): void {
   const Cg = g.C / g.groups, Og = g.O / g.groups;
   const rows = v.rows, Cs = v.Cs, K = 4 * Cs, padded = roundUp(rows, MR), perGroup = padded / MR;
   const xiBytes = <usize>(padded * K) << 2;
@@ -178,7 +159,7 @@ function storeBt(d: usize, step: usize, d0: v128, d1: v128, d2: v128, d3: v128, 
  * plane copied into a zero-bordered one, then per grid row Bᵀ down the columns (contiguous
  * vectors) into five rows, and B along them, four tiles a vector.
  */
-export function winograd5Input(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: View): void {
+export function winograd5Input(g: ConvGeometry, p0: i32, p1: i32, src: usize, V: usize, work: usize, v: WinogradView): void {
   const Cs = v.Cs, Hs = v.Hs, Ws = v.Ws, pH = v.pH, pW = v.pW, th = v.th, twv = v.twv, Tv = v.Tv;
   const Jv = g.N * Tv;
   const Hp = 3 * th + 5, Wp = roundUp(3 * twv + 2, 4);
@@ -225,7 +206,7 @@ function col4(q: usize): v128 {
  * the 25 products, then the output tiles written to dst (+ bias, which may be 0).
  */
 export function winograd5Multiply(g: ConvGeometry, gi: i32, r0: i32, r1: i32, s0: i32, s1: i32,
-  U: usize, V: usize, bias: usize, dst: usize, work: usize, v: View): void {
+  U: usize, V: usize, bias: usize, dst: usize, work: usize, v: WinogradView): void {
   const Cs = v.Cs, K = 4 * Cs, rows = v.rows, padded = roundUp(rows, MR), Jv = g.N * v.Tv;
   const uXi = <usize>(padded * K) << 2, vXi = <usize>(Cs * Jv) << 2;
   const Ug = U + <usize>(gi * XI) * uXi, Vg = V + <usize>(gi * XI) * vXi;
@@ -269,7 +250,7 @@ export function winograd5Multiply(g: ConvGeometry, gi: i32, r0: i32, r1: i32, s0
  * and the mask (i32 12–19) picks the first (flag i32 10 = 1). Columns past the last tile read
  * tile 0 (their products are not stored) and make the strip gathered element by element.
  */
-function stripTable(v: View, N: i32, s: i32, e: usize): void {
+function stripTable(v: WinogradView, N: i32, s: i32, e: usize): void {
   const T = v.T, tw = v.tw, twv = v.twv, used = N * T;
   let j = s * NR, n = j / T, t = j - n * T, ty = t / tw, tx = t - ty * tw;
   for (let i = 0; i < NR; i++, j++) {
@@ -294,7 +275,7 @@ function stripTable(v: View, N: i32, s: i32, e: usize): void {
  * k = sub · Cs + c is channel c's V at each tile's grid position + sy·Cs·twv + sx. Two runs (the
  * usual case): four vector loads and two selects per k instead of eight scalar loads.
  */
-function packSliver(v: View, pc: i32, kc: i32, Vx: usize, pb: usize, e: usize): void {
+function packSliver(v: WinogradView, pc: i32, kc: i32, Vx: usize, pb: usize, e: usize): void {
   const Cs = v.Cs, twv = v.twv, rowBelow = Cs * twv;
   const o0 = <usize>load<i32>(e, 32) << 2, o1 = <usize>load<i32>(e, 36) << 2;
   let sub = pc / Cs, c = pc - sub * Cs;
@@ -342,7 +323,7 @@ function packSliver(v: View, pc: i32, kc: i32, Vx: usize, pb: usize, e: usize): 
  * four tiles a vector: stored as three vectors per output row when the four tiles lie whole
  * in one tile row, else element by element through `out` (9 vectors).
  */
-function outputTiles(g: ConvGeometry, v: View, gi: i32, rb: i32, re: i32, j0: i32, j1: i32, M: usize, bias: usize, dst: usize, out: usize): void {
+function outputTiles(g: ConvGeometry, v: WinogradView, gi: i32, rb: i32, re: i32, j0: i32, j1: i32, M: usize, bias: usize, dst: usize, out: usize): void {
   const T = v.T, tw = v.tw, OH = v.OH, OW = v.OW, P = OH * OW;
   const mXi = <usize>(RB * CB) << 2;
   const used = min(j1, g.N * T);
@@ -393,7 +374,7 @@ function storeRow12(p: usize, a: v128, b: v128, c: v128): void {
 }
 
 /** Stores the valid outputs of tiles [jj, jj + 4) (< used) of filter/channel plane `plane` (image 0) from `out` (9 vectors, y_ik at 4·(3i + k)). */
-function scatterTiles(v: View, jj: i32, used: i32, plane: usize, out: usize): void {
+function scatterTiles(v: WinogradView, jj: i32, used: i32, plane: usize, out: usize): void {
   const T = v.T, tw = v.tw, OH = v.OH, OW = v.OW;
   const imageBytes = <usize>(v.dstC * OH * OW) << 2;
   for (let l = 0; l < 4 && jj + l < used; l++) {

@@ -4,7 +4,7 @@
 //   dL/dU[o, c] = Σ_t (A dY[o, t] Aᵀ) ⊙ V[c, t]   and   dL/dg = Gᵀ (dL/dU) G:
 // per ξ (16 of them) one GEMM whose reduction runs over the tiles of every image, 16
 // multiplications per tile and channel pair instead of the direct gradient's 36. Four steps,
-// each split across threads by the host (src/backend/wasm.ts winogradWeightGradient):
+// each split across threads by the host (src/backend/wasm-winograd.ts):
 //   1. V as in the forward (winograd.ts winogradGradInput), stored as rows of tiles;
 //   2. D[o, t] = A dY_t Aᵀ for every 2×2 tile of dy (zero past the output's edge);
 //   3. dU_ξ = D_ξ · V_ξᵀ for each group and ξ (gemm.ts);
@@ -12,17 +12,16 @@
 // Tile rows are rounded up to 4 tiles as in the forward; the extra tiles meet zero dy.
 
 import { sumPlanes } from './conv';
-import { ConvGeometry } from './geometry';
+import { ConvGeometry, WinogradView } from './records';
 import { gemm } from './gemm';
-import { View } from './winograd';
 
 /** Bytes of per-thread workspace winogradGradOutput needs: one zero-bordered dy plane. */
-export function winogradGradOutputBytes(v: View): i32 {
+export function winogradGradOutputBytes(v: WinogradView): i32 {
   return (4 * v.th * v.tw + 16) * 4;
 }
 
 /** Step 2: D for dy planes [p0, p1) (plane = image · O + filter), four tiles at a time. */
-export function winogradGradOutput(g: ConvGeometry, p0: i32, p1: i32, dy: usize, D: usize, work: usize, v: View): void {
+export function winogradGradOutput(g: ConvGeometry, p0: i32, p1: i32, dy: usize, D: usize, work: usize, v: WinogradView): void {
   const OH = g.OH, OW = g.OW, th = v.th, tw = v.tw, T = v.T, Og = v.rows;
   const Wp = 2 * tw, rowBytes = <usize>Wp << 2;
   const K = g.N * T;
@@ -65,7 +64,7 @@ function storeRowD(d: usize, xiBytes: usize, p: v128, q: v128): void {
 }
 
 /** Step 3: dU_ξ[o, c] = Σ_t D_ξ[o, t] · V_ξ[c, t] for pairs q = group · 16 + ξ in [q0, q1). */
-export function winogradGradProducts(g: ConvGeometry, q0: i32, q1: i32, D: usize, V: usize, dU: usize, work: usize, v: View): void {
+export function winogradGradProducts(g: ConvGeometry, q0: i32, q1: i32, D: usize, V: usize, dU: usize, work: usize, v: WinogradView): void {
   const Og = v.rows, Cg = v.Cs, K = g.N * v.T;
   for (let q = q0; q < q1; q++) {
     gemm(false, true, Og, Cg, K, 1, D + (<usize>(q * Og * K) << 2), K, V + (<usize>(q * Cg * K) << 2), K,
@@ -74,7 +73,7 @@ export function winogradGradProducts(g: ConvGeometry, q0: i32, q1: i32, D: usize
 }
 
 /** Step 4: dw[o] = Gᵀ dU[o] G for filters o in [o0, o1), four channels at a time; dbias[o] = Σ dy (dbias may be 0). */
-export function winogradGradWeights(g: ConvGeometry, o0: i32, o1: i32, dU: usize, dy: usize, dw: usize, dbias: usize, v: View): void {
+export function winogradGradWeights(g: ConvGeometry, o0: i32, o1: i32, dU: usize, dy: usize, dw: usize, dbias: usize, v: WinogradView): void {
   const Og = v.rows, Cg = v.Cs;
   const xiBytes = <usize>(Og * Cg) << 2;
   const half = f32x4.splat(0.5);
