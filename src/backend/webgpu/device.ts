@@ -33,6 +33,10 @@ export interface WebGpuInfo {
   software: boolean;
   maxStorageBufferBindingSize: number;
   maxBufferSize: number;
+  /** Optional features the device was opened with ('timestamp-query': per-kernel GPU times when profiling). */
+  features: string[];
+  /** Storage buffers one kernel may bind (bounds how many parameters one fused optimizer dispatch updates). */
+  maxStorageBuffersPerShaderStage: number;
 }
 
 export const NO_ADAPTER = 'webgpu backend: no WebGPU adapter found. In Node on a machine without a GPU, set '
@@ -61,10 +65,13 @@ export async function openDevice(options: WebGpuBackendOptions): Promise<{ devic
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
     label: 'convkit',
+    // Timestamps only when profiling (Dispatcher.profile); asking costs nothing otherwise.
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
-      maxStorageBuffersPerShaderStage: Math.min(limits.maxStorageBuffersPerShaderStage, 10),
+      // More bindings let one fused optimizer dispatch update more parameters.
+      maxStorageBuffersPerShaderStage: Math.min(limits.maxStorageBuffersPerShaderStage, 32),
       // Kernels use workgroups of up to 256 invocations and 8 KiB of workgroup memory (the
       // core defaults; compatibility-mode defaults are lower).
       maxComputeWorkgroupSizeX: Math.min(limits.maxComputeWorkgroupSizeX, 256),
@@ -82,6 +89,8 @@ export async function openDevice(options: WebGpuBackendOptions): Promise<{ devic
       software: fallback || SOFTWARE.test(describe),
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxBufferSize: device.limits.maxBufferSize,
+      features: [...device.features].sort(),
+      maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
     },
   };
 }

@@ -1,0 +1,249 @@
+/**
+ * The WebGPU backend's step structure, shown by counts (no GPU needed: SwiftShader runs the same
+ * encoding): what stats() counts, the non-blocking read-back ring (values, order, reuse, a lost
+ * device), per-kernel timing, and the dispatches a training step takes with the fused kernels.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { RefBackend } from '../src/backend/ref.js';
+import { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
+import { ConvkitError } from '../src/errors.js';
+import { Model } from '../src/model/model.js';
+import { zoo } from '../src/model/zoo.js';
+import { Rng } from '../src/rng.js';
+import { Tensor } from '../src/tensor.js';
+import { SoftmaxCrossEntropy } from '../src/train/loss.js';
+import { Optimizer } from '../src/train/optimizer.js';
+import { webgpuSkip } from './webgpu-env.js';
+
+const ref = new RefBackend('float32');
+
+function random(n: number, rng: Rng): Float32Array {
+  return Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+}
+
+/** A device array holding these values. */
+function onDevice(be: WebGpuBackend, values: Float32Array): Float32Array {
+  const a = be.alloc(values.length) as Float32Array;
+  a.set(values);
+  be.upload(a);
+  return a;
+}
+
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 1e-5): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i]));
+    if (!(err <= tol)) assert.fail(`${what}: element ${i} is ${got[i]}, reference ${want[i]}`);
+  }
+}
+
+function filled(be: WebGpuBackend, values: number[]): Float32Array {
+  const a = be.alloc(values.length) as Float32Array;
+  a.set(values);
+  be.upload(a);
+  return a;
+}
+
+describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
+  let be: WebGpuBackend;
+  before(async () => { be = await WebGpuBackend.create(); });
+  after(() => be?.dispose());
+
+  it('stats() counts dispatches, submits, copies, uploads and read-backs; resetStats() starts over', async () => {
+    const x = filled(be, [-1, 2, -3, 4]), y = be.alloc(4), z = be.alloc(4);
+    await be.download([x]);
+    be.resetStats();
+    be.relu(x, y);
+    be.add(y, x, z);
+    assert.deepEqual({ ...be.stats(), copies: 0 }, {
+      dispatches: 2, submits: 0, copies: 0, uploads: 0, bytesUploaded: 0, blockingReadbacks: 0, readbacksLater: 0, bytesRead: 0,
+    });
+    await be.download([y, z]);
+    let s = be.stats();
+    assert.equal(s.submits, 1, 'the download submitted the recorded kernels once');
+    assert.equal(s.blockingReadbacks, 1);
+    assert.equal(s.bytesRead, 32);
+    assert.deepEqual([...z], [-1, 4, -3, 8]);
+    x.set([1, 1, 1, 1]);
+    be.upload(x);
+    await be.downloadLater([z]);
+    s = be.stats();
+    assert.equal(s.uploads, 1);
+    assert.equal(s.bytesUploaded, 16);
+    assert.equal(s.readbacksLater, 1);
+    assert.equal(s.blockingReadbacks, 1, 'downloadLater is not a blocking read-back');
+    assert.equal(s.bytesRead, 48);
+    be.resetStats();
+    assert.deepEqual(Object.values(be.stats()), Object.values(be.stats()).map(() => 0));
+  });
+
+  it('downloadLater: values as of the call, resolved in order while later steps are recorded', async () => {
+    const one = filled(be, [1, 1, 1]), acc = filled(be, [0, 0, 0]), seen: number[][] = [];
+    const order: number[] = [];
+    const pending: Promise<void>[] = [];
+    const snapshots = Array.from({ length: 5 }, () => be.alloc(3));
+    for (let step = 0; step < 5; step++) {
+      be.axpy(1, one, acc); // acc = step + 1
+      be.axpy(0, acc, snapshots[step]);
+      be.add(acc, acc, snapshots[step]); // 2·(step + 1)
+      const s = snapshots[step];
+      pending.push(be.downloadLater([acc, s]).then(() => { order.push(step); seen.push([acc[0], s[0]]); }));
+    }
+    be.axpy(100, one, acc); // recorded after the last read-back: must not show in it
+    await Promise.all(pending);
+    assert.deepEqual(order, [0, 1, 2, 3, 4], 'resolved in call order');
+    assert.deepEqual(seen.map(([, s]) => s), [2, 4, 6, 8, 10], 'each read-back holds the values of its own step');
+    assert.equal(seen[4][0], 5);
+    await be.download([acc]);
+    assert.equal(acc[0], 105);
+  });
+
+  it('downloadLater reuses its staging buffers: with one read-back in flight per step the ring stops growing', async () => {
+    const be = await WebGpuBackend.create();
+    const x = filled(be, [1, 2, 3, 4]), y = be.alloc(4);
+    let last: Promise<void> = Promise.resolve();
+    for (let step = 0; step < 3; step++) {
+      be.relu(x, y);
+      const prev = last;
+      last = be.downloadLater([y]);
+      await prev; // the trainer's pattern: read step k while step k + 1 runs
+    }
+    await last;
+    const size = be.readbackRingSize;
+    be.resetStats();
+    for (let step = 0; step < 20; step++) {
+      be.relu(x, y);
+      const prev = last;
+      last = be.downloadLater([y]);
+      await prev;
+    }
+    await last;
+    assert.equal(be.readbackRingSize, size, 'no staging buffer created in steady state');
+    assert.ok(size <= 3, `ring of ${size} staging buffers`);
+    const s = be.stats();
+    assert.equal(s.submits, 20, 'one submit per step');
+    assert.equal(s.blockingReadbacks, 0);
+    assert.deepEqual([...y], [1, 2, 3, 4]);
+    be.dispose();
+  });
+
+  it('downloadLater on a lost device rejects with the lost-device ConvkitError', async () => {
+    const lostBe = await WebGpuBackend.create();
+    const x = filled(lostBe, [1, 2]), y = lostBe.alloc(2);
+    lostBe.relu(x, y);
+    await lostBe.downloadLater([y]);
+    lostBe.relu(x, y);
+    lostBe.device.destroy();
+    const lost = (e: unknown) => e instanceof ConvkitError && /device was lost|reading results back failed/.test((e as Error).message);
+    await assert.rejects(lostBe.downloadLater([y]), lost);
+    await lostBe.device.lost;
+    await assert.rejects(lostBe.downloadLater([y]), (e: unknown) => e instanceof ConvkitError && /device was lost/.test((e as Error).message));
+    lostBe.dispose();
+  });
+
+  it('profile(): per-kernel times by label (GPU timestamps where the device has them)', async () => {
+    const x = filled(be, [1, -2, 3, -4]), y = be.alloc(4);
+    be.profile(true);
+    for (let i = 0; i < 3; i++) be.relu(x, y);
+    be.tanh(x, y);
+    await be.download([y]);
+    const times = await be.kernelTimes();
+    be.profile(false);
+    assert.equal(times.source, be.info.features.includes('timestamp-query') ? 'timestamp' : 'submit');
+    assert.equal(times.kernels.relu.dispatches, 3);
+    assert.equal(times.kernels.tanh.dispatches, 1);
+    assert.ok(Number.isFinite(times.kernels.relu.ms) && times.kernels.relu.ms >= 0);
+    assert.equal((await be.kernelTimes()).source, 'off');
+    assert.ok(Math.abs(y[1] - Math.tanh(-2)) < 1e-6, 'profiled kernels still compute');
+  });
+
+  describe('fused optimizer steps', () => {
+    // Sizes around the workgroup (256) and parameter boundaries; more parameters than one dispatch binds.
+    const sizes = [1, 255, 256, 257, 6, 40_003, 3, 1000, 17, 2, 513, 9, 31];
+    const lrs = sizes.map((_, i) => 0.05 * (1 + (i % 3)));
+    const wds = sizes.map((_, i) => (i % 2 ? 0 : 5e-4));
+
+    for (const kind of ['sgd', 'nesterov', 'adam', 'adamw'] as const) {
+      it(`${kind}: every parameter as the reference computes it and bit-identical to one step per parameter, in few dispatches`, async () => {
+        const rng = new Rng(21);
+        const states = kind.startsWith('adam') ? 2 : 1;
+        const params = sizes.map((n) => ({ w: random(n, rng), g: random(n, rng), state: Array.from({ length: states }, () => random(n, rng).map(Math.abs)) }));
+        const fused = params.map((p) => ({ w: onDevice(be, p.w), g: onDevice(be, p.g), state: p.state.map((s) => onDevice(be, s)) }));
+        const single = params.map((p) => ({ w: onDevice(be, p.w), g: onDevice(be, p.g), state: p.state.map((s) => onDevice(be, s)) }));
+        const want = params.map((p) => ({ w: p.w.slice(), g: p.g, state: p.state.map((s) => s.slice()) }));
+        const sgd = { momentum: 0.9, nesterov: kind === 'nesterov' };
+        await be.download([]);
+        let fusedDispatches = 0;
+        for (let step = 1; step <= 3; step++) {
+          const adam = { beta1: 0.9, beta2: 0.999, eps: 1e-8, decoupled: kind === 'adamw', step };
+          be.resetStats();
+          const updates = fused.map((p, i) => ({ ...p, lr: lrs[i], weightDecay: wds[i] }));
+          if (states === 1) be.sgdSteps(updates, sgd); else be.adamSteps(updates, adam);
+          fusedDispatches = be.stats().dispatches;
+          single.forEach((p, i) => {
+            if (states === 1) be.sgdStep(p.w, p.g, p.state[0], { ...sgd, lr: lrs[i], weightDecay: wds[i] });
+            else be.adamStep(p.w, p.g, p.state[0], p.state[1], { ...adam, lr: lrs[i], weightDecay: wds[i] });
+          });
+          want.forEach((p, i) => {
+            if (states === 1) ref.sgdStep(p.w, p.g, p.state[0], { ...sgd, lr: lrs[i], weightDecay: wds[i] });
+            else ref.adamStep(p.w, p.g, p.state[0], p.state[1], { ...adam, lr: lrs[i], weightDecay: wds[i] });
+          });
+        }
+        await be.download([...fused, ...single].flatMap((p) => [p.w, ...p.state]));
+        fused.forEach((p, i) => {
+          assert.deepEqual(p.w, single[i].w, `parameter ${i}: fused and single weights differ`);
+          p.state.forEach((s, j) => assert.deepEqual(s, single[i].state[j], `parameter ${i}: state ${j} differs`));
+          assertClose(p.w, want[i].w, `${kind} parameter ${i} (${sizes[i]} elements) weights`);
+          p.state.forEach((s, j) => assertClose(s, want[i].state[j], `${kind} parameter ${i} state ${j}`));
+        });
+        const per = Math.floor(Math.min(16 * (states + 2), be.info.maxStorageBuffersPerShaderStage) / (states + 2));
+        assert.equal(fusedDispatches, Math.ceil(sizes.length / per), `${sizes.length} parameters, ${per} per dispatch`);
+      });
+    }
+
+    it('a parameter that shares a buffer with another is updated alone, in order', async () => {
+      const rng = new Rng(5);
+      const w = random(300, rng), g = random(300, rng);
+      const a = onDevice(be, w), shared = onDevice(be, g), va = be.alloc(300), vb = be.alloc(300), b = onDevice(be, w);
+      const wr = w.slice(), wr2 = w.slice(), var_ = new Float32Array(300), vbr = new Float32Array(300);
+      const o = { momentum: 0.9, nesterov: false };
+      // Same gradient array for both, and a third update whose gradient is its own weights.
+      be.sgdSteps([{ w: a, g: shared, state: [va], lr: 0.1, weightDecay: 0 }, { w: b, g: shared, state: [vb], lr: 0.2, weightDecay: 0 },
+        { w: shared, g: shared, state: [be.alloc(300)], lr: 0.5, weightDecay: 0 }], o);
+      const gr = g.slice();
+      ref.sgdStep(wr, gr, var_, { ...o, lr: 0.1, weightDecay: 0 });
+      ref.sgdStep(wr2, gr, vbr, { ...o, lr: 0.2, weightDecay: 0 });
+      ref.sgdStep(gr, gr, new Float32Array(300), { ...o, lr: 0.5, weightDecay: 0 });
+      await be.download([a, b, shared]);
+      assertClose(a, wr, 'first parameter');
+      assertClose(b, wr2, 'second parameter (same gradient array)');
+      assertClose(shared, gr, 'a parameter that is its own gradient');
+    });
+
+    it('the Optimizer uses them: groups, weightDecayOn and AdamW as the reference', async () => {
+      for (const config of [
+        { type: 'sgd' as const, momentum: 0.9, weightDecay: 1e-3, groups: [{ nodes: ['conv1'], lrScale: 0.1 }] },
+        { type: 'adamw' as const, weightDecay: 1e-2, weightDecayOn: 'all' as const },
+      ]) {
+        const spec = zoo.lenet5.build();
+        const mRef = new Model(spec, ref, 3), mBe = new Model(spec, be, 3);
+        const optRef = new Optimizer(config, ref), optBe = new Optimizer(config, be);
+        const rng = new Rng(8);
+        mRef.parameters().forEach((p, i) => {
+          const grad = random(p.grad.size, rng);
+          p.grad.data.set(grad);
+          const q = mBe.parameters()[i];
+          q.grad.data.set(grad);
+          be.upload(q.grad.data);
+        });
+        be.resetStats();
+        for (let s = 0; s < 2; s++) { optRef.step(mRef.parameters(), 0.01); optBe.step(mBe.parameters(), 0.01); }
+        assert.ok(be.stats().dispatches < 2 * mBe.parameters().length, `fused: ${be.stats().dispatches} dispatches for 2 steps`);
+        const pBe = mBe.parameters();
+        await be.download(pBe.map((p) => p.value.data));
+        mRef.parameters().forEach((p, i) => assertClose(pBe[i].value.data, p.value.data, `${config.type} ${p.path}`));
+      }
+    });
+  });
+});
