@@ -246,4 +246,23 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
       }
     });
   });
+
+  it('softmax cross-entropy: one dispatch up to 2^18 logits (rows past the workgroup size), two beyond; both as the reference', async () => {
+    const rng = new Rng(12);
+    for (const [N, K, dispatches] of [[300, 10, 1], [1, 1, 1], [512, 512, 1], [513, 512, 2], [300, 1000, 2]]) {
+      const xr = Float32Array.from({ length: N * K }, () => rng.uniform(-20, 20));
+      const labels = Int32Array.from({ length: N }, () => rng.int(K));
+      const x = onDevice(be, xr), p = be.alloc(N * K), d = be.alloc(N * K), loss = be.alloc(1);
+      const pr = new Float32Array(N * K), dr = new Float32Array(N * K), lossr = new Float32Array(1);
+      await be.download([]);
+      be.resetStats();
+      be.softmaxCrossEntropy(N, K, x, labels, p, d, loss);
+      assert.equal(be.stats().dispatches, dispatches, `${N}×${K}: dispatches`);
+      ref.softmaxCrossEntropy(N, K, xr, labels, pr, dr, lossr);
+      await be.download([p, d, loss]);
+      assertClose(loss, lossr, `loss ${N}×${K}`);
+      assertClose(p, pr, `probabilities ${N}×${K}`, 1e-6);
+      assertClose(d, dr, `gradient ${N}×${K}`, 1e-6);
+    }
+  });
 });

@@ -67,6 +67,43 @@ const crossEntropyRowsDef: KernelDef = {
 };
 
 /**
+ * The whole softmax cross-entropy in one dispatch for batches of up to FUSED_LIMIT logits: one
+ * workgroup, each invocation a row at a time (probabilities, gradient, the row's loss), then
+ * the mean loss as a fixed-order tree over the invocations. Larger batches take a workgroup
+ * per row and a separate reduction.
+ */
+const FUSED_LIMIT = 1 << 18;
+
+const crossEntropyFusedDef: KernelDef = {
+  key: 'softmaxCrossEntropyFused', label: 'softmaxCrossEntropy (fused)',
+  uniforms: [['N', 'u32'], ['K', 'u32']],
+  bindings: [
+    { name: 'logits', access: 'read' }, { name: 'labels', access: 'read', type: 'u32' },
+    { name: 'probs', access: 'read_write' }, { name: 'dlogits', access: 'read_write' }, { name: 'loss', access: 'read_write' },
+  ],
+  code: FLOAT_BITS + workgroupSum(WG) + `
+fn maxKeepNan(a: f32, b: f32) -> f32 { if (isNan(a)) { return a; } if (isNan(b)) { return b; } return max(a, b); }
+` + entry(WG, `
+  var total = 0.0;
+  for (var row = lid; row < u.N; row = row + ${WG}u) {
+    let base = row * u.K;
+    let label = labels[row];
+    var mx = logits[base];
+    for (var k = 1u; k < u.K; k = k + 1u) { mx = maxKeepNan(mx, logits[base + k]); }
+    var s = 0.0;
+    for (var k = 0u; k < u.K; k = k + 1u) { s = s + exp(logits[base + k] - mx); }
+    for (var k = 0u; k < u.K; k = k + 1u) {
+      let p = exp(logits[base + k] - mx) / s;
+      probs[base + k] = p;
+      dlogits[base + k] = (p - select(0.0, 1.0, k == label)) / f32(u.N);
+    }
+    total = total + (log(s) + mx - logits[base + label]);
+  }
+  let sum = wgSum(lid, total);
+  if (lid == 0u) { loss[0] = sum / f32(u.N); }`),
+};
+
+/**
  * Sum of f(src[i]) over [0, n) in two passes: chunks of CHUNK elements, one workgroup each,
  * into partial sums; then one workgroup adds the partials and writes out[index] = scale · Σ.
  */
@@ -141,6 +178,10 @@ export function softmaxCrossEntropy(d: Dispatcher, N: number, K: number, logits:
   probs: GPUBuffer, dlogits: GPUBuffer, loss: GPUBuffer): void {
   const labelBuffer = d.temp(Math.max(4, N * 4));
   d.write(labelBuffer, labels);
+  if (N * K <= FUSED_LIMIT) {
+    d.run(crossEntropyFusedDef, [logits, labelBuffer, probs, dlogits, loss], [N, K], 1);
+    return;
+  }
   const rowLoss = d.temp(Math.max(4, N * 4));
   d.run(crossEntropyRowsDef, [logits, labelBuffer, probs, dlogits, rowLoss], [N, K], N);
   reduceSum(d, rowLoss, N, false, loss, 0, 1 / N);
