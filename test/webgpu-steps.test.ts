@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RefBackend } from '../src/backend/ref.js';
+import type { Conv2dGeometry } from '../src/backend/backend.js';
+import type { Dispatcher } from '../src/backend/webgpu/dispatch.js';
 import { WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { ConvkitError } from '../src/errors.js';
 import { Model } from '../src/model/model.js';
@@ -36,6 +38,13 @@ function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: stri
     const err = Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i]));
     if (!(err <= tol)) assert.fail(`${what}: element ${i} is ${got[i]}, reference ${want[i]}`);
   }
+}
+
+const dispatcher = (be: WebGpuBackend) => (be as unknown as { d: Dispatcher }).d;
+
+function convGeometry(N: number, C: number, H: number, W: number, O: number, K: number, stride: number, pad: number): Conv2dGeometry {
+  const OH = Math.floor((H + 2 * pad - K) / stride) + 1, OW = Math.floor((W + 2 * pad - K) / stride) + 1;
+  return { N, C, H, W, O, KH: K, KW: K, strideH: stride, strideW: stride, padH: pad, padW: pad, OH, OW, groups: 1, dilationH: 1, dilationW: 1 };
 }
 
 function filled(be: WebGpuBackend, values: number[]): Float32Array {
@@ -264,5 +273,90 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
       assertClose(p, pr, `probabilities ${N}×${K}`, 1e-6);
       assertClose(d, dr, `gradient ${N}×${K}`, 1e-6);
     }
+  });
+
+  describe('fusion of element-wise kernels into the kernel before', () => {
+    /**
+     * Runs `record` with fusion on and off on fresh arrays made by `make`; the outputs must be
+     * bit-identical, close to the reference, and the fused run must take `saved` fewer dispatches.
+     */
+    async function compare(make: (be: WebGpuBackend) => Float32Array[], record: (be: WebGpuBackend, a: Float32Array[]) => void,
+      reference: (a: Float32Array[]) => void, outputs: number[], saved: number, what: string): Promise<void> {
+      const runs: { values: Float32Array[]; dispatches: number }[] = [];
+      for (const fusion of [true, false]) {
+        const a = make(be);
+        await be.download([]);
+        dispatcher(be).fusion = fusion;
+        be.resetStats();
+        try {
+          record(be, a);
+        } finally {
+          dispatcher(be).fusion = true;
+        }
+        const dispatches = be.stats().dispatches;
+        await be.download(outputs.map((i) => a[i]));
+        runs.push({ values: outputs.map((i) => a[i].slice()), dispatches });
+      }
+      runs[0].values.forEach((v, i) => assert.deepEqual(v, runs[1].values[i], `${what}: output ${outputs[i]} differs with fusion`));
+      assert.equal(runs[1].dispatches - runs[0].dispatches, saved, `${what}: dispatches ${runs[0].dispatches} fused, ${runs[1].dispatches} not`);
+      const want = make(be).map((x) => x.slice());
+      reference(want);
+      outputs.forEach((i, k) => assertClose(runs[0].values[k], want[i], `${what}: output ${i}`, 1e-4));
+    }
+
+    it('convolution + bias + ReLU, both outputs written (the ReLU backward reads the convolution output); edge tiles, split K', async () => {
+      for (const g of [convGeometry(3, 5, 9, 7, 6, 3, 1, 1), convGeometry(2, 3, 17, 17, 4, 5, 2, 2), convGeometry(1, 64, 6, 6, 2, 3, 1, 0)]) {
+        const n = g.N * g.O * g.OH * g.OW;
+        const rng = new Rng(g.C);
+        const xs = [random(g.N * g.C * g.H * g.W, rng), random(g.O * g.C * g.KH * g.KW, rng), random(g.O, rng)];
+        await compare((b) => [...xs.map((x) => onDevice(b, x)), b.alloc(n) as Float32Array, b.alloc(n) as Float32Array],
+          (b, [x, w, bias, y, z]) => { b.conv2dForward(g, x, w, bias, y); b.relu(y, z); },
+          ([x, w, bias, y, z]) => { ref.conv2dForward(g, x, w, bias, y); ref.relu(y, z); }, [3, 4], 1, `conv ${g.C}→${g.O} ${g.H}×${g.W}`);
+      }
+    });
+
+    it('dense layer: GEMM + bias (in place) + ReLU6, and + tanh with beta ≠ 0 (C read in the epilogue)', async () => {
+      const [M, N, K] = [13, 10, 37];
+      const rng = new Rng(3);
+      const xs = [random(M * K, rng), random(N * K, rng), random(N, rng), random(M * N, rng)];
+      const make = (b: WebGpuBackend) => [...xs.map((x) => onDevice(b, x)), b.alloc(M * N) as Float32Array];
+      await compare(make, (b, [x, w, bias, y, z]) => { b.gemm(false, true, M, N, K, 1, x, w, 0, y); b.addBias(M, N, y, bias, y); b.leakyRelu(y, z, 0, 6); },
+        ([x, w, bias, y, z]) => { ref.gemm(false, true, M, N, K, 1, x, w, 0, y); ref.addBias(M, N, y, bias, y); ref.leakyRelu(y, z, 0, 6); }, [3, 4], 2, 'gemm + bias + relu6');
+      await compare(make, (b, [x, w, , y, z]) => { b.gemm(false, true, M, N, K, 0.5, x, w, 0.25, y); b.tanh(y, z); },
+        ([x, w, , y, z]) => { ref.gemm(false, true, M, N, K, 0.5, x, w, 0.25, y); ref.tanh(y, z); }, [3, 4], 1, 'gemm beta + tanh');
+    });
+
+    it('batch norm (inference) + ReLU in place', async () => {
+      const [N, C, HW] = [2, 3, 50];
+      const rng = new Rng(4);
+      const xs = [random(N * C * HW, rng), random(C, rng), random(C, rng).map(Math.abs), random(C, rng), random(C, rng)];
+      await compare((b) => [...xs.map((x) => onDevice(b, x)), b.alloc(N * C * HW) as Float32Array],
+        (b, [x, mean, inv, gamma, beta, y]) => { b.batchNormApply(N, C, HW, x, mean, inv, gamma, beta, y); b.relu(y, y); },
+        ([x, mean, inv, gamma, beta, y]) => { ref.batchNormApply(N, C, HW, x, mean, inv, gamma, beta, y); ref.relu(y, y); }, [5], 1, 'batch norm + relu');
+    });
+
+    it('refuses what would change results: another input, a different length, an output the first kernel reads', async () => {
+      const g = convGeometry(1, 2, 5, 5, 2, 3, 1, 1);
+      const n = g.N * g.O * g.OH * g.OW;
+      const rng = new Rng(6);
+      const xs = [random(g.N * g.C * g.H * g.W, rng), random(g.O * g.C * 9, rng), random(n, rng)];
+      const make = (b: WebGpuBackend) => [...xs.map((x) => onDevice(b, x)), b.alloc(n) as Float32Array, b.alloc(n) as Float32Array];
+      // ReLU of an array the convolution does not write.
+      await compare(make, (b, [x, w, other, y, z]) => { b.conv2dForward(g, x, w, null, y); b.relu(other, z); },
+        ([x, w, other, y, z]) => { ref.conv2dForward(g, x, w, null, y); ref.relu(other, z); }, [3, 4], 0, 'unrelated input');
+      // ReLU written over the convolution's input (other invocations still read it).
+      await compare(make, (b, [x, w, , y]) => { b.conv2dForward(g, x, w, null, y); b.relu(y, x); },
+        ([x, w, , y]) => { ref.conv2dForward(g, x, w, null, y); ref.relu(y, x); }, [0, 3], 0, 'output over the input');
+      // ReLU over a longer array than the GEMM writes.
+      const [M, N] = [4, 4];
+      const ab = [random(16, rng), random(16, rng), random(19, rng)];
+      await compare((b) => [onDevice(b, ab[0]), onDevice(b, ab[1]), onDevice(b, ab[2]), b.alloc(19) as Float32Array],
+        (b, [a, bb, c, z]) => { b.gemm(false, false, M, N, 4, 1, a, bb, 0, c); b.relu(c, z); },
+        ([a, bb, c, z]) => { ref.gemm(false, false, M, N, 4, 1, a, bb, 0, c); ref.relu(c, z); }, [2, 3], 0, 'longer array');
+      // A bias that the GEMM writes (its own output) is not a plain input.
+      await compare((b) => [onDevice(b, ab[0]), onDevice(b, ab[1]), b.alloc(16) as Float32Array],
+        (b, [a, bb, c]) => { b.gemm(false, false, M, N, 4, 1, a, bb, 0, c); b.addBias(M, N, c, c, bb); },
+        ([a, bb, c]) => { ref.gemm(false, false, M, N, 4, 1, a, bb, 0, c); ref.addBias(M, N, c, c, bb); }, [1, 2], 0, 'bias from the output');
+    });
   });
 });

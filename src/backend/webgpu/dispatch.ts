@@ -24,6 +24,37 @@ export interface KernelDef {
   uniforms: readonly (readonly [string, UniformType])[];
   bindings: readonly BindingDecl[];
   code: string;
+  /**
+   * Set on kernels that end by calling `after(i, v)` for each element i they write to their
+   * output (v the value written): the code without a definition of `after` (then `code` is it
+   * plus an empty one). Element-wise kernels that follow on that output can be fused into
+   * `after` (fusion.ts).
+   */
+  codeBeforeEpilogue?: string;
+}
+
+/** The empty epilogue of a fusable kernel (see KernelDef.codeBeforeEpilogue). */
+export const NO_EPILOGUE = '\nfn after(i: u32, v: f32) {}\n';
+
+/** A fusable kernel's output: the buffer it writes elements 0 … n − 1 of. */
+export interface FusableOutput {
+  buffer: GPUBuffer;
+  n: number;
+}
+
+/** The last dispatch, prepared (uniforms in the arena, buffers marked as used) but not yet encoded, so a following element-wise kernel can join it. */
+export interface HeldDispatch {
+  def: KernelDef;
+  buffers: GPUBuffer[];
+  uniforms: number[];
+  workgroups: number;
+  slot: number;
+  /** The output the next kernel may consume, with the buffers the held kernel writes and reads. */
+  output: FusableOutput;
+  written: Set<GPUBuffer>;
+  read: Set<GPUBuffer>;
+  /** Element-wise kernels fused into it so far (their names, for the key and the label). */
+  stages: string[];
 }
 
 /** Bytes of one dispatch's uniforms in the arena: the dynamic-offset alignment WebGPU guarantees. */
@@ -96,6 +127,10 @@ export class Dispatcher {
   private nextId = 1;
   /** Compilation checks still running; download() waits for them so a broken kernel is reported. */
   private readonly compileChecks = new Set<Promise<void>>();
+  /** The last dispatch while it may still take a fused element-wise kernel. */
+  private held: HeldDispatch | null = null;
+  /** Whether kernels are held back for fusion (off: every kernel is encoded as it comes, for comparisons). */
+  fusion = true;
   /** Set once the device is lost, a kernel failed to compile or a command failed: every later call throws it. */
   failure: ConvkitError | null = null;
   private failureIsCompile = false;
@@ -137,15 +172,55 @@ export class Dispatcher {
     return id;
   }
 
-  /** Records one dispatch of `workgroups` workgroups (numbered by wgi in the shader). */
-  run(def: KernelDef, buffers: readonly GPUBuffer[], uniforms: readonly number[], workgroups: number): void {
+  /**
+   * Records one dispatch of `workgroups` workgroups (numbered by wgi in the shader). With
+   * `fusable` (the kernel's output, for a kernel with codeBeforeEpilogue) the dispatch is held
+   * back until the next command, so that an element-wise kernel on that output can be fused into it.
+   */
+  run(def: KernelDef, buffers: readonly GPUBuffer[], uniforms: readonly number[], workgroups: number, fusable?: FusableOutput): void {
     this.check();
     if (buffers.length !== def.bindings.length) throw new Error(`webgpu backend: kernel ${def.label} takes ${def.bindings.length} buffers, got ${buffers.length}`);
     if (uniforms.length !== def.uniforms.length) throw new Error(`webgpu backend: kernel ${def.label} takes ${def.uniforms.length} uniforms, got ${uniforms.length}`);
     if (workgroups <= 0) return;
-    const compiled = this.compile(def);
+    this.release();
+    this.compile(def);
     if (this.slotsUsed === SLOTS) this.flush();
     const slot = this.slotsUsed++;
+    this.writeUniforms(def, slot, uniforms);
+    for (const b of buffers) this.touched.add(b);
+    this.stats.dispatches++;
+    if (fusable && def.codeBeforeEpilogue !== undefined && this.fusion) {
+      const written = new Set<GPUBuffer>(), read = new Set<GPUBuffer>();
+      def.bindings.forEach((b, i) => (b.access === 'read' ? read : written).add(buffers[i]));
+      this.held = { def, buffers: [...buffers], uniforms: [...uniforms], workgroups, slot, output: fusable, written, read, stages: [] };
+      return;
+    }
+    this.encode(def, buffers, workgroups, slot);
+  }
+
+  /** The dispatch held back for fusion, if any (fusion.ts replaces it with a fused one). */
+  get heldDispatch(): HeldDispatch | null {
+    return this.held;
+  }
+
+  /** Replaces the held dispatch by its fused variant (same slot: the uniforms are rewritten). */
+  replaceHeld(next: HeldDispatch): void {
+    this.compile(next.def);
+    this.writeUniforms(next.def, next.slot, next.uniforms);
+    for (const b of next.buffers) this.touched.add(b);
+    this.held = next;
+  }
+
+  /** Encodes the held dispatch (before any other command). */
+  private release(): void {
+    const h = this.held;
+    if (!h) return;
+    this.held = null;
+    this.encode(h.def, h.buffers, h.workgroups, h.slot);
+  }
+
+  private writeUniforms(def: KernelDef, slot: number, uniforms: readonly number[]): void {
+    if (def.uniforms.length > SLOT / 4) throw new Error(`webgpu backend: kernel ${def.label} has more uniforms than a slot holds`);
     const base = (slot * SLOT) / 4;
     def.uniforms.forEach(([name, type], i) => {
       const v = uniforms[i];
@@ -155,6 +230,10 @@ export class Dispatcher {
         if (type === 'u32') this.arenaU32[base + i] = v; else this.arenaI32[base + i] = v;
       }
     });
+  }
+
+  private encode(def: KernelDef, buffers: readonly GPUBuffer[], workgroups: number, slot: number): void {
+    const compiled = this.compile(def);
     let key = def.key;
     for (const b of buffers) key += ':' + this.id(b);
     let group = this.bindGroups.get(key);
@@ -169,7 +248,6 @@ export class Dispatcher {
       });
       this.bindGroups.set(key, group);
     }
-    for (const b of buffers) this.touched.add(b);
     const pass = this.profiler ? this.timedPass(def.label) : this.computePass();
     if (this.debug) this.device.pushErrorScope('validation');
     pass.setPipeline(compiled.pipeline);
@@ -178,7 +256,6 @@ export class Dispatcher {
     const x = Math.min(workgroups, maxX), y = Math.ceil(workgroups / x);
     if (y > maxX) throw new ConvkitError(`webgpu backend: kernel ${def.label} needs ${workgroups} workgroups, more than one dispatch can hold`);
     pass.dispatchWorkgroups(x, y);
-    this.stats.dispatches++;
     if (this.profiler) this.endPass();
     if (this.debug) this.watch(this.device.popErrorScope(), `kernel ${def.label}`);
   }
@@ -187,6 +264,7 @@ export class Dispatcher {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.check();
     if (bytes <= 0) return;
+    this.release();
     this.endPass();
     this.touched.add(src);
     this.touched.add(dst);
@@ -254,6 +332,7 @@ export class Dispatcher {
 
   /** Submits the pending commands. */
   flush(): void {
+    this.release();
     this.endPass();
     if (this.encoder) {
       if (this.slotsUsed > 0) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.arena, 0, this.slotsUsed * SLOT);

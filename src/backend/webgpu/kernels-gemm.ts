@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { type BindingDecl, type Dispatcher, type KernelDef, type UniformType, entry } from './dispatch.js';
+import { type BindingDecl, type Dispatcher, type KernelDef, type UniformType, NO_EPILOGUE, entry } from './dispatch.js';
 
 /**
  * A matrix product C = op(A)·op(B) whose operands are read through functions: plain GEMM reads
@@ -37,6 +37,12 @@ export interface ImplicitGemm {
    *   store(m: u32, n: u32, bt: u32, v: f32)                          (the epilogue: one element of C).
    */
   code: string;
+  /**
+   * The binding whose elements 0 … M·N·batches − 1 `store` writes, each followed by a call
+   * `after(i, v)` with the element's index and value: a following element-wise kernel on it
+   * can be fused in (fusion.ts). Absent where store does not call after.
+   */
+  output?: number;
   /** Adjacent invocations of the tiled kernel load adjacent k of A (true) or adjacent m (false); likewise n or k of B. */
   aAlongK: boolean;
   bAlongN: boolean;
@@ -77,11 +83,17 @@ function registerBlock(M: number, N: number): Tile {
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** A kernel of `spec` whose code may call store (and so after): the empty epilogue added, fusable when `stores`. */
+function withEpilogue(spec: ImplicitGemm, def: Omit<KernelDef, 'key'>, stores: boolean): Omit<KernelDef, 'key'> {
+  if (spec.output === undefined) return def;
+  return { ...def, code: def.code + NO_EPILOGUE, codeBeforeEpilogue: stores ? def.code : undefined };
+}
 const defs = new Map<string, KernelDef>();
 
-function cached(key: string, make: () => Omit<KernelDef, 'key'>): KernelDef {
+function cached(key: string, make: () => Omit<KernelDef, 'key'>, spec?: ImplicitGemm, stores = false): KernelDef {
   let def = defs.get(key);
-  if (!def) defs.set(key, (def = { key, ...make() }));
+  if (!def) defs.set(key, (def = { key, ...(spec ? withEpilogue(spec, make(), stores) : make()) }));
   return def;
 }
 
@@ -158,7 +170,7 @@ ${entry(NT, `${LOCATE('wgi')}
   }
   ${stores}`)}`,
     };
-  });
+  }, spec, !split);
 }
 
 function registerDef(spec: ImplicitGemm, TM: number, TN: number, split: boolean): KernelDef {
@@ -188,7 +200,7 @@ ${entry(REG_WG, `
   }
   ${stores}`)}`,
     };
-  });
+  }, spec, !split);
 }
 
 function reduceDef(spec: ImplicitGemm): KernelDef {
@@ -208,7 +220,7 @@ ${entry(REDUCE_WG, `
   var s = 0.0;
   for (var sp = 0u; sp < u.splits; sp = sp + 1u) { s = s + partial[(sp * u.batches + bt) * mn + r]; }
   store(m, n, bt, s);`)}`,
-  }));
+  }), spec, true);
 }
 
 /** Records the product; buffers in the order of spec.bindings, extra uniforms in the order of spec.uniforms. */
@@ -227,13 +239,14 @@ export function runGemm(d: Dispatcher, spec: ImplicitGemm, M: number, N: number,
   const uniforms = [M, N, K, tilesM, tilesN, batches, splits, kPerSplit, ...extra];
   const def = (split: boolean) => registers ? registerDef(spec, t.TM, t.TN, split) : tiledDef(spec, t, split);
   const groups = registers ? Math.ceil((tiles * splits) / REG_WG) : tiles * splits;
+  const output = spec.output === undefined ? undefined : { buffer: buffers[spec.output], n: M * N * batches };
   if (splits === 1) {
-    d.run(def(false), buffers, uniforms, groups);
+    d.run(def(false), buffers, uniforms, groups, output);
     return;
   }
   const partial = d.temp(splits * batches * M * N * 4);
   d.run(def(true), [...buffers, partial], uniforms, groups);
-  d.run(reduceDef(spec), [...buffers, partial], uniforms, Math.ceil((batches * M * N) / REDUCE_WG));
+  d.run(reduceDef(spec), [...buffers, partial], uniforms, Math.ceil((batches * M * N) / REDUCE_WG), output);
 }
 
 /** Plain GEMM on arrays: C = alpha·op(A)·op(B) + beta·C (C not read when beta is 0). */
@@ -259,8 +272,10 @@ fn store(m: u32, n: u32, bt: u32, v: f32) {
   var r = u.alpha * v;
   if (u.beta != 0.0) { r = r + u.beta * C[i]; }
   C[i] = r;
+  after(i, r);
 }
 `,
+    output: 2,
     aAlongK: !transA, bAlongN: !transB,
   };
 }
