@@ -10,11 +10,13 @@ export interface WebGpuBackendOptions {
   /** Check every dispatch in a validation error scope that names the kernel (slow; development only). */
   debug?: boolean;
   /**
-   * The GEMM kernel behind matrix products and convolutions: 'tiled' (operand tiles in
-   * workgroup memory, for GPUs) or 'registers' (no workgroup memory or barriers). Default:
-   * 'registers' on software adapters, where barriers are very slow, 'tiled' elsewhere.
+   * The GEMM kernel behind matrix products and convolutions: 'auto' (GPUs: 'wide' for products
+   * of at least 64 × 64, 'tiled' for smaller ones), 'wide' (128 × 128 tiles, 8 × 8 results per
+   * invocation, vec4 loads where the layout allows, double-buffered workgroup memory), 'tiled'
+   * (16–64-wide tiles in workgroup memory) or 'registers' (no workgroup memory or barriers).
+   * Default: 'registers' on software adapters, where barriers are very slow, 'auto' elsewhere.
    */
-  gemmKernel?: 'tiled' | 'registers';
+  gemmKernel?: 'auto' | 'wide' | 'tiled' | 'registers';
   /** 'compatibility' also accepts adapters of WebGPU's compatibility mode (OpenGL ES, older APIs). */
   featureLevel?: 'core' | 'compatibility';
   /** Node only: options for Dawn's instance, e.g. ["backend=opengles"]. */

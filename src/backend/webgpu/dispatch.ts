@@ -10,7 +10,7 @@ export interface BindingDecl {
   name: string;
   access: 'read' | 'read_write';
   /** Element type; default f32. */
-  type?: 'f32' | 'i32' | 'u32' | 'vec4<i32>';
+  type?: 'f32' | 'i32' | 'u32' | 'vec4<i32>' | 'vec4<f32>';
 }
 
 /**

@@ -50,7 +50,7 @@ export class WebGpuBackend implements Backend {
   /** Opens a WebGPU device: navigator.gpu in browsers, Dawn (the `webgpu` package) in Node. */
   static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
     const { device, info } = await openDevice(options);
-    return new WebGpuBackend(device, info, options.gemmKernel ?? (info.software ? 'registers' : 'tiled'), options.debug ?? false);
+    return new WebGpuBackend(device, info, options.gemmKernel ?? (info.software ? 'registers' : 'auto'), options.debug ?? false);
   }
 
   /**
@@ -130,7 +130,7 @@ export class WebGpuBackend implements Backend {
     alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void {
     const a = this.res(A, M * K, 'A'), b = this.res(B, K * N, 'B'), c = this.res(C, M * N, 'C');
     this.exclusive([c], [a, b], ([out]) => runGemm(this.d, gemmSpecs[(transA ? 2 : 0) + (transB ? 1 : 0)], M, N, K, 1,
-      [a.buffer, b.buffer, out], [alpha, beta]));
+      [a.buffer, b.buffer, out], [alpha, beta], { layout: { aAlongK: !transA, bAlongN: !transB }, A: a.buffer, B: b.buffer }));
   }
 
   conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void {
