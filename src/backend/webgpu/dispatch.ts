@@ -142,6 +142,8 @@ export class Dispatcher {
   private readonly stagingFree: GPUBuffer[] = [];
   /** Staging buffers created for readLater so far (the ring's size). */
   stagingCreated = 0;
+  /** The last readLater, settled either way (the next one resolves after it). */
+  private lastReadLater: Promise<void> = Promise.resolve();
 
   constructor(
     readonly device: GPUDevice,
@@ -409,9 +411,12 @@ export class Dispatcher {
     this.device.pushErrorScope('validation');
     this.flush();
     const submitError = this.device.popErrorScope();
-    return (async () => {
+    const previous = this.lastReadLater;
+    const result = (async () => {
       try {
         await staging.mapAsync(GPUMapMode.READ, 0, staging.size);
+        // Resolve in call order even if the driver reports mappings out of order.
+        await previous;
       } catch (e) {
         staging.destroy();
         await this.settle();
@@ -428,6 +433,8 @@ export class Dispatcher {
       this.check();
       return out;
     })();
+    this.lastReadLater = result.then(() => undefined, () => undefined);
+    return result;
   }
 
   /** A free MAP_READ staging buffer of at least `bytes` (the smallest that fits), or a new one. */
