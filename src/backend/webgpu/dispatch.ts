@@ -185,7 +185,6 @@ export class Dispatcher {
     if (uniforms.length !== def.uniforms.length) throw new Error(`webgpu backend: kernel ${def.label} takes ${def.uniforms.length} uniforms, got ${uniforms.length}`);
     if (workgroups <= 0) return;
     this.release();
-    this.compile(def);
     if (this.slotsUsed === SLOTS) this.flush();
     const slot = this.slotsUsed++;
     this.writeUniforms(def, slot, uniforms);
@@ -205,9 +204,8 @@ export class Dispatcher {
     return this.held;
   }
 
-  /** Replaces the held dispatch by its fused variant (same slot: the uniforms are rewritten). */
+  /** Replaces the held dispatch by its fused variant (same slot: the uniforms are rewritten; compiled when encoded). */
   replaceHeld(next: HeldDispatch): void {
-    this.compile(next.def);
     this.writeUniforms(next.def, next.slot, next.uniforms);
     for (const b of next.buffers) this.touched.add(b);
     this.held = next;
