@@ -23,11 +23,11 @@ const WORKS = {
   demo: { zoo: 'convnetjs-mnist', mnist: true, title: 'ConvNetJS demo net', full: [{ batch: 64 }, { batch: 512 }], quick: [{ batch: 16 }, { batch: 64 }] },
   lenet5: { zoo: 'lenet5', mnist: true, title: 'LeNet-5', full: [{ batch: 64 }, { batch: 512 }], quick: [{ batch: 16 }, { batch: 64 }] },
   alexnet: {
-    zoo: 'alexnet', mnist: false, title: 'AlexNet', full: [{ batch: 64 }],
+    zoo: 'alexnet', mnist: false, title: 'AlexNet', full: [{ batch: 64, note: '227×227, 1 000 classes' }],
     quick: [{ batch: 2, options: { inputShape: [3, 67, 67], width: 1 / 8, classes: 10 }, note: '67×67, width 1/8' }],
   },
   resnet18: {
-    zoo: 'resnet18', mnist: false, title: 'ResNet-18 224²', full: [{ batch: 64 }],
+    zoo: 'resnet18', mnist: false, title: 'ResNet-18', full: [{ batch: 64, note: '224×224, 1 000 classes' }],
     quick: [{ batch: 2, options: { inputShape: [3, 32, 32], width: 1 / 8, classes: 10 }, note: '32×32, width 1/8' }],
   },
 };
