@@ -76,7 +76,8 @@ function makeStep(ck, model, batch, readback) {
   return () => {
     const out = loss.compute(model.forward(x, true), batch.labels);
     model.backward(out.grad);
-    params.forEach((p, i) => be.sumOfSquares(p.grad.data, squares, i));
+    if (be.sumsOfSquares) be.sumsOfSquares(params.map((p) => p.grad.data), squares);
+    else params.forEach((p, i) => be.sumOfSquares(p.grad.data, squares, i));
     optimizer.step(params, 0.01);
     return read([out.lossValue, out.probs.data, squares]).then(() => {
       if (!Number.isFinite(out.lossValue[0])) throw new Error(`loss is ${out.lossValue[0]}`);

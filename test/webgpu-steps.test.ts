@@ -359,4 +359,28 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
         ([a, bb, c]) => { ref.gemm(false, false, M, N, 4, 1, a, bb, 0, c); ref.addBias(M, N, c, c, bb); }, [1, 2], 0, 'bias from the output');
     });
   });
+
+  it('sumsOfSquares: every array in two dispatches per group, bit-identical to sumOfSquares each', async () => {
+    const rng = new Rng(31);
+    // Past one chunk (8 192), exactly one, empty, and more arrays than one dispatch binds.
+    const sizes = [150, 6, 2400, 16, 48_000, 120, 10_080, 84, 840, 10, 8192, 8193, 0, 1, 300, 7];
+    const xs = sizes.map((n) => onDevice(be, random(n, rng)));
+    const fused = be.alloc(sizes.length), single = be.alloc(sizes.length);
+    await be.download([]);
+    be.resetStats();
+    be.sumsOfSquares(xs, fused);
+    const dispatches = be.stats().dispatches;
+    xs.forEach((x, i) => be.sumOfSquares(x, single, i));
+    await be.download([fused, single]);
+    assert.deepEqual(fused, single);
+    const per = Math.min(16, be.info.maxStorageBuffersPerShaderStage - 1);
+    assert.equal(dispatches, 2 * Math.ceil(sizes.length / per));
+    xs.forEach((x, i) => assert.ok(Math.abs(fused[i] - x.reduce((s, v) => s + v * v, 0)) <= 1e-4 * (1 + fused[i]), `array ${i}`));
+    // The output among the arrays: one call each, in order, as sumOfSquares would.
+    const out = onDevice(be, Float32Array.from([1, 2, 3])), outRef = onDevice(be, Float32Array.from([1, 2, 3]));
+    be.sumsOfSquares([xs[0], out, xs[1]], out);
+    [xs[0], outRef, xs[1]].forEach((x, i) => be.sumOfSquares(x, outRef, i));
+    await be.download([out, outRef]);
+    assert.deepEqual(out, outRef);
+  });
 });

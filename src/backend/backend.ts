@@ -195,6 +195,11 @@ export interface Backend {
     probs: FloatArray, dlogits: FloatArray, loss: FloatArray): void;
   /** out[index] = Σ x² (write): gradient norms without reading gradients back to the host. */
   sumOfSquares(x: FloatArray, out: FloatArray, index: number): void;
+  /**
+   * Optional: out[i] = Σ xs[i]² for every array at once (a GPU does them in two dispatches per
+   * group instead of one or two each). Results equal sumOfSquares(xs[i], out, i) for each i.
+   */
+  sumsOfSquares?(xs: readonly FloatArray[], out: FloatArray): void;
 
   /** In-place SGD step: v = momentum * v + (g + wd * w); w -= lr * (nesterov ? g' + momentum * v : v). */
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void;

@@ -362,6 +362,18 @@ export class WebGpuBackend implements Backend {
     this.exclusive([or], [xr], ([o]) => loss.reduceSum(this.d, xr.buffer, x.length, true, o, index, 1));
   }
 
+  sumsOfSquares(xs: readonly FloatArray[], out: FloatArray): void {
+    const or = this.res(out, xs.length, 'out');
+    const sources = xs.map((x, i) => this.res(x, 0, `array ${i}`));
+    // Summing the output array itself depends on the order of the writes: one call each, in order.
+    if (sources.some((r) => r.buffer === or.buffer)) {
+      xs.forEach((x, i) => this.sumOfSquares(x, out, i));
+      return;
+    }
+    loss.sumsOfSquares(this.d, sources.map((r) => r.buffer), xs.map((x) => x.length), or.buffer, xs.map((_, i) => i),
+      this.info.maxStorageBuffersPerShaderStage);
+  }
+
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void {
     const n = w.length;
     this.ew(optimOps.sgd, [this.res(w, n, 'w'), this.res(g, n, 'g'), this.res(v, n, 'v')],
