@@ -184,6 +184,8 @@ export class Dispatcher {
     if (buffers.length !== def.bindings.length) throw new Error(`webgpu backend: kernel ${def.label} takes ${def.bindings.length} buffers, got ${buffers.length}`);
     if (uniforms.length !== def.uniforms.length) throw new Error(`webgpu backend: kernel ${def.label} takes ${def.uniforms.length} uniforms, got ${uniforms.length}`);
     if (workgroups <= 0) return;
+    // Checked here, not when encoded: a held dispatch is encoded during a later call.
+    if (workgroups > 65535 * 65535) throw new ConvkitError(`webgpu backend: kernel ${def.label} needs ${workgroups} workgroups, more than one dispatch can hold`);
     this.release();
     if (this.slotsUsed === SLOTS) this.flush();
     const slot = this.slotsUsed++;
