@@ -383,4 +383,54 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
     await be.download([out, outRef]);
     assert.deepEqual(out, outRef);
   });
+
+  it('a LeNet-5 training step in steady state: 1 submit, no blocking read-back, fewer dispatches than unfused; same losses', async () => {
+    const B = 8, rng = new Rng(9);
+    const input = Float32Array.from({ length: B * 784 }, () => rng.uniform(0, 1));
+    const labels = Uint8Array.from({ length: B }, () => rng.int(10));
+    const run = async (fused: boolean) => {
+      dispatcher(be).fusion = fused;
+      const model = new Model(zoo.lenet5.build(), be, 5);
+      // Without the batched methods: the same backend seen without sgdSteps, as the Optimizer would see ref or wasm.
+      const optBackend = fused ? be : Object.create(be, { sgdSteps: { value: undefined } }) as WebGpuBackend;
+      const loss = new SoftmaxCrossEntropy(be), opt = new Optimizer({ type: 'sgd', momentum: 0.9, weightDecay: 5e-4 }, optBackend);
+      const params = model.parameters(), squares = be.alloc(params.length);
+      const x = new Tensor([B, 1, 28, 28], onDevice(be, input));
+      // The trainer's step as docs/ARCHITECTURE.md describes it, with the batched forms where there are.
+      const step = () => {
+        const out = loss.compute(model.forward(x, true), labels);
+        model.backward(out.grad);
+        if (fused) be.sumsOfSquares(params.map((p) => p.grad.data), squares);
+        else params.forEach((p, i) => be.sumOfSquares(p.grad.data, squares, i));
+        opt.step(params, 0.05);
+        return be.downloadLater([out.lossValue, squares]).then(() => [out.lossValue[0], ...squares]);
+      };
+      try {
+        const losses: number[][] = [];
+        let previous = step();
+        for (let k = 0; k < 3; k++) {
+          if (k === 2) be.resetStats();
+          const current = step();
+          losses.push(await previous);
+          previous = current;
+          if (k === 2) {
+            const s = be.stats();
+            losses.push([s.dispatches, s.submits, s.blockingReadbacks]);
+          }
+        }
+        losses.push(await previous);
+        return losses;
+      } finally {
+        dispatcher(be).fusion = true;
+      }
+    };
+    const fused = await run(true), plain = await run(false);
+    const [dispatches, submits, blocking] = fused.splice(3, 1)[0];
+    const [plainDispatches] = plain.splice(3, 1)[0];
+    assert.equal(submits, 1, 'one submit per step');
+    assert.equal(blocking, 0, 'no blocking read-back');
+    if (be.info.maxStorageBuffersPerShaderStage >= 12) assert.ok(dispatches <= 37, `${dispatches} dispatches per step`);
+    assert.ok(dispatches < plainDispatches - 15, `${dispatches} dispatches fused, ${plainDispatches} without`);
+    fused.forEach((row, k) => assertClose(row, plain[k], `step ${k}: loss and gradient norms`, 1e-5));
+  });
 });
