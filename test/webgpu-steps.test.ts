@@ -165,6 +165,17 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
     assert.ok(Number.isFinite(times.kernels.relu.ms) && times.kernels.relu.ms >= 0);
     assert.equal((await be.kernelTimes()).source, 'off');
     assert.ok(Math.abs(y[1] - Math.tanh(-2)) < 1e-6, 'profiled kernels still compute');
+    // Without timestamp queries: each submission's wall time, shared out among its kernels.
+    be.profile(true, { timestamps: false });
+    for (let i = 0; i < 2; i++) be.relu(x, y);
+    await be.download([y]);
+    be.sigmoid(x, y);
+    await be.download([y]);
+    const host = await be.kernelTimes();
+    be.profile(false);
+    assert.equal(host.source, 'submit');
+    assert.deepEqual(Object.entries(host.kernels).map(([k, v]) => [k, v.dispatches]).sort(), [['relu', 2], ['sigmoid', 1]]);
+    assert.ok(Object.values(host.kernels).every((k) => Number.isFinite(k.ms) && k.ms >= 0));
   });
 
   describe('fused optimizer steps', () => {

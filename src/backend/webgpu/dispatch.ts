@@ -453,9 +453,9 @@ export class Dispatcher {
    * kernels in it, in proportion to their count. Profiling changes how work is encoded, so
    * use it to find the slow kernels, not for the steady-state speed.
    */
-  profile(on: boolean): void {
+  profile(on: boolean, timestamps = true): void {
     this.flush();
-    this.profiler = on ? new Profiler(this.device) : null;
+    this.profiler = on ? new Profiler(this.device, timestamps && this.device.features.has('timestamp-query')) : null;
   }
 
   /** Per kernel label: dispatches and milliseconds while profiling (waits for the timings still in flight). */
@@ -573,8 +573,8 @@ class Profiler {
   private readonly pending = new Set<Promise<void>>();
   private readonly totals = new Map<string, { dispatches: number; ms: number }>();
 
-  constructor(private readonly device: GPUDevice) {
-    this.querySet = device.features.has('timestamp-query')
+  constructor(private readonly device: GPUDevice, timestamps: boolean) {
+    this.querySet = timestamps
       ? device.createQuerySet({ type: 'timestamp', count: 2 * TIMED_PER_SUBMIT, label: 'kernel timestamps' })
       : null;
   }

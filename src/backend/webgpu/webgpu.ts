@@ -71,10 +71,13 @@ export class WebGpuBackend implements Backend {
     return this.d.stagingCreated;
   }
 
-  /** Starts (true) or stops timing each kernel; see kernelTimes(). */
-  profile(on: boolean): void {
+  /**
+   * Starts (true) or stops timing each kernel; see kernelTimes(). `timestamps: false` times
+   * submissions on the host even where the device has timestamp queries.
+   */
+  profile(on: boolean, { timestamps = true }: { timestamps?: boolean } = {}): void {
     this.d.check();
-    this.d.profile(on);
+    this.d.profile(on, timestamps);
   }
 
   /** Per kernel: dispatches and milliseconds since profile(true) — GPU timestamps where the device has them. */
