@@ -5,7 +5,7 @@
 export { Tensor, shapeSize, shapeToString, type FloatArray, type Shape } from './tensor.js';
 export { Rng } from './rng.js';
 export { ConvkitError, ShapeError, FormatError, ConfigError, ResourceError, refuseUnknownKeys } from './errors.js';
-export type { Backend, Conv2dGeometry, Pool2dGeometry, SgdOptions, AdamOptions, Labels, IndexArray } from './backend/backend.js';
+export type { Backend, Conv2dGeometry, Pool2dGeometry, SgdOptions, AdamOptions, ParamUpdate, Labels, IndexArray } from './backend/backend.js';
 export type { Platform } from './backend/platform.js';
 export type { SpawnWorker, WorkerPort } from './backend/wasm-threads.js';
 export type { KernelVariant } from './backend/wasm-kernels.js';

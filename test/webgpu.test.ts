@@ -274,19 +274,31 @@ describe('webgpu backend', { skip: webgpuSkip }, () => {
   });
 });
 
-/** The tiled GEMM kernel with operands in workgroup memory: what hardware adapters run. */
-describe('webgpu backend, tiled GEMM kernel', { skip: webgpuSkip }, () => {
+const allTransposes: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+
+/**
+ * The GEMM kernels with operands in workgroup memory, what hardware adapters run: 'tiled'
+ * (16–64-wide tiles) and 'wide' (128 × 128 tiles, 8-element K steps double-buffered, vec4 loads
+ * where K or M/N is a multiple of 4, scalar loads through the implicit-GEMM functions otherwise).
+ */
+for (const kernel of ['tiled', 'wide'] as const) describe(`webgpu backend, ${kernel} GEMM kernel`, { skip: webgpuSkip }, () => {
   let be: WebGpuBackend;
-  before(async () => { be = await WebGpuBackend.create({ gemmKernel: 'tiled' }); });
+  before(async () => { be = await WebGpuBackend.create({ gemmKernel: kernel }); });
   after(() => be?.dispose());
 
   it('gemm: transposes, tile edges, alpha/beta, split K', async () => {
     const rng = new Rng(5);
     // [M, N, K, transposes]: tiles of 16, 32 or 64 rows and columns with 16-element K steps,
     // edges in every dimension; [3, 5, 700] and [40, 20, 2000] split K into ranges.
-    const shapes: [number, number, number, [boolean, boolean][]][] = [
-      [17, 33, 15, [[false, false], [false, true], [true, false], [true, true]]], [65, 70, 33, [[false, false]]],
+    const shapes: [number, number, number, [boolean, boolean][]][] = kernel === 'tiled' ? [
+      [17, 33, 15, allTransposes], [65, 70, 33, [[false, false]]],
       [3, 5, 700, [[true, false]]], [40, 20, 2000, [[false, true]]], [1, 1, 1, [[true, true]]], [16, 16, 16, [[false, false]]],
+    ] : [
+      // Wide (each variant compiles for seconds on SwiftShader, so one case per path): vec4 loads
+      // along K (NT) and along M/N (TN) with K = 12 (half a K step) and edge tiles; M past one
+      // 128-row tile with several K steps; scalar loads (N, K not multiples of 4); split K.
+      [20, 36, 12, [[false, true], [true, false]]], [130, 36, 44, [[false, true]]], [17, 33, 13, [[false, false]]],
+      [8, 12, 600, [[false, true]]],
     ];
     for (const [M, N, K, transposes] of shapes) {
       for (const [transA, transB] of transposes) {
@@ -295,14 +307,17 @@ describe('webgpu backend, tiled GEMM kernel', { skip: webgpuSkip }, () => {
         be.gemm(transA, transB, M, N, K, alpha, a, b, beta, c);
         ref.gemm(transA, transB, M, N, K, alpha, ar, br, beta, cr);
         await be.download([c]);
-        assertClose(c, cr, `tiled gemm ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}×${N}×${K}`);
+        assertClose(c, cr, `${kernel} gemm ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}×${N}×${K}`);
       }
     }
   });
 
   it('convolutions: groups, stride, padding, non-square kernels', async () => {
     const rng = new Rng(6);
-    for (const g of [convGeometry(2, 4, 7, 6, 6, 3, 2, 2, 1, 1, 0, 2), convGeometry(3, 1, 12, 12, 5, 5, 5, 1, 1, 2, 2, 1), convGeometry(1, 6, 5, 9, 6, 3, 3, 1, 2, 1, 1, 6)]) {
+    // Wide: one geometry reaching each implicit-GEMM load (groups, split K in the input gradient).
+    const geometries = kernel === 'wide' ? [convGeometry(1, 4, 7, 6, 130, 3, 3, 1, 1, 1, 1, 2)]
+      : [convGeometry(2, 4, 7, 6, 6, 3, 2, 2, 1, 1, 0, 2), convGeometry(3, 1, 12, 12, 5, 5, 5, 1, 1, 2, 2, 1), convGeometry(1, 6, 5, 9, 6, 3, 3, 1, 2, 1, 1, 6)];
+    for (const g of geometries) {
       const Cg = g.C / g.groups;
       const xn = g.N * g.C * g.H * g.W, wn = g.O * Cg * g.KH * g.KW, yn = g.N * g.O * g.OH * g.OW;
       const [x, xr] = pair(be, xn, rng), [w, wr] = pair(be, wn, rng), [bias, biasr] = pair(be, g.O, rng), [dy, dyr] = pair(be, yn, rng);
@@ -313,10 +328,10 @@ describe('webgpu backend, tiled GEMM kernel', { skip: webgpuSkip }, () => {
       be.conv2dBackwardWeights(g, x, dy, dw, db); ref.conv2dBackwardWeights(g, xr, dyr, dwr, dbr);
       await be.download([y, dx, dw, db]);
       const what = JSON.stringify(g);
-      assertClose(y, yr, `tiled conv forward ${what}`);
-      assertClose(dx, dxr, `tiled conv backward input ${what}`);
-      assertClose(dw, dwr, `tiled conv backward weights ${what}`);
-      assertClose(db, dbr, `tiled conv bias gradient ${what}`);
+      assertClose(y, yr, `${kernel} conv forward ${what}`);
+      assertClose(dx, dxr, `${kernel} conv backward input ${what}`);
+      assertClose(dw, dwr, `${kernel} conv backward weights ${what}`);
+      assertClose(db, dbr, `${kernel} conv bias gradient ${what}`);
     }
   });
 });

@@ -44,6 +44,17 @@ export interface AdamOptions {
   step: number;
 }
 
+/** One parameter's share of a fused optimizer step (see Backend.sgdSteps / adamSteps). */
+export interface ParamUpdate {
+  w: FloatArray;
+  g: FloatArray;
+  /** The optimizer's state for this parameter: [velocity] for SGD, [m, v] for Adam. */
+  state: readonly FloatArray[];
+  /** This parameter's learning rate (its group's scale applied) and weight decay (0 where it does not apply). */
+  lr: number;
+  weightDecay: number;
+}
+
 export type Labels = Uint8Array | Int32Array;
 
 /** Integer arrays a kernel may keep on its device (max-pooling's argmax). */
@@ -216,9 +227,31 @@ export interface Backend {
     probs: FloatArray, dlogits: FloatArray, loss: FloatArray): void;
   /** out[index] = Σ x² (write): gradient norms without reading gradients back to the host. */
   sumOfSquares(x: FloatArray, out: FloatArray, index: number): void;
+  /**
+   * Optional: out[i] = Σ xs[i]² for every array at once (a GPU does them in two dispatches per
+   * group instead of one or two each). Results equal sumOfSquares(xs[i], out, i) for each i.
+   */
+  sumsOfSquares?(xs: readonly FloatArray[], out: FloatArray): void;
 
   /** In-place SGD step: v = momentum * v + (g + wd * w); w -= lr * (nesterov ? g' + momentum * v : v). */
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void;
   /** In-place Adam/AdamW step. */
   adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, o: AdamOptions): void;
+
+  /**
+   * Optional: sgdStep for every parameter in one go (a GPU updates them in a few dispatches
+   * instead of one each), each with its own lr and weight decay. Results equal calling sgdStep
+   * per parameter in order; backends without it get exactly that loop.
+   */
+  sgdSteps?(updates: readonly ParamUpdate[], o: Omit<SgdOptions, 'lr' | 'weightDecay'>): void;
+  /** Optional: adamStep for every parameter in one go (as sgdSteps). */
+  adamSteps?(updates: readonly ParamUpdate[], o: Omit<AdamOptions, 'lr' | 'weightDecay'>): void;
+
+  /**
+   * Optional non-blocking download: starts copying these arrays back after every kernel queued
+   * so far and resolves (in call order) when their host copies are current; the caller may queue
+   * the next step's kernels meanwhile. Until it resolves the host copies must not be read or
+   * written. Backends without it use download (on CPU backends both are free).
+   */
+  downloadLater?(arrays: readonly (FloatArray | IndexArray)[]): Promise<void>;
 }

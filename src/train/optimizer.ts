@@ -91,6 +91,10 @@ export class Optimizer {
   step(params: NamedParam[], lr: number): void {
     this.steps++;
     const c = this.settings;
+    if (c.type === 'sgd' ? this.backend.sgdSteps : this.backend.adamSteps) {
+      this.fusedStep(params, lr);
+      return;
+    }
     for (const p of params) {
       const wd = p.decay || c.weightDecayOn === 'all' ? c.weightDecay : 0;
       const buffers = this.buffersFor(p);
@@ -103,6 +107,18 @@ export class Optimizer {
         });
       }
     }
+  }
+
+  /** The same updates through the backend's fused method (a GPU does them in a few dispatches). */
+  private fusedStep(params: NamedParam[], lr: number): void {
+    const c = this.settings;
+    const updates = params.map((p) => ({
+      w: p.value.data, g: p.grad.data, state: this.buffersFor(p),
+      lr: lr * (this.lrScales.size ? this.lrScaleOf(p.path) : 1),
+      weightDecay: p.decay || c.weightDecayOn === 'all' ? c.weightDecay : 0,
+    }));
+    if (c.type === 'sgd') this.backend.sgdSteps!(updates, { momentum: c.momentum, nesterov: c.nesterov });
+    else this.backend.adamSteps!(updates, { beta1: c.beta1, beta2: c.beta2, eps: c.eps, decoupled: c.type === 'adamw', step: this.steps });
   }
 
   private buffersFor(p: NamedParam): FloatArray[] {

@@ -10,11 +10,13 @@ export interface WebGpuBackendOptions {
   /** Check every dispatch in a validation error scope that names the kernel (slow; development only). */
   debug?: boolean;
   /**
-   * The GEMM kernel behind matrix products and convolutions: 'tiled' (operand tiles in
-   * workgroup memory, for GPUs) or 'registers' (no workgroup memory or barriers). Default:
-   * 'registers' on software adapters, where barriers are very slow, 'tiled' elsewhere.
+   * The GEMM kernel behind matrix products and convolutions: 'auto' (GPUs: 'wide' for products
+   * of at least 64 × 64, 'tiled' for smaller ones), 'wide' (128 × 128 tiles, 8 × 8 results per
+   * invocation, vec4 loads where the layout allows, double-buffered workgroup memory), 'tiled'
+   * (16–64-wide tiles in workgroup memory) or 'registers' (no workgroup memory or barriers).
+   * Default: 'registers' on software adapters, where barriers are very slow, 'auto' elsewhere.
    */
-  gemmKernel?: 'tiled' | 'registers';
+  gemmKernel?: 'auto' | 'wide' | 'tiled' | 'registers';
   /** 'compatibility' also accepts adapters of WebGPU's compatibility mode (OpenGL ES, older APIs). */
   featureLevel?: 'core' | 'compatibility';
   /** Node only: options for Dawn's instance, e.g. ["backend=opengles"]. */
@@ -33,6 +35,10 @@ export interface WebGpuInfo {
   software: boolean;
   maxStorageBufferBindingSize: number;
   maxBufferSize: number;
+  /** Optional features the device was opened with ('timestamp-query': per-kernel GPU times when profiling). */
+  features: string[];
+  /** Storage buffers one kernel may bind (bounds how many parameters one fused optimizer dispatch updates). */
+  maxStorageBuffersPerShaderStage: number;
 }
 
 export const NO_ADAPTER = 'webgpu backend: no WebGPU adapter found. In Node on a machine without a GPU, set '
@@ -61,10 +67,13 @@ export async function openDevice(options: WebGpuBackendOptions): Promise<{ devic
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
     label: 'convkit',
+    // Timestamps only when profiling (Dispatcher.profile); asking costs nothing otherwise.
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
-      maxStorageBuffersPerShaderStage: Math.min(limits.maxStorageBuffersPerShaderStage, 10),
+      // More bindings let one fused optimizer dispatch update more parameters.
+      maxStorageBuffersPerShaderStage: Math.min(limits.maxStorageBuffersPerShaderStage, 32),
       // Kernels use workgroups of up to 256 invocations and 8 KiB of workgroup memory (the
       // core defaults; compatibility-mode defaults are lower).
       maxComputeWorkgroupSizeX: Math.min(limits.maxComputeWorkgroupSizeX, 256),
@@ -82,6 +91,8 @@ export async function openDevice(options: WebGpuBackendOptions): Promise<{ devic
       software: fallback || SOFTWARE.test(describe),
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxBufferSize: device.limits.maxBufferSize,
+      features: [...device.features].sort(),
+      maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
     },
   };
 }

@@ -78,9 +78,13 @@ fn store(m: u32, n: u32, bt: u32, v: f32) {
   let ohw = u.OH * u.OW;
   let img = n / ohw;
   let o = bt * u.Og + m;
-  y[(img * u.O + o) * ohw + (n - img * ohw)] = v${bias ? ' + bias[o]' : ''};
+  let i = (img * u.O + o) * ohw + (n - img * ohw);
+  let r = v${bias ? ' + bias[o]' : ''};
+  y[i] = r;
+  after(i, r);
 }
 `,
+    output: bias ? 4 : 3,
     aAlongK: true, bAlongN: true,
   };
 }

@@ -1,5 +1,6 @@
 /// <reference types="@webgpu/types" />
-import { type BindingDecl, type Dispatcher, type KernelDef, type UniformType, entry } from './dispatch.js';
+import { type BindingDecl, type Dispatcher, type KernelDef, type UniformType, NO_EPILOGUE, entry } from './dispatch.js';
+import { fuseElementwise } from './fusion.js';
 import { FLOAT_BITS } from './wgsl.js';
 
 /**
@@ -24,6 +25,8 @@ export interface EwOp {
   args: readonly EwArg[];
   uniforms: readonly (readonly [string, UniformType])[];
   body: string;
+  /** The argument that may be the output of the kernel before, fused into it (fusion.ts): activations' and bias addition's input. */
+  chain?: string;
 }
 
 const WG = 256;
@@ -32,6 +35,7 @@ const variants = new Map<string, KernelDef>();
 /** Runs an element-wise op over n elements; buffers in the order of op.args. */
 export function runElementwise(d: Dispatcher, op: EwOp, buffers: readonly GPUBuffer[], uniforms: readonly number[], n: number): void {
   if (n === 0) return;
+  if (fuseElementwise(d, op, buffers, uniforms, n)) return;
   const bufs = [...buffers];
   // A broadcast operand read through a buffer that is also written would see partial writes: read a copy.
   op.args.forEach((a, i) => {
@@ -50,7 +54,10 @@ export function runElementwise(d: Dispatcher, op: EwOp, buffers: readonly GPUBuf
   const key = `ew:${op.name}:${slotOf.join(',')}`;
   let def = variants.get(key);
   if (!def) variants.set(key, (def = elementwiseDef(op, key, slotOf, slots.length)));
-  d.run(def, slots, [n, ...uniforms], Math.ceil(n / WG));
+  // An op with one output, written only, can take the next element-wise op into its epilogue.
+  const outputs = op.args.filter((a) => a.mode !== 'r');
+  const fusable = outputs.length === 1 && outputs[0].mode === 'w' ? { buffer: bufs[op.args.indexOf(outputs[0])], n } : undefined;
+  d.run(def, slots, [n, ...uniforms], Math.ceil(n / WG), fusable);
 }
 
 function elementwiseDef(op: EwOp, key: string, slotOf: number[], slotCount: number): KernelDef {
@@ -62,30 +69,33 @@ function elementwiseDef(op: EwOp, key: string, slotOf: number[], slotCount: numb
     const at = `b${slotOf[i]}[${a.index ?? 'i'}]`;
     return a.mode === 'r' ? `  let ${a.name} = ${at};` : a.mode === 'rw' ? `  var ${a.name} = ${at};` : `  var ${a.name}: f32;`;
   });
-  const stores = op.args.filter((a) => a.mode !== 'r').map((a) => `  b${slotOf[op.args.indexOf(a)]}[i] = ${a.name};`);
-  return {
-    key, label: op.name,
-    uniforms: [['n', 'u32'], ...op.uniforms],
-    bindings,
-    code: FLOAT_BITS + entry(WG, `
+  const written = op.args.filter((a) => a.mode !== 'r');
+  const stores = written.map((a) => `  b${slotOf[op.args.indexOf(a)]}[i] = ${a.name};`);
+  const code = FLOAT_BITS + entry(WG, `
   let i = wgi * ${WG}u + lid;
   if (i >= u.n) { return; }
 ${loads.join('\n')}
   {
 ${op.body}
   }
-${stores.join('\n')}`),
+${stores.join('\n')}${written.length === 1 ? `\n  after(i, ${written[0].name});` : ''}`);
+  return {
+    key, label: op.name,
+    uniforms: [['n', 'u32'], ...op.uniforms],
+    bindings,
+    code: written.length === 1 ? code + NO_EPILOGUE : code,
+    codeBeforeEpilogue: written.length === 1 ? code : undefined,
   };
 }
 
 export const ops = {
-  relu: { name: 'relu', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [], body: 'y = select(0.0, x, gtZero(x));' },
+  relu: { name: 'relu', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [], body: 'y = select(0.0, x, gtZero(x));' },
   reluBackward: {
     name: 'reluBackward', args: [{ name: 'x', mode: 'r' }, { name: 'dy', mode: 'r' }, { name: 'dx', mode: 'w' }], uniforms: [],
     body: 'dx = select(0.0, dy, gtZero(x));',
   },
   leakyRelu: {
-    name: 'leakyRelu', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [['slope', 'f32'], ['cap', 'f32']],
+    name: 'leakyRelu', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [['slope', 'f32'], ['cap', 'f32']],
     // NaN stays NaN (min with the cap would drop it).
     body: 'let v = select(u.slope * x, x, gtZero(x)); y = select(min(v, u.cap), x, isNan(x));',
   },
@@ -95,7 +105,7 @@ export const ops = {
     body: 'let capped = !isNan(x) & (x >= u.cap); dx = select(select(u.slope * dy, dy, gtZero(x)), 0.0, capped);',
   },
   hardSigmoid: {
-    name: 'hardSigmoid', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [['alpha', 'f32'], ['beta', 'f32']],
+    name: 'hardSigmoid', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [['alpha', 'f32'], ['beta', 'f32']],
     // NaN stays NaN (clamp would drop it).
     body: 'let v = u.alpha * x + u.beta; y = select(clamp(v, 0.0, 1.0), v, isNan(v));',
   },
@@ -105,7 +115,7 @@ export const ops = {
     body: 'let v = u.alpha * x + u.beta; dx = select(0.0, u.alpha * dy, !isNan(v) & (v > 0.0) & (v < 1.0));',
   },
   tanh: {
-    name: 'tanh', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [],
+    name: 'tanh', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [],
     // Past |x| = 10 tanh rounds to ±1 in float32; some implementations overflow to NaN there.
     body: 'y = select(tanh(x), sign(x), abs(x) > 10.0);',
   },
@@ -114,7 +124,7 @@ export const ops = {
     body: 'dx = dy * (1.0 - y * y);',
   },
   sigmoid: {
-    name: 'sigmoid', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [],
+    name: 'sigmoid', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [],
     // exp of a non-positive argument only: no overflow for large |x|.
     body: 'let e = exp(-abs(x)); y = select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);',
   },
@@ -126,7 +136,7 @@ export const ops = {
   mul: { name: 'mul', args: [{ name: 'a', mode: 'r' }, { name: 'b', mode: 'r' }, { name: 'o', mode: 'w' }], uniforms: [], body: 'o = a * b;' },
   axpy: { name: 'axpy', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'rw' }], uniforms: [['alpha', 'f32']], body: 'y = y + u.alpha * x;' },
   addBias: {
-    name: 'addBias', args: [{ name: 'x', mode: 'r' }, { name: 'b', mode: 'r', index: 'i % u.cols' }, { name: 'y', mode: 'w' }],
+    name: 'addBias', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'b', mode: 'r', index: 'i % u.cols' }, { name: 'y', mode: 'w' }],
     uniforms: [['cols', 'u32']], body: 'y = x + b;',
   },
 } satisfies Record<string, EwOp>;

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { type BindingDecl, type Dispatcher, type KernelDef, type UniformType, entry } from './dispatch.js';
+import { type BindingDecl, type Dispatcher, type KernelDef, type UniformType, NO_EPILOGUE, entry } from './dispatch.js';
 
 /**
  * A matrix product C = op(A)·op(B) whose operands are read through functions: plain GEMM reads
@@ -37,13 +37,19 @@ export interface ImplicitGemm {
    *   store(m: u32, n: u32, bt: u32, v: f32)                          (the epilogue: one element of C).
    */
   code: string;
+  /**
+   * The binding whose elements 0 … M·N·batches − 1 `store` writes, each followed by a call
+   * `after(i, v)` with the element's index and value: a following element-wise kernel on it
+   * can be fused in (fusion.ts). Absent where store does not call after.
+   */
+  output?: number;
   /** Adjacent invocations of the tiled kernel load adjacent k of A (true) or adjacent m (false); likewise n or k of B. */
   aAlongK: boolean;
   bAlongN: boolean;
 }
 
-/** Which GEMM kernel runs. */
-export type GemmKernel = 'tiled' | 'registers';
+/** Which GEMM kernel runs ('auto': 'wide' for large products, 'tiled' for small ones). */
+export type GemmKernel = 'auto' | 'wide' | 'tiled' | 'registers';
 
 const BK = 16;
 const STANDARD: readonly (readonly [string, UniformType])[] = [
@@ -77,11 +83,17 @@ function registerBlock(M: number, N: number): Tile {
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** A kernel of `spec` whose code may call store (and so after): the empty epilogue added, fusable when `stores`. */
+function withEpilogue(spec: ImplicitGemm, def: Omit<KernelDef, 'key'>, stores: boolean): Omit<KernelDef, 'key'> {
+  if (spec.output === undefined) return def;
+  return { ...def, code: def.code + NO_EPILOGUE, codeBeforeEpilogue: stores ? def.code : undefined };
+}
 const defs = new Map<string, KernelDef>();
 
-function cached(key: string, make: () => Omit<KernelDef, 'key'>): KernelDef {
+function cached(key: string, make: () => Omit<KernelDef, 'key'>, spec?: ImplicitGemm, stores = false): KernelDef {
   let def = defs.get(key);
-  if (!def) defs.set(key, (def = { key, ...make() }));
+  if (!def) defs.set(key, (def = { key, ...(spec ? withEpilogue(spec, make(), stores) : make()) }));
   return def;
 }
 
@@ -158,7 +170,7 @@ ${entry(NT, `${LOCATE('wgi')}
   }
   ${stores}`)}`,
     };
-  });
+  }, spec, !split);
 }
 
 function registerDef(spec: ImplicitGemm, TM: number, TN: number, split: boolean): KernelDef {
@@ -188,7 +200,7 @@ ${entry(REG_WG, `
   }
   ${stores}`)}`,
     };
-  });
+  }, spec, !split);
 }
 
 function reduceDef(spec: ImplicitGemm): KernelDef {
@@ -208,15 +220,136 @@ ${entry(REDUCE_WG, `
   var s = 0.0;
   for (var sp = 0u; sp < u.splits; sp = sp + 1u) { s = s + partial[(sp * u.batches + bt) * mn + r]; }
   store(m, n, bt, s);`)}`,
-  }));
+  }), spec, true);
+}
+
+/**
+ * The wide kernel (GPUs, large products): a 128 × 128 tile of C per workgroup of 256
+ * invocations, each accumulating 8 × 8 results as 16 vec4 (rows 4·ty … 4·ty + 3 and 64 + 4·ty …,
+ * columns likewise, so workgroup-memory reads are vec4 without bank conflicts). K advances in
+ * steps of 8 with two operand buffers in workgroup memory (2 × 2 × 8 × 128 floats = 16 KiB): the
+ * next step's operands are loaded from memory into registers while the current step is
+ * multiplied, then stored to the other buffer; one barrier per step. Operands are loaded through
+ * the spec's functions (convolutions: implicit GEMM), or as vec4 straight from the arrays when
+ * `vec4` gives their layouts (plain GEMM with K, or M/N, a multiple of 4).
+ */
+const WM = 128, WK = 8;
+
+/** vec4 operand layouts: whether A is contiguous along k (row-major M×K) and B along n (row-major K×N). */
+export interface Vec4Layout { aAlongK: boolean; bAlongN: boolean }
+
+function wideDef(spec: ImplicitGemm, split: boolean, vec4: Vec4Layout | null): KernelDef {
+  const variant = vec4 ? `vec4${+vec4.aAlongK}${+vec4.bAlongN}` : 'scalar';
+  return cached(`gemm:${spec.name}:${spec.variant}:wide-${variant}:${split}`, () => {
+    // Loads of one K step into registers (`fetch`), then into workgroup buffer `buf` (`put`).
+    const operand = (a: boolean) => {
+      const [tile, origin, limit, row, load, key, alongK] = a
+        ? ['As', 'm0', 'u.M', 'rowA', 'loadA', 'keyA', spec.aAlongK] : ['Bs', 'n0', 'u.N', 'rowB', 'loadB', 'keyB', !spec.bAlongN];
+      const name = a ? 'la' : 'lb';
+      if (vec4) {
+        const array = a ? 'A4' : 'B4';
+        const contiguousK = a ? vec4.aAlongK : !vec4.bAlongN;
+        const stride = a ? (vec4.aAlongK ? 'u.K' : 'u.M') : (vec4.bAlongN ? 'u.N' : 'u.K');
+        if (contiguousK) {
+          // 128 rows × 2 vec4 of k: invocation → row lid / 2, k offset 4·(lid % 2).
+          return {
+            before: `let ${name}o = lid / 2u; let ${name}k = (lid % 2u) * 4u; let ${name}ok = ${origin} + ${name}o < ${limit}; `
+              + `let ${name}base = min(${origin} + ${name}o, ${limit} - 1u) * ${stride};`,
+            fetch: `let ${name}kk = k0 + ${name}k; let ${name}v = select(vec4<f32>(0.0), ${array}[(${name}base + min(${name}kk, u.K - 4u)) / 4u], ${name}ok & (${name}kk < kEnd));`,
+            put: (buf: string) => range(4).map((c) => `${tile}[${buf} + (${name}k + ${c}u) * 32u + ${name}o / 4u][${name}o % 4u] = ${name}v[${c}];`).join(' '),
+          };
+        }
+        // 8 k × 32 vec4 of rows: invocation → k lid / 32, rows 4·(lid % 32) … + 3.
+        return {
+          before: `let ${name}k = lid / 32u; let ${name}o = (lid % 32u) * 4u; let ${name}ok = ${origin} + ${name}o < ${limit};`,
+          fetch: `let ${name}kk = k0 + ${name}k; let ${name}v = select(vec4<f32>(0.0), ${array}[(min(${name}kk, u.K - 1u) * ${stride} + min(${origin} + ${name}o, ${limit} - 4u)) / 4u], ${name}ok & (${name}kk < kEnd));`,
+          put: (buf: string) => `${tile}[${buf} + ${name}k * 32u + ${name}o / 4u] = ${name}v;`,
+        };
+      }
+      // Scalar loads through the spec: 4 elements of the 128 × 8 tile per invocation.
+      const parts = range(4).map((it) => {
+        const e = `lid + ${it * 256}u`;
+        const [o, kk] = alongK ? [`(${e}) / ${WK}u`, `(${e}) % ${WK}u`] : [`(${e}) % ${WM}u`, `(${e}) / ${WM}u`];
+        const v = `${name}${it}`;
+        return {
+          before: `let ${v}o = ${o}; let ${v}k = ${kk}; let ${v}ok = ${origin} + ${v}o < ${limit}; let ${v}r = ${row}(min(${origin} + ${v}o, ${limit} - 1u), bt);`,
+          fetch: `let ${v}kk = k0 + ${v}k; let ${v}v = select(0.0, ${load}(${v}r, ${key}(min(${v}kk, kEnd - 1u))), ${v}ok & (${v}kk < kEnd));`,
+          put: (buf: string) => `${tile}[${buf} + ${v}k * 32u + ${v}o / 4u][${v}o % 4u] = ${v}v;`,
+        };
+      });
+      return { before: parts.map((q) => q.before).join('\n  '), fetch: parts.map((q) => q.fetch).join(' '), put: (buf: string) => parts.map((q) => q.put(buf)).join(' ') };
+    };
+    const A = operand(true), B = operand(false);
+    // Loops with constant bounds (GPU compilers unroll them; the code stays small to compile).
+    const acc = 'var acc: array<vec4<f32>, 16>;';
+    const step = `for (var kk = 0u; kk < ${WK}u; kk = kk + 1u) {
+      let a0 = As[cur + kk * 32u + ty]; let a1 = As[cur + kk * 32u + ty + 16u];
+      let b0 = Bs[cur + kk * 32u + tx]; let b1 = Bs[cur + kk * 32u + tx + 16u];
+      for (var r = 0u; r < 4u; r = r + 1u) {
+        acc[2u * r] = acc[2u * r] + a0[r] * b0; acc[2u * r + 1u] = acc[2u * r + 1u] + a0[r] * b1;
+        acc[2u * r + 8u] = acc[2u * r + 8u] + a1[r] * b0; acc[2u * r + 9u] = acc[2u * r + 9u] + a1[r] * b1;
+      }
+    }`;
+    // acc[2r + c] holds row (r < 4 ? 4·ty + r : 64 + 4·ty + r − 4), columns 64·c + 4·tx … + 3.
+    const stores = `for (var r = 0u; r < 8u; r = r + 1u) {
+    let m = m0 + (r / 4u) * 64u + 4u * ty + (r % 4u);
+    for (var c = 0u; c < 2u; c = c + 1u) {
+      let v = acc[2u * r + c];
+      for (var j = 0u; j < 4u; j = j + 1u) {
+        let n = n0 + c * 64u + 4u * tx + j;
+        if ((m < u.M) & (n < u.N)) { ${result(split, 'v[j]')} }
+      }
+    }
+  }`;
+    const vecBindings: BindingDecl[] = vec4 ? [{ name: 'A4', access: 'read', type: 'vec4<f32>' }, { name: 'B4', access: 'read', type: 'vec4<f32>' }] : [];
+    return {
+      label: spec.name, uniforms: [...STANDARD, ...spec.uniforms], bindings: [...bindings(spec, split), ...vecBindings],
+      code: `var<workgroup> As: array<vec4<f32>, ${2 * WK * 32}>;
+var<workgroup> Bs: array<vec4<f32>, ${2 * WK * 32}>;
+${spec.code}
+${entry(256, `${LOCATE('wgi')}
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  let m0 = tm * ${WM}u;
+  let n0 = tn * ${WM}u;
+  ${acc}
+  ${A.before}
+  ${B.before}
+  let steps = (max(kEnd, kBegin) - kBegin + ${WK - 1}u) / ${WK}u;
+  if (steps > 0u) {
+    let k0 = kBegin;
+    ${A.fetch}
+    ${B.fetch}
+    ${A.put('0u')}
+    ${B.put('0u')}
+  }
+  workgroupBarrier();
+  for (var s = 0u; s < steps; s = s + 1u) {
+    let cur = (s % 2u) * ${WK * 32}u;
+    let nxt = ${WK * 32}u - cur;
+    let more = s + 1u < steps;
+    let k0 = kBegin + (s + 1u) * ${WK}u;
+    ${A.fetch}
+    ${B.fetch}
+    ${step}
+    if (more) {
+      ${A.put('nxt')}
+      ${B.put('nxt')}
+    }
+    workgroupBarrier();
+  }
+  ${stores}`)}`,
+    };
+  }, spec, !split);
 }
 
 /** Records the product; buffers in the order of spec.bindings, extra uniforms in the order of spec.uniforms. */
 export function runGemm(d: Dispatcher, spec: ImplicitGemm, M: number, N: number, K: number, batches: number,
-  buffers: readonly GPUBuffer[], extra: readonly number[]): void {
+  buffers: readonly GPUBuffer[], extra: readonly number[], vec4?: { layout: Vec4Layout; A: GPUBuffer; B: GPUBuffer }): void {
   if (M === 0 || N === 0 || batches === 0) return;
   const registers = d.gemmKernel === 'registers';
-  const t: Tile = registers ? registerBlock(M, N) : tileFor(M, N);
+  const wide = d.gemmKernel === 'wide' || (d.gemmKernel === 'auto' && M >= 64 && N >= 64);
+  const t: Tile = registers ? registerBlock(M, N) : wide ? { BM: WM, BN: WM, TM: 8, TN: 8 } : tileFor(M, N);
   const tilesM = Math.ceil(M / t.BM), tilesN = Math.ceil(N / t.BN);
   const tiles = tilesM * tilesN * batches;
   const target = registers ? TARGET_INVOCATIONS : TARGET_WORKGROUPS;
@@ -225,15 +358,31 @@ export function runGemm(d: Dispatcher, spec: ImplicitGemm, M: number, N: number,
   const kPerSplit = splits > 1 ? Math.ceil(K / splits / BK) * BK : Math.max(K, 1);
   if (splits > 1) splits = Math.ceil(K / kPerSplit);
   const uniforms = [M, N, K, tilesM, tilesN, batches, splits, kPerSplit, ...extra];
-  const def = (split: boolean) => registers ? registerDef(spec, t.TM, t.TN, split) : tiledDef(spec, t, split);
+  // vec4 loads need whole vec4 along each operand's contiguous direction.
+  const aligned = vec4 && (vec4.layout.aAlongK ? K % 4 === 0 : M % 4 === 0) && (vec4.layout.bAlongN ? N % 4 === 0 : K % 4 === 0);
+  const extraBuffers = wide && aligned && vec4 ? [vec4.A, vec4.B] : [];
+  const def = (split: boolean) => registers ? registerDef(spec, t.TM, t.TN, split)
+    : wide ? wideDef(spec, split, aligned && vec4 ? vec4.layout : null) : tiledDef(spec, t, split);
+  if (wide) {
+    const output = spec.output === undefined ? undefined : { buffer: buffers[spec.output], n: M * N * batches };
+    if (splits === 1) {
+      d.run(def(false), [...buffers, ...extraBuffers], uniforms, tiles, output);
+      return;
+    }
+    const partial = d.temp(splits * batches * M * N * 4);
+    d.run(def(true), [...buffers, partial, ...extraBuffers], uniforms, tiles * splits);
+    d.run(reduceDef(spec), [...buffers, partial], uniforms, Math.ceil((batches * M * N) / REDUCE_WG), output);
+    return;
+  }
   const groups = registers ? Math.ceil((tiles * splits) / REG_WG) : tiles * splits;
+  const output = spec.output === undefined ? undefined : { buffer: buffers[spec.output], n: M * N * batches };
   if (splits === 1) {
-    d.run(def(false), buffers, uniforms, groups);
+    d.run(def(false), buffers, uniforms, groups, output);
     return;
   }
   const partial = d.temp(splits * batches * M * N * 4);
   d.run(def(true), [...buffers, partial], uniforms, groups);
-  d.run(reduceDef(spec), [...buffers, partial], uniforms, Math.ceil((batches * M * N) / REDUCE_WG));
+  d.run(reduceDef(spec), [...buffers, partial], uniforms, Math.ceil((batches * M * N) / REDUCE_WG), output);
 }
 
 /** Plain GEMM on arrays: C = alpha·op(A)·op(B) + beta·C (C not read when beta is 0). */
@@ -259,8 +408,10 @@ fn store(m: u32, n: u32, bt: u32, v: f32) {
   var r = u.alpha * v;
   if (u.beta != 0.0) { r = r + u.beta * C[i]; }
   C[i] = r;
+  after(i, r);
 }
 `,
+    output: 2,
     aAlongK: !transA, bAlongN: !transB,
   };
 }

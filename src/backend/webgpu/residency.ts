@@ -80,6 +80,21 @@ export class Residency {
   /** Host copies of these arrays current once every kernel recorded before has run. */
   async download(arrays: readonly HostArray[]): Promise<void> {
     this.d.check();
+    const targets = this.targets(arrays);
+    const data = await this.d.read(targets.map(({ host, r }) => ({ buffer: r.buffer, bytes: host.byteLength })));
+    targets.forEach(({ host }, i) => new Uint8Array(host.buffer, 0, host.byteLength).set(new Uint8Array(data[i])));
+  }
+
+  /** Like download, through the non-blocking read-back ring: recording goes on while it runs. */
+  async downloadLater(arrays: readonly HostArray[]): Promise<void> {
+    this.d.check();
+    const targets = this.targets(arrays);
+    const data = await this.d.readLater(targets.map(({ host, r }) => ({ buffer: r.buffer, bytes: host.byteLength })));
+    targets.forEach(({ host }, i) => new Uint8Array(host.buffer, 0, host.byteLength).set(new Uint8Array(data[i])));
+  }
+
+  /** The distinct device copies to read for these host arrays. */
+  private targets(arrays: readonly HostArray[]): { host: HostArray; r: Resident }[] {
     const targets: { host: HostArray; r: Resident }[] = [];
     const seen = new Set<Resident>();
     for (const a of arrays) {
@@ -90,8 +105,7 @@ export class Residency {
       seen.add(r);
       targets.push({ host: a, r });
     }
-    const data = await this.d.read(targets.map(({ host, r }) => ({ buffer: r.buffer, bytes: host.byteLength })));
-    targets.forEach(({ host }, i) => new Uint8Array(host.buffer, 0, host.byteLength).set(new Uint8Array(data[i])));
+    return targets;
   }
 
   private register(host: Float32Array | Int32Array, kind: 'f32' | 'i32'): Resident {

@@ -1,21 +1,22 @@
 /// <reference types="@webgpu/types" />
 import { ConvkitError } from '../../errors.js';
 import type { FloatArray } from '../../tensor.js';
-import type { AdamOptions, Backend, Conv2dGeometry, IndexArray, Labels, Pool2dGeometry, SgdOptions } from '../backend.js';
+import type { AdamOptions, Backend, Conv2dGeometry, IndexArray, Labels, ParamUpdate, Pool2dGeometry, SgdOptions } from '../backend.js';
 import { type WebGpuBackendOptions, type WebGpuInfo, openDevice } from './device.js';
-import { Dispatcher } from './dispatch.js';
+import { type DispatchStats, type KernelTimes, Dispatcher, emptyStats } from './dispatch.js';
 import * as conv from './kernels-conv.js';
 import { type EwOp, copyBlocks, ops, runElementwise } from './kernels-elementwise.js';
 import { type GemmKernel, type ImplicitGemm, gemmSpec, runGemm } from './kernels-gemm.js';
 import * as loss from './kernels-loss.js';
 import * as layerNorm from './kernels-layernorm.js';
 import * as norm from './kernels-norm.js';
-import { optimOps } from './kernels-optim.js';
+import { type FusedKind, type FusedParam, optimOps, runFused } from './kernels-optim.js';
 import * as pool from './kernels-pool.js';
 import * as scale from './kernels-scale.js';
 import { type Resident, Residency } from './residency.js';
 
 export type { WebGpuBackendOptions, WebGpuInfo } from './device.js';
+export type { DispatchStats, KernelTimes } from './dispatch.js';
 
 const gemmSpecs: ImplicitGemm[] = [gemmSpec(false, false), gemmSpec(false, true), gemmSpec(true, false), gemmSpec(true, true)];
 
@@ -75,12 +76,39 @@ export class WebGpuBackend implements Backend {
   /** Opens a WebGPU device: navigator.gpu in browsers, Dawn (the `webgpu` package) in Node. */
   static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
     const { device, info } = await openDevice(options);
-    return new WebGpuBackend(device, info, options.gemmKernel ?? (info.software ? 'registers' : 'tiled'), options.debug ?? false);
+    return new WebGpuBackend(device, info, options.gemmKernel ?? (info.software ? 'registers' : 'auto'), options.debug ?? false);
   }
 
-  /** Dispatches and submissions so far. */
-  get stats(): { dispatches: number; submits: number } {
+  /**
+   * What was asked of the GPU since the last resetStats(): dispatches, submits, copies, uploads,
+   * blocking read-backs (download) and non-blocking ones (downloadLater), bytes read back.
+   * Reset at the start of a step and read at its end for per-step counts.
+   */
+  stats(): DispatchStats {
     return { ...this.d.stats };
+  }
+
+  resetStats(): void {
+    this.d.stats = emptyStats();
+  }
+
+  /** Staging buffers the non-blocking read-back ring has created (constant in steady state). */
+  get readbackRingSize(): number {
+    return this.d.stagingCreated;
+  }
+
+  /**
+   * Starts (true) or stops timing each kernel; see kernelTimes(). `timestamps: false` times
+   * submissions on the host even where the device has timestamp queries.
+   */
+  profile(on: boolean, { timestamps = true }: { timestamps?: boolean } = {}): void {
+    this.d.check();
+    this.d.profile(on, timestamps);
+  }
+
+  /** Per kernel: dispatches and milliseconds since profile(true) — GPU timestamps where the device has them. */
+  kernelTimes(): Promise<KernelTimes> {
+    return this.d.kernelTimes();
   }
 
   dispose(): void {
@@ -104,6 +132,16 @@ export class WebGpuBackend implements Backend {
     return this.residency.download(arrays);
   }
 
+  /**
+   * Non-blocking download: the copies of these arrays go into the current submission (which is
+   * submitted now) and the host copies are filled in when the GPU has run it; recording the next
+   * step does not wait. Resolves in call order. Until it resolves the host copies hold older
+   * values; do not write them (or upload them) meanwhile.
+   */
+  downloadLater(arrays: readonly (FloatArray | IndexArray)[]): Promise<void> {
+    return this.residency.downloadLater(arrays);
+  }
+
   /** Submits the kernels recorded so far (download does this too). */
   flush(): void {
     this.d.check();
@@ -121,7 +159,7 @@ export class WebGpuBackend implements Backend {
     alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void {
     const a = this.res(A, M * K, 'A'), b = this.res(B, K * N, 'B'), c = this.res(C, M * N, 'C');
     this.exclusive([c], [a, b], ([out]) => runGemm(this.d, gemmSpecs[(transA ? 2 : 0) + (transB ? 1 : 0)], M, N, K, 1,
-      [a.buffer, b.buffer, out], [alpha, beta]));
+      [a.buffer, b.buffer, out], [alpha, beta], { layout: { aAlongK: !transA, bAlongN: !transB }, A: a.buffer, B: b.buffer }));
   }
 
   conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void {
@@ -383,17 +421,68 @@ export class WebGpuBackend implements Backend {
     this.exclusive([or], [xr], ([o]) => loss.reduceSum(this.d, xr.buffer, x.length, true, o, index, 1));
   }
 
+  sumsOfSquares(xs: readonly FloatArray[], out: FloatArray): void {
+    const or = this.res(out, xs.length, 'out');
+    const sources = xs.map((x, i) => this.res(x, 0, `array ${i}`));
+    // Summing the output array itself depends on the order of the writes: one call each, in order.
+    if (sources.some((r) => r.buffer === or.buffer)) {
+      xs.forEach((x, i) => this.sumOfSquares(x, out, i));
+      return;
+    }
+    loss.sumsOfSquares(this.d, sources.map((r) => r.buffer), xs.map((x) => x.length), or.buffer, xs.map((_, i) => i),
+      this.info.maxStorageBuffersPerShaderStage);
+  }
+
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void {
     const n = w.length;
     this.ew(optimOps.sgd, [this.res(w, n, 'w'), this.res(g, n, 'g'), this.res(v, n, 'v')],
-      [o.lr, o.momentum, o.weightDecay, +o.nesterov], n);
+      [o.lr, o.weightDecay, o.momentum, +o.nesterov], n);
+  }
+
+  sgdSteps(updates: readonly ParamUpdate[], o: Omit<SgdOptions, 'lr' | 'weightDecay'>): void {
+    this.fusedSteps('sgd', updates, [o.momentum, +o.nesterov],
+      (u) => this.sgdStep(u.w, u.g, u.state[0], { ...o, lr: u.lr, weightDecay: u.weightDecay }));
+  }
+
+  adamSteps(updates: readonly ParamUpdate[], o: Omit<AdamOptions, 'lr' | 'weightDecay'>): void {
+    const c1 = 1 - Math.pow(o.beta1, o.step), c2 = 1 - Math.pow(o.beta2, o.step);
+    this.fusedSteps('adam', updates, [o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, c1, c2, o.eps, +o.decoupled],
+      (u) => this.adamStep(u.w, u.g, u.state[0], u.state[1], { ...o, lr: u.lr, weightDecay: u.weightDecay }));
   }
 
   adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, o: AdamOptions): void {
     const n = w.length;
     const c1 = 1 - Math.pow(o.beta1, o.step), c2 = 1 - Math.pow(o.beta2, o.step);
     this.ew(optimOps.adam, [this.res(w, n, 'w'), this.res(g, n, 'g'), this.res(m, n, 'm'), this.res(v, n, 'v')],
-      [o.lr, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, c1, c2, o.eps, o.weightDecay, +o.decoupled], n);
+      [o.lr, o.weightDecay, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, c1, c2, o.eps, +o.decoupled], n);
+  }
+
+  /**
+   * Parameters whose buffers are all distinct go into fused dispatches; one that shares a buffer
+   * (the same array given twice) is updated alone, in order, by `single`.
+   */
+  private fusedSteps(kind: FusedKind, updates: readonly ParamUpdate[], shared: number[], single: (u: ParamUpdate) => void): void {
+    const states = kind === 'sgd' ? 1 : 2;
+    const fused: FusedParam[] = [];
+    const used = new Set<GPUBuffer>();
+    const emit = () => {
+      runFused(this.d, kind, fused.splice(0), shared, this.info.maxStorageBuffersPerShaderStage);
+      used.clear();
+    };
+    for (const u of updates) {
+      const n = u.w.length;
+      if (u.state.length !== states) throw new RangeError(`webgpu backend: a ${kind} update takes ${states} state array(s), got ${u.state.length}`);
+      const rs = [this.res(u.w, n, 'w'), this.res(u.g, n, 'g'), ...u.state.map((a, i) => this.res(a, n, `state ${i}`))];
+      const buffers = rs.map((r) => r.buffer);
+      if (new Set(buffers).size < buffers.length || buffers.some((b) => used.has(b))) {
+        emit();
+        single(u);
+        continue;
+      }
+      buffers.forEach((b) => used.add(b));
+      fused.push({ w: buffers[0], g: buffers[1], state: buffers.slice(2), n, lr: u.lr, wd: u.weightDecay });
+    }
+    emit();
   }
 
   /** The device copy of an argument (checks the backend is usable, the length, and that the array is ours). */
