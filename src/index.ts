@@ -26,7 +26,7 @@ export { Model, sequential, estimateMemory, specShapes, INPUT, MAX_BUILD_VALUES,
 export { zoo, zooEntry, type ZooEntry, type ZooOptions } from './model/zoo.js';
 export { recipes, recipeFor, fineTuneRecipe, type TrainDefaults } from './train/recipes.js';
 export { receptiveFields, fieldBounds, throughWindow, type ReceptiveField, type AxisField } from './model/receptive-field.js';
-export { initWeights, type InitName } from './init.js';
+export { initWeights, INIT_NAMES, type InitName } from './init.js';
 export { SoftmaxCrossEntropy } from './train/loss.js';
 export { Optimizer, type OptimizerConfig, type OptimizerState, type ParamGroup } from './train/optimizer.js';
 export { findHead, withNewHead, nodesUntil, fineTuneOptions, IMAGENET_MEAN, IMAGENET_STD, type FineTunePlan } from './train/finetune.js';
