@@ -10,6 +10,7 @@ import { alexnet, vgg16 } from '../src/model/zoo-classic.js';
 import { zoo } from '../src/model/zoo.js';
 import { Rng } from '../src/rng.js';
 import { Tensor } from '../src/tensor.js';
+import { layerCases } from './layer-cases.js';
 
 const ref = new RefBackend();
 const fieldsOf = (spec: ModelSpec) => receptiveFields(new Model(spec, ref));
@@ -177,4 +178,40 @@ describe('receptive fields against brute force', () => {
       `(${tightJoins} of them add or concat); ${looseJoins} joins of branches with different jumps`);
     assert.ok(tightNodes > 150 && tightJoins > 15 && looseJoins > 100, 'the random graphs cover the cases');
   });
+});
+
+describe('every layer type gives exact receptive fields (the class of a new layer falling back to the whole input)', () => {
+  // A layer whose positions pass through unchanged must say so (keepsPositions), or be one the
+  // arithmetic knows (convolution, pooling); then a pixel influences exactly the outputs whose
+  // fields hold it. Checked by perturbing every input pixel of a one-layer model.
+  const windowed = new Set(['conv2d', 'maxpool2d', 'avgpool2d', 'adaptiveavgpool2d', 'globalavgpool2d']);
+  for (const [label, spec, shapes] of layerCases) {
+    if (shapes.some((s) => s.length !== 3 || s.join() !== shapes[0].join())) continue; // inputs of one shape, read twice if needed
+    it(`${label}: a pixel changes exactly the outputs whose fields hold it`, () => {
+      const [C, H, W] = shapes[0];
+      const model = new Model({ name: 'one', inputShape: [C, H, W], nodes: [{ name: 'l', layer: spec, inputs: shapes.map(() => INPUT) }] }, new RefBackend('float64'), 3);
+      const out = model.outputShape;
+      if (out.length !== 3) return; // dense, flatten, global pooling: every output sees the whole input by definition
+      const layer = model.layers.find((l) => l.name === 'l')!;
+      assert.ok(layer.keepsPositions || windowed.has(spec.type), `${spec.type}: spatial output, but neither keepsPositions nor known to src/model/receptive-field.ts`);
+      const field = receptiveFields(model).get('l')!;
+      const rng = new Rng(5);
+      const x = new Tensor([1, C, H, W], Float64Array.from({ length: C * H * W }, () => rng.uniform(-1, 1)));
+      const base = Float64Array.from(model.forward(x).data);
+      for (let h = 0; h < H; h++) {
+        for (let w = 0; w < W; w++) {
+          const y = new Tensor([1, C, H, W], Float64Array.from(x.data));
+          for (let c = 0; c < C; c++) y.data[(c * H + h) * W + w] += 0.5;
+          const moved = model.forward(y).data;
+          for (let i = 0; i < base.length; i++) {
+            if (Math.abs(moved[i] - base[i]) < 1e-12) continue;
+            const oh = Math.floor(i / out[2]) % out[1], ow = i % out[2];
+            const b = fieldBounds(field, oh, ow);
+            assert.ok(b.top <= h && h <= b.bottom && b.left <= w && w <= b.right, `pixel (${h}, ${w}) changed output (${oh}, ${ow}), whose field is rows ${b.top}–${b.bottom}, columns ${b.left}–${b.right}`);
+          }
+        }
+      }
+      if (layer.keepsPositions) assert.deepEqual(field.size, [1, 1], 'a position-keeping layer sees one position');
+    });
+  }
 });

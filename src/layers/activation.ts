@@ -26,6 +26,8 @@ specKeys<ActivationSpec>({ type: true, slope: true, alpha: true, beta: true });
  */
 export class Activation extends Layer {
   readonly type: ActivationSpec['type'];
+  /** Softmax normalises over the last axis, mixing positions along it; the others are element-wise. */
+  override readonly keepsPositions: boolean;
   /** leakyrelu / relu6 parameters: negative slope and upper cap. */
   readonly slope: number;
   readonly cap: number;
@@ -38,6 +40,7 @@ export class Activation extends Layer {
   constructor(spec: ActivationSpec, name: string) {
     super();
     this.type = spec.type;
+    this.keepsPositions = spec.type !== 'softmax';
     this.name = name;
     this.slope = spec.type === 'leakyrelu' ? finiteNumber(spec.slope, 0.01, 'slope', name) : 0;
     this.cap = spec.type === 'relu6' ? 6 : Infinity;

@@ -20,6 +20,7 @@ export const channelShuffleKeys = specKeys<ChannelShuffleSpec>({ type: true, gro
  */
 export class ChannelShuffle extends Layer {
   readonly type = 'channelshuffle';
+  override readonly keepsPositions = true;
   readonly groups: number;
 
   constructor(spec: ChannelShuffleSpec, name: string) {
@@ -82,6 +83,7 @@ export const channelSliceKeys = specKeys<ChannelSliceSpec>({ type: true, start: 
 /** Channels [start, start + channels) of a [C, H, W] or flat [C] input (ShuffleNet's channel split). */
 export class ChannelSlice extends Layer {
   readonly type = 'channelslice';
+  override readonly keepsPositions = true;
   readonly start: number;
   readonly channels: number;
 

@@ -13,52 +13,42 @@ export type LayerSpec =
   | Conv2dSpec | Pool2dSpec | DenseSpec | ActivationSpec | FlattenSpec | DropoutSpec | AddSpec | ConcatSpec
   | BatchNormSpec | LrnSpec | AdaptiveAvgPoolSpec | MulSpec | LayerNormSpec | ChannelShuffleSpec | ChannelSliceSpec;
 
-export const layerTypes = ['conv2d', 'maxpool2d', 'avgpool2d', 'adaptiveavgpool2d', 'globalavgpool2d', 'dense',
-  'relu', 'leakyrelu', 'relu6', 'tanh', 'sigmoid', 'hardsigmoid', 'gelu', 'softmax', 'flatten', 'dropout', 'batchnorm2d', 'layernorm2d', 'lrn', 'add', 'mul', 'concat',
-  'channelshuffle', 'channelslice'] as const;
+/** How each layer type is built and which spec keys it takes: one row a type, the one list of layer types. */
+interface LayerEntry { keys: readonly string[]; create(spec: LayerSpec, name: string): Layer }
+const entries = <K extends string>(keys: Record<K, readonly string[]>, create: LayerEntry['create']) =>
+  Object.fromEntries(Object.entries(keys).map(([type, k]) => [type, { keys: k as readonly string[], create }])) as Record<K, LayerEntry>;
 
-export type LayerType = (typeof layerTypes)[number];
+const registry = {
+  conv2d: { keys: conv2dKeys, create: (s, n) => new Conv2d(s as Conv2dSpec, n) },
+  ...entries(pool2dKeys, (s, n) => new Pool2d(s as Pool2dSpec, n)),
+  ...entries(adaptiveAvgPoolKeys, (s, n) => new AdaptiveAvgPool2d(s as AdaptiveAvgPoolSpec, n)),
+  dense: { keys: denseKeys, create: (s, n) => new Dense(s as DenseSpec, n) },
+  ...entries(activationKeys, (s, n) => new Activation(s as ActivationSpec, n)),
+  flatten: { keys: flattenKeys, create: (s, n) => new Flatten(s as FlattenSpec, n) },
+  dropout: { keys: dropoutKeys, create: (s, n) => new Dropout(s as DropoutSpec, n) },
+  batchnorm2d: { keys: batchNormKeys, create: (s, n) => new BatchNorm(s as BatchNormSpec, n) },
+  layernorm2d: { keys: layerNormKeys, create: (s, n) => new LayerNorm2d(s as LayerNormSpec, n) },
+  lrn: { keys: lrnKeys, create: (s, n) => new Lrn(s as LrnSpec, n) },
+  add: { keys: addKeys, create: (s, n) => new Add(s as AddSpec, n) },
+  mul: { keys: mulKeys, create: (s, n) => new Mul(s as MulSpec, n) },
+  concat: { keys: concatKeys, create: (s, n) => new Concat(s as ConcatSpec, n) },
+  channelshuffle: { keys: channelShuffleKeys, create: (s, n) => new ChannelShuffle(s as ChannelShuffleSpec, n) },
+  channelslice: { keys: channelSliceKeys, create: (s, n) => new ChannelSlice(s as ChannelSliceSpec, n) },
+} satisfies Record<LayerSpec['type'], LayerEntry>;
+
+export type LayerType = keyof typeof registry;
+export const layerTypes = Object.keys(registry) as LayerType[];
 
 /** The keys each layer type's spec may hold (each declared beside its Spec type); any other key is refused. */
-export const layerSpecKeys: Record<LayerType, readonly string[]> = {
-  conv2d: conv2dKeys, ...pool2dKeys, ...adaptiveAvgPoolKeys, dense: denseKeys, ...activationKeys,
-  flatten: flattenKeys, dropout: dropoutKeys, batchnorm2d: batchNormKeys, lrn: lrnKeys, add: addKeys, mul: mulKeys, concat: concatKeys,
-  layernorm2d: layerNormKeys, channelshuffle: channelShuffleKeys, channelslice: channelSliceKeys,
-};
+export const layerSpecKeys = Object.fromEntries(layerTypes.map((t) => [t, registry[t].keys])) as Record<LayerType, readonly string[]>;
 
 /** Creates a layer from its JSON spec; the spec is what model files store. */
 export function createLayer(spec: LayerSpec, name: string): Layer {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError(`layer "${name}": spec must be an object`);
-  const keys = Object.hasOwn(layerSpecKeys, spec.type) ? layerSpecKeys[spec.type] : undefined;
-  if (keys) refuseUnknownKeys(spec, keys, `layer "${name}" (${spec.type})`);
-  switch (spec.type) {
-    case 'conv2d': return new Conv2d(spec, name);
-    case 'maxpool2d':
-    case 'avgpool2d': return new Pool2d(spec, name);
-    case 'dense': return new Dense(spec, name);
-    case 'adaptiveavgpool2d':
-    case 'globalavgpool2d': return new AdaptiveAvgPool2d(spec, name);
-    case 'batchnorm2d': return new BatchNorm(spec, name);
-    case 'layernorm2d': return new LayerNorm2d(spec, name);
-    case 'lrn': return new Lrn(spec, name);
-    case 'relu':
-    case 'leakyrelu':
-    case 'relu6':
-    case 'tanh':
-    case 'sigmoid':
-    case 'hardsigmoid':
-    case 'gelu':
-    case 'softmax': return new Activation(spec, name);
-    case 'flatten': return new Flatten(spec, name);
-    case 'dropout': return new Dropout(spec, name);
-    case 'add': return new Add(spec, name);
-    case 'mul': return new Mul(spec, name);
-    case 'concat': return new Concat(spec, name);
-    case 'channelshuffle': return new ChannelShuffle(spec, name);
-    case 'channelslice': return new ChannelSlice(spec, name);
-    default:
-      throw new ConfigError(`layer "${name}": unknown layer type ${JSON.stringify((spec as { type: unknown }).type)} (known: ${layerTypes.join(', ')})`);
-  }
+  const entry: LayerEntry | undefined = Object.hasOwn(registry, spec.type) ? registry[spec.type as LayerType] : undefined;
+  if (!entry) throw new ConfigError(`layer "${name}": unknown layer type ${JSON.stringify((spec as { type: unknown }).type)} (known: ${layerTypes.join(', ')})`);
+  refuseUnknownKeys(spec, entry.keys, `layer "${name}" (${spec.type})`);
+  return entry.create(spec, name);
 }
 
 export { Layer, type Param, type ReluRule, type RunContext, type StateTensor } from './layer.js';

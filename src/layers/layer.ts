@@ -49,6 +49,13 @@ export type ReluRule = 'gradient' | 'guided' | 'deconvnet';
 export abstract class Layer {
   abstract readonly type: string;
   name = '';
+  /**
+   * Each output position reads only the same position of its inputs (activations, normalisation
+   * over channels, element-wise merges, channel reordering): receptive fields pass through
+   * unchanged. False means the layer mixes positions in ways the receptive-field arithmetic
+   * (src/model/receptive-field.ts) must know, or — for a layer it does not know — the whole input.
+   */
+  readonly keepsPositions: boolean = false;
   protected inputShapes: Shape[] = [];
   protected outShape: Shape = [];
   private buffers = new Map<string, Tensor[]>();

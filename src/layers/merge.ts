@@ -11,6 +11,7 @@ export const addKeys = specKeys<AddSpec>({ type: true });
 /** Element-wise sum of two or more inputs of one shape (ResNet's residual connection). */
 export class Add extends Layer {
   readonly type = 'add';
+  override readonly keepsPositions = true;
 
   constructor(_spec: AddSpec, name: string) {
     super();
@@ -52,6 +53,7 @@ export const concatKeys = specKeys<ConcatSpec>({ type: true });
 /** Concatenation along channels (axis 1) of inputs with equal spatial size (GoogLeNet, DenseNet). */
 export class Concat extends Layer {
   readonly type = 'concat';
+  override readonly keepsPositions = true;
 
   constructor(_spec: ConcatSpec, name: string) {
     super();
@@ -114,6 +116,7 @@ export const mulKeys = specKeys<MulSpec>({ type: true });
  */
 export class Mul extends Layer {
   readonly type = 'mul';
+  override readonly keepsPositions = true;
   private inputs: Tensor[] = [];
   /** Index of the [C, 1, 1] operand when the product broadcasts it over H×W; -1 when shapes are equal. */
   private scaleAt = -1;

@@ -23,6 +23,7 @@ export const batchNormKeys = specKeys<BatchNormSpec>({ type: true, momentum: tru
  */
 export class BatchNorm extends Layer {
   readonly type = 'batchnorm2d';
+  override readonly keepsPositions = true;
   readonly momentum: number;
   readonly eps: number;
   readonly affine: boolean;
@@ -162,6 +163,7 @@ export const lrnKeys = specKeys<LrnSpec>({ type: true, size: true, alpha: true, 
  */
 export class Lrn extends Layer {
   readonly type = 'lrn';
+  override readonly keepsPositions = true;
   readonly size: number;
   readonly alpha: number;
   readonly beta: number;
@@ -229,6 +231,7 @@ export const layerNormKeys = specKeys<LayerNormSpec>({ type: true, eps: true });
  */
 export class LayerNorm2d extends Layer {
   readonly type = 'layernorm2d';
+  override readonly keepsPositions = true;
   readonly eps: number;
   gamma!: Param;
   beta!: Param;

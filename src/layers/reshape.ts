@@ -50,6 +50,7 @@ export const dropoutKeys = specKeys<DropoutSpec>({ type: true, rate: true });
  */
 export class Dropout extends Layer {
   readonly type = 'dropout';
+  override readonly keepsPositions = true;
   readonly rate: number;
   private mask!: Tensor;
   private training = false;

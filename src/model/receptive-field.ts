@@ -44,7 +44,6 @@ export interface AxisField {
   start: number;
 }
 
-const ELEMENT_WISE = new Set(['relu', 'leakyrelu', 'relu6', 'tanh', 'sigmoid', 'softmax', 'dropout', 'batchnorm2d', 'lrn']);
 
 /** The receptive field of every node's output, by node name (and 'input': one pixel, stride 1). */
 export function receptiveFields(model: Model): Map<string, ReceptiveField> {
@@ -94,7 +93,7 @@ function layerField(layer: Layer, f: AxisField, positions: number, axis: number)
     if (out > 1 && positions % out === 0) return throughWindow(f, positions / out, positions / out, 0);
     return wholeInput(f, positions);
   }
-  if (ELEMENT_WISE.has(layer.type) || layer.type === 'add' || layer.type === 'concat') return f;
+  if (layer.keepsPositions) return f;
   return wholeInput(f, positions);
 }
 
