@@ -37,7 +37,6 @@ const cases: [string, LayerSpec, [number, number, number], number][] = [
   ['relu', { type: 'relu' }, [2, 5, 5], 2],
   ['tanh', { type: 'tanh' }, [2, 4, 3], 2],
   ['sigmoid', { type: 'sigmoid' }, [2, 3, 5], 2],
-  ['square (a toy layer)', { type: 'square' }, [2, 3, 5], 2],
   ['flatten', { type: 'flatten' }, [2, 3, 3], 2],
   ['dropout in training mode', { type: 'dropout', rate: 0.4 }, [3, 4, 4], 2],
   ['leakyrelu', { type: 'leakyrelu', slope: 0.1 }, [2, 4, 4], 2],

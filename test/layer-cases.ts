@@ -13,7 +13,6 @@ export const layerCases: [string, LayerSpec, Shape[]][] = [
   ['dense', { type: 'dense', units: 4 }, [[2, 3, 3]]],
   ['dense without bias', { type: 'dense', units: 3, bias: false }, [[5]]],
   ['relu', { type: 'relu' }, [[2, 3, 3]]],
-  ['square', { type: 'square' }, [[2, 3, 3]]],
   ['leakyrelu', { type: 'leakyrelu', slope: 0.2 }, [[2, 3, 3]]],
   ['relu6', { type: 'relu6' }, [[2, 3, 3]]],
   ['tanh', { type: 'tanh' }, [[2, 3, 3]]],

@@ -8,11 +8,10 @@ import { Add, type AddSpec, Concat, type ConcatSpec, Mul, type MulSpec, addKeys,
 import { BatchNorm, type BatchNormSpec, LayerNorm2d, type LayerNormSpec, Lrn, type LrnSpec, batchNormKeys, layerNormKeys, lrnKeys } from './normalization.js';
 import { AdaptiveAvgPool2d, type AdaptiveAvgPoolSpec, Pool2d, type Pool2dSpec, adaptiveAvgPoolKeys, pool2dKeys } from './pool2d.js';
 import { Dropout, type DropoutSpec, Flatten, type FlattenSpec, dropoutKeys, flattenKeys } from './reshape.js';
-import { Square, type SquareSpec, squareKeys } from './square.js';
 
 export type LayerSpec =
   | Conv2dSpec | Pool2dSpec | DenseSpec | ActivationSpec | FlattenSpec | DropoutSpec | AddSpec | ConcatSpec
-  | BatchNormSpec | LrnSpec | AdaptiveAvgPoolSpec | MulSpec | LayerNormSpec | ChannelShuffleSpec | ChannelSliceSpec | SquareSpec;
+  | BatchNormSpec | LrnSpec | AdaptiveAvgPoolSpec | MulSpec | LayerNormSpec | ChannelShuffleSpec | ChannelSliceSpec;
 
 /** How each layer type is built and which spec keys it takes: one row a type, the one list of layer types. */
 interface LayerEntry { keys: readonly string[]; create(spec: LayerSpec, name: string): Layer }
@@ -35,7 +34,6 @@ const registry = {
   concat: { keys: concatKeys, create: (s, n) => new Concat(s as ConcatSpec, n) },
   channelshuffle: { keys: channelShuffleKeys, create: (s, n) => new ChannelShuffle(s as ChannelShuffleSpec, n) },
   channelslice: { keys: channelSliceKeys, create: (s, n) => new ChannelSlice(s as ChannelSliceSpec, n) },
-  square: { keys: squareKeys, create: (s, n) => new Square(s as SquareSpec, n) },
 } satisfies Record<LayerSpec['type'], LayerEntry>;
 
 export type LayerType = keyof typeof registry;

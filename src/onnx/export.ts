@@ -138,7 +138,6 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
       case 'hardsigmoid': nodes.push({ name: out, opType: 'HardSigmoid', input: inputs, output: [out], attribute: [float('alpha', cfg.alpha), float('beta', cfg.beta)] }); break;
       // [N, C, H, W] · [N, C, 1, 1] broadcasts in ONNX as in convkit.
       case 'mul': nodes.push({ name: out, opType: 'Mul', input: inputs, output: [out] }); break;
-      case 'square': nodes.push({ name: out, opType: 'Mul', input: [inputs[0], inputs[0]], output: [out] }); break;
       case 'flatten': nodes.push({ name: out, opType: 'Flatten', input: inputs, output: [out], attribute: [int('axis', 1)] }); break;
       case 'dropout': nodes.push({ name: out, opType: 'Dropout', input: inputs, output: [out] }); break;
       case 'add': nodes.push({ name: out, opType: inputs.length === 2 ? 'Add' : 'Sum', input: inputs, output: [out] }); break;
