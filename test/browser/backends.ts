@@ -35,7 +35,7 @@ function injectFault(be: Backend, method: string): void {
   if (typeof original !== 'function') throw new Error(`fault injection: the backend has no method ${method}`);
   target[method] = function (this: unknown, ...args: unknown[]) {
     const r = original.apply(be, args);
-    const out = args.findLast((a) => a instanceof Float32Array) as Float32Array | undefined;
+    const out = args.findLast((a: unknown) => a instanceof Float32Array) as Float32Array | undefined;
     if (out?.length) out[0] += 1;
     return r;
   };
