@@ -184,7 +184,7 @@ if (!existsSync(shapesOnnx)) {
 }
 {
   const pictures = ['triangle', 'circle', 'square'].map((c) => join(models, 'shapes', c, readdirSync(join(models, 'shapes', c)).sort()[0]));
-  const cells = [];
+  const cells: { width: number; height: number; data: Uint8ClampedArray }[] = [];
   for (const file of pictures) {
     const text = convkit('explain', '--model-file', shapesOnnx, '--method', 'gradcam', '--out', scratch, '--scale', '3', '--backend', 'wasm', '--threads', '1', file);
     console.log(text.trim());

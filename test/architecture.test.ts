@@ -90,7 +90,7 @@ describe('the architecture map (docs/ARCHITECTURE.md) against the code', () => {
 
   it('places every source file on exactly one level', () => {
     const unplaced = files.filter((f) => !levelOf.has(f)).map((f) => {
-      const n = new Set(levels.flatMap((l, i) => (l.patterns.some((p) => patternToRegExp(p).test(f)) ? [l.name] : [])));
+      const n = new Set(levels.flatMap((l) => (l.patterns.some((p) => patternToRegExp(p).test(f)) ? [l.name] : [])));
       return `${f} (${n.size ? `on ${[...n].join(' and ')}` : 'missing'})`;
     });
     assert.deepEqual(unplaced, []);

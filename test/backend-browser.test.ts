@@ -83,24 +83,25 @@ describe('browser stand-ins for node:assert and node:test (checked in Node)', ()
   });
 
   test('the node:test stand-in reports passes, failures, skips, hook failures and timeouts', async () => {
-    shim.describe('outer', () => {
-      shim.it('passes', (t) => { t.diagnostic('note'); });
-      shim.it('fails', () => { throw new Error('boom'); });
-      shim.it('fails later', async () => { await new Promise((r) => setTimeout(r, 5)); shimAssert.equal(1, 2); });
-      shim.it('is skipped', { skip: 'why' }, () => { throw new Error('must not run'); });
-      shim.it('skips itself', (t) => { t.skip('inside'); });
-      shim.it('hangs', { timeout: 50 }, () => new Promise(() => {}));
+    // Like node:test, describe/it only register here (their promises are not awaited); the run below is.
+    void shim.describe('outer', () => {
+      void shim.it('passes', (t) => { t.diagnostic('note'); });
+      void shim.it('fails', () => { throw new Error('boom'); });
+      void shim.it('fails later', async () => { await new Promise((r) => setTimeout(r, 5)); shimAssert.equal(1, 2); });
+      void shim.it('is skipped', { skip: 'why' }, () => { throw new Error('must not run'); });
+      void shim.it('skips itself', (t) => { t.skip('inside'); });
+      void shim.it('hangs', { timeout: 50 }, () => new Promise(() => {}));
       shim.it.skip('is skipped too', () => { throw new Error('must not run'); });
-      shim.describe('inner', () => {
+      void shim.describe('inner', () => {
         shim.before(() => { throw new Error('no setup'); });
-        shim.it('needs the setup', () => {});
+        void shim.it('needs the setup', () => {});
       });
-      shim.describe('skipped inner', { skip: true }, () => {
-        shim.it('would fail', () => { throw new Error('must not run'); });
+      void shim.describe('skipped inner', { skip: true }, () => {
+        void shim.it('would fail', () => { throw new Error('must not run'); });
       });
-      shim.describe('with an after hook', () => {
+      void shim.describe('with an after hook', () => {
         shim.after(() => { throw new Error('no teardown'); });
-        shim.it('passes first', () => {});
+        void shim.it('passes first', () => {});
       });
     });
     const seen: string[] = [];

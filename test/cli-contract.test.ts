@@ -29,7 +29,7 @@ function describeCommand(c: Command) {
     })),
     options: c.options.map((o) => ({
       flags: o.flags, description: o.description, defaultValue: o.defaultValue, choices: o.argChoices,
-      mandatory: o.mandatory, negate: o.negate, conflicts: o.conflictsWith,
+      mandatory: o.mandatory, negate: o.negate, conflicts: (o as typeof o & { conflictsWith?: string[] }).conflictsWith, // set by commander, missing from its types
       accepts: o.parseArg ? Object.fromEntries(probes.map((v) => [v, parsed(o.parseArg!, v)])) : undefined,
     })),
   };

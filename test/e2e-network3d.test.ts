@@ -219,7 +219,7 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
   const hook = <T>(fn: string, ...args: unknown[]): Promise<T> =>
     page.evaluate(([f, a]) => (window as unknown as { convkitNetwork3d: Record<string, (...x: unknown[]) => unknown> }).convkitNetwork3d[f as string](...(a as unknown[])), [fn, args] as const) as Promise<T>;
   const canvas = () => page.locator('#network3d canvas');
-  const touch = (type: string, points: [number, number][]) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+  const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd' | 'touchCancel', points: [number, number][]) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
   /** Fingers from `from` to `to` in steps, as the browser's input pipeline sees real touches (touch-action applies). */
   const gesture = async (from: [number, number][], to: [number, number][]) => {
     await touch('touchStart', from);
@@ -257,7 +257,7 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
     await page.locator('#draw-canvas').scrollIntoViewIfNeeded();
     const pad = (await page.locator('#draw-canvas').boundingBox())!;
     await gesture([[pad.x + pad.width * 0.52, pad.y + pad.height * 0.15]], [[pad.x + pad.width * 0.49, pad.y + pad.height * 0.85]]);
-    await page.waitForFunction(() => (window as unknown as { convkitNetwork3d?: { stats(): Stats } }).convkitNetwork3d?.stats().builds >= 1);
+    await page.waitForFunction(() => ((window as unknown as { convkitNetwork3d?: { stats(): Stats } }).convkitNetwork3d?.stats().builds ?? 0) >= 1);
   });
 
   after(async () => {
@@ -314,7 +314,7 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
     const y1 = await scrollY();
     const hint = (await page.locator('#network3d-card .hint').boundingBox())!;
     // Dragged towards whichever end the page can still scroll to.
-    const dy = y1 > 0 ? 150 : -150;
+    const dy = Number(y1.split(', ')[1]) > 0 ? 150 : -150;
     await gesture([[hint.x + 40, hint.y + hint.height / 2]], [[hint.x + 60, hint.y + hint.height / 2 + dy]]);
     assert.notEqual(await scrollY(), y1, 'the drag on text scrolled the page');
   });

@@ -447,7 +447,7 @@ describe('the playground on a phone (390×844, touch)', { skip, timeout: 180_000
   test('a finger draws a digit, and no view is wider than the screen', async (t) => {
     const box = (await page.locator('#draw-canvas').boundingBox())!;
     const cdp = await page.context().newCDPSession(page);
-    const touch = (type: string, x: number, y: number) => cdp.send('Input.dispatchTouchEvent', {
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd' | 'touchCancel', x: number, y: number) => cdp.send('Input.dispatchTouchEvent', {
       type, touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + box.width * x, y: box.y + box.height * y }],
     });
     await touch('touchStart', 0.3, 0.2);

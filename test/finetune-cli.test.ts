@@ -36,6 +36,7 @@ function cli(args: string[]) {
   return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read fields of the CLI's JSON freely
 function lastJson(stdout: string): Record<string, any> {
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }

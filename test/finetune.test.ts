@@ -133,7 +133,7 @@ describe('a new head', () => {
       assert.deepEqual(t.value.data, oldTensors.get(t.path), t.path);
     }
     const w = tuned.parameters().find((p) => p.path === 'fc1.weight')!.value.data;
-    const std = Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
+    const std = Math.sqrt(Array.from(w).reduce((s, v) => s + v * v, 0) / w.length);
     assert.ok(Math.abs(std - Math.sqrt(2 / 6)) < 0.2, `He scale for 6 inputs: std ${std}`);
     assert.ok(tuned.parameters().find((p) => p.path === 'fc1.bias')!.value.data.every((v) => v === 0));
   });

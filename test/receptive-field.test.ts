@@ -86,6 +86,7 @@ function randomGraph(rng: Rng, linear: boolean, padded: boolean): ModelSpec {
     tip = concat ? { ...a, name: g.add({ type: 'concat' }, [a.name, b]), c: a.c + 1 } : { ...a, name: g.add({ type: 'add' }, [a.name, b]) };
   }
   if (rng.next() < 0.3) g.add({ type: 'globalavgpool2d' }, tip.name);
+  // biome-ignore lint/suspicious/noDuplicateElseIf: each rng.next() is a fresh draw, not the same condition
   else if (rng.next() < 0.3) g.add({ type: 'dense', units: 2 }, g.add({ type: 'flatten' }, tip.name));
   return g.build();
 }

@@ -35,7 +35,7 @@ describe('layer specs refuse unknown keys', () => {
 
   for (const [label, spec, shapes] of layerCases) {
     it(`${label}: an unknown key is a ConfigError naming the layer, the key and the valid keys`, () => {
-      throwsUnknownKey(() => createLayer({ ...spec, bogus: 1 } as LayerSpec, 'mylayer'),
+      throwsUnknownKey(() => createLayer({ ...spec, bogus: 1 } as unknown as LayerSpec, 'mylayer'),
         ['"mylayer"', spec.type, '"bogus"', layerSpecKeys[spec.type].join(', ')]);
     });
 

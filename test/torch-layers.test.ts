@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { RefBackend } from '../src/backend/ref.js';
-import { BatchNorm, type LayerSpec, createLayer } from '../src/layers/index.js';
+import { type BatchNorm, type LayerSpec, createLayer } from '../src/layers/index.js';
 import { Rng } from '../src/rng.js';
 import { Tensor } from '../src/tensor.js';
 import { relativeError } from './gradcheck.js';

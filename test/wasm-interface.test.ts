@@ -57,7 +57,7 @@ test('the record classes in assembly/records.ts match the table, and a reordered
 });
 
 test('threaded kernels and their workspace arguments come from the table', () => {
-  assert.deepEqual([...threadedKernels], Object.keys(kernelTable).filter((n) => (kernelTable as Table)[n].threaded));
+  assert.deepEqual([...threadedKernels], Object.keys(kernelTable).filter((n) => (kernelTable as unknown as Table)[n].threaded));
   for (const name of threadedKernels) assert.ok(kernelTable[name].args.length <= MAX_ARGS, `${name} takes more arguments than a piece holds`);
   // The workspace arguments' positions, formerly written by hand next to each call.
   assert.equal(workspaceMask('gemm'), 1 << 13);

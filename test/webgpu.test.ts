@@ -391,7 +391,7 @@ catch (e) { console.log(JSON.stringify({ convkit: e instanceof ConvkitError, mes
     disposed.dispose?.();
     const settled = await Promise.race([disposed.lost, new Promise((resolve) => setTimeout(resolve, 200, 'not lost'))]);
     assert.equal(settled, 'not lost');
-    assert.equal(new RefBackend().lost, undefined, 'CPU backends cannot lose a device');
+    assert.equal((new RefBackend() as { lost?: unknown }).lost, undefined, 'CPU backends cannot lose a device');
   });
 
   it('a kernel that fails to compile is named with the compiler message', { skip: webgpuSkip }, async () => {

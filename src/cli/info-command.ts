@@ -28,7 +28,7 @@ export async function infoCommand(o: CommonOptions): Promise<void> {
   const adapter = gpuInfo ? describeAdapter(gpuInfo) : undefined;
   const info = {
     type: 'result', backend: backend.name, backendChoice: backendReason(backend), dtype: backend.dtype,
-    simd: wasm ? true : false, relaxedSimd: wasm ? wasm.variant === 'relaxed' : false, threads: wasm?.threads ?? 1,
+    simd: wasm !== undefined, relaxedSimd: wasm ? wasm.variant === 'relaxed' : false, threads: wasm?.threads ?? 1,
     cores: availableParallelism(), sharedMemory: typeof SharedArrayBuffer !== 'undefined',
     webgpu: { available: gpu.available, software: gpu.software, adapter: adapter?.description ?? gpu.description, reason: gpu.reason },
     node: process.version, backends: backendNames, models: Object.keys(zoo), datasets: datasetNames,

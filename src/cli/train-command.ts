@@ -239,7 +239,7 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
       out.event({ type: 'checkpoint', dir: checkpointDir, epoch: state.epoch, batch: state.batch });
     }
     : undefined;
-  let result;
+  let result: Awaited<ReturnType<typeof train>>;
   try {
     result = await train(model, trainSet, {
       epochs: settings.epochs, batchSize: settings.batchSize, lr: settings.lr, optimizer: settings.optimizer, schedule: settings.schedule,

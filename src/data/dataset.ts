@@ -1,6 +1,6 @@
 import { FormatError, ShapeError } from '../errors.js';
 import { Rng } from '../rng.js';
-import { Tensor, shapeToString } from '../tensor.js';
+import { type Tensor, shapeToString } from '../tensor.js';
 import { parseIdx } from './idx.js';
 import { type ResizedCropOptions, resizedCropBox, sampleBox } from './resized-crop.js';
 

@@ -37,7 +37,7 @@ export function syntheticScene(width = 320, height = 240, { seed = 7, grain = 6 
   // Hills on the horizon.
   fill(img, (x, y) => (horizon - (18 + 16 * Math.sin(x / (30 * sx)) + 10 * Math.sin(x / (11 * sx) + 1)) * sy) - y,
     (_, y) => mix([90, 110, 150], [70, 100, 80], (y - (horizon - 45 * sy)) / (45 * sy)));
-  fill(img, (x, y) => Math.max(y - horizon - 0.5, horizon - 0.5 - y), () => [60, 95, 50]);
+  fill(img, (_, y) => Math.max(y - horizon - 0.5, horizon - 0.5 - y), () => [60, 95, 50]);
   // House: wall with bricks, roof, door and a four-pane window.
   const wall = box(55 * sx, 105 * sy, 150 * sx, 195 * sy);
   fill(img, wall, (x, y) => {

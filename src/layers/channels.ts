@@ -1,5 +1,5 @@
 import { ConfigError, ShapeError, specKeys } from '../errors.js';
-import { type Shape, Tensor, shapeSize, shapeToString } from '../tensor.js';
+import { type Shape, type Tensor, shapeSize, shapeToString } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 
 /**

@@ -2,7 +2,7 @@ import type { Backend, Conv2dGeometry } from '../backend/backend.js';
 import { ConfigError, ShapeError, specKeys } from '../errors.js';
 import { type InitName, initWeights } from '../init.js';
 import type { Rng } from '../rng.js';
-import { type Shape, Tensor, shapeToString } from '../tensor.js';
+import { type Shape, type Tensor, shapeToString } from '../tensor.js';
 import { Layer, type Param, type RunContext, flag, initName, pair } from './layer.js';
 
 export interface Conv2dSpec {

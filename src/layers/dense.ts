@@ -2,7 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import { ConfigError, specKeys } from '../errors.js';
 import { type InitName, initWeights } from '../init.js';
 import type { Rng } from '../rng.js';
-import { type Shape, Tensor, shapeSize } from '../tensor.js';
+import { type Shape, type Tensor, shapeSize } from '../tensor.js';
 import { Layer, type Param, type RunContext, flag, initName } from './layer.js';
 
 export interface DenseSpec {

@@ -1,5 +1,5 @@
 import { ShapeError, specKeys } from '../errors.js';
-import { type Shape, Tensor, sameShape, shapeSize, shapeToString } from '../tensor.js';
+import { type Shape, type Tensor, sameShape, shapeSize, shapeToString } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 
 export interface AddSpec {

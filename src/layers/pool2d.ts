@@ -1,6 +1,6 @@
 import type { Pool2dGeometry } from '../backend/backend.js';
 import { ConfigError, ShapeError, specKeys } from '../errors.js';
-import { type Shape, Tensor, shapeToString } from '../tensor.js';
+import { type Shape, type Tensor, shapeToString } from '../tensor.js';
 import { Layer, type RunContext, flag, pair } from './layer.js';
 
 export interface Pool2dSpec {

@@ -1,5 +1,5 @@
 import { ConfigError, specKeys } from '../errors.js';
-import { type Shape, Tensor, shapeSize } from '../tensor.js';
+import { type Shape, type Tensor, shapeSize } from '../tensor.js';
 import { Layer, type RunContext } from './layer.js';
 
 export interface FlattenSpec {

@@ -38,6 +38,7 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
   const rows = model.summary();
   for (const row of rows) {
     const layer = model.layers.find((l) => l.name === row.name)!;
+    // biome-ignore lint/suspicious/noExplicitAny: the config's fields depend on the layer type; each case below reads its own
     const cfg = layer.config() as Record<string, any>;
     const inputs = row.inputs.map((i) => outputOf.get(i)!);
     const inShape = shapes.get(row.inputs[0])!;

@@ -2,6 +2,7 @@ import type { Backend } from '../backend/backend.js';
 import { ConvkitError, FormatError } from '../errors.js';
 import { type LayerSpec, createLayer } from '../layers/index.js';
 import { INPUT, Model, type ModelSpec, type NodeSpec } from '../model/model.js';
+import type { Shape } from '../tensor.js';
 import { Attributes, type Constant, type OnnxNode, type Produced, type StaticValue, describeView, readTensor } from './graph.js';
 import { fusePatterns } from './patterns.js';
 import { type ImportContext, OP_IMPORTERS } from './ops/index.js';
@@ -65,7 +66,7 @@ function decodeGraph(bytes: Uint8Array, fail: (p: string) => never): OnnxTypes.I
     return fail(`not a valid ONNX model (${(e as Error).message})`);
   }
   const g = proto.graph;
-  if (!g || !g.node?.length) return fail('not a valid ONNX model (no graph)');
+  if (!g?.node?.length) return fail('not a valid ONNX model (no graph)');
   return g as OnnxTypes.IGraphProto & { node: OnnxTypes.INodeProto[] };
 }
 
@@ -101,7 +102,7 @@ class GraphBuilder {
   }
 
   private uniqueName(n: OnnxNode): string {
-    let base = (n.name || n.output?.[0] || n.opType || 'node').replace(/[^A-Za-z0-9_.\-]/g, '_').replace(/^\.+/, '') || 'node';
+    let base = (n.name || n.output?.[0] || n.opType || 'node').replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '') || 'node';
     if (base === INPUT) base = `${base}_`;
     let name = base;
     let k = this.nextSuffix.get(base) ?? 2;
@@ -161,7 +162,7 @@ class GraphBuilder {
     }
     this.nodes.push({ name, layer, inputs: inputs.map((p) => p.node) });
     // Per-example output shape, needed by later nodes (Flatten checks, GlobalAveragePool).
-    let shape;
+    let shape: Shape;
     try {
       shape = createLayer(layer, name).inferShape(inputs.map((p) => p.shape));
     } catch (e) {

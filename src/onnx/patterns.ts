@@ -107,7 +107,7 @@ export function fusePatterns(nodes: readonly OnnxNode[], constant: (name: string
     const gemm = mm.opType === 'Gemm';
     if (gemm && (mm.input[2] || mm.attribute.some((a) => a.name !== 'transB' && a.name !== 'alpha'))) return undefined;
     const w = constant(mm.input[1] ?? '');
-    if (!w || w.dims.length !== 2) return undefined;
+    if (w?.dims.length !== 2) return undefined;
     const transB = gemm && mm.attribute.some((a) => a.name === 'transB' && Number(a.i) === 1);
     const units = transB ? w.dims[0] : w.dims[1];
     const add = sole(mm.output[0], 'Add');
@@ -148,7 +148,7 @@ export function fusePatterns(nodes: readonly OnnxNode[], constant: (name: string
       last = half;
     } else {
       const half = producer.get(factor);
-      if (!half || half.opType !== 'Mul' || other(half, x) === undefined || !half.input.includes(x) || scalar(other(half, x)!) !== 0.5
+      if (half?.opType !== 'Mul' || other(half, x) === undefined || !half.input.includes(x) || scalar(other(half, x)!) !== 0.5
         || readers(factor).length !== 1 || graphOutputs.has(factor)) return undefined;
       parts.unshift(half);
     }

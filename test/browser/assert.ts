@@ -87,7 +87,7 @@ export function isDeepStrictEqual(a: unknown, b: unknown, seen = new Map<object,
   const ka = keys(a), kb = keys(b);
   if (ka.length !== kb.length) return false;
   for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!Object.hasOwn(b, k)) return false;
     if (!isDeepStrictEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], seen)) return false;
   }
   return true;
@@ -136,7 +136,7 @@ function checkThrown(e: unknown, expected: Expected | undefined, message: Messag
   }
   if (typeof expected === 'function') {
     if (expected.prototype !== undefined && (e instanceof (expected as new () => unknown))) return;
-    if (expected === Error || Error.isPrototypeOf(expected)) {
+    if (expected === Error || Object.prototype.isPrototypeOf.call(Error, expected)) {
       const got = e instanceof Error ? `"${e.constructor.name}"\n\nError message:\n\n${e.message}` : inspect(e);
       raise(message, `The error is expected to be an instance of "${expected.name}". Received ${got}`, e, expected, fnName);
     }

@@ -35,8 +35,8 @@ function injectFault(be: Backend, method: string): void {
   if (typeof original !== 'function') throw new Error(`fault injection: the backend has no method ${method}`);
   target[method] = function (this: unknown, ...args: unknown[]) {
     const r = original.apply(be, args);
-    const out = args.findLast((a) => a instanceof Float32Array) as Float32Array | undefined;
-    if (out && out.length) out[0] += 1;
+    const out = args.findLast((a: unknown) => a instanceof Float32Array) as Float32Array | undefined;
+    if (out?.length) out[0] += 1;
     return r;
   };
 }
@@ -47,7 +47,7 @@ async function create(name: string, options: BackendOptions): Promise<Backend> {
     case 'wasm': return WasmBackend.create({ wasmPaths, ...options });
     case 'webgpu': {
       // A virtual module of build.ts: the backend's module, or null when it did not exist.
-      // @ts-ignore: resolved by build.ts only
+      // @ts-expect-error: resolved by build.ts only
       const { WebGpuBackend } = await import('convkit-browser:webgpu') as { WebGpuBackend: null | { create(options?: BackendOptions): Promise<Backend> } };
       if (!WebGpuBackend) throw new Error('src/backend/webgpu/webgpu.ts did not exist when the browser suite was bundled');
       return WebGpuBackend.create(options);

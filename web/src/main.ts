@@ -221,7 +221,7 @@ function adviseLearningRate(origin: string): void {
 // Training controls.
 $('start').addEventListener('click', async () => {
   if (running) { await client.request({ kind: 'pause' }); return; }
-  let settings;
+  let settings: ReturnType<typeof settingsForm.read>;
   try {
     settings = settingsForm.read();
   } catch (e) {

@@ -32,7 +32,7 @@ export function fuseElementwise(d: Dispatcher, op: EwOp, buffers: readonly GPUBu
   const out = buffers[outIndex];
   // The op's other inputs must not be written by the held kernel (they would be read mid-write),
   // its output must not be read by it (another invocation may still read it).
-  const others = op.args.map((a, i) => i).filter((i) => i !== chainIndex && i !== outIndex);
+  const others = op.args.map((_, i) => i).filter((i) => i !== chainIndex && i !== outIndex);
   if (others.some((i) => held.written.has(buffers[i])) || held.read.has(out) || others.some((i) => buffers[i] === out)) return false;
 
   // Bindings: reuse the held kernel's binding of a buffer it already has.

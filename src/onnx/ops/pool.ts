@@ -7,7 +7,7 @@ function pool(cx: ImportContext, type: 'maxpool2d' | 'avgpool2d'): void {
   // Only average pooling can take a folded Pad: its zeros then count in the average.
   const x = cx.input(0, type === 'avgpool2d');
   const kernel = at.ints('kernel_shape');
-  if (!kernel || kernel.length !== 2) cx.fail(`${op} "${n.name}": kernel_shape of 2 values (height, width) is required, got ${JSON.stringify(kernel)}`);
+  if (kernel?.length !== 2) cx.fail(`${op} "${n.name}": kernel_shape of 2 values (height, width) is required, got ${JSON.stringify(kernel)}`);
   if ((at.ints('dilations') ?? [1, 1]).some((d) => d !== 1)) cx.fail(`${op} "${n.name}": dilations are not supported`);
   const stride = pairAttribute(cx, 'strides');
   cx.emit({ type, kernel: [kernel![0], kernel![1]], stride,

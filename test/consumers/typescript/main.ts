@@ -4,7 +4,7 @@
 import {
   type Backend, type BackendChoice, type ImageDataset, type ModelSpec, type TrainEvent, type TrainResult,
   ConfigError, ConvkitError, DivergenceError, FormatError, GraphBuilder, Model, RefBackend, ShapeError,
-  UnsupportedOnnxError, WasmBackend, createBackend, evaluate, explain, limitDataset, loadOnnx, selectBackend,
+  UnsupportedOnnxError, WasmBackend, evaluate, explain, limitDataset, loadOnnx, selectBackend,
   Tensor, sequential, toOnnx, train, zoo,
 } from 'convkit';
 import { loadMnist, loadModel, saveModel } from 'convkit/node';

@@ -35,6 +35,7 @@ export class ConvolutionExplainer {
   private learned: Kernel[] = [];
   private readonly ui: Record<string, HTMLElement>;
 
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: learnedKernels is called below (a false positive on a parameter property)
   constructor(private readonly root: HTMLElement, private readonly learnedKernels: () => Promise<{ layer: string; kernels: Kernel[] } | null>) {
     root.innerHTML = `
       <div class="explainer-controls">
@@ -109,7 +110,7 @@ export class ConvolutionExplainer {
       this.recompute();
       return;
     }
-    let learned;
+    let learned: Awaited<ReturnType<typeof this.learnedKernels>>;
     try {
       learned = await this.learnedKernels();
     } catch (e) {

@@ -1,4 +1,4 @@
-import { type Confidence } from './scales.js';
+import type { Confidence } from './scales.js';
 
 /** Ten horizontal bars labelled 0–9, the most probable highlighted; a low-confidence prediction is marked as such. */
 export function renderProbabilities(container: HTMLElement, probs: number[], confidence: Confidence = { level: 'ok' }): void {
