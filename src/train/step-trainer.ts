@@ -40,6 +40,17 @@ export interface TrainerOptions {
   scheduleSteps?: number;
   /** Emit a 'batch' event every this many batches (and at each epoch's last). */
   reportEvery?: number;
+  /**
+   * Pipelined steps: a step records its kernels, starts a non-blocking read-back of its loss,
+   * probabilities and gradient norms (`Backend.downloadLater`) and returns; its statistics are
+   * checked when the next step starts (or at the epoch's end, `evaluate`, `state`, `settle`).
+   * Its StepResult then has `pending: true` and NaN loss and accuracy; events and the divergence
+   * guard still report the step they describe. Not with gradient clipping (the norm is needed
+   * before the update) nor in steps that download more arrays. true: required (a ConfigError
+   * where impossible); 'auto': where the backend has downloadLater and no clipping is asked
+   * for; false (default for a Trainer; `train()` defaults to 'auto'): every step waits.
+   */
+  pipelined?: 'auto' | boolean;
   onEvent?: (event: TrainEvent) => void;
 }
 
@@ -91,8 +102,10 @@ export interface StepResult {
   lr: number;
   /** The epoch's last batch: `finishEpoch` comes next (the next `step` calls it, without a test result, if the caller did not). */
   epochDone: boolean;
-  /** A 'batch' event was emitted. */
+  /** A 'batch' event was emitted (pipelined: is due when this step's statistics arrive). */
   reported: boolean;
+  /** Pipelined: this step's statistics have not arrived yet (loss and accuracy are NaN). */
+  pending?: boolean;
   /** Milliseconds: recording forward + loss, backward + gradient norms, waiting for the results, clipping + update. */
   timings: { forwardMs: number; backwardMs: number; waitMs: number; updateMs: number };
 }
@@ -101,6 +114,21 @@ export interface StepResult {
 export class DivergenceError extends ConvkitError {}
 
 const now = () => performance.now() / 1000;
+
+/** A recorded step whose loss, probabilities and gradient norms are on their way back. */
+interface PendingStep {
+  arrived: Promise<void>;
+  epoch: number;
+  /** The batch index within the epoch (from 0) and the step number (from 0). */
+  batch: number;
+  step: number;
+  labels: Int32Array;
+  probs: FloatArray;
+  lossValue: FloatArray;
+  lr: number;
+  batches: number;
+  reported: boolean;
+}
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
@@ -125,6 +153,11 @@ export class Trainer {
   private readonly loss: SoftmaxCrossEntropy;
   private readonly params: NamedParam[];
   private readonly squares: FloatArray;
+  private readonly grads: FloatArray[];
+  /** The pipelined step in flight, if any. */
+  private inFlight: PendingStep | undefined;
+  /** A pipelined step diverged after its update was recorded: the weights are not to be saved. */
+  private diverged: DivergenceError | undefined;
   /** clip/norm, for scaling every gradient by one multiplication. */
   private readonly clipScale: FloatArray;
   private readonly order: Int32Array;
@@ -159,6 +192,7 @@ export class Trainer {
   /** `resume`: continue from `state()` (the model must hold the weights saved with it). */
   constructor(readonly model: Model, readonly trainSet: ImageDataset, options: TrainerOptions, resume?: TrainState) {
     checkOptions(options);
+    checkPipelined(options, model.backend);
     if (trainSet.count === 0) throw new ConfigError(`training set ${trainSet.name} is empty`);
     if (trainSet.count < options.batchSize) throw new ConfigError(`training set has ${trainSet.count} examples, fewer than one batch of ${options.batchSize}`);
     checkClassCount(model, trainSet);
@@ -174,6 +208,7 @@ export class Trainer {
       this.optimizer = new Optimizer(options.optimizer, backend);
       this.loss = new SoftmaxCrossEntropy(backend);
       this.squares = backend.alloc(this.params.length);
+      this.grads = this.params.map((p) => p.grad.data);
       this.clipScale = backend.alloc(1);
       this.order = new Int32Array(trainSet.count);
       this.allocBatch();
@@ -216,6 +251,7 @@ export class Trainer {
     this.checkOpen();
     const merged = { ...this.settings, ...this.pending, ...changes };
     checkOptions(merged);
+    checkPipelined(merged, this.model.backend);
     if (this.trainSet.count < merged.batchSize) throw new ConfigError(`training set has ${this.trainSet.count} examples, fewer than one batch of ${merged.batchSize}`);
     if (this.stepping) {
       this.pending = { ...this.pending, ...changes };
@@ -261,7 +297,33 @@ export class Trainer {
     }
   }
 
+  /**
+   * Waits for the pipelined step in flight, if any, and checks and counts its statistics (a
+   * DivergenceError names that step). Nothing to do after a step that waited.
+   */
+  async settle(): Promise<void> {
+    if (this.diverged) throw this.diverged;
+    const p = this.inFlight;
+    if (!p) return;
+    this.inFlight = undefined;
+    await p.arrived;
+    try {
+      await this.checkFinite(p.lossValue[0], p.epoch, p.batch, p.step);
+    } catch (error) {
+      if (error instanceof DivergenceError) this.diverged = error;
+      throw error;
+    }
+    this.count(p, p.lossValue[0]);
+  }
+
+  private pipelinedNow(extra: readonly FloatArray[], downloaded?: () => void): boolean {
+    const s = this.settings;
+    return (s.pipelined ?? false) !== false && this.model.backend.downloadLater !== undefined && s.clipGradNorm === undefined
+      && extra.length === 0 && downloaded === undefined;
+  }
+
   private async trainBatch(extra: readonly FloatArray[], downloaded?: () => void): Promise<StepResult> {
+    await this.settle();
     if (this.batch >= this.batches) this.finishEpoch();
     if (this.orderEpoch !== this.epoch) this.drawOrder();
     const s = this.settings;
@@ -280,21 +342,36 @@ export class Trainer {
     const out = this.loss.compute(logits, this.labels);
     const t1 = performance.now();
     this.model.backward(out.grad);
-    this.params.forEach((p, i) => backend.sumOfSquares(p.grad.data, this.squares, i));
+    if (backend.sumsOfSquares) backend.sumsOfSquares(this.grads, this.squares);
+    else this.grads.forEach((g, i) => backend.sumOfSquares(g, this.squares, i));
     const t2 = performance.now();
+    if (this.pipelinedNow(extra, downloaded)) {
+      const lr = this.lr;
+      this.optimizer.step(this.params, lr);
+      const arrived = backend.downloadLater!([out.lossValue, out.probs.data, this.squares]);
+      // Seen by settle(); until then a rejection (a lost device) is not unhandled.
+      arrived.catch(() => undefined);
+      const t3 = performance.now();
+      const batches = this.batches;
+      const pending: PendingStep = {
+        arrived, epoch, batch: b, step, labels: this.labels.slice(), probs: out.probs.data, lossValue: out.lossValue, lr, batches,
+        reported: this.advance(B, started, batches),
+      };
+      this.inFlight = pending;
+      const epochDone = this.batch >= batches;
+      // The epoch's figures are complete before finishEpoch.
+      if (epochDone) await this.settle();
+      return {
+        epoch, batch: this.batch, batches, loss: NaN, accuracy: NaN, lr, epochDone, reported: pending.reported, pending: !epochDone,
+        timings: { forwardMs: t1 - t0, backwardMs: t2 - t1, waitMs: 0, updateMs: t3 - t2 },
+      };
+    }
     // The one wait per step: a device backend hands back only the loss, probabilities and gradient norms.
     await backend.download([out.lossValue, out.probs.data, this.squares, ...extra]);
     const t3 = performance.now();
     downloaded?.();
     const stepLoss = out.lossValue[0];
-    if (!Number.isFinite(stepLoss)) throw await divergence(this.model, `loss is ${stepLoss}`, epoch, b, step);
-    const sums = await squaredNorms(this.model, this.params, this.squares);
-    const norm = Math.sqrt(sums.reduce((a, v) => a + v, 0));
-    if (!Number.isFinite(norm)) throw await divergence(this.model, 'a gradient is not finite', epoch, b, step);
-    if (norm > FLOAT32_MAX && s.clipGradNorm === undefined) {
-      const largest = this.params[sums.indexOf(Math.max(...sums))].path;
-      throw new DivergenceError(`${stepName(epoch, b, step)}: the gradient norm ${norm.toExponential(2)} is too large for float32 (every gradient is finite; the largest is "${largest}"). Try a lower learning rate or --clip-grad-norm.`);
-    }
+    const norm = await this.checkFinite(stepLoss, epoch, b, step);
     if (s.clipGradNorm !== undefined && norm > s.clipGradNorm) {
       // One multiplication by clip/norm: y + (clip/norm − 1)·y loses the gradient once clip/norm − 1 rounds to −1.
       this.clipScale[0] = s.clipGradNorm / norm;
@@ -305,12 +382,35 @@ export class Trainer {
     this.optimizer.step(this.params, lr);
     const t4 = performance.now();
 
-    const K = this.model.outputShape[0];
-    let correct = 0;
-    for (let n = 0; n < B; n++) if (argmaxRow(out.probs.data, n, K) === this.labels[n]) correct++;
-    this.running.lossSum += stepLoss * B;
-    this.running.correct += correct;
-    this.running.seen += B;
+    const batches = this.batches;
+    const reported = this.advance(B, started, batches);
+    const correct = this.count({ epoch, batch: b, labels: this.labels, probs: out.probs.data, lr, batches, reported }, stepLoss);
+    const epochDone = this.batch >= batches;
+    return {
+      epoch, batch: this.batch, batches, loss: stepLoss, accuracy: correct / B, lr, epochDone, reported,
+      timings: { forwardMs: t1 - t0, backwardMs: t2 - t1, waitMs: t3 - t2, updateMs: t4 - t3 },
+    };
+  }
+
+  /**
+   * The loss and the gradients' global norm (float64) must be finite, and the norm within
+   * float32 unless clipping rescales it; returns the norm. Reads the step's gradient norms
+   * in `squares` (and its activations, to name a layer): no later step may have been recorded.
+   */
+  private async checkFinite(stepLoss: number, epoch: number, b: number, step: number): Promise<number> {
+    if (!Number.isFinite(stepLoss)) throw await divergence(this.model, `loss is ${stepLoss}`, epoch, b, step);
+    const sums = await squaredNorms(this.model, this.params, this.squares);
+    const norm = Math.sqrt(sums.reduce((a, v) => a + v, 0));
+    if (!Number.isFinite(norm)) throw await divergence(this.model, 'a gradient is not finite', epoch, b, step);
+    if (norm > FLOAT32_MAX && this.settings.clipGradNorm === undefined) {
+      const largest = this.params[sums.indexOf(Math.max(...sums))].path;
+      throw new DivergenceError(`${stepName(epoch, b, step)}: the gradient norm ${norm.toExponential(2)} is too large for float32 (every gradient is finite; the largest is "${largest}"). Try a lower learning rate or --clip-grad-norm.`);
+    }
+    return norm;
+  }
+
+  /** Moves past a trained batch (counters and time); returns whether a 'batch' event is due for it. */
+  private advance(B: number, started: number, batches: number): boolean {
     this.steps++;
     this.batch++;
     this.windowImages += B;
@@ -319,21 +419,27 @@ export class Trainer {
     const t = now();
     this.trainSeconds += t - started;
     this.epochSeconds += t - started;
-    const batches = this.batches;
-    const epochDone = this.batch >= batches;
-    const reportEvery = s.reportEvery ?? 10;
-    const reported = this.batch % reportEvery === 0 || epochDone;
-    if (reported) {
-      s.onEvent?.({
-        type: 'batch', epoch, batch: this.batch, batches, loss: this.running.lossSum / this.running.seen, accuracy: this.running.correct / this.running.seen,
-        imagesPerSecond: this.windowImages / Math.max(t - this.windowStart, 1e-9), lr,
+    return this.batch % (this.settings.reportEvery ?? 10) === 0 || this.batch >= batches;
+  }
+
+  /** Adds a checked step's loss and accuracy to the epoch's sums and emits its 'batch' event if due; returns its correct count. */
+  private count(p: Omit<PendingStep, 'arrived' | 'step' | 'lossValue'>, stepLoss: number): number {
+    const B = p.labels.length;
+    const K = this.model.outputShape[0];
+    let correct = 0;
+    for (let n = 0; n < B; n++) if (argmaxRow(p.probs, n, K) === p.labels[n]) correct++;
+    this.running.lossSum += stepLoss * B;
+    this.running.correct += correct;
+    this.running.seen += B;
+    if (p.reported) {
+      const t = now();
+      this.settings.onEvent?.({
+        type: 'batch', epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: this.running.lossSum / this.running.seen,
+        accuracy: this.running.correct / this.running.seen, imagesPerSecond: this.windowImages / Math.max(t - this.windowStart, 1e-9), lr: p.lr,
       });
       this.windowImages = 0;
     }
-    return {
-      epoch, batch: this.batch, batches, loss: stepLoss, accuracy: correct / B, lr, epochDone, reported,
-      timings: { forwardMs: t1 - t0, backwardMs: t2 - t1, waitMs: t3 - t2, updateMs: t4 - t3 },
-    };
+    return correct;
   }
 
   /**
@@ -342,6 +448,7 @@ export class Trainer {
    */
   finishEpoch(test?: Evaluation): EpochRecord {
     this.checkOpen();
+    if (this.inFlight) throw new ConfigError('Trainer.finishEpoch: a pipelined step is in flight; await trainer.settle() first');
     const r = this.running;
     const record: EpochRecord = {
       epoch: this.epoch, trainLoss: r.lossSum / r.seen, trainAccuracy: r.correct / r.seen, testAccuracy: test?.accuracy, seconds: this.epochSeconds,
@@ -364,7 +471,8 @@ export class Trainer {
    * Accuracy, loss and confusion matrix on `testSet` with the current weights. Yields between
    * batches when given a signal, and stops with the signal's reason once it is aborted.
    */
-  evaluate(testSet: ImageDataset, options: { signal?: AbortSignal; batchSize?: number } = {}): Promise<Evaluation> {
+  async evaluate(testSet: ImageDataset, options: { signal?: AbortSignal; batchSize?: number } = {}): Promise<Evaluation> {
+    await this.settle();
     return evaluate(this.model, testSet, options.batchSize, { signal: options.signal });
   }
 
@@ -376,6 +484,7 @@ export class Trainer {
    */
   async state(options: { copy?: boolean } = {}): Promise<TrainState> {
     this.checkOpen();
+    await this.settle();
     await this.model.downloadWeights();
     await this.optimizer.download();
     const bad = this.params.find((p) => !allFinite(p.value.data));
@@ -470,6 +579,13 @@ export function checkOptions(o: TrainerOptions & { checkpointEvery?: number }): 
     ?? optional.map(([name, value, label]) => (value === undefined ? undefined : settingProblem(name, value, label))).find(Boolean)
     ?? optimizerProblem(o.optimizer) ?? scheduleProblem(o.schedule);
   if (problem) throw new ConfigError(problem);
+}
+
+function checkPipelined(o: TrainerOptions, backend: Backend): void {
+  if (o.pipelined === undefined || o.pipelined === 'auto' || o.pipelined === false) return;
+  if (o.pipelined !== true) throw new ConfigError(`pipelined must be 'auto', true or false, not ${JSON.stringify(o.pipelined)}`);
+  if (!backend.downloadLater) throw new ConfigError(`pipelined: true needs a backend with non-blocking read-back (downloadLater); ${backend.name} has none`);
+  if (o.clipGradNorm !== undefined) throw new ConfigError('pipelined: true cannot clip gradients (clipGradNorm needs the norm before the update)');
 }
 
 /**

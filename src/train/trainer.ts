@@ -45,7 +45,8 @@ const now = () => performance.now() / 1000;
 export async function train(model: Model, trainSet: ImageDataset, opts: TrainOptions): Promise<TrainResult> {
   checkOptions(opts);
   if (opts.testSet) checkClassCount(model, opts.testSet);
-  const trainer = new Trainer(model, trainSet, opts, opts.resume);
+  // Nothing reads a step's result before the next one: statistics may arrive one step late.
+  const trainer = new Trainer(model, trainSet, { ...opts, pipelined: opts.pipelined ?? 'auto' }, opts.resume);
   try {
     return await run(trainer, opts);
   } finally {
@@ -76,7 +77,9 @@ async function run(trainer: Trainer, opts: TrainOptions): Promise<TrainResult> {
     await checkpoint();
     if (epoch < opts.epochs && opts.shouldStop?.()) stopped = true;
   }
-  // Whoever saves or inspects the model next reads the host copies.
+  // The last pipelined step's statistics (and its divergence check), then the host copies of
+  // the weights for whoever saves or inspects the model next.
+  await trainer.settle();
   await trainer.model.downloadWeights();
   const { history, running, trainImages, trainSeconds } = trainer;
   const last = history.at(-1);
