@@ -14,30 +14,32 @@ import { directWeights, directWeightsBytes } from './directweights';
 
 // @ts-ignore: decorator
 @inline
-function colBytes(g: ConvGeometry): i32 {
-  return ((g.C / g.groups) * g.KH * g.KW * g.OH * g.OW + 4) * 4;
+function colBytes(g: ConvGeometry): f64 {
+  return (<f64>(g.C / g.groups) * g.KH * g.KW * g.OH * g.OW + 4) * 4;
 }
 
 // @ts-ignore: decorator
 @inline
-function padBytes(g: ConvGeometry): i32 {
+function padBytes(g: ConvGeometry): f64 {
   const Cg = g.C / g.groups, Og = g.O / g.groups;
   const Wf = g.W + 2 * g.padW, Wb = g.OW + 2 * (g.KW - 1 - g.padW);
-  const forward = Cg * (g.H + 2 * g.padH) * Wf + slackFloats(Wf);
-  const backward = Og * (g.OH + 2 * (g.KH - 1 - g.padH)) * Wb + slackFloats(Wb);
+  const forward = <f64>Cg * (g.H + 2 * g.padH) * Wf + slackFloats(Wf);
+  const backward = <f64>Og * (g.OH + 2 * (g.KH - 1 - g.padH)) * Wb + slackFloats(Wb);
   return max(forward, backward) * 4;
 }
 
 // @ts-ignore: decorator
 @inline
-function offsetBytes(g: ConvGeometry): i32 {
-  return max(g.C / g.groups, g.O / g.groups) * g.KH * g.KW * 4;
+function offsetBytes(g: ConvGeometry): f64 {
+  return <f64>max(g.C / g.groups, g.O / g.groups) * g.KH * g.KW * 4;
 }
 
-/** Bytes of per-thread workspace the conv kernels (these and convgemm.ts's) need for this geometry. */
-export function convWorkspaceBytes(g: ConvGeometry): i32 {
-  const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
-  const direct = gemmWorkspaceBytes() + max(colBytes(g) + padBytes(g) + offsetBytes(g), directWeightsBytes(g));
+/**
+ * Bytes of per-thread workspace the conv kernels (these and convgemm.ts's) need for this
+ * geometry. Sizes are f64 (exact): the host checks them against the heap before allocating.
+ */
+export function convWorkspaceBytes(g: ConvGeometry): f64 {
+  const direct = <f64>gemmWorkspaceBytes() + max(colBytes(g) + padBytes(g) + offsetBytes(g), directWeightsBytes(g));
   return max(direct, convGemmWorkspaceBytes(g));
 }
 
@@ -68,9 +70,9 @@ export function usesDirect(g: ConvGeometry, flip: bool): bool {
 }
 
 /** Bytes of the direct kernel's packed filters, every group. */
-export function directPackedBytes(g: ConvGeometry, flip: bool): i32 {
+export function directPackedBytes(g: ConvGeometry, flip: bool): f64 {
   const Cg = g.C / g.groups, Og = g.O / g.groups, KK = g.KH * g.KW;
-  return g.groups * (flip ? packedFloats(Cg, Og * KK) : packedFloats(Og, Cg * KK)) * 4;
+  return <f64>g.groups * (flip ? packedFloats(Cg, Og * KK) : packedFloats(Og, Cg * KK)) * 4;
 }
 
 /** Packs every group's filters for the direct kernel (flipped and transposed for the input gradient). */

@@ -26,14 +26,14 @@ import { roundUp } from './util';
 @inline export const FAR: i32 = -(1 << 28);
 
 /** Bytes of per-thread workspace (here and in convgemmweights.ts): a packed B block, an edge tile, lane tables. */
-export function convGemmWorkspaceBytes(g: ConvGeometry): i32 {
+export function convGemmWorkspaceBytes(g: ConvGeometry): f64 {
   return (KC * NCB + MR * NR + 64) * 4;
 }
 
 /** Floats of packed weights: groups × rows (rounded up to MR) × taps; rows are filters, or input channels when flipped. */
-export function convPackedWeightsFloats(g: ConvGeometry, flip: bool): i32 {
+export function convPackedWeightsFloats(g: ConvGeometry, flip: bool): f64 {
   const G = g.groups, Cg = g.C / G, Og = g.O / G, KK = g.KH * g.KW;
-  return flip ? G * roundUp(Cg, MR) * Og * KK : G * roundUp(Og, MR) * Cg * KK;
+  return flip ? <f64>G * roundUp(Cg, MR) * Og * KK : <f64>G * roundUp(Og, MR) * Cg * KK;
 }
 
 /** MR-row strips of packed weights over all groups (the unit convPackWeights splits by). */

@@ -58,8 +58,8 @@ export function convGemmWeights(g: ConvGeometry, g0: i32, g1: i32, j0: i32, j1: 
 }
 
 /** Floats convPackGradient writes: dy of every group in MR-row strips over the whole batch. */
-export function convPackedGradientFloats(g: ConvGeometry): i32 {
-  return g.groups * roundUp(g.O / g.groups, MR) * g.N * g.OH * g.OW;
+export function convPackedGradientFloats(g: ConvGeometry): f64 {
+  return <f64>g.groups * roundUp(g.O / g.groups, MR) * g.N * g.OH * g.OW;
 }
 
 /**

@@ -60,8 +60,8 @@ function stripRows(rows: i32, r0: i32): i32 {
 }
 
 /** Floats of packed weights for rows × K (padded strips). */
-export function packedFloats(rows: i32, K: i32): i32 {
-  return ((rows + 3) & ~3) * K;
+export function packedFloats(rows: i32, K: i32): f64 {
+  return <f64>((rows + 3) & ~3) * K;
 }
 
 /**

@@ -28,21 +28,21 @@ import { madd } from './simd';
 /** Floats of one image's padded input planes (one group) and of its transposed dy. */
 // @ts-ignore: decorator
 @inline
-function imageFloats(g: ConvGeometry): i32 {
+function imageFloats(g: ConvGeometry): f64 {
   const Cg = g.C / g.groups, Og = g.O / g.groups;
-  return Cg * (g.H + 2 * g.padH) * (g.W + 2 * g.padW) + g.OH * g.OW * roundUp(Og, FB);
+  return <f64>Cg * (g.H + 2 * g.padH) * (g.W + 2 * g.padW) + <f64>g.OH * g.OW * roundUp(Og, FB);
 }
 
 /** Images per chunk: a tile sums over all of them before it touches dw. */
 // @ts-ignore: decorator
 @inline
 function chunkImages(g: ConvGeometry): i32 {
-  return max(1, min(CHUNK_MAX, min(g.N, CHUNK_BYTES / (imageFloats(g) * 4))));
+  return max(1, min(CHUNK_MAX, min(g.N, <i32>Math.min(<f64>CHUNK_MAX, Math.floor(<f64>CHUNK_BYTES / (imageFloats(g) * 4))))));
 }
 
 /** Bytes of workspace directWeights needs: a chunk's padded input and transposed dy, the tap offsets. */
-export function directWeightsBytes(g: ConvGeometry): i32 {
-  return (chunkImages(g) * imageFloats(g) + slackFloats(g.W + 2 * g.padW) + roundUp((g.C / g.groups) * g.KH * g.KW, TB)) * 4;
+export function directWeightsBytes(g: ConvGeometry): f64 {
+  return (<f64>chunkImages(g) * imageFloats(g) + slackFloats(g.W + 2 * g.padW) + roundUp((g.C / g.groups) * g.KH * g.KW, TB)) * 4;
 }
 
 /** dw += Σ_{n ∈ [n0, n1)} of each image's gradient (stride 1; dw zeroed by the caller). */

@@ -31,8 +31,8 @@ export function winogradProductsBytes(): i32 {
 }
 
 /** Bytes of per-thread workspace for the input transforms: the zero-bordered plane (with slack for the last loads). */
-export function winogradInputBytes(v: WinogradView): i32 {
-  return ((2 * v.th + 2) * (2 * v.tw + 4) + 16) * 4;
+export function winogradInputBytes(v: WinogradView): f64 {
+  return (<f64>(2 * v.th + 2) * (2 * v.tw + 4) + 16) * 4;
 }
 
 /**

@@ -49,16 +49,16 @@ import { MR, NR, microTile } from './gemm';
 @inline const STRIP: i32 = 20;
 
 /** Bytes of per-thread workspace for winograd5Multiply: products block, edge tile, an output block, strip table, B sliver (all of K). */
-export function winograd5ProductsBytes(viewPtr: usize): i32 {
+export function winograd5ProductsBytes(viewPtr: usize): f64 {
   const v = changetype<WinogradView>(viewPtr);
-  return (XI * RB * CB + MR * NR + 36 + STRIP * (CB / NR) + 4 * v.Cs * NR) * 4;
+  return (<f64>(XI * RB * CB + MR * NR + 36 + STRIP * (CB / NR)) + <f64>v.Cs * 4 * NR) * 4;
 }
 
 /** Bytes of per-thread workspace for winograd5Input: the zero-bordered plane and five transformed rows. */
-export function winograd5InputBytes(viewPtr: usize): i32 {
+export function winograd5InputBytes(viewPtr: usize): f64 {
   const v = changetype<WinogradView>(viewPtr);
   const Wp = roundUp(3 * v.twv + 2, 4);
-  return (3 * v.th + 10) * Wp * 4;
+  return <f64>(3 * v.th + 10) * Wp * 4;
 }
 
 /**

@@ -16,8 +16,8 @@ import { ConvGeometry, WinogradView } from './records';
 import { gemm } from './gemm';
 
 /** Bytes of per-thread workspace winogradGradOutput needs: one zero-bordered dy plane. */
-export function winogradGradOutputBytes(v: WinogradView): i32 {
-  return (4 * v.th * v.tw + 16) * 4;
+export function winogradGradOutputBytes(v: WinogradView): f64 {
+  return (<f64>v.th * v.tw * 4 + 16) * 4;
 }
 
 /** Step 2: D for dy planes [p0, p1) (plane = image · O + filter), four tiles at a time. */

@@ -162,6 +162,15 @@ describe('activation memory budget on the command line', () => {
     assertFails(cli(['train', '--memory-limit', 'lots', '--json']), 2, /a memory size like 2GiB, 512MiB or 1048576 \(bytes\), got "lots"/, true);
   });
 
+  it('explain and visualize (backward passes) check the same budget, training-like, before writing anything', () => {
+    const outDir = join(dir, 'padded-explain'), outPng = join(dir, 'padded-max.png');
+    assertFails(cli(['explain', '--model-file', padded, png, '--out', outDir, '--memory-limit', '512MiB']), 1,
+      over(/model "padded" training with batch 1 needs about 1\.\d GiB .*"relu1" \(relu\)/));
+    assertFails(cli(['visualize', '--model-file', padded, '--layer', 'conv1', '--what', 'maximize', '--out', outPng, '--memory-limit', '512MiB']), 1,
+      over(/model "padded" training with batch 1 needs about/));
+    assert.ok(!existsSync(outDir) && !existsSync(outPng), 'nothing written');
+  });
+
   it('eval, predict, import and export of a small file that needs huge activations', () => {
     assertFails(cli(['eval', '--model-file', padded]), 1, over(/model "padded" inference with batch 10 needs about [\d.]+ GiB .*"conv1" \(conv2d\)/));
     assertFails(cli(['predict', '--model-file', padded, png, '--memory-limit', '256MiB']), 1, over(/model "padded" inference with batch 1 needs about [\d.]+ MiB/));

@@ -56,12 +56,14 @@ export class ConvOrchestrator {
       return;
     }
     const workBytes = k.convWorkspaceBytes(gp);
+    const what = describe(g, 'weight gradient', route);
     if (route === 'convgemm') {
       // dy packed once (in parallel) and shared; pieces split groups, then the gradient's columns
       // (taps): no partial sums, the same bits on any thread count.
       const G = g.groups, R = (g.C / G) * g.KH * g.KW;
       const packedFloats = k.convPackedGradientFloats(gp);
-      const pdy = scratch.block('convDy', packedFloats * 4);
+      heap.checkFits(packedFloats * 4 + run.threads * workBytes, what);
+      const pdy = scratch.block('convDy', packedFloats * 4, what);
       const strips = G * Math.ceil(g.O / G / MR);
       run.split('convPackGradient', strips, packedFloats, (q0, q1) => [gp, q0, q1, dyp, pdy]);
       const pieces: number[][] = [];
@@ -76,10 +78,12 @@ export class ConvOrchestrator {
       run.runPieces('convGemmWeights', pieces, workBytes);
       return;
     }
+    heap.checkFits(workBytes, what);
     if (!run.parallel || !worthSplitting(g)) {
       k.conv2dBackwardWeights(gp, 0, g.N, xp, dyp, dwp, dbp, scratch.workspace(0, workBytes));
       return;
     }
+    heap.checkFits(run.threads * workBytes, what);
     // Image ranges, each into its own partial gradient, summed here in range order: the result
     // does not depend on which thread ran which range (reproducible training). A few ranges per
     // thread balance the load, as memory for the partials allows.
@@ -131,7 +135,9 @@ export class ConvOrchestrator {
     const { k, run } = this.ctx;
     const pieces = run.parallel && worthSplitting(g)
       ? ranges(g.N, Math.min(g.N, run.wantPieces), 1).map(([n0, n1]) => args(n0, n1)) : [args(0, g.N)];
-    run.runPieces(kernel, pieces, k.convWorkspaceBytes(gp));
+    const workBytes = k.convWorkspaceBytes(gp);
+    this.ctx.heap.checkFits((pieces.length > 1 ? run.threads : 1) * workBytes, describe(g, kernel === 'conv2dForward' ? 'forward' : 'input gradient', 'kernel'));
+    run.runPieces(kernel, pieces, workBytes);
   }
 
   /**
@@ -156,6 +162,13 @@ export class ConvOrchestrator {
     }
     run.runPieces('convGemmForward', parts.map(([n0, n1, j0, j1]) => args(n0, n1, j0, j1)), k.convWorkspaceBytes(gp));
   }
+}
+
+/** A convolution call as errors name it: what is computed, its shape, the route that needs the memory. */
+function describe(g: Conv2dGeometry, what: string, route: string): string {
+  const pad = g.padH === g.padW ? `${g.padH}` : `${g.padH}×${g.padW}`;
+  return `the convolution ${what} (${g.KH}×${g.KW} kernel, ${g.C}→${g.O} channels, ${g.H}×${g.W} input padded by ${pad}, ` +
+    `batch ${g.N}, ${route} route) workspace`;
 }
 
 /** Multiply-adds of a convolution. */

@@ -17,6 +17,8 @@ export const ALIGN = 64;
  * (whole vectors, full-width tiles) and must not fault when the array is the last block.
  */
 const GUARD = 1024;
+/** The most memory a wasm32 module can address: 65536 pages of 64 KiB. */
+export const WASM32_MAX_BYTES = 65536 * PAGE;
 
 interface Block { ptr: number; size: number }
 
@@ -28,8 +30,13 @@ export class WasmHeap {
   /** Frees blocks whose views the garbage collector reclaimed. */
   private readonly registry = new FinalizationRegistry<number>((ptr) => this.release(ptr));
 
-  constructor(readonly memory: WebAssembly.Memory, readonly shared: boolean, base: number) {
+  /** Bytes the heap can ever hand out: its memory's maximum (4 GiB at most for wasm32) less the low region and the guard. */
+  readonly capacity: number;
+
+  /** `maximumBytes`: the memory's maximum size (a non-shared memory never grows past its current size). */
+  constructor(readonly memory: WebAssembly.Memory, readonly shared: boolean, base: number, maximumBytes = WASM32_MAX_BYTES) {
     const start = alignUp(base);
+    this.capacity = Math.max(0, (shared ? Math.min(maximumBytes, WASM32_MAX_BYTES) : memory.buffer.byteLength) - start - GUARD);
     const end = memory.buffer.byteLength - GUARD;
     if (start < end) this.free.push({ ptr: start, size: end - start });
     this.buffers.add(memory.buffer);
@@ -56,9 +63,23 @@ export class WasmHeap {
     return view;
   }
 
+  /**
+   * Throws a ResourceError naming `what` when `bytes` can never fit this heap, before anything is
+   * allocated; a size that is not a non-negative integer (a wrapped or NaN computation) is a bug.
+   */
+  checkFits(bytes: number, what: string): void {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`internal error: wasm backend: ${what}: invalid size ${bytes} bytes`);
+    if (bytes > this.capacity) {
+      throw new ResourceError(`wasm backend: ${what} needs ${formatSize(bytes)}, more than the ${formatSize(this.capacity)} the wasm heap can ever hold ` +
+        '(a smaller batch, input or padding needs less; the ref backend has no such limit)');
+    }
+  }
+
   /** Reserves bytes (ALIGN-aligned, not zeroed) for internal use; release with release(). */
-  allocBytes(bytes: number): number {
+  allocBytes(bytes: number, what = 'a block'): number {
+    this.checkFits(bytes, what);
     const size = alignUp(Math.max(bytes, 1));
+    this.checkFits(size, what);
     let i = this.free.findIndex((b) => b.size >= size);
     if (i < 0) {
       this.grow(size);
@@ -137,6 +158,10 @@ export class WasmHeap {
 
 export function alignUp(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= 1 << 30 ? `${(bytes / (1 << 30)).toFixed(2)} GiB` : `${mib(bytes)} MiB`;
 }
 
 function mib(bytes: number): string {

@@ -71,7 +71,7 @@ export const kernelTable = {
     args: [['transA', 'flag'], ['M', 'i32'], ['N', 'i32'], ['K', 'i32'], ['alpha', 'f32'], ['A', 'ptr'], ['lda', 'i32'],
       ['packedB', 'ptr'], ['beta', 'f32'], ['C', 'ptr'], ['ldc', 'i32'], ['work', 'work']],
   },
-  convWorkspaceBytes: { args: [['geometry', 'conv']], returns: 'i32' },
+  convWorkspaceBytes: { args: [['geometry', 'conv']], returns: 'f64' },
   /** Images [n0, n1); `packed`: the filters packed by directPack when usesDirect, else 0. */
   conv2dForward: {
     threaded: true,
@@ -88,7 +88,7 @@ export const kernelTable = {
   },
   /** Whether the forward (or input gradient, `flip`) runs by the direct kernel, whose filters the host packs once per call. */
   usesDirect: { args: [['geometry', 'conv'], ['flip', 'flag']], returns: 'i32' },
-  directPackedBytes: { args: [['geometry', 'conv'], ['flip', 'flag']], returns: 'i32' },
+  directPackedBytes: { args: [['geometry', 'conv'], ['flip', 'flag']], returns: 'f64' },
   directPack: { args: [['geometry', 'conv'], ['flip', 'flag'], ['w', 'ptr'], ['packed', 'ptr']] },
   /** Convolution as GEMM (assembly/convgemm.ts): images [n0, n1), output positions [j0, j1) of each. */
   convGemmForward: {
@@ -97,7 +97,7 @@ export const kernelTable = {
       ['src', 'ptr'], ['packed', 'ptr'], ['bias', 'ptr'], ['dst', 'ptr'], ['work', 'work']],
   },
   /** Floats convPackWeights writes: rows are filters, or input channels when `flip` (input gradient). */
-  convPackedWeightsFloats: { args: [['geometry', 'conv'], ['flip', 'flag']], returns: 'i32' },
+  convPackedWeightsFloats: { args: [['geometry', 'conv'], ['flip', 'flag']], returns: 'f64' },
   /** Strips (of MR rows, over all groups) that convPackWeights packs; it covers strips [q0, q1). */
   convPackedStrips: { args: [['geometry', 'conv'], ['flip', 'flag']], returns: 'i32' },
   convPackWeights: {
@@ -113,7 +113,7 @@ export const kernelTable = {
     args: [['geometry', 'conv'], ['g0', 'i32'], ['g1', 'i32'], ['j0', 'i32'], ['j1', 'i32'], ['x', 'ptr'], ['dy', 'ptr'],
       ['packedDy', 'ptr'], ['dw', 'ptr'], ['dbias', 'ptr'], ['work', 'work']],
   },
-  convPackedGradientFloats: { args: [['geometry', 'conv']], returns: 'i32' },
+  convPackedGradientFloats: { args: [['geometry', 'conv']], returns: 'f64' },
   /** Packs strips [q0, q1) (MR rows of a group, group-major) of dy for convGemmWeights. */
   convPackGradient: {
     threaded: true,
@@ -135,7 +135,7 @@ export const kernelTable = {
   },
   winogradProductsBytes: { args: [], returns: 'i32' },
   /** Bytes of per-thread workspace for winogradInput and winogradGradInput: a zero-bordered plane. */
-  winogradInputBytes: { args: [['view', 'winograd']], returns: 'i32' },
+  winogradInputBytes: { args: [['view', 'winograd']], returns: 'f64' },
   /** Winograd weight gradient of 3×3 convolutions (assembly/winogradgrad.ts, and winograd.ts for the input). */
   winogradGradInput: {
     threaded: true,
@@ -145,7 +145,7 @@ export const kernelTable = {
     threaded: true,
     args: [['geometry', 'conv'], ['p0', 'i32'], ['p1', 'i32'], ['dy', 'ptr'], ['D', 'ptr'], ['work', 'work'], ['view', 'winograd']],
   },
-  winogradGradOutputBytes: { args: [['view', 'winograd']], returns: 'i32' },
+  winogradGradOutputBytes: { args: [['view', 'winograd']], returns: 'f64' },
   winogradGradProducts: {
     threaded: true,
     args: [['geometry', 'conv'], ['q0', 'i32'], ['q1', 'i32'], ['D', 'ptr'], ['V', 'ptr'], ['dU', 'ptr'], ['work', 'work'], ['view', 'winograd']],
@@ -168,8 +168,8 @@ export const kernelTable = {
     args: [['geometry', 'conv'], ['group', 'i32'], ['r0', 'i32'], ['r1', 'i32'], ['s0', 'i32'], ['s1', 'i32'],
       ['U', 'ptr'], ['V', 'ptr'], ['bias', 'ptr'], ['dst', 'ptr'], ['work', 'work'], ['view', 'winograd']],
   },
-  winograd5ProductsBytes: { args: [['view', 'winograd']], returns: 'i32' },
-  winograd5InputBytes: { args: [['view', 'winograd']], returns: 'i32' },
+  winograd5ProductsBytes: { args: [['view', 'winograd']], returns: 'f64' },
+  winograd5InputBytes: { args: [['view', 'winograd']], returns: 'f64' },
   /** Pooling kernels cover planes (n, c) in [p0, p1). */
   maxPool2dForward: {
     threaded: true, args: [['geometry', 'pool'], ['p0', 'i32'], ['p1', 'i32'], ['x', 'ptr'], ['y', 'ptr'], ['argmax', 'ptr']],

@@ -14,10 +14,11 @@ export class Scratch {
 
   constructor(private readonly heap: WasmHeap) {}
 
-  /** The block `name`, at least `bytes` long. */
-  block(name: string, bytes: number): number {
+  /** The block `name`, at least `bytes` long; `what` names its use in the error when it cannot fit. */
+  block(name: string, bytes: number, what = `scratch block "${name}"`): number {
     const b = this.named.get(name);
     if (b && b.bytes >= bytes) return b.ptr;
+    this.heap.checkFits(bytes, what);
     const grown = this.grow(b, bytes);
     this.named.set(name, grown);
     return grown.ptr;
@@ -27,11 +28,13 @@ export class Scratch {
   workspace(t: number, bytes: number): number {
     const b = this.perThread[t];
     if (b && b.bytes >= bytes) return b.ptr;
+    this.heap.checkFits(bytes, `thread ${t}'s workspace`);
     return (this.perThread[t] = this.grow(b, bytes)).ptr;
   }
 
   /** The workspaces of threads 0 .. threads − 1, each at least `bytes`. */
   workspaces(threads: number, bytes: number): number[] {
+    this.heap.checkFits(threads * bytes, `the workspaces of ${threads} threads`);
     const out: number[] = [];
     for (let t = 0; t < threads; t++) out.push(this.workspace(t, bytes));
     return out;

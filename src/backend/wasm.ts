@@ -110,7 +110,7 @@ export class WasmBackend implements Backend {
     const k = instantiateKernels(module, memory);
     const pool = threads > 1 && shared && platform.spawnWorker
       ? await ThreadPool.start(threads, module, memory, k, platform.spawnWorker) : null;
-    return new WasmBackend(k, new WasmHeap(memory, shared, HEAP_BASE), pool, variant);
+    return new WasmBackend(k, new WasmHeap(memory, shared, HEAP_BASE, maxPages * 65536), pool, variant);
   }
 
   /** Compute threads in use (1 = no workers). */

@@ -9,7 +9,8 @@ import { writePng } from '../node/image.js';
 import { Tensor } from '../tensor.js';
 import { backendFor } from './backends.js';
 import { loadAnyModel, modelInput, modelPreprocessing, pixelSpace } from './model-input.js';
-import { type CommonOptions, backendOption, integer, jsonOption, statisticList, threadsOption } from './options.js';
+import { checkGradientMemory } from './memory-option.js';
+import { type CommonOptions, backendOption, integer, jsonOption, memoryLimitOption, statisticList, threadsOption } from './options.js';
 import { Output, percent } from './output.js';
 
 export const explainMethods = ['saliency', 'smoothgrad', 'gradxinput', 'gradcam', 'gradcam++', 'occlusion', 'guided'] as const;
@@ -40,6 +41,7 @@ export function registerExplainCommand(program: Command): void {
     .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', statisticList('std'))
     .addOption(backendOption('compute backend'))
     .addOption(threadsOption('compute threads for the wasm backend (default: all cores)'))
+    .addOption(memoryLimitOption())
     .addOption(jsonOption('print the result, heat maps included, as one JSON object'))
     .action((images: string[], o) => explainCommand({ ...o, images }));
 }
@@ -92,6 +94,7 @@ export async function explainCommand(o: ExplainCommandOptions): Promise<void> {
   const backend = await backendFor(o);
   const loaded = loadAnyModel(o.modelFile, backend);
   const { model } = loaded;
+  checkGradientMemory(model, o.memoryLimit);
   const info = modelPreprocessing(loaded, o);
   if (info.note) out.text(`${o.modelFile}: ${info.note}`);
   // Check what the user named before any work: the layer, the class, the output directory.

@@ -9,7 +9,8 @@ import { writePng } from '../node/image.js';
 import { Tensor } from '../tensor.js';
 import { backendFor } from './backends.js';
 import { type Preprocessing, loadAnyModel, modelPreprocessing, pixelSpace } from './model-input.js';
-import { type CommonOptions, backendOption, integer, jsonOption, statisticList, setting, threadsOption } from './options.js';
+import { checkGradientMemory } from './memory-option.js';
+import { type CommonOptions, backendOption, integer, jsonOption, memoryLimitOption, statisticList, setting, threadsOption } from './options.js';
 import { Output } from './output.js';
 
 export const visualizeKinds = ['filters', 'maximize', 'top-patches', 'top-images'] as const;
@@ -51,6 +52,7 @@ export function registerVisualizeCommand(program: Command): void {
     .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', statisticList('std'))
     .addOption(backendOption('compute backend'))
     .addOption(threadsOption('compute threads for the wasm backend (default: all cores)'))
+    .addOption(memoryLimitOption())
     .addOption(jsonOption('print the result, with the numbers behind the picture, as one JSON object'))
     .action((o) => visualizeCommand(o));
 }
@@ -131,6 +133,7 @@ export async function visualizeCommand(o: VisualizeCommandOptions): Promise<void
   const backend = await backendFor(o);
   const loaded = loadAnyModel(o.modelFile, backend);
   const { model } = loaded;
+  checkGradientMemory(model, o.memoryLimit);
   const info = modelPreprocessing(loaded, o);
   if (info.note) out.text(`${o.modelFile}: ${info.note}`);
   // Everything the user named is checked before any work, and before anything is written.
