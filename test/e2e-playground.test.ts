@@ -170,6 +170,34 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     assert.equal(await page.getAttribute('#pred-summary', 'data-accuracy'), accuracy);
   });
 
+  test('a PyTorch LeNet-5 from an .onnx file loads, shows its layers, classifies and trains', async () => {
+    await tab('train');
+    await page.setInputFiles('#load-file', join(import.meta.dirname, 'fixtures', 'torch-lenet5.onnx'));
+    await page.waitForSelector('#model-origin[data-name="torch_jit"]', { state: 'attached' });
+    assert.match(await page.textContent('#file-status') ?? '', /Loaded torch-lenet5\.onnx: torch_jit, [0-9,]+ parameters/);
+    assert.equal(await page.locator('#network-summary tbody tr').count() >= 7, true, 'its layers are listed');
+    // The fixture's weights are PyTorch's fresh ones: train it at the usual rate (a loaded network gets the gentle one).
+    await page.fill('#settings [name="lr"]', '0.02');
+    await page.dispatchEvent('#settings [name="lr"]', 'change');
+    await page.click('#start');
+    await waitRunning(true);
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > 3000, undefined, { timeout: 30_000 });
+    await page.click('#start');
+    await waitRunning(false);
+    await tab('test');
+    await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
+    const accuracy = Number(await page.getAttribute('#pred-summary', 'data-accuracy'));
+    assert.ok(accuracy > 0.5, `test accuracy after ~3000 examples from the ONNX weights: ${accuracy}`);
+    assert.equal(await page.locator('#pred-strip > *').count() > 0, true);
+    // Invalid for MNIST: refused with the file and the reason named; the LeNet-5 stays.
+    await tab('train');
+    await page.setInputFiles('#load-file', join(import.meta.dirname, 'fixtures', 'torch-finetune.onnx'));
+    await page.waitForFunction(() => /torch-finetune\.onnx: .*1×28×28/.test(document.getElementById('file-status')!.textContent ?? ''));
+    assert.equal(await page.getAttribute('#model-origin', 'data-name'), 'torch_jit');
+    await page.click('#load-pretrained');
+    await page.waitForSelector('#model-origin[data-name="lenet5"]', { state: 'attached' });
+  });
+
   test('the convolution explainer reproduces the lecture example with the library conv', async () => {
     await tab('convolution');
     const output = page.locator('#explainer [data-ref="output"]');

@@ -17,7 +17,7 @@
  * Memory: a network whose build fails for lack of memory leaves the network before it in
  * place, on a fresh backend — a wasm heap that grew cannot shrink, so the old one is dropped.
  */
-import { type Backend, ConfigError, ConvkitError, type ImageDataset, Model, type ModelSpec, ShapeError, decodeModel, limitDataset } from 'convkit';
+import { type Backend, ConvkitError, type ImageDataset, Model, type ModelSpec, ResourceError, limitDataset } from 'convkit';
 import { validateNetwork } from '../network-def.js';
 import { presets } from '../presets.js';
 import {
@@ -25,6 +25,7 @@ import {
   defaultSettings,
 } from '../protocol.js';
 import { fetchMnist } from './mnist-data.js';
+import { readModelFile } from './model-file.js';
 import { NetworkRun, type RunState } from './network-run.js';
 import { openBackend } from './open-backend.js';
 import { WorkerPhase } from './phase.js';
@@ -272,7 +273,8 @@ async function build(spec: ModelSpec, make: (b: Backend) => Model, origin: () =>
   try {
     model = make(backend);
   } catch (error) {
-    if (!(error instanceof ShapeError || error instanceof ConfigError)) await renewBackend();
+    // A mistake in the definition or the file leaves the backend as it was; running out of memory does not.
+    if (!(error instanceof ConvkitError) || error instanceof ResourceError) await renewBackend();
     throw error;
   }
   return install(model, origin());
@@ -280,12 +282,8 @@ async function build(spec: ModelSpec, make: (b: Backend) => Model, origin: () =>
 
 function loadFile(bytes: Uint8Array, fileName: string, origin?: string): Promise<ModelInfo> {
   let spec: ModelSpec | undefined;
-  return build({ name: fileName } as ModelSpec, (b) => {
-    const { model } = decodeModel(bytes, fileName, b);
-    spec = model.spec;
-    validateNetwork(model.spec);
-    return model;
-  }, () => origin ?? `${spec?.name ?? fileName} from ${fileName}`);
+  return build({ name: fileName } as ModelSpec, (b) => readModelFile(bytes, fileName, b, (checked) => { spec = checked; }),
+    () => origin ?? `${spec?.name ?? fileName} from ${fileName}`);
 }
 
 async function loadPretrained(): Promise<ModelInfo> {
