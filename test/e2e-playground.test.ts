@@ -170,7 +170,7 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     assert.equal(await page.getAttribute('#pred-summary', 'data-accuracy'), accuracy);
   });
 
-  test('a PyTorch LeNet-5 from an .onnx file loads, shows its layers, classifies and trains', async () => {
+  test('a PyTorch LeNet-5 from an .onnx file loads, shows its layers and trains; the test strip follows it while training', async () => {
     await tab('train');
     await page.setInputFiles('#load-file', join(import.meta.dirname, 'fixtures', 'torch-lenet5.onnx'));
     await page.waitForSelector('#model-origin[data-name="torch_jit"]', { state: 'attached' });
@@ -181,7 +181,18 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     await page.dispatchEvent('#settings [name="lr"]', 'change');
     await page.click('#start');
     await waitRunning(true);
+    // The test strip follows the weights while training (a refresh every 2 s, within the views' budget).
+    await tab('test');
+    // Only views on screen refresh.
+    await page.locator('#predictions').scrollIntoViewIfNeeded();
+    const strip = () => page.evaluate(() => ({ seen: Number(document.getElementById('pred-strip')!.dataset.examples), text: document.getElementById('pred-strip')!.textContent }));
+    await page.waitForFunction(() => /Live while training/.test(document.getElementById('pred-strip-note')!.textContent ?? ''), undefined, { timeout: 20_000 });
+    const first = await strip();
+    await page.waitForFunction((n) => Number(document.getElementById('pred-strip')!.dataset.examples) > n, first.seen, { timeout: 20_000 });
+    const second = await strip();
+    assert.notEqual(second.text, first.text, `the strip's guesses changed between ${first.seen} and ${second.seen} examples`);
     await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > 3000, undefined, { timeout: 30_000 });
+    await tab('train');
     await page.click('#start');
     await waitRunning(false);
     await tab('test');

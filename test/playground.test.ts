@@ -20,7 +20,7 @@ import { NetworkRun } from '../web/src/worker/network-run.js';
 import { type Phase, PhaseError, WorkerPhase, nextPhase } from '../web/src/worker/phase.js';
 import { TrainingSession } from '../web/src/worker/session.js';
 import { ViewBudget } from '../web/src/worker/view-budget.js';
-import { testReport } from '../web/src/worker/test-report.js';
+import { testReport, testStrip } from '../web/src/worker/test-report.js';
 
 describe('network definitions', () => {
   test('every preset builds and outputs the ten digits; the zoo presets are the zoo nets', () => {
@@ -128,6 +128,10 @@ describe('the training worker, step by step (reference backend)', () => {
     assert.ok(report.wrong.every((w) => w.top[0].cls !== w.label));
     assert.ok(report.wrong.every((w, i) => i === 0 || report.wrong[i - 1].top[0].p >= w.top[0].p), 'most confident mistakes first');
     assert.ok(pauses >= 2, 'yields between batches');
+    // The live strip alone: the report's strip, from one batch.
+    const live = await testStrip(new Replica(model), test_, session.examples);
+    assert.equal(live.examples, session.examples);
+    assert.deepEqual(live.strip, report.strip);
 
     const inspector = new Inspector(new Replica(model), test_);
     const labelled = await inspector.inspect({ kind: 'test', index: 3 });

@@ -186,6 +186,11 @@ async function handle(request: Request): Promise<Replies[Request['kind']]> {
       return using((r) => r.inspector.inspect(request.source));
     case 'evaluate':
       return evaluate();
+    case 'strip':
+      await digits;
+      // Like the layer views: while training it waits for its share of the time.
+      if (phase.training) return views.run(() => using((r) => r.strip()));
+      return using((r) => r.strip());
     case 'save':
       // After a failure, the latest host snapshot is what is left of the weights: that is saved.
       return using((r) => r.save(phase.failed));
