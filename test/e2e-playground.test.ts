@@ -170,6 +170,45 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     assert.equal(await page.getAttribute('#pred-summary', 'data-accuracy'), accuracy);
   });
 
+  test('a PyTorch LeNet-5 from an .onnx file loads, shows its layers and trains; the test strip follows it while training', async () => {
+    await tab('train');
+    await page.setInputFiles('#load-file', join(import.meta.dirname, 'fixtures', 'torch-lenet5.onnx'));
+    await page.waitForSelector('#model-origin[data-name="torch_jit"]', { state: 'attached' });
+    assert.match(await page.textContent('#file-status') ?? '', /Loaded torch-lenet5\.onnx: torch_jit, [0-9,]+ parameters/);
+    assert.equal(await page.locator('#network-summary tbody tr').count() >= 7, true, 'its layers are listed');
+    // The fixture's weights are PyTorch's fresh ones: train it at the usual rate (a loaded network gets the gentle one).
+    await page.fill('#settings [name="lr"]', '0.02');
+    await page.dispatchEvent('#settings [name="lr"]', 'change');
+    await page.click('#start');
+    await waitRunning(true);
+    // The test strip follows the weights while training (a refresh every 2 s, within the views' budget).
+    await tab('test');
+    // Only views on screen refresh.
+    await page.locator('#predictions').scrollIntoViewIfNeeded();
+    const strip = () => page.evaluate(() => ({ seen: Number(document.getElementById('pred-strip')!.dataset.examples), text: document.getElementById('pred-strip')!.textContent }));
+    await page.waitForFunction(() => /Live while training/.test(document.getElementById('pred-strip-note')!.textContent ?? ''), undefined, { timeout: 20_000 });
+    const first = await strip();
+    await page.waitForFunction((n) => Number(document.getElementById('pred-strip')!.dataset.examples) > n, first.seen, { timeout: 20_000 });
+    const second = await strip();
+    assert.notEqual(second.text, first.text, `the strip's guesses changed between ${first.seen} and ${second.seen} examples`);
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > 3000, undefined, { timeout: 30_000 });
+    await tab('train');
+    await page.click('#start');
+    await waitRunning(false);
+    await tab('test');
+    await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
+    const accuracy = Number(await page.getAttribute('#pred-summary', 'data-accuracy'));
+    assert.ok(accuracy > 0.5, `test accuracy after ~3000 examples from the ONNX weights: ${accuracy}`);
+    assert.equal(await page.locator('#pred-strip > *').count() > 0, true);
+    // Invalid for MNIST: refused with the file and the reason named; the LeNet-5 stays.
+    await tab('train');
+    await page.setInputFiles('#load-file', join(import.meta.dirname, 'fixtures', 'torch-finetune.onnx'));
+    await page.waitForFunction(() => /torch-finetune\.onnx: .*1×28×28/.test(document.getElementById('file-status')!.textContent ?? ''));
+    assert.equal(await page.getAttribute('#model-origin', 'data-name'), 'torch_jit');
+    await page.click('#load-pretrained');
+    await page.waitForSelector('#model-origin[data-name="lenet5"]', { state: 'attached' });
+  });
+
   test('the convolution explainer reproduces the lecture example with the library conv', async () => {
     await tab('convolution');
     const output = page.locator('#explainer [data-ref="output"]');

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, type ImageDataset, Model, RefBackend, ShapeError, limitDataset, sequential, zoo } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, FormatError, type ImageDataset, Model, RefBackend, ShapeError, limitDataset, loadOnnx, sequential, zoo } from '../src/index.js';
 import { loadMnist } from '../src/node/index.js';
 import { convolve, lectureImage, lectureKernel, pool } from '../web/src/explainer/compute.js';
 import { describeStep, padGrid } from '../web/src/explainer/steps.js';
@@ -12,13 +13,14 @@ import { CLASSES, networkText, parseNetwork, validateNetwork } from '../web/src/
 import { presets } from '../web/src/presets.js';
 import { defaultSettings } from '../web/src/protocol.js';
 import { Inspector } from '../web/src/worker/inspect.js';
+import { readModelFile } from '../web/src/worker/model-file.js';
 import { Replica } from '../web/src/worker/replica.js';
 import { RollingTestAccuracy } from '../web/src/worker/rolling-test.js';
 import { NetworkRun } from '../web/src/worker/network-run.js';
 import { type Phase, PhaseError, WorkerPhase, nextPhase } from '../web/src/worker/phase.js';
 import { TrainingSession } from '../web/src/worker/session.js';
 import { ViewBudget } from '../web/src/worker/view-budget.js';
-import { testReport } from '../web/src/worker/test-report.js';
+import { testReport, testStrip } from '../web/src/worker/test-report.js';
 
 describe('network definitions', () => {
   test('every preset builds and outputs the ten digits; the zoo presets are the zoo nets', () => {
@@ -126,6 +128,10 @@ describe('the training worker, step by step (reference backend)', () => {
     assert.ok(report.wrong.every((w) => w.top[0].cls !== w.label));
     assert.ok(report.wrong.every((w, i) => i === 0 || report.wrong[i - 1].top[0].p >= w.top[0].p), 'most confident mistakes first');
     assert.ok(pauses >= 2, 'yields between batches');
+    // The live strip alone: the report's strip, from one batch.
+    const live = await testStrip(new Replica(model), test_, session.examples);
+    assert.equal(live.examples, session.examples);
+    assert.deepEqual(live.strip, report.strip);
 
     const inspector = new Inspector(new Replica(model), test_);
     const labelled = await inspector.inspect({ kind: 'test', index: 3 });
@@ -137,6 +143,38 @@ describe('the training worker, step by step (reference backend)', () => {
     const drawn = await inspector.inspect({ kind: 'drawn', pixels: (train as ImageDataset).images.slice(0, 784) });
     assert.equal(drawn.label, undefined);
     assert.ok(drawn.layers.every((l) => l.gradient === undefined));
+  });
+});
+
+describe('model files the visitor picks: .convkit or ONNX', () => {
+  const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`fixtures/${name}`, import.meta.url)));
+
+  test('a PyTorch LeNet-5 from ONNX loads with its weights, classifies and trains on', async () => {
+    const bytes = fixture('torch-lenet5.onnx');
+    const model = readModelFile(bytes, 'torch-lenet5.onnx', new RefBackend());
+    assert.deepEqual(model.inputShape, [1, 28, 28]);
+    assert.deepEqual(model.spec.classes, CLASSES);
+    // The same weights as the library's own import: the same probabilities for a test digit.
+    const test_ = limitDataset(loadMnist('test'), 8);
+    const pixels = test_.images.slice(0, 784);
+    const mine = await new Inspector(new Replica(model), test_).inspect({ kind: 'drawn', pixels });
+    const library = await new Inspector(new Replica(loadOnnx(bytes, new RefBackend())), test_).inspect({ kind: 'drawn', pixels });
+    mine.probs.forEach((p, i) => assert.ok(Math.abs(p - library.probs[i]) < 1e-6, `class ${i}: ${p} vs ${library.probs[i]}`));
+    const before = Float32Array.from(model.savedTensors()[0].value.data);
+    const session = new TrainingSession(model, limitDataset(loadMnist('train'), 64), { ...defaultSettings, batchSize: 16, lr: 0.002 });
+    await session.step();
+    assert.ok(Number.isFinite(session.smoothLoss.value));
+    assert.ok(model.savedTensors()[0].value.data.some((v, i) => v !== before[i]), 'the imported weights train');
+  });
+
+  test('an ONNX model for other images is refused before it is built, naming the file and MNIST\'s shape', () => {
+    let built = false;
+    assert.throws(() => readModelFile(fixture('torch-finetune.onnx'), 'torch-finetune.onnx', new RefBackend(), () => { built = true; }),
+      (e) => e instanceof ConfigError && /^torch-finetune\.onnx: .*1×28×28.*got \[3,16,16\]/.test(e.message));
+    assert.equal(built, false);
+    // Not ONNX after all: the library's format error, with the file named.
+    assert.throws(() => readModelFile(fixture('torch-lenet5.onnx').subarray(0, 5000), 'cut.onnx', new RefBackend()), (e) => e instanceof FormatError && /cut\.onnx/.test(e.message));
+    assert.throws(() => readModelFile(fixture('torch-lenet5.onnx'), 'lenet.convkit', new RefBackend()), (e) => e instanceof FormatError && /lenet\.convkit/.test(e.message));
   });
 });
 

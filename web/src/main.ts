@@ -17,7 +17,7 @@ import { drawOverlay } from './ui/overlay-view.js';
 import { NetworkOverview } from './ui/overview.js';
 import { confidenceCue } from './ui/scales.js';
 import { setUpTabs } from './ui/tabs.js';
-import { renderPredictions } from './ui/predictions.js';
+import { renderPredictions, renderStrip } from './ui/predictions.js';
 import { renderProbabilities } from './ui/probability-bars.js';
 import { downloadBytes, readPickedFile } from './ui/save-load.js';
 import { SettingsForm } from './ui/settings-form.js';
@@ -284,7 +284,7 @@ const onScreen = new Set<Element>();
 const observer = new IntersectionObserver((entries) => {
   for (const e of entries) if (e.isIntersecting) onScreen.add(e.target); else onScreen.delete(e.target);
 });
-for (const id of ['draw-path', 'draw-probs', 'overview', 'layers-view']) observer.observe($(id));
+for (const id of ['draw-path', 'draw-probs', 'overview', 'layers-view', 'pred-strip']) observer.observe($(id));
 const visible = (id: string) => onScreen.has($(id)) && !$(id).closest<HTMLElement>('[data-panel]')?.hidden;
 /** The latest drawing's report (the overview shows it when its tab opens). */
 let lastDrawReport: LayerReport | null = null;
@@ -337,6 +337,7 @@ $('example-random').addEventListener('click', () => {
 setInterval(() => {
   if (!running || !($('live-views') as HTMLInputElement).checked) return;
   if (visible('layers-view')) void refreshLayers();
+  if (visible('pred-strip')) void refreshStrip();
   if (drawn && (visible('draw-path') || visible('draw-probs') || visible('overview'))) void classifyDrawing();
 }, LAYERS_REFRESH_MS);
 
@@ -463,11 +464,8 @@ async function evaluate(): Promise<void> {
   delete $('pred-summary').dataset.accuracy;
   try {
     const report = await client.request({ kind: 'evaluate' });
-    renderPredictions({ summary: $('pred-summary'), strip: $('pred-strip'), confusion: $('pred-confusion'), wrong: $('pred-wrong') }, report, (index) => {
-      ($('example-index') as HTMLInputElement).value = String(index);
-      void refreshLayers();
-      $('layers').scrollIntoView({ behavior: 'smooth' });
-    });
+    renderPredictions({ summary: $('pred-summary'), strip: $('pred-strip'), confusion: $('pred-confusion'), wrong: $('pred-wrong') }, report, pickTestDigit);
+    $('pred-strip-note').textContent = '';
   } catch (e) {
     $('pred-summary').textContent = `Evaluation failed: ${(e as Error).message}`;
   } finally {
@@ -476,6 +474,26 @@ async function evaluate(): Promise<void> {
   if (evaluateAgain) void evaluate();
 }
 $('evaluate').addEventListener('click', () => void evaluate());
+function pickTestDigit(index: number): void {
+  ($('example-index') as HTMLInputElement).value = String(index);
+  void refreshLayers();
+  $('layers').scrollIntoView({ behavior: 'smooth' });
+}
+
+// While training, the strip alone (one batch of test digits) follows the weights; the full report comes when training pauses.
+let stripBusy = false;
+async function refreshStrip(): Promise<void> {
+  if (stripBusy || !haveModel) return;
+  stripBusy = true;
+  try {
+    const { examples, strip } = await client.request({ kind: 'strip' });
+    if (!running) return; // the full report is on its way
+    renderStrip($('pred-strip'), strip, examples, pickTestDigit);
+    $('pred-strip-note').textContent = `Live while training: the weights after ${examples.toLocaleString('en')} training examples.`;
+  } catch { /* the next refresh tries again; the report after training says what is wrong */ } finally {
+    stripBusy = false;
+  }
+}
 
 // Convolution explainer, with learned kernels from the current network.
 new ConvolutionExplainer($('explainer'), () => client.request({ kind: 'firstConv' }));

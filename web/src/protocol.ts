@@ -45,6 +45,8 @@ export type Request =
   | { kind: 'network'; spec: ModelSpec }
   | { kind: 'inspect'; source: InspectSource }
   | { kind: 'evaluate' }
+  /** The test strip alone (the first test digits with their top-3 classes): cheap, refreshed while training. */
+  | { kind: 'strip' }
   | { kind: 'save' }
   | { kind: 'load'; bytes: Uint8Array; fileName: string }
   | { kind: 'pretrained' }
@@ -118,6 +120,7 @@ export interface Replies {
   network: ModelInfo;
   inspect: LayerReport;
   evaluate: EvaluationReport;
+  strip: { examples: number; strip: TestExample[] };
   save: { bytes: Uint8Array; fileName: string };
   load: ModelInfo;
   pretrained: ModelInfo;

@@ -14,9 +14,15 @@ export function renderPredictions(el: PredictionElements, report: EvaluationRepo
   el.summary.textContent = `Test accuracy ${(report.accuracy * 100).toFixed(2)} % on ${report.count === 10000 ? 'all 10,000' : `the first ${report.count.toLocaleString('en')}`} test digits (${errors} wrong), `
     + `with the weights after ${report.examples.toLocaleString('en')} training examples in this session.`;
   el.summary.dataset.accuracy = String(report.accuracy);
-  el.strip.replaceChildren(...report.strip.map((e) => exampleCard(e, onPick)));
+  renderStrip(el.strip, report.strip, report.examples, onPick);
   el.wrong.replaceChildren(...report.wrong.map((e) => exampleCard(e, onPick)));
   el.confusion.replaceChildren(confusionTable(report.confusion));
+}
+
+/** The strip of test digits with their top-3 guesses; `examples`: the training examples the weights had seen. */
+export function renderStrip(strip: HTMLElement, examples: TestExample[], seen: number, onPick: (index: number) => void): void {
+  strip.replaceChildren(...examples.map((e) => exampleCard(e, onPick)));
+  strip.dataset.examples = String(seen);
 }
 
 function exampleCard(e: TestExample, onPick: (index: number) => void): HTMLElement {

@@ -8,11 +8,12 @@
  * readback), so a lost device costs only the training since then.
  */
 import { type Backend, type FloatArray, type ImageDataset, type Model, encodeModel } from 'convkit';
-import type { Kernel, ModelInfo, Stats, TrainSettings } from '../protocol.js';
+import type { Kernel, ModelInfo, Stats, TestExample, TrainSettings } from '../protocol.js';
 import { Inspector } from './inspect.js';
 import { Replica } from './replica.js';
 import { RollingTestAccuracy } from './rolling-test.js';
 import { type SessionState, TrainingSession } from './session.js';
+import { testStrip } from './test-report.js';
 import { Throughput } from './throughput.js';
 
 /** One test batch (50 images) per this many training images: ~8 % of the time. */
@@ -38,6 +39,7 @@ export class NetworkRun {
   readonly inspector: Inspector;
   readonly throughput = new Throughput();
   private sinceTest = 0;
+  private stripReplica?: Replica;
   /** The latest host copy of the weights (see the module comment). */
   snapshot: WeightSnapshot;
 
@@ -131,6 +133,14 @@ export class NetworkRun {
   /** What is left when the backend no longer works: the snapshot, and the progress it stands for (no optimizer state). */
   salvage(): RunState {
     return { weights: this.snapshot, session: this.training ? { ...this.training.progress(), examples: this.snapshot.examples } : undefined };
+  }
+
+  /** The live test strip, on a replica of its own (an evaluation or a layer view may be using theirs). */
+  async strip(): Promise<{ examples: number; strip: TestExample[] }> {
+    const test = this.inspector.test;
+    if (!test) throw new Error('the MNIST test digits are still loading');
+    this.stripReplica ??= new Replica(this.model);
+    return testStrip(this.stripReplica, test, this.examples);
   }
 
   stats(): Stats {

@@ -4,7 +4,7 @@
  * chunks and awaits `pause()` between them so the worker keeps answering (and training); an
  * aborted `signal` stops it between two chunks (the network changed: the report is moot).
  */
-import { type ImageDataset, Tensor, fillBatch, shapeSize } from 'convkit';
+import { type ImageDataset, Tensor, fillBatch, limitDataset, shapeSize } from 'convkit';
 import type { EvaluationReport, TestExample } from '../protocol.js';
 import type { Replica } from './replica.js';
 
@@ -48,6 +48,12 @@ export async function testReport(replica: Replica, test: ImageDataset, examples:
     signal?.throwIfAborted();
   }
   return { examples, accuracy: correct / test.count, count: test.count, confusion, strip, wrong };
+}
+
+/** The strip alone: the first test digits with their top-3 classes, one batch, cheap enough to refresh while training. */
+export async function testStrip(replica: Replica, test: ImageDataset, examples: number): Promise<{ examples: number; strip: TestExample[] }> {
+  const { strip } = await testReport(replica, limitDataset(test, STRIP), examples, async () => undefined);
+  return { examples, strip };
 }
 
 export function topClasses(probs: number[], k: number): { cls: number; p: number }[] {

@@ -17,7 +17,7 @@
  * Memory: a network whose build fails for lack of memory leaves the network before it in
  * place, on a fresh backend — a wasm heap that grew cannot shrink, so the old one is dropped.
  */
-import { type Backend, ConfigError, ConvkitError, type ImageDataset, Model, type ModelSpec, ShapeError, decodeModel, limitDataset } from 'convkit';
+import { type Backend, ConvkitError, type ImageDataset, Model, type ModelSpec, ResourceError, limitDataset } from 'convkit';
 import { validateNetwork } from '../network-def.js';
 import { presets } from '../presets.js';
 import {
@@ -25,6 +25,7 @@ import {
   defaultSettings,
 } from '../protocol.js';
 import { fetchMnist } from './mnist-data.js';
+import { readModelFile } from './model-file.js';
 import { NetworkRun, type RunState } from './network-run.js';
 import { openBackend } from './open-backend.js';
 import { WorkerPhase } from './phase.js';
@@ -185,6 +186,11 @@ async function handle(request: Request): Promise<Replies[Request['kind']]> {
       return using((r) => r.inspector.inspect(request.source));
     case 'evaluate':
       return evaluate();
+    case 'strip':
+      await digits;
+      // Like the layer views: while training it waits for its share of the time.
+      if (phase.training) return views.run(() => using((r) => r.strip()));
+      return using((r) => r.strip());
     case 'save':
       // After a failure, the latest host snapshot is what is left of the weights: that is saved.
       return using((r) => r.save(phase.failed));
@@ -272,7 +278,8 @@ async function build(spec: ModelSpec, make: (b: Backend) => Model, origin: () =>
   try {
     model = make(backend);
   } catch (error) {
-    if (!(error instanceof ShapeError || error instanceof ConfigError)) await renewBackend();
+    // A mistake in the definition or the file leaves the backend as it was; running out of memory does not.
+    if (!(error instanceof ConvkitError) || error instanceof ResourceError) await renewBackend();
     throw error;
   }
   return install(model, origin());
@@ -280,12 +287,8 @@ async function build(spec: ModelSpec, make: (b: Backend) => Model, origin: () =>
 
 function loadFile(bytes: Uint8Array, fileName: string, origin?: string): Promise<ModelInfo> {
   let spec: ModelSpec | undefined;
-  return build({ name: fileName } as ModelSpec, (b) => {
-    const { model } = decodeModel(bytes, fileName, b);
-    spec = model.spec;
-    validateNetwork(model.spec);
-    return model;
-  }, () => origin ?? `${spec?.name ?? fileName} from ${fileName}`);
+  return build({ name: fileName } as ModelSpec, (b) => readModelFile(bytes, fileName, b, (checked) => { spec = checked; }),
+    () => origin ?? `${spec?.name ?? fileName} from ${fileName}`);
 }
 
 async function loadPretrained(): Promise<ModelInfo> {
