@@ -34,8 +34,10 @@ async function writeAtomically(path, text) {
 
 // The kernel interface's one definition: each build's exports, and the record classes, must match it.
 const table = await tsImport('../src/backend/wasm-interface.ts', import.meta.url);
-const recordProblems = recordMismatches(await readFile(join(root, 'assembly/records.ts'), 'utf8'), table.kernelRecords,
-  { regionBytes: table.RECORD_REGION_BYTES, slotBytes: table.RECORD_SLOT_BYTES });
+const recordProblems = recordMismatches(await readFile(join(root, 'assembly/records.ts'), 'utf8'), table.kernelRecords, {
+  regionBytes: table.RECORD_REGION_BYTES,
+  slotBytes: table.RECORD_SLOT_BYTES,
+});
 if (recordProblems.length > 0) fail('assembly/records.ts and src/backend/wasm-interface.ts disagree', recordProblems);
 
 function fail(what, problems) {

@@ -23,24 +23,39 @@ const WORKS = {
   demo: { zoo: 'convnetjs-mnist', mnist: true, title: 'ConvNetJS demo net', full: [{ batch: 64 }, { batch: 512 }], quick: [{ batch: 16 }, { batch: 64 }] },
   lenet5: { zoo: 'lenet5', mnist: true, title: 'LeNet-5', full: [{ batch: 64 }, { batch: 512 }], quick: [{ batch: 16 }, { batch: 64 }] },
   alexnet: {
-    zoo: 'alexnet', mnist: false, title: 'AlexNet', full: [{ batch: 64, note: '227×227, 1 000 classes' }],
+    zoo: 'alexnet',
+    mnist: false,
+    title: 'AlexNet',
+    full: [{ batch: 64, note: '227×227, 1 000 classes' }],
     quick: [{ batch: 2, options: { inputShape: [3, 67, 67], width: 1 / 8, classes: 10 }, note: '67×67, width 1/8' }],
   },
   resnet18: {
-    zoo: 'resnet18', mnist: false, title: 'ResNet-18', full: [{ batch: 64, note: '224×224, 1 000 classes' }],
+    zoo: 'resnet18',
+    mnist: false,
+    title: 'ResNet-18',
+    full: [{ batch: 64, note: '224×224, 1 000 classes' }],
     quick: [{ batch: 2, options: { inputShape: [3, 32, 32], width: 1 / 8, classes: 10 }, note: '32×32, width 1/8' }],
   },
 };
 
 function parseArgs(argv) {
   const o = { works: Object.keys(WORKS), steps: 10, warmup: 2, backend: 'webgpu', json: false, quick: false, readback: 'later', kernels: 8 };
-  let stepsGiven = false, warmupGiven = false;
+  let stepsGiven = false,
+    warmupGiven = false;
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i], next = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
+    const a = argv[i],
+      next = () => {
+        if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+        return argv[++i];
+      };
     if (a === '--models') o.works = next().split(',');
-    else if (a === '--steps') { o.steps = Number(next()); stepsGiven = true; }
-    else if (a === '--warmup') { o.warmup = Number(next()); warmupGiven = true; }
-    else if (a === '--backend') o.backend = next();
+    else if (a === '--steps') {
+      o.steps = Number(next());
+      stepsGiven = true;
+    } else if (a === '--warmup') {
+      o.warmup = Number(next());
+      warmupGiven = true;
+    } else if (a === '--backend') o.backend = next();
     else if (a === '--readback') o.readback = next();
     else if (a === '--kernels') o.kernels = Number(next());
     else if (a === '--quick') o.quick = true;
@@ -53,7 +68,8 @@ function parseArgs(argv) {
     if (!warmupGiven) o.warmup = 1;
   }
   for (const m of o.works) if (!WORKS[m]) throw new Error(`unknown model ${m} (known: ${Object.keys(WORKS).join(', ')})`);
-  if (!(Number.isInteger(o.steps) && o.steps >= 1) || !(Number.isInteger(o.warmup) && o.warmup >= 0)) throw new Error('--steps ≥ 1 and --warmup ≥ 0 must be integers');
+  if (!(Number.isInteger(o.steps) && o.steps >= 1) || !(Number.isInteger(o.warmup) && o.warmup >= 0))
+    throw new Error('--steps ≥ 1 and --warmup ≥ 0 must be integers');
   if (o.readback !== 'later' && o.readback !== 'blocking') throw new Error('--readback is later or blocking');
   if (!(Number.isInteger(o.kernels) && o.kernels >= 0)) throw new Error('--kernels is a count ≥ 0');
   return o;
@@ -76,7 +92,11 @@ function makeStep(ck, model, batch, readback) {
   return () => {
     const out = loss.compute(model.forward(x, true), batch.labels);
     model.backward(out.grad);
-    if (be.sumsOfSquares) be.sumsOfSquares(params.map((p) => p.grad.data), squares);
+    if (be.sumsOfSquares)
+      be.sumsOfSquares(
+        params.map((p) => p.grad.data),
+        squares,
+      );
     else params.forEach((p, i) => be.sumOfSquares(p.grad.data, squares, i));
     optimizer.step(params, 0.01);
     return read([out.lossValue, out.probs.data, squares]).then(() => {
@@ -87,12 +107,20 @@ function makeStep(ck, model, batch, readback) {
 }
 
 function batchFor(ck, model, mnist, B) {
-  const [C, H, W] = model.inputShape, per = C * H * W;
+  const [C, H, W] = model.inputShape,
+    per = C * H * W;
   const x = new Float32Array(B * per);
   if (mnist) {
     const ds = ck.loadMnist('train');
     const labels = new Uint8Array(B);
-    ck.fillBatch(ds, Int32Array.from({ length: B }, (_, i) => i), 0, new ck.Tensor([B, C, H, W], x), labels, { crop: 'center' });
+    ck.fillBatch(
+      ds,
+      Int32Array.from({ length: B }, (_, i) => i),
+      0,
+      new ck.Tensor([B, C, H, W], x),
+      labels,
+      { crop: 'center' },
+    );
     return { B, x, labels, source: 'MNIST' };
   }
   const rng = new ck.Rng(7);
@@ -103,7 +131,8 @@ function batchFor(ck, model, mnist, B) {
 /** Runs `steps` steps with one read-back in flight (step k read while k + 1 is recorded); seconds per step. */
 async function pipelined(step, steps) {
   const t0 = performance.now();
-  let previous = null, lastLoss = NaN;
+  let previous = null,
+    lastLoss = NaN;
   for (let i = 0; i < steps; i++) {
     const current = step();
     if (previous) lastLoss = await previous;
@@ -155,18 +184,32 @@ async function benchModel(ck, be, o, name, say, emit) {
     }
     const s = summarize(rates);
     const title = `${w.title}${size.note ? ` (${size.note})` : ''}, training, batch ${batch.B} (${batch.source})`;
-    say(`${title}: ${s.median.toFixed(1)} img/s (${s.min.toFixed(1)}–${s.max.toFixed(1)}), ${(1000 * batch.B / s.median).toFixed(1)} ms/step, loss ${lastLoss.toFixed(3)}`);
+    say(
+      `${title}: ${s.median.toFixed(1)} img/s (${s.min.toFixed(1)}–${s.max.toFixed(1)}), ${((1000 * batch.B) / s.median).toFixed(1)} ms/step, loss ${lastLoss.toFixed(3)}`,
+    );
     if (counts) say(`  ${countLine(counts)}`);
     const kernels = await kernelTable(be, step, o.kernels);
     if (kernels) {
       const rows = Object.entries(kernels.kernels).slice(0, o.kernels);
       const total = Object.values(kernels.kernels).reduce((t, k) => t + k.ms, 0);
-      say(`  kernels of one profiled step (${kernels.source === 'timestamp' ? 'GPU timestamps' : 'wall time per submit, shared out'}; ${total.toFixed(2)} ms in all):`);
+      say(
+        `  kernels of one profiled step (${kernels.source === 'timestamp' ? 'GPU timestamps' : 'wall time per submit, shared out'}; ${total.toFixed(2)} ms in all):`,
+      );
       for (const [label, k] of rows) say(`    ${label.padEnd(34)} ${k.dispatches.toString().padStart(4)} × ${k.ms.toFixed(3).padStart(9)} ms`);
     }
     emit({
-      work: `train-${name}${o.quick ? '-quick' : ''}`, library: `convkit ${be.name}`, median: s.median, min: s.min, max: s.max, unit: 'img/s', runs: s.runs,
-      batch: batch.B, readback: o.readback, perStep: counts, kernels: kernels?.kernels, kernelTiming: kernels?.source,
+      work: `train-${name}${o.quick ? '-quick' : ''}`,
+      library: `convkit ${be.name}`,
+      median: s.median,
+      min: s.min,
+      max: s.max,
+      unit: 'img/s',
+      runs: s.runs,
+      batch: batch.B,
+      readback: o.readback,
+      perStep: counts,
+      kernels: kernels?.kernels,
+      kernelTiming: kernels?.source,
     });
   }
 }
@@ -174,11 +217,17 @@ async function benchModel(ck, be, o, name, say, emit) {
 async function benchGemm(ck, be, o, say, emit) {
   for (const n of o.quick ? WORKS.gemm.quick : WORKS.gemm.full) {
     const rng = new ck.Rng(3);
-    const a = be.alloc(n * n), b = be.alloc(n * n), c = be.alloc(n * n);
-    for (const t of [a, b]) { for (let i = 0; i < t.length; i++) t[i] = rng.uniform(-1, 1); be.upload(t); }
+    const a = be.alloc(n * n),
+      b = be.alloc(n * n),
+      c = be.alloc(n * n);
+    for (const t of [a, b]) {
+      for (let i = 0; i < t.length; i++) t[i] = rng.uniform(-1, 1);
+      be.upload(t);
+    }
     const run = async (reps) => {
       for (let r = 0; r < reps; r++) be.gemm(false, false, n, n, n, 1, a, b, 0, c);
-      if (be.finish) await be.finish(); else await be.download([c]);
+      if (be.finish) await be.finish();
+      else await be.download([c]);
     };
     await run(1);
     // Enough repetitions for about half a second, measured on one.
@@ -199,15 +248,29 @@ async function benchGemm(ck, be, o, say, emit) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  if (o.help) { console.log(String(await import('node:fs').then((fs) => fs.readFileSync(new URL(import.meta.url), 'utf8'))).split('\n').slice(2, 16).join('\n')); return; }
+  if (o.help) {
+    console.log(
+      String(await import('node:fs').then((fs) => fs.readFileSync(new URL(import.meta.url), 'utf8')))
+        .split('\n')
+        .slice(2, 16)
+        .join('\n'),
+    );
+    return;
+  }
   const ck = await loadConvkit();
   const say = (s) => (o.json ? process.stderr : process.stdout).write(`${s}\n`);
   const choice = await ck.selectBackend(o.backend);
   const be = choice.backend;
   const adapter = be.info ? ck.describeAdapter(be.info) : undefined;
-  const emit = (record) => { if (o.json) process.stdout.write(`${JSON.stringify({ ...record, adapter: adapter?.description, software: adapter?.software })}\n`); };
-  say(`backend: ${choice.reason}${adapter ? `; adapter: ${adapter.description}${adapter.software ? ' (software: a correctness smoke run, not a speed figure)' : ''}` : ''}`);
-  say(`method: ${o.warmup} warm-up step(s), then ${o.steps} timed step(s) per model with ${o.readback === 'later' ? 'one non-blocking read-back in flight' : 'a blocking read-back each'}; median (min–max) images/second${o.quick ? '; --quick sizes' : ''}`);
+  const emit = (record) => {
+    if (o.json) process.stdout.write(`${JSON.stringify({ ...record, adapter: adapter?.description, software: adapter?.software })}\n`);
+  };
+  say(
+    `backend: ${choice.reason}${adapter ? `; adapter: ${adapter.description}${adapter.software ? ' (software: a correctness smoke run, not a speed figure)' : ''}` : ''}`,
+  );
+  say(
+    `method: ${o.warmup} warm-up step(s), then ${o.steps} timed step(s) per model with ${o.readback === 'later' ? 'one non-blocking read-back in flight' : 'a blocking read-back each'}; median (min–max) images/second${o.quick ? '; --quick sizes' : ''}`,
+  );
   try {
     for (const name of o.works) {
       if (name === 'gemm') await benchGemm(ck, be, o, say, emit);

@@ -16,11 +16,18 @@ import { allWorks } from './lib/works.mjs';
 
 async function main(argv) {
   const opts = parseArgs(argv);
-  if (opts.help) { console.log(USAGE); return 0; }
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const ck = await loadConvkit();
   const works = allWorks(ck).filter((w) => selects(opts.only, w.id));
   if (opts.list) {
-    console.log(`works:\n${allWorks(ck).map((w) => `  ${w.id.padEnd(22)} ${w.title} (${w.unit})`).join('\n')}`);
+    console.log(
+      `works:\n${allWorks(ck)
+        .map((w) => `  ${w.id.padEnd(22)} ${w.title} (${w.unit})`)
+        .join('\n')}`,
+    );
     console.log(`library modules: ${MODULES.map((m) => m.prefix).join(', ')}`);
     return 0;
   }

@@ -7,5 +7,8 @@ setFlagsFromString('--experimental-wasm-relaxed-simd');
 const { main } = await import('../dist/cli/main.js');
 
 // Output piped into `head` and closed early is not an error.
-process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  else throw e;
+});
 process.exitCode = await main(process.argv);

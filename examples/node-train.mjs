@@ -20,16 +20,22 @@ const model = new Model(zoo.lenet5.build(), backend, 1);
 const trainSet = limitDataset(loadMnist('train'), Number(values['train-limit']));
 const testSet = loadMnist('test');
 await train(model, trainSet, {
-  epochs: Number(values.epochs), batchSize: 32, lr: 0.03, seed: 1,
+  epochs: Number(values.epochs),
+  batchSize: 32,
+  lr: 0.03,
+  seed: 1,
   optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
   schedule: { type: 'cosine' },
   testSet,
   onEvent: (e) => {
-    if (e.type === 'epoch') console.log(`epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)}, test accuracy ${(100 * e.testAccuracy).toFixed(2)} %, ${Math.round(e.imagesPerSecond)} images/s`);
+    if (e.type === 'epoch')
+      console.log(
+        `epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)}, test accuracy ${(100 * e.testAccuracy).toFixed(2)} %, ${Math.round(e.imagesPerSecond)} images/s`,
+      );
   },
 });
 const { accuracy, confusion } = await evaluate(model, testSet);
-const perDigit = confusion.map((row, digit) => `${digit}: ${(100 * row[digit] / row.reduce((s, v) => s + v, 0)).toFixed(1)} %`);
+const perDigit = confusion.map((row, digit) => `${digit}: ${((100 * row[digit]) / row.reduce((s, v) => s + v, 0)).toFixed(1)} %`);
 console.log(`test accuracy ${(100 * accuracy).toFixed(2)} % (${perDigit.join(', ')})`);
 saveModel(values.out, model, { trainImages: trainSet.count });
 console.log(`saved ${values.out}`);

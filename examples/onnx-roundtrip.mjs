@@ -10,7 +10,12 @@ const { values } = parseArgs({ options: { out: { type: 'string', default: 'lenet
 const backend = await createBackend('wasm');
 const model = new Model(zoo.lenet5.build(), backend, 1);
 await train(model, limitDataset(loadMnist('train'), 3000), {
-  epochs: 1, batchSize: 32, lr: 0.03, seed: 1, optimizer: { type: 'sgd', momentum: 0.9 }, schedule: { type: 'constant' },
+  epochs: 1,
+  batchSize: 32,
+  lr: 0.03,
+  seed: 1,
+  optimizer: { type: 'sgd', momentum: 0.9 },
+  schedule: { type: 'constant' },
 });
 
 const bytes = toOnnx(model);
@@ -20,10 +25,18 @@ console.log(`${values.out}: ${bytes.length} bytes, ${imported.parameterCount()} 
 
 const N = 100;
 const x = new Tensor([N, 1, 28, 28], backend.alloc(N * 28 * 28));
-fillBatch(limitDataset(loadMnist('test'), N), Array.from({ length: N }, (_, i) => i), 0, x, new Uint8Array(N), { crop: 'center' });
+fillBatch(
+  limitDataset(loadMnist('test'), N),
+  Array.from({ length: N }, (_, i) => i),
+  0,
+  x,
+  new Uint8Array(N),
+  { crop: 'center' },
+);
 const a = Float32Array.from((await model.predictAsync(x)).data);
 const b = Float32Array.from((await imported.predictAsync(x)).data);
-let maxDifference = 0, sameClass = 0;
+let maxDifference = 0,
+  sameClass = 0;
 for (let n = 0; n < N; n++) {
   const row = (p) => Array.from(p.subarray(n * 10, n * 10 + 10));
   const top = (r) => r.indexOf(Math.max(...r));

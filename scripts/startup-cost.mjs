@@ -33,6 +33,11 @@ for (let r = 0; r < runs; r++) {
   });
 }
 rmSync(out, { recursive: true, force: true });
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 console.log(`node ${process.version}, ${runs} runs each, interleaved; seconds: median (min–max)`);
-configs.forEach((c, i) => console.log(`${c.name.padEnd(52)} ${median(times[i]).toFixed(3)} (${Math.min(...times[i]).toFixed(3)}–${Math.max(...times[i]).toFixed(3)})`));
+configs.forEach((c, i) =>
+  console.log(`${c.name.padEnd(52)} ${median(times[i]).toFixed(3)} (${Math.min(...times[i]).toFixed(3)}–${Math.max(...times[i]).toFixed(3)})`),
+);

@@ -12,17 +12,59 @@ export type { KernelVariant } from './backend/wasm-kernels.js';
 export { RefBackend } from './backend/ref.js';
 export { WasmBackend, type WasmBackendOptions } from './backend/wasm.js';
 export type { WasmPaths } from './backend/wasm-files.js';
-export { createBackend, selectBackend, probeGpu, backendNames, type BackendChoice, type BackendName, type BackendOptions, type GpuProbe } from './backend/index.js';
+export {
+  createBackend,
+  selectBackend,
+  probeGpu,
+  backendNames,
+  type BackendChoice,
+  type BackendName,
+  type BackendOptions,
+  type GpuProbe,
+} from './backend/index.js';
 export { describeAdapter } from './backend/gpu-probe.js';
 export {
-  createLayer, layerTypes, Layer, type LayerSpec, type Param, type ReluRule, type RunContext, type StateTensor,
-  type Conv2dSpec, type Pool2dSpec, type DenseSpec, type ActivationSpec, type FlattenSpec, type DropoutSpec, type AddSpec,
-  type ConcatSpec, type BatchNormSpec, type LrnSpec, type AdaptiveAvgPoolSpec, type MulSpec, type LayerNormSpec,
-  type ChannelShuffleSpec, type ChannelSliceSpec,
+  createLayer,
+  layerTypes,
+  Layer,
+  type LayerSpec,
+  type Param,
+  type ReluRule,
+  type RunContext,
+  type StateTensor,
+  type Conv2dSpec,
+  type Pool2dSpec,
+  type DenseSpec,
+  type ActivationSpec,
+  type FlattenSpec,
+  type DropoutSpec,
+  type AddSpec,
+  type ConcatSpec,
+  type BatchNormSpec,
+  type LrnSpec,
+  type AdaptiveAvgPoolSpec,
+  type MulSpec,
+  type LayerNormSpec,
+  type ChannelShuffleSpec,
+  type ChannelSliceSpec,
 } from './layers/index.js';
 export { GraphBuilder } from './model/graph-builder.js';
 export { DEFAULT_MEMORY_LIMIT, checkMemory, formatBytes, parseByteSize, type MemoryEstimate, type MemoryOptions } from './model/memory.js';
-export { Model, sequential, estimateMemory, specShapes, INPUT, MAX_BUILD_VALUES, MAX_ACTIVATION, type ModelSpec, type ModelLimits, type BackwardOptions, type NodeSpec, type NamedParam, type SummaryRow } from './model/model.js';
+export {
+  Model,
+  sequential,
+  estimateMemory,
+  specShapes,
+  INPUT,
+  MAX_BUILD_VALUES,
+  MAX_ACTIVATION,
+  type ModelSpec,
+  type ModelLimits,
+  type BackwardOptions,
+  type NodeSpec,
+  type NamedParam,
+  type SummaryRow,
+} from './model/model.js';
 export { zoo, zooEntry, type ZooEntry, type ZooOptions } from './model/zoo.js';
 export { recipes, recipeFor, fineTuneRecipe, type TrainDefaults } from './train/recipes.js';
 export { receptiveFields, fieldBounds, throughWindow, type ReceptiveField, type AxisField } from './model/receptive-field.js';
@@ -33,8 +75,17 @@ export { findHead, withNewHead, nodesUntil, fineTuneOptions, IMAGENET_MEAN, IMAG
 export { RESIZED_CROP_DEFAULTS, resizedCropBox, type ResizedCropOptions, type CropBox } from './data/resized-crop.js';
 export { makeSchedule, type ScheduleConfig } from './train/schedule.js';
 export {
-  train, Trainer, DivergenceError, type TrainOptions, type TrainerOptions, type LiveSettings, type StepResult, type EpochRecord, type TrainEvent,
-  type TrainResult, type TrainState,
+  train,
+  Trainer,
+  DivergenceError,
+  type TrainOptions,
+  type TrainerOptions,
+  type LiveSettings,
+  type StepResult,
+  type EpochRecord,
+  type TrainEvent,
+  type TrainResult,
+  type TrainState,
 } from './train/trainer.js';
 export { evaluate, argmaxRow, type Evaluation, type EvaluateOptions } from './train/evaluate.js';
 export { parseIdx, encodeIdx, type IdxArray } from './data/idx.js';

@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const doc = readFileSync(join(root, 'docs/ARCHITECTURE.md'), 'utf8');
 
-interface Level { name: string; patterns: string[] }
+interface Level {
+  name: string;
+  patterns: string[];
+}
 
 /** The levels of the map, top first: a line starting at column 0 opens a level, paths follow. */
 function readLevels(text: string): Level[] {
@@ -31,7 +34,15 @@ function readLevels(text: string): Level[] {
 /** `src/backend/wasm*.ts`, `src/layers/*.ts`, `src/backend/webgpu/*.ts`, `src/node/` → a RegExp over paths. */
 function patternToRegExp(pattern: string): RegExp {
   const p = pattern.endsWith('/') ? `${pattern}**` : pattern;
-  const body = p.split('**').map((part) => part.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')).join('.*');
+  const body = p
+    .split('**')
+    .map((part) =>
+      part
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*'),
+    )
+    .join('.*');
   return new RegExp(`^${body}$`);
 }
 
@@ -43,7 +54,11 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-interface Import { specifier: string; line: number; dynamic: boolean }
+interface Import {
+  specifier: string;
+  line: number;
+  dynamic: boolean;
+}
 
 /** Static imports and re-exports (type-only ones too: they tie the levels as much) and literal dynamic imports. */
 function importsOf(file: string): Import[] {
@@ -85,14 +100,17 @@ const usesNode = (file: string) => nodeFiles.some((re) => re.test(file));
 describe('the architecture map (docs/ARCHITECTURE.md) against the code', () => {
   it('reads a map of at least the core levels from the document', () => {
     const names = levels.map((l) => l.name);
-    for (const name of ['tensor', 'data', 'backends', 'layers', 'models', 'training']) assert.ok(names.includes(name), `no level "${name}" in ${names.join(', ')}`);
+    for (const name of ['tensor', 'data', 'backends', 'layers', 'models', 'training'])
+      assert.ok(names.includes(name), `no level "${name}" in ${names.join(', ')}`);
   });
 
   it('places every source file on exactly one level', () => {
-    const unplaced = files.filter((f) => !levelOf.has(f)).map((f) => {
-      const n = new Set(levels.flatMap((l) => (l.patterns.some((p) => patternToRegExp(p).test(f)) ? [l.name] : [])));
-      return `${f} (${n.size ? `on ${[...n].join(' and ')}` : 'missing'})`;
-    });
+    const unplaced = files
+      .filter((f) => !levelOf.has(f))
+      .map((f) => {
+        const n = new Set(levels.flatMap((l) => (l.patterns.some((p) => patternToRegExp(p).test(f)) ? [l.name] : [])));
+        return `${f} (${n.size ? `on ${[...n].join(' and ')}` : 'missing'})`;
+      });
     assert.deepEqual(unplaced, []);
   });
 
@@ -107,7 +125,8 @@ describe('the architecture map (docs/ARCHITECTURE.md) against the code', () => {
       for (const imp of importsOf(file)) {
         if (!imp.specifier.startsWith('.')) continue;
         const target = resolveTs(file, imp.specifier);
-        const from = levelOf.get(file), to = levelOf.get(target);
+        const from = levelOf.get(file),
+          to = levelOf.get(target);
         if (from === undefined || to === undefined) continue; // reported by the placement test
         if (to > from) wrong.push(`${file}:${imp.line} (${levels[from].name}) imports ${relative(root, join(root, target))} (${levels[to].name}, below it)`);
       }
@@ -138,23 +157,40 @@ describe('the architecture map (docs/ARCHITECTURE.md) against the code', () => {
     assert.equal(map.default.default, source.default.replace(/^\.\/src\//, './dist/').replace(/\.ts$/, '.js'));
     for (const target of [source.node, source.default]) assert.ok(files.includes(target.slice(2)), `${target} exists`);
     const users = files.filter((f) => importsOf(f).some((i) => i.specifier === '#platform'));
-    assert.ok(users.length > 0 && users.every((f) => !usesNode(f) && (levelOf.get(f) ?? 99) <= levelOf.get(source.default.slice(2))!), `#platform is taken by backends: ${users.join(', ')}`);
+    assert.ok(
+      users.length > 0 && users.every((f) => !usesNode(f) && (levelOf.get(f) ?? 99) <= levelOf.get(source.default.slice(2))!),
+      `#platform is taken by backends: ${users.join(', ')}`,
+    );
   });
 
   it("has the playground (web/src) use the package's public API only: no import reaches into the repository's src/", () => {
     const web = sourceFiles('web/src');
     assert.ok(web.length > 10, 'the playground sources are found');
-    const deep = web.flatMap((file) => importsOf(file).filter((imp) => reachesIntoSrc(file, imp.specifier))
-      .map((imp) => `${file}:${imp.line} ${imp.dynamic ? 'loads' : 'imports'} ${imp.specifier} (import it from 'convkit')`));
+    const deep = web.flatMap((file) =>
+      importsOf(file)
+        .filter((imp) => reachesIntoSrc(file, imp.specifier))
+        .map((imp) => `${file}:${imp.line} ${imp.dynamic ? 'loads' : 'imports'} ${imp.specifier} (import it from 'convkit')`),
+    );
     assert.deepEqual(deep, []);
-    assert.ok(reachesIntoSrc('web/src/worker/x.ts', '../../../src/backend/wasm.js') && reachesIntoSrc('web/src/x.ts', '../../src/index.js')
-      && reachesIntoSrc('web/src/x.ts', 'convkit/src/index.ts') && !reachesIntoSrc('web/src/x.ts', 'convkit') && !reachesIntoSrc('web/src/x.ts', './worker/session.js'),
-    'the rule itself');
+    assert.ok(
+      reachesIntoSrc('web/src/worker/x.ts', '../../../src/backend/wasm.js') &&
+        reachesIntoSrc('web/src/x.ts', '../../src/index.js') &&
+        reachesIntoSrc('web/src/x.ts', 'convkit/src/index.ts') &&
+        !reachesIntoSrc('web/src/x.ts', 'convkit') &&
+        !reachesIntoSrc('web/src/x.ts', './worker/session.js'),
+      'the rule itself',
+    );
   });
 
   it('catches what it is meant to catch (the checks run on a made-up map)', () => {
     const made = readLevels('```\nhigh   src/a.ts\n   ↓\nlow    src/b/*.ts  what b does\n       src/c/\n```');
-    assert.deepEqual(made.map((l) => [l.name, l.patterns]), [['high', ['src/a.ts']], ['low', ['src/b/*.ts', 'src/c/']]]);
+    assert.deepEqual(
+      made.map((l) => [l.name, l.patterns]),
+      [
+        ['high', ['src/a.ts']],
+        ['low', ['src/b/*.ts', 'src/c/']],
+      ],
+    );
     assert.ok(patternToRegExp('src/c/').test('src/c/d/e.ts'));
     assert.ok(!patternToRegExp('src/b/*.ts').test('src/b/d/e.ts'));
     assert.ok(patternToRegExp('src/backend/wasm*.ts').test('src/backend/wasm-heap.ts'));

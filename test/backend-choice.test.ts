@@ -18,7 +18,15 @@ function convkit(args: string[], env: Record<string, string | undefined> = {}, c
   const merged = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
   const r = spawnSync(process.execPath, cli ? [bin, ...args] : args, { encoding: 'utf8', env: merged, timeout: 300_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, events: r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) };
+  return {
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    events: r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l)),
+  };
 }
 
 const noGpu = { VK_ICD_FILENAMES: '/nonexistent/icd.json' };
@@ -56,7 +64,24 @@ describe('backend choice', () => {
 
     it('--backend webgpu trains LeNet-5 to the same loss and accuracy as wasm', () => {
       const dir = mkdtempSync(join(tmpdir(), 'convkit-webgpu-'));
-      const args = ['train', '--json', '--train-limit', '640', '--test-limit', '300', '--epochs', '1', '--batch', '16', '--schedule', 'constant', '--optimizer', 'adam', '--lr', '0.002'];
+      const args = [
+        'train',
+        '--json',
+        '--train-limit',
+        '640',
+        '--test-limit',
+        '300',
+        '--epochs',
+        '1',
+        '--batch',
+        '16',
+        '--schedule',
+        'constant',
+        '--optimizer',
+        'adam',
+        '--lr',
+        '0.002',
+      ];
       const gpu = convkit([...args, '--backend', 'webgpu', '--out', join(dir, 'gpu.convkit')], software);
       assert.equal(gpu.status, 0, gpu.stderr);
       const cpu = convkit([...args, '--backend', 'wasm', '--out', join(dir, 'cpu.convkit')]);
@@ -75,9 +100,32 @@ describe('backend choice', () => {
     it('a lost GPU stops the run with the way to continue on the CPU from the last checkpoint', () => {
       const dir = mkdtempSync(join(tmpdir(), 'convkit-gpu-loss-'));
       const ck = join(dir, 'ck');
-      const lost = convkit(['--import', new URL('./inject-gpu-loss.mjs', import.meta.url).pathname, bin, 'train', '--backend', 'webgpu',
-        '--train-limit', '640', '--test-limit', '100', '--batch', '16', '--epochs', '2', '--checkpoint-dir', ck, '--checkpoint-every', '5',
-        '--out', join(dir, 'm.convkit')], { ...software, CONVKIT_LOSE_GPU_AFTER: '40' }, false);
+      const lost = convkit(
+        [
+          '--import',
+          new URL('./inject-gpu-loss.mjs', import.meta.url).pathname,
+          bin,
+          'train',
+          '--backend',
+          'webgpu',
+          '--train-limit',
+          '640',
+          '--test-limit',
+          '100',
+          '--batch',
+          '16',
+          '--epochs',
+          '2',
+          '--checkpoint-dir',
+          ck,
+          '--checkpoint-every',
+          '5',
+          '--out',
+          join(dir, 'm.convkit'),
+        ],
+        { ...software, CONVKIT_LOSE_GPU_AFTER: '40' },
+        false,
+      );
       assert.equal(lost.status, 1, lost.stderr);
       assert.match(lost.stderr, /GPU device was lost/);
       const out = join(dir, 'm.convkit');

@@ -9,9 +9,16 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('npm run bench (smoke)', () => {
   it('measures one small work on convkit ref and prints well-formed JSON lines', () => {
-    const out = execFileSync(process.execPath, ['bench/run.mjs', '--quick', '--json', '--only', 'sgemm-256', '--libs', 'convkit-ref'],
-      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+    const out = execFileSync(process.execPath, ['bench/run.mjs', '--quick', '--json', '--only', 'sgemm-256', '--libs', 'convkit-ref'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    });
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 1);
     const [m] = lines;
     assert.equal(m.work, 'sgemm-256');

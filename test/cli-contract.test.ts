@@ -25,11 +25,20 @@ function describeCommand(c: Command) {
     name: c.name(),
     description: c.description(),
     arguments: c.registeredArguments.map((a) => ({
-      name: a.name(), required: a.required, variadic: a.variadic, description: a.description, defaultValue: a.defaultValue,
+      name: a.name(),
+      required: a.required,
+      variadic: a.variadic,
+      description: a.description,
+      defaultValue: a.defaultValue,
     })),
     options: c.options.map((o) => ({
-      flags: o.flags, description: o.description, defaultValue: o.defaultValue, choices: o.argChoices,
-      mandatory: o.mandatory, negate: o.negate, conflicts: (o as typeof o & { conflictsWith?: string[] }).conflictsWith, // set by commander, missing from its types
+      flags: o.flags,
+      description: o.description,
+      defaultValue: o.defaultValue,
+      choices: o.argChoices,
+      mandatory: o.mandatory,
+      negate: o.negate,
+      conflicts: (o as typeof o & { conflictsWith?: string[] }).conflictsWith, // set by commander, missing from its types
       accepts: o.parseArg ? Object.fromEntries(probes.map((v) => [v, parsed(o.parseArg!, v)])) : undefined,
     })),
   };
@@ -48,7 +57,11 @@ test('every command keeps its flags, defaults, choices and help texts', () => {
     writeFileSync(snapshot, JSON.stringify(now, null, 1) + '\n');
   }
   const expected = JSON.parse(readFileSync(snapshot, 'utf8'));
-  assert.deepEqual(now.commands.map((c: { name: string }) => c.name), expected.commands.map((c: { name: string }) => c.name), 'command list');
+  assert.deepEqual(
+    now.commands.map((c: { name: string }) => c.name),
+    expected.commands.map((c: { name: string }) => c.name),
+    'command list',
+  );
   for (const [i, c] of expected.commands.entries()) assert.deepEqual(now.commands[i], c, `convkit ${c.name}`);
   assert.deepEqual(now, expected);
 });

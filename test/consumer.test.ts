@@ -25,7 +25,8 @@ let consumer: Consumer;
 /** Every .js file under `dir`, recursively. */
 function jsFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && /\.m?js$/.test(e.name)).map((e) => join(e.parentPath, e.name));
+    .filter((e) => e.isFile() && /\.m?js$/.test(e.name))
+    .map((e) => join(e.parentPath, e.name));
 }
 
 function assertNoNodeBuiltins(outDir: string): void {
@@ -53,15 +54,33 @@ async function assertTrainsInBrowser(outDir: string, log: (line: string) => void
 }
 
 describe('convkit installed from the packed tarball', { concurrency: false }, () => {
-  before(() => { consumer = packAndInstall(); });
-  after(() => { if (consumer) rmSync(dirname(consumer.dir), { recursive: true, force: true }); });
+  before(() => {
+    consumer = packAndInstall();
+  });
+  after(() => {
+    if (consumer) rmSync(dirname(consumer.dir), { recursive: true, force: true });
+  });
 
   test('the tarball holds the builds and types and no sources, tests or tarball-local paths', () => {
     const files = consumer.files;
-    for (const f of ['package.json', 'README.md', 'bin/convkit.js', 'dist/index.js', 'dist/index.d.ts', 'dist/node/index.d.ts',
-      'dist/node/platform.d.ts', 'dist/backend/platform-browser.d.ts', 'dist-wasm/kernels-simd.js', 'dist-wasm/kernels-simd.d.ts',
-      'dist-wasm/kernels-relaxed.wasm']) assert.ok(files.includes(f), `${f} missing from the tarball`);
-    assert.deepEqual(files.filter((f) => /^(src|test|web|assembly|bench|scripts)\//.test(f)), []);
+    for (const f of [
+      'package.json',
+      'README.md',
+      'bin/convkit.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/node/index.d.ts',
+      'dist/node/platform.d.ts',
+      'dist/backend/platform-browser.d.ts',
+      'dist-wasm/kernels-simd.js',
+      'dist-wasm/kernels-simd.d.ts',
+      'dist-wasm/kernels-relaxed.wasm',
+    ])
+      assert.ok(files.includes(f), `${f} missing from the tarball`);
+    assert.deepEqual(
+      files.filter((f) => /^(src|test|web|assembly|bench|scripts)\//.test(f)),
+      [],
+    );
   });
 
   test('a Node ESM program trains LeNet-5 on MNIST, saves and reloads it', (t) => {
@@ -112,8 +131,15 @@ describe('convkit installed from the packed tarball', { concurrency: false }, ()
     cpSync(browserApp, app, { recursive: true });
     const outDir = join(app, 'dist');
     await esbuild({
-      absWorkingDir: app, entryPoints: ['main.js', 'worker.js'], outdir: outDir, bundle: true, splitting: true,
-      format: 'esm', platform: 'browser', minify: true, logLevel: 'error',
+      absWorkingDir: app,
+      entryPoints: ['main.js', 'worker.js'],
+      outdir: outDir,
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'browser',
+      minify: true,
+      logLevel: 'error',
     });
     cpSync(join(app, 'index.html'), join(outDir, 'index.html'));
     assertNoNodeBuiltins(outDir);

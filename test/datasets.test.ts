@@ -19,15 +19,22 @@ function makeFolder(perClass: number): string {
   classes.forEach((name, k) => {
     mkdirSync(join(root, name));
     for (let i = 0; i < perClass; i++) {
-      const w = 30 + rng.int(20), h = 30 + rng.int(20);
+      const w = 30 + rng.int(20),
+        h = 30 + rng.int(20);
       const px = new Uint8Array(w * h * 3);
-      const cx = w / 2 + rng.uniform(-3, 3), cy = h / 2 + rng.uniform(-3, 3), r = 6 + rng.uniform(0, 4);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-        const inside = k === 0 ? (x - cx) ** 2 + (y - cy) ** 2 < r * r : k === 1 ? Math.abs(x - cx) < r && Math.abs(y - cy) < r : Math.abs(x - cx) < r / 3;
-        const noise = rng.int(40);
-        const colour = inside ? [k === 0 ? 220 : 30, k === 1 ? 220 : 30, k === 2 ? 220 : 30] : [noise, noise, noise];
-        px.set(colour.map((v) => Math.min(255, v + (inside ? noise : 0))), (y * w + x) * 3);
-      }
+      const cx = w / 2 + rng.uniform(-3, 3),
+        cy = h / 2 + rng.uniform(-3, 3),
+        r = 6 + rng.uniform(0, 4);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          const inside = k === 0 ? (x - cx) ** 2 + (y - cy) ** 2 < r * r : k === 1 ? Math.abs(x - cx) < r && Math.abs(y - cy) < r : Math.abs(x - cx) < r / 3;
+          const noise = rng.int(40);
+          const colour = inside ? [k === 0 ? 220 : 30, k === 1 ? 220 : 30, k === 2 ? 220 : 30] : [noise, noise, noise];
+          px.set(
+            colour.map((v) => Math.min(255, v + (inside ? noise : 0))),
+            (y * w + x) * 3,
+          );
+        }
       writeFileSync(join(root, name, `${String(i).padStart(3, '0')}.png`), encodePng({ width: w, height: h, channels: 3, pixels: px }));
     }
   });
@@ -83,8 +90,30 @@ describe('image folder datasets', () => {
   it('convkit train --dataset folder:PATH learns the shapes and reports top-1/top-5', () => {
     const bin = join(process.cwd(), 'bin/convkit.js');
     const out = join(root, 'm.convkit');
-    const r = spawnSync(process.execPath, [bin, 'train', '--model', 'lenet5', '--dataset', `folder:${root}`, '--input-size', '28', '--epochs', '12',
-      '--batch', '8', '--lr', '0.01', '--flip', '--out', out, '--json'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'train',
+        '--model',
+        'lenet5',
+        '--dataset',
+        `folder:${root}`,
+        '--input-size',
+        '28',
+        '--epochs',
+        '12',
+        '--batch',
+        '8',
+        '--lr',
+        '0.01',
+        '--flip',
+        '--out',
+        out,
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     assert.ok(result.testAccuracy >= 0.8, `test accuracy ${result.testAccuracy}`);
@@ -101,7 +130,10 @@ describe('image folder datasets', () => {
     assert.throws(() => loadImageFolder(join(empty, 'missing'), 'train', { size: 16, channels: 3 }), /missing: no such directory/);
     const broken = makeFolder(2);
     writeFileSync(join(broken, 'disc', 'zzz.png'), 'not a png at all');
-    assert.throws(() => loadImageFolder(broken, 'train', { size: 16, channels: 3 }), (e: Error) => e.message.includes(join(broken, 'disc', 'zzz.png')));
+    assert.throws(
+      () => loadImageFolder(broken, 'train', { size: 16, channels: 3 }),
+      (e: Error) => e.message.includes(join(broken, 'disc', 'zzz.png')),
+    );
     mkdirSync(join(broken, 'empty-class'));
     assert.throws(() => loadImageFolder(broken, 'train', { size: 16, channels: 3 }), /empty-class has no PNG or JPEG images/);
   });

@@ -22,10 +22,25 @@ let built: Promise<void> | undefined;
 const buildOnce = () => (built ??= buildPlayground());
 
 interface Stats {
-  builds: number; renders: number; colourUpdates: number; buildMs: number; lines: number;
-  geometries: number; textures: number; meshes: number; instances: number; sceneObjects: number;
+  builds: number;
+  renders: number;
+  colourUpdates: number;
+  buildMs: number;
+  lines: number;
+  geometries: number;
+  textures: number;
+  meshes: number;
+  instances: number;
+  sceneObjects: number;
 }
-interface SlabInfo { kind: string; nodes: string[]; channels: number; height: number; width: number; units: number }
+interface SlabInfo {
+  kind: string;
+  nodes: string[];
+  channels: number;
+  height: number;
+  width: number;
+  units: number;
+}
 
 /** The same LeNet-5 the page loads, for the library's receptive fields. */
 const lenetFields = receptiveFields(new Model(zoo.lenet5.build(), new RefBackend()));
@@ -58,7 +73,10 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
   const consoleErrors: string[] = [];
 
   const hook = <T>(fn: string, ...args: unknown[]): Promise<T> =>
-    page.evaluate(([f, a]) => (window as unknown as { convkitNetwork3d: Record<string, (...x: unknown[]) => unknown> }).convkitNetwork3d[f as string](...(a as unknown[])), [fn, args] as const) as Promise<T>;
+    page.evaluate(
+      ([f, a]) => (window as unknown as { convkitNetwork3d: Record<string, (...x: unknown[]) => unknown> }).convkitNetwork3d[f as string](...(a as unknown[])),
+      [fn, args] as const,
+    ) as Promise<T>;
   const stats = () => hook<Stats>('stats');
   const canvas = () => page.locator('#network3d canvas');
   /** Waits until the view has rendered everything asked of it. */
@@ -77,10 +95,13 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
   const hoverUnit = async (slab: number, unit: number) => {
     const at = await hook<{ x: number; y: number }>('project', slab, unit);
     await page.mouse.move(at.x, at.y);
-    await page.waitForFunction(([s, u]) => {
-      const h = (window as unknown as { convkitNetwork3d: { hovered(): { slab: number; unit: number } | null } }).convkitNetwork3d.hovered();
-      return h?.slab === s && h.unit === u;
-    }, [slab, unit]);
+    await page.waitForFunction(
+      ([s, u]) => {
+        const h = (window as unknown as { convkitNetwork3d: { hovered(): { slab: number; unit: number } | null } }).convkitNetwork3d.hovered();
+        return h?.slab === s && h.unit === u;
+      },
+      [slab, unit],
+    );
   };
 
   before(async () => {
@@ -89,7 +110,9 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
     served = await servePlayground();
     browser = await launchChromium();
     page = await browser.context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     await page.goto(served.url);
     await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000, state: 'attached' });
@@ -104,16 +127,24 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
 
   test('renders the drawing; a new drawing recolours the same meshes in place, and nothing renders while idle', async (t) => {
     assert.equal(await page.isVisible('#network3d .network3d-empty'), true, 'before a drawing, the view says to draw');
-    await stroke([[0.52, 0.15], [0.49, 0.85]]); // a "1"
+    await stroke([
+      [0.52, 0.15],
+      [0.49, 0.85],
+    ]); // a "1"
     await page.waitForSelector('#draw-probs[data-prediction]');
     await page.waitForFunction(() => (window as unknown as { convkitNetwork3d: { stats(): Stats } }).convkitNetwork3d.stats().builds >= 1);
     await settled();
     await page.locator('#network3d-card').scrollIntoViewIfNeeded();
     await settled();
     const first = await stats();
-    t.diagnostic(`LeNet-5 scene: ${first.meshes} instanced meshes, ${first.instances} cells, built in ${first.buildMs.toFixed(0)} ms; ${first.geometries} geometries`);
+    t.diagnostic(
+      `LeNet-5 scene: ${first.meshes} instanced meshes, ${first.instances} cells, built in ${first.buildMs.toFixed(0)} ms; ${first.geometries} geometries`,
+    );
     const slabs = await hook<SlabInfo[]>('slabs');
-    assert.deepEqual(slabs.map((s) => s.nodes.join('+')), ['input', 'conv1+relu1', 'pool1', 'conv2+relu2', 'pool2+flatten1', 'fc1+relu3', 'fc2+relu4', 'fc3']);
+    assert.deepEqual(
+      slabs.map((s) => s.nodes.join('+')),
+      ['input', 'conv1+relu1', 'pool1', 'conv2+relu2', 'pool2+flatten1', 'fc1+relu3', 'fc2+relu4', 'fc3'],
+    );
     // Bounded work: one mesh per slab, all sharing one box geometry (plus the lines and the marker).
     assert.equal(first.meshes, 8);
     assert.equal(first.instances, 784 + 4704 + 1176 + 1600 + 400 + 120 + 84 + 10);
@@ -121,7 +152,7 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
     assert.equal(await page.isVisible('#network3d .network3d-empty'), false);
     assert.equal(await page.locator('#network3d .network3d-label').count(), 8, 'every slab is labelled');
     assert.equal(await page.locator('#network3d .network3d-class').count(), 10, 'every class is labelled');
-    assert.match(await page.locator('#network3d .network3d-class.top').textContent() ?? '', /^1: \d/);
+    assert.match((await page.locator('#network3d .network3d-class.top').textContent()) ?? '', /^1: \d/);
     const shotOne = await canvas().screenshot({ path: join(OUT, 'one.png') });
     const one = pixelSummary(shotOne);
     assert.ok(one.drawn > one.total * 0.05, `${one.drawn} of ${one.total} pixels drawn`);
@@ -133,8 +164,14 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
     assert.equal((await stats()).renders, idle, 'nothing renders while nothing changes');
 
     const conv1Before = await hook<number[]>('colours', 1);
-    await stroke([[0.22, 0.17], [0.53, 0.15]]); // a bar on top: now a "7"
-    await page.waitForFunction((n) => (window as unknown as { convkitNetwork3d: { stats(): Stats } }).convkitNetwork3d.stats().colourUpdates > n, first.colourUpdates);
+    await stroke([
+      [0.22, 0.17],
+      [0.53, 0.15],
+    ]); // a bar on top: now a "7"
+    await page.waitForFunction(
+      (n) => (window as unknown as { convkitNetwork3d: { stats(): Stats } }).convkitNetwork3d.stats().colourUpdates > n,
+      first.colourUpdates,
+    );
     await settled();
     const second = await stats();
     assert.equal(second.builds, 1, 'the scene is not rebuilt for a new drawing');
@@ -149,12 +186,21 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
   });
 
   test('hovering a unit marks its receptive field in the input: fieldBounds of that unit', async (t) => {
-    const conv2 = await slabIndex('conv2'), pool1 = await slabIndex('pool1'), conv1 = await slabIndex('conv1');
+    const conv2 = await slabIndex('conv2'),
+      pool1 = await slabIndex('pool1'),
+      conv1 = await slabIndex('conv1');
     // Inside the image, and at the border where the field reaches into padding.
-    for (const [slab, node, channel, row, col, H, W] of [[conv2, 'conv2', 3, 2, 7, 10, 10], [pool1, 'pool1', 2, 0, 0, 14, 14], [conv2, 'conv2', 15, 9, 9, 10, 10]] as const) {
+    for (const [slab, node, channel, row, col, H, W] of [
+      [conv2, 'conv2', 3, 2, 7, 10, 10],
+      [pool1, 'pool1', 2, 0, 0, 14, 14],
+      [conv2, 'conv2', 15, 9, 9, 10, 10],
+    ] as const) {
       await hoverUnit(slab, (channel * H + row) * W + col);
       assert.deepEqual(await hook<number[]>('highlighted', 0), inputCells(node, row, col), `${node} map ${channel} (${row}, ${col})`);
-      assert.match(await page.textContent('#network3d .network3d-info') ?? '', new RegExp(`^${node}.*map ${channel}, row ${row}, column ${col}.*Receptive field: input rows`));
+      assert.match(
+        (await page.textContent('#network3d .network3d-info')) ?? '',
+        new RegExp(`^${node}.*map ${channel}, row ${row}, column ${col}.*Receptive field: input rows`),
+      );
     }
     // Through pooling a unit reads only its own map: pool1's (0, 0) in map 2 is conv1's 2×2 window there.
     await hoverUnit(pool1, (2 * 14 + 0) * 14 + 0);
@@ -171,7 +217,7 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
     await hoverUnit(fc1, 5);
     assert.equal((await hook<number[]>('highlighted', 0)).length, 784);
     assert.equal((await stats()).lines, 400);
-    t.diagnostic(await page.textContent('#network3d .network3d-info') ?? '');
+    t.diagnostic((await page.textContent('#network3d .network3d-info')) ?? '');
     await page.mouse.move(2, 2);
     await page.waitForFunction(() => (window as unknown as { convkitNetwork3d: { hovered(): unknown } }).convkitNetwork3d.hovered() === null);
   });
@@ -188,9 +234,12 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
     await settled();
     const after = await stats();
     const slabs = await hook<SlabInfo[]>('slabs');
-    assert.deepEqual(slabs.map((s) => s.nodes.join('+')), ['input', 'conv1+relu1', 'pool1', 'conv2+relu2', 'pool2+flatten1', 'fc1']);
+    assert.deepEqual(
+      slabs.map((s) => s.nodes.join('+')),
+      ['input', 'conv1+relu1', 'pool1', 'conv2+relu2', 'pool2+flatten1', 'fc1'],
+    );
     assert.deepEqual([slabs[0].height, slabs[0].width], [24, 24], 'the 24×24 crop');
-    assert.equal(after.geometries, before.geometries, 'the old slabs\' geometry is not left behind');
+    assert.equal(after.geometries, before.geometries, "the old slabs' geometry is not left behind");
     assert.equal(after.sceneObjects, before.sceneObjects - 2, 'two slabs fewer, nothing else added');
     // pool2 (3×3, stride 3) unit (1, 1) of map 5: its field in the 24×24 input, from this network's fields.
     const fields = receptiveFields(new Model(zoo['convnetjs-mnist'].build(), new RefBackend()));
@@ -199,7 +248,8 @@ describe('the 3-D network view in headless Chromium', { skip, timeout: 180_000 }
     await hoverUnit(4, (5 * 4 + 1) * 4 + 1);
     const b = fieldBounds(fields.get('pool2')!, 1, 1);
     const expected: number[] = [];
-    for (let r = Math.max(0, b.top); r <= Math.min(23, b.bottom); r++) for (let c = Math.max(0, b.left); c <= Math.min(23, b.right); c++) expected.push(r * 24 + c);
+    for (let r = Math.max(0, b.top); r <= Math.min(23, b.bottom); r++)
+      for (let c = Math.max(0, b.left); c <= Math.min(23, b.right); c++) expected.push(r * 24 + c);
     assert.deepEqual(await hook<number[]>('highlighted', 0), expected);
     await page.mouse.move(2, 2);
   });
@@ -217,21 +267,35 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
   const consoleErrors: string[] = [];
 
   const hook = <T>(fn: string, ...args: unknown[]): Promise<T> =>
-    page.evaluate(([f, a]) => (window as unknown as { convkitNetwork3d: Record<string, (...x: unknown[]) => unknown> }).convkitNetwork3d[f as string](...(a as unknown[])), [fn, args] as const) as Promise<T>;
+    page.evaluate(
+      ([f, a]) => (window as unknown as { convkitNetwork3d: Record<string, (...x: unknown[]) => unknown> }).convkitNetwork3d[f as string](...(a as unknown[])),
+      [fn, args] as const,
+    ) as Promise<T>;
   const canvas = () => page.locator('#network3d canvas');
-  const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd' | 'touchCancel', points: [number, number][]) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+  const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd' | 'touchCancel', points: [number, number][]) =>
+    cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
   /** Fingers from `from` to `to` in steps, as the browser's input pipeline sees real touches (touch-action applies). */
   const gesture = async (from: [number, number][], to: [number, number][]) => {
     await touch('touchStart', from);
-    for (let i = 1; i <= 10; i++) await touch('touchMove', from.map(([x, y], k) => [x + (to[k][0] - x) * i / 10, y + (to[k][1] - y) * i / 10]));
+    for (let i = 1; i <= 10; i++)
+      await touch(
+        'touchMove',
+        from.map(([x, y], k) => [x + ((to[k][0] - x) * i) / 10, y + ((to[k][1] - y) * i) / 10]),
+      );
     await touch('touchEnd', []);
     await settledScroll();
   };
   /** Waits until the page stops moving (a fling goes on after the finger lifts). */
-  const settledScroll = () => page.waitForFunction(() => new Promise<boolean>((resolve) => {
-    const y = visualViewport!.pageTop;
-    setTimeout(() => resolve(visualViewport!.pageTop === y), 250);
-  }), undefined, { polling: 50 });
+  const settledScroll = () =>
+    page.waitForFunction(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const y = visualViewport!.pageTop;
+          setTimeout(() => resolve(visualViewport!.pageTop === y), 250);
+        }),
+      undefined,
+      { polling: 50 },
+    );
   /** Where the screen shows the page: scrolling, or panning the visual viewport within a wider layout. */
   const scrollY = () => page.evaluate(() => `${visualViewport!.pageLeft}, ${visualViewport!.pageTop}`);
   const camera = () => hook<{ distance: number; position: number[] }>('camera');
@@ -247,7 +311,9 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
     served = await servePlayground();
     browser = await launchChromium({ phone: true });
     page = await browser.context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     cdp = await browser.context.newCDPSession(page);
     await page.goto(served.url);
@@ -270,7 +336,10 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
     const box = (await canvas().boundingBox())!;
     assert.ok(box.x >= 0 && box.x + box.width <= 390, `canvas spans ${box.x}…${box.x + box.width}`);
     assert.ok(box.height >= 300 && box.height <= 844, `canvas height ${box.height}`);
-    const card = await page.evaluate(() => { const c = document.getElementById('network3d-card')!; return { scroll: c.scrollWidth, client: c.clientWidth, right: c.getBoundingClientRect().right }; });
+    const card = await page.evaluate(() => {
+      const c = document.getElementById('network3d-card')!;
+      return { scroll: c.scrollWidth, client: c.clientWidth, right: c.getBoundingClientRect().right };
+    });
     assert.ok(card.scroll <= card.client, `card content ${card.scroll} px wide in ${card.client}`);
     assert.ok(card.right <= 390, `card ends at ${card.right}`);
     await page.screenshot({ path: join(OUT, 'phone.png') });
@@ -286,9 +355,13 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
     assert.ok(at.x > 0 && at.x < 390 && at.y > 0 && at.y < 844, `unit on screen at ${at.x}, ${at.y}`);
     await touch('touchStart', [[at.x, at.y]]);
     await touch('touchEnd', []);
-    await page.waitForFunction((s) => (window as unknown as { convkitNetwork3d: { hovered(): { slab: number } | null } }).convkitNetwork3d.hovered()?.slab === s, conv2);
-    const { unit } = (await hook<{ slab: number; unit: number }>('hovered'));
-    const row = Math.floor(unit / 10) % 10, col = unit % 10;
+    await page.waitForFunction(
+      (s) => (window as unknown as { convkitNetwork3d: { hovered(): { slab: number } | null } }).convkitNetwork3d.hovered()?.slab === s,
+      conv2,
+    );
+    const { unit } = await hook<{ slab: number; unit: number }>('hovered');
+    const row = Math.floor(unit / 10) % 10,
+      col = unit % 10;
     assert.deepEqual(await hook<number[]>('highlighted', 0), inputCells('conv2', row, col));
     await page.screenshot({ path: join(OUT, 'phone-tap.png') });
   });
@@ -296,7 +369,8 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
   test('a one-finger drag orbits and a pinch zooms; neither scrolls the page, which the same drag on text does', async () => {
     await showView();
     const box = (await canvas().boundingBox())!;
-    const cx = box.x + box.width / 2, cy = box.y + box.height / 2;
+    const cx = box.x + box.width / 2,
+      cy = box.y + box.height / 2;
     assert.ok(box.y >= 0 && box.y + box.height <= 844, `canvas on screen: ${box.y}…${box.y + box.height}`);
     const y0 = await scrollY();
     const camera0 = await camera();
@@ -304,7 +378,16 @@ describe('the 3-D network view on a phone (390×844, touch) in headless Chromium
     const camera1 = await camera();
     assert.notDeepEqual(camera1.position, camera0.position, 'the drag orbited the camera');
     assert.equal(await scrollY(), y0, 'the drag did not scroll the page');
-    await gesture([[cx - 30, cy], [cx + 30, cy]], [[cx - 120, cy], [cx + 120, cy]]);
+    await gesture(
+      [
+        [cx - 30, cy],
+        [cx + 30, cy],
+      ],
+      [
+        [cx - 120, cy],
+        [cx + 120, cy],
+      ],
+    );
     const camera2 = await camera();
     assert.ok(camera2.distance < camera1.distance * 0.9, `pinching out zoomed in: ${camera1.distance} → ${camera2.distance}`);
     assert.equal(await scrollY(), y0, 'the pinch did not scroll the page');

@@ -32,12 +32,18 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
   let page: Page;
   const consoleErrors: string[] = [];
 
-  const stat = async (name: string): Promise<number> => Number(await page.getAttribute(`[data-stat="${name}"]`, 'data-value') || NaN);
+  const stat = async (name: string): Promise<number> => Number((await page.getAttribute(`[data-stat="${name}"]`, 'data-value')) || NaN);
   const shot = (name: string) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
   const tab = (name: string) => page.click(`[data-tab="${name}"]`);
   const section = (id: string, name: string) => page.locator(`#${id}`).screenshot({ path: join(OUT, `${name}.png`) });
   /** Waits until the start button shows that the worker is (not) training. */
-  const waitRunning = (running: boolean) => page.waitForFunction((r) => document.getElementById('start')!.textContent === (r ? 'Pause' : 'Resume training') || (!r && document.getElementById('start')!.textContent === 'Start training'), running);
+  const waitRunning = (running: boolean) =>
+    page.waitForFunction(
+      (r) =>
+        document.getElementById('start')!.textContent === (r ? 'Pause' : 'Resume training') ||
+        (!r && document.getElementById('start')!.textContent === 'Start training'),
+      running,
+    );
 
   before(async () => {
     mkdirSync(OUT, { recursive: true });
@@ -45,7 +51,9 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     served = await servePlayground();
     browser = await launchChromium();
     page = await browser.context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     await page.goto(served.url);
   });
@@ -63,9 +71,11 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     assert.ok(backend === 'wasm' || backend === 'ref', `backend shown: ${backend}`);
     // The default is auto, and the page says why it chose (no WebGPU in this browser: wasm).
     assert.equal(await page.inputValue('#backend-select'), 'auto');
-    if (backend === 'wasm') assert.match(await page.textContent('#backend-note') ?? '', /^wasm \(auto: .+\), .*SIMD/);
+    if (backend === 'wasm') assert.match((await page.textContent('#backend-note')) ?? '', /^wasm \(auto: .+\), .*SIMD/);
     // The digits arrive in parts, possibly after the pretrained network.
-    await page.waitForFunction(() => /60,000 training and 10,000 test digits/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => /60,000 training and 10,000 test digits/.test(document.getElementById('status')!.textContent ?? ''), undefined, {
+      timeout: 60_000,
+    });
     // The shipped model is evaluated on the whole test set at once.
     await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
     const accuracy = Number(await page.getAttribute('#pred-summary', 'data-accuracy'));
@@ -79,7 +89,7 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     const box = (await page.locator('#draw-canvas').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.15);
     await page.mouse.down();
-    for (let i = 1; i <= 12; i++) await page.mouse.move(box.x + box.width * (0.52 - 0.03 * i / 12), box.y + box.height * (0.15 + 0.7 * i / 12));
+    for (let i = 1; i <= 12; i++) await page.mouse.move(box.x + box.width * (0.52 - (0.03 * i) / 12), box.y + box.height * (0.15 + (0.7 * i) / 12));
     await page.mouse.up();
     await page.waitForSelector('#draw-probs[data-prediction]');
     assert.equal(await page.getAttribute('#draw-probs', 'data-prediction'), '1');
@@ -102,12 +112,17 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     await waitRunning(true);
     const started = Date.now();
     // (Predicates run in the page: no nested functions, which tsx would wrap in a helper the page lacks.)
-    await page.waitForFunction((level) => Number(document.querySelector<HTMLElement>('[data-stat="testAccuracy"]')!.dataset.value || NaN) >= level,
-      TEST_ACCURACY_LEVEL, { timeout: TRAIN_SECONDS * 1000, polling: 500 });
+    await page.waitForFunction(
+      (level) => Number(document.querySelector<HTMLElement>('[data-stat="testAccuracy"]')!.dataset.value || NaN) >= level,
+      TEST_ACCURACY_LEVEL,
+      { timeout: TRAIN_SECONDS * 1000, polling: 500 },
+    );
     const seconds = (Date.now() - started) / 1000;
     const examples = await stat('examples');
-    t.diagnostic(`reached ${await stat('testAccuracy')} rolling test accuracy after ${examples} examples in ${seconds.toFixed(1)} s at ${Math.round(await stat('imagesPerSecond'))} images/s (${await page.getAttribute('#backend', 'data-backend')})`);
-    assert.ok(await stat('forwardMs') > 0 && await stat('backwardMs') > 0, 'forward and backward times shown');
+    t.diagnostic(
+      `reached ${await stat('testAccuracy')} rolling test accuracy after ${examples} examples in ${seconds.toFixed(1)} s at ${Math.round(await stat('imagesPerSecond'))} images/s (${await page.getAttribute('#backend', 'data-backend')})`,
+    );
+    assert.ok((await stat('forwardMs')) > 0 && (await stat('backwardMs')) > 0, 'forward and backward times shown');
     await shot('training');
     // The README's picture: training curves, the network and a drawn digit, mid-training.
     const top = { fullPage: true, clip: { x: 0, y: 0, width: 1400, height: 1340 } };
@@ -126,13 +141,18 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     await page.click('#start');
     await waitRunning(true);
     await tab('network');
-    await page.fill('#network-text', JSON.stringify({ input: [1, 24, 24], layers: [{ type: 'conv2d', filters: 4, kernel: 30 }, { type: 'flatten' }, { type: 'dense', units: 10 }] }));
+    await page.fill(
+      '#network-text',
+      JSON.stringify({ input: [1, 24, 24], layers: [{ type: 'conv2d', filters: 4, kernel: 30 }, { type: 'flatten' }, { type: 'dense', units: 10 }] }),
+    );
     await page.click('#network-apply');
     await page.waitForSelector('#network-error:not([hidden])');
-    const message = await page.textContent('#network-error') ?? '';
+    const message = (await page.textContent('#network-error')) ?? '';
     assert.match(message, /conv1/, `error names the layer: ${message}`);
     const before = await stat('examples');
-    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > n + 500, before, { timeout: 30_000 });
+    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > n + 500, before, {
+      timeout: 30_000,
+    });
     assert.equal(await page.getAttribute('#model-origin', 'data-name'), 'convnetjs-mnist');
     await section('network', 'invalid-network');
     await page.fill('#network-text', '{"layers": [ {"type": "conv2d",, } ]}');
@@ -164,7 +184,7 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     await page.waitForSelector('#model-origin[data-name="lenet5"]', { state: 'attached' });
     await page.setInputFiles('#load-file', file);
     await page.waitForSelector('#model-origin[data-name="convnetjs-mnist"]', { state: 'attached' });
-    assert.match(await page.textContent('#file-status') ?? '', /Loaded saved\.convkit/);
+    assert.match((await page.textContent('#file-status')) ?? '', /Loaded saved\.convkit/);
     await tab('test');
     await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
     assert.equal(await page.getAttribute('#pred-summary', 'data-accuracy'), accuracy);
@@ -174,8 +194,8 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     await tab('train');
     await page.setInputFiles('#load-file', join(import.meta.dirname, 'fixtures', 'torch-lenet5.onnx'));
     await page.waitForSelector('#model-origin[data-name="torch_jit"]', { state: 'attached' });
-    assert.match(await page.textContent('#file-status') ?? '', /Loaded torch-lenet5\.onnx: torch_jit, [0-9,]+ parameters/);
-    assert.equal(await page.locator('#network-summary tbody tr').count() >= 7, true, 'its layers are listed');
+    assert.match((await page.textContent('#file-status')) ?? '', /Loaded torch-lenet5\.onnx: torch_jit, [0-9,]+ parameters/);
+    assert.equal((await page.locator('#network-summary tbody tr').count()) >= 7, true, 'its layers are listed');
     // The fixture's weights are PyTorch's fresh ones: train it at the usual rate (a loaded network gets the gentle one).
     await page.fill('#settings [name="lr"]', '0.02');
     await page.dispatchEvent('#settings [name="lr"]', 'change');
@@ -185,13 +205,19 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     await tab('test');
     // Only views on screen refresh.
     await page.locator('#predictions').scrollIntoViewIfNeeded();
-    const strip = () => page.evaluate(() => ({ seen: Number(document.getElementById('pred-strip')!.dataset.examples), text: document.getElementById('pred-strip')!.textContent }));
+    const strip = () =>
+      page.evaluate(() => ({
+        seen: Number(document.getElementById('pred-strip')!.dataset.examples),
+        text: document.getElementById('pred-strip')!.textContent,
+      }));
     await page.waitForFunction(() => /Live while training/.test(document.getElementById('pred-strip-note')!.textContent ?? ''), undefined, { timeout: 20_000 });
     const first = await strip();
     await page.waitForFunction((n) => Number(document.getElementById('pred-strip')!.dataset.examples) > n, first.seen, { timeout: 20_000 });
     const second = await strip();
     assert.notEqual(second.text, first.text, `the strip's guesses changed between ${first.seen} and ${second.seen} examples`);
-    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > 3000, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > 3000, undefined, {
+      timeout: 30_000,
+    });
     await tab('train');
     await page.click('#start');
     await waitRunning(false);
@@ -199,7 +225,7 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000 });
     const accuracy = Number(await page.getAttribute('#pred-summary', 'data-accuracy'));
     assert.ok(accuracy > 0.5, `test accuracy after ~3000 examples from the ONNX weights: ${accuracy}`);
-    assert.equal(await page.locator('#pred-strip > *').count() > 0, true);
+    assert.equal((await page.locator('#pred-strip > *').count()) > 0, true);
     // Invalid for MNIST: refused with the file and the reason named; the LeNet-5 stays.
     await tab('train');
     await page.setInputFiles('#load-file', join(import.meta.dirname, 'fixtures', 'torch-finetune.onnx'));
@@ -215,7 +241,7 @@ describe('playground in headless Chromium', { skip, timeout: 240_000 }, () => {
     assert.equal(await output.getAttribute('data-values'), '3 2 2 3 1/2 0 2 1 0/2 2 1 0 0/3 1 0 0 0/1 0 0 0 0');
     await page.click('#explainer [data-ref="step"]');
     await page.click('#explainer [data-ref="step"]');
-    assert.match(await page.textContent('#explainer [data-ref="formula"]') ?? '', /^output\[0\]\[1\] = .* = 2$/);
+    assert.match((await page.textContent('#explainer [data-ref="formula"]')) ?? '', /^output\[0\]\[1\] = .* = 2$/);
     await page.selectOption('#explainer [data-ref="mode"]', 'max');
     assert.equal(await output.getAttribute('data-values'), '1 1 1/1 1 1/1 1 0');
     await page.selectOption('#explainer [data-ref="mode"]', 'conv');
@@ -243,12 +269,21 @@ describe('playground on WebGPU in headless Chromium (SwiftShader without a GPU)'
   let noAdapter: string | false = false;
   const consoleErrors: string[] = [];
 
-  const stat = async (name: string): Promise<number> => Number(await page.getAttribute(`[data-stat="${name}"]`, 'data-value') || NaN);
-  const waitRunning = (running: boolean) => page.waitForFunction((r) => document.getElementById('start')!.textContent === (r ? 'Pause' : 'Resume training') || (!r && document.getElementById('start')!.textContent === 'Start training'), running);
-  const waitExamples = (n: number, timeout: number) => page.waitForFunction((m) => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) >= m, n, { timeout, polling: 200 });
+  const stat = async (name: string): Promise<number> => Number((await page.getAttribute(`[data-stat="${name}"]`, 'data-value')) || NaN);
+  const waitRunning = (running: boolean) =>
+    page.waitForFunction(
+      (r) =>
+        document.getElementById('start')!.textContent === (r ? 'Pause' : 'Resume training') ||
+        (!r && document.getElementById('start')!.textContent === 'Start training'),
+      running,
+    );
+  const waitExamples = (n: number, timeout: number) =>
+    page.waitForFunction((m) => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) >= m, n, { timeout, polling: 200 });
   /** The layer views' confidence for test digit #0, once they (re)render after `change`. */
   const digitZeroAfter = async (change: () => Promise<unknown>): Promise<number> => {
-    await page.evaluate(() => { delete document.getElementById('example-result')!.dataset.probability; });
+    await page.evaluate(() => {
+      delete document.getElementById('example-result')!.dataset.probability;
+    });
     await change();
     await page.waitForSelector('#example-result[data-probability]', { timeout: 30_000, state: 'attached' });
     return Number(await page.getAttribute('#example-result', 'data-probability'));
@@ -260,7 +295,9 @@ describe('playground on WebGPU in headless Chromium (SwiftShader without a GPU)'
     served = await servePlayground();
     browser = await launchChromium({ webgpu: true });
     page = await browser.context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     await page.goto(`${served.url}?backend=webgpu`);
     noAdapter = await page.evaluate(async () => {
@@ -279,9 +316,9 @@ describe('playground on WebGPU in headless Chromium (SwiftShader without a GPU)'
     if (noAdapter) return t.skip(noAdapter);
     await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000, state: 'attached' });
     await page.click('[data-tab="train"]');
-    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu', await page.textContent('#backend-note') ?? '');
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu', (await page.textContent('#backend-note')) ?? '');
     assert.equal(await page.inputValue('#backend-select'), 'webgpu');
-    const note = await page.textContent('#backend-note') ?? '';
+    const note = (await page.textContent('#backend-note')) ?? '';
     assert.match(note, /^webgpu: \S/);
     await page.click('#reset');
     await page.waitForFunction(() => /fresh weights/.test(document.getElementById('model-origin')!.textContent ?? ''));
@@ -293,8 +330,10 @@ describe('playground on WebGPU in headless Chromium (SwiftShader without a GPU)'
     const firstLoss = await stat('loss');
     await waitExamples(160, 40_000);
     const loss = await stat('loss');
-    t.diagnostic(`${note}: ${await stat('examples')} examples in ${((Date.now() - started) / 1000).toFixed(1)} s, ${Math.round(await stat('imagesPerSecond'))} images/s, `
-      + `${(await stat('waitMs')).toFixed(0)} ms per batch waiting for the GPU; smoothed loss ${firstLoss.toFixed(3)} → ${loss.toFixed(3)}`);
+    t.diagnostic(
+      `${note}: ${await stat('examples')} examples in ${((Date.now() - started) / 1000).toFixed(1)} s, ${Math.round(await stat('imagesPerSecond'))} images/s, ` +
+        `${(await stat('waitMs')).toFixed(0)} ms per batch waiting for the GPU; smoothed loss ${firstLoss.toFixed(3)} → ${loss.toFixed(3)}`,
+    );
     assert.ok(Number.isFinite(firstLoss) && Number.isFinite(loss), `finite losses ${firstLoss}, ${loss}`);
     // Fresh LeNet-5 weights start far off (a smoothed loss of ~4.5 on the reference backend too) and learn at once.
     assert.ok(loss < firstLoss, `the loss went down: ${firstLoss} → ${loss}`);
@@ -304,7 +343,7 @@ describe('playground on WebGPU in headless Chromium (SwiftShader without a GPU)'
     if (noAdapter) return t.skip(noAdapter);
     await page.evaluate(() => (window as unknown as { convkitDebug: { loseDevice(): Promise<void> } }).convkitDebug.loseDevice());
     await page.waitForSelector('#backend-failure:not([hidden])', { timeout: 20_000 });
-    assert.match(await page.textContent('#backend-failure-message') ?? '', /device was lost/);
+    assert.match((await page.textContent('#backend-failure-message')) ?? '', /device was lost/);
     assert.equal(await page.isDisabled('#start'), true, 'nothing trains on a broken backend');
     const lost = await stat('examples');
     await page.locator('#backend-failure').screenshot({ path: join(OUT, 'webgpu-device-lost.png') });
@@ -313,7 +352,7 @@ describe('playground on WebGPU in headless Chromium (SwiftShader without a GPU)'
     assert.equal(await page.isHidden('#backend-failure'), true);
     // Training was running when the device went, so it goes on; the example count carries over.
     await waitRunning(true);
-    assert.ok(await stat('examples') >= 32, 'progress kept');
+    assert.ok((await stat('examples')) >= 32, 'progress kept');
     await waitExamples(lost + 1000, 30_000);
     assert.ok(Number.isFinite(await stat('loss')));
     await page.click('#start');
@@ -324,7 +363,7 @@ describe('playground on WebGPU in headless Chromium (SwiftShader without a GPU)'
     if (noAdapter) return t.skip(noAdapter);
     const onWasm = await digitZeroAfter(() => page.selectOption('#backend-select', 'auto'));
     assert.equal(await page.getAttribute('#backend', 'data-backend'), 'wasm');
-    const why = await page.textContent('#backend-note') ?? '';
+    const why = (await page.textContent('#backend-note')) ?? '';
     t.diagnostic(why);
     assert.match(why, /^wasm \(auto: the only WebGPU adapter \(.+\) renders in software\)/);
     assert.match(page.url(), /[?&]backend=auto/);
@@ -350,7 +389,11 @@ async function strokeOn(page: Page, points: [number, number][]): Promise<void> {
   for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 4 });
   await page.mouse.up();
 }
-const SEVEN: [number, number][] = [[0.3, 0.2], [0.7, 0.2], [0.45, 0.85]];
+const SEVEN: [number, number][] = [
+  [0.3, 0.2],
+  [0.7, 0.2],
+  [0.45, 0.85],
+];
 
 describe('the playground as a teacher: first screen, overview, overlays, page-side checks', { skip, timeout: 240_000 }, () => {
   let served: Served;
@@ -365,11 +408,18 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
     served = await servePlayground();
     browser = await launchChromium();
     page = await browser.context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     // MNIST is held back until the first drawing has been classified.
-    const held = new Promise<void>((resolve) => { releaseData = resolve; });
-    await page.route('**/data/mnist-*.bin', async (route) => { await held; await route.continue(); });
+    const held = new Promise<void>((resolve) => {
+      releaseData = resolve;
+    });
+    await page.route('**/data/mnist-*.bin', async (route) => {
+      await held;
+      await route.continue();
+    });
     await page.goto(served.url);
   });
 
@@ -381,19 +431,22 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
 
   test('the page opens on "draw a digit", and a drawing is classified before MNIST has arrived', async () => {
     assert.equal(await page.isVisible('#draw-hint'), true, 'a "draw here" hint on the black canvas');
-    assert.match(await page.textContent('#draw-hint') ?? '', /draw a digit here/);
+    assert.match((await page.textContent('#draw-hint')) ?? '', /draw a digit here/);
     await strokeOn(page, SEVEN);
     await page.waitForSelector('#draw-probs[data-prediction]', { timeout: 60_000 });
     // MNIST is still held back: the answer came from the pretrained network (the worker's, or the page's copy while the worker starts).
-    assert.match(await page.getAttribute('#draw-probs', 'data-source') ?? '', /^(page|worker)$/);
+    assert.match((await page.getAttribute('#draw-probs', 'data-source')) ?? '', /^(page|worker)$/);
     assert.equal(await page.getAttribute('#draw-probs', 'data-prediction'), '7');
     assert.equal(await page.isVisible('#draw-hint'), false);
     assert.equal(await page.locator('#draw-probs .prob-row').count(), 10);
     assert.equal(await page.locator('#draw-path .out-cell').count(), 10);
     // Map sizes follow the map's size: conv1's 28×28 tiles are larger than pool1's 14×14.
-    const width = (layer: string) => page.locator(`#draw-path [data-layer="${layer}"] canvas`).evaluate((c) => (c as HTMLCanvasElement).getBoundingClientRect().width / (c as HTMLCanvasElement).width);
-    assert.ok(await width('conv1') >= await width('pool1'), 'the same screen pixels per value in every layer');
-    assert.match(await page.textContent('#draw-path [data-layer="conv1"] .caption') ?? '', /6 filters of 5×5 slide over/);
+    const width = (layer: string) =>
+      page
+        .locator(`#draw-path [data-layer="${layer}"] canvas`)
+        .evaluate((c) => (c as HTMLCanvasElement).getBoundingClientRect().width / (c as HTMLCanvasElement).width);
+    assert.ok((await width('conv1')) >= (await width('pool1')), 'the same screen pixels per value in every layer');
+    assert.match((await page.textContent('#draw-path [data-layer="conv1"] .caption')) ?? '', /6 filters of 5×5 slide over/);
     releaseData();
     await page.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 90_000, state: 'attached' });
     await page.screenshot({ path: join(OUT, 'first-screen.png') });
@@ -401,10 +454,13 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
 
   test('a dot gets a low-confidence cue', async () => {
     await page.click('#draw-clear');
-    await strokeOn(page, [[0.5, 0.5], [0.51, 0.51]]);
+    await strokeOn(page, [
+      [0.5, 0.5],
+      [0.51, 0.51],
+    ]);
     await page.waitForSelector('#draw-probs[data-confidence="low"]');
     assert.equal(await page.isVisible('#draw-cue'), true);
-    assert.match(await page.textContent('#draw-cue') ?? '', /very small/);
+    assert.match((await page.textContent('#draw-cue')) ?? '', /very small/);
     await page.click('#draw-clear');
     await strokeOn(page, SEVEN);
     await page.waitForSelector('#draw-probs[data-confidence="ok"]');
@@ -417,13 +473,13 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
     assert.equal(await page.locator('#overview .ov-col[data-layer="conv2"] .ov-node').count(), 16);
     const node = page.locator('#overview .ov-col[data-layer="conv2"] .ov-node').nth(3);
     await node.hover();
-    assert.equal(await page.locator('#overview line.hot').count(), 6, 'pool1\'s six channels feed each conv2 channel');
+    assert.equal(await page.locator('#overview line.hot').count(), 6, "pool1's six channels feed each conv2 channel");
     await node.click();
     assert.equal(await page.locator('#overview .conv-row').count(), 6);
-    assert.match(await page.textContent('#overview .conv-sum') ?? '', /Σ of the 6 maps above \+ bias -?\d/);
+    assert.match((await page.textContent('#overview .conv-sum')) ?? '', /Σ of the 6 maps above \+ bias -?\d/);
     await page.locator('#overview .conv-out canvas').hover({ position: { x: 5, y: 5 } });
     assert.equal(await page.isVisible('#overview .field-box'), true);
-    assert.match(await page.textContent('#overview .ov-detail .formula') ?? '', /^conv2\[3\]\[0\]\[0\] = .* = /);
+    assert.match((await page.textContent('#overview .ov-detail .formula')) ?? '', /^conv2\[3\]\[0\]\[0\] = .* = /);
     await page.locator('#overview .ov-col[data-layer="fc3"] .ov-node').first().click();
     assert.equal(await page.locator('#overview table.softmax tbody tr').count(), 10);
     await page.locator('#overview-card').screenshot({ path: join(OUT, 'overview.png') });
@@ -432,7 +488,7 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
   test('saliency and Grad-CAM overlays on the drawing and on a test digit', async () => {
     await page.selectOption('#overlay-kind', 'gradcam');
     await page.waitForSelector('#draw-preview[data-overlay="gradcam"]');
-    assert.match(await page.textContent('#overlay-note') ?? '', /Grad-CAM/);
+    assert.match((await page.textContent('#overlay-note')) ?? '', /Grad-CAM/);
     await page.selectOption('#overlay-kind', 'saliency');
     await page.waitForSelector('#draw-preview[data-overlay="saliency"]');
     await page.click('[data-tab="test"]');
@@ -450,12 +506,12 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
     await page.click('[data-tab="train"]');
     await page.fill('#settings [name="lr"]', '50');
     await page.dispatchEvent('#settings [name="lr"]', 'change');
-    assert.match(await page.textContent('#settings-error') ?? '', /at most 10/);
+    assert.match((await page.textContent('#settings-error')) ?? '', /at most 10/);
     await page.fill('#settings [name="lr"]', '0.003');
     await page.dispatchEvent('#settings [name="lr"]', 'change');
     assert.match(page.url(), /[?&]lr=0\.003/);
     // The pretrained network is fine-tuned, and the page says so.
-    assert.match(await page.textContent('#train-note') ?? '', /already trained/);
+    assert.match((await page.textContent('#train-note')) ?? '', /already trained/);
   });
 
   test('no console errors', () => {
@@ -486,12 +542,14 @@ describe('the playground on a phone (390×844, touch)', { skip, timeout: 180_000
   test('a finger draws a digit, and no view is wider than the screen', async (t) => {
     const box = (await page.locator('#draw-canvas').boundingBox())!;
     const cdp = await page.context().newCDPSession(page);
-    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd' | 'touchCancel', x: number, y: number) => cdp.send('Input.dispatchTouchEvent', {
-      type, touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + box.width * x, y: box.y + box.height * y }],
-    });
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd' | 'touchCancel', x: number, y: number) =>
+      cdp.send('Input.dispatchTouchEvent', {
+        type,
+        touchPoints: type === 'touchEnd' ? [] : [{ x: box.x + box.width * x, y: box.y + box.height * y }],
+      });
     await touch('touchStart', 0.3, 0.2);
-    for (let i = 1; i <= 8; i++) await touch('touchMove', 0.3 + 0.4 * i / 8, 0.2);
-    for (let i = 1; i <= 10; i++) await touch('touchMove', 0.7 - 0.25 * i / 10, 0.2 + 0.65 * i / 10);
+    for (let i = 1; i <= 8; i++) await touch('touchMove', 0.3 + (0.4 * i) / 8, 0.2);
+    for (let i = 1; i <= 10; i++) await touch('touchMove', 0.7 - (0.25 * i) / 10, 0.2 + (0.65 * i) / 10);
     await touch('touchEnd', 0, 0);
     await page.waitForSelector('#draw-probs[data-prediction]', { timeout: 30_000 });
     assert.equal(await page.getAttribute('#draw-probs', 'data-prediction'), '7');
@@ -537,7 +595,8 @@ describe('smoothness while training (LeNet-5 fine-tuning, views on and off)', { 
 
   /** Long tasks, frame times and training speed over `SECONDS` of training. */
   // (A string: tsx would wrap the named functions of a page function in a helper the page lacks.)
-  const measure = () => page.evaluate(`(async () => {
+  const measure = () =>
+    page.evaluate(`(async () => {
     const seconds = ${SECONDS};
     const longTasks = [];
     const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push(e.duration); });
@@ -579,8 +638,9 @@ describe('smoothness while training (LeNet-5 fine-tuning, views on and off)', { 
     const off = await measure();
     await page.click('#start');
     await page.waitForFunction(() => document.getElementById('start')!.textContent !== 'Pause');
-    const line = (name: string, m: typeof on) => `${name}: ${Math.round(m.imagesPerSecond)} img/s, ${m.fps.toFixed(0)} fps (95th percentile frame ${m.p95FrameMs.toFixed(0)} ms), `
-      + `${m.longTasks} long tasks (${m.longTaskMs.toFixed(0)} ms, longest ${m.longestTaskMs.toFixed(0)} ms)`;
+    const line = (name: string, m: typeof on) =>
+      `${name}: ${Math.round(m.imagesPerSecond)} img/s, ${m.fps.toFixed(0)} fps (95th percentile frame ${m.p95FrameMs.toFixed(0)} ms), ` +
+      `${m.longTasks} long tasks (${m.longTaskMs.toFixed(0)} ms, longest ${m.longestTaskMs.toFixed(0)} ms)`;
     t.diagnostic(line('views on ', on));
     t.diagnostic(line('views off', off));
     console.log(`smoothness over ${SECONDS} s each:\n  ${line('views on ', on)}\n  ${line('views off', off)}`);
@@ -590,10 +650,14 @@ describe('smoothness while training (LeNet-5 fine-tuning, views on and off)', { 
     assert.ok(on.imagesPerSecond >= 0.6 * off.imagesPerSecond, `training with views on ${on.imagesPerSecond} img/s vs off ${off.imagesPerSecond}`);
     // Fine-tuning the pretrained network keeps its accuracy (it used to lose 0.2–0.5 %).
     await page.click('[data-tab="test"]');
-    await page.waitForFunction((b) => {
-      const el = document.getElementById('pred-summary')!;
-      return el.dataset.accuracy !== undefined && !/Evaluating/.test(el.textContent ?? '') && b >= 0;
-    }, before, { timeout: 90_000 });
+    await page.waitForFunction(
+      (b) => {
+        const el = document.getElementById('pred-summary')!;
+        return el.dataset.accuracy !== undefined && !/Evaluating/.test(el.textContent ?? '') && b >= 0;
+      },
+      before,
+      { timeout: 90_000 },
+    );
     const after = Number(await page.getAttribute('#pred-summary', 'data-accuracy'));
     t.diagnostic(`test accuracy ${before} before, ${after} after ${2 * SECONDS + 2} s of fine-tuning`);
     assert.ok(after >= before - 0.002, `fine-tuning kept the accuracy: ${before} → ${after}`);
@@ -612,7 +676,9 @@ describe('playground worker: no data yet, and out of memory', { skip, timeout: 1
     served = await servePlayground();
     browser = await launchChromium();
     page = await browser.context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     await page.goto(`${served.url}?backend=wasm&wasmMemoryMiB=160`);
   });
@@ -627,10 +693,13 @@ describe('playground worker: no data yet, and out of memory', { skip, timeout: 1
     await page.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000, state: 'attached' });
     // 38 M weights (154 MB) fit in the 160 MiB heap, their gradients do not: the build fails part way, on the worker.
     await page.click('[data-tab="network"]');
-    await page.fill('#network-text', JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'flatten' }, { type: 'dense', units: 49000 }, { type: 'relu' }, { type: 'dense', units: 10 }] }));
+    await page.fill(
+      '#network-text',
+      JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'flatten' }, { type: 'dense', units: 49000 }, { type: 'relu' }, { type: 'dense', units: 10 }] }),
+    );
     await page.click('#network-apply');
     await page.waitForSelector('#network-error:not([hidden])', { timeout: 60_000, state: 'attached' });
-    assert.match(await page.textContent('#network-error') ?? '', /out of memory/);
+    assert.match((await page.textContent('#network-error')) ?? '', /out of memory/);
     await page.click('[data-tab="train"]');
     await page.click('#load-pretrained');
     await page.waitForFunction(() => /pretrained LeNet-5/.test(document.getElementById('file-status')!.textContent ?? ''), undefined, { timeout: 30_000 });
@@ -640,13 +709,15 @@ describe('playground worker: no data yet, and out of memory', { skip, timeout: 1
     const box = (await page.locator('#draw-canvas').boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.15);
     await page.mouse.down();
-    for (let i = 1; i <= 12; i++) await page.mouse.move(box.x + box.width * (0.52 - 0.03 * i / 12), box.y + box.height * (0.15 + 0.7 * i / 12));
+    for (let i = 1; i <= 12; i++) await page.mouse.move(box.x + box.width * (0.52 - (0.03 * i) / 12), box.y + box.height * (0.15 + (0.7 * i) / 12));
     await page.mouse.up();
     await page.waitForSelector('#draw-probs[data-prediction]', { timeout: 30_000, state: 'attached' });
     assert.equal(await page.getAttribute('#draw-probs', 'data-prediction'), '1');
     // Training still works on the fresh backend.
     await page.click('#start');
-    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > 200, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > 200, undefined, {
+      timeout: 30_000,
+    });
     assert.deepEqual(consoleErrors, []);
   });
 
@@ -654,17 +725,19 @@ describe('playground worker: no data yet, and out of memory', { skip, timeout: 1
     const held: (() => Promise<void>)[] = [];
     const fresh = await browser.context.newPage();
     // The data files wait until the drawing has been classified.
-    await fresh.route('**/data/mnist-*.bin', (route) => { held.push(() => route.continue()); });
+    await fresh.route('**/data/mnist-*.bin', (route) => {
+      held.push(() => route.continue());
+    });
     await fresh.goto(`${served.url}?backend=wasm`);
     await fresh.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000, state: 'attached' });
     const box = (await fresh.locator('#draw-canvas').boundingBox())!;
     await fresh.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.15);
     await fresh.mouse.down();
-    for (let i = 1; i <= 12; i++) await fresh.mouse.move(box.x + box.width * (0.52 - 0.03 * i / 12), box.y + box.height * (0.15 + 0.7 * i / 12));
+    for (let i = 1; i <= 12; i++) await fresh.mouse.move(box.x + box.width * (0.52 - (0.03 * i) / 12), box.y + box.height * (0.15 + (0.7 * i) / 12));
     await fresh.mouse.up();
     await fresh.waitForSelector('#draw-probs[data-prediction]', { timeout: 30_000, state: 'attached' });
     assert.equal(await fresh.getAttribute('#draw-probs', 'data-prediction'), '1');
-    assert.doesNotMatch(await fresh.textContent('#status') ?? '', /test digits/, 'the digits were held back');
+    assert.doesNotMatch((await fresh.textContent('#status')) ?? '', /test digits/, 'the digits were held back');
     assert.equal(held.length, 1, 'the test digits are asked for first, the training digits after them');
     await held.shift()!();
     // Later requests (the training digits) go through; unroute also lets any held one go on.

@@ -29,7 +29,23 @@ describe('convkit explain', () => {
   for (const method of ['saliency', 'smoothgrad', 'gradxinput', 'gradcam', 'gradcam++', 'occlusion', 'guided']) {
     it(`--method ${method} writes a heat-map PNG per image (input × scale, plus the legend) and the top classes`, () => {
       const out = join(dir, `out-${method}`);
-      const r = cli('explain', '--model-file', modelFile, '--method', method, '--out', out, '--backend', 'ref', '--samples', '4', '--scale', '4', ...digits, '--json');
+      const r = cli(
+        'explain',
+        '--model-file',
+        modelFile,
+        '--method',
+        method,
+        '--out',
+        out,
+        '--backend',
+        'ref',
+        '--samples',
+        '4',
+        '--scale',
+        '4',
+        ...digits,
+        '--json',
+      );
       assert.equal(r.status, 0, r.stderr);
       const result = lastJson(r.stdout);
       assert.equal(result.type, 'result');
@@ -49,7 +65,22 @@ describe('convkit explain', () => {
   }
 
   it('text output names the class and the file written', () => {
-    const r = cli('explain', '--model-file', modelFile, '--method', 'gradcam', '--layer', 'conv1', '--class', '3', '--out', join(dir, 'text'), '--backend', 'ref', digits[0]);
+    const r = cli(
+      'explain',
+      '--model-file',
+      modelFile,
+      '--method',
+      'gradcam',
+      '--layer',
+      'conv1',
+      '--class',
+      '3',
+      '--out',
+      join(dir, 'text'),
+      '--backend',
+      'ref',
+      digits[0],
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /digit0\.png: .*%.*; gradcam at conv1 for 3 → .*digit0-gradcam\.png/);
   });

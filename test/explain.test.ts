@@ -26,12 +26,19 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   let scale = 0;
   for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
   assert.ok(scale > 0, `${what}: the reference is all zeros, which proves nothing`);
-  let worst = 0, at = 0;
+  let worst = 0,
+    at = 0;
   for (let i = 0; i < expected.length; i++) {
     const e = Math.abs(actual[i] - expected[i]);
-    if (e > worst) { worst = e; at = i; }
+    if (e > worst) {
+      worst = e;
+      at = i;
+    }
   }
-  assert.ok(worst <= tol * scale, `${what}: element ${at} is ${actual[at]}, PyTorch says ${expected[at]} (error ${(worst / scale).toExponential(2)} of the scale ${scale.toExponential(2)})`);
+  assert.ok(
+    worst <= tol * scale,
+    `${what}: element ${at} is ${actual[at]}, PyTorch says ${expected[at]} (error ${(worst / scale).toExponential(2)} of the scale ${scale.toExponential(2)})`,
+  );
 }
 
 function firstInput(name: string): Tensor {
@@ -50,7 +57,9 @@ const withGpu = [...backends, { name: 'webgpu', make: () => createBackend('webgp
 for (const b of withGpu) {
   describe(`explanations agree with PyTorch (float64) on ${b.name}`, { skip: b.skip }, () => {
     let backend: Backend;
-    before(async () => { backend = await b.make(); });
+    before(async () => {
+      backend = await b.make();
+    });
     after(() => backend.dispose?.());
 
     for (const name of ['lenet5', 'mini-inception-resnet']) {
@@ -67,7 +76,10 @@ for (const b of withGpu) {
 
       it(`${name}: Grad-CAM and Grad-CAM++ at ${ref.camNode}, and their bilinear upsampling`, async () => {
         const m = model();
-        for (const [key, plusPlus] of [['gradcam', false], ['gradcamPlusPlus', true]] as const) {
+        for (const [key, plusPlus] of [
+          ['gradcam', false],
+          ['gradcamPlusPlus', true],
+        ] as const) {
           const cam = await explain.gradCam(m, image, { node: ref.camNode, plusPlus });
           assert.deepEqual(cam.map.shape, ref[key].mapShape);
           assertClose(cam.map.data, ref[key].map, b.tol, `${key} map`);
@@ -81,7 +93,12 @@ for (const b of withGpu) {
       });
 
       it(`${name}: deconvnet reconstruction of channel ${ref.deconvnet.channel} of ${ref.deconvnet.node}`, async () => {
-        const { reconstructions } = await explain.reconstruct(model(), [image], { node: ref.deconvnet.node, channel: ref.deconvnet.channel, unit: 'sum', rule: 'deconvnet' });
+        const { reconstructions } = await explain.reconstruct(model(), [image], {
+          node: ref.deconvnet.node,
+          channel: ref.deconvnet.channel,
+          unit: 'sum',
+          rule: 'deconvnet',
+        });
         assertClose(reconstructions[0].data, ref.deconvnet.reconstruction, b.tol, 'deconvnet');
       });
     }
@@ -95,7 +112,13 @@ function regionModel(backend: Backend): Model {
   const bias = model.parameters().find((p) => p.path === 'conv1.bias')!.value.data;
   weight.fill(0);
   bias.fill(0);
-  for (const [y, x] of [[2, 5], [2, 6], [3, 5], [3, 6]]) weight[y * 8 + x] = 4;
+  for (const [y, x] of [
+    [2, 5],
+    [2, 6],
+    [3, 5],
+    [3, 6],
+  ])
+    weight[y * 8 + x] = 4;
   model.uploadWeights();
   return model;
 }
@@ -103,7 +126,14 @@ function regionModel(backend: Backend): Model {
 function mnistSubset(n: number, inputShape: readonly number[]): Tensor {
   const ds = limitDataset(loadMnist('test'), n);
   const x = new Tensor([n, ...inputShape], new Float32Array(n * shapeSize(inputShape)));
-  fillBatch(ds, Array.from({ length: n }, (_, i) => i), 0, x, new Uint8Array(n), { crop: 'center' });
+  fillBatch(
+    ds,
+    Array.from({ length: n }, (_, i) => i),
+    0,
+    x,
+    new Uint8Array(n),
+    { crop: 'center' },
+  );
   return x;
 }
 
@@ -114,14 +144,22 @@ function mnistRange(): [number, number] {
 for (const b of backends) {
   describe(`explanations on ${b.name}`, () => {
     let backend: Backend;
-    before(async () => { backend = await b.make(); });
+    before(async () => {
+      backend = await b.make();
+    });
     after(() => backend.dispose?.());
 
     it('occlusion: the map peaks where the answer depends on the image', async () => {
       const model = regionModel(backend);
       const image = Tensor.zeros([1, 8, 8]);
       image.data.fill(0.1);
-      for (const [y, x] of [[2, 5], [2, 6], [3, 5], [3, 6]]) image.data[y * 8 + x] = 1;
+      for (const [y, x] of [
+        [2, 5],
+        [2, 6],
+        [3, 5],
+        [3, 6],
+      ])
+        image.data[y * 8 + x] = 1;
       const o = await explain.occlusion(model, image, { patch: 2, stride: 1, value: 0, batchSize: 5 });
       assert.equal(o.classIndex, 0);
       assert.deepEqual(o.map.shape, [7, 7]);
@@ -130,7 +168,15 @@ for (const b of backends) {
       // The clean probability is σ(16·… ) ≈ 1; covering the block makes both logits 0 → ½.
       assert.ok(Math.abs(o.map.data[peak] - (o.probability - 0.5)) < 1e-5);
       const pixelPeak = argmaxOf(o.pixelMap.data);
-      assert.ok([[2, 5], [2, 6], [3, 5], [3, 6]].some(([y, x]) => pixelPeak === y * 8 + x), `pixel map peak ${pixelPeak} lies in the block`);
+      assert.ok(
+        [
+          [2, 5],
+          [2, 6],
+          [3, 5],
+          [3, 6],
+        ].some(([y, x]) => pixelPeak === y * 8 + x),
+        `pixel map peak ${pixelPeak} lies in the block`,
+      );
       // Patches away from the block change nothing.
       assert.equal(o.map.data[6 * 7 + 0], 0);
     });
@@ -138,13 +184,19 @@ for (const b of backends) {
     it('activation maximisation excites its channel more than any of 300 MNIST digits', async () => {
       const model = new Model(zoo.lenet5.build(), backend, 7);
       const images = mnistSubset(300, model.inputShape);
-      for (const [node, channel] of [['conv2', 3], ['relu3', 11]] as const) {
+      for (const [node, channel] of [
+        ['conv2', 3],
+        ['relu3', 11],
+      ] as const) {
         const best = await explain.maximizeActivation(model, { node, channel, steps: 60, range: mnistRange(), seed: 5 });
         const dataset = await explain.channelActivations(model, uploaded(backend, images), node, channel, 'mean');
         const top = Math.max(...dataset);
         assert.ok(best.activation > top, `${node}:${channel}: optimised ${best.activation} vs best digit ${top}`);
         const [lo, hi] = mnistRange();
-        assert.ok(best.image.data.every((v) => v >= lo - 1e-6 && v <= hi + 1e-6), 'the input stays in the data range');
+        assert.ok(
+          best.image.data.every((v) => v >= lo - 1e-6 && v <= hi + 1e-6),
+          'the input stays in the data range',
+        );
       }
     });
 
@@ -173,7 +225,10 @@ function argmaxOf(a: ArrayLike<number>): number {
 
 function randomImages(n: number, shape: readonly number[], seed: number): Tensor {
   const rng = new Rng(seed);
-  return Tensor.from([n, ...shape], Array.from({ length: n * shapeSize(shape) }, () => rng.uniform(-1, 1)));
+  return Tensor.from(
+    [n, ...shape],
+    Array.from({ length: n * shapeSize(shape) }, () => rng.uniform(-1, 1)),
+  );
 }
 
 function allFinite(a: ArrayLike<number>): boolean {
@@ -189,13 +244,21 @@ function someNonZero(a: ArrayLike<number>): boolean {
 for (const b of backends) {
   describe(`every method runs on zoo, saved-and-loaded and ONNX models (${b.name})`, () => {
     let backend: Backend;
-    before(async () => { backend = await b.make(); });
+    before(async () => {
+      backend = await b.make();
+    });
     after(() => backend.dispose?.());
 
     const models: [string, (backend: Backend) => Model][] = [
       ['zoo lenet5', (be) => new Model(zoo.lenet5.build(), be, 3)],
-      ['saved and loaded convnetjs-mnist', (be) => decodeModel(encodeModel(new Model(zoo['convnetjs-mnist'].build(), new RefBackend('float32'), 4)), 'm.convkit', be).model],
-      ['imported ONNX residual net', (be) => loadOnnx(readFileSync(join(fixtures, 'torch-mini-inception-resnet.onnx')), be, 'torch-mini-inception-resnet.onnx')],
+      [
+        'saved and loaded convnetjs-mnist',
+        (be) => decodeModel(encodeModel(new Model(zoo['convnetjs-mnist'].build(), new RefBackend('float32'), 4)), 'm.convkit', be).model,
+      ],
+      [
+        'imported ONNX residual net',
+        (be) => loadOnnx(readFileSync(join(fixtures, 'torch-mini-inception-resnet.onnx')), be, 'torch-mini-inception-resnet.onnx'),
+      ],
     ];
     for (const [what, make] of models) {
       it(what, async () => {
@@ -252,10 +315,12 @@ describe('explanations: class scores, evaluation mode and bad requests', () => {
     const plain = new Model(sequential('plain', [1, 28, 28], layers), backend, 2);
     const withSoftmax = new Model(sequential('soft', [1, 28, 28], [...layers, { type: 'softmax' }]), backend, 2);
     assert.equal(explain.scoreNode(withSoftmax), 'fc3');
-    const a = await explain.saliency(plain, image), b = await explain.saliency(withSoftmax, image);
+    const a = await explain.saliency(plain, image),
+      b = await explain.saliency(withSoftmax, image);
     assert.equal(a.classIndex, b.classIndex);
     assert.deepEqual(b.attribution.data, a.attribution.data);
-    const camA = await explain.gradCam(plain, image), camB = await explain.gradCam(withSoftmax, image);
+    const camA = await explain.gradCam(plain, image),
+      camB = await explain.gradCam(withSoftmax, image);
     assert.deepEqual(camB.map.data, camA.map.data);
   });
 
@@ -264,21 +329,48 @@ describe('explanations: class scores, evaluation mode and bad requests', () => {
     const plain = new Model(sequential('plain', [1, 28, 28], layers), backend, 2);
     const dropped = new Model(sequential('dropped', [1, 28, 28], withDropout), backend, 2);
     const a = await explain.saliency(plain, image);
-    const b1 = await explain.smoothGrad(dropped, image, { samples: 3 }), b2 = await explain.smoothGrad(dropped, image, { samples: 3 });
+    const b1 = await explain.smoothGrad(dropped, image, { samples: 3 }),
+      b2 = await explain.smoothGrad(dropped, image, { samples: 3 });
     assert.deepEqual(b1.attribution.data, b2.attribution.data);
     assert.deepEqual((await explain.saliency(dropped, image)).attribution.data, a.attribution.data);
-    const bn = new Model(sequential('bn', [1, 28, 28], [{ type: 'conv2d', filters: 4, kernel: 3 }, { type: 'batchnorm2d' }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }]), backend, 2);
-    const s1 = await explain.saliency(bn, image), s2 = await explain.saliency(bn, image);
+    const bn = new Model(
+      sequential(
+        'bn',
+        [1, 28, 28],
+        [{ type: 'conv2d', filters: 4, kernel: 3 }, { type: 'batchnorm2d' }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+      ),
+      backend,
+      2,
+    );
+    const s1 = await explain.saliency(bn, image),
+      s2 = await explain.saliency(bn, image);
     assert.deepEqual(s1.attribution.data, s2.attribution.data);
   });
 
   it('guided backpropagation and deconvnet differ from the gradient exactly by their ReLU rules', async () => {
     // One ReLU between a 1×1 convolution and the score: every rule is checkable by hand.
-    const model = new Model(sequential('tiny', [1, 1, 4], [{ type: 'conv2d', filters: 1, kernel: 1 }, { type: 'relu' }, { type: 'conv2d', filters: 1, kernel: 1 }, { type: 'flatten' }, { type: 'dense', units: 1 }]), backend, 1);
+    const model = new Model(
+      sequential(
+        'tiny',
+        [1, 1, 4],
+        [
+          { type: 'conv2d', filters: 1, kernel: 1 },
+          { type: 'relu' },
+          { type: 'conv2d', filters: 1, kernel: 1 },
+          { type: 'flatten' },
+          { type: 'dense', units: 1 },
+        ],
+      ),
+      backend,
+      1,
+    );
     const p = new Map(model.parameters().map((q) => [q.path, q.value.data]));
-    p.get('conv1.weight')!.set([1]); p.get('conv1.bias')!.set([0]);
-    p.get('conv2.weight')!.set([1]); p.get('conv2.bias')!.set([0]);
-    p.get('fc1.weight')!.set([1, -1, 1, -1]); p.get('fc1.bias')!.set([0]);
+    p.get('conv1.weight')!.set([1]);
+    p.get('conv1.bias')!.set([0]);
+    p.get('conv2.weight')!.set([1]);
+    p.get('conv2.bias')!.set([0]);
+    p.get('fc1.weight')!.set([1, -1, 1, -1]);
+    p.get('fc1.bias')!.set([0]);
     const x = Tensor.from([1, 1, 4], [1, 1, -1, -1], 'float64');
     const grad = await explain.reconstruct(model, [x], { node: 'fc1', channel: 0, unit: 'sum', rule: 'gradient' });
     const guided = await explain.reconstruct(model, [x], { node: 'fc1', channel: 0, unit: 'sum', rule: 'guided' });
@@ -294,14 +386,33 @@ describe('explanations: class scores, evaluation mode and bad requests', () => {
 
   it('unknown layers, classes and channels are ConfigErrors that list the valid ones', async () => {
     const model = new Model(zoo.lenet5.build(), backend, 1);
-    await assert.rejects(explain.gradCam(model, image, { node: 'conv9' }), (e: Error) => e instanceof ConfigError && /no Grad-CAM layer "conv9"/.test(e.message) && /conv1, relu1, pool1, conv2/.test(e.message));
-    await assert.rejects(explain.gradCam(model, image, { node: 'fc1' }), (e: Error) => e instanceof ConfigError && /not a feature map/.test(e.message) && /spatial nodes: conv1, relu1, pool1, conv2, relu2, pool2/.test(e.message));
-    await assert.rejects(explain.saliency(model, image, { classIndex: 10 }), (e: Error) => e instanceof ConfigError && /class 10 does not exist/.test(e.message) && /9=9/.test(e.message));
+    await assert.rejects(
+      explain.gradCam(model, image, { node: 'conv9' }),
+      (e: Error) => e instanceof ConfigError && /no Grad-CAM layer "conv9"/.test(e.message) && /conv1, relu1, pool1, conv2/.test(e.message),
+    );
+    await assert.rejects(
+      explain.gradCam(model, image, { node: 'fc1' }),
+      (e: Error) =>
+        e instanceof ConfigError && /not a feature map/.test(e.message) && /spatial nodes: conv1, relu1, pool1, conv2, relu2, pool2/.test(e.message),
+    );
+    await assert.rejects(
+      explain.saliency(model, image, { classIndex: 10 }),
+      (e: Error) => e instanceof ConfigError && /class 10 does not exist/.test(e.message) && /9=9/.test(e.message),
+    );
     await assert.rejects(explain.saliency(model, image, { classIndex: 'cat' }), (e: Error) => e instanceof ConfigError && /class "cat"/.test(e.message));
     assert.equal((await explain.saliency(model, image, { classIndex: '7' })).classIndex, 7);
-    await assert.rejects(explain.reconstruct(model, [image], { node: 'conv2', channel: 16 }), (e: Error) => e instanceof ConfigError && /channels 0..15/.test(e.message));
-    await assert.rejects(explain.reconstruct(model, [image], { node: 'conv2', channel: 0, unit: [10, 0] }), (e: Error) => e instanceof ConfigError && /outside node "conv2"/.test(e.message));
-    await assert.rejects(explain.occlusion(model, image, { patch: 29 }), (e: Error) => e instanceof ConfigError && /patch must be an integer from 1 to 28/.test(e.message));
+    await assert.rejects(
+      explain.reconstruct(model, [image], { node: 'conv2', channel: 16 }),
+      (e: Error) => e instanceof ConfigError && /channels 0..15/.test(e.message),
+    );
+    await assert.rejects(
+      explain.reconstruct(model, [image], { node: 'conv2', channel: 0, unit: [10, 0] }),
+      (e: Error) => e instanceof ConfigError && /outside node "conv2"/.test(e.message),
+    );
+    await assert.rejects(
+      explain.occlusion(model, image, { patch: 29 }),
+      (e: Error) => e instanceof ConfigError && /patch must be an integer from 1 to 28/.test(e.message),
+    );
     await assert.rejects(explain.saliency(model, randomImages(1, [1, 24, 24], 1)), (e: Error) => e instanceof ShapeError && /\[1, 28, 28\]/.test(e.message));
     await assert.rejects(explain.maximizeActivation(model, { node: 'conv1', channel: 0, range: [1, 0] }), ConfigError);
   });
@@ -309,7 +420,13 @@ describe('explanations: class scores, evaluation mode and bad requests', () => {
   it('JavaScript callers passing a dataset, an array or nothing get a ConfigError naming the function and the argument, never a TypeError', async () => {
     const model = new Model(zoo.lenet5.build(), backend, 1);
     const dataset = limitDataset(loadMnist('test'), 2);
-    const bads: [string, unknown][] = [['dataset', dataset], ['array', [0, 1, 2]], ['undefined', undefined], ['null', null], ['number', 3]];
+    const bads: [string, unknown][] = [
+      ['dataset', dataset],
+      ['array', [0, 1, 2]],
+      ['undefined', undefined],
+      ['null', null],
+      ['number', 3],
+    ];
     const calls: [string, (bad: unknown) => Promise<unknown> | unknown, RegExp][] = [
       ['classScores', (b) => explain.classScores(model, b as Tensor), /image must be a Tensor \[1, 28, 28\]/],
       ['saliency', (b) => explain.saliency(model, b as Tensor), /image must be a Tensor/],
@@ -320,7 +437,11 @@ describe('explanations: class scores, evaluation mode and bad requests', () => {
       ['occlusion', (b) => explain.occlusion(model, b as Tensor), /image must be a Tensor/],
       ['reconstruct', (b) => explain.reconstruct(model, [b as Tensor], { node: 'conv1', channel: 0 }), /images\[0\] must be a Tensor/],
       ['channelActivations', (b) => explain.channelActivations(model, b as Tensor, 'conv1', 0), /images must be a Tensor \[N, 1, 28, 28\]/],
-      ['topActivatingImages', (b) => explain.topActivatingImages(model, b as Tensor, { node: 'conv1', channel: 0 }), /images must be a Tensor \[N, 1, 28, 28\]/],
+      [
+        'topActivatingImages',
+        (b) => explain.topActivatingImages(model, b as Tensor, { node: 'conv1', channel: 0 }),
+        /images must be a Tensor \[N, 1, 28, 28\]/,
+      ],
       ['topActivatingPatches', (b) => explain.topActivatingPatches(model, b as Tensor, { node: 'conv1' }), /images must be a Tensor \[N, 1, 28, 28\]/],
       ['saliency', (b) => explain.saliency(b as Model, image), /model must be a convkit Model/],
       ['maximizeActivation', (b) => explain.maximizeActivation(b as Model, { node: 'conv1', channel: 0 }), /model must be a convkit Model/],
@@ -331,20 +452,26 @@ describe('explanations: class scores, evaluation mode and bad requests', () => {
     ];
     for (const [name, call, message] of calls) {
       for (const [what, bad] of bads) {
-        await assert.rejects(async () => call(bad), (e: Error) => {
-          assert.ok(e instanceof ConfigError, `${name}(${what}): ${e.name}: ${e.message}`);
-          assert.match(e.message, new RegExp(`^${name}: `), `${name}(${what})`);
-          assert.match(e.message, message, `${name}(${what})`);
-          return true;
-        });
+        await assert.rejects(
+          async () => call(bad),
+          (e: Error) => {
+            assert.ok(e instanceof ConfigError, `${name}(${what}): ${e.name}: ${e.message}`);
+            assert.match(e.message, new RegExp(`^${name}: `), `${name}(${what})`);
+            assert.match(e.message, message, `${name}(${what})`);
+            return true;
+          },
+        );
       }
     }
-    await assert.rejects(explain.topActivatingImages(model, dataset as unknown as Tensor, { node: 'conv1', channel: 0 }), /a dataset: fill a Tensor \[N, C, H, W\] from it with fillBatch/);
+    await assert.rejects(
+      explain.topActivatingImages(model, dataset as unknown as Tensor, { node: 'conv1', channel: 0 }),
+      /a dataset: fill a Tensor \[N, C, H, W\] from it with fillBatch/,
+    );
     await assert.rejects(explain.saliency(model, image, 'conv1' as never), /saliency: options must be an object, got a string/);
     await assert.rejects(explain.maximizeActivation(model, undefined as never), /maximizeActivation: options must be an object, got undefined/);
   });
 
-  it('top patches are cut at the unit\'s receptive field', async () => {
+  it("top patches are cut at the unit's receptive field", async () => {
     const model = new Model(zoo.lenet5.build(), backend, 1);
     // conv1 5×5 pad 2 → 5 px centred on the unit; pool 2/2 → 6 px, jump 2; conv2 5×5 → 14 px,
     // its first unit seeing rows −2…11 (two of them conv1's padding).

@@ -45,14 +45,21 @@ function lastJson(stdout: string): Record<string, any> {
 function shapePng(kind: number, rng: Rng, side = SIZE): Buffer {
   const png = new PNG({ width: side, height: side });
   const colour = [0, 1, 2].map((k) => (k === kind ? 170 : 40) + rng.int(60));
-  const grey = 80 + rng.int(100), ground = [grey, grey, grey];
-  const r = Math.round(side / 5) + rng.int(Math.round(side / 5)), cx = r + rng.int(side - 2 * r), cy = r + rng.int(side - 2 * r);
+  const grey = 80 + rng.int(100),
+    ground = [grey, grey, grey];
+  const r = Math.round(side / 5) + rng.int(Math.round(side / 5)),
+    cx = r + rng.int(side - 2 * r),
+    cy = r + rng.int(side - 2 * r);
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {
-      const dx = x - cx, dy = y - cy;
-      const inside = kind === 0 ? dx * dx + dy * dy <= r * r
-        : kind === 1 ? Math.abs(dx) <= r * 0.8 && Math.abs(dy) <= r * 0.8
-          : dy <= r * 0.8 && dy >= -r && Math.abs(dx) <= (dy + r) / 2;
+      const dx = x - cx,
+        dy = y - cy;
+      const inside =
+        kind === 0
+          ? dx * dx + dy * dy <= r * r
+          : kind === 1
+            ? Math.abs(dx) <= r * 0.8 && Math.abs(dy) <= r * 0.8
+            : dy <= r * 0.8 && dy >= -r && Math.abs(dx) <= (dy + r) / 2;
       const c = inside ? colour : ground;
       for (let k = 0; k < 3; k++) png.data[(y * side + x) * 4 + k] = Math.max(0, Math.min(255, c[k] + rng.int(31) - 15));
       png.data[(y * side + x) * 4 + 3] = 255;
@@ -63,20 +70,57 @@ function shapePng(kind: number, rng: Rng, side = SIZE): Buffer {
 
 /** The "pretrained" network: a small CNN with batch norm, its weights and statistics from a seed. */
 function netSpec(): ModelSpec {
-  return sequential('shapes-net', [3, SIZE, SIZE], [
-    { type: 'conv2d', filters: 8, kernel: 3, padding: 1 }, { type: 'batchnorm2d' }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 },
-    { type: 'conv2d', filters: 16, kernel: 3, padding: 1 }, { type: 'batchnorm2d' }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 },
-    { type: 'conv2d', filters: 16, kernel: 3, padding: 1 }, { type: 'relu' },
-    { type: 'globalavgpool2d' }, { type: 'flatten' }, { type: 'dense', units: 10 },
-  ]);
+  return sequential(
+    'shapes-net',
+    [3, SIZE, SIZE],
+    [
+      { type: 'conv2d', filters: 8, kernel: 3, padding: 1 },
+      { type: 'batchnorm2d' },
+      { type: 'relu' },
+      { type: 'maxpool2d', kernel: 2 },
+      { type: 'conv2d', filters: 16, kernel: 3, padding: 1 },
+      { type: 'batchnorm2d' },
+      { type: 'relu' },
+      { type: 'maxpool2d', kernel: 2 },
+      { type: 'conv2d', filters: 16, kernel: 3, padding: 1 },
+      { type: 'relu' },
+      { type: 'globalavgpool2d' },
+      { type: 'flatten' },
+      { type: 'dense', units: 10 },
+    ],
+  );
 }
 
 const onnxFile = join(dir, 'net.onnx');
 const data = join(dir, 'shapes');
 const labels = join(dir, 'labels.txt');
 const FREEZE = 'pool1';
-const base = (out: string) => ['train', '--from', onnxFile, '--dataset', `folder:${data}`, '--new-head', '3', '--freeze', FREEZE,
-  '--epochs', '6', '--batch', '12', '--lr', '0.05', '--seed', '3', '--backend', 'wasm', '--threads', '1', '--out', out, '--json'];
+const base = (out: string) => [
+  'train',
+  '--from',
+  onnxFile,
+  '--dataset',
+  `folder:${data}`,
+  '--new-head',
+  '3',
+  '--freeze',
+  FREEZE,
+  '--epochs',
+  '6',
+  '--batch',
+  '12',
+  '--lr',
+  '0.05',
+  '--seed',
+  '3',
+  '--backend',
+  'wasm',
+  '--threads',
+  '1',
+  '--out',
+  out,
+  '--json',
+];
 
 before(() => {
   const rng = new Rng(42);
@@ -86,7 +130,8 @@ before(() => {
   }
   const net = new Model(netSpec(), backend, 7);
   const stats = new Rng(8);
-  for (const t of net.stateTensors()) for (let i = 0; i < t.value.size; i++) t.value.data[i] = t.path.endsWith('var') ? stats.uniform(0.5, 2) : stats.uniform(-0.2, 0.2);
+  for (const t of net.stateTensors())
+    for (let i = 0; i < t.value.size; i++) t.value.data[i] = t.path.endsWith('var') ? stats.uniform(0.5, 2) : stats.uniform(-0.2, 0.2);
   writeFileSync(onnxFile, toOnnx(net));
   writeFileSync(labels, 'round thing\nbox\npointy\n');
 });
@@ -97,7 +142,10 @@ describe('convkit train --from an ONNX file', () => {
   it('convkit summary reads the .onnx file, and a convkit export keeps its node names through the round trip', () => {
     const r = cli(['summary', '--model-file', onnxFile, '--json']);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(lastJson(r.stdout).layers.map((l: { name: string }) => l.name), netSpec().nodes.map((n) => n.name));
+    assert.deepEqual(
+      lastJson(r.stdout).layers.map((l: { name: string }) => l.name),
+      netSpec().nodes.map((n) => n.name),
+    );
   });
 
   it('with --new-head 3 and --freeze pool1 beats 90 % on held-out shapes; frozen weights are bit-identical; class names are kept', () => {
@@ -108,7 +156,7 @@ describe('convkit train --from an ONNX file', () => {
     assert.ok(result.testAccuracy > 0.9, `test accuracy ${result.testAccuracy}`);
     const start = JSON.parse(r.stdout.split('\n')[0]);
     assert.equal(start.fineTune.head, 'fc1');
-    assert.deepEqual(start.fineTune.mean, undefined, 'a 32×32 model uses the data\'s own statistics');
+    assert.deepEqual(start.fineTune.mean, undefined, "a 32×32 model uses the data's own statistics");
     assert.equal(start.fineTune.lrPretrained, 0.005, 'lr/10 for the pretrained layers with a new head');
     const original = loadOnnx(readFileSync(onnxFile), backend);
     const { model, metadata } = loadModel(tuned, backend);
@@ -130,7 +178,7 @@ describe('convkit train --from an ONNX file', () => {
     assert.equal(p.top.length, 2);
     assert.ok(['round thing', 'box', 'pointy'].includes(p.top[0].class));
     const plain = lastJson(cli(['predict', '--model-file', tuned, image, '--json']).stdout).predictions[0];
-    assert.ok(CLASSES.includes(plain.top[0].class), 'the file\'s own class names');
+    assert.ok(CLASSES.includes(plain.top[0].class), "the file's own class names");
     assert.equal(CLASSES.indexOf(plain.top[0].class), ['round thing', 'box', 'pointy'].indexOf(p.top[0].class));
     const bad = cli(['predict', '--model-file', tuned, '--labels', onnxFile, image]);
     assert.equal(bad.status, 1);
@@ -153,22 +201,36 @@ describe('convkit train --from an ONNX file', () => {
     assert.equal(r.status, 0, r.stderr);
     const { model } = loadModel(tuned, backend);
     const rng = new Rng(5);
-    const x = new Tensor([4, 3, SIZE, SIZE], Float32Array.from({ length: 4 * 3 * SIZE * SIZE }, () => rng.uniform(-2, 2)));
+    const x = new Tensor(
+      [4, 3, SIZE, SIZE],
+      Float32Array.from({ length: 4 * 3 * SIZE * SIZE }, () => rng.uniform(-2, 2)),
+    );
     const ours = model.forward(x).data;
     const session = await ort.InferenceSession.create(readFileSync(out));
-    const theirs = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x.data as Float32Array, [...x.shape]) }))[session.outputNames[0]].data as Float32Array;
-    let diff = 0, scale = 0;
-    for (let i = 0; i < ours.length; i++) { diff = Math.max(diff, Math.abs(ours[i] - theirs[i])); scale = Math.max(scale, Math.abs(theirs[i])); }
+    const theirs = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x.data as Float32Array, [...x.shape]) }))[session.outputNames[0]]
+      .data as Float32Array;
+    let diff = 0,
+      scale = 0;
+    for (let i = 0; i < ours.length; i++) {
+      diff = Math.max(diff, Math.abs(ours[i] - theirs[i]));
+      scale = Math.max(scale, Math.abs(theirs[i]));
+    }
     assert.ok(diff / scale < 1e-5, `relative error ${diff / scale}`);
-    assert.deepEqual(loadOnnx(readFileSync(out), backend).spec.nodes.map((n) => n.name), model.spec.nodes.map((n) => n.name));
+    assert.deepEqual(
+      loadOnnx(readFileSync(out), backend).spec.nodes.map((n) => n.name),
+      model.spec.nodes.map((n) => n.name),
+    );
   });
 
   it('a fine-tuning run killed after its 5th checkpoint resumes to weights bit-identical to an uninterrupted run', async () => {
     const ck = join(dir, 'ck');
     const killed = join(dir, 'killed.convkit');
     await new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, [bin, ...base(killed), '--epochs', '2', '--checkpoint-dir', ck, '--checkpoint-every', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let seen = 0, buffer = '';
+      const child = spawn(process.execPath, [bin, ...base(killed), '--epochs', '2', '--checkpoint-dir', ck, '--checkpoint-every', '1'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let seen = 0,
+        buffer = '';
       child.stdout.on('data', (chunk: Buffer) => {
         buffer += chunk.toString();
         const lines = buffer.split('\n');
@@ -182,7 +244,10 @@ describe('convkit train --from an ONNX file', () => {
     assert.equal(resumed.status, 0, resumed.stderr);
     const whole = join(dir, 'whole.convkit');
     assert.equal(cli([...base(whole), '--epochs', '2']).status, 0);
-    const weights = (f: string) => loadModel(f, backend).model.savedTensors().map((t) => Array.from(t.value.data));
+    const weights = (f: string) =>
+      loadModel(f, backend)
+        .model.savedTensors()
+        .map((t) => Array.from(t.value.data));
     assert.deepEqual(weights(killed), weights(whole));
   });
 
@@ -227,8 +292,11 @@ describe('convkit train --from an ONNX file', () => {
       [{ ...ft, mean: [0.5, 0.5, 0.5], std: [0.2, 'x', 0.2] }, /std\[1\] is "x", must be in \(0, 1\]/],
     ];
     for (const [value, message] of damaged) {
-      assert.throws(() => checkFineTuneSettings(value, 'ck', model), (e: Error) => e instanceof FormatError
-        && /^ck: damaged training checkpoint: fine-tuning setting /.test(e.message) && message.test(e.message), JSON.stringify(value));
+      assert.throws(
+        () => checkFineTuneSettings(value, 'ck', model),
+        (e: Error) => e instanceof FormatError && /^ck: damaged training checkpoint: fine-tuning setting /.test(e.message) && message.test(e.message),
+        JSON.stringify(value),
+      );
     }
     // From the command line: refused with exit 1 before any training, nothing written.
     const tampered = join(dir, 'ck-tampered');
@@ -258,11 +326,30 @@ describe('convkit train --from an ONNX file', () => {
       // In this process (a process per case costs a second): the exit code and what goes to stderr.
       let stderr = '';
       const write = process.stderr.write;
-      process.stderr.write = ((chunk: string) => { stderr += chunk; return true; }) as typeof process.stderr.write;
+      process.stderr.write = ((chunk: string) => {
+        stderr += chunk;
+        return true;
+      }) as typeof process.stderr.write;
       let code: number;
       try {
-        code = await main(['node', 'convkit', 'train', '--from', onnxFile, '--dataset', `folder:${data}`, '--new-head', '3', '--epochs', '1',
-          '--backend', 'ref', '--out', never, ...flags]);
+        code = await main([
+          'node',
+          'convkit',
+          'train',
+          '--from',
+          onnxFile,
+          '--dataset',
+          `folder:${data}`,
+          '--new-head',
+          '3',
+          '--epochs',
+          '1',
+          '--backend',
+          'ref',
+          '--out',
+          never,
+          ...flags,
+        ]);
       } finally {
         process.stderr.write = write;
       }
@@ -284,17 +371,42 @@ describe('an imported 3-channel model of input ≥ 64: ImageNet normalisation by
       mkdirSync(join(shapes64, name), { recursive: true });
       for (let i = 0; i < 5; i++) writeFileSync(join(shapes64, name, `${i}.png`), shapePng(k, rng, SIDE));
     }
-    const spec = sequential('net64', [3, SIDE, SIDE], [
-      { type: 'conv2d', filters: 4, kernel: 3, stride: 4, padding: 1 }, { type: 'relu' },
-      { type: 'globalavgpool2d' }, { type: 'flatten' }, { type: 'dense', units: 3 },
-    ]);
+    const spec = sequential(
+      'net64',
+      [3, SIDE, SIDE],
+      [
+        { type: 'conv2d', filters: 4, kernel: 3, stride: 4, padding: 1 },
+        { type: 'relu' },
+        { type: 'globalavgpool2d' },
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
+      ],
+    );
     writeFileSync(net64, toOnnx(new Model(spec, backend, 5)));
   });
 
-  it('convkit train --from records ImageNet\'s mean and std (start event and model file), images stored at 8/7 of the input', () => {
+  it("convkit train --from records ImageNet's mean and std (start event and model file), images stored at 8/7 of the input", () => {
     const out = join(dir, 'net64.convkit');
-    const r = cli(['train', '--from', net64, '--dataset', `folder:${shapes64}`, '--epochs', '1', '--batch', '6', '--seed', '2',
-      '--backend', 'wasm', '--threads', '1', '--out', out, '--json']);
+    const r = cli([
+      'train',
+      '--from',
+      net64,
+      '--dataset',
+      `folder:${shapes64}`,
+      '--epochs',
+      '1',
+      '--batch',
+      '6',
+      '--seed',
+      '2',
+      '--backend',
+      'wasm',
+      '--threads',
+      '1',
+      '--out',
+      out,
+      '--json',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const start = JSON.parse(r.stdout.split('\n')[0]);
     assert.deepEqual(start.fineTune.mean, IMAGENET_MEAN);
@@ -303,12 +415,14 @@ describe('an imported 3-channel model of input ≥ 64: ImageNet normalisation by
     assert.deepEqual([data.mean, data.std, data.height], [IMAGENET_MEAN, IMAGENET_STD, 73]);
   });
 
-  it('convkit eval reads the .onnx file and prepares images as predict does: the same result as the .convkit file that records ImageNet\'s statistics', () => {
+  it("convkit eval reads the .onnx file and prepares images as predict does: the same result as the .convkit file that records ImageNet's statistics", () => {
     const fromOnnx = cli(['eval', '--model-file', net64, '--dataset', `folder:${shapes64}`, '--backend', 'wasm', '--threads', '1', '--json']);
     assert.equal(fromOnnx.status, 0, fromOnnx.stderr);
     // The same weights in a .convkit file that records ImageNet's statistics explicitly.
     const same = join(dir, 'net64-same.convkit');
-    saveModel(same, loadOnnx(readFileSync(net64), backend), { data: { dataset: `folder:${shapes64}`, channels: 3, height: 73, width: 73, mean: IMAGENET_MEAN, std: IMAGENET_STD, classes: CLASSES } });
+    saveModel(same, loadOnnx(readFileSync(net64), backend), {
+      data: { dataset: `folder:${shapes64}`, channels: 3, height: 73, width: 73, mean: IMAGENET_MEAN, std: IMAGENET_STD, classes: CLASSES },
+    });
     const fromFile = cli(['eval', '--model-file', same, '--backend', 'wasm', '--threads', '1', '--json']);
     assert.equal(fromFile.status, 0, fromFile.stderr);
     const [a, b] = [lastJson(fromOnnx.stdout), lastJson(fromFile.stdout)];

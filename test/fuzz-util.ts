@@ -41,7 +41,8 @@ type Mutation =
 export function mutatedBytes(original: Uint8Array, focus?: { start: number; end: number }): fc.Arbitrary<Uint8Array> {
   // A plain copy: Buffer.slice() returns a view, which mutations would write through.
   const valid = new Uint8Array(original);
-  const lo = focus?.start ?? 0, hi = Math.min(focus?.end ?? valid.length, valid.length);
+  const lo = focus?.start ?? 0,
+    hi = Math.min(focus?.end ?? valid.length, valid.length);
   // Uniform positions: fast-check's default bias would pile mutations onto the first bytes.
   const at = fc.noBias(fc.integer({ min: lo, max: Math.max(lo, hi - 1) }));
   const mutation: fc.Arbitrary<Mutation> = fc.oneof(
@@ -60,7 +61,8 @@ function applyMutation(valid: Uint8Array, m: Mutation): Uint8Array {
     return out;
   }
   switch (m.kind) {
-    case 'truncate': return valid.slice(0, m.at);
+    case 'truncate':
+      return valid.slice(0, m.at);
     case 'word': {
       const out = valid.slice();
       if (m.at + 4 <= out.length) new DataView(out.buffer).setUint32(m.at, m.value, m.littleEndian);
@@ -94,7 +96,23 @@ export function mutatedJson<T>(valid: T): fc.Arbitrary<T> {
   const edit: fc.Arbitrary<JsonEdit> = fc.record({
     path: fc.array(fc.nat(), { minLength: 0, maxLength: 8 }),
     action: fc.constantFrom('replace' as const, 'replace' as const, 'delete' as const, 'add' as const),
-    key: fc.constantFrom('name', 'type', 'filters', 'units', 'kernel', 'stride', 'padding', 'groups', 'inputs', 'output', 'shape', 'offset', '__proto__', 'constructor', 'extra'),
+    key: fc.constantFrom(
+      'name',
+      'type',
+      'filters',
+      'units',
+      'kernel',
+      'stride',
+      'padding',
+      'groups',
+      'inputs',
+      'output',
+      'shape',
+      'offset',
+      '__proto__',
+      'constructor',
+      'extra',
+    ),
     value: jsonValue,
   });
   return fc.array(edit, { minLength: 1, maxLength: 3 }).map((edits) => {
@@ -161,7 +179,7 @@ export function headerOf(file: Uint8Array): Record<string, unknown> {
 export function mendPngCrcs(b: Uint8Array): Uint8Array {
   const out = b.slice();
   const view = new DataView(out.buffer);
-  for (let at = 8; at + 12 <= out.length;) {
+  for (let at = 8; at + 12 <= out.length; ) {
     const length = view.getUint32(at, false);
     if (at + 12 + length > out.length) break;
     view.setUint32(at + 8 + length, crc32(out.subarray(at + 4, at + 8 + length)), false);

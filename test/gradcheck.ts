@@ -14,7 +14,9 @@ export function randomTensor(shape: number[], rng: Rng, backend = f64): Tensor {
 
 /** ‖a − b‖ / max(‖a‖, ‖b‖, tiny): the relative error of a whole gradient. */
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0, na = 0, nb = 0;
+  let diff = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     diff += (a[i] - b[i]) ** 2;
     na += a[i] ** 2;

@@ -18,19 +18,44 @@ import { webgpuSkip } from './webgpu-env.js';
 function tinyDataset(): ImageDataset {
   const images = new Uint8Array(4 * 36);
   for (let i = 0; i < images.length; i++) images[i] = (i * 37 + 11) % 256;
-  return { name: 'tiny', count: 4, channels: 1, height: 6, width: 6, images, labels: Uint8Array.from([0, 1, 0, 1]), classes: ['a', 'b'], mean: [0.5], std: [0.25] };
+  return {
+    name: 'tiny',
+    count: 4,
+    channels: 1,
+    height: 6,
+    width: 6,
+    images,
+    labels: Uint8Array.from([0, 1, 0, 1]),
+    classes: ['a', 'b'],
+    mean: [0.5],
+    std: [0.25],
+  };
 }
 
 async function stepNorm(backend: Backend, clip: number, lr: number): Promise<number> {
-  const model = new Model(sequential('tiny', [1, 6, 6], [{ type: 'conv2d', filters: 2, kernel: 3 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 2 }]), backend, 3);
+  const model = new Model(
+    sequential('tiny', [1, 6, 6], [{ type: 'conv2d', filters: 2, kernel: 3 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 2 }]),
+    backend,
+    3,
+  );
   const before = model.parameters().map((p) => Float64Array.from(p.value.data));
   await train(model, tinyDataset(), {
-    epochs: 1, batchSize: 4, lr, seed: 1, optimizer: { type: 'sgd', momentum: 0, weightDecay: 0 }, schedule: { type: 'constant' }, clipGradNorm: clip,
+    epochs: 1,
+    batchSize: 4,
+    lr,
+    seed: 1,
+    optimizer: { type: 'sgd', momentum: 0, weightDecay: 0 },
+    schedule: { type: 'constant' },
+    clipGradNorm: clip,
   });
   const after = model.parameters();
   await backend.download(after.map((p) => p.value.data));
   let sum = 0;
-  after.forEach((p, i) => p.value.data.forEach((v, j) => { sum += (v - before[i][j]) ** 2; }));
+  after.forEach((p, i) =>
+    p.value.data.forEach((v, j) => {
+      sum += (v - before[i][j]) ** 2;
+    }),
+  );
   return Math.sqrt(sum);
 }
 
@@ -42,13 +67,18 @@ const backends: [string, () => Promise<Backend>, string | false][] = [
 
 describe('gradient clipping far below the gradient norm', () => {
   for (const [name, make, skip] of backends) {
-    it(`${name}: one SGD step moves the weights by lr · clip, for clips 1e-9 and 1e-20 of a norm near 1 (factor below float32's 1 − 2⁻²⁴)`, { skip }, async () => {
+    it(`${name}: one SGD step moves the weights by lr · clip, for clips 1e-9 and 1e-20 of a norm near 1 (factor below float32's 1 − 2⁻²⁴)`, {
+      skip,
+    }, async () => {
       const backend = await make();
       try {
         for (const clip of [1e-2, 1e-9, 1e-20]) {
           const lr = 1e-3 / clip;
           const moved = await stepNorm(backend, clip, lr);
-          assert.ok(Math.abs(moved / (lr * clip) - 1) < 1e-3, `clip ${clip}: the weights moved by ${moved.toExponential(3)}, not lr · clip = ${(lr * clip).toExponential(3)}`);
+          assert.ok(
+            Math.abs(moved / (lr * clip) - 1) < 1e-3,
+            `clip ${clip}: the weights moved by ${moved.toExponential(3)}, not lr · clip = ${(lr * clip).toExponential(3)}`,
+          );
         }
       } finally {
         backend.dispose?.();

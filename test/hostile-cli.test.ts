@@ -69,7 +69,10 @@ describe('unexpected errors', () => {
   });
 
   it('print the stack trace with --debug, before or after the command name', () => {
-    for (const args of [['info', '--backend', 'ref', '--debug'], ['--debug', 'info', '--backend', 'ref']]) {
+    for (const args of [
+      ['info', '--backend', 'ref', '--debug'],
+      ['--debug', 'info', '--backend', 'ref'],
+    ]) {
       const r = cli(args, { preload: crash });
       assert.equal(r.status, 1);
       assert.match(r.stderr, /injected failure/);
@@ -82,7 +85,12 @@ describe('--threads', () => {
   it('is bounded by the cores: a clear usage error, before any worker starts', () => {
     const cores = availableParallelism();
     for (const bad of ['999', '0', '-1', '1.5', 'many', String(cores + 1)]) {
-      assertFails(cli(['info', '--threads', bad, '--json']), 2, new RegExp(`option '--threads <n>' argument '${bad.replace('.', '\\.')}' is invalid\\. threads must be an integer from 1 to ${cores}`), true);
+      assertFails(
+        cli(['info', '--threads', bad, '--json']),
+        2,
+        new RegExp(`option '--threads <n>' argument '${bad.replace('.', '\\.')}' is invalid\\. threads must be an integer from 1 to ${cores}`),
+        true,
+      );
     }
     const ok = cli(['info', '--backend', 'wasm', '--threads', String(cores), '--json']);
     assert.equal(ok.status, 0, ok.stderr);
@@ -98,7 +106,12 @@ describe('hostile files on the command line', () => {
     const file = encodeModel(new Model(sequential('tiny', [1, 4, 4], [{ type: 'flatten' }, { type: 'dense', units: 2 }]), new RefBackend()));
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     writeFileSync(join(dir, 'deep.convkit'), withHeader(file, JSON.stringify(headerOf(file)).replace('"type":"flatten"', `"type":"flatten","x":${deep}`)));
-    assertFails(cli(['summary', '--model-file', join(dir, 'deep.convkit'), '--json']), 1, /deep\.convkit: not a valid convkit model file: header: JSON nested 100005 levels deep/, true);
+    assertFails(
+      cli(['summary', '--model-file', join(dir, 'deep.convkit'), '--json']),
+      1,
+      /deep\.convkit: not a valid convkit model file: header: JSON nested 100005 levels deep/,
+      true,
+    );
     writeFileSync(join(dir, 'deep.json'), deep);
     assertFails(cli(['filter', png, join(dir, 'out.png'), '--kernel-3d', join(dir, 'deep.json')]), 1, /deep\.json: JSON nested 100000 levels deep/);
     assert.ok(!existsSync(join(dir, 'out.png')));
@@ -128,19 +141,47 @@ describe('hostile files on the command line', () => {
 
 describe('model metadata on the command line', () => {
   const png = join(dir, 'digit.png');
-  writeFileSync(png, encodePng({ width: 28, height: 28, channels: 1, pixels: Uint8Array.from({ length: 784 }, (_, i) => (i % 28 > 10 && i % 28 < 16 ? 255 : 0)) }));
+  writeFileSync(
+    png,
+    encodePng({ width: 28, height: 28, channels: 1, pixels: Uint8Array.from({ length: 784 }, (_, i) => (i % 28 > 10 && i % 28 < 16 ? 255 : 0)) }),
+  );
   const lenet = new Model(zoo.lenet5.build(), new RefBackend());
-  const data = { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.1307], std: [0.3081], classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] };
-  const modelWith = (name: string, d: unknown) => { const f = join(dir, name); writeFileSync(f, encodeModel(lenet, { data: d })); return f; };
+  const data = {
+    dataset: 'mnist',
+    channels: 1,
+    height: 28,
+    width: 28,
+    mean: [0.1307],
+    std: [0.3081],
+    classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  };
+  const modelWith = (name: string, d: unknown) => {
+    const f = join(dir, name);
+    writeFileSync(f, encodeModel(lenet, { data: d }));
+    return f;
+  };
 
   it('predict refuses std 0, a huge stored size or a missing mean before preparing any image', () => {
     const ok = cli(['predict', '--model-file', modelWith('ok.convkit', data), png, '--json']);
     assert.equal(ok.status, 0, ok.stderr);
-    assertFails(cli(['predict', '--model-file', modelWith('std0.convkit', { ...data, std: [0] }), png, '--json']), 1, /std0\.convkit: invalid training-data description \(metadata\.data\): std\[0\] is 0/, true);
-    assertFails(cli(['predict', '--model-file', modelWith('tall.convkit', { ...data, height: 20000, width: 20000 }), png]), 1, /tall\.convkit: .*height is 20000, the model's input needs 28 to 92/);
+    assertFails(
+      cli(['predict', '--model-file', modelWith('std0.convkit', { ...data, std: [0] }), png, '--json']),
+      1,
+      /std0\.convkit: invalid training-data description \(metadata\.data\): std\[0\] is 0/,
+      true,
+    );
+    assertFails(
+      cli(['predict', '--model-file', modelWith('tall.convkit', { ...data, height: 20000, width: 20000 }), png]),
+      1,
+      /tall\.convkit: .*height is 20000, the model's input needs 28 to 92/,
+    );
     const { mean: _, ...noMean } = data;
     assertFails(cli(['eval', '--model-file', modelWith('nomean.convkit', noMean), '--test-limit', '10']), 1, /nomean\.convkit: .*mean must list 1 value/);
-    assertFails(cli(['summary', '--model-file', modelWith('numeric.convkit', { ...data, dataset: 7 })]), 1, /numeric\.convkit: .*dataset must be a name, got 7/);
+    assertFails(
+      cli(['summary', '--model-file', modelWith('numeric.convkit', { ...data, dataset: 7 })]),
+      1,
+      /numeric\.convkit: .*dataset must be a name, got 7/,
+    );
   });
 });
 
@@ -149,9 +190,26 @@ describe('activation memory budget on the command line', () => {
   writeFileSync(png, encodePng({ width: 28, height: 28, channels: 1, pixels: new Uint8Array(784).fill(200) }));
   // 940 bytes: a 1×1 convolution padded by 4000 makes each 28×28 image 8001×8001.
   const padded = join(dir, 'padded.convkit');
-  writeFileSync(padded, encodeModel(new Model(sequential('padded', [1, 28, 28], [
-    { type: 'conv2d', filters: 1, kernel: 1, padding: 4000 }, { type: 'relu' }, { type: 'adaptiveavgpool2d', output: 1 }, { type: 'flatten' }, { type: 'dense', units: 10 },
-  ]), new RefBackend()), { data: { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.13], std: [0.31] } }));
+  writeFileSync(
+    padded,
+    encodeModel(
+      new Model(
+        sequential(
+          'padded',
+          [1, 28, 28],
+          [
+            { type: 'conv2d', filters: 1, kernel: 1, padding: 4000 },
+            { type: 'relu' },
+            { type: 'adaptiveavgpool2d', output: 1 },
+            { type: 'flatten' },
+            { type: 'dense', units: 10 },
+          ],
+        ),
+        new RefBackend(),
+      ),
+      { data: { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [0.13], std: [0.31] } },
+    ),
+  );
   const over = (what: RegExp) => new RegExp(`${what.source}.*more than the memory limit of .*raise the limit with --memory-limit`);
 
   it('train --batch 60000 is refused before loading any data', () => {
@@ -163,28 +221,51 @@ describe('activation memory budget on the command line', () => {
   });
 
   it('explain and visualize (backward passes) check the same budget, training-like, before writing anything', () => {
-    const outDir = join(dir, 'padded-explain'), outPng = join(dir, 'padded-max.png');
-    assertFails(cli(['explain', '--model-file', padded, png, '--out', outDir, '--memory-limit', '512MiB']), 1,
-      over(/model "padded" training with batch 1 needs about 1\.\d GiB .*"relu1" \(relu\)/));
-    assertFails(cli(['visualize', '--model-file', padded, '--layer', 'conv1', '--what', 'maximize', '--out', outPng, '--memory-limit', '512MiB']), 1,
-      over(/model "padded" training with batch 1 needs about/));
+    const outDir = join(dir, 'padded-explain'),
+      outPng = join(dir, 'padded-max.png');
+    assertFails(
+      cli(['explain', '--model-file', padded, png, '--out', outDir, '--memory-limit', '512MiB']),
+      1,
+      over(/model "padded" training with batch 1 needs about 1\.\d GiB .*"relu1" \(relu\)/),
+    );
+    assertFails(
+      cli(['visualize', '--model-file', padded, '--layer', 'conv1', '--what', 'maximize', '--out', outPng, '--memory-limit', '512MiB']),
+      1,
+      over(/model "padded" training with batch 1 needs about/),
+    );
     assert.ok(!existsSync(outDir) && !existsSync(outPng), 'nothing written');
   });
 
   it('eval, predict, import and export of a small file that needs huge activations', () => {
     assertFails(cli(['eval', '--model-file', padded]), 1, over(/model "padded" inference with batch 10 needs about [\d.]+ GiB .*"conv1" \(conv2d\)/));
-    assertFails(cli(['predict', '--model-file', padded, png, '--memory-limit', '256MiB']), 1, over(/model "padded" inference with batch 1 needs about [\d.]+ MiB/));
-    assertFails(cli(['export', '--model-file', padded, '--out', join(dir, 'padded.onnx'), '--memory-limit', '256MiB']), 1, over(/model "padded" inference with batch 1/));
+    assertFails(
+      cli(['predict', '--model-file', padded, png, '--memory-limit', '256MiB']),
+      1,
+      over(/model "padded" inference with batch 1 needs about [\d.]+ MiB/),
+    );
+    assertFails(
+      cli(['export', '--model-file', padded, '--out', join(dir, 'padded.onnx'), '--memory-limit', '256MiB']),
+      1,
+      over(/model "padded" inference with batch 1/),
+    );
     assert.ok(!existsSync(join(dir, 'padded.onnx')));
     const exported = cli(['export', '--model-file', padded, '--out', join(dir, 'padded.onnx')]);
     assert.equal(exported.status, 0, exported.stderr);
-    assertFails(cli(['import', join(dir, 'padded.onnx'), '--out', join(dir, 'back.convkit'), '--memory-limit', '256MiB']), 1, over(/inference with batch 1 needs about [\d.]+ MiB/));
+    assertFails(
+      cli(['import', join(dir, 'padded.onnx'), '--out', join(dir, 'back.convkit'), '--memory-limit', '256MiB']),
+      1,
+      over(/inference with batch 1 needs about [\d.]+ MiB/),
+    );
     assert.ok(!existsSync(join(dir, 'back.convkit')));
   });
 
   it('filter --padding 6000 is refused before filtering', () => {
-    assertFails(cli(['filter', png, join(dir, 'big.png'), '--kernel', 'box-blur', '--padding', '6000', '--json']), 1,
-      /filter: .*mem-digit\.png \(28×28\) padded by 6000×6000 gives a 12026×12026 output that needs about \d+\.\d GiB, more than the memory limit of 2\.0 GiB/, true);
+    assertFails(
+      cli(['filter', png, join(dir, 'big.png'), '--kernel', 'box-blur', '--padding', '6000', '--json']),
+      1,
+      /filter: .*mem-digit\.png \(28×28\) padded by 6000×6000 gives a 12026×12026 output that needs about \d+\.\d GiB, more than the memory limit of 2\.0 GiB/,
+      true,
+    );
     assert.ok(!existsSync(join(dir, 'big.png')));
   });
 
@@ -195,7 +276,11 @@ describe('activation memory budget on the command line', () => {
       mkdirSync(join(root, c), { recursive: true });
       for (let i = 0; i < 5; i++) writeFileSync(join(root, c, `${i}.png`), readFileSync(png));
     }
-    assertFails(cli(['train', '--dataset', `folder:${root}`, '--model', 'resnet18', '--input-size', '4000', '--batch', '1']), 1, /resnet18.*(more than the memory limit|more than the limit)/);
+    assertFails(
+      cli(['train', '--dataset', `folder:${root}`, '--model', 'resnet18', '--input-size', '4000', '--batch', '1']),
+      1,
+      /resnet18.*(more than the memory limit|more than the limit)/,
+    );
   });
 });
 
@@ -203,12 +288,34 @@ describe('the new commands and flags under hostile input', () => {
   const png = join(dir, 'colour-8.png');
   writeFileSync(png, encodePng({ width: 8, height: 8, channels: 3, pixels: new Uint8Array(192).fill(90) }));
   const colour = join(dir, 'colour-8.convkit');
-  writeFileSync(colour, encodeModel(new Model(sequential('colour8', [3, 8, 8], [
-    { type: 'conv2d', filters: 2, kernel: 3, padding: 1 }, { type: 'relu' }, { type: 'globalavgpool2d' }, { type: 'flatten' }, { type: 'dense', units: 3 },
-  ]), new RefBackend()), { data: { dataset: 'folder', channels: 3, height: 8, width: 8, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], classes: ['a', 'b', 'c'] } }));
+  writeFileSync(
+    colour,
+    encodeModel(
+      new Model(
+        sequential(
+          'colour8',
+          [3, 8, 8],
+          [
+            { type: 'conv2d', filters: 2, kernel: 3, padding: 1 },
+            { type: 'relu' },
+            { type: 'globalavgpool2d' },
+            { type: 'flatten' },
+            { type: 'dense', units: 3 },
+          ],
+        ),
+        new RefBackend(),
+      ),
+      { data: { dataset: 'folder', channels: 3, height: 8, width: 8, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], classes: ['a', 'b', 'c'] } },
+    ),
+  );
 
   it('predict --labels reads only a regular file of sensible size (/dev/zero was read until memory ran out)', () => {
-    assertFails(cli(['predict', '--model-file', colour, '--labels', '/dev/zero', png, '--json']), 1, /cannot read \/dev\/zero: it is a character device, not a regular file/, true);
+    assertFails(
+      cli(['predict', '--model-file', colour, '--labels', '/dev/zero', png, '--json']),
+      1,
+      /cannot read \/dev\/zero: it is a character device, not a regular file/,
+      true,
+    );
     assertFails(cli(['predict', '--model-file', colour, '--labels', dir, png]), 1, /cannot read .*: it is a directory, not a regular file/);
     const labels = join(dir, 'labels-crlf.txt');
     writeFileSync(labels, '\uFEFFred\r\ngreen\r\nblue\r\n');
@@ -217,8 +324,12 @@ describe('the new commands and flags under hostile input', () => {
     assert.match(r.stdout, /colour-8\.png: (red|green|blue) [\d.]+ %, (red|green|blue)/);
   });
 
-  it('--mean and --std follow the model file\'s rule (train wrote a file with std 5 that predict then refused), empty values are not 0', () => {
-    for (const command of [['train', '--from', colour, '--dataset', `folder:${dir}`], ['explain', '--model-file', colour, png], ['visualize', '--model-file', colour, '--layer', 'conv1']]) {
+  it("--mean and --std follow the model file's rule (train wrote a file with std 5 that predict then refused), empty values are not 0", () => {
+    for (const command of [
+      ['train', '--from', colour, '--dataset', `folder:${dir}`],
+      ['explain', '--model-file', colour, png],
+      ['visualize', '--model-file', colour, '--layer', 'conv1'],
+    ]) {
       assertFails(cli([...command, '--mean', '0.5,0.5,0.5', '--std', '5,5,5', '--json']), 2, /--std: std\[0\] is 5, must be in \(0, 1\]/, true);
       assertFails(cli([...command, '--mean', ',,', '--std', '0.2,0.2,0.2']), 2, /--mean must be comma-separated numbers, one per channel .*"" is not a number/);
       assertFails(cli([...command, '--mean', '1e300,0,0', '--std', '0.2,0.2,0.2']), 2, /--mean: mean\[0\] is 1e\+300, must be in \[0, 1\]/);
@@ -226,15 +337,38 @@ describe('the new commands and flags under hostile input', () => {
   });
 
   it('explain --samples and visualize --steps are bounded (1e9 ran for days)', () => {
-    assertFails(cli(['explain', '--model-file', colour, '--method', 'smoothgrad', '--samples', '1e9', png, '--json']), 2, /samples must be an integer ≥ 1 and ≤ 10000/, true);
-    assertFails(cli(['visualize', '--model-file', colour, '--layer', 'conv1', '--what', 'maximize', '--steps', '10001']), 2, /steps must be an integer ≥ 1 and ≤ 10000/);
+    assertFails(
+      cli(['explain', '--model-file', colour, '--method', 'smoothgrad', '--samples', '1e9', png, '--json']),
+      2,
+      /samples must be an integer ≥ 1 and ≤ 10000/,
+      true,
+    );
+    assertFails(
+      cli(['visualize', '--model-file', colour, '--layer', 'conv1', '--what', 'maximize', '--steps', '10001']),
+      2,
+      /steps must be an integer ≥ 1 and ≤ 10000/,
+    );
   });
 
   it('a FIFO where the checkpoint lock belongs is refused, not read forever', () => {
     const ck = join(dir, 'fifo-lock');
     mkdirSync(ck);
     assert.equal(spawnSync('mkfifo', [join(ck, 'convkit.lock')]).status, 0);
-    const r = cli(['train', '--model', 'lenet5', '--train-limit', '8', '--test-limit', '8', '--epochs', '1', '--checkpoint-dir', ck, '--out', join(dir, 'never.convkit')]);
+    const r = cli([
+      'train',
+      '--model',
+      'lenet5',
+      '--train-limit',
+      '8',
+      '--test-limit',
+      '8',
+      '--epochs',
+      '1',
+      '--checkpoint-dir',
+      ck,
+      '--out',
+      join(dir, 'never.convkit'),
+    ]);
     assertFails(r, 1, /checkpoint directory .*fifo-lock is locked by .*convkit\.lock, which does not hold a process id/);
     assert.ok(lstatSync(join(ck, 'convkit.lock')).isFIFO());
   });

@@ -29,7 +29,11 @@ import jpeg from 'jpeg-js';
 
 const backend = new RefBackend();
 const dir = mkdtempSync(join(tmpdir(), 'convkit-hostile-'));
-const tiny = () => new Model(sequential('tiny', [1, 8, 8], [{ type: 'conv2d', filters: 2, kernel: 3 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }]), backend);
+const tiny = () =>
+  new Model(
+    sequential('tiny', [1, 8, 8], [{ type: 'conv2d', filters: 2, kernel: 3 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }]),
+    backend,
+  );
 const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
 describe('JSON nesting depth', () => {
@@ -41,8 +45,12 @@ describe('JSON nesting depth', () => {
   it('a model file whose header nests 100 000 levels deep is a FormatError, not a stack overflow', () => {
     const file = encodeModel(tiny());
     const text = JSON.stringify(headerOf(file)).replace('"type":"relu"', `"type":"relu","x":${deep(100_000)}`);
-    assert.throws(() => decodeModel(withHeader(file, text), 'deep.convkit', backend),
-      (e: Error) => e instanceof FormatError && /deep\.convkit: not a valid convkit model file: header: JSON nested 100005 levels deep, more than the 64 accepted/.test(e.message));
+    assert.throws(
+      () => decodeModel(withHeader(file, text), 'deep.convkit', backend),
+      (e: Error) =>
+        e instanceof FormatError &&
+        /deep\.convkit: not a valid convkit model file: header: JSON nested 100005 levels deep, more than the 64 accepted/.test(e.message),
+    );
     // Just within the limit still loads (the nesting sits in data no one walks).
     const ok = JSON.stringify(headerOf(file)).replace('"metadata":{}', `"metadata":{"x":${deep(MAX_JSON_DEPTH - 2)}}`);
     decodeModel(withHeader(file, ok), 'ok.convkit', backend);
@@ -54,17 +62,26 @@ describe('JSON nesting depth', () => {
     const file = encodeModel(tiny(), { checkpoint: { epoch: 1 } });
     const text = JSON.stringify(headerOf(file)).replace('"inputShape":[1,8,8]', `"inputShape":[1,8,8],"x":${deep(50_000)}`);
     writeFileSync(join(ckpt, 'checkpoint.convkit'), withHeader(file, text));
-    assert.throws(() => loadCheckpoint(ckpt, backend), (e: Error) => e instanceof FormatError && /nested 50002 levels deep/.test(e.message));
+    assert.throws(
+      () => loadCheckpoint(ckpt, backend),
+      (e: Error) => e instanceof FormatError && /nested 50002 levels deep/.test(e.message),
+    );
   });
 
   it('the playground editor refuses deep text with a ConfigError', () => {
-    assert.throws(() => parseNetwork(`{"nodes": ${deep(100_000)}}`), (e: Error) => e instanceof ConfigError && /nested 100001 levels deep/.test(e.message));
+    assert.throws(
+      () => parseNetwork(`{"nodes": ${deep(100_000)}}`),
+      (e: Error) => e instanceof ConfigError && /nested 100001 levels deep/.test(e.message),
+    );
   });
 });
 
 describe('files that are not regular files', () => {
   it('a directory or a device is refused by name before reading', () => {
-    assert.throws(() => readBytes(dir), (e: Error) => new RegExp(`cannot read ${dir}: it is a directory, not a regular file`).test(e.message));
+    assert.throws(
+      () => readBytes(dir),
+      (e: Error) => new RegExp(`cannot read ${dir}: it is a directory, not a regular file`).test(e.message),
+    );
     assert.throws(() => readBytes('/dev/zero'), /cannot read \/dev\/zero: it is a character device, not a regular file/);
   });
 });
@@ -73,7 +90,10 @@ describe('wasm heap exhaustion', () => {
   it('is a ResourceError naming the sizes', async () => {
     const wasm = await WasmBackend.create({ threads: 1, maximumMemoryMiB: 64 });
     try {
-      assert.throws(() => wasm.alloc(32 << 20), (e: Error) => e instanceof ResourceError && /wasm backend: out of memory .* MiB/.test(e.message));
+      assert.throws(
+        () => wasm.alloc(32 << 20),
+        (e: Error) => e instanceof ResourceError && /wasm backend: out of memory .* MiB/.test(e.message),
+      );
     } finally {
       wasm.dispose?.();
     }
@@ -84,7 +104,11 @@ describe('atomic writes and special files', () => {
   const at = (name: string) => join(dir, 'writes', name);
   mkdirSync(join(dir, 'writes'));
   const bytes = new TextEncoder().encode('new content');
-  const noTemporaryFiles = () => assert.deepEqual(readdirSync(join(dir, 'writes')).filter((f) => f.endsWith('.tmp')), []);
+  const noTemporaryFiles = () =>
+    assert.deepEqual(
+      readdirSync(join(dir, 'writes')).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
 
   it('a symbolic link is followed: its target is replaced atomically, the link stays', () => {
     writeFileSync(at('target.bin'), 'old');
@@ -162,8 +186,13 @@ describe('folder datasets with symbolic links', () => {
   });
 
   it('images stored at a size beyond the memory limit are refused before any is decoded', () => {
-    assert.throws(() => loadImageFolder(root, 'train', { size: 4000, channels: 3, maxBytes: 2 ** 28 }), (e: Error) => e instanceof ResourceError
-      && e.message === `folder dataset ${root}: 8 train images stored at 4000×4000×3 need 366 MiB, more than the memory limit of 256 MiB (a smaller input size needs less, or raise the limit with --memory-limit)`);
+    assert.throws(
+      () => loadImageFolder(root, 'train', { size: 4000, channels: 3, maxBytes: 2 ** 28 }),
+      (e: Error) =>
+        e instanceof ResourceError &&
+        e.message ===
+          `folder dataset ${root}: 8 train images stored at 4000×4000×3 need 366 MiB, more than the memory limit of 256 MiB (a smaller input size needs less, or raise the limit with --memory-limit)`,
+    );
   });
 
   it('a FIFO named like an image is refused, not read', () => {
@@ -177,19 +206,35 @@ describe('image bombs', () => {
   const u32 = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
   /** A PNG chunk (CRC filled in by mendPngCrcs). */
   const chunk = (type: string, data: ArrayLike<number>) => [...u32(data.length), ...[...type].map((c) => c.charCodeAt(0)), ...Array.from(data), 0, 0, 0, 0];
-  const ihdr = (w: number, h: number, depth: number, colorType: number, interlace: number) => chunk('IHDR', [...u32(w), ...u32(h), depth, colorType, 0, 0, interlace]);
+  const ihdr = (w: number, h: number, depth: number, colorType: number, interlace: number) =>
+    chunk('IHDR', [...u32(w), ...u32(h), depth, colorType, 0, 0, interlace]);
   const png = (...chunks: number[][]) => mendPngCrcs(Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10, ...chunks.flat()]));
   const small = new Uint8Array(encodePng({ width: 4, height: 4, channels: 1, pixels: new Uint8Array(16) }));
-  const smallIdat = () => { // the IDAT chunk of the small valid PNG
+  const smallIdat = () => {
+    // the IDAT chunk of the small valid PNG
     const view = new DataView(small.buffer);
-    for (let at = 8; ;) { const n = view.getUint32(at); if (String.fromCharCode(...small.subarray(at + 4, at + 8)) === 'IDAT') return Array.from(small.subarray(at, at + 12 + n)); at += 12 + n; }
+    for (let at = 8; ; ) {
+      const n = view.getUint32(at);
+      if (String.fromCharCode(...small.subarray(at + 4, at + 8)) === 'IDAT') return Array.from(small.subarray(at, at + 12 + n));
+      at += 12 + n;
+    }
   };
-  const rssGrowth = (run: () => void) => { const before = process.memoryUsage().rss; run(); return process.memoryUsage().rss - before; };
+  const rssGrowth = (run: () => void) => {
+    const before = process.memoryUsage().rss;
+    run();
+    return process.memoryUsage().rss - before;
+  };
 
   it('PNG: a second IHDR (16000×16000 after a 4×4 one) is refused before decoding', () => {
     const bomb = png(ihdr(4, 4, 8, 0, 0), ihdr(16000, 16000, 8, 6, 0), smallIdat(), chunk('IEND', []));
-    assert.ok(rssGrowth(() => assert.throws(() => decodeImage(bomb, 'two-ihdr.png'),
-      (e: Error) => e instanceof FormatError && /two-ihdr\.png: cannot decode PNG image: a second IHDR header at byte 33/.test(e.message))) < 100e6);
+    assert.ok(
+      rssGrowth(() =>
+        assert.throws(
+          () => decodeImage(bomb, 'two-ihdr.png'),
+          (e: Error) => e instanceof FormatError && /two-ihdr\.png: cannot decode PNG image: a second IHDR header at byte 33/.test(e.message),
+        ),
+      ) < 100e6,
+    );
     // IHDR must also come first.
     assert.throws(() => decodeImage(png(chunk('tEXt', [65]), ihdr(4, 4, 8, 0, 0), smallIdat(), chunk('IEND', [])), 'late.png'), /no IHDR header at the start/);
   });
@@ -199,7 +244,15 @@ describe('image bombs', () => {
     assert.equal(w * h, MAX_IMAGE_PIXELS);
     // The raw interlaced data (filter bytes and 8 bytes per pixel, all zero), deflated in pieces.
     let raw = 0;
-    for (const [x0, y0, dx, dy] of [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]]) {
+    for (const [x0, y0, dx, dy] of [
+      [0, 0, 8, 8],
+      [4, 0, 8, 8],
+      [0, 4, 4, 8],
+      [2, 0, 4, 4],
+      [0, 2, 2, 4],
+      [1, 0, 2, 2],
+      [0, 1, 1, 2],
+    ]) {
       raw += Math.ceil((h - y0) / dy) * (1 + 8 * Math.ceil((w - x0) / dx));
     }
     const deflate = createDeflate({ level: 9 });
@@ -214,32 +267,71 @@ describe('image bombs', () => {
     await done;
     const bomb = png(ihdr(w, h, 16, 6, 1), chunk('IDAT', Buffer.concat(parts)), chunk('IEND', []));
     assert.ok(bomb.length < 2e6, `${bomb.length} bytes`);
-    assert.ok(rssGrowth(() => assert.throws(() => decodeImage(bomb, 'interlaced.png'),
-      (e: Error) => e instanceof FormatError && /interlaced\.png: .*claims 8192×4096 pixels, 16-bit interlaced: decoding it would need about \d+ MiB, more than the 256 MiB allowed/.test(e.message))) < 100e6);
+    assert.ok(
+      rssGrowth(() =>
+        assert.throws(
+          () => decodeImage(bomb, 'interlaced.png'),
+          (e: Error) =>
+            e instanceof FormatError &&
+            /interlaced\.png: .*claims 8192×4096 pixels, 16-bit interlaced: decoding it would need about \d+ MiB, more than the 256 MiB allowed/.test(
+              e.message,
+            ),
+        ),
+      ) < 100e6,
+    );
   });
 
   it('PNG: a chunk running past the end and impossible depths are refused', () => {
-    assert.throws(() => decodeImage(png(ihdr(4, 4, 8, 0, 0), [...u32(1e6), 73, 68, 65, 84, 1, 2, 3]), 'cut.png'), /cut\.png: cannot decode PNG image: the file is truncated: chunk "IDAT" at byte 33 claims 1000000 bytes, past its end/);
+    assert.throws(
+      () => decodeImage(png(ihdr(4, 4, 8, 0, 0), [...u32(1e6), 73, 68, 65, 84, 1, 2, 3]), 'cut.png'),
+      /cut\.png: cannot decode PNG image: the file is truncated: chunk "IDAT" at byte 33 claims 1000000 bytes, past its end/,
+    );
     assert.throws(() => decodeImage(png(ihdr(4, 4, 3, 6, 0), smallIdat(), chunk('IEND', [])), 'depth.png'), /colour type 6 with bit depth 3 does not exist/);
   });
 
   const jpg = new Uint8Array(jpeg.encode({ width: 8, height: 8, data: Buffer.alloc(8 * 8 * 4, 128) }, 90).data);
   const sof = jpg.findIndex((v, i) => v === 0xff && jpg[i + 1] === 0xc0);
-  const sofSegment = (w: number, h: number) => { const seg = jpg.slice(sof, sof + 2 + ((jpg[sof + 2] << 8) | jpg[sof + 3])); seg.set([h >> 8, h & 255, w >> 8, w & 255], 5); return seg; };
+  const sofSegment = (w: number, h: number) => {
+    const seg = jpg.slice(sof, sof + 2 + ((jpg[sof + 2] << 8) | jpg[sof + 3]));
+    seg.set([h >> 8, h & 255, w >> 8, w & 255], 5);
+    return seg;
+  };
   const splice = (at: number, insert: ArrayLike<number>) => Uint8Array.from([...jpg.subarray(0, at), ...Array.from(insert), ...jpg.subarray(at)]);
 
   it('JPEG: a second frame header (8000×4000 after the real one) is refused', () => {
     const bomb = splice(sof + 2 + ((jpg[sof + 2] << 8) | jpg[sof + 3]), sofSegment(8000, 4000));
     assert.ok(bomb.length < 1000);
-    assert.ok(rssGrowth(() => assert.throws(() => decodeImage(bomb, 'two-sof.jpg'),
-      (e: Error) => e instanceof FormatError && /two-sof\.jpg: cannot decode JPEG image: a second frame header \(SOF marker 0xc0\) at byte \d+/.test(e.message))) < 100e6);
+    assert.ok(
+      rssGrowth(() =>
+        assert.throws(
+          () => decodeImage(bomb, 'two-sof.jpg'),
+          (e: Error) =>
+            e instanceof FormatError && /two-sof\.jpg: cannot decode JPEG image: a second frame header \(SOF marker 0xc0\) at byte \d+/.test(e.message),
+        ),
+      ) < 100e6,
+    );
   });
 
   it('JPEG: junk before the frame header does not hide it', () => {
     // 00 E0 00 02 is what jpeg-js takes for a malformed APP0 segment of length 2 (it recovers and reads on).
-    const bomb = Uint8Array.from([...jpg.subarray(0, sof), 0x00, 0xe0, 0x00, 0x02, ...sofSegment(8000, 4000), ...jpg.subarray(sof + 2 + ((jpg[sof + 2] << 8) | jpg[sof + 3]))]);
-    assert.ok(rssGrowth(() => assert.throws(() => decodeImage(bomb, 'junk.jpg'),
-      (e: Error) => e instanceof FormatError && /junk\.jpg: cannot decode JPEG image: it claims 8000×4000 pixels, more than its \d+ bytes can encode/.test(e.message))) < 100e6);
+    const bomb = Uint8Array.from([
+      ...jpg.subarray(0, sof),
+      0x00,
+      0xe0,
+      0x00,
+      0x02,
+      ...sofSegment(8000, 4000),
+      ...jpg.subarray(sof + 2 + ((jpg[sof + 2] << 8) | jpg[sof + 3])),
+    ]);
+    assert.ok(
+      rssGrowth(() =>
+        assert.throws(
+          () => decodeImage(bomb, 'junk.jpg'),
+          (e: Error) =>
+            e instanceof FormatError && /junk\.jpg: cannot decode JPEG image: it claims 8000×4000 pixels, more than its \d+ bytes can encode/.test(e.message),
+        ),
+      ) < 100e6,
+    );
   });
 });
 
@@ -277,15 +369,21 @@ describe('model metadata (metadata.data)', () => {
       [null, /expected an object, got null/],
     ];
     for (const [data, message] of cases) {
-      assert.throws(() => load(data), (e: Error) => e instanceof FormatError
-        && e.message.startsWith('meta.convkit: invalid training-data description (metadata.data): ') && message.test(e.message), JSON.stringify(data));
+      assert.throws(
+        () => load(data),
+        (e: Error) =>
+          e instanceof FormatError && e.message.startsWith('meta.convkit: invalid training-data description (metadata.data): ') && message.test(e.message),
+        JSON.stringify(data),
+      );
     }
   });
 });
 
 describe('activation memory budget', () => {
   const graph: ModelSpec = {
-    name: 'graph', inputShape: [2, 12, 12], nodes: [
+    name: 'graph',
+    inputShape: [2, 12, 12],
+    nodes: [
       { name: 'a', layer: { type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, inputs: ['input'] },
       { name: 'bn', layer: { type: 'batchnorm2d' }, inputs: ['a'] },
       { name: 'r', layer: { type: 'relu' }, inputs: ['bn'] },
@@ -301,7 +399,12 @@ describe('activation memory budget', () => {
   it('the estimate covers what a training step really allocates, within a small margin', () => {
     let allocated = 0;
     const inner = new RefBackend();
-    const counting = Object.assign(Object.create(inner) as RefBackend, { alloc: (n: number) => { allocated += n; return inner.alloc(n); } });
+    const counting = Object.assign(Object.create(inner) as RefBackend, {
+      alloc: (n: number) => {
+        allocated += n;
+        return inner.alloc(n);
+      },
+    });
     const N = 8;
     const model = new Model(graph, counting);
     const loss = new SoftmaxCrossEntropy(counting);
@@ -316,7 +419,11 @@ describe('activation memory budget', () => {
   });
 
   it('estimating a network that would need terabytes allocates nothing', () => {
-    const spec = sequential('pad', [1, 28, 28], [{ type: 'conv2d', filters: 1, kernel: 1, padding: 4000 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }]);
+    const spec = sequential(
+      'pad',
+      [1, 28, 28],
+      [{ type: 'conv2d', filters: 1, kernel: 1, padding: 4000 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }],
+    );
     const before = process.memoryUsage().rss;
     const e = estimateMemory({ ...spec, nodes: spec.nodes.slice(0, 2) }, { batchSize: 60000, training: true });
     assert.ok(e.bytes > 2 ** 40 && e.largest.node === 'relu1', JSON.stringify(e));
@@ -324,12 +431,22 @@ describe('activation memory budget', () => {
   });
 
   it('Model.forward refuses a batch over the limit before allocating it, naming the model, the layer and the bytes', () => {
-    const spec = sequential('padded', [1, 8, 8], [{ type: 'conv2d', filters: 2, kernel: 1, padding: 100 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }]);
+    const spec = sequential(
+      'padded',
+      [1, 8, 8],
+      [{ type: 'conv2d', filters: 2, kernel: 1, padding: 100 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+    );
     const model = new Model(spec, backend, 1, { memoryBytes: 64 * 2 ** 20 });
     model.forward(new Tensor([1, 1, 8, 8], new Float32Array(64)));
     const x = new Tensor([100, 1, 8, 8], new Float32Array(6400));
-    assert.throws(() => model.forward(x, true), (e: Error) => e instanceof ResourceError
-      && /^model "padded" training with batch 100 needs about \d+ MiB \(activations \d+ MiB, the largest node "relu1" \(relu\) \d+\.\d MiB; .*\), more than the memory limit of 64\.0 MiB$/.test(e.message));
+    assert.throws(
+      () => model.forward(x, true),
+      (e: Error) =>
+        e instanceof ResourceError &&
+        /^model "padded" training with batch 100 needs about \d+ MiB \(activations \d+ MiB, the largest node "relu1" \(relu\) \d+\.\d MiB; .*\), more than the memory limit of 64\.0 MiB$/.test(
+          e.message,
+        ),
+    );
     assert.equal(model.activations().get('conv1')?.shape[0], 1, 'no buffers for batch 100 were made');
     assert.equal(DEFAULT_MEMORY_LIMIT, 2 ** 31);
   });
@@ -345,10 +462,20 @@ describe('activation memory budget', () => {
 
 describe('the playground validates a network by its memory before building it', () => {
   it('4000 filters on 28×28 digits, trained in batches of 32: a ResourceError, nothing allocated', () => {
-    const spec = parseNetwork('{"input": [1, 28, 28], "layers": [{"type": "conv2d", "filters": 4000, "kernel": 3, "padding": 1}, {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 10}]}');
+    const spec = parseNetwork(
+      '{"input": [1, 28, 28], "layers": [{"type": "conv2d", "filters": 4000, "kernel": 3, "padding": 1}, {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 10}]}',
+    );
     const before = process.memoryUsage().rss;
-    assert.throws(() => validateNetwork(spec), (e: Error) => e instanceof ResourceError && /model "custom" training with batch 32 needs about [\d.]+ GiB .*more than the memory limit of 1\.0 GiB/.test(e.message));
+    assert.throws(
+      () => validateNetwork(spec),
+      (e: Error) =>
+        e instanceof ResourceError && /model "custom" training with batch 32 needs about [\d.]+ GiB .*more than the memory limit of 1\.0 GiB/.test(e.message),
+    );
     assert.ok(process.memoryUsage().rss - before < 100e6);
-    validateNetwork(parseNetwork('{"input": [1, 28, 28], "layers": [{"type": "conv2d", "filters": 8, "kernel": 3}, {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 10}]}'));
+    validateNetwork(
+      parseNetwork(
+        '{"input": [1, 28, 28], "layers": [{"type": "conv2d", "filters": 8, "kernel": 3}, {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 10}]}',
+      ),
+    );
   });
 });

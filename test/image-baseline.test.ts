@@ -18,14 +18,21 @@ describe('hand-made features + linear classifier', () => {
     const { mean, std } = standardise(a, b);
     assert.deepEqual(Array.from(mean), [2, 5]);
     assert.ok(Math.abs(std[0] - Math.sqrt(2 / 3)) < 1e-12);
-    assert.deepEqual(Array.from(a.data, (v) => Math.round(v * 1e6) / 1e6), [-1.224745, 0, 0, 0, 1.224745, 0]);
-    assert.deepEqual(Array.from(b.data, (v) => Math.round(v * 1e6) / 1e6), [2.44949, 0]);
+    assert.deepEqual(
+      Array.from(a.data, (v) => Math.round(v * 1e6) / 1e6),
+      [-1.224745, 0, 0, 0, 1.224745, 0],
+    );
+    assert.deepEqual(
+      Array.from(b.data, (v) => Math.round(v * 1e6) / 1e6),
+      [2.44949, 0],
+    );
   });
 
   it('HOG features beat raw pixels with the same linear classifier (2 000 training images)', async () => {
     const accuracy: Record<string, number> = {};
     for (const kind of ['pixels', 'hog', 'sift'] as const) {
-      const f = extractFeatures(train, kind), g = extractFeatures(test, kind);
+      const f = extractFeatures(train, kind),
+        g = extractFeatures(test, kind);
       assert.equal(f.dim, { pixels: 784, hog: 1620, sift: 1152 }[kind]);
       standardise(f, g);
       const model = await trainLinear(f, 10, { epochs: 4, seed: 1 });
@@ -37,10 +44,16 @@ describe('hand-made features + linear classifier', () => {
   });
 
   it('convkit baseline prints test accuracy and times as JSON', () => {
-    const r = spawnSync(process.execPath, [join(process.cwd(), 'bin/convkit.js'), 'baseline', '--features', 'hog', '--train-limit', '1000',
-      '--test-limit', '200', '--epochs', '2', '--json'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [join(process.cwd(), 'bin/convkit.js'), 'baseline', '--features', 'hog', '--train-limit', '1000', '--test-limit', '200', '--epochs', '2', '--json'],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const result = lines.at(-1);
     assert.equal(result.type, 'result');
     for (const key of ['testAccuracy', 'featureSeconds', 'trainSeconds', 'seconds', 'featureLength']) assert.equal(typeof result[key], 'number', key);
@@ -49,7 +62,11 @@ describe('hand-made features + linear classifier', () => {
     assert.equal(result.testExamples, 200);
     assert.ok(result.testAccuracy > 0.8, `accuracy ${result.testAccuracy}`);
     assert.equal(lines.filter((l) => l.type === 'epoch').length, 2);
-    const text = spawnSync(process.execPath, [join(process.cwd(), 'bin/convkit.js'), 'baseline', '--features', 'pixels', '--train-limit', '500', '--test-limit', '100', '--epochs', '1'], { encoding: 'utf8' });
+    const text = spawnSync(
+      process.execPath,
+      [join(process.cwd(), 'bin/convkit.js'), 'baseline', '--features', 'pixels', '--train-limit', '500', '--test-limit', '100', '--epochs', '1'],
+      { encoding: 'utf8' },
+    );
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /raw pixels \+ linear: test accuracy \d+\.\d+ %; features \d+\.\d s, training \d+\.\d s/);
     const bad = spawnSync(process.execPath, [join(process.cwd(), 'bin/convkit.js'), 'baseline', '--features', 'surf'], { encoding: 'utf8' });

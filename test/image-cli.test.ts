@@ -54,15 +54,27 @@ describe("convkit filter / downsample: the lecture's worked examples on PNG file
     const avg = cli('downsample', '--mode', 'average', '--factor', '2', 'six4.png', 'six-avg.png', '--json');
     assert.equal(avg.status, 0, avg.stderr);
     assert.deepEqual(lastJson(avg.stdout), { type: 'result', width: 3, height: 3, channels: 1, output: 'six-avg.png' });
-    assert.deepEqual(readGrid('six-avg.png'), [[3, 3, 1], [3, 1, 0], [1, 0, 0]]);
+    assert.deepEqual(readGrid('six-avg.png'), [
+      [3, 3, 1],
+      [3, 1, 0],
+      [1, 0, 0],
+    ]);
     const max = cli('downsample', '--mode', 'max', 'six4.png', 'six-max.png');
     assert.equal(max.status, 0, max.stderr);
-    assert.deepEqual(readGrid('six-max.png'), [[4, 4, 4], [4, 4, 0], [4, 0, 0]]);
+    assert.deepEqual(readGrid('six-max.png'), [
+      [4, 4, 4],
+      [4, 4, 0],
+      [4, 0, 0],
+    ]);
   });
 
   it('the same 7×7 example through the library kernel, with stride and the other paddings', () => {
     const img = fromPixels(Uint8Array.from(seven.join(''), Number), 7, 7, 1);
-    const k = [[0, 0, 0], [0, 1, 1], [0, 1, 0]];
+    const k = [
+      [0, 0, 0],
+      [0, 1, 1],
+      [0, 1, 0],
+    ];
     assert.deepEqual(Array.from(filterImage(img, k, { padding: 'valid', stride: 2 }).data), [3, 2, 1, 2, 1, 0, 1, 0, 0]);
     const same = filterImage(img, k, { padding: 'same' });
     assert.equal(same.width, 7);
@@ -71,7 +83,8 @@ describe("convkit filter / downsample: the lecture's worked examples on PNG file
 });
 
 describe('convkit filter on colour images', () => {
-  const W = 9, H = 7;
+  const W = 9,
+    H = 7;
   const rgb = Uint8Array.from({ length: W * H * 3 }, (_, i) => (i * 53 + (i % 3) * 17) % 256);
   writePng(path('colour.png'), { width: W, height: H, channels: 3, pixels: rgb });
   const image = fromPixels(rgb, W, H, 3);
@@ -89,7 +102,15 @@ describe('convkit filter on colour images', () => {
   });
 
   it('--kernel-3d applies a C_in × k × k kernel given as JSON and gives one feature map', () => {
-    const kernel = [namedKernels['sobel-x'], namedKernels.identity, [[0, 0, 0], [0, -1, 0], [0, 0, 0]]];
+    const kernel = [
+      namedKernels['sobel-x'],
+      namedKernels.identity,
+      [
+        [0, 0, 0],
+        [0, -1, 0],
+        [0, 0, 0],
+      ],
+    ];
     writeFileSync(path('k3.json'), JSON.stringify(kernel));
     const r = cli('filter', '--kernel-3d', 'k3.json', '--padding', '1', '--border', 'clamp', 'colour.png', 'k3.png', '--json');
     assert.equal(r.status, 0, r.stderr);
@@ -109,12 +130,20 @@ describe('convkit filter / downsample: bad input', () => {
     ['a missing file', ['filter', '--kernel', 'edge4', 'missing.png', 'out1.png'], /cannot read missing\.png: no such file/],
     ['a truncated PNG', ['filter', '--kernel', 'edge4', 'truncated.png', 'out2.png'], /truncated\.png: cannot decode PNG image: the file is truncated/],
     ['an even kernel with same padding', ['filter', '--kernel-values', '1,1;1,1', 'ok.png', 'out3.png'], /padding 'same' needs a kernel of odd size, got 2×2/],
-    ['a non-numeric kernel value', ['filter', '--kernel-values', '1,2,3;4,five,6;7,8,9', 'ok.png', 'out4.png'], /kernel value "five" \(row 2, column 2\) is not a number/],
+    [
+      'a non-numeric kernel value',
+      ['filter', '--kernel-values', '1,2,3;4,five,6;7,8,9', 'ok.png', 'out4.png'],
+      /kernel value "five" \(row 2, column 2\) is not a number/,
+    ],
     ['no kernel', ['filter', 'ok.png', 'out5.png'], /needs exactly one of --kernel/],
     ['two kernels', ['filter', '--kernel', 'edge4', '--kernel-values', '1', 'ok.png', 'out6.png'], /needs exactly one of --kernel/],
     ['an unknown kernel name', ['filter', '--kernel', 'blurry', 'ok.png', 'out7.png'], /invalid.*blurry|Allowed choices/],
     ['a ragged 3-D kernel', ['filter', '--kernel-3d', 'k-bad.json', 'ok.png', 'out8.png'], /k-bad\.json: 3-D kernel, channel 1: row 2 has 1 values/],
-    ['a kernel larger than the image', ['filter', '--kernel-values', '1,1,1,1,1,1,1,1,1', '--padding', 'valid', 'ok.png', 'out9.png'], /does not fit a 7×7 image/],
+    [
+      'a kernel larger than the image',
+      ['filter', '--kernel-values', '1,1,1,1,1,1,1,1,1', '--padding', 'valid', 'ok.png', 'out9.png'],
+      /does not fit a 7×7 image/,
+    ],
     ['a bad stride', ['filter', '--kernel', 'edge4', '--stride', '0', 'ok.png', 'out10.png'], /stride must be an integer ≥ 1/],
     ['a missing file to downsample', ['downsample', 'missing.png', 'out11.png'], /cannot read missing\.png: no such file/],
     ['a truncated PNG to downsample', ['downsample', 'truncated.png', 'out12.png'], /truncated\.png: cannot decode PNG/],
@@ -129,7 +158,10 @@ describe('convkit filter / downsample: bad input', () => {
   }
 
   it('leaves no temporary files behind', () => {
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
   });
 
   it('--json reports an error as a JSON line too', () => {

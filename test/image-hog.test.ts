@@ -9,7 +9,11 @@ import { loadMnist } from '../src/node/mnist.js';
 import { Rng } from '../src/rng.js';
 
 function image(width: number, height: number, f: (x: number, y: number) => number): PlanarImage {
-  return greyImage(width, height, Array.from({ length: width * height }, (_, i) => f(i % width, Math.floor(i / width))));
+  return greyImage(
+    width,
+    height,
+    Array.from({ length: width * height }, (_, i) => f(i % width, Math.floor(i / width))),
+  );
 }
 
 const total = (a: Float64Array) => a.reduce((s, v) => s + v, 0);
@@ -18,7 +22,9 @@ const total = (a: Float64Array) => a.reduce((s, v) => s + v, 0);
 function binTotals(img: PlanarImage, bins = 9): number[] {
   const cells = hogCells(img, { cellSize: 4, bins });
   const out = new Array<number>(bins).fill(0);
-  cells.histograms.forEach((v, i) => { out[i % bins] += v; });
+  cells.histograms.forEach((v, i) => {
+    out[i % bins] += v;
+  });
   return out;
 }
 
@@ -33,7 +39,14 @@ describe('HOG', () => {
     const rng = new Rng(1);
     const img = image(64, 128, () => rng.int(256));
     assert.equal(hogDescriptor(img, { cellSize: 8 }).length, 3780);
-    assert.throws(() => hogDescriptor(image(8, 8, () => 0), { cellSize: 8 }), /too small/);
+    assert.throws(
+      () =>
+        hogDescriptor(
+          image(8, 8, () => 0),
+          { cellSize: 8 },
+        ),
+      /too small/,
+    );
   });
 
   it('is unchanged by a brightness offset', () => {
@@ -44,7 +57,8 @@ describe('HOG', () => {
     assert.deepEqual(hogDescriptor(brighter, { cellSize: 4 }), hogDescriptor(img, { cellSize: 4 }));
     // And block normalisation makes it (nearly) blind to contrast too.
     const contrast = { ...img, data: img.data.map((v) => 1.5 * v) };
-    const a = hogDescriptor(img, { cellSize: 4 }), b = hogDescriptor(contrast, { cellSize: 4 });
+    const a = hogDescriptor(img, { cellSize: 4 }),
+      b = hogDescriptor(contrast, { cellSize: 4 });
     assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 1e-6));
   });
 
@@ -56,7 +70,10 @@ describe('HOG', () => {
     assert.deepEqual(binTotals(image(28, 28, (x) => (x < 14 ? 200 : 0))), vertical);
     const horizontal = binTotals(image(28, 28, (_, y) => (y < 14 ? 0 : 200)));
     assert.ok(Math.abs(horizontal[4] - horizontal[5]) < 1e-9 && horizontal[4] / horizontal.reduce((a, b) => a + b) > 0.4999, `bins ${horizontal}`);
-    const diagonal = binTotals(image(28, 28, (x, y) => (x + y < 28 ? 0 : 200)), 4);
+    const diagonal = binTotals(
+      image(28, 28, (x, y) => (x + y < 28 ? 0 : 200)),
+      4,
+    );
     assert.ok(diagonal[1] / diagonal.reduce((a, b) => a + b) > 0.95, `45° bin ${diagonal}`);
   });
 
@@ -80,7 +97,10 @@ describe('HOG', () => {
   });
 
   it('draws each cell as a star of lines along the edges', () => {
-    const cells = hogCells(image(28, 28, (x) => (x < 14 ? 0 : 200)), { cellSize: 7 });
+    const cells = hogCells(
+      image(28, 28, (x) => (x < 14 ? 0 : 200)),
+      { cellSize: 7 },
+    );
     const vis = hogVisualisation(cells, 16);
     assert.deepEqual([vis.width, vis.height, vis.channels], [64, 64, 1]);
     // Cells at the edge: a bright vertical glyph through the centre, nothing across.
@@ -93,22 +113,38 @@ describe('HOG', () => {
   it("agrees with scikit-image's cell histograms once its bin centres, half a bin later, are accounted for", (t) => {
     const fixtures = new URL('./fixtures/', import.meta.url);
     const sk = JSON.parse(readFileSync(new URL('skimage-hog-camera.json', fixtures), 'utf8')) as {
-      cellSize: number; bins: number; cellsX: number; cellsY: number; histograms: number[];
+      cellSize: number;
+      bins: number;
+      cellsX: number;
+      cellsY: number;
+      histograms: number[];
     };
     const decoded = readImage(new URL('camera-256.png', fixtures).pathname);
     // scikit-image votes each pixel into its own cell only.
-    const ours = hogCells(fromPixels(decoded.pixels, decoded.width, decoded.height, decoded.channels), { cellSize: sk.cellSize, bins: sk.bins, spatialInterpolation: false });
+    const ours = hogCells(fromPixels(decoded.pixels, decoded.width, decoded.height, decoded.channels), {
+      cellSize: sk.cellSize,
+      bins: sk.bins,
+      spatialInterpolation: false,
+    });
     assert.deepEqual([ours.cellsX, ours.cellsY], [sk.cellsX, sk.cellsY]);
-    const n = sk.bins, binWidth = Math.PI / n;
+    const n = sk.bins,
+      binWidth = Math.PI / n;
     // Each cell's mean gradient direction (unsigned: angles doubled) from its histogram and
     // the bin centres, and how strongly the cell agrees on it (resultant length 0–1).
     const direction = (h: ArrayLike<number>, centre: (b: number) => number) => {
-      let x = 0, y = 0, total = 0;
-      for (let b = 0; b < n; b++) { x += h[b] * Math.cos(2 * centre(b)); y += h[b] * Math.sin(2 * centre(b)); total += h[b]; }
+      let x = 0,
+        y = 0,
+        total = 0;
+      for (let b = 0; b < n; b++) {
+        x += h[b] * Math.cos(2 * centre(b));
+        y += h[b] * Math.sin(2 * centre(b));
+        total += h[b];
+      }
       return { angle: Math.atan2(y, x) / 2, strength: Math.hypot(x, y) / total };
     };
-    const turn = (a: number, b: number) => Math.abs(Math.atan2(Math.sin(2 * (a - b)), Math.cos(2 * (a - b))) / 2) * 180 / Math.PI;
-    const mine: number[] = [], ignoringOffset: number[] = [];
+    const turn = (a: number, b: number) => (Math.abs(Math.atan2(Math.sin(2 * (a - b)), Math.cos(2 * (a - b))) / 2) * 180) / Math.PI;
+    const mine: number[] = [],
+      ignoringOffset: number[] = [];
     for (let cy = 1; cy < sk.cellsY - 1; cy++) {
       for (let cx = 1; cx < sk.cellsX - 1; cx++) {
         // Interior cells only: scikit-image sets the image's outermost gradients to zero.
@@ -121,7 +157,9 @@ describe('HOG', () => {
       }
     }
     const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
-    t.diagnostic(`${mine.length} cells with a clear direction: median difference ${median(mine).toFixed(2)}° (${median(ignoringOffset).toFixed(2)}° taking both libraries' bin b as the same direction)`);
+    t.diagnostic(
+      `${mine.length} cells with a clear direction: median difference ${median(mine).toFixed(2)}° (${median(ignoringOffset).toFixed(2)}° taking both libraries' bin b as the same direction)`,
+    );
     assert.ok(mine.length > 100, `${mine.length} cells`);
     // scikit-image's hard votes quantise each pixel's direction by up to half a bin (10°); a cell averages that out.
     assert.ok(median(mine) < 2, `median ${median(mine)}°`);

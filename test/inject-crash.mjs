@@ -6,5 +6,7 @@
 import os from 'node:os';
 import { syncBuiltinESMExports } from 'node:module';
 
-os.availableParallelism = () => { throw new Error('injected failure\nsecond line'); };
+os.availableParallelism = () => {
+  throw new Error('injected failure\nsecond line');
+};
 syncBuiltinESMExports();

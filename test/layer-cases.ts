@@ -25,11 +25,39 @@ export const layerCases: [string, LayerSpec, Shape[]][] = [
   ['batchnorm2d without affine parameters', { type: 'batchnorm2d', affine: false }, [[3, 2, 5]]],
   ['batchnorm2d on flat input', { type: 'batchnorm2d', eps: 1e-3 }, [[5]]],
   ['lrn', { type: 'lrn', size: 3 }, [[4, 3, 3]]],
-  ['lrn, even size with ONNX\'s window', { type: 'lrn', size: 4, before: 1 }, [[5, 2, 3]]],
-  ['add', { type: 'add' }, [[2, 3, 3], [2, 3, 3]]],
-  ['mul', { type: 'mul' }, [[2, 3, 3], [2, 3, 3]]],
-  ['mul by a per-channel scale', { type: 'mul' }, [[3, 2, 4], [3, 1, 1]]],
-  ['concat', { type: 'concat' }, [[2, 3, 3], [1, 3, 3]]],
+  ["lrn, even size with ONNX's window", { type: 'lrn', size: 4, before: 1 }, [[5, 2, 3]]],
+  [
+    'add',
+    { type: 'add' },
+    [
+      [2, 3, 3],
+      [2, 3, 3],
+    ],
+  ],
+  [
+    'mul',
+    { type: 'mul' },
+    [
+      [2, 3, 3],
+      [2, 3, 3],
+    ],
+  ],
+  [
+    'mul by a per-channel scale',
+    { type: 'mul' },
+    [
+      [3, 2, 4],
+      [3, 1, 1],
+    ],
+  ],
+  [
+    'concat',
+    { type: 'concat' },
+    [
+      [2, 3, 3],
+      [1, 3, 3],
+    ],
+  ],
   ['gelu', { type: 'gelu' }, [[2, 3, 3]]],
   ['layernorm2d', { type: 'layernorm2d', eps: 1e-6 }, [[4, 3, 2]]],
   ['layernorm2d on flat input', { type: 'layernorm2d' }, [[5]]],

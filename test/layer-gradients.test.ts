@@ -17,7 +17,6 @@ import { Tensor, shapeSize } from '../src/tensor.js';
 import { layerCases } from './layer-cases.js';
 import { webgpuSkip } from './webgpu-env.js';
 
-
 const backends: { label: string; create: () => Promise<Backend>; skip?: string | false }[] = [
   { label: 'ref float32', create: async () => new RefBackend('float32') },
   { label: 'ref float64', create: async () => new RefBackend('float64') },
@@ -45,8 +44,12 @@ describe('every layer type is covered here', () => {
 for (const b of backends) {
   describe(`backward overwrites every gradient: ${b.label}`, { skip: b.skip }, () => {
     let be: Backend;
-    before(async () => { be = await b.create(); });
-    after(() => { be.dispose?.(); });
+    before(async () => {
+      be = await b.create();
+    });
+    after(() => {
+      be.dispose?.();
+    });
 
     for (const training of [true, false]) {
       for (const [label, spec, shapes] of layerCases) {
@@ -88,7 +91,10 @@ for (const b of backends) {
           reused.dxValues.forEach((dx, k) => assert.deepEqual(dx, fresh.dxValues[k], `input gradient ${k} not overwritten`));
           // Every trainable layer gets a non-zero gradient in both modes (γ, β included in evaluation).
           layer.params().forEach((p, k) => {
-            assert.ok(fresh.grads[k].some((v) => v !== 0), `gradient of "${p.name}" is all zeros`);
+            assert.ok(
+              fresh.grads[k].some((v) => v !== 0),
+              `gradient of "${p.name}" is all zeros`,
+            );
           });
         });
       }
@@ -101,15 +107,22 @@ describe('model backward writes the gradients of parameters the output does not 
     it(`a dead branch and nodes past the output get zero gradients: ${b.label}`, { skip: b.skip }, async () => {
       const be = await b.create();
       try {
-        const model = new Model({
-          name: 'branches', inputShape: [2, 4, 4], output: 'fc', nodes: [
-            { name: 'conv', layer: { type: 'conv2d', filters: 2, kernel: 3, padding: 1 }, inputs: ['input'] },
-            { name: 'dead', layer: { type: 'conv2d', filters: 2, kernel: 1 }, inputs: ['conv'] },
-            { name: 'deadbn', layer: { type: 'batchnorm2d' }, inputs: ['dead'] },
-            { name: 'fc', layer: { type: 'dense', units: 3 }, inputs: ['conv'] },
-            { name: 'after', layer: { type: 'dense', units: 2 }, inputs: ['fc'] },
-          ],
-        }, be, 3);
+        const model = new Model(
+          {
+            name: 'branches',
+            inputShape: [2, 4, 4],
+            output: 'fc',
+            nodes: [
+              { name: 'conv', layer: { type: 'conv2d', filters: 2, kernel: 3, padding: 1 }, inputs: ['input'] },
+              { name: 'dead', layer: { type: 'conv2d', filters: 2, kernel: 1 }, inputs: ['conv'] },
+              { name: 'deadbn', layer: { type: 'batchnorm2d' }, inputs: ['dead'] },
+              { name: 'fc', layer: { type: 'dense', units: 3 }, inputs: ['conv'] },
+              { name: 'after', layer: { type: 'dense', units: 2 }, inputs: ['fc'] },
+            ],
+          },
+          be,
+          3,
+        );
         const rng = new Rng(4);
         const x = new Tensor([N, 2, 4, 4], be.alloc(N * 32));
         fill(be, x, () => rng.uniform(-1, 1));
@@ -123,7 +136,11 @@ describe('model backward writes the gradients of parameters the output does not 
         for (const p of params) {
           const reached = p.path.startsWith('conv.') || p.path.startsWith('fc.');
           if (reached) assert.ok(p.grad.data.every(Number.isFinite) && p.grad.data.some((v) => v !== 0), `${p.path} gradient computed`);
-          else assert.ok(p.grad.data.every((v) => v === 0), `${p.path} gradient is zero, got ${Array.from(p.grad.data.slice(0, 4))}`);
+          else
+            assert.ok(
+              p.grad.data.every((v) => v === 0),
+              `${p.path} gradient is zero, got ${Array.from(p.grad.data.slice(0, 4))}`,
+            );
         }
       } finally {
         be.dispose?.();

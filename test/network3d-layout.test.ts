@@ -22,8 +22,15 @@ function build(spec: ModelSpec): Built {
   const model = new Model(spec, new RefBackend());
   const rows = model.summary();
   return {
-    spec, model, layers: spec.nodes.map((n) => n.layer), fields: receptiveFields(model),
-    slabs: planSlabs([...model.inputShape], rows.map((r) => ({ name: r.name, type: r.type, outputShape: [...r.outputShape] })), 10),
+    spec,
+    model,
+    layers: spec.nodes.map((n) => n.layer),
+    fields: receptiveFields(model),
+    slabs: planSlabs(
+      [...model.inputShape],
+      rows.map((r) => ({ name: r.name, type: r.type, outputShape: [...r.outputShape] })),
+      10,
+    ),
   };
 }
 
@@ -43,17 +50,23 @@ function directInputs(b: Built, l: number, unit: number): number[] {
   const [inShape, outShape] = [shapes(b)[l], shapes(b)[l + 1]];
   const inSize = inShape.reduce((a, x) => a * x, 1);
   if (outShape.length !== 3) return spec.type === 'flatten' || ['relu', 'dropout'].includes(spec.type) ? [unit] : [...Array(inSize).keys()];
-  const [, H, W] = outShape, [C, IH, IW] = inShape;
-  const c = Math.floor(unit / (H * W)), r = Math.floor(unit / W) % H, x = unit % W;
+  const [, H, W] = outShape,
+    [C, IH, IW] = inShape;
+  const c = Math.floor(unit / (H * W)),
+    r = Math.floor(unit / W) % H,
+    x = unit % W;
   if (spec.type === 'relu' || spec.type === 'batchnorm2d' || spec.type === 'dropout') return [unit];
-  const [kh, kw] = pair(spec.kernel, 1), [sh, sw] = pair(spec.stride, spec.type === 'conv2d' ? 1 : pair(spec.kernel, 1)[0]);
-  const [ph, pw] = pair(spec.padding, 0), [dh, dw] = pair(spec.dilation, 1);
+  const [kh, kw] = pair(spec.kernel, 1),
+    [sh, sw] = pair(spec.stride, spec.type === 'conv2d' ? 1 : pair(spec.kernel, 1)[0]);
+  const [ph, pw] = pair(spec.padding, 0),
+    [dh, dw] = pair(spec.dilation, 1);
   const channels = spec.type === 'conv2d' ? [...Array(C).keys()] : [c];
   const out: number[] = [];
   for (const ci of channels) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
-        const ir = r * sh - ph + i * dh, ix = x * sw - pw + j * dw;
+        const ir = r * sh - ph + i * dh,
+          ix = x * sw - pw + j * dw;
         if (ir >= 0 && ir < IH && ix >= 0 && ix < IW) out.push((ci * IH + ir) * IW + ix);
       }
     }
@@ -90,7 +103,9 @@ function checkConnections(b: Built, pick: (slab: Slab) => number[], extent = fal
         const mask = new Uint8Array(lower.units);
         const count = markConnected(b.slabs, b.fields, s, unit, below, mask);
         const marked = new Set<number>();
-        mask.forEach((m, u) => { if (m) marked.add(u); });
+        mask.forEach((m, u) => {
+          if (m) marked.add(u);
+        });
         const expected = deps.get(slabLayer(lower))!;
         assert.equal(count, marked.size);
         const what = `${slab.nodes.join('+')} unit ${unit} → ${lower.nodes.join('+')}`;
@@ -114,9 +129,10 @@ const someUnits = (slab: Slab) => {
   const { height: H, width: W } = slab;
   const picks = new Set<number>();
   for (const c of [0, slab.shownChannels - 1]) {
-    for (const r of [0, 1, Math.floor(H / 2), H - 2, H - 1]) for (const x of [0, 1, Math.floor(W / 2), W - 2, W - 1]) {
-      if (r >= 0 && x >= 0 && r < H && x < W) picks.add((c * H + r) * W + x);
-    }
+    for (const r of [0, 1, Math.floor(H / 2), H - 2, H - 1])
+      for (const x of [0, 1, Math.floor(W / 2), W - 2, W - 1]) {
+        if (r >= 0 && x >= 0 && r < H && x < W) picks.add((c * H + r) * W + x);
+      }
   }
   return [...picks].filter((u) => u < slab.units);
 };
@@ -124,11 +140,23 @@ const someUnits = (slab: Slab) => {
 describe('3-D view: slabs', () => {
   test('LeNet-5: activations join their layer, flatten joins the pooling, the last dense layer is the output', () => {
     const b = build(zoo.lenet5.build());
-    assert.deepEqual(b.slabs.map((s) => [s.kind, s.nodes.join('+'), s.units]), [
-      ['input', 'input', 784], ['maps', 'conv1+relu1', 4704], ['maps', 'pool1', 1176], ['maps', 'conv2+relu2', 1600],
-      ['maps', 'pool2+flatten1', 400], ['vector', 'fc1+relu3', 120], ['vector', 'fc2+relu4', 84], ['output', 'fc3', 10],
-    ]);
-    assert.deepEqual(b.slabs.map((s) => s.mixesChannels), [false, true, false, true, false, true, true, true]);
+    assert.deepEqual(
+      b.slabs.map((s) => [s.kind, s.nodes.join('+'), s.units]),
+      [
+        ['input', 'input', 784],
+        ['maps', 'conv1+relu1', 4704],
+        ['maps', 'pool1', 1176],
+        ['maps', 'conv2+relu2', 1600],
+        ['maps', 'pool2+flatten1', 400],
+        ['vector', 'fc1+relu3', 120],
+        ['vector', 'fc2+relu4', 84],
+        ['output', 'fc3', 10],
+      ],
+    );
+    assert.deepEqual(
+      b.slabs.map((s) => s.mixesChannels),
+      [false, true, false, true, false, true, true, true],
+    );
   });
 
   test('units lie inside their slab footprint, no two in one place', () => {
@@ -148,7 +176,9 @@ describe('3-D view: slabs', () => {
   });
 
   test('a layer too wide to draw whole shows its first channels', () => {
-    const b = build(sequential('wide', [1, 28, 28], [{ type: 'conv2d', filters: 64, kernel: 3, padding: 1 }, { type: 'flatten' }, { type: 'dense', units: 10 }]));
+    const b = build(
+      sequential('wide', [1, 28, 28], [{ type: 'conv2d', filters: 64, kernel: 3, padding: 1 }, { type: 'flatten' }, { type: 'dense', units: 10 }]),
+    );
     const conv = b.slabs[1];
     assert.equal(conv.channels, 64);
     assert.equal(conv.shownChannels, Math.floor(MAX_UNITS_PER_SLAB / 784));
@@ -156,10 +186,12 @@ describe('3-D view: slabs', () => {
   });
 });
 
-describe('3-D view: a unit\'s connections are the units it depends on', () => {
+describe("3-D view: a unit's connections are the units it depends on", () => {
   test('LeNet-5: every unit of conv1 and pool1; corners, edges and centres above', () => {
     const b = build(zoo.lenet5.build());
-    const checked = checkConnections(b, (slab) => (slab.kind === 'input' ? [] : ['conv1', 'pool1'].includes(slab.nodes[0]) ? everyUnit(slab) : someUnits(slab)));
+    const checked = checkConnections(b, (slab) =>
+      slab.kind === 'input' ? [] : ['conv1', 'pool1'].includes(slab.nodes[0]) ? everyUnit(slab) : someUnits(slab),
+    );
     assert.ok(checked > 5000, `${checked} unit-to-layer checks`);
   });
 
@@ -168,22 +200,34 @@ describe('3-D view: a unit\'s connections are the units it depends on', () => {
   });
 
   test('strided convolution, padded pooling windows, a rectangular kernel', () => {
-    const spec = sequential('odd', [1, 28, 28], [
-      { type: 'conv2d', filters: 3, kernel: 3, stride: 2, padding: 1 }, { type: 'relu' },
-      { type: 'avgpool2d', kernel: 3, stride: 2, padding: 1 },
-      { type: 'conv2d', filters: 2, kernel: [1, 3] },
-      { type: 'flatten' }, { type: 'dense', units: 10 },
-    ]);
+    const spec = sequential(
+      'odd',
+      [1, 28, 28],
+      [
+        { type: 'conv2d', filters: 3, kernel: 3, stride: 2, padding: 1 },
+        { type: 'relu' },
+        { type: 'avgpool2d', kernel: 3, stride: 2, padding: 1 },
+        { type: 'conv2d', filters: 2, kernel: [1, 3] },
+        { type: 'flatten' },
+        { type: 'dense', units: 10 },
+      ],
+    );
     checkConnections(build(spec), (slab) => (slab.kind === 'input' ? [] : someUnits(slab)));
   });
 
   test('a dilated kernel: every tap it reads is marked, within its field', () => {
-    const spec = sequential('dilated', [1, 28, 28], [
-      { type: 'conv2d', filters: 3, kernel: 3, padding: 1 },
-      { type: 'conv2d', filters: 4, kernel: 3, dilation: 2, padding: 2 }, { type: 'relu' },
-      { type: 'maxpool2d', kernel: 2 },
-      { type: 'flatten' }, { type: 'dense', units: 10 },
-    ]);
+    const spec = sequential(
+      'dilated',
+      [1, 28, 28],
+      [
+        { type: 'conv2d', filters: 3, kernel: 3, padding: 1 },
+        { type: 'conv2d', filters: 4, kernel: 3, dilation: 2, padding: 2 },
+        { type: 'relu' },
+        { type: 'maxpool2d', kernel: 2 },
+        { type: 'flatten' },
+        { type: 'dense', units: 10 },
+      ],
+    );
     checkConnections(build(spec), (slab) => (slab.kind === 'input' ? [] : someUnits(slab)), true);
   });
 });

@@ -27,11 +27,13 @@ function fromDataset(ds: ImageDataset, index: number, [C, h, w]: number[]): Floa
 
 describe('pictures prepared for a model agree with fillBatch', () => {
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'convkit-picture-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'convkit-picture-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
   const backend = new RefBackend();
 
-  it('grey: MNIST test images through predict\'s --preprocess resize path, at the full size and with a central crop', () => {
+  it("grey: MNIST test images through predict's --preprocess resize path, at the full size and with a central crop", () => {
     const mnist = loadMnist('test');
     for (const side of [28, 25]) {
       const model = new Model(sequential('probe', [1, side, side], [{ type: 'flatten' }, { type: 'dense', units: 10 }]), backend, 1);
@@ -47,13 +49,15 @@ describe('pictures prepared for a model agree with fillBatch', () => {
     }
   });
 
-  it('colour: an image folder\'s stored images through predict\'s colour path (central square, resize, crop, per-channel statistics)', () => {
+  it("colour: an image folder's stored images through predict's colour path (central square, resize, crop, per-channel statistics)", () => {
     const root = join(dir, 'folder');
     const files: string[] = [];
     for (const [k, name] of ['a', 'b'].entries()) {
       mkdirSync(join(root, name), { recursive: true });
       // Not square, with transparency: the central square and the composite over white are part of the path.
-      const width = 90 + 7 * k, height = 80, pixels = new Uint8Array(width * height * 4);
+      const width = 90 + 7 * k,
+        height = 80,
+        pixels = new Uint8Array(width * height * 4);
       for (let i = 0; i < width * height; i++) pixels.set([(i * 7 + k * 50) % 256, (i * 13) % 256, (i >> 3) % 256, 128 + (i % 128)], i * 4);
       files.push(join(root, name, 'one.png'));
       writePng(files[k], { width, height, channels: 4, pixels });

@@ -22,8 +22,12 @@ type HostArray = FloatArray | Int32Array;
 // Without a GPU, Dawn finds an adapter only through a software Vulkan driver (set before Dawn loads).
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-const webgpu = await import('../src/backend/webgpu/webgpu.js').then((m) => m.WebGpuBackend.create()).then(
-  (backend) => ({ backend, skip: false as const }), (e: Error) => ({ backend: undefined, skip: `no WebGPU device: ${e.message}` }));
+const webgpu = await import('../src/backend/webgpu/webgpu.js')
+  .then((m) => m.WebGpuBackend.create())
+  .then(
+    (backend) => ({ backend, skip: false as const }),
+    (e: Error) => ({ backend: undefined, skip: `no WebGPU device: ${e.message}` }),
+  );
 
 /** The reference kernels on device copies that only upload and download connect to the host's. */
 function splitBackend(): Backend & { transfers: { uploads: number; downloads: number } } {
@@ -62,10 +66,16 @@ function splitBackend(): Backend & { transfers: { uploads: number; downloads: nu
       if (key in target) return Reflect.get(target, key, receiver);
       const kernel = (ref as unknown as Record<string | symbol, unknown>)[key];
       if (typeof kernel !== 'function') return kernel;
-      return (...args: unknown[]) => (kernel as (...a: unknown[]) => void).apply(ref, args.map((arg, i) =>
-        // Label arrays are plain host arrays that kernels read at call time.
-        (arg instanceof Float32Array || arg instanceof Float64Array || arg instanceof Int32Array) && !(key === 'softmaxCrossEntropy' && i === 3)
-          ? deviceCopy(arg, `${String(key)} argument ${i}`) : arg));
+      return (...args: unknown[]) =>
+        (kernel as (...a: unknown[]) => void).apply(
+          ref,
+          args.map((arg, i) =>
+            // Label arrays are plain host arrays that kernels read at call time.
+            (arg instanceof Float32Array || arg instanceof Float64Array || arg instanceof Int32Array) && !(key === 'softmaxCrossEntropy' && i === 3)
+              ? deviceCopy(arg, `${String(key)} argument ${i}`)
+              : arg,
+          ),
+        );
     },
   }) as unknown as Backend & { transfers: typeof transfers };
 }
@@ -73,10 +83,18 @@ function splitBackend(): Backend & { transfers: { uploads: number; downloads: nu
 describe('the playground worker follows the residency contract (strict split backend vs the reference)', () => {
   const train = limitDataset(loadMnist('train'), 1024);
   const test_ = limitDataset(loadMnist('test'), 150);
-  const spec = sequential('tiny', [1, 24, 24], [
-    { type: 'conv2d', filters: 4, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2, stride: 2 },
-    { type: 'flatten' }, { type: 'dense', units: 10 },
-  ], CLASSES);
+  const spec = sequential(
+    'tiny',
+    [1, 24, 24],
+    [
+      { type: 'conv2d', filters: 4, kernel: 5, stride: 2, padding: 2 },
+      { type: 'relu' },
+      { type: 'maxpool2d', kernel: 2, stride: 2 },
+      { type: 'flatten' },
+      { type: 'dense', units: 10 },
+    ],
+    CLASSES,
+  );
   const settings = { ...defaultSettings, batchSize: 16, lr: 0.05 };
   const runOn = (backend: Backend) => new NetworkRun(new Model(spec, backend, 3), 'test', train, test_, settings, 5);
 
@@ -99,7 +117,10 @@ describe('the playground worker follows the residency contract (strict split bac
     const none = async () => {};
     assert.deepEqual(await testReport(a.reportReplica, test_, 0, none), await testReport(b.reportReplica, test_, 0, none));
     assert.deepEqual(await a.firstConvKernels(), await b.firstConvKernels());
-    const weightsIn = async (r: NetworkRun) => decodeModel((await r.save()).bytes, 'saved', new RefBackend('float32')).model.parameters().map((p) => Array.from(p.value.data));
+    const weightsIn = async (r: NetworkRun) =>
+      decodeModel((await r.save()).bytes, 'saved', new RefBackend('float32'))
+        .model.parameters()
+        .map((p) => Array.from(p.value.data));
     assert.deepEqual(await weightsIn(a), await weightsIn(b));
   });
 
@@ -131,10 +152,18 @@ describe('the playground worker follows the residency contract (strict split bac
 describe('the playground worker on the webgpu backend', { skip: webgpu.skip }, () => {
   const train = limitDataset(loadMnist('train'), 512);
   const test_ = limitDataset(loadMnist('test'), 100);
-  const spec = sequential('tiny', [1, 24, 24], [
-    { type: 'conv2d', filters: 4, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2, stride: 2 },
-    { type: 'flatten' }, { type: 'dense', units: 10 },
-  ], CLASSES);
+  const spec = sequential(
+    'tiny',
+    [1, 24, 24],
+    [
+      { type: 'conv2d', filters: 4, kernel: 5, stride: 2, padding: 2 },
+      { type: 'relu' },
+      { type: 'maxpool2d', kernel: 2, stride: 2 },
+      { type: 'flatten' },
+      { type: 'dense', units: 10 },
+    ],
+    CLASSES,
+  );
   const settings = { ...defaultSettings, batchSize: 16, lr: 0.05 };
   const close = (got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 1e-3) => {
     assert.equal(got.length, want.length, what);
@@ -145,7 +174,10 @@ describe('the playground worker on the webgpu backend', { skip: webgpu.skip }, (
 
   test('trains, tests, inspects and saves like the reference, then survives losing its device through the snapshot', async () => {
     const gpu = webgpu.backend!;
-    const [a, b] = [new NetworkRun(new Model(spec, gpu, 3), 'gpu', train, test_, settings, 5), new NetworkRun(new Model(spec, new RefBackend('float32'), 3), 'ref', train, test_, settings, 5)];
+    const [a, b] = [
+      new NetworkRun(new Model(spec, gpu, 3), 'gpu', train, test_, settings, 5),
+      new NetworkRun(new Model(spec, new RefBackend('float32'), 3), 'ref', train, test_, settings, 5),
+    ];
     for (let i = 0; i < 16; i++) {
       await a.step({ snapshot: i === 12 });
       await b.step({ snapshot: i === 12 });
@@ -155,12 +187,19 @@ describe('the playground worker on the webgpu backend', { skip: webgpu.skip }, (
     a.snapshot.tensors.forEach((t, i) => close(t, b.snapshot.tensors[i], `snapshot tensor ${i}`));
     const [ia, ib] = [await a.inspector.inspect({ kind: 'test', index: 2 }), await b.inspector.inspect({ kind: 'test', index: 2 })];
     close(ia.probs, ib.probs, 'inspected probabilities');
-    ia.layers.forEach((l, i) => { close(l.activation, ib.layers[i].activation, `${l.name} activation`); close(l.gradient!, ib.layers[i].gradient!, `${l.name} gradient`); });
+    ia.layers.forEach((l, i) => {
+      close(l.activation, ib.layers[i].activation, `${l.name} activation`);
+      close(l.gradient!, ib.layers[i].gradient!, `${l.name} gradient`);
+    });
     const none = async () => {};
     const [ra, rb] = [await testReport(a.reportReplica, test_, 0, none), await testReport(b.reportReplica, test_, 0, none)];
     assert.ok(Math.abs(ra.accuracy - rb.accuracy) <= 0.02, `test accuracy ${ra.accuracy} vs ${rb.accuracy}`);
     const kernels = (await a.firstConvKernels())!.kernels.flatMap((k) => k.values);
-    close(kernels, (await b.firstConvKernels())!.kernels.flatMap((k) => k.values), 'first conv kernels');
+    close(
+      kernels,
+      (await b.firstConvKernels())!.kernels.flatMap((k) => k.values),
+      'first conv kernels',
+    );
     const saved = decodeModel((await a.save()).bytes, 'saved', new RefBackend('float32')).model;
     saved.parameters().forEach((p, i) => close(p.value.data, b.model.parameters()[i].value.data, `saved ${p.path}`));
 

@@ -46,7 +46,10 @@ describe('layer views', () => {
 
 describe('settings', () => {
   test('a learning rate over the limit is refused with the real limit', () => {
-    assert.throws(() => settingsFromText((n) => (n === 'lr' ? '50' : null)), (e) => e instanceof ConfigError && /learning rate must be .*at most 10.*"50"/.test(e.message));
+    assert.throws(
+      () => settingsFromText((n) => (n === 'lr' ? '50' : null)),
+      (e) => e instanceof ConfigError && /learning rate must be .*at most 10.*"50"/.test(e.message),
+    );
     assert.equal(settingsFromText((n) => (n === 'lr' ? '10' : null)).lr, 10);
   });
 
@@ -63,7 +66,11 @@ describe('settings', () => {
   test('the test digit number is checked, not clamped', () => {
     assert.equal(parseTestIndex('42', 10000), 42);
     for (const bad of ['1e9', '10000', '-1', '2.5', '', 'seven']) {
-      assert.throws(() => parseTestIndex(bad, 10000), (e) => e instanceof ConfigError && /from 0 to 9999/.test(e.message), bad);
+      assert.throws(
+        () => parseTestIndex(bad, 10000),
+        (e) => e instanceof ConfigError && /from 0 to 9999/.test(e.message),
+        bad,
+      );
     }
   });
 });
@@ -71,14 +78,19 @@ describe('settings', () => {
 describe('network definitions on the page', () => {
   test('a final softmax layer is refused with a reason (training would stall)', () => {
     const text = '{"layers": [{"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "softmax"}]}';
-    assert.throws(() => validateNetwork(parseNetwork(text)), (e) => e instanceof ConfigError && /softmax.*remove the final softmax/.test(e.message));
+    assert.throws(
+      () => validateNetwork(parseNetwork(text)),
+      (e) => e instanceof ConfigError && /softmax.*remove the final softmax/.test(e.message),
+    );
     // A softmax inside the network is the user's business.
     validateNetwork(parseNetwork('{"layers": [{"type": "flatten"}, {"type": "dense", "units": 10}, {"type": "softmax"}, {"type": "dense", "units": 10}]}'));
   });
 
   test('the typo "filter" names the unknown key and the valid ones', () => {
-    assert.throws(() => validateNetwork(parseNetwork('{"layers": [{"type": "conv2d", "filter": 6, "kernel": 5}, {"type": "flatten"}, {"type": "dense", "units": 10}]}')),
-      /unknown key "filter" \(valid keys: .*filters/);
+    assert.throws(
+      () => validateNetwork(parseNetwork('{"layers": [{"type": "conv2d", "filter": 6, "kernel": 5}, {"type": "flatten"}, {"type": "dense", "units": 10}]}')),
+      /unknown key "filter" \(valid keys: .*filters/,
+    );
   });
 });
 

@@ -34,18 +34,28 @@ describe('network definitions', () => {
   });
 
   test('bad definitions give the library error classes with readable messages', () => {
-    assert.throws(() => parseNetwork('{"layers": [ {"type": "relu",, } ]}'), (e) => e instanceof ConfigError && /not valid JSON/.test(e.message));
+    assert.throws(
+      () => parseNetwork('{"layers": [ {"type": "relu",, } ]}'),
+      (e) => e instanceof ConfigError && /not valid JSON/.test(e.message),
+    );
     assert.throws(() => parseNetwork('[1, 2]'), ConfigError);
     assert.throws(() => parseNetwork('{"input": [1, 28, 28]}'), /"layers" must be a non-empty list/);
-    assert.throws(() => validateNetwork(parseNetwork('{"layers": [{"type": "conv2d", "filters": 4, "kernel": 30}]}')),
-      (e) => e instanceof ShapeError && /conv1/.test(e.message));
+    assert.throws(
+      () => validateNetwork(parseNetwork('{"layers": [{"type": "conv2d", "filters": 4, "kernel": 30}]}')),
+      (e) => e instanceof ShapeError && /conv1/.test(e.message),
+    );
     assert.throws(() => validateNetwork(parseNetwork('{"layers": [{"type": "wobble"}]}')), /unknown layer type "wobble"/);
-    assert.throws(() => validateNetwork(parseNetwork('{"input": [3, 28, 28], "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}')), /MNIST digits are 1×28×28/);
+    assert.throws(
+      () => validateNetwork(parseNetwork('{"input": [3, 28, 28], "layers": [{"type": "flatten"}, {"type": "dense", "units": 10}]}')),
+      /MNIST digits are 1×28×28/,
+    );
     assert.throws(() => validateNetwork(parseNetwork('{"layers": [{"type": "flatten"}, {"type": "dense", "units": 5}]}')), /10 digit classes/);
   });
 
   test('validation is shape arithmetic: a network of 157 MB of parameters is checked without allocating it (the page stays responsive)', () => {
-    const big = parseNetwork('{"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "dense", "units": 50000}, {"type": "relu"}, {"type": "dense", "units": 10}]}');
+    const big = parseNetwork(
+      '{"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "dense", "units": 50000}, {"type": "relu"}, {"type": "dense", "units": 10}]}',
+    );
     const before = process.memoryUsage().arrayBuffers;
     const checked = validateNetwork(big);
     const allocated = process.memoryUsage().arrayBuffers - before;
@@ -61,8 +71,10 @@ describe('network definitions', () => {
 
 describe('convolution explainer', () => {
   test("the lecture's 7×7 image and 3×3 kernel give 32231/20210/22100/31000/10000", async () => {
-    assert.deepEqual(await convolve(lectureImage, lectureKernel, { stride: 1, padding: 0 }),
-      ['32231', '20210', '22100', '31000', '10000'].map((r) => [...r].map(Number)));
+    assert.deepEqual(
+      await convolve(lectureImage, lectureKernel, { stride: 1, padding: 0 }),
+      ['32231', '20210', '22100', '31000', '10000'].map((r) => [...r].map(Number)),
+    );
   });
 
   test('stride and padding change the output size as (n + 2p - k) / s + 1', async () => {
@@ -73,7 +85,11 @@ describe('convolution explainer', () => {
   });
 
   test('pooling: max and average over 2×2 windows with stride 2', async () => {
-    assert.deepEqual(await pool(lectureImage, 'max', 2, { stride: 2, padding: 0 }), [[1, 1, 1], [1, 1, 1], [1, 1, 0]]);
+    assert.deepEqual(await pool(lectureImage, 'max', 2, { stride: 2, padding: 0 }), [
+      [1, 1, 1],
+      [1, 1, 1],
+      [1, 1, 0],
+    ]);
     assert.deepEqual((await pool(lectureImage, 'avg', 2, { stride: 2, padding: 0 }))[0], [0.25, 0.5, 0.5]);
   });
 
@@ -89,9 +105,17 @@ describe('convolution explainer', () => {
 describe('the training worker, step by step (reference backend)', () => {
   const train = limitDataset(loadMnist('train'), 512);
   const test_ = limitDataset(loadMnist('test'), 120);
-  const tinyNet = () => new Model(sequential('tiny', [1, 24, 24], [
-    { type: 'conv2d', filters: 4, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 },
-  ], CLASSES), new RefBackend(), 1);
+  const tinyNet = () =>
+    new Model(
+      sequential(
+        'tiny',
+        [1, 24, 24],
+        [{ type: 'conv2d', filters: 4, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }],
+        CLASSES,
+      ),
+      new RefBackend(),
+      1,
+    );
 
   test('training lowers the loss; settings (optimizer, batch size) change between batches', async () => {
     const model = tinyNet();
@@ -121,12 +145,20 @@ describe('the training worker, step by step (reference backend)', () => {
     assert.ok(rolling.accuracy! > 0.2, `rolling accuracy ${rolling.accuracy}`);
 
     let pauses = 0;
-    const report = await testReport(new Replica(model), test_, session.examples, async () => { pauses++; });
+    const report = await testReport(new Replica(model), test_, session.examples, async () => {
+      pauses++;
+    });
     assert.equal(report.count, 120);
-    assert.equal(report.confusion.flat().reduce((a, b) => a + b, 0), 120);
+    assert.equal(
+      report.confusion.flat().reduce((a, b) => a + b, 0),
+      120,
+    );
     assert.equal(report.strip.length, 24);
     assert.ok(report.wrong.every((w) => w.top[0].cls !== w.label));
-    assert.ok(report.wrong.every((w, i) => i === 0 || report.wrong[i - 1].top[0].p >= w.top[0].p), 'most confident mistakes first');
+    assert.ok(
+      report.wrong.every((w, i) => i === 0 || report.wrong[i - 1].top[0].p >= w.top[0].p),
+      'most confident mistakes first',
+    );
     assert.ok(pauses >= 2, 'yields between batches');
     // The live strip alone: the report's strip, from one batch.
     const live = await testStrip(new Replica(model), test_, session.examples);
@@ -164,17 +196,31 @@ describe('model files the visitor picks: .convkit or ONNX', () => {
     const session = new TrainingSession(model, limitDataset(loadMnist('train'), 64), { ...defaultSettings, batchSize: 16, lr: 0.002 });
     await session.step();
     assert.ok(Number.isFinite(session.smoothLoss.value));
-    assert.ok(model.savedTensors()[0].value.data.some((v, i) => v !== before[i]), 'the imported weights train');
+    assert.ok(
+      model.savedTensors()[0].value.data.some((v, i) => v !== before[i]),
+      'the imported weights train',
+    );
   });
 
-  test('an ONNX model for other images is refused before it is built, naming the file and MNIST\'s shape', () => {
+  test("an ONNX model for other images is refused before it is built, naming the file and MNIST's shape", () => {
     let built = false;
-    assert.throws(() => readModelFile(fixture('torch-finetune.onnx'), 'torch-finetune.onnx', new RefBackend(), () => { built = true; }),
-      (e) => e instanceof ConfigError && /^torch-finetune\.onnx: .*1×28×28.*got \[3,16,16\]/.test(e.message));
+    assert.throws(
+      () =>
+        readModelFile(fixture('torch-finetune.onnx'), 'torch-finetune.onnx', new RefBackend(), () => {
+          built = true;
+        }),
+      (e) => e instanceof ConfigError && /^torch-finetune\.onnx: .*1×28×28.*got \[3,16,16\]/.test(e.message),
+    );
     assert.equal(built, false);
     // Not ONNX after all: the library's format error, with the file named.
-    assert.throws(() => readModelFile(fixture('torch-lenet5.onnx').subarray(0, 5000), 'cut.onnx', new RefBackend()), (e) => e instanceof FormatError && /cut\.onnx/.test(e.message));
-    assert.throws(() => readModelFile(fixture('torch-lenet5.onnx'), 'lenet.convkit', new RefBackend()), (e) => e instanceof FormatError && /lenet\.convkit/.test(e.message));
+    assert.throws(
+      () => readModelFile(fixture('torch-lenet5.onnx').subarray(0, 5000), 'cut.onnx', new RefBackend()),
+      (e) => e instanceof FormatError && /cut\.onnx/.test(e.message),
+    );
+    assert.throws(
+      () => readModelFile(fixture('torch-lenet5.onnx'), 'lenet.convkit', new RefBackend()),
+      (e) => e instanceof FormatError && /lenet\.convkit/.test(e.message),
+    );
   });
 });
 
@@ -184,7 +230,10 @@ describe("the training worker's phase (state machine)", () => {
   test('every transition: start, pause, a backend switch that resumes training, a failure that refuses work until a move', () => {
     const changes: string[] = [];
     const p = new WorkerPhase((from, to) => changes.push(`${from.name}→${to.name}${to.resume ? ' (resume)' : ''}`));
-    assert.throws(() => p.send({ type: 'start' }), (e) => e instanceof PhaseError && /still loading/.test(e.message));
+    assert.throws(
+      () => p.send({ type: 'start' }),
+      (e) => e instanceof PhaseError && /still loading/.test(e.message),
+    );
     p.send({ type: 'network' });
     p.send({ type: 'loaded' });
     p.send({ type: 'start' });
@@ -204,8 +253,18 @@ describe("the training worker's phase (state machine)", () => {
     p.send({ type: 'switch' });
     p.send({ type: 'switched' });
     assert.deepEqual(changes, [
-      'loading→idle', 'idle→training', 'training→switching (resume)', 'switching→training', 'training→paused', 'paused→switching',
-      'switching→switching (resume)', 'switching→training', 'training→failed (resume)', 'failed→failed', 'failed→switching', 'switching→idle',
+      'loading→idle',
+      'idle→training',
+      'training→switching (resume)',
+      'switching→training',
+      'training→paused',
+      'paused→switching',
+      'switching→switching (resume)',
+      'switching→training',
+      'training→failed (resume)',
+      'failed→failed',
+      'failed→switching',
+      'switching→idle',
     ]);
   });
 
@@ -222,15 +281,26 @@ describe("the training worker's phase (state machine)", () => {
 describe('playground defects, worker side', () => {
   const train = limitDataset(loadMnist('train'), 256);
   const test_ = limitDataset(loadMnist('test'), 400);
-  const spec = sequential('tiny', [1, 24, 24], [{ type: 'conv2d', filters: 2, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }], CLASSES);
+  const spec = sequential(
+    'tiny',
+    [1, 24, 24],
+    [{ type: 'conv2d', filters: 2, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }],
+    CLASSES,
+  );
 
   test('the test-set report stops between chunks once its signal is aborted (a network change cancels it)', async () => {
     const model = new Model(spec, new RefBackend(), 1);
     const controller = new AbortController();
     let chunks = 0;
-    const report = testReport(new Replica(model), test_, 0, async () => {
-      if (++chunks === 2) controller.abort(new Error('evaluation cancelled: the network changed'));
-    }, controller.signal);
+    const report = testReport(
+      new Replica(model),
+      test_,
+      0,
+      async () => {
+        if (++chunks === 2) controller.abort(new Error('evaluation cancelled: the network changed'));
+      },
+      controller.signal,
+    );
     await assert.rejects(report, /evaluation cancelled: the network changed/);
     assert.equal(chunks, 2, 'no chunk runs after the abort');
   });
@@ -259,7 +329,10 @@ describe('layer views while training', () => {
     for (let i = 0; i < 400; i++) {
       if (i === 100) from = { clock, viewTime }; // the steady state, after the first (free) views
       clock += budget.delay(); // the wait (training runs meanwhile)
-      await budget.run(async () => { clock += 20; viewTime += 20; }); // a 20 ms view, asked for again at once
+      await budget.run(async () => {
+        clock += 20;
+        viewTime += 20;
+      }); // a 20 ms view, asked for again at once
     }
     clock += budget.delay(); // the last view's time is paid back before the next
     const share = (viewTime - from.viewTime) / (clock - from.clock);

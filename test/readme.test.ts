@@ -37,7 +37,10 @@ export function docBlocks(markdown: string, sections: string[]): DocBlock[] {
   let section = '';
   for (let i = 0; i < lines.length; i++) {
     const heading = /^## (.+)$/.exec(lines[i]);
-    if (heading) { section = heading[1].trim(); continue; }
+    if (heading) {
+      section = heading[1].trim();
+      continue;
+    }
     const fence = /^```(\w*)\s*$/.exec(lines[i]);
     if (!fence) continue;
     const start = i;
@@ -49,7 +52,10 @@ export function docBlocks(markdown: string, sections: string[]): DocBlock[] {
     while (before >= 0 && lines[before].trim() === '') before--;
     const m = /^<!-- doctest: (skip|file|setup)\s*(.*?)\s*-->$/.exec(lines[before]?.trim() ?? '');
     blocks.push({
-      section, line: start + 1, lang: fence[1], code: lines.slice(start + 1, end).join('\n') + '\n',
+      section,
+      line: start + 1,
+      lang: fence[1],
+      code: lines.slice(start + 1, end).join('\n') + '\n',
       marker: m ? { kind: m[1] as 'skip' | 'file' | 'setup', value: m[2] } : undefined,
     });
   }
@@ -111,6 +117,12 @@ describe('the README block reader', () => {
   test('finds blocks of the named sections only, with their markers', () => {
     const md = ['## A', '```ts', 'a()', '```', '## B', '<!-- doctest: skip (no network) -->', '', '```sh', 'npm i', '```', '```js', 'b()', '```'].join('\n');
     const found = docBlocks(md, ['B']);
-    assert.deepEqual(found.map((b) => [b.lang, b.code, b.marker?.kind, b.line]), [['sh', 'npm i\n', 'skip', 8], ['js', 'b()\n', undefined, 11]]);
+    assert.deepEqual(
+      found.map((b) => [b.lang, b.code, b.marker?.kind, b.line]),
+      [
+        ['sh', 'npm i\n', 'skip', 8],
+        ['js', 'b()\n', undefined, 11],
+      ],
+    );
   });
 });

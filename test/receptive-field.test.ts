@@ -21,10 +21,28 @@ describe('receptive fields of published networks', () => {
     assert.deepEqual(lenet.get('conv2'), { size: [14, 14], jump: [2, 2], start: [-2, -2] });
     // Channel counts do not change fields: small widths keep the test light.
     const alex = fieldsOf(alexnet({ width: 1 / 32 }));
-    assert.deepEqual([alex.get('conv2d5')!.size, alex.get('maxpool2d3')!.size], [[163, 163], [195, 195]]);
-    assert.deepEqual([alex.get('conv2d5')!.jump, alex.get('maxpool2d3')!.jump], [[16, 16], [32, 32]]);
+    assert.deepEqual(
+      [alex.get('conv2d5')!.size, alex.get('maxpool2d3')!.size],
+      [
+        [163, 163],
+        [195, 195],
+      ],
+    );
+    assert.deepEqual(
+      [alex.get('conv2d5')!.jump, alex.get('maxpool2d3')!.jump],
+      [
+        [16, 16],
+        [32, 32],
+      ],
+    );
     const vgg = fieldsOf(vgg16({ width: 1 / 64 }));
-    assert.deepEqual([vgg.get('conv2d13')!.size, vgg.get('maxpool2d5')!.size], [[196, 196], [212, 212]]);
+    assert.deepEqual(
+      [vgg.get('conv2d13')!.size, vgg.get('maxpool2d5')!.size],
+      [
+        [196, 196],
+        [212, 212],
+      ],
+    );
     // Adaptive pooling 7×7 → 7×7 is the identity; the classifier sees every position.
     assert.deepEqual(vgg.get('adaptiveavgpool2d1'), vgg.get('maxpool2d5'));
     assert.deepEqual(vgg.get('dense1'), { size: [212 + 6 * 32, 212 + 6 * 32], jump: [0, 0], start: [-90, -90] });
@@ -33,10 +51,14 @@ describe('receptive fields of published networks', () => {
   it('dilation spreads the taps; rows and columns are separate', () => {
     assert.deepEqual(throughWindow({ size: 1, jump: 1, start: 0 }, 3, 1, 2, 2), { size: 5, jump: 1, start: -2 });
     assert.deepEqual(throughWindow({ size: 5, jump: 2, start: -2 }, 3, 2, 0, 3), { size: 17, jump: 4, start: -2 });
-    const rect = fieldsOf({ name: 'r', inputShape: [1, 20, 30], nodes: [
-      { name: 'c', layer: { type: 'conv2d', filters: 1, kernel: [3, 5], stride: [1, 2], padding: [1, 0] }, inputs: [INPUT] },
-      { name: 'p', layer: { type: 'maxpool2d', kernel: [2, 3], stride: [2, 1] }, inputs: ['c'] },
-    ] });
+    const rect = fieldsOf({
+      name: 'r',
+      inputShape: [1, 20, 30],
+      nodes: [
+        { name: 'c', layer: { type: 'conv2d', filters: 1, kernel: [3, 5], stride: [1, 2], padding: [1, 0] }, inputs: [INPUT] },
+        { name: 'p', layer: { type: 'maxpool2d', kernel: [2, 3], stride: [2, 1] }, inputs: ['c'] },
+      ],
+    });
     assert.deepEqual(rect.get('p'), { size: [4, 9], jump: [2, 2], start: [-1, 0] });
     assert.deepEqual(fieldBounds(rect.get('p')!, 3, 2), { top: 5, left: 4, bottom: 8, right: 12 });
   });
@@ -48,10 +70,17 @@ describe('receptive fields of published networks', () => {
  * ending in global pooling or flatten + dense or neither. Sizes per axis are tracked
  * here so that joined branches agree.
  */
-interface Tip { name: string; c: number; h: number; w: number }
+interface Tip {
+  name: string;
+  c: number;
+  h: number;
+  w: number;
+}
 
 function randomGraph(rng: Rng, linear: boolean, padded: boolean): ModelSpec {
-  const H = 10 + rng.int(9), W = 10 + rng.int(9), C = 1 + rng.int(2);
+  const H = 10 + rng.int(9),
+    W = 10 + rng.int(9),
+    C = 1 + rng.int(2);
   const g = new GraphBuilder('random', [C, H, W]);
   const pick = <T>(xs: T[]) => xs[rng.int(xs.length)];
   /** One conv or pool layer after `tip`, or null when it would not fit. */
@@ -61,8 +90,9 @@ function randomGraph(rng: Rng, linear: boolean, padded: boolean): ModelSpec {
     const s = [pick([1, 1, 2]), pick([1, 1, 2])];
     const p = padded ? k.map((v) => rng.int(Math.floor(v / 2) + 1)) : [0, 0];
     const ceil = pool && padded && rng.next() < 0.3;
-    const size = [0, 1].map((a) => (pool ? outputSize([tip.h, tip.w][a], k[a], s[a], p[a], ceil)
-      : Math.floor(([tip.h, tip.w][a] + 2 * p[a] - k[a]) / s[a]) + 1));
+    const size = [0, 1].map((a) =>
+      pool ? outputSize([tip.h, tip.w][a], k[a], s[a], p[a], ceil) : Math.floor(([tip.h, tip.w][a] + 2 * p[a] - k[a]) / s[a]) + 1,
+    );
     if (size[0] < 1 || size[1] < 1) return null;
     const layer: LayerSpec = pool
       ? { type: linear || rng.next() < 0.5 ? 'avgpool2d' : 'maxpool2d', kernel: [k[0], k[1]], stride: [s[0], s[1]], padding: [p[0], p[1]], ceil }
@@ -98,7 +128,8 @@ function randomGraph(rng: Rng, linear: boolean, padded: boolean): ModelSpec {
  */
 function influence(model: Model): Map<string, { rows: number; cols: number; box: Int32Array }> {
   const [C, H, W] = model.inputShape;
-  const N = H * W + 1, plane = H * W;
+  const N = H * W + 1,
+    plane = H * W;
   const x = new Tensor([N, C, H, W], new Float64Array(N * C * plane));
   const rng = new Rng(7);
   for (let i = 0; i < C * plane; i++) x.data[i] = rng.normal();
@@ -115,13 +146,16 @@ function influence(model: Model): Map<string, { rows: number; cols: number; box:
     const box = new Int32Array(rows * cols * 4);
     for (let q = 0; q < rows * cols; q++) box.set([H, W, -1, -1], q * 4);
     for (let p = 0; p < plane; p++) {
-      const py = Math.floor(p / W), px = p % W;
+      const py = Math.floor(p / W),
+        px = p % W;
       for (let c = 0; c < channels; c++) {
         for (let q = 0; q < rows * cols; q++) {
           const k = c * rows * cols + q;
           if (y.data[(p + 1) * per + k] === y.data[k]) continue;
-          box[q * 4] = Math.min(box[q * 4], py); box[q * 4 + 1] = Math.min(box[q * 4 + 1], px);
-          box[q * 4 + 2] = Math.max(box[q * 4 + 2], py); box[q * 4 + 3] = Math.max(box[q * 4 + 3], px);
+          box[q * 4] = Math.min(box[q * 4], py);
+          box[q * 4 + 1] = Math.min(box[q * 4 + 1], px);
+          box[q * 4 + 2] = Math.max(box[q * 4 + 2], py);
+          box[q * 4 + 3] = Math.max(box[q * 4 + 3], px);
         }
       }
     }
@@ -133,9 +167,14 @@ function influence(model: Model): Map<string, { rows: number; cols: number; box:
 describe('receptive fields against brute force', () => {
   it('on random graphs with branches, the outputs a pixel changes are those whose field holds it', (t) => {
     const rng = new Rng(2024);
-    let graphs = 0, tightNodes = 0, tightJoins = 0, looseJoins = 0, checkedPositions = 0;
+    let graphs = 0,
+      tightNodes = 0,
+      tightJoins = 0,
+      looseJoins = 0,
+      checkedPositions = 0;
     for (let trial = 0; trial < 200; trial++) {
-      const linear = rng.next() < 0.6, padded = rng.next() < 0.4;
+      const linear = rng.next() < 0.6,
+        padded = rng.next() < 0.4;
       const spec = randomGraph(rng, linear, padded);
       const model = new Model(spec, new RefBackend('float64'), trial + 1);
       const fields = receptiveFields(model);
@@ -175,8 +214,10 @@ describe('receptive fields against brute force', () => {
       }
       graphs++;
     }
-    t.diagnostic(`${graphs} graphs, ${checkedPositions} output positions checked, ${tightNodes} nodes checked for tightness ` +
-      `(${tightJoins} of them add or concat); ${looseJoins} joins of branches with different jumps`);
+    t.diagnostic(
+      `${graphs} graphs, ${checkedPositions} output positions checked, ${tightNodes} nodes checked for tightness ` +
+        `(${tightJoins} of them add or concat); ${looseJoins} joins of branches with different jumps`,
+    );
     assert.ok(tightNodes > 150 && tightJoins > 15 && looseJoins > 100, 'the random graphs cover the cases');
   });
 });
@@ -190,14 +231,24 @@ describe('every layer type gives exact receptive fields (the class of a new laye
     if (shapes.some((s) => s.length !== 3 || s.join() !== shapes[0].join())) continue; // inputs of one shape, read twice if needed
     it(`${label}: a pixel changes exactly the outputs whose fields hold it`, () => {
       const [C, H, W] = shapes[0];
-      const model = new Model({ name: 'one', inputShape: [C, H, W], nodes: [{ name: 'l', layer: spec, inputs: shapes.map(() => INPUT) }] }, new RefBackend('float64'), 3);
+      const model = new Model(
+        { name: 'one', inputShape: [C, H, W], nodes: [{ name: 'l', layer: spec, inputs: shapes.map(() => INPUT) }] },
+        new RefBackend('float64'),
+        3,
+      );
       const out = model.outputShape;
       if (out.length !== 3) return; // dense, flatten, global pooling: every output sees the whole input by definition
       const layer = model.layers.find((l) => l.name === 'l')!;
-      assert.ok(layer.keepsPositions || windowed.has(spec.type), `${spec.type}: spatial output, but neither keepsPositions nor known to src/model/receptive-field.ts`);
+      assert.ok(
+        layer.keepsPositions || windowed.has(spec.type),
+        `${spec.type}: spatial output, but neither keepsPositions nor known to src/model/receptive-field.ts`,
+      );
       const field = receptiveFields(model).get('l')!;
       const rng = new Rng(5);
-      const x = new Tensor([1, C, H, W], Float64Array.from({ length: C * H * W }, () => rng.uniform(-1, 1)));
+      const x = new Tensor(
+        [1, C, H, W],
+        Float64Array.from({ length: C * H * W }, () => rng.uniform(-1, 1)),
+      );
       const base = Float64Array.from(model.forward(x).data);
       for (let h = 0; h < H; h++) {
         for (let w = 0; w < W; w++) {
@@ -206,9 +257,13 @@ describe('every layer type gives exact receptive fields (the class of a new laye
           const moved = model.forward(y).data;
           for (let i = 0; i < base.length; i++) {
             if (Math.abs(moved[i] - base[i]) < 1e-12) continue;
-            const oh = Math.floor(i / out[2]) % out[1], ow = i % out[2];
+            const oh = Math.floor(i / out[2]) % out[1],
+              ow = i % out[2];
             const b = fieldBounds(field, oh, ow);
-            assert.ok(b.top <= h && h <= b.bottom && b.left <= w && w <= b.right, `pixel (${h}, ${w}) changed output (${oh}, ${ow}), whose field is rows ${b.top}–${b.bottom}, columns ${b.left}–${b.right}`);
+            assert.ok(
+              b.top <= h && h <= b.bottom && b.left <= w && w <= b.right,
+              `pixel (${h}, ${w}) changed output (${oh}, ${ow}), whose field is rows ${b.top}–${b.bottom}, columns ${b.left}–${b.right}`,
+            );
           }
         }
       }

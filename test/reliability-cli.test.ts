@@ -90,8 +90,10 @@ describe('disk full while saving', () => {
     mkdirSync(out);
     copyFileSync(previousModel, join(out, 'model.convkit'));
     const before = readFileSync(join(out, 'model.convkit'));
-    const r = cli(['import', join(fixtures, 'torch-lenet5.onnx'), '--out', join(out, 'model.convkit')],
-      { preload: join(process.cwd(), 'test/inject-enospc.mjs'), env: { ENOSPC_AFTER_BYTES: '4096' } });
+    const r = cli(['import', join(fixtures, 'torch-lenet5.onnx'), '--out', join(out, 'model.convkit')], {
+      preload: join(process.cwd(), 'test/inject-enospc.mjs'),
+      env: { ENOSPC_AFTER_BYTES: '4096' },
+    });
     assertFails(r, 1, /cannot write .*model\.convkit: ENOSPC/);
     assert.deepEqual(readFileSync(join(out, 'model.convkit')), before);
     assert.deepEqual(leftovers(out, ['model.convkit']), []);
@@ -104,16 +106,24 @@ describe('disk full while saving', () => {
     copyFileSync(previousModel, join(out, 'model.convkit'));
     const before = readFileSync(join(out, 'model.convkit'));
     // Checkpoints are written; the model file at the end runs out of room after 4 KiB.
-    const r = cli([...smallTrain, '--out', join(out, 'model.convkit'), '--checkpoint-dir', ckpt],
-      { preload: join(process.cwd(), 'test/inject-enospc.mjs'), env: { ENOSPC_AFTER_BYTES: '4096', ENOSPC_MATCH: 'model\\.convkit\\.\\d+\\.tmp$' } });
+    const r = cli([...smallTrain, '--out', join(out, 'model.convkit'), '--checkpoint-dir', ckpt], {
+      preload: join(process.cwd(), 'test/inject-enospc.mjs'),
+      env: { ENOSPC_AFTER_BYTES: '4096', ENOSPC_MATCH: 'model\\.convkit\\.\\d+\\.tmp$' },
+    });
     assertFails(r, 1, /ENOSPC.*trained weights are in the checkpoint in .*trained-ckpt.*--resume .*trained-ckpt --out .*model\.convkit/s);
     assert.deepEqual(readFileSync(join(out, 'model.convkit')), before);
     assert.deepEqual(leftovers(out, ['model.convkit']), []);
     const resumed = cli(['train', '--resume', ckpt, '--out', join(out, 'model.convkit')]);
     assert.equal(resumed.status, 0, resumed.stderr);
     const backend = new RefBackend();
-    assert.deepEqual(loadModel(join(out, 'model.convkit'), backend).model.parameters().map((p) => Array.from(p.value.data)),
-      loadCheckpoint(ckpt, backend).model.parameters().map((p) => Array.from(p.value.data)));
+    assert.deepEqual(
+      loadModel(join(out, 'model.convkit'), backend)
+        .model.parameters()
+        .map((p) => Array.from(p.value.data)),
+      loadCheckpoint(ckpt, backend)
+        .model.parameters()
+        .map((p) => Array.from(p.value.data)),
+    );
   });
 
   it('a real full disk (64 KiB tmpfs): same guarantees', (t) => {
@@ -139,11 +149,15 @@ describe('disk full while saving', () => {
 
 describe('divergence from the command line', () => {
   it('stops with exit 1 naming the step and layer; the last checkpoint is kept and finite; no model file', () => {
-    const ckpt = join(dir, 'diverged-ckpt'), out = join(dir, 'diverged.convkit');
+    const ckpt = join(dir, 'diverged-ckpt'),
+      out = join(dir, 'diverged.convkit');
     const r = cli([...smallTrain, '--lr', '1e6', '--schedule', 'constant', '--checkpoint-dir', ckpt, '--checkpoint-every', '1', '--out', out]);
     assertFails(r, 1, /diverged at step \d+.*(layer ".+"|weights ".+").*last good checkpoint is kept in .*diverged-ckpt/s);
     assert.ok(!existsSync(out));
     const { model, state } = loadCheckpoint(ckpt, new RefBackend());
-    assert.ok(model.parameters().every((p) => p.value.data.every(Number.isFinite)), `checkpoint at batch ${state.batch} is finite`);
+    assert.ok(
+      model.parameters().every((p) => p.value.data.every(Number.isFinite)),
+      `checkpoint at batch ${state.batch} is finite`,
+    );
   });
 });

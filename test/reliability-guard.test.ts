@@ -32,8 +32,17 @@ describe('divergence guard', () => {
   it('an update that overflows the weights: stopped before the checkpoint, which is never written', async () => {
     const model = new Model(zoo['convnetjs-mnist'].build(), backend, 1);
     let checkpoints = 0;
-    await assert.rejects(train(model, data, { ...options, lr: 1e38, checkpointEvery: 1, onCheckpoint: () => { checkpoints++; } }),
-      (e: Error) => e instanceof DivergenceError && /step 1: the weights "\w+\.\w+" are not finite/.test(e.message));
+    await assert.rejects(
+      train(model, data, {
+        ...options,
+        lr: 1e38,
+        checkpointEvery: 1,
+        onCheckpoint: () => {
+          checkpoints++;
+        },
+      }),
+      (e: Error) => e instanceof DivergenceError && /step 1: the weights "\w+\.\w+" are not finite/.test(e.message),
+    );
     assert.equal(checkpoints, 0);
   });
 });

@@ -17,14 +17,17 @@ const bin = join(process.cwd(), 'bin/convkit.js');
 const base = ['train', '--model', 'convnetjs-mnist', '--train-limit', '640', '--test-limit', '100', '--batch', '32', '--epochs', '2', '--seed', '5', '--json'];
 
 function weights(file: string): number[] {
-  return loadModel(file, backend).model.parameters().flatMap((p) => Array.from(p.value.data));
+  return loadModel(file, backend)
+    .model.parameters()
+    .flatMap((p) => Array.from(p.value.data));
 }
 
 /** Starts training and kills it with `signal` right after the `nth` checkpoint event. */
 function runUntilCheckpoint(args: string[], nth: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let seen = 0, buffer = '';
+    let seen = 0,
+      buffer = '';
     child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const lines = buffer.split('\n');
@@ -51,7 +54,10 @@ describe('checkpoints and resume', () => {
     const killed = await runUntilCheckpoint([...base, '--out', out, '--checkpoint-dir', ckpt, '--checkpoint-every', '3'], 4, 'SIGKILL');
     assert.equal(killed.signal, 'SIGKILL');
     assert.ok(!existsSync(out), 'the killed run must not have produced a final model');
-    assert.ok(readdirSync(ckpt).every((f) => !f.endsWith('.tmp')), `no temporary files left: ${readdirSync(ckpt)}`);
+    assert.ok(
+      readdirSync(ckpt).every((f) => !f.endsWith('.tmp')),
+      `no temporary files left: ${readdirSync(ckpt)}`,
+    );
     const resumed = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--out', out, '--json'], { encoding: 'utf8' });
     assert.equal(resumed.status, 0, resumed.stderr);
     const result = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!);
@@ -77,7 +83,9 @@ describe('checkpoints and resume', () => {
     const bytes = readFileSync(latest);
     bytes[bytes.length - 3] ^= 0xff;
     writeFileSync(latest, bytes);
-    const r = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--epochs', '2', '--out', join(dir, 'fallback.convkit'), '--json'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin, 'train', '--resume', ckpt, '--epochs', '2', '--out', join(dir, 'fallback.convkit'), '--json'], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     const missing = spawnSync(process.execPath, [bin, 'train', '--resume', join(dir, 'nothing-here')], { encoding: 'utf8' });
     assert.equal(missing.status, 1);
@@ -90,7 +98,12 @@ describe('divergence guard', () => {
     const model = new Model(zoo['convnetjs-mnist'].build(), backend, 1);
     await assert.rejects(
       train(model, limitDataset(loadMnist('train'), 256), {
-        epochs: 1, batchSize: 32, lr: 1e6, seed: 1, optimizer: { type: 'sgd', momentum: 0.9 }, schedule: { type: 'constant' },
+        epochs: 1,
+        batchSize: 32,
+        lr: 1e6,
+        seed: 1,
+        optimizer: { type: 'sgd', momentum: 0.9 },
+        schedule: { type: 'constant' },
       }),
       (e: Error) => e instanceof DivergenceError && /diverged at step \d+ \(epoch 1, batch \d+\)/.test(e.message) && /layer "|gradient in "/.test(e.message),
     );
@@ -99,7 +112,13 @@ describe('divergence guard', () => {
   it('gradient clipping keeps the same run finite', async () => {
     const model = new Model(zoo['convnetjs-mnist'].build(), backend, 1);
     const r = await train(model, limitDataset(loadMnist('train'), 256), {
-      epochs: 1, batchSize: 32, lr: 0.05, seed: 1, optimizer: { type: 'sgd', momentum: 0.9 }, schedule: { type: 'constant' }, clipGradNorm: 0.5,
+      epochs: 1,
+      batchSize: 32,
+      lr: 0.05,
+      seed: 1,
+      optimizer: { type: 'sgd', momentum: 0.9 },
+      schedule: { type: 'constant' },
+      clipGradNorm: 0.5,
     });
     assert.ok(Number.isFinite(r.trainLoss));
   });

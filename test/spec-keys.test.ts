@@ -35,8 +35,10 @@ describe('layer specs refuse unknown keys', () => {
 
   for (const [label, spec, shapes] of layerCases) {
     it(`${label}: an unknown key is a ConfigError naming the layer, the key and the valid keys`, () => {
-      throwsUnknownKey(() => createLayer({ ...spec, bogus: 1 } as unknown as LayerSpec, 'mylayer'),
-        ['"mylayer"', spec.type, '"bogus"', layerSpecKeys[spec.type].join(', ')]);
+      throwsUnknownKey(
+        () => createLayer({ ...spec, bogus: 1 } as unknown as LayerSpec, 'mylayer'),
+        ['"mylayer"', spec.type, '"bogus"', layerSpecKeys[spec.type].join(', ')],
+      );
     });
 
     it(`${label}: its own config() (what model files store) passes the check`, () => {
@@ -82,19 +84,30 @@ describe('model specs refuse unknown keys', () => {
   });
 
   it('in the playground editor text', () => {
-    throwsUnknownKey(() => parseNetwork('{"input": [1, 28, 28], "layers": [{"type": "dense", "units": 10}], "optimizer": "adam"}'),
-      ['"optimizer"', 'layers']);
+    throwsUnknownKey(() => parseNetwork('{"input": [1, 28, 28], "layers": [{"type": "dense", "units": 10}], "optimizer": "adam"}'), ['"optimizer"', 'layers']);
     throwsUnknownKey(() => validateNetwork(parseNetwork('{"name": "n", "inputShape": [1, 4, 4], "nodes": [], "extra": 1}')), ['"extra"']);
   });
-
 });
 
 describe('layer specs refuse values of the wrong kind', () => {
   // JSON (model files, the playground) can put anything in a setting: a string or number where
   // true/false belongs was truthy on one backend and 0 on another; NaN, strings or 1e300 in a
   // number made every output NaN.
-  const base: Partial<Record<string, Record<string, unknown>>> = { conv2d: { filters: 2, kernel: 3 }, dense: { units: 3 }, maxpool2d: { kernel: 2 }, avgpool2d: { kernel: 2 }, lrn: { size: 3 } };
-  const flags: [string, string][] = [['conv2d', 'bias'], ['dense', 'bias'], ['maxpool2d', 'ceil'], ['avgpool2d', 'ceil'], ['avgpool2d', 'countPad'], ['batchnorm2d', 'affine']];
+  const base: Partial<Record<string, Record<string, unknown>>> = {
+    conv2d: { filters: 2, kernel: 3 },
+    dense: { units: 3 },
+    maxpool2d: { kernel: 2 },
+    avgpool2d: { kernel: 2 },
+    lrn: { size: 3 },
+  };
+  const flags: [string, string][] = [
+    ['conv2d', 'bias'],
+    ['dense', 'bias'],
+    ['maxpool2d', 'ceil'],
+    ['avgpool2d', 'ceil'],
+    ['avgpool2d', 'countPad'],
+    ['batchnorm2d', 'affine'],
+  ];
   const numbers: [string, string, unknown[]][] = [
     ['leakyrelu', 'slope', [NaN, Infinity, 1e300, 'x', '2', {}, [1]]],
     ['lrn', 'alpha', [NaN, -1, 1e300, 'x', '2', true]],
@@ -129,7 +142,10 @@ describe('layer specs refuse values of the wrong kind', () => {
   });
 
   it('a model file whose layer holds a string for a number is a FormatError naming the file', () => {
-    const model = new Model({ name: 'm', inputShape: [1, 4, 4], nodes: [{ name: 'act', layer: { type: 'leakyrelu' }, inputs: ['input'] }], output: 'act' }, ref);
+    const model = new Model(
+      { name: 'm', inputShape: [1, 4, 4], nodes: [{ name: 'act', layer: { type: 'leakyrelu' }, inputs: ['input'] }], output: 'act' },
+      ref,
+    );
     const bytes = encodeModel(model);
     const header = headerOf(bytes);
     const patched = withHeader(bytes, JSON.stringify(header).replace('"type":"leakyrelu"', '"type":"leakyrelu","slope":"1"'));

@@ -40,19 +40,26 @@ async function poolMode(): Promise<void> {
   const pool = await ThreadPool.start(2, module, memory, k, platform.spawnWorker!);
   const axpy = threadedKernels.indexOf('axpy');
   // 40 pieces of 16 elements at most: x, y and the expected y above the kernels' static data.
-  const PIECE_FLOATS = 16, MAX = 40, n = PIECE_FLOATS * MAX;
-  const xPtr = 1 << 17, yPtr = xPtr + n * 4;
-  const x = new Float32Array(memory.buffer, xPtr, n), y = new Float32Array(memory.buffer, yPtr, n);
+  const PIECE_FLOATS = 16,
+    MAX = 40,
+    n = PIECE_FLOATS * MAX;
+  const xPtr = 1 << 17,
+    yPtr = xPtr + n * 4;
+  const x = new Float32Array(memory.buffer, xPtr, n),
+    y = new Float32Array(memory.buffer, yPtr, n);
   const start = Float32Array.from({ length: n }, (_, i) => i);
   for (let i = 0; i < n; i++) x[i] = (i % 7) + 1;
   const counts = [1, 2, 3, 7, 8, 13, 40];
-  const pieces: Piece[][] = counts.map((count) => Array.from({ length: count }, (_, p) => ({
-    args: [1, xPtr + p * PIECE_FLOATS * 4, yPtr + p * PIECE_FLOATS * 4, PIECE_FLOATS],
-  })));
+  const pieces: Piece[][] = counts.map((count) =>
+    Array.from({ length: count }, (_, p) => ({
+      args: [1, xPtr + p * PIECE_FLOATS * 4, yPtr + p * PIECE_FLOATS * 4, PIECE_FLOATS],
+    })),
+  );
   let jobs = 0;
   while (performance.now() < deadline) {
     for (let rep = 0; rep < 200; rep++) {
-      const which = rng.int(counts.length), count = counts[which];
+      const which = rng.int(counts.length),
+        count = counts[which];
       y.set(start);
       pool.run(axpy, pieces[which]);
       for (let i = 0; i < n; i++) {
@@ -76,15 +83,42 @@ async function backendMode(): Promise<void> {
     return a;
   };
   // The two GEMMs of a 784-100-10 dense layer's backward pass: split 2 ways (columns) and 7 ways (rows).
-  const gemms = [[true, false, 10, 784, 100], [false, true, 100, 10, 784]] as const;
+  const gemms = [
+    [true, false, 10, 784, 100],
+    [false, true, 100, 10, 784],
+  ] as const;
   const cases = gemms.map(([tA, tB, M, N, K]) => {
-    const a = fill(M * K), b = fill(K * N), c0 = fill(M * N), c = be.alloc(M * N), want = Float32Array.from(c0);
+    const a = fill(M * K),
+      b = fill(K * N),
+      c0 = fill(M * N),
+      c = be.alloc(M * N),
+      want = Float32Array.from(c0);
     ref.gemm(tA, tB, M, N, K, 1, a, b, 1, want);
-    return { run: () => { c.set(c0); be.gemm(tA, tB, M, N, K, 1, a, b, 1, c); }, c, want, what: `gemm ${M}×${N}×${K}` };
+    return {
+      run: () => {
+        c.set(c0);
+        be.gemm(tA, tB, M, N, K, 1, a, b, 1, c);
+      },
+      c,
+      want,
+      what: `gemm ${M}×${N}×${K}`,
+    };
   });
-  const n = 40_013, ax = fill(n), ay0 = fill(n), ay = be.alloc(n), ayWant = Float32Array.from(ay0);
+  const n = 40_013,
+    ax = fill(n),
+    ay0 = fill(n),
+    ay = be.alloc(n),
+    ayWant = Float32Array.from(ay0);
   ref.axpy(0.5, ax, ayWant);
-  cases.push({ run: () => { ay.set(ay0); be.axpy(0.5, ax, ay); }, c: ay, want: ayWant, what: `axpy ${n}` });
+  cases.push({
+    run: () => {
+      ay.set(ay0);
+      be.axpy(0.5, ax, ay);
+    },
+    c: ay,
+    want: ayWant,
+    what: `axpy ${n}`,
+  });
   let jobs = 0;
   while (performance.now() < deadline) {
     for (let rep = 0; rep < 20; rep++) {

@@ -21,9 +21,14 @@ if (!existsSync(new URL('../dist-wasm/kernels-simd.wasm', import.meta.url))) {
 /** Runs the workload; resolves with its summary, rejects on a wrong result, a crash or a hang. */
 function stress(mode: 'pool' | 'backend', seconds: number): Promise<{ jobs: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=convkit-source', '--import', 'tsx', runner, mode, String(seconds)],
-      { cwd: new URL('..', import.meta.url), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '', last = 'nothing yet', summary: { jobs: number } | null = null;
+    const child = spawn(process.execPath, ['--conditions=convkit-source', '--import', 'tsx', runner, mode, String(seconds)], {
+      cwd: new URL('..', import.meta.url),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '',
+      err = '',
+      last = 'nothing yet',
+      summary: { jobs: number } | null = null;
     let watchdog = setTimeout(hung, WATCHDOG_MS);
     function hung() {
       child.kill('SIGKILL');
@@ -35,11 +40,16 @@ function stress(mode: 'pool' | 'backend', seconds: number): Promise<{ jobs: numb
       out = lines.pop()!;
       for (const line of lines) {
         last = line;
-        if (line.startsWith('progress')) { clearTimeout(watchdog); watchdog = setTimeout(hung, WATCHDOG_MS); }
+        if (line.startsWith('progress')) {
+          clearTimeout(watchdog);
+          watchdog = setTimeout(hung, WATCHDOG_MS);
+        }
         if (line.startsWith('done ')) summary = JSON.parse(line.slice(5));
       }
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+    });
     child.on('exit', (code, signal) => {
       clearTimeout(watchdog);
       if (signal === 'SIGKILL') return; // the watchdog's
@@ -55,7 +65,9 @@ describe('wasm thread pool under stress', () => {
   before(() => {
     for (let i = 0; i < 2; i++) load.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
   });
-  after(() => { for (const p of load) p.kill('SIGKILL'); });
+  after(() => {
+    for (const p of load) p.kill('SIGKILL');
+  });
 
   it('jobs of 1 to 40 tiny pieces back to back: every piece runs exactly once, no hang (15 s)', async (t) => {
     const { jobs } = await stress('pool', 15);

@@ -16,23 +16,55 @@ import { Tensor } from '../src/tensor.js';
 import { relativeError } from './gradcheck.js';
 
 interface ConvCase {
-  name: string; spec: LayerSpec; inputShape: number[]; outputShape: number[];
-  x: number[]; weight: number[]; bias: number[] | null; dy: number[];
-  y: number[]; dx: number[]; dweight: number[]; dbias: number[] | null;
+  name: string;
+  spec: LayerSpec;
+  inputShape: number[];
+  outputShape: number[];
+  x: number[];
+  weight: number[];
+  bias: number[] | null;
+  dy: number[];
+  y: number[];
+  dx: number[];
+  dweight: number[];
+  dbias: number[] | null;
 }
-interface BatchNormPass { x: number[]; dy: number[]; y: number[]; dx: number[]; runningMean: number[]; runningVar: number[] }
+interface BatchNormPass {
+  x: number[];
+  dy: number[];
+  y: number[];
+  dx: number[];
+  runningMean: number[];
+  runningVar: number[];
+}
 interface BatchNormCase {
-  name: string; spec: LayerSpec; inputShape: number[]; runningMean: number[]; runningVar: number[];
-  train: BatchNormPass; eval: BatchNormPass;
+  name: string;
+  spec: LayerSpec;
+  inputShape: number[];
+  runningMean: number[];
+  runningVar: number[];
+  train: BatchNormPass;
+  eval: BatchNormPass;
 }
 
 interface LayerCase {
-  name: string; spec: LayerSpec; inputShape: number[]; outputShape: number[]; x: number[]; dy: number[]; y: number[]; dx: number[];
-  params: Record<string, number[]>; paramGrads: Record<string, number[]>;
+  name: string;
+  spec: LayerSpec;
+  inputShape: number[];
+  outputShape: number[];
+  x: number[];
+  dy: number[];
+  y: number[];
+  dx: number[];
+  params: Record<string, number[]>;
+  paramGrads: Record<string, number[]>;
 }
 
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/torch-layers.json', import.meta.url), 'utf8')) as
-  { conv2d: ConvCase[]; batchnorm2d: BatchNormCase[]; layers: LayerCase[] };
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/torch-layers.json', import.meta.url), 'utf8')) as {
+  conv2d: ConvCase[];
+  batchnorm2d: BatchNormCase[];
+  layers: LayerCase[];
+};
 const f64 = new RefBackend('float64');
 const TOL = 1e-12;
 
@@ -68,7 +100,10 @@ describe('layers match PyTorch (float64 fixtures)', () => {
         const layer = createLayer(c.spec, 'bn') as BatchNorm;
         layer.build([c.inputShape.slice(1)], f64);
         assert.deepEqual(layer.params(), [], 'no parameters');
-        assert.deepEqual(layer.state().map((s) => s.name), ['running_mean', 'running_var']);
+        assert.deepEqual(
+          layer.state().map((s) => s.name),
+          ['running_mean', 'running_var'],
+        );
         layer.runningMean.value.data.set(c.runningMean);
         layer.runningVar.value.data.set(c.runningVar);
         const p = c[mode];
@@ -85,7 +120,13 @@ describe('layers match PyTorch (float64 fixtures)', () => {
     it(`${c.name}: output, input gradient and parameter gradients`, () => {
       const layer = createLayer(c.spec, 'layer');
       assert.deepEqual(layer.build([c.inputShape.slice(1)], f64), c.outputShape.slice(1));
-      assert.deepEqual(layer.params().map((p) => p.name).sort(), Object.keys(c.params).sort());
+      assert.deepEqual(
+        layer
+          .params()
+          .map((p) => p.name)
+          .sort(),
+        Object.keys(c.params).sort(),
+      );
       for (const p of layer.params()) p.value.data.set(c.params[p.name]);
       const ctx = { backend: f64, training: true, rng: new Rng(1), inputGradient: true };
       close(layer.forward([tensor(c.inputShape, c.x)], ctx).data, c.y, 'y');

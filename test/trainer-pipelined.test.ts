@@ -13,25 +13,39 @@ import type { TrainEvent } from '../src/train/trainer.js';
 import { webgpuSkip } from './webgpu-env.js';
 
 const trainSet = limitDataset(loadMnist('train'), 48);
-const spec = sequential('tiny', [1, 24, 24], [
-  { type: 'conv2d', filters: 3, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 },
-]);
+const spec = sequential(
+  'tiny',
+  [1, 24, 24],
+  [{ type: 'conv2d', filters: 3, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }],
+);
 const options: TrainerOptions = {
-  epochs: 2, batchSize: 8, lr: 0.05, seed: 7, optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 }, schedule: { type: 'cosine' }, shift: 1, reportEvery: 1,
+  epochs: 2,
+  batchSize: 8,
+  lr: 0.05,
+  seed: 7,
+  optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+  schedule: { type: 'cosine' },
+  shift: 1,
+  reportEvery: 1,
 };
 const weights = (m: Model) => m.parameters().flatMap((p) => Array.from(p.value.data));
 const timeless = (e: TrainEvent) => ({ ...e, imagesPerSecond: 0, ...(e.type === 'epoch' ? { seconds: 0 } : {}) });
 
 test('pipelined: true needs a backend with downloadLater and no clipping (ConfigError)', () => {
   const model = new Model(spec, new RefBackend(), 3);
-  assert.throws(() => new Trainer(model, trainSet, { ...options, pipelined: true }), (e) => e instanceof ConfigError && /downloadLater/.test(e.message));
+  assert.throws(
+    () => new Trainer(model, trainSet, { ...options, pipelined: true }),
+    (e) => e instanceof ConfigError && /downloadLater/.test(e.message),
+  );
   const auto = new Trainer(model, trainSet, { ...options, pipelined: 'auto' });
   assert.throws(() => auto.configure({ pipelined: true } as never), ConfigError);
 });
 
 describe('pipelined Trainer on webgpu', { skip: webgpuSkip }, () => {
   let be: WebGpuBackend;
-  before(async () => { be = await WebGpuBackend.create(); });
+  before(async () => {
+    be = await WebGpuBackend.create();
+  });
   after(() => be?.dispose());
 
   test('train(): the same events, epoch figures and final weights as waiting every step, bit for bit', async () => {
@@ -61,7 +75,10 @@ describe('pipelined Trainer on webgpu', { skip: webgpuSkip }, () => {
       assert.equal(r.pending, true);
       assert.ok(Number.isNaN(r.loss));
       // Step k's event arrives during step k + 1.
-      assert.deepEqual(events.map((e) => e.type === 'batch' && e.batch), Array.from({ length: k }, (_, i) => i + 1));
+      assert.deepEqual(
+        events.map((e) => e.type === 'batch' && e.batch),
+        Array.from({ length: k }, (_, i) => i + 1),
+      );
     }
     for (const s of counts.slice(1)) {
       assert.ok(s.submits <= 1, `${s.submits} submits`);

@@ -10,12 +10,20 @@ import { loadMnist } from '../src/node/index.js';
 
 const trainSet = limitDataset(loadMnist('train'), 160);
 const testSet = limitDataset(loadMnist('test'), 300);
-const spec = sequential('tiny', [1, 24, 24], [
-  { type: 'conv2d', filters: 3, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 },
-]);
+const spec = sequential(
+  'tiny',
+  [1, 24, 24],
+  [{ type: 'conv2d', filters: 3, kernel: 5, stride: 2, padding: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }],
+);
 const options: TrainerOptions = {
-  epochs: 2, batchSize: 16, lr: 0.05, seed: 7, optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4, groups: [{ nodes: ['conv1'], lrScale: 0.5 }] },
-  schedule: { type: 'cosine' }, clipGradNorm: 2, shift: 1,
+  epochs: 2,
+  batchSize: 16,
+  lr: 0.05,
+  seed: 7,
+  optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4, groups: [{ nodes: ['conv1'], lrScale: 0.5 }] },
+  schedule: { type: 'cosine' },
+  clipGradNorm: 2,
+  shift: 1,
 };
 const weights = (m: Model) => m.parameters().flatMap((p) => Array.from(p.value.data));
 const fresh = () => new Model(spec, new RefBackend(), 3);

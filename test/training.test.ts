@@ -19,7 +19,12 @@ const trainSet = loadMnist('train');
 async function trainSmall(seed: number) {
   const model = new Model(zoo['convnetjs-mnist'].build(), backend, seed);
   await train(model, limitDataset(trainSet, 256), {
-    epochs: 1, batchSize: 32, lr: 0.01, seed, optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 }, schedule: { type: 'cosine' },
+    epochs: 1,
+    batchSize: 32,
+    lr: 0.01,
+    seed,
+    optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+    schedule: { type: 'cosine' },
   });
   return model.parameters().flatMap((p) => Array.from(p.value.data));
 }
@@ -48,10 +53,29 @@ describe('CLI end to end (real MNIST subset)', () => {
   const cli = (...args: string[]) => spawnSync(process.execPath, [join(process.cwd(), 'bin/convkit.js'), ...args], { encoding: 'utf8', cwd: dir });
 
   it('train reaches ≥ 85 % test accuracy on 1 000 test images after 2 epochs on 3 200 training images', () => {
-    const r = cli('train', '--model', 'lenet5', '--train-limit', '3200', '--test-limit', '1000', '--epochs', '2', '--lr', '0.01', '--shift', '0',
-      '--out', modelFile, '--json');
+    const r = cli(
+      'train',
+      '--model',
+      'lenet5',
+      '--train-limit',
+      '3200',
+      '--test-limit',
+      '1000',
+      '--epochs',
+      '2',
+      '--lr',
+      '0.01',
+      '--shift',
+      '0',
+      '--out',
+      modelFile,
+      '--json',
+    );
     assert.equal(r.status, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const result = lines.at(-1);
     for (const key of ['testAccuracy', 'trainLoss', 'imagesPerSecond', 'seconds', 'epochs']) assert.equal(typeof result[key], 'number', key);
     assert.equal(result.epochs, 2);
@@ -67,7 +91,10 @@ describe('CLI end to end (real MNIST subset)', () => {
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     assert.equal(result.confusion.length, 10);
     assert.ok(result.confusion.every((row: number[]) => row.length === 10));
-    assert.equal(result.confusion.flat().reduce((a: number, b: number) => a + b, 0), 500);
+    assert.equal(
+      result.confusion.flat().reduce((a: number, b: number) => a + b, 0),
+      500,
+    );
     assert.ok(result.accuracy > 0.8);
     const text = cli('eval', '--model-file', modelFile, '--test-limit', '100');
     assert.match(text.stdout, /accuracy \d+\.\d+ %/);
@@ -79,13 +106,16 @@ describe('CLI end to end (real MNIST subset)', () => {
     const files: string[] = [];
     for (let i = 0; i < 3; i++) {
       // Scale each digit ×3 and invert it, as a person's scan or drawing would look.
-      const size = 84, rgba = new Uint8Array(size * size * 4);
-      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-        const v = 255 - test.images[i * 784 + Math.floor(y / 3) * 28 + Math.floor(x / 3)];
-        rgba.set([v, v, v, 255], (y * size + x) * 4);
-      }
+      const size = 84,
+        rgba = new Uint8Array(size * size * 4);
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++) {
+          const v = 255 - test.images[i * 784 + Math.floor(y / 3) * 28 + Math.floor(x / 3)];
+          rgba.set([v, v, v, 255], (y * size + x) * 4);
+        }
       const file = join(dir, `digit${i}.${i === 2 ? 'jpg' : 'png'}`);
-      const bytes = i === 2 ? jpeg.encode({ data: rgba, width: size, height: size }, 95).data : encodePng({ width: size, height: size, channels: 4, pixels: rgba });
+      const bytes =
+        i === 2 ? jpeg.encode({ data: rgba, width: size, height: size }, 95).data : encodePng({ width: size, height: size, channels: 4, pixels: rgba });
       writeFileSync(file, bytes);
       files.push(file);
     }
@@ -119,8 +149,14 @@ describe('CLI end to end (real MNIST subset)', () => {
     const j = JSON.parse(cli('summary', '--model', 'convnetjs-mnist', '--json').stdout);
     assert.equal(j.totalParams, 5994);
     const conv2 = j.layers.find((l: { name: string }) => l.name === 'conv2');
-    assert.deepEqual(conv2, { name: 'conv2', type: 'conv2d', inputs: ['pool1'], outputShape: [16, 12, 12], params: 3216,
-      receptiveField: { size: [14, 14], jump: [2, 2], start: [-6, -6] } });
+    assert.deepEqual(conv2, {
+      name: 'conv2',
+      type: 'conv2d',
+      inputs: ['pool1'],
+      outputShape: [16, 12, 12],
+      params: 3216,
+      receptiveField: { size: [14, 14], jump: [2, 2], start: [-6, -6] },
+    });
   });
 
   it('bad input: unknown model, missing model file, bad flag — clear errors, non-zero exit', () => {

@@ -43,16 +43,26 @@ function assertFails(r: ReturnType<typeof cli>, code: number, message: RegExp) {
   assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace for an expected error');
 }
 
-const jsonLines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l));
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 describe('weight decay on every parameter, as PyTorch', () => {
   const f = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/torch-sgd-decay.json'), 'utf8'));
 
   async function replay(weightDecayOn?: 'weights' | 'all'): Promise<Map<string, number[]>> {
     const backend = new RefBackend();
-    const model = new Model(sequential('decay', [1, 5, 5], [
-      { type: 'conv2d', filters: 2, kernel: 3 }, { type: 'batchnorm2d' }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 },
-    ]), backend, 1);
+    const model = new Model(
+      sequential(
+        'decay',
+        [1, 5, 5],
+        [{ type: 'conv2d', filters: 2, kernel: 3 }, { type: 'batchnorm2d' }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+      ),
+      backend,
+      1,
+    );
     const params = model.parameters();
     for (const p of params) p.value.data.set(f.start[p.path]);
     const x = new Tensor(f.inputShape, Float32Array.from(f.input));
@@ -68,8 +78,9 @@ describe('weight decay on every parameter, as PyTorch', () => {
 
   function assertClose(actual: Map<string, number[]>, expected: Record<string, number[]>) {
     for (const [path, values] of actual) {
-      values.forEach((v, i) => assert.ok(Math.abs(v - expected[path][i]) <= 1e-5 + 1e-4 * Math.abs(expected[path][i]),
-        `${path}[${i}]: ${v} vs PyTorch ${expected[path][i]}`));
+      values.forEach((v, i) =>
+        assert.ok(Math.abs(v - expected[path][i]) <= 1e-5 + 1e-4 * Math.abs(expected[path][i]), `${path}[${i}]: ${v} vs PyTorch ${expected[path][i]}`),
+      );
     }
   }
 
@@ -91,7 +102,7 @@ describe('weight decay on every parameter, as PyTorch', () => {
     assert.throws(() => new Optimizer({ type: 'sgd', weightDecayOn: 'biases' as never }, new RefBackend()), /weightDecayOn must be one of weights, all/);
   });
 
-  it('--weight-decay-on all is shown at the start and kept in the checkpoint\'s run settings', () => {
+  it("--weight-decay-on all is shown at the start and kept in the checkpoint's run settings", () => {
     const ckpt = join(dir, 'decay-all-ckpt');
     const r = cli(['train', ...small, '--weight-decay-on', 'all', '--checkpoint-dir', ckpt, '--out', join(dir, 'decay-all.convkit'), '--json']);
     assert.equal(r.status, 0, r.stderr);
@@ -114,8 +125,24 @@ describe('warm-up scales with the run', () => {
   });
 
   it('a short LeNet-5 run (default 200 warm-up steps) trains at the full rate after a tenth of its 20 steps', () => {
-    const r = cli(['train', '--model', 'lenet5', '--train-limit', '640', '--test-limit', '50', '--batch', '32', '--epochs', '1', '--backend', 'ref',
-      '--out', join(dir, 'short.convkit'), '--json']);
+    const r = cli([
+      'train',
+      '--model',
+      'lenet5',
+      '--train-limit',
+      '640',
+      '--test-limit',
+      '50',
+      '--batch',
+      '32',
+      '--epochs',
+      '1',
+      '--backend',
+      'ref',
+      '--out',
+      join(dir, 'short.convkit'),
+      '--json',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const batches = jsonLines(r.stdout).filter((l) => l.type === 'batch');
     const expected = makeSchedule({ type: 'cosine', warmupSteps: 200 }, 0.05, 20);
@@ -132,8 +159,10 @@ describe('class counts', () => {
   it('evaluate() and train() refuse a dataset with another class count, naming both', async () => {
     const test = limitDataset(loadMnist('test'), 10);
     await assert.rejects(evaluate(five(), test), (e: Error) => e instanceof ConvkitError && /5 output classes .* 10 classes/.test(e.message));
-    await assert.rejects(train(five(), test, { epochs: 1, batchSize: 5, lr: 0.01, seed: 1, optimizer: { type: 'sgd' }, schedule: { type: 'constant' } }),
-      (e: Error) => e instanceof ConvkitError && /5 output classes .* 10 classes/.test(e.message));
+    await assert.rejects(
+      train(five(), test, { epochs: 1, batchSize: 5, lr: 0.01, seed: 1, optimizer: { type: 'sgd' }, schedule: { type: 'constant' } }),
+      (e: Error) => e instanceof ConvkitError && /5 output classes .* 10 classes/.test(e.message),
+    );
   });
 
   it('convkit eval with a 5-class model on MNIST: exit 1 naming both counts', () => {
@@ -198,14 +227,39 @@ describe('checkpoint directory: checked and locked at start', () => {
 
   it('two runs on one directory: the second is refused while the first trains; the first stops normally', async () => {
     const ckpt = join(dir, 'shared');
-    const first = spawn(process.execPath, [bin, 'train', '--model', 'convnetjs-mnist', '--train-limit', '6400', '--test-limit', '50', '--batch', '32',
-      '--epochs', '10', '--checkpoint-dir', ckpt, '--checkpoint-every', '1', '--out', join(dir, 'first.convkit'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = spawn(
+      process.execPath,
+      [
+        bin,
+        'train',
+        '--model',
+        'convnetjs-mnist',
+        '--train-limit',
+        '6400',
+        '--test-limit',
+        '50',
+        '--batch',
+        '32',
+        '--epochs',
+        '10',
+        '--checkpoint-dir',
+        ckpt,
+        '--checkpoint-every',
+        '1',
+        '--out',
+        join(dir, 'first.convkit'),
+        '--json',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     const exited = new Promise<number | null>((resolve) => first.on('exit', resolve));
-    await new Promise<void>((resolve) => first.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('"type":"checkpoint"')) resolve();
-    }));
+    await new Promise<void>((resolve) =>
+      first.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('"type":"checkpoint"')) resolve();
+      }),
+    );
     const second = cli(['train', ...small, '--checkpoint-dir', ckpt, '--out', join(dir, 'second.convkit')]);
     assertFails(second, 1, new RegExp(`shared is in use by another convkit run \\(process ${first.pid}`));
     first.kill('SIGTERM');
@@ -215,7 +269,7 @@ describe('checkpoint directory: checked and locked at start', () => {
   });
 });
 
-describe('numeric options: the checkpoint\'s rules at parse time', () => {
+describe("numeric options: the checkpoint's rules at parse time", () => {
   const ints = ['1e20', '2.5', 'NaN', '-1', '', 'abc', 'Infinity'];
   const positives = ['0', '-1', 'NaN', 'Infinity', '1e400', '', 'abc'];
   const cases: [string[], string, string[]][] = [
@@ -241,7 +295,16 @@ describe('numeric options: the checkpoint\'s rules at parse time', () => {
 
   it('the largest values the flags accept are accepted by train() and by a resumed checkpoint', () => {
     assert.equal(settingRules.seed.max, 2 ** 32 - 1);
-    const r = cli(['train', ...small, '--seed', String(settingRules.seed.max), '--checkpoint-dir', join(dir, 'big-seed'), '--out', join(dir, 'big-seed.convkit')]);
+    const r = cli([
+      'train',
+      ...small,
+      '--seed',
+      String(settingRules.seed.max),
+      '--checkpoint-dir',
+      join(dir, 'big-seed'),
+      '--out',
+      join(dir, 'big-seed.convkit'),
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const resumed = cli(['train', '--resume', join(dir, 'big-seed'), '--out', join(dir, 'big-seed-2.convkit')]);
     assert.equal(resumed.status, 0, resumed.stderr);
@@ -250,7 +313,13 @@ describe('numeric options: the checkpoint\'s rules at parse time', () => {
   it('a checkpoint whose settings break the same rules is refused as damaged', () => {
     const backend = new RefBackend();
     const ck = loadCheckpoint(join(dir, 'big-seed'), backend);
-    for (const [key, value] of [['seed', 1e20], ['epochs', 1e16], ['lr', -1], ['optimizer', { type: 'sgd', momentum: 'x' }], ['schedule', { type: 'cosine', warmupSteps: -5 }]] as const) {
+    for (const [key, value] of [
+      ['seed', 1e20],
+      ['epochs', 1e16],
+      ['lr', -1],
+      ['optimizer', { type: 'sgd', momentum: 'x' }],
+      ['schedule', { type: 'cosine', warmupSteps: -5 }],
+    ] as const) {
       const bad = join(dir, `bad-${key}`);
       saveCheckpoint(bad, ck.model, ck.state, { ...ck.run, [key]: value });
       assertFails(cli(['train', '--resume', bad]), 1, new RegExp(`damaged training checkpoint: .*${key}`));
@@ -261,19 +330,38 @@ describe('numeric options: the checkpoint\'s rules at parse time', () => {
 describe('gradient norm computed safely', () => {
   const FLT_MAX = 3.4028234663852886e38;
   const data = limitDataset(loadMnist('train'), 32);
-  const backends: [string, () => Promise<Backend>][] = [['ref', async () => new RefBackend()], ['wasm', () => createBackend('wasm')]];
+  const backends: [string, () => Promise<Backend>][] = [
+    ['ref', async () => new RefBackend()],
+    ['wasm', () => createBackend('wasm')],
+  ];
 
   /** One step of a tiny net whose dense weights are ±denseScale: huge but finite gradients reach the conv layer. */
   async function oneStep(backend: Backend, convScale: number, denseScale: number, clipGradNorm?: number) {
-    const model = new Model(sequential('n', [1, 28, 28], [
-      { type: 'conv2d', filters: 2, kernel: 3 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 },
-    ]), backend, 1);
+    const model = new Model(
+      sequential('n', [1, 28, 28], [{ type: 'conv2d', filters: 2, kernel: 3 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10 }]),
+      backend,
+      1,
+    );
     for (const p of model.parameters()) {
-      if (p.path === 'fc1.weight') p.value.data.forEach((_, i, a) => { a[i] = (i % 3 === 0 ? -1 : 1) * denseScale; });
-      if (p.path === 'conv1.weight') p.value.data.forEach((v, i, a) => { a[i] = Math.abs(v) * convScale; });
+      if (p.path === 'fc1.weight')
+        p.value.data.forEach((_, i, a) => {
+          a[i] = (i % 3 === 0 ? -1 : 1) * denseScale;
+        });
+      if (p.path === 'conv1.weight')
+        p.value.data.forEach((v, i, a) => {
+          a[i] = Math.abs(v) * convScale;
+        });
       backend.upload(p.value.data);
     }
-    await train(model, data, { epochs: 1, batchSize: 32, lr: 1e-30, seed: 1, optimizer: { type: 'sgd', momentum: 0 }, schedule: { type: 'constant' }, clipGradNorm });
+    await train(model, data, {
+      epochs: 1,
+      batchSize: 32,
+      lr: 1e-30,
+      seed: 1,
+      optimizer: { type: 'sgd', momentum: 0 },
+      schedule: { type: 'constant' },
+      clipGradNorm,
+    });
     await backend.download(model.parameters().map((p) => p.grad.data));
     return model;
   }
@@ -281,7 +369,9 @@ describe('gradient norm computed safely', () => {
   for (const [name, make] of backends) {
     describe(name, () => {
       let backend: Backend;
-      before(async () => { backend = await make(); });
+      before(async () => {
+        backend = await make();
+      });
       after(() => backend.dispose?.());
 
       it('finite gradients whose float32 sum of squares overflows: training goes on', async () => {
@@ -292,8 +382,11 @@ describe('gradient norm computed safely', () => {
       });
 
       it('a norm beyond float32 with every gradient finite: "gradient norm too large", naming the largest', async () => {
-        await assert.rejects(oneStep(backend, 1e-20, 4e37),
-          (e: Error) => e instanceof DivergenceError && /gradient norm 4\.\d+e\+38 is too large .*every gradient is finite; the largest is "conv1\.weight"/.test(e.message));
+        await assert.rejects(
+          oneStep(backend, 1e-20, 4e37),
+          (e: Error) =>
+            e instanceof DivergenceError && /gradient norm 4\.\d+e\+38 is too large .*every gradient is finite; the largest is "conv1\.weight"/.test(e.message),
+        );
       });
 
       it('the same with --clip-grad-norm: clipped, training goes on', async () => {
@@ -303,7 +396,23 @@ describe('gradient norm computed safely', () => {
   }
 
   it('--lr 1e9 from the command line names a layer', () => {
-    const r = cli(['train', '--model', 'lenet5', '--train-limit', '128', '--test-limit', '50', '--batch', '32', '--epochs', '1', '--lr', '1e9', '--out', join(dir, 'lr.convkit')]);
+    const r = cli([
+      'train',
+      '--model',
+      'lenet5',
+      '--train-limit',
+      '128',
+      '--test-limit',
+      '50',
+      '--batch',
+      '32',
+      '--epochs',
+      '1',
+      '--lr',
+      '1e9',
+      '--out',
+      join(dir, 'lr.convkit'),
+    ]);
     assertFails(r, 1, /diverged at step \d+ .*(in layer ".+"|the largest is ".+")/);
   });
 });
@@ -312,7 +421,7 @@ describe('--resume writes where the user says', () => {
   const elsewhere = mkdtempSync(join(tmpdir(), 'convkit-elsewhere-'));
   const crafted = join(dir, 'crafted-ckpt');
 
-  it('(setup) a finished run\'s checkpoint, its stored output path pointed elsewhere', () => {
+  it("(setup) a finished run's checkpoint, its stored output path pointed elsewhere", () => {
     const src = join(dir, 'resume-src');
     const r = cli(['train', ...small, '--checkpoint-dir', src, '--out', join(dir, 'resume-src.convkit')]);
     assert.equal(r.status, 0, r.stderr);
@@ -342,14 +451,18 @@ describe('empty datasets', () => {
   const empty: ImageDataset = { ...limitDataset(loadMnist('test'), 1), count: 0, images: new Uint8Array(0), labels: new Uint8Array(0), name: 'empty' };
 
   it('an IDX file of 0 images is refused, naming the file', () => {
-    assert.throws(() => datasetFromIdx('t', encodeIdx([0, 28, 28], new Uint8Array(0)), 'zero-images.idx', encodeIdx([0], new Uint8Array(0)), 'zero-labels.idx'),
-      (e: Error) => e instanceof ConvkitError && /zero-images\.idx: the file holds no images/.test(e.message));
+    assert.throws(
+      () => datasetFromIdx('t', encodeIdx([0, 28, 28], new Uint8Array(0)), 'zero-images.idx', encodeIdx([0], new Uint8Array(0)), 'zero-labels.idx'),
+      (e: Error) => e instanceof ConvkitError && /zero-images\.idx: the file holds no images/.test(e.message),
+    );
   });
 
   it('evaluate() and train() throw a ConvkitError instead of returning NaN', async () => {
     const model = new Model(zoo.lenet5.build(), new RefBackend(), 1);
     await assert.rejects(evaluate(model, empty), (e: Error) => e instanceof ConvkitError && /dataset empty is empty/.test(e.message));
-    await assert.rejects(train(model, empty, { epochs: 1, batchSize: 1, lr: 0.01, seed: 1, optimizer: { type: 'sgd' }, schedule: { type: 'constant' } }),
-      (e: Error) => e instanceof ConvkitError && /training set empty is empty/.test(e.message));
+    await assert.rejects(
+      train(model, empty, { epochs: 1, batchSize: 1, lr: 0.01, seed: 1, optimizer: { type: 'sgd' }, schedule: { type: 'constant' } }),
+      (e: Error) => e instanceof ConvkitError && /training set empty is empty/.test(e.message),
+    );
   });
 });

@@ -28,7 +28,15 @@ writePng(digit, { width: 28, height: 28, channels: 1, pixels: test.images.subarr
 // A colour model (LeNet-5 on 3×32×32) and a folder dataset of colour pictures, as convkit train would record them.
 const colourModel = join(dir, 'colour.convkit');
 const colourData = join(dir, 'shapes');
-const colourInfo = { dataset: `folder:${colourData}`, channels: 3, height: 32, width: 32, mean: [0.5, 0.4, 0.3], std: [0.25, 0.25, 0.25], classes: ['red', 'blue'] };
+const colourInfo = {
+  dataset: `folder:${colourData}`,
+  channels: 3,
+  height: 32,
+  width: 32,
+  mean: [0.5, 0.4, 0.3],
+  std: [0.25, 0.25, 0.25],
+  classes: ['red', 'blue'],
+};
 saveModel(colourModel, new Model(zoo.lenet5.build({ inputShape: [3, 32, 32], classes: 2 }), new RefBackend('float32'), 5), { data: colourInfo });
 /** A w×h RGB picture: a square of `colour` on grey. */
 function squarePicture(w: number, h: number, colour: [number, number, number], at: number): Uint8Array {
@@ -36,14 +44,18 @@ function squarePicture(w: number, h: number, colour: [number, number, number], a
   for (let y = at; y < at + 10 && y < h; y++) for (let x = at; x < at + 10 && x < w; x++) px.set(colour, (y * w + x) * 3);
   return px;
 }
-for (const [cls, colour] of [['red', [230, 20, 20]], ['blue', [20, 20, 230]]] as const) {
+for (const [cls, colour] of [
+  ['red', [230, 20, 20]],
+  ['blue', [20, 20, 230]],
+] as const) {
   mkdirSync(join(colourData, cls), { recursive: true });
-  for (let i = 0; i < 5; i++) writePng(join(colourData, cls, `${i}.png`), { width: 40, height: 30, channels: 3, pixels: squarePicture(40, 30, [...colour], 4 + 2 * i) });
+  for (let i = 0; i < 5; i++)
+    writePng(join(colourData, cls, `${i}.png`), { width: 40, height: 30, channels: 3, pixels: squarePicture(40, 30, [...colour], 4 + 2 * i) });
 }
 const redPicture = join(colourData, 'red', '0.png');
 
 describe('convkit visualize', () => {
-  it('--what filters: the first convolution\'s kernels as a labelled grid, 3 per row, with a diverging legend', () => {
+  it("--what filters: the first convolution's kernels as a labelled grid, 3 per row, with a diverging legend", () => {
     const out = join(dir, 'filters.png');
     const r = cli('visualize', '--model-file', lenet, '--layer', 'conv1', '--what', 'filters', '--out', out, '--backend', 'ref', '--json');
     assert.equal(r.status, 0, r.stderr);
@@ -63,7 +75,22 @@ describe('convkit visualize', () => {
 
   it('--what filters on a deeper convolution: one row of channel slices per filter', () => {
     const out = join(dir, 'filters2.png');
-    const r = cli('visualize', '--model-file', lenet, '--layer', 'conv2', '--what', 'filters', '--channels', '0-3,9', '--out', out, '--backend', 'ref', '--json');
+    const r = cli(
+      'visualize',
+      '--model-file',
+      lenet,
+      '--layer',
+      'conv2',
+      '--what',
+      'filters',
+      '--channels',
+      '0-3,9',
+      '--out',
+      out,
+      '--backend',
+      'ref',
+      '--json',
+    );
     assert.equal(r.status, 0, r.stderr);
     const result = lastJson(r.stdout);
     assert.deepEqual(result.channels, [0, 1, 2, 3, 9]);
@@ -76,12 +103,36 @@ describe('convkit visualize', () => {
   for (const what of ['maximize', 'top-patches', 'top-images']) {
     it(`--what ${what} writes a labelled grid PNG of the size it reports, with numbers in --json`, () => {
       const out = join(dir, `${what}.png`);
-      const r = cli('visualize', '--model-file', lenet, '--layer', 'conv2', '--what', what, '--channels', '2,5', '--k', '3', '--steps', '5', '--test-limit', '50', '--out', out, '--backend', 'ref', '--json');
+      const r = cli(
+        'visualize',
+        '--model-file',
+        lenet,
+        '--layer',
+        'conv2',
+        '--what',
+        what,
+        '--channels',
+        '2,5',
+        '--k',
+        '3',
+        '--steps',
+        '5',
+        '--test-limit',
+        '50',
+        '--out',
+        out,
+        '--backend',
+        'ref',
+        '--json',
+      );
       assert.equal(r.status, 0, r.stderr);
       const result = lastJson(r.stdout);
       const png = readImage(out);
       assert.deepEqual([png.width, png.height], [result.width, result.height]);
-      assert.deepEqual(result.units.map((u: { channel: number }) => u.channel), [2, 5]);
+      assert.deepEqual(
+        result.units.map((u: { channel: number }) => u.channel),
+        [2, 5],
+      );
       if (what === 'maximize') {
         // Two 28×28 cells enlarged 2× side by side, each under its label.
         assert.deepEqual([png.width, png.height], [4 + 2 * (56 + 4), 4 + 12 + 56 + 4]);
@@ -138,7 +189,10 @@ describe('convkit visualize', () => {
     assert.match(r.stderr, /a picture of 28000000×28000000 pixels is too large to draw/);
     assert.equal(readdirSync(join(dir, 'never-scale')).length, 0);
     assert.equal(existsSync(out), false);
-    assert.equal(readdirSync(dir).some((f) => f.startsWith('never') && f !== 'never-scale'), false);
+    assert.equal(
+      readdirSync(dir).some((f) => f.startsWith('never') && f !== 'never-scale'),
+      false,
+    );
   });
 });
 
@@ -146,7 +200,21 @@ describe('explain and visualize on ONNX files', () => {
   it('a grey ONNX model (PyTorch LeNet-5): Grad-CAM and saliency, MNIST statistics assumed and said so', () => {
     for (const method of ['gradcam', 'saliency']) {
       const out = join(dir, `onnx-${method}`);
-      const r = cli('explain', '--model-file', join(fixtures, 'torch-lenet5.onnx'), '--method', method, '--out', out, '--backend', 'ref', '--scale', '2', digit, '--json');
+      const r = cli(
+        'explain',
+        '--model-file',
+        join(fixtures, 'torch-lenet5.onnx'),
+        '--method',
+        method,
+        '--out',
+        out,
+        '--backend',
+        'ref',
+        '--scale',
+        '2',
+        digit,
+        '--json',
+      );
       assert.equal(r.status, 0, r.stderr);
       const [e] = lastJson(r.stdout).explanations;
       assert.deepEqual(e.preprocessing, { mean: [0.1307], std: [0.3081], source: 'assumed' });
@@ -165,7 +233,23 @@ describe('explain and visualize on ONNX files', () => {
     let [e] = lastJson(r.stdout).explanations;
     assert.deepEqual(e.preprocessing, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], source: 'assumed' });
     assert.equal(readImage(e.out).width, 64 * 4);
-    r = cli('explain', '--model-file', onnx, '--method', 'saliency', '--mean', '0.5', '--std', '0.5,0.25,0.5', '--out', out, '--backend', 'ref', redPicture, '--json');
+    r = cli(
+      'explain',
+      '--model-file',
+      onnx,
+      '--method',
+      'saliency',
+      '--mean',
+      '0.5',
+      '--std',
+      '0.5,0.25,0.5',
+      '--out',
+      out,
+      '--backend',
+      'ref',
+      redPicture,
+      '--json',
+    );
     assert.equal(r.status, 0, r.stderr);
     [e] = lastJson(r.stdout).explanations;
     assert.deepEqual(e.preprocessing, { mean: [0.5, 0.5, 0.5], std: [0.5, 0.25, 0.5], source: 'flags' });
@@ -187,7 +271,7 @@ describe('explain and visualize on ONNX files', () => {
 });
 
 describe('colour models', () => {
-  it('images keep their colour: the central square resized, normalised per channel with the model file\'s statistics', async () => {
+  it("images keep their colour: the central square resized, normalised per channel with the model file's statistics", async () => {
     const loaded = loadAnyModel(colourModel, new RefBackend('float32'));
     const info = modelPreprocessing(loaded, { modelFile: colourModel });
     assert.equal(info.source, 'model file');
@@ -200,7 +284,7 @@ describe('colour models', () => {
     assert.ok(at(0, 8, 2) > 0.85 && at(1, 8, 2) < 0.15 && at(2, 8, 2) < 0.15, `red stays red: ${[0, 1, 2].map((c) => at(c, 8, 2))}`);
   });
 
-  it('a colour picture already at an ONNX model\'s input size is used pixel for pixel, not resized and cropped', () => {
+  it("a colour picture already at an ONNX model's input size is used pixel for pixel, not resized and cropped", () => {
     const onnx = join(fixtures, 'torchvision', 'resnet18.onnx');
     const loaded = loadAnyModel(onnx, new RefBackend('float32'));
     const info = modelPreprocessing(loaded, { modelFile: onnx });
@@ -209,8 +293,14 @@ describe('colour models', () => {
     const px = squarePicture(64, 64, [10, 200, 30], 0);
     writePng(file, { width: 64, height: 64, channels: 3, pixels: px });
     const pixels = pixelSpace(modelInput(file, info, loaded.model, {}).x, info);
-    for (const [y, x] of [[0, 0], [9, 9], [10, 10], [63, 63]]) {
-      for (let c = 0; c < 3; c++) assert.ok(Math.abs(pixels.data[(c * 64 + y) * 64 + x] - px[(y * 64 + x) * 3 + c] / 255) < 1e-5, `pixel [${y}, ${x}] channel ${c}`);
+    for (const [y, x] of [
+      [0, 0],
+      [9, 9],
+      [10, 10],
+      [63, 63],
+    ]) {
+      for (let c = 0; c < 3; c++)
+        assert.ok(Math.abs(pixels.data[(c * 64 + y) * 64 + x] - px[(y * 64 + x) * 3 + c] / 255) < 1e-5, `pixel [${y}, ${x}] channel ${c}`);
     }
   });
 
@@ -226,11 +316,42 @@ describe('colour models', () => {
     assert.match(r.stderr, /class "green" does not exist.*0=red, 1=blue/);
     assert.equal(existsSync(join(dir, 'never-class')), false);
     const patches = join(dir, 'colour-patches.png');
-    r = cli('visualize', '--model-file', colourModel, '--layer', 'conv2', '--what', 'top-patches', '--k', '2', '--channels', '0,1', '--out', patches, '--backend', 'ref', '--json');
+    r = cli(
+      'visualize',
+      '--model-file',
+      colourModel,
+      '--layer',
+      'conv2',
+      '--what',
+      'top-patches',
+      '--k',
+      '2',
+      '--channels',
+      '0,1',
+      '--out',
+      patches,
+      '--backend',
+      'ref',
+      '--json',
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(lastJson(r.stdout).dataset, `folder:${colourData}`);
     assert.ok(readImage(patches).width > 0);
-    r = cli('visualize', '--model-file', colourModel, '--layer', 'conv2', '--what', 'top-images', '--dataset', 'mnist', '--out', join(dir, 'never-mnist.png'), '--backend', 'ref');
+    r = cli(
+      'visualize',
+      '--model-file',
+      colourModel,
+      '--layer',
+      'conv2',
+      '--what',
+      'top-images',
+      '--dataset',
+      'mnist',
+      '--out',
+      join(dir, 'never-mnist.png'),
+      '--backend',
+      'ref',
+    );
     assert.equal(r.status, 1);
     assert.match(r.stderr, /dataset mnist has 1×28×28 images; model .*colour\.convkit needs 3×32×32/);
     assert.equal(existsSync(join(dir, 'never-mnist.png')), false);
@@ -248,9 +369,31 @@ describe('the same explanations and pictures on every backend', () => {
     const scale = Math.max(...b.map(Math.abs), 1e-12);
     a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= 1e-3 * scale, `${what}[${i}]: ${v} vs ${b[i]}`));
   };
-  const explainMaps = (backend: string) => ['gradcam', 'saliency'].map((method) =>
-    run(backend, 'explain', '--model-file', join(fixtures, 'torch-lenet5.onnx'), '--method', method, '--out', join(dir, `backend-${backend}`), digit).explanations[0]);
-  const patches = (backend: string) => run(backend, 'visualize', '--model-file', lenet, '--layer', 'conv2', '--what', 'top-patches', '--channels', '0-3', '--k', '3', '--test-limit', '40', '--out', join(dir, `patches-${backend}.png`)).units;
+  const explainMaps = (backend: string) =>
+    ['gradcam', 'saliency'].map(
+      (method) =>
+        run(backend, 'explain', '--model-file', join(fixtures, 'torch-lenet5.onnx'), '--method', method, '--out', join(dir, `backend-${backend}`), digit)
+          .explanations[0],
+    );
+  const patches = (backend: string) =>
+    run(
+      backend,
+      'visualize',
+      '--model-file',
+      lenet,
+      '--layer',
+      'conv2',
+      '--what',
+      'top-patches',
+      '--channels',
+      '0-3',
+      '--k',
+      '3',
+      '--test-limit',
+      '40',
+      '--out',
+      join(dir, `patches-${backend}.png`),
+    ).units;
   const reference = { explain: explainMaps('ref'), patches: patches('ref') };
 
   for (const backend of ['wasm', 'webgpu']) {
@@ -260,7 +403,11 @@ describe('the same explanations and pictures on every backend', () => {
         close(e.map, reference.explain[i].map, `${e.method} map`);
       });
       patches(backend).forEach((u: { patches: { index: number; activation: number }[] }, c: number) => {
-        close(u.patches.map((p) => p.activation), reference.patches[c].patches.map((p: { activation: number }) => p.activation), `channel ${c} activations`);
+        close(
+          u.patches.map((p) => p.activation),
+          reference.patches[c].patches.map((p: { activation: number }) => p.activation),
+          `channel ${c} activations`,
+        );
       });
     });
   }

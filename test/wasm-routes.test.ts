@@ -15,7 +15,24 @@ import { type ConvDirection, convRoute } from '../src/backend/wasm-routes.js';
 
 function conv(N: number, C: number, H: number, O: number, K: number, stride = 1, pad = 0, groups = 1, dilation = 1): Conv2dGeometry {
   const OH = Math.floor((H + 2 * pad - dilation * (K - 1) - 1) / stride) + 1;
-  return { N, C, H, W: H, O, KH: K, KW: K, strideH: stride, strideW: stride, padH: pad, padW: pad, OH, OW: OH, groups, dilationH: dilation, dilationW: dilation };
+  return {
+    N,
+    C,
+    H,
+    W: H,
+    O,
+    KH: K,
+    KW: K,
+    strideH: stride,
+    strideW: stride,
+    padH: pad,
+    padW: pad,
+    OH,
+    OW: OH,
+    groups,
+    dilationH: dilation,
+    dilationW: dilation,
+  };
 }
 
 // [layer, geometry, routes of forward / input gradient / weight gradient]. On the kernel route

@@ -43,7 +43,8 @@ function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: stri
 const dispatcher = (be: WebGpuBackend) => (be as unknown as { d: Dispatcher }).d;
 
 function convGeometry(N: number, C: number, H: number, W: number, O: number, K: number, stride: number, pad: number): Conv2dGeometry {
-  const OH = Math.floor((H + 2 * pad - K) / stride) + 1, OW = Math.floor((W + 2 * pad - K) / stride) + 1;
+  const OH = Math.floor((H + 2 * pad - K) / stride) + 1,
+    OW = Math.floor((W + 2 * pad - K) / stride) + 1;
   return { N, C, H, W, O, KH: K, KW: K, strideH: stride, strideW: stride, padH: pad, padW: pad, OH, OW, groups: 1, dilationH: 1, dilationW: 1 };
 }
 
@@ -56,18 +57,32 @@ function filled(be: WebGpuBackend, values: number[]): Float32Array {
 
 describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
   let be: WebGpuBackend;
-  before(async () => { be = await WebGpuBackend.create(); });
+  before(async () => {
+    be = await WebGpuBackend.create();
+  });
   after(() => be?.dispose());
 
   it('stats() counts dispatches, submits, copies, uploads and read-backs; resetStats() starts over', async () => {
-    const x = filled(be, [-1, 2, -3, 4]), y = be.alloc(4), z = be.alloc(4);
+    const x = filled(be, [-1, 2, -3, 4]),
+      y = be.alloc(4),
+      z = be.alloc(4);
     await be.download([x]);
     be.resetStats();
     be.relu(x, y);
     be.add(y, x, z);
-    assert.deepEqual({ ...be.stats(), copies: 0 }, {
-      dispatches: 2, submits: 0, copies: 0, uploads: 0, bytesUploaded: 0, blockingReadbacks: 0, readbacksLater: 0, bytesRead: 0,
-    });
+    assert.deepEqual(
+      { ...be.stats(), copies: 0 },
+      {
+        dispatches: 2,
+        submits: 0,
+        copies: 0,
+        uploads: 0,
+        bytesUploaded: 0,
+        blockingReadbacks: 0,
+        readbacksLater: 0,
+        bytesRead: 0,
+      },
+    );
     await be.download([y, z]);
     let s = be.stats();
     assert.equal(s.submits, 1, 'the download submitted the recorded kernels once');
@@ -84,11 +99,16 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
     assert.equal(s.blockingReadbacks, 1, 'downloadLater is not a blocking read-back');
     assert.equal(s.bytesRead, 48);
     be.resetStats();
-    assert.deepEqual(Object.values(be.stats()), Object.values(be.stats()).map(() => 0));
+    assert.deepEqual(
+      Object.values(be.stats()),
+      Object.values(be.stats()).map(() => 0),
+    );
   });
 
   it('downloadLater: values as of the call, resolved in order while later steps are recorded', async () => {
-    const one = filled(be, [1, 1, 1]), acc = filled(be, [0, 0, 0]), seen: number[][] = [];
+    const one = filled(be, [1, 1, 1]),
+      acc = filled(be, [0, 0, 0]),
+      seen: number[][] = [];
     const order: number[] = [];
     const pending: Promise<void>[] = [];
     const snapshots = Array.from({ length: 5 }, () => be.alloc(3));
@@ -97,12 +117,21 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
       be.axpy(0, acc, snapshots[step]);
       be.add(acc, acc, snapshots[step]); // 2·(step + 1)
       const s = snapshots[step];
-      pending.push(be.downloadLater([acc, s]).then(() => { order.push(step); seen.push([acc[0], s[0]]); }));
+      pending.push(
+        be.downloadLater([acc, s]).then(() => {
+          order.push(step);
+          seen.push([acc[0], s[0]]);
+        }),
+      );
     }
     be.axpy(100, one, acc); // recorded after the last read-back: must not show in it
     await Promise.all(pending);
     assert.deepEqual(order, [0, 1, 2, 3, 4], 'resolved in call order');
-    assert.deepEqual(seen.map(([, s]) => s), [2, 4, 6, 8, 10], 'each read-back holds the values of its own step');
+    assert.deepEqual(
+      seen.map(([, s]) => s),
+      [2, 4, 6, 8, 10],
+      'each read-back holds the values of its own step',
+    );
     assert.equal(seen[4][0], 5);
     await be.download([acc]);
     assert.equal(acc[0], 105);
@@ -110,7 +139,8 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
 
   it('downloadLater reuses its staging buffers: with one read-back in flight per step the ring stops growing', async () => {
     const be = await WebGpuBackend.create();
-    const x = filled(be, [1, 2, 3, 4]), y = be.alloc(4);
+    const x = filled(be, [1, 2, 3, 4]),
+      y = be.alloc(4);
     let last: Promise<void> = Promise.resolve();
     for (let step = 0; step < 3; step++) {
       be.relu(x, y);
@@ -139,7 +169,8 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
 
   it('downloadLater on a lost device rejects with the lost-device ConvkitError', async () => {
     const lostBe = await WebGpuBackend.create();
-    const x = filled(lostBe, [1, 2]), y = lostBe.alloc(2);
+    const x = filled(lostBe, [1, 2]),
+      y = lostBe.alloc(2);
     lostBe.relu(x, y);
     await lostBe.downloadLater([y]);
     lostBe.relu(x, y);
@@ -152,7 +183,8 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
   });
 
   it('profile(): per-kernel times by label (GPU timestamps where the device has them)', async () => {
-    const x = filled(be, [1, -2, 3, -4]), y = be.alloc(4);
+    const x = filled(be, [1, -2, 3, -4]),
+      y = be.alloc(4);
     be.profile(true);
     for (let i = 0; i < 3; i++) be.relu(x, y);
     be.tanh(x, y);
@@ -174,7 +206,15 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
     const host = await be.kernelTimes();
     be.profile(false);
     assert.equal(host.source, 'submit');
-    assert.deepEqual(Object.entries(host.kernels).map(([k, v]) => [k, v.dispatches]).sort(), [['relu', 2], ['sigmoid', 1]]);
+    assert.deepEqual(
+      Object.entries(host.kernels)
+        .map(([k, v]) => [k, v.dispatches])
+        .sort(),
+      [
+        ['relu', 2],
+        ['sigmoid', 1],
+      ],
+    );
     assert.ok(Object.values(host.kernels).every((k) => Number.isFinite(k.ms) && k.ms >= 0));
   });
 
@@ -199,7 +239,8 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
           const adam = { beta1: 0.9, beta2: 0.999, eps: 1e-8, decoupled: kind === 'adamw', step };
           be.resetStats();
           const updates = fused.map((p, i) => ({ ...p, lr: lrs[i], weightDecay: wds[i] }));
-          if (states === 1) be.sgdSteps(updates, sgd); else be.adamSteps(updates, adam);
+          if (states === 1) be.sgdSteps(updates, sgd);
+          else be.adamSteps(updates, adam);
           fusedDispatches = be.stats().dispatches;
           single.forEach((p, i) => {
             if (states === 1) be.sgdStep(p.w, p.g, p.state[0], { ...sgd, lr: lrs[i], weightDecay: wds[i] });
@@ -224,13 +265,27 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
 
     it('a parameter that shares a buffer with another is updated alone, in order', async () => {
       const rng = new Rng(5);
-      const w = random(300, rng), g = random(300, rng);
-      const a = onDevice(be, w), shared = onDevice(be, g), va = be.alloc(300), vb = be.alloc(300), b = onDevice(be, w);
-      const wr = w.slice(), wr2 = w.slice(), var_ = new Float32Array(300), vbr = new Float32Array(300);
+      const w = random(300, rng),
+        g = random(300, rng);
+      const a = onDevice(be, w),
+        shared = onDevice(be, g),
+        va = be.alloc(300),
+        vb = be.alloc(300),
+        b = onDevice(be, w);
+      const wr = w.slice(),
+        wr2 = w.slice(),
+        var_ = new Float32Array(300),
+        vbr = new Float32Array(300);
       const o = { momentum: 0.9, nesterov: false };
       // Same gradient array for both, and a third update whose gradient is its own weights.
-      be.sgdSteps([{ w: a, g: shared, state: [va], lr: 0.1, weightDecay: 0 }, { w: b, g: shared, state: [vb], lr: 0.2, weightDecay: 0 },
-        { w: shared, g: shared, state: [be.alloc(300)], lr: 0.5, weightDecay: 0 }], o);
+      be.sgdSteps(
+        [
+          { w: a, g: shared, state: [va], lr: 0.1, weightDecay: 0 },
+          { w: b, g: shared, state: [vb], lr: 0.2, weightDecay: 0 },
+          { w: shared, g: shared, state: [be.alloc(300)], lr: 0.5, weightDecay: 0 },
+        ],
+        o,
+      );
       const gr = g.slice();
       ref.sgdStep(wr, gr, var_, { ...o, lr: 0.1, weightDecay: 0 });
       ref.sgdStep(wr2, gr, vbr, { ...o, lr: 0.2, weightDecay: 0 });
@@ -247,8 +302,10 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
         { type: 'adamw' as const, weightDecay: 1e-2, weightDecayOn: 'all' as const },
       ]) {
         const spec = zoo.lenet5.build();
-        const mRef = new Model(spec, ref, 3), mBe = new Model(spec, be, 3);
-        const optRef = new Optimizer(config, ref), optBe = new Optimizer(config, be);
+        const mRef = new Model(spec, ref, 3),
+          mBe = new Model(spec, be, 3);
+        const optRef = new Optimizer(config, ref),
+          optBe = new Optimizer(config, be);
         const rng = new Rng(8);
         mRef.parameters().forEach((p, i) => {
           const grad = random(p.grad.size, rng);
@@ -258,7 +315,10 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
           be.upload(q.grad.data);
         });
         be.resetStats();
-        for (let s = 0; s < 2; s++) { optRef.step(mRef.parameters(), 0.01); optBe.step(mBe.parameters(), 0.01); }
+        for (let s = 0; s < 2; s++) {
+          optRef.step(mRef.parameters(), 0.01);
+          optBe.step(mBe.parameters(), 0.01);
+        }
         assert.ok(be.stats().dispatches < 2 * mBe.parameters().length, `fused: ${be.stats().dispatches} dispatches for 2 steps`);
         const pBe = mBe.parameters();
         await be.download(pBe.map((p) => p.value.data));
@@ -269,11 +329,22 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
 
   it('softmax cross-entropy: one dispatch up to 2^18 logits (rows past the workgroup size), two beyond; both as the reference', async () => {
     const rng = new Rng(12);
-    for (const [N, K, dispatches] of [[300, 10, 1], [1, 1, 1], [512, 512, 1], [513, 512, 2], [300, 1000, 2]]) {
+    for (const [N, K, dispatches] of [
+      [300, 10, 1],
+      [1, 1, 1],
+      [512, 512, 1],
+      [513, 512, 2],
+      [300, 1000, 2],
+    ]) {
       const xr = Float32Array.from({ length: N * K }, () => rng.uniform(-20, 20));
       const labels = Int32Array.from({ length: N }, () => rng.int(K));
-      const x = onDevice(be, xr), p = be.alloc(N * K), d = be.alloc(N * K), loss = be.alloc(1);
-      const pr = new Float32Array(N * K), dr = new Float32Array(N * K), lossr = new Float32Array(1);
+      const x = onDevice(be, xr),
+        p = be.alloc(N * K),
+        d = be.alloc(N * K),
+        loss = be.alloc(1);
+      const pr = new Float32Array(N * K),
+        dr = new Float32Array(N * K),
+        lossr = new Float32Array(1);
       await be.download([]);
       be.resetStats();
       be.softmaxCrossEntropy(N, K, x, labels, p, d, loss);
@@ -291,8 +362,14 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
      * Runs `record` with fusion on and off on fresh arrays made by `make`; the outputs must be
      * bit-identical, close to the reference, and the fused run must take `saved` fewer dispatches.
      */
-    async function compare(make: (be: WebGpuBackend) => Float32Array[], record: (be: WebGpuBackend, a: Float32Array[]) => void,
-      reference: (a: Float32Array[]) => void, outputs: number[], saved: number, what: string): Promise<void> {
+    async function compare(
+      make: (be: WebGpuBackend) => Float32Array[],
+      record: (be: WebGpuBackend, a: Float32Array[]) => void,
+      reference: (a: Float32Array[]) => void,
+      outputs: number[],
+      saved: number,
+      what: string,
+    ): Promise<void> {
       const runs: { values: Float32Array[]; dispatches: number }[] = [];
       for (const fusion of [true, false]) {
         const a = make(be);
@@ -320,9 +397,20 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
         const n = g.N * g.O * g.OH * g.OW;
         const rng = new Rng(g.C);
         const xs = [random(g.N * g.C * g.H * g.W, rng), random(g.O * g.C * g.KH * g.KW, rng), random(g.O, rng)];
-        await compare((b) => [...xs.map((x) => onDevice(b, x)), b.alloc(n) as Float32Array, b.alloc(n) as Float32Array],
-          (b, [x, w, bias, y, z]) => { b.conv2dForward(g, x, w, bias, y); b.relu(y, z); },
-          ([x, w, bias, y, z]) => { ref.conv2dForward(g, x, w, bias, y); ref.relu(y, z); }, [3, 4], 1, `conv ${g.C}→${g.O} ${g.H}×${g.W}`);
+        await compare(
+          (b) => [...xs.map((x) => onDevice(b, x)), b.alloc(n) as Float32Array, b.alloc(n) as Float32Array],
+          (b, [x, w, bias, y, z]) => {
+            b.conv2dForward(g, x, w, bias, y);
+            b.relu(y, z);
+          },
+          ([x, w, bias, y, z]) => {
+            ref.conv2dForward(g, x, w, bias, y);
+            ref.relu(y, z);
+          },
+          [3, 4],
+          1,
+          `conv ${g.C}→${g.O} ${g.H}×${g.W}`,
+        );
       }
     });
 
@@ -331,19 +419,56 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
       const rng = new Rng(3);
       const xs = [random(M * K, rng), random(N * K, rng), random(N, rng), random(M * N, rng)];
       const make = (b: WebGpuBackend) => [...xs.map((x) => onDevice(b, x)), b.alloc(M * N) as Float32Array];
-      await compare(make, (b, [x, w, bias, y, z]) => { b.gemm(false, true, M, N, K, 1, x, w, 0, y); b.addBias(M, N, y, bias, y); b.leakyRelu(y, z, 0, 6); },
-        ([x, w, bias, y, z]) => { ref.gemm(false, true, M, N, K, 1, x, w, 0, y); ref.addBias(M, N, y, bias, y); ref.leakyRelu(y, z, 0, 6); }, [3, 4], 2, 'gemm + bias + relu6');
-      await compare(make, (b, [x, w, , y, z]) => { b.gemm(false, true, M, N, K, 0.5, x, w, 0.25, y); b.tanh(y, z); },
-        ([x, w, , y, z]) => { ref.gemm(false, true, M, N, K, 0.5, x, w, 0.25, y); ref.tanh(y, z); }, [3, 4], 1, 'gemm beta + tanh');
+      await compare(
+        make,
+        (b, [x, w, bias, y, z]) => {
+          b.gemm(false, true, M, N, K, 1, x, w, 0, y);
+          b.addBias(M, N, y, bias, y);
+          b.leakyRelu(y, z, 0, 6);
+        },
+        ([x, w, bias, y, z]) => {
+          ref.gemm(false, true, M, N, K, 1, x, w, 0, y);
+          ref.addBias(M, N, y, bias, y);
+          ref.leakyRelu(y, z, 0, 6);
+        },
+        [3, 4],
+        2,
+        'gemm + bias + relu6',
+      );
+      await compare(
+        make,
+        (b, [x, w, , y, z]) => {
+          b.gemm(false, true, M, N, K, 0.5, x, w, 0.25, y);
+          b.tanh(y, z);
+        },
+        ([x, w, , y, z]) => {
+          ref.gemm(false, true, M, N, K, 0.5, x, w, 0.25, y);
+          ref.tanh(y, z);
+        },
+        [3, 4],
+        1,
+        'gemm beta + tanh',
+      );
     });
 
     it('batch norm (inference) + ReLU in place', async () => {
       const [N, C, HW] = [2, 3, 50];
       const rng = new Rng(4);
       const xs = [random(N * C * HW, rng), random(C, rng), random(C, rng).map(Math.abs), random(C, rng), random(C, rng)];
-      await compare((b) => [...xs.map((x) => onDevice(b, x)), b.alloc(N * C * HW) as Float32Array],
-        (b, [x, mean, inv, gamma, beta, y]) => { b.batchNormApply(N, C, HW, x, mean, inv, gamma, beta, y); b.relu(y, y); },
-        ([x, mean, inv, gamma, beta, y]) => { ref.batchNormApply(N, C, HW, x, mean, inv, gamma, beta, y); ref.relu(y, y); }, [5], 1, 'batch norm + relu');
+      await compare(
+        (b) => [...xs.map((x) => onDevice(b, x)), b.alloc(N * C * HW) as Float32Array],
+        (b, [x, mean, inv, gamma, beta, y]) => {
+          b.batchNormApply(N, C, HW, x, mean, inv, gamma, beta, y);
+          b.relu(y, y);
+        },
+        ([x, mean, inv, gamma, beta, y]) => {
+          ref.batchNormApply(N, C, HW, x, mean, inv, gamma, beta, y);
+          ref.relu(y, y);
+        },
+        [5],
+        1,
+        'batch norm + relu',
+      );
     });
 
     it('refuses what would change results: another input, a different length, an output the first kernel reads', async () => {
@@ -353,21 +478,67 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
       const xs = [random(g.N * g.C * g.H * g.W, rng), random(g.O * g.C * 9, rng), random(n, rng)];
       const make = (b: WebGpuBackend) => [...xs.map((x) => onDevice(b, x)), b.alloc(n) as Float32Array, b.alloc(n) as Float32Array];
       // ReLU of an array the convolution does not write.
-      await compare(make, (b, [x, w, other, y, z]) => { b.conv2dForward(g, x, w, null, y); b.relu(other, z); },
-        ([x, w, other, y, z]) => { ref.conv2dForward(g, x, w, null, y); ref.relu(other, z); }, [3, 4], 0, 'unrelated input');
+      await compare(
+        make,
+        (b, [x, w, other, y, z]) => {
+          b.conv2dForward(g, x, w, null, y);
+          b.relu(other, z);
+        },
+        ([x, w, other, y, z]) => {
+          ref.conv2dForward(g, x, w, null, y);
+          ref.relu(other, z);
+        },
+        [3, 4],
+        0,
+        'unrelated input',
+      );
       // ReLU written over the convolution's input (other invocations still read it).
-      await compare(make, (b, [x, w, , y]) => { b.conv2dForward(g, x, w, null, y); b.relu(y, x); },
-        ([x, w, , y]) => { ref.conv2dForward(g, x, w, null, y); ref.relu(y, x); }, [0, 3], 0, 'output over the input');
+      await compare(
+        make,
+        (b, [x, w, , y]) => {
+          b.conv2dForward(g, x, w, null, y);
+          b.relu(y, x);
+        },
+        ([x, w, , y]) => {
+          ref.conv2dForward(g, x, w, null, y);
+          ref.relu(y, x);
+        },
+        [0, 3],
+        0,
+        'output over the input',
+      );
       // ReLU over a longer array than the GEMM writes.
       const [M, N] = [4, 4];
       const ab = [random(16, rng), random(16, rng), random(19, rng)];
-      await compare((b) => [onDevice(b, ab[0]), onDevice(b, ab[1]), onDevice(b, ab[2]), b.alloc(19) as Float32Array],
-        (b, [a, bb, c, z]) => { b.gemm(false, false, M, N, 4, 1, a, bb, 0, c); b.relu(c, z); },
-        ([a, bb, c, z]) => { ref.gemm(false, false, M, N, 4, 1, a, bb, 0, c); ref.relu(c, z); }, [2, 3], 0, 'longer array');
+      await compare(
+        (b) => [onDevice(b, ab[0]), onDevice(b, ab[1]), onDevice(b, ab[2]), b.alloc(19) as Float32Array],
+        (b, [a, bb, c, z]) => {
+          b.gemm(false, false, M, N, 4, 1, a, bb, 0, c);
+          b.relu(c, z);
+        },
+        ([a, bb, c, z]) => {
+          ref.gemm(false, false, M, N, 4, 1, a, bb, 0, c);
+          ref.relu(c, z);
+        },
+        [2, 3],
+        0,
+        'longer array',
+      );
       // A bias that the GEMM writes (its own output) is not a plain input.
-      await compare((b) => [onDevice(b, ab[0]), onDevice(b, ab[1]), b.alloc(16) as Float32Array],
-        (b, [a, bb, c]) => { b.gemm(false, false, M, N, 4, 1, a, bb, 0, c); b.addBias(M, N, c, c, bb); },
-        ([a, bb, c]) => { ref.gemm(false, false, M, N, 4, 1, a, bb, 0, c); ref.addBias(M, N, c, c, bb); }, [1, 2], 0, 'bias from the output');
+      await compare(
+        (b) => [onDevice(b, ab[0]), onDevice(b, ab[1]), b.alloc(16) as Float32Array],
+        (b, [a, bb, c]) => {
+          b.gemm(false, false, M, N, 4, 1, a, bb, 0, c);
+          b.addBias(M, N, c, c, bb);
+        },
+        ([a, bb, c]) => {
+          ref.gemm(false, false, M, N, 4, 1, a, bb, 0, c);
+          ref.addBias(M, N, c, c, bb);
+        },
+        [1, 2],
+        0,
+        'bias from the output',
+      );
     });
   });
 
@@ -376,7 +547,8 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
     // Past one chunk (8 192), exactly one, empty, and more arrays than one dispatch binds.
     const sizes = [150, 6, 2400, 16, 48_000, 120, 10_080, 84, 840, 10, 8192, 8193, 0, 1, 300, 7];
     const xs = sizes.map((n) => onDevice(be, random(n, rng)));
-    const fused = be.alloc(sizes.length), single = be.alloc(sizes.length);
+    const fused = be.alloc(sizes.length),
+      single = be.alloc(sizes.length);
     await be.download([]);
     be.resetStats();
     be.sumsOfSquares(xs, fused);
@@ -388,7 +560,8 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
     assert.equal(dispatches, 2 * Math.ceil(sizes.length / per));
     xs.forEach((x, i) => assert.ok(Math.abs(fused[i] - x.reduce((s, v) => s + v * v, 0)) <= 1e-4 * (1 + fused[i]), `array ${i}`));
     // The output among the arrays: one call each, in order, as sumOfSquares would.
-    const out = onDevice(be, Float32Array.from([1, 2, 3])), outRef = onDevice(be, Float32Array.from([1, 2, 3]));
+    const out = onDevice(be, Float32Array.from([1, 2, 3])),
+      outRef = onDevice(be, Float32Array.from([1, 2, 3]));
     be.sumsOfSquares([xs[0], out, xs[1]], out);
     [xs[0], outRef, xs[1]].forEach((x, i) => be.sumOfSquares(x, outRef, i));
     await be.download([out, outRef]);
@@ -396,22 +569,29 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
   });
 
   it('a LeNet-5 training step in steady state: 1 submit, no blocking read-back, fewer dispatches than unfused; same losses', async () => {
-    const B = 8, rng = new Rng(9);
+    const B = 8,
+      rng = new Rng(9);
     const input = Float32Array.from({ length: B * 784 }, () => rng.uniform(0, 1));
     const labels = Uint8Array.from({ length: B }, () => rng.int(10));
     const run = async (fused: boolean) => {
       dispatcher(be).fusion = fused;
       const model = new Model(zoo.lenet5.build(), be, 5);
       // Without the batched methods: the same backend seen without sgdSteps, as the Optimizer would see ref or wasm.
-      const optBackend = fused ? be : Object.create(be, { sgdSteps: { value: undefined } }) as WebGpuBackend;
-      const loss = new SoftmaxCrossEntropy(be), opt = new Optimizer({ type: 'sgd', momentum: 0.9, weightDecay: 5e-4 }, optBackend);
-      const params = model.parameters(), squares = be.alloc(params.length);
+      const optBackend = fused ? be : (Object.create(be, { sgdSteps: { value: undefined } }) as WebGpuBackend);
+      const loss = new SoftmaxCrossEntropy(be),
+        opt = new Optimizer({ type: 'sgd', momentum: 0.9, weightDecay: 5e-4 }, optBackend);
+      const params = model.parameters(),
+        squares = be.alloc(params.length);
       const x = new Tensor([B, 1, 28, 28], onDevice(be, input));
       // The trainer's step as docs/ARCHITECTURE.md describes it, with the batched forms where there are.
       const step = () => {
         const out = loss.compute(model.forward(x, true), labels);
         model.backward(out.grad);
-        if (fused) be.sumsOfSquares(params.map((p) => p.grad.data), squares);
+        if (fused)
+          be.sumsOfSquares(
+            params.map((p) => p.grad.data),
+            squares,
+          );
         else params.forEach((p, i) => be.sumOfSquares(p.grad.data, squares, i));
         opt.step(params, 0.05);
         return be.downloadLater([out.lossValue, squares]).then(() => [out.lossValue[0], ...squares]);
@@ -435,7 +615,8 @@ describe('webgpu backend: step structure', { skip: webgpuSkip }, () => {
         dispatcher(be).fusion = true;
       }
     };
-    const fused = await run(true), plain = await run(false);
+    const fused = await run(true),
+      plain = await run(false);
     const [dispatches, submits, blocking] = fused.splice(3, 1)[0];
     const [plainDispatches] = plain.splice(3, 1)[0];
     assert.equal(submits, 1, 'one submit per step');

@@ -33,7 +33,7 @@ describe('model zoo', () => {
     });
   }
 
-  it('zfnet reproduces the paper\'s feature-map sizes (110, 55, 26, 13, 6)', () => {
+  it("zfnet reproduces the paper's feature-map sizes (110, 55, 26, 13, 6)", () => {
     const rows = new Model(zoo.zfnet.build(), ref).summary();
     const sizes = [...new Set(rows.filter((r) => r.outputShape.length === 3).map((r) => r.outputShape[1]))];
     assert.deepEqual(sizes, [110, 55, 26, 13, 6]);
@@ -48,8 +48,15 @@ describe('model zoo', () => {
   // Small versions (channels ÷ 16, small inputs) must learn: the loss on a few random images with
   // random labels falls when the same batch is seen repeatedly.
   const small: [string, [number, number, number]][] = [
-    ['alexnet', [3, 67, 67]], ['alexnet-tv', [3, 64, 64]], ['zfnet', [3, 64, 64]], ['vgg11', [3, 32, 32]], ['vgg16', [3, 32, 32]],
-    ['googlenet', [3, 32, 32]], ['resnet18', [3, 32, 32]], ['resnet50', [3, 32, 32]], ['densenet121', [3, 32, 32]],
+    ['alexnet', [3, 67, 67]],
+    ['alexnet-tv', [3, 64, 64]],
+    ['zfnet', [3, 64, 64]],
+    ['vgg11', [3, 32, 32]],
+    ['vgg16', [3, 32, 32]],
+    ['googlenet', [3, 32, 32]],
+    ['resnet18', [3, 32, 32]],
+    ['resnet50', [3, 32, 32]],
+    ['densenet121', [3, 32, 32]],
   ];
   for (const [name, inputShape] of small) {
     it(`a small ${name} drives the training loss down`, async () => {
@@ -58,10 +65,16 @@ describe('model zoo', () => {
       const [C, H, W] = inputShape;
       const count = 8;
       const ds: ImageDataset = {
-        name: 'random', count, channels: C, height: H, width: W,
+        name: 'random',
+        count,
+        channels: C,
+        height: H,
+        width: W,
         images: Uint8Array.from({ length: count * C * H * W }, () => rng.int(256)),
         labels: Uint8Array.from({ length: count }, () => rng.int(4)),
-        classes: ['a', 'b', 'c', 'd'], mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25],
+        classes: ['a', 'b', 'c', 'd'],
+        mean: [0.5, 0.5, 0.5],
+        std: [0.25, 0.25, 0.25],
       };
       const model = new Model(zoo[name].build({ classes: 4, inputShape, width: 1 / 16 }), backend, 1);
       const opts = { batchSize: 8, lr: 2e-3, seed: 1, optimizer: { type: 'adam' as const }, schedule: { type: 'constant' as const } };

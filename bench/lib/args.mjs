@@ -14,8 +14,24 @@ export const USAGE = `usage: node bench/run.mjs [options]
   -h, --help      this text`;
 
 export function parseArgs(argv) {
-  const o = { only: [], libs: [], reps: undefined, minTime: undefined, data: 'mnist', hangSeconds: 900, slow: false, quick: false, json: false, list: false, help: false };
-  const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  const o = {
+    only: [],
+    libs: [],
+    reps: undefined,
+    minTime: undefined,
+    data: 'mnist',
+    hangSeconds: 900,
+    slow: false,
+    quick: false,
+    json: false,
+    list: false,
+    help: false,
+  };
+  const list = (v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -24,18 +40,43 @@ export function parseArgs(argv) {
       return v;
     };
     switch (a) {
-      case '--only': o.only.push(...list(value())); break;
-      case '--libs': o.libs.push(...list(value())); break;
-      case '--reps': o.reps = positiveInt(a, value()); break;
-      case '--min-time': o.minTime = positiveNumber(a, value()); break;
-      case '--data': o.data = value(); if (!['mnist', 'random'].includes(o.data)) throw new Error('--data must be mnist or random'); break;
-      case '--hang': o.hangSeconds = positiveNumber(a, value()); break;
-      case '--slow': o.slow = true; break;
-      case '--quick': o.quick = true; break;
-      case '--json': o.json = true; break;
-      case '--list': o.list = true; break;
-      case '-h': case '--help': o.help = true; break;
-      default: throw new Error(`unknown option ${a}`);
+      case '--only':
+        o.only.push(...list(value()));
+        break;
+      case '--libs':
+        o.libs.push(...list(value()));
+        break;
+      case '--reps':
+        o.reps = positiveInt(a, value());
+        break;
+      case '--min-time':
+        o.minTime = positiveNumber(a, value());
+        break;
+      case '--data':
+        o.data = value();
+        if (!['mnist', 'random'].includes(o.data)) throw new Error('--data must be mnist or random');
+        break;
+      case '--hang':
+        o.hangSeconds = positiveNumber(a, value());
+        break;
+      case '--slow':
+        o.slow = true;
+        break;
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '--list':
+        o.list = true;
+        break;
+      case '-h':
+      case '--help':
+        o.help = true;
+        break;
+      default:
+        throw new Error(`unknown option ${a}`);
     }
   }
   o.reps ??= o.quick ? 3 : 7;

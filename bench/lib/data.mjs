@@ -18,9 +18,11 @@ function mnistTrain(ck) {
 /** Returns { source: 'MNIST' | 'random', x: Float32Array[] (NCHW), labels: (Uint8Array | Int32Array)[] }. */
 export function makeBatches(ck, work, dataKind) {
   const [C, H, W] = work.net.inputShape;
-  const per = C * H * W, B = work.batch;
+  const per = C * H * W,
+    B = work.batch;
   const useMnist = dataKind === 'mnist' && work.mnist && C === 1;
-  const x = [], labels = [];
+  const x = [],
+    labels = [];
   if (useMnist) {
     const ds = mnistTrain(ck);
     const order = Int32Array.from({ length: B * BATCHES }, (_, i) => i);

@@ -31,7 +31,8 @@ function moduleWanted(patterns, prefix) {
  * a library whose package is missing or fails to start is listed as unavailable, not fatal.
  */
 export async function openLibraries(patterns, baseCtx) {
-  const libraries = [], unavailable = [];
+  const libraries = [],
+    unavailable = [];
   const ctx = {
     ...baseCtx,
     wants: (id) => selects(patterns, id),
@@ -44,7 +45,11 @@ export async function openLibraries(patterns, baseCtx) {
       libraries.push(...(await mod.open(ctx)).filter((l) => ctx.wants(l.id)));
     } catch (e) {
       const reason = (e?.message ?? String(e)).split('\n')[0];
-      unavailable.push({ id: m.prefix, label: m.prefix, reason: /Cannot find package/.test(reason) ? `${reason} (run npm install --ignore-scripts in bench/)` : reason });
+      unavailable.push({
+        id: m.prefix,
+        label: m.prefix,
+        reason: /Cannot find package/.test(reason) ? `${reason} (run npm install --ignore-scripts in bench/)` : reason,
+      });
     }
   }
   return { libraries, unavailable };

@@ -37,7 +37,10 @@ export async function measureWork(work, libraries, opts, log, watch = () => {}) 
   const cases = [];
   for (const lib of libraries) {
     const skip = lib.skip?.(work, opts);
-    if (skip) { results.push(noteRow(lib, `skipped: ${skip}`)); continue; }
+    if (skip) {
+      results.push(noteRow(lib, `skipped: ${skip}`));
+      continue;
+    }
     try {
       watch(`${work.id} on ${lib.label} (prepare)`);
       const c = await lib.prepare(work);

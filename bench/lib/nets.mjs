@@ -10,12 +10,25 @@ function describeLayer(layer, inShape, outShape) {
   const base = { type: layer.type, name: layer.name, inShape, outShape };
   switch (layer.type) {
     case 'conv2d':
-      return { ...base, filters: layer.filters, kernel: [...layer.kernel], stride: [...layer.stride], padding: [...layer.padding],
-        groups: layer.groups, bias: layer.useBias };
+      return {
+        ...base,
+        filters: layer.filters,
+        kernel: [...layer.kernel],
+        stride: [...layer.stride],
+        padding: [...layer.padding],
+        groups: layer.groups,
+        bias: layer.useBias,
+      };
     case 'maxpool2d':
     case 'avgpool2d':
-      return { ...base, kernel: [...layer.kernel], stride: [...layer.stride], padding: [...layer.padding],
-        ceil: cfg.ceil ?? false, countPad: cfg.countPad ?? true };
+      return {
+        ...base,
+        kernel: [...layer.kernel],
+        stride: [...layer.stride],
+        padding: [...layer.padding],
+        ceil: cfg.ceil ?? false,
+        countPad: cfg.countPad ?? true,
+      };
     case 'dense':
       return { ...base, units: cfg.units, bias: cfg.bias !== false };
     case 'dropout':
@@ -41,7 +54,10 @@ export function describeNet(ck, zooName) {
     return d;
   });
   return {
-    zooName, spec, sequential, layers,
+    zooName,
+    spec,
+    sequential,
+    layers,
     inputShape: [...spec.inputShape],
     classes: model.outputShape[0],
     params: model.parameterCount?.() ?? rows.reduce((s, r) => s + r.params, 0),

@@ -14,7 +14,11 @@ export function addRatios(measured) {
     for (const row of rows) {
       row.ratios = {};
       for (const a of ANCHORS) {
-        const r = speedRatio(work, row, rows.find((x) => x.library === a.id));
+        const r = speedRatio(
+          work,
+          row,
+          rows.find((x) => x.library === a.id),
+        );
         if (r != null) row.ratios[a.id] = r;
       }
     }
@@ -22,13 +26,22 @@ export function addRatios(measured) {
 }
 
 export function jsonLines(work, rows, load) {
-  return rows.map((r) => JSON.stringify({
-    work: work.id, library: r.library, median: round(r.median), unit: work.unit, min: round(r.min), max: round(r.max), runs: r.runs,
-    ...(r.label ? { label: r.label } : {}), ...(work.data ? { data: work.data } : {}),
-    ratios: Object.fromEntries(Object.entries(r.ratios ?? {}).map(([k, v]) => [k, round(v)])),
-    ...(r.note ? { note: r.note } : {}),
-    ...(load != null ? { load1: round(load) } : {}),
-  }));
+  return rows.map((r) =>
+    JSON.stringify({
+      work: work.id,
+      library: r.library,
+      median: round(r.median),
+      unit: work.unit,
+      min: round(r.min),
+      max: round(r.max),
+      runs: r.runs,
+      ...(r.label ? { label: r.label } : {}),
+      ...(work.data ? { data: work.data } : {}),
+      ratios: Object.fromEntries(Object.entries(r.ratios ?? {}).map(([k, v]) => [k, round(v)])),
+      ...(r.note ? { note: r.note } : {}),
+      ...(load != null ? { load1: round(load) } : {}),
+    }),
+  );
 }
 
 function round(x) {

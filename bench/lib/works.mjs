@@ -14,10 +14,14 @@ export const UNITS = {
 /** The reported figure of a run of n steps that took `seconds`. */
 export function figure(work, n, seconds) {
   switch (work.unit) {
-    case 'img/s': return (n * work.batch) / seconds;
-    case 'ms': return (seconds / n) * 1000;
-    case 'GFLOP/s': return (n * 2 * work.size ** 3) / seconds / 1e9;
-    default: throw new Error(`unknown unit ${work.unit}`);
+    case 'img/s':
+      return (n * work.batch) / seconds;
+    case 'ms':
+      return (seconds / n) * 1000;
+    case 'GFLOP/s':
+      return (n * 2 * work.size ** 3) / seconds / 1e9;
+    default:
+      throw new Error(`unknown unit ${work.unit}`);
   }
 }
 
@@ -35,7 +39,15 @@ export function allWorks(ck) {
   }
   for (const batch of [64, 1]) {
     for (const n of nets) {
-      works.push({ id: `infer-${n.short}-b${batch}`, title: `${n.title}, inference, batch ${batch}`, kind: 'infer', net: n.net, batch, unit: 'img/s', mnist: true });
+      works.push({
+        id: `infer-${n.short}-b${batch}`,
+        title: `${n.title}, inference, batch ${batch}`,
+        kind: 'infer',
+        net: n.net,
+        batch,
+        unit: 'img/s',
+        mnist: true,
+      });
     }
   }
   for (const size of [256, 1024]) {

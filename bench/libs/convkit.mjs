@@ -29,7 +29,12 @@ async function variants(ck, cores, wants) {
       continue;
     }
     for (const threads of [...new Set([1, cores])]) {
-      out.push({ id: `convkit-${name}-${threads}t`, label: `convkit ${name}${detail}, ${threads} thread${threads > 1 ? 's' : ''}`, name, options: { threads } });
+      out.push({
+        id: `convkit-${name}-${threads}t`,
+        label: `convkit ${name}${detail}, ${threads} thread${threads > 1 ? 's' : ''}`,
+        name,
+        options: { threads },
+      });
     }
   }
   return out;
@@ -41,12 +46,19 @@ export async function open(ctx) {
   const libs = [];
   for (const v of await variants(ck, cores, ctx.wants)) {
     if (!ctx.wants(v.id)) continue;
-    if (v.unavailable) { ctx.unavailable(v.id, v.label, v.unavailable); continue; }
+    if (v.unavailable) {
+      ctx.unavailable(v.id, v.label, v.unavailable);
+      continue;
+    }
     const backend = await ck.createBackend(v.name, v.options);
     libs.push({
-      id: v.id, label: v.label,
+      id: v.id,
+      label: v.label,
       // The reference backend is the plain-TypeScript oracle: minutes per AlexNet step.
-      skip: (work, o) => (v.name === 'ref' && work.id.startsWith('alexnet') && !o.slow ? 'reference backend (plain TypeScript oracle) takes minutes per step; --slow runs it' : null),
+      skip: (work, o) =>
+        v.name === 'ref' && work.id.startsWith('alexnet') && !o.slow
+          ? 'reference backend (plain TypeScript oracle) takes minutes per step; --slow runs it'
+          : null,
       prepare: (work) => prepare(ctx, ck, backend, work),
       close: () => backend.dispose?.(),
     });
@@ -80,7 +92,9 @@ function prepare(ctx, ck, backend, work) {
 }
 
 function prepareGemm(ck, backend, n) {
-  const A = backend.alloc(n * n), B = backend.alloc(n * n), C = backend.alloc(n * n);
+  const A = backend.alloc(n * n),
+    B = backend.alloc(n * n),
+    C = backend.alloc(n * n);
   A.set(randomMatrix(ck, n, 1));
   B.set(randomMatrix(ck, n, 2));
   return { time: (steps) => timeSteps(() => backend.gemm(false, false, n, n, n, 1, A, B, 0, C), steps) };

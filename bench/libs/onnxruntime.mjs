@@ -14,13 +14,16 @@ export async function open(ctx) {
   const ort = require('onnxruntime-node');
   const version = ort.env.versions?.node ?? require('onnxruntime-node/package.json').version;
   const options = { intraOpNumThreads: ctx.cores, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
-  return [{
-    id: 'ort', label: `ONNX Runtime ${version} native (${ctx.cores} threads)`,
-    prepare: async (work) => {
-      if (work.kind === 'train') throw new Unsupported('no training (onnxruntime-node runs inference only)');
-      return work.kind === 'gemm' ? prepareGemm(ort, ctx.ck, options, work.size) : prepareNet(ort, ctx, options, work);
+  return [
+    {
+      id: 'ort',
+      label: `ONNX Runtime ${version} native (${ctx.cores} threads)`,
+      prepare: async (work) => {
+        if (work.kind === 'train') throw new Unsupported('no training (onnxruntime-node runs inference only)');
+        return work.kind === 'gemm' ? prepareGemm(ort, ctx.ck, options, work.size) : prepareNet(ort, ctx, options, work);
+      },
     },
-  }];
+  ];
 }
 
 async function prepareNet(ort, ctx, options, work) {
@@ -38,8 +41,15 @@ function matMulModel(proto, n) {
   const { onnx, FLOAT, IR_VERSION, OPSET } = proto;
   const info = (name) => ({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } } });
   const model = onnx.ModelProto.create({
-    irVersion: IR_VERSION, producerName: 'convkit-bench', opsetImport: [{ domain: '', version: OPSET }],
-    graph: { name: `matmul${n}`, node: [{ name: 'matmul', opType: 'MatMul', input: ['A', 'B'], output: ['C'] }], input: [info('A'), info('B')], output: [info('C')] },
+    irVersion: IR_VERSION,
+    producerName: 'convkit-bench',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph: {
+      name: `matmul${n}`,
+      node: [{ name: 'matmul', opType: 'MatMul', input: ['A', 'B'], output: ['C'] }],
+      input: [info('A'), info('B')],
+      output: [info('C')],
+    },
   });
   return onnx.ModelProto.encode(model).finish();
 }

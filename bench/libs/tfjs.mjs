@@ -11,7 +11,8 @@ const require = createRequire(import.meta.url);
 const LR = 0.01;
 
 export async function open(ctx) {
-  const wantCpu = ctx.wants('tfjs-cpu'), wantWasm = ctx.wants('tfjs-wasm');
+  const wantCpu = ctx.wants('tfjs-cpu'),
+    wantWasm = ctx.wants('tfjs-wasm');
   if (!wantCpu && !wantWasm) return [];
   const tf = require('@tensorflow/tfjs');
   // Production mode: no debug checks, and no "install tfjs-node" banner on stdout.
@@ -31,7 +32,12 @@ export async function open(ctx) {
         if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") failed');
       });
       const threads = wasm.getThreadsCount();
-      const lib = library(tf, ctx, 'wasm', `TF.js ${tf.version.tfjs} wasm (SIMD ${tf.env().get('WASM_HAS_SIMD_SUPPORT') ? 'on' : 'off'}, ${threads} thread${threads > 1 ? 's' : ''})`);
+      const lib = library(
+        tf,
+        ctx,
+        'wasm',
+        `TF.js ${tf.version.tfjs} wasm (SIMD ${tf.env().get('WASM_HAS_SIMD_SUPPORT') ? 'on' : 'off'}, ${threads} thread${threads > 1 ? 's' : ''})`,
+      );
       lib.close = cleanup;
       libs.push(lib);
     } catch (e) {
@@ -44,7 +50,8 @@ export async function open(ctx) {
 
 function library(tf, ctx, backend, label) {
   return {
-    id: `tfjs-${backend}`, label,
+    id: `tfjs-${backend}`,
+    label,
     // TF.js cpu takes well over a minute per AlexNet training step (measured > 100 s).
     skip: (work, o) => (backend === 'cpu' && work.id.startsWith('alexnet-train') && !o.slow ? 'TF.js cpu takes > 100 s per step; --slow runs it' : null),
     prepare: async (work) => {
@@ -70,8 +77,14 @@ function buildNet(tf, net) {
   const ops = net.layers.map((l) => {
     switch (l.type) {
       case 'conv2d': {
-        const cin = l.inShape[0] / l.groups, fanIn = cin * l.kernel[0] * l.kernel[1];
-        const pad = [[0, 0], [l.padding[0], l.padding[0]], [l.padding[1], l.padding[1]], [0, 0]];
+        const cin = l.inShape[0] / l.groups,
+          fanIn = cin * l.kernel[0] * l.kernel[1];
+        const pad = [
+          [0, 0],
+          [l.padding[0], l.padding[0]],
+          [l.padding[1], l.padding[1]],
+          [0, 0],
+        ];
         const ws = Array.from({ length: l.groups }, () => weight([l.kernel[0], l.kernel[1], cin, l.filters / l.groups], fanIn));
         const b = l.bias ? zeros(l.filters) : null;
         return (x) => {
@@ -92,21 +105,29 @@ function buildNet(tf, net) {
       }
       case 'dense': {
         const fanIn = l.inShape.reduce((a, b) => a * b, 1);
-        const w = weight([fanIn, l.units], fanIn), b = l.bias ? zeros(l.units) : null;
+        const w = weight([fanIn, l.units], fanIn),
+          b = l.bias ? zeros(l.units) : null;
         return (x) => (b ? tf.add(tf.matMul(x, w), b) : tf.matMul(x, w));
       }
-      case 'relu': return (x) => tf.relu(x);
-      case 'tanh': return (x) => tf.tanh(x);
-      case 'sigmoid': return (x) => tf.sigmoid(x);
-      case 'softmax': return (x) => tf.softmax(x);
-      case 'flatten': return (x) => tf.reshape(x, [x.shape[0], -1]);
-      case 'dropout': return (x, training) => (training ? tf.dropout(x, l.rate) : x);
+      case 'relu':
+        return (x) => tf.relu(x);
+      case 'tanh':
+        return (x) => tf.tanh(x);
+      case 'sigmoid':
+        return (x) => tf.sigmoid(x);
+      case 'softmax':
+        return (x) => tf.softmax(x);
+      case 'flatten':
+        return (x) => tf.reshape(x, [x.shape[0], -1]);
+      case 'dropout':
+        return (x, training) => (training ? tf.dropout(x, l.rate) : x);
       case 'lrn': {
         // TF.js sums over a radius and does not divide alpha by the window size.
         if (l.size % 2 !== 1) throw new Unsupported('not comparable: TF.js LRN windows are odd');
         return (x) => tf.localResponseNormalization(x, (l.size - 1) / 2, l.k, l.alpha / l.size, l.beta);
       }
-      default: throw new Unsupported(`not comparable: no ${l.type} layer in this translation`);
+      default:
+        throw new Unsupported(`not comparable: no ${l.type} layer in this translation`);
     }
   });
   return { vars, forward: (x, training) => ops.reduce((h, op) => op(h, training), x) };
@@ -119,7 +140,10 @@ async function prepareNet(tf, ctx, backend, work) {
   const batches = ctx.batches(work);
   const xs = batches.x.map((x) => tf.tidy(() => tf.transpose(tf.tensor4d(x, [work.batch, C, H, W]), [0, 2, 3, 1])));
   const tensors = [...xs];
-  const release = () => { tf.dispose(tensors); tf.dispose(vars); };
+  const release = () => {
+    tf.dispose(tensors);
+    tf.dispose(vars);
+  };
   const expected = [work.batch, ...work.net.layers.at(-1).outShape];
   let shape;
   try {
@@ -132,17 +156,29 @@ async function prepareNet(tf, ctx, backend, work) {
     release();
     throw new Error(`TF.js output ${JSON.stringify(shape)} differs from convkit's ${JSON.stringify(expected)}`);
   }
-  const use = async () => { await tf.setBackend(backend); };
+  const use = async () => {
+    await tf.setBackend(backend);
+  };
   if (work.kind === 'infer') {
-    const step = (i) => tf.tidy(() => { forward(xs[i % xs.length], false).dataSync(); });
-    return { time: async (n) => { await use(); return timeSteps(step, n); }, release };
+    const step = (i) =>
+      tf.tidy(() => {
+        forward(xs[i % xs.length], false).dataSync();
+      });
+    return {
+      time: async (n) => {
+        await use();
+        return timeSteps(step, n);
+      },
+      release,
+    };
   }
   const onehots = batches.labels.map((l) => tf.tidy(() => tf.oneHot(tf.tensor1d(l, 'int32'), work.net.classes).toFloat()));
   tensors.push(...onehots);
   const optimizer = tf.train.momentum(LR, 0.9);
-  const step = (i) => tf.tidy(() => {
-    optimizer.minimize(() => tf.losses.softmaxCrossEntropy(onehots[i % xs.length], forward(xs[i % xs.length], true)), false, vars);
-  });
+  const step = (i) =>
+    tf.tidy(() => {
+      optimizer.minimize(() => tf.losses.softmaxCrossEntropy(onehots[i % xs.length], forward(xs[i % xs.length], true)), false, vars);
+    });
   try {
     step(0);
   } catch (e) {
@@ -152,8 +188,14 @@ async function prepareNet(tf, ctx, backend, work) {
     throw missingKernel(e, 'cannot train') ?? e;
   }
   return {
-    time: async (n) => { await use(); return timeSteps(step, n); },
-    release: () => { release(); optimizer.dispose(); },
+    time: async (n) => {
+      await use();
+      return timeSteps(step, n);
+    },
+    release: () => {
+      release();
+      optimizer.dispose();
+    },
   };
 }
 
@@ -164,11 +206,15 @@ function missingKernel(e, what) {
 }
 
 function prepareGemm(tf, backend, n) {
-  const a = tf.randomUniform([n, n], -1, 1), b = tf.randomUniform([n, n], -1, 1);
+  const a = tf.randomUniform([n, n], -1, 1),
+    b = tf.randomUniform([n, n], -1, 1);
   // cpu and wasm run kernels eagerly inside the op call: the product is computed when matMul returns.
   const step = () => tf.matMul(a, b).dispose();
   return {
-    time: async (steps) => { await tf.setBackend(backend); return timeSteps(step, steps); },
+    time: async (steps) => {
+      await tf.setBackend(backend);
+      return timeSteps(step, steps);
+    },
     release: () => tf.dispose([a, b]),
   };
 }

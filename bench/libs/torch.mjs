@@ -22,8 +22,12 @@ class TorchProcess {
     this.child = spawn(PYTHON, [new URL('../torch_bench.py', import.meta.url).pathname], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     this.waiting = [];
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-    this.child.on('exit', (code) => { for (const w of this.waiting.splice(0)) w.reject(new Error(`PyTorch process exited (${code})`)); });
-    this.child.on('error', (e) => { for (const w of this.waiting.splice(0)) w.reject(e); });
+    this.child.on('exit', (code) => {
+      for (const w of this.waiting.splice(0)) w.reject(new Error(`PyTorch process exited (${code})`));
+    });
+    this.child.on('error', (e) => {
+      for (const w of this.waiting.splice(0)) w.reject(e);
+    });
     createInterface({ input: this.child.stdout }).on('line', (line) => this.waiting.shift()?.resolve(JSON.parse(line)));
   }
 
@@ -58,34 +62,38 @@ export async function open(ctx) {
   }
   const dir = mkdtempSync(join(tmpdir(), 'convkit-bench-torch-'));
   let ids = 0;
-  return [{
-    id: 'torch', label: `PyTorch ${hello.version} CPU (${hello.threads} threads, ${hello.blas})`,
-    prepare: async (work) => {
-      const id = ids++;
-      const r = await py.request({ op: 'prepare', id, work: describe(ctx, work, dir, id) });
-      if (!r.ok) throw r.unsupported ? new Unsupported(r.unsupported) : new Error(r.error);
-      return {
-        time: async (n) => {
-          const t = await py.request({ op: 'time', id, n });
-          if (!t.ok) throw new Error(t.error);
-          return t.seconds;
-        },
-        release: () => py.request({ op: 'release', id }),
-      };
+  return [
+    {
+      id: 'torch',
+      label: `PyTorch ${hello.version} CPU (${hello.threads} threads, ${hello.blas})`,
+      prepare: async (work) => {
+        const id = ids++;
+        const r = await py.request({ op: 'prepare', id, work: describe(ctx, work, dir, id) });
+        if (!r.ok) throw r.unsupported ? new Unsupported(r.unsupported) : new Error(r.error);
+        return {
+          time: async (n) => {
+            const t = await py.request({ op: 'time', id, n });
+            if (!t.ok) throw new Error(t.error);
+            return t.seconds;
+          },
+          release: () => py.request({ op: 'release', id }),
+        };
+      },
+      close: async () => {
+        py.close();
+        await py.exited;
+        rmSync(dir, { recursive: true, force: true });
+      },
     },
-    close: async () => {
-      py.close();
-      await py.exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  }];
+  ];
 }
 
 /** The work as the Python side needs it; batches go through files, the same pixels every library gets. */
 function describe(ctx, work, dir, id) {
   if (work.kind === 'gemm') return { kind: 'gemm', size: work.size };
   const batches = ctx.batches(work);
-  const xFile = join(dir, `x${id}.f32`), labelsFile = join(dir, `y${id}.i32`);
+  const xFile = join(dir, `x${id}.f32`),
+    labelsFile = join(dir, `y${id}.i32`);
   writeFileSync(xFile, Buffer.concat(batches.x.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
   writeFileSync(labelsFile, Buffer.concat(batches.labels.map((l) => Buffer.from(Int32Array.from(l).buffer))));
   return { kind: work.kind, batch: work.batch, inputShape: work.net.inputShape, layers: work.net.layers, xFile, labelsFile };

@@ -7,22 +7,38 @@ import type { FloatArray } from '../tensor.js';
  * padW + kw·dilationW); OH = ⌊(H + 2·padH − dilationH·(KH − 1) − 1)/strideH⌋ + 1, likewise OW.
  */
 export interface Conv2dGeometry {
-  N: number; C: number; H: number; W: number;
-  O: number; KH: number; KW: number;
-  strideH: number; strideW: number;
-  padH: number; padW: number;
-  OH: number; OW: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  KH: number;
+  KW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  OH: number;
+  OW: number;
   groups: number;
-  dilationH: number; dilationW: number;
+  dilationH: number;
+  dilationW: number;
 }
 
 /** Geometry of a 2-D pooling window on NCHW tensors. OH/OW may include ceil-mode windows. */
 export interface Pool2dGeometry {
-  N: number; C: number; H: number; W: number;
-  KH: number; KW: number;
-  strideH: number; strideW: number;
-  padH: number; padW: number;
-  OH: number; OW: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  KH: number;
+  KW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  OH: number;
+  OW: number;
 }
 
 export interface SgdOptions {
@@ -106,8 +122,7 @@ export interface Backend {
   download(arrays: readonly (FloatArray | IndexArray)[]): Promise<void>;
 
   /** C = alpha * op(A) * op(B) + beta * C; op(A) is M×K, op(B) is K×N, row-major. */
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
-    alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void;
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void;
 
   /** y = conv(x, w) + bias (write). */
   conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void;
@@ -136,8 +151,7 @@ export interface Backend {
   /** y += alpha * x. */
   axpy(alpha: number, x: FloatArray, y: FloatArray): void;
   /** Copy rows of a channel-blocked tensor: dst[n, dstOffset + i] = src[n, i] for i < srcBlock; used by concat and its gradient. */
-  copyBlocks(N: number, src: FloatArray, srcStride: number, srcOffset: number,
-    dst: FloatArray, dstStride: number, dstOffset: number, block: number): void;
+  copyBlocks(N: number, src: FloatArray, srcStride: number, srcOffset: number, dst: FloatArray, dstStride: number, dstOffset: number, block: number): void;
 
   /** Adaptive average pooling (PyTorch's): output cell i covers rows [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉), likewise columns. */
   adaptiveAvgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray): void;
@@ -146,33 +160,87 @@ export interface Backend {
   /** Per-channel mean and biased variance over N and the HW positions of [N, C, HW] (write). */
   batchNormStats(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, variance: FloatArray): void;
   /** y = gamma[c]·(x − mean[c])·invStd[c] + beta[c]. */
-  batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, beta: FloatArray, y: FloatArray): void;
+  batchNormApply(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    mean: FloatArray,
+    invStd: FloatArray,
+    gamma: FloatArray,
+    beta: FloatArray,
+    y: FloatArray,
+  ): void;
   /**
    * After batchNormStats: invStd[c] = 1/√(variance[c] + eps) and the running statistics move
    * towards the batch's: running = (1 − momentum)·running + momentum·batch, the variance
    * scaled by `unbias` (n/(n−1)). With momentum 0 and the running statistics passed as mean
    * and variance, it only computes invStd from them (evaluation mode).
    */
-  batchNormRunning(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
-    runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void;
+  batchNormRunning(
+    C: number,
+    mean: FloatArray,
+    variance: FloatArray,
+    eps: number,
+    momentum: number,
+    unbias: number,
+    runningMean: FloatArray,
+    runningVar: FloatArray,
+    invStd: FloatArray,
+  ): void;
   /**
    * Backward of batch norm: dx, dgamma = Σ dy·x̂, dbeta = Σ dy (all written). With
    * `batchStatistics` (training) the mean and invStd were the batch's own, so dx carries their
    * dependence on x; without (evaluation: running statistics, constants) dx = dy·gamma·invStd.
    */
-  batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, batchStatistics: boolean): void;
+  batchNormBackward(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    dy: FloatArray,
+    mean: FloatArray,
+    invStd: FloatArray,
+    gamma: FloatArray,
+    dx: FloatArray,
+    dgamma: FloatArray,
+    dbeta: FloatArray,
+    batchStatistics: boolean,
+  ): void;
 
   /**
    * Local response normalisation across channels (AlexNet): scale = k + (alpha/size)·Σ x² over
    * channels [c − before, c − before + size − 1]; y = x · scale^(−beta). `scale` is written for the
    * backward pass. `before` defaults to ⌊size/2⌋ (PyTorch, Caffe); ONNX's LRN uses ⌊(size−1)/2⌋.
    */
-  lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, scale: FloatArray, y: FloatArray, before?: number): void;
-  lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before?: number): void;
+  lrnForward(
+    N: number,
+    C: number,
+    HW: number,
+    size: number,
+    alpha: number,
+    beta: number,
+    k: number,
+    x: FloatArray,
+    scale: FloatArray,
+    y: FloatArray,
+    before?: number,
+  ): void;
+  lrnBackward(
+    N: number,
+    C: number,
+    HW: number,
+    size: number,
+    alpha: number,
+    beta: number,
+    k: number,
+    x: FloatArray,
+    y: FloatArray,
+    scale: FloatArray,
+    dy: FloatArray,
+    dx: FloatArray,
+    before?: number,
+  ): void;
 
   /** y = clamp(alpha·x + beta, 0, 1): ONNX HardSigmoid (PyTorch's hardsigmoid is alpha 1/6, beta 1/2). */
   hardSigmoid(x: FloatArray, y: FloatArray, alpha: number, beta: number): void;
@@ -188,11 +256,32 @@ export interface Backend {
    * values, biased variance): y = gamma[c]·(x − mean[p])·invStd[p] + beta[c], with
    * invStd = 1/√(variance + eps); mean and invStd (N·HW values each) are written for the backward pass.
    */
-  layerNormForward(N: number, C: number, HW: number, x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: number,
-    mean: FloatArray, invStd: FloatArray, y: FloatArray): void;
+  layerNormForward(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    gamma: FloatArray,
+    beta: FloatArray,
+    eps: number,
+    mean: FloatArray,
+    invStd: FloatArray,
+    y: FloatArray,
+  ): void;
   /** dx, dgamma = Σ dy·x̂, dbeta = Σ dy over N and HW (all written), from the forward's mean and invStd. */
-  layerNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void;
+  layerNormBackward(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    dy: FloatArray,
+    mean: FloatArray,
+    invStd: FloatArray,
+    gamma: FloatArray,
+    dx: FloatArray,
+    dgamma: FloatArray,
+    dbeta: FloatArray,
+  ): void;
   /** y = x·Φ(x) = x·(1 + erf(x/√2))/2: exact GELU. */
   gelu(x: FloatArray, y: FloatArray): void;
   /** dx = dy·(Φ(x) + x·φ(x)), φ the standard normal density. */
@@ -223,8 +312,7 @@ export interface Backend {
    * (log-sum-exp), written to loss[0]. Writes probabilities and the fused gradient
    * dlogits = (p - onehot) / N.
    */
-  softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels,
-    probs: FloatArray, dlogits: FloatArray, loss: FloatArray): void;
+  softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels, probs: FloatArray, dlogits: FloatArray, loss: FloatArray): void;
   /** out[index] = Σ x² (write): gradient norms without reading gradients back to the host. */
   sumOfSquares(x: FloatArray, out: FloatArray, index: number): void;
   /**

@@ -27,16 +27,20 @@ export interface BackendChoice {
  */
 export async function selectBackend(name: string = 'ref', options: BackendOptions = {}): Promise<BackendChoice> {
   switch (name) {
-    case 'ref': return { backend: new RefBackend('float32'), reason: 'ref (chosen)' };
-    case 'wasm': return { backend: await createWasm(options), reason: 'wasm (chosen)' };
-    case 'webgpu': return { backend: await createWebGpu(), reason: 'webgpu (chosen)' };
+    case 'ref':
+      return { backend: new RefBackend('float32'), reason: 'ref (chosen)' };
+    case 'wasm':
+      return { backend: await createWasm(options), reason: 'wasm (chosen)' };
+    case 'webgpu':
+      return { backend: await createWebGpu(), reason: 'webgpu (chosen)' };
     case 'auto': {
       const gpu = await probeGpu();
       if (gpu.available && !gpu.software) return { backend: await createWebGpu(), reason: `webgpu (auto: ${gpu.description})`, gpu };
       const why = gpu.available ? `the only WebGPU adapter (${gpu.description}) renders in software` : gpu.reason;
       return { backend: await createWasm(options), reason: `wasm (auto: ${why})`, gpu };
     }
-    default: throw new ConfigError(`unknown backend "${name}" (available: ${backendNames.join(', ')})`);
+    default:
+      throw new ConfigError(`unknown backend "${name}" (available: ${backendNames.join(', ')})`);
   }
 }
 

@@ -14,7 +14,7 @@ import type { WorkerPort } from './wasm-threads.js';
 const sourceUrls = new Map<string, string>();
 function sourceUrl(source: string): string {
   let url = sourceUrls.get(source);
-  if (!url) sourceUrls.set(source, url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
+  if (!url) sourceUrls.set(source, (url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }))));
   return url;
 }
 

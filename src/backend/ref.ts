@@ -20,8 +20,7 @@ export class RefBackend implements Backend {
     return Promise.resolve();
   }
 
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
-    alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void {
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void {
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
         let sum = 0;
@@ -37,7 +36,8 @@ export class RefBackend implements Backend {
 
   conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void {
     const { N, C, H, W, O, KH, KW, OH, OW } = g;
-    const Cg = C / g.groups, Og = O / g.groups;
+    const Cg = C / g.groups,
+      Og = O / g.groups;
     for (let n = 0; n < N; n++) {
       for (let o = 0; o < O; o++) {
         const c0 = Math.floor(o / Og) * Cg;
@@ -64,7 +64,8 @@ export class RefBackend implements Backend {
 
   conv2dBackwardInput(g: Conv2dGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
     const { N, C, H, W, O, KH, KW, OH, OW } = g;
-    const Cg = C / g.groups, Og = O / g.groups;
+    const Cg = C / g.groups,
+      Og = O / g.groups;
     dx.fill(0);
     // Scatter: every output position sends dy * w back to the inputs it read.
     for (let n = 0; n < N; n++) {
@@ -92,7 +93,8 @@ export class RefBackend implements Backend {
 
   conv2dBackwardWeights(g: Conv2dGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, dbias: FloatArray | null): void {
     const { N, C, H, W, O, KH, KW, OH, OW } = g;
-    const Cg = C / g.groups, Og = O / g.groups;
+    const Cg = C / g.groups,
+      Og = O / g.groups;
     dw.fill(0);
     if (dbias) dbias.fill(0);
     for (let n = 0; n < N; n++) {
@@ -124,7 +126,8 @@ export class RefBackend implements Backend {
     for (let nc = 0; nc < N * C; nc++) {
       for (let oh = 0; oh < OH; oh++) {
         for (let ow = 0; ow < OW; ow++) {
-          let best = -Infinity, bestIndex = -1;
+          let best = -Infinity,
+            bestIndex = -1;
           for (let kh = 0; kh < KH; kh++) {
             const ih = oh * g.strideH - g.padH + kh;
             if (ih < 0 || ih >= H) continue;
@@ -133,7 +136,10 @@ export class RefBackend implements Backend {
               if (iw < 0 || iw >= W) continue;
               const i = (nc * H + ih) * W + iw;
               // Strict '>' keeps the first maximum, like PyTorch; NaN propagates.
-              if (x[i] > best || bestIndex < 0 || Number.isNaN(x[i])) { best = x[i]; bestIndex = i; }
+              if (x[i] > best || bestIndex < 0 || Number.isNaN(x[i])) {
+                best = x[i];
+                bestIndex = i;
+              }
             }
           }
           const o = (nc * OH + oh) * OW + ow;
@@ -189,9 +195,11 @@ export class RefBackend implements Backend {
     const { N, C, H, W, OH, OW } = g;
     for (let nc = 0; nc < N * C; nc++) {
       for (let oh = 0; oh < OH; oh++) {
-        const h0 = Math.floor((oh * H) / OH), h1 = Math.ceil(((oh + 1) * H) / OH);
+        const h0 = Math.floor((oh * H) / OH),
+          h1 = Math.ceil(((oh + 1) * H) / OH);
         for (let ow = 0; ow < OW; ow++) {
-          const w0 = Math.floor((ow * W) / OW), w1 = Math.ceil(((ow + 1) * W) / OW);
+          const w0 = Math.floor((ow * W) / OW),
+            w1 = Math.ceil(((ow + 1) * W) / OW);
           let sum = 0;
           for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) sum += x[(nc * H + ih) * W + iw];
           y[(nc * OH + oh) * OW + ow] = sum / ((h1 - h0) * (w1 - w0));
@@ -205,9 +213,11 @@ export class RefBackend implements Backend {
     dx.fill(0);
     for (let nc = 0; nc < N * C; nc++) {
       for (let oh = 0; oh < OH; oh++) {
-        const h0 = Math.floor((oh * H) / OH), h1 = Math.ceil(((oh + 1) * H) / OH);
+        const h0 = Math.floor((oh * H) / OH),
+          h1 = Math.ceil(((oh + 1) * H) / OH);
         for (let ow = 0; ow < OW; ow++) {
-          const w0 = Math.floor((ow * W) / OW), w1 = Math.ceil(((ow + 1) * W) / OW);
+          const w0 = Math.floor((ow * W) / OW),
+            w1 = Math.ceil(((ow + 1) * W) / OW);
           const d = dy[(nc * OH + oh) * OW + ow] / ((h1 - h0) * (w1 - w0));
           for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) dx[(nc * H + ih) * W + iw] += d;
         }
@@ -228,13 +238,31 @@ export class RefBackend implements Backend {
     }
   }
 
-  batchNormRunning(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
-    runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void {
+  batchNormRunning(
+    C: number,
+    mean: FloatArray,
+    variance: FloatArray,
+    eps: number,
+    momentum: number,
+    unbias: number,
+    runningMean: FloatArray,
+    runningVar: FloatArray,
+    invStd: FloatArray,
+  ): void {
     batchNormRunningOnHost(C, mean, variance, eps, momentum, unbias, runningMean, runningVar, invStd);
   }
 
-  batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, beta: FloatArray, y: FloatArray): void {
+  batchNormApply(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    mean: FloatArray,
+    invStd: FloatArray,
+    gamma: FloatArray,
+    beta: FloatArray,
+    y: FloatArray,
+  ): void {
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
         for (let i = 0; i < HW; i++) {
@@ -245,12 +273,25 @@ export class RefBackend implements Backend {
     }
   }
 
-  batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, batchStatistics: boolean): void {
+  batchNormBackward(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    dy: FloatArray,
+    mean: FloatArray,
+    invStd: FloatArray,
+    gamma: FloatArray,
+    dx: FloatArray,
+    dgamma: FloatArray,
+    dbeta: FloatArray,
+    batchStatistics: boolean,
+  ): void {
     const count = N * HW;
     for (let c = 0; c < C; c++) {
       // With x̂ = (x − μ)·σ⁻¹: dβ = Σ dy, dγ = Σ dy·x̂, dx = γσ⁻¹/m · (m·dy − dβ − x̂·dγ).
-      let sumDy = 0, sumDyXhat = 0;
+      let sumDy = 0,
+        sumDyXhat = 0;
       for (let n = 0; n < N; n++) {
         for (let i = 0; i < HW; i++) {
           const j = (n * C + c) * HW + i;
@@ -276,8 +317,19 @@ export class RefBackend implements Backend {
     }
   }
 
-  lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, scale: FloatArray, y: FloatArray, before = Math.floor(size / 2)): void {
+  lrnForward(
+    N: number,
+    C: number,
+    HW: number,
+    size: number,
+    alpha: number,
+    beta: number,
+    k: number,
+    x: FloatArray,
+    scale: FloatArray,
+    y: FloatArray,
+    before = Math.floor(size / 2),
+  ): void {
     const after = size - 1 - before;
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
@@ -292,8 +344,21 @@ export class RefBackend implements Backend {
     }
   }
 
-  lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before = Math.floor(size / 2)): void {
+  lrnBackward(
+    N: number,
+    C: number,
+    HW: number,
+    size: number,
+    alpha: number,
+    beta: number,
+    k: number,
+    x: FloatArray,
+    y: FloatArray,
+    scale: FloatArray,
+    dy: FloatArray,
+    dx: FloatArray,
+    before = Math.floor(size / 2),
+  ): void {
     const after = size - 1 - before;
     void k;
     for (let n = 0; n < N; n++) {
@@ -346,11 +411,22 @@ export class RefBackend implements Backend {
     }
   }
 
-  layerNormForward(N: number, C: number, HW: number, x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: number,
-    mean: FloatArray, invStd: FloatArray, y: FloatArray): void {
+  layerNormForward(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    gamma: FloatArray,
+    beta: FloatArray,
+    eps: number,
+    mean: FloatArray,
+    invStd: FloatArray,
+    y: FloatArray,
+  ): void {
     for (let n = 0; n < N; n++) {
       for (let i = 0; i < HW; i++) {
-        const p = n * HW + i, at = (c: number) => (n * C + c) * HW + i;
+        const p = n * HW + i,
+          at = (c: number) => (n * C + c) * HW + i;
         let sum = 0;
         for (let c = 0; c < C; c++) sum += x[at(c)];
         const m = sum / C;
@@ -364,15 +440,28 @@ export class RefBackend implements Backend {
     }
   }
 
-  layerNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
+  layerNormBackward(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    dy: FloatArray,
+    mean: FloatArray,
+    invStd: FloatArray,
+    gamma: FloatArray,
+    dx: FloatArray,
+    dgamma: FloatArray,
+    dbeta: FloatArray,
+  ): void {
     dgamma.fill(0);
     dbeta.fill(0);
     for (let n = 0; n < N; n++) {
       for (let i = 0; i < HW; i++) {
-        const p = n * HW + i, at = (c: number) => (n * C + c) * HW + i;
+        const p = n * HW + i,
+          at = (c: number) => (n * C + c) * HW + i;
         // With g = dy·γ and x̂ = (x − μ)·σ⁻¹ over one position's C values: dx = σ⁻¹·(g − mean(g) − x̂·mean(g·x̂)).
-        let sumG = 0, sumGXhat = 0;
+        let sumG = 0,
+          sumGXhat = 0;
         for (let c = 0; c < C; c++) {
           const xhat = (x[at(c)] - mean[p]) * invStd[p];
           sumG += dy[at(c)] * gamma[c];
@@ -395,7 +484,7 @@ export class RefBackend implements Backend {
   geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray): void {
     for (let i = 0; i < dx.length; i++) {
       const v = x[i];
-      dx[i] = dy[i] * (0.5 * (1 + erf(v * Math.SQRT1_2)) + v * Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI));
+      dx[i] = dy[i] * (0.5 * (1 + erf(v * Math.SQRT1_2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
     }
   }
 
@@ -420,8 +509,7 @@ export class RefBackend implements Backend {
     for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
   }
 
-  copyBlocks(N: number, src: FloatArray, srcStride: number, srcOffset: number,
-    dst: FloatArray, dstStride: number, dstOffset: number, block: number): void {
+  copyBlocks(N: number, src: FloatArray, srcStride: number, srcOffset: number, dst: FloatArray, dstStride: number, dstOffset: number, block: number): void {
     for (let n = 0; n < N; n++) {
       for (let i = 0; i < block; i++) dst[n * dstStride + dstOffset + i] = src[n * srcStride + srcOffset + i];
     }
@@ -456,7 +544,7 @@ export class RefBackend implements Backend {
       let max = -Infinity;
       for (let k = 0; k < K; k++) max = Math.max(max, x[n * K + k]);
       let sum = 0;
-      for (let k = 0; k < K; k++) sum += (y[n * K + k] = Math.exp(x[n * K + k] - max));
+      for (let k = 0; k < K; k++) sum += y[n * K + k] = Math.exp(x[n * K + k] - max);
       for (let k = 0; k < K; k++) y[n * K + k] /= sum;
     }
   }
@@ -475,8 +563,7 @@ export class RefBackend implements Backend {
     out[index] = sum;
   }
 
-  softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels,
-    probs: FloatArray, dlogits: FloatArray, lossOut: FloatArray): void {
+  softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels, probs: FloatArray, dlogits: FloatArray, lossOut: FloatArray): void {
     let loss = 0;
     for (let n = 0; n < N; n++) {
       let max = -Infinity;
@@ -503,12 +590,13 @@ export class RefBackend implements Backend {
   }
 
   adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, o: AdamOptions): void {
-    const c1 = 1 - Math.pow(o.beta1, o.step), c2 = 1 - Math.pow(o.beta2, o.step);
+    const c1 = 1 - Math.pow(o.beta1, o.step),
+      c2 = 1 - Math.pow(o.beta2, o.step);
     for (let i = 0; i < w.length; i++) {
       const grad = o.decoupled ? g[i] : g[i] + o.weightDecay * w[i];
       m[i] = o.beta1 * m[i] + (1 - o.beta1) * grad;
       v[i] = o.beta2 * v[i] + (1 - o.beta2) * grad * grad;
-      const update = (m[i] / c1) / (Math.sqrt(v[i] / c2) + o.eps);
+      const update = m[i] / c1 / (Math.sqrt(v[i] / c2) + o.eps);
       w[i] -= o.lr * (update + (o.decoupled ? o.weightDecay * w[i] : 0));
     }
   }
@@ -516,18 +604,31 @@ export class RefBackend implements Backend {
 
 /** The input rows/columns a pooling window covers, clipped to the image, and its size within the padding. */
 function poolWindow(g: Pool2dGeometry, oh: number, ow: number) {
-  const hs = oh * g.strideH - g.padH, ws = ow * g.strideW - g.padW;
-  const he = Math.min(hs + g.KH, g.H + g.padH), we = Math.min(ws + g.KW, g.W + g.padW);
+  const hs = oh * g.strideH - g.padH,
+    ws = ow * g.strideW - g.padW;
+  const he = Math.min(hs + g.KH, g.H + g.padH),
+    we = Math.min(ws + g.KW, g.W + g.padW);
   return {
-    h0: Math.max(hs, 0), h1: Math.min(he, g.H),
-    w0: Math.max(ws, 0), w1: Math.min(we, g.W),
+    h0: Math.max(hs, 0),
+    h1: Math.min(he, g.H),
+    w0: Math.max(ws, 0),
+    w1: Math.min(we, g.W),
     paddedCount: (he - hs) * (we - ws),
   };
 }
 
 /** Backend.batchNormRunning on host arrays (C values: CPU backends need no kernel for it). */
-export function batchNormRunningOnHost(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
-  runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void {
+export function batchNormRunningOnHost(
+  C: number,
+  mean: FloatArray,
+  variance: FloatArray,
+  eps: number,
+  momentum: number,
+  unbias: number,
+  runningMean: FloatArray,
+  runningVar: FloatArray,
+  invStd: FloatArray,
+): void {
   for (let c = 0; c < C; c++) {
     invStd[c] = 1 / Math.sqrt(variance[c] + eps);
     if (momentum === 0) continue;
@@ -546,7 +647,8 @@ export function erf(x: number): number {
   if (a >= 6) return Math.sign(x);
   if (a < 2.5) {
     // erf(x) = 2/√π · Σ (−1)ⁿ x^(2n+1) / (n!·(2n+1))
-    let term = x, sum = x;
+    let term = x,
+      sum = x;
     for (let n = 1; n < 60; n++) {
       term *= (-x * x) / n;
       const t = term / (2 * n + 1);

@@ -60,7 +60,8 @@ export class ConvOrchestrator {
     if (route === 'convgemm') {
       // dy packed once (in parallel) and shared; pieces split groups, then the gradient's columns
       // (taps): no partial sums, the same bits on any thread count.
-      const G = g.groups, R = (g.C / G) * g.KH * g.KW;
+      const G = g.groups,
+        R = (g.C / G) * g.KH * g.KW;
       const packedFloats = k.convPackedGradientFloats(gp);
       heap.checkFits(packedFloats * 4 + run.threads * workBytes, what);
       const pdy = scratch.block('convDy', packedFloats * 4, what);
@@ -92,10 +93,14 @@ export class ConvOrchestrator {
     const count = Math.max(run.threads, Math.min(run.wantPieces, Math.floor(PARTIALS_BYTES / stride)));
     const parts = ranges(g.N, Math.min(g.N, count), 1);
     const partials = scratch.block('partials', parts.length * stride);
-    run.runPieces('conv2dBackwardWeights', parts.map(([n0, n1], i) => {
-      const p = partials + i * stride;
-      return [gp, n0, n1, xp, dyp, p, dbp ? p + wn * 4 : 0, 0];
-    }), workBytes);
+    run.runPieces(
+      'conv2dBackwardWeights',
+      parts.map(([n0, n1], i) => {
+        const p = partials + i * stride;
+        return [gp, n0, n1, xp, dyp, p, dbp ? p + wn * 4 : 0, 0];
+      }),
+      workBytes,
+    );
     heap.f32(dwp, wn).set(heap.f32(partials, wn));
     if (dbp) heap.f32(dbp, g.O).set(heap.f32(partials + wn * 4, g.O));
     for (let i = 1; i < parts.length; i++) {
@@ -130,13 +135,14 @@ export class ConvOrchestrator {
    * Runs a conv kernel over the batch: here, or in image ranges spread over the threads
    * (a few per thread, so that a late thread leaves its share to the others).
    */
-  private batchSplit(g: Conv2dGeometry, gp: number, kernel: 'conv2dForward' | 'conv2dBackwardInput',
-    args: (n0: number, n1: number) => number[]): void {
+  private batchSplit(g: Conv2dGeometry, gp: number, kernel: 'conv2dForward' | 'conv2dBackwardInput', args: (n0: number, n1: number) => number[]): void {
     const { k, run } = this.ctx;
-    const pieces = run.parallel && worthSplitting(g)
-      ? ranges(g.N, Math.min(g.N, run.wantPieces), 1).map(([n0, n1]) => args(n0, n1)) : [args(0, g.N)];
+    const pieces = run.parallel && worthSplitting(g) ? ranges(g.N, Math.min(g.N, run.wantPieces), 1).map(([n0, n1]) => args(n0, n1)) : [args(0, g.N)];
     const workBytes = k.convWorkspaceBytes(gp);
-    this.ctx.heap.checkFits((pieces.length > 1 ? run.threads : 1) * workBytes, describe(g, kernel === 'conv2dForward' ? 'forward' : 'input gradient', 'kernel'));
+    this.ctx.heap.checkFits(
+      (pieces.length > 1 ? run.threads : 1) * workBytes,
+      describe(g, kernel === 'conv2dForward' ? 'forward' : 'input gradient', 'kernel'),
+    );
     run.runPieces(kernel, pieces, workBytes);
   }
 
@@ -160,15 +166,21 @@ export class ConvOrchestrator {
         for (let n = 0; n < g.N; n++) for (const [j0, j1] of cols) parts.push([n, n + 1, j0, j1]);
       }
     }
-    run.runPieces('convGemmForward', parts.map(([n0, n1, j0, j1]) => args(n0, n1, j0, j1)), k.convWorkspaceBytes(gp));
+    run.runPieces(
+      'convGemmForward',
+      parts.map(([n0, n1, j0, j1]) => args(n0, n1, j0, j1)),
+      k.convWorkspaceBytes(gp),
+    );
   }
 }
 
 /** A convolution call as errors name it: what is computed, its shape, the route that needs the memory. */
 function describe(g: Conv2dGeometry, what: string, route: string): string {
   const pad = g.padH === g.padW ? `${g.padH}` : `${g.padH}×${g.padW}`;
-  return `the convolution ${what} (${g.KH}×${g.KW} kernel, ${g.C}→${g.O} channels, ${g.H}×${g.W} input padded by ${pad}, ` +
-    `batch ${g.N}, ${route} route) workspace`;
+  return (
+    `the convolution ${what} (${g.KH}×${g.KW} kernel, ${g.C}→${g.O} channels, ${g.H}×${g.W} input padded by ${pad}, ` +
+    `batch ${g.N}, ${route} route) workspace`
+  );
 }
 
 /** Multiply-adds of a convolution. */

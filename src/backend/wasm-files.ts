@@ -19,7 +19,11 @@ const bundled: Record<string, Base64Module> = {
 };
 
 /** The bytes of one kernel build (a file name of dist-wasm/). */
-export async function kernelBytes(file: string, paths?: WasmPaths, readUrl: (url: URL) => Promise<Uint8Array<ArrayBuffer>> = fetchBytes): Promise<Uint8Array<ArrayBuffer>> {
+export async function kernelBytes(
+  file: string,
+  paths?: WasmPaths,
+  readUrl: (url: URL) => Promise<Uint8Array<ArrayBuffer>> = fetchBytes,
+): Promise<Uint8Array<ArrayBuffer>> {
   if (paths !== undefined) {
     const where = typeof paths === 'function' ? paths(file) : new URL(file, paths);
     return readUrl(where instanceof URL ? where : new URL(where, (globalThis as { location?: { href: string } }).location?.href));

@@ -3,14 +3,30 @@ import { ranges } from './wasm-split.js';
 import { GEMM_PIECE_MACS, MR, NR, PARALLEL_MIN_MACS } from './wasm-tuning.js';
 
 /** C = alpha·op(A)·op(B) + beta·C on pointers, split over rows or columns of C across threads when large. */
-export function gemmOnPointers(ctx: WasmContext, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-  a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number): void {
+export function gemmOnPointers(
+  ctx: WasmContext,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  beta: number,
+  c: number,
+  ldc: number,
+): void {
   const { k, run, scratch } = ctx;
-  const tA = +transA, tB = +transB;
+  const tA = +transA,
+    tB = +transB;
   // Split the larger side of C in whole micro-tiles: each block packs all of the other
   // operand, so that redundant packing falls on the smaller one.
   const byRows = M >= N;
-  const tile = byRows ? MR : NR, side = byRows ? M : N;
+  const tile = byRows ? MR : NR,
+    side = byRows ? M : N;
   const macs = M * N * K;
   if (!run.parallel || macs < PARALLEL_MIN_MACS || side <= tile) {
     k.gemm(tA, tB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, scratch.workspace(0, ctx.gemmBytes));
@@ -22,8 +38,11 @@ export function gemmOnPointers(ctx: WasmContext, transA: boolean, transB: boolea
     const pb = scratch.block('gemmB', strips * NR * K * 4);
     run.split('gemmPackB', strips, N * K, (s0, s1) => [tB, K, N, b, ldb, s0, s1, pb]);
     const rowParts = Math.min(Math.ceil(M / MR), run.wantPieces);
-    run.runPieces('gemmPacked', ranges(M, rowParts, MR).map(([r0, r1]) =>
-      [tA, r1 - r0, N, K, alpha, a + (transA ? r0 : r0 * lda) * 4, lda, pb, beta, c + r0 * ldc * 4, ldc, 0]), ctx.gemmBytes);
+    run.runPieces(
+      'gemmPacked',
+      ranges(M, rowParts, MR).map(([r0, r1]) => [tA, r1 - r0, N, K, alpha, a + (transA ? r0 : r0 * lda) * 4, lda, pb, beta, c + r0 * ldc * 4, ldc, 0]),
+      ctx.gemmBytes,
+    );
     return;
   }
   // By columns: one block per thread, or up to a few per thread when large (balance beats packing then).

@@ -20,7 +20,10 @@ const GUARD = 1024;
 /** The most memory a wasm32 module can address: 65536 pages of 64 KiB. */
 export const WASM32_MAX_BYTES = 65536 * PAGE;
 
-interface Block { ptr: number; size: number }
+interface Block {
+  ptr: number;
+  size: number;
+}
 
 export class WasmHeap {
   private readonly buffers = new Set<ArrayBufferLike>();
@@ -34,7 +37,12 @@ export class WasmHeap {
   readonly capacity: number;
 
   /** `maximumBytes`: the memory's maximum size (a non-shared memory never grows past its current size). */
-  constructor(readonly memory: WebAssembly.Memory, readonly shared: boolean, base: number, maximumBytes = WASM32_MAX_BYTES) {
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly shared: boolean,
+    base: number,
+    maximumBytes = WASM32_MAX_BYTES,
+  ) {
     const start = alignUp(base);
     this.capacity = Math.max(0, (shared ? Math.min(maximumBytes, WASM32_MAX_BYTES) : memory.buffer.byteLength) - start - GUARD);
     const end = memory.buffer.byteLength - GUARD;
@@ -70,8 +78,10 @@ export class WasmHeap {
   checkFits(bytes: number, what: string): void {
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`internal error: wasm backend: ${what}: invalid size ${bytes} bytes`);
     if (bytes > this.capacity) {
-      throw new ResourceError(`wasm backend: ${what} needs ${formatSize(bytes)}, more than the ${formatSize(this.capacity)} the wasm heap can ever hold ` +
-        '(a smaller batch, input or padding needs less; the ref backend has no such limit)');
+      throw new ResourceError(
+        `wasm backend: ${what} needs ${formatSize(bytes)}, more than the ${formatSize(this.capacity)} the wasm heap can ever hold ` +
+          '(a smaller batch, input or padding needs less; the ref backend has no such limit)',
+      );
     }
   }
 
@@ -88,7 +98,10 @@ export class WasmHeap {
     const block = this.free[i];
     const ptr = block.ptr;
     if (block.size === size) this.free.splice(i, 1);
-    else { block.ptr += size; block.size -= size; }
+    else {
+      block.ptr += size;
+      block.size -= size;
+    }
     this.live.set(ptr, size);
     return ptr;
   }
@@ -118,8 +131,10 @@ export class WasmHeap {
   private grow(needed: number): void {
     const current = this.memory.buffer.byteLength;
     if (!this.shared) {
-      throw new ResourceError(`wasm backend: out of memory (${mib(current)} MiB heap, ${mib(needed)} MiB more requested); ` +
-        'without SharedArrayBuffer the heap cannot grow, so create the backend with a larger initialMemoryMiB');
+      throw new ResourceError(
+        `wasm backend: out of memory (${mib(current)} MiB heap, ${mib(needed)} MiB more requested); ` +
+          'without SharedArrayBuffer the heap cannot grow, so create the backend with a larger initialMemoryMiB',
+      );
     }
     // Grow geometrically so a training run grows a handful of times, not per tensor.
     const pages = Math.max(Math.ceil((needed + GUARD) / PAGE), Math.ceil(current / PAGE / 2), 16);
@@ -127,7 +142,9 @@ export class WasmHeap {
       this.memory.grow(pages);
     } catch {
       const minimal = Math.ceil((needed + GUARD) / PAGE);
-      try { this.memory.grow(minimal); } catch {
+      try {
+        this.memory.grow(minimal);
+      } catch {
         throw new ResourceError(`wasm backend: out of memory (${mib(current)} MiB in use, cannot grow by ${mib(needed)} MiB more; maximumMemoryMiB limits it)`);
       }
     }
@@ -138,15 +155,21 @@ export class WasmHeap {
 
   private insertFree(ptr: number, size: number): void {
     const free = this.free;
-    let lo = 0, hi = free.length;
+    let lo = 0,
+      hi = free.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (free[mid].ptr < ptr) lo = mid + 1; else hi = mid;
+      if (free[mid].ptr < ptr) lo = mid + 1;
+      else hi = mid;
     }
-    const prev = free[lo - 1], next = free[lo];
+    const prev = free[lo - 1],
+      next = free[lo];
     if (prev && prev.ptr + prev.size === ptr) {
       prev.size += size;
-      if (next && prev.ptr + prev.size === next.ptr) { prev.size += next.size; free.splice(lo, 1); }
+      if (next && prev.ptr + prev.size === next.ptr) {
+        prev.size += next.size;
+        free.splice(lo, 1);
+      }
     } else if (next && ptr + size === next.ptr) {
       next.ptr = ptr;
       next.size += size;

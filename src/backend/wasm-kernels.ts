@@ -20,13 +20,16 @@ export type KernelExports = {
 export type ThreadedKernel = { [K in KernelName]: Table[K] extends { threaded: true } ? K : never }[KernelName];
 
 /** Names of the exports worker threads may be asked to run (index = task id), in table order. */
-export const threadedKernels: readonly ThreadedKernel[] = (Object.keys(kernelTable) as KernelName[])
-  .filter((name): name is ThreadedKernel => (kernelTable[name] as KernelSpec).threaded === true);
+export const threadedKernels: readonly ThreadedKernel[] = (Object.keys(kernelTable) as KernelName[]).filter(
+  (name): name is ThreadedKernel => (kernelTable[name] as KernelSpec).threaded === true,
+);
 
 /** Bit k set: argument k of the kernel is an offset into the running thread's workspace. */
 export function workspaceMask(kernel: KernelName): number {
   let mask = 0;
-  (kernelTable[kernel] as KernelSpec).args.forEach(([, type], k) => { if (type === 'work') mask |= 1 << k; });
+  (kernelTable[kernel] as KernelSpec).args.forEach(([, type], k) => {
+    if (type === 'work') mask |= 1 << k;
+  });
   return mask;
 }
 
@@ -46,15 +49,17 @@ export function kernelFile(variant: KernelVariant, shared: boolean): string {
  * Compiles the fastest build the engine supports: relaxed SIMD (fused multiply-add) first,
  * unless `relaxed` is false, then plain SIMD. Relaxed SIMD needs Chromium or a flag on Node 20.
  */
-export async function loadKernels(read: (file: string) => Promise<Uint8Array<ArrayBuffer>>, shared: boolean,
-  relaxed = true): Promise<LoadedKernels> {
+export async function loadKernels(read: (file: string) => Promise<Uint8Array<ArrayBuffer>>, shared: boolean, relaxed = true): Promise<LoadedKernels> {
   const variants: KernelVariant[] = relaxed === false ? ['simd'] : ['relaxed', 'simd'];
   const failures: string[] = [];
   for (const variant of variants) {
     const file = kernelFile(variant, shared);
     try {
       const bytes = await read(file);
-      if (!WebAssembly.validate(bytes)) { failures.push(`${file}: not supported by this engine`); continue; }
+      if (!WebAssembly.validate(bytes)) {
+        failures.push(`${file}: not supported by this engine`);
+        continue;
+      }
       return { module: await WebAssembly.compile(bytes), variant };
     } catch (e) {
       failures.push((e as Error).message);

@@ -24,13 +24,36 @@ export type FastWriter<R extends RecordName> = (v: Int32Array, at: number, value
  */
 const fastWriters: { readonly [R in 'conv' | 'pool']: FastWriter<R> } = {
   conv: (v, i, g) => {
-    v[i] = g.N; v[i + 1] = g.C; v[i + 2] = g.H; v[i + 3] = g.W; v[i + 4] = g.O; v[i + 5] = g.KH; v[i + 6] = g.KW;
-    v[i + 7] = g.strideH; v[i + 8] = g.strideW; v[i + 9] = g.padH; v[i + 10] = g.padW; v[i + 11] = g.OH; v[i + 12] = g.OW;
-    v[i + 13] = g.groups; v[i + 14] = g.dilationH; v[i + 15] = g.dilationW;
+    v[i] = g.N;
+    v[i + 1] = g.C;
+    v[i + 2] = g.H;
+    v[i + 3] = g.W;
+    v[i + 4] = g.O;
+    v[i + 5] = g.KH;
+    v[i + 6] = g.KW;
+    v[i + 7] = g.strideH;
+    v[i + 8] = g.strideW;
+    v[i + 9] = g.padH;
+    v[i + 10] = g.padW;
+    v[i + 11] = g.OH;
+    v[i + 12] = g.OW;
+    v[i + 13] = g.groups;
+    v[i + 14] = g.dilationH;
+    v[i + 15] = g.dilationW;
   },
   pool: (v, i, g) => {
-    v[i] = g.N; v[i + 1] = g.C; v[i + 2] = g.H; v[i + 3] = g.W; v[i + 4] = g.KH; v[i + 5] = g.KW;
-    v[i + 6] = g.strideH; v[i + 7] = g.strideW; v[i + 8] = g.padH; v[i + 9] = g.padW; v[i + 10] = g.OH; v[i + 11] = g.OW;
+    v[i] = g.N;
+    v[i + 1] = g.C;
+    v[i + 2] = g.H;
+    v[i + 3] = g.W;
+    v[i + 4] = g.KH;
+    v[i + 5] = g.KW;
+    v[i + 6] = g.strideH;
+    v[i + 7] = g.strideW;
+    v[i + 8] = g.padH;
+    v[i + 9] = g.padW;
+    v[i + 10] = g.OH;
+    v[i + 11] = g.OW;
   },
 };
 
@@ -38,12 +61,18 @@ const fastWriters: { readonly [R in 'conv' | 'pool']: FastWriter<R> } = {
 export function checkWriter<R extends RecordName>(record: R, writer: FastWriter<R>): string[] {
   const { fields } = kernelRecords[record];
   const probe: Record<string, number> = {};
-  fields.forEach(([name], i) => { probe[name] = i + 1; });
+  fields.forEach(([name], i) => {
+    probe[name] = i + 1;
+  });
   const out = new Int32Array(fields.length);
   writer(out, 0, probe as RecordValues<R>);
   return fields.flatMap(([name, type], i) =>
-    type !== 'i32' ? [`${record}.${name}: the fast writer handles i32 fields only`]
-      : out[i] === i + 1 ? [] : [`${record}.${name}: the fast writer puts it at field ${out.indexOf(i + 1) + 1}, the table at ${i + 1}`]);
+    type !== 'i32'
+      ? [`${record}.${name}: the fast writer handles i32 fields only`]
+      : out[i] === i + 1
+        ? []
+        : [`${record}.${name}: the fast writer puts it at field ${out.indexOf(i + 1) + 1}, the table at ${i + 1}`],
+  );
 }
 
 export class RecordWriter {
@@ -60,7 +89,8 @@ export class RecordWriter {
   /** Writes a record (extra properties of `values` are ignored) and returns its pointer. */
   write<R extends RecordName>(record: R, values: RecordValues<R>): number {
     const { at, fields } = kernelRecords[record];
-    const base = at / 4, named = values as Record<string, number>;
+    const base = at / 4,
+      named = values as Record<string, number>;
     for (let i = 0; i < fields.length; i++) {
       const [name, type] = fields[i];
       (type === 'f32' ? this.f32 : this.i32)[base + i] = named[name];

@@ -7,7 +7,12 @@
 import type { Conv2dGeometry } from './backend.js';
 import { roundUp } from './wasm-split.js';
 import {
-  CONV_GEMM_MIN_ROWS, MR, WINOGRAD5_MIN_CHANNELS, WINOGRAD5_MIN_OUTPUTS, WINOGRAD_GRAD_MAX_BYTES, WINOGRAD_GRAD_MIN_TILES,
+  CONV_GEMM_MIN_ROWS,
+  MR,
+  WINOGRAD5_MIN_CHANNELS,
+  WINOGRAD5_MIN_OUTPUTS,
+  WINOGRAD_GRAD_MAX_BYTES,
+  WINOGRAD_GRAD_MIN_TILES,
   WINOGRAD_MIN_CHANNELS,
 } from './wasm-tuning.js';
 
@@ -35,7 +40,8 @@ export function convRoute(g: Conv2dGeometry, direction: ConvDirection): ConvRout
  */
 function useConvGemm(g: Conv2dGeometry, direction: ConvDirection): boolean {
   if (dilated(g)) return false; // its image packing gathers adjacent taps
-  const Cg = g.C / g.groups, Og = g.O / g.groups;
+  const Cg = g.C / g.groups,
+    Og = g.O / g.groups;
   if (direction === 'input') {
     return g.strideH === 1 && g.strideW === 1 && g.padH < g.KH && g.padW < g.KW && Cg >= CONV_GEMM_MIN_ROWS && Og * g.KH * g.KW >= MR;
   }
@@ -52,8 +58,10 @@ function useWinograd(g: Conv2dGeometry, inputGradient: boolean): boolean {
   const k = g.KH;
   if (dilated(g)) return false;
   if ((k !== 3 && k !== 5) || g.KW !== k || g.strideH !== 1 || g.strideW !== 1 || g.padH > k - 1 || g.padW > k - 1) return false;
-  const Cg = g.C / g.groups, Og = g.O / g.groups;
-  const rows = inputGradient ? Cg : Og, Cs = inputGradient ? Og : Cg;
+  const Cg = g.C / g.groups,
+    Og = g.O / g.groups;
+  const rows = inputGradient ? Cg : Og,
+    Cs = inputGradient ? Og : Cg;
   if (k === 5 && g.N * (inputGradient ? g.H * g.W : g.OH * g.OW) < WINOGRAD5_MIN_OUTPUTS) return false;
   return rows >= CONV_GEMM_MIN_ROWS && Cs >= (k === 5 ? WINOGRAD5_MIN_CHANNELS : WINOGRAD_MIN_CHANNELS);
 }

@@ -1,6 +1,9 @@
 import type { WasmHeap } from './wasm-heap.js';
 
-interface Block { ptr: number; bytes: number }
+interface Block {
+  ptr: number;
+  bytes: number;
+}
 
 /**
  * Scratch memory of the wasm backend: blocks (per-thread workspaces, and named ones for packed

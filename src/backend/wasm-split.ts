@@ -15,7 +15,11 @@ type KernelFn = (...args: number[]) => unknown;
 export class KernelRunner {
   private readonly masks = new Map<ThreadedKernel, number>();
 
-  constructor(readonly k: KernelExports, readonly scratch: Scratch, private pool: ThreadPool | null) {}
+  constructor(
+    readonly k: KernelExports,
+    readonly scratch: Scratch,
+    private pool: ThreadPool | null,
+  ) {}
 
   /** Compute threads in use (1 = no workers). */
   get threads(): number {
@@ -71,7 +75,7 @@ export class KernelRunner {
 
   private mask(kernel: ThreadedKernel): number {
     let m = this.masks.get(kernel);
-    if (m === undefined) this.masks.set(kernel, m = workspaceMask(kernel));
+    if (m === undefined) this.masks.set(kernel, (m = workspaceMask(kernel)));
     return m;
   }
 }

@@ -2,7 +2,10 @@ import type { WasmHeap } from './wasm-heap.js';
 
 export type AnyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
-interface Block { ptr: number; bytes: number }
+interface Block {
+  ptr: number;
+  bytes: number;
+}
 
 /**
  * Turns a kernel call's array arguments into pointers. An array allocated by the backend

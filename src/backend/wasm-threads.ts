@@ -50,7 +50,12 @@ export const MAX_ARGS = PIECE - 2;
 /** Pieces per job at most (the claim counter has 11 bits, and its top value means closed). */
 export const MAX_PIECES = 2047;
 // Control words (Int32Array indices), a cache line apart: the job word is gen << 11 | next piece.
-const JOB = 0, COUNT = 16, DONE = 32, STOP = 48, FAILED = 64, WORK = 80;
+const JOB = 0,
+  COUNT = 16,
+  DONE = 32,
+  STOP = 48,
+  FAILED = 64,
+  WORK = 80;
 const GEN_MASK = 0x1fffff;
 /** The job word's index of a closed job: at least any COUNT, so no claim succeeds. */
 const CLOSED = 2047;
@@ -129,7 +134,10 @@ export class ThreadPool {
   private canBlock = true;
 
   /** threads counts the calling thread too: threads - 1 workers are started. */
-  private constructor(readonly threads: number, exports: object) {
+  private constructor(
+    readonly threads: number,
+    exports: object,
+  ) {
     this.control = new Int32Array(new SharedArrayBuffer((WORK + threads) * 4));
     this.pieces = new Float64Array(new SharedArrayBuffer(MAX_PIECES * PIECE * 8));
     this.fns = threadedKernels.map((name) => (exports as Record<string, KernelFn>)[name]);
@@ -137,19 +145,27 @@ export class ThreadPool {
   }
 
   /** Starts threads - 1 workers, each instantiating `module` over the shared `memory`. */
-  static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory,
-    exports: object, spawn: SpawnWorker): Promise<ThreadPool> {
+  static async start(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory, exports: object, spawn: SpawnWorker): Promise<ThreadPool> {
     const pool = new ThreadPool(threads, exports);
     const started: Promise<void>[] = [];
     for (let index = 1; index < threads; index++) {
       const worker = spawn(workerSource);
       pool.workers.push(worker);
-      started.push(new Promise<void>((resolve, reject) => {
-        worker.onMessage((m) => { if (m === 'ready') resolve(); });
-        worker.onError(reject);
-      }));
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          worker.onMessage((m) => {
+            if (m === 'ready') resolve();
+          });
+          worker.onError(reject);
+        }),
+      );
       worker.postMessage({
-        module, memory, control: pool.control.buffer, pieces: pool.pieces.buffer, index, names: [...threadedKernels],
+        module,
+        memory,
+        control: pool.control.buffer,
+        pieces: pool.pieces.buffer,
+        index,
+        names: [...threadedKernels],
       });
     }
     try {
@@ -167,13 +183,15 @@ export class ThreadPool {
    * `workspaces[t]` is thread t's scratch pointer (for args flagged in a piece's mask).
    */
   run(kernel: number, pieces: Piece[], workspaces: readonly number[] = []): void {
-    const c = this.control, count = pieces.length;
+    const c = this.control,
+      count = pieces.length;
     if (count > MAX_PIECES) throw new RangeError(`internal error: wasm backend: ${count} pieces in one job (at most ${MAX_PIECES})`);
     // 1. Close the previous job before anything a claimer reads changes (protocol in the header).
-    Atomics.store(c, JOB, this.gen << 11 | CLOSED);
+    Atomics.store(c, JOB, (this.gen << 11) | CLOSED);
     // 2. The new job's table, workspaces and counters.
     for (let i = 0; i < count; i++) {
-      const base = i * PIECE, { args, workMask = 0 } = pieces[i];
+      const base = i * PIECE,
+        { args, workMask = 0 } = pieces[i];
       this.pieces[base] = kernel;
       this.pieces[base + 1] = workMask;
       for (let k = 0; k < args.length; k++) this.pieces[base + 2 + k] = args[k];
@@ -186,13 +204,16 @@ export class ThreadPool {
     Atomics.store(c, JOB, this.gen << 11);
     Atomics.notify(c, JOB);
     // Claim pieces like a worker until none are left.
-    const fn = this.fns[kernel], a = this.args, work = workspaces[0] ?? 0;
+    const fn = this.fns[kernel],
+      a = this.args,
+      work = workspaces[0] ?? 0;
     for (;;) {
       const job = Atomics.load(c, JOB);
       const i = job & 2047;
       if (i >= count) break;
       if (Atomics.compareExchange(c, JOB, job, job + 1) !== job) continue;
-      const base = i * PIECE, mask = this.pieces[base + 1];
+      const base = i * PIECE,
+        mask = this.pieces[base + 1];
       for (let k = 0; k < MAX_ARGS; k++) a[k] = this.pieces[base + 2 + k] + ((mask >> k) & 1 ? work : 0);
       fn(...a);
       Atomics.add(c, DONE, 1);
@@ -203,7 +224,7 @@ export class ThreadPool {
   close(): void {
     Atomics.store(this.control, STOP, 1);
     this.gen = (this.gen + 1) & GEN_MASK;
-    Atomics.store(this.control, JOB, this.gen << 11 | CLOSED);
+    Atomics.store(this.control, JOB, (this.gen << 11) | CLOSED);
     Atomics.notify(this.control, JOB);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
@@ -219,7 +240,11 @@ export class ThreadPool {
       // Cannot happen by the protocol; were it broken, an error beats waiting forever.
       if (done > count) throw new Error(`internal error: wasm backend: thread pool finished ${done} pieces of a job of ${count}`);
       if (--spins < 0 && this.canBlock) {
-        try { Atomics.wait(c, DONE, done, 50); } catch { this.canBlock = false; } // browser main thread: spin only
+        try {
+          Atomics.wait(c, DONE, done, 50);
+        } catch {
+          this.canBlock = false;
+        } // browser main thread: spin only
       }
     }
     if (Atomics.load(c, FAILED)) {

@@ -8,7 +8,8 @@ export const PARALLEL_MIN_MACS = 1 << 18;
 /** The same for memory-bound kernels (pooling, element-wise), in elements touched. */
 export const PARALLEL_MIN_ELEMENTS = 1 << 15;
 /** The GEMM micro-kernel's tile (assembly/gemm.ts): MR rows × NR columns. */
-export const MR = 4, NR = 8;
+export const MR = 4,
+  NR = 8;
 /** Pieces per thread for batch and element splits: more lets threads balance when one runs late. */
 export const PIECES_PER_THREAD = 4;
 /** Most compute threads: a job's pieces (threads × PIECES_PER_THREAD) must stay within the pool's MAX_PIECES. */

@@ -10,7 +10,10 @@ import type { WasmContext } from './wasm-context.js';
 import { ranges, roundUp } from './wasm-split.js';
 import { MR, NR, PARALLEL_MIN_MACS, TRANSFORMED_BYTES } from './wasm-tuning.js';
 
-interface Block { ptr: number; bytes: number }
+interface Block {
+  ptr: number;
+  bytes: number;
+}
 
 export class WinogradConv {
   /**
@@ -32,29 +35,59 @@ export class WinogradConv {
   run(g: Conv2dGeometry, gp: number, flip: boolean, src: number, wp: number, bias: number, dst: number): void {
     const { k, run, records, scratch } = this.ctx;
     const five = g.KH === 5;
-    const G = g.groups, Cg = g.C / G, Og = g.O / G;
-    const Cs = flip ? Og : Cg, rows = flip ? Cg : Og;
-    const OH = flip ? g.H : g.OH, OW = flip ? g.W : g.OW, srcC = flip ? g.O : g.C;
+    const G = g.groups,
+      Cg = g.C / G,
+      Og = g.O / G;
+    const Cs = flip ? Og : Cg,
+      rows = flip ? Cg : Og;
+    const OH = flip ? g.H : g.OH,
+      OW = flip ? g.W : g.OW,
+      srcC = flip ? g.O : g.C;
     // Output tiles m×m; F(2×2) keeps a multiple of 4 tiles per tile row, F(3×3) a separate,
     // one tile larger grid of transformed input (twv per row, Tv per image).
-    const m = five ? 3 : 2, xi = five ? 25 : 16, K = five ? 4 * Cs : Cs, pad = g.KH - 1;
-    const th = Math.ceil(OH / m), tw = five ? Math.ceil(OW / m) : roundUp(Math.ceil(OW / m), 4);
-    const T = th * tw, J = roundUp(g.N * T, NR), twv = roundUp(tw + 1, 4), Tv = (th + 1) * twv;
+    const m = five ? 3 : 2,
+      xi = five ? 25 : 16,
+      K = five ? 4 * Cs : Cs,
+      pad = g.KH - 1;
+    const th = Math.ceil(OH / m),
+      tw = five ? Math.ceil(OW / m) : roundUp(Math.ceil(OW / m), 4);
+    const T = th * tw,
+      J = roundUp(g.N * T, NR),
+      twv = roundUp(tw + 1, 4),
+      Tv = (th + 1) * twv;
     const vp = records.write('winograd', {
-      Cs, Hs: flip ? g.OH : g.H, Ws: flip ? g.OW : g.W, pH: flip ? pad - g.padH : g.padH, pW: flip ? pad - g.padW : g.padW,
-      OH, OW, rows, srcC, dstC: flip ? g.C : g.O, th, tw, T, J, twv, Tv,
+      Cs,
+      Hs: flip ? g.OH : g.H,
+      Ws: flip ? g.OW : g.W,
+      pH: flip ? pad - g.padH : g.padH,
+      pW: flip ? pad - g.padW : g.padW,
+      OH,
+      OW,
+      rows,
+      srcC,
+      dstC: flip ? g.C : g.O,
+      th,
+      tw,
+      T,
+      J,
+      twv,
+      Tv,
     });
     const f = +flip;
     const rowStrips = roundUp(rows, MR) / MR;
-    const kept = this.keptTransform(`${flip ? 'input gradient' : 'forward'} ${g.KH} ${G} ${Cg} ${Og} @${wp}`, wp,
-      convWeights(g) * 4, G * xi * rowStrips * MR * K * 4);
+    const kept = this.keptTransform(
+      `${flip ? 'input gradient' : 'forward'} ${g.KH} ${G} ${Cg} ${Og} @${wp}`,
+      wp,
+      convWeights(g) * 4,
+      G * xi * rowStrips * MR * K * 4,
+    );
     const U = kept.U;
     const V = scratch.block('winogradV', G * xi * Cs * (five ? g.N * Tv : J) * 4);
     const parallel = run.parallel && g.N * g.O * g.OH * g.OW * Cg * g.KH * g.KW >= PARALLEL_MIN_MACS;
     const want = parallel ? run.wantPieces : 1;
     const [weights, input, multiply] = five
-      ? ['winograd5Weights', 'winograd5Input', 'winograd5Multiply'] as const
-      : ['winogradWeights', 'winogradInput', 'winogradMultiply'] as const;
+      ? (['winograd5Weights', 'winograd5Input', 'winograd5Multiply'] as const)
+      : (['winogradWeights', 'winogradInput', 'winogradMultiply'] as const);
     // 1. Weights (memory-bound; kept from an earlier call when unchanged), 2. input planes.
     if (!kept.current) {
       run.split(weights, G * rowStrips, G * xi * rowStrips * MR * K, (q0, q1) => [gp, f, q0, q1, wp, U, vp]);
@@ -62,10 +95,15 @@ export class WinogradConv {
     }
     const planeBytes = five ? k.winograd5InputBytes(vp) : k.winogradInputBytes(vp);
     const planes = g.N * srcC;
-    run.runPieces(input, ranges(planes, Math.min(planes, want), 1).map(([p0, p1]) => [gp, p0, p1, src, V, 0, vp]), planeBytes);
+    run.runPieces(
+      input,
+      ranges(planes, Math.min(planes, want), 1).map(([p0, p1]) => [gp, p0, p1, src, V, 0, vp]),
+      planeBytes,
+    );
     // 3. Products and output tiles: split tile columns when there are enough for every piece,
     // else rows (each piece then reads only its rows of U).
-    const strips = J / NR, perGroup = Math.ceil(want / G);
+    const strips = J / NR,
+      perGroup = Math.ceil(want / G);
     const colParts = strips >= perGroup ? perGroup : 1;
     const rowParts = Math.min(rowStrips, Math.ceil(perGroup / colParts));
     const pieces: number[][] = [];
@@ -85,20 +123,50 @@ export class WinogradConv {
    */
   weightGradient(g: Conv2dGeometry, gp: number, xp: number, dyp: number, dwp: number, dbp: number): void {
     const { k, run, records, scratch } = this.ctx;
-    const G = g.groups, Cg = g.C / G, Og = g.O / G;
-    const th = Math.ceil(g.OH / 2), tw = roundUp(Math.ceil(g.OW / 2), 4), T = th * tw, K = g.N * T;
+    const G = g.groups,
+      Cg = g.C / G,
+      Og = g.O / G;
+    const th = Math.ceil(g.OH / 2),
+      tw = roundUp(Math.ceil(g.OW / 2), 4),
+      T = th * tw,
+      K = g.N * T;
     const vp = records.write('winograd', {
-      Cs: Cg, Hs: g.H, Ws: g.W, pH: g.padH, pW: g.padW, OH: g.OH, OW: g.OW, rows: Og, srcC: g.C, dstC: g.O,
-      th, tw, T, J: roundUp(K, NR), twv: 0, Tv: 0,
+      Cs: Cg,
+      Hs: g.H,
+      Ws: g.W,
+      pH: g.padH,
+      pW: g.padW,
+      OH: g.OH,
+      OW: g.OW,
+      rows: Og,
+      srcC: g.C,
+      dstC: g.O,
+      th,
+      tw,
+      T,
+      J: roundUp(K, NR),
+      twv: 0,
+      Tv: 0,
     });
     const V = scratch.block('winogradGradV', G * 16 * Cg * K * 4);
     const D = scratch.block('winogradGradD', G * 16 * Og * K * 4);
     const dU = scratch.block('winogradGradU', G * 16 * Og * Cg * 4);
     const planes = (count: number) => ranges(count, Math.min(count, run.wantPieces), 1);
-    run.runPieces('winogradGradInput', planes(g.N * g.C).map(([p0, p1]) => [gp, p0, p1, xp, V, 0, vp]), k.winogradInputBytes(vp));
-    run.runPieces('winogradGradOutput', planes(g.N * g.O).map(([p0, p1]) => [gp, p0, p1, dyp, D, 0, vp]), k.winogradGradOutputBytes(vp));
-    run.runPieces('winogradGradProducts', ranges(16 * G, Math.min(16 * G, run.wantPieces), 1)
-      .map(([q0, q1]) => [gp, q0, q1, D, V, dU, 0, vp]), this.ctx.gemmBytes);
+    run.runPieces(
+      'winogradGradInput',
+      planes(g.N * g.C).map(([p0, p1]) => [gp, p0, p1, xp, V, 0, vp]),
+      k.winogradInputBytes(vp),
+    );
+    run.runPieces(
+      'winogradGradOutput',
+      planes(g.N * g.O).map(([p0, p1]) => [gp, p0, p1, dyp, D, 0, vp]),
+      k.winogradGradOutputBytes(vp),
+    );
+    run.runPieces(
+      'winogradGradProducts',
+      ranges(16 * G, Math.min(16 * G, run.wantPieces), 1).map(([q0, q1]) => [gp, q0, q1, D, V, dU, 0, vp]),
+      this.ctx.gemmBytes,
+    );
     run.split('winogradGradWeights', g.O, g.O * Cg * 16, (o0, o1) => [gp, o0, o1, dU, dyp, dwp, dbp, vp]);
   }
 

@@ -20,7 +20,8 @@ export interface BaselineCommandOptions {
 
 /** `convkit baseline`: the pre-CNN pipeline to compare with. */
 export function registerBaselineCommand(program: Command): void {
-  program.command('baseline')
+  program
+    .command('baseline')
     .description('hand-made features (HOG, dense SIFT or raw pixels) + a linear classifier: test accuracy and time')
     .addOption(new Option('--features <kind>', 'feature extractor').choices(['hog', 'sift', 'pixels']).default('hog'))
     .option('--dataset <name>', 'dataset', 'mnist')
@@ -60,7 +61,9 @@ export async function baselineCommand(o: BaselineCommandOptions): Promise<void> 
   let trainSeconds: number, testAccuracy: number;
   try {
     const model = await trainLinear(train, trainSet.classes.length, {
-      epochs, seed: o.seed, backend,
+      epochs,
+      seed: o.seed,
+      backend,
       onEpoch: (e) => {
         out.event({ type: 'epoch', ...e });
         out.text(`epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)}, train accuracy ${percent(e.trainAccuracy)}, ${e.seconds.toFixed(1)} s`);
@@ -72,10 +75,21 @@ export async function baselineCommand(o: BaselineCommandOptions): Promise<void> 
     // Stop the backend's worker threads (wasm) so the process can exit, after an error too.
     backend.dispose?.();
   }
-  out.text(`${names[o.features]} + linear: test accuracy ${percent(testAccuracy)}; features ${featureSeconds.toFixed(1)} s, training ${trainSeconds.toFixed(1)} s`);
+  out.text(
+    `${names[o.features]} + linear: test accuracy ${percent(testAccuracy)}; features ${featureSeconds.toFixed(1)} s, training ${trainSeconds.toFixed(1)} s`,
+  );
   out.event({
-    type: 'result', features: o.features, dataset: o.dataset, backend: backend.name, testAccuracy, featureLength: train.dim,
-    featureSeconds, trainSeconds, seconds: featureSeconds + trainSeconds, epochs,
-    trainExamples: train.count, testExamples: test.count,
+    type: 'result',
+    features: o.features,
+    dataset: o.dataset,
+    backend: backend.name,
+    testAccuracy,
+    featureLength: train.dim,
+    featureSeconds,
+    trainSeconds,
+    seconds: featureSeconds + trainSeconds,
+    epochs,
+    trainExamples: train.count,
+    testExamples: test.count,
   });
 }

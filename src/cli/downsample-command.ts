@@ -6,7 +6,8 @@ import { Output } from './output.js';
 
 /** `convkit downsample`: an image shrunk by an integer factor. */
 export function registerDownsampleCommand(program: Command): void {
-  program.command('downsample')
+  program
+    .command('downsample')
     .description('shrink an image by an integer factor, averaging or taking the maximum of each block')
     .argument('<in>', 'PNG or JPEG image')
     .argument('<out>', 'PNG file to write')

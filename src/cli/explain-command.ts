@@ -16,14 +16,16 @@ import { Output, percent } from './output.js';
 export const explainMethods = ['saliency', 'smoothgrad', 'gradxinput', 'gradcam', 'gradcam++', 'occlusion', 'guided'] as const;
 export type ExplainMethod = (typeof explainMethods)[number];
 
-
 /** Most SmoothGrad samples: each is a forward and a backward pass, so 1e9 ran for days. */
 const MAX_SAMPLES = 10_000;
 
 /** Adds `convkit explain` to the program. */
 export function registerExplainCommand(program: Command): void {
-  program.command('explain')
-    .description('what the model looks at: heat-map overlays (saliency, SmoothGrad, gradient×input, Grad-CAM, occlusion, guided backpropagation) as PNGs, and the top classes')
+  program
+    .command('explain')
+    .description(
+      'what the model looks at: heat-map overlays (saliency, SmoothGrad, gradient×input, Grad-CAM, occlusion, guided backpropagation) as PNGs, and the top classes',
+    )
     .requiredOption('--model-file <file>', 'model saved by convkit train, or an ONNX file (imported on the fly)')
     .argument('<images...>', 'PNG or JPEG images (grey models: prepared as for convkit predict; colour models: centre square resized and cropped to the input)')
     .addOption(new Option('--method <name>', 'explanation method').choices(explainMethods).default('saliency'))
@@ -37,7 +39,11 @@ export function registerExplainCommand(program: Command): void {
     .option('--scale <n>', 'enlarge the PNG by this integer factor (default: to at least 224 pixels wide)', integer('scale', 1))
     .addOption(new Option('--preprocess <how>', 'mnist: centre the ink by mass like MNIST; resize: plain resize').choices(['mnist', 'resize']).default('mnist'))
     .addOption(new Option('--invert <when>', 'invert dark-on-light pictures (auto: when the mean is light)').choices(['auto', 'yes', 'no']).default('auto'))
-    .option('--mean <list>', 'per-channel mean of pixel/255 to normalise with (default: the model file\'s; ONNX: ImageNet\'s for colour inputs ≥ 64 px)', statisticList('mean'))
+    .option(
+      '--mean <list>',
+      "per-channel mean of pixel/255 to normalise with (default: the model file's; ONNX: ImageNet's for colour inputs ≥ 64 px)",
+      statisticList('mean'),
+    )
     .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', statisticList('std'))
     .addOption(backendOption('compute backend'))
     .addOption(threadsOption('compute threads for the wasm backend (default: all cores)'))
@@ -65,7 +71,12 @@ export interface ExplainCommandOptions extends CommonOptions {
 }
 
 /** One image's heat map at the input's size, what it is of, and the map at its own resolution (for --json). */
-interface HeatMap { classIndex: number; pixels: Tensor; map: Tensor; layer?: string }
+interface HeatMap {
+  classIndex: number;
+  pixels: Tensor;
+  map: Tensor;
+  layer?: string;
+}
 
 async function heatMap(model: Model, image: Tensor, o: ExplainCommandOptions, classIndex: number | undefined): Promise<HeatMap> {
   switch (o.method) {
@@ -73,7 +84,9 @@ async function heatMap(model: Model, image: Tensor, o: ExplainCommandOptions, cl
     case 'smoothgrad':
     case 'gradxinput':
     case 'guided': {
-      const run = { saliency: explain.saliency, smoothgrad: explain.smoothGrad, gradxinput: explain.gradientTimesInput, guided: explain.guidedBackprop }[o.method];
+      const run = { saliency: explain.saliency, smoothgrad: explain.smoothGrad, gradxinput: explain.gradientTimesInput, guided: explain.guidedBackprop }[
+        o.method
+      ];
       const a = await run(model, image, { classIndex, samples: o.samples });
       return { classIndex: a.classIndex, pixels: a.map, map: a.map };
     }
@@ -98,7 +111,8 @@ export async function explainCommand(o: ExplainCommandOptions): Promise<void> {
   const info = modelPreprocessing(loaded, o);
   if (info.note) out.text(`${o.modelFile}: ${info.note}`);
   // Check what the user named before any work: the layer, the class, the output directory.
-  if (o.layer !== undefined && o.method !== 'gradcam' && o.method !== 'gradcam++') throw new ConfigError(`--layer applies to --method gradcam and gradcam++, not ${o.method}`);
+  if (o.layer !== undefined && o.method !== 'gradcam' && o.method !== 'gradcam++')
+    throw new ConfigError(`--layer applies to --method gradcam and gradcam++, not ${o.method}`);
   if (o.layer !== undefined) explain.spatialNode(model, o.layer, 'Grad-CAM layer');
   const classes = model.spec.classes ?? info.classes ?? [];
   const classIndex = o.class === undefined ? undefined : classByName(model, classes, o.class);
@@ -113,20 +127,39 @@ export async function explainCommand(o: ExplainCommandOptions): Promise<void> {
     const image = new Tensor(model.inputShape, x.data.slice());
     const { scores } = await explain.classScores(model, image);
     const probabilities = softmax(scores);
-    const top = [...probabilities].map((p, k) => ({ class: name(k), index: k, probability: p }))
-      .sort((a, b) => b.probability - a.probability).slice(0, Math.min(o.top ?? 3, probabilities.length));
+    const top = [...probabilities]
+      .map((p, k) => ({ class: name(k), index: k, probability: p }))
+      .sort((a, b) => b.probability - a.probability)
+      .slice(0, Math.min(o.top ?? 3, probabilities.length));
     const heat = await heatMap(model, image, o, classIndex);
     const range = explain.mapRange(heat.pixels.data);
-    const picture = explain.withLegend(explain.upscale(explain.overlayHeatmap(explain.imageToRgba(pixelSpace(image, info), [0, 1]), heat.pixels, { alpha: 0.6 }), scale), range);
+    const picture = explain.withLegend(
+      explain.upscale(explain.overlayHeatmap(explain.imageToRgba(pixelSpace(image, info), [0, 1]), heat.pixels, { alpha: 0.6 }), scale),
+      range,
+    );
     const target = join(o.out, `${basename(file, extname(file))}-${o.method}.png`);
     writePng(target, { width: picture.width, height: picture.height, channels: 4, pixels: new Uint8Array(picture.data.buffer) });
     results.push({
-      image: file, inverted, out: target, method: o.method, layer: heat.layer, class: name(heat.classIndex), classIndex: heat.classIndex,
-      probability: probabilities[heat.classIndex], score: scores[heat.classIndex], top, range,
-      mapShape: heat.map.shape, map: Array.from(heat.map.data), width: picture.width, height: picture.height,
+      image: file,
+      inverted,
+      out: target,
+      method: o.method,
+      layer: heat.layer,
+      class: name(heat.classIndex),
+      classIndex: heat.classIndex,
+      probability: probabilities[heat.classIndex],
+      score: scores[heat.classIndex],
+      top,
+      range,
+      mapShape: heat.map.shape,
+      map: Array.from(heat.map.data),
+      width: picture.width,
+      height: picture.height,
       preprocessing: { mean: info.mean, std: info.std, source: info.source },
     });
-    out.text(`${file}: ${top.map((t) => `${t.class} ${percent(t.probability, 1)}`).join(', ')}; ${o.method}${heat.layer ? ` at ${heat.layer}` : ''} for ${name(heat.classIndex)} → ${target}`);
+    out.text(
+      `${file}: ${top.map((t) => `${t.class} ${percent(t.probability, 1)}`).join(', ')}; ${o.method}${heat.layer ? ` at ${heat.layer}` : ''} for ${name(heat.classIndex)} → ${target}`,
+    );
   }
   out.event({ type: 'result', explanations: results });
 }

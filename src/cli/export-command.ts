@@ -8,7 +8,8 @@ import { Output } from './output.js';
 
 /** `convkit export`: a saved model as an ONNX file. */
 export function registerExportCommand(program: Command): void {
-  program.command('export')
+  program
+    .command('export')
     .description('export a saved model to ONNX (opset 13) for ONNX Runtime, PyTorch and others')
     .requiredOption('--model-file <file>', 'model saved by convkit')
     .requiredOption('--out <file>', 'ONNX file to write')

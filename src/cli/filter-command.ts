@@ -19,7 +19,8 @@ function padding(v: string): Padding {
 
 /** `convkit filter`: an image convolved with a kernel, written as a PNG. */
 export function registerFilterCommand(program: Command): void {
-  program.command('filter')
+  program
+    .command('filter')
     .description('convolve an image with a kernel (named, given inline, or a 3-D colour kernel) and write a PNG')
     .argument('<in>', 'PNG or JPEG image')
     .argument('<out>', 'PNG file to write')
@@ -83,8 +84,10 @@ export function filterCommand(o: FilterCommandOptions): void {
 function checkFilterMemory(image: PlanarImage, inChannels: number, outChannels: number, KH: number, KW: number, o: FilterCommandOptions): void {
   if (!(KH > 0 && KW > 0)) return; // the kernel's own check names the problem
   const [ph, pw] = paddingAmount(o.padding, KH, KW);
-  const H = image.height + 2 * ph, W = image.width + 2 * pw;
-  const OH = Math.max(0, Math.floor((H - KH) / o.stride) + 1), OW = Math.max(0, Math.floor((W - KW) / o.stride) + 1);
+  const H = image.height + 2 * ph,
+    W = image.width + 2 * pw;
+  const OH = Math.max(0, Math.floor((H - KH) / o.stride) + 1),
+    OW = Math.max(0, Math.floor((W - KW) / o.stride) + 1);
   const bytes = 8 * (inChannels * H * W + outChannels * OH * OW) + 2 * outChannels * OH * OW;
   checkCommandBytes(bytes, o.memoryLimit, `filter: ${o.input} (${image.width}×${image.height}) padded by ${ph}×${pw} gives a ${OW}×${OH} output that`);
 }

@@ -11,4 +11,3 @@ export function readPlanar(path: string): PlanarImage {
 export function writePlanar(path: string, img: PlanarImage): void {
   writePng(path, { width: img.width, height: img.height, channels: img.channels, pixels: toPixels(img) });
 }
-

@@ -9,7 +9,8 @@ import { Output } from './output.js';
 
 /** `convkit import`: an ONNX CNN as a convkit model file. */
 export function registerImportCommand(program: Command): void {
-  program.command('import')
+  program
+    .command('import')
     .description('import an ONNX CNN (e.g. from torch.onnx.export) as a convkit model file')
     .argument('<onnx-file>', 'ONNX model')
     .requiredOption('--out <file>', 'convkit model file to write')
@@ -21,7 +22,9 @@ export function registerImportCommand(program: Command): void {
       // A small graph can demand huge activations (a padding of thousands): refuse to import what cannot run on one image.
       checkCommandMemory(model.estimateMemory({ batchSize: 1, training: false }), o.memoryLimit, model.name);
       saveModel(o.out, model, { importedFrom: file });
-      out.text(`${o.out}: imported ${model.summary().length} layers, ${model.parameterCount().toLocaleString('en')} parameters, input [N, ${model.inputShape.join(', ')}]`);
+      out.text(
+        `${o.out}: imported ${model.summary().length} layers, ${model.parameterCount().toLocaleString('en')} parameters, input [N, ${model.inputShape.join(', ')}]`,
+      );
       out.event({ type: 'result', out: o.out, layers: model.summary().length, parameters: model.parameterCount(), inputShape: model.inputShape });
     });
 }

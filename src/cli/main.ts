@@ -16,9 +16,18 @@ import { registerVisualizeCommand } from './visualize-command.js';
 
 /** Every command, in the order `convkit --help` lists them; each module adds its options and action. */
 const commands: ((program: Command) => void)[] = [
-  registerTrainCommand, registerEvalCommand, registerPredictCommand, registerSummaryCommand, registerInfoCommand,
-  registerFilterCommand, registerDownsampleCommand, registerBaselineCommand, registerExportCommand, registerImportCommand,
-  registerExplainCommand, registerVisualizeCommand,
+  registerTrainCommand,
+  registerEvalCommand,
+  registerPredictCommand,
+  registerSummaryCommand,
+  registerInfoCommand,
+  registerFilterCommand,
+  registerDownsampleCommand,
+  registerBaselineCommand,
+  registerExportCommand,
+  registerImportCommand,
+  registerExplainCommand,
+  registerVisualizeCommand,
 ];
 
 export function buildProgram(): Command {

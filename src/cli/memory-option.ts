@@ -4,8 +4,11 @@ import { ResourceError } from '../errors.js';
 import type { Model } from '../model/model.js';
 
 /** --memory-limit: the most memory a command may plan to use for activations, weights and optimizer state. */
-export const memoryLimitOption = () => new Option('--memory-limit <size>', `most memory the run may need, e.g. 8GiB or 512MiB (default ${formatBytes(DEFAULT_MEMORY_LIMIT)}); checked before anything is allocated`)
-  .argParser((v: string) => {
+export const memoryLimitOption = () =>
+  new Option(
+    '--memory-limit <size>',
+    `most memory the run may need, e.g. 8GiB or 512MiB (default ${formatBytes(DEFAULT_MEMORY_LIMIT)}); checked before anything is allocated`,
+  ).argParser((v: string) => {
     try {
       return parseByteSize(v);
     } catch (e) {
@@ -35,5 +38,6 @@ export function checkGradientMemory(model: Model, limit: number | undefined): vo
 /** Refuses a plain byte count over the command's memory limit (images, datasets). */
 export function checkCommandBytes(bytes: number, limit: number | undefined, what: string): void {
   const max = limit ?? DEFAULT_MEMORY_LIMIT;
-  if (bytes > max) throw new ResourceError(`${what} needs about ${formatBytes(bytes)}, more than the memory limit of ${formatBytes(max)} (raise it with --memory-limit)`);
+  if (bytes > max)
+    throw new ResourceError(`${what} needs about ${formatBytes(bytes)}, more than the memory limit of ${formatBytes(max)} (raise it with --memory-limit)`);
 }

@@ -36,9 +36,18 @@ const MNIST_STATS = { mean: [MNIST_MEAN], std: [MNIST_STD] };
  */
 export function assumedPreprocessing(inputShape: readonly number[]): { mean: number[]; std: number[]; note: string } {
   const [C, H, W] = inputShape;
-  if (C === 3 && Math.min(H, W) >= 64) return { mean: IMAGENET_MEAN, std: IMAGENET_STD, note: 'no stored preprocessing: assuming ImageNet mean/std (torchvision convention); override with --mean/--std' };
+  if (C === 3 && Math.min(H, W) >= 64)
+    return {
+      mean: IMAGENET_MEAN,
+      std: IMAGENET_STD,
+      note: 'no stored preprocessing: assuming ImageNet mean/std (torchvision convention); override with --mean/--std',
+    };
   if (C === 1) return { ...MNIST_STATS, note: 'no stored preprocessing: assuming MNIST mean/std; override with --mean/--std' };
-  return { mean: Array(C).fill(0), std: Array(C).fill(1), note: 'no stored preprocessing: assuming pixels in [0, 1] (mean 0, std 1); override with --mean/--std' };
+  return {
+    mean: Array(C).fill(0),
+    std: Array(C).fill(1),
+    note: 'no stored preprocessing: assuming pixels in [0, 1] (mean 0, std 1); override with --mean/--std',
+  };
 }
 
 /** The preprocessing for a loaded model: --mean/--std if given, else the file's, else the assumption. */
@@ -49,11 +58,22 @@ export function modelPreprocessing(loaded: LoadedModel, o: { mean?: number[]; st
   const stored = !onnx && metadata.data ? modelDataInfo(model, metadata) : undefined;
   const assumed = stored ? undefined : assumedPreprocessing(model.inputShape);
   // A grey .convkit file without a data description is taken as MNIST, as convkit predict does (28×28, then the model's crop).
-  const base: DataInfo = stored ?? (!onnx && C === 1 && H <= 28 && W <= 28 ? modelDataInfo(model, metadata) : {
-    dataset: 'none', channels: C, height: storedSize(H), width: storedSize(W), mean: assumed!.mean, std: assumed!.std, classes: model.spec.classes ?? [],
-  });
+  const base: DataInfo =
+    stored ??
+    (!onnx && C === 1 && H <= 28 && W <= 28
+      ? modelDataInfo(model, metadata)
+      : {
+          dataset: 'none',
+          channels: C,
+          height: storedSize(H),
+          width: storedSize(W),
+          mean: assumed!.mean,
+          std: assumed!.std,
+          classes: model.spec.classes ?? [],
+        });
   if (o.mean || o.std) {
-    const mean = perChannel(o.mean ?? base.mean, C, '--mean', o.modelFile), std = perChannel(o.std ?? base.std, C, '--std', o.modelFile);
+    const mean = perChannel(o.mean ?? base.mean, C, '--mean', o.modelFile),
+      std = perChannel(o.std ?? base.std, C, '--std', o.modelFile);
     return { ...base, mean, std, source: 'flags' };
   }
   return stored ? { ...stored, source: 'model file' } : { ...base, source: 'assumed', note: assumed!.note };
@@ -75,10 +95,15 @@ export function modelInput(file: string, info: Preprocessing, model: Model, o: P
   if (info.channels === 1) return greyModelInput(file, info, model, o);
   const [, h, w] = model.inputShape;
   // A picture already at the input's size is used as it is: cropping would cut off its edges.
-  return fileInput(file, model, (img) => {
-    const side = img.width === w && img.height === h ? h : info.height;
-    return { ...info, height: side, width: side };
-  }, {});
+  return fileInput(
+    file,
+    model,
+    (img) => {
+      const side = img.width === w && img.height === h ? h : info.height;
+      return { ...info, height: side, width: side };
+    },
+    {},
+  );
 }
 
 /** A normalised image [C, H, W] back in pixel values 0–1 (for drawing), clamped. */
@@ -93,7 +118,17 @@ export function pixelSpace(image: Tensor, info: { mean: number[]; std: number[] 
 
 /** The data description a model file stores (MNIST's when it has none). */
 export function modelDataInfo(model: Model, metadata: Record<string, unknown>): DataInfo {
-  return (metadata.data as DataInfo | undefined) ?? { dataset: 'mnist', channels: 1, height: 28, width: 28, mean: [MNIST_MEAN], std: [MNIST_STD], classes: model.spec.classes ?? [] };
+  return (
+    (metadata.data as DataInfo | undefined) ?? {
+      dataset: 'mnist',
+      channels: 1,
+      height: 28,
+      width: 28,
+      mean: [MNIST_MEAN],
+      std: [MNIST_STD],
+      classes: model.spec.classes ?? [],
+    }
+  );
 }
 
 /**

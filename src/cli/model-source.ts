@@ -43,7 +43,11 @@ export function readLabels(file: string, outputs: number): string[] {
   // A regular file of sensible size: --labels /dev/zero read until memory ran out.
   const size = statSync(file).size;
   if (size > MAX_LABELS_BYTES) throw new ConfigError(`--labels: ${file} has ${size} bytes, more than the ${MAX_LABELS_BYTES} a list of class names needs`);
-  const lines = new TextDecoder().decode(readBytes(file)).replace(/^\uFEFF/, '').split(/\r?\n/).map((l) => l.trim());
+  const lines = new TextDecoder()
+    .decode(readBytes(file))
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .map((l) => l.trim());
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   if (lines.length !== outputs) throw new ConfigError(`--labels: ${file} has ${lines.length} class names, the model has ${outputs} outputs`);
   return lines;

@@ -24,8 +24,9 @@ export interface CommonOptions {
 
 export const jsonOption = (description = 'print one JSON object per line: progress events, then the result') => new Option('--json', description);
 
-export const backendOption = (description = 'compute backend: auto (WebGPU on a hardware GPU, else wasm), wasm (SIMD kernels, threads), webgpu (GPU; in Node through the webgpu package) or ref (plain reference)') =>
-  new Option('--backend <name>', description).choices(backendNames).default('auto');
+export const backendOption = (
+  description = 'compute backend: auto (WebGPU on a hardware GPU, else wasm), wasm (SIMD kernels, threads), webgpu (GPU; in Node through the webgpu package) or ref (plain reference)',
+) => new Option('--backend <name>', description).choices(backendNames).default('auto');
 
 export const threadsOption = (description = `compute threads for the wasm backend: 1 to the number of cores, at most ${MAX_THREADS} (default: all cores)`) =>
   new Option('--threads <n>', description).argParser((v: string) => {
@@ -50,7 +51,8 @@ export function setting(name: SettingName, flag: string) {
 export function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string) => {
     const n = v.trim() === '' ? NaN : Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}`);
     return n;
   };
 }
@@ -66,7 +68,8 @@ export function statisticList(key: 'mean' | 'std') {
     const parts = v.split(',').map((x) => x.trim());
     const values = parts.map((x) => (x === '' ? NaN : Number(x)));
     const bad = values.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new InvalidArgumentError(`--${key} must be comma-separated numbers, one per channel (e.g. ${example}); "${parts[bad]}" is not a number`);
+    if (bad >= 0)
+      throw new InvalidArgumentError(`--${key} must be comma-separated numbers, one per channel (e.g. ${example}); "${parts[bad]}" is not a number`);
     const problem = statisticsProblem(key, values);
     if (problem) throw new InvalidArgumentError(`--${key}: ${problem} (statistics of pixel values scaled to 0–1, e.g. ${example})`);
     return values;

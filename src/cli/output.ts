@@ -20,10 +20,18 @@ export class Output {
   /** A progress bar on stderr (only on a terminal-ish human run). */
   progressBar(format: string): cliProgress.SingleBar | null {
     if (this.json) return null;
-    return new cliProgress.SingleBar({
-      format, stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 50, fps: 5,
-      noTTYOutput: false,
-    }, cliProgress.Presets.shades_classic);
+    return new cliProgress.SingleBar(
+      {
+        format,
+        stream: process.stderr,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+        fps: 5,
+        noTTYOutput: false,
+      },
+      cliProgress.Presets.shades_classic,
+    );
   }
 }
 
@@ -35,7 +43,11 @@ export function percent(x: number | undefined, digits = 2): string {
 export function table(headers: string[], rows: (string | number)[][], rightAlign: boolean[] = []): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((v, c) => (rightAlign[c] ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, c) => (rightAlign[c] ? v.padStart(widths[c]) : v.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((w) => '─'.repeat(w)).join('──');
   return [line(cells[0]), rule, ...cells.slice(1).map(line)].join('\n');
 }

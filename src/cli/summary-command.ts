@@ -11,7 +11,8 @@ import { Output, table } from './output.js';
 
 /** `convkit summary`: a model's layers, shapes, parameters and receptive fields. */
 export function registerSummaryCommand(program: Command): void {
-  program.command('summary')
+  program
+    .command('summary')
     .description('per-layer table of a model: output shapes and parameter counts')
     .option('--model <name>', 'model from the zoo')
     .option('--model-file <file>', 'a saved model (.convkit) or an ONNX file')
@@ -40,12 +41,20 @@ export async function summaryCommand(o: SummaryCommandOptions): Promise<void> {
   const jump = (j: [number, number]) => (j[0] === 0 && j[1] === 0 ? '—' : axes(j));
   const body = [
     ['input (input)', shapeToString(['N', ...model.inputShape] as never), 0, '1', '1', ...(isChain ? [] : [''])],
-    ...rows.map((r) => [`${r.name} (${r.type})`, shapeToString(['N', ...r.outputShape] as never), r.params.toLocaleString('en'),
-      axes(r.receptiveField.size), jump(r.receptiveField.jump), ...(isChain ? [] : [r.inputs.join(', ')])]),
+    ...rows.map((r) => [
+      `${r.name} (${r.type})`,
+      shapeToString(['N', ...r.outputShape] as never),
+      r.params.toLocaleString('en'),
+      axes(r.receptiveField.size),
+      jump(r.receptiveField.jump),
+      ...(isChain ? [] : [r.inputs.join(', ')]),
+    ]),
   ];
   out.text(`Model: ${model.name}`);
   out.text(table(headers, body, [false, false, true, true, true, false]));
   out.text(`Total params: ${model.parameterCount().toLocaleString('en')}`);
-  out.text('RF size: input pixels (rows × columns) one output position sees, padding included; jump: input pixels between neighbouring positions (—: none left).');
+  out.text(
+    'RF size: input pixels (rows × columns) one output position sees, padding included; jump: input pixels between neighbouring positions (—: none left).',
+  );
   out.event({ type: 'result', model: model.name, inputShape: model.inputShape, layers: rows, totalParams: model.parameterCount() });
 }

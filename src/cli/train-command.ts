@@ -21,14 +21,23 @@ import { type FineTuneSettings, type TrainFromOptions, checkFineTuneSettings, fi
 
 /** `convkit train`: a zoo model (or a model file, to fine-tune) trained on a dataset, checkpointed, saved. */
 export function registerTrainCommand(program: Command): void {
-  program.command('train')
+  program
+    .command('train')
     .description('train a model on a dataset and save it (defaults: LeNet-5 on MNIST)')
     .option('--model <name>', 'model from the zoo (see convkit summary; default lenet5)')
     .option('--from <file>', 'fine-tune or continue the model in this .convkit or .onnx file instead of a zoo model')
-    .option('--new-head <n>', 'with --from: replace the classifier by a new one for the dataset\'s N classes', integer('new-head', 2))
+    .option('--new-head <n>', "with --from: replace the classifier by a new one for the dataset's N classes", integer('new-head', 2))
     .option('--freeze <node>', 'with --from: freeze every node up to and including this one (names as convkit summary --model-file shows)')
-    .option('--lr-pretrained <x>', 'with --from: learning rate of the pretrained layers (default lr/10 with --new-head, else lr)', setting('lr', '--lr-pretrained'))
-    .option('--mean <list>', 'with --from: per-channel mean of pixel/255 to normalise with (default: the model file\'s; ImageNet\'s for imported 3-channel models of input ≥ 64)', statisticList('mean'))
+    .option(
+      '--lr-pretrained <x>',
+      'with --from: learning rate of the pretrained layers (default lr/10 with --new-head, else lr)',
+      setting('lr', '--lr-pretrained'),
+    )
+    .option(
+      '--mean <list>',
+      "with --from: per-channel mean of pixel/255 to normalise with (default: the model file's; ImageNet's for imported 3-channel models of input ≥ 64)",
+      statisticList('mean'),
+    )
     .option('--std <list>', 'with --from: per-channel standard deviation to normalise with', statisticList('std'))
     .option('--resized-crop', 'augment with random resized crops (torchvision RandomResizedCrop; default with --from on colour folder datasets)')
     .option('--no-resized-crop', 'no random resized crops')
@@ -39,7 +48,12 @@ export function registerTrainCommand(program: Command): void {
     .addOption(new Option('--optimizer <name>', 'optimizer (model default: sgd)').choices(['sgd', 'adam', 'adamw']))
     .option('--momentum <x>', 'SGD momentum (default 0.9)', setting('momentum', '--momentum'))
     .option('--weight-decay <x>', 'L2 weight decay (default 5e-4)', setting('weightDecay', '--weight-decay'))
-    .addOption(new Option('--weight-decay-on <params>', 'what weight decay applies to: weights (conv and dense weights; default) or all (every parameter, as PyTorch)').choices([...weightDecayTargets]))
+    .addOption(
+      new Option(
+        '--weight-decay-on <params>',
+        'what weight decay applies to: weights (conv and dense weights; default) or all (every parameter, as PyTorch)',
+      ).choices([...weightDecayTargets]),
+    )
     .addOption(new Option('--schedule <name>', 'learning-rate schedule (default cosine)').choices(['cosine', 'step', 'constant']))
     .option('--seed <n>', 'random seed: same seed, same run bit for bit', setting('seed', '--seed'), 1)
     .option('--train-limit <n>', 'use only the first N training images', setting('trainLimit', '--train-limit'))
@@ -93,9 +107,8 @@ export interface TrainCommandOptions extends CommonOptions, Partial<Omit<TrainFr
  * The settings of a training run: the trainer's own options plus what the CLI chose (model,
  * data, output). Stored in checkpoints so that --resume continues the same run.
  */
-type RunSettings = Pick<TrainOptions, 'epochs' | 'batchSize' | 'lr' | 'optimizer' | 'schedule' | 'seed' | 'clipGradNorm'>
-  & Required<Pick<TrainOptions, 'shift' | 'flip'>>
-  & {
+type RunSettings = Pick<TrainOptions, 'epochs' | 'batchSize' | 'lr' | 'optimizer' | 'schedule' | 'seed' | 'clipGradNorm'> &
+  Required<Pick<TrainOptions, 'shift' | 'flip'>> & {
     model: string;
     dataset: string;
     /** Model input side; images are stored slightly larger for random crops when it is ≥ 64. */
@@ -116,13 +129,28 @@ function runSettings(o: TrainCommandOptions & { model: string }): RunSettings {
   const [defaultChannels, defaultSize] = entry.build().inputShape;
   const optimizer = o.optimizer ?? d.optimizer;
   return {
-    model: o.model, dataset: o.dataset, epochs: o.epochs ?? d.epochs, batchSize: o.batch ?? d.batch,
+    model: o.model,
+    dataset: o.dataset,
+    epochs: o.epochs ?? d.epochs,
+    batchSize: o.batch ?? d.batch,
     lr: o.lr ?? (optimizer === 'sgd' ? d.lr : 1e-3),
-    optimizer: { type: optimizer, momentum: o.momentum ?? d.momentum, weightDecay: o.weightDecay ?? d.weightDecay, weightDecayOn: o.weightDecayOn ?? 'weights' },
+    optimizer: {
+      type: optimizer,
+      momentum: o.momentum ?? d.momentum,
+      weightDecay: o.weightDecay ?? d.weightDecay,
+      weightDecayOn: o.weightDecayOn ?? 'weights',
+    },
     schedule: o.schedule && o.schedule !== d.schedule.type ? { type: o.schedule } : d.schedule,
-    seed: o.seed, shift: o.shift ?? d.shift ?? 0, flip: o.flip ?? false, inputSize: o.inputSize ?? defaultSize,
-    channels: o.channels ?? (o.dataset.startsWith('folder:') ? 3 : (defaultChannels as 1 | 3)), clipGradNorm: o.clipGradNorm, trainLimit: o.trainLimit, testLimit: o.testLimit,
-    out: o.out ?? `${o.model}.convkit`, resizedCrop: o.resizedCrop ?? false,
+    seed: o.seed,
+    shift: o.shift ?? d.shift ?? 0,
+    flip: o.flip ?? false,
+    inputSize: o.inputSize ?? defaultSize,
+    channels: o.channels ?? (o.dataset.startsWith('folder:') ? 3 : (defaultChannels as 1 | 3)),
+    clipGradNorm: o.clipGradNorm,
+    trainLimit: o.trainLimit,
+    testLimit: o.testLimit,
+    out: o.out ?? `${o.model}.convkit`,
+    resizedCrop: o.resizedCrop ?? false,
   };
 }
 
@@ -131,16 +159,19 @@ function runSettings(o: TrainCommandOptions & { model: string }): RunSettings {
  * the same rules as the command-line flags (src/train/settings.ts) before use.
  */
 export function checkRunSettings(run: Record<string, unknown>, file: string): RunSettings {
-  if (run === null || typeof run !== 'object' || Array.isArray(run)) throw new FormatError(`${file}: damaged training checkpoint: run settings are ${JSON.stringify(run)}`);
+  if (run === null || typeof run !== 'object' || Array.isArray(run))
+    throw new FormatError(`${file}: damaged training checkpoint: run settings are ${JSON.stringify(run)}`);
   const shown = (k: string) => `run setting ${k} is ${JSON.stringify(run[k])}`;
   const required = ['epochs', 'batchSize', 'lr', 'seed', 'shift', 'inputSize'] as const;
   const optional = ['trainLimit', 'testLimit', 'clipGradNorm'] as const;
-  const problem = (['model', 'dataset', 'out'] as const).filter((k) => typeof run[k] !== 'string').map(shown)[0]
-    ?? required.map((k) => settingProblem(k, run[k], `run setting ${k}`)).find(Boolean)
-    ?? optional.map((k) => (run[k] === undefined ? undefined : settingProblem(k, run[k], `run setting ${k}`))).find(Boolean)
-    ?? (run.channels !== 1 && run.channels !== 3 ? shown('channels') : undefined)
-    ?? (typeof run.flip !== 'boolean' ? shown('flip') : undefined)
-    ?? optimizerProblem(run.optimizer) ?? scheduleProblem(run.schedule);
+  const problem =
+    (['model', 'dataset', 'out'] as const).filter((k) => typeof run[k] !== 'string').map(shown)[0] ??
+    required.map((k) => settingProblem(k, run[k], `run setting ${k}`)).find(Boolean) ??
+    optional.map((k) => (run[k] === undefined ? undefined : settingProblem(k, run[k], `run setting ${k}`))).find(Boolean) ??
+    (run.channels !== 1 && run.channels !== 3 ? shown('channels') : undefined) ??
+    (typeof run.flip !== 'boolean' ? shown('flip') : undefined) ??
+    optimizerProblem(run.optimizer) ??
+    scheduleProblem(run.schedule);
   if (problem) throw new FormatError(`${file}: damaged training checkpoint: ${problem}`);
   return run as unknown as RunSettings;
 }
@@ -188,16 +219,35 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
   checkWritable(settings.out);
   // Before any data is loaded: the network must fit at this batch size (the class count hardly matters).
   const memory = { batchSize: settings.batchSize, training: true, optimizer: settings.optimizer.type } as const;
-  checkCommandMemory((model ?? source)?.estimateMemory(memory) ?? estimateMemory(zooEntry(settings.model).build({
-    inputShape: [settings.channels, settings.inputSize, settings.inputSize] }), memory), o.memoryLimit, settings.model);
-  const splits = loadDatasetSplits(settings.dataset, { size: storedSize(settings.inputSize), channels: settings.channels,
-    maxBytes: o.memoryLimit ?? DEFAULT_MEMORY_LIMIT, mean: settings.fineTune?.mean, std: settings.fineTune?.std });
+  checkCommandMemory(
+    (model ?? source)?.estimateMemory(memory) ??
+      estimateMemory(
+        zooEntry(settings.model).build({
+          inputShape: [settings.channels, settings.inputSize, settings.inputSize],
+        }),
+        memory,
+      ),
+    o.memoryLimit,
+    settings.model,
+  );
+  const splits = loadDatasetSplits(settings.dataset, {
+    size: storedSize(settings.inputSize),
+    channels: settings.channels,
+    maxBytes: o.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+    mean: settings.fineTune?.mean,
+    std: settings.fineTune?.std,
+  });
   const trainSet = limitDataset(splits.train, settings.trainLimit);
   const testSet = limitDataset(splits.test, settings.testLimit);
   if (settings.fineTune && !model) model = fineTuneModel(source!, settings.fineTune, trainSet, settings.seed);
-  model ??= new Model(zooEntry(settings.model).build({
-    classes: trainSet.classes.length, inputShape: [trainSet.channels, settings.inputSize, settings.inputSize],
-  }), backend, settings.seed);
+  model ??= new Model(
+    zooEntry(settings.model).build({
+      classes: trainSet.classes.length,
+      inputShape: [trainSet.channels, settings.inputSize, settings.inputSize],
+    }),
+    backend,
+    settings.seed,
+  );
   model.memoryLimit = o.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
   checkCommandMemory(model.estimateMemory(memory), o.memoryLimit, settings.model);
   const checkpointDir = o.checkpointDir ?? o.resume;
@@ -205,19 +255,34 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
     throw new ConfigError(`model ${model.name} has ${model.outputShape[0]} outputs but ${settings.dataset} has ${trainSet.classes.length} classes`);
   }
   const { out: outFile, ...shown } = settings;
-  out.event({ type: 'start', ...shown, backend: backend.name, backendChoice: backendReason(backend), parameters: model.parameterCount(),
-    trainExamples: trainSet.count, testExamples: testSet.count, out: outFile, resumed: !!resume });
-  out.text(`Training ${settings.model} (${model.parameterCount().toLocaleString('en')} parameters) on ${settings.dataset}: ${trainSet.count} training, ${testSet.count} test images`);
+  out.event({
+    type: 'start',
+    ...shown,
+    backend: backend.name,
+    backendChoice: backendReason(backend),
+    parameters: model.parameterCount(),
+    trainExamples: trainSet.count,
+    testExamples: testSet.count,
+    out: outFile,
+    resumed: !!resume,
+  });
+  out.text(
+    `Training ${settings.model} (${model.parameterCount().toLocaleString('en')} parameters) on ${settings.dataset}: ${trainSet.count} training, ${testSet.count} test images`,
+  );
   const opt = settings.optimizer;
   if (settings.fineTune) out.text(fineTuneLine(settings.fineTune, model));
-  out.text(`${opt.type} lr ${settings.lr} (${settings.schedule.type}), ${opt.type === 'sgd' ? `momentum ${opt.momentum}, ` : ''}weight decay ${opt.weightDecay}${opt.weightDecayOn === 'all' ? ' on all parameters' : ''}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}, backend ${backendReason(backend)}`);
+  out.text(
+    `${opt.type} lr ${settings.lr} (${settings.schedule.type}), ${opt.type === 'sgd' ? `momentum ${opt.momentum}, ` : ''}weight decay ${opt.weightDecay}${opt.weightDecayOn === 'all' ? ' on all parameters' : ''}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}, backend ${backendReason(backend)}`,
+  );
 
   const bar = out.progressBar('epoch {epoch}/{epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | {speed} img/s | ETA {eta_formatted}');
   let barEpoch = 0;
   // SIGINT (Ctrl-C) and SIGTERM (kill, container stops) end the run after the current batch,
   // with a checkpoint when --checkpoint-dir is set.
   let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => { interrupted ??= signal; };
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted ??= signal;
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const onEvent = (e: TrainEvent) => {
@@ -225,27 +290,44 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
     if (e.type === 'batch') {
       if (!bar) return;
       const payload = { epoch: e.epoch, epochs: settings.epochs, loss: e.loss.toFixed(4), acc: percent(e.accuracy, 1), speed: Math.round(e.imagesPerSecond) };
-      if (barEpoch !== e.epoch) { barEpoch = e.epoch; bar.start(e.batches, e.batch, payload); }
-      else bar.update(e.batch, payload);
+      if (barEpoch !== e.epoch) {
+        barEpoch = e.epoch;
+        bar.start(e.batches, e.batch, payload);
+      } else bar.update(e.batch, payload);
     } else {
       bar?.stop();
       barEpoch = 0;
-      out.text(`epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, train accuracy ${percent(e.trainAccuracy)}, test accuracy ${percent(e.testAccuracy)}, ${Math.round(e.imagesPerSecond)} img/s, ${e.seconds.toFixed(1)} s`);
+      out.text(
+        `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, train accuracy ${percent(e.trainAccuracy)}, test accuracy ${percent(e.testAccuracy)}, ${Math.round(e.imagesPerSecond)} img/s, ${e.seconds.toFixed(1)} s`,
+      );
     }
   };
   const onCheckpoint = checkpointDir
     ? (state: TrainState) => {
-      saveCheckpoint(checkpointDir, model!, state, settings as unknown as Record<string, unknown>);
-      out.event({ type: 'checkpoint', dir: checkpointDir, epoch: state.epoch, batch: state.batch });
-    }
+        saveCheckpoint(checkpointDir, model!, state, settings as unknown as Record<string, unknown>);
+        out.event({ type: 'checkpoint', dir: checkpointDir, epoch: state.epoch, batch: state.batch });
+      }
     : undefined;
   let result: Awaited<ReturnType<typeof train>>;
   try {
     result = await train(model, trainSet, {
-      epochs: settings.epochs, batchSize: settings.batchSize, lr: settings.lr, optimizer: settings.optimizer, schedule: settings.schedule,
-      seed: settings.seed, shift: settings.shift, flip: settings.flip, clipGradNorm: settings.clipGradNorm, testSet, onEvent,
-      shouldStop: () => interrupted !== undefined, onCheckpoint, checkpointEvery: o.checkpointEvery, resume,
-      resizedCrop: settings.resizedCrop, ...fineTuneTrainOptions(model, settings),
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      lr: settings.lr,
+      optimizer: settings.optimizer,
+      schedule: settings.schedule,
+      seed: settings.seed,
+      shift: settings.shift,
+      flip: settings.flip,
+      clipGradNorm: settings.clipGradNorm,
+      testSet,
+      onEvent,
+      shouldStop: () => interrupted !== undefined,
+      onCheckpoint,
+      checkpointEvery: o.checkpointEvery,
+      resume,
+      resizedCrop: settings.resizedCrop,
+      ...fineTuneTrainOptions(model, settings),
     });
   } catch (e) {
     if (e instanceof DivergenceError && checkpointDir && existsSync(checkpointDir)) {
@@ -253,7 +335,9 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
     }
     // A lost GPU or a failed kernel: the checkpoints do not depend on the backend, so the run can go on on the CPU.
     if (backend.name === 'webgpu' && e instanceof ConvkitError && !(e instanceof DivergenceError) && checkpointDir && existsSync(checkpointDir)) {
-      throw new ConvkitError(`${e.message} To continue on the CPU from the last checkpoint: convkit train --resume ${checkpointDir} --out ${outFile} --backend wasm`);
+      throw new ConvkitError(
+        `${e.message} To continue on the CPU from the last checkpoint: convkit train --resume ${checkpointDir} --out ${outFile} --backend wasm`,
+      );
     }
     throw e;
   } finally {
@@ -265,23 +349,40 @@ async function runTraining(o: TrainCommandOptions): Promise<void> {
     saveModel(outFile, model, { data: dataInfo(trainSet, settings.dataset), training: { ...shown, epochs: result.epochs }, testAccuracy: result.testAccuracy });
   } catch (e) {
     // The last checkpoint holds these weights: resuming it only saves the model again.
-    if (e instanceof ConvkitError && checkpointDir) throw new ConvkitError(`${e.message}. The trained weights are in the checkpoint in ${checkpointDir}: make room and run convkit train --resume ${checkpointDir} --out ${outFile} to save them.`);
+    if (e instanceof ConvkitError && checkpointDir)
+      throw new ConvkitError(
+        `${e.message}. The trained weights are in the checkpoint in ${checkpointDir}: make room and run convkit train --resume ${checkpointDir} --out ${outFile} to save them.`,
+      );
     throw e;
   }
-  const where = result.stopped ? `Interrupted${checkpointDir ? `; checkpoint in ${checkpointDir} (continue with --resume ${checkpointDir} --out ${outFile})` : ''}` : 'Done';
-  out.text(`${where}: test accuracy ${percent(result.testAccuracy)} after ${result.epochs} epoch(s), ${result.seconds.toFixed(1)} s; model saved to ${outFile}`);
-  out.event({ type: 'result', testAccuracy: result.testAccuracy, trainLoss: result.trainLoss, trainAccuracy: result.trainAccuracy,
-    imagesPerSecond: result.imagesPerSecond, seconds: result.seconds, epochs: result.epochs, stopped: result.stopped,
-    history: result.history, modelFile: outFile });
+  const where = result.stopped
+    ? `Interrupted${checkpointDir ? `; checkpoint in ${checkpointDir} (continue with --resume ${checkpointDir} --out ${outFile})` : ''}`
+    : 'Done';
+  out.text(
+    `${where}: test accuracy ${percent(result.testAccuracy)} after ${result.epochs} epoch(s), ${result.seconds.toFixed(1)} s; model saved to ${outFile}`,
+  );
+  out.event({
+    type: 'result',
+    testAccuracy: result.testAccuracy,
+    trainLoss: result.trainLoss,
+    trainAccuracy: result.trainAccuracy,
+    imagesPerSecond: result.imagesPerSecond,
+    seconds: result.seconds,
+    epochs: result.epochs,
+    stopped: result.stopped,
+    history: result.history,
+    modelFile: outFile,
+  });
   if (result.stopped) process.exitCode = interrupted === 'SIGTERM' ? 143 : 130;
 }
-
 
 /** "Fine-tuning net.onnx: new 5-class head "fc", frozen up to "layer3" (41 nodes), pretrained layers at lr 0.001". */
 function fineTuneLine(ft: FineTuneSettings, model: Model): string {
   const frozen = ft.freeze ? model.spec.nodes.findIndex((n) => n.name === ft.freeze) + 1 : 0;
-  return `Fine-tuning ${ft.from}: ${ft.newHead !== undefined ? `new ${ft.newHead}-class head` : 'head'} "${ft.head}"`
-    + `${ft.freeze ? `, frozen up to "${ft.freeze}" (${frozen} nodes)` : ''}, pretrained layers at lr ${ft.lrPretrained}`
-    + `${ft.mean ? `, normalised with mean ${ft.mean.map((v) => +v.toFixed(4)).join(',')} std ${ft.std!.map((v) => +v.toFixed(4)).join(',')}` : ''}`
-    + `${ft.resizedCrop ? ', random resized crops' : ''}`;
+  return (
+    `Fine-tuning ${ft.from}: ${ft.newHead !== undefined ? `new ${ft.newHead}-class head` : 'head'} "${ft.head}"` +
+    `${ft.freeze ? `, frozen up to "${ft.freeze}" (${frozen} nodes)` : ''}, pretrained layers at lr ${ft.lrPretrained}` +
+    `${ft.mean ? `, normalised with mean ${ft.mean.map((v) => +v.toFixed(4)).join(',')} std ${ft.std!.map((v) => +v.toFixed(4)).join(',')}` : ''}` +
+    `${ft.resizedCrop ? ', random resized crops' : ''}`
+  );
 }

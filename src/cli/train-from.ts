@@ -58,7 +58,8 @@ export interface TrainFromOptions {
 
 /** The run settings of a fine-tuning run, and the model it starts from (checked before any data is read). */
 export function fineTuneRun(o: TrainFromOptions, backend: Backend) {
-  if (o.model !== undefined) throw new ConfigError(`--model ${o.model} and --from ${o.from} are exclusive: train a zoo model by name, or continue the model in a file`);
+  if (o.model !== undefined)
+    throw new ConfigError(`--model ${o.model} and --from ${o.from} are exclusive: train a zoo model by name, or continue the model in a file`);
   const { model: source, metadata } = loadAnyModel(o.from, backend);
   const [C, H, W] = source.inputShape;
   if (H !== W) throw new ConfigError(`--from ${o.from}: fine-tuning needs a square input, the model takes ${H}×${W}`);
@@ -68,7 +69,8 @@ export function fineTuneRun(o: TrainFromOptions, backend: Backend) {
   const recorded = recordedInput(source, metadata, o.from);
   const mean = checkStats('mean', o.mean, C, o.from) ?? recorded?.mean;
   const std = checkStats('std', o.std, C, o.from) ?? recorded?.std;
-  if ((mean === undefined) !== (std === undefined)) throw new ConfigError(`${o.mean ? '--mean' : '--std'} needs ${o.mean ? '--std' : '--mean'} too: ${o.from} records no normalisation`);
+  if ((mean === undefined) !== (std === undefined))
+    throw new ConfigError(`${o.mean ? '--mean' : '--std'} needs ${o.mean ? '--std' : '--mean'} too: ${o.from} records no normalisation`);
   if (o.newHead !== undefined && o.newHead < 2) throw new ConfigError(`--new-head ${o.newHead}: a classifier needs at least 2 classes`);
   const head = findHead(source);
   // An unknown --freeze node, or one that takes the head, is refused before any data is read.
@@ -83,17 +85,35 @@ export function fineTuneRun(o: TrainFromOptions, backend: Backend) {
   const lr = o.lr ?? (optimizer === 'sgd' ? r.lr : 1e-3);
   const natural = C === 3 && o.dataset.startsWith('folder:');
   const fineTune: FineTuneSettings = {
-    from: o.from, newHead: o.newHead, head, freeze: o.freeze, lrPretrained: o.lrPretrained ?? (o.newHead !== undefined ? lr / 10 : lr),
-    resizedCrop: o.resizedCrop ?? natural, mean, std,
+    from: o.from,
+    newHead: o.newHead,
+    head,
+    freeze: o.freeze,
+    lrPretrained: o.lrPretrained ?? (o.newHead !== undefined ? lr / 10 : lr),
+    resizedCrop: o.resizedCrop ?? natural,
+    mean,
+    std,
   };
   return {
     source,
     settings: {
-      model: source.name, dataset: o.dataset, epochs: o.epochs ?? r.epochs, batchSize: o.batch ?? r.batch, lr,
+      model: source.name,
+      dataset: o.dataset,
+      epochs: o.epochs ?? r.epochs,
+      batchSize: o.batch ?? r.batch,
+      lr,
       optimizer: { type: optimizer, momentum: o.momentum ?? r.momentum, weightDecay: o.weightDecay ?? r.weightDecay } as OptimizerConfig,
       schedule: (o.schedule && o.schedule !== r.schedule.type ? { type: o.schedule } : r.schedule) as ScheduleConfig,
-      seed: o.seed, clipGradNorm: o.clipGradNorm, trainLimit: o.trainLimit, testLimit: o.testLimit, shift: o.shift ?? 0, flip: o.flip ?? natural, inputSize: H, channels: C as 1 | 3,
-      out: o.out ?? `${basename(o.from).replace(/\.(onnx|convkit)$/i, '')}-finetuned.convkit`, fineTune,
+      seed: o.seed,
+      clipGradNorm: o.clipGradNorm,
+      trainLimit: o.trainLimit,
+      testLimit: o.testLimit,
+      shift: o.shift ?? 0,
+      flip: o.flip ?? natural,
+      inputSize: H,
+      channels: C as 1 | 3,
+      out: o.out ?? `${basename(o.from).replace(/\.(onnx|convkit)$/i, '')}-finetuned.convkit`,
+      fineTune,
     },
   };
 }
@@ -110,13 +130,17 @@ function checkStats(key: 'mean' | 'std', v: number[] | undefined, channels: numb
 export function fineTuneModel(source: Model, ft: FineTuneSettings, trainSet: ImageDataset, seed: number): Model {
   if (ft.newHead === undefined) {
     if (source.outputShape[0] !== trainSet.classes.length) {
-      throw new ConfigError(`${ft.from} has ${source.outputShape[0]} outputs but the dataset has ${trainSet.classes.length} classes: add --new-head ${trainSet.classes.length} to replace the classifier`);
+      throw new ConfigError(
+        `${ft.from} has ${source.outputShape[0]} outputs but the dataset has ${trainSet.classes.length} classes: add --new-head ${trainSet.classes.length} to replace the classifier`,
+      );
     }
     if (source.outputShape[0] === trainSet.classes.length && !source.spec.classes) source.spec.classes = [...trainSet.classes];
     return source;
   }
   if (ft.newHead !== trainSet.classes.length) {
-    throw new ConfigError(`--new-head ${ft.newHead}, but the dataset has ${trainSet.classes.length} classes (${trainSet.classes.slice(0, 10).join(', ')}${trainSet.classes.length > 10 ? ', …' : ''})`);
+    throw new ConfigError(
+      `--new-head ${ft.newHead}, but the dataset has ${trainSet.classes.length} classes (${trainSet.classes.slice(0, 10).join(', ')}${trainSet.classes.length > 10 ? ', …' : ''})`,
+    );
   }
   return withNewHead(source, trainSet.classes, { seed, head: ft.head });
 }
@@ -136,7 +160,9 @@ export function fineTuneTrainOptions(model: Model, s: { lr: number; optimizer: O
  */
 export function checkFineTuneSettings(ft: unknown, file: string, model: Model): void {
   if (ft === undefined) return;
-  const fail = (what: string): never => { throw new FormatError(`${file}: damaged training checkpoint: fine-tuning setting ${what}`); };
+  const fail = (what: string): never => {
+    throw new FormatError(`${file}: damaged training checkpoint: fine-tuning setting ${what}`);
+  };
   if (ft === null || typeof ft !== 'object' || Array.isArray(ft)) fail(`is ${JSON.stringify(ft)?.slice(0, 100)}, not an object`);
   const f = ft as Record<string, unknown>;
   const shown = (k: string) => `${k} is ${JSON.stringify(f[k])?.slice(0, 100)}`;
@@ -147,7 +173,8 @@ export function checkFineTuneSettings(ft: unknown, file: string, model: Model): 
   if (head.layer.type !== 'dense' && head.layer.type !== 'conv2d') fail(`${shown('head')}, a ${head.layer.type} node, not a dense or conv2d classifier`);
   if (f.freeze !== undefined) {
     if (typeof f.freeze !== 'string' || !nodes.includes(f.freeze)) fail(`${shown('freeze')}, not a node of the model`);
-    if (nodes.indexOf(f.freeze as string) >= nodes.indexOf(f.head as string)) fail(`${shown('freeze')}: freezing up to it would freeze the head "${f.head}" too`);
+    if (nodes.indexOf(f.freeze as string) >= nodes.indexOf(f.head as string))
+      fail(`${shown('freeze')}: freezing up to it would freeze the head "${f.head}" too`);
   }
   if (f.newHead !== undefined && f.newHead !== model.outputShape[0]) fail(`${shown('newHead')}, the model has ${model.outputShape[0]} outputs`);
   const lrProblem = settingProblem('lr', f.lrPretrained, 'lrPretrained');

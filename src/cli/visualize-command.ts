@@ -16,14 +16,14 @@ import { Output } from './output.js';
 export const visualizeKinds = ['filters', 'maximize', 'top-patches', 'top-images'] as const;
 export type VisualizeKind = (typeof visualizeKinds)[number];
 
-
 /** "0-7,12" → [0, …, 7, 12]. */
 export function channelList(v: string): number[] {
   const out: number[] = [];
   for (const part of v.split(',')) {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
     if (!m) throw new InvalidArgumentError(`channels must be numbers and ranges such as 0-7,12; "${part}" is neither`);
-    const a = Number(m[1]), b = m[2] === undefined ? a : Number(m[2]);
+    const a = Number(m[1]),
+      b = m[2] === undefined ? a : Number(m[2]);
     if (b < a) throw new InvalidArgumentError(`channel range ${part} runs backwards`);
     if (b - a > 4096) throw new InvalidArgumentError(`channel range ${part} is too long (at most 4097 channels)`);
     for (let c = a; c <= b; c++) if (!out.includes(c)) out.push(c);
@@ -36,19 +36,36 @@ export function channelList(v: string): number[] {
 const MAX_STEPS = 10_000;
 
 export function registerVisualizeCommand(program: Command): void {
-  program.command('visualize')
-    .description('what a layer learned, as a labelled grid PNG: its filters, inputs that maximise each channel, or the dataset patches and images that excite each channel most')
+  program
+    .command('visualize')
+    .description(
+      'what a layer learned, as a labelled grid PNG: its filters, inputs that maximise each channel, or the dataset patches and images that excite each channel most',
+    )
     .requiredOption('--model-file <file>', 'model saved by convkit train, or an ONNX file (imported on the fly)')
     .requiredOption('--layer <node>', 'the node to show (see convkit summary --model-file)')
-    .addOption(new Option('--what <kind>', 'filters: the kernels (a convolution); maximize: inputs that maximise each channel; top-patches: the receptive-field patches that excite each channel most; top-images: the images that do, with guided-backpropagation reconstructions').choices(visualizeKinds).default('filters'))
-    .option('--dataset <name>', 'top-patches, top-images: test images to search: mnist, fashion-mnist or folder:PATH (default: the dataset the model was trained on, else mnist)')
+    .addOption(
+      new Option(
+        '--what <kind>',
+        'filters: the kernels (a convolution); maximize: inputs that maximise each channel; top-patches: the receptive-field patches that excite each channel most; top-images: the images that do, with guided-backpropagation reconstructions',
+      )
+        .choices(visualizeKinds)
+        .default('filters'),
+    )
+    .option(
+      '--dataset <name>',
+      'top-patches, top-images: test images to search: mnist, fashion-mnist or folder:PATH (default: the dataset the model was trained on, else mnist)',
+    )
     .option('--test-limit <n>', 'top-patches, top-images: search only the first N test images (default 2000)', setting('testLimit', '--test-limit'))
     .option('--channels <list>', 'channels (filters) to show, e.g. 0-7,12 (default: the first 64 for filters, the first 16 otherwise)', channelList)
     .option('--k <n>', 'top-patches, top-images: how many per channel (at most 64)', integer('k', 1, 64), 8)
     .option('--steps <n>', `maximize: gradient-ascent steps (at most ${MAX_STEPS})`, integer('steps', 1, MAX_STEPS), 200)
     .option('--scale <n>', 'enlarge each cell by this integer factor (default: to at least 48 pixels)', integer('scale', 1))
     .requiredOption('--out <file>', 'the PNG to write')
-    .option('--mean <list>', 'per-channel mean of pixel/255 to normalise with (default: the model file\'s; ONNX: ImageNet\'s for colour inputs ≥ 64 px)', statisticList('mean'))
+    .option(
+      '--mean <list>',
+      "per-channel mean of pixel/255 to normalise with (default: the model file's; ONNX: ImageNet's for colour inputs ≥ 64 px)",
+      statisticList('mean'),
+    )
     .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', statisticList('std'))
     .addOption(backendOption('compute backend'))
     .addOption(threadsOption('compute threads for the wasm backend (default: all cores)'))
@@ -80,7 +97,10 @@ function layerChannels(model: Model, o: VisualizeCommandOptions): number {
     case 'filters': {
       explain.nodeShape(model, o.layer, 'layer');
       const row = model.summary().find((r) => r.name === o.layer)!;
-      if (row.type !== 'conv2d') throw new ConfigError(`--what filters: layer "${o.layer}" of model "${model.name}" is a ${row.type}, not a convolution (convolutions: ${explain.convNodes(model).join(', ') || 'none'})`);
+      if (row.type !== 'conv2d')
+        throw new ConfigError(
+          `--what filters: layer "${o.layer}" of model "${model.name}" is a ${row.type}, not a convolution (convolutions: ${explain.convNodes(model).join(', ') || 'none'})`,
+        );
       return row.outputShape[0];
     }
     case 'top-patches':
@@ -91,7 +111,11 @@ function layerChannels(model: Model, o: VisualizeCommandOptions): number {
 }
 
 /** The test images to search, prepared like the model's input: [N, C, h, w] normalised with the model's statistics. */
-function searchImages(model: Model, info: Preprocessing, o: VisualizeCommandOptions): { name: string; images: Tensor; classes: string[]; labels: ArrayLike<number> } {
+function searchImages(
+  model: Model,
+  info: Preprocessing,
+  o: VisualizeCommandOptions,
+): { name: string; images: Tensor; classes: string[]; labels: ArrayLike<number> } {
   const name = o.dataset ?? (info.source === 'model file' && info.dataset !== 'none' ? info.dataset : 'mnist');
   const [C, h, w] = model.inputShape;
   // Folder images are stored as in training when the model file says how; otherwise at the input's size, uncropped.
@@ -103,7 +127,14 @@ function searchImages(model: Model, info: Preprocessing, o: VisualizeCommandOpti
   const ds: ImageDataset = { ...limitDataset(full, o.testLimit ?? 2000), mean: info.mean, std: info.std };
   const images = Tensor.zeros([ds.count, C, h, w]);
   const labels = new Int32Array(ds.count);
-  fillBatch(ds, Array.from({ length: ds.count }, (_, i) => i), 0, images, labels, { crop: 'center' });
+  fillBatch(
+    ds,
+    Array.from({ length: ds.count }, (_, i) => i),
+    0,
+    images,
+    labels,
+    { crop: 'center' },
+  );
   return { name, images, classes: ds.classes, labels };
 }
 
@@ -140,7 +171,8 @@ export async function visualizeCommand(o: VisualizeCommandOptions): Promise<void
   const count = layerChannels(model, o);
   const defaultCount = o.what === 'filters' ? 64 : 16;
   const channels = o.channels ?? Array.from({ length: Math.min(count, defaultCount) }, (_, c) => c);
-  for (const c of channels) if (c >= count) throw new ConfigError(`--channels: layer "${o.layer}" has ${o.what === 'filters' ? 'filters' : 'channels'} 0..${count - 1}, not ${c}`);
+  for (const c of channels)
+    if (c >= count) throw new ConfigError(`--channels: layer "${o.layer}" has ${o.what === 'filters' ? 'filters' : 'channels'} 0..${count - 1}, not ${c}`);
   const search = o.what === 'top-patches' || o.what === 'top-images' ? searchImages(model, info, o) : undefined;
   if (search && search.images.shape[0] === 0) throw new ConfigError(`dataset ${search.name} has no test images`);
   checkWritable(o.out);
@@ -156,33 +188,59 @@ export async function visualizeCommand(o: VisualizeCommandOptions): Promise<void
       const s = cellScale(Math.max(kh, kw), o);
       const colour = f.readsInput && Cg === 3;
       if (Cg === 1 || colour) {
-        picture = explain.labelledCells(channels.map((c) => ({ label: String(c), image: explain.upscale(explain.filterPictures(f, c)[0], s) })), { textScale: TEXT_SCALE });
+        picture = explain.labelledCells(
+          channels.map((c) => ({ label: String(c), image: explain.upscale(explain.filterPictures(f, c)[0], s) })),
+          { textScale: TEXT_SCALE },
+        );
       } else {
         if (Cg > 32) out.text(`each filter of ${o.layer} reads ${Cg} channels; showing the slices of channels 0..31`);
-        picture = explain.labelledRows(channels.map((c) => ({ label: String(c), images: explain.filterPictures(f, c).map((p) => explain.upscale(p, s)) })), { textScale: TEXT_SCALE });
+        picture = explain.labelledRows(
+          channels.map((c) => ({ label: String(c), images: explain.filterPictures(f, c).map((p) => explain.upscale(p, s)) })),
+          { textScale: TEXT_SCALE },
+        );
       }
       picture = explain.withLegend(picture, f.range, TEXT_SCALE, colour ? explain.greys : explain.diverging);
-      numbers = channels.map((c) => ({ channel: c, shape: [Cg, kh, kw], weights: Array.from(f.weights.data.subarray(c * Cg * kh * kw, (c + 1) * Cg * kh * kw)) }));
-      out.text(`${o.layer}: ${channels.length} filters of ${Cg}×${kh}×${kw}${colour ? ' (colour: grey is 0)' : ' (blue negative, red positive)'}, weights within ±${explain.formatValue(f.range[1])}`);
+      numbers = channels.map((c) => ({
+        channel: c,
+        shape: [Cg, kh, kw],
+        weights: Array.from(f.weights.data.subarray(c * Cg * kh * kw, (c + 1) * Cg * kh * kw)),
+      }));
+      out.text(
+        `${o.layer}: ${channels.length} filters of ${Cg}×${kh}×${kw}${colour ? ' (colour: grey is 0)' : ' (blue negative, red positive)'}, weights within ±${explain.formatValue(f.range[1])}`,
+      );
       break;
     }
     case 'maximize': {
       // The ascent stays within the values real pixels take after normalisation.
-      const lo = Math.min(...info.mean.map((m, c) => -m / info.std[c])), hi = Math.max(...info.mean.map((m, c) => (1 - m) / info.std[c]));
+      const lo = Math.min(...info.mean.map((m, c) => -m / info.std[c])),
+        hi = Math.max(...info.mean.map((m, c) => (1 - m) / info.std[c]));
       const results = await explain.maximizeLayer(model, { node: o.layer, channels, steps: o.steps, range: [lo, hi] });
       const s = cellScale(Math.max(H, W), o);
-      picture = explain.labelledCells(results.map((r) => ({ label: String(r.channel), image: explain.upscale(toPixels(r.image, info), s) })), { textScale: TEXT_SCALE });
+      picture = explain.labelledCells(
+        results.map((r) => ({ label: String(r.channel), image: explain.upscale(toPixels(r.image, info), s) })),
+        { textScale: TEXT_SCALE },
+      );
       numbers = results.map((r) => ({ channel: r.channel, activation: r.activation }));
-      out.text(`${o.layer}: inputs that maximise channels ${channels.join(', ')} (${o.steps ?? 200} steps); mean activations ${results.map((r) => explain.formatValue(r.activation)).join(', ')}`);
+      out.text(
+        `${o.layer}: inputs that maximise channels ${channels.join(', ')} (${o.steps ?? 200} steps); mean activations ${results.map((r) => explain.formatValue(r.activation)).join(', ')}`,
+      );
       break;
     }
     case 'top-patches': {
       const patches = await explain.topActivatingPatches(model, search!.images, { node: o.layer, k: o.k, channels });
       const side = Math.max(...patches.flat().map((p) => Math.max(p.box.height, p.box.width)));
       const s = cellScale(side, o);
-      picture = explain.labelledRows(patches.map((list, j) => ({ label: String(channels[j]), images: list.map((p) => explain.upscale(toPixels(p.patch, info), s)) })), { textScale: TEXT_SCALE });
-      numbers = patches.map((list, j) => ({ channel: channels[j], patches: list.map((p) => ({ index: p.index, label: search!.labels[p.index], y: p.y, x: p.x, activation: p.activation, box: p.box })) }));
-      out.text(`${o.layer}: the ${o.k ?? 8} patches of ${search!.images.shape[0]} ${search!.name} test images that excite each of channels ${channels.join(', ')} most (receptive fields up to ${side} pixels)`);
+      picture = explain.labelledRows(
+        patches.map((list, j) => ({ label: String(channels[j]), images: list.map((p) => explain.upscale(toPixels(p.patch, info), s)) })),
+        { textScale: TEXT_SCALE },
+      );
+      numbers = patches.map((list, j) => ({
+        channel: channels[j],
+        patches: list.map((p) => ({ index: p.index, label: search!.labels[p.index], y: p.y, x: p.x, activation: p.activation, box: p.box })),
+      }));
+      out.text(
+        `${o.layer}: the ${o.k ?? 8} patches of ${search!.images.shape[0]} ${search!.name} test images that excite each of channels ${channels.join(', ')} most (receptive fields up to ${side} pixels)`,
+      );
       break;
     }
     case 'top-images': {
@@ -191,19 +249,33 @@ export async function visualizeCommand(o: VisualizeCommandOptions): Promise<void
       numbers = [];
       for (const channel of channels) {
         const top = await explain.topActivatingImages(model, search!.images, { node: o.layer, channel, k: o.k ?? 8 });
-        rows.push({ label: String(channel), images: top.map((t) => explain.upscale(stacked(toPixels(imageOf(search!.images, t.index), info), reconstructionPicture(t.reconstruction)), s)) });
+        rows.push({
+          label: String(channel),
+          images: top.map((t) => explain.upscale(stacked(toPixels(imageOf(search!.images, t.index), info), reconstructionPicture(t.reconstruction)), s)),
+        });
         numbers.push({ channel, images: top.map((t) => ({ index: t.index, label: search!.labels[t.index], activation: t.activation })) });
       }
       picture = explain.withLegend(explain.labelledRows(rows, { textScale: TEXT_SCALE }), [-1, 1], TEXT_SCALE, explain.diverging);
-      out.text(`${o.layer}: the ${o.k ?? 8} of ${search!.images.shape[0]} ${search!.name} test images that excite each of channels ${channels.join(', ')} most, each above its guided-backpropagation reconstruction (scaled to its own largest value)`);
+      out.text(
+        `${o.layer}: the ${o.k ?? 8} of ${search!.images.shape[0]} ${search!.name} test images that excite each of channels ${channels.join(', ')} most, each above its guided-backpropagation reconstruction (scaled to its own largest value)`,
+      );
       break;
     }
   }
   writePng(o.out, { width: picture.width, height: picture.height, channels: 3, pixels: dropAlpha(picture) });
   out.text(`→ ${o.out} (${picture.width}×${picture.height})`);
   out.event({
-    type: 'result', out: o.out, what: o.what, layer: o.layer, channels, width: picture.width, height: picture.height, inputShape: [C, H, W],
-    preprocessing: { mean: info.mean, std: info.std, source: info.source }, dataset: search?.name, [o.what === 'filters' ? 'filters' : 'units']: numbers,
+    type: 'result',
+    out: o.out,
+    what: o.what,
+    layer: o.layer,
+    channels,
+    width: picture.width,
+    height: picture.height,
+    inputShape: [C, H, W],
+    preprocessing: { mean: info.mean, std: info.std, source: info.source },
+    dataset: search?.name,
+    [o.what === 'filters' ? 'filters' : 'units']: numbers,
   });
 }
 

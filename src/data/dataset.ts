@@ -40,10 +40,16 @@ export function datasetFromIdx(name: string, images: Uint8Array, imagesFile: str
     if (lab.data[i] > 9) throw new FormatError(`${labelsFile}: label ${lab.data[i]} at index ${i} is not a digit 0–9`);
   }
   return {
-    name, count: img.dims[0], channels: 1, height: img.dims[1], width: img.dims[2],
-    images: img.data, labels: lab.data,
+    name,
+    count: img.dims[0],
+    channels: 1,
+    height: img.dims[1],
+    width: img.dims[2],
+    images: img.data,
+    labels: lab.data,
     classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    mean: [MNIST_MEAN], std: [MNIST_STD],
+    mean: [MNIST_MEAN],
+    std: [MNIST_STD],
   };
 }
 
@@ -91,7 +97,9 @@ export function fillBatch(ds: ImageDataset, order: ArrayLike<number>, start: num
   if (C !== ds.channels || h > ds.height || w > ds.width) {
     throw new ShapeError(`dataset ${ds.name} has ${ds.channels}×${ds.height}×${ds.width} images, which cannot feed input ${shapeToString(x.shape.slice(1))}`);
   }
-  const H = ds.height, W = ds.width, px = C * H * W;
+  const H = ds.height,
+    W = ds.width,
+    px = C * H * W;
   const out = x.data;
   for (let n = 0; n < N; n++) {
     const index = order[start + n];
@@ -100,25 +108,28 @@ export function fillBatch(ds: ImageDataset, order: ArrayLike<number>, start: num
       const box = resizedCropBox(opts.rng, H, W, opts.resizedCrop);
       const mirror = !!opts.flip && opts.rng.next() < 0.5;
       for (let c = 0; c < C; c++) {
-        sampleBox(ds.images, index * px + c * H * W, W, box, out, ((n * C) + c) * h * w, h, w, mirror, 1 / (255 * ds.std[c]), ds.mean[c] / ds.std[c]);
+        sampleBox(ds.images, index * px + c * H * W, W, box, out, (n * C + c) * h * w, h, w, mirror, 1 / (255 * ds.std[c]), ds.mean[c] / ds.std[c]);
       }
       continue;
     }
-    let top = (H - h) >> 1, left = (W - w) >> 1;
+    let top = (H - h) >> 1,
+      left = (W - w) >> 1;
     if (opts.crop === 'random' && opts.rng) {
       top = opts.rng.int(H - h + 1);
       left = opts.rng.int(W - w + 1);
     }
-    let dy = 0, dx = 0;
+    let dy = 0,
+      dx = 0;
     if (opts.shift && opts.rng) {
       dy = opts.rng.int(2 * opts.shift + 1) - opts.shift;
       dx = opts.rng.int(2 * opts.shift + 1) - opts.shift;
     }
     const mirror = !!opts.flip && !!opts.rng && opts.rng.next() < 0.5;
     for (let c = 0; c < C; c++) {
-      const scale = 1 / (255 * ds.std[c]), offset = ds.mean[c] / ds.std[c];
+      const scale = 1 / (255 * ds.std[c]),
+        offset = ds.mean[c] / ds.std[c];
       const src = index * px + c * H * W;
-      const dst = ((n * C) + c) * h * w;
+      const dst = (n * C + c) * h * w;
       for (let i = 0; i < h; i++) {
         const si = top + i - dy;
         for (let j = 0; j < w; j++) {

@@ -13,7 +13,9 @@ export interface IdxArray {
  * so a truncated or foreign file fails with a message naming it and the problem.
  */
 export function parseIdx(bytes: Uint8Array, fileName: string): IdxArray {
-  const fail = (problem: string): never => { throw new FormatError(`${fileName}: not a valid IDX file: ${problem}`); };
+  const fail = (problem: string): never => {
+    throw new FormatError(`${fileName}: not a valid IDX file: ${problem}`);
+  };
   if (bytes.length < 4) fail(`only ${bytes.length} bytes, too short for the header`);
   if (bytes[0] !== 0 || bytes[1] !== 0) fail(`bad magic number 0x${hex(bytes, 0, 4)} (expected 0x0000 then a type code)`);
   if (bytes[2] !== 0x08) fail(`element type 0x${bytes[2].toString(16).padStart(2, '0')} is not supported (only unsigned bytes, 0x08)`);

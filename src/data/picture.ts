@@ -35,7 +35,8 @@ export interface PictureOptions {
 /** The picture's central square resized to size×size (area averaging), one plane of values 0–1 per channel; grey by luma (BT.601). */
 export function squarePlanes(img: Picture, size: number, channels: 1 | 3): GreyImage[] {
   const side = Math.min(img.width, img.height);
-  const x0 = (img.width - side) >> 1, y0 = (img.height - side) >> 1;
+  const x0 = (img.width - side) >> 1,
+    y0 = (img.height - side) >> 1;
   const planes: GreyImage[] = Array.from({ length: channels }, () => ({ width: side, height: side, data: new Float32Array(side * side) }));
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {
@@ -67,7 +68,16 @@ export function planeBytes(planes: GreyImage[], out: Uint8Array, offset = 0): Ui
  */
 export function pictureDataset(img: Picture, layout: StoredImageLayout, o: PictureOptions = {}): { dataset: ImageDataset; inverted: boolean } {
   const one = (channels: number, height: number, width: number, images: Uint8Array): ImageDataset => ({
-    name: 'picture', count: 1, channels, height, width, images, labels: new Uint8Array(1), classes: [], mean: layout.mean, std: layout.std,
+    name: 'picture',
+    count: 1,
+    channels,
+    height,
+    width,
+    images,
+    labels: new Uint8Array(1),
+    classes: [],
+    mean: layout.mean,
+    std: layout.std,
   });
   if (layout.channels === 3) {
     const side = layout.height;

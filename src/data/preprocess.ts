@@ -32,12 +32,16 @@ export function toGrey(pixels: Uint8Array | Uint8ClampedArray, width: number, he
 /** Area-averaging resize (each output pixel is the mean of the input area it covers). */
 export function resizeArea(img: GreyImage, width: number, height: number): GreyImage {
   const out = new Float32Array(width * height);
-  const sx = img.width / width, sy = img.height / height;
+  const sx = img.width / width,
+    sy = img.height / height;
   for (let oy = 0; oy < height; oy++) {
-    const y0 = oy * sy, y1 = y0 + sy;
+    const y0 = oy * sy,
+      y1 = y0 + sy;
     for (let ox = 0; ox < width; ox++) {
-      const x0 = ox * sx, x1 = x0 + sx;
-      let sum = 0, area = 0;
+      const x0 = ox * sx,
+        x1 = x0 + sx;
+      let sum = 0,
+        area = 0;
       for (let y = Math.floor(y0); y < Math.min(Math.ceil(y1), img.height); y++) {
         const wy = Math.min(y + 1, y1) - Math.max(y, y0);
         for (let x = Math.floor(x0); x < Math.min(Math.ceil(x1), img.width); x++) {
@@ -68,29 +72,47 @@ export function invert(img: GreyImage): GreyImage {
  * scaled into a `box`×`box` (20) box and centred by centre of mass. Returns bytes 0–255.
  */
 export function mnistStyle(img: GreyImage, size = 28, box = 20, threshold = 0.1): Uint8Array {
-  let x0 = img.width, y0 = img.height, x1 = -1, y1 = -1;
+  let x0 = img.width,
+    y0 = img.height,
+    x1 = -1,
+    y1 = -1;
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
       if (img.data[y * img.width + x] > threshold) {
-        x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
       }
     }
   }
   const out = new Uint8Array(size * size);
   if (x1 < 0) return out; // blank picture
-  const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+  const bw = x1 - x0 + 1,
+    bh = y1 - y0 + 1;
   const scale = box / Math.max(bw, bh);
-  const w = Math.max(1, Math.round(bw * scale)), h = Math.max(1, Math.round(bh * scale));
+  const w = Math.max(1, Math.round(bw * scale)),
+    h = Math.max(1, Math.round(bh * scale));
   const crop: GreyImage = { width: bw, height: bh, data: new Float32Array(bw * bh) };
   for (let y = 0; y < bh; y++) for (let x = 0; x < bw; x++) crop.data[y * bw + x] = img.data[(y0 + y) * img.width + x0 + x];
   const small = resizeArea(crop, w, h);
   // Centre of mass of the scaled digit, to be moved to the field's centre.
-  let m = 0, cx = 0, cy = 0;
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) { const v = small.data[y * w + x]; m += v; cx += v * (x + 0.5); cy += v * (y + 0.5); }
-  const left = Math.round(size / 2 - cx / m), top = Math.round(size / 2 - cy / m);
+  let m = 0,
+    cx = 0,
+    cy = 0;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const v = small.data[y * w + x];
+      m += v;
+      cx += v * (x + 0.5);
+      cy += v * (y + 0.5);
+    }
+  const left = Math.round(size / 2 - cx / m),
+    top = Math.round(size / 2 - cy / m);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const ty = top + y, tx = left + x;
+      const ty = top + y,
+        tx = left + x;
       if (ty >= 0 && ty < size && tx >= 0 && tx < size) out[ty * size + tx] = Math.round(Math.min(1, Math.max(0, small.data[y * w + x])) * 255);
     }
   }

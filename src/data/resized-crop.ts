@@ -15,7 +15,12 @@ export interface ResizedCropOptions {
 
 export const RESIZED_CROP_DEFAULTS: Required<ResizedCropOptions> = { scale: [0.08, 1], ratio: [3 / 4, 4 / 3] };
 
-export interface CropBox { top: number; left: number; height: number; width: number }
+export interface CropBox {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+}
 
 /** Settings with defaults filled in; a ConfigError for ranges that make no sense. */
 export function resizedCropSettings(o: ResizedCropOptions | true): Required<ResizedCropOptions> {
@@ -28,17 +33,21 @@ export function resizedCropSettings(o: ResizedCropOptions | true): Required<Resi
 
 /** torchvision's RandomResizedCrop.get_params: ten tries at a random box, else the largest central box within the ratios. */
 export function resizedCropBox(rng: Rng, H: number, W: number, o: Required<ResizedCropOptions>): CropBox {
-  const area = H * W, logLo = Math.log(o.ratio[0]), logHi = Math.log(o.ratio[1]);
+  const area = H * W,
+    logLo = Math.log(o.ratio[0]),
+    logHi = Math.log(o.ratio[1]);
   for (let attempt = 0; attempt < 10; attempt++) {
     const target = area * rng.uniform(o.scale[0], o.scale[1]);
     const aspect = Math.exp(rng.uniform(logLo, logHi));
-    const width = Math.round(Math.sqrt(target * aspect)), height = Math.round(Math.sqrt(target / aspect));
+    const width = Math.round(Math.sqrt(target * aspect)),
+      height = Math.round(Math.sqrt(target / aspect));
     if (width > 0 && width <= W && height > 0 && height <= H) {
       return { top: rng.int(H - height + 1), left: rng.int(W - width + 1), height, width };
     }
   }
   const inRatio = W / H;
-  let width = W, height = H;
+  let width = W,
+    height = H;
   if (inRatio < o.ratio[0]) height = Math.round(W / o.ratio[0]);
   else if (inRatio > o.ratio[1]) width = Math.round(H * o.ratio[1]);
   return { top: (H - height) >> 1, left: (W - width) >> 1, height, width };
@@ -49,16 +58,32 @@ export function resizedCropBox(rng: Rng, H: number, W: number, o: Required<Resiz
  * centres aligned (align_corners = false), optionally mirrored left-right; each value v becomes
  * v·scale − offset (the normalisation).
  */
-export function sampleBox(images: Uint8Array, src: number, W: number, box: CropBox, out: Float32Array | Float64Array, dst: number, h: number, w: number,
-  mirror: boolean, scale: number, offset: number): void {
-  const sy = box.height / h, sx = box.width / w;
+export function sampleBox(
+  images: Uint8Array,
+  src: number,
+  W: number,
+  box: CropBox,
+  out: Float32Array | Float64Array,
+  dst: number,
+  h: number,
+  w: number,
+  mirror: boolean,
+  scale: number,
+  offset: number,
+): void {
+  const sy = box.height / h,
+    sx = box.width / w;
   for (let i = 0; i < h; i++) {
     const y = Math.min(Math.max(box.top + (i + 0.5) * sy - 0.5, box.top), box.top + box.height - 1);
-    const y0 = Math.floor(y), y1 = Math.min(y0 + 1, box.top + box.height - 1), fy = y - y0;
+    const y0 = Math.floor(y),
+      y1 = Math.min(y0 + 1, box.top + box.height - 1),
+      fy = y - y0;
     for (let j = 0; j < w; j++) {
       const jj = mirror ? w - 1 - j : j;
       const x = Math.min(Math.max(box.left + (jj + 0.5) * sx - 0.5, box.left), box.left + box.width - 1);
-      const x0 = Math.floor(x), x1 = Math.min(x0 + 1, box.left + box.width - 1), fx = x - x0;
+      const x0 = Math.floor(x),
+        x1 = Math.min(x0 + 1, box.left + box.width - 1),
+        fx = x - x0;
       const top = images[src + y0 * W + x0] * (1 - fx) + images[src + y0 * W + x1] * fx;
       const bottom = images[src + y1 * W + x0] * (1 - fx) + images[src + y1 * W + x1] * fx;
       out[dst + i * w + j] = (top * (1 - fy) + bottom * fy) * scale - offset;

@@ -21,7 +21,10 @@ export interface ConvFilters {
 /** Names of the model's convolution nodes. */
 export function convNodes(model: Model): string[] {
   checkModel(model, 'convNodes');
-  return model.summary().filter((r) => r.type === 'conv2d').map((r) => r.name);
+  return model
+    .summary()
+    .filter((r) => r.type === 'conv2d')
+    .map((r) => r.name);
 }
 
 /** A convolution node's kernels (host copy); a ConfigError naming the convolutions if `node` is not one. */
@@ -32,7 +35,9 @@ export async function convFilters(model: Model, node: string): Promise<ConvFilte
   const layer = model.layers.find((l) => l.name === node);
   const weight = layer?.params().find((p) => p.name === 'weight');
   if (row.type !== 'conv2d' || !weight) {
-    throw new ConfigError(`layer "${node}" of model "${model.name}" is a ${row.type}, not a convolution: it has no filters to draw (convolutions: ${convNodes(model).join(', ') || 'none'})`);
+    throw new ConfigError(
+      `layer "${node}" of model "${model.name}" is a ${row.type}, not a convolution: it has no filters to draw (convolutions: ${convNodes(model).join(', ') || 'none'})`,
+    );
   }
   await model.downloadWeights();
   const weights = new Tensor(weight.value.shape, weight.value.data.slice());
@@ -51,7 +56,8 @@ export async function convFilters(model: Model, node: string): Promise<ConvFilte
 export function filterPictures(f: ConvFilters, filter: number, maxSlices = 32): RgbaImage[] {
   const [O, Cg, kh, kw] = f.weights.shape;
   if (!Number.isInteger(filter) || filter < 0 || filter >= O) throw new ConfigError(`layer "${f.node}" has filters 0..${O - 1}, not ${filter}`);
-  const m = f.range[1], at = (c: number, i: number) => f.weights.data[((filter * Cg + c) * kh * kw) + i];
+  const m = f.range[1],
+    at = (c: number, i: number) => f.weights.data[(filter * Cg + c) * kh * kw + i];
   if (f.readsInput && Cg === 3) {
     const out = createRgba(kw, kh);
     for (let i = 0; i < kh * kw; i++) for (let c = 0; c < 3; c++) out.data[i * 4 + c] = Math.round(127.5 + (127.5 * at(c, i)) / m);

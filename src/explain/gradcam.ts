@@ -42,7 +42,9 @@ export async function gradCam(model: Model, image: Tensor, o: GradCamOptions = {
   x.data.set(image.data);
   forwardBatch(model, x);
   const score = scoreNode(model);
-  const dy = seedGradient(model, score, 1, (d) => { d[classIndex] = 1; });
+  const dy = seedGradient(model, score, 1, (d) => {
+    d[classIndex] = 1;
+  });
   model.backward(dy, false, false, { from: score });
   const g = model.activationGradients().get(node);
   if (!g) {
@@ -52,12 +54,15 @@ export async function gradCam(model: Model, image: Tensor, o: GradCamOptions = {
   const weights = new Float64Array(C);
   const HW = h * w;
   for (let k = 0; k < C; k++) {
-    const a = A.data.subarray(k * HW, (k + 1) * HW), gk = dA.data.subarray(k * HW, (k + 1) * HW);
+    const a = A.data.subarray(k * HW, (k + 1) * HW),
+      gk = dA.data.subarray(k * HW, (k + 1) * HW);
     if (o.plusPlus) {
       let sumA = 0;
       for (let p = 0; p < HW; p++) sumA += a[p];
       for (let p = 0; p < HW; p++) {
-        const g1 = gk[p], g2 = g1 * g1, g3 = g2 * g1;
+        const g1 = gk[p],
+          g2 = g1 * g1,
+          g3 = g2 * g1;
         if (g1 > 0) weights[k] += (g2 / (2 * g2 + sumA * g3 + 1e-7)) * g1;
       }
     } else {

@@ -20,7 +20,8 @@ function labelWidth(text: string, scale: number): number {
  */
 export function labelledCells(cells: { label: string; image: RgbaImage }[], o: GridLayout & { columns?: number } = {}): RgbaImage {
   if (cells.length === 0) throw new ConfigError('a grid needs at least one image');
-  const s = o.textScale ?? 1, gap = o.gap ?? 2 * s;
+  const s = o.textScale ?? 1,
+    gap = o.gap ?? 2 * s;
   const columns = Math.min(o.columns ?? Math.ceil(Math.sqrt(cells.length)), cells.length);
   const cw = Math.max(...cells.map((c) => Math.max(c.image.width, labelWidth(c.label, s))));
   const ch = Math.max(...cells.map((c) => c.image.height));
@@ -29,7 +30,8 @@ export function labelledCells(cells: { label: string; image: RgbaImage }[], o: G
   const rows = Math.ceil(cells.length / columns);
   const out = createRgba(gap + columns * (cw + gap), gap + rows * (rowHeight + gap), WHITE);
   cells.forEach((c, i) => {
-    const left = gap + (i % columns) * (cw + gap), top = gap + Math.floor(i / columns) * (rowHeight + gap);
+    const left = gap + (i % columns) * (cw + gap),
+      top = gap + Math.floor(i / columns) * (rowHeight + gap);
     drawText(out, c.label, left, top, s);
     paste(out, c.image, left, top + labelHeight);
   });
@@ -42,9 +44,11 @@ export function labelledCells(cells: { label: string; image: RgbaImage }[], o: G
  */
 export function labelledRows(rows: { label: string; images: RgbaImage[] }[], o: GridLayout = {}): RgbaImage {
   if (rows.length === 0 || rows.every((r) => r.images.length === 0)) throw new ConfigError('a grid needs at least one image');
-  const s = o.textScale ?? 1, gap = o.gap ?? 2 * s;
+  const s = o.textScale ?? 1,
+    gap = o.gap ?? 2 * s;
   const all = rows.flatMap((r) => r.images);
-  const cw = Math.max(...all.map((i) => i.width)), ch = Math.max(...all.map((i) => i.height));
+  const cw = Math.max(...all.map((i) => i.width)),
+    ch = Math.max(...all.map((i) => i.height));
   const labelColumn = Math.max(...rows.map((r) => labelWidth(r.label, s))) + 2 * s;
   const columns = Math.max(...rows.map((r) => r.images.length));
   const out = createRgba(gap + labelColumn + columns * (cw + gap), gap + rows.length * (ch + gap), WHITE);

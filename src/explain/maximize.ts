@@ -41,22 +41,32 @@ export async function maximizeActivation(model: Model, o: MaximizeOptions): Prom
   checkOptions(o, 'maximizeActivation', true);
   const shape = nodeShape(model, o.node, 'layer');
   resolveChannel(model, o.node, o.channel);
-  const steps = o.steps ?? 200, lr = o.learningRate ?? 0.05, jitter = o.jitter ?? 1, blurEvery = o.blurEvery ?? 8;
+  const steps = o.steps ?? 200,
+    lr = o.learningRate ?? 0.05,
+    jitter = o.jitter ?? 1,
+    blurEvery = o.blurEvery ?? 8;
   const [lo, hi] = o.range ?? [-1, 1];
-  for (const [name, v] of [['steps', steps], ['jitter', jitter], ['blurEvery', blurEvery]] as const) {
+  for (const [name, v] of [
+    ['steps', steps],
+    ['jitter', jitter],
+    ['blurEvery', blurEvery],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0) throw new ConfigError(`activation maximisation: ${name} must be a non-negative integer, got ${v}`);
   }
   if (!(lr > 0 && Number.isFinite(lr))) throw new ConfigError(`activation maximisation: learningRate must be a positive number, got ${lr}`);
-  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new ConfigError(`activation maximisation: range must be [low, high] with low < high, got [${lo}, ${hi}]`);
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi))
+    throw new ConfigError(`activation maximisation: range must be [low, high] with low < high, got [${lo}, ${hi}]`);
   const [C, H, W] = model.inputShape;
   const perUnit = shape.length === 3 ? shape[1] * shape[2] : 1;
   const rng = new Rng(o.seed ?? 1);
   const image = Tensor.zeros(model.inputShape, model.backend.dtype);
-  const mid = (lo + hi) / 2, span = hi - lo;
+  const mid = (lo + hi) / 2,
+    span = hi - lo;
   for (let i = 0; i < image.size; i++) image.data[i] = mid + 0.01 * span * rng.normal();
   const x = allocBatch(model, 1);
   for (let step = 0; step < steps; step++) {
-    const dy = rng.int(2 * jitter + 1) - jitter, dx = rng.int(2 * jitter + 1) - jitter;
+    const dy = rng.int(2 * jitter + 1) - jitter,
+      dx = rng.int(2 * jitter + 1) - jitter;
     roll(image.data, x.data, C, H, W, dy, dx);
     forwardBatch(model, x);
     const seed = seedGradient(model, o.node, 1, (d) => d.fill(1 / perUnit, o.channel * perUnit, (o.channel + 1) * perUnit));

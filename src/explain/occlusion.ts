@@ -41,14 +41,16 @@ export async function occlusion(model: Model, image: Tensor, o: OcclusionOptions
   const patch = o.patch ?? Math.max(1, Math.floor(Math.min(H, W) / 4));
   const stride = o.stride ?? Math.max(1, Math.floor(patch / 2));
   const batchSize = o.batchSize ?? 32;
-  if (!Number.isInteger(patch) || patch < 1 || patch > Math.min(H, W)) throw new ConfigError(`occlusion: patch must be an integer from 1 to ${Math.min(H, W)} (the image is ${H}×${W}), got ${patch}`);
+  if (!Number.isInteger(patch) || patch < 1 || patch > Math.min(H, W))
+    throw new ConfigError(`occlusion: patch must be an integer from 1 to ${Math.min(H, W)} (the image is ${H}×${W}), got ${patch}`);
   if (!Number.isInteger(stride) || stride < 1) throw new ConfigError(`occlusion: stride must be a positive integer, got ${stride}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`occlusion: batchSize must be a positive integer, got ${batchSize}`);
   if (o.value !== undefined && !Number.isFinite(o.value)) throw new ConfigError(`occlusion: value must be a finite number, got ${o.value}`);
   const { scores, classIndex } = await classScores(model, image, o.classIndex);
   const probability = softmax(scores)[classIndex];
   const fill = Array.from({ length: C }, (_, c) => o.value ?? meanOf(image.data.subarray(c * H * W, (c + 1) * H * W)));
-  const rows = Math.floor((H - patch) / stride) + 1, cols = Math.floor((W - patch) / stride) + 1;
+  const rows = Math.floor((H - patch) / stride) + 1,
+    cols = Math.floor((W - patch) / stride) + 1;
   const map = Tensor.zeros([rows, cols], model.backend.dtype);
   const per = C * H * W;
   const node = scoreNode(model);
@@ -56,7 +58,8 @@ export async function occlusion(model: Model, image: Tensor, o: OcclusionOptions
     const N = Math.min(batchSize, rows * cols - first);
     const x = allocBatch(model, N);
     for (let n = 0; n < N; n++) {
-      const y0 = Math.floor((first + n) / cols) * stride, x0 = ((first + n) % cols) * stride;
+      const y0 = Math.floor((first + n) / cols) * stride,
+        x0 = ((first + n) % cols) * stride;
       const copy = x.data.subarray(n * per, (n + 1) * per);
       copy.set(image.data.subarray(0, per));
       for (let c = 0; c < C; c++) {
@@ -80,12 +83,16 @@ function meanOf(a: ArrayLike<number>): number {
 /** Each pixel gets the mean of the values of the patch positions that cover it (0 where none does). */
 function spreadToPixels(map: Tensor, patch: number, stride: number, H: number, W: number): Tensor {
   const [rows, cols] = map.shape;
-  const sum = new Float64Array(H * W), count = new Uint32Array(H * W);
+  const sum = new Float64Array(H * W),
+    count = new Uint32Array(H * W);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const v = map.data[r * cols + c];
       for (let y = r * stride; y < r * stride + patch; y++) {
-        for (let x = c * stride; x < c * stride + patch; x++) { sum[y * W + x] += v; count[y * W + x]++; }
+        for (let x = c * stride; x < c * stride + patch; x++) {
+          sum[y * W + x] += v;
+          count[y * W + x]++;
+        }
       }
     }
   }

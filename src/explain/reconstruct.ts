@@ -49,7 +49,8 @@ function pickUnit(values: ArrayLike<number>, unit: UnitChoice, width: number, no
  */
 export async function reconstruct(model: Model, images: Tensor[], o: ReconstructOptions): Promise<{ reconstructions: Tensor[]; activations: number[] }> {
   checkModel(model, 'reconstruct');
-  if (!Array.isArray(images)) throw new ConfigError(`reconstruct: images must be an array of Tensors [${model.inputShape.join(', ')}], got ${images === null ? 'null' : typeof images}`);
+  if (!Array.isArray(images))
+    throw new ConfigError(`reconstruct: images must be an array of Tensors [${model.inputShape.join(', ')}], got ${images === null ? 'null' : typeof images}`);
   images.forEach((im, i) => checkTensor(im, 'reconstruct', `images[${i}]`, `[${model.inputShape.join(', ')}]`));
   checkOptions(o, 'reconstruct', true);
   const { offset, size, width } = channelSpan(model, o.node, o.channel);
@@ -61,7 +62,8 @@ export async function reconstruct(model: Model, images: Tensor[], o: Reconstruct
   forwardBatch(model, x);
   const [a] = await readAll(model, [activation(model, o.node)]);
   const perOut = a.size / N;
-  const units: number[] = [], activations: number[] = [];
+  const units: number[] = [],
+    activations: number[] = [];
   for (let n = 0; n < N; n++) {
     const values = a.data.subarray(n * perOut + offset, n * perOut + offset + size);
     const u = pickUnit(values, o.unit ?? 'max', width, o.node);
@@ -85,7 +87,8 @@ export async function channelActivations(model: Model, batch: Tensor, node: stri
   const { offset, size } = channelSpan(model, node, channel);
   forwardBatch(model, batch);
   const [a] = await readAll(model, [activation(model, node)]);
-  const N = batch.shape[0], perOut = a.size / N;
+  const N = batch.shape[0],
+    perOut = a.size / N;
   return Array.from({ length: N }, (_, n) => {
     const v = a.data.subarray(n * perOut + offset, n * perOut + offset + size);
     return reduce === 'max' ? maxOf(v) : sumOf(v) / size;
@@ -101,10 +104,15 @@ export interface TopImagesOptions extends ReconstructOptions {
  * The k images of a dataset ([N, C, H, W]) on which a channel's strongest unit fires most, each
  * with its reconstruction (ZFNet's figure 2).
  */
-export async function topActivatingImages(model: Model, images: Tensor, o: TopImagesOptions): Promise<{ index: number; activation: number; reconstruction: Tensor }[]> {
+export async function topActivatingImages(
+  model: Model,
+  images: Tensor,
+  o: TopImagesOptions,
+): Promise<{ index: number; activation: number; reconstruction: Tensor }[]> {
   checkModelAndImages(model, images, 'topActivatingImages');
   checkOptions(o, 'topActivatingImages', true);
-  const k = o.k ?? 9, batchSize = o.batchSize ?? 64;
+  const k = o.k ?? 9,
+    batchSize = o.batchSize ?? 64;
   if (!Number.isInteger(k) || k < 1) throw new ConfigError(`top images: k must be a positive integer, got ${k}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`top images: batchSize must be a positive integer, got ${batchSize}`);
   const N = datasetSize(model, images);
@@ -116,7 +124,11 @@ export async function topActivatingImages(model: Model, images: Tensor, o: TopIm
     (await channelActivations(model, batch, o.node, o.channel)).forEach((activation, i) => strengths.push({ index: first + i, activation }));
   }
   const top = strengths.sort((a, b) => b.activation - a.activation || a.index - b.index).slice(0, k);
-  const { reconstructions } = await reconstruct(model, top.map((t) => example(images, t.index)), { ...o, unit: o.unit ?? 'max' });
+  const { reconstructions } = await reconstruct(
+    model,
+    top.map((t) => example(images, t.index)),
+    { ...o, unit: o.unit ?? 'max' },
+  );
   return top.map((t, i) => ({ ...t, reconstruction: reconstructions[i] }));
 }
 

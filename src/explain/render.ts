@@ -15,7 +15,9 @@ export const MAX_PICTURE_PIXELS = 2 ** 26;
 export function createRgba(width: number, height: number, background: readonly [number, number, number] = [0, 0, 0]): RgbaImage {
   // Checked before allocating: sizes come from user choices (scale, channels, k) multiplied together.
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0 || width * height > MAX_PICTURE_PIXELS) {
-    throw new ConfigError(`a picture of ${width}×${height} pixels is too large to draw (at most ${MAX_PICTURE_PIXELS.toLocaleString('en')} pixels): choose a smaller scale or fewer channels`);
+    throw new ConfigError(
+      `a picture of ${width}×${height} pixels is too large to draw (at most ${MAX_PICTURE_PIXELS.toLocaleString('en')} pixels): choose a smaller scale or fewer channels`,
+    );
   }
   const data = new Uint8ClampedArray(width * height * 4);
   for (let i = 0; i < width * height; i++) data.set([...background, 255], i * 4);
@@ -24,7 +26,8 @@ export function createRgba(width: number, height: number, background: readonly [
 
 /** The [low, high] a heat map is drawn over: its minimum (or 0 if that is larger) to its maximum. */
 export function mapRange(values: ArrayLike<number>): [number, number] {
-  let lo = 0, hi = -Infinity;
+  let lo = 0,
+    hi = -Infinity;
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) continue;
     lo = Math.min(lo, values[i]);
@@ -45,9 +48,14 @@ export function heatmapToRgba(map: Tensor, range: readonly [number, number] = ma
 export function imageToRgba(image: Tensor, range?: readonly [number, number]): RgbaImage {
   const s = image.shape.length === 4 ? image.shape.slice(1) : image.shape;
   const [C, H, W] = s;
-  if (s.length !== 3 || (C !== 1 && C !== 3)) throw new ConfigError(`only grey [1, H, W] or colour [3, H, W] images can be drawn, got [${image.shape.join(', ')}]`);
+  if (s.length !== 3 || (C !== 1 && C !== 3))
+    throw new ConfigError(`only grey [1, H, W] or colour [3, H, W] images can be drawn, got [${image.shape.join(', ')}]`);
   let [lo, hi] = range ?? [Infinity, -Infinity];
-  if (!range) for (const v of image.data) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  if (!range)
+    for (const v of image.data) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
   const scale = hi > lo ? 255 / (hi - lo) : 0;
   const out = createRgba(W, H);
   for (let p = 0; p < H * W; p++) {
@@ -86,8 +94,10 @@ export function upscale(img: RgbaImage, factor: number): RgbaImage {
 /** Images in rows of `columns`, each cell as large as the largest image, separated by `gap` pixels. */
 export function grid(images: RgbaImage[], o: { columns?: number; gap?: number; background?: readonly [number, number, number] } = {}): RgbaImage {
   if (images.length === 0) throw new ConfigError('a grid needs at least one image');
-  const columns = o.columns ?? Math.ceil(Math.sqrt(images.length)), gap = o.gap ?? 2;
-  const cw = Math.max(...images.map((i) => i.width)), ch = Math.max(...images.map((i) => i.height));
+  const columns = o.columns ?? Math.ceil(Math.sqrt(images.length)),
+    gap = o.gap ?? 2;
+  const cw = Math.max(...images.map((i) => i.width)),
+    ch = Math.max(...images.map((i) => i.height));
   const rows = Math.ceil(images.length / columns);
   const out = createRgba(columns * cw + (columns - 1) * gap, rows * ch + (rows - 1) * gap, o.background ?? [255, 255, 255]);
   images.forEach((img, i) => paste(out, img, (i % columns) * (cw + gap), Math.floor(i / columns) * (ch + gap)));
@@ -109,8 +119,16 @@ export function paste(dst: RgbaImage, src: RgbaImage, left: number, top: number)
  * two values written at its ends in a 3×5 pixel font, enlarged with the image (default: one
  * font pixel per 100 image pixels of width, at least 1). The bar is viridis unless `colours` says otherwise.
  */
-export function withLegend(img: RgbaImage, range: readonly [number, number], textScale = Math.max(1, Math.floor(img.width / 100)), colours: ColourMap = viridis): RgbaImage {
-  const s = textScale, barHeight = 6 * s, textHeight = 5 * s, pad = 2 * s;
+export function withLegend(
+  img: RgbaImage,
+  range: readonly [number, number],
+  textScale = Math.max(1, Math.floor(img.width / 100)),
+  colours: ColourMap = viridis,
+): RgbaImage {
+  const s = textScale,
+    barHeight = 6 * s,
+    textHeight = 5 * s,
+    pad = 2 * s;
   const out = createRgba(img.width, img.height + pad + barHeight + pad + textHeight + pad, [255, 255, 255]);
   paste(out, img, 0, 0);
   const top = img.height + pad;
@@ -119,7 +137,8 @@ export function withLegend(img: RgbaImage, range: readonly [number, number], tex
     for (let y = 0; y < barHeight; y++) out.data.set(colour, ((top + y) * img.width + x) * 4);
   }
   const labelTop = top + barHeight + pad;
-  const low = formatValue(range[0]), high = formatValue(range[1]);
+  const low = formatValue(range[0]),
+    high = formatValue(range[1]);
   drawText(out, low, 0, labelTop, s);
   drawText(out, high, Math.max((low.length + 1) * 4 * s, img.width - (high.length * 4 - 1) * s), labelTop, s);
   return out;
@@ -134,9 +153,19 @@ export function formatValue(v: number): string {
 
 // 3×5 glyphs, one row of three bits per number, top first.
 const GLYPHS: Record<string, number[]> = {
-  0: [7, 5, 5, 5, 7], 1: [2, 6, 2, 2, 7], 2: [7, 1, 7, 4, 7], 3: [7, 1, 7, 1, 7], 4: [5, 5, 7, 1, 1],
-  5: [7, 4, 7, 1, 7], 6: [7, 4, 7, 5, 7], 7: [7, 1, 1, 2, 2], 8: [7, 5, 7, 5, 7], 9: [7, 5, 7, 1, 7],
-  '-': [0, 0, 7, 0, 0], '.': [0, 0, 0, 0, 2], e: [0, 7, 7, 4, 7],
+  0: [7, 5, 5, 5, 7],
+  1: [2, 6, 2, 2, 7],
+  2: [7, 1, 7, 4, 7],
+  3: [7, 1, 7, 1, 7],
+  4: [5, 5, 7, 1, 1],
+  5: [7, 4, 7, 1, 7],
+  6: [7, 4, 7, 5, 7],
+  7: [7, 1, 1, 2, 2],
+  8: [7, 5, 7, 5, 7],
+  9: [7, 5, 7, 1, 7],
+  '-': [0, 0, 7, 0, 0],
+  '.': [0, 0, 0, 0, 2],
+  e: [0, 7, 7, 4, 7],
 };
 
 /** Writes digits (and - . e) in the 3×5 pixel font, black, each font pixel `scale` image pixels wide. */
@@ -145,8 +174,10 @@ export function drawText(img: RgbaImage, text: string, left: number, top: number
     const rows = GLYPHS[ch] ?? [0, 0, 0, 0, 0];
     for (let y = 0; y < 5 * scale; y++) {
       for (let x = 0; x < 3 * scale; x++) {
-        const px = left + i * 4 * scale + x, py = top + y;
-        if (rows[Math.floor(y / scale)] & (4 >> Math.floor(x / scale)) && px < img.width && py < img.height) img.data.set([0, 0, 0, 255], (py * img.width + px) * 4);
+        const px = left + i * 4 * scale + x,
+          py = top + y;
+        if (rows[Math.floor(y / scale)] & (4 >> Math.floor(x / scale)) && px < img.width && py < img.height)
+          img.data.set([0, 0, 0, 255], (py * img.width + px) * 4);
       }
     }
   });

@@ -46,7 +46,9 @@ async function summedClassGradient(model: Model, x: Tensor, classIndex: number, 
   const N = x.shape[0];
   forwardBatch(model, x);
   const node = scoreNode(model);
-  const dy = seedGradient(model, node, N, (d, K) => { for (let n = 0; n < N; n++) d[n * K + classIndex] = 1; });
+  const dy = seedGradient(model, node, N, (d, K) => {
+    for (let n = 0; n < N; n++) d[n * K + classIndex] = 1;
+  });
   const [g] = await readAll(model, [backwardFrom(model, node, dy, rule)]);
   const per = g.size / N;
   const sum = new Tensor(model.inputShape, g.data.slice(0, per));
@@ -119,13 +121,19 @@ export interface SmoothGradOptions extends ClassOptions {
 /** SmoothGrad (Smilkov et al. 2017): saliency averaged over copies of the image with Gaussian noise added. */
 export async function smoothGrad(model: Model, image: Tensor, o: SmoothGradOptions = {}): Promise<Attribution> {
   checkArguments(model, image, o, 'smoothGrad');
-  const samples = o.samples ?? 32, noise = o.noise ?? 0.15, batchSize = o.batchSize ?? 16;
+  const samples = o.samples ?? 32,
+    noise = o.noise ?? 0.15,
+    batchSize = o.batchSize ?? 16;
   if (!Number.isInteger(samples) || samples < 1) throw new ConfigError(`smoothgrad: samples must be a positive integer, got ${samples}`);
   if (!(noise >= 0 && Number.isFinite(noise))) throw new ConfigError(`smoothgrad: noise must be a finite fraction ≥ 0, got ${noise}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`smoothgrad: batchSize must be a positive integer, got ${batchSize}`);
   const { scores, classIndex } = await classScores(model, image, o.classIndex);
-  let lo = Infinity, hi = -Infinity;
-  for (const v of image.data) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const v of image.data) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
   const sigma = noise * (hi - lo);
   const rng = new Rng(o.seed ?? 1);
   const total = Tensor.zeros(model.inputShape, model.backend.dtype);

@@ -32,7 +32,11 @@ export function classCount(model: Model): number {
 export function nodeShape(model: Model, name: string, what = 'node'): readonly number[] {
   const row = runNodes(model).find((r) => r.name === name);
   if (!row) {
-    throw new ConfigError(`model "${model.name}" has no ${what} "${name}" (nodes: ${runNodes(model).map((r) => r.name).join(', ')})`);
+    throw new ConfigError(
+      `model "${model.name}" has no ${what} "${name}" (nodes: ${runNodes(model)
+        .map((r) => r.name)
+        .join(', ')})`,
+    );
   }
   return row.outputShape;
 }
@@ -41,14 +45,18 @@ export function nodeShape(model: Model, name: string, what = 'node'): readonly n
 export function spatialNode(model: Model, name: string, what = 'layer'): [number, number, number] {
   const shape = nodeShape(model, name, what);
   if (shape.length !== 3) {
-    throw new ConfigError(`${what} "${name}" of model "${model.name}" has output [${shape.join(', ')}], not a feature map [C, H, W] (spatial nodes: ${spatialNodes(model).join(', ')})`);
+    throw new ConfigError(
+      `${what} "${name}" of model "${model.name}" has output [${shape.join(', ')}], not a feature map [C, H, W] (spatial nodes: ${spatialNodes(model).join(', ')})`,
+    );
   }
   return shape as [number, number, number];
 }
 
 /** Names of the nodes whose output is a feature map [C, H, W] with more than one position. */
 export function spatialNodes(model: Model): string[] {
-  return runNodes(model).filter((r) => r.outputShape.length === 3 && r.outputShape[1] * r.outputShape[2] > 1).map((r) => r.name);
+  return runNodes(model)
+    .filter((r) => r.outputShape.length === 3 && r.outputShape[1] * r.outputShape[2] > 1)
+    .map((r) => r.name);
 }
 
 /** Grad-CAM's default: the last convolution whose output is spatial (else the last spatial node). */

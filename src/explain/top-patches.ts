@@ -23,18 +23,25 @@ export interface TopPatch {
  * For each channel of a spatial node, the k dataset patches that excite it most: the strongest
  * unit of the channel in each image (one patch per image), cut at that unit's receptive field.
  */
-export async function topActivatingPatches(model: Model, images: Tensor, o: { node: string; k?: number; batchSize?: number; channels?: number[] }): Promise<TopPatch[][]> {
+export async function topActivatingPatches(
+  model: Model,
+  images: Tensor,
+  o: { node: string; k?: number; batchSize?: number; channels?: number[] },
+): Promise<TopPatch[][]> {
   checkModelAndImages(model, images, 'topActivatingPatches');
   checkOptions(o, 'topActivatingPatches', true);
   const [C, h, w] = spatialNode(model, o.node);
-  const k = o.k ?? 9, batchSize = o.batchSize ?? 64;
+  const k = o.k ?? 9,
+    batchSize = o.batchSize ?? 64;
   if (!Number.isInteger(k) || k < 1) throw new ConfigError(`top patches: k must be a positive integer, got ${k}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`top patches: batchSize must be a positive integer, got ${batchSize}`);
   const channels = o.channels ?? Array.from({ length: C }, (_, c) => c);
-  for (const c of channels) if (!Number.isInteger(c) || c < 0 || c >= C) throw new ConfigError(`top patches: node "${o.node}" has channels 0..${C - 1}, not ${c}`);
+  for (const c of channels)
+    if (!Number.isInteger(c) || c < 0 || c >= C) throw new ConfigError(`top patches: node "${o.node}" has channels 0..${C - 1}, not ${c}`);
   const N = datasetSize(model, images);
   const best = channels.map(() => [] as { index: number; unit: number; activation: number }[]);
-  const per = images.size / Math.max(N, 1), hw = h * w;
+  const per = images.size / Math.max(N, 1),
+    hw = h * w;
   for (let first = 0; first < N; first += batchSize) {
     const n = Math.min(batchSize, N - first);
     const batch = allocBatch(model, n);
@@ -51,11 +58,14 @@ export async function topActivatingPatches(model: Model, images: Tensor, o: { no
       best[j] = best[j].sort((p, q) => q.activation - p.activation || p.index - q.index).slice(0, k);
     });
   }
-  return best.map((list) => list.map(({ index, unit, activation }) => {
-    const y = Math.floor(unit / w), x = unit % w;
-    const box = unitBox(model, o.node, y, x);
-    return { index, y, x, activation, box, patch: cut(images, index, box) };
-  }));
+  return best.map((list) =>
+    list.map(({ index, unit, activation }) => {
+      const y = Math.floor(unit / w),
+        x = unit % w;
+      const box = unitBox(model, o.node, y, x);
+      return { index, y, x, activation, box, patch: cut(images, index, box) };
+    }),
+  );
 }
 
 function cut(images: Tensor, index: number, b: Box): Tensor {

@@ -8,7 +8,8 @@ import { Tensor } from '../tensor.js';
 export function resizeBilinear(map: Tensor, H: number, W: number): Tensor {
   const [h, w] = map.shape;
   const out = Tensor.zeros([H, W], map.data instanceof Float64Array ? 'float64' : 'float32');
-  const ys = axis(h, H), xs = axis(w, W);
+  const ys = axis(h, H),
+    xs = axis(w, W);
   for (let Y = 0; Y < H; Y++) {
     const [y0, y1, fy] = ys[Y];
     for (let X = 0; X < W; X++) {

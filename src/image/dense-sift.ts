@@ -23,7 +23,8 @@ export interface DenseSiftOptions {
 function resolve(o: DenseSiftOptions): Required<DenseSiftOptions> {
   const binSize = o.binSize ?? 4;
   const r = { binSize, step: 6, smoothing: binSize / 3, gaussianWindow: false, ...o };
-  if (!Number.isInteger(r.binSize) || r.binSize < 1 || !Number.isInteger(r.step) || r.step < 1) throw new ConfigError('dense SIFT binSize and step must be positive integers');
+  if (!Number.isInteger(r.binSize) || r.binSize < 1 || !Number.isInteger(r.step) || r.step < 1)
+    throw new ConfigError('dense SIFT binSize and step must be positive integers');
   return r;
 }
 
@@ -50,7 +51,8 @@ export function denseSift(img: PlanarImage, options: DenseSiftOptions = {}): Flo
   if (o.smoothing > 0) grey = gaussianBlur(grey, o.smoothing);
   const field = polarGradients(grey);
   const extent = SIFT_CELLS * o.binSize;
-  const xs = gridCentres(img.width, extent, o.step), ys = gridCentres(img.height, extent, o.step);
+  const xs = gridCentres(img.width, extent, o.step),
+    ys = gridCentres(img.height, extent, o.step);
   if (xs.length === 0 || ys.length === 0) throw new ShapeError(`a ${img.width}×${img.height} image is smaller than one ${extent}-pixel dense SIFT descriptor`);
   const out = new Float32Array(xs.length * ys.length * SIFT_LENGTH);
   let k = 0;

@@ -25,10 +25,21 @@ export function downsample(img: PlanarImage, opts: DownsampleOptions = {}): Plan
   const mode = opts.mode ?? 'average';
   if (!Number.isInteger(factor) || factor < 1) throw new ConfigError(`downsampling factor must be a positive integer, got ${factor}`);
   if (mode !== 'average' && mode !== 'max') throw new ConfigError(`unknown downsampling mode "${mode}" (known: average, max)`);
-  const OH = Math.ceil(img.height / factor), OW = Math.ceil(img.width / factor);
+  const OH = Math.ceil(img.height / factor),
+    OW = Math.ceil(img.width / factor);
   const g: Pool2dGeometry = {
-    N: 1, C: img.channels, H: img.height, W: img.width, KH: factor, KW: factor,
-    strideH: factor, strideW: factor, padH: 0, padW: 0, OH, OW,
+    N: 1,
+    C: img.channels,
+    H: img.height,
+    W: img.width,
+    KH: factor,
+    KW: factor,
+    strideH: factor,
+    strideW: factor,
+    padH: 0,
+    padW: 0,
+    OH,
+    OW,
   };
   const backend = opts.backend ?? float64;
   const x = backend.alloc(img.data.length);

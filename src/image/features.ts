@@ -20,7 +20,10 @@ export interface FeatureMatrix {
  * 2 × 2-cell blocks with 9 unsigned bins, concatenated — fine strokes and coarse layout.
  * 1 296 + 324 = 1 620 values.
  */
-export const digitHog: HogOptions[] = [{ cellSize: 4, blockSize: 2, bins: 9 }, { cellSize: 7, blockSize: 2, bins: 9 }];
+export const digitHog: HogOptions[] = [
+  { cellSize: 4, blockSize: 2, bins: 9 },
+  { cellSize: 7, blockSize: 2, bins: 9 },
+];
 
 /** Dense SIFT for 28×28 digits: 3 × 3 descriptors of 16 × 16 pixels, 6 pixels apart (1 152 values). */
 export const digitDenseSift: DenseSiftOptions = { binSize: 4, step: 6 };
@@ -40,7 +43,10 @@ function extractor(kind: FeatureKind, width: number, height: number): Extractor 
         dim: lengths.reduce((a, b) => a + b, 0),
         extract: (img, out) => {
           let offset = 0;
-          digitHog.forEach((o, i) => { out.set(hogDescriptor(img, o), offset); offset += lengths[i]; });
+          digitHog.forEach((o, i) => {
+            out.set(hogDescriptor(img, o), offset);
+            offset += lengths[i];
+          });
         },
       };
     }
@@ -72,7 +78,8 @@ export function extractFeatures(ds: ImageDataset, kind: FeatureKind): FeatureMat
  */
 export function standardise(train: FeatureMatrix, ...others: FeatureMatrix[]): { mean: Float64Array; std: Float64Array } {
   const { count, dim, data } = train;
-  const mean = new Float64Array(dim), sq = new Float64Array(dim);
+  const mean = new Float64Array(dim),
+    sq = new Float64Array(dim);
   for (let n = 0; n < count; n++) {
     for (let j = 0; j < dim; j++) {
       const v = data[n * dim + j];

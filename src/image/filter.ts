@@ -81,8 +81,22 @@ function convolve(img: PlanarImage, weights: Float64Array, k: { O: number; KH: n
     throw new ShapeError(`a ${k.KH}×${k.KW} kernel does not fit a ${img.width}×${img.height} image with padding ${padH}×${padW}`);
   }
   const g: Conv2dGeometry = {
-    N: 1, C: x.channels, H: x.height, W: x.width, O: k.O, KH: k.KH, KW: k.KW,
-    strideH: stride, strideW: stride, padH: pad[0], padW: pad[1], OH, OW, groups: k.groups, dilationH: 1, dilationW: 1,
+    N: 1,
+    C: x.channels,
+    H: x.height,
+    W: x.width,
+    O: k.O,
+    KH: k.KH,
+    KW: k.KW,
+    strideH: stride,
+    strideW: stride,
+    padH: pad[0],
+    padW: pad[1],
+    OH,
+    OW,
+    groups: k.groups,
+    dilationH: 1,
+    dilationW: 1,
   };
   const backend = opts.backend ?? float64;
   const y = backend.alloc(k.O * OH * OW);
@@ -113,7 +127,8 @@ export function borderIndex(i: number, n: number, border: 'clamp' | 'reflect'): 
 export function padImage(img: PlanarImage, padH: number, padW: number, border: Border): PlanarImage {
   if (padH === 0 && padW === 0) return img;
   const { width: W, height: H, channels: C } = img;
-  const PW = W + 2 * padW, PH = H + 2 * padH;
+  const PW = W + 2 * padW,
+    PH = H + 2 * padH;
   const data = new Float64Array(C * PH * PW);
   for (let c = 0; c < C; c++) {
     for (let y = 0; y < PH; y++) {
@@ -138,5 +153,9 @@ export function padImage(img: PlanarImage, padH: number, padW: number, border: B
 export function gaussianBlur(img: PlanarImage, sigma: number, border: Border = 'reflect'): PlanarImage {
   const k = gaussianKernel1d(sigma);
   const rows = filterImage(img, [k], { border, clamp: false });
-  return filterImage(rows, k.map((v) => [v]), { border, clamp: false });
+  return filterImage(
+    rows,
+    k.map((v) => [v]),
+    { border, clamp: false },
+  );
 }

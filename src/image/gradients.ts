@@ -24,7 +24,8 @@ export function imageGradients(img: PlanarImage): Gradients {
 /** Gradient magnitude and direction (radians in (−π, π]) at every pixel. */
 export function polarGradients(img: PlanarImage): { width: number; height: number; magnitude: Float64Array; angle: Float64Array } {
   const { gx, gy } = imageGradients(img);
-  const magnitude = new Float64Array(gx.length), angle = new Float64Array(gx.length);
+  const magnitude = new Float64Array(gx.length),
+    angle = new Float64Array(gx.length);
   for (let i = 0; i < gx.length; i++) {
     magnitude[i] = Math.hypot(gx[i], gy[i]);
     angle[i] = Math.atan2(gy[i], gx[i]);

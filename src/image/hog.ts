@@ -63,7 +63,8 @@ export function hogBinCentre(bin: number, bins: number, signed = false): number 
 export function hogCells(img: PlanarImage, options: HogOptions = {}): HogCells {
   const o = resolve(options);
   const { width: W, height: H } = img;
-  const cellsX = Math.floor(W / o.cellSize), cellsY = Math.floor(H / o.cellSize);
+  const cellsX = Math.floor(W / o.cellSize),
+    cellsY = Math.floor(H / o.cellSize);
   if (cellsX < 1 || cellsY < 1) throw new ShapeError(`a ${W}×${H} image is smaller than one ${o.cellSize}-pixel HOG cell`);
   const { gx, gy } = imageGradients(img);
   const hist = new Float64Array(cellsX * cellsY * o.bins);
@@ -83,18 +84,29 @@ export function hogCells(img: PlanarImage, options: HogOptions = {}): HogCells {
       let angle = Math.atan2(gy[i], gx[i]);
       angle = ((angle % range) + range) % range;
       const p = angle / binWidth;
-      const f = Math.floor(p), frac = p - f;
-      const b0 = f % o.bins, b1 = (f + 1) % o.bins;
-      const m0 = magnitude * (1 - frac), m1 = magnitude * frac;
+      const f = Math.floor(p),
+        frac = p - f;
+      const b0 = f % o.bins,
+        b1 = (f + 1) % o.bins;
+      const m0 = magnitude * (1 - frac),
+        m1 = magnitude * frac;
       if (!o.spatialInterpolation) {
         vote(Math.floor(x / o.cellSize), Math.floor(y / o.cellSize), b0, b1, m0, m1);
         continue;
       }
       // Position in cell units relative to cell centres.
-      const fx = (x + 0.5) / o.cellSize - 0.5, fy = (y + 0.5) / o.cellSize - 0.5;
-      const cx = Math.floor(fx), cy = Math.floor(fy);
-      const wx = fx - cx, wy = fy - cy;
-      for (const [dx, dy, w] of [[0, 0, (1 - wx) * (1 - wy)], [1, 0, wx * (1 - wy)], [0, 1, (1 - wx) * wy], [1, 1, wx * wy]]) {
+      const fx = (x + 0.5) / o.cellSize - 0.5,
+        fy = (y + 0.5) / o.cellSize - 0.5;
+      const cx = Math.floor(fx),
+        cy = Math.floor(fy);
+      const wx = fx - cx,
+        wy = fy - cy;
+      for (const [dx, dy, w] of [
+        [0, 0, (1 - wx) * (1 - wy)],
+        [1, 0, wx * (1 - wy)],
+        [0, 1, (1 - wx) * wy],
+        [1, 1, wx * wy],
+      ]) {
         if (w > 0) vote(cx + dx, cy + dy, b0, b1, m0 * w, m1 * w);
       }
     }
@@ -105,7 +117,8 @@ export function hogCells(img: PlanarImage, options: HogOptions = {}): HogCells {
 /** Number of values in the HOG descriptor of a width × height image. */
 export function hogLength(width: number, height: number, options: HogOptions = {}): number {
   const o = resolve(options);
-  const cellsX = Math.floor(width / o.cellSize), cellsY = Math.floor(height / o.cellSize);
+  const cellsX = Math.floor(width / o.cellSize),
+    cellsY = Math.floor(height / o.cellSize);
   const bx = Math.floor((cellsX - o.blockSize) / o.blockStride) + 1;
   const by = Math.floor((cellsY - o.blockSize) / o.blockStride) + 1;
   return bx < 1 || by < 1 ? 0 : bx * by * o.blockSize * o.blockSize * o.bins;
@@ -116,7 +129,8 @@ export function hogDescriptor(img: PlanarImage, options: HogOptions = {}): Float
   const o = resolve(options);
   const cells = hogCells(img, o);
   const length = hogLength(img.width, img.height, o);
-  if (length === 0) throw new ShapeError(`a ${img.width}×${img.height} image is too small for ${o.blockSize}×${o.blockSize} blocks of ${o.cellSize}-pixel cells`);
+  if (length === 0)
+    throw new ShapeError(`a ${img.width}×${img.height} image is too small for ${o.blockSize}×${o.blockSize} blocks of ${o.cellSize}-pixel cells`);
   return normaliseBlocks(cells, o, length);
 }
 
@@ -154,13 +168,15 @@ export function hogVisualisation(cells: HogCells, pixelsPerCell = 16): PlanarIma
   const half = 0.45 * pixelsPerCell;
   for (let cy = 0; cy < cells.cellsY; cy++) {
     for (let cx = 0; cx < cells.cellsX; cx++) {
-      const x = (cx + 0.5) * pixelsPerCell - 0.5, y = (cy + 0.5) * pixelsPerCell - 0.5;
+      const x = (cx + 0.5) * pixelsPerCell - 0.5,
+        y = (cy + 0.5) * pixelsPerCell - 0.5;
       for (let b = 0; b < cells.bins; b++) {
         const v = cells.histograms[(cy * cells.cellsX + cx) * cells.bins + b] / max;
         if (v < 0.02) continue;
         const theta = hogBinCentre(b, cells.bins, cells.signed);
         // The edge runs perpendicular to the gradient (cos θ, sin θ).
-        const ex = -Math.sin(theta) * half, ey = Math.cos(theta) * half;
+        const ex = -Math.sin(theta) * half,
+          ey = Math.cos(theta) * half;
         drawLine(img, x - ex, y - ey, x + ex, y + ey, [255 * v], { blend: 'max', width: Math.max(1, pixelsPerCell / 12) });
       }
     }

@@ -62,7 +62,8 @@ export function fromPixels(pixels: ArrayLike<number>, width: number, height: num
 
 /** Planar image to interleaved bytes: values rounded and clamped to 0–255. */
 export function toPixels(img: PlanarImage): Uint8Array {
-  const n = img.width * img.height, C = img.channels;
+  const n = img.width * img.height,
+    C = img.channels;
   const out = new Uint8Array(n * C);
   for (let c = 0; c < C; c++) {
     for (let i = 0; i < n; i++) out[i * C + c] = clampByte(img.data[c * n + i]);

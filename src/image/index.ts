@@ -1,7 +1,42 @@
 /** Image processing and hand-made features; no Node API, so it runs in browsers too. */
-export { type PlanarImage, createImage, channel, fromPixels, toPixels, clampByte, clampImage, toGreyImage, toRgbImage, withChannels, greyImage } from './image.js';
-export { type Kernel2d, type Kernel3d, type KernelName, namedKernels, kernelNames, namedKernel, parseKernelValues, checkKernel2d, checkKernel3d, gaussianKernel1d } from './kernels.js';
-export { type Padding, type Border, type ConvolveOptions, type FilterOptions, borders, filterImage, convolve3d, gaussianBlur, padImage, paddingAmount, borderIndex } from './filter.js';
+export {
+  type PlanarImage,
+  createImage,
+  channel,
+  fromPixels,
+  toPixels,
+  clampByte,
+  clampImage,
+  toGreyImage,
+  toRgbImage,
+  withChannels,
+  greyImage,
+} from './image.js';
+export {
+  type Kernel2d,
+  type Kernel3d,
+  type KernelName,
+  namedKernels,
+  kernelNames,
+  namedKernel,
+  parseKernelValues,
+  checkKernel2d,
+  checkKernel3d,
+  gaussianKernel1d,
+} from './kernels.js';
+export {
+  type Padding,
+  type Border,
+  type ConvolveOptions,
+  type FilterOptions,
+  borders,
+  filterImage,
+  convolve3d,
+  gaussianBlur,
+  padImage,
+  paddingAmount,
+  borderIndex,
+} from './filter.js';
 export { type DownsampleMode, type DownsampleOptions, downsample } from './downsample.js';
 export { type Gradients, imageGradients, polarGradients } from './gradients.js';
 export { type HogOptions, type HogCells, hogBinCentre, hogCells, hogDescriptor, hogLength, hogVisualisation } from './hog.js';

@@ -15,22 +15,61 @@ const outer = (a: number[], b: number[]) => a.map((x) => b.map((y) => x * y));
  * double of the exact fraction (1/9, 6/256, ...).
  */
 export const namedKernels = {
-  identity: [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+  identity: [
+    [0, 0, 0],
+    [0, 1, 0],
+    [0, 0, 0],
+  ],
   /** Edge (ridge) detection, 4-neighbour Laplacian. */
-  edge4: [[0, -1, 0], [-1, 4, -1], [0, -1, 0]],
+  edge4: [
+    [0, -1, 0],
+    [-1, 4, -1],
+    [0, -1, 0],
+  ],
   /** Edge (ridge) detection, 8-neighbour Laplacian. */
-  edge8: [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
-  sharpen: [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
-  'box-blur': scaled(9, [[1, 1, 1], [1, 1, 1], [1, 1, 1]]),
-  gaussian3: scaled(16, [[1, 2, 1], [2, 4, 2], [1, 2, 1]]),
+  edge8: [
+    [-1, -1, -1],
+    [-1, 8, -1],
+    [-1, -1, -1],
+  ],
+  sharpen: [
+    [0, -1, 0],
+    [-1, 5, -1],
+    [0, -1, 0],
+  ],
+  'box-blur': scaled(9, [
+    [1, 1, 1],
+    [1, 1, 1],
+    [1, 1, 1],
+  ]),
+  gaussian3: scaled(16, [
+    [1, 2, 1],
+    [2, 4, 2],
+    [1, 2, 1],
+  ]),
   gaussian5: scaled(256, outer(binomial5, binomial5)),
   /** Unsharp masking: 2·identity − Gaussian 5×5, i.e. −1/256 · the binomial with −476 at the centre. */
-  unsharp5: scaled(-256, outer(binomial5, binomial5).map((r, i) => r.map((v, j) => (i === 2 && j === 2 ? -476 : v)))),
+  unsharp5: scaled(
+    -256,
+    outer(binomial5, binomial5).map((r, i) => r.map((v, j) => (i === 2 && j === 2 ? -476 : v))),
+  ),
   /** Horizontal derivative (responds to vertical edges). */
-  'sobel-x': [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+  'sobel-x': [
+    [-1, 0, 1],
+    [-2, 0, 2],
+    [-1, 0, 1],
+  ],
   /** Vertical derivative (responds to horizontal edges). */
-  'sobel-y': [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
-  emboss: [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]],
+  'sobel-y': [
+    [-1, -2, -1],
+    [0, 0, 0],
+    [1, 2, 1],
+  ],
+  emboss: [
+    [-2, -1, 0],
+    [-1, 1, 1],
+    [0, 1, 2],
+  ],
 } satisfies Record<string, Kernel2d>;
 
 export type KernelName = keyof typeof namedKernels;
@@ -48,16 +87,21 @@ export function namedKernel(name: string): Kernel2d {
  * equal lengths.
  */
 export function parseKernelValues(text: string): Kernel2d {
-  const rows = text.trim().split(';').map((r) => r.trim());
+  const rows = text
+    .trim()
+    .split(';')
+    .map((r) => r.trim());
   if (rows.length === 0 || rows.every((r) => r === '')) throw new ConfigError('kernel values are empty (expected rows like "a,b,c;d,e,f;g,h,i")');
-  const kernel = rows.map((row, i) => row.split(',').map((cell, j) => {
-    const s = cell.trim();
-    const v = Number(s);
-    if (s === '' || !Number.isFinite(v)) {
-      throw new ConfigError(`kernel value ${JSON.stringify(s)} (row ${i + 1}, column ${j + 1}) is not a number`);
-    }
-    return v;
-  }));
+  const kernel = rows.map((row, i) =>
+    row.split(',').map((cell, j) => {
+      const s = cell.trim();
+      const v = Number(s);
+      if (s === '' || !Number.isFinite(v)) {
+        throw new ConfigError(`kernel value ${JSON.stringify(s)} (row ${i + 1}, column ${j + 1}) is not a number`);
+      }
+      return v;
+    }),
+  );
   return checkKernel2d(kernel);
 }
 
@@ -70,7 +114,8 @@ export function checkKernel2d(kernel: unknown, what = 'kernel'): Kernel2d {
   kernel.forEach((row: unknown[], i) => {
     if (row.length !== width) throw new ConfigError(`${what}: row ${i + 1} has ${row.length} values, row 1 has ${width}`);
     row.forEach((v, j) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${what}: value ${JSON.stringify(v)} (row ${i + 1}, column ${j + 1}) is not a number`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new ConfigError(`${what}: value ${JSON.stringify(v)} (row ${i + 1}, column ${j + 1}) is not a number`);
     });
   });
   return kernel as Kernel2d;

@@ -35,7 +35,8 @@ export async function trainLinear(train: FeatureMatrix, classes: number, options
   const B = Math.min(o.batchSize, train.count);
   const backend = o.backend ?? new RefBackend('float32');
   const spec: ModelSpec = {
-    name: 'linear', inputShape: [train.dim, 1, 1],
+    name: 'linear',
+    inputShape: [train.dim, 1, 1],
     nodes: [{ name: 'fc', layer: { type: 'dense', units: classes, init: 'glorot' }, inputs: ['input'] }],
   };
   const model = new Model(spec, backend, o.seed);
@@ -51,7 +52,8 @@ export async function trainLinear(train: FeatureMatrix, classes: number, options
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     const started = performance.now();
     rng.shuffle(order);
-    let lossSum = 0, correct = 0;
+    let lossSum = 0,
+      correct = 0;
     for (let b = 0; b < batches; b++) {
       for (let n = 0; n < B; n++) {
         const row = order[b * B + n];
@@ -79,7 +81,8 @@ export async function trainLinear(train: FeatureMatrix, classes: number, options
  * may place tensors in their own heap); the last batch is padded with repeats that are not counted.
  */
 export async function linearAccuracy(model: Model, features: FeatureMatrix, batchSize = 500): Promise<number> {
-  const K = model.outputShape[0], F = features.dim;
+  const K = model.outputShape[0],
+    F = features.dim;
   const B = Math.min(batchSize, features.count);
   const x = new Tensor([B, F, 1, 1], model.backend.alloc(B * F));
   let correct = 0;

@@ -18,15 +18,20 @@ export function matchDescriptors(first: ArrayLike<number>[], second: ArrayLike<n
   const matches: Match[] = [];
   if (second.length < 2) return matches;
   first.forEach((p, a) => {
-    let best = Infinity, secondBest = Infinity, bestIndex = -1;
+    let best = Infinity,
+      secondBest = Infinity,
+      bestIndex = -1;
     second.forEach((q, b) => {
       let d = 0;
       for (let k = 0; k < p.length && d < secondBest; k++) {
         const t = p[k] - q[k];
         d += t * t;
       }
-      if (d < best) { secondBest = best; best = d; bestIndex = b; }
-      else if (d < secondBest) secondBest = d;
+      if (d < best) {
+        secondBest = best;
+        best = d;
+        bestIndex = b;
+      } else if (d < secondBest) secondBest = d;
     });
     const r = Math.sqrt(best / secondBest);
     if (r < ratio) matches.push({ a, b: bestIndex, distance: Math.sqrt(best), ratio: r });

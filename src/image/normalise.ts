@@ -14,4 +14,3 @@ export function l2Hys(v: Float64Array | Float32Array, clip: number, eps = 1e-6):
   for (let i = 0; i < v.length; i++) if (v[i] > clip) v[i] = clip;
   normalise();
 }
-

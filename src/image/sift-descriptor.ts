@@ -33,25 +33,38 @@ export const SIFT_LENGTH = SIFT_CELLS * SIFT_CELLS * SIFT_BINS;
  * keypoint's frame (columns along theta) and orientation bin o, gradients turned o · 45°
  * counter-clockwise on screen (y up) from theta.
  */
-export function siftDescriptorAt(field: GradientField, x: number, y: number, cellWidth: number, theta: number,
-  opts: PatchOptions = {}, out = new Float32Array(SIFT_LENGTH)): Float32Array {
-  const d = SIFT_CELLS, n = SIFT_BINS;
+export function siftDescriptorAt(
+  field: GradientField,
+  x: number,
+  y: number,
+  cellWidth: number,
+  theta: number,
+  opts: PatchOptions = {},
+  out = new Float32Array(SIFT_LENGTH),
+): Float32Array {
+  const d = SIFT_CELLS,
+    n = SIFT_BINS;
   const { width: W, height: H, magnitude, angle } = field;
   // Half the diagonal of the rotated (d + 1)-cell square: every pixel that can vote.
   const radius = Math.min(Math.round(cellWidth * Math.SQRT2 * (d + 1) * 0.5), Math.ceil(Math.hypot(W, H)));
-  const cos = Math.cos(theta) / cellWidth, sin = Math.sin(theta) / cellWidth;
+  const cos = Math.cos(theta) / cellWidth,
+    sin = Math.sin(theta) / cellWidth;
   const gaussian = opts.gaussianWindow ?? true;
   const windowScale = -1 / (2 * (0.5 * d) ** 2);
   // One cell of padding on each side catches the interpolation spill-over at the edges.
   const side = d + 2;
   const hist = new Float64Array(side * side * n);
-  const x0 = Math.round(x), y0 = Math.round(y);
+  const x0 = Math.round(x),
+    y0 = Math.round(y);
   for (let py = Math.max(1, y0 - radius); py <= Math.min(H - 2, y0 + radius); py++) {
     for (let px = Math.max(1, x0 - radius); px <= Math.min(W - 2, x0 + radius); px++) {
-      const dx = px - x, dy = py - y;
+      const dx = px - x,
+        dy = py - y;
       // Offset in the keypoint's frame, in cells.
-      const cRot = dx * cos + dy * sin, rRot = -dx * sin + dy * cos;
-      const rbin = rRot + d / 2 - 0.5, cbin = cRot + d / 2 - 0.5;
+      const cRot = dx * cos + dy * sin,
+        rRot = -dx * sin + dy * cos;
+      const rbin = rRot + d / 2 - 0.5,
+        cbin = cRot + d / 2 - 0.5;
       if (rbin <= -1 || rbin >= d || cbin <= -1 || cbin >= d) continue;
       const i = py * W + px;
       const m = magnitude[i];
@@ -62,8 +75,12 @@ export function siftDescriptorAt(field: GradientField, x: number, y: number, cel
       let rel = theta - angle[i];
       rel -= 2 * Math.PI * Math.floor(rel / (2 * Math.PI));
       const obin = (rel * n) / (2 * Math.PI);
-      const r0 = Math.floor(rbin), c0 = Math.floor(cbin), o0 = Math.floor(obin);
-      const fr = rbin - r0, fc = cbin - c0, fo = obin - o0;
+      const r0 = Math.floor(rbin),
+        c0 = Math.floor(cbin),
+        o0 = Math.floor(obin);
+      const fr = rbin - r0,
+        fc = cbin - c0,
+        fo = obin - o0;
       const v = m * weight;
       for (let a = 0; a < 2; a++) {
         const vr = v * (a ? fr : 1 - fr);

@@ -63,12 +63,21 @@ interface Octave {
 
 function resolve(o: SiftOptions): Resolved {
   const r: Resolved = {
-    octaves: 0, scalesPerOctave: 3, sigma: 1.6, assumedBlur: 0.5, upsample: true,
-    contrastThreshold: 0.04, edgeThreshold: 10, border: 5, ...o,
+    octaves: 0,
+    scalesPerOctave: 3,
+    sigma: 1.6,
+    assumedBlur: 0.5,
+    upsample: true,
+    contrastThreshold: 0.04,
+    edgeThreshold: 10,
+    border: 5,
+    ...o,
   };
-  if (!Number.isInteger(r.scalesPerOctave) || r.scalesPerOctave < 1) throw new ConfigError(`SIFT scalesPerOctave must be a positive integer, got ${r.scalesPerOctave}`);
+  if (!Number.isInteger(r.scalesPerOctave) || r.scalesPerOctave < 1)
+    throw new ConfigError(`SIFT scalesPerOctave must be a positive integer, got ${r.scalesPerOctave}`);
   if (!Number.isInteger(r.octaves) || r.octaves < 0) throw new ConfigError(`SIFT octaves must be a non-negative integer (0 = automatic), got ${r.octaves}`);
-  if (!(r.sigma > 0) || !(r.assumedBlur >= 0) || !(r.edgeThreshold > 0) || !(r.contrastThreshold >= 0)) throw new ConfigError('SIFT sigma, edgeThreshold must be positive and assumedBlur, contrastThreshold non-negative');
+  if (!(r.sigma > 0) || !(r.assumedBlur >= 0) || !(r.edgeThreshold > 0) || !(r.contrastThreshold >= 0))
+    throw new ConfigError('SIFT sigma, edgeThreshold must be positive and assumedBlur, contrastThreshold non-negative');
   return r;
 }
 
@@ -86,7 +95,8 @@ function scaleSpace(grey: PlanarImage, o: Resolved): Octave[] {
     const gaussians = [base];
     for (let i = 1; i < s + 3; i++) {
       // Blur the previous image by just enough to reach σ_i (variances add).
-      const prev = o.sigma * 2 ** ((i - 1) / s), next = o.sigma * 2 ** (i / s);
+      const prev = o.sigma * 2 ** ((i - 1) / s),
+        next = o.sigma * 2 ** (i / s);
       gaussians.push(gaussianBlur(gaussians[i - 1], Math.sqrt(next * next - prev * prev)));
     }
     const dogs = gaussians.slice(1).map((g, i) => ({ ...g, data: g.data.map((v, j) => v - gaussians[i].data[j]) }));
@@ -127,8 +137,13 @@ export function sift(img: PlanarImage, options: SiftOptions = {}): SiftFeature[]
         const descriptor = siftDescriptorAt(field, refined.x, refined.y, 3 * scale, angle);
         features.push({
           keypoint: {
-            x: refined.x * octave.step, y: refined.y * octave.step, sigma: scale * octave.step,
-            angle, response: refined.response, octave: index, layer: refined.layer,
+            x: refined.x * octave.step,
+            y: refined.y * octave.step,
+            sigma: scale * octave.step,
+            angle,
+            response: refined.response,
+            octave: index,
+            layer: refined.layer,
           },
           descriptor,
         });
@@ -159,7 +174,10 @@ function* findExtrema(octave: Octave, o: Resolved): Generator<{ x: number; y: nu
           for (let dx = -1; dx <= 1 && extremum; dx++) {
             const j = i + dy * W + dx;
             for (const d of [below[j], here[j], above[j]]) {
-              if (v > 0 ? d > v : d < v) { extremum = false; break; }
+              if (v > 0 ? d > v : d < v) {
+                extremum = false;
+                break;
+              }
             }
           }
         }
@@ -190,7 +208,14 @@ function refine(octave: Octave, start: { x: number; y: number; layer: number }, 
     const dxy = (at(D1, 1, 1) - at(D1, -1, 1) - at(D1, 1, -1) + at(D1, -1, -1)) / 4;
     const dxs = (at(D2, 1, 0) - at(D2, -1, 0) - at(D0, 1, 0) + at(D0, -1, 0)) / 4;
     const dys = (at(D2, 0, 1) - at(D2, 0, -1) - at(D0, 0, 1) + at(D0, 0, -1)) / 4;
-    const offset = solve3([[dxx, dxy, dxs], [dxy, dyy, dys], [dxs, dys, dss]], g.map((v) => -v));
+    const offset = solve3(
+      [
+        [dxx, dxy, dxs],
+        [dxy, dyy, dys],
+        [dxs, dys, dss],
+      ],
+      g.map((v) => -v),
+    );
     if (!offset) return null;
     // Converged — or about to step back to a sample already tried: then the extremum lies
     // between the two (a symmetric blob centred between pixels) and this fit is kept.
@@ -200,7 +225,8 @@ function refine(octave: Octave, start: { x: number; y: number; layer: number }, 
     if (offset.every((d) => Math.abs(d) < 0.5) || between) {
       const response = v + 0.5 * (g[0] * offset[0] + g[1] * offset[1] + g[2] * offset[2]);
       if (Math.abs(response) * s < o.contrastThreshold) return null;
-      const trace = dxx + dyy, det = dxx * dyy - dxy * dxy;
+      const trace = dxx + dyy,
+        det = dxx * dyy - dxy * dxy;
       const r = o.edgeThreshold;
       if (det <= 0 || trace * trace * r >= (r + 1) ** 2 * det) return null;
       // Identifies the extremum: the sample the fit converged at, or both samples it lies
@@ -238,9 +264,11 @@ const ORIENTATION_BINS = 36;
 function dominantOrientations(field: GradientField, x: number, y: number, scale: number): number[] {
   const { width: W, height: H, magnitude, angle } = field;
   const n = ORIENTATION_BINS;
-  const sigma = 1.5 * scale, radius = Math.round(3 * sigma);
+  const sigma = 1.5 * scale,
+    radius = Math.round(3 * sigma);
   const hist = new Float64Array(n);
-  const cx = Math.round(x), cy = Math.round(y);
+  const cx = Math.round(x),
+    cy = Math.round(y);
   for (let py = Math.max(1, cy - radius); py <= Math.min(H - 2, cy + radius); py++) {
     for (let px = Math.max(1, cx - radius); px <= Math.min(W - 2, cx + radius); px++) {
       const i = py * W + px;
@@ -255,7 +283,9 @@ function dominantOrientations(field: GradientField, x: number, y: number, scale:
   if (max === 0) return [0];
   const angles: number[] = [];
   for (let i = 0; i < n; i++) {
-    const left = smooth[(i + n - 1) % n], right = smooth[(i + 1) % n], v = smooth[i];
+    const left = smooth[(i + n - 1) % n],
+      right = smooth[(i + 1) % n],
+      v = smooth[i];
     if (v > left && v > right && v >= 0.8 * max) {
       const bin = i + (0.5 * (left - right)) / (left - 2 * v + right);
       let a = (2 * Math.PI * bin) / n;

@@ -18,30 +18,52 @@ export interface SceneOptions {
 export function syntheticScene(width = 320, height = 240, { seed = 7, grain = 6 }: SceneOptions = {}): PlanarImage {
   const rng = new Rng(seed);
   const img = createImage(width, height, 3);
-  const sx = width / 320, sy = height / 240, s = Math.min(sx, sy);
+  const sx = width / 320,
+    sy = height / 240,
+    s = Math.min(sx, sy);
   const horizon = 150 * sy;
   const grass = valueNoise(width, height, 24 * s, 4, rng);
   // Sky and ground.
-  fill(img, () => 0, (x, y) => {
-    if (y < horizon) return mix([60, 110, 200], [235, 190, 150], y / horizon);
-    const n = grass[Math.floor(y) * width + Math.floor(x)];
-    return mix([85, 135, 50], [175, 185, 85], n).map((v) => v * (0.8 + 0.3 * (y - horizon) / (height - horizon)));
-  });
+  fill(
+    img,
+    () => 0,
+    (x, y) => {
+      if (y < horizon) return mix([60, 110, 200], [235, 190, 150], y / horizon);
+      const n = grass[Math.floor(y) * width + Math.floor(x)];
+      return mix([85, 135, 50], [175, 185, 85], n).map((v) => v * (0.8 + (0.3 * (y - horizon)) / (height - horizon)));
+    },
+  );
   // Sun with a soft glow.
   const sun = [255 * sx, 45 * sy, 20 * s];
-  fill(img, () => -1, (x, y) => {
-    const d = Math.max(0, Math.hypot(x - sun[0], y - sun[1]) - sun[2]);
-    return [255, 225, 160, 0.7 * Math.exp(-((d / (0.9 * sun[2])) ** 2))];
-  });
-  fill(img, (x, y) => Math.hypot(x - sun[0], y - sun[1]) - sun[2], () => [255, 230, 120]);
+  fill(
+    img,
+    () => -1,
+    (x, y) => {
+      const d = Math.max(0, Math.hypot(x - sun[0], y - sun[1]) - sun[2]);
+      return [255, 225, 160, 0.7 * Math.exp(-((d / (0.9 * sun[2])) ** 2))];
+    },
+  );
+  fill(
+    img,
+    (x, y) => Math.hypot(x - sun[0], y - sun[1]) - sun[2],
+    () => [255, 230, 120],
+  );
   // Hills on the horizon.
-  fill(img, (x, y) => (horizon - (18 + 16 * Math.sin(x / (30 * sx)) + 10 * Math.sin(x / (11 * sx) + 1)) * sy) - y,
-    (_, y) => mix([90, 110, 150], [70, 100, 80], (y - (horizon - 45 * sy)) / (45 * sy)));
-  fill(img, (_, y) => Math.max(y - horizon - 0.5, horizon - 0.5 - y), () => [60, 95, 50]);
+  fill(
+    img,
+    (x, y) => horizon - (18 + 16 * Math.sin(x / (30 * sx)) + 10 * Math.sin(x / (11 * sx) + 1)) * sy - y,
+    (_, y) => mix([90, 110, 150], [70, 100, 80], (y - (horizon - 45 * sy)) / (45 * sy)),
+  );
+  fill(
+    img,
+    (_, y) => Math.max(y - horizon - 0.5, horizon - 0.5 - y),
+    () => [60, 95, 50],
+  );
   // House: wall with bricks, roof, door and a four-pane window.
   const wall = box(55 * sx, 105 * sy, 150 * sx, 195 * sy);
   fill(img, wall, (x, y) => {
-    const row = Math.floor(y / (6 * sy)), brick = Math.floor((x + (row % 2) * 6 * sx) / (12 * sx));
+    const row = Math.floor(y / (6 * sy)),
+      brick = Math.floor((x + (row % 2) * 6 * sx) / (12 * sx));
     const mortar = y % (6 * sy) < 1 || (x + (row % 2) * 6 * sx) % (12 * sx) < 1;
     return mortar ? [200, 190, 175] : [170 + ((brick * 7 + row * 13) % 5) * 6, 75, 55];
   });
@@ -55,15 +77,22 @@ export function syntheticScene(width = 320, height = 240, { seed = 7, grain = 6 
   // Tree: trunk and a textured crown.
   fill(img, box(178 * sx, 120 * sy, 188 * sx, 175 * sy), () => [95, 65, 40]);
   const leaves = valueNoise(width, height, 5 * s, 3, rng);
-  fill(img, (x, y) => Math.hypot(x - 183 * sx, (y - 100 * sy) * 1.2) - 28 * s,
-    (x, y) => mix([25, 70, 25], [90, 160, 60], leaves[Math.floor(y) * width + Math.floor(x)]));
+  fill(
+    img,
+    (x, y) => Math.hypot(x - 183 * sx, (y - 100 * sy) * 1.2) - 28 * s,
+    (x, y) => mix([25, 70, 25], [90, 160, 60], leaves[Math.floor(y) * width + Math.floor(x)]),
+  );
   // A striped ball on the grass.
   const ball = [40 * sx, 215 * sy, 14 * s];
-  fill(img, (x, y) => Math.hypot(x - ball[0], y - ball[1]) - ball[2], (x, y) => {
-    const shade = 0.65 + 0.35 * (1 - Math.hypot(x - ball[0] + 5 * s, y - ball[1] + 5 * s) / (2 * ball[2]));
-    const stripe = Math.sin((x + y) / (2.2 * s)) > 0;
-    return (stripe ? [230, 60, 50] : [245, 235, 210]).map((v) => v * shade);
-  });
+  fill(
+    img,
+    (x, y) => Math.hypot(x - ball[0], y - ball[1]) - ball[2],
+    (x, y) => {
+      const shade = 0.65 + 0.35 * (1 - Math.hypot(x - ball[0] + 5 * s, y - ball[1] + 5 * s) / (2 * ball[2]));
+      const stripe = Math.sin((x + y) / (2.2 * s)) > 0;
+      return (stripe ? [230, 60, 50] : [245, 235, 210]).map((v) => v * shade);
+    },
+  );
   // A sign on a post, with rows of handwriting-like strokes.
   fill(img, box(248 * sx, 178 * sy, 254 * sx, 228 * sy), () => [110, 90, 70]);
   fill(img, box(205 * sx, 140 * sy, 300 * sx, 185 * sy), () => [245, 240, 225]);
@@ -91,7 +120,11 @@ function fill(img: PlanarImage, sdf: Sdf, colour: (x: number, y: number) => read
 }
 
 function fillCircleAt(img: PlanarImage, cx: number, cy: number, r: number, colour: Colour): void {
-  fill(img, (x, y) => Math.hypot(x - cx, y - cy) - r, () => colour);
+  fill(
+    img,
+    (x, y) => Math.hypot(x - cx, y - cy) - r,
+    () => colour,
+  );
 }
 
 function box(x0: number, y0: number, x1: number, y1: number): Sdf {
@@ -102,10 +135,12 @@ function triangle(...p: [number, number][]): Sdf {
   // Signed distances to the three edge lines, oriented so that the centroid is inside;
   // their maximum is exact enough for anti-aliasing straight edges.
   const edge = (i: number, x: number, y: number) => {
-    const [ax, ay] = p[i], [bx, by] = p[(i + 1) % 3];
+    const [ax, ay] = p[i],
+      [bx, by] = p[(i + 1) % 3];
     return ((x - ax) * (by - ay) - (y - ay) * (bx - ax)) / Math.hypot(bx - ax, by - ay);
   };
-  const cx = (p[0][0] + p[1][0] + p[2][0]) / 3, cy = (p[0][1] + p[1][1] + p[2][1]) / 3;
+  const cx = (p[0][0] + p[1][0] + p[2][0]) / 3,
+    cy = (p[0][1] + p[1][1] + p[2][1]) / 3;
   const sign = edge(0, cx, cy) < 0 ? 1 : -1;
   return (x, y) => Math.max(...[0, 1, 2].map((i) => sign * edge(i, x, y)));
 }
@@ -118,14 +153,20 @@ function mix(a: readonly number[], b: readonly number[], t: number): number[] {
 /** Smooth random texture in 0–1: bilinearly interpolated random lattices, halving in size per octave. */
 function valueNoise(width: number, height: number, cell: number, octaves: number, rng: Rng): Float64Array {
   const out = new Float64Array(width * height);
-  let amplitude = 1, total = 0;
+  let amplitude = 1,
+    total = 0;
   for (let o = 0; o < octaves; o++, cell /= 2, amplitude /= 2) {
-    const gw = Math.ceil(width / cell) + 2, gh = Math.ceil(height / cell) + 2;
+    const gw = Math.ceil(width / cell) + 2,
+      gh = Math.ceil(height / cell) + 2;
     const grid = Float64Array.from({ length: gw * gh }, () => rng.next());
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        const fx = x / cell, fy = y / cell, ix = Math.floor(fx), iy = Math.floor(fy);
-        const tx = smooth(fx - ix), ty = smooth(fy - iy);
+        const fx = x / cell,
+          fy = y / cell,
+          ix = Math.floor(fx),
+          iy = Math.floor(fy);
+        const tx = smooth(fx - ix),
+          ty = smooth(fy - iy);
         const g = (i: number, j: number) => grid[(iy + j) * gw + ix + i];
         out[y * width + x] += amplitude * ((g(0, 0) * (1 - tx) + g(1, 0) * tx) * (1 - ty) + (g(0, 1) * (1 - tx) + g(1, 1) * tx) * ty);
       }
@@ -145,15 +186,18 @@ function scribble(img: PlanarImage, rng: Rng, x0: number, y0: number, x1: number
     let x = x0;
     while (x + glyph < x1) {
       const letters = 2 + rng.int(4);
-      let penX = x, penY = base;
+      let penX = x,
+        penY = base;
       for (let l = 0; l < letters && x + glyph * 0.6 < x1; l++, x += glyph * 0.6) {
         const top = base - glyph * (rng.next() < 0.3 ? 1 : 0.55);
         const stem = x + glyph * 0.15;
         drawLine(img, penX, penY, stem, base, ink, { width: 1.2 });
         drawLine(img, stem, base, stem + glyph * 0.05, top, ink, { width: 1.2 });
-        const hookX = stem + glyph * (0.25 + 0.2 * rng.next()), hookY = base - glyph * 0.5 * rng.next();
+        const hookX = stem + glyph * (0.25 + 0.2 * rng.next()),
+          hookY = base - glyph * 0.5 * rng.next();
         drawLine(img, stem + glyph * 0.05, top, hookX, hookY, ink, { width: 1.2 });
-        penX = hookX; penY = hookY;
+        penX = hookX;
+        penY = hookY;
       }
       x += glyph * 0.7;
     }

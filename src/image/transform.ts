@@ -2,8 +2,12 @@ import { type PlanarImage, createImage } from './image.js';
 
 /** A 2-D affine map: (x, y) → (a·x + b·y + c, d·x + e·y + f), in pixel coordinates (x right, y down). */
 export interface Affine {
-  a: number; b: number; c: number;
-  d: number; e: number; f: number;
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+  e: number;
+  f: number;
 }
 
 export function applyAffine(m: Affine, x: number, y: number): [number, number] {
@@ -12,14 +16,20 @@ export function applyAffine(m: Affine, x: number, y: number): [number, number] {
 
 export function invertAffine(m: Affine): Affine {
   const det = m.a * m.e - m.b * m.d;
-  const a = m.e / det, b = -m.b / det, d = -m.d / det, e = m.a / det;
+  const a = m.e / det,
+    b = -m.b / det,
+    d = -m.d / det,
+    e = m.a / det;
   return { a, b, d, e, c: -(a * m.c + b * m.f), f: -(d * m.c + e * m.f) };
 }
 
 /** Rotation by `degrees` (clockwise on screen, since y runs down) and scaling by `scale` about (cx, cy). */
 export function rotationAbout(degrees: number, scale: number, cx: number, cy: number): Affine {
   const t = (degrees * Math.PI) / 180;
-  const a = scale * Math.cos(t), b = -scale * Math.sin(t), d = scale * Math.sin(t), e = scale * Math.cos(t);
+  const a = scale * Math.cos(t),
+    b = -scale * Math.sin(t),
+    d = scale * Math.sin(t),
+    e = scale * Math.cos(t);
   return { a, b, d, e, c: cx - a * cx - b * cy, f: cy - d * cx - e * cy };
 }
 
@@ -28,9 +38,13 @@ export function sampleBilinear(img: PlanarImage, c: number, x: number, y: number
   const { width: W, height: H } = img;
   x = Math.min(Math.max(x, 0), W - 1);
   y = Math.min(Math.max(y, 0), H - 1);
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const x1 = Math.min(x0 + 1, W - 1), y1 = Math.min(y0 + 1, H - 1);
-  const fx = x - x0, fy = y - y0, base = c * W * H;
+  const x0 = Math.floor(x),
+    y0 = Math.floor(y);
+  const x1 = Math.min(x0 + 1, W - 1),
+    y1 = Math.min(y0 + 1, H - 1);
+  const fx = x - x0,
+    fy = y - y0,
+    base = c * W * H;
   const top = img.data[base + y0 * W + x0] * (1 - fx) + img.data[base + y0 * W + x1] * fx;
   const bottom = img.data[base + y1 * W + x0] * (1 - fx) + img.data[base + y1 * W + x1] * fx;
   return top * (1 - fy) + bottom * fy;

@@ -46,13 +46,18 @@ export function statisticsProblem(key: 'mean' | 'std', v: unknown, channels?: nu
  * one statistic per channel, one class name per output.
  */
 export function checkDataInfo(value: unknown, inputShape: Shape, outputShape: Shape, fileName: string): DataInfo {
-  const fail = (problem: string): never => { throw new FormatError(`${fileName}: invalid training-data description (metadata.data): ${problem}`); };
+  const fail = (problem: string): never => {
+    throw new FormatError(`${fileName}: invalid training-data description (metadata.data): ${problem}`);
+  };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail(`expected an object, got ${JSON.stringify(value)}`);
   const d = value as Record<string, unknown>;
   const [C, H, W] = inputShape;
   if (typeof d.dataset !== 'string' || d.dataset === '' || d.dataset.length > 4096) fail(`dataset must be a name, got ${JSON.stringify(d.dataset)}`);
   if (d.channels !== C) fail(`channels is ${JSON.stringify(d.channels)}, the model's input has ${C}`);
-  for (const [key, side] of [['height', H], ['width', W]] as const) {
+  for (const [key, side] of [
+    ['height', H],
+    ['width', W],
+  ] as const) {
     const v = d[key];
     if (!Number.isInteger(v) || (v as number) < side || (v as number) > maxStoredSide(side)) {
       fail(`${key} is ${JSON.stringify(v)}, the model's input needs ${side} to ${maxStoredSide(side)}`);

@@ -41,8 +41,10 @@ export interface ExtraTensor {
 
 /** Reads the host copies of the weights: after training on a device backend, await model.downloadWeights() first. */
 export function encodeModel(model: Model, metadata: Record<string, unknown> = {}, extra: ExtraTensor[] = []): Uint8Array {
-  const all = [...model.savedTensors().map((p) => ({ path: p.path, shape: [...p.value.shape], data: p.value.data })),
-    ...extra.map((e) => ({ path: e.path, shape: [e.data.length], data: e.data }))];
+  const all = [
+    ...model.savedTensors().map((p) => ({ path: p.path, shape: [...p.value.shape], data: p.value.data })),
+    ...extra.map((e) => ({ path: e.path, shape: [e.data.length], data: e.data })),
+  ];
   let offset = 0;
   const entries = all.map((t) => {
     const entry = { path: t.path, shape: t.shape, offset };
@@ -56,9 +58,14 @@ export function encodeModel(model: Model, metadata: Record<string, unknown> = {}
   });
   const paramCount = all.length - extra.length;
   const header: ModelFileHeader = {
-    format: 'convkit-model', version: FORMAT_VERSION, spec: model.spec, tensors: entries.slice(0, paramCount),
+    format: 'convkit-model',
+    version: FORMAT_VERSION,
+    spec: model.spec,
+    tensors: entries.slice(0, paramCount),
     ...(extra.length ? { extra: entries.slice(paramCount) } : {}),
-    dataBytes: data.length, crc32: crc32(data), metadata,
+    dataBytes: data.length,
+    crc32: crc32(data),
+    metadata,
   };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
   const dataStart = align4(12 + headerBytes.length);
@@ -71,8 +78,14 @@ export function encodeModel(model: Model, metadata: Record<string, unknown> = {}
 }
 
 /** Reads a model file; any damage gives a FormatError naming the file and what is wrong. */
-export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backend): { model: Model; metadata: Record<string, unknown>; extra: Map<string, Float32Array> } {
-  const fail = (problem: string): never => { throw new FormatError(`${fileName}: not a valid convkit model file: ${problem}`); };
+export function decodeModel(
+  bytes: Uint8Array,
+  fileName: string,
+  backend: Backend,
+): { model: Model; metadata: Record<string, unknown>; extra: Map<string, Float32Array> } {
+  const fail = (problem: string): never => {
+    throw new FormatError(`${fileName}: not a valid convkit model file: ${problem}`);
+  };
   if (bytes.length < 12) fail(`only ${bytes.length} bytes`);
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail('wrong magic bytes (expected "CONVKIT1")');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -89,7 +102,8 @@ export function decodeModel(bytes: Uint8Array, fileName: string, backend: Backen
   if (header === null || typeof header !== 'object' || header.format !== 'convkit-model') fail('header does not describe a convkit model');
   if (header.version !== FORMAT_VERSION) fail(`format version ${header.version} is not supported (this convkit reads version ${FORMAT_VERSION})`);
   if (!Array.isArray(header.tensors)) fail('header has no tensor list');
-  if (header.metadata !== undefined && (header.metadata === null || typeof header.metadata !== 'object' || Array.isArray(header.metadata))) fail('metadata is not an object');
+  if (header.metadata !== undefined && (header.metadata === null || typeof header.metadata !== 'object' || Array.isArray(header.metadata)))
+    fail('metadata is not an object');
   const dataStart = align4(12 + headerLength);
   const data = bytes.subarray(dataStart);
   if (data.length !== header.dataBytes) fail(`weight data is ${data.length} bytes, header says ${header.dataBytes} (truncated or padded file)`);

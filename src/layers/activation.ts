@@ -13,8 +13,14 @@ export interface ActivationSpec {
 
 /** The keys each activation takes (the spec type holds every activation's settings together). */
 export const activationKeys: Record<ActivationSpec['type'], readonly string[]> = {
-  relu: ['type'], tanh: ['type'], sigmoid: ['type'], softmax: ['type'], relu6: ['type'], gelu: ['type'],
-  leakyrelu: ['type', 'slope'], hardsigmoid: ['type', 'alpha', 'beta'],
+  relu: ['type'],
+  tanh: ['type'],
+  sigmoid: ['type'],
+  softmax: ['type'],
+  relu6: ['type'],
+  gelu: ['type'],
+  leakyrelu: ['type', 'slope'],
+  hardsigmoid: ['type', 'alpha', 'beta'],
 };
 // Every key of the spec belongs to some activation.
 specKeys<ActivationSpec>({ type: true, slope: true, alpha: true, beta: true });
@@ -44,8 +50,8 @@ export class Activation extends Layer {
     this.name = name;
     this.slope = spec.type === 'leakyrelu' ? finiteNumber(spec.slope, 0.01, 'slope', name) : 0;
     this.cap = spec.type === 'relu6' ? 6 : Infinity;
-    this.alpha = spec.type === 'hardsigmoid' ? spec.alpha ?? 1 / 6 : 0;
-    this.beta = spec.type === 'hardsigmoid' ? spec.beta ?? 0.5 : 0;
+    this.alpha = spec.type === 'hardsigmoid' ? (spec.alpha ?? 1 / 6) : 0;
+    this.beta = spec.type === 'hardsigmoid' ? (spec.beta ?? 0.5) : 0;
     if (spec.type === 'hardsigmoid' && !(Number.isFinite(this.alpha) && Number.isFinite(this.beta))) {
       throw new ConfigError(`layer "${name}": hardsigmoid alpha and beta must be finite numbers`);
     }
@@ -66,14 +72,28 @@ export class Activation extends Layer {
     const y = (this.output = this.buffer('y', x.shape, ctx.backend));
     const b = ctx.backend;
     switch (this.type) {
-      case 'relu': b.relu(x.data, y.data); break;
-      case 'tanh': b.tanh(x.data, y.data); break;
-      case 'sigmoid': b.sigmoid(x.data, y.data); break;
-      case 'hardsigmoid': b.hardSigmoid(x.data, y.data, this.alpha, this.beta); break;
-      case 'softmax': b.softmax(N, x.size / N, x.data, y.data); break;
-      case 'gelu': b.gelu(x.data, y.data); break;
+      case 'relu':
+        b.relu(x.data, y.data);
+        break;
+      case 'tanh':
+        b.tanh(x.data, y.data);
+        break;
+      case 'sigmoid':
+        b.sigmoid(x.data, y.data);
+        break;
+      case 'hardsigmoid':
+        b.hardSigmoid(x.data, y.data, this.alpha, this.beta);
+        break;
+      case 'softmax':
+        b.softmax(N, x.size / N, x.data, y.data);
+        break;
+      case 'gelu':
+        b.gelu(x.data, y.data);
+        break;
       case 'leakyrelu':
-      case 'relu6': b.leakyRelu(x.data, y.data, this.slope, this.cap); break;
+      case 'relu6':
+        b.leakyRelu(x.data, y.data, this.slope, this.cap);
+        break;
     }
     return y;
   }
@@ -84,14 +104,28 @@ export class Activation extends Layer {
     const rule = ctx.reluRule ?? 'gradient';
     if (rule !== 'gradient' && this.isReluType()) return [this.visualisationBackward(dy, dx, rule, ctx)];
     switch (this.type) {
-      case 'relu': b.reluBackward(this.input.data, dy.data, dx.data); break;
-      case 'tanh': b.tanhBackward(this.output.data, dy.data, dx.data); break;
-      case 'sigmoid': b.sigmoidBackward(this.output.data, dy.data, dx.data); break;
-      case 'hardsigmoid': b.hardSigmoidBackward(this.input.data, dy.data, dx.data, this.alpha, this.beta); break;
-      case 'gelu': b.geluBackward(this.input.data, dy.data, dx.data); break;
-      case 'softmax': b.softmaxBackward(dy.shape[0], dy.size / dy.shape[0], this.output.data, dy.data, dx.data); break;
+      case 'relu':
+        b.reluBackward(this.input.data, dy.data, dx.data);
+        break;
+      case 'tanh':
+        b.tanhBackward(this.output.data, dy.data, dx.data);
+        break;
+      case 'sigmoid':
+        b.sigmoidBackward(this.output.data, dy.data, dx.data);
+        break;
+      case 'hardsigmoid':
+        b.hardSigmoidBackward(this.input.data, dy.data, dx.data, this.alpha, this.beta);
+        break;
+      case 'gelu':
+        b.geluBackward(this.input.data, dy.data, dx.data);
+        break;
+      case 'softmax':
+        b.softmaxBackward(dy.shape[0], dy.size / dy.shape[0], this.output.data, dy.data, dx.data);
+        break;
       case 'leakyrelu':
-      case 'relu6': b.leakyReluBackward(this.input.data, dy.data, dx.data, this.slope, this.cap); break;
+      case 'relu6':
+        b.leakyReluBackward(this.input.data, dy.data, dx.data, this.slope, this.cap);
+        break;
     }
     return [dx];
   }
@@ -103,7 +137,10 @@ export class Activation extends Layer {
   /** Guided backpropagation and deconvnet: the ReLU's backward rule applied to max(dy, 0). */
   private visualisationBackward(dy: Tensor, dx: Tensor, rule: 'guided' | 'deconvnet', ctx: RunContext): Tensor {
     const b = ctx.backend;
-    if (rule === 'deconvnet') { b.relu(dy.data, dx.data); return dx; }
+    if (rule === 'deconvnet') {
+      b.relu(dy.data, dx.data);
+      return dx;
+    }
     const positive = this.buffer('positiveDy', dy.shape, b);
     b.relu(dy.data, positive.data);
     if (this.type === 'relu') b.reluBackward(this.input.data, positive.data, dx.data);

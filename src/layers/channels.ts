@@ -27,7 +27,8 @@ export class ChannelShuffle extends Layer {
     super();
     this.name = name;
     this.groups = spec.groups;
-    if (!Number.isInteger(spec.groups) || spec.groups < 1) throw new ConfigError(`layer "${name}": groups must be a positive integer, got ${JSON.stringify(spec.groups)}`);
+    if (!Number.isInteger(spec.groups) || spec.groups < 1)
+      throw new ConfigError(`layer "${name}": groups must be a positive integer, got ${JSON.stringify(spec.groups)}`);
   }
 
   config(): Record<string, unknown> {
@@ -48,7 +49,9 @@ export class ChannelShuffle extends Layer {
   }
 
   private permute(from: Tensor, to: Tensor, inverse: boolean, ctx: RunContext): void {
-    const [C, H, W] = this.inputShapes[0], HW = H * W, N = from.shape[0];
+    const [C, H, W] = this.inputShapes[0],
+      HW = H * W,
+      N = from.shape[0];
     for (let c = 0; c < C; c++) {
       const [src, dst] = inverse ? [this.target(c), c] : [c, this.target(c)];
       ctx.backend.copyBlocks(N, from.data, C * HW, src * HW, to.data, C * HW, dst * HW, HW);
@@ -92,8 +95,10 @@ export class ChannelSlice extends Layer {
     this.name = name;
     this.start = spec.start;
     this.channels = spec.channels;
-    if (!Number.isInteger(spec.start) || spec.start < 0) throw new ConfigError(`layer "${name}": start must be a non-negative integer, got ${JSON.stringify(spec.start)}`);
-    if (!Number.isInteger(spec.channels) || spec.channels < 1) throw new ConfigError(`layer "${name}": channels must be a positive integer, got ${JSON.stringify(spec.channels)}`);
+    if (!Number.isInteger(spec.start) || spec.start < 0)
+      throw new ConfigError(`layer "${name}": start must be a non-negative integer, got ${JSON.stringify(spec.start)}`);
+    if (!Number.isInteger(spec.channels) || spec.channels < 1)
+      throw new ConfigError(`layer "${name}": channels must be a positive integer, got ${JSON.stringify(spec.channels)}`);
   }
 
   config(): Record<string, unknown> {
@@ -102,14 +107,17 @@ export class ChannelSlice extends Layer {
 
   protected computeOutputShape([input]: Shape[]): Shape {
     if ((input.length !== 3 && input.length !== 1) || this.start + this.channels > input[0]) {
-      throw new ShapeError(`${this.describe()}: channels ${this.start} to ${this.start + this.channels - 1} of a [C, H, W] or [C] input, got ${shapeToString(input)}`);
+      throw new ShapeError(
+        `${this.describe()}: channels ${this.start} to ${this.start + this.channels - 1} of a [C, H, W] or [C] input, got ${shapeToString(input)}`,
+      );
     }
     return [this.channels, ...input.slice(1)];
   }
 
   forward(inputs: Tensor[], ctx: RunContext): Tensor {
     const N = this.checkInputs(inputs);
-    const plane = shapeSize(this.inputShapes[0]) / this.inputShapes[0][0], block = this.channels * plane;
+    const plane = shapeSize(this.inputShapes[0]) / this.inputShapes[0][0],
+      block = this.channels * plane;
     const y = this.buffer('y', [N, ...this.outShape], ctx.backend);
     ctx.backend.copyBlocks(N, inputs[0].data, shapeSize(this.inputShapes[0]), this.start * plane, y.data, block, 0, block);
     return y;
@@ -117,11 +125,15 @@ export class ChannelSlice extends Layer {
 
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
     if (ctx.inputGradient === false) return [];
-    const N = dy.shape[0], C = this.inputShapes[0][0];
-    const plane = shapeSize(this.inputShapes[0]) / C, stride = C * plane, block = this.channels * plane;
+    const N = dy.shape[0],
+      C = this.inputShapes[0][0];
+    const plane = shapeSize(this.inputShapes[0]) / C,
+      stride = C * plane,
+      block = this.channels * plane;
     const dx = this.buffer('dx', [N, ...this.inputShapes[0]], ctx.backend);
     // Channels outside the slice get zeros, copied (stride 0: the same zeros for every image) from a never-written buffer.
-    const before = this.start * plane, after = stride - before - block;
+    const before = this.start * plane,
+      after = stride - before - block;
     const zeros = this.buffer('zeros', [Math.max(before, after, 1)], ctx.backend);
     if (before > 0) ctx.backend.copyBlocks(N, zeros.data, 0, 0, dx.data, stride, 0, before);
     if (after > 0) ctx.backend.copyBlocks(N, zeros.data, 0, 0, dx.data, stride, before + block, after);

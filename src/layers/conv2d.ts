@@ -19,7 +19,17 @@ export interface Conv2dSpec {
   init?: InitName;
 }
 
-export const conv2dKeys = specKeys<Conv2dSpec>({ type: true, filters: true, kernel: true, stride: true, dilation: true, padding: true, groups: true, bias: true, init: true });
+export const conv2dKeys = specKeys<Conv2dSpec>({
+  type: true,
+  filters: true,
+  kernel: true,
+  stride: true,
+  dilation: true,
+  padding: true,
+  groups: true,
+  bias: true,
+  init: true,
+});
 
 /**
  * 2-D convolution (cross-correlation, as in every DL framework: the kernel is not flipped)
@@ -40,7 +50,10 @@ export class Conv2d extends Layer {
   private geometry!: Conv2dGeometry;
   private input!: Tensor;
 
-  constructor(private spec: Conv2dSpec, name: string) {
+  constructor(
+    private spec: Conv2dSpec,
+    name: string,
+  ) {
     super();
     this.name = name;
     this.filters = spec.filters;
@@ -52,13 +65,15 @@ export class Conv2d extends Layer {
     this.dilation = pair(spec.dilation, 1, 'dilation', name);
     if (this.dilation[0] < 1 || this.dilation[1] < 1) throw new ConfigError(`layer "${name}": dilation must be at least 1`);
     if (spec.padding === 'same') {
-      if (this.kernel[0] % 2 === 0 || this.kernel[1] % 2 === 0) throw new ConfigError(`layer "${name}": padding 'same' needs an odd kernel, got ${this.kernel.join('×')}`);
-      this.padding = [this.dilation[0] * (this.kernel[0] - 1) / 2, this.dilation[1] * (this.kernel[1] - 1) / 2];
+      if (this.kernel[0] % 2 === 0 || this.kernel[1] % 2 === 0)
+        throw new ConfigError(`layer "${name}": padding 'same' needs an odd kernel, got ${this.kernel.join('×')}`);
+      this.padding = [(this.dilation[0] * (this.kernel[0] - 1)) / 2, (this.dilation[1] * (this.kernel[1] - 1)) / 2];
     } else {
       this.padding = pair(spec.padding === 'valid' ? 0 : spec.padding, 0, 'padding', name);
     }
     this.groups = spec.groups ?? 1;
-    if (!Number.isInteger(this.groups) || this.groups < 1) throw new ConfigError(`layer "${name}": groups must be a positive integer, got ${JSON.stringify(spec.groups)}`);
+    if (!Number.isInteger(this.groups) || this.groups < 1)
+      throw new ConfigError(`layer "${name}": groups must be a positive integer, got ${JSON.stringify(spec.groups)}`);
     this.useBias = flag(spec.bias, true, 'bias', name);
     this.init = initName(spec.init, name);
   }
@@ -74,12 +89,15 @@ export class Conv2d extends Layer {
       throw new ShapeError(`${this.describe()}: ${C} input channels and ${this.filters} filters must both divide into ${this.groups} groups`);
     }
     // A dilated kernel spans d·(k − 1) + 1 input pixels.
-    const spanH = this.dilation[0] * (this.kernel[0] - 1) + 1, spanW = this.dilation[1] * (this.kernel[1] - 1) + 1;
+    const spanH = this.dilation[0] * (this.kernel[0] - 1) + 1,
+      spanW = this.dilation[1] * (this.kernel[1] - 1) + 1;
     const OH = Math.floor((H + 2 * this.padding[0] - spanH) / this.stride[0]) + 1;
     const OW = Math.floor((W + 2 * this.padding[1] - spanW) / this.stride[1]) + 1;
     if (OH < 1 || OW < 1) {
       const dilated = this.dilation[0] * this.dilation[1] > 1 ? ` dilated by ${this.dilation.join('×')}` : '';
-      throw new ShapeError(`${this.describe()}: kernel ${this.kernel.join('×')}${dilated} does not fit input ${shapeToString(input)} with padding ${this.padding.join('×')}`);
+      throw new ShapeError(
+        `${this.describe()}: kernel ${this.kernel.join('×')}${dilated} does not fit input ${shapeToString(input)} with padding ${this.padding.join('×')}`,
+      );
     }
     return [this.filters, OH, OW];
   }
@@ -107,12 +125,22 @@ export class Conv2d extends Layer {
     const [C, H, W] = this.inputShapes[0];
     const [O, OH, OW] = this.outShape;
     this.geometry = {
-      N, C, H, W, O, OH, OW,
-      KH: this.kernel[0], KW: this.kernel[1],
-      strideH: this.stride[0], strideW: this.stride[1],
-      padH: this.padding[0], padW: this.padding[1],
+      N,
+      C,
+      H,
+      W,
+      O,
+      OH,
+      OW,
+      KH: this.kernel[0],
+      KW: this.kernel[1],
+      strideH: this.stride[0],
+      strideW: this.stride[1],
+      padH: this.padding[0],
+      padW: this.padding[1],
       groups: this.groups,
-      dilationH: this.dilation[0], dilationW: this.dilation[1],
+      dilationH: this.dilation[0],
+      dilationW: this.dilation[1],
     };
     return this.geometry;
   }

@@ -22,7 +22,10 @@ export class Dense extends Layer {
   private input!: Tensor;
   private features = 0;
 
-  constructor(private spec: DenseSpec, name: string) {
+  constructor(
+    private spec: DenseSpec,
+    name: string,
+  ) {
     super();
     this.name = name;
     if (!Number.isInteger(spec.units) || spec.units < 1) throw new ConfigError(`layer "${name}": units must be a positive integer`);
@@ -64,7 +67,9 @@ export class Dense extends Layer {
   }
 
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
-    const N = dy.shape[0], U = this.spec.units, F = this.features;
+    const N = dy.shape[0],
+      U = this.spec.units,
+      F = this.features;
     const b = ctx.backend;
     b.gemm(true, false, U, F, N, 1, dy.data, this.input.data, 0, this.weight.grad.data);
     if (this.bias) b.sumRows(N, U, dy.data, this.bias.grad.data);

@@ -10,11 +10,27 @@ import { AdaptiveAvgPool2d, type AdaptiveAvgPoolSpec, Pool2d, type Pool2dSpec, a
 import { Dropout, type DropoutSpec, Flatten, type FlattenSpec, dropoutKeys, flattenKeys } from './reshape.js';
 
 export type LayerSpec =
-  | Conv2dSpec | Pool2dSpec | DenseSpec | ActivationSpec | FlattenSpec | DropoutSpec | AddSpec | ConcatSpec
-  | BatchNormSpec | LrnSpec | AdaptiveAvgPoolSpec | MulSpec | LayerNormSpec | ChannelShuffleSpec | ChannelSliceSpec;
+  | Conv2dSpec
+  | Pool2dSpec
+  | DenseSpec
+  | ActivationSpec
+  | FlattenSpec
+  | DropoutSpec
+  | AddSpec
+  | ConcatSpec
+  | BatchNormSpec
+  | LrnSpec
+  | AdaptiveAvgPoolSpec
+  | MulSpec
+  | LayerNormSpec
+  | ChannelShuffleSpec
+  | ChannelSliceSpec;
 
 /** How each layer type is built and which spec keys it takes: one row a type, the one list of layer types. */
-interface LayerEntry { keys: readonly string[]; create(spec: LayerSpec, name: string): Layer }
+interface LayerEntry {
+  keys: readonly string[];
+  create(spec: LayerSpec, name: string): Layer;
+}
 const entries = <K extends string>(keys: Record<K, readonly string[]>, create: LayerEntry['create']) =>
   Object.fromEntries(Object.entries(keys).map(([type, k]) => [type, { keys: k as readonly string[], create }])) as Record<K, LayerEntry>;
 
@@ -46,14 +62,28 @@ export const layerSpecKeys = Object.fromEntries(layerTypes.map((t) => [t, regist
 export function createLayer(spec: LayerSpec, name: string): Layer {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError(`layer "${name}": spec must be an object`);
   const entry: LayerEntry | undefined = Object.hasOwn(registry, spec.type) ? registry[spec.type as LayerType] : undefined;
-  if (!entry) throw new ConfigError(`layer "${name}": unknown layer type ${JSON.stringify((spec as { type: unknown }).type)} (known: ${layerTypes.join(', ')})`);
+  if (!entry)
+    throw new ConfigError(`layer "${name}": unknown layer type ${JSON.stringify((spec as { type: unknown }).type)} (known: ${layerTypes.join(', ')})`);
   refuseUnknownKeys(spec, entry.keys, `layer "${name}" (${spec.type})`);
   return entry.create(spec, name);
 }
 
 export { Layer, type Param, type ReluRule, type RunContext, type StateTensor } from './layer.js';
 export type {
-  Conv2dSpec, Pool2dSpec, DenseSpec, ActivationSpec, FlattenSpec, DropoutSpec, AddSpec, ConcatSpec,
-  BatchNormSpec, LrnSpec, AdaptiveAvgPoolSpec, MulSpec, LayerNormSpec, ChannelShuffleSpec, ChannelSliceSpec,
+  Conv2dSpec,
+  Pool2dSpec,
+  DenseSpec,
+  ActivationSpec,
+  FlattenSpec,
+  DropoutSpec,
+  AddSpec,
+  ConcatSpec,
+  BatchNormSpec,
+  LrnSpec,
+  AdaptiveAvgPoolSpec,
+  MulSpec,
+  LayerNormSpec,
+  ChannelShuffleSpec,
+  ChannelSliceSpec,
 };
 export { Conv2d, Pool2d, AdaptiveAvgPool2d, Dense, Activation, Flatten, Dropout, Add, Mul, Concat, BatchNorm, Lrn, LayerNorm2d, ChannelShuffle, ChannelSlice };

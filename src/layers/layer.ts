@@ -107,7 +107,9 @@ export abstract class Layer {
     inputs.forEach((t, i) => {
       const expected = [N, ...this.inputShapes[i]];
       if (t.shape.length !== expected.length || t.shape.some((d, j) => d !== expected[j])) {
-        throw new ShapeError(`${this.describe()}: expected input of shape ${shapeToString(['N', ...this.inputShapes[i]] as never)}, got ${shapeToString(t.shape)}`);
+        throw new ShapeError(
+          `${this.describe()}: expected input of shape ${shapeToString(['N', ...this.inputShapes[i]] as never)}, got ${shapeToString(t.shape)}`,
+        );
       }
     });
     return N;
@@ -130,7 +132,10 @@ export abstract class Layer {
     let t: Tensor;
     if (i >= 0) {
       t = kept[i];
-      if (i > 0) { kept.splice(i, 1); kept.unshift(t); }
+      if (i > 0) {
+        kept.splice(i, 1);
+        kept.unshift(t);
+      }
     } else {
       t = new Tensor(shape, backend.alloc(n));
       kept.unshift(t);
@@ -167,16 +172,25 @@ export function flag(v: unknown, fallback: boolean, what: string, layer: string)
 }
 
 /** Reads an optional number of a layer spec that must be finite and satisfy `ok` (described by `range`). */
-export function finiteNumber(v: unknown, fallback: number, what: string, layer: string, ok: (x: number) => boolean = () => true, range = 'a finite number'): number {
+export function finiteNumber(
+  v: unknown,
+  fallback: number,
+  what: string,
+  layer: string,
+  ok: (x: number) => boolean = () => true,
+  range = 'a finite number',
+): number {
   if (v === undefined || v === null) return fallback;
   // Finite as a float32 too: kernels compute in float32, where 1e300 is infinite.
-  if (typeof v !== 'number' || !Number.isFinite(Math.fround(v)) || !ok(v)) throw new ConfigError(`layer "${layer}": ${what} must be ${range}, got ${JSON.stringify(v) ?? String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(Math.fround(v)) || !ok(v))
+    throw new ConfigError(`layer "${layer}": ${what} must be ${range}, got ${JSON.stringify(v) ?? String(v)}`);
   return v;
 }
 
 /** Reads an optional weight initialisation name. */
 export function initName(v: unknown, layer: string): InitName {
   if (v === undefined || v === null) return 'he';
-  if (!(INIT_NAMES as readonly unknown[]).includes(v)) throw new ConfigError(`layer "${layer}": init must be one of ${INIT_NAMES.join(', ')}, got ${JSON.stringify(v)}`);
+  if (!(INIT_NAMES as readonly unknown[]).includes(v))
+    throw new ConfigError(`layer "${layer}": init must be one of ${INIT_NAMES.join(', ')}, got ${JSON.stringify(v)}`);
   return v as InitName;
 }

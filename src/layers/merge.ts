@@ -140,7 +140,10 @@ export class Mul extends Layer {
     const perChannel = (s: Shape, of: Shape) => of.length === 3 && s.length === 3 && s[0] === of[0] && s[1] === 1 && s[2] === 1;
     if (perChannel(b, a)) this.scaleAt = 1;
     else if (perChannel(a, b)) this.scaleAt = 0;
-    else throw new ShapeError(`${this.describe()}: inputs must have one shape, or one be a per-channel [C, 1, 1] scale of the other: ${inputs.map(shapeToString).join(' vs ')}`);
+    else
+      throw new ShapeError(
+        `${this.describe()}: inputs must have one shape, or one be a per-channel [C, 1, 1] scale of the other: ${inputs.map(shapeToString).join(' vs ')}`,
+      );
     return inputs[1 - this.scaleAt];
   }
 
@@ -150,7 +153,8 @@ export class Mul extends Layer {
     const y = this.buffer('y', [N, ...this.outShape], ctx.backend);
     if (this.scaleAt < 0) ctx.backend.mul(inputs[0].data, inputs[1].data, y.data);
     else {
-      const x = inputs[1 - this.scaleAt], s = inputs[this.scaleAt];
+      const x = inputs[1 - this.scaleAt],
+        s = inputs[this.scaleAt];
       ctx.backend.channelScale(s.size, x.size / s.size, x.data, s.data, y.data);
     }
     return y;
@@ -158,7 +162,8 @@ export class Mul extends Layer {
 
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
     const [a, b] = this.inputs;
-    const da = this.buffer('da', a.shape, ctx.backend), db = this.buffer('db', b.shape, ctx.backend);
+    const da = this.buffer('da', a.shape, ctx.backend),
+      db = this.buffer('db', b.shape, ctx.backend);
     if (this.scaleAt < 0) {
       ctx.backend.mul(dy.data, b.data, da.data);
       ctx.backend.mul(dy.data, a.data, db.data);

@@ -39,12 +39,16 @@ export class BatchNorm extends Layer {
   /** The statistics the last forward pass normalised with: the batch's (training) or the running ones. */
   private usedBatchStatistics = true;
 
-  constructor(private spec: BatchNormSpec, name: string) {
+  constructor(
+    private spec: BatchNormSpec,
+    name: string,
+  ) {
     super();
     this.name = name;
     this.momentum = finiteNumber(spec.momentum, 0.1, 'momentum', name, (x) => x >= 0 && x <= 1, 'in [0, 1]');
     this.eps = finiteNumber(spec.eps, 1e-5, 'eps', name, (x) => x > 0, 'a positive number');
-    if (spec.affine !== undefined && typeof spec.affine !== 'boolean') throw new ConfigError(`layer "${name}": affine must be true or false, got ${JSON.stringify(spec.affine)}`);
+    if (spec.affine !== undefined && typeof spec.affine !== 'boolean')
+      throw new ConfigError(`layer "${name}": affine must be true or false, got ${JSON.stringify(spec.affine)}`);
     this.affine = spec.affine ?? true;
   }
 
@@ -109,15 +113,25 @@ export class BatchNorm extends Layer {
     const N = this.checkInputs(inputs);
     if (!this.affine) this.constants(ctx.backend);
     const x = (this.input = inputs[0]);
-    const C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
+    const C = this.inputShapes[0][0],
+      HW = shapeSize(this.inputShapes[0]) / C;
     const b = ctx.backend;
     const inv = this.invStd.data;
     let mean = this.mean.data;
     if (ctx.training) {
       if (N * HW < 2) throw new ShapeError(`${this.describe()}: training needs more than one value per channel (batch ${N})`);
       b.batchNormStats(N, C, HW, x.data, mean, this.variance.data);
-      b.batchNormRunning(C, mean, this.variance.data, this.eps, this.momentum, (N * HW) / (N * HW - 1),
-        this.runningMean.value.data, this.runningVar.value.data, inv);
+      b.batchNormRunning(
+        C,
+        mean,
+        this.variance.data,
+        this.eps,
+        this.momentum,
+        (N * HW) / (N * HW - 1),
+        this.runningMean.value.data,
+        this.runningVar.value.data,
+        inv,
+      );
     } else {
       // Momentum 0 leaves the running statistics alone (the batch buffers stand in as their outputs).
       mean = this.runningMean.value.data;
@@ -130,13 +144,27 @@ export class BatchNorm extends Layer {
   }
 
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
-    const N = dy.shape[0], C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
+    const N = dy.shape[0],
+      C = this.inputShapes[0][0],
+      HW = shapeSize(this.inputShapes[0]) / C;
     const dx = this.buffer('dx', dy.shape, ctx.backend);
     // Follows the forward pass's statistics, whatever this context says: evaluation-mode
     // statistics are constants (fine-tuning with frozen statistics), yet γ and β still get gradients.
     const mean = this.usedBatchStatistics ? this.mean : this.runningMean.value;
-    ctx.backend.batchNormBackward(N, C, HW, this.input.data, dy.data, mean.data, this.invStd.data, this.gamma.value.data,
-      dx.data, this.gamma.grad.data, this.beta.grad.data, this.usedBatchStatistics);
+    ctx.backend.batchNormBackward(
+      N,
+      C,
+      HW,
+      this.input.data,
+      dy.data,
+      mean.data,
+      this.invStd.data,
+      this.gamma.value.data,
+      dx.data,
+      this.gamma.grad.data,
+      this.beta.grad.data,
+      this.usedBatchStatistics,
+    );
     return [dx];
   }
 }
@@ -190,8 +218,14 @@ export class Lrn extends Layer {
 
   config(): Record<string, unknown> {
     // The default window is left out, so that files stay as they were.
-    return { type: this.type, size: this.size, alpha: this.alpha, beta: this.beta, k: this.k,
-      ...(this.before !== Math.floor(this.size / 2) ? { before: this.before } : {}) };
+    return {
+      type: this.type,
+      size: this.size,
+      alpha: this.alpha,
+      beta: this.beta,
+      k: this.k,
+      ...(this.before !== Math.floor(this.size / 2) ? { before: this.before } : {}),
+    };
   }
 
   protected computeOutputShape([input]: Shape[]): Shape {
@@ -212,7 +246,21 @@ export class Lrn extends Layer {
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
     const [C, H, W] = this.inputShapes[0];
     const dx = this.buffer('dx', dy.shape, ctx.backend);
-    ctx.backend.lrnBackward(dy.shape[0], C, H * W, this.size, this.alpha, this.beta, this.k, this.input.data, this.output.data, this.scale.data, dy.data, dx.data, this.before);
+    ctx.backend.lrnBackward(
+      dy.shape[0],
+      C,
+      H * W,
+      this.size,
+      this.alpha,
+      this.beta,
+      this.k,
+      this.input.data,
+      this.output.data,
+      this.scale.data,
+      dy.data,
+      dx.data,
+      this.before,
+    );
     return [dx];
   }
 }
@@ -275,7 +323,8 @@ export class LayerNorm2d extends Layer {
   forward(inputs: Tensor[], ctx: RunContext): Tensor {
     const N = this.checkInputs(inputs);
     const x = (this.input = inputs[0]);
-    const C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
+    const C = this.inputShapes[0][0],
+      HW = shapeSize(this.inputShapes[0]) / C;
     this.mean = this.buffer('mean', [N, HW], ctx.backend);
     this.invStd = this.buffer('invStd', [N, HW], ctx.backend);
     const y = this.buffer('y', x.shape, ctx.backend);
@@ -284,10 +333,23 @@ export class LayerNorm2d extends Layer {
   }
 
   backward(dy: Tensor, ctx: RunContext): Tensor[] {
-    const N = dy.shape[0], C = this.inputShapes[0][0], HW = shapeSize(this.inputShapes[0]) / C;
+    const N = dy.shape[0],
+      C = this.inputShapes[0][0],
+      HW = shapeSize(this.inputShapes[0]) / C;
     const dx = this.buffer('dx', dy.shape, ctx.backend);
-    ctx.backend.layerNormBackward(N, C, HW, this.input.data, dy.data, this.mean.data, this.invStd.data, this.gamma.value.data,
-      dx.data, this.gamma.grad.data, this.beta.grad.data);
+    ctx.backend.layerNormBackward(
+      N,
+      C,
+      HW,
+      this.input.data,
+      dy.data,
+      this.mean.data,
+      this.invStd.data,
+      this.gamma.value.data,
+      dx.data,
+      this.gamma.grad.data,
+      this.beta.grad.data,
+    );
     return [dx];
   }
 }

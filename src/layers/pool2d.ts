@@ -31,7 +31,10 @@ export class Pool2d extends Layer {
   private argmax: Int32Array = new Int32Array(0);
   private inputShape: Shape = [];
 
-  constructor(private spec: Pool2dSpec, name: string) {
+  constructor(
+    private spec: Pool2dSpec,
+    name: string,
+  ) {
     super();
     this.type = spec.type;
     this.name = name;
@@ -65,9 +68,18 @@ export class Pool2d extends Layer {
     if (this.geometry?.N === N) return this.geometry;
     const [C, H, W] = this.inputShapes[0];
     this.geometry = {
-      N, C, H, W, OH: this.outShape[1], OW: this.outShape[2],
-      KH: this.kernel[0], KW: this.kernel[1], strideH: this.stride[0], strideW: this.stride[1],
-      padH: this.padding[0], padW: this.padding[1],
+      N,
+      C,
+      H,
+      W,
+      OH: this.outShape[1],
+      OW: this.outShape[2],
+      KH: this.kernel[0],
+      KW: this.kernel[1],
+      strideH: this.stride[0],
+      strideW: this.stride[1],
+      padH: this.padding[0],
+      padW: this.padding[1],
     };
     return this.geometry;
   }
@@ -125,7 +137,10 @@ export class AdaptiveAvgPool2d extends Layer {
   readonly output: [number, number];
   private geometry!: Pool2dGeometry;
 
-  constructor(private spec: AdaptiveAvgPoolSpec, name: string) {
+  constructor(
+    private spec: AdaptiveAvgPoolSpec,
+    name: string,
+  ) {
     super();
     this.type = spec.type;
     this.name = name;

@@ -76,7 +76,8 @@ export class Dropout extends Layer {
     if (!this.training) return inputs[0];
     const x = inputs[0];
     this.mask = this.buffer('mask', x.shape, ctx.backend);
-    const keep = 1 - this.rate, scale = 1 / keep;
+    const keep = 1 - this.rate,
+      scale = 1 / keep;
     const m = this.mask.data;
     for (let i = 0; i < m.length; i++) m[i] = ctx.rng.next() < keep ? scale : 0;
     ctx.backend.upload(m);

@@ -9,7 +9,10 @@ export class GraphBuilder {
   private nodes: NodeSpec[] = [];
   private counts = new Map<string, number>();
 
-  constructor(readonly name: string, readonly inputShape: [number, number, number]) {}
+  constructor(
+    readonly name: string,
+    readonly inputShape: [number, number, number],
+  ) {}
 
   get input(): string {
     return INPUT;
@@ -30,7 +33,9 @@ export class GraphBuilder {
   /** Adds layers one after another from `from`; returns the last node's name. */
   chain(from: string, layers: LayerSpec[], prefix?: string): string {
     let at = from;
-    layers.forEach((layer, i) => { at = this.add(layer, at, prefix ? `${prefix}.${i}` : undefined); });
+    layers.forEach((layer, i) => {
+      at = this.add(layer, at, prefix ? `${prefix}.${i}` : undefined);
+    });
     return at;
   }
 

@@ -62,7 +62,14 @@ const SCRATCH_ALWAYS: Record<string, number> = { maxpool2d: 1, lrn: 1 };
 const SCRATCH_TRAINING: Record<string, number> = { dropout: 1 };
 
 /** The estimate for a network given its nodes (per example), its input size and what building it allocated. */
-export function memoryEstimate(nodes: NodeFootprint[], inputValues: number, builtValues: number, parameters: number, classes: number, options: MemoryOptions): MemoryEstimate {
+export function memoryEstimate(
+  nodes: NodeFootprint[],
+  inputValues: number,
+  builtValues: number,
+  parameters: number,
+  classes: number,
+  options: MemoryOptions,
+): MemoryEstimate {
   const N = options.batchSize;
   if (!Number.isSafeInteger(N) || N < 1) throw new ConfigError(`batch size must be a positive integer, got ${N}`);
   const { training } = options;
@@ -71,7 +78,7 @@ export function memoryEstimate(nodes: NodeFootprint[], inputValues: number, buil
   let largest = { node: 'input', type: 'input', bytes: 0 };
   const workspace = Math.max(0, ...nodes.map((n) => n.workspace ?? 0));
   for (const n of nodes) {
-    let values = n.output * (1 + (SCRATCH_ALWAYS[n.type] ?? 0) + (training ? SCRATCH_TRAINING[n.type] ?? 0 : 0));
+    let values = n.output * (1 + (SCRATCH_ALWAYS[n.type] ?? 0) + (training ? (SCRATCH_TRAINING[n.type] ?? 0) : 0));
     if (training) values += n.inputs + (n.consumers > 1 ? n.output : 0);
     activations += values;
     if (values * N * BYTES > largest.bytes) largest = { node: n.name, type: n.type, bytes: values * N * BYTES };
@@ -86,23 +93,30 @@ export function memoryEstimate(nodes: NodeFootprint[], inputValues: number, buil
 export function checkMemory(estimate: MemoryEstimate, limit: number, model: string): void {
   if (estimate.bytes <= limit) return;
   const e = estimate;
-  throw new ResourceError(`model "${model}" ${e.training ? 'training' : 'inference'} with batch ${e.batchSize} needs about ${formatBytes(e.bytes)} `
-    + `(activations ${formatBytes(e.activationBytes)}, the largest node "${e.largest.node}" (${e.largest.type}) ${formatBytes(e.largest.bytes)}; `
-    + `parameters, gradients and state ${formatBytes(e.builtBytes)}${e.optimizerBytes ? `; optimizer ${formatBytes(e.optimizerBytes)}` : ''}), `
-    + `more than the memory limit of ${formatBytes(limit)}`);
+  throw new ResourceError(
+    `model "${model}" ${e.training ? 'training' : 'inference'} with batch ${e.batchSize} needs about ${formatBytes(e.bytes)} ` +
+      `(activations ${formatBytes(e.activationBytes)}, the largest node "${e.largest.node}" (${e.largest.type}) ${formatBytes(e.largest.bytes)}; ` +
+      `parameters, gradients and state ${formatBytes(e.builtBytes)}${e.optimizerBytes ? `; optimizer ${formatBytes(e.optimizerBytes)}` : ''}), ` +
+      `more than the memory limit of ${formatBytes(limit)}`,
+  );
 }
 
 export function formatBytes(n: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return i === 0 ? `${n} bytes` : `${n >= 100 ? n.toFixed(0) : n.toFixed(1)} ${units[i]}`;
 }
 
 /** Parses "8GiB", "512 MiB", "2G", "1.5GB" or a plain byte count; binary units either way. */
 export function parseByteSize(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*$/i.exec(text);
-  const scale = m ? { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2].toLowerCase().charAt(0) as '' | 'b' | 'k' | 'm' | 'g' | 't'] : undefined;
+  const scale = m
+    ? { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2].toLowerCase().charAt(0) as '' | 'b' | 'k' | 'm' | 'g' | 't']
+    : undefined;
   const bytes = m && scale ? Math.floor(Number(m[1]) * scale) : NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 1) throw new ConfigError(`a memory size like 2GiB, 512MiB or 1048576 (bytes), got "${text}"`);
   return bytes;

@@ -60,7 +60,9 @@ function allocationGuard(backend: Backend, model: string, max: number): { backen
   const alloc = (n: number) => {
     if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`model "${model}": a layer asked for ${n} values`);
     if (total + n > max) {
-      throw new ConfigError(`model "${model}": building it would allocate more than the limit of ${max.toLocaleString('en')} values for parameters, gradients and layer state (at least ${(total + n).toLocaleString('en')})`);
+      throw new ConfigError(
+        `model "${model}": building it would allocate more than the limit of ${max.toLocaleString('en')} values for parameters, gradients and layer state (at least ${(total + n).toLocaleString('en')})`,
+      );
     }
     total += n;
     return backend.alloc(n);
@@ -108,7 +110,9 @@ function buildGraph(spec: ModelSpec, backend: Backend, limits: ModelLimits): { n
   const maxActivation = limits.maxActivation ?? MAX_ACTIVATION;
   const checkActivation = (what: string, shape: Shape) => {
     if (shapeSize(shape) > maxActivation) {
-      throw new ConfigError(`model "${spec.name}": ${what} of ${shapeToString(shape)} per example is ${shapeSize(shape).toExponential(2)} values, more than the limit of ${maxActivation}`);
+      throw new ConfigError(
+        `model "${spec.name}": ${what} of ${shapeToString(shape)} per example is ${shapeSize(shape).toExponential(2)} values, more than the limit of ${maxActivation}`,
+      );
     }
   };
   checkActivation('the input', spec.inputShape);
@@ -116,7 +120,8 @@ function buildGraph(spec: ModelSpec, backend: Backend, limits: ModelLimits): { n
   // pass the limit, before it happens, so an absurd spec (filters: 1e9) costs nothing.
   const guard = allocationGuard(backend, spec.name, limits.maxValues ?? MAX_BUILD_VALUES);
   for (const nodeSpec of spec.nodes) {
-    if (nodeSpec === null || typeof nodeSpec !== 'object' || Array.isArray(nodeSpec)) throw new ConfigError(`model "${spec.name}": every node must be an object, got ${JSON.stringify(nodeSpec)}`);
+    if (nodeSpec === null || typeof nodeSpec !== 'object' || Array.isArray(nodeSpec))
+      throw new ConfigError(`model "${spec.name}": every node must be an object, got ${JSON.stringify(nodeSpec)}`);
     const name = nodeSpec.name;
     refuseUnknownKeys(nodeSpec, nodeSpecKeys, `model "${spec.name}", node ${JSON.stringify(name)}`);
     if (typeof name !== 'string' || name === '' || index.has(name)) {
@@ -156,7 +161,11 @@ function graphEstimate(nodes: Node[], outputIndex: number, inputShape: Shape, bu
   const consumers = new Array<number>(used.length).fill(0);
   for (const n of used) for (const j of n.inputs) if (j >= 0) consumers[j]++;
   const footprint: NodeFootprint[] = used.map((n, i) => ({
-    name: n.name, type: n.layer.type, output: shapeSize(n.layer.outputShape), consumers: consumers[i], workspace: convWorkspace(n.layer),
+    name: n.name,
+    type: n.layer.type,
+    output: shapeSize(n.layer.outputShape),
+    consumers: consumers[i],
+    workspace: convWorkspace(n.layer),
     // Layers reading only the model input skip its gradient (training never needs it).
     inputs: n.inputs.every((j) => j < 0) ? 0 : n.inputs.reduce((s, j) => s + shapeSize(j < 0 ? inputShape : nodes[j].layer.outputShape), 0),
   }));
@@ -215,7 +224,12 @@ export class Model {
   /** Batch sizes (negative: inference) whose memory was checked. */
   private checkedBatches = new Set<number>();
 
-  constructor(spec: ModelSpec, readonly backend: Backend, seed = 1, limits: ModelLimits = {}) {
+  constructor(
+    spec: ModelSpec,
+    readonly backend: Backend,
+    seed = 1,
+    limits: ModelLimits = {},
+  ) {
     const graph = buildGraph(spec, backend, limits);
     this.spec = structuredClone(spec);
     this.rng = new Rng(seed ^ 0x5bd1e995);
@@ -289,7 +303,10 @@ export class Model {
     const frozenCtx = { ...ctx, training: false };
     for (let i = 0; i < this.nodes.length; i++) {
       const node = this.nodes[i];
-      this.outputs[i] = node.layer.forward(node.inputs.map((j) => (j < 0 ? x : this.outputs[j])), this.frozen.has(i) ? frozenCtx : ctx);
+      this.outputs[i] = node.layer.forward(
+        node.inputs.map((j) => (j < 0 ? x : this.outputs[j])),
+        this.frozen.has(i) ? frozenCtx : ctx,
+      );
       if (i === this.outputIndex) break;
     }
     return this.outputs[this.outputIndex];
@@ -326,7 +343,8 @@ export class Model {
     const start = options.from === undefined ? this.outputIndex : this.nodeIndex(options.from);
     const ctx = { backend: this.backend, training, rng: this.rng, reluRule: options.reluRule };
     const inputOnlyCtx = { ...ctx, inputGradient };
-    const frozenCtx = { ...ctx, training: false }, frozenInputOnlyCtx = { ...inputOnlyCtx, training: false };
+    const frozenCtx = { ...ctx, training: false },
+      frozenInputOnlyCtx = { ...inputOnlyCtx, training: false };
     // A frozen part that nothing trainable lies behind needs no backward pass at all (unless the input gradient is wanted).
     const skip = (i: number) => training && !inputGradient && this.frozen.size > 0 && !this.needsBackward[i];
     const inputSlot = this.nodes.length;
@@ -336,16 +354,24 @@ export class Model {
     // owns: layers' own gradient buffers are never written by anyone else.
     const addGrad = (slot: number, g: Tensor) => {
       const sofar = grads[slot];
-      if (!sofar) { grads[slot] = g; return; }
+      if (!sofar) {
+        grads[slot] = g;
+        return;
+      }
       const sum = this.sumBuffer(slot, g.shape);
       if (summed.has(slot)) this.backend.axpy(1, g.data, sum.data);
-      else { this.backend.add(sofar.data, g.data, sum.data); summed.add(slot); }
+      else {
+        this.backend.add(sofar.data, g.data, sum.data);
+        summed.add(slot);
+      }
       grads[slot] = sum;
     };
     const expected = this.nodes[start].layer.outputShape;
     const shapeMatches = dOutput.shape.length === expected.length + 1 && expected.every((d, k) => d === dOutput.shape[k + 1]);
     if (options.from !== undefined && !shapeMatches) {
-      throw new ShapeError(`model "${this.name}": the gradient at node "${this.nodes[start].name}" must be [N, ${expected.join(', ')}], got ${shapeToString(dOutput.shape)}`);
+      throw new ShapeError(
+        `model "${this.name}": the gradient at node "${this.nodes[start].name}" must be [N, ${expected.join(', ')}], got ${shapeToString(dOutput.shape)}`,
+      );
     }
     grads[start] = dOutput;
     for (let i = this.nodes.length - 1; i >= 0; i--) {
@@ -361,7 +387,9 @@ export class Model {
       const node = this.nodes[i];
       const readsOnlyInput = node.inputs.every((j) => j < 0);
       const dxs = node.layer.backward(dy, this.frozen.has(i) ? (readsOnlyInput ? frozenInputOnlyCtx : frozenCtx) : readsOnlyInput ? inputOnlyCtx : ctx);
-      node.inputs.forEach((j, k) => { if (dxs[k]) addGrad(j < 0 ? inputSlot : j, dxs[k]); });
+      node.inputs.forEach((j, k) => {
+        if (dxs[k]) addGrad(j < 0 ? inputSlot : j, dxs[k]);
+      });
     }
     this.lastGrads = grads;
     if (!inputGradient) return undefined;
@@ -396,7 +424,13 @@ export class Model {
   /** The position of a node in the graph; a ConfigError listing the nodes that exist if there is none of that name. */
   nodeIndex(name: string): number {
     const i = this.nodes.findIndex((n, k) => n.name === name && k <= this.outputIndex);
-    if (i < 0) throw new ConfigError(`model "${this.name}" has no node "${name}" (nodes: ${this.nodes.slice(0, this.outputIndex + 1).map((n) => n.name).join(', ')})`);
+    if (i < 0)
+      throw new ConfigError(
+        `model "${this.name}" has no node "${name}" (nodes: ${this.nodes
+          .slice(0, this.outputIndex + 1)
+          .map((n) => n.name)
+          .join(', ')})`,
+      );
     return i;
   }
 
@@ -410,7 +444,10 @@ export class Model {
   /** dL/d(activation) of every node from the last backward pass, by node name (what the playground shows). */
   activationGradients(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    this.nodes.forEach((n, i) => { const g = this.lastGrads[i]; if (g) out.set(n.name, g); });
+    this.nodes.forEach((n, i) => {
+      const g = this.lastGrads[i];
+      if (g) out.set(n.name, g);
+    });
     return out;
   }
 
@@ -448,7 +485,8 @@ export class Model {
 
   predict(x: Tensor): Tensor {
     const logits = this.forward(x, false);
-    const N = logits.shape[0], K = logits.size / N;
+    const N = logits.shape[0],
+      K = logits.size / N;
     if (this.probs?.size !== N * K) this.probs = new Tensor([N, K], this.backend.alloc(N * K));
     const probs = this.probs.shape[0] === N ? this.probs : this.probs.reshape([N, K]);
     this.backend.softmax(N, K, logits.data, probs.data);
@@ -474,4 +512,3 @@ export function sequential(name: string, inputShape: [number, number, number], l
 function shortName(type: string): string {
   return ({ conv2d: 'conv', maxpool2d: 'pool', avgpool2d: 'avgpool', dense: 'fc' } as Record<string, string>)[type] ?? type;
 }
-

@@ -44,21 +44,31 @@ export interface AxisField {
   start: number;
 }
 
-
 /** The receptive field of every node's output, by node name (and 'input': one pixel, stride 1). */
 export function receptiveFields(model: Model): Map<string, ReceptiveField> {
   const rows = model.summary();
   const layers = model.layers;
   const extent = (shape: Shape): [number, number] => (shape.length === 3 ? [shape[1], shape[2]] : [1, 1]);
-  const fields = new Map<string, AxisField[]>([[INPUT, [{ size: 1, jump: 1, start: 0 }, { size: 1, jump: 1, start: 0 }]]]);
+  const fields = new Map<string, AxisField[]>([
+    [
+      INPUT,
+      [
+        { size: 1, jump: 1, start: 0 },
+        { size: 1, jump: 1, start: 0 },
+      ],
+    ],
+  ]);
   const extents = new Map<string, [number, number]>([[INPUT, extent(model.inputShape)]]);
   rows.forEach((row, n) => {
     const inputs = row.inputs.map((name) => ({ field: fields.get(name)!, extent: extents.get(name)! }));
     const out = extent(row.outputShape);
-    fields.set(row.name, [0, 1].map((axis) => {
-      const through = inputs.map((input) => layerField(layers[n], input.field[axis], input.extent[axis], axis));
-      return through.length === 1 ? through[0] : covering(through, out[axis]);
-    }));
+    fields.set(
+      row.name,
+      [0, 1].map((axis) => {
+        const through = inputs.map((input) => layerField(layers[n], input.field[axis], input.extent[axis], axis));
+        return through.length === 1 ? through[0] : covering(through, out[axis]);
+      }),
+    );
     extents.set(row.name, out);
   });
   const result = new Map<string, ReceptiveField>();
@@ -68,7 +78,8 @@ export function receptiveFields(model: Model): Map<string, ReceptiveField> {
 
 /** The input rows and columns (inclusive) that output position (row, col) of a node sees. */
 export function fieldBounds(field: ReceptiveField, row: number, col: number): { top: number; left: number; bottom: number; right: number } {
-  const top = field.start[0] + row * field.jump[0], left = field.start[1] + col * field.jump[1];
+  const top = field.start[0] + row * field.jump[0],
+    left = field.start[1] + col * field.jump[1];
   return { top, left, bottom: top + field.size[0] - 1, right: left + field.size[1] - 1 };
 }
 
@@ -110,7 +121,8 @@ function covering(fields: AxisField[], positions: number): AxisField {
   const ends = positions > 1 ? [0, positions - 1] : [0];
   let best: AxisField | undefined;
   for (const jump of [...new Set(fields.map((f) => f.jump))].sort((a, b) => b - a)) {
-    let start = Infinity, end = -Infinity;
+    let start = Infinity,
+      end = -Infinity;
     for (const i of ends) {
       for (const f of fields) {
         start = Math.min(start, f.start + i * (f.jump - jump));

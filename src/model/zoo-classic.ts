@@ -34,16 +34,34 @@ function scaler(width = 1) {
  * 60 965 224 parameters, as Caffe's reference model.
  */
 export function alexnet({ classes = 1000, inputShape = [3, 227, 227], width }: ClassicOptions = {}): ModelSpec {
-  const c = scaler(width), even = (n: number) => 2 * Math.max(1, Math.round((n * (width ?? 1)) / 2));
+  const c = scaler(width),
+    even = (n: number) => 2 * Math.max(1, Math.round((n * (width ?? 1)) / 2));
   const g = new GraphBuilder('alexnet', inputShape);
   const lrn: LayerSpec = { type: 'lrn', size: 5, alpha: 1e-4, beta: 0.75, k: 2 };
   const out = g.chain(g.input, [
-    conv(even(96), 11, 4), relu, lrn, maxpool(3, 2),
-    conv(even(256), 5, 1, 2, { groups: 2 }), relu, lrn, maxpool(3, 2),
-    conv(even(384), 3, 1, 1), relu,
-    conv(even(384), 3, 1, 1, { groups: 2 }), relu,
-    conv(even(256), 3, 1, 1, { groups: 2 }), relu, maxpool(3, 2),
-    { type: 'flatten' }, dense(c(4096)), relu, dropout(0.5), dense(c(4096)), relu, dropout(0.5), dense(classes),
+    conv(even(96), 11, 4),
+    relu,
+    lrn,
+    maxpool(3, 2),
+    conv(even(256), 5, 1, 2, { groups: 2 }),
+    relu,
+    lrn,
+    maxpool(3, 2),
+    conv(even(384), 3, 1, 1),
+    relu,
+    conv(even(384), 3, 1, 1, { groups: 2 }),
+    relu,
+    conv(even(256), 3, 1, 1, { groups: 2 }),
+    relu,
+    maxpool(3, 2),
+    { type: 'flatten' },
+    dense(c(4096)),
+    relu,
+    dropout(0.5),
+    dense(c(4096)),
+    relu,
+    dropout(0.5),
+    dense(classes),
   ]);
   return g.build(out);
 }
@@ -53,11 +71,28 @@ export function alexnetTv({ classes = 1000, inputShape = [3, 224, 224], width }:
   const c = scaler(width);
   const g = new GraphBuilder('alexnet-tv', inputShape);
   const out = g.chain(g.input, [
-    conv(c(64), 11, 4, 2), relu, maxpool(3, 2),
-    conv(c(192), 5, 1, 2), relu, maxpool(3, 2),
-    conv(c(384), 3, 1, 1), relu, conv(c(256), 3, 1, 1), relu, conv(c(256), 3, 1, 1), relu, maxpool(3, 2),
-    { type: 'adaptiveavgpool2d', output: 6 }, { type: 'flatten' },
-    dropout(0.5), dense(c(4096)), relu, dropout(0.5), dense(c(4096)), relu, dense(classes),
+    conv(c(64), 11, 4, 2),
+    relu,
+    maxpool(3, 2),
+    conv(c(192), 5, 1, 2),
+    relu,
+    maxpool(3, 2),
+    conv(c(384), 3, 1, 1),
+    relu,
+    conv(c(256), 3, 1, 1),
+    relu,
+    conv(c(256), 3, 1, 1),
+    relu,
+    maxpool(3, 2),
+    { type: 'adaptiveavgpool2d', output: 6 },
+    { type: 'flatten' },
+    dropout(0.5),
+    dense(c(4096)),
+    relu,
+    dropout(0.5),
+    dense(c(4096)),
+    relu,
+    dense(classes),
   ]);
   return g.build(out);
 }
@@ -72,10 +107,29 @@ export function zfnet({ classes = 1000, inputShape = [3, 224, 224], width }: Cla
   const g = new GraphBuilder('zfnet', inputShape);
   const lrn: LayerSpec = { type: 'lrn', size: 5, alpha: 1e-4, beta: 0.75, k: 2 };
   const out = g.chain(g.input, [
-    conv(c(96), 7, 2, 1), relu, maxpool(3, 2, 1), lrn,
-    conv(c(256), 5, 2, 0), relu, maxpool(3, 2, 1), lrn,
-    conv(c(384), 3, 1, 1), relu, conv(c(384), 3, 1, 1), relu, conv(c(256), 3, 1, 1), relu, maxpool(3, 2),
-    { type: 'flatten' }, dense(c(4096)), relu, dropout(0.5), dense(c(4096)), relu, dropout(0.5), dense(classes),
+    conv(c(96), 7, 2, 1),
+    relu,
+    maxpool(3, 2, 1),
+    lrn,
+    conv(c(256), 5, 2, 0),
+    relu,
+    maxpool(3, 2, 1),
+    lrn,
+    conv(c(384), 3, 1, 1),
+    relu,
+    conv(c(384), 3, 1, 1),
+    relu,
+    conv(c(256), 3, 1, 1),
+    relu,
+    maxpool(3, 2),
+    { type: 'flatten' },
+    dense(c(4096)),
+    relu,
+    dropout(0.5),
+    dense(c(4096)),
+    relu,
+    dropout(0.5),
+    dense(classes),
   ]);
   return g.build(out);
 }
@@ -86,15 +140,22 @@ function vgg(name: string, config: (number | 'M')[], { classes = 1000, inputShap
   const layers: LayerSpec[] = config.flatMap((v): LayerSpec[] => (v === 'M' ? [maxpool(2, 2)] : [conv(c(v), 3, 1, 1), relu]));
   const g = new GraphBuilder(name, inputShape);
   const out = g.chain(g.input, [
-    ...layers, { type: 'adaptiveavgpool2d', output: 7 }, { type: 'flatten' },
-    dense(c(4096)), relu, dropout(0.5), dense(c(4096)), relu, dropout(0.5), dense(classes),
+    ...layers,
+    { type: 'adaptiveavgpool2d', output: 7 },
+    { type: 'flatten' },
+    dense(c(4096)),
+    relu,
+    dropout(0.5),
+    dense(c(4096)),
+    relu,
+    dropout(0.5),
+    dense(classes),
   ]);
   return g.build(out);
 }
 
 export const vgg11 = (o: ClassicOptions = {}) => vgg('vgg11', [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'], o);
-export const vgg16 = (o: ClassicOptions = {}) =>
-  vgg('vgg16', [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'], o);
+export const vgg16 = (o: ClassicOptions = {}) => vgg('vgg16', [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'], o);
 
 /**
  * GoogLeNet / Inception v1 (Szegedy et al. 2014) in torchvision's layout without the auxiliary

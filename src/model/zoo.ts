@@ -26,20 +26,25 @@ export interface ZooEntry {
  * the output is a plain 10-way linear layer with softmax instead of Euclidean RBF units.
  */
 function lenet5({ classes = 10, inputShape = [1, 28, 28] }: ZooOptions = {}): ModelSpec {
-  return sequential('lenet5', inputShape, [
-    { type: 'conv2d', filters: 6, kernel: 5, padding: 2 },
-    { type: 'relu' },
-    { type: 'maxpool2d', kernel: 2, stride: 2 },
-    { type: 'conv2d', filters: 16, kernel: 5 },
-    { type: 'relu' },
-    { type: 'maxpool2d', kernel: 2, stride: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 120 },
-    { type: 'relu' },
-    { type: 'dense', units: 84 },
-    { type: 'relu' },
-    { type: 'dense', units: classes },
-  ], classes === 10 ? DIGITS : undefined);
+  return sequential(
+    'lenet5',
+    inputShape,
+    [
+      { type: 'conv2d', filters: 6, kernel: 5, padding: 2 },
+      { type: 'relu' },
+      { type: 'maxpool2d', kernel: 2, stride: 2 },
+      { type: 'conv2d', filters: 16, kernel: 5 },
+      { type: 'relu' },
+      { type: 'maxpool2d', kernel: 2, stride: 2 },
+      { type: 'flatten' },
+      { type: 'dense', units: 120 },
+      { type: 'relu' },
+      { type: 'dense', units: 84 },
+      { type: 'relu' },
+      { type: 'dense', units: classes },
+    ],
+    classes === 10 ? DIGITS : undefined,
+  );
 }
 
 /**
@@ -48,16 +53,21 @@ function lenet5({ classes = 10, inputShape = [1, 28, 28] }: ZooOptions = {}): Mo
  * fully connected to 10 classes.
  */
 function convnetjsMnist({ classes = 10, inputShape = [1, 24, 24] }: ZooOptions = {}): ModelSpec {
-  return sequential('convnetjs-mnist', inputShape, [
-    { type: 'conv2d', filters: 8, kernel: 5, padding: 2 },
-    { type: 'relu' },
-    { type: 'maxpool2d', kernel: 2, stride: 2 },
-    { type: 'conv2d', filters: 16, kernel: 5, padding: 2 },
-    { type: 'relu' },
-    { type: 'maxpool2d', kernel: 3, stride: 3 },
-    { type: 'flatten' },
-    { type: 'dense', units: classes },
-  ], classes === 10 ? DIGITS : undefined);
+  return sequential(
+    'convnetjs-mnist',
+    inputShape,
+    [
+      { type: 'conv2d', filters: 8, kernel: 5, padding: 2 },
+      { type: 'relu' },
+      { type: 'maxpool2d', kernel: 2, stride: 2 },
+      { type: 'conv2d', filters: 16, kernel: 5, padding: 2 },
+      { type: 'relu' },
+      { type: 'maxpool2d', kernel: 3, stride: 3 },
+      { type: 'flatten' },
+      { type: 'dense', units: classes },
+    ],
+    classes === 10 ? DIGITS : undefined,
+  );
 }
 
 export const zoo: Record<string, ZooEntry> = {
@@ -77,13 +87,30 @@ export const zoo: Record<string, ZooEntry> = {
  */
 function mnistBest({ classes = 10, inputShape = [1, 28, 28], width = 1 }: ZooOptions = {}): ModelSpec {
   const c = (n: number) => Math.max(1, Math.round(n * width));
-  const convBn = (filters: number): LayerSpec[] => [{ type: 'conv2d', filters: c(filters), kernel: 3, padding: 1, bias: false }, { type: 'batchnorm2d' }, { type: 'relu' }];
-  return sequential('mnist-best', inputShape, [
-    ...convBn(16), ...convBn(16), { type: 'maxpool2d', kernel: 2 },
-    ...convBn(32), ...convBn(32), { type: 'maxpool2d', kernel: 2 },
-    { type: 'flatten' }, { type: 'dense', units: c(128), bias: false }, { type: 'batchnorm2d' }, { type: 'relu' }, { type: 'dropout', rate: 0.3 },
-    { type: 'dense', units: classes },
-  ], classes === 10 ? DIGITS : undefined);
+  const convBn = (filters: number): LayerSpec[] => [
+    { type: 'conv2d', filters: c(filters), kernel: 3, padding: 1, bias: false },
+    { type: 'batchnorm2d' },
+    { type: 'relu' },
+  ];
+  return sequential(
+    'mnist-best',
+    inputShape,
+    [
+      ...convBn(16),
+      ...convBn(16),
+      { type: 'maxpool2d', kernel: 2 },
+      ...convBn(32),
+      ...convBn(32),
+      { type: 'maxpool2d', kernel: 2 },
+      { type: 'flatten' },
+      { type: 'dense', units: c(128), bias: false },
+      { type: 'batchnorm2d' },
+      { type: 'relu' },
+      { type: 'dropout', rate: 0.3 },
+      { type: 'dense', units: classes },
+    ],
+    classes === 10 ? DIGITS : undefined,
+  );
 }
 
 zoo['mnist-best'] = {

@@ -76,8 +76,8 @@ function decodeCheckpoint(file: string, backend: Backend): LoadedCheckpoint {
 }
 
 const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
-const isRngState = (v: unknown) => Array.isArray(v) && v.length === 5 && v.slice(0, 4).every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)
-  && (v[4] === null || Number.isFinite(v[4]));
+const isRngState = (v: unknown) =>
+  Array.isArray(v) && v.length === 5 && v.slice(0, 4).every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32) && (v[4] === null || Number.isFinite(v[4]));
 
 /** What is wrong with a checkpoint's saved training state (its header is not checksummed), or undefined. */
 function checkpointProblem(s: Omit<TrainState, 'optimizer'> & { optimizerSteps: number }): string | undefined {
@@ -167,10 +167,14 @@ export function claimCheckpointDir(dir: string): () => void {
       }
       const holder = lockHolder(lock);
       if (holder === undefined && existsSync(lock)) {
-        throw new ConvkitError(`checkpoint directory ${dir} is locked by ${lock}, which does not hold a process id; remove it if no convkit run uses the directory`);
+        throw new ConvkitError(
+          `checkpoint directory ${dir} is locked by ${lock}, which does not hold a process id; remove it if no convkit run uses the directory`,
+        );
       }
       if (holder !== undefined && isRunning(holder)) {
-        throw new ConvkitError(`checkpoint directory ${dir} is in use by another convkit run (process ${holder}, lock file ${lock}); wait for it to end or choose another --checkpoint-dir`);
+        throw new ConvkitError(
+          `checkpoint directory ${dir} is in use by another convkit run (process ${holder}, lock file ${lock}); wait for it to end or choose another --checkpoint-dir`,
+        );
       }
       if (holder === undefined) continue; // released meanwhile
       // A stale lock: move it aside under a name of our own, and delete it only if it is still
@@ -182,7 +186,11 @@ export function claimCheckpointDir(dir: string): () => void {
         continue;
       }
       if (lockHolder(aside) !== holder) {
-        try { linkSync(aside, lock); } catch { /* a third run holds it now */ }
+        try {
+          linkSync(aside, lock);
+        } catch {
+          /* a third run holds it now */
+        }
       }
       rmSync(aside, { force: true });
     }

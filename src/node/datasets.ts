@@ -24,7 +24,13 @@ export function loadDataset(name: string, split: 'train' | 'test', options: Data
   if (name === 'mnist') return loadMnist(split);
   if (name === 'fashion-mnist') return loadFashionMnist(split);
   if (name.startsWith('folder:')) {
-    return loadImageFolder(name.slice('folder:'.length), split, { size: options.size ?? 32, channels: options.channels ?? 3, mean: options.mean, std: options.std, maxBytes: options.maxBytes });
+    return loadImageFolder(name.slice('folder:'.length), split, {
+      size: options.size ?? 32,
+      channels: options.channels ?? 3,
+      mean: options.mean,
+      std: options.std,
+      maxBytes: options.maxBytes,
+    });
   }
   throw new ConfigError(`unknown dataset "${name}" (available: ${datasetNames.join(', ')})`);
 }

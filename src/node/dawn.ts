@@ -16,8 +16,10 @@ export async function dawnGpu(flags: readonly string[] = []): Promise<GPU> {
   try {
     mod = await import('webgpu');
   } catch (e) {
-    throw new ConvkitError(`webgpu backend: the optional "webgpu" package (Dawn for Node) could not be loaded (${(e as Error).message}); `
-      + 'install it with npm install webgpu, or use --backend wasm');
+    throw new ConvkitError(
+      `webgpu backend: the optional "webgpu" package (Dawn for Node) could not be loaded (${(e as Error).message}); ` +
+        'install it with npm install webgpu, or use --backend wasm',
+    );
   }
   // GPUBufferUsage, GPUMapMode, GPUShaderStage… as in browsers.
   Object.assign(globalThis, mod.globals);

@@ -27,8 +27,9 @@ export function loadFashionMnist(split: 'train' | 'test'): ImageDataset {
       throw new FormatError(`${file}: cannot read Fashion-MNIST class ${c}: ${(e as Error).message}`);
     }
     if (!Array.isArray(parsed.data)) throw new FormatError(`${file}: expected {"data": [...]}`);
-    const valid = (parsed.data as unknown[]).filter((r): r is number[] =>
-      Array.isArray(r) && r.length === 784 && r.every((v) => Number.isInteger(v) && v >= 0 && v <= 255));
+    const valid = (parsed.data as unknown[]).filter(
+      (r): r is number[] => Array.isArray(r) && r.length === 784 && r.every((v) => Number.isInteger(v) && v >= 0 && v <= 255),
+    );
     if (valid.length <= PER_CLASS_TEST) throw new FormatError(`${file}: only ${valid.length} valid images`);
     perClass.push(split === 'test' ? valid.slice(-PER_CLASS_TEST) : valid.slice(0, -PER_CLASS_TEST));
   }
@@ -37,9 +38,23 @@ export function loadFashionMnist(split: 'train' | 'test'): ImageDataset {
   const labels = new Uint8Array(count);
   let n = 0;
   perClass.forEach((list, c) => {
-    for (const r of list) { images.set(r, n * 784); labels[n++] = c; }
+    for (const r of list) {
+      images.set(r, n * 784);
+      labels[n++] = c;
+    }
   });
-  return interleaveClasses({ name: `fashion-mnist-${split}`, count, channels: 1, height: 28, width: 28, images, labels, classes: FASHION_CLASSES, mean: [0.286], std: [0.353] });
+  return interleaveClasses({
+    name: `fashion-mnist-${split}`,
+    count,
+    channels: 1,
+    height: 28,
+    width: 28,
+    images,
+    labels,
+    classes: FASHION_CLASSES,
+    mean: [0.286],
+    std: [0.353],
+  });
 }
 
 function packageDir(): string {

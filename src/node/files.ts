@@ -53,7 +53,10 @@ export function writableTarget(path: string): string {
     }
     if (!stats.isSymbolicLink()) {
       const kind = fileKind(stats);
-      if (kind !== 'file') throw new ConvkitError(`cannot write ${path}: ${target === resolve(path) ? 'it' : target} is ${kind}, not a regular file (only regular files are replaced)`);
+      if (kind !== 'file')
+        throw new ConvkitError(
+          `cannot write ${path}: ${target === resolve(path) ? 'it' : target} is ${kind}, not a regular file (only regular files are replaced)`,
+        );
       return target;
     }
     if (links === MAX_LINKS) throw new ConvkitError(`cannot write ${path}: more than ${MAX_LINKS} symbolic links (a loop?)`);
@@ -70,7 +73,9 @@ export function syncDirectory(dir: string): void {
   try {
     fd = openSync(dir, 'r');
     fsyncSync(fd);
-  } catch { /* not supported here */ } finally {
+  } catch {
+    /* not supported here */
+  } finally {
     if (fd !== undefined) closeSync(fd);
   }
 }
@@ -86,7 +91,9 @@ export function checkWritable(path: string): void {
     accessSync(dir, constants.W_OK);
   } catch (e) {
     if (e instanceof ConvkitError) throw e;
-    throw new ConvkitError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? `the directory ${dir} does not exist` : (e as Error).message}`);
+    throw new ConvkitError(
+      `cannot write ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? `the directory ${dir} does not exist` : (e as Error).message}`,
+    );
   }
 }
 

@@ -39,7 +39,11 @@ export function loadImageFolder(root: string, split: 'train' | 'test', options: 
   const files: { file: string; label: number }[] = [];
   classes.forEach((name, label) => {
     const dir = join(base, name);
-    const all = existsSync(dir) ? readdirSync(dir).filter((f) => IMAGE_FILE.test(f)).sort() : [];
+    const all = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => IMAGE_FILE.test(f))
+          .sort()
+      : [];
     for (const f of all) {
       const stats = entryStats(join(dir, f), root);
       if (!stats.isFile()) throw new ConvkitError(`folder dataset ${root}: ${join(dir, f)} is ${fileKind(stats)}, not an image file`);
@@ -54,7 +58,9 @@ export function loadImageFolder(root: string, split: 'train' | 'test', options: 
   const px = size * size;
   const bytes = files.length * channels * px;
   if (options.maxBytes !== undefined && bytes > options.maxBytes) {
-    throw new ResourceError(`folder dataset ${root}: ${files.length} ${split} images stored at ${size}×${size}×${channels} need ${formatBytes(bytes)}, more than the memory limit of ${formatBytes(options.maxBytes)} (a smaller input size needs less, or raise the limit with --memory-limit)`);
+    throw new ResourceError(
+      `folder dataset ${root}: ${files.length} ${split} images stored at ${size}×${size}×${channels} need ${formatBytes(bytes)}, more than the memory limit of ${formatBytes(options.maxBytes)} (a smaller input size needs less, or raise the limit with --memory-limit)`,
+    );
   }
   const images = new Uint8Array(files.length * channels * px);
   const labels = classes.length > 256 ? new Int32Array(files.length) : new Uint8Array(files.length);
@@ -68,7 +74,9 @@ export function loadImageFolder(root: string, split: 'train' | 'test', options: 
 }
 
 function classFolders(dir: string): string[] {
-  const classes = readdirSync(dir).filter((d) => entryStats(join(dir, d), dir).isDirectory()).sort();
+  const classes = readdirSync(dir)
+    .filter((d) => entryStats(join(dir, d), dir).isDirectory())
+    .sort();
   if (classes.length < 2) throw new ConvkitError(`folder dataset ${dir}: needs at least two class folders (${dir}/<class>/*.png|jpg), found ${classes.length}`);
   return classes;
 }
@@ -83,8 +91,13 @@ function entryStats(path: string, root: string): Stats {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     let link = false;
-    try { link = lstatSync(path).isSymbolicLink(); } catch { /* vanished meanwhile */ }
-    if (link && code === 'ENOENT') throw new ConvkitError(`folder dataset ${root}: ${path} is a broken symbolic link (it points to ${readlinkSync(path)}, which does not exist)`);
+    try {
+      link = lstatSync(path).isSymbolicLink();
+    } catch {
+      /* vanished meanwhile */
+    }
+    if (link && code === 'ENOENT')
+      throw new ConvkitError(`folder dataset ${root}: ${path} is a broken symbolic link (it points to ${readlinkSync(path)}, which does not exist)`);
     if (code === 'ELOOP') throw new ConvkitError(`folder dataset ${root}: ${path} is a symbolic link loop`);
     throw new ConvkitError(`folder dataset ${root}: cannot read ${path}: ${(e as Error).message}`);
   }
@@ -96,10 +109,12 @@ export function squarePlanes(file: string, size: number, channels: 1 | 3): GreyI
 }
 
 function channelStats(images: Uint8Array, channels: number, px: number): { mean: number[]; std: number[] } {
-  const sum = new Float64Array(channels), sq = new Float64Array(channels);
+  const sum = new Float64Array(channels),
+    sq = new Float64Array(channels);
   const count = images.length / channels;
   for (let i = 0; i < images.length; i++) {
-    const c = Math.floor(i / px) % channels, v = images[i] / 255;
+    const c = Math.floor(i / px) % channels,
+      v = images[i] / 255;
     sum[c] += v;
     sq[c] += v * v;
   }

@@ -30,7 +30,13 @@ process.exit(0);
  */
 export function noGpuDevice(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform, listDir = readdirSync): string | undefined {
   if (platform !== 'linux' || env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES) return undefined;
-  const names = (dir: string) => { try { return listDir(dir) as string[]; } catch { return []; } };
+  const names = (dir: string) => {
+    try {
+      return listDir(dir) as string[];
+    } catch {
+      return [];
+    }
+  };
   if (names('/dev/dri').some((n) => n.startsWith('render')) || names('/dev').some((n) => n.startsWith('nvidia'))) return undefined;
   return 'no GPU device on this machine (no /dev/dri render node or /dev/nvidia*)';
 }
@@ -42,7 +48,7 @@ let cached: Promise<GpuProbe> | undefined;
  * is skipped where no GPU device exists and done at most once per process.
  */
 export function probeGpuInChild(): Promise<GpuProbe> {
-  return cached ??= probe();
+  return (cached ??= probe());
 }
 
 async function probe(timeoutMs = 20_000): Promise<GpuProbe> {
@@ -52,7 +58,10 @@ async function probe(timeoutMs = 20_000): Promise<GpuProbe> {
   if (none) return { available: false, software: false, description: '', reason: none };
   return new Promise((resolve) => {
     execFile(process.execPath, ['--input-type=module', '-e', PROBE, pathToFileURL(entry).href], { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout) => {
-      if (error) { resolve({ available: false, software: false, description: '', reason: `probing WebGPU failed (${error.message.split('\n')[0]})` }); return; }
+      if (error) {
+        resolve({ available: false, software: false, description: '', reason: `probing WebGPU failed (${error.message.split('\n')[0]})` });
+        return;
+      }
       try {
         const info = JSON.parse(stdout.trim().split('\n').at(-1) ?? 'null');
         resolve(info ? { available: true, ...describeAdapter(info) } : { available: false, software: false, description: '', reason: 'no WebGPU adapter' });

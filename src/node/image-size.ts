@@ -22,7 +22,15 @@ const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 /** The bit depths each PNG colour type allows. */
 const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
 /** Adam7's passes: first column, first row, column step, row step. */
-const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
 /**
  * pngjs holds the inflated data, the 8-bit RGBA result and, for interlaced images, each pass
  * unfiltered: the decode costs about 4 bytes per pixel plus the raw bytes per pixel (twice
@@ -57,32 +65,49 @@ export function checkPngSize(bytes: Uint8Array, fileName: string): void {
     damaged(fileName, 'PNG', `no IHDR header${bytes.length < 33 ? ' (the file is truncated)' : ' at the start'}`);
   }
   let compressed = 0;
-  for (let at = 33; at + 8 <= bytes.length;) {
-    const length = view.getUint32(at, false), chunk = type(at + 4);
+  for (let at = 33; at + 8 <= bytes.length; ) {
+    const length = view.getUint32(at, false),
+      chunk = type(at + 4);
     if (chunk === 'IHDR') damaged(fileName, 'PNG', `a second IHDR header at byte ${at} (only one is allowed)`);
     if (at + 12 + length > bytes.length) damaged(fileName, 'PNG', `the file is truncated: chunk "${chunk}" at byte ${at} claims ${length} bytes, past its end`);
     if (chunk === 'IDAT') compressed += length;
     if (chunk === 'IEND') break;
     at += 12 + length;
   }
-  const width = view.getUint32(16, false), height = view.getUint32(20, false);
+  const width = view.getUint32(16, false),
+    height = view.getUint32(20, false);
   checkCap(fileName, 'PNG', width, height);
-  const depth = bytes[24], colorType = bytes[25], interlaced = bytes[28] === 1;
+  const depth = bytes[24],
+    colorType = bytes[25],
+    interlaced = bytes[28] === 1;
   if (!PNG_DEPTHS[colorType]?.includes(depth)) damaged(fileName, 'PNG', `colour type ${colorType} with bit depth ${depth} does not exist`);
   if (bytes[28] > 1) damaged(fileName, 'PNG', `unknown interlace method ${bytes[28]}`);
   const bitsPerPixel = depth * PNG_CHANNELS[colorType];
   // Each row of each pass is a filter byte plus its packed pixels.
   let raw = 0;
   for (const [x0, y0, dx, dy] of interlaced ? ADAM7 : [[0, 0, 1, 1]]) {
-    const w = Math.ceil((width - x0) / dx), h = Math.ceil((height - y0) / dy);
+    const w = Math.ceil((width - x0) / dx),
+      h = Math.ceil((height - y0) / dy);
     if (w > 0 && h > 0) raw += h * (1 + Math.ceil((w * bitsPerPixel) / 8));
   }
   if (raw > DEFLATE_MAX_RATIO * compressed + 1024) {
-    refuse(fileName, 'PNG', width, height, `${raw} bytes of pixel data that its ${compressed} bytes of compressed data cannot hold (it is truncated or damaged)`);
+    refuse(
+      fileName,
+      'PNG',
+      width,
+      height,
+      `${raw} bytes of pixel data that its ${compressed} bytes of compressed data cannot hold (it is truncated or damaged)`,
+    );
   }
   const cost = 4 * width * height + (interlaced ? 2 : 1) * raw;
   if (cost > PNG_MAX_DECODE_COST) {
-    refuse(fileName, 'PNG', width, height, `${depth}-bit${interlaced ? ' interlaced' : ''}: decoding it would need about ${Math.round(cost / 2 ** 20)} MiB, more than the ${PNG_MAX_DECODE_COST / 2 ** 20} MiB allowed`);
+    refuse(
+      fileName,
+      'PNG',
+      width,
+      height,
+      `${depth}-bit${interlaced ? ' interlaced' : ''}: decoding it would need about ${Math.round(cost / 2 ** 20)} MiB, more than the ${PNG_MAX_DECODE_COST / 2 ** 20} MiB allowed`,
+    );
   }
 }
 
@@ -98,17 +123,27 @@ export function checkJpegSize(bytes: Uint8Array, fileName: string): void {
   let frames = 0;
   let at = 2;
   while (at + 1 < bytes.length) {
-    if (bytes[at] !== 0xff) { at++; continue; } // stray byte: decoders skip to the next marker
+    if (bytes[at] !== 0xff) {
+      at++;
+      continue;
+    } // stray byte: decoders skip to the next marker
     const marker = bytes[at + 1];
-    if (marker === 0xff) { at++; continue; } // fill byte
+    if (marker === 0xff) {
+      at++;
+      continue;
+    } // fill byte
     if (marker === 0xd9) break; // end of image
-    if (marker === 0x00 || marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { at += 2; continue; } // no length
+    if (marker === 0x00 || marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    } // no length
     if (at + 4 > bytes.length) break;
     const length = (bytes[at + 2] << 8) | bytes[at + 3];
     if (isFrameMarker(marker)) {
       if (++frames > 1) damaged(fileName, 'JPEG', `a second frame header (SOF marker 0x${marker.toString(16)}) at byte ${at} (only one is allowed)`);
       if (at + 9 > bytes.length) damaged(fileName, 'JPEG', 'the frame header is truncated');
-      const height = (bytes[at + 5] << 8) | bytes[at + 6], width = (bytes[at + 7] << 8) | bytes[at + 8];
+      const height = (bytes[at + 5] << 8) | bytes[at + 6],
+        width = (bytes[at + 7] << 8) | bytes[at + 8];
       // Height 0 means "defined later by a DNL marker", which no decoder here supports anyway.
       checkCap(fileName, 'JPEG', width, height);
       if (width * height > JPEG_MAX_PIXELS_PER_BYTE * bytes.length + 65536) {

@@ -15,23 +15,32 @@ import { probeGpuInChild } from './gpu-probe.js';
 function spawnWorker(source: string): WorkerPort {
   // Eval'd workers run as CommonJS, so `require` exists there.
   const worker = new Worker(`'use strict';\nconst port = require('node:worker_threads').parentPort;\n${source}`, { eval: true });
-  const onMessage: ((m: unknown) => void)[] = [], onError: ((e: unknown) => void)[] = [];
+  const onMessage: ((m: unknown) => void)[] = [],
+    onError: ((e: unknown) => void)[] = [];
   worker.on('message', (m) => onMessage.forEach((f) => f(m)));
   worker.on('error', (e) => onError.forEach((f) => f(e)));
   return {
     postMessage: (m) => worker.postMessage(m),
-    onMessage: (f) => { onMessage.push(f); },
-    onError: (f) => { onError.push(f); },
+    onMessage: (f) => {
+      onMessage.push(f);
+    },
+    onError: (f) => {
+      onError.push(f);
+    },
     // Started workers sleep in Atomics.wait and must not keep the process alive.
     release: () => worker.unref(),
-    terminate: () => { void worker.terminate(); },
+    terminate: () => {
+      void worker.terminate();
+    },
   };
 }
 
 export const platform: Platform = {
   name: 'node',
   // Asked when a backend starts, not when this module loads.
-  get cores() { return availableParallelism(); },
+  get cores() {
+    return availableParallelism();
+  },
   spawnWorker,
   gpu: dawnGpu,
   probeGpu: probeGpuInChild,

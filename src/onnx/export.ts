@@ -52,17 +52,33 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
     switch (row.type) {
       case 'conv2d': {
         const l = layer as unknown as { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; groups: number };
-        const w = param('weight')!, b = param('bias');
-        nodes.push({ name: out, opType: 'Conv', input: [inputs[0], w, ...(b ? [b] : [])], output: [out], attribute: [
-          ints('kernel_shape', l.kernel), ints('strides', l.stride), ints('pads', [...l.padding, ...l.padding]),
-          ints('dilations', l.dilation), int('group', l.groups)] });
+        const w = param('weight')!,
+          b = param('bias');
+        nodes.push({
+          name: out,
+          opType: 'Conv',
+          input: [inputs[0], w, ...(b ? [b] : [])],
+          output: [out],
+          attribute: [
+            ints('kernel_shape', l.kernel),
+            ints('strides', l.stride),
+            ints('pads', [...l.padding, ...l.padding]),
+            ints('dilations', l.dilation),
+            int('group', l.groups),
+          ],
+        });
         break;
       }
       case 'maxpool2d':
       case 'avgpool2d': {
         const l = layer as unknown as { kernel: number[]; stride: number[]; padding: number[] };
-        const attribute = [ints('kernel_shape', l.kernel), ints('strides', l.stride), ints('pads', [...l.padding, ...l.padding]), int('ceil_mode', cfg.ceil ? 1 : 0)];
-        if (row.type === 'avgpool2d') attribute.push(int('count_include_pad', cfg.countPad ?? true ? 1 : 0));
+        const attribute = [
+          ints('kernel_shape', l.kernel),
+          ints('strides', l.stride),
+          ints('pads', [...l.padding, ...l.padding]),
+          int('ceil_mode', cfg.ceil ? 1 : 0),
+        ];
+        if (row.type === 'avgpool2d') attribute.push(int('count_include_pad', (cfg.countPad ?? true) ? 1 : 0));
         nodes.push({ name: out, opType: row.type === 'maxpool2d' ? 'MaxPool' : 'AveragePool', input: [inputs[0]], output: [out], attribute });
         break;
       }
@@ -72,13 +88,21 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
           nodes.push({ name: `${out}_flatten`, opType: 'Flatten', input: [x], output: [`${out}_flat`], attribute: [int('axis', 1)] });
           x = `${out}_flat`;
         }
-        const w = param('weight')!, b = param('bias');
-        nodes.push({ name: out, opType: 'Gemm', input: [x, w, ...(b ? [b] : [])], output: [out], attribute: [int('transB', 1), float('alpha', 1), float('beta', 1)] });
+        const w = param('weight')!,
+          b = param('bias');
+        nodes.push({
+          name: out,
+          opType: 'Gemm',
+          input: [x, w, ...(b ? [b] : [])],
+          output: [out],
+          attribute: [int('transB', 1), float('alpha', 1), float('beta', 1)],
+        });
         break;
       }
       case 'adaptiveavgpool2d':
       case 'globalavgpool2d': {
-        const [, H, W] = inShape, [, OH, OW] = row.outputShape;
+        const [, H, W] = inShape,
+          [, OH, OW] = row.outputShape;
         if (OH === 1 && OW === 1) {
           nodes.push({ name: out, opType: 'GlobalAveragePool', input: inputs, output: [out] });
         } else if (H % OH === 0 && W % OW === 0) {
@@ -110,10 +134,22 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
           initializers.push({ name: axes, dims: [1], dataType: INT64, int64Data: [2] as never });
           nodes.push({ name: `${out}_unsqueeze`, opType: 'Unsqueeze', input: [inputs[0], axes], output: [`${out}_3d`] });
           x = [`${out}_3d`, ...bnInputs.slice(1)];
-          nodes.push({ name: `${out}_bn`, opType: 'BatchNormalization', input: x, output: [`${out}_bn`], attribute: [float('epsilon', cfg.eps ?? 1e-5), float('momentum', 1 - (cfg.momentum ?? 0.1))] });
+          nodes.push({
+            name: `${out}_bn`,
+            opType: 'BatchNormalization',
+            input: x,
+            output: [`${out}_bn`],
+            attribute: [float('epsilon', cfg.eps ?? 1e-5), float('momentum', 1 - (cfg.momentum ?? 0.1))],
+          });
           nodes.push({ name: out, opType: 'Squeeze', input: [`${out}_bn`, axes], output: [out] });
         } else {
-          nodes.push({ name: out, opType: 'BatchNormalization', input: x, output: [out], attribute: [float('epsilon', cfg.eps ?? 1e-5), float('momentum', 1 - (cfg.momentum ?? 0.1))] });
+          nodes.push({
+            name: out,
+            opType: 'BatchNormalization',
+            input: x,
+            output: [out],
+            attribute: [float('epsilon', cfg.eps ?? 1e-5), float('momentum', 1 - (cfg.momentum ?? 0.1))],
+          });
         }
         break;
       }
@@ -121,31 +157,63 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
         // ONNX's window is [c − ⌊(size−1)/2⌋, c + ⌈(size−1)/2⌉]; other windows (PyTorch's, for even sizes) have no LRN node.
         const before = (cfg.before as number | undefined) ?? Math.floor((cfg.size as number) / 2);
         if (before !== Math.floor(((cfg.size as number) - 1) / 2)) {
-          throw new ConfigError(`layer "${row.name}": LRN of size ${cfg.size} with ${before} channels before the centre cannot be written as ONNX LRN, whose window has ${Math.floor(((cfg.size as number) - 1) / 2)} (set "before": ${Math.floor(((cfg.size as number) - 1) / 2)} for ONNX's window)`);
+          throw new ConfigError(
+            `layer "${row.name}": LRN of size ${cfg.size} with ${before} channels before the centre cannot be written as ONNX LRN, whose window has ${Math.floor(((cfg.size as number) - 1) / 2)} (set "before": ${Math.floor(((cfg.size as number) - 1) / 2)} for ONNX's window)`,
+          );
         }
-        nodes.push({ name: out, opType: 'LRN', input: inputs, output: [out], attribute: [int('size', cfg.size), float('alpha', cfg.alpha), float('beta', cfg.beta), float('bias', cfg.k)] });
+        nodes.push({
+          name: out,
+          opType: 'LRN',
+          input: inputs,
+          output: [out],
+          attribute: [int('size', cfg.size), float('alpha', cfg.alpha), float('beta', cfg.beta), float('bias', cfg.k)],
+        });
         break;
       }
-      case 'leakyrelu': nodes.push({ name: out, opType: 'LeakyRelu', input: inputs, output: [out], attribute: [float('alpha', cfg.slope)] }); break;
+      case 'leakyrelu':
+        nodes.push({ name: out, opType: 'LeakyRelu', input: inputs, output: [out], attribute: [float('alpha', cfg.slope)] });
+        break;
       case 'relu6': {
-        const lo = `${out}_min`, hi = `${out}_max`;
+        const lo = `${out}_min`,
+          hi = `${out}_max`;
         initializers.push(floatTensor(lo, [], [0]), floatTensor(hi, [], [6]));
         nodes.push({ name: out, opType: 'Clip', input: [inputs[0], lo, hi], output: [out] });
         break;
       }
-      case 'relu': nodes.push({ name: out, opType: 'Relu', input: inputs, output: [out] }); break;
-      case 'tanh': nodes.push({ name: out, opType: 'Tanh', input: inputs, output: [out] }); break;
-      case 'sigmoid': nodes.push({ name: out, opType: 'Sigmoid', input: inputs, output: [out] }); break;
-      case 'hardsigmoid': nodes.push({ name: out, opType: 'HardSigmoid', input: inputs, output: [out], attribute: [float('alpha', cfg.alpha), float('beta', cfg.beta)] }); break;
+      case 'relu':
+        nodes.push({ name: out, opType: 'Relu', input: inputs, output: [out] });
+        break;
+      case 'tanh':
+        nodes.push({ name: out, opType: 'Tanh', input: inputs, output: [out] });
+        break;
+      case 'sigmoid':
+        nodes.push({ name: out, opType: 'Sigmoid', input: inputs, output: [out] });
+        break;
+      case 'hardsigmoid':
+        nodes.push({ name: out, opType: 'HardSigmoid', input: inputs, output: [out], attribute: [float('alpha', cfg.alpha), float('beta', cfg.beta)] });
+        break;
       // [N, C, H, W] · [N, C, 1, 1] broadcasts in ONNX as in convkit.
-      case 'mul': nodes.push({ name: out, opType: 'Mul', input: inputs, output: [out] }); break;
-      case 'flatten': nodes.push({ name: out, opType: 'Flatten', input: inputs, output: [out], attribute: [int('axis', 1)] }); break;
-      case 'dropout': nodes.push({ name: out, opType: 'Dropout', input: inputs, output: [out] }); break;
-      case 'add': nodes.push({ name: out, opType: inputs.length === 2 ? 'Add' : 'Sum', input: inputs, output: [out] }); break;
-      case 'concat': nodes.push({ name: out, opType: 'Concat', input: inputs, output: [out], attribute: [int('axis', 1)] }); break;
+      case 'mul':
+        nodes.push({ name: out, opType: 'Mul', input: inputs, output: [out] });
+        break;
+      case 'flatten':
+        nodes.push({ name: out, opType: 'Flatten', input: inputs, output: [out], attribute: [int('axis', 1)] });
+        break;
+      case 'dropout':
+        nodes.push({ name: out, opType: 'Dropout', input: inputs, output: [out] });
+        break;
+      case 'add':
+        nodes.push({ name: out, opType: inputs.length === 2 ? 'Add' : 'Sum', input: inputs, output: [out] });
+        break;
+      case 'concat':
+        nodes.push({ name: out, opType: 'Concat', input: inputs, output: [out], attribute: [int('axis', 1)] });
+        break;
       case 'gelu': {
         // Opset 13 has no Gelu: x·0.5·(1 + erf(x/√2)), as PyTorch writes it.
-        const k = (name: string, v: number) => { initializers.push(floatTensor(`${out}_${name}`, [], [v])); return `${out}_${name}`; };
+        const k = (name: string, v: number) => {
+          initializers.push(floatTensor(`${out}_${name}`, [], [v]));
+          return `${out}_${name}`;
+        };
         nodes.push({ name: `${out}_div`, opType: 'Div', input: [inputs[0], k('sqrt2', Math.SQRT2)], output: [`${out}_scaled`] });
         nodes.push({ name: `${out}_erf`, opType: 'Erf', input: [`${out}_scaled`], output: [`${out}_erf`] });
         nodes.push({ name: `${out}_add`, opType: 'Add', input: [`${out}_erf`, k('one', 1)], output: [`${out}_plus1`] });
@@ -155,7 +223,8 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
       }
       case 'layernorm2d': {
         // Opset 13 has no LayerNormalization: the mean and variance over axis 1 written out, which re-imports as one layer.
-        const C = inShape[0], perChannel = inShape.length === 3 ? [C, 1, 1] : [C];
+        const C = inShape[0],
+          perChannel = inShape.length === 3 ? [C, 1, 1] : [C];
         const axes = [ints('axes', [1]), int('keepdims', 1)];
         const t = (suffix: string) => {
           const p = params.get(`${row.name}.${suffix}`)!;
@@ -176,13 +245,20 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
       }
       case 'channelshuffle': {
         // ShuffleNet's own form: [N, g, C/g, H, W], swap the two channel axes, back to [N, C, H, W] (0 keeps the batch size).
-        const [C, H, W] = inShape, g = cfg.groups as number;
+        const [C, H, W] = inShape,
+          g = cfg.groups as number;
         const shape = (name: string, dims: number[]) => {
           initializers.push({ name: `${out}_${name}`, dims: [dims.length], dataType: INT64, int64Data: dims as never });
           return `${out}_${name}`;
         };
         nodes.push({ name: `${out}_groups`, opType: 'Reshape', input: [inputs[0], shape('grouped_shape', [0, g, C / g, H, W])], output: [`${out}_grouped`] });
-        nodes.push({ name: `${out}_transpose`, opType: 'Transpose', input: [`${out}_grouped`], output: [`${out}_swapped`], attribute: [ints('perm', [0, 2, 1, 3, 4])] });
+        nodes.push({
+          name: `${out}_transpose`,
+          opType: 'Transpose',
+          input: [`${out}_grouped`],
+          output: [`${out}_swapped`],
+          attribute: [ints('perm', [0, 2, 1, 3, 4])],
+        });
         nodes.push({ name: out, opType: 'Reshape', input: [`${out}_swapped`, shape('shape', [0, C, H, W])], output: [out] });
         break;
       }
@@ -191,8 +267,12 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
           initializers.push({ name: `${out}_${name}`, dims: [1], dataType: INT64, int64Data: [v] as never });
           return `${out}_${name}`;
         };
-        nodes.push({ name: out, opType: 'Slice', output: [out],
-          input: [inputs[0], bound('starts', cfg.start), bound('ends', cfg.start + cfg.channels), bound('axes', 1)] });
+        nodes.push({
+          name: out,
+          opType: 'Slice',
+          output: [out],
+          input: [inputs[0], bound('starts', cfg.start), bound('ends', cfg.start + cfg.channels), bound('axes', 1)],
+        });
         break;
       }
       case 'softmax': {
@@ -223,7 +303,10 @@ export function toOnnx(model: Model, producer = 'convkit'): Uint8Array {
     output: [valueInfo(outputOf.get(last)!, ['N', ...(shapes.get(last) ?? [])])],
   };
   const proto: OnnxTypes.IModelProto = {
-    irVersion: IR_VERSION, producerName: producer, opsetImport: [{ domain: '', version: OPSET }], graph,
+    irVersion: IR_VERSION,
+    producerName: producer,
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph,
     docString: `${model.name}, ${shapeSize([model.parameterCount()])} parameters, exported by convkit`,
   };
   return onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();

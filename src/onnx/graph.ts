@@ -30,8 +30,11 @@ export interface Produced {
 
 /** The view in words, for errors. */
 export function describeView(v: View): string {
-  return v.kind === 'channels-last' ? 'channels-last (after Transpose [0, 2, 3, 1])'
-    : v.kind === 'grouped' ? `reshaped into ${v.groups} channel groups` : `a channel shuffle of ${v.groups} groups not yet reshaped back`;
+  return v.kind === 'channels-last'
+    ? 'channels-last (after Transpose [0, 2, 3, 1])'
+    : v.kind === 'grouped'
+      ? `reshaped into ${v.groups} channel groups`
+      : `a channel shuffle of ${v.groups} groups not yet reshaped back`;
 }
 
 /** A tensor whose values are in the file (initializer, Constant node, or folded from those). */
@@ -58,7 +61,10 @@ const TYPE_NAMES: Record<number, string> = { 1: 'a float', 2: 'an integer', 3: '
 export class Attributes {
   private readonly byName = new Map<string, OnnxTypes.IAttributeProto>();
 
-  constructor(private readonly node: OnnxNode, private readonly fail: (problem: string) => never) {
+  constructor(
+    private readonly node: OnnxNode,
+    private readonly fail: (problem: string) => never,
+  ) {
     for (const a of node.attribute) this.byName.set(a.name ?? '', a);
   }
 

@@ -26,12 +26,18 @@ export class UnsupportedOnnxError extends ConvkitError {}
  * hostile file cannot make it allocate more than the file's own size.
  */
 export function parseOnnx(bytes: Uint8Array, fileName = 'model.onnx'): { spec: ModelSpec; weights: Map<string, Float32Array> } {
-  const fail = (problem: string): never => { throw new FormatError(`${fileName}: ${problem}`); };
+  const fail = (problem: string): never => {
+    throw new FormatError(`${fileName}: ${problem}`);
+  };
   const g = decodeGraph(bytes, fail);
-  const nodes = g.node.map((n): OnnxNode => ({ name: n.name ?? '', opType: n.opType ?? '', input: n.input ?? [], output: n.output ?? [], attribute: n.attribute ?? [] }));
+  const nodes = g.node.map(
+    (n): OnnxNode => ({ name: n.name ?? '', opType: n.opType ?? '', input: n.input ?? [], output: n.output ?? [], attribute: n.attribute ?? [] }),
+  );
   const unsupported = nodes.filter((n) => !Object.hasOwn(OP_IMPORTERS, n.opType));
   if (unsupported.length) {
-    throw new UnsupportedOnnxError(`${fileName}: unsupported ONNX operators: ${unsupported.map((n) => `${n.opType} (node "${n.name || n.output[0]}")`).join(', ')}`);
+    throw new UnsupportedOnnxError(
+      `${fileName}: unsupported ONNX operators: ${unsupported.map((n) => `${n.opType} (node "${n.name || n.output[0]}")`).join(', ')}`,
+    );
   }
   const builder = new GraphBuilder(fail);
   for (const n of nodes) {
@@ -128,9 +134,13 @@ class GraphBuilder {
       input: (i, allowPad = false) => {
         const p = produced(i, allowPad);
         if (p.view) {
-          fail(`${n.opType} "${n.name}" reads "${n.input[i]}", ${describeView(p.view)}: ${p.view.kind === 'channels-last'
-            ? 'only LayerNormalization over the channels, MatMul by a constant, Add/Sub/Mul/Div by a per-channel constant, element-wise activations and the Transpose [0, 3, 1, 2] back are supported on a channels-last tensor'
-            : 'only a channel shuffle (Reshape to [N, groups, C/groups, H, W], Transpose [0, 2, 1, 3, 4], Reshape back to [N, C, H, W]) is supported on channel groups'}`);
+          fail(
+            `${n.opType} "${n.name}" reads "${n.input[i]}", ${describeView(p.view)}: ${
+              p.view.kind === 'channels-last'
+                ? 'only LayerNormalization over the channels, MatMul by a constant, Add/Sub/Mul/Div by a per-channel constant, element-wise activations and the Transpose [0, 3, 1, 2] back are supported on a channels-last tensor'
+                : 'only a channel shuffle (Reshape to [N, groups, C/groups, H, W], Transpose [0, 2, 1, 3, 4], Reshape back to [N, C, H, W]) is supported on channel groups'
+            }`,
+          );
         }
         return p;
       },
@@ -142,10 +152,13 @@ class GraphBuilder {
         return c!;
       },
       known: (i) => this.statics.get(n.input[i] ?? ''),
-      setProduced: (p, o) => { this.produced.set(out(o), p); },
+      setProduced: (p, o) => {
+        this.produced.set(out(o), p);
+      },
       setConstant: (c, o) => this.addConstant(out(o), c),
       setKnown: (v, o) => {
-        if (v.length > MAX_KNOWN_VALUES) fail(`node "${n.name}" (${n.opType}): a shape computation of ${v.length} values, more than the ${MAX_KNOWN_VALUES} a shape can have`);
+        if (v.length > MAX_KNOWN_VALUES)
+          fail(`node "${n.name}" (${n.opType}): a shape computation of ${v.length} values, more than the ${MAX_KNOWN_VALUES} a shape can have`);
         this.statics.set(out(o), v);
       },
       emit: (layer, inputs, weights = {}) => this.emit(n, layer, inputs, weights),

@@ -71,7 +71,9 @@ export function fusePatterns(nodes: readonly OnnxNode[], constant: (name: string
     const d = sub.output[0];
     const subReaders = readers(d);
     if (subReaders.length !== 2 || graphOutputs.has(d)) return undefined;
-    const square = subReaders.find((n) => (n.opType === 'Pow' && n.input[0] === d && scalar(n.input[1]) === 2) || (n.opType === 'Mul' && n.input[0] === d && n.input[1] === d));
+    const square = subReaders.find(
+      (n) => (n.opType === 'Pow' && n.input[0] === d && scalar(n.input[1]) === 2) || (n.opType === 'Mul' && n.input[0] === d && n.input[1] === d),
+    );
     if (!square) return undefined;
     const r2 = sole(square.output[0], 'ReduceMean');
     const r2Axes = r2 && reduceAxes(r2);
@@ -83,18 +85,38 @@ export function fusePatterns(nodes: readonly OnnxNode[], constant: (name: string
     const div = sqrt && sole(sqrt.output[0], 'Div');
     if (!div || div.input[0] !== d || div.input[1] !== sqrt.output[0] || !subReaders.includes(div)) return undefined;
     const parts = [r1, sub, square, r2, addEps, sqrt, div];
-    let last = div, scale = '', bias = '';
+    let last = div,
+      scale = '',
+      bias = '';
     const mul = sole(last.output[0], 'Mul');
     const gamma = mul && other(mul, last.output[0]);
-    if (mul && gamma && constant(gamma)) { parts.push(mul); last = mul; scale = gamma; }
+    if (mul && gamma && constant(gamma)) {
+      parts.push(mul);
+      last = mul;
+      scale = gamma;
+    }
     const add = sole(last.output[0], 'Add');
     const beta = add && other(add, last.output[0]);
-    if (add && beta && constant(beta)) { parts.push(add); last = add; bias = beta; }
-    return { parts, fused: {
-      name: blockName(r1.name, 'LayerNorm'), opType: 'LayerNormalization', input: [x, scale, bias], output: [last.output[0]],
-      // `axes` (not an ONNX attribute) keeps exactly the reduced axes: ONNX's `axis` means that axis and all after it.
-      attribute: [{ name: 'axis', type: A.INT, i: axes[0] }, { name: 'epsilon', type: A.FLOAT, f: eps }, { name: 'axes', type: A.INTS, ints: axes }],
-    } };
+    if (add && beta && constant(beta)) {
+      parts.push(add);
+      last = add;
+      bias = beta;
+    }
+    return {
+      parts,
+      fused: {
+        name: blockName(r1.name, 'LayerNorm'),
+        opType: 'LayerNormalization',
+        input: [x, scale, bias],
+        output: [last.output[0]],
+        // `axes` (not an ONNX attribute) keeps exactly the reduced axes: ONNX's `axis` means that axis and all after it.
+        attribute: [
+          { name: 'axis', type: A.INT, i: axes[0] },
+          { name: 'epsilon', type: A.FLOAT, f: eps },
+          { name: 'axes', type: A.INTS, ints: axes },
+        ],
+      },
+    };
   }
 
   /**
@@ -131,7 +153,10 @@ export function fusePatterns(nodes: readonly OnnxNode[], constant: (name: string
     const scaled = producer.get(e.input[0]);
     if (!scaled || readers(scaled.output[0]).length !== 1 || graphOutputs.has(scaled.output[0])) return undefined;
     const c = scalar(scaled.input[1] ?? '');
-    const byRoot2 = scaled.opType === 'Div' ? c !== undefined && Math.abs(c - Math.SQRT2) < 1e-6 : scaled.opType === 'Mul' && c !== undefined && Math.abs(c - Math.SQRT1_2) < 1e-6;
+    const byRoot2 =
+      scaled.opType === 'Div'
+        ? c !== undefined && Math.abs(c - Math.SQRT2) < 1e-6
+        : scaled.opType === 'Mul' && c !== undefined && Math.abs(c - Math.SQRT1_2) < 1e-6;
     if (!byRoot2) return undefined;
     const x = scaled.input[0];
     const plusOne = sole(e.output[0], 'Add');
@@ -148,8 +173,15 @@ export function fusePatterns(nodes: readonly OnnxNode[], constant: (name: string
       last = half;
     } else {
       const half = producer.get(factor);
-      if (half?.opType !== 'Mul' || other(half, x) === undefined || !half.input.includes(x) || scalar(other(half, x)!) !== 0.5
-        || readers(factor).length !== 1 || graphOutputs.has(factor)) return undefined;
+      if (
+        half?.opType !== 'Mul' ||
+        other(half, x) === undefined ||
+        !half.input.includes(x) ||
+        scalar(other(half, x)!) !== 0.5 ||
+        readers(factor).length !== 1 ||
+        graphOutputs.has(factor)
+      )
+        return undefined;
       parts.unshift(half);
     }
     return { parts, fused: { name: blockName(e.name, 'Gelu'), opType: 'Gelu', input: [x], output: [last.output[0]], attribute: [] } };

@@ -46,7 +46,8 @@ export function checkClassCount(model: Model, ds: ImageDataset): void {
   // A dataset built in code can hold any label; the loss kernels index with it.
   for (let i = 0; i < ds.count; i++) {
     const label = ds.labels[i];
-    if (!(label >= 0 && label < K)) throw new ConfigError(`dataset ${ds.name}: example ${i} has label ${label}, not a class index 0..${K - 1} (the dataset has ${K} classes)`);
+    if (!(label >= 0 && label < K))
+      throw new ConfigError(`dataset ${ds.name}: example ${i} has label ${label}, not a class index 0..${K - 1} (the dataset has ${K} classes)`);
   }
 }
 
@@ -70,7 +71,9 @@ export async function evaluate(model: Model, ds: ImageDataset, batchSize = 100, 
   const K = model.outputShape[0];
   const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
   const order = new Int32Array(N);
-  let correct = 0, correct5 = 0, loss = 0;
+  let correct = 0,
+    correct5 = 0,
+    loss = 0;
   for (let start = 0; start < ds.count; start += N) {
     const valid = Math.min(N, ds.count - start);
     for (let i = 0; i < N; i++) order[i] = start + Math.min(i, valid - 1);

@@ -7,8 +7,20 @@ export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 /** Layers without parameters that may sit between the classifier and the output: they keep one value per class. */
-const AFTER_HEAD = new Set(['softmax', 'flatten', 'dropout', 'globalavgpool2d', 'adaptiveavgpool2d', 'avgpool2d', 'maxpool2d',
-  'relu', 'leakyrelu', 'relu6', 'tanh', 'sigmoid']);
+const AFTER_HEAD = new Set([
+  'softmax',
+  'flatten',
+  'dropout',
+  'globalavgpool2d',
+  'adaptiveavgpool2d',
+  'avgpool2d',
+  'maxpool2d',
+  'relu',
+  'leakyrelu',
+  'relu6',
+  'tanh',
+  'sigmoid',
+]);
 
 /**
  * The node that produces the logits: walking back from the output node through parameter-free
@@ -24,7 +36,9 @@ export function findHead(model: Model): string {
   for (const n of model.spec.nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
   const output = model.spec.output ?? model.spec.nodes[model.spec.nodes.length - 1].name;
   const refuse = (why: string): never => {
-    throw new ConfigError(`model "${model.name}": cannot tell which layer is the classifier head (${why}); the head is the last dense or conv2d layer before the output, reached through parameter-free layers only`);
+    throw new ConfigError(
+      `model "${model.name}": cannot tell which layer is the classifier head (${why}); the head is the last dense or conv2d layer before the output, reached through parameter-free layers only`,
+    );
   };
   let node: NodeSpec = nodes.get(output)!;
   const path = [node.name];
@@ -56,7 +70,8 @@ export function withNewHead(model: Model, classes: number | string[], options: {
   const head = options.head ?? findHead(model);
   const spec: ModelSpec = structuredClone(model.spec);
   const node = spec.nodes.find((n) => n.name === head);
-  if (!node || (node.layer.type !== 'dense' && node.layer.type !== 'conv2d')) throw new ConfigError(`model "${model.name}": "${head}" is not a dense or conv2d node`);
+  if (!node || (node.layer.type !== 'dense' && node.layer.type !== 'conv2d'))
+    throw new ConfigError(`model "${model.name}": "${head}" is not a dense or conv2d node`);
   node.layer = node.layer.type === 'dense' ? { ...node.layer, units: count } : { ...node.layer, filters: count };
   if (typeof classes === 'number') delete spec.classes;
   else spec.classes = [...classes];

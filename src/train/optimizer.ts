@@ -49,7 +49,10 @@ export class Optimizer {
   private state = new Map<string, FloatArray[]>();
   steps = 0;
 
-  constructor(config: OptimizerConfig, private backend: Backend) {
+  constructor(
+    config: OptimizerConfig,
+    private backend: Backend,
+  ) {
     this.configure(config);
   }
 
@@ -76,7 +79,14 @@ export class Optimizer {
     const problem = optimizerProblem(config);
     if (problem) throw new ConfigError(problem);
     const settings = {
-      momentum: 0.9, nesterov: false, weightDecay: 0, weightDecayOn: 'weights' as const, beta1: 0.9, beta2: 0.999, eps: 1e-8, groups: [],
+      momentum: 0.9,
+      nesterov: false,
+      weightDecay: 0,
+      weightDecayOn: 'weights' as const,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      groups: [],
       ...config,
     };
     this.lrScales = groupScales(settings.groups);
@@ -103,7 +113,13 @@ export class Optimizer {
         this.backend.sgdStep(p.value.data, p.grad.data, buffers[0], { lr: lr * scale, momentum: c.momentum, weightDecay: wd, nesterov: c.nesterov });
       } else {
         this.backend.adamStep(p.value.data, p.grad.data, buffers[0], buffers[1], {
-          lr: lr * scale, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: wd, decoupled: c.type === 'adamw', step: this.steps,
+          lr: lr * scale,
+          beta1: c.beta1,
+          beta2: c.beta2,
+          eps: c.eps,
+          weightDecay: wd,
+          decoupled: c.type === 'adamw',
+          step: this.steps,
         });
       }
     }
@@ -113,7 +129,9 @@ export class Optimizer {
   private fusedStep(params: NamedParam[], lr: number): void {
     const c = this.settings;
     const updates = params.map((p) => ({
-      w: p.value.data, g: p.grad.data, state: this.buffersFor(p),
+      w: p.value.data,
+      g: p.grad.data,
+      state: this.buffersFor(p),
       lr: lr * (this.lrScales.size ? this.lrScaleOf(p.path) : 1),
       weightDecay: p.decay || c.weightDecayOn === 'all' ? c.weightDecay : 0,
     }));
@@ -145,7 +163,10 @@ export class Optimizer {
       if (from.length !== into.length || from.some((b, i) => b.length !== into[i].length)) {
         throw new ConfigError(`optimizer state for "${p.path}" does not match the parameter (wrong optimizer or model?)`);
       }
-      from.forEach((b, i) => { into[i].set(b); this.backend.upload(into[i]); });
+      from.forEach((b, i) => {
+        into[i].set(b);
+        this.backend.upload(into[i]);
+      });
     }
   }
 
@@ -163,7 +184,8 @@ function groupScales(groups: unknown): Map<string, number> {
     if (g === null || typeof g !== 'object' || !Array.isArray(g.nodes) || !g.nodes.every((n) => typeof n === 'string')) {
       throw new ConfigError(`optimizer group ${JSON.stringify(g)} must have a list of node names`);
     }
-    if (!(Number.isFinite(g.lrScale) && g.lrScale >= 0)) throw new ConfigError(`optimizer group lrScale must be a non-negative number, got ${JSON.stringify(g.lrScale)}`);
+    if (!(Number.isFinite(g.lrScale) && g.lrScale >= 0))
+      throw new ConfigError(`optimizer group lrScale must be a non-negative number, got ${JSON.stringify(g.lrScale)}`);
     for (const n of g.nodes) {
       if (scales.has(n)) throw new ConfigError(`node "${n}" is in more than one optimizer group`);
       scales.set(n, g.lrScale);

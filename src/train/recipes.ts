@@ -15,7 +15,13 @@ export interface TrainDefaults {
 }
 
 const imagenet: TrainDefaults = {
-  epochs: 30, batch: 32, optimizer: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 500 },
+  epochs: 30,
+  batch: 32,
+  optimizer: 'sgd',
+  lr: 0.01,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  schedule: { type: 'cosine', warmupSteps: 500 },
 };
 
 /** How each zoo model (src/model/zoo.ts, by name) is trained by default. */
@@ -23,9 +29,25 @@ export const recipes: Record<string, TrainDefaults> = {
   // Seeds 1–3 give 99.17 / 99.10 / 99.15 % after 3 epochs (docs/BENCHMARKS.md).
   lenet5: { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 200 }, shift: 1 },
   'convnetjs-mnist': { epochs: 3, batch: 64, optimizer: 'sgd', lr: 0.03, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 200 } },
-  'mnist-best': { epochs: 10, batch: 64, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, schedule: { type: 'cosine', warmupSteps: 300 }, shift: 2 },
-  alexnet: imagenet, 'alexnet-tv': imagenet, zfnet: imagenet, vgg11: imagenet, vgg16: imagenet,
-  googlenet: imagenet, resnet18: imagenet, resnet50: imagenet, densenet121: imagenet,
+  'mnist-best': {
+    epochs: 10,
+    batch: 64,
+    optimizer: 'sgd',
+    lr: 0.05,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    schedule: { type: 'cosine', warmupSteps: 300 },
+    shift: 2,
+  },
+  alexnet: imagenet,
+  'alexnet-tv': imagenet,
+  zfnet: imagenet,
+  vgg11: imagenet,
+  vgg16: imagenet,
+  googlenet: imagenet,
+  resnet18: imagenet,
+  resnet50: imagenet,
+  densenet121: imagenet,
 };
 
 /**
@@ -34,7 +56,13 @@ export const recipes: Record<string, TrainDefaults> = {
  * 1e-4, a cosine schedule without warm-up, 5 epochs of batches of 32.
  */
 export const fineTuneRecipe: TrainDefaults = {
-  epochs: 5, batch: 32, optimizer: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 1e-4, schedule: { type: 'cosine' },
+  epochs: 5,
+  batch: 32,
+  optimizer: 'sgd',
+  lr: 0.01,
+  momentum: 0.9,
+  weightDecay: 1e-4,
+  schedule: { type: 'cosine' },
 };
 
 export function recipeFor(model: string): TrainDefaults {

@@ -31,9 +31,10 @@ export function makeSchedule(config: ScheduleConfig, baseLr: number, totalSteps:
       return (step) => baseLr * Math.pow(gamma, Math.floor(step / stepSize));
     }
     case 'cosine': {
-      const minLr = config.minLr ?? 0, warm = warmupLength(config.warmupSteps ?? 0, totalSteps);
+      const minLr = config.minLr ?? 0,
+        warm = warmupLength(config.warmupSteps ?? 0, totalSteps);
       return (step) => {
-        if (step < warm) return baseLr * (step + 1) / warm;
+        if (step < warm) return (baseLr * (step + 1)) / warm;
         const t = Math.min(1, (step - warm) / Math.max(1, totalSteps - warm));
         return minLr + 0.5 * (baseLr - minLr) * (1 + Math.cos(Math.PI * t));
       };

@@ -44,7 +44,8 @@ export type SettingName = keyof typeof settingRules;
 
 /** "an integer ≥ 1 and ≤ 65536", "a positive number", "a number ≥ 0 and < 1". */
 export function describeRule(r: NumberRule): string {
-  const low = `${r.minExclusive ? '>' : '≥'} ${r.min}`, high = `${r.maxExclusive ? '<' : '≤'} ${r.max}`;
+  const low = `${r.minExclusive ? '>' : '≥'} ${r.min}`,
+    high = `${r.maxExclusive ? '<' : '≤'} ${r.max}`;
   if (r.integer) return `an integer ${low} and ${high}`;
   if (r.max === Number.MAX_VALUE) return r.min === 0 ? (r.minExclusive ? 'a positive number' : 'a non-negative number') : `a finite number ${low}`;
   return `a number ${low} and ${high}`;
@@ -80,8 +81,13 @@ export function optimizerProblem(o: unknown): string | undefined {
     return `optimizer weightDecayOn must be one of ${weightDecayTargets.join(', ')}, got ${JSON.stringify(c.weightDecayOn)}`;
   }
   if (c.nesterov !== undefined && typeof c.nesterov !== 'boolean') return `optimizer nesterov must be true or false, got ${JSON.stringify(c.nesterov)}`;
-  return optionalProblem('momentum', c.momentum, 'optimizer momentum') ?? optionalProblem('weightDecay', c.weightDecay, 'optimizer weightDecay')
-    ?? optionalProblem('beta', c.beta1, 'optimizer beta1') ?? optionalProblem('beta', c.beta2, 'optimizer beta2') ?? optionalProblem('eps', c.eps, 'optimizer eps');
+  return (
+    optionalProblem('momentum', c.momentum, 'optimizer momentum') ??
+    optionalProblem('weightDecay', c.weightDecay, 'optimizer weightDecay') ??
+    optionalProblem('beta', c.beta1, 'optimizer beta1') ??
+    optionalProblem('beta', c.beta2, 'optimizer beta2') ??
+    optionalProblem('eps', c.eps, 'optimizer eps')
+  );
 }
 
 /** What is wrong with a schedule configuration (from code or a checkpoint), or undefined. */
@@ -89,6 +95,10 @@ export function scheduleProblem(s: unknown): string | undefined {
   if (s === null || typeof s !== 'object') return `schedule must be an object, got ${JSON.stringify(s)}`;
   const c = s as Record<string, unknown>;
   if (c.type !== 'constant' && c.type !== 'step' && c.type !== 'cosine') return `unknown schedule ${JSON.stringify(c.type)} (known: constant, step, cosine)`;
-  return optionalProblem('stepSize', c.stepSize, 'schedule stepSize') ?? optionalProblem('gamma', c.gamma, 'schedule gamma')
-    ?? optionalProblem('minLr', c.minLr, 'schedule minLr') ?? optionalProblem('warmupSteps', c.warmupSteps, 'schedule warmupSteps');
+  return (
+    optionalProblem('stepSize', c.stepSize, 'schedule stepSize') ??
+    optionalProblem('gamma', c.gamma, 'schedule gamma') ??
+    optionalProblem('minLr', c.minLr, 'schedule minLr') ??
+    optionalProblem('warmupSteps', c.warmupSteps, 'schedule warmupSteps')
+  );
 }

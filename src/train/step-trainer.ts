@@ -55,12 +55,22 @@ export interface TrainerOptions {
 }
 
 /** The settings that may change between steps (`Trainer.configure`). */
-export type LiveSettings = Partial<Pick<TrainerOptions,
-  'lr' | 'optimizer' | 'schedule' | 'scheduleSteps' | 'batchSize' | 'shift' | 'flip' | 'randomCrop' | 'resizedCrop' | 'clipGradNorm'>>;
+export type LiveSettings = Partial<
+  Pick<TrainerOptions, 'lr' | 'optimizer' | 'schedule' | 'scheduleSteps' | 'batchSize' | 'shift' | 'flip' | 'randomCrop' | 'resizedCrop' | 'clipGradNorm'>
+>;
 
 export type TrainEvent =
   | { type: 'batch'; epoch: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number; lr: number }
-  | { type: 'epoch'; epoch: number; trainLoss: number; trainAccuracy: number; testAccuracy?: number; testLoss?: number; seconds: number; imagesPerSecond: number };
+  | {
+      type: 'epoch';
+      epoch: number;
+      trainLoss: number;
+      trainAccuracy: number;
+      testAccuracy?: number;
+      testLoss?: number;
+      seconds: number;
+      imagesPerSecond: number;
+    };
 
 export interface EpochRecord {
   epoch: number;
@@ -190,7 +200,12 @@ export class Trainer {
   readonly history: EpochRecord[] = [];
 
   /** `resume`: continue from `state()` (the model must hold the weights saved with it). */
-  constructor(readonly model: Model, readonly trainSet: ImageDataset, options: TrainerOptions, resume?: TrainState) {
+  constructor(
+    readonly model: Model,
+    readonly trainSet: ImageDataset,
+    options: TrainerOptions,
+    resume?: TrainState,
+  ) {
     checkOptions(options);
     checkPipelined(options, model.backend);
     if (trainSet.count === 0) throw new ConfigError(`training set ${trainSet.name} is empty`);
@@ -252,7 +267,8 @@ export class Trainer {
     const merged = { ...this.settings, ...this.pending, ...changes };
     checkOptions(merged);
     checkPipelined(merged, this.model.backend);
-    if (this.trainSet.count < merged.batchSize) throw new ConfigError(`training set has ${this.trainSet.count} examples, fewer than one batch of ${merged.batchSize}`);
+    if (this.trainSet.count < merged.batchSize)
+      throw new ConfigError(`training set has ${this.trainSet.count} examples, fewer than one batch of ${merged.batchSize}`);
     if (this.stepping) {
       this.pending = { ...this.pending, ...changes };
       return;
@@ -318,8 +334,13 @@ export class Trainer {
 
   private pipelinedNow(extra: readonly FloatArray[], downloaded?: () => void): boolean {
     const s = this.settings;
-    return (s.pipelined ?? false) !== false && this.model.backend.downloadLater !== undefined && s.clipGradNorm === undefined
-      && extra.length === 0 && downloaded === undefined;
+    return (
+      (s.pipelined ?? false) !== false &&
+      this.model.backend.downloadLater !== undefined &&
+      s.clipGradNorm === undefined &&
+      extra.length === 0 &&
+      downloaded === undefined
+    );
   }
 
   private async trainBatch(extra: readonly FloatArray[], downloaded?: () => void): Promise<StepResult> {
@@ -335,7 +356,13 @@ export class Trainer {
     const crop = this.model.inputShape[1] < this.trainSet.height || this.model.inputShape[2] < this.trainSet.width;
     const resizedCrop = s.resizedCrop ? resizedCropSettings(s.resizedCrop === true ? {} : s.resizedCrop) : undefined;
     const random = (crop && s.randomCrop !== false) || resizedCrop !== undefined;
-    fillBatch(this.trainSet, this.order, b * B, this.x, this.labels, { crop: random ? 'random' : 'center', rng: this.augmentRng, shift: s.shift, flip: s.flip, resizedCrop });
+    fillBatch(this.trainSet, this.order, b * B, this.x, this.labels, {
+      crop: random ? 'random' : 'center',
+      rng: this.augmentRng,
+      shift: s.shift,
+      flip: s.flip,
+      resizedCrop,
+    });
     backend.upload(this.x.data);
     const t0 = performance.now();
     const logits = this.model.forward(this.x, true);
@@ -354,7 +381,15 @@ export class Trainer {
       const t3 = performance.now();
       const batches = this.batches;
       const pending: PendingStep = {
-        arrived, epoch, batch: b, step, labels: this.labels.slice(), probs: out.probs.data, lossValue: out.lossValue, lr, batches,
+        arrived,
+        epoch,
+        batch: b,
+        step,
+        labels: this.labels.slice(),
+        probs: out.probs.data,
+        lossValue: out.lossValue,
+        lr,
+        batches,
         reported: this.advance(B, started, batches),
       };
       this.inFlight = pending;
@@ -362,7 +397,15 @@ export class Trainer {
       // The epoch's figures are complete before finishEpoch.
       if (epochDone) await this.settle();
       return {
-        epoch, batch: this.batch, batches, loss: NaN, accuracy: NaN, lr, epochDone, reported: pending.reported, pending: !epochDone,
+        epoch,
+        batch: this.batch,
+        batches,
+        loss: NaN,
+        accuracy: NaN,
+        lr,
+        epochDone,
+        reported: pending.reported,
+        pending: !epochDone,
         timings: { forwardMs: t1 - t0, backwardMs: t2 - t1, waitMs: 0, updateMs: t3 - t2 },
       };
     }
@@ -387,7 +430,14 @@ export class Trainer {
     const correct = this.count({ epoch, batch: b, labels: this.labels, probs: out.probs.data, lr, batches, reported }, stepLoss);
     const epochDone = this.batch >= batches;
     return {
-      epoch, batch: this.batch, batches, loss: stepLoss, accuracy: correct / B, lr, epochDone, reported,
+      epoch,
+      batch: this.batch,
+      batches,
+      loss: stepLoss,
+      accuracy: correct / B,
+      lr,
+      epochDone,
+      reported,
       timings: { forwardMs: t1 - t0, backwardMs: t2 - t1, waitMs: t3 - t2, updateMs: t4 - t3 },
     };
   }
@@ -404,7 +454,9 @@ export class Trainer {
     if (!Number.isFinite(norm)) throw await divergence(this.model, 'a gradient is not finite', epoch, b, step);
     if (norm > FLOAT32_MAX && this.settings.clipGradNorm === undefined) {
       const largest = this.params[sums.indexOf(Math.max(...sums))].path;
-      throw new DivergenceError(`${stepName(epoch, b, step)}: the gradient norm ${norm.toExponential(2)} is too large for float32 (every gradient is finite; the largest is "${largest}"). Try a lower learning rate or --clip-grad-norm.`);
+      throw new DivergenceError(
+        `${stepName(epoch, b, step)}: the gradient norm ${norm.toExponential(2)} is too large for float32 (every gradient is finite; the largest is "${largest}"). Try a lower learning rate or --clip-grad-norm.`,
+      );
     }
     return norm;
   }
@@ -434,8 +486,14 @@ export class Trainer {
     if (p.reported) {
       const t = now();
       this.settings.onEvent?.({
-        type: 'batch', epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: this.running.lossSum / this.running.seen,
-        accuracy: this.running.correct / this.running.seen, imagesPerSecond: this.windowImages / Math.max(t - this.windowStart, 1e-9), lr: p.lr,
+        type: 'batch',
+        epoch: p.epoch,
+        batch: p.batch + 1,
+        batches: p.batches,
+        loss: this.running.lossSum / this.running.seen,
+        accuracy: this.running.correct / this.running.seen,
+        imagesPerSecond: this.windowImages / Math.max(t - this.windowStart, 1e-9),
+        lr: p.lr,
       });
       this.windowImages = 0;
     }
@@ -451,12 +509,22 @@ export class Trainer {
     if (this.inFlight) throw new ConfigError('Trainer.finishEpoch: a pipelined step is in flight; await trainer.settle() first');
     const r = this.running;
     const record: EpochRecord = {
-      epoch: this.epoch, trainLoss: r.lossSum / r.seen, trainAccuracy: r.correct / r.seen, testAccuracy: test?.accuracy, seconds: this.epochSeconds,
+      epoch: this.epoch,
+      trainLoss: r.lossSum / r.seen,
+      trainAccuracy: r.correct / r.seen,
+      testAccuracy: test?.accuracy,
+      seconds: this.epochSeconds,
     };
     this.history.push(record);
     this.settings.onEvent?.({
-      type: 'epoch', epoch: this.epoch, trainLoss: record.trainLoss, trainAccuracy: record.trainAccuracy, testAccuracy: test?.accuracy,
-      testLoss: test?.loss, seconds: this.epochSeconds, imagesPerSecond: this.epochImages / this.epochSeconds,
+      type: 'epoch',
+      epoch: this.epoch,
+      trainLoss: record.trainLoss,
+      trainAccuracy: record.trainAccuracy,
+      testAccuracy: test?.accuracy,
+      testLoss: test?.loss,
+      seconds: this.epochSeconds,
+      imagesPerSecond: this.epochImages / this.epochSeconds,
     });
     this.running = { lossSum: 0, correct: 0, seen: 0 };
     this.epoch++;
@@ -488,7 +556,10 @@ export class Trainer {
     await this.model.downloadWeights();
     await this.optimizer.download();
     const bad = this.params.find((p) => !allFinite(p.value.data));
-    if (bad) throw new DivergenceError(`training diverged at step ${this.steps}: the weights "${bad.path}" are not finite after the update; the last checkpoint was not replaced. Try a lower learning rate or --clip-grad-norm.`);
+    if (bad)
+      throw new DivergenceError(
+        `training diverged at step ${this.steps}: the weights "${bad.path}" are not finite after the update; the last checkpoint was not replaced. Try a lower learning rate or --clip-grad-norm.`,
+      );
     const optimizer = this.optimizer.exportState();
     const buffers = options.copy ? new Map([...optimizer.buffers].map(([path, list]) => [path, list.map((b) => b.slice())])) : optimizer.buffers;
     return { ...this.progress(), optimizer: { steps: optimizer.steps, buffers } };
@@ -500,9 +571,16 @@ export class Trainer {
    */
   progress(): TrainState {
     return {
-      epoch: this.epoch, batch: this.batch, shuffleRngAtEpochStart: this.orderEpoch === this.epoch ? this.shuffleStart : this.shuffleRng.getState(),
-      augmentRng: this.augmentRng.getState(), modelRng: this.model.rng.getState(), optimizer: { steps: this.optimizer.steps, buffers: new Map() },
-      running: { ...this.running }, trainSeconds: this.trainSeconds, trainImages: this.trainImages, history: [...this.history],
+      epoch: this.epoch,
+      batch: this.batch,
+      shuffleRngAtEpochStart: this.orderEpoch === this.epoch ? this.shuffleStart : this.shuffleRng.getState(),
+      augmentRng: this.augmentRng.getState(),
+      modelRng: this.model.rng.getState(),
+      optimizer: { steps: this.optimizer.steps, buffers: new Map() },
+      running: { ...this.running },
+      trainSeconds: this.trainSeconds,
+      trainImages: this.trainImages,
+      history: [...this.history],
     };
   }
 
@@ -569,15 +647,22 @@ export class Trainer {
 /** The numeric rules shared with the CLI and checkpoints (src/train/settings.ts). */
 export function checkOptions(o: TrainerOptions & { checkpointEvery?: number }): void {
   const numbers: [SettingName, unknown, string][] = [
-    ['epochs', o.epochs, 'epochs'], ['batchSize', o.batchSize, 'batch size'], ['lr', o.lr, 'lr'], ['seed', o.seed, 'seed'],
+    ['epochs', o.epochs, 'epochs'],
+    ['batchSize', o.batchSize, 'batch size'],
+    ['lr', o.lr, 'lr'],
+    ['seed', o.seed, 'seed'],
   ];
   const optional: [SettingName, unknown, string][] = [
-    ['shift', o.shift, 'shift'], ['clipGradNorm', o.clipGradNorm, 'clipGradNorm'], ['checkpointEvery', o.checkpointEvery, 'checkpointEvery'],
+    ['shift', o.shift, 'shift'],
+    ['clipGradNorm', o.clipGradNorm, 'clipGradNorm'],
+    ['checkpointEvery', o.checkpointEvery, 'checkpointEvery'],
     ['scheduleSteps', o.scheduleSteps, 'scheduleSteps'],
   ];
-  const problem = numbers.map(([name, value, label]) => settingProblem(name, value, label)).find(Boolean)
-    ?? optional.map(([name, value, label]) => (value === undefined ? undefined : settingProblem(name, value, label))).find(Boolean)
-    ?? optimizerProblem(o.optimizer) ?? scheduleProblem(o.schedule);
+  const problem =
+    numbers.map(([name, value, label]) => settingProblem(name, value, label)).find(Boolean) ??
+    optional.map(([name, value, label]) => (value === undefined ? undefined : settingProblem(name, value, label))).find(Boolean) ??
+    optimizerProblem(o.optimizer) ??
+    scheduleProblem(o.schedule);
   if (problem) throw new ConfigError(problem);
 }
 
@@ -622,10 +707,16 @@ async function divergence(model: Model, what: string, epoch: number, batch: numb
   await model.backend.download([...[...model.activations().values()].map((t) => t.data), ...model.parameters().map((p) => p.grad.data)]);
   let where = '';
   for (const [name, t] of model.activations()) {
-    if (!allFinite(t.data)) { where = `; first non-finite activation in layer "${name}"`; break; }
+    if (!allFinite(t.data)) {
+      where = `; first non-finite activation in layer "${name}"`;
+      break;
+    }
   }
   if (!where) {
-    const p = model.parameters().reverse().find((q) => !allFinite(q.grad.data));
+    const p = model
+      .parameters()
+      .reverse()
+      .find((q) => !allFinite(q.grad.data));
     if (p) where = `; first non-finite gradient (in backward order) in layer "${p.path.slice(0, p.path.lastIndexOf('.'))}" ("${p.path}")`;
   }
   return new DivergenceError(`${stepName(epoch, batch, step)}: ${what}${where}. Try a lower learning rate or --clip-grad-norm.`);

@@ -4,7 +4,14 @@ import { checkClassCount } from './evaluate.js';
 import { type EpochRecord, type TrainState, Trainer, type TrainerOptions, checkOptions } from './step-trainer.js';
 
 export {
-  DivergenceError, Trainer, type EpochRecord, type LiveSettings, type StepResult, type TrainEvent, type TrainState, type TrainerOptions,
+  DivergenceError,
+  Trainer,
+  type EpochRecord,
+  type LiveSettings,
+  type StepResult,
+  type TrainEvent,
+  type TrainState,
+  type TrainerOptions,
 } from './step-trainer.js';
 
 export interface TrainOptions extends TrainerOptions {
@@ -84,8 +91,14 @@ async function run(trainer: Trainer, opts: TrainOptions): Promise<TrainResult> {
   const { history, running, trainImages, trainSeconds } = trainer;
   const last = history.at(-1);
   return {
-    epochs: last?.epoch ?? 0, trainLoss: last?.trainLoss ?? running.lossSum / Math.max(running.seen, 1),
-    trainAccuracy: last?.trainAccuracy ?? running.correct / Math.max(running.seen, 1), testAccuracy: last?.testAccuracy,
-    imagesPerSecond: trainImages / Math.max(trainSeconds, 1e-9), seconds: now() - started, trainSeconds, stopped, history: [...history],
+    epochs: last?.epoch ?? 0,
+    trainLoss: last?.trainLoss ?? running.lossSum / Math.max(running.seen, 1),
+    trainAccuracy: last?.trainAccuracy ?? running.correct / Math.max(running.seen, 1),
+    testAccuracy: last?.testAccuracy,
+    imagesPerSecond: trainImages / Math.max(trainSeconds, 1e-9),
+    seconds: now() - started,
+    trainSeconds,
+    stopped,
+    history: [...history],
   };
 }

@@ -46,7 +46,9 @@ export function inspect(v: unknown, depth = 0): string {
     return `[${shown.join(', ')}${v.length > 30 ? ', …' : ''}]`;
   }
   if (v instanceof Error) return `[${v.name}: ${v.message}]`;
-  const entries = Object.keys(v).slice(0, 30).map((k) => `${k}: ${inspect((v as Record<string, unknown>)[k], depth + 1)}`);
+  const entries = Object.keys(v)
+    .slice(0, 30)
+    .map((k) => `${k}: ${inspect((v as Record<string, unknown>)[k], depth + 1)}`);
   const name = v.constructor && v.constructor !== Object ? `${v.constructor.name} ` : '';
   return `${name}{${entries.join(', ')}}`;
 }
@@ -63,12 +65,14 @@ export function isDeepStrictEqual(a: unknown, b: unknown, seen = new Map<object,
   if (a instanceof RegExp) return String(a) === String(b) && a.lastIndex === (b as RegExp).lastIndex;
   if (a instanceof Error && (a.message !== (b as Error).message || a.name !== (b as Error).name)) return false;
   if (ArrayBuffer.isView(a)) {
-    const x = a as unknown as ArrayLike<unknown>, y = b as unknown as ArrayLike<unknown>;
+    const x = a as unknown as ArrayLike<unknown>,
+      y = b as unknown as ArrayLike<unknown>;
     if (x.length !== y.length || (a as ArrayBufferView).byteLength !== (b as ArrayBufferView).byteLength) return false;
     for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return false;
   }
   if (a instanceof ArrayBuffer) {
-    const x = new Uint8Array(a), y = new Uint8Array(b as ArrayBuffer);
+    const x = new Uint8Array(a),
+      y = new Uint8Array(b as ArrayBuffer);
     if (x.length !== y.length) return false;
     for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   }
@@ -84,7 +88,8 @@ export function isDeepStrictEqual(a: unknown, b: unknown, seen = new Map<object,
   }
   const skipIndices = ArrayBuffer.isView(a);
   const keys = (o: object) => Object.keys(o).filter((k) => !(skipIndices && /^\d+$/.test(k)));
-  const ka = keys(a), kb = keys(b);
+  const ka = keys(a),
+    kb = keys(b);
   if (ka.length !== kb.length) return false;
   for (const k of ka) {
     if (!Object.hasOwn(b, k)) return false;
@@ -98,7 +103,8 @@ function ok(value: unknown, message?: Message): void {
 }
 
 function equal(actual: unknown, expected: unknown, message?: Message): void {
-  if (!Object.is(actual, expected)) raise(message, `Expected values to be strictly equal:\n\n${inspect(actual)} !== ${inspect(expected)}\n`, actual, expected, 'strictEqual');
+  if (!Object.is(actual, expected))
+    raise(message, `Expected values to be strictly equal:\n\n${inspect(actual)} !== ${inspect(expected)}\n`, actual, expected, 'strictEqual');
 }
 
 function notEqual(actual: unknown, expected: unknown, message?: Message): void {
@@ -106,11 +112,19 @@ function notEqual(actual: unknown, expected: unknown, message?: Message): void {
 }
 
 function deepEqual(actual: unknown, expected: unknown, message?: Message): void {
-  if (!isDeepStrictEqual(actual, expected)) raise(message, `Expected values to be strictly deep-equal:\n+ actual - expected\n\n+ ${inspect(actual)}\n- ${inspect(expected)}\n`, actual, expected, 'deepStrictEqual');
+  if (!isDeepStrictEqual(actual, expected))
+    raise(
+      message,
+      `Expected values to be strictly deep-equal:\n+ actual - expected\n\n+ ${inspect(actual)}\n- ${inspect(expected)}\n`,
+      actual,
+      expected,
+      'deepStrictEqual',
+    );
 }
 
 function notDeepEqual(actual: unknown, expected: unknown, message?: Message): void {
-  if (isDeepStrictEqual(actual, expected)) raise(message, `Expected "actual" not to be strictly deep-equal to: ${inspect(expected)}`, actual, expected, 'notDeepStrictEqual');
+  if (isDeepStrictEqual(actual, expected))
+    raise(message, `Expected "actual" not to be strictly deep-equal to: ${inspect(expected)}`, actual, expected, 'notDeepStrictEqual');
 }
 
 function fail(message?: Message): never {
@@ -118,11 +132,13 @@ function fail(message?: Message): never {
 }
 
 function match(value: string, re: RegExp, message?: Message): void {
-  if (typeof value !== 'string' || !re.test(value)) raise(message, `The input did not match the regular expression ${re}. Input:\n\n${inspect(value)}\n`, value, re, 'match');
+  if (typeof value !== 'string' || !re.test(value))
+    raise(message, `The input did not match the regular expression ${re}. Input:\n\n${inspect(value)}\n`, value, re, 'match');
 }
 
 function doesNotMatch(value: string, re: RegExp, message?: Message): void {
-  if (typeof value !== 'string' || re.test(value)) raise(message, `The input was expected to not match the regular expression ${re}. Input:\n\n${inspect(value)}\n`, value, re, 'doesNotMatch');
+  if (typeof value !== 'string' || re.test(value))
+    raise(message, `The input was expected to not match the regular expression ${re}. Input:\n\n${inspect(value)}\n`, value, re, 'doesNotMatch');
 }
 
 type Expected = RegExp | (new (...a: never[]) => unknown) | ((e: unknown) => boolean) | Record<string, unknown> | Error;
@@ -131,21 +147,29 @@ type Expected = RegExp | (new (...a: never[]) => unknown) | ((e: unknown) => boo
 function checkThrown(e: unknown, expected: Expected | undefined, message: Message, fnName: string): void {
   if (expected === undefined) return;
   if (expected instanceof RegExp) {
-    if (!expected.test(String(e))) raise(message, `The input did not match the regular expression ${expected}. Input:\n\n${inspect(String(e))}\n`, e, expected, fnName);
+    if (!expected.test(String(e)))
+      raise(message, `The input did not match the regular expression ${expected}. Input:\n\n${inspect(String(e))}\n`, e, expected, fnName);
     return;
   }
   if (typeof expected === 'function') {
-    if (expected.prototype !== undefined && (e instanceof (expected as new () => unknown))) return;
+    if (expected.prototype !== undefined && e instanceof (expected as new () => unknown)) return;
     if (expected === Error || Object.prototype.isPrototypeOf.call(Error, expected)) {
       const got = e instanceof Error ? `"${e.constructor.name}"\n\nError message:\n\n${e.message}` : inspect(e);
       raise(message, `The error is expected to be an instance of "${expected.name}". Received ${got}`, e, expected, fnName);
     }
     if ((expected as (e: unknown) => boolean).call({}, e) === true) return;
-    raise(message, `The ${expected.name ? `"${expected.name}" ` : ''}validation function is expected to return "true". Received ${inspect(e)}`, e, expected, fnName);
+    raise(
+      message,
+      `The ${expected.name ? `"${expected.name}" ` : ''}validation function is expected to return "true". Received ${inspect(e)}`,
+      e,
+      expected,
+      fnName,
+    );
   }
   if (typeof expected === 'object' && expected !== null) {
     for (const key of Object.keys(expected)) {
-      const want = (expected as Record<string, unknown>)[key], got = (e as Record<string, unknown>)?.[key];
+      const want = (expected as Record<string, unknown>)[key],
+        got = (e as Record<string, unknown>)?.[key];
       if (want instanceof RegExp && typeof got === 'string') {
         if (!want.test(got)) raise(message, `property ${key}: ${inspect(got)} does not match ${want}`, e, expected, fnName);
       } else if (!isDeepStrictEqual(got, want)) {
@@ -162,41 +186,87 @@ function describeExpected(expected: Expected | string | undefined): string {
 }
 
 function throws(fn: () => unknown, expected?: Expected | string, message?: Message): void {
-  if (typeof expected === 'string') { message = expected; expected = undefined; }
+  if (typeof expected === 'string') {
+    message = expected;
+    expected = undefined;
+  }
   let thrown: unknown = NOTHING;
-  try { fn(); } catch (e) { thrown = e; }
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+  }
   if (thrown === NOTHING) raise(message, `Missing expected exception${describeExpected(expected)}.`, undefined, expected, 'throws');
   checkThrown(thrown, expected, message, 'throws');
 }
 
 async function rejects(p: Promise<unknown> | (() => Promise<unknown>), expected?: Expected | string, message?: Message): Promise<void> {
-  if (typeof expected === 'string') { message = expected; expected = undefined; }
+  if (typeof expected === 'string') {
+    message = expected;
+    expected = undefined;
+  }
   let thrown: unknown = NOTHING;
-  try { await (typeof p === 'function' ? p() : p); } catch (e) { thrown = e; }
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    thrown = e;
+  }
   if (thrown === NOTHING) raise(message, `Missing expected rejection${describeExpected(expected)}.`, undefined, expected, 'rejects');
   checkThrown(thrown, expected, message, 'rejects');
 }
 
 function doesNotThrow(fn: () => unknown, message?: Message | Expected): void {
-  try { fn(); } catch (e) {
-    raise(typeof message === 'string' ? message : undefined, `Got unwanted exception.\nActual message: "${(e as Error)?.message ?? String(e)}"`, e, undefined, 'doesNotThrow');
+  try {
+    fn();
+  } catch (e) {
+    raise(
+      typeof message === 'string' ? message : undefined,
+      `Got unwanted exception.\nActual message: "${(e as Error)?.message ?? String(e)}"`,
+      e,
+      undefined,
+      'doesNotThrow',
+    );
   }
 }
 
 async function doesNotReject(p: Promise<unknown> | (() => Promise<unknown>), message?: Message | Expected): Promise<void> {
-  try { await (typeof p === 'function' ? p() : p); } catch (e) {
-    raise(typeof message === 'string' ? message : undefined, `Got unwanted rejection.\nActual message: "${(e as Error)?.message ?? String(e)}"`, e, undefined, 'doesNotReject');
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    raise(
+      typeof message === 'string' ? message : undefined,
+      `Got unwanted rejection.\nActual message: "${(e as Error)?.message ?? String(e)}"`,
+      e,
+      undefined,
+      'doesNotReject',
+    );
   }
 }
 
 function ifError(value: unknown): void {
-  if (value !== null && value !== undefined) throw value instanceof Error ? value : new AssertionError({ generated: `ifError got unwanted exception: ${inspect(value)}` });
+  if (value !== null && value !== undefined)
+    throw value instanceof Error ? value : new AssertionError({ generated: `ifError got unwanted exception: ${inspect(value)}` });
 }
 
 const api = {
-  AssertionError, ok, equal, strictEqual: equal, notEqual, notStrictEqual: notEqual,
-  deepEqual, deepStrictEqual: deepEqual, notDeepEqual, notDeepStrictEqual: notDeepEqual,
-  fail, match, doesNotMatch, throws, rejects, doesNotThrow, doesNotReject, ifError,
+  AssertionError,
+  ok,
+  equal,
+  strictEqual: equal,
+  notEqual,
+  notStrictEqual: notEqual,
+  deepEqual,
+  deepStrictEqual: deepEqual,
+  notDeepEqual,
+  notDeepStrictEqual: notDeepEqual,
+  fail,
+  match,
+  doesNotMatch,
+  throws,
+  rejects,
+  doesNotThrow,
+  doesNotReject,
+  ifError,
 };
 
 type Assert = typeof ok & typeof api & { strict: Assert };
@@ -213,6 +283,21 @@ const assert = new Proxy(Object.assign((value: unknown, message?: Message) => ok
 export default assert;
 export const strict = assert;
 export {
-  ok, equal, equal as strictEqual, notEqual, notEqual as notStrictEqual, deepEqual, deepEqual as deepStrictEqual,
-  notDeepEqual, notDeepEqual as notDeepStrictEqual, fail, match, doesNotMatch, throws, rejects, doesNotThrow, doesNotReject, ifError,
+  ok,
+  equal,
+  equal as strictEqual,
+  notEqual,
+  notEqual as notStrictEqual,
+  deepEqual,
+  deepEqual as deepStrictEqual,
+  notDeepEqual,
+  notDeepEqual as notDeepStrictEqual,
+  fail,
+  match,
+  doesNotMatch,
+  throws,
+  rejects,
+  doesNotThrow,
+  doesNotReject,
+  ifError,
 };

@@ -43,15 +43,18 @@ function injectFault(be: Backend, method: string): void {
 
 async function create(name: string, options: BackendOptions): Promise<Backend> {
   switch (name) {
-    case 'ref': return new RefBackend('float32');
-    case 'wasm': return WasmBackend.create({ wasmPaths, ...options });
+    case 'ref':
+      return new RefBackend('float32');
+    case 'wasm':
+      return WasmBackend.create({ wasmPaths, ...options });
     case 'webgpu': {
       // A virtual module of build.ts: the backend's module, or null when it did not exist.
       // @ts-expect-error: resolved by build.ts only
-      const { WebGpuBackend } = await import('convkit-browser:webgpu') as { WebGpuBackend: null | { create(options?: BackendOptions): Promise<Backend> } };
+      const { WebGpuBackend } = (await import('convkit-browser:webgpu')) as { WebGpuBackend: null | { create(options?: BackendOptions): Promise<Backend> } };
       if (!WebGpuBackend) throw new Error('src/backend/webgpu/webgpu.ts did not exist when the browser suite was bundled');
       return WebGpuBackend.create(options);
     }
-    default: throw new Error(`unknown backend "${name}" in the browser suite (test/browser/backends.ts knows ref, wasm, webgpu)`);
+    default:
+      throw new Error(`unknown backend "${name}" in the browser suite (test/browser/backends.ts knows ref, wasm, webgpu)`);
   }
 }

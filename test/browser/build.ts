@@ -18,7 +18,8 @@ const here = join(repoRoot, 'test', 'browser');
 export const bundleDir = join(repoRoot, 'out', 'backend-browser');
 export const webgpuModule = join(repoRoot, 'src', 'backend', 'webgpu', 'webgpu.ts');
 
-const WEBGPU = 'convkit-browser:webgpu', DAWN = 'convkit-browser:dawn';
+const WEBGPU = 'convkit-browser:webgpu',
+  DAWN = 'convkit-browser:dawn';
 
 function browserShims(): Plugin {
   const replaced: Record<string, string> = {

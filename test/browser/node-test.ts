@@ -24,9 +24,7 @@ export interface TestResult {
   ms: number;
 }
 
-export type Report =
-  | { type: 'start'; suite: string[]; name: string }
-  | { type: 'result'; result: TestResult };
+export type Report = { type: 'start'; suite: string[]; name: string } | { type: 'result'; result: TestResult };
 
 interface Options {
   skip?: boolean | string;
@@ -61,8 +59,16 @@ interface Suite {
   error?: unknown;
 }
 
-const newSuite = (name: string, options: Options): Suite =>
-  ({ kind: 'suite', name, options, children: [], before: [], after: [], beforeEach: [], afterEach: [] });
+const newSuite = (name: string, options: Options): Suite => ({
+  kind: 'suite',
+  name,
+  options,
+  children: [],
+  before: [],
+  after: [],
+  beforeEach: [],
+  afterEach: [],
+});
 
 const root = newSuite('', {});
 let current = root;
@@ -77,7 +83,9 @@ function unsupported(what: string): never {
 
 /** node:test's (name?, options?, fn?) argument forms. */
 function args<F>(a: unknown, b: unknown, c: unknown): [string, Options, F | undefined] {
-  let name = '<anonymous>', options: Options = {}, fn: F | undefined;
+  let name = '<anonymous>',
+    options: Options = {},
+    fn: F | undefined;
   const rest = [a, b, c];
   if (typeof rest[0] === 'string') name = rest.shift() as string;
   else if (typeof rest[0] === 'function' && (rest[0] as { name?: string }).name) name = (rest[0] as { name: string }).name;
@@ -116,7 +124,8 @@ export function it(a?: string | Options | TestFn, b?: Options | TestFn, c?: Test
   return Promise.resolve();
 }
 
-const withOption = <F extends TestFn | SuiteFn>(f: (a?: string, b?: Options, c?: F) => Promise<void>, key: 'skip' | 'todo') =>
+const withOption =
+  <F extends TestFn | SuiteFn>(f: (a?: string, b?: Options, c?: F) => Promise<void>, key: 'skip' | 'todo') =>
   (a?: string | Options | F, b?: Options | F, c?: F) => {
     const [name, options, fn] = args<F>(a, b, c);
     return f(name, { ...options, [key]: options[key] ?? true }, fn);
@@ -132,13 +141,27 @@ it.only = () => unsupported('it.only');
 export const test = it;
 export const suite = describe;
 
-export function before(fn: HookFn): void { declare('before'); current.before.push(fn); }
-export function after(fn: HookFn): void { declare('after'); current.after.push(fn); }
-export function beforeEach(fn: HookFn): void { declare('beforeEach'); current.beforeEach.push(fn); }
-export function afterEach(fn: HookFn): void { declare('afterEach'); current.afterEach.push(fn); }
+export function before(fn: HookFn): void {
+  declare('before');
+  current.before.push(fn);
+}
+export function after(fn: HookFn): void {
+  declare('after');
+  current.after.push(fn);
+}
+export function beforeEach(fn: HookFn): void {
+  declare('beforeEach');
+  current.beforeEach.push(fn);
+}
+export function afterEach(fn: HookFn): void {
+  declare('afterEach');
+  current.afterEach.push(fn);
+}
 
 export const mock = new Proxy({}, { get: (_t, key) => unsupported(`mock.${String(key)}`) });
-export function run(): never { return unsupported("node:test's run()"); }
+export function run(): never {
+  return unsupported("node:test's run()");
+}
 
 export default test;
 
@@ -149,13 +172,27 @@ export class TestContext {
   todoReason: string | undefined;
   readonly signal = new AbortController().signal;
   constructor(readonly name: string) {}
-  diagnostic(message: string): void { this.diagnostics.push(String(message)); }
-  skip(message = ''): void { this.skipped = message; }
-  todo(message = ''): void { this.todoReason = message; }
-  test(): never { return unsupported('subtests (t.test)'); }
-  plan(): never { return unsupported('t.plan'); }
-  get mock(): never { return unsupported('t.mock'); }
-  get assert(): never { return unsupported('t.assert'); }
+  diagnostic(message: string): void {
+    this.diagnostics.push(String(message));
+  }
+  skip(message = ''): void {
+    this.skipped = message;
+  }
+  todo(message = ''): void {
+    this.todoReason = message;
+  }
+  test(): never {
+    return unsupported('subtests (t.test)');
+  }
+  plan(): never {
+    return unsupported('t.plan');
+  }
+  get mock(): never {
+    return unsupported('t.mock');
+  }
+  get assert(): never {
+    return unsupported('t.assert');
+  }
 }
 
 function reason(v: boolean | string | undefined): string | undefined {
@@ -216,17 +253,22 @@ async function runTest(emit: Emit, t: Test, path: string[], each: { before: Hook
   const timeout = t.options.timeout ?? inheritedTimeout;
   const ctx = new TestContext(t.name);
   const t0 = performance.now();
-  let error: unknown, failed = false;
+  let error: unknown,
+    failed = false;
   try {
     await runHooks(each.before, timeout, `beforeEach hook of "${t.name}"`);
     await timed(() => t.fn!(ctx), timeout, `test "${t.name}"`);
   } catch (e) {
-    error = e; failed = true;
+    error = e;
+    failed = true;
   }
   try {
     await runHooks(each.after, timeout, `afterEach hook of "${t.name}"`);
   } catch (e) {
-    if (!failed) { error = e; failed = true; }
+    if (!failed) {
+      error = e;
+      failed = true;
+    }
   }
   const ms = performance.now() - t0;
   const todo = reason(t.options.todo) ?? ctx.todoReason;

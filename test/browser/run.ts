@@ -56,12 +56,15 @@ function serve(): Promise<{ url: string; server: Server }> {
   };
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    let body: string | Buffer | null = null, type = 'text/plain';
+    let body: string | Buffer | null = null,
+      type = 'text/plain';
     try {
       if (path === '/') [body, type] = [PAGE, 'text/html; charset=utf-8'];
       else if (files[path]) [body, type] = [readFileSync(files[path][0]), files[path][1]];
       else if (/^\/dist-wasm\/[\w.-]+\.wasm$/.test(path)) [body, type] = [readFileSync(normalize(join(repoRoot, path))), 'application/wasm'];
-    } catch { body = null; }
+    } catch {
+      body = null;
+    }
     res.writeHead(body === null ? 404 : 200, { 'Content-Type': type, ...isolationHeaders });
     res.end(body ?? `not found: ${path}`);
   });
@@ -78,14 +81,23 @@ function serve(): Promise<{ url: string; server: Server }> {
 /** Headless Chromium with a fresh profile, as ../shared/toolchain-facts.md prescribes, and WebGPU on. */
 async function launch(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the browser run of test/backend.test.ts needs Debian's Chromium (apt-get install -y chromium; .ci/run installs it). Never a Playwright browser download.`);
+    throw new Error(
+      `${CHROMIUM} is missing: the browser run of test/backend.test.ts needs Debian's Chromium (apt-get install -y chromium; .ci/run installs it). Never a Playwright browser download.`,
+    );
   }
   const profile = mkdtempSync(join(tmpdir(), 'convkit-suite-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--enable-unsafe-webgpu'],
+    args: [
+      '--no-sandbox',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--enable-unsafe-webgpu',
+    ],
   });
   return {
     context,
@@ -135,7 +147,7 @@ export class BrowserSuite {
     const page = await this.browser.context.newPage();
     try {
       await page.goto(this.url);
-      return await page.evaluate('window.gpuAdapter()') as string | null;
+      return (await page.evaluate('window.gpuAdapter()')) as string | null;
     } finally {
       await page.close();
     }
@@ -152,19 +164,38 @@ export class BrowserSuite {
     const page = await this.browser.context.newPage();
     let running: string | null = null;
     let finished!: () => void;
-    const done = new Promise<void>((resolve) => { finished = resolve; });
+    const done = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
     await page.exposeFunction('__convkitReport', (m: Message) => {
       switch (m.type) {
-        case 'cases': Object.assign(run, { all: m.all, chosen: m.chosen, crossOriginIsolated: m.crossOriginIsolated, cores: m.cores, userAgent: m.userAgent }); break;
-        case 'start': running = [...m.suite, m.name].join(' › '); break;
-        case 'result': running = null; run.results.push(m.result); options.onResult?.(m.result); break;
-        case 'error': run.errors.push(m.message); break;
-        case 'done': finished(); break;
+        case 'cases':
+          Object.assign(run, { all: m.all, chosen: m.chosen, crossOriginIsolated: m.crossOriginIsolated, cores: m.cores, userAgent: m.userAgent });
+          break;
+        case 'start':
+          running = [...m.suite, m.name].join(' › ');
+          break;
+        case 'result':
+          running = null;
+          run.results.push(m.result);
+          options.onResult?.(m.result);
+          break;
+        case 'error':
+          run.errors.push(m.message);
+          break;
+        case 'done':
+          finished();
+          break;
       }
     });
-    page.on('console', (m) => { if (m.type() === 'error') run.console.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') run.console.push(m.text());
+    });
     page.on('pageerror', (e) => run.errors.push(`page error: ${e.message}`));
-    page.on('crash', () => { run.errors.push('the page crashed'); finished(); });
+    page.on('crash', () => {
+      run.errors.push('the page crashed');
+      finished();
+    });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeoutMs = options.timeoutMs ?? 600_000;
     const timedOut = new Promise<void>((resolve) => {
@@ -195,7 +226,10 @@ export function problems(run: SuiteRun): string[] {
   for (const r of run.results) if (r.status === 'fail') lines.push(`FAIL ${[...r.suite, r.name].join(' › ')}: ${r.message}`);
   for (const label of run.chosen) {
     const mine = run.results.filter((r) => r.suite[0] === `backend ${label}`);
-    if (!mine.some((r) => r.status === 'pass')) lines.push(`case "${label}": no test passed (${mine.length} results: ${[...new Set(mine.map((r) => `${r.status}${r.message ? ` (${r.message})` : ''}`))].join(', ')})`);
+    if (!mine.some((r) => r.status === 'pass'))
+      lines.push(
+        `case "${label}": no test passed (${mine.length} results: ${[...new Set(mine.map((r) => `${r.status}${r.message ? ` (${r.message})` : ''}`))].join(', ')})`,
+      );
   }
   return lines;
 }
@@ -213,7 +247,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/te
   if (!config.labels!.length && !config.names!.length) config.labels = ['wasm, 1 thread'];
   const suite = await BrowserSuite.start();
   try {
-    console.log(`bundled in ${suite.buildSeconds.toFixed(1)} s; WebGPU adapter: ${await suite.gpuAdapter() ?? 'none'}`);
+    console.log(`bundled in ${suite.buildSeconds.toFixed(1)} s; WebGPU adapter: ${(await suite.gpuAdapter()) ?? 'none'}`);
     const run = await suite.run(config, {
       onResult: (r) => console.log(`${r.status.padEnd(4)} ${[...r.suite, r.name].join(' › ')} (${Math.round(r.ms)} ms)${r.message ? `: ${r.message}` : ''}`),
     });

@@ -15,7 +15,10 @@ export interface SuiteConfig {
   fault?: { method: string };
 }
 
-interface Case { name: string; label: string }
+interface Case {
+  name: string;
+  label: string;
+}
 
 export const config: SuiteConfig = JSON.parse(self.name || '{}');
 

@@ -25,8 +25,12 @@ addEventListener('error', (e) => {
 
 const t0 = performance.now();
 post({
-  type: 'cases', all: selection.all.map((c) => c.label), chosen: selection.chosen.map((c) => c.label),
-  crossOriginIsolated, cores: navigator.hardwareConcurrency, userAgent: navigator.userAgent,
+  type: 'cases',
+  all: selection.all.map((c) => c.label),
+  chosen: selection.chosen.map((c) => c.label),
+  crossOriginIsolated,
+  cores: navigator.hardwareConcurrency,
+  userAgent: navigator.userAgent,
 });
 if (!selection.asked) post({ type: 'error', message: 'test/backend.test.ts did not consult globalThis.__convkitCases: the browser cannot choose its cases' });
 else if (selection.chosen.length === 0) post({ type: 'error', message: `no case of test/backend.test.ts matches ${JSON.stringify(config)}` });

@@ -19,7 +19,12 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-interface LockEntry { dev?: boolean; devOptional?: boolean; optional?: boolean; [key: string]: unknown }
+interface LockEntry {
+  dev?: boolean;
+  devOptional?: boolean;
+  optional?: boolean;
+  [key: string]: unknown;
+}
 
 export interface Consumer {
   /** The temporary project (its node_modules/convkit came from the tarball). */
@@ -36,8 +41,11 @@ export function packAndInstall(): Consumer {
   }
   const root = mkdtempSync(join(tmpdir(), 'convkit-consumer-'));
   // --ignore-scripts: "prepare" would rebuild; the test packs the build that is there.
-  const packed = JSON.parse(execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', root],
-    { cwd: repoRoot, encoding: 'utf8' })) as { filename: string; integrity: string; files: { path: string }[] }[];
+  const packed = JSON.parse(execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: repoRoot, encoding: 'utf8' })) as {
+    filename: string;
+    integrity: string;
+    files: { path: string }[];
+  }[];
   const tarball = join(root, packed[0].filename);
 
   const dir = join(root, 'project');
@@ -48,8 +56,14 @@ export function packAndInstall(): Consumer {
   const packages: Record<string, unknown> = {
     '': { name: 'convkit-consumer', dependencies: { convkit: spec } },
     'node_modules/convkit': {
-      version: pkg.version, resolved: spec, integrity: packed[0].integrity, license: pkg.license,
-      dependencies: pkg.dependencies, optionalDependencies: pkg.optionalDependencies, bin: pkg.bin, engines: pkg.engines,
+      version: pkg.version,
+      resolved: spec,
+      integrity: packed[0].integrity,
+      license: pkg.license,
+      dependencies: pkg.dependencies,
+      optionalDependencies: pkg.optionalDependencies,
+      bin: pkg.bin,
+      engines: pkg.engines,
     },
   };
   // Every package the repository installs for convkit's own runtime (not only for development).
@@ -58,7 +72,10 @@ export function packAndInstall(): Consumer {
     const { devOptional, ...rest } = entry;
     packages[path] = devOptional ? { ...rest, optional: true } : rest;
   }
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'convkit-consumer', private: true, type: 'module', dependencies: { convkit: spec } }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'convkit-consumer', private: true, type: 'module', dependencies: { convkit: spec } }, null, 2),
+  );
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'convkit-consumer', lockfileVersion: 3, requires: true, packages }, null, 2));
   execFileSync(npm, ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'pipe' });
   return { dir, tarball, files: packed[0].files.map((f) => f.path) };

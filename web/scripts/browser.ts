@@ -28,7 +28,9 @@ export interface Served {
 /** Serves web/dist on 127.0.0.1 at a port the OS picks. */
 export async function servePlayground(): Promise<Served> {
   const server = await preview({
-    root: webRoot, configFile: join(webRoot, 'vite.config.ts'), logLevel: 'error',
+    root: webRoot,
+    configFile: join(webRoot, 'vite.config.ts'),
+    logLevel: 'error',
     preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false },
   });
   const address = server.httpServer.address();
@@ -57,8 +59,15 @@ export async function launchChromium(options: { webgpu?: boolean; phone?: boolea
     // phone: a 390×844 touch screen (an iPhone 12–14's CSS pixels).
     viewport: options.phone ? { width: 390, height: 844 } : { width: 1400, height: 1000 },
     ...(options.phone ? { hasTouch: true, isMobile: true, deviceScaleFactor: 2 } : {}),
-    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ...(options.webgpu ? ['--enable-unsafe-webgpu'] : [])],
+    args: [
+      '--no-sandbox',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...(options.webgpu ? ['--enable-unsafe-webgpu'] : []),
+    ],
   });
   return {
     context,

@@ -8,7 +8,9 @@ import { preview } from 'vite';
 const webRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.argv[2] ?? 4173);
 const server = await preview({
-  root: webRoot, configFile: join(webRoot, 'vite.config.ts'), logLevel: 'warn',
+  root: webRoot,
+  configFile: join(webRoot, 'vite.config.ts'),
+  logLevel: 'warn',
   preview: { host: 'localhost', port, strictPort: false, open: false },
 });
 const url = server.resolvedUrls?.local[0] ?? `http://localhost:${port}/`;

@@ -35,7 +35,9 @@ try {
     const accuracy = Number(await page.getAttribute('#pred-summary', 'data-accuracy'));
     const examples = Number(await page.getAttribute('[data-stat="examples"]', 'data-value'));
     const rate = await page.textContent('[data-stat="imagesPerSecond"]');
-    console.log(`${preset}: ${trainSeconds.toFixed(0)} s training (${((Date.now() - wallStart) / 1000).toFixed(0)} s wall), ${examples} examples, test accuracy ${(accuracy * 100).toFixed(2)} %, ${rate} images/s [${backend}]`);
+    console.log(
+      `${preset}: ${trainSeconds.toFixed(0)} s training (${((Date.now() - wallStart) / 1000).toFixed(0)} s wall), ${examples} examples, test accuracy ${(accuracy * 100).toFixed(2)} %, ${rate} images/s [${backend}]`,
+    );
     if (accuracy >= target || trainSeconds >= Number(limit)) break;
   }
 } finally {

@@ -4,7 +4,16 @@
  */
 import type { ModelSpec } from 'convkit';
 import { type OverlayKind, PAGE_MODEL_MAX_PARAMETERS, PageModel } from './page-model.js';
-import { type BackendInfo, type BackendRequest, defaultSettings, isBackendRequest, type LayerReport, type ModelInfo, type TrainSettings, type WorkerEvent } from './protocol.js';
+import {
+  type BackendInfo,
+  type BackendRequest,
+  defaultSettings,
+  isBackendRequest,
+  type LayerReport,
+  type ModelInfo,
+  type TrainSettings,
+  type WorkerEvent,
+} from './protocol.js';
 import { parseTestIndex, queryHasSettings, settingsFromQuery, settingsToQuery } from './settings-query.js';
 import { TrainingCharts } from './ui/charts.js';
 import { DrawPad } from './ui/draw-pad.js';
@@ -102,7 +111,9 @@ function showDataProgress(part: string, loaded: number, total: number): void {
   bar.hidden = false;
   if (total > 0) bar.value = loaded / total;
   else bar.removeAttribute('value');
-  setStatus(`Loading the MNIST ${part} digits: ${(loaded / 2 ** 20).toFixed(1)}${total > 0 ? ` of ${(total / 2 ** 20).toFixed(1)}` : ''} MB… (drawing works already)`);
+  setStatus(
+    `Loading the MNIST ${part} digits: ${(loaded / 2 ** 20).toFixed(1)}${total > 0 ? ` of ${(total / 2 ** 20).toFixed(1)}` : ''} MB… (drawing works already)`,
+  );
 }
 
 function showSettingsError(message: string): void {
@@ -131,7 +142,8 @@ function showBackend(info: BackendInfo): void {
 function showBackendFailure(backend: string, message: string, examples: number): void {
   backendFailed = true;
   $('backend-failure-message').textContent = message;
-  $('backend-failure-detail').textContent = `Training stopped. The network can continue on the CPU from its weights after ${examples.toLocaleString('en')} training examples, the latest copy the page has.`;
+  $('backend-failure-detail').textContent =
+    `Training stopped. The network can continue on the CPU from its weights after ${examples.toLocaleString('en')} training examples, the latest copy the page has.`;
   $('backend-failure').hidden = false;
   $('backend').dataset.failed = backend;
   setTrainingEnabled(false);
@@ -212,15 +224,22 @@ function adviseLearningRate(origin: string): void {
   if (!lrChosen) {
     try {
       settingsForm.write({ ...settingsForm.read(), lr: fresh ? defaultSettings.lr : FINE_TUNE_LR });
-    } catch { /* a bad field is reported when training starts */ }
+    } catch {
+      /* a bad field is reported when training starts */
+    }
   }
   note.hidden = fresh;
-  note.textContent = fresh ? '' : `This network is already trained. Start fine-tunes it with a small learning rate (${FINE_TUNE_LR} unless you set one), so it keeps its accuracy. To watch a network learn from scratch, press “Reset weights”.`;
+  note.textContent = fresh
+    ? ''
+    : `This network is already trained. Start fine-tunes it with a small learning rate (${FINE_TUNE_LR} unless you set one), so it keeps its accuracy. To watch a network learn from scratch, press “Reset weights”.`;
 }
 
 // Training controls.
 $('start').addEventListener('click', async () => {
-  if (running) { await client.request({ kind: 'pause' }); return; }
+  if (running) {
+    await client.request({ kind: 'pause' });
+    return;
+  }
   let settings: ReturnType<typeof settingsForm.read>;
   try {
     settings = settingsForm.read();
@@ -272,17 +291,20 @@ $('share-link').addEventListener('click', (e) => {
   }
 });
 
-
 // Network editor.
 const editor = new NetworkEditor(
   { text: $('network-text'), preset: $('network-preset'), apply: $('network-apply'), error: $('network-error') },
-  async (spec: ModelSpec) => { await client.request({ kind: 'network', spec }); },
+  async (spec: ModelSpec) => {
+    await client.request({ kind: 'network', spec });
+  },
 );
 
 // Views are refreshed only while on screen (and, while training, only if "refresh the views" is on).
 const onScreen = new Set<Element>();
 const observer = new IntersectionObserver((entries) => {
-  for (const e of entries) if (e.isIntersecting) onScreen.add(e.target); else onScreen.delete(e.target);
+  for (const e of entries)
+    if (e.isIntersecting) onScreen.add(e.target);
+    else onScreen.delete(e.target);
 });
 for (const id of ['draw-path', 'draw-probs', 'overview', 'layers-view', 'pred-strip']) observer.observe($(id));
 const visible = (id: string) => onScreen.has($(id)) && !$(id).closest<HTMLElement>('[data-panel]')?.hidden;
@@ -301,7 +323,10 @@ let layersBusy = false;
 let layersAgain = false;
 async function refreshLayers(): Promise<void> {
   if (!haveModel) return;
-  if (layersBusy) { layersAgain = true; return; }
+  if (layersBusy) {
+    layersAgain = true;
+    return;
+  }
   let index: number;
   try {
     index = parseTestIndex(($('example-index') as HTMLInputElement).value, 10000);
@@ -364,7 +389,9 @@ async function syncPageModel(): Promise<void> {
     pageModel = model.parameters <= PAGE_MODEL_MAX_PARAMETERS ? model : null;
     pageModelAt = performance.now();
     if (lastDrawReport) void showOverlay($('draw-preview') as HTMLCanvasElement, lastDrawReport);
-  } catch { /* the overlays say that they are unavailable */ }
+  } catch {
+    /* the overlays say that they are unavailable */
+  }
 }
 /** The chosen explanation drawn over a network input (the drawing, a test digit). */
 async function showOverlay(canvas: HTMLCanvasElement, report: LayerReport): Promise<void> {
@@ -377,9 +404,12 @@ async function showOverlay(canvas: HTMLCanvasElement, report: LayerReport): Prom
   try {
     const explained = await drawOverlay(canvas, model, model ? kind : 'none', report.input);
     if (model) {
-      $('overlay-note').textContent = kind === 'saliency'
-        ? `Saliency: bright where changing a pixel would change the score of “${explained}” most.`
-        : kind === 'gradcam' ? `Grad-CAM: bright where the last convolution layer found evidence for “${explained}”.` : '';
+      $('overlay-note').textContent =
+        kind === 'saliency'
+          ? `Saliency: bright where changing a pixel would change the score of “${explained}” most.`
+          : kind === 'gradcam'
+            ? `Grad-CAM: bright where the last convolution layer found evidence for “${explained}”.`
+            : '';
     }
   } catch (e) {
     $('overlay-note').textContent = `No explanation: ${(e as Error).message}`;
@@ -394,10 +424,19 @@ $('overlay-kind').addEventListener('change', () => {
 let currentSpec: ModelSpec | null = null;
 let drawingReport: LayerReport | null = null;
 const drawingViews: ((report: LayerReport | null) => void)[] = [];
-const showDrawingReport = (report: LayerReport | null) => { drawingReport = report; for (const show of drawingViews) show(report); };
-void import('./ui/network3d.js').then(({ mountNetwork3d }) => mountNetwork3d($('network3d'), {
-  onActivations: (show) => { drawingViews.push(show); show(drawingReport); }, getModelSpec: () => currentSpec,
-}));
+const showDrawingReport = (report: LayerReport | null) => {
+  drawingReport = report;
+  for (const show of drawingViews) show(report);
+};
+void import('./ui/network3d.js').then(({ mountNetwork3d }) =>
+  mountNetwork3d($('network3d'), {
+    onActivations: (show) => {
+      drawingViews.push(show);
+      show(drawingReport);
+    },
+    getModelSpec: () => currentSpec,
+  }),
+);
 
 // Drawing: classify the latest drawing; requests never pile up (one in flight, the newest waits).
 let drawn: Uint8Array | null = null;
@@ -409,7 +448,10 @@ const pad = new DrawPad($('draw-canvas'), (pixels) => {
 });
 $('draw-clear').addEventListener('click', () => pad.clear());
 async function classifyDrawing(): Promise<void> {
-  if (classifying) { drawnDirty = true; return; }
+  if (classifying) {
+    drawnDirty = true;
+    return;
+  }
   const pixels = drawn;
   const preview = $('draw-preview') as HTMLCanvasElement;
   if (!pixels) {
@@ -457,7 +499,10 @@ async function classifyDrawing(): Promise<void> {
 let evaluating = false;
 let evaluateAgain = false;
 async function evaluate(): Promise<void> {
-  if (evaluating) { evaluateAgain = true; return; }
+  if (evaluating) {
+    evaluateAgain = true;
+    return;
+  }
   evaluating = true;
   evaluateAgain = false;
   $('pred-summary').textContent = 'Evaluating the test digits…';
@@ -490,7 +535,9 @@ async function refreshStrip(): Promise<void> {
     if (!running) return; // the full report is on its way
     renderStrip($('pred-strip'), strip, examples, pickTestDigit);
     $('pred-strip-note').textContent = `Live while training: the weights after ${examples.toLocaleString('en')} training examples.`;
-  } catch { /* the next refresh tries again; the report after training says what is wrong */ } finally {
+  } catch {
+    /* the next refresh tries again; the report after training says what is wrong */
+  } finally {
     stripBusy = false;
   }
 }

@@ -6,7 +6,16 @@
  * validated by shape arithmetic (nothing allocated), never evaluated as code.
  */
 import {
-  ConfigError, type LayerSpec, type ModelSpec, type Shape, checkMemory, estimateMemory, parseJsonLimited, refuseUnknownKeys, sequential, shapeToString,
+  ConfigError,
+  type LayerSpec,
+  type ModelSpec,
+  type Shape,
+  checkMemory,
+  estimateMemory,
+  parseJsonLimited,
+  refuseUnknownKeys,
+  sequential,
+  shapeToString,
   specShapes,
 } from 'convkit';
 
@@ -47,7 +56,9 @@ export function parseNetwork(text: string): ModelSpec {
 export function validateNetwork(spec: ModelSpec, batchSize = 32): { outputShape: Shape; parameters: number } {
   const [c, h, w] = spec.inputShape ?? [];
   if (c !== DATA_SHAPE[0] || !(h <= DATA_SHAPE[1]) || !(w <= DATA_SHAPE[2])) {
-    throw new ConfigError(`MNIST digits are 1×28×28: "input" must be [1, H, W] with H and W at most 28 (smaller sizes are random crops), got ${JSON.stringify(spec.inputShape)}`);
+    throw new ConfigError(
+      `MNIST digits are 1×28×28: "input" must be [1, H, W] with H and W at most 28 (smaller sizes are random crops), got ${JSON.stringify(spec.inputShape)}`,
+    );
   }
   checkMemory(estimateMemory(spec, { batchSize, training: true, optimizer: 'adam' }), PLAYGROUND_MEMORY_LIMIT, spec.name);
   refuseFinalSoftmax(spec);
@@ -67,14 +78,17 @@ function refuseFinalSoftmax(spec: ModelSpec): void {
   const outputName = spec.output ?? spec.nodes[spec.nodes.length - 1]?.name;
   const last = spec.nodes.find((n) => n.name === outputName);
   if (last && last.layer.type === 'softmax') {
-    throw new ConfigError(`layer "${last.name}" (softmax): remove the final softmax layer; the network must output scores (logits), and the playground's loss and probabilities apply softmax themselves`);
+    throw new ConfigError(
+      `layer "${last.name}" (softmax): remove the final softmax layer; the network must output scores (logits), and the playground's loss and probabilities apply softmax themselves`,
+    );
   }
 }
 
 /** Editor text for a spec: the compact layer stack when the graph is a plain chain. */
 export function networkText(spec: ModelSpec): string {
-  const chain = spec.nodes.every((n, i) => n.inputs.length === 1 && n.inputs[0] === (i === 0 ? 'input' : spec.nodes[i - 1].name))
-    && (spec.output === undefined || spec.output === spec.nodes[spec.nodes.length - 1].name);
+  const chain =
+    spec.nodes.every((n, i) => n.inputs.length === 1 && n.inputs[0] === (i === 0 ? 'input' : spec.nodes[i - 1].name)) &&
+    (spec.output === undefined || spec.output === spec.nodes[spec.nodes.length - 1].name);
   if (!chain) return JSON.stringify({ ...spec, classes: undefined }, null, 2);
   const layers = spec.nodes.map((n) => `    ${JSON.stringify(n.layer).replaceAll(',"', ', "').replaceAll('":', '": ')}`);
   return `{\n  "name": ${JSON.stringify(spec.name)},\n  "input": ${JSON.stringify(spec.inputShape).replaceAll(',', ', ')},\n  "layers": [\n${layers.join(',\n')}\n  ]\n}\n`;

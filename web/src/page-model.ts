@@ -6,8 +6,19 @@
  * here takes a few milliseconds; bigger networks leave the overlays to say so.
  */
 import {
-  type ImageDataset, MNIST_MEAN, MNIST_STD, Model, type ModelSpec, type ReceptiveField, RefBackend, Tensor, decodeModel, explain, fillBatch,
-  receptiveFields, shapeSize,
+  type ImageDataset,
+  MNIST_MEAN,
+  MNIST_STD,
+  Model,
+  type ModelSpec,
+  type ReceptiveField,
+  RefBackend,
+  Tensor,
+  decodeModel,
+  explain,
+  fillBatch,
+  receptiveFields,
+  shapeSize,
 } from 'convkit';
 import { CLASSES } from './network-def.js';
 import type { LayerReport } from './protocol.js';
@@ -45,7 +56,10 @@ export class PageModel {
       layers: this.model.summary().map((row, i) => {
         const weight = row.type === 'conv2d' ? this.model.layers[i].params().find((p) => p.name === 'weight') : undefined;
         return {
-          name: row.name, type: row.type, outputShape: [...row.outputShape], params: row.params,
+          name: row.name,
+          type: row.type,
+          outputShape: [...row.outputShape],
+          params: row.params,
           activation: Float32Array.from(activations.get(row.name)!.data),
           ...(weight ? { weights: { shape: [...weight.value.shape], data: Float32Array.from(weight.value.data) } } : {}),
         };
@@ -83,7 +97,15 @@ export function softmax(logits: number[]): number[] {
 function drawnDataset(pixels: Uint8Array): ImageDataset {
   if (pixels.length !== 28 * 28) throw new Error(`a drawn digit must be 28×28 bytes, got ${pixels.length}`);
   return {
-    name: 'drawn', count: 1, channels: 1, height: 28, width: 28, images: pixels, labels: new Uint8Array(1),
-    classes: CLASSES, mean: [MNIST_MEAN], std: [MNIST_STD],
+    name: 'drawn',
+    count: 1,
+    channels: 1,
+    height: 28,
+    width: 28,
+    images: pixels,
+    labels: new Uint8Array(1),
+    classes: CLASSES,
+    mean: [MNIST_MEAN],
+    std: [MNIST_STD],
   };
 }

@@ -31,7 +31,14 @@ export interface TrainSettings {
 }
 
 export const defaultSettings: TrainSettings = {
-  optimizer: 'sgd', lr: 0.02, momentum: 0.9, batchSize: 32, weightDecay: 5e-4, augment: true, schedule: 'constant', scheduleEpochs: 2,
+  optimizer: 'sgd',
+  lr: 0.02,
+  momentum: 0.9,
+  batchSize: 32,
+  weightDecay: 5e-4,
+  augment: true,
+  schedule: 'constant',
+  scheduleEpochs: 2,
 };
 
 /** Which image to push through the network for the layer views. */

@@ -10,7 +10,10 @@ export class WorkerClient {
     this.worker = new Worker(new URL('./worker/train-worker.ts', import.meta.url), { type: 'module', name: 'convkit-training' });
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
-      if (m.type === 'event') { onEvent(m.event); return; }
+      if (m.type === 'event') {
+        onEvent(m.event);
+        return;
+      }
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (m.ok) p?.resolve(m.result);

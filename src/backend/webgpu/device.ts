@@ -41,9 +41,10 @@ export interface WebGpuInfo {
   maxStorageBuffersPerShaderStage: number;
 }
 
-export const NO_ADAPTER = 'webgpu backend: no WebGPU adapter found. In Node on a machine without a GPU, set '
-  + 'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (the SwiftShader Vulkan driver of Debian\'s chromium package, '
-  + 'with libvulkan1) to run on the CPU through WebGPU; otherwise use --backend wasm.';
+export const NO_ADAPTER =
+  'webgpu backend: no WebGPU adapter found. In Node on a machine without a GPU, set ' +
+  "VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (the SwiftShader Vulkan driver of Debian's chromium package, " +
+  'with libvulkan1) to run on the CPU through WebGPU; otherwise use --backend wasm.';
 
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|software|warp|basic render|microsoft basic/i;
 
@@ -82,12 +83,17 @@ export async function openDevice(options: WebGpuBackendOptions): Promise<{ devic
     },
   });
   const describe = [a.vendor, a.architecture, a.device, a.description].join(' ');
-  const fallback = (a as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter
-    ?? (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
+  const fallback =
+    (a as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+    false;
   return {
     device,
     info: {
-      vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description,
+      vendor: a.vendor,
+      architecture: a.architecture,
+      device: a.device,
+      description: a.description,
       software: fallback || SOFTWARE.test(describe),
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxBufferSize: device.limits.maxBufferSize,

@@ -181,11 +181,14 @@ export class Dispatcher {
    */
   run(def: KernelDef, buffers: readonly GPUBuffer[], uniforms: readonly number[], workgroups: number, fusable?: FusableOutput): void {
     this.check();
-    if (buffers.length !== def.bindings.length) throw new Error(`internal error: webgpu backend: kernel ${def.label} takes ${def.bindings.length} buffers, got ${buffers.length}`);
-    if (uniforms.length !== def.uniforms.length) throw new Error(`internal error: webgpu backend: kernel ${def.label} takes ${def.uniforms.length} uniforms, got ${uniforms.length}`);
+    if (buffers.length !== def.bindings.length)
+      throw new Error(`internal error: webgpu backend: kernel ${def.label} takes ${def.bindings.length} buffers, got ${buffers.length}`);
+    if (uniforms.length !== def.uniforms.length)
+      throw new Error(`internal error: webgpu backend: kernel ${def.label} takes ${def.uniforms.length} uniforms, got ${uniforms.length}`);
     if (workgroups <= 0) return;
     // Checked here, not when encoded: a held dispatch is encoded during a later call.
-    if (workgroups > 65535 * 65535) throw new ConvkitError(`webgpu backend: kernel ${def.label} needs ${workgroups} workgroups, more than one dispatch can hold`);
+    if (workgroups > 65535 * 65535)
+      throw new ConvkitError(`webgpu backend: kernel ${def.label} needs ${workgroups} workgroups, more than one dispatch can hold`);
     this.release();
     if (this.slotsUsed === SLOTS) this.flush();
     const slot = this.slotsUsed++;
@@ -193,7 +196,8 @@ export class Dispatcher {
     for (const b of buffers) this.touched.add(b);
     this.stats.dispatches++;
     if (fusable && def.codeBeforeEpilogue !== undefined && this.fusion) {
-      const written = new Set<GPUBuffer>(), read = new Set<GPUBuffer>();
+      const written = new Set<GPUBuffer>(),
+        read = new Set<GPUBuffer>();
       def.bindings.forEach((b, i) => (b.access === 'read' ? read : written).add(buffers[i]));
       this.held = { def, buffers: [...buffers], uniforms: [...uniforms], workgroups, slot, output: fusable, written, read, stages: [] };
       return;
@@ -229,7 +233,8 @@ export class Dispatcher {
       if (type === 'f32') this.arenaF32[base + i] = v;
       else {
         if (!Number.isInteger(v)) throw new Error(`internal error: webgpu backend: kernel ${def.label}: uniform ${name} = ${v} is not an integer`);
-        if (type === 'u32') this.arenaU32[base + i] = v; else this.arenaI32[base + i] = v;
+        if (type === 'u32') this.arenaU32[base + i] = v;
+        else this.arenaI32[base + i] = v;
       }
     });
   }
@@ -255,7 +260,8 @@ export class Dispatcher {
     pass.setPipeline(compiled.pipeline);
     pass.setBindGroup(0, group, [slot * SLOT]);
     const maxX = 65535;
-    const x = Math.min(workgroups, maxX), y = Math.ceil(workgroups / x);
+    const x = Math.min(workgroups, maxX),
+      y = Math.ceil(workgroups / x);
     if (y > maxX) throw new ConvkitError(`webgpu backend: kernel ${def.label} needs ${workgroups} workgroups, more than one dispatch can hold`);
     pass.dispatchWorkgroups(x, y);
     if (this.profiler) this.endPass();
@@ -293,9 +299,13 @@ export class Dispatcher {
   temp(bytes: number): GPUBuffer {
     const size = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(bytes, 4))));
     const free = this.tempsFree.get(size);
-    const buffer = free?.pop() ?? this.device.createBuffer({
-      size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: `temp ${size}`,
-    });
+    const buffer =
+      free?.pop() ??
+      this.device.createBuffer({
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        label: `temp ${size}`,
+      });
     this.tempsInUse.push(buffer);
     return buffer;
   }
@@ -429,21 +439,31 @@ export class Dispatcher {
       const range = staging.getMappedRange(0, Math.max(4, total));
       const out = sources.map((s, i) => range.slice(offsets[i], offsets[i] + s.bytes));
       staging.unmap();
-      if (this.failure) staging.destroy(); else this.stagingFree.push(staging);
+      if (this.failure) staging.destroy();
+      else this.stagingFree.push(staging);
       this.check();
       return out;
     })();
-    this.lastReadLater = result.then(() => undefined, () => undefined);
+    this.lastReadLater = result.then(
+      () => undefined,
+      () => undefined,
+    );
     return result;
   }
 
   /** A free MAP_READ staging buffer of at least `bytes` (the smallest that fits), or a new one. */
   private takeStaging(bytes: number): GPUBuffer {
     let best = -1;
-    this.stagingFree.forEach((b, i) => { if (b.size >= bytes && (best < 0 || b.size < this.stagingFree[best].size)) best = i; });
+    this.stagingFree.forEach((b, i) => {
+      if (b.size >= bytes && (best < 0 || b.size < this.stagingFree[best].size)) best = i;
+    });
     if (best >= 0) return this.stagingFree.splice(best, 1)[0];
     this.stagingCreated++;
-    return this.device.createBuffer({ size: 2 ** Math.ceil(Math.log2(Math.max(bytes, 256))), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback ring' });
+    return this.device.createBuffer({
+      size: 2 ** Math.ceil(Math.log2(Math.max(bytes, 256))),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: 'readback ring',
+    });
   }
 
   /**
@@ -488,8 +508,9 @@ export class Dispatcher {
       entries: [
         { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
         ...def.bindings.map((b, i) => ({
-          binding: i + 1, visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: b.access === 'read' ? 'read-only-storage' as const : 'storage' as const },
+          binding: i + 1,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
         })),
       ],
     });
@@ -505,7 +526,9 @@ export class Dispatcher {
         const info = await module.getCompilationInfo();
         const errors = info.messages.filter((m) => m.type === 'error');
         if (errors.length) detail = errors.map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
-      } catch { /* keep the scope's message */ }
+      } catch {
+        /* keep the scope's message */
+      }
       this.fail(new ConvkitError(`webgpu backend: kernel "${def.label}" failed to compile: ${detail}`), true);
     });
     const tracked = check.finally(() => this.compileChecks.delete(tracked));
@@ -573,10 +596,11 @@ class Profiler {
   private readonly pending = new Set<Promise<void>>();
   private readonly totals = new Map<string, { dispatches: number; ms: number }>();
 
-  constructor(private readonly device: GPUDevice, timestamps: boolean) {
-    this.querySet = timestamps
-      ? device.createQuerySet({ type: 'timestamp', count: 2 * TIMED_PER_SUBMIT, label: 'kernel timestamps' })
-      : null;
+  constructor(
+    private readonly device: GPUDevice,
+    timestamps: boolean,
+  ) {
+    this.querySet = timestamps ? device.createQuerySet({ type: 'timestamp', count: 2 * TIMED_PER_SUBMIT, label: 'kernel timestamps' }) : null;
   }
 
   /** The timestamp writes of the next dispatch's pass (null when the query set is full or absent). */
@@ -598,7 +622,10 @@ class Profiler {
     const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     encoder.resolveQuerySet(this.querySet, 0, 2 * timed, resolved, 0);
     encoder.copyBufferToBuffer(resolved, 0, staging, 0, bytes);
-    void this.device.queue.onSubmittedWorkDone().then(() => resolved.destroy(), () => resolved.destroy());
+    void this.device.queue.onSubmittedWorkDone().then(
+      () => resolved.destroy(),
+      () => resolved.destroy(),
+    );
     return { staging, labels };
   }
 
@@ -609,14 +636,14 @@ class Profiler {
     const staging = timing.staging;
     const work = staging
       ? staging.mapAsync(GPUMapMode.READ).then(() => {
-        const t = new BigUint64Array(staging.getMappedRange());
-        for (let i = 0; i < t.length / 2; i++) this.add(labels[i], Number(t[2 * i + 1] - t[2 * i]) / 1e6);
-        staging.destroy();
-      })
+          const t = new BigUint64Array(staging.getMappedRange());
+          for (let i = 0; i < t.length / 2; i++) this.add(labels[i], Number(t[2 * i + 1] - t[2 * i]) / 1e6);
+          staging.destroy();
+        })
       : done.then(() => {
-        const share = (performance.now() - t0) / labels.length;
-        for (const l of labels) this.add(l, share);
-      });
+          const share = (performance.now() - t0) / labels.length;
+          for (const l of labels) this.add(l, share);
+        });
     const tracked: Promise<void> = work.catch(() => undefined).finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
   }

@@ -56,11 +56,13 @@ export function fuseElementwise(d: Dispatcher, op: EwOp, buffers: readonly GPUBu
   if (held.def.uniforms.length + stageUniforms.length > MAX_UNIFORMS) return false;
 
   const rename = (text: string) => op.uniforms.reduce((t, [name]) => t.replace(new RegExp(`\\bu\\.${name}\\b`, 'g'), `u.${prefix}${name}`), text);
-  const loads = op.args.map((a, i) => {
-    if (i === chainIndex) return `let ${a.name} = c;`;
-    if (i === outIndex) return `var ${a.name}: f32;`;
-    return `let ${a.name} = ${names.get(a.name)}[${rename(a.index ?? 'i')}];`;
-  }).join(' ');
+  const loads = op.args
+    .map((a, i) => {
+      if (i === chainIndex) return `let ${a.name} = c;`;
+      if (i === outIndex) return `var ${a.name}: f32;`;
+      return `let ${a.name} = ${names.get(a.name)}[${rename(a.index ?? 'i')}];`;
+    })
+    .join(' ');
   const outArg = op.args[outIndex].name;
   const body = `
   { ${loads}

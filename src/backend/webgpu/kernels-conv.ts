@@ -18,14 +18,26 @@ import { workgroupSum } from './wgsl.js';
  */
 
 const GEOMETRY: readonly (readonly [string, UniformType])[] = [
-  ['C', 'u32'], ['H', 'u32'], ['W', 'u32'], ['O', 'u32'], ['KH', 'u32'], ['KW', 'u32'],
-  ['sH', 'u32'], ['sW', 'u32'], ['pH', 'u32'], ['pW', 'u32'], ['OH', 'u32'], ['OW', 'u32'], ['Cg', 'u32'], ['Og', 'u32'],
-  ['dH', 'u32'], ['dW', 'u32'],
+  ['C', 'u32'],
+  ['H', 'u32'],
+  ['W', 'u32'],
+  ['O', 'u32'],
+  ['KH', 'u32'],
+  ['KW', 'u32'],
+  ['sH', 'u32'],
+  ['sW', 'u32'],
+  ['pH', 'u32'],
+  ['pW', 'u32'],
+  ['OH', 'u32'],
+  ['OW', 'u32'],
+  ['Cg', 'u32'],
+  ['Og', 'u32'],
+  ['dH', 'u32'],
+  ['dW', 'u32'],
 ];
 
 function geometry(g: Conv2dGeometry): number[] {
-  return [g.C, g.H, g.W, g.O, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW, g.OH, g.OW, g.C / g.groups, g.O / g.groups,
-    g.dilationH, g.dilationW];
+  return [g.C, g.H, g.W, g.O, g.KH, g.KW, g.strideH, g.strideW, g.padH, g.padW, g.OH, g.OW, g.C / g.groups, g.O / g.groups, g.dilationH, g.dilationW];
 }
 
 const key = (kind: string, g: Conv2dGeometry) =>
@@ -42,18 +54,24 @@ fn pixel(plane: i32, ih: i32, iw: i32) -> f32 {
 
 /** Forward: k = (c, kh, kw) → [c·H·W, kh·dH, kw·dW, 0] (the tap's offset in the window). */
 function forwardTable(g: Conv2dGeometry): Int32Array<ArrayBuffer> {
-  const Cg = g.C / g.groups, t = new Int32Array(Cg * g.KH * g.KW * 4);
+  const Cg = g.C / g.groups,
+    t = new Int32Array(Cg * g.KH * g.KW * 4);
   let k = 0;
-  for (let c = 0; c < Cg; c++) for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++, k += 4) t.set([c * g.H * g.W, kh * g.dilationH, kw * g.dilationW, 0], k);
+  for (let c = 0; c < Cg; c++)
+    for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++, k += 4) t.set([c * g.H * g.W, kh * g.dilationH, kw * g.dilationW, 0], k);
   return t;
 }
 
 function forwardSpec(bias: boolean): ImplicitGemm {
   return {
-    name: 'conv2dForward', variant: bias ? 'bias' : 'nobias',
+    name: 'conv2dForward',
+    variant: bias ? 'bias' : 'nobias',
     bindings: [
-      { name: 'x', access: 'read' }, { name: 'w', access: 'read' }, { name: 'ktab', access: 'read', type: 'vec4<i32>' },
-      ...(bias ? [{ name: 'bias', access: 'read' as const }] : []), { name: 'y', access: 'read_write' },
+      { name: 'x', access: 'read' },
+      { name: 'w', access: 'read' },
+      { name: 'ktab', access: 'read', type: 'vec4<i32>' },
+      ...(bias ? [{ name: 'bias', access: 'read' as const }] : []),
+      { name: 'y', access: 'read_write' },
     ],
     uniforms: GEOMETRY,
     code: `${PIXEL}
@@ -85,7 +103,8 @@ fn store(m: u32, n: u32, bt: u32, v: f32) {
 }
 `,
     output: bias ? 4 : 3,
-    aAlongK: true, bAlongN: true,
+    aAlongK: true,
+    bAlongN: true,
   };
 }
 
@@ -96,15 +115,20 @@ fn store(m: u32, n: u32, bt: u32, v: f32) {
  * then (ih + pH)/sH − th/sH.
  */
 function backwardInputTable(g: Conv2dGeometry): Int32Array<ArrayBuffer> {
-  const Cg = g.C / g.groups, Og = g.O / g.groups, khw = g.KH * g.KW;
+  const Cg = g.C / g.groups,
+    Og = g.O / g.groups,
+    khw = g.KH * g.KW;
   const t = new Int32Array(Og * khw * 8);
   let k = 0;
   for (let o = 0; o < Og; o++) {
     for (let kh = 0; kh < g.KH; kh++) {
       for (let kw = 0; kw < g.KW; kw++, k += 8) {
-        const th = kh * g.dilationH, tw = kw * g.dilationW;
-        t.set([o * Cg * khw + kh * g.KW + kw, o * g.OH * g.OW,
-          Math.floor(th / g.strideH), th % g.strideH, Math.floor(tw / g.strideW), tw % g.strideW, 0, 0], k);
+        const th = kh * g.dilationH,
+          tw = kw * g.dilationW;
+        t.set(
+          [o * Cg * khw + kh * g.KW + kw, o * g.OH * g.OW, Math.floor(th / g.strideH), th % g.strideH, Math.floor(tw / g.strideW), tw % g.strideW, 0, 0],
+          k,
+        );
       }
     }
   }
@@ -112,8 +136,14 @@ function backwardInputTable(g: Conv2dGeometry): Int32Array<ArrayBuffer> {
 }
 
 const backwardInputSpec: ImplicitGemm = {
-  name: 'conv2dBackwardInput', variant: '',
-  bindings: [{ name: 'dy', access: 'read' }, { name: 'w', access: 'read' }, { name: 'ktab', access: 'read', type: 'vec4<i32>' }, { name: 'dx', access: 'read_write' }],
+  name: 'conv2dBackwardInput',
+  variant: '',
+  bindings: [
+    { name: 'dy', access: 'read' },
+    { name: 'w', access: 'read' },
+    { name: 'ktab', access: 'read', type: 'vec4<i32>' },
+    { name: 'dx', access: 'read_write' },
+  ],
   uniforms: GEOMETRY,
   code: `
 alias RowA = u32;
@@ -146,7 +176,8 @@ fn store(m: u32, n: u32, bt: u32, v: f32) {
   dx[(img * u.C + bt * u.Cg + m) * hw + (n - img * hw)] = v;
 }
 `,
-  aAlongK: true, bAlongN: true,
+  aAlongK: true,
+  bAlongN: true,
 };
 
 /** Backward weights: k = (image, output pixel) → [offset of dy[img, 0, oh, ow], img·C·H·W, oh·sH − pH, ow·sW − pW]. */
@@ -164,8 +195,14 @@ function backwardWeightsTable(g: Conv2dGeometry): Int32Array<ArrayBuffer> {
 }
 
 const backwardWeightsSpec: ImplicitGemm = {
-  name: 'conv2dBackwardWeights', variant: '',
-  bindings: [{ name: 'x', access: 'read' }, { name: 'dy', access: 'read' }, { name: 'ktab', access: 'read', type: 'vec4<i32>' }, { name: 'dw', access: 'read_write' }],
+  name: 'conv2dBackwardWeights',
+  variant: '',
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'dy', access: 'read' },
+    { name: 'ktab', access: 'read', type: 'vec4<i32>' },
+    { name: 'dw', access: 'read_write' },
+  ],
   uniforms: GEOMETRY,
   code: `${PIXEL}
 alias RowA = u32;
@@ -186,17 +223,30 @@ fn rowB(n: u32, bt: u32) -> RowB {
 fn loadB(r: RowB, q: KeyB) -> f32 { return pixel(r.plane + q.y, q.z + r.kh, q.w + r.kw); }
 fn store(m: u32, n: u32, bt: u32, v: f32) { dw[(bt * u.Og + m) * u.N + n] = v; }
 `,
-  aAlongK: true, bAlongN: false,
+  aAlongK: true,
+  bAlongN: false,
 };
 
 const REDUCE_WG = 256;
 
 /** dbias[o] = Σ over images and pixels of dy[n, o, :]: one workgroup per channel, a fixed-order tree. */
 const biasGradDef: KernelDef = {
-  key: 'conv2dBiasGrad', label: 'conv2dBackwardWeights (bias)',
-  uniforms: [['N', 'u32'], ['O', 'u32'], ['ohw', 'u32']],
-  bindings: [{ name: 'dy', access: 'read' }, { name: 'db', access: 'read_write' }],
-  code: workgroupSum(REDUCE_WG) + entry(REDUCE_WG, `
+  key: 'conv2dBiasGrad',
+  label: 'conv2dBackwardWeights (bias)',
+  uniforms: [
+    ['N', 'u32'],
+    ['O', 'u32'],
+    ['ohw', 'u32'],
+  ],
+  bindings: [
+    { name: 'dy', access: 'read' },
+    { name: 'db', access: 'read_write' },
+  ],
+  code:
+    workgroupSum(REDUCE_WG) +
+    entry(
+      REDUCE_WG,
+      `
   let o = wgi;
   if (o >= u.O) { return; }
   let count = u.N * u.ohw;
@@ -206,24 +256,27 @@ const biasGradDef: KernelDef = {
     s = s + dy[(img * u.O + o) * u.ohw + (e - img * u.ohw)];
   }
   let total = wgSum(lid, s);
-  if (lid == 0u) { db[o] = total; }`),
+  if (lid == 0u) { db[o] = total; }`,
+    ),
 };
 
 export function conv2dForward(d: Dispatcher, g: Conv2dGeometry, x: GPUBuffer, w: GPUBuffer, bias: GPUBuffer | null, y: GPUBuffer): void {
-  const Cg = g.C / g.groups, Og = g.O / g.groups;
+  const Cg = g.C / g.groups,
+    Og = g.O / g.groups;
   const table = d.table(key('forward', g), () => forwardTable(g));
-  runGemm(d, forwardSpec(bias !== null), Og, g.N * g.OH * g.OW, Cg * g.KH * g.KW, g.groups,
-    bias ? [x, w, table, bias, y] : [x, w, table, y], geometry(g));
+  runGemm(d, forwardSpec(bias !== null), Og, g.N * g.OH * g.OW, Cg * g.KH * g.KW, g.groups, bias ? [x, w, table, bias, y] : [x, w, table, y], geometry(g));
 }
 
 export function conv2dBackwardInput(d: Dispatcher, g: Conv2dGeometry, dy: GPUBuffer, w: GPUBuffer, dx: GPUBuffer): void {
-  const Cg = g.C / g.groups, Og = g.O / g.groups;
+  const Cg = g.C / g.groups,
+    Og = g.O / g.groups;
   const table = d.table(key('input', g), () => backwardInputTable(g));
   runGemm(d, backwardInputSpec, Cg, g.N * g.H * g.W, Og * g.KH * g.KW, g.groups, [dy, w, table, dx], geometry(g));
 }
 
 export function conv2dBackwardWeights(d: Dispatcher, g: Conv2dGeometry, x: GPUBuffer, dy: GPUBuffer, dw: GPUBuffer, dbias: GPUBuffer | null): void {
-  const Cg = g.C / g.groups, Og = g.O / g.groups;
+  const Cg = g.C / g.groups,
+    Og = g.O / g.groups;
   const table = d.table(key('weights', g), () => backwardWeightsTable(g));
   runGemm(d, backwardWeightsSpec, Og, Cg * g.KH * g.KW, g.N * g.OH * g.OW, g.groups, [x, dy, table, dw], geometry(g));
   if (dbias) d.run(biasGradDef, [dy, dbias], [g.N, g.O, g.OH * g.OW], g.O);

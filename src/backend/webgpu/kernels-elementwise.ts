@@ -63,7 +63,7 @@ export function runElementwise(d: Dispatcher, op: EwOp, buffers: readonly GPUBuf
 function elementwiseDef(op: EwOp, key: string, slotOf: number[], slotCount: number): KernelDef {
   const bindings: BindingDecl[] = Array.from({ length: slotCount }, (_, s) => ({
     name: `b${s}`,
-    access: op.args.some((a, i) => slotOf[i] === s && a.mode !== 'r') ? 'read_write' as const : 'read' as const,
+    access: op.args.some((a, i) => slotOf[i] === s && a.mode !== 'r') ? ('read_write' as const) : ('read' as const),
   }));
   const loads = op.args.map((a, i) => {
     const at = `b${slotOf[i]}[${a.index ?? 'i'}]`;
@@ -71,16 +71,22 @@ function elementwiseDef(op: EwOp, key: string, slotOf: number[], slotCount: numb
   });
   const written = op.args.filter((a) => a.mode !== 'r');
   const stores = written.map((a) => `  b${slotOf[op.args.indexOf(a)]}[i] = ${a.name};`);
-  const code = FLOAT_BITS + entry(WG, `
+  const code =
+    FLOAT_BITS +
+    entry(
+      WG,
+      `
   let i = wgi * ${WG}u + lid;
   if (i >= u.n) { return; }
 ${loads.join('\n')}
   {
 ${op.body}
   }
-${stores.join('\n')}${written.length === 1 ? `\n  after(i, ${written[0].name});` : ''}`);
+${stores.join('\n')}${written.length === 1 ? `\n  after(i, ${written[0].name});` : ''}`,
+    );
   return {
-    key, label: op.name,
+    key,
+    label: op.name,
     uniforms: [['n', 'u32'], ...op.uniforms],
     bindings,
     code: written.length === 1 ? code + NO_EPILOGUE : code,
@@ -89,72 +95,201 @@ ${stores.join('\n')}${written.length === 1 ? `\n  after(i, ${written[0].name});`
 }
 
 export const ops = {
-  relu: { name: 'relu', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [], body: 'y = select(0.0, x, gtZero(x));' },
+  relu: {
+    name: 'relu',
+    chain: 'x',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'y', mode: 'w' },
+    ],
+    uniforms: [],
+    body: 'y = select(0.0, x, gtZero(x));',
+  },
   reluBackward: {
-    name: 'reluBackward', args: [{ name: 'x', mode: 'r' }, { name: 'dy', mode: 'r' }, { name: 'dx', mode: 'w' }], uniforms: [],
+    name: 'reluBackward',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'dy', mode: 'r' },
+      { name: 'dx', mode: 'w' },
+    ],
+    uniforms: [],
     body: 'dx = select(0.0, dy, gtZero(x));',
   },
   leakyRelu: {
-    name: 'leakyRelu', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [['slope', 'f32'], ['cap', 'f32']],
+    name: 'leakyRelu',
+    chain: 'x',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'y', mode: 'w' },
+    ],
+    uniforms: [
+      ['slope', 'f32'],
+      ['cap', 'f32'],
+    ],
     // NaN stays NaN (min with the cap would drop it).
     body: 'let v = select(u.slope * x, x, gtZero(x)); y = select(min(v, u.cap), x, isNan(x));',
   },
   leakyReluBackward: {
-    name: 'leakyReluBackward', args: [{ name: 'x', mode: 'r' }, { name: 'dy', mode: 'r' }, { name: 'dx', mode: 'w' }],
-    uniforms: [['slope', 'f32'], ['cap', 'f32']],
+    name: 'leakyReluBackward',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'dy', mode: 'r' },
+      { name: 'dx', mode: 'w' },
+    ],
+    uniforms: [
+      ['slope', 'f32'],
+      ['cap', 'f32'],
+    ],
     body: 'let capped = !isNan(x) & (x >= u.cap); dx = select(select(u.slope * dy, dy, gtZero(x)), 0.0, capped);',
   },
   hardSigmoid: {
-    name: 'hardSigmoid', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [['alpha', 'f32'], ['beta', 'f32']],
+    name: 'hardSigmoid',
+    chain: 'x',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'y', mode: 'w' },
+    ],
+    uniforms: [
+      ['alpha', 'f32'],
+      ['beta', 'f32'],
+    ],
     // NaN stays NaN (clamp would drop it).
     body: 'let v = u.alpha * x + u.beta; y = select(clamp(v, 0.0, 1.0), v, isNan(v));',
   },
   hardSigmoidBackward: {
-    name: 'hardSigmoidBackward', args: [{ name: 'x', mode: 'r' }, { name: 'dy', mode: 'r' }, { name: 'dx', mode: 'w' }],
-    uniforms: [['alpha', 'f32'], ['beta', 'f32']],
+    name: 'hardSigmoidBackward',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'dy', mode: 'r' },
+      { name: 'dx', mode: 'w' },
+    ],
+    uniforms: [
+      ['alpha', 'f32'],
+      ['beta', 'f32'],
+    ],
     body: 'let v = u.alpha * x + u.beta; dx = select(0.0, u.alpha * dy, !isNan(v) & (v > 0.0) & (v < 1.0));',
   },
   tanh: {
-    name: 'tanh', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [],
+    name: 'tanh',
+    chain: 'x',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'y', mode: 'w' },
+    ],
+    uniforms: [],
     // Past |x| = 10 tanh rounds to ±1 in float32; some implementations overflow to NaN there.
     body: 'y = select(tanh(x), sign(x), abs(x) > 10.0);',
   },
   tanhBackward: {
-    name: 'tanhBackward', args: [{ name: 'y', mode: 'r' }, { name: 'dy', mode: 'r' }, { name: 'dx', mode: 'w' }], uniforms: [],
+    name: 'tanhBackward',
+    args: [
+      { name: 'y', mode: 'r' },
+      { name: 'dy', mode: 'r' },
+      { name: 'dx', mode: 'w' },
+    ],
+    uniforms: [],
     body: 'dx = dy * (1.0 - y * y);',
   },
   sigmoid: {
-    name: 'sigmoid', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [],
+    name: 'sigmoid',
+    chain: 'x',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'y', mode: 'w' },
+    ],
+    uniforms: [],
     // exp of a non-positive argument only: no overflow for large |x|.
     body: 'let e = exp(-abs(x)); y = select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);',
   },
   sigmoidBackward: {
-    name: 'sigmoidBackward', args: [{ name: 'y', mode: 'r' }, { name: 'dy', mode: 'r' }, { name: 'dx', mode: 'w' }], uniforms: [],
+    name: 'sigmoidBackward',
+    args: [
+      { name: 'y', mode: 'r' },
+      { name: 'dy', mode: 'r' },
+      { name: 'dx', mode: 'w' },
+    ],
+    uniforms: [],
     body: 'dx = dy * y * (1.0 - y);',
   },
-  add: { name: 'add', args: [{ name: 'a', mode: 'r' }, { name: 'b', mode: 'r' }, { name: 'o', mode: 'w' }], uniforms: [], body: 'o = a + b;' },
-  mul: { name: 'mul', args: [{ name: 'a', mode: 'r' }, { name: 'b', mode: 'r' }, { name: 'o', mode: 'w' }], uniforms: [], body: 'o = a * b;' },
-  axpy: { name: 'axpy', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'rw' }], uniforms: [['alpha', 'f32']], body: 'y = y + u.alpha * x;' },
+  add: {
+    name: 'add',
+    args: [
+      { name: 'a', mode: 'r' },
+      { name: 'b', mode: 'r' },
+      { name: 'o', mode: 'w' },
+    ],
+    uniforms: [],
+    body: 'o = a + b;',
+  },
+  mul: {
+    name: 'mul',
+    args: [
+      { name: 'a', mode: 'r' },
+      { name: 'b', mode: 'r' },
+      { name: 'o', mode: 'w' },
+    ],
+    uniforms: [],
+    body: 'o = a * b;',
+  },
+  axpy: {
+    name: 'axpy',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'y', mode: 'rw' },
+    ],
+    uniforms: [['alpha', 'f32']],
+    body: 'y = y + u.alpha * x;',
+  },
   addBias: {
-    name: 'addBias', chain: 'x', args: [{ name: 'x', mode: 'r' }, { name: 'b', mode: 'r', index: 'i % u.cols' }, { name: 'y', mode: 'w' }],
-    uniforms: [['cols', 'u32']], body: 'y = x + b;',
+    name: 'addBias',
+    chain: 'x',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'b', mode: 'r', index: 'i % u.cols' },
+      { name: 'y', mode: 'w' },
+    ],
+    uniforms: [['cols', 'u32']],
+    body: 'y = x + b;',
   },
 } satisfies Record<string, EwOp>;
 
 /** Grid of N rows: dst[n, dstOffset + i] = src[n, srcOffset + i] for i < block. */
 export const copyBlocksDef: KernelDef = {
-  key: 'copyBlocks', label: 'copyBlocks',
-  uniforms: [['N', 'u32'], ['block', 'u32'], ['srcStride', 'u32'], ['srcOffset', 'u32'], ['dstStride', 'u32'], ['dstOffset', 'u32']],
-  bindings: [{ name: 'src', access: 'read' }, { name: 'dst', access: 'read_write' }],
-  code: entry(WG, `
+  key: 'copyBlocks',
+  label: 'copyBlocks',
+  uniforms: [
+    ['N', 'u32'],
+    ['block', 'u32'],
+    ['srcStride', 'u32'],
+    ['srcOffset', 'u32'],
+    ['dstStride', 'u32'],
+    ['dstOffset', 'u32'],
+  ],
+  bindings: [
+    { name: 'src', access: 'read' },
+    { name: 'dst', access: 'read_write' },
+  ],
+  code: entry(
+    WG,
+    `
   let t = wgi * ${WG}u + lid;
   if (t >= u.N * u.block) { return; }
   let n = t / u.block;
   let i = t - n * u.block;
-  dst[n * u.dstStride + u.dstOffset + i] = src[n * u.srcStride + u.srcOffset + i];`),
+  dst[n * u.dstStride + u.dstOffset + i] = src[n * u.srcStride + u.srcOffset + i];`,
+  ),
 };
 
-export function copyBlocks(d: Dispatcher, N: number, src: GPUBuffer, srcStride: number, srcOffset: number,
-  dst: GPUBuffer, dstStride: number, dstOffset: number, block: number): void {
+export function copyBlocks(
+  d: Dispatcher,
+  N: number,
+  src: GPUBuffer,
+  srcStride: number,
+  srcOffset: number,
+  dst: GPUBuffer,
+  dstStride: number,
+  dstOffset: number,
+  block: number,
+): void {
   d.run(copyBlocksDef, [src, dst], [N, block, srcStride, srcOffset, dstStride, dstOffset], Math.ceil((N * block) / WG));
 }

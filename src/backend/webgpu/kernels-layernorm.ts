@@ -15,9 +15,24 @@ const WG = 64;
 const AT = 'fn at(p: u32, c: u32) -> u32 { let n = p / u.HW; return (n * u.C + c) * u.HW + (p - n * u.HW); }';
 
 const statsDef: KernelDef = {
-  key: 'layerNormStats', label: 'layerNormStats', uniforms: [['P', 'u32'], ['C', 'u32'], ['HW', 'u32'], ['eps', 'f32']],
-  bindings: [{ name: 'x', access: 'read' }, { name: 'mean', access: 'read_write' }, { name: 'invStd', access: 'read_write' }],
-  code: `${AT}\n` + entry(WG, `
+  key: 'layerNormStats',
+  label: 'layerNormStats',
+  uniforms: [
+    ['P', 'u32'],
+    ['C', 'u32'],
+    ['HW', 'u32'],
+    ['eps', 'f32'],
+  ],
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'mean', access: 'read_write' },
+    { name: 'invStd', access: 'read_write' },
+  ],
+  code:
+    `${AT}\n` +
+    entry(
+      WG,
+      `
   let p = wgi * ${WG}u + lid;
   if (p >= u.P) { return; }
   var s = 0.0;
@@ -26,7 +41,8 @@ const statsDef: KernelDef = {
   var q = 0.0;
   for (var c = 0u; c < u.C; c = c + 1u) { let d = x[at(p, c)] - m; q = q + d * d; }
   mean[p] = m;
-  invStd[p] = 1.0 / sqrt(q / f32(u.C) + u.eps);`),
+  invStd[p] = 1.0 / sqrt(q / f32(u.C) + u.eps);`,
+    ),
 };
 
 const POSITION = '(i / (u.C * u.HW)) * u.HW + i % u.HW';
@@ -35,20 +51,41 @@ const CHANNEL = '(i / u.HW) % u.C';
 const applyOp: EwOp = {
   name: 'layerNormApply',
   args: [
-    { name: 'x', mode: 'r' }, { name: 'mean', mode: 'r', index: POSITION }, { name: 'invStd', mode: 'r', index: POSITION },
-    { name: 'gamma', mode: 'r', index: CHANNEL }, { name: 'beta', mode: 'r', index: CHANNEL }, { name: 'y', mode: 'w' },
+    { name: 'x', mode: 'r' },
+    { name: 'mean', mode: 'r', index: POSITION },
+    { name: 'invStd', mode: 'r', index: POSITION },
+    { name: 'gamma', mode: 'r', index: CHANNEL },
+    { name: 'beta', mode: 'r', index: CHANNEL },
+    { name: 'y', mode: 'w' },
   ],
-  uniforms: [['C', 'u32'], ['HW', 'u32']],
+  uniforms: [
+    ['C', 'u32'],
+    ['HW', 'u32'],
+  ],
   body: 'y = gamma * (x - mean) * invStd + beta;',
 };
 
 const inputGradientDef: KernelDef = {
-  key: 'layerNormInputGradient', label: 'layerNormInputGradient', uniforms: [['P', 'u32'], ['C', 'u32'], ['HW', 'u32']],
-  bindings: [
-    { name: 'x', access: 'read' }, { name: 'dy', access: 'read' }, { name: 'mean', access: 'read' }, { name: 'invStd', access: 'read' },
-    { name: 'gamma', access: 'read' }, { name: 'dx', access: 'read_write' },
+  key: 'layerNormInputGradient',
+  label: 'layerNormInputGradient',
+  uniforms: [
+    ['P', 'u32'],
+    ['C', 'u32'],
+    ['HW', 'u32'],
   ],
-  code: `${AT}\n` + entry(WG, `
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'dy', access: 'read' },
+    { name: 'mean', access: 'read' },
+    { name: 'invStd', access: 'read' },
+    { name: 'gamma', access: 'read' },
+    { name: 'dx', access: 'read_write' },
+  ],
+  code:
+    `${AT}\n` +
+    entry(
+      WG,
+      `
   let p = wgi * ${WG}u + lid;
   if (p >= u.P) { return; }
   let m = mean[p];
@@ -66,16 +103,32 @@ const inputGradientDef: KernelDef = {
   for (var c = 0u; c < u.C; c = c + 1u) {
     let j = at(p, c);
     dx[j] = s * (dy[j] * gamma[c] - mg - (x[j] - m) * s * mgx);
-  }`),
+  }`,
+    ),
 };
 
 const paramGradientDef: KernelDef = {
-  key: 'layerNormParamGradients', label: 'layerNormParamGradients', uniforms: [['N', 'u32'], ['C', 'u32'], ['HW', 'u32']],
-  bindings: [
-    { name: 'x', access: 'read' }, { name: 'dy', access: 'read' }, { name: 'mean', access: 'read' }, { name: 'invStd', access: 'read' },
-    { name: 'dgamma', access: 'read_write' }, { name: 'dbeta', access: 'read_write' },
+  key: 'layerNormParamGradients',
+  label: 'layerNormParamGradients',
+  uniforms: [
+    ['N', 'u32'],
+    ['C', 'u32'],
+    ['HW', 'u32'],
   ],
-  code: workgroupSum(WG) + workgroupSum(WG, 'wgSum2') + entry(WG, `
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'dy', access: 'read' },
+    { name: 'mean', access: 'read' },
+    { name: 'invStd', access: 'read' },
+    { name: 'dgamma', access: 'read_write' },
+    { name: 'dbeta', access: 'read_write' },
+  ],
+  code:
+    workgroupSum(WG) +
+    workgroupSum(WG, 'wgSum2') +
+    entry(
+      WG,
+      `
   let c = wgi;
   if (c >= u.C) { return; }
   var sg = 0.0;
@@ -88,7 +141,8 @@ const paramGradientDef: KernelDef = {
   }
   let g = wgSum(lid, sg);
   let b = wgSum2(lid, sb);
-  if (lid == 0u) { dgamma[c] = g; dbeta[c] = b; }`),
+  if (lid == 0u) { dgamma[c] = g; dbeta[c] = b; }`,
+    ),
 };
 
 /** erf(x/√2) to about 1.5e-7 (Abramowitz & Stegun 7.1.26), as `e`; then Φ(x) = (1 + e)/2. */
@@ -99,22 +153,59 @@ const ERF_OF_X_OVER_SQRT2 = `
     let e = select(r, -r, x < 0.0);`;
 
 export const geluOps = {
-  gelu: { name: 'gelu', args: [{ name: 'x', mode: 'r' }, { name: 'y', mode: 'w' }], uniforms: [], body: `${ERF_OF_X_OVER_SQRT2}\n    y = 0.5 * x * (1.0 + e);` },
+  gelu: {
+    name: 'gelu',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'y', mode: 'w' },
+    ],
+    uniforms: [],
+    body: `${ERF_OF_X_OVER_SQRT2}\n    y = 0.5 * x * (1.0 + e);`,
+  },
   geluBackward: {
-    name: 'geluBackward', args: [{ name: 'x', mode: 'r' }, { name: 'dy', mode: 'r' }, { name: 'dx', mode: 'w' }], uniforms: [],
+    name: 'geluBackward',
+    args: [
+      { name: 'x', mode: 'r' },
+      { name: 'dy', mode: 'r' },
+      { name: 'dx', mode: 'w' },
+    ],
+    uniforms: [],
     body: `${ERF_OF_X_OVER_SQRT2}\n    dx = dy * (0.5 * (1.0 + e) + x * exp(-0.5 * x * x) * 0.39894228040143268);`,
   },
 } satisfies Record<string, EwOp>;
 
-export function layerNormForward(d: Dispatcher, N: number, C: number, HW: number, eps: number, x: GPUBuffer, gamma: GPUBuffer, beta: GPUBuffer,
-  mean: GPUBuffer, invStd: GPUBuffer, y: GPUBuffer): void {
+export function layerNormForward(
+  d: Dispatcher,
+  N: number,
+  C: number,
+  HW: number,
+  eps: number,
+  x: GPUBuffer,
+  gamma: GPUBuffer,
+  beta: GPUBuffer,
+  mean: GPUBuffer,
+  invStd: GPUBuffer,
+  y: GPUBuffer,
+): void {
   const P = N * HW;
   d.run(statsDef, [x, mean, invStd], [P, C, HW, eps], Math.ceil(P / WG));
   runElementwise(d, applyOp, [x, mean, invStd, gamma, beta, y], [C, HW], N * C * HW);
 }
 
-export function layerNormBackward(d: Dispatcher, N: number, C: number, HW: number, x: GPUBuffer, dy: GPUBuffer, mean: GPUBuffer, invStd: GPUBuffer,
-  gamma: GPUBuffer, dx: GPUBuffer, dgamma: GPUBuffer, dbeta: GPUBuffer): void {
+export function layerNormBackward(
+  d: Dispatcher,
+  N: number,
+  C: number,
+  HW: number,
+  x: GPUBuffer,
+  dy: GPUBuffer,
+  mean: GPUBuffer,
+  invStd: GPUBuffer,
+  gamma: GPUBuffer,
+  dx: GPUBuffer,
+  dgamma: GPUBuffer,
+  dbeta: GPUBuffer,
+): void {
   const P = N * HW;
   d.run(inputGradientDef, [x, dy, mean, invStd, gamma, dx], [P, C, HW], Math.ceil(P / WG));
   d.run(paramGradientDef, [x, dy, mean, invStd, dgamma, dbeta], [N, C, HW], C);

@@ -18,39 +18,79 @@ const ROW = `
   let base = row * u.K;`;
 
 const softmaxDef: KernelDef = {
-  key: 'softmax', label: 'softmax',
-  uniforms: [['N', 'u32'], ['K', 'u32']],
-  bindings: [{ name: 'x', access: 'read' }, { name: 'y', access: 'read_write' }],
-  code: FLOAT_BITS + workgroupMax(ROW_WG) + workgroupSum(ROW_WG) + entry(ROW_WG, `${ROW}
+  key: 'softmax',
+  label: 'softmax',
+  uniforms: [
+    ['N', 'u32'],
+    ['K', 'u32'],
+  ],
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'y', access: 'read_write' },
+  ],
+  code:
+    FLOAT_BITS +
+    workgroupMax(ROW_WG) +
+    workgroupSum(ROW_WG) +
+    entry(
+      ROW_WG,
+      `${ROW}
   var mx = x[base];
   for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { mx = wgMaxPair(mx, x[base + k]); }
   let rowMax = wgMax(lid, mx);
   var s = 0.0;
   for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { s = s + exp(x[base + k] - rowMax); }
   let sum = wgSum(lid, s);
-  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { y[base + k] = exp(x[base + k] - rowMax) / sum; }`),
+  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { y[base + k] = exp(x[base + k] - rowMax) / sum; }`,
+    ),
 };
 
 const softmaxBackwardDef: KernelDef = {
-  key: 'softmaxBackward', label: 'softmaxBackward',
-  uniforms: [['N', 'u32'], ['K', 'u32']],
-  bindings: [{ name: 'y', access: 'read' }, { name: 'dy', access: 'read' }, { name: 'dx', access: 'read_write' }],
-  code: workgroupSum(ROW_WG) + entry(ROW_WG, `${ROW}
+  key: 'softmaxBackward',
+  label: 'softmaxBackward',
+  uniforms: [
+    ['N', 'u32'],
+    ['K', 'u32'],
+  ],
+  bindings: [
+    { name: 'y', access: 'read' },
+    { name: 'dy', access: 'read' },
+    { name: 'dx', access: 'read_write' },
+  ],
+  code:
+    workgroupSum(ROW_WG) +
+    entry(
+      ROW_WG,
+      `${ROW}
   var s = 0.0;
   for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { s = s + dy[base + k] * y[base + k]; }
   let dot = wgSum(lid, s);
-  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { dx[base + k] = y[base + k] * (dy[base + k] - dot); }`),
+  for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { dx[base + k] = y[base + k] * (dy[base + k] - dot); }`,
+    ),
 };
 
 /** Per row: probabilities, the fused gradient and the row's loss log Σ exp + max − logit[label]. */
 const crossEntropyRowsDef: KernelDef = {
-  key: 'softmaxCrossEntropy', label: 'softmaxCrossEntropy',
-  uniforms: [['N', 'u32'], ['K', 'u32']],
-  bindings: [
-    { name: 'logits', access: 'read' }, { name: 'labels', access: 'read', type: 'u32' },
-    { name: 'probs', access: 'read_write' }, { name: 'dlogits', access: 'read_write' }, { name: 'rowLoss', access: 'read_write' },
+  key: 'softmaxCrossEntropy',
+  label: 'softmaxCrossEntropy',
+  uniforms: [
+    ['N', 'u32'],
+    ['K', 'u32'],
   ],
-  code: FLOAT_BITS + workgroupMax(ROW_WG) + workgroupSum(ROW_WG) + entry(ROW_WG, `${ROW}
+  bindings: [
+    { name: 'logits', access: 'read' },
+    { name: 'labels', access: 'read', type: 'u32' },
+    { name: 'probs', access: 'read_write' },
+    { name: 'dlogits', access: 'read_write' },
+    { name: 'rowLoss', access: 'read_write' },
+  ],
+  code:
+    FLOAT_BITS +
+    workgroupMax(ROW_WG) +
+    workgroupSum(ROW_WG) +
+    entry(
+      ROW_WG,
+      `${ROW}
   let label = labels[row];
   var mx = logits[base];
   for (var k = lid; k < u.K; k = k + ${ROW_WG}u) { mx = wgMaxPair(mx, logits[base + k]); }
@@ -63,7 +103,8 @@ const crossEntropyRowsDef: KernelDef = {
     probs[base + k] = p;
     dlogits[base + k] = (p - select(0.0, 1.0, k == label)) / f32(u.N);
   }
-  if (lid == 0u) { rowLoss[row] = log(sum) + rowMax - logits[base + label]; }`),
+  if (lid == 0u) { rowLoss[row] = log(sum) + rowMax - logits[base + label]; }`,
+    ),
 };
 
 /**
@@ -75,15 +116,28 @@ const crossEntropyRowsDef: KernelDef = {
 const FUSED_LIMIT = 1 << 18;
 
 const crossEntropyFusedDef: KernelDef = {
-  key: 'softmaxCrossEntropyFused', label: 'softmaxCrossEntropy (fused)',
-  uniforms: [['N', 'u32'], ['K', 'u32']],
-  bindings: [
-    { name: 'logits', access: 'read' }, { name: 'labels', access: 'read', type: 'u32' },
-    { name: 'probs', access: 'read_write' }, { name: 'dlogits', access: 'read_write' }, { name: 'loss', access: 'read_write' },
+  key: 'softmaxCrossEntropyFused',
+  label: 'softmaxCrossEntropy (fused)',
+  uniforms: [
+    ['N', 'u32'],
+    ['K', 'u32'],
   ],
-  code: FLOAT_BITS + workgroupSum(WG) + `
+  bindings: [
+    { name: 'logits', access: 'read' },
+    { name: 'labels', access: 'read', type: 'u32' },
+    { name: 'probs', access: 'read_write' },
+    { name: 'dlogits', access: 'read_write' },
+    { name: 'loss', access: 'read_write' },
+  ],
+  code:
+    FLOAT_BITS +
+    workgroupSum(WG) +
+    `
 fn maxKeepNan(a: f32, b: f32) -> f32 { if (isNan(a)) { return a; } if (isNan(b)) { return b; } return max(a, b); }
-` + entry(WG, `
+` +
+    entry(
+      WG,
+      `
   var total = 0.0;
   for (var row = lid; row < u.N; row = row + ${WG}u) {
     let base = row * u.K;
@@ -100,7 +154,8 @@ fn maxKeepNan(a: f32, b: f32) -> f32 { if (isNan(a)) { return a; } if (isNan(b))
     total = total + (log(s) + mx - logits[base + label]);
   }
   let sum = wgSum(lid, total);
-  if (lid == 0u) { loss[0] = sum / f32(u.N); }`),
+  if (lid == 0u) { loss[0] = sum / f32(u.N); }`,
+    ),
 };
 
 /**
@@ -111,29 +166,51 @@ const CHUNK = 8192;
 
 function partialSumsDef(square: boolean): KernelDef {
   return {
-    key: `sumChunks:${square}`, label: square ? 'sumOfSquares' : 'sum',
+    key: `sumChunks:${square}`,
+    label: square ? 'sumOfSquares' : 'sum',
     uniforms: [['n', 'u32']],
-    bindings: [{ name: 'src', access: 'read' }, { name: 'partial', access: 'read_write' }],
-    code: workgroupSum(WG) + entry(WG, `
+    bindings: [
+      { name: 'src', access: 'read' },
+      { name: 'partial', access: 'read_write' },
+    ],
+    code:
+      workgroupSum(WG) +
+      entry(
+        WG,
+        `
   let begin = wgi * ${CHUNK}u;
   let end = min(u.n, begin + ${CHUNK}u);
   var s = 0.0;
   for (var i = begin + lid; i < end; i = i + ${WG}u) { let v = src[i]; s = s + ${square ? 'v * v' : 'v'}; }
   let total = wgSum(lid, s);
-  if (lid == 0u) { partial[wgi] = total; }`),
+  if (lid == 0u) { partial[wgi] = total; }`,
+      ),
   };
 }
 
 function finalSumDef(square: boolean): KernelDef {
   return {
-    key: `sumFinal:${square}`, label: square ? 'sumOfSquares' : 'sum',
-    uniforms: [['n', 'u32'], ['index', 'u32'], ['scale', 'f32']],
-    bindings: [{ name: 'src', access: 'read' }, { name: 'out', access: 'read_write' }],
-    code: workgroupSum(WG) + entry(WG, `
+    key: `sumFinal:${square}`,
+    label: square ? 'sumOfSquares' : 'sum',
+    uniforms: [
+      ['n', 'u32'],
+      ['index', 'u32'],
+      ['scale', 'f32'],
+    ],
+    bindings: [
+      { name: 'src', access: 'read' },
+      { name: 'out', access: 'read_write' },
+    ],
+    code:
+      workgroupSum(WG) +
+      entry(
+        WG,
+        `
   var s = 0.0;
   for (var i = lid; i < u.n; i = i + ${WG}u) { let v = src[i]; s = s + ${square ? 'v * v' : 'v'}; }
   let total = wgSum(lid, s);
-  if (lid == 0u) { out[u.index] = total * u.scale; }`),
+  if (lid == 0u) { out[u.index] = total * u.scale; }`,
+      ),
   };
 }
 
@@ -166,18 +243,37 @@ function multiChunksDef(count: number): KernelDef {
   let def = multiDefs.get(key);
   if (def) return def;
   // Workgroup wgi belongs to array p when start_p ≤ wgi < start_(p+1) (start_count = the total).
-  const branches = Array.from({ length: count }, (_, p) => `${p ? 'else ' : ''}if (wgi < u.start${p + 1}) { let c = wgi - u.start${p};
+  const branches = Array.from(
+    { length: count },
+    (_, p) => `${p ? 'else ' : ''}if (wgi < u.start${p + 1}) { let c = wgi - u.start${p};
     let end = min(u.n${p}, (c + 1u) * ${CHUNK}u);
-    for (var i = c * ${CHUNK}u + lid; i < end; i = i + ${WG}u) { let v = src${p}[i]; s = s + v * v; } }`).join(' ');
+    for (var i = c * ${CHUNK}u + lid; i < end; i = i + ${WG}u) { let v = src${p}[i]; s = s + v * v; } }`,
+  ).join(' ');
   def = {
-    key, label: 'sumsOfSquares',
-    uniforms: [['start0', 'u32'], ...Array.from({ length: count }, (_, p) => [[`n${p}`, 'u32'], [`start${p + 1}`, 'u32']] as const).flat()],
+    key,
+    label: 'sumsOfSquares',
+    uniforms: [
+      ['start0', 'u32'],
+      ...Array.from(
+        { length: count },
+        (_, p) =>
+          [
+            [`n${p}`, 'u32'],
+            [`start${p + 1}`, 'u32'],
+          ] as const,
+      ).flat(),
+    ],
     bindings: [...Array.from({ length: count }, (_, p) => ({ name: `src${p}`, access: 'read' as const })), { name: 'partial', access: 'read_write' }],
-    code: workgroupSum(WG) + entry(WG, `
+    code:
+      workgroupSum(WG) +
+      entry(
+        WG,
+        `
   var s = 0.0;
   if (wgi < u.start${count}) { ${branches} }
   let total = wgSum(lid, s);
-  if (lid == 0u) { partial[wgi] = total; }`),
+  if (lid == 0u) { partial[wgi] = total; }`,
+      ),
   };
   multiDefs.set(key, def);
   return def;
@@ -187,29 +283,59 @@ function multiFinalDef(count: number): KernelDef {
   const key = `sumsOfSquaresFinal:${count}`;
   let def = multiDefs.get(key);
   if (def) return def;
-  const pick = Array.from({ length: count }, (_, p) => `${p ? 'else ' : ''}if (wgi == ${p}u) { begin = u.begin${p}; end = u.begin${p + 1}; index = u.index${p}; }`).join(' ');
+  const pick = Array.from(
+    { length: count },
+    (_, p) => `${p ? 'else ' : ''}if (wgi == ${p}u) { begin = u.begin${p}; end = u.begin${p + 1}; index = u.index${p}; }`,
+  ).join(' ');
   def = {
-    key, label: 'sumsOfSquares',
-    uniforms: [['begin0', 'u32'], ...Array.from({ length: count }, (_, p) => [[`begin${p + 1}`, 'u32'], [`index${p}`, 'u32']] as const).flat()],
-    bindings: [{ name: 'partial', access: 'read' }, { name: 'out', access: 'read_write' }],
-    code: workgroupSum(WG) + entry(WG, `
+    key,
+    label: 'sumsOfSquares',
+    uniforms: [
+      ['begin0', 'u32'],
+      ...Array.from(
+        { length: count },
+        (_, p) =>
+          [
+            [`begin${p + 1}`, 'u32'],
+            [`index${p}`, 'u32'],
+          ] as const,
+      ).flat(),
+    ],
+    bindings: [
+      { name: 'partial', access: 'read' },
+      { name: 'out', access: 'read_write' },
+    ],
+    code:
+      workgroupSum(WG) +
+      entry(
+        WG,
+        `
   var begin = 0u; var end = 0u; var index = 0u;
   ${pick}
   var s = 0.0;
   for (var i = begin + lid; i < end; i = i + ${WG}u) { s = s + partial[i]; }
   let total = wgSum(lid, s);
-  if (lid == 0u) { out[index] = total; }`),
+  if (lid == 0u) { out[index] = total; }`,
+      ),
   };
   multiDefs.set(key, def);
   return def;
 }
 
 /** out[indices[p]] = Σ sources[p][i]² over its first lengths[p] elements; sources must not include out. */
-export function sumsOfSquares(d: Dispatcher, sources: readonly GPUBuffer[], lengths: readonly number[], out: GPUBuffer,
-  indices: readonly number[], maxStorageBuffers: number): void {
+export function sumsOfSquares(
+  d: Dispatcher,
+  sources: readonly GPUBuffer[],
+  lengths: readonly number[],
+  out: GPUBuffer,
+  indices: readonly number[],
+  maxStorageBuffers: number,
+): void {
   const per = Math.max(1, Math.min(MAX_SUMS_PER_DISPATCH, maxStorageBuffers - 1));
   for (let at = 0; at < sources.length; at += per) {
-    const group = sources.slice(at, at + per), ns = lengths.slice(at, at + per), where = indices.slice(at, at + per);
+    const group = sources.slice(at, at + per),
+      ns = lengths.slice(at, at + per),
+      where = indices.slice(at, at + per);
     const chunks = ns.map((n) => Math.max(1, Math.ceil(n / CHUNK)));
     const starts = [0];
     for (const c of chunks) starts.push(starts.at(-1)! + c);
@@ -221,16 +347,28 @@ export function sumsOfSquares(d: Dispatcher, sources: readonly GPUBuffer[], leng
 
 /** db[c] = Σ_r dy[r, c]: one invocation per column, rows in order. */
 const sumRowsDef: KernelDef = {
-  key: 'sumRows', label: 'sumRows',
-  uniforms: [['rows', 'u32'], ['cols', 'u32']],
-  bindings: [{ name: 'dy', access: 'read' }, { name: 'db', access: 'read_write' }],
-  code: workgroupSum(ROW_WG) + entry(ROW_WG, `
+  key: 'sumRows',
+  label: 'sumRows',
+  uniforms: [
+    ['rows', 'u32'],
+    ['cols', 'u32'],
+  ],
+  bindings: [
+    { name: 'dy', access: 'read' },
+    { name: 'db', access: 'read_write' },
+  ],
+  code:
+    workgroupSum(ROW_WG) +
+    entry(
+      ROW_WG,
+      `
   let c = wgi;
   if (c >= u.cols) { return; }
   var s = 0.0;
   for (var r = lid; r < u.rows; r = r + ${ROW_WG}u) { s = s + dy[r * u.cols + c]; }
   let total = wgSum(lid, s);
-  if (lid == 0u) { db[c] = total; }`),
+  if (lid == 0u) { db[c] = total; }`,
+    ),
 };
 
 export function softmax(d: Dispatcher, N: number, K: number, x: GPUBuffer, y: GPUBuffer): void {
@@ -241,8 +379,16 @@ export function softmaxBackward(d: Dispatcher, N: number, K: number, y: GPUBuffe
   if (K > 0) d.run(softmaxBackwardDef, [y, dy, dx], [N, K], N);
 }
 
-export function softmaxCrossEntropy(d: Dispatcher, N: number, K: number, logits: GPUBuffer, labels: Uint32Array,
-  probs: GPUBuffer, dlogits: GPUBuffer, loss: GPUBuffer): void {
+export function softmaxCrossEntropy(
+  d: Dispatcher,
+  N: number,
+  K: number,
+  logits: GPUBuffer,
+  labels: Uint32Array,
+  probs: GPUBuffer,
+  dlogits: GPUBuffer,
+  loss: GPUBuffer,
+): void {
   const labelBuffer = d.temp(Math.max(4, N * 4));
   d.write(labelBuffer, labels);
   if (N * K <= FUSED_LIMIT) {

@@ -21,10 +21,23 @@ ${body}
   }`;
 
 const statsDef: KernelDef = {
-  key: 'batchNormStats', label: 'batchNormStats',
-  uniforms: [['N', 'u32'], ['C', 'u32'], ['HW', 'u32']],
-  bindings: [{ name: 'x', access: 'read' }, { name: 'mean', access: 'read_write' }, { name: 'variance', access: 'read_write' }],
-  code: workgroupSum(WG) + entry(WG, `
+  key: 'batchNormStats',
+  label: 'batchNormStats',
+  uniforms: [
+    ['N', 'u32'],
+    ['C', 'u32'],
+    ['HW', 'u32'],
+  ],
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'mean', access: 'read_write' },
+    { name: 'variance', access: 'read_write' },
+  ],
+  code:
+    workgroupSum(WG) +
+    entry(
+      WG,
+      `
   let c = wgi;
   if (c >= u.C) { return; }
   let count = f32(u.N * u.HW);
@@ -32,17 +45,35 @@ const statsDef: KernelDef = {
   let m = wgSum(lid, s) / count;
   var q = 0.0;${CHANNEL_LOOP('    let dev = x[j] - m;\n    q = q + dev * dev;')}
   let v = wgSum(lid, q) / count;
-  if (lid == 0u) { mean[c] = m; variance[c] = v; }`),
+  if (lid == 0u) { mean[c] = m; variance[c] = v; }`,
+    ),
 };
 
 const backwardDef: KernelDef = {
-  key: 'batchNormBackward', label: 'batchNormBackward',
-  uniforms: [['N', 'u32'], ['C', 'u32'], ['HW', 'u32'], ['batchStats', 'u32']],
-  bindings: [
-    { name: 'x', access: 'read' }, { name: 'dy', access: 'read' }, { name: 'mean', access: 'read' }, { name: 'invStd', access: 'read' },
-    { name: 'gamma', access: 'read' }, { name: 'dx', access: 'read_write' }, { name: 'dgamma', access: 'read_write' }, { name: 'dbeta', access: 'read_write' },
+  key: 'batchNormBackward',
+  label: 'batchNormBackward',
+  uniforms: [
+    ['N', 'u32'],
+    ['C', 'u32'],
+    ['HW', 'u32'],
+    ['batchStats', 'u32'],
   ],
-  code: workgroupSum(WG) + workgroupSum(WG, 'wgSum2') + entry(WG, `
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'dy', access: 'read' },
+    { name: 'mean', access: 'read' },
+    { name: 'invStd', access: 'read' },
+    { name: 'gamma', access: 'read' },
+    { name: 'dx', access: 'read_write' },
+    { name: 'dgamma', access: 'read_write' },
+    { name: 'dbeta', access: 'read_write' },
+  ],
+  code:
+    workgroupSum(WG) +
+    workgroupSum(WG, 'wgSum2') +
+    entry(
+      WG,
+      `
   let c = wgi;
   if (c >= u.C) { return; }
   let count = f32(u.N * u.HW);
@@ -55,7 +86,8 @@ const backwardDef: KernelDef = {
   // Running statistics (evaluation) are constants: then dx = dy·γ·σ⁻¹.
   let batchStats = u.batchStats != 0u;
   let scale = select(gamma[c] * is, (gamma[c] * is) / count, batchStats);${CHANNEL_LOOP('    let xhat = (x[j] - m) * is;\n    dx[j] = select(scale * dy[j], scale * (count * dy[j] - sumDy - xhat * sumDyXhat), batchStats);')}
-  if (lid == 0u) { dbeta[c] = sumDy; dgamma[c] = sumDyXhat; }`),
+  if (lid == 0u) { dbeta[c] = sumDy; dgamma[c] = sumDyXhat; }`,
+    ),
 };
 
 export const normOps = {
@@ -64,17 +96,33 @@ export const normOps = {
     name: 'batchNormApply',
     args: [
       { name: 'x', mode: 'r' },
-      { name: 'mean', mode: 'r', index: '(i / u.HW) % u.C' }, { name: 'invStd', mode: 'r', index: '(i / u.HW) % u.C' },
-      { name: 'gamma', mode: 'r', index: '(i / u.HW) % u.C' }, { name: 'beta', mode: 'r', index: '(i / u.HW) % u.C' },
+      { name: 'mean', mode: 'r', index: '(i / u.HW) % u.C' },
+      { name: 'invStd', mode: 'r', index: '(i / u.HW) % u.C' },
+      { name: 'gamma', mode: 'r', index: '(i / u.HW) % u.C' },
+      { name: 'beta', mode: 'r', index: '(i / u.HW) % u.C' },
       { name: 'y', mode: 'w' },
     ],
-    uniforms: [['C', 'u32'], ['HW', 'u32']],
+    uniforms: [
+      ['C', 'u32'],
+      ['HW', 'u32'],
+    ],
     body: 'y = gamma * (x - mean) * invStd + beta;',
   },
   batchNormRunning: {
     name: 'batchNormRunning',
-    args: [{ name: 'mean', mode: 'r' }, { name: 'variance', mode: 'r' }, { name: 'runningMean', mode: 'rw' }, { name: 'runningVar', mode: 'rw' }, { name: 'invStd', mode: 'w' }],
-    uniforms: [['eps', 'f32'], ['momentum', 'f32'], ['keep', 'f32'], ['unbias', 'f32']],
+    args: [
+      { name: 'mean', mode: 'r' },
+      { name: 'variance', mode: 'r' },
+      { name: 'runningMean', mode: 'rw' },
+      { name: 'runningVar', mode: 'rw' },
+      { name: 'invStd', mode: 'w' },
+    ],
+    uniforms: [
+      ['eps', 'f32'],
+      ['momentum', 'f32'],
+      ['keep', 'f32'],
+      ['unbias', 'f32'],
+    ],
     body: `
     invStd = 1.0 / sqrt(variance + u.eps);
     runningMean = u.keep * runningMean + u.momentum * mean;
@@ -83,14 +131,26 @@ export const normOps = {
   /** Momentum 0 (evaluation): only invStd, the running statistics are not touched. */
   batchNormInvStd: {
     name: 'batchNormRunning (momentum 0)',
-    args: [{ name: 'variance', mode: 'r' }, { name: 'invStd', mode: 'w' }],
+    args: [
+      { name: 'variance', mode: 'r' },
+      { name: 'invStd', mode: 'w' },
+    ],
     uniforms: [['eps', 'f32']],
     body: 'invStd = 1.0 / sqrt(variance + u.eps);',
   },
 } satisfies Record<string, EwOp>;
 
-const LRN_UNIFORMS = [['N', 'u32'], ['C', 'u32'], ['HW', 'u32'], ['size', 'u32'], ['before', 'u32'], ['after', 'u32'],
-  ['alphaOverSize', 'f32'], ['beta', 'f32'], ['k', 'f32']] as const;
+const LRN_UNIFORMS = [
+  ['N', 'u32'],
+  ['C', 'u32'],
+  ['HW', 'u32'],
+  ['size', 'u32'],
+  ['before', 'u32'],
+  ['after', 'u32'],
+  ['alphaOverSize', 'f32'],
+  ['beta', 'f32'],
+  ['k', 'f32'],
+] as const;
 
 const LRN_INDEX = `
   let t = wgi * ${WG}u + lid;
@@ -103,39 +163,69 @@ const LRN_INDEX = `
   let base = img * chw + i;`;
 
 const lrnForwardDef: KernelDef = {
-  key: 'lrnForward', label: 'lrnForward', uniforms: LRN_UNIFORMS,
-  bindings: [{ name: 'x', access: 'read' }, { name: 'scale', access: 'read_write' }, { name: 'y', access: 'read_write' }],
-  code: entry(WG, `${LRN_INDEX}
+  key: 'lrnForward',
+  label: 'lrnForward',
+  uniforms: LRN_UNIFORMS,
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'scale', access: 'read_write' },
+    { name: 'y', access: 'read_write' },
+  ],
+  code: entry(
+    WG,
+    `${LRN_INDEX}
   let j0 = select(c - u.before, 0u, c < u.before);
   let j1 = min(u.C - 1u, c + u.after);
   var sq = 0.0;
   for (var j = j0; j <= j1; j = j + 1u) { let v = x[base + j * u.HW]; sq = sq + v * v; }
   let s = u.k + u.alphaOverSize * sq;
   scale[t] = s;
-  y[t] = x[t] * pow(s, -u.beta);`),
+  y[t] = x[t] * pow(s, -u.beta);`,
+  ),
 };
 
 const lrnBackwardDef: KernelDef = {
-  key: 'lrnBackward', label: 'lrnBackward', uniforms: [...LRN_UNIFORMS, ['twoAlphaBetaOverSize', 'f32']],
+  key: 'lrnBackward',
+  label: 'lrnBackward',
+  uniforms: [...LRN_UNIFORMS, ['twoAlphaBetaOverSize', 'f32']],
   bindings: [
-    { name: 'x', access: 'read' }, { name: 'y', access: 'read' }, { name: 'scale', access: 'read' }, { name: 'dy', access: 'read' },
+    { name: 'x', access: 'read' },
+    { name: 'y', access: 'read' },
+    { name: 'scale', access: 'read' },
+    { name: 'dy', access: 'read' },
     { name: 'dx', access: 'read_write' },
   ],
-  code: entry(WG, `${LRN_INDEX}
+  code: entry(
+    WG,
+    `${LRN_INDEX}
   // x_c appears in its own output and in the scale of every channel whose window holds it.
   let j0 = select(c - u.after, 0u, c < u.after);
   let j1 = min(u.C - 1u, c + u.before);
   var sum = 0.0;
   for (var j = j0; j <= j1; j = j + 1u) { let at = base + j * u.HW; sum = sum + (dy[at] * y[at]) / scale[at]; }
-  dx[t] = dy[t] * pow(scale[t], -u.beta) - u.twoAlphaBetaOverSize * x[t] * sum;`),
+  dx[t] = dy[t] * pow(scale[t], -u.beta) - u.twoAlphaBetaOverSize * x[t] * sum;`,
+  ),
 };
 
 export function batchNormStats(d: Dispatcher, N: number, C: number, HW: number, x: GPUBuffer, mean: GPUBuffer, variance: GPUBuffer): void {
   d.run(statsDef, [x, mean, variance], [N, C, HW], C);
 }
 
-export function batchNormBackward(d: Dispatcher, N: number, C: number, HW: number, x: GPUBuffer, dy: GPUBuffer, mean: GPUBuffer,
-  invStd: GPUBuffer, gamma: GPUBuffer, dx: GPUBuffer, dgamma: GPUBuffer, dbeta: GPUBuffer, batchStatistics: boolean): void {
+export function batchNormBackward(
+  d: Dispatcher,
+  N: number,
+  C: number,
+  HW: number,
+  x: GPUBuffer,
+  dy: GPUBuffer,
+  mean: GPUBuffer,
+  invStd: GPUBuffer,
+  gamma: GPUBuffer,
+  dx: GPUBuffer,
+  dgamma: GPUBuffer,
+  dbeta: GPUBuffer,
+  batchStatistics: boolean,
+): void {
   d.run(backwardDef, [x, dy, mean, invStd, gamma, dx, dgamma, dbeta], [N, C, HW, +batchStatistics], C);
 }
 
@@ -143,13 +233,43 @@ function lrnUniforms(N: number, C: number, HW: number, size: number, before: num
   return [N, C, HW, size, before, size - 1 - before, alpha / size, beta, k];
 }
 
-export function lrnForward(d: Dispatcher, N: number, C: number, HW: number, size: number, before: number, alpha: number, beta: number, k: number,
-  x: GPUBuffer, scale: GPUBuffer, y: GPUBuffer): void {
+export function lrnForward(
+  d: Dispatcher,
+  N: number,
+  C: number,
+  HW: number,
+  size: number,
+  before: number,
+  alpha: number,
+  beta: number,
+  k: number,
+  x: GPUBuffer,
+  scale: GPUBuffer,
+  y: GPUBuffer,
+): void {
   d.run(lrnForwardDef, [x, scale, y], lrnUniforms(N, C, HW, size, before, alpha, beta, k), Math.ceil((N * C * HW) / WG));
 }
 
-export function lrnBackward(d: Dispatcher, N: number, C: number, HW: number, size: number, before: number, alpha: number, beta: number, k: number,
-  x: GPUBuffer, y: GPUBuffer, scale: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer): void {
-  d.run(lrnBackwardDef, [x, y, scale, dy, dx], [...lrnUniforms(N, C, HW, size, before, alpha, beta, k), (2 * alpha * beta) / size],
-    Math.ceil((N * C * HW) / WG));
+export function lrnBackward(
+  d: Dispatcher,
+  N: number,
+  C: number,
+  HW: number,
+  size: number,
+  before: number,
+  alpha: number,
+  beta: number,
+  k: number,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  scale: GPUBuffer,
+  dy: GPUBuffer,
+  dx: GPUBuffer,
+): void {
+  d.run(
+    lrnBackwardDef,
+    [x, y, scale, dy, dx],
+    [...lrnUniforms(N, C, HW, size, before, alpha, beta, k), (2 * alpha * beta) / size],
+    Math.ceil((N * C * HW) / WG),
+  );
 }

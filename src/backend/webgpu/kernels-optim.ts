@@ -26,20 +26,40 @@ const adamUpdate = (lr: string, wd: string) => `
     let update = (m / u.c1) / (sqrt(v / u.c2) + u.eps);
     w = w - ${lr} * (update + select(0.0, ${wd} * w, dec));`;
 
-const SGD_SHARED: readonly (readonly [string, UniformType])[] = [['momentum', 'f32'], ['nesterov', 'u32']];
-const ADAM_SHARED: readonly (readonly [string, UniformType])[] = [['beta1', 'f32'], ['oneMinusBeta1', 'f32'], ['beta2', 'f32'], ['oneMinusBeta2', 'f32'],
-  ['c1', 'f32'], ['c2', 'f32'], ['eps', 'f32'], ['decoupled', 'u32']];
+const SGD_SHARED: readonly (readonly [string, UniformType])[] = [
+  ['momentum', 'f32'],
+  ['nesterov', 'u32'],
+];
+const ADAM_SHARED: readonly (readonly [string, UniformType])[] = [
+  ['beta1', 'f32'],
+  ['oneMinusBeta1', 'f32'],
+  ['beta2', 'f32'],
+  ['oneMinusBeta2', 'f32'],
+  ['c1', 'f32'],
+  ['c2', 'f32'],
+  ['eps', 'f32'],
+  ['decoupled', 'u32'],
+];
 
 export const optimOps = {
   sgd: {
     name: 'sgdStep',
-    args: [{ name: 'w', mode: 'rw' }, { name: 'g', mode: 'r' }, { name: 'v', mode: 'rw' }],
+    args: [
+      { name: 'w', mode: 'rw' },
+      { name: 'g', mode: 'r' },
+      { name: 'v', mode: 'rw' },
+    ],
     uniforms: [['lr', 'f32'], ['wd', 'f32'], ...SGD_SHARED],
     body: sgdUpdate('u.lr', 'u.wd'),
   },
   adam: {
     name: 'adamStep',
-    args: [{ name: 'w', mode: 'rw' }, { name: 'g', mode: 'r' }, { name: 'm', mode: 'rw' }, { name: 'v', mode: 'rw' }],
+    args: [
+      { name: 'w', mode: 'rw' },
+      { name: 'g', mode: 'r' },
+      { name: 'm', mode: 'rw' },
+      { name: 'v', mode: 'rw' },
+    ],
     uniforms: [['lr', 'f32'], ['wd', 'f32'], ...ADAM_SHARED],
     body: adamUpdate('u.lr', 'u.wd'),
   },
@@ -83,7 +103,10 @@ function fusedDef(kind: FusedKind, count: number): KernelDef {
     uniforms.push([`end${p}`, 'u32'], [`lr${p}`, 'f32'], [`wd${p}`, 'f32']);
     const begin = p === 0 ? '0u' : `u.end${p - 1}`;
     const loads = names.map((name) => `${name === 'g' ? 'let' : 'var'} ${name} = ${name}${p}[j];`).join(' ');
-    const stores = names.filter((name) => name !== 'g').map((name) => `${name}${p}[j] = ${name};`).join(' ');
+    const stores = names
+      .filter((name) => name !== 'g')
+      .map((name) => `${name}${p}[j] = ${name};`)
+      .join(' ');
     const update = kind === 'sgd' ? sgdUpdate(`u.lr${p}`, `u.wd${p}`) : adamUpdate(`u.lr${p}`, `u.wd${p}`);
     branches.push(`${p === 0 ? '' : 'else '}if (i < u.end${p}) {
     let j = i - ${begin};
@@ -94,11 +117,17 @@ function fusedDef(kind: FusedKind, count: number): KernelDef {
   }`);
   }
   def = {
-    key, label: kind === 'sgd' ? 'sgdStep (fused)' : 'adamStep (fused)', uniforms, bindings,
-    code: entry(WG, `
+    key,
+    label: kind === 'sgd' ? 'sgdStep (fused)' : 'adamStep (fused)',
+    uniforms,
+    bindings,
+    code: entry(
+      WG,
+      `
   let i = wgi * ${WG}u + lid;
   if (i >= u.n) { return; }
-  ${branches.join(' ')}`),
+  ${branches.join(' ')}`,
+    ),
   };
   fusedDefs.set(key, def);
   return def;
@@ -113,7 +142,8 @@ export function runFused(d: Dispatcher, kind: FusedKind, params: readonly FusedP
   for (let at = 0; at < params.length; at += per) {
     const chunk = params.slice(at, at + per).filter((p) => p.n > 0);
     if (!chunk.length) continue;
-    const buffers: GPUBuffer[] = [], tail: number[] = [];
+    const buffers: GPUBuffer[] = [],
+      tail: number[] = [];
     let end = 0;
     for (const p of chunk) {
       buffers.push(p.w, p.g, ...p.state);

@@ -11,8 +11,18 @@ import { FLOAT_BITS } from './wgsl.js';
 
 const WG = 256;
 const GEOMETRY: readonly (readonly [string, UniformType])[] = [
-  ['NC', 'u32'], ['H', 'u32'], ['W', 'u32'], ['KH', 'u32'], ['KW', 'u32'],
-  ['sH', 'u32'], ['sW', 'u32'], ['pH', 'u32'], ['pW', 'u32'], ['OH', 'u32'], ['OW', 'u32'], ['countPad', 'u32'],
+  ['NC', 'u32'],
+  ['H', 'u32'],
+  ['W', 'u32'],
+  ['KH', 'u32'],
+  ['KW', 'u32'],
+  ['sH', 'u32'],
+  ['sW', 'u32'],
+  ['pH', 'u32'],
+  ['pW', 'u32'],
+  ['OH', 'u32'],
+  ['OW', 'u32'],
+  ['countPad', 'u32'],
 ];
 
 function geometry(g: Pool2dGeometry, countPad = false): number[] {
@@ -68,9 +78,19 @@ const COVERING_OUTPUTS = `
   let owHi = coverHi(iw, u.sW, u.pW, u.OW);`;
 
 const maxForwardDef: KernelDef = {
-  key: 'maxPool2dForward', label: 'maxPool2dForward', uniforms: GEOMETRY,
-  bindings: [{ name: 'x', access: 'read' }, { name: 'y', access: 'read_write' }, { name: 'argmax', access: 'read_write', type: 'i32' }],
-  code: FLOAT_BITS + entry(WG, `${OUTPUT_INDEX}
+  key: 'maxPool2dForward',
+  label: 'maxPool2dForward',
+  uniforms: GEOMETRY,
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'y', access: 'read_write' },
+    { name: 'argmax', access: 'read_write', type: 'i32' },
+  ],
+  code:
+    FLOAT_BITS +
+    entry(
+      WG,
+      `${OUTPUT_INDEX}
   var best = 0.0;
   var bestIndex = -1;
   for (var kh = 0u; kh < u.KH; kh = kh + 1u) {
@@ -86,13 +106,24 @@ const maxForwardDef: KernelDef = {
     }
   }
   y[t] = select(best, 0.0, bestIndex < 0);
-  argmax[t] = bestIndex;`),
+  argmax[t] = bestIndex;`,
+    ),
 };
 
 const maxBackwardDef: KernelDef = {
-  key: 'maxPool2dBackward', label: 'maxPool2dBackward', uniforms: GEOMETRY,
-  bindings: [{ name: 'dy', access: 'read' }, { name: 'argmax', access: 'read', type: 'i32' }, { name: 'dx', access: 'read_write' }],
-  code: COVER + entry(WG, `${INPUT_INDEX}
+  key: 'maxPool2dBackward',
+  label: 'maxPool2dBackward',
+  uniforms: GEOMETRY,
+  bindings: [
+    { name: 'dy', access: 'read' },
+    { name: 'argmax', access: 'read', type: 'i32' },
+    { name: 'dx', access: 'read_write' },
+  ],
+  code:
+    COVER +
+    entry(
+      WG,
+      `${INPUT_INDEX}
   var s = 0.0;${COVERING_OUTPUTS}
   for (var oh = ohLo; oh <= ohHi; oh = oh + 1) {
     for (var ow = owLo; ow <= owHi; ow = ow + 1) {
@@ -100,26 +131,47 @@ const maxBackwardDef: KernelDef = {
       if (argmax[o] == i32(t)) { s = s + dy[o]; }
     }
   }
-  dx[t] = s;`),
+  dx[t] = s;`,
+    ),
 };
 
 const avgForwardDef: KernelDef = {
-  key: 'avgPool2dForward', label: 'avgPool2dForward', uniforms: GEOMETRY,
-  bindings: [{ name: 'x', access: 'read' }, { name: 'y', access: 'read_write' }],
-  code: WINDOW + entry(WG, `${OUTPUT_INDEX}
+  key: 'avgPool2dForward',
+  label: 'avgPool2dForward',
+  uniforms: GEOMETRY,
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'y', access: 'read_write' },
+  ],
+  code:
+    WINDOW +
+    entry(
+      WG,
+      `${OUTPUT_INDEX}
   let win = window(oh, ow);
   var s = 0.0;
   for (var ih = win.h0; ih < win.h1; ih = ih + 1) {
     for (var iw = win.w0; iw < win.w1; iw = iw + 1) { s = s + x[(nc * u.H + u32(ih)) * u.W + u32(iw)]; }
   }
   let count = divisor(win);
-  y[t] = select(0.0, s / f32(count), count > 0);`),
+  y[t] = select(0.0, s / f32(count), count > 0);`,
+    ),
 };
 
 const avgBackwardDef: KernelDef = {
-  key: 'avgPool2dBackward', label: 'avgPool2dBackward', uniforms: GEOMETRY,
-  bindings: [{ name: 'dy', access: 'read' }, { name: 'dx', access: 'read_write' }],
-  code: WINDOW + COVER + entry(WG, `${INPUT_INDEX}
+  key: 'avgPool2dBackward',
+  label: 'avgPool2dBackward',
+  uniforms: GEOMETRY,
+  bindings: [
+    { name: 'dy', access: 'read' },
+    { name: 'dx', access: 'read_write' },
+  ],
+  code:
+    WINDOW +
+    COVER +
+    entry(
+      WG,
+      `${INPUT_INDEX}
   var s = 0.0;${COVERING_OUTPUTS}
   for (var oh = ohLo; oh <= ohHi; oh = oh + 1) {
     for (var ow = owLo; ow <= owHi; ow = ow + 1) {
@@ -128,7 +180,8 @@ const avgBackwardDef: KernelDef = {
       if (count > 0) { s = s + dy[(nc * u.OH + u32(oh)) * u.OW + u32(ow)] / f32(count); }
     }
   }
-  dx[t] = s;`),
+  dx[t] = s;`,
+    ),
 };
 
 /** Adaptive pooling: cell i covers [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉). */
@@ -138,9 +191,18 @@ fn cellEnd(i: u32, inSize: u32, outSize: u32) -> u32 { return ((i + 1u) * inSize
 `;
 
 const adaptiveForwardDef: KernelDef = {
-  key: 'adaptiveAvgPool2dForward', label: 'adaptiveAvgPool2dForward', uniforms: GEOMETRY,
-  bindings: [{ name: 'x', access: 'read' }, { name: 'y', access: 'read_write' }],
-  code: ADAPTIVE + entry(WG, `${OUTPUT_INDEX}
+  key: 'adaptiveAvgPool2dForward',
+  label: 'adaptiveAvgPool2dForward',
+  uniforms: GEOMETRY,
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'y', access: 'read_write' },
+  ],
+  code:
+    ADAPTIVE +
+    entry(
+      WG,
+      `${OUTPUT_INDEX}
   let h0 = cellStart(oh, u.H, u.OH);
   let h1 = cellEnd(oh, u.H, u.OH);
   let w0 = cellStart(ow, u.W, u.OW);
@@ -149,13 +211,23 @@ const adaptiveForwardDef: KernelDef = {
   for (var ih = h0; ih < h1; ih = ih + 1u) {
     for (var iw = w0; iw < w1; iw = iw + 1u) { s = s + x[(nc * u.H + ih) * u.W + iw]; }
   }
-  y[t] = s / f32((h1 - h0) * (w1 - w0));`),
+  y[t] = s / f32((h1 - h0) * (w1 - w0));`,
+    ),
 };
 
 const adaptiveBackwardDef: KernelDef = {
-  key: 'adaptiveAvgPool2dBackward', label: 'adaptiveAvgPool2dBackward', uniforms: GEOMETRY,
-  bindings: [{ name: 'dy', access: 'read' }, { name: 'dx', access: 'read_write' }],
-  code: ADAPTIVE + entry(WG, `${INPUT_INDEX}
+  key: 'adaptiveAvgPool2dBackward',
+  label: 'adaptiveAvgPool2dBackward',
+  uniforms: GEOMETRY,
+  bindings: [
+    { name: 'dy', access: 'read' },
+    { name: 'dx', access: 'read_write' },
+  ],
+  code:
+    ADAPTIVE +
+    entry(
+      WG,
+      `${INPUT_INDEX}
   var s = 0.0;
   // Cells holding row ih lie in [⌊ih·OH/H⌋, ⌈(ih+1)·OH/H⌉ − 1]; each is checked exactly.
   let ohLo = (ih * u.OH) / u.H;
@@ -173,7 +245,8 @@ const adaptiveBackwardDef: KernelDef = {
       s = s + dy[(nc * u.OH + oh) * u.OW + ow] / f32((h1 - h0) * (w1 - w0));
     }
   }
-  dx[t] = s;`),
+  dx[t] = s;`,
+    ),
 };
 
 const outputs = (g: Pool2dGeometry) => Math.ceil((g.N * g.C * g.OH * g.OW) / WG);

@@ -11,19 +11,37 @@ import { type EwOp, runElementwise } from './kernels-elementwise.js';
 const WG = 64;
 
 const scaleOp: EwOp = {
-  name: 'channelScale', args: [{ name: 'x', mode: 'r' }, { name: 's', mode: 'r', index: 'i / u.HW' }, { name: 'y', mode: 'w' }],
-  uniforms: [['HW', 'u32']], body: 'y = x * s;',
+  name: 'channelScale',
+  args: [
+    { name: 'x', mode: 'r' },
+    { name: 's', mode: 'r', index: 'i / u.HW' },
+    { name: 'y', mode: 'w' },
+  ],
+  uniforms: [['HW', 'u32']],
+  body: 'y = x * s;',
 };
 
 const scaleGradientDef: KernelDef = {
-  key: 'channelScaleGradient', label: 'channelScaleGradient', uniforms: [['P', 'u32'], ['HW', 'u32']],
-  bindings: [{ name: 'x', access: 'read' }, { name: 'dy', access: 'read' }, { name: 'ds', access: 'read_write' }],
-  code: entry(WG, `
+  key: 'channelScaleGradient',
+  label: 'channelScaleGradient',
+  uniforms: [
+    ['P', 'u32'],
+    ['HW', 'u32'],
+  ],
+  bindings: [
+    { name: 'x', access: 'read' },
+    { name: 'dy', access: 'read' },
+    { name: 'ds', access: 'read_write' },
+  ],
+  code: entry(
+    WG,
+    `
   let p = wgi * ${WG}u + lid;
   if (p >= u.P) { return; }
   var sum = 0.0;
   for (var i = 0u; i < u.HW; i = i + 1u) { sum = sum + dy[p * u.HW + i] * x[p * u.HW + i]; }
-  ds[p] = sum;`),
+  ds[p] = sum;`,
+  ),
 };
 
 export function channelScale(d: Dispatcher, P: number, HW: number, x: GPUBuffer, s: GPUBuffer, y: GPUBuffer): void {

@@ -51,7 +51,9 @@ export class Residency {
     const r = this.registry.get(a.buffer);
     if (r) {
       if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) {
-        throw new ConvkitError(`webgpu backend: ${what} is a subarray view (offset ${a.byteOffset / a.BYTES_PER_ELEMENT}, ${a.length} of ${r.length} elements); kernels take whole arrays from alloc()`);
+        throw new ConvkitError(
+          `webgpu backend: ${what} is a subarray view (offset ${a.byteOffset / a.BYTES_PER_ELEMENT}, ${a.length} of ${r.length} elements); kernels take whole arrays from alloc()`,
+        );
       }
       return r;
     }
@@ -60,10 +62,12 @@ export class Residency {
       this.d.write(created.buffer, a);
       return created;
     }
-    throw new ConvkitError(a instanceof Float64Array
-      ? `webgpu backend: ${what} is a Float64Array; this backend computes in float32 on arrays from its alloc()`
-      : `webgpu backend: ${what} was not allocated by this backend (or is a view into part of an array); `
-        + 'device kernels only take arrays from alloc() (and Int32Array index arrays)');
+    throw new ConvkitError(
+      a instanceof Float64Array
+        ? `webgpu backend: ${what} is a Float64Array; this backend computes in float32 on arrays from its alloc()`
+        : `webgpu backend: ${what} was not allocated by this backend (or is a view into part of an array); ` +
+            'device kernels only take arrays from alloc() (and Int32Array index arrays)',
+    );
   }
 
   /** The device copy of `a` is made current from the host (after kernels recorded before). */
@@ -111,7 +115,9 @@ export class Residency {
   private register(host: Float32Array | Int32Array, kind: 'f32' | 'i32'): Resident {
     const bytes = Math.max(4, host.byteLength);
     if (bytes > this.maxBytes) {
-      throw new ConvkitError(`webgpu backend: an array of ${host.length} elements (${bytes} bytes) exceeds the device's largest storage buffer (${this.maxBytes} bytes)`);
+      throw new ConvkitError(
+        `webgpu backend: an array of ${host.length} elements (${bytes} bytes) exceeds the device's largest storage buffer (${this.maxBytes} bytes)`,
+      );
     }
     const buffer = this.d.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     const r: Resident = { buffer, length: host.length, kind };

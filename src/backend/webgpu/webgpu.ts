@@ -35,7 +35,12 @@ export class WebGpuBackend implements Backend {
   private readonly residency: Residency;
   private disposed = false;
 
-  private constructor(readonly device: GPUDevice, readonly info: WebGpuInfo, readonly gemmKernel: GemmKernel, debug: boolean) {
+  private constructor(
+    readonly device: GPUDevice,
+    readonly info: WebGpuInfo,
+    readonly gemmKernel: GemmKernel,
+    debug: boolean,
+  ) {
     this.d = new Dispatcher(device, gemmKernel, debug);
     this.residency = new Residency(this.d, Math.min(info.maxStorageBufferBindingSize, info.maxBufferSize));
     device.addEventListener('uncapturederror', (e) => {
@@ -155,64 +160,80 @@ export class WebGpuBackend implements Backend {
     this.d.check();
   }
 
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number,
-    alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void {
-    const a = this.res(A, M * K, 'A'), b = this.res(B, K * N, 'B'), c = this.res(C, M * N, 'C');
-    this.exclusive([c], [a, b], ([out]) => runGemm(this.d, gemmSpecs[(transA ? 2 : 0) + (transB ? 1 : 0)], M, N, K, 1,
-      [a.buffer, b.buffer, out], [alpha, beta], { layout: { aAlongK: !transA, bAlongN: !transB }, A: a.buffer, B: b.buffer }));
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: FloatArray, B: FloatArray, beta: number, C: FloatArray): void {
+    const a = this.res(A, M * K, 'A'),
+      b = this.res(B, K * N, 'B'),
+      c = this.res(C, M * N, 'C');
+    this.exclusive([c], [a, b], ([out]) =>
+      runGemm(this.d, gemmSpecs[(transA ? 2 : 0) + (transB ? 1 : 0)], M, N, K, 1, [a.buffer, b.buffer, out], [alpha, beta], {
+        layout: { aAlongK: !transA, bAlongN: !transB },
+        A: a.buffer,
+        B: b.buffer,
+      }),
+    );
   }
 
   conv2dForward(g: Conv2dGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void {
     checkConv(g);
-    const xr = this.res(x, g.N * g.C * g.H * g.W, 'x'), wr = this.res(w, convWeights(g), 'w');
-    const br = bias ? this.res(bias, g.O, 'bias') : null, yr = this.res(y, g.N * g.O * g.OH * g.OW, 'y');
+    const xr = this.res(x, g.N * g.C * g.H * g.W, 'x'),
+      wr = this.res(w, convWeights(g), 'w');
+    const br = bias ? this.res(bias, g.O, 'bias') : null,
+      yr = this.res(y, g.N * g.O * g.OH * g.OW, 'y');
     this.exclusive([yr], br ? [xr, wr, br] : [xr, wr], ([out]) => conv.conv2dForward(this.d, g, xr.buffer, wr.buffer, br?.buffer ?? null, out));
   }
 
   conv2dBackwardInput(g: Conv2dGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
     checkConv(g);
-    const dyr = this.res(dy, g.N * g.O * g.OH * g.OW, 'dy'), wr = this.res(w, convWeights(g), 'w');
+    const dyr = this.res(dy, g.N * g.O * g.OH * g.OW, 'dy'),
+      wr = this.res(w, convWeights(g), 'w');
     const dxr = this.res(dx, g.N * g.C * g.H * g.W, 'dx');
     this.exclusive([dxr], [dyr, wr], ([out]) => conv.conv2dBackwardInput(this.d, g, dyr.buffer, wr.buffer, out));
   }
 
   conv2dBackwardWeights(g: Conv2dGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, dbias: FloatArray | null): void {
     checkConv(g);
-    const xr = this.res(x, g.N * g.C * g.H * g.W, 'x'), dyr = this.res(dy, g.N * g.O * g.OH * g.OW, 'dy');
-    const dwr = this.res(dw, convWeights(g), 'dw'), dbr = dbias ? this.res(dbias, g.O, 'dbias') : null;
-    this.exclusive(dbr ? [dwr, dbr] : [dwr], [xr, dyr], ([dwOut, dbOut]) =>
-      conv.conv2dBackwardWeights(this.d, g, xr.buffer, dyr.buffer, dwOut, dbOut ?? null));
+    const xr = this.res(x, g.N * g.C * g.H * g.W, 'x'),
+      dyr = this.res(dy, g.N * g.O * g.OH * g.OW, 'dy');
+    const dwr = this.res(dw, convWeights(g), 'dw'),
+      dbr = dbias ? this.res(dbias, g.O, 'dbias') : null;
+    this.exclusive(dbr ? [dwr, dbr] : [dwr], [xr, dyr], ([dwOut, dbOut]) => conv.conv2dBackwardWeights(this.d, g, xr.buffer, dyr.buffer, dwOut, dbOut ?? null));
   }
 
   maxPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, argmax: IndexArray): void {
-    const xr = this.res(x, g.N * g.C * g.H * g.W, 'x'), yr = this.res(y, poolOutputs(g), 'y');
+    const xr = this.res(x, g.N * g.C * g.H * g.W, 'x'),
+      yr = this.res(y, poolOutputs(g), 'y');
     const ar = this.res(argmax, poolOutputs(g), 'argmax');
     this.exclusive([yr, ar], [xr], ([yOut, aOut]) => pool.maxPool2dForward(this.d, g, xr.buffer, yOut, aOut));
   }
 
   maxPool2dBackward(g: Pool2dGeometry, dy: FloatArray, argmax: IndexArray, dx: FloatArray): void {
-    const dyr = this.res(dy, poolOutputs(g), 'dy'), ar = this.res(argmax, poolOutputs(g), 'argmax');
+    const dyr = this.res(dy, poolOutputs(g), 'dy'),
+      ar = this.res(argmax, poolOutputs(g), 'argmax');
     const dxr = this.res(dx, g.N * g.C * g.H * g.W, 'dx');
     this.exclusive([dxr], [dyr, ar], ([out]) => pool.maxPool2dBackward(this.d, g, dyr.buffer, ar.buffer, out));
   }
 
   avgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray, countPad: boolean): void {
-    const xr = this.res(x, g.N * g.C * g.H * g.W, 'x'), yr = this.res(y, poolOutputs(g), 'y');
+    const xr = this.res(x, g.N * g.C * g.H * g.W, 'x'),
+      yr = this.res(y, poolOutputs(g), 'y');
     this.exclusive([yr], [xr], ([out]) => pool.avgPool2dForward(this.d, g, xr.buffer, out, countPad));
   }
 
   avgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray, countPad: boolean): void {
-    const dyr = this.res(dy, poolOutputs(g), 'dy'), dxr = this.res(dx, g.N * g.C * g.H * g.W, 'dx');
+    const dyr = this.res(dy, poolOutputs(g), 'dy'),
+      dxr = this.res(dx, g.N * g.C * g.H * g.W, 'dx');
     this.exclusive([dxr], [dyr], ([out]) => pool.avgPool2dBackward(this.d, g, dyr.buffer, out, countPad));
   }
 
   adaptiveAvgPool2dForward(g: Pool2dGeometry, x: FloatArray, y: FloatArray): void {
-    const xr = this.res(x, g.N * g.C * g.H * g.W, 'x'), yr = this.res(y, poolOutputs(g), 'y');
+    const xr = this.res(x, g.N * g.C * g.H * g.W, 'x'),
+      yr = this.res(y, poolOutputs(g), 'y');
     this.exclusive([yr], [xr], ([out]) => pool.adaptiveAvgPool2dForward(this.d, g, xr.buffer, out));
   }
 
   adaptiveAvgPool2dBackward(g: Pool2dGeometry, dy: FloatArray, dx: FloatArray): void {
-    const dyr = this.res(dy, poolOutputs(g), 'dy'), dxr = this.res(dx, g.N * g.C * g.H * g.W, 'dx');
+    const dyr = this.res(dy, poolOutputs(g), 'dy'),
+      dxr = this.res(dx, g.N * g.C * g.H * g.W, 'dx');
     this.exclusive([dxr], [dyr], ([out]) => pool.adaptiveAvgPool2dBackward(this.d, g, dyr.buffer, out));
   }
 
@@ -221,7 +242,8 @@ export class WebGpuBackend implements Backend {
   }
 
   sumRows(rows: number, cols: number, dy: FloatArray, db: FloatArray): void {
-    const dyr = this.res(dy, rows * cols, 'dy'), dbr = this.res(db, cols, 'db');
+    const dyr = this.res(dy, rows * cols, 'dy'),
+      dbr = this.res(db, cols, 'db');
     this.exclusive([dbr], [dyr], ([out]) => loss.sumRows(this.d, rows, cols, dyr.buffer, out));
   }
 
@@ -240,8 +262,7 @@ export class WebGpuBackend implements Backend {
     this.ew(ops.axpy, [this.res(x, n, 'x'), this.res(y, n, 'y')], [alpha], n);
   }
 
-  copyBlocks(N: number, src: FloatArray, srcStride: number, srcOffset: number,
-    dst: FloatArray, dstStride: number, dstOffset: number, block: number): void {
+  copyBlocks(N: number, src: FloatArray, srcStride: number, srcOffset: number, dst: FloatArray, dstStride: number, dstOffset: number, block: number): void {
     if (N === 0 || block === 0) {
       this.d.check();
       return;
@@ -252,54 +273,131 @@ export class WebGpuBackend implements Backend {
   }
 
   batchNormStats(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, variance: FloatArray): void {
-    const xr = this.res(x, N * C * HW, 'x'), mr = this.res(mean, C, 'mean'), vr = this.res(variance, C, 'variance');
+    const xr = this.res(x, N * C * HW, 'x'),
+      mr = this.res(mean, C, 'mean'),
+      vr = this.res(variance, C, 'variance');
     this.exclusive([mr, vr], [xr], ([mOut, vOut]) => norm.batchNormStats(this.d, N, C, HW, xr.buffer, mOut, vOut));
   }
 
-  batchNormApply(N: number, C: number, HW: number, x: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, beta: FloatArray, y: FloatArray): void {
+  batchNormApply(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    mean: FloatArray,
+    invStd: FloatArray,
+    gamma: FloatArray,
+    beta: FloatArray,
+    y: FloatArray,
+  ): void {
     const n = N * C * HW;
-    this.ew(norm.normOps.batchNormApply, [
-      this.res(x, n, 'x'), this.res(mean, C, 'mean'), this.res(invStd, C, 'invStd'), this.res(gamma, C, 'gamma'), this.res(beta, C, 'beta'),
-      this.res(y, n, 'y'),
-    ], [C, HW], n);
+    this.ew(
+      norm.normOps.batchNormApply,
+      [
+        this.res(x, n, 'x'),
+        this.res(mean, C, 'mean'),
+        this.res(invStd, C, 'invStd'),
+        this.res(gamma, C, 'gamma'),
+        this.res(beta, C, 'beta'),
+        this.res(y, n, 'y'),
+      ],
+      [C, HW],
+      n,
+    );
   }
 
-  batchNormRunning(C: number, mean: FloatArray, variance: FloatArray, eps: number, momentum: number, unbias: number,
-    runningMean: FloatArray, runningVar: FloatArray, invStd: FloatArray): void {
+  batchNormRunning(
+    C: number,
+    mean: FloatArray,
+    variance: FloatArray,
+    eps: number,
+    momentum: number,
+    unbias: number,
+    runningMean: FloatArray,
+    runningVar: FloatArray,
+    invStd: FloatArray,
+  ): void {
     if (momentum === 0) {
       this.ew(norm.normOps.batchNormInvStd, [this.res(variance, C, 'variance'), this.res(invStd, C, 'invStd')], [eps], C);
       return;
     }
-    this.ew(norm.normOps.batchNormRunning, [
-      this.res(mean, C, 'mean'), this.res(variance, C, 'variance'), this.res(runningMean, C, 'runningMean'),
-      this.res(runningVar, C, 'runningVar'), this.res(invStd, C, 'invStd'),
-    ], [eps, momentum, 1 - momentum, unbias], C);
+    this.ew(
+      norm.normOps.batchNormRunning,
+      [
+        this.res(mean, C, 'mean'),
+        this.res(variance, C, 'variance'),
+        this.res(runningMean, C, 'runningMean'),
+        this.res(runningVar, C, 'runningVar'),
+        this.res(invStd, C, 'invStd'),
+      ],
+      [eps, momentum, 1 - momentum, unbias],
+      C,
+    );
   }
 
-  batchNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray, batchStatistics: boolean): void {
+  batchNormBackward(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    dy: FloatArray,
+    mean: FloatArray,
+    invStd: FloatArray,
+    gamma: FloatArray,
+    dx: FloatArray,
+    dgamma: FloatArray,
+    dbeta: FloatArray,
+    batchStatistics: boolean,
+  ): void {
     const n = N * C * HW;
     const ins = [this.res(x, n, 'x'), this.res(dy, n, 'dy'), this.res(mean, C, 'mean'), this.res(invStd, C, 'invStd'), this.res(gamma, C, 'gamma')];
     const outs = [this.res(dx, n, 'dx'), this.res(dgamma, C, 'dgamma'), this.res(dbeta, C, 'dbeta')];
-    this.exclusive(outs, ins, ([dxOut, dgOut, dbOut]) => norm.batchNormBackward(this.d, N, C, HW,
-      ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, ins[4].buffer, dxOut, dgOut, dbOut, batchStatistics));
+    this.exclusive(outs, ins, ([dxOut, dgOut, dbOut]) =>
+      norm.batchNormBackward(this.d, N, C, HW, ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, ins[4].buffer, dxOut, dgOut, dbOut, batchStatistics),
+    );
   }
 
-  lrnForward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, scale: FloatArray, y: FloatArray, before = Math.floor(size / 2)): void {
+  lrnForward(
+    N: number,
+    C: number,
+    HW: number,
+    size: number,
+    alpha: number,
+    beta: number,
+    k: number,
+    x: FloatArray,
+    scale: FloatArray,
+    y: FloatArray,
+    before = Math.floor(size / 2),
+  ): void {
     const n = N * C * HW;
-    const xr = this.res(x, n, 'x'), sr = this.res(scale, n, 'scale'), yr = this.res(y, n, 'y');
+    const xr = this.res(x, n, 'x'),
+      sr = this.res(scale, n, 'scale'),
+      yr = this.res(y, n, 'y');
     this.exclusive([sr, yr], [xr], ([sOut, yOut]) => norm.lrnForward(this.d, N, C, HW, size, before, alpha, beta, k, xr.buffer, sOut, yOut));
   }
 
-  lrnBackward(N: number, C: number, HW: number, size: number, alpha: number, beta: number, k: number,
-    x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray, dx: FloatArray, before = Math.floor(size / 2)): void {
+  lrnBackward(
+    N: number,
+    C: number,
+    HW: number,
+    size: number,
+    alpha: number,
+    beta: number,
+    k: number,
+    x: FloatArray,
+    y: FloatArray,
+    scale: FloatArray,
+    dy: FloatArray,
+    dx: FloatArray,
+    before = Math.floor(size / 2),
+  ): void {
     const n = N * C * HW;
     const ins = [this.res(x, n, 'x'), this.res(y, n, 'y'), this.res(scale, n, 'scale'), this.res(dy, n, 'dy')];
     const dxr = this.res(dx, n, 'dx');
-    this.exclusive([dxr], ins, ([out]) => norm.lrnBackward(this.d, N, C, HW, size, before, alpha, beta, k,
-      ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, out));
+    this.exclusive([dxr], ins, ([out]) =>
+      norm.lrnBackward(this.d, N, C, HW, size, before, alpha, beta, k, ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, out),
+    );
   }
 
   leakyRelu(x: FloatArray, y: FloatArray, slope: number, cap: number): void {
@@ -324,7 +422,9 @@ export class WebGpuBackend implements Backend {
 
   channelScale(P: number, HW: number, x: FloatArray, s: FloatArray, y: FloatArray): void {
     const n = P * HW;
-    const xr = this.res(x, n, 'x'), sr = this.res(s, P, 's'), yr = this.res(y, n, 'y');
+    const xr = this.res(x, n, 'x'),
+      sr = this.res(s, P, 's'),
+      yr = this.res(y, n, 'y');
     this.exclusive([yr], [xr, sr], ([out]) => scale.channelScale(this.d, P, HW, xr.buffer, sr.buffer, out));
   }
 
@@ -337,22 +437,47 @@ export class WebGpuBackend implements Backend {
 
   // ---- Layer norm over channels and GELU (ConvNeXt); kernels in kernels-layernorm.ts ----
 
-  layerNormForward(N: number, C: number, HW: number, x: FloatArray, gamma: FloatArray, beta: FloatArray, eps: number,
-    mean: FloatArray, invStd: FloatArray, y: FloatArray): void {
-    const n = N * C * HW, P = N * HW;
+  layerNormForward(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    gamma: FloatArray,
+    beta: FloatArray,
+    eps: number,
+    mean: FloatArray,
+    invStd: FloatArray,
+    y: FloatArray,
+  ): void {
+    const n = N * C * HW,
+      P = N * HW;
     const ins = [this.res(x, n, 'x'), this.res(gamma, C, 'gamma'), this.res(beta, C, 'beta')];
     const outs = [this.res(mean, P, 'mean'), this.res(invStd, P, 'invStd'), this.res(y, n, 'y')];
-    this.exclusive(outs, ins, ([mOut, sOut, yOut]) => layerNorm.layerNormForward(this.d, N, C, HW, eps,
-      ins[0].buffer, ins[1].buffer, ins[2].buffer, mOut, sOut, yOut));
+    this.exclusive(outs, ins, ([mOut, sOut, yOut]) =>
+      layerNorm.layerNormForward(this.d, N, C, HW, eps, ins[0].buffer, ins[1].buffer, ins[2].buffer, mOut, sOut, yOut),
+    );
   }
 
-  layerNormBackward(N: number, C: number, HW: number, x: FloatArray, dy: FloatArray, mean: FloatArray, invStd: FloatArray,
-    gamma: FloatArray, dx: FloatArray, dgamma: FloatArray, dbeta: FloatArray): void {
-    const n = N * C * HW, P = N * HW;
+  layerNormBackward(
+    N: number,
+    C: number,
+    HW: number,
+    x: FloatArray,
+    dy: FloatArray,
+    mean: FloatArray,
+    invStd: FloatArray,
+    gamma: FloatArray,
+    dx: FloatArray,
+    dgamma: FloatArray,
+    dbeta: FloatArray,
+  ): void {
+    const n = N * C * HW,
+      P = N * HW;
     const ins = [this.res(x, n, 'x'), this.res(dy, n, 'dy'), this.res(mean, P, 'mean'), this.res(invStd, P, 'invStd'), this.res(gamma, C, 'gamma')];
     const outs = [this.res(dx, n, 'dx'), this.res(dgamma, C, 'dgamma'), this.res(dbeta, C, 'dbeta')];
-    this.exclusive(outs, ins, ([dxOut, dgOut, dbOut]) => layerNorm.layerNormBackward(this.d, N, C, HW,
-      ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, ins[4].buffer, dxOut, dgOut, dbOut));
+    this.exclusive(outs, ins, ([dxOut, dgOut, dbOut]) =>
+      layerNorm.layerNormBackward(this.d, N, C, HW, ins[0].buffer, ins[1].buffer, ins[2].buffer, ins[3].buffer, ins[4].buffer, dxOut, dgOut, dbOut),
+    );
   }
 
   gelu(x: FloatArray, y: FloatArray): void {
@@ -390,18 +515,22 @@ export class WebGpuBackend implements Backend {
   }
 
   softmax(N: number, K: number, x: FloatArray, y: FloatArray): void {
-    const xr = this.res(x, N * K, 'x'), yr = this.res(y, N * K, 'y');
+    const xr = this.res(x, N * K, 'x'),
+      yr = this.res(y, N * K, 'y');
     this.exclusive([yr], [xr], ([out]) => loss.softmax(this.d, N, K, xr.buffer, out));
   }
 
   softmaxBackward(N: number, K: number, y: FloatArray, dy: FloatArray, dx: FloatArray): void {
-    const yr = this.res(y, N * K, 'y'), dyr = this.res(dy, N * K, 'dy'), dxr = this.res(dx, N * K, 'dx');
+    const yr = this.res(y, N * K, 'y'),
+      dyr = this.res(dy, N * K, 'dy'),
+      dxr = this.res(dx, N * K, 'dx');
     this.exclusive([dxr], [yr, dyr], ([out]) => loss.softmaxBackward(this.d, N, K, yr.buffer, dyr.buffer, out));
   }
 
-  softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels,
-    probs: FloatArray, dlogits: FloatArray, lossOut: FloatArray): void {
-    const lr = this.res(logits, N * K, 'logits'), pr = this.res(probs, N * K, 'probs'), dr = this.res(dlogits, N * K, 'dlogits');
+  softmaxCrossEntropy(N: number, K: number, logits: FloatArray, labels: Labels, probs: FloatArray, dlogits: FloatArray, lossOut: FloatArray): void {
+    const lr = this.res(logits, N * K, 'logits'),
+      pr = this.res(probs, N * K, 'probs'),
+      dr = this.res(dlogits, N * K, 'dlogits');
     const outLoss = this.res(lossOut, 1, 'loss');
     if (labels.length < N) throw new RangeError(`internal error: webgpu backend: labels has ${labels.length} elements, the kernel needs ${N}`);
     // Labels are host arrays read at call time: checked here, then copied to the device with this call.
@@ -411,13 +540,13 @@ export class WebGpuBackend implements Backend {
       if (!(label >= 0 && label < K)) throw new RangeError(`internal error: webgpu backend: label ${label} at ${n} is not a class index below ${K}`);
       classes[n] = label;
     }
-    this.exclusive([pr, dr, outLoss], [lr], ([pOut, dOut, lOut]) =>
-      loss.softmaxCrossEntropy(this.d, N, K, lr.buffer, classes, pOut, dOut, lOut));
+    this.exclusive([pr, dr, outLoss], [lr], ([pOut, dOut, lOut]) => loss.softmaxCrossEntropy(this.d, N, K, lr.buffer, classes, pOut, dOut, lOut));
   }
 
   sumOfSquares(x: FloatArray, out: FloatArray, index: number): void {
     if (!(Number.isInteger(index) && index >= 0)) throw new RangeError(`internal error: webgpu backend: sumOfSquares index ${index}`);
-    const xr = this.res(x, 0, 'x'), or = this.res(out, index + 1, 'out');
+    const xr = this.res(x, 0, 'x'),
+      or = this.res(out, index + 1, 'out');
     this.exclusive([or], [xr], ([o]) => loss.reduceSum(this.d, xr.buffer, x.length, true, o, index, 1));
   }
 
@@ -429,32 +558,43 @@ export class WebGpuBackend implements Backend {
       xs.forEach((x, i) => this.sumOfSquares(x, out, i));
       return;
     }
-    loss.sumsOfSquares(this.d, sources.map((r) => r.buffer), xs.map((x) => x.length), or.buffer, xs.map((_, i) => i),
-      this.info.maxStorageBuffersPerShaderStage);
+    loss.sumsOfSquares(
+      this.d,
+      sources.map((r) => r.buffer),
+      xs.map((x) => x.length),
+      or.buffer,
+      xs.map((_, i) => i),
+      this.info.maxStorageBuffersPerShaderStage,
+    );
   }
 
   sgdStep(w: FloatArray, g: FloatArray, v: FloatArray, o: SgdOptions): void {
     const n = w.length;
-    this.ew(optimOps.sgd, [this.res(w, n, 'w'), this.res(g, n, 'g'), this.res(v, n, 'v')],
-      [o.lr, o.weightDecay, o.momentum, +o.nesterov], n);
+    this.ew(optimOps.sgd, [this.res(w, n, 'w'), this.res(g, n, 'g'), this.res(v, n, 'v')], [o.lr, o.weightDecay, o.momentum, +o.nesterov], n);
   }
 
   sgdSteps(updates: readonly ParamUpdate[], o: Omit<SgdOptions, 'lr' | 'weightDecay'>): void {
-    this.fusedSteps('sgd', updates, [o.momentum, +o.nesterov],
-      (u) => this.sgdStep(u.w, u.g, u.state[0], { ...o, lr: u.lr, weightDecay: u.weightDecay }));
+    this.fusedSteps('sgd', updates, [o.momentum, +o.nesterov], (u) => this.sgdStep(u.w, u.g, u.state[0], { ...o, lr: u.lr, weightDecay: u.weightDecay }));
   }
 
   adamSteps(updates: readonly ParamUpdate[], o: Omit<AdamOptions, 'lr' | 'weightDecay'>): void {
-    const c1 = 1 - Math.pow(o.beta1, o.step), c2 = 1 - Math.pow(o.beta2, o.step);
-    this.fusedSteps('adam', updates, [o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, c1, c2, o.eps, +o.decoupled],
-      (u) => this.adamStep(u.w, u.g, u.state[0], u.state[1], { ...o, lr: u.lr, weightDecay: u.weightDecay }));
+    const c1 = 1 - Math.pow(o.beta1, o.step),
+      c2 = 1 - Math.pow(o.beta2, o.step);
+    this.fusedSteps('adam', updates, [o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, c1, c2, o.eps, +o.decoupled], (u) =>
+      this.adamStep(u.w, u.g, u.state[0], u.state[1], { ...o, lr: u.lr, weightDecay: u.weightDecay }),
+    );
   }
 
   adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, o: AdamOptions): void {
     const n = w.length;
-    const c1 = 1 - Math.pow(o.beta1, o.step), c2 = 1 - Math.pow(o.beta2, o.step);
-    this.ew(optimOps.adam, [this.res(w, n, 'w'), this.res(g, n, 'g'), this.res(m, n, 'm'), this.res(v, n, 'v')],
-      [o.lr, o.weightDecay, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, c1, c2, o.eps, +o.decoupled], n);
+    const c1 = 1 - Math.pow(o.beta1, o.step),
+      c2 = 1 - Math.pow(o.beta2, o.step);
+    this.ew(
+      optimOps.adam,
+      [this.res(w, n, 'w'), this.res(g, n, 'g'), this.res(m, n, 'm'), this.res(v, n, 'v')],
+      [o.lr, o.weightDecay, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, c1, c2, o.eps, +o.decoupled],
+      n,
+    );
   }
 
   /**
@@ -492,7 +632,13 @@ export class WebGpuBackend implements Backend {
   }
 
   private ew(op: EwOp, args: Resident[], uniforms: number[], n: number): void {
-    runElementwise(this.d, op, args.map((r) => r.buffer), uniforms, n);
+    runElementwise(
+      this.d,
+      op,
+      args.map((r) => r.buffer),
+      uniforms,
+      n,
+    );
   }
 
   private unary(op: EwOp, x: FloatArray, y: FloatArray): void {
@@ -524,7 +670,9 @@ export class WebGpuBackend implements Backend {
       return t;
     });
     run(swapped);
-    swapped.forEach((t, i) => { if (clashes[i]) this.d.copy(t, 0, buffers[i], 0, buffers[i].size); });
+    swapped.forEach((t, i) => {
+      if (clashes[i]) this.d.copy(t, 0, buffers[i], 0, buffers[i].size);
+    });
   }
 }
 

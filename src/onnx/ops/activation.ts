@@ -49,7 +49,8 @@ export function Clip(cx: ImportContext): void {
   // Opset ≥ 11 passes min and max as inputs; ReLU (0, none) and ReLU6 (0, 6) are the CNN uses.
   const lo = n.input[1] ? Number(cx.constant(1, 'min').values[0]) : (at.float('min') ?? -Infinity);
   const hi = n.input[2] ? Number(cx.constant(2, 'max').values[0]) : (at.float('max') ?? Infinity);
-  if (lo !== 0 || (hi !== 6 && hi !== Infinity && hi < 3.4e38)) cx.fail(`Clip "${n.name}": only Clip(0, 6) (ReLU6) and Clip(0) (ReLU) are supported, got (${lo}, ${hi})`);
+  if (lo !== 0 || (hi !== 6 && hi !== Infinity && hi < 3.4e38))
+    cx.fail(`Clip "${n.name}": only Clip(0, 6) (ReLU6) and Clip(0) (ReLU) are supported, got (${lo}, ${hi})`);
   cx.emit({ type: hi === 6 ? 'relu6' : 'relu' }, [x]);
 }
 

@@ -20,9 +20,16 @@ function perChannel(cx: ImportContext, x: Produced, c: Constant, weight: (v: num
   } else {
     const dims = c.dims.slice(c.dims.length > 3 ? c.dims.length - 3 : 0);
     const lead = c.dims.slice(0, c.dims.length - dims.length);
-    ok = !x.view && x.shape.length === 3 && lead.every((d) => d === 1) && (values === 1 ? true : values === C && dims.length === 3 && dims[0] === C && dims[1] === 1 && dims[2] === 1);
+    ok =
+      !x.view &&
+      x.shape.length === 3 &&
+      lead.every((d) => d === 1) &&
+      (values === 1 ? true : values === C && dims.length === 3 && dims[0] === C && dims[1] === 1 && dims[2] === 1);
   }
-  if (!ok) cx.fail(`${n.opType} "${n.name}": only a scalar or per-channel constant ([C, 1, 1], or [C] on a channels-last tensor) on a [C, H, W] tensor is supported (constant ${JSON.stringify(c.dims)}, tensor ${JSON.stringify(x.shape)}${x.view ? `, ${x.view.kind}` : ''})`);
+  if (!ok)
+    cx.fail(
+      `${n.opType} "${n.name}": only a scalar or per-channel constant ([C, 1, 1], or [C] on a channels-last tensor) on a [C, H, W] tensor is supported (constant ${JSON.stringify(c.dims)}, tensor ${JSON.stringify(x.shape)}${x.view ? `, ${x.view.kind}` : ''})`,
+    );
   const at = (i: number) => Number(c.values[values === 1 ? 0 : i]);
   const weights: Record<string, Float32Array> = { weight: Float32Array.from({ length: C }, (_, i) => weight(at(i))) };
   if (bias) weights.bias = Float32Array.from({ length: C }, (_, i) => bias(at(i)));
@@ -50,7 +57,10 @@ function sameViews(cx: ImportContext): Produced[] {
 
 /** Emits a layer over tensors that share a view; its output is seen the same way. */
 function emitKeepingView(cx: ImportContext, layer: LayerSpec, xs: Produced[]): void {
-  const p = cx.emit(layer, xs.map((x) => ({ node: x.node, shape: x.shape })));
+  const p = cx.emit(
+    layer,
+    xs.map((x) => ({ node: x.node, shape: x.shape })),
+  );
   if (xs[0].view) cx.setProduced({ ...p, view: xs[0].view });
 }
 
@@ -58,8 +68,16 @@ function add(cx: ImportContext): void {
   const n = cx.node;
   if (foldShapeArithmetic(cx)) return;
   const k = n.opType === 'Add' ? split(cx) : undefined;
-  if (k) return perChannel(cx, k.x, k.c, () => 1, (v) => v);
-  if (n.input.some((_, i) => cx.isConstant(i))) cx.fail(`${n.opType} "${n.name}": adding a constant tensor is only supported as Add of one computed and one per-channel constant tensor`);
+  if (k)
+    return perChannel(
+      cx,
+      k.x,
+      k.c,
+      () => 1,
+      (v) => v,
+    );
+  if (n.input.some((_, i) => cx.isConstant(i)))
+    cx.fail(`${n.opType} "${n.name}": adding a constant tensor is only supported as Add of one computed and one per-channel constant tensor`);
   emitKeepingView(cx, { type: 'add' }, sameViews(cx));
 }
 export const Add = add;
@@ -69,8 +87,22 @@ export function Sub(cx: ImportContext): void {
   if (foldShapeArithmetic(cx)) return;
   const k = split(cx);
   if (!k) return cx.fail(`Sub "${cx.node.name}": only subtracting a constant from a computed tensor (or the reverse) is supported`);
-  if (k.constantFirst) perChannel(cx, k.x, k.c, () => -1, (v) => v);
-  else perChannel(cx, k.x, k.c, () => 1, (v) => -v);
+  if (k.constantFirst)
+    perChannel(
+      cx,
+      k.x,
+      k.c,
+      () => -1,
+      (v) => v,
+    );
+  else
+    perChannel(
+      cx,
+      k.x,
+      k.c,
+      () => 1,
+      (v) => -v,
+    );
 }
 
 export function Mul(cx: ImportContext): void {
@@ -104,7 +136,9 @@ export function ReduceMean(cx: ImportContext): void {
 
 /** Pow and Sqrt appear in PyTorch's decomposed layer norm, which the importer fuses before this walk. */
 function onlyInLayerNorm(cx: ImportContext): void {
-  cx.fail(`${cx.node.opType} "${cx.node.name}": only supported inside a layer norm over channels (ReduceMean, Sub, Pow 2, ReduceMean, Add ε, Sqrt, Div, optional Mul and Add by constants)`);
+  cx.fail(
+    `${cx.node.opType} "${cx.node.name}": only supported inside a layer norm over channels (ReduceMean, Sub, Pow 2, ReduceMean, Add ε, Sqrt, Div, optional Mul and Add by constants)`,
+  );
 }
 export const Pow = onlyInLayerNorm;
 export const Sqrt = onlyInLayerNorm;

@@ -17,8 +17,15 @@ export function Conv(cx: ImportContext): void {
   const extent = kernel.map((k, i) => (k - 1) * dilations[i] + 1);
   const padding = withFoldedPad(symmetricPads(cx, extent, stride, x.shape), x.pad);
   const bias = n.input[2] ? cx.constant(2, 'bias') : undefined;
-  const layer = { type: 'conv2d' as const, filters: w.dims[0], kernel: [kernel[0], kernel[1]] as [number, number], stride, padding,
-    groups: at.int('group') ?? 1, bias: !!bias,
-    ...(dilations.some((d) => d !== 1) ? { dilation: [dilations[0], dilations[1]] as [number, number] } : {}) };
+  const layer = {
+    type: 'conv2d' as const,
+    filters: w.dims[0],
+    kernel: [kernel[0], kernel[1]] as [number, number],
+    stride,
+    padding,
+    groups: at.int('group') ?? 1,
+    bias: !!bias,
+    ...(dilations.some((d) => d !== 1) ? { dilation: [dilations[0], dilations[1]] as [number, number] } : {}),
+  };
   cx.emit(layer, [x], { weight: Float32Array.from(w.values), ...(bias ? { bias: Float32Array.from(bias.values) } : {}) });
 }

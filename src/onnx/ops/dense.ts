@@ -14,7 +14,8 @@ function dense(cx: ImportContext, gemm: boolean): void {
   const alpha = gemm ? (at.float('alpha') ?? 1) : 1;
   const beta = gemm ? (at.float('beta') ?? 1) : 1;
   const W = new Float32Array(units * features);
-  for (let u = 0; u < units; u++) for (let f = 0; f < features; f++) W[u * features + f] = alpha * Number(transB ? w.values[u * features + f] : w.values[f * units + u]);
+  for (let u = 0; u < units; u++)
+    for (let f = 0; f < features; f++) W[u * features + f] = alpha * Number(transB ? w.values[u * features + f] : w.values[f * units + u]);
   // MatMul has a bias only when fused with the Add that follows it (src/onnx/patterns.ts).
   const hasBias = !!n.input[2];
   const weights: Record<string, Float32Array> = { weight: W };
@@ -34,7 +35,8 @@ export function MatMul(cx: ImportContext): void {
   const n = cx.node;
   const w = cx.constant(1, 'weight');
   const C = x.shape[0];
-  if (w.dims.length !== 2 || w.dims[0] !== C) cx.fail(`MatMul "${n.name}": on a channels-last tensor of ${C} channels the weight must be [${C}, units], got ${JSON.stringify(w.dims)}`);
+  if (w.dims.length !== 2 || w.dims[0] !== C)
+    cx.fail(`MatMul "${n.name}": on a channels-last tensor of ${C} channels the weight must be [${C}, units], got ${JSON.stringify(w.dims)}`);
   const units = w.dims[1];
   const W = new Float32Array(units * C);
   for (let u = 0; u < units; u++) for (let c = 0; c < C; c++) W[u * C + c] = Number(w.values[c * units + u]);

@@ -11,7 +11,15 @@ import * as structure from './structure.js';
 
 /** ONNX operator → its importer. Each module exports one function per operator, named as in ONNX. */
 export const OP_IMPORTERS: Readonly<Record<string, OpImporter>> = Object.freeze({
-  ...conv, ...pool, ...dense, ...norm, ...activation, ...arithmetic, ...structure, ...shape, ...layout,
+  ...conv,
+  ...pool,
+  ...dense,
+  ...norm,
+  ...activation,
+  ...arithmetic,
+  ...structure,
+  ...shape,
+  ...layout,
 });
 
 export type { ImportContext, OpImporter } from './context.js';

@@ -14,7 +14,9 @@ export function Transpose(cx: ImportContext): void {
   if (!x.view && x.shape.length === 3 && is([0, 2, 3, 1])) return cx.setProduced({ ...x, view: { kind: 'channels-last' } });
   if (x.view?.kind === 'channels-last' && is([0, 3, 1, 2])) return cx.setProduced({ node: x.node, shape: x.shape });
   if (x.view?.kind === 'grouped' && is([0, 2, 1, 3, 4])) return cx.setProduced({ ...x, view: { kind: 'shuffled', groups: x.view.groups } });
-  cx.fail(`Transpose "${n.name}": only the channels-last permutation [0, 2, 3, 1] of a [N, C, H, W] tensor and [0, 3, 1, 2] back, and a channel shuffle's [0, 2, 1, 3, 4] after a Reshape into channel groups are supported (perm ${JSON.stringify(perm)})`);
+  cx.fail(
+    `Transpose "${n.name}": only the channels-last permutation [0, 2, 3, 1] of a [N, C, H, W] tensor and [0, 3, 1, 2] back, and a channel shuffle's [0, 2, 1, 3, 4] after a Reshape into channel groups are supported (perm ${JSON.stringify(perm)})`,
+  );
 }
 
 /** Slice of a shape known at import time (evaluated), or of channels (a channelslice layer). */
@@ -38,9 +40,10 @@ export function Slice(cx: ImportContext): void {
   }
   const x = cx.input(0);
   const axis = numbers(axes)?.[0] ?? 0;
-  if (axis !== 1 && axis !== -(x.shape.length)) cx.fail(`Slice "${n.name}": only slices of channels (axis 1) are supported, not axis ${axis}`);
+  if (axis !== 1 && axis !== -x.shape.length) cx.fail(`Slice "${n.name}": only slices of channels (axis 1) are supported, not axis ${axis}`);
   const C = x.shape[0];
-  const start = clamp(starts[0] as number, C), end = clamp(ends[0] as number, C);
+  const start = clamp(starts[0] as number, C),
+    end = clamp(ends[0] as number, C);
   if (end <= start) cx.fail(`Slice "${n.name}": channels ${starts[0]} to ${ends[0]} of ${C} is empty`);
   cx.emit({ type: 'channelslice', start, channels: end - start }, [x]);
 }
@@ -50,8 +53,9 @@ export function Split(cx: ImportContext): void {
   const { node: n, at } = cx;
   const x = cx.input(0);
   const axis = at.int('axis') ?? 0;
-  if (axis !== 1 && axis !== -(x.shape.length)) cx.fail(`Split "${n.name}": only splits of channels (axis 1) are supported, not axis ${axis}`);
-  const C = x.shape[0], k = n.output.length;
+  if (axis !== 1 && axis !== -x.shape.length) cx.fail(`Split "${n.name}": only splits of channels (axis 1) are supported, not axis ${axis}`);
+  const C = x.shape[0],
+    k = n.output.length;
   const given = n.input[1] ? cx.known(1) : at.ints('split');
   if (n.input[1] && !given) cx.fail(`Split "${n.name}": the split sizes must be known at import time`);
   if (!given && C % k !== 0) cx.fail(`Split "${n.name}": ${C} channels do not split into ${k} equal parts`);

@@ -7,8 +7,10 @@ export function BatchNormalization(cx: ImportContext): void {
   const C = x.shape[0];
   if ([scale, bias, mean, variance].some((t) => t.values.length !== C)) cx.fail(`BatchNormalization "${n.name}": parameters must have ${C} values`);
   cx.emit({ type: 'batchnorm2d', eps: at.float('epsilon') ?? 1e-5, momentum: 1 - (at.float('momentum') ?? 0.9) }, [x], {
-    weight: Float32Array.from(scale.values), bias: Float32Array.from(bias.values),
-    running_mean: Float32Array.from(mean.values), running_var: Float32Array.from(variance.values),
+    weight: Float32Array.from(scale.values),
+    bias: Float32Array.from(bias.values),
+    running_mean: Float32Array.from(mean.values),
+    running_var: Float32Array.from(variance.values),
   });
 }
 
@@ -18,8 +20,17 @@ export function LRN(cx: ImportContext): void {
   if (size < 1) cx.fail(`LRN "${cx.node.name}": size must be a positive integer, got ${JSON.stringify(size)}`);
   // ONNX's window is [c − ⌊(size−1)/2⌋, c + ⌈(size−1)/2⌉]: for even sizes one channel fewer before c than convkit's default.
   const before = Math.floor((size - 1) / 2);
-  cx.emit({ type: 'lrn', size, alpha: at.float('alpha') ?? 1e-4, beta: at.float('beta') ?? 0.75, k: at.float('bias') ?? 1,
-    ...(before !== Math.floor(size / 2) ? { before } : {}) }, [cx.input(0)]);
+  cx.emit(
+    {
+      type: 'lrn',
+      size,
+      alpha: at.float('alpha') ?? 1e-4,
+      beta: at.float('beta') ?? 0.75,
+      k: at.float('bias') ?? 1,
+      ...(before !== Math.floor(size / 2) ? { before } : {}),
+    },
+    [cx.input(0)],
+  );
 }
 
 /**
@@ -43,7 +54,10 @@ export function LayerNormalization(cx: ImportContext): void {
   const dims = [0, ...x.shape];
   const axes = over.map((a) => order[a]);
   const ok = over.every((a) => a >= 1 && a < rank) && axes.includes(1) && axes.every((a) => a === 1 || dims[a] === 1);
-  if (!ok) cx.fail(`LayerNormalization "${n.name}": only normalisation over the channels is supported (axes ${JSON.stringify(over)} of a ${x.view ? 'channels-last' : `rank-${rank}`} tensor)`);
+  if (!ok)
+    cx.fail(
+      `LayerNormalization "${n.name}": only normalisation over the channels is supported (axes ${JSON.stringify(over)} of a ${x.view ? 'channels-last' : `rank-${rank}`} tensor)`,
+    );
   const C = x.shape[0];
   const param = (i: number, what: string, fallback: number) => {
     if (!n.input[i]) return new Float32Array(C).fill(fallback);
@@ -51,7 +65,9 @@ export function LayerNormalization(cx: ImportContext): void {
     if (c.values.length !== C) cx.fail(`LayerNormalization "${n.name}": its ${what} must have ${C} values, one per channel (got ${JSON.stringify(c.dims)})`);
     return Float32Array.from(c.values, Number);
   };
-  const p = cx.emit({ type: 'layernorm2d', eps: at.float('epsilon') ?? 1e-5 }, [{ node: x.node, shape: x.shape }],
-    { weight: param(1, 'scale', 1), bias: param(2, 'bias', 0) });
+  const p = cx.emit({ type: 'layernorm2d', eps: at.float('epsilon') ?? 1e-5 }, [{ node: x.node, shape: x.shape }], {
+    weight: param(1, 'scale', 1),
+    bias: param(2, 'bias', 0),
+  });
   if (x.view) cx.setProduced({ ...p, view: x.view });
 }

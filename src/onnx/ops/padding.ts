@@ -12,7 +12,8 @@ export function symmetricPads(cx: ImportContext, kernel: number[], stride: numbe
     return [total[0] / 2, total[1] / 2];
   }
   const pads = cx.at.ints('pads') ?? [0, 0, 0, 0];
-  if (pads.length !== 4 || pads[0] !== pads[2] || pads[1] !== pads[3]) cx.fail(`node "${cx.node.name}": asymmetric pads ${JSON.stringify(pads)} are not supported`);
+  if (pads.length !== 4 || pads[0] !== pads[2] || pads[1] !== pads[3])
+    cx.fail(`node "${cx.node.name}": asymmetric pads ${JSON.stringify(pads)} are not supported`);
   return [pads[0], pads[1]];
 }
 

@@ -10,10 +10,18 @@ function pool(cx: ImportContext, type: 'maxpool2d' | 'avgpool2d'): void {
   if (kernel?.length !== 2) cx.fail(`${op} "${n.name}": kernel_shape of 2 values (height, width) is required, got ${JSON.stringify(kernel)}`);
   if ((at.ints('dilations') ?? [1, 1]).some((d) => d !== 1)) cx.fail(`${op} "${n.name}": dilations are not supported`);
   const stride = pairAttribute(cx, 'strides');
-  cx.emit({ type, kernel: [kernel![0], kernel![1]], stride,
-    padding: withFoldedPad(symmetricPads(cx, kernel!, stride, x.shape), x.pad), ceil: at.int('ceil_mode') === 1,
-    // Zeros from a folded Pad node count in the average, as they did in the original graph.
-    ...(type === 'avgpool2d' ? { countPad: at.int('count_include_pad') === 1 || !!x.pad } : {}) }, [x]);
+  cx.emit(
+    {
+      type,
+      kernel: [kernel![0], kernel![1]],
+      stride,
+      padding: withFoldedPad(symmetricPads(cx, kernel!, stride, x.shape), x.pad),
+      ceil: at.int('ceil_mode') === 1,
+      // Zeros from a folded Pad node count in the average, as they did in the original graph.
+      ...(type === 'avgpool2d' ? { countPad: at.int('count_include_pad') === 1 || !!x.pad } : {}),
+    },
+    [x],
+  );
 }
 
 export const MaxPool = (cx: ImportContext) => pool(cx, 'maxpool2d');

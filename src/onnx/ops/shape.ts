@@ -13,11 +13,13 @@ export function Gather(cx: ImportContext): void {
   const n = cx.node;
   const [data, indices] = [cx.known(0), cx.known(1)];
   if (!data || !indices) cx.fail(`Gather "${n.name}": only indexing a shape known at import time is supported`);
-  cx.setKnown(indices.map((i) => {
-    const v = data[Number(i) < 0 ? data.length + Number(i) : Number(i)];
-    if (v === undefined) cx.fail(`Gather "${n.name}": index ${i} out of range`);
-    return v;
-  }));
+  cx.setKnown(
+    indices.map((i) => {
+      const v = data[Number(i) < 0 ? data.length + Number(i) : Number(i)];
+      if (v === undefined) cx.fail(`Gather "${n.name}": index ${i} out of range`);
+      return v;
+    }),
+  );
 }
 
 /** Cast of a shape value or a file tensor (PyTorch casts shape arithmetic between integer types). */
@@ -29,7 +31,9 @@ export function Cast(cx: ImportContext): void {
   if (known && !cx.isConstant(0)) return cx.setKnown(toFloat ? known : known.map((v) => (v === 'N' ? v : Math.trunc(v))));
   if (cx.isConstant(0)) {
     const c = cx.constant(0, 'input');
-    return cx.setConstant(toFloat ? { dims: c.dims, values: Float32Array.from(c.values, Number) } : { dims: c.dims, values: Array.from(c.values, (v) => Math.trunc(Number(v))) });
+    return cx.setConstant(
+      toFloat ? { dims: c.dims, values: Float32Array.from(c.values, Number) } : { dims: c.dims, values: Array.from(c.values, (v) => Math.trunc(Number(v))) },
+    );
   }
   // A computed tensor is float32 already: casting it to float changes nothing.
   if (to === 1) return cx.setProduced(cx.view(0));
@@ -46,16 +50,21 @@ export function foldShapeArithmetic(cx: ImportContext): boolean {
   if (n.input.length !== 2) return false;
   const [a, b] = [cx.known(0), cx.known(1)];
   if (!a || !b) return false;
-  if (a.includes('N') || b.includes('N')) cx.fail(`${n.opType} "${n.name}": arithmetic on the batch size is not supported (the batch size is not known at import time)`);
-  if (a.length !== b.length && a.length !== 1 && b.length !== 1) cx.fail(`${n.opType} "${n.name}": operands of ${a.length} and ${b.length} values do not broadcast`);
+  if (a.includes('N') || b.includes('N'))
+    cx.fail(`${n.opType} "${n.name}": arithmetic on the batch size is not supported (the batch size is not known at import time)`);
+  if (a.length !== b.length && a.length !== 1 && b.length !== 1)
+    cx.fail(`${n.opType} "${n.name}": operands of ${a.length} and ${b.length} values do not broadcast`);
   const isFloat = (i: number) => cx.isConstant(i) && cx.constant(i, 'operand').values instanceof Float32Array;
   const integer = !isFloat(0) && !isFloat(1);
   const at = (v: (number | 'N')[], i: number) => v[v.length === 1 ? 0 : i] as number;
   const op = (x: number, y: number): number => {
     switch (n.opType) {
-      case 'Add': return x + y;
-      case 'Sub': return x - y;
-      case 'Mul': return x * y;
+      case 'Add':
+        return x + y;
+      case 'Sub':
+        return x - y;
+      case 'Mul':
+        return x * y;
       default:
         if (y === 0) cx.fail(`Div "${n.name}": division by zero in shape arithmetic`);
         return integer ? Math.trunc(x / y) : x / y;

@@ -74,16 +74,31 @@ export function Concat(cx: ImportContext): void {
   if (known.every((k) => k)) return cx.setKnown(known.flatMap((k) => k!));
   const axis = cx.at.int('axis');
   if (axis !== 1 && axis !== -3) cx.fail(`Concat "${n.name}": only channel concatenation (axis 1) is supported`);
-  cx.emit({ type: 'concat' }, n.input.map((_, i) => cx.input(i)));
+  cx.emit(
+    { type: 'concat' },
+    n.input.map((_, i) => cx.input(i)),
+  );
 }
 
 export function Pad(cx: ImportContext): void {
   const { node: n, at } = cx;
   const x = cx.input(0, true);
   const mode = at.string('mode') ?? 'constant';
-  const pads = at.ints('pads') ?? (n.input[1] ? cx.known(1) as number[] : undefined);
+  const pads = at.ints('pads') ?? (n.input[1] ? (cx.known(1) as number[]) : undefined);
   const value = n.input[2] ? Number(cx.constant(2, 'constant value').values[0]) : 0;
-  if (mode !== 'constant' || value !== 0 || !pads || pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5] || pads[2] !== pads[6] || pads[3] !== pads[7] || x.pad) {
+  if (
+    mode !== 'constant' ||
+    value !== 0 ||
+    !pads ||
+    pads.length !== 8 ||
+    pads[0] ||
+    pads[1] ||
+    pads[4] ||
+    pads[5] ||
+    pads[2] !== pads[6] ||
+    pads[3] !== pads[7] ||
+    x.pad
+  ) {
     cx.fail(`Pad "${n.name}": only symmetric zero padding of height and width is supported`);
   }
   cx.setProduced({ ...x, pad: [pads[2], pads[3]] });

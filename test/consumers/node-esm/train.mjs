@@ -9,11 +9,15 @@ import { loadMnist, loadModel, saveModel } from 'convkit/node';
 const outDir = process.argv[2] ?? '.';
 const backend = await createBackend('auto');
 const model = new Model(zoo.lenet5.build(), backend, 1);
-const BATCH = 32, EPOCHS = 2;
+const BATCH = 32,
+  EPOCHS = 2;
 const trainSet = limitDataset(loadMnist('train'), 9600);
 const testSet = limitDataset(loadMnist('test'), 1000);
 const result = await train(model, trainSet, {
-  epochs: EPOCHS, batchSize: BATCH, lr: 0.03, seed: 1,
+  epochs: EPOCHS,
+  batchSize: BATCH,
+  lr: 0.03,
+  seed: 1,
   optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
   schedule: { type: 'cosine' },
 });
@@ -25,8 +29,13 @@ const { model: loaded, metadata } = loadModel(file, backend);
 const reloaded = await evaluate(loaded, testSet);
 
 const report = {
-  backend: backend.name, threads: backend.threads ?? 1, steps: EPOCHS * Math.ceil(trainSet.count / BATCH),
-  trainLoss: result.trainLoss, accuracy: trained.accuracy, reloadedAccuracy: reloaded.accuracy, metadata,
+  backend: backend.name,
+  threads: backend.threads ?? 1,
+  steps: EPOCHS * Math.ceil(trainSet.count / BATCH),
+  trainLoss: result.trainLoss,
+  accuracy: trained.accuracy,
+  reloadedAccuracy: reloaded.accuracy,
+  metadata,
 };
 console.log(JSON.stringify(report));
 if (!(trained.accuracy > 0.9) || reloaded.accuracy !== trained.accuracy) process.exit(1);

@@ -2,10 +2,32 @@
 // skipLibCheck): the main API, the Node entry, ONNX, explain, the error classes. It is only
 // type-checked, so the shipped .d.ts files are checked the way a user's compiler sees them.
 import {
-  type Backend, type BackendChoice, type ImageDataset, type ModelSpec, type TrainEvent, type TrainResult,
-  ConfigError, ConvkitError, DivergenceError, FormatError, GraphBuilder, Model, RefBackend, ShapeError,
-  UnsupportedOnnxError, WasmBackend, evaluate, explain, limitDataset, loadOnnx, selectBackend,
-  Tensor, sequential, toOnnx, train, zoo,
+  type Backend,
+  type BackendChoice,
+  type ImageDataset,
+  type ModelSpec,
+  type TrainEvent,
+  type TrainResult,
+  ConfigError,
+  ConvkitError,
+  DivergenceError,
+  FormatError,
+  GraphBuilder,
+  Model,
+  RefBackend,
+  ShapeError,
+  UnsupportedOnnxError,
+  WasmBackend,
+  evaluate,
+  explain,
+  limitDataset,
+  loadOnnx,
+  selectBackend,
+  Tensor,
+  sequential,
+  toOnnx,
+  train,
+  zoo,
 } from 'convkit';
 import { loadMnist, loadModel, saveModel } from 'convkit/node';
 
@@ -14,10 +36,11 @@ const backend: Backend = choice.backend;
 const cpu: Backend = await WasmBackend.create({ threads: 1, wasmPaths: 'https://cdn.example.com/convkit/dist-wasm/' });
 const ref: Backend = new RefBackend('float64');
 
-const spec: ModelSpec = sequential('tiny', [1, 28, 28], [
-  { type: 'conv2d', filters: 4, kernel: 5 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 },
-  { type: 'flatten' }, { type: 'dense', units: 10 },
-]);
+const spec: ModelSpec = sequential(
+  'tiny',
+  [1, 28, 28],
+  [{ type: 'conv2d', filters: 4, kernel: 5 }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 }, { type: 'flatten' }, { type: 'dense', units: 10 }],
+);
 const g = new GraphBuilder('branchy', [1, 28, 28]);
 const a = g.add({ type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, g.input);
 const b = g.add({ type: 'conv2d', filters: 4, kernel: 3, padding: 1 }, g.input);
@@ -27,9 +50,15 @@ const small = new Model(spec, ref, 2);
 
 const trainSet: ImageDataset = limitDataset(loadMnist('train'), 64);
 const result: TrainResult = await train(model, trainSet, {
-  epochs: 1, batchSize: 32, lr: 0.01, seed: 1,
-  optimizer: { type: 'adam' }, schedule: { type: 'constant' },
-  onEvent: (e: TrainEvent) => { if (e.type === 'epoch') console.log(e.trainLoss); },
+  epochs: 1,
+  batchSize: 32,
+  lr: 0.01,
+  seed: 1,
+  optimizer: { type: 'adam' },
+  schedule: { type: 'constant' },
+  onEvent: (e: TrainEvent) => {
+    if (e.type === 'epoch') console.log(e.trainLoss);
+  },
 });
 const accuracy: number = (await evaluate(model, loadMnist('test'))).accuracy;
 saveModel('model.convkit', model);

@@ -6,7 +6,9 @@
 import { type BenchJob, type BenchResult, benchJobs, jobLabel } from './jobs.js';
 
 declare global {
-  interface Window { benchResults?: { results: BenchResult[]; errors: string[]; userAgent: string; cores: number } }
+  interface Window {
+    benchResults?: { results: BenchResult[]; errors: string[]; userAgent: string; cores: number };
+  }
 }
 
 const button = document.getElementById('run') as HTMLButtonElement;
@@ -21,7 +23,10 @@ function runJob(job: BenchJob): Promise<BenchResult> {
       if (e.data.ok) resolve(e.data.result);
       else reject(new Error(e.data.error));
     };
-    worker.onerror = (e) => { worker.terminate(); reject(new Error(`${jobLabel(job)}: ${e.message}`)); };
+    worker.onerror = (e) => {
+      worker.terminate();
+      reject(new Error(`${jobLabel(job)}: ${e.message}`));
+    };
     worker.postMessage({ job, baseUrl: new URL(import.meta.env.BASE_URL, location.href).href });
   });
 }
@@ -38,7 +43,14 @@ async function runAll(): Promise<void> {
       const r = await runJob(job);
       results.push(r);
       const tr = document.createElement('tr');
-      for (const text of [r.label, r.backend, r.images.toLocaleString('en'), r.seconds.toFixed(1), `${(r.trainAccuracy * 100).toFixed(1)} %`, Math.round(r.imagesPerSecond).toLocaleString('en')]) {
+      for (const text of [
+        r.label,
+        r.backend,
+        r.images.toLocaleString('en'),
+        r.seconds.toFixed(1),
+        `${(r.trainAccuracy * 100).toFixed(1)} %`,
+        Math.round(r.imagesPerSecond).toLocaleString('en'),
+      ]) {
         tr.insertCell().textContent = text;
       }
       body.append(tr);

@@ -50,7 +50,11 @@ async function benchConvnetjs(train: ImageDataset, batch: number): Promise<Bench
     { type: 'softmax', num_classes: 10 },
   ]);
   const trainer = new convnetjs.Trainer(net, {
-    method: 'sgd', learning_rate: benchSettings.lr, momentum: benchSettings.momentum, l2_decay: benchSettings.l2, batch_size: batch,
+    method: 'sgd',
+    learning_rate: benchSettings.lr,
+    momentum: benchSettings.momentum,
+    l2_decay: benchSettings.l2,
+    batch_size: batch,
   });
   const rng = new Rng(1);
   const accuracy = new Smoothed(0.005);
@@ -58,13 +62,24 @@ async function benchConvnetjs(train: ImageDataset, batch: number): Promise<Bench
   const net2 = net as unknown as { getPrediction(): number };
   const { images, seconds } = await timed(() => {
     // A random 24×24 crop, as the demo does, scaled to 0–1.
-    const i = rng.int(train.count), dy = rng.int(5), dx = rng.int(5);
+    const i = rng.int(train.count),
+      dy = rng.int(5),
+      dx = rng.int(5);
     for (let r = 0; r < 24; r++) for (let c = 0; c < 24; c++) x.w[r * 24 + c] = train.images[i * 784 + (r + dy) * 28 + c + dx] / 255;
     trainer.train(x, train.labels[i]);
     accuracy.add(net2.getPrediction() === train.labels[i] ? 1 : 0);
     return 1;
   });
-  return { label: jobLabel({ engine: 'convnetjs', batch }), engine: 'convnetjs', backend: 'plain JS', batch, images, seconds, imagesPerSecond: images / seconds, trainAccuracy: accuracy.value };
+  return {
+    label: jobLabel({ engine: 'convnetjs', batch }),
+    engine: 'convnetjs',
+    backend: 'plain JS',
+    batch,
+    images,
+    seconds,
+    imagesPerSecond: images / seconds,
+    trainAccuracy: accuracy.value,
+  };
 }
 
 async function benchConvkit(train: ImageDataset, job: Extract<BenchJob, { engine: 'convkit' }>): Promise<BenchResult> {
@@ -72,11 +87,27 @@ async function benchConvkit(train: ImageDataset, job: Extract<BenchJob, { engine
   if (chosen.backend.name !== job.backend) throw new Error(`the ${job.backend} backend is not available (${chosen.note})`);
   const model = new Model(zoo['convnetjs-mnist'].build(), chosen.backend, 1);
   const session = new TrainingSession(model, train, {
-    ...defaultSettings, optimizer: 'sgd', lr: benchSettings.lr, momentum: benchSettings.momentum, weightDecay: benchSettings.l2, batchSize: job.batch, augment: true, schedule: 'constant',
+    ...defaultSettings,
+    optimizer: 'sgd',
+    lr: benchSettings.lr,
+    momentum: benchSettings.momentum,
+    weightDecay: benchSettings.l2,
+    batchSize: job.batch,
+    augment: true,
+    schedule: 'constant',
   });
-  const { images, seconds } = await timed(async () => { await session.step(); return job.batch; });
+  const { images, seconds } = await timed(async () => {
+    await session.step();
+    return job.batch;
+  });
   return {
-    label: jobLabel(job), engine: 'convkit', backend: `${chosen.backend.name} (${chosen.note})`, batch: job.batch, images, seconds,
-    imagesPerSecond: images / seconds, trainAccuracy: session.smoothAccuracy.value,
+    label: jobLabel(job),
+    engine: 'convkit',
+    backend: `${chosen.backend.name} (${chosen.note})`,
+    batch: job.batch,
+    images,
+    seconds,
+    imagesPerSecond: images / seconds,
+    trainAccuracy: session.smoothAccuracy.value,
   };
 }

@@ -1,7 +1,5 @@
 /** What the bench page measures: the ConvNetJS MNIST demo net trained by ConvNetJS itself and by convkit. */
-export type BenchJob =
-  | { engine: 'convnetjs'; batch: number }
-  | { engine: 'convkit'; backend: 'wasm' | 'ref'; batch: number; threads?: number };
+export type BenchJob = { engine: 'convnetjs'; batch: number } | { engine: 'convkit'; backend: 'wasm' | 'ref'; batch: number; threads?: number };
 
 export interface BenchResult {
   label: string;

@@ -20,9 +20,11 @@ export type PoolKind = 'max' | 'avg';
 const backend: Backend = new RefBackend('float64');
 
 export async function convolve(image: Grid, kernel: Grid, { stride, padding }: ConvSettings): Promise<Grid> {
-  const spec = sequential('explainer-conv', [1, image.length, image[0].length], [
-    { type: 'conv2d', filters: 1, kernel: [kernel.length, kernel[0].length], stride, padding, bias: false },
-  ]);
+  const spec = sequential(
+    'explainer-conv',
+    [1, image.length, image[0].length],
+    [{ type: 'conv2d', filters: 1, kernel: [kernel.length, kernel[0].length], stride, padding, bias: false }],
+  );
   const model = new Model(spec, backend);
   model.parameters()[0].value.data.set(kernel.flat());
   model.uploadWeights();
@@ -30,9 +32,11 @@ export async function convolve(image: Grid, kernel: Grid, { stride, padding }: C
 }
 
 export async function pool(image: Grid, kind: PoolKind, size: number, { stride, padding }: ConvSettings): Promise<Grid> {
-  const spec = sequential('explainer-pool', [1, image.length, image[0].length], [
-    { type: kind === 'max' ? 'maxpool2d' : 'avgpool2d', kernel: size, stride, padding },
-  ]);
+  const spec = sequential(
+    'explainer-pool',
+    [1, image.length, image[0].length],
+    [{ type: kind === 'max' ? 'maxpool2d' : 'avgpool2d', kernel: size, stride, padding }],
+  );
   return run(new Model(spec, backend), image);
 }
 
@@ -48,6 +52,9 @@ async function run(model: Model, image: Grid): Promise<Grid> {
 }
 
 /** The lecture's 7×7 binary image and 3×3 kernel (whose output is 32231/20210/22100/31000/10000). */
-export const lectureImage: Grid = ['0000000', '0111110', '0100100', '0101000', '0110000', '0100000', '0000000']
-  .map((row) => [...row].map(Number));
-export const lectureKernel: Grid = [[0, 0, 0], [0, 1, 1], [0, 1, 0]];
+export const lectureImage: Grid = ['0000000', '0111110', '0100100', '0101000', '0110000', '0100000', '0000000'].map((row) => [...row].map(Number));
+export const lectureKernel: Grid = [
+  [0, 0, 0],
+  [0, 1, 1],
+  [0, 1, 0],
+];

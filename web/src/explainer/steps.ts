@@ -36,9 +36,11 @@ export function padGrid(image: Grid, padding: number): Grid {
 
 export function describeStep(image: Grid, op: Operation, stride: number, padding: number, output: Grid, row: number, col: number): Step {
   const [h, w] = windowSize(op);
-  const top = row * stride, left = col * stride;
+  const top = row * stride,
+    left = col * stride;
   const padded = padGrid(image, padding);
-  const H = image.length, W = image[0].length;
+  const H = image.length,
+    W = image[0].length;
   const value = output[row][col];
   const inside = (i: number, j: number) => i >= padding && i < padding + H && j >= padding && j < padding + W;
   const cells: { v: number; i: number; j: number }[] = [];

@@ -16,11 +16,15 @@ export class TrainingCharts {
 
   constructor(lossCanvas: HTMLCanvasElement, accuracyCanvas: HTMLCanvasElement) {
     this.loss = lineChart(lossCanvas, [{ label: 'training loss (smoothed)', color: '#d9480f' }], {});
-    this.accuracy = lineChart(accuracyCanvas, [
-      // The test line first: Chart.js draws the first dataset on top, so it never hides under training's.
-      { label: 'test accuracy (last test images)', color: '#2b8a3e', width: 2.5 },
-      { label: 'training accuracy (smoothed)', color: '#1c7ed6' },
-    ], { min: 0, max: 1 });
+    this.accuracy = lineChart(
+      accuracyCanvas,
+      [
+        // The test line first: Chart.js draws the first dataset on top, so it never hides under training's.
+        { label: 'test accuracy (last test images)', color: '#2b8a3e', width: 2.5 },
+        { label: 'training accuracy (smoothed)', color: '#1c7ed6' },
+      ],
+      { min: 0, max: 1 },
+    );
   }
 
   add(s: Stats): void {
@@ -66,12 +70,22 @@ function push(series: Point[], p: Point): void {
   }
 }
 
-function lineChart(canvas: HTMLCanvasElement, series: { label: string; color: string; width?: number }[], y: { min?: number; max?: number }): Chart<'line', Point[]> {
+function lineChart(
+  canvas: HTMLCanvasElement,
+  series: { label: string; color: string; width?: number }[],
+  y: { min?: number; max?: number },
+): Chart<'line', Point[]> {
   return new Chart(canvas, {
     type: 'line',
     data: {
       datasets: series.map((s) => ({
-        label: s.label, data: [] as Point[], borderColor: s.color, backgroundColor: s.color, borderWidth: s.width ?? 1.5, pointRadius: 0, tension: 0.2,
+        label: s.label,
+        data: [] as Point[],
+        borderColor: s.color,
+        backgroundColor: s.color,
+        borderWidth: s.width ?? 1.5,
+        pointRadius: 0,
+        tension: 0.2,
       })),
     },
     options: {

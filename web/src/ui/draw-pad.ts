@@ -14,7 +14,10 @@ export class DrawPad {
   /** The ink's bounding box in canvas pixels. */
   private box = { top: Infinity, left: Infinity, bottom: -Infinity, right: -Infinity };
 
-  constructor(private readonly canvas: HTMLCanvasElement, private readonly onDigit: (pixels: Uint8Array | null) => void) {
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly onDigit: (pixels: Uint8Array | null) => void,
+  ) {
     this.ctx = canvas.getContext('2d', { willReadFrequently: true })!;
     this.clear();
     canvas.style.touchAction = 'none'; // keep touch strokes from scrolling the page
@@ -88,8 +91,10 @@ export class DrawPad {
     c.stroke();
     const r = c.lineWidth / 2;
     this.box = {
-      top: Math.min(this.box.top, from.y - r, to.y - r), left: Math.min(this.box.left, from.x - r, to.x - r),
-      bottom: Math.max(this.box.bottom, from.y + r, to.y + r), right: Math.max(this.box.right, from.x + r, to.x + r),
+      top: Math.min(this.box.top, from.y - r, to.y - r),
+      left: Math.min(this.box.left, from.x - r, to.x - r),
+      bottom: Math.max(this.box.bottom, from.y + r, to.y + r),
+      right: Math.max(this.box.right, from.x + r, to.x + r),
     };
     this.inked = true;
     this.canvas.parentElement?.classList.add('inked');

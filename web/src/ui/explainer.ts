@@ -36,11 +36,16 @@ export class ConvolutionExplainer {
   private readonly ui: Record<string, HTMLElement>;
 
   // biome-ignore lint/correctness/noUnusedPrivateClassMembers: learnedKernels is called below (a false positive on a parameter property)
-  constructor(private readonly root: HTMLElement, private readonly learnedKernels: () => Promise<{ layer: string; kernels: Kernel[] } | null>) {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly learnedKernels: () => Promise<{ layer: string; kernels: Kernel[] } | null>,
+  ) {
     root.innerHTML = `
       <div class="explainer-controls">
         <label>operation <select data-ref="mode"><option value="conv">convolution</option><option value="max">max pooling</option><option value="avg">average pooling</option></select></label>
-        <label data-ref="kernelLabel">kernel <select data-ref="kernelChoice">${Object.keys(kernelChoices).map((k) => `<option>${k}</option>`).join('')}</select></label>
+        <label data-ref="kernelLabel">kernel <select data-ref="kernelChoice">${Object.keys(kernelChoices)
+          .map((k) => `<option>${k}</option>`)
+          .join('')}</select></label>
         <label data-ref="filterLabel" hidden>filter <input data-ref="filter" type="number" min="1" value="1" style="width:4em"></label>
         <label data-ref="poolLabel" hidden>window <select data-ref="poolSize"><option>2</option><option>3</option></select></label>
         <label>stride <select data-ref="stride"><option>1</option><option>2</option><option>3</option></select></label>
@@ -72,13 +77,39 @@ export class ConvolutionExplainer {
     });
     select('kernelChoice').addEventListener('change', () => void this.chooseKernel(select('kernelChoice').value));
     this.ui.filter.addEventListener('change', () => this.useLearned());
-    select('poolSize').addEventListener('change', () => { this.poolSize = Number(select('poolSize').value); this.setStride(this.poolSize); this.fitPadding(); this.recompute(); });
-    select('stride').addEventListener('change', () => { this.stride = Number(select('stride').value); this.recompute(); });
-    select('padding').addEventListener('change', () => { this.padding = Number(select('padding').value); this.recompute(); });
-    this.ui.restart.addEventListener('click', () => { this.stop(); this.shown = 0; this.render(); });
-    this.ui.back.addEventListener('click', () => { this.stop(); this.shown = Math.max(0, this.shown - 1); this.render(); });
-    this.ui.step.addEventListener('click', () => { this.stop(); this.advance(); });
-    this.ui.all.addEventListener('click', () => { this.stop(); this.shown = this.positions; this.render(); });
+    select('poolSize').addEventListener('change', () => {
+      this.poolSize = Number(select('poolSize').value);
+      this.setStride(this.poolSize);
+      this.fitPadding();
+      this.recompute();
+    });
+    select('stride').addEventListener('change', () => {
+      this.stride = Number(select('stride').value);
+      this.recompute();
+    });
+    select('padding').addEventListener('change', () => {
+      this.padding = Number(select('padding').value);
+      this.recompute();
+    });
+    this.ui.restart.addEventListener('click', () => {
+      this.stop();
+      this.shown = 0;
+      this.render();
+    });
+    this.ui.back.addEventListener('click', () => {
+      this.stop();
+      this.shown = Math.max(0, this.shown - 1);
+      this.render();
+    });
+    this.ui.step.addEventListener('click', () => {
+      this.stop();
+      this.advance();
+    });
+    this.ui.all.addEventListener('click', () => {
+      this.stop();
+      this.shown = this.positions;
+      this.render();
+    });
     this.ui.play.addEventListener('click', () => (this.timer === undefined ? this.play() : this.stop()));
     this.recompute();
   }
@@ -99,7 +130,7 @@ export class ConvolutionExplainer {
   /** Pooling pads by less than half its window: larger padding goes down to the largest that fits. */
   private fitPadding(): void {
     const most = Math.floor((this.poolSize - 1) / 2);
-    if (this.padding > most) (this.ui.padding as HTMLSelectElement).value = String(this.padding = most);
+    if (this.padding > most) (this.ui.padding as HTMLSelectElement).value = String((this.padding = most));
   }
 
   private async chooseKernel(name: string): Promise<void> {
@@ -134,7 +165,7 @@ export class ConvolutionExplainer {
     const k = this.learned[index];
     this.kernel = Array.from({ length: k.size[0] }, (_, i) => k.values.slice(i * k.size[1], (i + 1) * k.size[1]));
     // A learned 5×5 kernel needs padding 2 to see the whole 7×7 picture.
-    if (this.padding < Math.floor(k.size[0] / 2)) (this.ui.padding as HTMLSelectElement).value = String(this.padding = Math.floor(k.size[0] / 2));
+    if (this.padding < Math.floor(k.size[0] / 2)) (this.ui.padding as HTMLSelectElement).value = String((this.padding = Math.floor(k.size[0] / 2)));
     this.recompute();
   }
 
@@ -149,13 +180,18 @@ export class ConvolutionExplainer {
     const generation = ++this.generation;
     const settings = { stride: this.stride, padding: this.padding };
     const result = conv ? convolve(this.image, this.kernel, settings) : pool(this.image, this.mode as 'max' | 'avg', this.poolSize, settings);
-    void result.then((output) => ({ output, error: '' }), (e: unknown) => ({ output: [], error: (e as Error).message })).then(({ output, error }) => {
-      if (generation !== this.generation) return;
-      this.output = output;
-      this.ui.error.textContent = error;
-      this.shown = Math.min(this.shown, this.positions);
-      this.render();
-    });
+    void result
+      .then(
+        (output) => ({ output, error: '' }),
+        (e: unknown) => ({ output: [], error: (e as Error).message }),
+      )
+      .then(({ output, error }) => {
+        if (generation !== this.generation) return;
+        this.output = output;
+        this.ui.error.textContent = error;
+        this.shown = Math.min(this.shown, this.positions);
+        this.render();
+      });
   }
 
   private advance(): boolean {
@@ -168,7 +204,9 @@ export class ConvolutionExplainer {
   private play(): void {
     if (this.shown >= this.positions) this.shown = 0;
     this.ui.play.textContent = '⏸ pause';
-    this.timer = window.setInterval(() => { if (!this.advance()) this.stop(); }, 600);
+    this.timer = window.setInterval(() => {
+      if (!this.advance()) this.stop();
+    }, 600);
   }
 
   private stop(): void {
@@ -179,13 +217,18 @@ export class ConvolutionExplainer {
 
   private render(): void {
     const OW = this.output[0]?.length ?? 0;
-    const current = this.shown > 0 ? describeStep(this.image, this.operation, this.stride, this.padding, this.output, Math.floor((this.shown - 1) / OW), (this.shown - 1) % OW) : null;
+    const current =
+      this.shown > 0
+        ? describeStep(this.image, this.operation, this.stride, this.padding, this.output, Math.floor((this.shown - 1) / OW), (this.shown - 1) % OW)
+        : null;
     this.renderInput(current);
     this.renderKernel();
     this.renderOutput(current ? [current.row, current.col] : null);
     this.ui.formula.textContent = current
       ? `output[${current.row}][${current.col}] = ${current.text}`
-      : this.positions ? `Press “step” to slide the ${this.mode === 'conv' ? 'kernel' : 'window'} over the input: ${this.positions} positions.` : '';
+      : this.positions
+        ? `Press “step” to slide the ${this.mode === 'conv' ? 'kernel' : 'window'} over the input: ${this.positions} positions.`
+        : '';
   }
 
   private renderInput(step: ReturnType<typeof describeStep> | null): void {
@@ -193,20 +236,24 @@ export class ConvolutionExplainer {
     const padded = padGrid(this.image, p);
     const grid = this.ui.input;
     grid.style.gridTemplateColumns = `repeat(${padded[0].length}, 1.8em)`;
-    grid.replaceChildren(...padded.flatMap((row, i) => row.map((v, j) => {
-      const cell = document.createElement('span');
-      const isPad = i < p || j < p || i >= padded.length - p || j >= row.length - p;
-      const inWindow = step && i >= step.top && i < step.top + step.height && j >= step.left && j < step.left + step.width;
-      cell.className = `cell${isPad ? ' pad' : ''}${v ? ' on' : ''}${inWindow ? ' window' : ''}`;
-      cell.textContent = String(v);
-      if (!isPad) {
-        cell.addEventListener('click', () => {
-          this.image[i - p][j - p] = this.image[i - p][j - p] ? 0 : 1;
-          this.recompute();
-        });
-      }
-      return cell;
-    })));
+    grid.replaceChildren(
+      ...padded.flatMap((row, i) =>
+        row.map((v, j) => {
+          const cell = document.createElement('span');
+          const isPad = i < p || j < p || i >= padded.length - p || j >= row.length - p;
+          const inWindow = step && i >= step.top && i < step.top + step.height && j >= step.left && j < step.left + step.width;
+          cell.className = `cell${isPad ? ' pad' : ''}${v ? ' on' : ''}${inWindow ? ' window' : ''}`;
+          cell.textContent = String(v);
+          if (!isPad) {
+            cell.addEventListener('click', () => {
+              this.image[i - p][j - p] = this.image[i - p][j - p] ? 0 : 1;
+              this.recompute();
+            });
+          }
+          return cell;
+        }),
+      ),
+    );
   }
 
   private renderKernel(): void {
@@ -219,17 +266,21 @@ export class ConvolutionExplainer {
     const [h, w] = windowSize(this.operation);
     this.ui.kernelCaption.textContent = `kernel ${h}×${w} (editable)`;
     grid.style.gridTemplateColumns = `repeat(${w}, 3.2em)`;
-    grid.replaceChildren(...this.kernel.flatMap((row, i) => row.map((v, j) => {
-      const input = document.createElement('input');
-      input.className = 'kernel-cell';
-      input.value = fmt(v);
-      input.addEventListener('change', () => {
-        const value = Number(input.value);
-        if (Number.isFinite(value)) this.kernel[i][j] = value;
-        this.recompute();
-      });
-      return input;
-    })));
+    grid.replaceChildren(
+      ...this.kernel.flatMap((row, i) =>
+        row.map((v, j) => {
+          const input = document.createElement('input');
+          input.className = 'kernel-cell';
+          input.value = fmt(v);
+          input.addEventListener('change', () => {
+            const value = Number(input.value);
+            if (Number.isFinite(value)) this.kernel[i][j] = value;
+            this.recompute();
+          });
+          return input;
+        }),
+      ),
+    );
   }
 
   private renderOutput(current: [number, number] | null): void {
@@ -237,12 +288,16 @@ export class ConvolutionExplainer {
     const OW = this.output[0]?.length ?? 0;
     grid.style.gridTemplateColumns = `repeat(${OW}, 2.6em)`;
     grid.dataset.values = this.output.map((r) => r.map(fmt).join(' ')).join('/');
-    grid.replaceChildren(...this.output.flatMap((row, i) => row.map((v, j) => {
-      const cell = document.createElement('span');
-      const revealed = i * OW + j < this.shown;
-      cell.className = `cell out${current && current[0] === i && current[1] === j ? ' window' : ''}`;
-      cell.textContent = revealed ? fmt(v) : '';
-      return cell;
-    })));
+    grid.replaceChildren(
+      ...this.output.flatMap((row, i) =>
+        row.map((v, j) => {
+          const cell = document.createElement('span');
+          const revealed = i * OW + j < this.shown;
+          cell.className = `cell out${current && current[0] === i && current[1] === j ? ' window' : ''}`;
+          cell.textContent = revealed ? fmt(v) : '';
+          return cell;
+        }),
+      ),
+    );
   }
 }

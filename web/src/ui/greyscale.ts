@@ -1,11 +1,23 @@
 /** Drawing numbers as grey pixels on canvases: feature maps, filters, digits. */
 
 /** A canvas showing an h×w map, each value scaled between the map's own min (black) and max (white). */
-export function mapCanvas(values: ArrayLike<number>, offset: number, h: number, w: number, scale: number, range?: { lo: number; hi: number }): HTMLCanvasElement {
-  let lo = Infinity, hi = -Infinity;
+export function mapCanvas(
+  values: ArrayLike<number>,
+  offset: number,
+  h: number,
+  w: number,
+  scale: number,
+  range?: { lo: number; hi: number },
+): HTMLCanvasElement {
+  let lo = Infinity,
+    hi = -Infinity;
   if (range) ({ lo, hi } = range);
   else {
-    for (let i = 0; i < h * w; i++) { const v = values[offset + i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+    for (let i = 0; i < h * w; i++) {
+      const v = values[offset + i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
   }
   const span = hi - lo || 1;
   const canvas = document.createElement('canvas');

@@ -8,7 +8,10 @@ import type { LayerReport } from '../protocol.js';
 import { drawAtlas, legend, setLegend, symmetricExtent } from './maps.js';
 import { pixelsPerCell } from './scales.js';
 
-export interface LayerViewOptions { gradients: boolean; filters: boolean }
+export interface LayerViewOptions {
+  gradients: boolean;
+  filters: boolean;
+}
 
 type Block = { el: HTMLElement; canvas: HTMLCanvasElement; legend: HTMLElement };
 type Row = { activations: Block; gradients: Block; filters: Block };
@@ -24,7 +27,12 @@ export class LayerViews {
     if (key !== this.structure) this.build(report, key);
     const perCell = pixelsPerCell(Math.max(report.input.shape[1], report.input.shape[2]), 56);
     const input = this.rows[0].activations;
-    drawAtlas(input.canvas, report.input.data, report.input.shape, perCell, { palette: 'grey', extent: 1, lo: Math.min(...report.input.data), hi: Math.max(...report.input.data) });
+    drawAtlas(input.canvas, report.input.data, report.input.shape, perCell, {
+      palette: 'grey',
+      extent: 1,
+      lo: Math.min(...report.input.data),
+      hi: Math.max(...report.input.data),
+    });
     report.layers.forEach((layer, i) => {
       const row = this.rows[i + 1];
       const vector = layer.outputShape.length !== 3;
@@ -56,9 +64,16 @@ export class LayerViews {
       el.querySelector('.maps')!.append(canvas, lg);
       return { el, canvas, legend: lg };
     };
-    const heads = [{ name: 'input', type: 'image', shape: report.input.shape, params: 0 }, ...report.layers.map((l) => ({ name: l.name, type: l.type, shape: l.outputShape, params: l.params }))];
+    const heads = [
+      { name: 'input', type: 'image', shape: report.input.shape, params: 0 },
+      ...report.layers.map((l) => ({ name: l.name, type: l.type, shape: l.outputShape, params: l.params })),
+    ];
     this.rows = heads.map((h, i) => {
-      const row: Row = { activations: make(i === 0 ? 'as the network sees it' : 'activations'), gradients: make('gradients dL/d(activation)'), filters: make('filters (one row per output filter)') };
+      const row: Row = {
+        activations: make(i === 0 ? 'as the network sees it' : 'activations'),
+        gradients: make('gradients dL/d(activation)'),
+        filters: make('filters (one row per output filter)'),
+      };
       if (i === 0) row.activations.legend.hidden = true;
       row.gradients.el.hidden = row.filters.el.hidden = true;
       const el = document.createElement('div');

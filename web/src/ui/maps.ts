@@ -17,8 +17,16 @@ const divergingLut = (() => {
 export type Palette = 'diverging' | 'grey';
 
 /** Writes an h×w map into `img` at (x0, y0): diverging over ±extent, or grey over [lo, hi]. */
-export function paintMap(img: ImageData, x0: number, y0: number, values: ArrayLike<number>, offset: number, h: number, w: number,
-  scale: { palette: Palette; extent: number; lo?: number; hi?: number }): void {
+export function paintMap(
+  img: ImageData,
+  x0: number,
+  y0: number,
+  values: ArrayLike<number>,
+  offset: number,
+  h: number,
+  w: number,
+  scale: { palette: Palette; extent: number; lo?: number; hi?: number },
+): void {
   const d = img.data;
   const lo = scale.palette === 'grey' ? (scale.lo ?? 0) : -scale.extent;
   const span = (scale.palette === 'grey' ? (scale.hi ?? 1) : scale.extent) - lo || 1;
@@ -30,7 +38,9 @@ export function paintMap(img: ImageData, x0: number, y0: number, values: ArrayLi
         d[p] = d[p + 1] = d[p + 2] = Math.round(t * 255);
       } else {
         const k = Math.round(t * (LUT_SIZE - 1)) * 3;
-        d[p] = divergingLut[k]; d[p + 1] = divergingLut[k + 1]; d[p + 2] = divergingLut[k + 2];
+        d[p] = divergingLut[k];
+        d[p + 1] = divergingLut[k + 1];
+        d[p + 2] = divergingLut[k + 2];
       }
       d[p + 3] = 255;
     }
@@ -49,13 +59,20 @@ function sizeCanvas(canvas: HTMLCanvasElement, width: number, height: number): C
  * one-pixel gap; a vector is drawn as a block of cells `columns` wide. CSS scales it by
  * `perCell` (pixelated), so every map of the view has the same screen pixels per value.
  */
-export function drawAtlas(canvas: HTMLCanvasElement, data: ArrayLike<number>, shape: number[], perCell: number,
-  scale: { palette: Palette; extent: number; lo?: number; hi?: number }, columns?: number): void {
+export function drawAtlas(
+  canvas: HTMLCanvasElement,
+  data: ArrayLike<number>,
+  shape: number[],
+  perCell: number,
+  scale: { palette: Palette; extent: number; lo?: number; hi?: number },
+  columns?: number,
+): void {
   const [C, H, W] = shape.length === 3 ? shape : [1, Math.ceil(data.length / (columns ?? 10)), columns ?? 10];
   const cols = shape.length === 3 ? Math.min(C, columns ?? Math.ceil(Math.sqrt(C))) : 1;
   const rows = Math.ceil(C / cols);
   const gap = shape.length === 3 && C > 1 ? 1 : 0;
-  const width = cols * W + (cols - 1) * gap, height = rows * H + (rows - 1) * gap;
+  const width = cols * W + (cols - 1) * gap,
+    height = rows * H + (rows - 1) * gap;
   const ctx = sizeCanvas(canvas, width, height);
   const img = ctx.createImageData(width, height);
   img.data.fill(255); // the gaps: white
@@ -74,8 +91,14 @@ export function drawAtlas(canvas: HTMLCanvasElement, data: ArrayLike<number>, sh
 }
 
 /** One map of a [C, H, W] tensor into its own (reused) canvas. */
-export function drawChannel(canvas: HTMLCanvasElement, data: ArrayLike<number>, offset: number, h: number, w: number,
-  scale: { palette: Palette; extent: number; lo?: number; hi?: number }): void {
+export function drawChannel(
+  canvas: HTMLCanvasElement,
+  data: ArrayLike<number>,
+  offset: number,
+  h: number,
+  w: number,
+  scale: { palette: Palette; extent: number; lo?: number; hi?: number },
+): void {
   const ctx = sizeCanvas(canvas, w, h);
   const img = ctx.createImageData(w, h);
   paintMap(img, 0, 0, data, offset, h, w, scale);

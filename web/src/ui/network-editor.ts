@@ -15,7 +15,10 @@ export interface EditorElements {
 }
 
 export class NetworkEditor {
-  constructor(private readonly el: EditorElements, private readonly onApply: (spec: ModelSpec) => Promise<void>) {
+  constructor(
+    private readonly el: EditorElements,
+    private readonly onApply: (spec: ModelSpec) => Promise<void>,
+  ) {
     el.preset.replaceChildren(new Option('presets…', ''), ...presets.map((p) => new Option(p.label, p.id)));
     el.preset.addEventListener('change', () => {
       const preset = presets.find((p) => p.id === el.preset.value);

@@ -25,12 +25,24 @@ export class NetworkPath {
     const largest = Math.max(report.input.shape[1], report.input.shape[2]);
     const perCell = pixelsPerCell(largest, INPUT_BUDGET);
     const inputExtent = symmetricExtent(report.input.data);
-    drawAtlas(this.tiles[0].canvas, report.input.data, report.input.shape, perCell, { palette: 'grey', extent: inputExtent, lo: Math.min(...report.input.data), hi: Math.max(...report.input.data) });
+    drawAtlas(this.tiles[0].canvas, report.input.data, report.input.shape, perCell, {
+      palette: 'grey',
+      extent: inputExtent,
+      lo: Math.min(...report.input.data),
+      hi: Math.max(...report.input.data),
+    });
     report.layers.forEach((layer, i) => {
       const tile = this.tiles[i + 1];
       const extent = symmetricExtent(layer.activation);
       const vector = layer.outputShape.length !== 3;
-      drawAtlas(tile.canvas, layer.activation, layer.outputShape, vector ? (tile.out ? OUTPUT_CELL : 6) : perCell, { palette: 'diverging', extent }, vector ? (layer.activation.length <= 10 ? layer.activation.length : 12) : undefined);
+      drawAtlas(
+        tile.canvas,
+        layer.activation,
+        layer.outputShape,
+        vector ? (tile.out ? OUTPUT_CELL : 6) : perCell,
+        { palette: 'diverging', extent },
+        vector ? (layer.activation.length <= 10 ? layer.activation.length : 12) : undefined,
+      );
       if (tile.legend) setLegend(tile.legend, extent);
       if (tile.out) {
         tile.out.querySelectorAll<HTMLElement>('.out-cell').forEach((cell, k) => {

@@ -17,8 +17,20 @@ export interface LayerRow {
 /** Layers that keep the shape and are drawn as part of the slab below them. */
 const JOINS_PREVIOUS = new Set(['relu', 'leakyrelu', 'relu6', 'tanh', 'sigmoid', 'softmax', 'dropout', 'batchnorm2d', 'lrn', 'flatten']);
 /** Layers whose units read only their own channel of the layer below (pooling, element-wise). */
-const PER_CHANNEL = new Set(['relu', 'leakyrelu', 'relu6', 'tanh', 'sigmoid', 'dropout', 'batchnorm2d', 'flatten',
-  'maxpool2d', 'avgpool2d', 'adaptiveavgpool2d', 'globalavgpool2d']);
+const PER_CHANNEL = new Set([
+  'relu',
+  'leakyrelu',
+  'relu6',
+  'tanh',
+  'sigmoid',
+  'dropout',
+  'batchnorm2d',
+  'flatten',
+  'maxpool2d',
+  'avgpool2d',
+  'adaptiveavgpool2d',
+  'globalavgpool2d',
+]);
 /** Wider layers show their first channels only: the scene stays small enough to build at once. */
 export const MAX_UNITS_PER_SLAB = 32_768;
 /** Gap between feature maps, in cells. */
@@ -74,7 +86,17 @@ function slabSize(s: Slab): number {
 }
 
 function makeSlab(kind: Slab['kind'], nodes: string[], source: number, shape: number[], mixesChannels: boolean): Slab {
-  if (kind === 'vector') return { kind, nodes, source, mixesChannels, ...vectorGeometry(shape.reduce((a, b) => a * b, 1), false) };
+  if (kind === 'vector')
+    return {
+      kind,
+      nodes,
+      source,
+      mixesChannels,
+      ...vectorGeometry(
+        shape.reduce((a, b) => a * b, 1),
+        false,
+      ),
+    };
   const [channels, height, width] = shape;
   const shownChannels = Math.max(1, Math.min(channels, Math.floor(MAX_UNITS_PER_SLAB / (height * width))));
   // A grid of maps about twice as deep as wide: slabs follow each other along x, so the
@@ -82,8 +104,19 @@ function makeSlab(kind: Slab['kind'], nodes: string[], source: number, shape: nu
   const mapColumns = Math.ceil(Math.sqrt(shownChannels / 2));
   const mapRows = Math.ceil(shownChannels / mapColumns);
   return {
-    kind, nodes, source, channels, height, width, shownChannels, units: shownChannels * height * width, mixesChannels, pitch: 1,
-    mapColumns, mapRows, extent: [mapColumns * width + (mapColumns - 1) * MAP_GAP, mapRows * height + (mapRows - 1) * MAP_GAP],
+    kind,
+    nodes,
+    source,
+    channels,
+    height,
+    width,
+    shownChannels,
+    units: shownChannels * height * width,
+    mixesChannels,
+    pitch: 1,
+    mapColumns,
+    mapRows,
+    extent: [mapColumns * width + (mapColumns - 1) * MAP_GAP, mapRows * height + (mapRows - 1) * MAP_GAP],
   };
 }
 
@@ -92,13 +125,24 @@ function vectorGeometry(n: number, output: boolean): Omit<Slab, 'kind' | 'nodes'
   const width = output ? 1 : Math.max(1, Math.round(Math.sqrt(n)));
   const height = Math.ceil(n / width);
   const pitch = output ? 6 : 1.5;
-  return { channels: 1, height, width, shownChannels: 1, units: n, pitch, mapColumns: 1, mapRows: 1, extent: output ? [pitch, pitch] : [width * pitch, height * pitch] };
+  return {
+    channels: 1,
+    height,
+    width,
+    shownChannels: 1,
+    units: n,
+    pitch,
+    mapColumns: 1,
+    mapRows: 1,
+    extent: output ? [pitch, pitch] : [width * pitch, height * pitch],
+  };
 }
 
 /** Channel, row and column of a unit (vectors: row and column in the wrapped grid). */
 export function unitPosition(slab: Slab, unit: number): { channel: number; row: number; col: number } {
   const hw = slab.height * slab.width;
-  const channel = Math.floor(unit / hw), rest = unit - channel * hw;
+  const channel = Math.floor(unit / hw),
+    rest = unit - channel * hw;
   return { channel, row: Math.floor(rest / slab.width), col: rest % slab.width };
 }
 
@@ -108,13 +152,15 @@ export function unitPosition(slab: Slab, unit: number): { channel: number; row: 
  */
 export function unitOffset(slab: Slab, unit: number, out: { x: number; y: number; z: number }): { x: number; y: number; z: number } {
   if (slab.kind === 'output') {
-    out.x = 0; out.z = 0;
+    out.x = 0;
+    out.z = 0;
     out.y = ((slab.units - 1) / 2 - unit) * slab.pitch + outputLift(slab);
     return out;
   }
   const { channel, row, col } = unitPosition(slab, unit);
   out.y = 0;
-  const mx = channel % slab.mapColumns, mz = Math.floor(channel / slab.mapColumns);
+  const mx = channel % slab.mapColumns,
+    mz = Math.floor(channel / slab.mapColumns);
   out.x = (mx * (slab.width + MAP_GAP) + col + 0.5) * slab.pitch - slab.extent[0] / 2;
   out.z = (mz * (slab.height + MAP_GAP) + row + 0.5) * slab.pitch - slab.extent[1] / 2;
   return out;
@@ -162,7 +208,8 @@ export function connectedRange(upper: ReceptiveField, row: number, col: number, 
  * between. Without receptive fields (none known), spatial units see everything.
  */
 export function markConnected(slabs: Slab[], fields: Map<string, ReceptiveField> | null, above: number, unit: number, below: number, mask: Uint8Array): number {
-  const upper = slabs[above], lower = slabs[below];
+  const upper = slabs[above],
+    lower = slabs[below];
   mask.fill(0, 0, lower.units);
   const { channel, row, col } = unitPosition(upper, unit);
   let oneChannel = true;
@@ -173,15 +220,20 @@ export function markConnected(slabs: Slab[], fields: Map<string, ReceptiveField>
   }
   const upperField = fields?.get(fieldNode(upper));
   const lowerField = fields?.get(fieldNode(lower));
-  const range = upperField && lowerField
-    ? connectedRange(upperField, row, col, lowerField, lower.height, lower.width)
-    : { top: 0, left: 0, bottom: lower.height - 1, right: lower.width - 1 };
+  const range =
+    upperField && lowerField
+      ? connectedRange(upperField, row, col, lowerField, lower.height, lower.width)
+      : { top: 0, left: 0, bottom: lower.height - 1, right: lower.width - 1 };
   if (!range) return 0;
   let count = 0;
-  const firstChannel = oneChannel ? channel : 0, lastChannel = oneChannel ? Math.min(channel, lower.shownChannels - 1) : lower.shownChannels - 1;
+  const firstChannel = oneChannel ? channel : 0,
+    lastChannel = oneChannel ? Math.min(channel, lower.shownChannels - 1) : lower.shownChannels - 1;
   for (let c = firstChannel; c <= lastChannel; c++) {
     for (let r = range.top; r <= range.bottom; r++) {
-      for (let x = range.left; x <= range.right; x++) { mask[(c * lower.height + r) * lower.width + x] = 1; count++; }
+      for (let x = range.left; x <= range.right; x++) {
+        mask[(c * lower.height + r) * lower.width + x] = 1;
+        count++;
+      }
     }
   }
   return count;

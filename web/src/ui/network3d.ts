@@ -9,9 +9,28 @@
  * report, the camera, a hover, a resize).
  */
 import {
-  AmbientLight, BoxGeometry, BufferAttribute, BufferGeometry, Color, DirectionalLight, EdgesGeometry, InstancedBufferAttribute,
-  InstancedMesh, type Intersection, LineBasicMaterial, LineSegments, Matrix4, MeshLambertMaterial, type Object3D, PerspectiveCamera,
-  Raycaster, Scene, SRGBColorSpace, Vector2, Vector3, WebGLRenderer,
+  AmbientLight,
+  BoxGeometry,
+  BufferAttribute,
+  BufferGeometry,
+  Color,
+  DirectionalLight,
+  EdgesGeometry,
+  InstancedBufferAttribute,
+  InstancedMesh,
+  type Intersection,
+  LineBasicMaterial,
+  LineSegments,
+  Matrix4,
+  MeshLambertMaterial,
+  type Object3D,
+  PerspectiveCamera,
+  Raycaster,
+  Scene,
+  SRGBColorSpace,
+  Vector2,
+  Vector3,
+  WebGLRenderer,
 } from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import { Model, type ModelSpec, RefBackend, type ReceptiveField, explain, fieldBounds, receptiveFields } from 'convkit';
@@ -52,7 +71,9 @@ function divergingTable(): Float32Array {
   for (let i = 0; i < 256; i++) {
     const [r, g, b] = explain.diverging(i / 255);
     c.setRGB(r / 255, g / 255, b / 255, SRGBColorSpace);
-    table[i * 3] = c.r; table[i * 3 + 1] = c.g; table[i * 3 + 2] = c.b;
+    table[i * 3] = c.r;
+    table[i * 3 + 1] = c.g;
+    table[i * 3 + 2] = c.b;
   }
   return table;
 }
@@ -135,7 +156,11 @@ class Network3dView {
   /** For tests and the performance check: what happened so far. */
   private readonly counters = { builds: 0, renders: 0, colourUpdates: 0, buildMs: 0, lines: 0 };
 
-  constructor(private readonly container: HTMLElement, private readonly renderer: WebGLRenderer, private readonly source: Network3dSource) {
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly renderer: WebGLRenderer,
+    private readonly source: Network3dSource,
+  ) {
     container.classList.add('network3d');
     renderer.setPixelRatio(Math.min(2, window.devicePixelRatio || 1));
     renderer.setClearColor(this.background);
@@ -170,12 +195,20 @@ class Network3dView {
     this.controls = new OrbitControls(this.camera, canvas);
     this.controls.zoomToCursor = true;
     this.controls.addEventListener('change', () => this.requestRender());
-    this.controls.addEventListener('start', () => { this.cameraMoved = true; });
+    this.controls.addEventListener('start', () => {
+      this.cameraMoved = true;
+    });
 
-    canvas.addEventListener('pointermove', (e) => { if (e.pointerType === 'mouse' && e.buttons === 0) this.pick(e); });
-    canvas.addEventListener('pointerleave', (e) => { if (e.pointerType === 'mouse') this.setHover(null); });
+    canvas.addEventListener('pointermove', (e) => {
+      if (e.pointerType === 'mouse' && e.buttons === 0) this.pick(e);
+    });
+    canvas.addEventListener('pointerleave', (e) => {
+      if (e.pointerType === 'mouse') this.setHover(null);
+    });
     // Touch and pen have no hover: a tap picks (a drag orbits).
-    canvas.addEventListener('pointerdown', (e) => { this.downAt = { x: e.clientX, y: e.clientY }; });
+    canvas.addEventListener('pointerdown', (e) => {
+      this.downAt = { x: e.clientX, y: e.clientY };
+    });
     canvas.addEventListener('pointerup', (e) => {
       if (e.pointerType !== 'mouse' && this.downAt && Math.hypot(e.clientX - this.downAt.x, e.clientY - this.downAt.y) < TAP_PIXELS) this.pick(e);
       this.downAt = null;
@@ -246,9 +279,10 @@ class Network3dView {
       // Titles alternate behind and in front of the slabs, so narrow neighbours' titles do not collide.
       const behind = s % 2 === 0;
       if (!behind) label.classList.add('front');
-      const labelAnchor = slab.kind === 'output'
-        ? new Vector3(centre.x, centre.y + slab.units * slab.pitch + 1, centre.z)
-        : new Vector3(centre.x, centre.y + 1, behind ? centre.z - slab.extent[1] / 2 - 1 : centre.z + slab.extent[1] / 2 + 1);
+      const labelAnchor =
+        slab.kind === 'output'
+          ? new Vector3(centre.x, centre.y + slab.units * slab.pitch + 1, centre.z)
+          : new Vector3(centre.x, centre.y + 1, behind ? centre.z - slab.extent[1] / 2 - 1 : centre.z + slab.extent[1] / 2 + 1);
       if (slab.kind === 'output') label.classList.remove('front');
       this.slabs.push({ slab, mesh, colours, mask: new Uint8Array(slab.units), centre, label, labelAnchor, scale: 1 });
       this.meshes.push(mesh);
@@ -299,8 +333,13 @@ class Network3dView {
     const hovered = this.hover?.slab ?? -1;
     for (let s = 0; s < this.slabs.length; s++) {
       const { slab, colours, mask, mesh } = this.slabs[s];
-      const values: ArrayLike<number> | null = !report ? null
-        : slab.kind === 'output' ? report.probs : slab.source < 0 ? report.input.data : report.layers[slab.source].activation;
+      const values: ArrayLike<number> | null = !report
+        ? null
+        : slab.kind === 'output'
+          ? report.probs
+          : slab.source < 0
+            ? report.input.data
+            : report.layers[slab.source].activation;
       let scale = 0;
       if (values && slab.kind !== 'output') for (let u = 0; u < slab.units; u++) scale = Math.max(scale, Math.abs(values[u]));
       scale = slab.kind === 'output' ? 1 : scale || 1;
@@ -308,7 +347,7 @@ class Network3dView {
       const fading = s < hovered;
       for (let u = 0; u < slab.units; u++) {
         const v = values ? values[u] : 0;
-        const k = Math.max(0, Math.min(255, Math.round((0.5 + 0.5 * v / scale) * 255))) * 3;
+        const k = Math.max(0, Math.min(255, Math.round((0.5 + (0.5 * v) / scale) * 255))) * 3;
         const keep = fading && mask[u] === 0 ? 1 - FADE : 1;
         colours[u * 3] = this.table[k] * keep + this.background.r * (1 - keep);
         colours[u * 3 + 1] = this.table[k + 1] * keep + this.background.g * (1 - keep);
@@ -375,9 +414,14 @@ class Network3dView {
       for (let u = 0; u < below.slab.units && n < MAX_LINES; u++) {
         if (!below.mask[u]) continue;
         this.unitCentre(hover.slab - 1, u, this.scratch);
-        const p = this.linePositions, i = n * 6;
-        p[i] = from.x; p[i + 1] = from.y; p[i + 2] = from.z;
-        p[i + 3] = this.scratch.x; p[i + 4] = this.scratch.y; p[i + 5] = this.scratch.z;
+        const p = this.linePositions,
+          i = n * 6;
+        p[i] = from.x;
+        p[i + 1] = from.y;
+        p[i + 2] = from.z;
+        p[i + 3] = this.scratch.x;
+        p[i + 4] = this.scratch.y;
+        p[i + 5] = this.scratch.z;
         n++;
       }
       this.lines.geometry.attributes.position.needsUpdate = true;
@@ -392,7 +436,8 @@ class Network3dView {
     const report = this.report!;
     const name = slab.kind === 'input' ? 'input' : slab.nodes.join(' · ');
     const value = slab.source < 0 ? report.input.data[unit] : report.layers[slab.source].activation[unit];
-    if (slab.kind === 'output') return `class ${unit}: probability ${(report.probs[unit] * 100).toFixed(1)} % (logit ${value.toFixed(2)}); it reads every unit of the layer below.`;
+    if (slab.kind === 'output')
+      return `class ${unit}: probability ${(report.probs[unit] * 100).toFixed(1)} % (logit ${value.toFixed(2)}); it reads every unit of the layer below.`;
     if (slab.kind === 'vector') return `${name}, unit ${unit}: ${value.toFixed(3)}; it reads every unit of the layer below, so it sees the whole input.`;
     const { channel, row, col } = unitPosition(slab, unit);
     const where = `${name}, map ${channel}, row ${row}, column ${col}: ${value.toFixed(3)}`;
@@ -411,7 +456,8 @@ class Network3dView {
   /** Looks at the whole network from the front, above and a little to the left, as large as the canvas allows. */
   private fitCamera(): void {
     if (this.slabs.length === 0) return;
-    const min = new Vector3(Infinity, Infinity, Infinity), max = new Vector3(-Infinity, -Infinity, -Infinity);
+    const min = new Vector3(Infinity, Infinity, Infinity),
+      max = new Vector3(-Infinity, -Infinity, -Infinity);
     for (const { slab, centre } of this.slabs) {
       const up = slab.kind === 'output' ? slab.units * slab.pitch : 0;
       min.min(this.scratch.set(centre.x - slab.extent[0] / 2, centre.y, centre.z - slab.extent[1] / 2));
@@ -469,9 +515,11 @@ class Network3dView {
 
   /** HTML labels follow their anchors on screen (crisp text at any zoom). */
   private placeLabels(): void {
-    const w = this.container.clientWidth, h = this.container.clientHeight;
+    const w = this.container.clientWidth,
+      h = this.container.clientHeight;
     // Slab titles sit centred behind or in front of their slab, class labels right of their tile.
-    for (const s of this.slabs) this.placeLabel(s.label, s.labelAnchor, w, h, s.label.classList.contains('front') ? 'translate(-50%, 0)' : 'translate(-50%, -100%)');
+    for (const s of this.slabs)
+      this.placeLabel(s.label, s.labelAnchor, w, h, s.label.classList.contains('front') ? 'translate(-50%, 0)' : 'translate(-50%, -100%)');
     for (let i = 0; i < this.classLabels.length; i++) this.placeLabel(this.classLabels[i], this.classAnchors[i], w, h, 'translate(0, -50%)');
   }
 
@@ -479,7 +527,7 @@ class Network3dView {
     this.scratch.copy(anchor).project(this.camera);
     const visible = this.scratch.z < 1 && Math.abs(this.scratch.x) <= 1.05 && Math.abs(this.scratch.y) <= 1.05;
     el.style.visibility = visible ? '' : 'hidden';
-    if (visible) el.style.transform = `translate(${((this.scratch.x + 1) / 2 * w).toFixed(1)}px, ${((1 - this.scratch.y) / 2 * h).toFixed(1)}px) ${shift}`;
+    if (visible) el.style.transform = `translate(${(((this.scratch.x + 1) / 2) * w).toFixed(1)}px, ${(((1 - this.scratch.y) / 2) * h).toFixed(1)}px) ${shift}`;
   }
 
   private legend(): HTMLElement {
@@ -497,19 +545,30 @@ class Network3dView {
   /** window.convkitNetwork3d: what the end-to-end tests read and drive. */
   private testHook() {
     return {
-      slabs: () => this.slabs.map(({ slab }) => ({ kind: slab.kind, nodes: slab.nodes, channels: slab.channels, height: slab.height, width: slab.width, shownChannels: slab.shownChannels, units: slab.units })),
+      slabs: () =>
+        this.slabs.map(({ slab }) => ({
+          kind: slab.kind,
+          nodes: slab.nodes,
+          channels: slab.channels,
+          height: slab.height,
+          width: slab.width,
+          shownChannels: slab.shownChannels,
+          units: slab.units,
+        })),
       /** Where unit `unit` of slab `s` is on the page (client pixels), e.g. to hover it. */
       project: (s: number, unit: number) => {
         this.unitCentre(s, unit, this.scratch).project(this.camera);
         const r = this.renderer.domElement.getBoundingClientRect();
-        return { x: r.left + (this.scratch.x + 1) / 2 * r.width, y: r.top + (1 - this.scratch.y) / 2 * r.height };
+        return { x: r.left + ((this.scratch.x + 1) / 2) * r.width, y: r.top + ((1 - this.scratch.y) / 2) * r.height };
       },
       hovered: () => (this.hover ? { ...this.hover } : null),
       /** Units of slab `s` shown as connected to the hovered unit (they keep their colour; the rest fade). */
       highlighted: (s: number) => {
         if (!this.hover || s >= this.hover.slab) return [];
         const out: number[] = [];
-        this.slabs[s].mask.forEach((m, u) => { if (m) out.push(u); });
+        this.slabs[s].mask.forEach((m, u) => {
+          if (m) out.push(u);
+        });
         return out;
       },
       /** The camera's distance from what it orbits (zoom) and its position (orbit). */

@@ -10,14 +10,23 @@ import type { OverlayKind, PageModel } from '../page-model.js';
 /** Heat map opacity over the grey digit. */
 const ALPHA = 0.55;
 
-export async function drawOverlay(canvas: HTMLCanvasElement, model: PageModel | null, kind: OverlayKind | 'none', input: { shape: number[]; data: Float32Array }): Promise<number | null> {
+export async function drawOverlay(
+  canvas: HTMLCanvasElement,
+  model: PageModel | null,
+  kind: OverlayKind | 'none',
+  input: { shape: number[]; data: Float32Array },
+): Promise<number | null> {
   const [, h, w] = input.shape;
   if (canvas.width !== w) canvas.width = w;
   if (canvas.height !== h) canvas.height = h;
   const ctx = canvas.getContext('2d')!;
   const img = ctx.createImageData(w, h);
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < h * w; i++) { lo = Math.min(lo, input.data[i]); hi = Math.max(hi, input.data[i]); }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (let i = 0; i < h * w; i++) {
+    lo = Math.min(lo, input.data[i]);
+    hi = Math.max(hi, input.data[i]);
+  }
   const heat = kind === 'none' || !model ? null : await model.overlay(kind, input);
   let top = 0;
   if (heat) for (const v of heat.map) top = Math.max(top, v);

@@ -14,7 +14,10 @@ import { pixelsPerCell } from './scales.js';
 
 const NODE_BUDGET = 56;
 type Column = { name: string; type: string; shape: number[]; nodes: HTMLCanvasElement[]; el: HTMLElement; legend?: HTMLElement };
-interface ConvGeometry { stride: number; padding: number }
+interface ConvGeometry {
+  stride: number;
+  padding: number;
+}
 
 export class NetworkOverview {
   private structure = '';
@@ -56,9 +59,10 @@ export class NetworkOverview {
       const col = this.columns[i];
       const extent = symmetricExtent(layer.activation);
       if (col.legend) setLegend(col.legend, extent);
-      const scale = i === 0
-        ? { palette: 'grey' as const, extent, lo: Math.min(...layer.activation), hi: Math.max(...layer.activation) }
-        : { palette: 'diverging' as const, extent };
+      const scale =
+        i === 0
+          ? { palette: 'grey' as const, extent, lo: Math.min(...layer.activation), hi: Math.max(...layer.activation) }
+          : { palette: 'diverging' as const, extent };
       if (layer.outputShape.length === 3) {
         const [, H, W] = layer.outputShape;
         col.nodes.forEach((canvas, c) => {
@@ -87,7 +91,10 @@ export class NetworkOverview {
     this.selected = null;
     this.detail.innerHTML = '<p class="hint">Click any channel above to see how it is computed from the layer before it.</p>';
     const cols: Column[] = [];
-    const heads = [{ name: 'input', type: 'image', shape: report.input.shape }, ...report.layers.map((l) => ({ name: l.name, type: l.type, shape: l.outputShape }))];
+    const heads = [
+      { name: 'input', type: 'image', shape: report.input.shape },
+      ...report.layers.map((l) => ({ name: l.name, type: l.type, shape: l.outputShape })),
+    ];
     heads.forEach((h, i) => {
       const el = document.createElement('div');
       el.className = 'ov-col';
@@ -120,11 +127,13 @@ export class NetworkOverview {
         canvas.addEventListener('mouseenter', () => this.highlight(i, c, true));
         canvas.addEventListener('mouseleave', () => this.highlight(i, c, false));
         canvas.addEventListener('click', () => this.explain(i, c));
-        canvas.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.explain(i, c); });
+        canvas.addEventListener('keydown', (e) => {
+          if (e.key === 'Enter') this.explain(i, c);
+        });
         nodes.push(canvas);
       }
       const column: Column = { ...h, nodes, el };
-      if (i > 0) el.append(column.legend = legend(1));
+      if (i > 0) el.append((column.legend = legend(1)));
       cols.push(column);
     });
     this.columns = cols;
@@ -134,9 +143,10 @@ export class NetworkOverview {
 
   /** Which nodes of column i-1 feed node c of column i. */
   private sources(i: number, c: number): number[] {
-    const col = this.columns[i], prev = this.columns[i - 1];
+    const col = this.columns[i],
+      prev = this.columns[i - 1];
     if (!prev) return [];
-    if ((col.type === 'conv2d' || col.type === 'dense' || col.type === 'flatten') || prev.nodes.length !== col.nodes.length) return prev.nodes.map((_, k) => k);
+    if (col.type === 'conv2d' || col.type === 'dense' || col.type === 'flatten' || prev.nodes.length !== col.nodes.length) return prev.nodes.map((_, k) => k);
     return [c];
   }
 
@@ -152,7 +162,9 @@ export class NetworkOverview {
         const to = node.getBoundingClientRect();
         for (const s of this.sources(i, c)) {
           const from = this.columns[i - 1].nodes[s].getBoundingClientRect();
-          lines.push(`<line data-to="${i}:${c}" data-from="${i - 1}:${s}" x1="${from.right - base.left}" y1="${from.top + from.height / 2 - base.top}" x2="${to.left - base.left}" y2="${to.top + to.height / 2 - base.top}"/>`);
+          lines.push(
+            `<line data-to="${i}:${c}" data-from="${i - 1}:${s}" x1="${from.right - base.left}" y1="${from.top + from.height / 2 - base.top}" x2="${to.left - base.left}" y2="${to.top + to.height / 2 - base.top}"/>`,
+          );
         }
       });
     }
@@ -192,7 +204,7 @@ export class NetworkOverview {
   private geometry(name: string): ConvGeometry {
     const node = this.spec?.nodes.find((n) => n.name === name);
     const l = (node?.layer ?? {}) as { stride?: number | number[]; padding?: number | number[] };
-    const first = (v: number | number[] | undefined, d: number) => (Array.isArray(v) ? v[0] : v ?? d);
+    const first = (v: number | number[] | undefined, d: number) => (Array.isArray(v) ? v[0] : (v ?? d));
     return { stride: first(l.stride, 1), padding: first(l.padding, 0) };
   }
 
@@ -205,14 +217,17 @@ export class NetworkOverview {
     const partials: Float32Array[] = [];
     for (let c = 0; c < Ci; c++) {
       const p = new Float32Array(Ho * Wo);
-      for (let y = 0; y < Ho; y++) for (let x = 0; x < Wo; x++) {
-        let s = 0;
-        for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < KW; kx++) {
-          const iy = y * stride + ky - padding, ix = x * stride + kx - padding;
-          if (iy >= 0 && iy < Hi && ix >= 0 && ix < Wi) s += prev.activation[(c * Hi + iy) * Wi + ix] * w[((o * Ci + c) * K + ky) * KW + kx];
+      for (let y = 0; y < Ho; y++)
+        for (let x = 0; x < Wo; x++) {
+          let s = 0;
+          for (let ky = 0; ky < K; ky++)
+            for (let kx = 0; kx < KW; kx++) {
+              const iy = y * stride + ky - padding,
+                ix = x * stride + kx - padding;
+              if (iy >= 0 && iy < Hi && ix >= 0 && ix < Wi) s += prev.activation[(c * Hi + iy) * Wi + ix] * w[((o * Ci + c) * K + ky) * KW + kx];
+            }
+          p[y * Wo + x] = s;
         }
-        p[y * Wo + x] = s;
-      }
       partials.push(p);
     }
     const out = layer.activation.subarray(o * Ho * Wo, (o + 1) * Ho * Wo);
@@ -228,8 +243,13 @@ export class NetworkOverview {
     for (let c = 0; c < shown; c++) {
       const row = document.createElement('div');
       row.className = 'conv-row';
-      row.append(mapFigure(`${prev.name} ch ${c}`, prev.activation, c * Hi * Wi, Hi, Wi, symmetricExtent(prev.activation), prev.name === 'input'),
-        op('×'), kernelFigure(w, (o * Ci + c) * K * KW, K, KW, wExtent), op('='), mapFigure(`products summed`, partials[c], 0, Ho, Wo, extent));
+      row.append(
+        mapFigure(`${prev.name} ch ${c}`, prev.activation, c * Hi * Wi, Hi, Wi, symmetricExtent(prev.activation), prev.name === 'input'),
+        op('×'),
+        kernelFigure(w, (o * Ci + c) * K * KW, K, KW, wExtent),
+        op('='),
+        mapFigure(`products summed`, partials[c], 0, Ho, Wo, extent),
+      );
       rows.append(row);
     }
     const sum = document.createElement('div');
@@ -242,12 +262,15 @@ export class NetworkOverview {
     const canvas = outFigure.querySelector('canvas')!;
     canvas.addEventListener('mousemove', (e) => {
       const r = canvas.getBoundingClientRect();
-      const x = Math.min(Wo - 1, Math.floor((e.clientX - r.left) / r.width * Wo)), y = Math.min(Ho - 1, Math.floor((e.clientY - r.top) / r.height * Ho));
+      const x = Math.min(Wo - 1, Math.floor(((e.clientX - r.left) / r.width) * Wo)),
+        y = Math.min(Ho - 1, Math.floor(((e.clientY - r.top) / r.height) * Ho));
       const terms = partials.slice(0, 6).map((p) => formatValue(p[y * Wo + x]));
       arithmetic.textContent = `${layer.name}[${o}][${y}][${x}] = ${terms.join(' + ')}${Ci > 6 ? ` + … (${Ci} channels)` : ''} + ${formatValue(bias)} = ${formatValue(out[y * Wo + x])}`;
       this.showField(layer.name, y, x);
     });
-    canvas.addEventListener('mouseleave', () => { this.fieldBox.hidden = true; });
+    canvas.addEventListener('mouseleave', () => {
+      this.fieldBox.hidden = true;
+    });
     return [rows, sum, arithmetic];
   }
 
@@ -257,7 +280,8 @@ export class NetworkOverview {
     const extent = Math.max(symmetricExtent(prev.activation.subarray(c * Hi * Wi, (c + 1) * Hi * Wi)), 1e-9);
     const row = document.createElement('div');
     row.className = 'conv-row';
-    const what = layer.type === 'relu' ? 'max(0, x)' : layer.type === 'maxpool2d' ? 'max of each window' : layer.type === 'avgpool2d' ? 'mean of each window' : layer.type;
+    const what =
+      layer.type === 'relu' ? 'max(0, x)' : layer.type === 'maxpool2d' ? 'max of each window' : layer.type === 'avgpool2d' ? 'mean of each window' : layer.type;
     const outFigure = mapFigure(`${layer.name} ch ${c}`, layer.activation, c * Ho * Wo, Ho, Wo, extent);
     row.append(mapFigure(`${prev.name} ch ${c}`, prev.activation, c * Hi * Wi, Hi, Wi, extent), op(`→ ${what} →`), outFigure, legend(extent));
     const formula = text('Hover the output map to see one value and its receptive field on the input.');
@@ -265,20 +289,26 @@ export class NetworkOverview {
     const canvas = outFigure.querySelector('canvas')!;
     canvas.addEventListener('mousemove', (e) => {
       const r = canvas.getBoundingClientRect();
-      const x = Math.min(Wo - 1, Math.floor((e.clientX - r.left) / r.width * Wo)), y = Math.min(Ho - 1, Math.floor((e.clientY - r.top) / r.height * Ho));
+      const x = Math.min(Wo - 1, Math.floor(((e.clientX - r.left) / r.width) * Wo)),
+        y = Math.min(Ho - 1, Math.floor(((e.clientY - r.top) / r.height) * Ho));
       const v = layer.activation[(c * Ho + y) * Wo + x];
       if (layer.type === 'relu') formula.textContent = `relu(${formatValue(prev.activation[(c * Hi + y) * Wi + x])}) = ${formatValue(v)}`;
       else {
-        const k = Math.round(Hi / Ho), vals: string[] = [];
-        for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) {
-          const iy = y * k + dy, ix = x * k + dx;
-          if (iy < Hi && ix < Wi) vals.push(formatValue(prev.activation[(c * Hi + iy) * Wi + ix]));
-        }
+        const k = Math.round(Hi / Ho),
+          vals: string[] = [];
+        for (let dy = 0; dy < k; dy++)
+          for (let dx = 0; dx < k; dx++) {
+            const iy = y * k + dy,
+              ix = x * k + dx;
+            if (iy < Hi && ix < Wi) vals.push(formatValue(prev.activation[(c * Hi + iy) * Wi + ix]));
+          }
         formula.textContent = `${layer.type === 'maxpool2d' ? 'max' : 'mean'}(${vals.join(', ')}) = ${formatValue(v)}`;
       }
       this.showField(layer.name, y, x);
     });
-    canvas.addEventListener('mouseleave', () => { this.fieldBox.hidden = true; });
+    canvas.addEventListener('mouseleave', () => {
+      this.fieldBox.hidden = true;
+    });
     return [row, formula];
   }
 
@@ -295,11 +325,17 @@ export class NetworkOverview {
     if (!field || !input || !this.report) return;
     const [, H, W] = this.report.input.shape;
     const b = fieldBounds(field, y, x);
-    const sx = input.clientWidth / W, sy = input.clientHeight / H;
-    const top = Math.max(0, b.top), left = Math.max(0, b.left), bottom = Math.min(H - 1, b.bottom), right = Math.min(W - 1, b.right);
+    const sx = input.clientWidth / W,
+      sy = input.clientHeight / H;
+    const top = Math.max(0, b.top),
+      left = Math.max(0, b.left),
+      bottom = Math.min(H - 1, b.bottom),
+      right = Math.min(W - 1, b.right);
     Object.assign(this.fieldBox.style, {
-      left: `${input.offsetLeft + left * sx}px`, top: `${input.offsetTop + top * sy}px`,
-      width: `${(right - left + 1) * sx}px`, height: `${(bottom - top + 1) * sy}px`,
+      left: `${input.offsetLeft + left * sx}px`,
+      top: `${input.offsetTop + top * sy}px`,
+      width: `${(right - left + 1) * sx}px`,
+      height: `${(bottom - top + 1) * sy}px`,
     });
     this.fieldBox.dataset.bounds = `${b.top},${b.left},${b.bottom},${b.right}`;
     this.fieldBox.hidden = false;
@@ -312,7 +348,14 @@ function mapFigure(label: string, data: Float32Array, offset: number, h: number,
   const canvas = document.createElement('canvas');
   canvas.className = 'pixelated';
   const slice = data.subarray(offset, offset + h * w);
-  drawChannel(canvas, data, offset, h, w, grey ? { palette: 'grey', extent, lo: Math.min(...slice), hi: Math.max(...slice) } : { palette: 'diverging', extent });
+  drawChannel(
+    canvas,
+    data,
+    offset,
+    h,
+    w,
+    grey ? { palette: 'grey', extent, lo: Math.min(...slice), hi: Math.max(...slice) } : { palette: 'diverging', extent },
+  );
   const per = pixelsPerCell(Math.max(h, w), 84);
   canvas.style.width = `${w * per}px`;
   canvas.style.height = `${h * per}px`;

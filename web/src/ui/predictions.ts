@@ -11,8 +11,9 @@ export interface PredictionElements {
 
 export function renderPredictions(el: PredictionElements, report: EvaluationReport, onPick: (index: number) => void): void {
   const errors = report.confusion.reduce((s, row, i) => s + row.reduce((t, v, j) => t + (i === j ? 0 : v), 0), 0);
-  el.summary.textContent = `Test accuracy ${(report.accuracy * 100).toFixed(2)} % on ${report.count === 10000 ? 'all 10,000' : `the first ${report.count.toLocaleString('en')}`} test digits (${errors} wrong), `
-    + `with the weights after ${report.examples.toLocaleString('en')} training examples in this session.`;
+  el.summary.textContent =
+    `Test accuracy ${(report.accuracy * 100).toFixed(2)} % on ${report.count === 10000 ? 'all 10,000' : `the first ${report.count.toLocaleString('en')}`} test digits (${errors} wrong), ` +
+    `with the weights after ${report.examples.toLocaleString('en')} training examples in this session.`;
   el.summary.dataset.accuracy = String(report.accuracy);
   renderStrip(el.strip, report.strip, report.examples, onPick);
   el.wrong.replaceChildren(...report.wrong.map((e) => exampleCard(e, onPick)));
@@ -65,7 +66,7 @@ function confusionTable(confusion: number[][]): HTMLTableElement {
       td.textContent = String(v);
       // Off-diagonal cells shaded by how common the mistake is; the diagonal is the correct count.
       if (i === j) td.className = 'diagonal';
-      else if (v > 0) td.style.background = `rgba(224, 49, 49, ${(0.15 + 0.85 * v / max).toFixed(2)})`;
+      else if (v > 0) td.style.background = `rgba(224, 49, 49, ${(0.15 + (0.85 * v) / max).toFixed(2)})`;
     });
   });
   return table;

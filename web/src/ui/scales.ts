@@ -35,7 +35,8 @@ export function symmetricExtent(values: ArrayLike<number>): number {
 export function accuracyAxis(values: readonly number[]): { min: number; max: number } {
   const finite = values.filter(Number.isFinite);
   if (finite.length === 0) return { min: 0, max: 1 };
-  const lo = Math.min(...finite), hi = Math.max(...finite);
+  const lo = Math.min(...finite),
+    hi = Math.max(...finite);
   const margin = Math.max(0.005, (hi - lo) * 0.1);
   let min = Math.max(0, Math.floor((lo - margin) * 100) / 100);
   const max = Math.min(1, Math.ceil((hi + margin) * 100) / 100);

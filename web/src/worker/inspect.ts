@@ -12,7 +12,10 @@ export class Inspector {
   private readonly x: Tensor;
   private readonly loss: SoftmaxCrossEntropy;
 
-  constructor(private readonly replica: Replica, public test: ImageDataset | undefined) {
+  constructor(
+    private readonly replica: Replica,
+    public test: ImageDataset | undefined,
+  ) {
     const shape = replica.model.inputShape;
     this.x = new Tensor([1, ...shape], replica.model.backend.alloc(shapeSize(shape)));
     this.loss = new SoftmaxCrossEntropy(replica.model.backend);
@@ -45,13 +48,18 @@ export class Inspector {
     const weights = model.summary().map((row, i) => (row.type === 'conv2d' ? model.layers[i].params().find((p) => p.name === 'weight') : undefined));
     // One readback for everything the views show.
     await model.backend.download([
-      out.probs.data, ...[...activations.values(), ...gradients.values()].map((t) => t.data), ...weights.flatMap((w) => (w ? [w.value.data] : [])),
+      out.probs.data,
+      ...[...activations.values(), ...gradients.values()].map((t) => t.data),
+      ...weights.flatMap((w) => (w ? [w.value.data] : [])),
     ]);
     const probs = Array.from(out.probs.data);
     const layers: LayerView[] = model.summary().map((row, i) => {
       const weight = weights[i];
       const view: LayerView = {
-        name: row.name, type: row.type, outputShape: [...row.outputShape], params: row.params,
+        name: row.name,
+        type: row.type,
+        outputShape: [...row.outputShape],
+        params: row.params,
         activation: Float32Array.from(activations.get(row.name)!.data),
       };
       const g = gradients.get(row.name);
@@ -72,7 +80,15 @@ export class Inspector {
 function drawnDataset(pixels: Uint8Array): ImageDataset {
   if (pixels.length !== 28 * 28) throw new Error(`a drawn digit must be 28×28 bytes, got ${pixels.length}`);
   return {
-    name: 'drawn', count: 1, channels: 1, height: 28, width: 28, images: pixels, labels: new Uint8Array(1),
-    classes: CLASSES, mean: [MNIST_MEAN], std: [MNIST_STD],
+    name: 'drawn',
+    count: 1,
+    channels: 1,
+    height: 28,
+    width: 28,
+    images: pixels,
+    labels: new Uint8Array(1),
+    classes: CLASSES,
+    mean: [MNIST_MEAN],
+    std: [MNIST_STD],
   };
 }

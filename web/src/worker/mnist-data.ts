@@ -15,13 +15,15 @@ export async function fetchMnist(baseUrl: string, part: MnistPart, onProgress: D
   if (!response.ok || !response.body) throw new Error(`could not fetch ${url.pathname} (${response.status}); run the web build, which generates it`);
   const total = Number(response.headers.get('content-length') ?? 0) || 0;
   let loaded = 0;
-  const counted = response.body.pipeThrough(new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>({
-    transform(chunk, controller) {
-      loaded += chunk.byteLength;
-      onProgress(loaded, total);
-      controller.enqueue(chunk);
-    },
-  }));
+  const counted = response.body.pipeThrough(
+    new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>({
+      transform(chunk, controller) {
+        loaded += chunk.byteLength;
+        onProgress(loaded, total);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
   const inflated = counted.pipeThrough(new DecompressionStream('gzip'));
   const bytes = new Uint8Array(await new Response(inflated).arrayBuffer());
   const imagesLength = new DataView(bytes.buffer).getUint32(0, true);

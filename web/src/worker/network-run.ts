@@ -48,8 +48,15 @@ export class NetworkRun {
    * moved from another backend. Without the data yet (it is still loading) the network can
    * already classify drawings; `attachData` adds training and testing when the digits arrive.
    */
-  constructor(readonly model: Model, readonly origin: string, train: ImageDataset | undefined, test: ImageDataset | undefined,
-    private settings: TrainSettings, private readonly seed: number, private readonly resume?: RunState) {
+  constructor(
+    readonly model: Model,
+    readonly origin: string,
+    train: ImageDataset | undefined,
+    test: ImageDataset | undefined,
+    private settings: TrainSettings,
+    private readonly seed: number,
+    private readonly resume?: RunState,
+  ) {
     if (resume) {
       model.savedTensors().forEach((t, i) => t.value.data.set(resume.weights.tensors[i]));
       model.uploadWeights();
@@ -112,7 +119,14 @@ export class NetworkRun {
     }
     const weights = options.snapshot ? this.weightArrays() : [];
     // The snapshot is copied before the update: the weights after `before` examples, on every backend.
-    await this.session.step([...extra, ...weights], options.snapshot ? () => { this.snapshot = this.copyWeights(before); } : undefined);
+    await this.session.step(
+      [...extra, ...weights],
+      options.snapshot
+        ? () => {
+            this.snapshot = this.copyWeights(before);
+          }
+        : undefined,
+    );
     if (testing) this.rolling.collect();
     this.sinceTest += this.session.examples - before;
     this.throughput.record(this.session.examples);
@@ -147,15 +161,33 @@ export class NetworkRun {
     const s = this.training;
     if (!s) {
       return {
-        examples: 0, epoch: 0, imagesPerSecond: 0, forwardMs: NaN, backwardMs: NaN, updateMs: NaN, waitMs: NaN, loss: NaN, accuracy: NaN,
-        testAccuracy: null, testWindow: 0, lr: this.settings.lr,
+        examples: 0,
+        epoch: 0,
+        imagesPerSecond: 0,
+        forwardMs: NaN,
+        backwardMs: NaN,
+        updateMs: NaN,
+        waitMs: NaN,
+        loss: NaN,
+        accuracy: NaN,
+        testAccuracy: null,
+        testWindow: 0,
+        lr: this.settings.lr,
       };
     }
     return {
-      examples: s.examples, epoch: s.epoch, imagesPerSecond: this.throughput.perSecond,
-      forwardMs: s.timing.forward.value, backwardMs: s.timing.backward.value, updateMs: s.timing.update.value, waitMs: s.timing.wait.value,
-      loss: s.smoothLoss.value, accuracy: s.smoothAccuracy.value,
-      testAccuracy: this.rolling.accuracy, testWindow: this.rolling.seen, lr: s.lr,
+      examples: s.examples,
+      epoch: s.epoch,
+      imagesPerSecond: this.throughput.perSecond,
+      forwardMs: s.timing.forward.value,
+      backwardMs: s.timing.backward.value,
+      updateMs: s.timing.update.value,
+      waitMs: s.timing.wait.value,
+      loss: s.smoothLoss.value,
+      accuracy: s.smoothAccuracy.value,
+      testAccuracy: this.rolling.accuracy,
+      testWindow: this.rolling.seen,
+      lr: s.lr,
     };
   }
 
@@ -179,7 +211,10 @@ export class NetworkRun {
     }
     const s = this.stats();
     const bytes = encodeModel(this.model, {
-      savedBy: 'convkit playground', examplesSeen: examples, rollingTestAccuracy: s.testAccuracy, backend: this.model.backend.name,
+      savedBy: 'convkit playground',
+      examplesSeen: examples,
+      rollingTestAccuracy: s.testAccuracy,
+      backend: this.model.backend.name,
     });
     return { bytes, fileName: `${this.model.name}.convkit` };
   }
@@ -192,9 +227,13 @@ export class NetworkRun {
     if (!weight) return null;
     await this.model.backend.download([weight.value.data]);
     const [O, C, KH, KW] = weight.value.shape;
-    const kernels = Array.from({ length: O }, (_, o): Kernel => ({
-      size: [KH, KW], values: Array.from(weight.value.data.subarray(o * C * KH * KW, o * C * KH * KW + KH * KW)),
-    }));
+    const kernels = Array.from(
+      { length: O },
+      (_, o): Kernel => ({
+        size: [KH, KW],
+        values: Array.from(weight.value.data.subarray(o * C * KH * KW, o * C * KH * KW + KH * KW)),
+      }),
+    );
     return { layer: this.model.summary()[index].name, kernels };
   }
 

@@ -17,7 +17,12 @@ export class RollingTestAccuracy {
   /** The probabilities of the batch queued by `queue`, until `collect` scores them. */
   private pending: FloatArray | null = null;
 
-  constructor(private readonly replica: Replica, private readonly test: ImageDataset, readonly window = 1000, private readonly batch = 50) {
+  constructor(
+    private readonly replica: Replica,
+    private readonly test: ImageDataset,
+    readonly window = 1000,
+    private readonly batch = 50,
+  ) {
     this.order = new Int32Array(test.count).map((_, i) => i);
     new Rng(7).shuffle(this.order);
     this.hits = new Uint8Array(window);

@@ -38,7 +38,13 @@ export class TrainingSession {
   readonly smoothAccuracy = new Smoothed(0.02);
   readonly timing = { forward: new Smoothed(0.1), backward: new Smoothed(0.1), update: new Smoothed(0.1), wait: new Smoothed(0.1) };
 
-  constructor(readonly model: Model, private readonly data: ImageDataset, settings: TrainSettings, seed = 1, resume?: SessionState) {
+  constructor(
+    readonly model: Model,
+    private readonly data: ImageDataset,
+    settings: TrainSettings,
+    seed = 1,
+    resume?: SessionState,
+  ) {
     this.settings = { ...settings };
     const options: TrainerOptions = { epochs: 1, seed, ...liveSettings(settings, model, data) } as TrainerOptions;
     let state = resume?.train;
@@ -67,7 +73,10 @@ export class TrainingSession {
   /** Progress and smoothed statistics: host state, available even when the backend no longer works. */
   progress(): SessionState {
     return {
-      examples: this.examples, smoothLoss: this.smoothLoss, smoothAccuracy: this.smoothAccuracy, optimizer: this.settings.optimizer,
+      examples: this.examples,
+      smoothLoss: this.smoothLoss,
+      smoothAccuracy: this.smoothAccuracy,
+      optimizer: this.settings.optimizer,
       train: this.trainer.progress(),
     };
   }
@@ -103,7 +112,11 @@ export class TrainingSession {
  * shifts (28×28 nets) when augmenting, as in ConvNetJS's demo; a cosine schedule over
  * `scheduleEpochs` (then 1 % of lr). Every change restarts the schedule.
  */
-function liveSettings(s: TrainSettings, model: Model, data: ImageDataset): Required<Pick<LiveSettings, 'lr' | 'optimizer' | 'schedule' | 'scheduleSteps' | 'batchSize' | 'shift' | 'randomCrop'>> {
+function liveSettings(
+  s: TrainSettings,
+  model: Model,
+  data: ImageDataset,
+): Required<Pick<LiveSettings, 'lr' | 'optimizer' | 'schedule' | 'scheduleSteps' | 'batchSize' | 'shift' | 'randomCrop'>> {
   const [, h, w] = model.inputShape;
   const smaller = h < data.height || w < data.width;
   const batchesPerEpoch = Math.floor(data.count / s.batchSize);

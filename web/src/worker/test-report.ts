@@ -12,7 +12,13 @@ const BATCH = 50;
 const STRIP = 24;
 const WRONG = 16;
 
-export async function testReport(replica: Replica, test: ImageDataset, examples: number, pause: () => Promise<void>, signal?: AbortSignal): Promise<EvaluationReport> {
+export async function testReport(
+  replica: Replica,
+  test: ImageDataset,
+  examples: number,
+  pause: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<EvaluationReport> {
   signal?.throwIfAborted();
   const model = replica.sync();
   const shape = model.inputShape;
@@ -57,7 +63,10 @@ export async function testStrip(replica: Replica, test: ImageDataset, examples: 
 }
 
 export function topClasses(probs: number[], k: number): { cls: number; p: number }[] {
-  return probs.map((p, cls) => ({ cls, p })).sort((a, b) => b.p - a.p).slice(0, k);
+  return probs
+    .map((p, cls) => ({ cls, p }))
+    .sort((a, b) => b.p - a.p)
+    .slice(0, k);
 }
 
 function example(test: ImageDataset, index: number, label: number, top: { cls: number; p: number }[]): TestExample {

@@ -15,7 +15,8 @@ export class Throughput {
   }
 
   get perSecond(): number {
-    const first = this.samples[0], last = this.samples[this.samples.length - 1];
+    const first = this.samples[0],
+      last = this.samples[this.samples.length - 1];
     if (!first || last.t <= first.t) return 0;
     return (last.examples - first.examples) / ((last.t - first.t) / 1000);
   }

@@ -21,7 +21,15 @@ import { type Backend, ConvkitError, type ImageDataset, Model, type ModelSpec, R
 import { validateNetwork } from '../network-def.js';
 import { presets } from '../presets.js';
 import {
-  type BackendInfo, type BackendRequest, type FromWorker, type ModelInfo, type Replies, type Request, type ToWorker, type TrainSettings, type WorkerEvent,
+  type BackendInfo,
+  type BackendRequest,
+  type FromWorker,
+  type ModelInfo,
+  type Replies,
+  type Request,
+  type ToWorker,
+  type TrainSettings,
+  type WorkerEvent,
   defaultSettings,
 } from '../protocol.js';
 import { fetchMnist } from './mnist-data.js';
@@ -91,7 +99,11 @@ scope.onmessage = (e) => {
     // Cancelling must not wait behind the work it cancels.
     if (request.kind === 'cancelEvaluation') return void evaluation?.abort(new Error('evaluation cancelled'));
     await ready;
-    if (request.kind === 'backend') return (switching = switching.then(() => switchBackend(request.name), () => switchBackend(request.name)));
+    if (request.kind === 'backend')
+      return (switching = switching.then(
+        () => switchBackend(request.name),
+        () => switchBackend(request.name),
+      ));
     if (request.kind !== 'pause') await switching.catch(() => undefined);
     return handle(request);
   })().then(
@@ -174,10 +186,18 @@ async function handle(request: Request): Promise<Replies[Request['kind']]> {
       if (!phase.failed) await using((r) => r.applySettings(settings));
       return;
     case 'reset':
-      return build(current().model.spec, (b) => new Model(current().model.spec, b, ++seed), () => `${current().model.name}, fresh weights (seed ${seed})`);
+      return build(
+        current().model.spec,
+        (b) => new Model(current().model.spec, b, ++seed),
+        () => `${current().model.name}, fresh weights (seed ${seed})`,
+      );
     case 'network':
       validateNetwork(request.spec);
-      return build(request.spec, (b) => new Model(request.spec, b, ++seed), () => `${request.spec.name}, defined in the editor`);
+      return build(
+        request.spec,
+        (b) => new Model(request.spec, b, ++seed),
+        () => `${request.spec.name}, defined in the editor`,
+      );
     case 'inspect':
       // A drawing needs only the network; a test digit waits for the digits.
       if (request.source.kind === 'test') await digits;
@@ -228,7 +248,9 @@ async function evaluate(): Promise<Replies['evaluate']> {
   const controller = (evaluation = new AbortController());
   try {
     // The reference backend and a GPU emulated on the CPU (SwiftShader) are 30–50× slower than wasm: their reports cover the first test digits only.
-    return await using((r) => testReport(r.reportReplica, slow(r.backend) ? limitDataset(test, SLOW_REPORT_LIMIT) : test, r.examples, yieldToEvents, controller.signal));
+    return await using((r) =>
+      testReport(r.reportReplica, slow(r.backend) ? limitDataset(test, SLOW_REPORT_LIMIT) : test, r.examples, yieldToEvents, controller.signal),
+    );
   } finally {
     if (evaluation === controller) evaluation = undefined;
   }
@@ -287,8 +309,14 @@ async function build(spec: ModelSpec, make: (b: Backend) => Model, origin: () =>
 
 function loadFile(bytes: Uint8Array, fileName: string, origin?: string): Promise<ModelInfo> {
   let spec: ModelSpec | undefined;
-  return build({ name: fileName } as ModelSpec, (b) => readModelFile(bytes, fileName, b, (checked) => { spec = checked; }),
-    () => origin ?? `${spec?.name ?? fileName} from ${fileName}`);
+  return build(
+    { name: fileName } as ModelSpec,
+    (b) =>
+      readModelFile(bytes, fileName, b, (checked) => {
+        spec = checked;
+      }),
+    () => origin ?? `${spec?.name ?? fileName} from ${fileName}`,
+  );
 }
 
 async function loadPretrained(): Promise<ModelInfo> {
@@ -361,7 +389,9 @@ function dispose(b: Backend): void {
   retired.delete(b);
   try {
     b.dispose?.();
-  } catch { /* a lost device may refuse; nothing is left to release */ }
+  } catch {
+    /* a lost device may refuse; nothing is left to release */
+  }
 }
 
 /** After an error: if it came from a backend that no longer works, tell the page (once). */

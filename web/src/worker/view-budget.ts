@@ -8,7 +8,11 @@ export class ViewBudget {
   private since: number;
 
   /** `share`: most of the time views may take (0.05 = 5 %). */
-  constructor(readonly share = 0.05, private readonly now: () => number = () => performance.now(), private readonly window = 10_000) {
+  constructor(
+    readonly share = 0.05,
+    private readonly now: () => number = () => performance.now(),
+    private readonly window = 10_000,
+  ) {
     this.since = now();
   }
 
