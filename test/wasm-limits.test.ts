@@ -21,7 +21,8 @@ describe('wasm heap and scratch limits', () => {
       assert.throws(
         () => scratch.block('big', bytes, 'the test block'),
         (e: Error) =>
-          e instanceof ResourceError && /wasm backend: the test block needs [\d.]+ GiB, more than the 1024\.0 MiB the wasm heap can ever hold/.test(e.message),
+          e instanceof ResourceError &&
+          /wasm backend: out of memory: the test block needs [\d.]+ GiB, more than the 1024\.0 MiB the wasm heap can ever hold/.test(e.message),
         `${bytes}`,
       );
       assert.throws(() => scratch.workspace(0, bytes), ResourceError);
@@ -68,7 +69,7 @@ describe('wasm convolution weight gradient past the i32 range', () => {
           () => b.conv2dBackwardWeights(g, x, dy, dw, db),
           (e: Error) =>
             e instanceof ResourceError &&
-            /wasm backend: the convolution weight gradient \(1×1 kernel, 1→1 channels, 28×28 input padded by 4000, batch 1, kernel route\) workspace needs 2\.\d+ GiB/.test(
+            /wasm backend: out of memory: the convolution weight gradient \(1×1 kernel, 1→1 channels, 28×28 input padded by 4000, batch 1, kernel route\) workspace needs 2\.\d+ GiB/.test(
               e.message,
             ),
           'ResourceError',

@@ -79,7 +79,7 @@ export class WasmHeap {
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`internal error: wasm backend: ${what}: invalid size ${bytes} bytes`);
     if (bytes > this.capacity) {
       throw new ResourceError(
-        `wasm backend: ${what} needs ${formatSize(bytes)}, more than the ${formatSize(this.capacity)} the wasm heap can ever hold ` +
+        `wasm backend: out of memory: ${what} needs ${formatSize(bytes)}, more than the ${formatSize(this.capacity)} the wasm heap can ever hold ` +
           '(a smaller batch, input or padding needs less; the ref backend has no such limit)',
       );
     }

@@ -117,10 +117,12 @@ export async function explainCommand(o: ExplainCommandOptions): Promise<void> {
   const classes = model.spec.classes ?? info.classes ?? [];
   const classIndex = o.class === undefined ? undefined : classByName(model, classes, o.class);
   for (const file of o.images) if (!existsSync(file)) throw new ConfigError(`image ${file} does not exist`);
+  const [, H, W] = model.inputShape;
+  const scale = o.scale ?? Math.max(1, Math.ceil(224 / W));
+  // The overlay's size is known now: a refused --scale must not leave a directory behind.
+  explain.checkPictureSize(W * scale, H * scale);
   prepareDirectory(o.out);
   const name = (k: number) => classes[k] ?? String(k);
-  const W = model.inputShape[2];
-  const scale = o.scale ?? Math.max(1, Math.ceil(224 / W));
   const results = [];
   for (const file of o.images) {
     const { x, inverted } = modelInput(file, info, model, o);

@@ -21,6 +21,7 @@ export { viridis, diverging, greys, type ColourMap } from './colormap.js';
 export { convFilters, convNodes, filterPictures, signedColour, signedToRgba, type ConvFilters } from './filters.js';
 export { labelledCells, labelledRows, type GridLayout } from './labelled-grid.js';
 export {
+  checkPictureSize,
   createRgba,
   mapRange,
   heatmapToRgba,

@@ -12,13 +12,17 @@ export interface RgbaImage {
 /** The largest picture drawn: 2^26 pixels (256 MiB of RGBA). */
 export const MAX_PICTURE_PIXELS = 2 ** 26;
 
-export function createRgba(width: number, height: number, background: readonly [number, number, number] = [0, 0, 0]): RgbaImage {
-  // Checked before allocating: sizes come from user choices (scale, channels, k) multiplied together.
+/** Refuses a picture size before anything is allocated: sizes come from user choices (scale, channels, k) multiplied together. */
+export function checkPictureSize(width: number, height: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0 || width * height > MAX_PICTURE_PIXELS) {
     throw new ConfigError(
       `a picture of ${width}×${height} pixels is too large to draw (at most ${MAX_PICTURE_PIXELS.toLocaleString('en')} pixels): choose a smaller scale or fewer channels`,
     );
   }
+}
+
+export function createRgba(width: number, height: number, background: readonly [number, number, number] = [0, 0, 0]): RgbaImage {
+  checkPictureSize(width, height);
   const data = new Uint8ClampedArray(width * height * 4);
   for (let i = 0; i < width * height; i++) data.set([...background, 255], i * 4);
   return { width, height, data };
