@@ -5,23 +5,9 @@
  * receptive fields, which need the model itself. Small networks only: a LeNet-5 forward pass
  * here takes a few milliseconds; bigger networks leave the overlays to say so.
  */
-import {
-  type ImageDataset,
-  MNIST_MEAN,
-  MNIST_STD,
-  Model,
-  type ModelSpec,
-  type ReceptiveField,
-  RefBackend,
-  Tensor,
-  decodeModel,
-  explain,
-  fillBatch,
-  receptiveFields,
-  shapeSize,
-} from 'convkit';
-import { CLASSES } from './network-def.js';
+import { Model, type ModelSpec, type ReceptiveField, RefBackend, Tensor, decodeModel, explain, fillBatch, receptiveFields, shapeSize } from 'convkit';
 import type { LayerReport } from './protocol.js';
+import { drawnDataset } from './drawn-digit.js';
 
 /** Above this many parameters the page leaves computation to the worker (overlays say so). */
 export const PAGE_MODEL_MAX_PARAMETERS = 2_000_000;
@@ -91,21 +77,4 @@ export function softmax(logits: number[]): number[] {
   const e = logits.map((z) => Math.exp(z - m));
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / s);
-}
-
-/** A one-image dataset around a drawn 28×28 digit, so it is normalised and cropped exactly like MNIST. */
-function drawnDataset(pixels: Uint8Array): ImageDataset {
-  if (pixels.length !== 28 * 28) throw new Error(`a drawn digit must be 28×28 bytes, got ${pixels.length}`);
-  return {
-    name: 'drawn',
-    count: 1,
-    channels: 1,
-    height: 28,
-    width: 28,
-    images: pixels,
-    labels: new Uint8Array(1),
-    classes: CLASSES,
-    mean: [MNIST_MEAN],
-    std: [MNIST_STD],
-  };
 }

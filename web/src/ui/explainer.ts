@@ -35,9 +35,8 @@ export class ConvolutionExplainer {
   private learned: Kernel[] = [];
   private readonly ui: Record<string, HTMLElement>;
 
-  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: learnedKernels is called below (a false positive on a parameter property)
   constructor(
-    private readonly root: HTMLElement,
+    root: HTMLElement,
     private readonly learnedKernels: () => Promise<{ layer: string; kernels: Kernel[] } | null>,
   ) {
     root.innerHTML = `

@@ -3,10 +3,10 @@
  * and for a labelled test digit the gradients on the activations from a backward pass of its
  * loss (Model.activationGradients()). Conv layers also report their weights.
  */
-import { type ImageDataset, MNIST_MEAN, MNIST_STD, SoftmaxCrossEntropy, Tensor, fillBatch, shapeSize } from 'convkit';
-import { CLASSES } from '../network-def.js';
+import { type ImageDataset, SoftmaxCrossEntropy, Tensor, fillBatch, shapeSize } from 'convkit';
 import type { InspectSource, LayerReport, LayerView } from '../protocol.js';
 import type { Replica } from './replica.js';
+import { drawnDataset } from '../drawn-digit.js';
 
 export class Inspector {
   private readonly x: Tensor;
@@ -74,21 +74,4 @@ export class Inspector {
       layers,
     };
   }
-}
-
-/** A one-image dataset around a drawn 28×28 digit, so it is normalised and cropped exactly like MNIST. */
-function drawnDataset(pixels: Uint8Array): ImageDataset {
-  if (pixels.length !== 28 * 28) throw new Error(`a drawn digit must be 28×28 bytes, got ${pixels.length}`);
-  return {
-    name: 'drawn',
-    count: 1,
-    channels: 1,
-    height: 28,
-    width: 28,
-    images: pixels,
-    labels: new Uint8Array(1),
-    classes: CLASSES,
-    mean: [MNIST_MEAN],
-    std: [MNIST_STD],
-  };
 }
