@@ -10,7 +10,7 @@ import { Tensor } from '../tensor.js';
 import { backendFor } from './backends.js';
 import { loadAnyModel, modelInput, modelPreprocessing, pixelSpace } from './model-input.js';
 import { checkGradientMemory } from './memory-option.js';
-import { type CommonOptions, backendOption, integer, jsonOption, memoryLimitOption, statisticList, threadsOption } from './options.js';
+import { type CommonOptions, meanOption, stdOption, backendOption, integer, jsonOption, memoryLimitOption, threadsOption } from './options.js';
 import { Output, percent } from './output.js';
 
 export const explainMethods = ['saliency', 'smoothgrad', 'gradxinput', 'gradcam', 'gradcam++', 'occlusion', 'guided'] as const;
@@ -39,12 +39,8 @@ export function registerExplainCommand(program: Command): void {
     .option('--scale <n>', 'enlarge the PNG by this integer factor (default: to at least 224 pixels wide)', integer('scale', 1))
     .addOption(new Option('--preprocess <how>', 'mnist: centre the ink by mass like MNIST; resize: plain resize').choices(['mnist', 'resize']).default('mnist'))
     .addOption(new Option('--invert <when>', 'invert dark-on-light pictures (auto: when the mean is light)').choices(['auto', 'yes', 'no']).default('auto'))
-    .option(
-      '--mean <list>',
-      "per-channel mean of pixel/255 to normalise with (default: the model file's; ONNX: ImageNet's for colour inputs ≥ 64 px)",
-      statisticList('mean'),
-    )
-    .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', statisticList('std'))
+    .addOption(meanOption())
+    .addOption(stdOption())
     .addOption(backendOption('compute backend'))
     .addOption(threadsOption('compute threads for the wasm backend (default: all cores)'))
     .addOption(memoryLimitOption())

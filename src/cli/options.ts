@@ -75,3 +75,12 @@ export function statisticList(key: 'mean' | 'std') {
     return values;
   };
 }
+
+/** --mean and --std of explain and visualize: the model's own normalisation unless given. */
+export const meanOption = () =>
+  new Option(
+    '--mean <list>',
+    "per-channel mean of pixel/255 to normalise with (default: the model file's; ONNX: ImageNet's for colour inputs ≥ 64 px)",
+  ).argParser(statisticList('mean'));
+export const stdOption = () =>
+  new Option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)').argParser(statisticList('std'));

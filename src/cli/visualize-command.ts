@@ -10,7 +10,7 @@ import { Tensor } from '../tensor.js';
 import { backendFor } from './backends.js';
 import { type Preprocessing, loadAnyModel, modelPreprocessing, pixelSpace } from './model-input.js';
 import { checkGradientMemory } from './memory-option.js';
-import { type CommonOptions, backendOption, integer, jsonOption, memoryLimitOption, statisticList, setting, threadsOption } from './options.js';
+import { type CommonOptions, meanOption, stdOption, backendOption, integer, jsonOption, memoryLimitOption, setting, threadsOption } from './options.js';
 import { Output } from './output.js';
 
 export const visualizeKinds = ['filters', 'maximize', 'top-patches', 'top-images'] as const;
@@ -61,12 +61,8 @@ export function registerVisualizeCommand(program: Command): void {
     .option('--steps <n>', `maximize: gradient-ascent steps (at most ${MAX_STEPS})`, integer('steps', 1, MAX_STEPS), 200)
     .option('--scale <n>', 'enlarge each cell by this integer factor (default: to at least 48 pixels)', integer('scale', 1))
     .requiredOption('--out <file>', 'the PNG to write')
-    .option(
-      '--mean <list>',
-      "per-channel mean of pixel/255 to normalise with (default: the model file's; ONNX: ImageNet's for colour inputs ≥ 64 px)",
-      statisticList('mean'),
-    )
-    .option('--std <list>', 'per-channel standard deviation to normalise with (default as --mean)', statisticList('std'))
+    .addOption(meanOption())
+    .addOption(stdOption())
     .addOption(backendOption('compute backend'))
     .addOption(threadsOption('compute threads for the wasm backend (default: all cores)'))
     .addOption(memoryLimitOption())
