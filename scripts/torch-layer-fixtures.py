@@ -82,6 +82,17 @@ def layer_case(name, spec, shape, forward, params=None, spread=1.0):
             'paramGrads': {k: flat(v.grad) for k, v in params.items()}}
 
 
+def two_input_case(name, spec, shape_a, shape_b, forward):
+    a = torch.randn(*shape_a).requires_grad_()
+    b = torch.randn(*shape_b).requires_grad_()
+    y = forward(a, b)
+    dy = torch.randn_like(y)
+    (y * dy).sum().backward()
+    return {'name': name, 'spec': spec, 'inputShape': list(shape_a), 'inputShape2': list(shape_b), 'outputShape': list(y.shape),
+            'x': flat(a), 'x2': flat(b), 'dy': flat(dy), 'y': flat(y), 'dx': flat(a.grad), 'dx2': flat(b.grad),
+            'params': {}, 'paramGrads': {}}
+
+
 def layer_norm_channels(x, p, eps):
     return F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), p['weight'], p['bias'], eps).permute(0, 3, 1, 2)
 
@@ -104,6 +115,15 @@ fixture = {
         layer_case('layernorm2d on 1×1 positions', {'type': 'layernorm2d', 'eps': 1e-5}, (3, 7, 1, 1),
                    lambda x, p: layer_norm_channels(x, p, 1e-5), {'weight': torch.randn(7), 'bias': torch.randn(7)}),
         layer_case('gelu (inputs spread over both tails)', {'type': 'gelu'}, (2, 3, 4, 5), lambda x, p: F.gelu(x), spread=3.0),
+        # PyTorch 1.13's hardsigmoid backward multiplies by 1.0f / 6 even in float64: its dx is float32-exact only.
+        {**layer_case('hardsigmoid (PyTorch: alpha 1/6, beta 1/2)', {'type': 'hardsigmoid'}, (2, 3, 4, 5), lambda x, p: F.hardsigmoid(x), spread=5.0),
+         'tolerance': 1e-7},
+        layer_case('hardsigmoid (ONNX: alpha 0.2, beta 0.5)', {'type': 'hardsigmoid', 'alpha': 0.2, 'beta': 0.5}, (2, 3, 4, 5),
+                   lambda x, p: torch.clamp(0.2 * x + 0.5, 0, 1), spread=4.0),
+    ],
+    'twoInputs': [
+        two_input_case('mul, equal shapes (x · sigmoid(x) as SiLU writes it)', {'type': 'mul'}, (2, 3, 4, 5), (2, 3, 4, 5), lambda a, b: a * b),
+        two_input_case('mul by a per-channel [C, 1, 1] scale (squeeze-excitation)', {'type': 'mul'}, (2, 4, 3, 5), (2, 4, 1, 1), lambda a, b: a * b),
     ],
 }
 with open(OUT, 'w') as f:
