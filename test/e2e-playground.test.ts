@@ -453,17 +453,20 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
   });
 
   test('a dot gets a low-confidence cue', async () => {
+    // The digits have just been released: let the test-set evaluation that follows them finish, so
+    // the drawing's classification does not wait behind it on a busy machine.
+    await page.waitForSelector('#pred-summary[data-accuracy]', { state: 'attached', timeout: 120_000 });
     await page.click('#draw-clear');
     await strokeOn(page, [
       [0.5, 0.5],
       [0.51, 0.51],
     ]);
-    await page.waitForSelector('#draw-probs[data-confidence="low"]');
+    await page.waitForSelector('#draw-probs[data-confidence="low"]', { timeout: 60_000 });
     assert.equal(await page.isVisible('#draw-cue'), true);
     assert.match((await page.textContent('#draw-cue')) ?? '', /very small/);
     await page.click('#draw-clear');
     await strokeOn(page, SEVEN);
-    await page.waitForSelector('#draw-probs[data-confidence="ok"]');
+    await page.waitForSelector('#draw-probs[data-confidence="ok"]', { timeout: 60_000 });
     assert.equal(await page.isVisible('#draw-cue'), false);
   });
 
