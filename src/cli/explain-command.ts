@@ -7,9 +7,7 @@ import { softmax } from '../explain/run.js';
 import type { Model } from '../model/model.js';
 import { writePng } from '../node/image.js';
 import { Tensor } from '../tensor.js';
-import { backendFor } from './backends.js';
-import { loadAnyModel, modelInput, modelPreprocessing, pixelSpace } from './model-input.js';
-import { checkGradientMemory } from './memory-option.js';
+import { loadForExplaining, modelInput, pixelSpace } from './model-input.js';
 import { type CommonOptions, meanOption, stdOption, backendOption, integer, jsonOption, memoryLimitOption, threadsOption } from './options.js';
 import { Output, percent } from './output.js';
 
@@ -100,12 +98,7 @@ async function heatMap(model: Model, image: Tensor, o: ExplainCommandOptions, cl
 
 export async function explainCommand(o: ExplainCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
-  const backend = await backendFor(o);
-  const loaded = loadAnyModel(o.modelFile, backend);
-  const { model } = loaded;
-  checkGradientMemory(model, o.memoryLimit);
-  const info = modelPreprocessing(loaded, o);
-  if (info.note) out.text(`${o.modelFile}: ${info.note}`);
+  const { model, info } = await loadForExplaining(o, out);
   // Check what the user named before any work: the layer, the class, the output directory.
   if (o.layer !== undefined && o.method !== 'gradcam' && o.method !== 'gradcam++')
     throw new ConfigError(`--layer applies to --method gradcam and gradcam++, not ${o.method}`);

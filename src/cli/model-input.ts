@@ -4,7 +4,11 @@ import type { Model } from '../model/model.js';
 import type { DataInfo } from '../node/datasets.js';
 import { readImage } from '../node/image.js';
 import { Tensor } from '../tensor.js';
+import { backendFor } from './backends.js';
+import { checkGradientMemory } from './memory-option.js';
 import { loadAnyModel, storedSize } from './model-source.js';
+import type { CommonOptions } from './options.js';
+import type { Output } from './output.js';
 import { MNIST_MEAN, MNIST_STD } from '../data/dataset.js';
 import { type Picture, type PictureOptions, type StoredImageLayout, pictureInput } from '../data/picture.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../train/finetune.js';
@@ -18,6 +22,18 @@ export { loadAnyModel };
  */
 
 export type LoadedModel = ReturnType<typeof loadAnyModel>;
+
+/**
+ * What explain and visualize start with: the model on the chosen backend, its memory checked for
+ * backward passes before any work, and its preprocessing (an assumption is said on stdout).
+ */
+export async function loadForExplaining(o: CommonOptions & { modelFile: string; mean?: number[]; std?: number[] }, out: Output) {
+  const loaded = loadAnyModel(o.modelFile, await backendFor(o));
+  checkGradientMemory(loaded.model, o.memoryLimit);
+  const info = modelPreprocessing(loaded, o);
+  if (info.note) out.text(`${o.modelFile}: ${info.note}`);
+  return { model: loaded.model, info };
+}
 
 /** How pixels become model input, and where that came from (said to the user when assumed). */
 export interface Preprocessing extends DataInfo {

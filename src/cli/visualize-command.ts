@@ -7,9 +7,7 @@ import { loadDataset } from '../node/datasets.js';
 import { checkWritable } from '../node/files.js';
 import { writePng } from '../node/image.js';
 import { Tensor } from '../tensor.js';
-import { backendFor } from './backends.js';
-import { type Preprocessing, loadAnyModel, modelPreprocessing, pixelSpace } from './model-input.js';
-import { checkGradientMemory } from './memory-option.js';
+import { type Preprocessing, loadForExplaining, pixelSpace } from './model-input.js';
 import { type CommonOptions, meanOption, stdOption, backendOption, integer, jsonOption, memoryLimitOption, setting, threadsOption } from './options.js';
 import { Output } from './output.js';
 
@@ -157,12 +155,7 @@ function stacked(a: explain.RgbaImage, b: explain.RgbaImage): explain.RgbaImage 
 
 export async function visualizeCommand(o: VisualizeCommandOptions): Promise<void> {
   const out = new Output(!!o.json);
-  const backend = await backendFor(o);
-  const loaded = loadAnyModel(o.modelFile, backend);
-  const { model } = loaded;
-  checkGradientMemory(model, o.memoryLimit);
-  const info = modelPreprocessing(loaded, o);
-  if (info.note) out.text(`${o.modelFile}: ${info.note}`);
+  const { model, info } = await loadForExplaining(o, out);
   // Everything the user named is checked before any work, and before anything is written.
   const count = layerChannels(model, o);
   const defaultCount = o.what === 'filters' ? 64 : 16;

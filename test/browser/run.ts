@@ -19,8 +19,9 @@ import { buildSuite, bundleDir, repoRoot } from './build.js';
 import type { TestResult } from './node-test.js';
 import type { SuiteConfig } from './select.js';
 import type { Message } from './worker.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../web/scripts/browser.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM };
 export type { TestResult, SuiteConfig };
 
 /** What one run of the suite in a page gave. */
@@ -89,15 +90,7 @@ async function launch(): Promise<{ context: BrowserContext; close(): Promise<voi
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--enable-unsafe-webgpu',
-    ],
+    args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
   });
   return {
     context,

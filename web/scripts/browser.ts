@@ -14,6 +14,15 @@ import { buildWeb } from './build-web.mjs';
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const webRoot = join(repoRoot, 'web');
 export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium, headless, with nothing that reaches out to the network on its own. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Builds web/dist (kernels, MNIST files, Vite) without console output. */
 export async function buildPlayground(): Promise<void> {
@@ -59,15 +68,7 @@ export async function launchChromium(options: { webgpu?: boolean; phone?: boolea
     // phone: a 390×844 touch screen (an iPhone 12–14's CSS pixels).
     viewport: options.phone ? { width: 390, height: 844 } : { width: 1400, height: 1000 },
     ...(options.phone ? { hasTouch: true, isMobile: true, deviceScaleFactor: 2 } : {}),
-    args: [
-      '--no-sandbox',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      ...(options.webgpu ? ['--enable-unsafe-webgpu'] : []),
-    ],
+    args: [...CHROMIUM_ARGS, ...(options.webgpu ? ['--enable-unsafe-webgpu'] : [])],
   });
   return {
     context,
