@@ -724,6 +724,56 @@ describe('playground worker: no data yet, and out of memory', { skip, timeout: 1
     assert.deepEqual(consoleErrors, []);
   });
 
+  test('a long build shows its progress and can be cancelled: the network before it goes on training with its weights and progress', async () => {
+    const fresh = await browser.context.newPage();
+    fresh.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+    const examples = async () => Number(await fresh.getAttribute('[data-stat="examples"]', 'data-value'));
+    await fresh.goto(`${served.url}?backend=wasm`);
+    await fresh.waitForSelector('#model-origin[data-name="lenet5"]', { timeout: 60_000, state: 'attached' });
+    await fresh.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000, state: 'attached' });
+    await fresh.click('[data-tab="train"]');
+    await fresh.click('#start');
+    await fresh.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > 1000, undefined, {
+      timeout: 30_000,
+    });
+    // 63.6 M parameters: within the tab's memory budget, about two seconds to build.
+    await fresh.click('[data-tab="network"]');
+    await fresh.fill(
+      '#network-text',
+      JSON.stringify({ input: [1, 28, 28], layers: [{ type: 'flatten' }, { type: 'dense', units: 80000 }, { type: 'relu' }, { type: 'dense', units: 10 }] }),
+    );
+    const before = await examples();
+    await fresh.click('#network-apply');
+    await fresh.waitForSelector('#build-progress:not([hidden])', { timeout: 30_000 });
+    assert.match((await fresh.textContent('#build-text')) ?? '', /^Building “custom”: 63\.6 million parameters/);
+    await fresh.screenshot({ path: join(OUT, 'building.png') });
+    // Every count of examples seen from now on, to show that none starts again from 0.
+    await fresh.evaluate(() => {
+      const seen: number[] = [];
+      (window as unknown as { seen: number[] }).seen = seen;
+      const stat = document.querySelector<HTMLElement>('[data-stat="examples"]')!;
+      new MutationObserver(() => seen.push(Number(stat.dataset.value))).observe(stat, { attributes: true, attributeFilter: ['data-value'] });
+    });
+    await fresh.click('#build-cancel');
+    assert.match((await fresh.textContent('#status')) ?? '', /Cancelled building “custom”: the network before it is back \(pretrained LeNet-5/);
+    assert.equal(await fresh.isVisible('#build-progress'), false);
+    // The new worker goes on with the weights, optimizer state and progress: training resumes from where it was.
+    await fresh.waitForFunction(() => document.getElementById('start')!.textContent === 'Pause', undefined, { timeout: 60_000 });
+    await fresh.waitForFunction((n) => Number(document.querySelector<HTMLElement>('[data-stat="examples"]')!.dataset.value) > n + 500, before, {
+      timeout: 60_000,
+    });
+    const seen = await fresh.evaluate(() => (window as unknown as { seen: number[] }).seen);
+    assert.ok(seen.length > 0 && seen.every((n) => n >= before), `examples seen after the cancel, all from ${before} on: ${seen.slice(0, 8).join(', ')}…`);
+    assert.equal(await fresh.getAttribute('#model-origin', 'data-name'), 'lenet5');
+    assert.match((await fresh.textContent('#model-origin')) ?? '', /pretrained LeNet-5/);
+    assert.equal(await fresh.textContent('#network-error'), '');
+    await fresh.click('[data-tab="train"]');
+    await fresh.click('#start');
+    await fresh.waitForSelector('#pred-summary[data-accuracy]', { timeout: 60_000, state: 'attached' });
+    assert.ok(Number(await fresh.getAttribute('#pred-summary', 'data-accuracy')) > 0.97, 'the trained weights came back, not fresh ones');
+    await fresh.close();
+  });
+
   test('before the MNIST digits arrive, the pretrained network is there and classifies a drawing; the digits follow with progress', async () => {
     const held: (() => Promise<void>)[] = [];
     const fresh = await browser.context.newPage();

@@ -13,6 +13,7 @@ import {
   type ModelInfo,
   type TrainSettings,
   type WorkerEvent,
+  type WorkerInit,
 } from './protocol.js';
 import { parseTestIndex, queryHasSettings, settingsFromQuery, settingsToQuery } from './settings-query.js';
 import { TrainingCharts } from './ui/charts.js';
@@ -31,7 +32,7 @@ import { renderProbabilities } from './ui/probability-bars.js';
 import { downloadBytes, readPickedFile } from './ui/save-load.js';
 import { SettingsForm } from './ui/settings-form.js';
 import { renderStats } from './ui/stats-view.js';
-import { WorkerClient } from './worker-client.js';
+import { BuildCancelled, WorkerClient } from './worker-client.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -63,7 +64,8 @@ const requestedBackend: BackendRequest = isBackendRequest(urlBackend) ? urlBacke
 ($('backend-select') as HTMLSelectElement).value = requestedBackend;
 // ?wasmMemoryMiB=N caps the wasm heap (tests of running out of memory).
 const wasmMemoryMiB = Number(new URLSearchParams(location.search).get('wasmMemoryMiB')) || undefined;
-const client = new WorkerClient({ baseUrl: new URL(import.meta.env.BASE_URL, location.href).href, backend: requestedBackend, wasmMemoryMiB }, onEvent);
+const workerInit: WorkerInit = { baseUrl: new URL(import.meta.env.BASE_URL, location.href).href, backend: requestedBackend, wasmMemoryMiB };
+const client = new WorkerClient(workerInit, onEvent);
 /** Set while the GPU backend is broken: training controls wait for the move to another backend. */
 let backendFailed = false;
 /** While a backend change is under way, the training controls stay disabled. */
@@ -73,9 +75,16 @@ let haveModel = false;
 function onEvent(event: WorkerEvent): void {
   switch (event.type) {
     case 'ready':
+      // A worker that replaced a cancelled build loads the digits again: the page says nothing of it.
+      if (!dataReady) setStatus(`MNIST loaded: ${event.trainCount.toLocaleString('en')} training and ${event.testCount.toLocaleString('en')} test digits.`);
       dataReady = true;
       $('data-progress').hidden = true;
-      setStatus(`MNIST loaded: ${event.trainCount.toLocaleString('en')} training and ${event.testCount.toLocaleString('en')} test digits.`);
+      return;
+    case 'building':
+      if (event.cancellable) showBuilding(event);
+      return;
+    case 'built':
+      hideBuilding();
       return;
     case 'data':
       showDataProgress(event.part, event.loaded, event.total);
@@ -138,6 +147,52 @@ function showBackend(info: BackendInfo): void {
   $('backend-failure').hidden = true;
   setTrainingEnabled(true);
 }
+
+/** The long build in progress: what it builds, since when, and the network to go back to if it is cancelled. */
+let building: { event: Extract<WorkerEvent, { type: 'building' }>; since: number; timer: number } | null = null;
+
+function showBuilding(event: Extract<WorkerEvent, { type: 'building' }>): void {
+  hideBuilding();
+  const since = performance.now();
+  const show = () => {
+    const seconds = ((performance.now() - since) / 1000).toFixed(1);
+    $('build-text').textContent = `Building “${event.name}”: ${(event.parameters / 1e6).toFixed(1)} million parameters to allocate and draw… ${seconds} s`;
+  };
+  show();
+  building = { event, since, timer: window.setInterval(show, 100) };
+  $('build-progress').hidden = false;
+}
+
+function hideBuilding(): void {
+  if (building) clearInterval(building.timer);
+  building = null;
+  $('build-progress').hidden = true;
+}
+
+/**
+ * Cancels the build in progress: the worker is replaced (nothing else interrupts a synchronous
+ * build, and its memory goes with it) by one that goes on with the network from before, its
+ * weights, optimizer state and progress — and trains again if it was training.
+ */
+function cancelBuild(): void {
+  if (!building) return;
+  const { name, restore } = building.event;
+  const wasRunning = running;
+  hideBuilding();
+  haveModel = false; // until the new worker has its network, drawings are classified here
+  running = false;
+  $('start').textContent = started ? 'Resume training' : 'Start training';
+  settingsForm.setRunning(false);
+  setTrainingEnabled(false);
+  client.restart({ ...workerInit, backend: ($('backend-select') as HTMLSelectElement).value as BackendRequest, restore });
+  setStatus(
+    restore
+      ? `Cancelled building “${name}”: the network before it is back (${restore.origin}).`
+      : `Cancelled building “${name}”: the network before it was too large to keep a copy of, so the pretrained LeNet-5 is back.`,
+  );
+  if (wasRunning && restore) client.request({ kind: 'start' }).catch((e: Error) => setStatus(`Could not resume training: ${e.message}`, true));
+}
+$('build-cancel').addEventListener('click', cancelBuild);
 
 function showBackendFailure(backend: string, message: string, examples: number): void {
   backendFailed = true;
@@ -257,7 +312,11 @@ $('start').addEventListener('click', async () => {
     setStatus(`Could not start training: ${(e as Error).message}`, true);
   }
 });
-$('reset').addEventListener('click', () => client.request({ kind: 'reset' }).catch((e: Error) => setStatus(`Could not reset: ${e.message}`, true)));
+$('reset').addEventListener('click', () =>
+  client.request({ kind: 'reset' }).catch((e: Error) => {
+    if (!(e instanceof BuildCancelled)) setStatus(`Could not reset: ${e.message}`, true);
+  }),
+);
 $('settings').addEventListener('change', (e) => {
   settingsForm.syncVisibility();
   if ((e.target as HTMLInputElement).name === 'lr') lrChosen = true;
@@ -295,7 +354,11 @@ $('share-link').addEventListener('click', (e) => {
 const editor = new NetworkEditor(
   { text: $('network-text'), preset: $('network-preset'), apply: $('network-apply'), error: $('network-error') },
   async (spec: ModelSpec) => {
-    await client.request({ kind: 'network', spec });
+    try {
+      await client.request({ kind: 'network', spec });
+    } catch (e) {
+      if (!(e instanceof BuildCancelled)) throw e; // the status line says it was cancelled
+    }
   },
 );
 
@@ -567,8 +630,9 @@ $('load-file').addEventListener('change', async () => {
     $('file-status').textContent = `Loaded ${picked.fileName}: ${info.spec.name}, ${info.parameters.toLocaleString('en')} parameters.`;
     $('file-status').classList.remove('error');
   } catch (e) {
-    $('file-status').textContent = (e as Error).message;
-    $('file-status').classList.add('error');
+    const cancelled = e instanceof BuildCancelled;
+    $('file-status').textContent = cancelled ? `Loading ${picked.fileName} was cancelled.` : (e as Error).message;
+    $('file-status').classList.toggle('error', !cancelled);
   }
 });
 $('load-pretrained').addEventListener('click', async () => {

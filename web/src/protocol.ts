@@ -4,6 +4,7 @@
  * Everything here is structured-clone data: plain objects and typed arrays.
  */
 import type { ModelSpec } from 'convkit';
+import type { RunState } from './worker/network-run.js';
 
 export type OptimizerName = 'sgd' | 'adam';
 
@@ -188,18 +189,39 @@ export type WorkerEvent =
    */
   | { type: 'data'; part: 'train' | 'test'; loaded: number; total: number }
   /**
-   * The worker is building a network (defined in the editor, loaded, reset): on a large one this
-   * takes seconds; 'model' follows, or an error. The page may show progress meanwhile.
+   * The worker is building a network (defined in the editor, loaded, reset) of about
+   * `parameters` parameters: on a large one this takes seconds, and `cancellable` says so. The
+   * page may then cancel by replacing the worker (a build cannot be interrupted otherwise),
+   * starting the new one from `restore`: the network the build would replace (absent when there
+   * was none, or it was too large to copy). 'built' follows, then 'model' or the request's error.
    */
-  | { type: 'building'; name: string }
+  | { type: 'building'; name: string; parameters: number; cancellable: boolean; restore?: RestorePoint }
+  | { type: 'built' }
   /** The worker's phase (worker/phase.ts): loading, idle, training, paused, switching or failed. */
   | { type: 'phase'; phase: 'loading' | 'idle' | 'training' | 'paused' | 'switching' | 'failed' };
+
+/** What a fresh worker needs to go on with a network (after a cancelled build): its definition, weights, optimizer state and progress. */
+export interface RestorePoint {
+  spec: ModelSpec;
+  origin: string;
+  seed: number;
+  settings: TrainSettings;
+  state: RunState;
+}
 
 /**
  * `backend`: the page's ?backend= (default auto). `wasmMemoryMiB`: the most memory the wasm
  * backend's heap may grow to (the page's ?wasmMemoryMiB=, for tests of memory exhaustion).
+ * `restore`: start with this network instead of the pretrained one.
  */
-export type ToWorker = { id: number; request: Request } | { id: 0; init: { baseUrl: string; backend: BackendRequest; wasmMemoryMiB?: number } };
+export interface WorkerInit {
+  baseUrl: string;
+  backend: BackendRequest;
+  wasmMemoryMiB?: number;
+  restore?: RestorePoint;
+}
+
+export type ToWorker = { id: number; request: Request } | { id: 0; init: WorkerInit };
 
 export type FromWorker =
   | { type: 'reply'; id: number; ok: true; result: unknown }

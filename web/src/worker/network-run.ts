@@ -95,9 +95,9 @@ export class NetworkRun {
     return this.rollingTest;
   }
 
-  /** Training examples seen (0 before the data arrived). */
+  /** Training examples seen (before the data arrived: those of the run this one continues, if any). */
   get examples(): number {
-    return this.training?.examples ?? 0;
+    return this.training?.examples ?? this.resume?.session?.examples ?? 0;
   }
 
   get backend(): Backend {
@@ -161,7 +161,7 @@ export class NetworkRun {
     const s = this.training;
     if (!s) {
       return {
-        examples: 0,
+        examples: this.examples,
         epoch: 0,
         imagesPerSecond: 0,
         forwardMs: NaN,

@@ -16,6 +16,11 @@
  *
  * Memory: a network whose build fails for lack of memory leaves the network before it in
  * place, on a fresh backend — a wasm heap that grew cannot shrink, so the old one is dropped.
+ *
+ * Cancelling: building a network is synchronous (seconds for tens of millions of parameters),
+ * so the page cancels a long build by replacing this worker. Before such a build the worker
+ * sends the page a copy of the run it replaces (a RestorePoint), from which the new worker
+ * goes on as if nothing had happened.
  */
 import { type Backend, ConvkitError, type ImageDataset, Model, type ModelSpec, ResourceError, limitDataset } from 'convkit';
 import { validateNetwork } from '../network-def.js';
@@ -27,9 +32,11 @@ import {
   type ModelInfo,
   type Replies,
   type Request,
+  type RestorePoint,
   type ToWorker,
   type TrainSettings,
   type WorkerEvent,
+  type WorkerInit,
   defaultSettings,
 } from '../protocol.js';
 import { fetchMnist } from './mnist-data.js';
@@ -47,6 +54,10 @@ const SLICE_MS = 30;
 const STATS_EVERY_MS = 250;
 /** Test reports on slow backends (ref, a software GPU) cover this many test digits. */
 const SLOW_REPORT_LIMIT = 2000;
+/** Building draws each parameter at about 30 ns: from this size on it takes long enough that the page offers to cancel. */
+const CANCELLABLE_PARAMETERS = 1_000_000;
+/** The run a cancellable build replaces is copied to the page (weights and optimizer state) up to this size. */
+const RESTORABLE_PARAMETERS = 16_000_000;
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -60,7 +71,7 @@ const phase = new WorkerPhase((from, to) => {
 });
 
 /** What the worker was started with. */
-let init: { baseUrl: string; backend: BackendRequest; wasmMemoryMiB?: number };
+let init: WorkerInit;
 let backend: Backend;
 let backendInfo: BackendInfo;
 let data: { train: ImageDataset; test: ImageDataset } | undefined;
@@ -124,7 +135,7 @@ async function initialise(): Promise<void> {
   digits.catch(() => undefined);
   try {
     await useBackend(init.backend);
-    await installFirstNetwork();
+    if (!(init.restore && restore(init.restore))) await installFirstNetwork();
     phase.send({ type: 'loaded' });
   } catch (error) {
     if (phase.failed) return;
@@ -172,6 +183,18 @@ async function installFirstNetwork(): Promise<void> {
   }
 }
 
+/** Goes on with the network of a worker that was replaced (a cancelled build); false if it cannot be built here. */
+function restore(point: RestorePoint): boolean {
+  try {
+    seed = point.seed;
+    settings = { ...point.settings };
+    install(new Model(point.spec, backend, seed), point.origin, point.state);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function handle(request: Request): Promise<Replies[Request['kind']]> {
   switch (request.kind) {
     case 'start':
@@ -188,13 +211,14 @@ async function handle(request: Request): Promise<Replies[Request['kind']]> {
     case 'reset':
       return build(
         current().model.spec,
+        current().model.parameterCount(),
         (b) => new Model(current().model.spec, b, ++seed),
         () => `${current().model.name}, fresh weights (seed ${seed})`,
       );
     case 'network':
-      validateNetwork(request.spec);
       return build(
         request.spec,
+        validateNetwork(request.spec).parameters,
         (b) => new Model(request.spec, b, ++seed),
         () => `${request.spec.name}, defined in the editor`,
       );
@@ -287,30 +311,47 @@ function install(model: Model, origin: string, resume?: RunState): ModelInfo {
 }
 
 /**
- * Builds a network in the worker (never on the page) and installs it. A build that fails for
- * lack of memory (not a mistake in the definition) leaves the current network in place, moved
- * to a fresh backend: the failed build's memory is released with the old one.
+ * Builds a network of about `parameters` parameters in the worker (never on the page) and
+ * installs it. A build that fails for lack of memory (not a mistake in the definition) leaves
+ * the current network in place, moved to a fresh backend: the failed build's memory is
+ * released with the old one. A long build may be cancelled by the page (see the module comment).
  */
-async function build(spec: ModelSpec, make: (b: Backend) => Model, origin: () => string): Promise<ModelInfo> {
+async function build(spec: ModelSpec, parameters: number, make: (b: Backend) => Model, origin: () => string): Promise<ModelInfo> {
   if (phase.failed) phase.send({ type: 'network' }); // refuses, saying why
-  emit({ type: 'building', name: spec.name });
-  // Let the page hear of it (and show progress) before the worker is busy building.
-  await yieldToEvents();
-  let model: Model;
+  const cancellable = parameters >= CANCELLABLE_PARAMETERS;
+  const restore = cancellable ? await restorePoint() : undefined;
+  emit({ type: 'building', name: spec.name, parameters, cancellable, restore });
   try {
-    model = make(backend);
-  } catch (error) {
-    // A mistake in the definition or the file leaves the backend as it was; running out of memory does not.
-    if (!(error instanceof ConvkitError) || error instanceof ResourceError) await renewBackend();
-    throw error;
+    // Let the page hear of it (and show progress) before the worker is busy building.
+    await yieldToEvents();
+    let model: Model;
+    try {
+      model = make(backend);
+    } catch (error) {
+      // A mistake in the definition or the file leaves the backend as it was; running out of memory does not.
+      if (!(error instanceof ConvkitError) || error instanceof ResourceError) await renewBackend();
+      throw error;
+    }
+    return install(model, origin());
+  } finally {
+    emit({ type: 'built' });
   }
-  return install(model, origin());
+}
+
+/** The current run as a new worker would go on with it, if there is one small enough to copy. */
+async function restorePoint(): Promise<RestorePoint | undefined> {
+  const r = run;
+  if (!r || r.model.parameterCount() > RESTORABLE_PARAMETERS || r.backend.failure?.() !== undefined) return undefined;
+  // Between two steps, so the weights and the optimizer state belong together.
+  const state = await betweenSteps(() => using((x) => x.exportState()));
+  return { spec: r.model.spec, origin: r.origin, seed, settings, state };
 }
 
 function loadFile(bytes: Uint8Array, fileName: string, origin?: string): Promise<ModelInfo> {
   let spec: ModelSpec | undefined;
   return build(
     { name: fileName } as ModelSpec,
+    bytes.length / 4, // a model file is mostly its float32 weights
     (b) =>
       readModelFile(bytes, fileName, b, (checked) => {
         spec = checked;
@@ -419,6 +460,19 @@ function reportFailure(message: string): void {
 
 // Training.
 
+/** Work waiting for the training loop's next step boundary. */
+const atBoundary: (() => Promise<void>)[] = [];
+
+/** Runs `f` between two training steps (at once when not training). */
+function betweenSteps<T>(f: () => Promise<T>): Promise<T> {
+  if (!phase.training) return f();
+  return new Promise<T>((resolve, reject) => atBoundary.push(() => f().then(resolve, reject)));
+}
+
+async function runBoundaryWork(): Promise<void> {
+  while (atBoundary.length > 0) await atBoundary.shift()!();
+}
+
 /** `afterSwitch`: the switch already put the phase back to training. */
 async function startLoop(afterSwitch = false): Promise<void> {
   await loopDone;
@@ -442,6 +496,7 @@ async function runLoop(): Promise<void> {
         // When stats are due, the step's readback also brings the weights home (the snapshot).
         const statsDue = performance.now() - lastStats > STATS_EVERY_MS;
         await r.step({ snapshot: statsDue });
+        await runBoundaryWork();
         if (statsDue) {
           emit({ type: 'stats', stats: r.stats() });
           lastStats = performance.now();
@@ -457,6 +512,7 @@ async function runLoop(): Promise<void> {
       emit({ type: 'error', message: describe(error), fatal: false });
     }
   }
+  await runBoundaryWork();
   if (!run) return;
   emit({ type: 'stats', stats: run.stats() });
   if (!phase.failed) await run.refreshSnapshot().catch(() => undefined);
