@@ -474,6 +474,12 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
     await page.click('[data-tab="overview"]');
     await page.waitForSelector('#overview .ov-col[data-layer="conv2"] .ov-node');
     assert.equal(await page.locator('#overview .ov-col[data-layer="conv2"] .ov-node').count(), 16);
+    // On a desktop screen all of LeNet-5's thirteen columns are in view, from the input to the ten classes.
+    const fit = await page.evaluate(() => {
+      const scroller = document.querySelector('#overview .ov-scroll')!;
+      return { content: scroller.scrollWidth, shown: scroller.clientWidth };
+    });
+    assert.ok(fit.content <= fit.shown, `the overview is ${fit.content} px wide in ${fit.shown} px`);
     const node = page.locator('#overview .ov-col[data-layer="conv2"] .ov-node').nth(3);
     await node.hover();
     assert.equal(await page.locator('#overview line.hot').count(), 6, "pool1's six channels feed each conv2 channel");
@@ -483,9 +489,16 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
     await page.locator('#overview .conv-out canvas').hover({ position: { x: 5, y: 5 } });
     assert.equal(await page.isVisible('#overview .field-box'), true);
     assert.match((await page.textContent('#overview .ov-detail .formula')) ?? '', /^conv2\[3\]\[0\]\[0\] = .* = /);
+    // The 5×5 window on each of pool1's maps, the cell in each map of products, and the receptive field beside them.
+    const boxes = await page.$$eval('#overview .ov-detail .cell-box:not([hidden])', (els) => els.map((e) => (e as HTMLElement).dataset.cells));
+    assert.deepEqual(boxes.filter((b) => b === '0,0,4,4').length, 6, `windows on the input maps: ${boxes.join(' ')}`);
+    assert.deepEqual(boxes.filter((b) => b === '0,0,0,0').length, 7, 'the position in the six maps of products and the output');
+    const field = await page.getAttribute('#overview .field-box', 'data-bounds');
+    assert.equal(boxes.filter((b) => b === field).length, 1, `the receptive field ${field} on the input beside them`);
+    await page.locator('#overview-card').screenshot({ path: join(OUT, 'overview.png') });
     await page.locator('#overview .ov-col[data-layer="fc3"] .ov-node').first().click();
     assert.equal(await page.locator('#overview table.softmax tbody tr').count(), 10);
-    await page.locator('#overview-card').screenshot({ path: join(OUT, 'overview.png') });
+    await page.locator('#overview-card').screenshot({ path: join(OUT, 'overview-softmax.png') });
   });
 
   test('saliency and Grad-CAM overlays on the drawing and on a test digit', async () => {

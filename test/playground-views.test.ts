@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { ConfigError } from '../src/index.js';
+import { ConfigError, Model, RefBackend, Tensor, sequential } from '../src/index.js';
 import { loadMnist } from '../src/node/index.js';
 import { parseNetwork, validateNetwork } from '../web/src/network-def.js';
 import { PageModel, fieldsOf } from '../web/src/page-model.js';
 import { defaultSettings } from '../web/src/protocol.js';
 import { parseTestIndex, settingsFromQuery, settingsFromText, settingsToQuery } from '../web/src/settings-query.js';
 import { accuracyAxis, confidenceCue, lossAxisMax, mapScreenSize, pixelsPerCell } from '../web/src/ui/scales.js';
+import { convPartials, windowCells, windowValues, windowsOf } from '../web/src/ui/window-arithmetic.js';
 
 describe('layer views', () => {
   test('one scale per view: a 28×28 map is drawn larger than a 14×14 one, and every map keeps its proportions', () => {
@@ -124,5 +125,75 @@ describe('the page copy of the network', () => {
     const fields = fieldsOf(model.model.spec);
     assert.deepEqual(fields.get('conv1')!.size, [5, 5]);
     assert.ok(fields.get('conv2')!.size[0] > 5);
+  });
+});
+
+describe("the overview's arithmetic matches the library's layers", () => {
+  // Grouped, dilated, strided convolutions with 'same' and asymmetric padding, and overlapping padded pooling.
+  const spec = sequential(
+    'windows',
+    [4, 11, 9],
+    [
+      { type: 'conv2d', filters: 6, kernel: 3, stride: 2, dilation: 2, padding: 'same', groups: 2 },
+      { type: 'conv2d', filters: 4, kernel: [3, 2], stride: [1, 2], padding: [2, 1] },
+      { type: 'maxpool2d', kernel: 3, stride: 2, padding: 1 },
+      { type: 'avgpool2d', kernel: 2, stride: 1 },
+    ],
+  );
+  const model = new Model(spec, new RefBackend(), 7);
+  const x = new Tensor(
+    [1, 4, 11, 9],
+    Float32Array.from({ length: 4 * 11 * 9 }, (_, i) => Math.sin(i * 1.7) * 2),
+  );
+  model.forward(x);
+  const acts = model.activations();
+  const names = model.layers.map((l) => l.name);
+  const valuesOf = (k: number) => (k < 0 ? { data: x.data, shape: [4, 11, 9] } : { data: acts.get(names[k])!.data, shape: [...model.layers[k].outputShape] });
+
+  test('a convolution: the products of each input channel it reads, summed, plus the bias, give every output value', () => {
+    for (const k of [0, 1]) {
+      const g = windowsOf(spec, names[k])!;
+      const input = valuesOf(k - 1);
+      const output = valuesOf(k);
+      const [weight, bias] = model.layers[k].params();
+      const [O, OH, OW] = output.shape;
+      for (let o = 0; o < O; o++) {
+        const { first, partials } = convPartials(
+          input.data as Float32Array,
+          input.shape,
+          { shape: weight.value.shape, data: weight.value.data as Float32Array },
+          output.shape,
+          g,
+          o,
+        );
+        assert.equal(partials.length, weight.value.shape[1]);
+        if (k === 0) assert.equal(first, o < 3 ? 0 : 2, 'filters 0–2 read channels 0–1, filters 3–5 channels 2–3');
+        for (let q = 0; q < OH * OW; q++) {
+          const sum = partials.reduce((s, p) => s + p[q], bias.value.data[o]);
+          assert.ok(Math.abs(sum - output.data[o * OH * OW + q]) < 1e-4, `${names[k]}[${o}] at ${q}: ${sum} vs ${output.data[o * OH * OW + q]}`);
+        }
+      }
+    }
+  });
+
+  test('pooling: the window of every output value holds exactly what the layer took the max or mean of', () => {
+    for (const k of [2, 3]) {
+      const g = windowsOf(spec, names[k])!;
+      const input = valuesOf(k - 1);
+      const output = valuesOf(k);
+      const [C, H, W] = input.shape;
+      const [, OH, OW] = output.shape;
+      for (let c = 0; c < C; c++)
+        for (let y = 0; y < OH; y++)
+          for (let xx = 0; xx < OW; xx++) {
+            const { values, padded } = windowValues(g, input.data.subarray(c * H * W, (c + 1) * H * W) as Float32Array, H, W, y, xx);
+            const expected = k === 2 ? Math.max(...values) : values.reduce((a, b) => a + b, 0) / values.length;
+            assert.ok(Math.abs(expected - output.data[(c * OH + y) * OW + xx]) < 1e-5, `${names[k]}[${c}][${y}][${xx}]`);
+            // The padded max pooling's first row reaches into the padding; the unpadded mean never does.
+            if (k === 3 || y === 0) assert.equal(padded, k === 2);
+          }
+    }
+    assert.deepEqual(windowCells(windowsOf(spec, names[2])!, 0, 0), { top: -1, left: -1, bottom: 1, right: 1 });
+    assert.equal(windowsOf(spec, 'nothing'), null);
   });
 });

@@ -11,13 +11,12 @@ import type { LayerReport, LayerView } from '../protocol.js';
 import { layerCaption } from './captions.js';
 import { drawChannel, formatValue, legend, setLegend, symmetricExtent } from './maps.js';
 import { pixelsPerCell } from './scales.js';
+import { type Cells, type Windows, convPartials, windowCells, windowValues, windowsOf } from './window-arithmetic.js';
 
 const NODE_BUDGET = 56;
 type Column = { name: string; type: string; shape: number[]; nodes: HTMLCanvasElement[]; el: HTMLElement; legend?: HTMLElement };
-interface ConvGeometry {
-  stride: number;
-  padding: number;
-}
+/** A column's values for one image: the input, or a layer's output. */
+type Values = { name: string; activation: Float32Array; outputShape: number[] };
 
 export class NetworkOverview {
   private structure = '';
@@ -141,13 +140,44 @@ export class NetworkOverview {
     cols[0].el.querySelector('.ov-nodes')!.append(this.fieldBox);
   }
 
-  /** Which nodes of column i-1 feed node c of column i. */
-  private sources(i: number, c: number): number[] {
-    const col = this.columns[i],
-      prev = this.columns[i - 1];
-    if (!prev) return [];
-    if (col.type === 'conv2d' || col.type === 'dense' || col.type === 'flatten' || prev.nodes.length !== col.nodes.length) return prev.nodes.map((_, k) => k);
-    return [c];
+  /** The columns whose values column i reads (its node's inputs in the graph; the column before it for a chain). */
+  private inputColumns(i: number): number[] {
+    const node = this.spec?.nodes.find((n) => n.name === this.columns[i].name);
+    const found = node?.inputs.map((name) => this.columns.findIndex((col, k) => k < i && (col.name === name || (k === 0 && name === 'input'))));
+    return found && found.length > 0 && found.every((j) => j >= 0) ? found : [i - 1];
+  }
+
+  /** Which nodes feed node c of column i, as [column, node]: every channel for a convolution (its group's), dense or flatten layer, the same channel otherwise. */
+  private sources(i: number, c: number): [number, number][] {
+    const col = this.columns[i];
+    const inputs = this.inputColumns(i);
+    if (col.type === 'concat') {
+      let offset = 0;
+      for (const j of inputs) {
+        const n = this.columns[j].nodes.length;
+        if (c >= offset && c < offset + n) return [[j, c - offset]];
+        offset += n;
+      }
+      return [];
+    }
+    return inputs.flatMap((j) => {
+      const prev = this.columns[j];
+      const all = prev.nodes.map((_, k): [number, number] => [j, k]);
+      if (col.type === 'conv2d') {
+        const groups = this.windows(col.name)?.groups ?? 1;
+        const per = prev.nodes.length / groups;
+        const first = Math.floor(c / (col.nodes.length / groups)) * per;
+        return all.slice(first, first + per);
+      }
+      if (col.type === 'dense' || col.type === 'flatten' || prev.nodes.length !== col.nodes.length) return all;
+      return [[j, c]];
+    });
+  }
+
+  /** Column j's values on the current image. */
+  private values(j: number): Values {
+    const report = this.report!;
+    return j === 0 ? { name: 'input', activation: report.input.data, outputShape: report.input.shape } : report.layers[j - 1];
   }
 
   /** Draws the connections (after layout: positions come from the rendered nodes). */
@@ -160,10 +190,10 @@ export class NetworkOverview {
     for (let i = 1; i < this.columns.length; i++) {
       this.columns[i].nodes.forEach((node, c) => {
         const to = node.getBoundingClientRect();
-        for (const s of this.sources(i, c)) {
-          const from = this.columns[i - 1].nodes[s].getBoundingClientRect();
+        for (const [j, s] of this.sources(i, c)) {
+          const from = this.columns[j].nodes[s].getBoundingClientRect();
           lines.push(
-            `<line data-to="${i}:${c}" data-from="${i - 1}:${s}" x1="${from.right - base.left}" y1="${from.top + from.height / 2 - base.top}" x2="${to.left - base.left}" y2="${to.top + to.height / 2 - base.top}"/>`,
+            `<line data-to="${i}:${c}" data-from="${j}:${s}" x1="${from.right - base.left}" y1="${from.top + from.height / 2 - base.top}" x2="${to.left - base.left}" y2="${to.top + to.height / 2 - base.top}"/>`,
           );
         }
       });
@@ -173,7 +203,7 @@ export class NetworkOverview {
 
   private highlight(i: number, c: number, on: boolean): void {
     for (const line of this.svg.querySelectorAll(`line[data-to="${i}:${c}"]`)) line.classList.toggle('hot', on);
-    for (const s of this.sources(i, c)) this.columns[i - 1].nodes[s].classList.toggle('source', on);
+    for (const [j, s] of this.sources(i, c)) this.columns[j].nodes[s].classList.toggle('source', on);
     this.columns[i].nodes[c].classList.toggle('hovered', on);
   }
 
@@ -185,7 +215,7 @@ export class NetworkOverview {
     for (const col of this.columns) for (const n of col.nodes) n.classList.remove('selected');
     this.columns[i].nodes[c].classList.add('selected');
     const layer = report.layers[i - 1];
-    const prev = i === 1 ? { name: 'input', activation: report.input.data, outputShape: report.input.shape } : report.layers[i - 2];
+    const prev = this.values(this.inputColumns(i)[0]);
     const isLast = i === this.columns.length - 1;
     const parts: HTMLElement[] = [];
     const title = document.createElement('h3');
@@ -201,80 +231,96 @@ export class NetworkOverview {
     this.detail.replaceChildren(...parts);
   }
 
-  private geometry(name: string): ConvGeometry {
-    const node = this.spec?.nodes.find((n) => n.name === name);
-    const l = (node?.layer ?? {}) as { stride?: number | number[]; padding?: number | number[] };
-    const first = (v: number | number[] | undefined, d: number) => (Array.isArray(v) ? v[0] : (v ?? d));
-    return { stride: first(l.stride, 1), padding: first(l.padding, 0) };
+  private windows(name: string): Windows | null {
+    return this.spec ? windowsOf(this.spec, name) : null;
   }
 
-  private convDetail(layer: LayerView, prev: { name: string; activation: Float32Array; outputShape: number[] }, o: number): HTMLElement[] {
-    const [Ci, Hi, Wi] = prev.outputShape;
+  private convDetail(layer: LayerView, prev: Values, o: number): HTMLElement[] {
+    const [, Hi, Wi] = prev.outputShape;
     const [, Ho, Wo] = layer.outputShape;
-    const [, , K, KW] = layer.weights!.shape;
+    const [, Cg, K, KW] = layer.weights!.shape;
     const w = layer.weights!.data;
-    const { stride, padding } = this.geometry(layer.name);
-    const partials: Float32Array[] = [];
-    for (let c = 0; c < Ci; c++) {
-      const p = new Float32Array(Ho * Wo);
-      for (let y = 0; y < Ho; y++)
-        for (let x = 0; x < Wo; x++) {
-          let s = 0;
-          for (let ky = 0; ky < K; ky++)
-            for (let kx = 0; kx < KW; kx++) {
-              const iy = y * stride + ky - padding,
-                ix = x * stride + kx - padding;
-              if (iy >= 0 && iy < Hi && ix >= 0 && ix < Wi) s += prev.activation[(c * Hi + iy) * Wi + ix] * w[((o * Ci + c) * K + ky) * KW + kx];
-            }
-          p[y * Wo + x] = s;
-        }
-      partials.push(p);
-    }
+    const g = this.windows(layer.name) ?? { kernel: [K, KW], stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+    // With groups, filter o reads only its group's Cg input channels, from `first` on.
+    const { first, partials } = convPartials(prev.activation, prev.outputShape, layer.weights!, layer.outputShape, g, o);
     const out = layer.activation.subarray(o * Ho * Wo, (o + 1) * Ho * Wo);
     // The bias is what the output adds to the summed products (the same at every position).
     let bias = 0;
     for (let q = 0; q < Ho * Wo; q++) bias += out[q] - partials.reduce((s, p) => s + p[q], 0);
     bias /= Ho * Wo;
     const extent = Math.max(symmetricExtent(out), ...partials.map(symmetricExtent));
-    const wExtent = symmetricExtent(w.subarray(o * Ci * K * KW, (o + 1) * Ci * K * KW));
-    const shown = Math.min(Ci, 16);
+    const wExtent = symmetricExtent(w.subarray(o * Cg * K * KW, (o + 1) * Cg * K * KW));
+    const shown = Math.min(Cg, 16);
     const rows = document.createElement('div');
     rows.className = 'conv-rows';
+    const inputFigures: HTMLElement[] = [];
+    const productFigures: HTMLElement[] = [];
     for (let c = 0; c < shown; c++) {
       const row = document.createElement('div');
       row.className = 'conv-row';
-      row.append(
-        mapFigure(`${prev.name} ch ${c}`, prev.activation, c * Hi * Wi, Hi, Wi, symmetricExtent(prev.activation), prev.name === 'input'),
-        op('×'),
-        kernelFigure(w, (o * Ci + c) * K * KW, K, KW, wExtent),
-        op('='),
-        mapFigure(`products summed`, partials[c], 0, Ho, Wo, extent),
+      const input = mapFigure(
+        `${prev.name} ch ${first + c}`,
+        prev.activation,
+        (first + c) * Hi * Wi,
+        Hi,
+        Wi,
+        symmetricExtent(prev.activation),
+        prev.name === 'input',
       );
+      const products = mapFigure('products summed', partials[c], 0, Ho, Wo, extent);
+      inputFigures.push(input);
+      productFigures.push(products);
+      row.append(input, op('×'), kernelFigure(w, (o * Cg + c) * K * KW, K, KW, wExtent), op('='), products);
       rows.append(row);
     }
     const sum = document.createElement('div');
     sum.className = 'conv-sum';
     const outFigure = mapFigure(`${layer.name} ch ${o}`, out, 0, Ho, Wo, extent);
     outFigure.classList.add('conv-out');
-    sum.append(text(`Σ of the ${Ci} maps above${Ci > shown ? ` (first ${shown} shown)` : ''} + bias ${formatValue(bias)} =`), outFigure, legend(extent));
-    const arithmetic = text('Hover the output map to see the sum at one position and its receptive field on the input.');
+    const field = this.fieldFigure();
+    const which = g.groups > 1 ? `its group's ${Cg} maps above (channels ${first}–${first + Cg - 1})` : `the ${Cg} maps above`;
+    sum.append(
+      text(`Σ of ${which}${Cg > shown ? ` (first ${shown} shown)` : ''} + bias ${formatValue(bias)} =`),
+      outFigure,
+      legend(extent),
+      ...(field ? [field] : []),
+    );
+    const arithmetic = text('Hover the output map: the sum at that position, the window each kernel covers, and the receptive field on the input.');
     arithmetic.className = 'formula';
-    const canvas = outFigure.querySelector('canvas')!;
-    canvas.addEventListener('mousemove', (e) => {
-      const r = canvas.getBoundingClientRect();
-      const x = Math.min(Wo - 1, Math.floor(((e.clientX - r.left) / r.width) * Wo)),
-        y = Math.min(Ho - 1, Math.floor(((e.clientY - r.top) / r.height) * Ho));
+    this.onHover(outFigure, Ho, Wo, (y, x) => {
       const terms = partials.slice(0, 6).map((p) => formatValue(p[y * Wo + x]));
-      arithmetic.textContent = `${layer.name}[${o}][${y}][${x}] = ${terms.join(' + ')}${Ci > 6 ? ` + … (${Ci} channels)` : ''} + ${formatValue(bias)} = ${formatValue(out[y * Wo + x])}`;
-      this.showField(layer.name, y, x);
-    });
-    canvas.addEventListener('mouseleave', () => {
-      this.fieldBox.hidden = true;
+      arithmetic.textContent = `${layer.name}[${o}][${y}][${x}] = ${terms.join(' + ')}${Cg > 6 ? ` + … (${Cg} channels)` : ''} + ${formatValue(bias)} = ${formatValue(out[y * Wo + x])}`;
+      const window = windowCells(g, y, x);
+      for (const f of inputFigures) outline(f, Hi, Wi, window);
+      for (const f of [...productFigures, outFigure]) outline(f, Ho, Wo, { top: y, left: x, bottom: y, right: x });
+      this.showField(layer.name, y, x, field);
     });
     return [rows, sum, arithmetic];
   }
 
-  private mapDetail(layer: LayerView, prev: { name: string; activation: Float32Array; outputShape: number[] }, c: number): HTMLElement[] {
+  /** Calls `show(y, x)` for the cell under the pointer on a map figure; the outlines and receptive fields go when it leaves. */
+  private onHover(figure: HTMLElement, H: number, W: number, show: (y: number, x: number) => void): void {
+    const canvas = figure.querySelector('canvas')!;
+    canvas.addEventListener('mousemove', (e) => {
+      const r = canvas.getBoundingClientRect();
+      show(Math.min(H - 1, Math.floor(((e.clientY - r.top) / r.height) * H)), Math.min(W - 1, Math.floor(((e.clientX - r.left) / r.width) * W)));
+    });
+    canvas.addEventListener('mouseleave', () => {
+      this.fieldBox.hidden = true;
+      for (const box of this.detail.querySelectorAll<HTMLElement>('.cell-box')) box.hidden = true;
+    });
+  }
+
+  /** The network input, beside an opened map, for its receptive field (the input column may be scrolled away). */
+  private fieldFigure(): HTMLElement | null {
+    const report = this.report;
+    if (report?.input.shape.length !== 3) return null;
+    const [, H, W] = report.input.shape;
+    const values = report.input.data;
+    return mapFigure('receptive field on the input', values, 0, H, W, symmetricExtent(values), true);
+  }
+
+  private mapDetail(layer: LayerView, prev: Values, c: number): HTMLElement[] {
     const [, Hi, Wi] = prev.outputShape;
     const [, Ho, Wo] = layer.outputShape;
     const extent = Math.max(symmetricExtent(prev.activation.subarray(c * Hi * Wi, (c + 1) * Hi * Wi)), 1e-9);
@@ -284,36 +330,31 @@ export class NetworkOverview {
       layer.type === 'relu' ? 'max(0, x)' : layer.type === 'maxpool2d' ? 'max of each window' : layer.type === 'avgpool2d' ? 'mean of each window' : layer.type;
     const outFigure = mapFigure(`${layer.name} ch ${c}`, layer.activation, c * Ho * Wo, Ho, Wo, extent);
     row.append(mapFigure(`${prev.name} ch ${c}`, prev.activation, c * Hi * Wi, Hi, Wi, extent), op(`→ ${what} →`), outFigure, legend(extent));
-    const formula = text('Hover the output map to see one value and its receptive field on the input.');
+    const field = this.fieldFigure();
+    if (field) row.append(field);
+    const formula = text('Hover the output map: the value, the input cells it comes from, and its receptive field on the input.');
     formula.className = 'formula';
-    const canvas = outFigure.querySelector('canvas')!;
-    canvas.addEventListener('mousemove', (e) => {
-      const r = canvas.getBoundingClientRect();
-      const x = Math.min(Wo - 1, Math.floor(((e.clientX - r.left) / r.width) * Wo)),
-        y = Math.min(Ho - 1, Math.floor(((e.clientY - r.top) / r.height) * Ho));
+    const inputFigure = row.firstElementChild as HTMLElement;
+    const g = this.windows(layer.name);
+    const value = (yy: number, xx: number) => prev.activation[(c * Hi + yy) * Wi + xx];
+    this.onHover(outFigure, Ho, Wo, (y, x) => {
       const v = layer.activation[(c * Ho + y) * Wo + x];
-      if (layer.type === 'relu') formula.textContent = `relu(${formatValue(prev.activation[(c * Hi + y) * Wi + x])}) = ${formatValue(v)}`;
-      else {
-        const k = Math.round(Hi / Ho),
-          vals: string[] = [];
-        for (let dy = 0; dy < k; dy++)
-          for (let dx = 0; dx < k; dx++) {
-            const iy = y * k + dy,
-              ix = x * k + dx;
-            if (iy < Hi && ix < Wi) vals.push(formatValue(prev.activation[(c * Hi + iy) * Wi + ix]));
-          }
-        formula.textContent = `${layer.type === 'maxpool2d' ? 'max' : 'mean'}(${vals.join(', ')}) = ${formatValue(v)}`;
-      }
-      this.showField(layer.name, y, x);
-    });
-    canvas.addEventListener('mouseleave', () => {
-      this.fieldBox.hidden = true;
+      let cells: Cells = { top: y, left: x, bottom: y, right: x };
+      if (g) {
+        cells = windowCells(g, y, x);
+        const { values, padded } = windowValues(g, prev.activation.subarray(c * Hi * Wi, (c + 1) * Hi * Wi), Hi, Wi, y, x);
+        formula.textContent = `${layer.type === 'maxpool2d' ? 'max' : 'mean'}(${values.map(formatValue).join(', ')}) = ${formatValue(v)}${padded ? ' (the window reaches into the padding)' : ''}`;
+      } else if (Hi === Ho && Wi === Wo) formula.textContent = `${layer.type}(${formatValue(value(y, x))}) = ${formatValue(v)}`;
+      else formula.textContent = `${layer.name}[${c}][${y}][${x}] = ${formatValue(v)}`;
+      if (g || (Hi === Ho && Wi === Wo)) outline(inputFigure, Hi, Wi, cells);
+      outline(outFigure, Ho, Wo, { top: y, left: x, bottom: y, right: x });
+      this.showField(layer.name, y, x, field);
     });
     return [row, formula];
   }
 
-  /** Outlines the input pixels that unit (y, x) of a layer sees, on the input column. */
-  private showField(name: string, y: number, x: number): void {
+  /** Outlines the input pixels that unit (y, x) of a layer sees, on the input column and on `figure` (the input beside the opened map). */
+  private showField(name: string, y: number, x: number, figure: HTMLElement | null = null): void {
     if (!this.spec) return;
     try {
       this.fields ??= fieldsOf(this.spec);
@@ -325,6 +366,7 @@ export class NetworkOverview {
     if (!field || !input || !this.report) return;
     const [, H, W] = this.report.input.shape;
     const b = fieldBounds(field, y, x);
+    if (figure) outline(figure, H, W, b);
     const sx = input.clientWidth / W,
       sy = input.clientHeight / H;
     const top = Math.max(0, b.top),
@@ -363,6 +405,31 @@ function mapFigure(label: string, data: Float32Array, offset: number, h: number,
   cap.textContent = label;
   fig.append(canvas, cap);
   return fig;
+}
+
+/** Outlines `cells` (clipped to the map; hidden if wholly outside) on a figure's h×w map. */
+function outline(figure: HTMLElement, h: number, w: number, cells: Cells): void {
+  let box = figure.querySelector<HTMLElement>('.cell-box');
+  if (!box) {
+    box = document.createElement('div');
+    box.className = 'cell-box';
+    figure.append(box);
+  }
+  const canvas = figure.querySelector('canvas')!;
+  const top = Math.max(0, cells.top),
+    left = Math.max(0, cells.left),
+    bottom = Math.min(h - 1, cells.bottom),
+    right = Math.min(w - 1, cells.right);
+  box.hidden = top > bottom || left > right;
+  const sx = canvas.clientWidth / w,
+    sy = canvas.clientHeight / h;
+  Object.assign(box.style, {
+    left: `${canvas.offsetLeft + left * sx}px`,
+    top: `${canvas.offsetTop + top * sy}px`,
+    width: `${(right - left + 1) * sx}px`,
+    height: `${(bottom - top + 1) * sy}px`,
+  });
+  box.dataset.cells = `${cells.top},${cells.left},${cells.bottom},${cells.right}`;
 }
 
 function kernelFigure(w: Float32Array, offset: number, K: number, KW: number, extent: number): HTMLElement {
