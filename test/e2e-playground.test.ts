@@ -530,6 +530,40 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
     assert.match((await page.textContent('#train-note')) ?? '', /already trained/);
   });
 
+  test('a network that is a graph: the overview draws each layer from the layers it reads (shortcut, add, concat, groups)', async () => {
+    const spec = {
+      name: 'graph',
+      inputShape: [1, 28, 28],
+      nodes: [
+        { name: 'c1', layer: { type: 'conv2d', filters: 4, kernel: 3, stride: 2, padding: 'same' }, inputs: ['input'] },
+        { name: 'r1', layer: { type: 'relu' }, inputs: ['c1'] },
+        { name: 'c2', layer: { type: 'conv2d', filters: 4, kernel: 3, padding: 2, dilation: 2, groups: 2 }, inputs: ['r1'] },
+        { name: 'sc', layer: { type: 'conv2d', filters: 4, kernel: 1 }, inputs: ['c1'] },
+        { name: 'add', layer: { type: 'add' }, inputs: ['c2', 'sc'] },
+        { name: 'cat', layer: { type: 'concat' }, inputs: ['add', 'r1'] },
+        { name: 'f', layer: { type: 'flatten' }, inputs: ['cat'] },
+        { name: 'd', layer: { type: 'dense', units: 10 }, inputs: ['f'] },
+      ],
+    };
+    await page.click('[data-tab="network"]');
+    await page.fill('#network-text', JSON.stringify(spec));
+    await page.click('#network-apply');
+    await page.waitForSelector('#model-origin[data-name="graph"]', { timeout: 60_000, state: 'attached' });
+    await page.click('[data-tab="overview"]');
+    await page.waitForSelector('#overview .ov-col[data-layer="sc"] .ov-node');
+    // Columns: 0 input, 1 c1, 2 r1, 3 c2, 4 sc, 5 add, 6 cat.
+    const feeds = async (layer: string, channel: number) => {
+      await page.locator(`#overview .ov-col[data-layer="${layer}"] .ov-node`).nth(channel).hover();
+      return page.$$eval('#overview line.hot', (lines) => lines.map((l) => l.getAttribute('data-from')).join(' '));
+    };
+    assert.equal(await feeds('sc', 0), '1:0 1:1 1:2 1:3', 'the shortcut reads c1, not the layer drawn before it');
+    assert.equal(await feeds('add', 1), '3:1 4:1');
+    assert.equal(await feeds('cat', 5), '2:1', "the concatenation's channel 5 is r1's channel 1");
+    assert.equal(await feeds('c2', 3), '2:2 2:3', 'the second group reads channels 2 and 3');
+    await page.locator('#overview .ov-col[data-layer="c2"] .ov-node').nth(3).click();
+    assert.match((await page.textContent('#overview .conv-sum')) ?? '', /Σ of its group's 2 maps above \(channels 2–3\)/);
+  });
+
   test('no console errors', () => {
     assert.deepEqual(consoleErrors, []);
   });
