@@ -5,7 +5,7 @@
  * stay finite for finite gradients, --resume writes where the user says, empty datasets are refused.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +37,16 @@ function cli(args: string[], cwd = dir) {
   return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd });
 }
 
-function assertFails(r: ReturnType<typeof cli>, code: number, message: RegExp) {
+/** cli(), without blocking: several may run at once. */
+function cliAsync(args: string[], cwd = dir): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { encoding: 'utf8', cwd }, (error, stdout, stderr) =>
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+function assertFails(r: { status: number | null; stderr: string }, code: number, message: RegExp) {
   assert.equal(r.status, code, `exit code (stderr: ${r.stderr})`);
   assert.match(r.stderr, message);
   assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace for an expected error');
@@ -288,8 +297,12 @@ describe("numeric options: the checkpoint's rules at parse time", () => {
     [['train'], '--momentum', ['-0.1', '1', '2', 'NaN', '', 'abc']],
   ];
   for (const [command, flag, values] of cases) {
-    it(`${command[0]} ${flag}: ${values.map((v) => JSON.stringify(v)).join(' ')} → exit 2 naming the flag`, () => {
-      for (const v of values) assertFails(cli([...command, `${flag}=${v}`]), 2, new RegExp(`${flag} must be`));
+    it(`${command[0]} ${flag}: ${values.map((v) => JSON.stringify(v)).join(' ')} → exit 2 naming the flag`, async () => {
+      // Two at a time: each is a fresh process, and the machine has two cores.
+      for (let i = 0; i < values.length; i += 2) {
+        const runs = await Promise.all(values.slice(i, i + 2).map((v) => cliAsync([...command, `${flag}=${v}`])));
+        for (const r of runs) assertFails(r, 2, new RegExp(`${flag} must be`));
+      }
     });
   }
 
