@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { ConfigError, FormatError, type ImageDataset, Model, RefBackend, ShapeError, limitDataset, loadOnnx, sequential, zoo } from '../src/index.js';
+import { ConfigError, FormatError, type ImageDataset, Model, RefBackend, ShapeError, limitDataset, loadOnnx, sequential, toOnnx, zoo } from '../src/index.js';
 import { loadMnist } from '../src/node/index.js';
 import { convolve, lectureImage, lectureKernel, pool } from '../web/src/explainer/compute.js';
 import { describeStep, padGrid } from '../web/src/explainer/steps.js';
@@ -206,8 +206,10 @@ describe('model files the visitor picks: .convkit or ONNX', () => {
     let built = false;
     assert.throws(
       () =>
-        readModelFile(fixture('torch-finetune.onnx'), 'torch-finetune.onnx', new RefBackend(), () => {
-          built = true;
+        readModelFile(fixture('torch-finetune.onnx'), 'torch-finetune.onnx', new RefBackend(), {
+          checked: () => {
+            built = true;
+          },
         }),
       (e) => e instanceof ConfigError && /^torch-finetune\.onnx: .*1×28×28.*got \[3,16,16\]/.test(e.message),
     );
@@ -317,6 +319,53 @@ describe('playground defects, worker side', () => {
     await run.step();
     assert.equal(run.stats().examples, 8, 'the settings sent before the data apply');
     assert.equal((await run.inspector.inspect({ kind: 'test', index: 0 })).label, test_.labels[0]);
+  });
+
+  test('fine-tuning: a model for 26 classes loads only with a new head; the layers before it keep their weights', () => {
+    const letters = new Model(
+      sequential('letters', [1, 24, 24], [...spec.nodes.slice(0, 3).map((n) => n.layer), { type: 'dense', units: 26 }]),
+      new RefBackend(),
+      5,
+    );
+    const bytes = toOnnx(letters);
+    assert.throws(
+      () => readModelFile(bytes, 'letters.onnx', new RefBackend()),
+      (e) => e instanceof ConfigError && /^letters\.onnx: .*10 digit classes.*new 10-class head/.test(e.message),
+    );
+    const tuned = readModelFile(bytes, 'letters.onnx', new RefBackend(), { newHead: true });
+    assert.deepEqual(tuned.outputShape, [10]);
+    assert.deepEqual(tuned.spec.classes, CLASSES);
+    const old = new Map(letters.savedTensors().map((t) => [t.path, t.value.data]));
+    for (const t of tuned.savedTensors()) {
+      if (t.path.startsWith('fc1.')) assert.notEqual(t.value.size, old.get(t.path)!.length, 'the head is new, with ten outputs');
+      else assert.deepEqual(Array.from(t.value.data), Array.from(old.get(t.path)!), `${t.path} comes from the file`);
+    }
+  });
+
+  test('freezing: the layers up to the chosen one stop training, the head trains; a freeze that takes the head is refused; the freeze moves with the run', async () => {
+    const run = new NetworkRun(new Model(spec, new RefBackend(), 1), 'pretrained', train, test_, { ...defaultSettings, batchSize: 16 }, 1);
+    await run.step();
+    await assert.rejects(run.freeze('fc1'), /would freeze the classifier head "fc1"/);
+    await run.freeze('flatten1');
+    assert.deepEqual(run.info().frozen, ['conv1', 'relu1', 'flatten1']);
+    const before = run.model.savedTensors().map((t) => Float32Array.from(t.value.data));
+    const examples = run.examples;
+    await run.step();
+    await run.step();
+    assert.equal(run.examples, examples + 32, 'the session goes on from its progress');
+    run.model.savedTensors().forEach((t, i) => {
+      const moved = t.value.data.some((v, k) => v !== before[i][k]);
+      assert.equal(moved, t.path.startsWith('fc1.'), `${t.path} ${moved ? 'moved' : 'stayed'}`);
+    });
+    const state = await run.exportState();
+    assert.deepEqual(state.freeze, ['conv1', 'relu1', 'flatten1'], 'a move to another backend keeps the freeze');
+    await run.freeze(null);
+    const unfrozen = run.model.savedTensors().map((t) => Float32Array.from(t.value.data));
+    await run.step();
+    assert.ok(
+      run.model.savedTensors()[0].value.data.some((v, k) => v !== unfrozen[0][k]),
+      'unfrozen, conv1 trains again',
+    );
   });
 });
 

@@ -241,15 +241,21 @@ $('continue-wasm').addEventListener('click', () => void switchBackend('wasm'));
 function showModel(info: ModelInfo, moved: boolean): void {
   currentSpec = info.spec;
   editor.show(info.spec);
-  $('model-origin').textContent = `Current network: ${info.origin}, ${info.parameters.toLocaleString('en')} parameters.`;
+  const frozenUntil = info.frozen.at(-1);
+  $('model-origin').textContent =
+    `Current network: ${info.origin}, ${info.parameters.toLocaleString('en')} parameters${frozenUntil ? `; the layers up to ${frozenUntil} are frozen` : ''}.`;
   $('model-origin').dataset.name = info.spec.name;
   const table = $('network-summary') as HTMLTableElement;
-  table.innerHTML = '<thead><tr><th>layer</th><th>type</th><th>output shape</th><th>parameters</th></tr></thead>';
+  table.innerHTML = '<thead><tr><th>layer</th><th>type</th><th>output shape</th><th>parameters</th><th>trains</th></tr></thead>';
   const body = table.createTBody();
+  const frozen = new Set(info.frozen);
   for (const r of info.rows) {
     const tr = body.insertRow();
-    for (const text of [r.name, r.type, `[${r.outputShape.join(' × ')}]`, r.params.toLocaleString('en')]) tr.insertCell().textContent = text;
+    tr.classList.toggle('frozen', frozen.has(r.name));
+    const trains = r.params === 0 ? '–' : frozen.has(r.name) ? 'frozen' : 'yes';
+    for (const text of [r.name, r.type, `[${r.outputShape.join(' × ')}]`, r.params.toLocaleString('en'), trains]) tr.insertCell().textContent = text;
   }
+  showFreezeChoice(info);
   haveModel = true;
   overview.setSpec(info.spec);
   if (!moved) adviseLearningRate(info.origin);
@@ -267,6 +273,28 @@ function showModel(info: ModelInfo, moved: boolean): void {
   void classifyDrawing();
   if (!running) void evaluate();
 }
+
+/** The freeze selector lists the current network's layers, the frozen ones' last selected. */
+function showFreezeChoice(info: ModelInfo): void {
+  const select = $('freeze-until') as HTMLSelectElement;
+  select.replaceChildren(new Option('none: every layer trains', ''), ...info.rows.slice(0, -1).map((r) => new Option(`${r.name} (${r.type})`, r.name)));
+  select.value = frozenShown = info.frozen.at(-1) ?? '';
+  select.disabled = false;
+}
+/** The freeze the worker has (the selector goes back to it when a change is refused). */
+let frozenShown = '';
+$('freeze-until').addEventListener('change', async () => {
+  const select = $('freeze-until') as HTMLSelectElement;
+  try {
+    const info = await client.request({ kind: 'freeze', until: select.value === '' ? null : select.value });
+    $('file-status').textContent = info.frozen.length > 0 ? `Frozen: ${info.frozen.join(', ')}. The other layers train.` : 'Every layer trains.';
+    $('file-status').classList.remove('error');
+  } catch (e) {
+    $('file-status').textContent = `Could not freeze: ${(e as Error).message}`;
+    $('file-status').classList.add('error');
+    select.value = frozenShown;
+  }
+});
 
 /**
  * A network that is already trained (the shipped one, a loaded file) is fine-tuned gently:
@@ -626,7 +654,8 @@ $('load-file').addEventListener('change', async () => {
   input.value = '';
   if (!picked) return;
   try {
-    const info = await client.request({ kind: 'load', bytes: picked.bytes, fileName: picked.fileName }, [picked.bytes.buffer]);
+    const newHead = ($('load-new-head') as HTMLInputElement).checked;
+    const info = await client.request({ kind: 'load', bytes: picked.bytes, fileName: picked.fileName, newHead }, [picked.bytes.buffer]);
     $('file-status').textContent = `Loaded ${picked.fileName}: ${info.spec.name}, ${info.parameters.toLocaleString('en')} parameters.`;
     $('file-status').classList.remove('error');
   } catch (e) {
@@ -637,8 +666,9 @@ $('load-file').addEventListener('change', async () => {
 });
 $('load-pretrained').addEventListener('click', async () => {
   try {
-    await client.request({ kind: 'pretrained' });
-    $('file-status').textContent = 'Loaded the pretrained LeNet-5.';
+    const newHead = ($('load-new-head') as HTMLInputElement).checked;
+    await client.request({ kind: 'pretrained', newHead });
+    $('file-status').textContent = `Loaded the pretrained LeNet-5${newHead ? ' with a new 10-class head' : ''}.`;
     $('file-status').classList.remove('error');
   } catch (e) {
     $('file-status').textContent = (e as Error).message;

@@ -51,9 +51,10 @@ export function parseNetwork(text: string): ModelSpec {
  * Checks a network by shape arithmetic alone — nothing is allocated, so the page stays
  * responsive whatever the definition asks for (the worker builds it) — with the library's own
  * ShapeError/ConfigError messages: it must fit MNIST (one channel, at most 28×28: smaller
- * inputs are cropped from the digit), output the ten digits, and train within the tab's memory.
+ * inputs are cropped from the digit), output the ten digits (unless `anyOutputs`: a model that
+ * gets a new ten-class head), and train within the tab's memory.
  */
-export function validateNetwork(spec: ModelSpec, batchSize = 32): { outputShape: Shape; parameters: number } {
+export function validateNetwork(spec: ModelSpec, batchSize = 32, anyOutputs = false): { outputShape: Shape; parameters: number } {
   const [c, h, w] = spec.inputShape ?? [];
   if (c !== DATA_SHAPE[0] || !(h <= DATA_SHAPE[1]) || !(w <= DATA_SHAPE[2])) {
     throw new ConfigError(
@@ -64,7 +65,7 @@ export function validateNetwork(spec: ModelSpec, batchSize = 32): { outputShape:
   refuseFinalSoftmax(spec);
   const shapes = specShapes(spec);
   const out = shapes.outputShape;
-  if (out.length !== 1 || out[0] !== CLASSES.length) {
+  if (!anyOutputs && (out.length !== 1 || out[0] !== CLASSES.length)) {
     throw new ConfigError(`the last layer must output the 10 digit classes (e.g. {"type": "dense", "units": 10}), but it outputs ${shapeToString(out)}`);
   }
   return shapes;

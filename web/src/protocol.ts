@@ -56,8 +56,11 @@ export type Request =
   /** The test strip alone (the first test digits with their top-3 classes): cheap, refreshed while training. */
   | { kind: 'strip' }
   | { kind: 'save' }
-  | { kind: 'load'; bytes: Uint8Array; fileName: string }
-  | { kind: 'pretrained' }
+  /** `newHead`: replace the classifier head by a fresh ten-class one (a model trained on other classes). */
+  | { kind: 'load'; bytes: Uint8Array; fileName: string; newHead?: boolean }
+  | { kind: 'pretrained'; newHead?: boolean }
+  /** Freeze the current network's layers up to and including this node (null: none), from the next batch on. */
+  | { kind: 'freeze'; until: string | null }
   | { kind: 'firstConv' }
   /** Move the current network (weights, optimizer state, progress) to another backend and go on. */
   | { kind: 'backend'; name: BackendRequest }
@@ -113,6 +116,8 @@ export interface ModelInfo {
   origin: string;
   parameters: number;
   rows: { name: string; type: string; outputShape: number[]; params: number }[];
+  /** The nodes that do not train (fine-tuning). */
+  frozen: string[];
 }
 
 export interface Kernel {
@@ -132,6 +137,7 @@ export interface Replies {
   save: { bytes: Uint8Array; fileName: string };
   load: ModelInfo;
   pretrained: ModelInfo;
+  freeze: ModelInfo;
   firstConv: { layer: string; kernels: Kernel[] } | null;
   backend: BackendInfo;
   debugLoseDevice: void;

@@ -7,7 +7,7 @@
  * them (`snapshot`), refreshed whenever the worker asks a step for one (it rides on that step's
  * readback), so a lost device costs only the training since then.
  */
-import { type Backend, type FloatArray, type ImageDataset, type Model, encodeModel } from 'convkit';
+import { type Backend, type FloatArray, type ImageDataset, type Model, encodeModel, fineTuneOptions } from 'convkit';
 import type { Kernel, ModelInfo, Stats, TestExample, TrainSettings } from '../protocol.js';
 import { Inspector } from './inspect.js';
 import { Replica } from './replica.js';
@@ -30,6 +30,8 @@ export interface RunState {
   weights: WeightSnapshot;
   /** Absent when the run had no data yet. */
   session?: SessionState;
+  /** The frozen nodes (fine-tuning). */
+  freeze?: string[];
 }
 
 export class NetworkRun {
@@ -40,6 +42,9 @@ export class NetworkRun {
   readonly throughput = new Throughput();
   private sinceTest = 0;
   private stripReplica?: Replica;
+  private trainSet?: ImageDataset;
+  /** Nodes that do not train (fine-tuning). */
+  private frozen: string[];
   /** The latest host copy of the weights (see the module comment). */
   snapshot: WeightSnapshot;
 
@@ -57,6 +62,7 @@ export class NetworkRun {
     private readonly seed: number,
     private readonly resume?: RunState,
   ) {
+    this.frozen = [...(resume?.freeze ?? [])];
     if (resume) {
       model.savedTensors().forEach((t, i) => t.value.data.set(resume.weights.tensors[i]));
       model.uploadWeights();
@@ -70,9 +76,25 @@ export class NetworkRun {
   /** Training and the rolling test, once the digits are here (with the settings and state the run was made with). */
   attachData(train: ImageDataset, test: ImageDataset): void {
     if (this.training) return;
-    this.training = new TrainingSession(this.model, train, this.settings, this.seed, this.resume?.session);
+    this.trainSet = train;
+    this.training = new TrainingSession(this.model, train, this.settings, this.seed, this.resume?.session, this.frozen);
     this.rollingTest = new RollingTestAccuracy(new Replica(this.model), test);
     this.inspector.test = test;
+  }
+
+  /**
+   * Freezes every node up to and including `until` (null: none), from the next batch on; the
+   * library refuses a freeze that would take the classifier head. The session goes on with its
+   * progress and optimizer state (call between steps).
+   */
+  async freeze(until: string | null): Promise<void> {
+    const frozen = until === null ? [] : fineTuneOptions(this.model, { freezeUntil: until }).freeze;
+    if (this.training && this.trainSet) {
+      const state = await this.training.exportState();
+      this.training.close();
+      this.training = new TrainingSession(this.model, this.trainSet, this.settings, this.seed, state, frozen);
+    }
+    this.frozen = frozen;
   }
 
   /** New settings from the next batch on (kept for the session the data will bring, if it is not here yet). */
@@ -141,12 +163,16 @@ export class NetworkRun {
   /** Everything needed to continue on another backend; this backend must still work. */
   async exportState(): Promise<RunState> {
     await this.refreshSnapshot();
-    return { weights: this.snapshot, session: this.training ? await this.training.exportState() : undefined };
+    return { weights: this.snapshot, session: this.training ? await this.training.exportState() : undefined, freeze: this.frozen };
   }
 
   /** What is left when the backend no longer works: the snapshot, and the progress it stands for (no optimizer state). */
   salvage(): RunState {
-    return { weights: this.snapshot, session: this.training ? { ...this.training.progress(), examples: this.snapshot.examples } : undefined };
+    return {
+      weights: this.snapshot,
+      session: this.training ? { ...this.training.progress(), examples: this.snapshot.examples } : undefined,
+      freeze: this.frozen,
+    };
   }
 
   /** The live test strip, on a replica of its own (an evaluation or a layer view may be using theirs). */
@@ -193,7 +219,7 @@ export class NetworkRun {
 
   info(): ModelInfo {
     const rows = this.model.summary().map((r) => ({ name: r.name, type: r.type, outputShape: [...r.outputShape], params: r.params }));
-    return { spec: this.model.spec, origin: this.origin, parameters: this.model.parameterCount(), rows };
+    return { spec: this.model.spec, origin: this.origin, parameters: this.model.parameterCount(), rows, frozen: [...this.frozen] };
   }
 
   /**

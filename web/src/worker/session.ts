@@ -44,9 +44,11 @@ export class TrainingSession {
     settings: TrainSettings,
     seed = 1,
     resume?: SessionState,
+    /** Nodes that do not train (fine-tuning): the Trainer freezes them until close(). */
+    freeze: string[] = [],
   ) {
     this.settings = { ...settings };
-    const options: TrainerOptions = { epochs: 1, seed, ...liveSettings(settings, model, data) } as TrainerOptions;
+    const options: TrainerOptions = { epochs: 1, seed, freeze, ...liveSettings(settings, model, data) } as TrainerOptions;
     let state = resume?.train;
     // Momentum buffers of another optimizer type (settings changed after a failure) cannot continue.
     if (state && resume!.optimizer !== settings.optimizer) state = { ...state, optimizer: { steps: 0, buffers: new Map() } };
@@ -79,6 +81,11 @@ export class TrainingSession {
       optimizer: this.settings.optimizer,
       train: this.trainer.progress(),
     };
+  }
+
+  /** Ends the session: the nodes it froze train again (a new session may freeze others). */
+  close(): void {
+    this.trainer.close();
   }
 
   /** progress() with host copies of the optimizer state, to continue on another backend. */

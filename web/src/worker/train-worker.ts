@@ -239,9 +239,19 @@ async function handle(request: Request): Promise<Replies[Request['kind']]> {
       // After a failure, the latest host snapshot is what is left of the weights: that is saved.
       return using((r) => r.save(phase.failed));
     case 'load':
-      return loadFile(request.bytes, request.fileName);
+      return loadFile(request.bytes, request.fileName, { newHead: request.newHead });
     case 'pretrained':
-      return loadPretrained();
+      return loadPretrained(request.newHead);
+    case 'freeze':
+      // Between two steps: the session is rebuilt with the new frozen nodes and the same optimizer state.
+      return betweenSteps(() =>
+        using(async (r) => {
+          await r.freeze(request.until);
+          const info = r.info();
+          emit({ type: 'model', info, moved: true });
+          return info;
+        }),
+      );
     case 'firstConv':
       return using((r) => r.firstConvKernels());
     case 'backend':
@@ -347,24 +357,28 @@ async function restorePoint(): Promise<RestorePoint | undefined> {
   return { spec: r.model.spec, origin: r.origin, seed, settings, state };
 }
 
-function loadFile(bytes: Uint8Array, fileName: string, origin?: string): Promise<ModelInfo> {
+/** `origin`: what the status line calls it (default: the file's name); a new head is added to it. */
+function loadFile(bytes: Uint8Array, fileName: string, options: { origin?: string; newHead?: boolean } = {}): Promise<ModelInfo> {
   let spec: ModelSpec | undefined;
   return build(
     { name: fileName } as ModelSpec,
     bytes.length / 4, // a model file is mostly its float32 weights
     (b) =>
-      readModelFile(bytes, fileName, b, (checked) => {
-        spec = checked;
+      readModelFile(bytes, fileName, b, {
+        newHead: options.newHead,
+        checked: (s) => {
+          spec = s;
+        },
       }),
-    () => origin ?? `${spec?.name ?? fileName} from ${fileName}`,
+    () => `${options.origin ?? `${spec?.name ?? fileName} from ${fileName}`}${options.newHead ? ', with a new 10-class head' : ''}`,
   );
 }
 
-async function loadPretrained(): Promise<ModelInfo> {
+async function loadPretrained(newHead = false): Promise<ModelInfo> {
   const url = new URL('lenet5.convkit', init.baseUrl);
   const response = await fetch(url);
   if (!response.ok) throw new Error(`could not fetch ${url.pathname} (${response.status})`);
-  return loadFile(new Uint8Array(await response.arrayBuffer()), 'lenet5.convkit', 'pretrained LeNet-5 (shipped with the page)');
+  return loadFile(new Uint8Array(await response.arrayBuffer()), 'lenet5.convkit', { origin: 'pretrained LeNet-5 (shipped with the page)', newHead });
 }
 
 // Backends.
