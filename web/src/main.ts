@@ -306,7 +306,10 @@ function adviseLearningRate(origin: string): void {
   const note = $('train-note');
   if (!lrChosen) {
     try {
-      settingsForm.write({ ...settingsForm.read(), lr: fresh ? defaultSettings.lr : FINE_TUNE_LR });
+      const settings = { ...settingsForm.read(), lr: fresh ? defaultSettings.lr : FINE_TUNE_LR };
+      settingsForm.write(settings);
+      // The worker's too, so the learning-rate figure among the statistics agrees with the form.
+      client.request({ kind: 'settings', settings }).catch(() => undefined);
     } catch {
       /* a bad field is reported when training starts */
     }
