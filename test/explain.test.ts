@@ -515,3 +515,57 @@ describe('explanations: class scores, evaluation mode and bad requests', () => {
     assert.deepEqual([...up.data], [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4]);
   });
 });
+
+describe('explanations allocate per call, not per step', () => {
+  // A loop that allocates backend arrays every step grows a wasm heap until the collector runs
+  // (activation maximisation once did: 331 MB after 2 000 steps). Counting the backend's
+  // allocations catches every loop like it: the count must not depend on the number of steps.
+  const model = new Model(zoo.lenet5.build(), new RefBackend(), 1);
+  const image = Tensor.zeros([1, 28, 28]);
+  for (let i = 0; i < image.size; i++) image.data[i] = Math.sin(i / 7);
+  const allocations = async (run: () => Promise<unknown>) => {
+    const backend = model.backend;
+    const alloc = backend.alloc.bind(backend);
+    let count = 0;
+    backend.alloc = (n: number) => {
+      count++;
+      return alloc(n);
+    };
+    try {
+      await run();
+    } finally {
+      backend.alloc = alloc;
+    }
+    return count;
+  };
+  it('activation maximisation: the same backend allocations for 3 and for 30 steps', async () => {
+    const run = (steps: number) => allocations(() => explain.maximizeActivation(model, { node: 'conv2', channel: 1, steps, blurEvery: 0 }));
+    await run(1); // the model's own buffers for batch 1, allocated once
+    assert.equal(await run(30), await run(3));
+  });
+  it('SmoothGrad: the same backend allocations for 2 and for 8 batches of samples', async () => {
+    const run = (samples: number) => allocations(() => explain.smoothGrad(model, image, { samples, batchSize: 4 }));
+    await run(4);
+    assert.equal(await run(32), await run(8));
+  });
+  it('occlusion: the same backend allocations for 1 and for 4 batches of patches', async () => {
+    // 14×14 patches: 4 positions, one batch of 4; 7×7 patches: 16 positions, four batches.
+    const run = (patch: number) => allocations(() => explain.occlusion(model, image, { patch, stride: patch, batchSize: 4 }));
+    await run(14);
+    assert.equal(await run(7), await run(14));
+  });
+  it('top patches and top images: the same backend allocations for 1 and for 5 batches of images', async () => {
+    const images = new Tensor(
+      [40, 1, 28, 28],
+      new Float32Array(40 * 784).map((_, i) => Math.sin(i / 11)),
+    );
+    const run = (n: number) =>
+      allocations(async () => {
+        const some = new Tensor([n, 1, 28, 28], images.data.subarray(0, n * 784));
+        await explain.topActivatingPatches(model, some, { node: 'conv2', k: 2, batchSize: 8 });
+        await explain.topActivatingImages(model, some, { node: 'conv2', channel: 0, k: 2, batchSize: 8 });
+      });
+    await run(8);
+    assert.equal(await run(40), await run(8));
+  });
+});

@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { Rng } from '../rng.js';
 import { Tensor } from '../tensor.js';
-import { activation, allocBatch, backwardFrom, forwardBatch, readAll, seedGradient } from './run.js';
+import { Reused, activation, backwardFrom, forwardBatch, readAll } from './run.js';
 import { nodeShape, resolveChannel } from './target.js';
 import { checkModel, checkOptions } from './arguments.js';
 
@@ -63,13 +63,14 @@ export async function maximizeActivation(model: Model, o: MaximizeOptions): Prom
   const mid = (lo + hi) / 2,
     span = hi - lo;
   for (let i = 0; i < image.size; i++) image.data[i] = mid + 0.01 * span * rng.normal();
-  const x = allocBatch(model, 1);
+  const reused = new Reused(model);
+  const x = reused.batch(1);
   for (let step = 0; step < steps; step++) {
     const dy = rng.int(2 * jitter + 1) - jitter,
       dx = rng.int(2 * jitter + 1) - jitter;
     roll(image.data, x.data, C, H, W, dy, dx);
     forwardBatch(model, x);
-    const seed = seedGradient(model, o.node, 1, (d) => d.fill(1 / perUnit, o.channel * perUnit, (o.channel + 1) * perUnit));
+    const seed = reused.seed(o.node, 1, `channel ${o.channel}`, (d) => d.fill(1 / perUnit, o.channel * perUnit, (o.channel + 1) * perUnit));
     const [g] = await readAll(model, [backwardFrom(model, o.node, seed)]);
     let meanAbs = 0;
     for (let i = 0; i < g.size; i++) meanAbs += Math.abs(g.data[i]);

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { Tensor } from '../tensor.js';
-import { activation, allocBatch, forwardBatch, readAll, softmax } from './run.js';
+import { Reused, activation, forwardBatch, readAll, softmax } from './run.js';
 import { type ClassOptions, classScores } from './saliency.js';
 import { scoreNode } from './target.js';
 import { checkModelAndImage, checkOptions } from './arguments.js';
@@ -54,9 +54,10 @@ export async function occlusion(model: Model, image: Tensor, o: OcclusionOptions
   const map = Tensor.zeros([rows, cols], model.backend.dtype);
   const per = C * H * W;
   const node = scoreNode(model);
+  const reused = new Reused(model);
   for (let first = 0; first < rows * cols; first += batchSize) {
     const N = Math.min(batchSize, rows * cols - first);
-    const x = allocBatch(model, N);
+    const x = reused.batch(N);
     for (let n = 0; n < N; n++) {
       const y0 = Math.floor((first + n) / cols) * stride,
         x0 = ((first + n) % cols) * stride;

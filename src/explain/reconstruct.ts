@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { Tensor, shapeSize } from '../tensor.js';
-import { activation, allocBatch, backwardFrom, example, forwardBatch, imageShape, readAll, seedGradient } from './run.js';
+import { Reused, activation, allocBatch, backwardFrom, example, forwardBatch, imageShape, readAll, seedGradient } from './run.js';
 import { nodeShape, resolveChannel } from './target.js';
 import { checkModel, checkModelAndImages, checkOptions, checkTensor } from './arguments.js';
 
@@ -117,9 +117,10 @@ export async function topActivatingImages(
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`top images: batchSize must be a positive integer, got ${batchSize}`);
   const N = datasetSize(model, images);
   const strengths: { index: number; activation: number }[] = [];
+  const reused = new Reused(model);
   for (let first = 0; first < N; first += batchSize) {
     const n = Math.min(batchSize, N - first);
-    const batch = allocBatch(model, n);
+    const batch = reused.batch(n);
     batch.data.set(images.data.subarray(first * (batch.size / n), (first + n) * (batch.size / n)));
     (await channelActivations(model, batch, o.node, o.channel)).forEach((activation, i) => strengths.push({ index: first + i, activation }));
   }

@@ -3,7 +3,7 @@ import type { ReluRule } from '../layers/layer.js';
 import type { Model } from '../model/model.js';
 import { Rng } from '../rng.js';
 import { Tensor } from '../tensor.js';
-import { activation, allocBatch, argmax, backwardFrom, forwardBatch, imageShape, readAll, seedGradient } from './run.js';
+import { Reused, activation, allocBatch, argmax, backwardFrom, forwardBatch, imageShape, readAll } from './run.js';
 import { resolveClass, scoreNode } from './target.js';
 import { checkModelAndImage, checkOptions } from './arguments.js';
 
@@ -42,11 +42,11 @@ export async function classScores(model: Model, image: Tensor, cls?: number | st
  * d(logit of class c)/d(input) for every image of the batch `x` (already filled), summed over
  * the batch: the host copy of the summed gradient, [C, H, W].
  */
-async function summedClassGradient(model: Model, x: Tensor, classIndex: number, rule: ReluRule): Promise<Tensor> {
+async function summedClassGradient(model: Model, x: Tensor, classIndex: number, rule: ReluRule, reused = new Reused(model)): Promise<Tensor> {
   const N = x.shape[0];
   forwardBatch(model, x);
   const node = scoreNode(model);
-  const dy = seedGradient(model, node, N, (d, K) => {
+  const dy = reused.seed(node, N, `class ${classIndex}`, (d, K) => {
     for (let n = 0; n < N; n++) d[n * K + classIndex] = 1;
   });
   const [g] = await readAll(model, [backwardFrom(model, node, dy, rule)]);
@@ -138,11 +138,12 @@ export async function smoothGrad(model: Model, image: Tensor, o: SmoothGradOptio
   const rng = new Rng(o.seed ?? 1);
   const total = Tensor.zeros(model.inputShape, model.backend.dtype);
   const per = image.size;
+  const reused = new Reused(model);
   for (let done = 0; done < samples; done += batchSize) {
     const N = Math.min(batchSize, samples - done);
-    const x = allocBatch(model, N);
+    const x = reused.batch(N);
     for (let n = 0; n < N; n++) for (let i = 0; i < per; i++) x.data[n * per + i] = image.data[i] + sigma * rng.normal();
-    const g = await summedClassGradient(model, x, classIndex, 'gradient');
+    const g = await summedClassGradient(model, x, classIndex, 'gradient', reused);
     for (let i = 0; i < per; i++) total.data[i] += g.data[i];
   }
   for (let i = 0; i < per; i++) total.data[i] /= samples;

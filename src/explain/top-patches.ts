@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { Model } from '../model/model.js';
 import { Tensor } from '../tensor.js';
-import { activation, allocBatch, forwardBatch, readAll } from './run.js';
+import { Reused, activation, forwardBatch, readAll } from './run.js';
 import { type Box, unitBox } from './patch-box.js';
 import { datasetSize } from './reconstruct.js';
 import { spatialNode } from './target.js';
@@ -42,9 +42,10 @@ export async function topActivatingPatches(
   const best = channels.map(() => [] as { index: number; unit: number; activation: number }[]);
   const per = images.size / Math.max(N, 1),
     hw = h * w;
+  const reused = new Reused(model);
   for (let first = 0; first < N; first += batchSize) {
     const n = Math.min(batchSize, N - first);
-    const batch = allocBatch(model, n);
+    const batch = reused.batch(n);
     batch.data.set(images.data.subarray(first * per, (first + n) * per));
     forwardBatch(model, batch);
     const [a] = await readAll(model, [activation(model, o.node)]);
