@@ -559,6 +559,14 @@ describe('the playground as a teacher: first screen, overview, overlays, page-si
     assert.deepEqual(boxes.filter((b) => b === '0,0,0,0').length, 7, 'the position in the six maps of products and the output');
     const field = await page.getAttribute('#overview .field-box', 'data-bounds');
     assert.equal(boxes.filter((b) => b === field).length, 1, `the receptive field ${field} on the input beside them`);
+    // What the channel responds to in real digits: eight test-digit patches, strongest first, each the 14×14 field of a conv2 unit (clipped at the border).
+    await page.waitForSelector('#overview .ov-patches[data-searched]', { timeout: 60_000 });
+    const patches = await page.$$eval('#overview .ov-patches figure', (figures) =>
+      figures.map((f) => ({ activation: Number((f as HTMLElement).dataset.activation), box: (f as HTMLElement).dataset.box!.split(',').map(Number) })),
+    );
+    assert.equal(patches.length, 8);
+    for (let i = 1; i < patches.length; i++) assert.ok(patches[i - 1].activation >= patches[i].activation, 'strongest first');
+    for (const { box } of patches) assert.ok(box[2] <= 14 && box[3] <= 14 && box[2] >= 12 && box[3] >= 12, `a conv2 field: ${box}`);
     await page.locator('#overview-card').screenshot({ path: join(OUT, 'overview.png') });
     await page.locator('#overview .ov-col[data-layer="fc3"] .ov-node').first().click();
     assert.equal(await page.locator('#overview table.softmax tbody tr').count(), 10);

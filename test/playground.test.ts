@@ -5,7 +5,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { ConfigError, FormatError, type ImageDataset, Model, RefBackend, ShapeError, limitDataset, loadOnnx, sequential, toOnnx, zoo } from '../src/index.js';
+import {
+  ConfigError,
+  FormatError,
+  type ImageDataset,
+  Model,
+  RefBackend,
+  ShapeError,
+  Tensor,
+  fillBatch,
+  limitDataset,
+  loadOnnx,
+  sequential,
+  toOnnx,
+  zoo,
+} from '../src/index.js';
 import { loadMnist } from '../src/node/index.js';
 import { convolve, lectureImage, lectureKernel, pool } from '../web/src/explainer/compute.js';
 import { describeStep, padGrid } from '../web/src/explainer/steps.js';
@@ -15,6 +29,7 @@ import { defaultSettings } from '../web/src/protocol.js';
 import { Inspector } from '../web/src/worker/inspect.js';
 import { readModelFile } from '../web/src/worker/model-file.js';
 import { Replica } from '../web/src/worker/replica.js';
+import { ChannelPatchFinder, PATCHES_PER_CHANNEL, SEARCHED_DIGITS } from '../web/src/worker/channel-patches.js';
 import { RollingTestAccuracy } from '../web/src/worker/rolling-test.js';
 import { NetworkRun } from '../web/src/worker/network-run.js';
 import { type Phase, PhaseError, WorkerPhase, nextPhase } from '../web/src/worker/phase.js';
@@ -319,6 +334,51 @@ describe('playground defects, worker side', () => {
     await run.step();
     assert.equal(run.stats().examples, 8, 'the settings sent before the data apply');
     assert.equal((await run.inspector.inspect({ kind: 'test', index: 0 })).label, test_.labels[0]);
+  });
+
+  test("what a channel responds to: the strongest test digits for each channel, cut at the unit's receptive field, found once per set of weights", async () => {
+    const model = new Model(spec, new RefBackend(), 3);
+    const replica = new Replica(model);
+    let syncs = 0;
+    const sync = replica.sync.bind(replica);
+    replica.sync = () => {
+      syncs++;
+      return sync();
+    };
+    const finder = new ChannelPatchFinder(replica);
+    const found = await finder.find(test_, 'relu1', 1, 0);
+    assert.equal(found.searched, Math.min(SEARCHED_DIGITS, test_.count));
+    assert.equal(found.patches.length, PATCHES_PER_CHANNEL);
+    // Brute force: every searched digit's strongest relu1 channel-1 unit, by a forward pass of its own.
+    const [, H, W] = spec.inputShape;
+    const x = new Tensor([1, 1, H, W], new Float32Array(H * W));
+    const strongest: { index: number; activation: number }[] = [];
+    for (let i = 0; i < found.searched; i++) {
+      fillBatch(test_, [i], 0, x, new Uint8Array(1), { crop: 'center' });
+      model.forward(x);
+      const a = model.activations().get('relu1')!;
+      const per = a.shape[2] * a.shape[3];
+      strongest.push({ index: i, activation: Math.max(...a.data.subarray(per, 2 * per)) });
+    }
+    strongest.sort((p, q) => q.activation - p.activation || p.index - q.index);
+    assert.deepEqual(
+      found.patches.map((p) => p.index),
+      strongest.slice(0, PATCHES_PER_CHANNEL).map((p) => p.index),
+    );
+    for (const [k, p] of found.patches.entries()) {
+      assert.ok(Math.abs(p.activation - strongest[k].activation) < 1e-5);
+      assert.equal(p.label, test_.labels[p.index]);
+      // The patch is the network's input there: the centre crop of the digit, normalised.
+      fillBatch(test_, [p.index], 0, x, new Uint8Array(1), { crop: 'center' });
+      for (let y = 0; y < p.box.height; y++)
+        for (let xx = 0; xx < p.box.width; xx++) assert.equal(p.data[y * p.box.width + xx], x.data[(p.box.top + y) * W + p.box.left + xx]);
+    }
+    const before = syncs;
+    await finder.find(test_, 'relu1', 0, 0);
+    assert.equal(syncs, before, 'another channel of the same layer and weights: no new search');
+    await finder.find(test_, 'relu1', 0, 16);
+    assert.equal(syncs, before + 1, 'new weights: a new search');
+    await assert.rejects(finder.find(test_, 'relu1', 2, 16), /channels 0 to 1, not 2/);
   });
 
   test('fine-tuning: a model for 26 classes loads only with a new head; the layers before it keep their weights', () => {

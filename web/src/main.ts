@@ -405,7 +405,7 @@ const visible = (id: string) => onScreen.has($(id)) && !$(id).closest<HTMLElemen
 /** The latest drawing's report (the overview shows it when its tab opens). */
 let lastDrawReport: LayerReport | null = null;
 const path = new NetworkPath($('draw-path'));
-const overview = new NetworkOverview($('overview'));
+const overview = new NetworkOverview($('overview'), (node, channel) => client.request({ kind: 'topPatches', node, channel }));
 const layerViews = new LayerViews($('layers-view'));
 setUpTabs($('tabs'), (name) => {
   if (name === 'overview' && lastDrawReport) overview.render(lastDrawReport);

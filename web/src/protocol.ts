@@ -62,6 +62,8 @@ export type Request =
   /** Freeze the current network's layers up to and including this node (null: none), from the next batch on. */
   | { kind: 'freeze'; until: string | null }
   | { kind: 'firstConv' }
+  /** The test digits where a channel of a spatial layer responds most (ChannelPatches). */
+  | { kind: 'topPatches'; node: string; channel: number }
   /** Move the current network (weights, optimizer state, progress) to another backend and go on. */
   | { kind: 'backend'; name: BackendRequest }
   /** Tests: destroy the webgpu backend's device, as a driver reset would. */
@@ -120,6 +122,25 @@ export interface ModelInfo {
   frozen: string[];
 }
 
+/** The test digits where one channel responds most, each cut at its strongest unit's receptive field. */
+export interface ChannelPatches {
+  node: string;
+  channel: number;
+  /** Test digits searched (the first ones). */
+  searched: number;
+  /** Training examples the weights had seen. */
+  examples: number;
+  /** Strongest first. `data` is the network input there, [C, box.height, box.width]. */
+  patches: {
+    index: number;
+    label: number;
+    activation: number;
+    box: { top: number; left: number; height: number; width: number };
+    shape: number[];
+    data: Float32Array;
+  }[];
+}
+
 export interface Kernel {
   size: [number, number];
   values: number[];
@@ -139,6 +160,7 @@ export interface Replies {
   pretrained: ModelInfo;
   freeze: ModelInfo;
   firstConv: { layer: string; kernels: Kernel[] } | null;
+  topPatches: ChannelPatches;
   backend: BackendInfo;
   debugLoseDevice: void;
   cancelEvaluation: void;

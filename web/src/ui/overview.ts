@@ -7,7 +7,7 @@
  */
 import { type ModelSpec, type ReceptiveField, fieldBounds } from 'convkit';
 import { fieldsOf } from '../page-model.js';
-import type { LayerReport, LayerView } from '../protocol.js';
+import type { ChannelPatches, LayerReport, LayerView } from '../protocol.js';
 import { layerCaption } from './captions.js';
 import { drawChannel, formatValue, legend, setLegend, symmetricExtent } from './maps.js';
 import { pixelsPerCell } from './scales.js';
@@ -30,7 +30,14 @@ export class NetworkOverview {
   private readonly detail: HTMLElement;
   private readonly fieldBox: HTMLElement;
 
-  constructor(root: HTMLElement) {
+  /** Found patches by "node:channel", for the current network (a new drawing does not search again). */
+  private patchesFound = new Map<string, Promise<ChannelPatches>>();
+
+  /** `findPatches`: the test digits where a channel responds most (the worker searches them). */
+  constructor(
+    root: HTMLElement,
+    private readonly findPatches?: (node: string, channel: number) => Promise<ChannelPatches>,
+  ) {
     root.innerHTML = '<div class="ov-scroll"><div class="ov-stage"><svg class="ov-links"></svg></div></div><div class="ov-detail" aria-live="polite"></div>';
     this.stage = root.querySelector('.ov-stage')!;
     this.svg = root.querySelector('svg')!;
@@ -45,6 +52,7 @@ export class NetworkOverview {
     this.spec = spec;
     this.fields = null;
     this.selected = null;
+    this.patchesFound.clear();
     this.detail.replaceChildren();
   }
 
@@ -228,7 +236,44 @@ export class NetworkOverview {
     else if (layer.outputShape.length === 3 && prev.outputShape.length === 3) parts.push(...this.mapDetail(layer, prev, c));
     else if (isLast) parts.push(softmaxTable(layer.activation, report.probs));
     else parts.push(text(`${layer.outputShape[0]} values; hover the column above to see what feeds them.`));
+    if (layer.outputShape.length === 3 && this.findPatches) parts.push(this.patchesOf(layer.name, c));
     this.detail.replaceChildren(...parts);
+  }
+
+  /** The test digits where channel c of a layer responds most, cut at the receptive field of its strongest unit. */
+  private patchesOf(node: string, c: number): HTMLElement {
+    const box = document.createElement('div');
+    box.className = 'ov-patches';
+    box.innerHTML = '<h4></h4><div class="ov-patch-row"></div>';
+    const title = box.querySelector('h4')!;
+    title.textContent = `Where ${node}, channel ${c} responds most in the test digits: searching…`;
+    const key = `${node}:${c}`;
+    let found = this.patchesFound.get(key);
+    if (!found) {
+      found = this.findPatches!(node, c);
+      this.patchesFound.set(key, found);
+      found.catch(() => this.patchesFound.delete(key));
+    }
+    found.then(
+      (p) => {
+        title.textContent = `Where ${node}, channel ${c} responds most in the first ${p.searched.toLocaleString('en')} test digits (each cut at the receptive field of its strongest unit):`;
+        const extent = Math.max(...p.patches.map((q) => symmetricExtent(q.data)), 1e-9);
+        box.querySelector('.ov-patch-row')!.replaceChildren(
+          ...p.patches.map((q) => {
+            const [, h, w] = q.shape;
+            const figure = mapFigure(`#${q.index} (a ${q.label}): ${formatValue(q.activation)}`, q.data, 0, h, w, extent, true);
+            figure.dataset.activation = String(q.activation);
+            figure.dataset.box = `${q.box.top},${q.box.left},${q.box.height},${q.box.width}`;
+            return figure;
+          }),
+        );
+        box.dataset.searched = String(p.searched);
+      },
+      (e: Error) => {
+        title.textContent = `The test digits could not be searched: ${e.message}`;
+      },
+    );
+    return box;
   }
 
   private windows(name: string): Windows | null {

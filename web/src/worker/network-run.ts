@@ -8,7 +8,8 @@
  * readback), so a lost device costs only the training since then.
  */
 import { type Backend, type FloatArray, type ImageDataset, type Model, encodeModel, fineTuneOptions } from 'convkit';
-import type { Kernel, ModelInfo, Stats, TestExample, TrainSettings } from '../protocol.js';
+import type { ChannelPatches, Kernel, ModelInfo, Stats, TestExample, TrainSettings } from '../protocol.js';
+import { ChannelPatchFinder } from './channel-patches.js';
 import { Inspector } from './inspect.js';
 import { Replica } from './replica.js';
 import { RollingTestAccuracy } from './rolling-test.js';
@@ -42,6 +43,7 @@ export class NetworkRun {
   readonly throughput = new Throughput();
   private sinceTest = 0;
   private stripReplica?: Replica;
+  private patchFinder?: ChannelPatchFinder;
   private trainSet?: ImageDataset;
   /** Nodes that do not train (fine-tuning). */
   private frozen: string[];
@@ -246,6 +248,14 @@ export class NetworkRun {
   }
 
   /** The first conv layer's filters (input channel 0), for the convolution explainer. */
+  /** The test digits where channel `channel` of `node` responds most, on a replica of its own. */
+  topPatches(node: string, channel: number): Promise<ChannelPatches> {
+    const test = this.inspector.test;
+    if (!test) throw new Error('the MNIST test digits are still loading');
+    this.patchFinder ??= new ChannelPatchFinder(new Replica(this.model));
+    return this.patchFinder.find(test, node, channel, this.examples);
+  }
+
   async firstConvKernels(): Promise<{ layer: string; kernels: Kernel[] } | null> {
     const index = this.model.summary().findIndex((r) => r.type === 'conv2d');
     if (index < 0) return null;

@@ -254,6 +254,11 @@ async function handle(request: Request): Promise<Replies[Request['kind']]> {
       );
     case 'firstConv':
       return using((r) => r.firstConvKernels());
+    case 'topPatches':
+      await digits;
+      // Like the layer views: while training it waits for its share of the time.
+      if (phase.training) return views.run(() => using((r) => r.topPatches(request.node, request.channel)));
+      return using((r) => r.topPatches(request.node, request.channel));
     case 'backend':
       return switchBackend(request.name);
     case 'debugLoseDevice':
