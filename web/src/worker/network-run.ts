@@ -247,7 +247,6 @@ export class NetworkRun {
     return { bytes, fileName: `${this.model.name}.convkit` };
   }
 
-  /** The first conv layer's filters (input channel 0), for the convolution explainer. */
   /** The test digits where channel `channel` of `node` responds most, on a replica of its own. */
   topPatches(node: string, channel: number): Promise<ChannelPatches> {
     const test = this.inspector.test;
@@ -256,6 +255,7 @@ export class NetworkRun {
     return this.patchFinder.find(test, node, channel, this.examples);
   }
 
+  /** The first conv layer's filters (input channel 0), for the convolution explainer. */
   async firstConvKernels(): Promise<{ layer: string; kernels: Kernel[] } | null> {
     const index = this.model.summary().findIndex((r) => r.type === 'conv2d');
     if (index < 0) return null;
