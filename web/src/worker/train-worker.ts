@@ -225,16 +225,12 @@ async function handle(request: Request): Promise<Replies[Request['kind']]> {
     case 'inspect':
       // A drawing needs only the network; a test digit waits for the digits.
       if (request.source.kind === 'test') await digits;
-      // While training, views wait for their share of the time: training keeps at least 95 %.
-      if (phase.training) return views.run(() => using((r) => r.inspector.inspect(request.source)));
-      return using((r) => r.inspector.inspect(request.source));
+      return asView((r) => r.inspector.inspect(request.source));
     case 'evaluate':
       return evaluate();
     case 'strip':
       await digits;
-      // Like the layer views: while training it waits for its share of the time.
-      if (phase.training) return views.run(() => using((r) => r.strip()));
-      return using((r) => r.strip());
+      return asView((r) => r.strip());
     case 'save':
       // After a failure, the latest host snapshot is what is left of the weights: that is saved.
       return using((r) => r.save(phase.failed));
@@ -256,9 +252,7 @@ async function handle(request: Request): Promise<Replies[Request['kind']]> {
       return using((r) => r.firstConvKernels());
     case 'topPatches':
       await digits;
-      // Like the layer views: while training it waits for its share of the time.
-      if (phase.training) return views.run(() => using((r) => r.topPatches(request.node, request.channel)));
-      return using((r) => r.topPatches(request.node, request.channel));
+      return asView((r) => r.topPatches(request.node, request.channel));
     case 'backend':
       return switchBackend(request.name);
     case 'debugLoseDevice':
@@ -293,6 +287,11 @@ async function evaluate(): Promise<Replies['evaluate']> {
   } finally {
     if (evaluation === controller) evaluation = undefined;
   }
+}
+
+/** Work for a view (layer views, the strip, patches): while training it waits for its share of the time, so training keeps at least 95 %. */
+function asView<T>(f: (r: NetworkRun) => T | Promise<T>): Promise<T> {
+  return phase.training ? views.run(() => using(f)) : using(f);
 }
 
 /** Runs `f` on the current network, holding its backend (a switch disposes it only afterwards); a GPU failure is reported. */
