@@ -29,9 +29,11 @@ export function readModelFile(bytes: Uint8Array, fileName: string, backend: Back
     model = decodeModel(bytes, fileName, backend).model;
     fitsMnist(model.spec, fileName, newHead);
   }
-  // The host arrays hold the file's weights (just written), which is what withNewHead copies.
-  if (newHead) model = withNewHead(model, CLASSES);
-  fitsMnist(model.spec, fileName);
+  if (newHead) {
+    // The host arrays hold the file's weights (just written), which is what withNewHead copies.
+    model = withNewHead(model, CLASSES);
+    fitsMnist(model.spec, fileName);
+  }
   options.checked?.(model.spec);
   return model;
 }
