@@ -135,6 +135,12 @@ function setStatus(text: string, isError = false): void {
   $('status').classList.toggle('error', isError);
 }
 
+/** The line under "Save, load and fine-tune". */
+function showFileStatus(text: string, isError = false): void {
+  $('file-status').textContent = text;
+  $('file-status').classList.toggle('error', isError);
+}
+
 /** The badge names the active backend (data-backend too); beside it, what was chosen and why. */
 function showBackend(info: BackendInfo): void {
   $('backend').textContent = `backend: ${info.backend}`;
@@ -148,8 +154,8 @@ function showBackend(info: BackendInfo): void {
   setTrainingEnabled(true);
 }
 
-/** The long build in progress: what it builds, since when, and the network to go back to if it is cancelled. */
-let building: { event: Extract<WorkerEvent, { type: 'building' }>; since: number; timer: number } | null = null;
+/** The long build in progress: what it builds and the network to go back to if it is cancelled; its clock ticks every 0.1 s. */
+let building: { event: Extract<WorkerEvent, { type: 'building' }>; timer: number } | null = null;
 
 function showBuilding(event: Extract<WorkerEvent, { type: 'building' }>): void {
   hideBuilding();
@@ -159,7 +165,7 @@ function showBuilding(event: Extract<WorkerEvent, { type: 'building' }>): void {
     $('build-text').textContent = `Building “${event.name}”: ${(event.parameters / 1e6).toFixed(1)} million parameters to allocate and draw… ${seconds} s`;
   };
   show();
-  building = { event, since, timer: window.setInterval(show, 100) };
+  building = { event, timer: window.setInterval(show, 100) };
   $('build-progress').hidden = false;
 }
 
@@ -287,11 +293,9 @@ $('freeze-until').addEventListener('change', async () => {
   const select = $('freeze-until') as HTMLSelectElement;
   try {
     const info = await client.request({ kind: 'freeze', until: select.value === '' ? null : select.value });
-    $('file-status').textContent = info.frozen.length > 0 ? `Frozen: ${info.frozen.join(', ')}. The other layers train.` : 'Every layer trains.';
-    $('file-status').classList.remove('error');
+    showFileStatus(info.frozen.length > 0 ? `Frozen: ${info.frozen.join(', ')}. The other layers train.` : 'Every layer trains.');
   } catch (e) {
-    $('file-status').textContent = `Could not freeze: ${(e as Error).message}`;
-    $('file-status').classList.add('error');
+    showFileStatus(`Could not freeze: ${(e as Error).message}`, true);
     select.value = frozenShown;
   }
 });
@@ -644,11 +648,9 @@ $('save').addEventListener('click', async () => {
   try {
     const { bytes, fileName } = await client.request({ kind: 'save' });
     downloadBytes(bytes, fileName);
-    $('file-status').textContent = `Saved ${fileName} (${(bytes.length / 1024).toFixed(0)} KB).`;
-    $('file-status').classList.remove('error');
+    showFileStatus(`Saved ${fileName} (${(bytes.length / 1024).toFixed(0)} KB).`);
   } catch (e) {
-    $('file-status').textContent = `Could not save: ${(e as Error).message}`;
-    $('file-status').classList.add('error');
+    showFileStatus(`Could not save: ${(e as Error).message}`, true);
   }
 });
 $('load-file').addEventListener('change', async () => {
@@ -659,22 +661,18 @@ $('load-file').addEventListener('change', async () => {
   try {
     const newHead = ($('load-new-head') as HTMLInputElement).checked;
     const info = await client.request({ kind: 'load', bytes: picked.bytes, fileName: picked.fileName, newHead }, [picked.bytes.buffer]);
-    $('file-status').textContent = `Loaded ${picked.fileName}: ${info.spec.name}, ${info.parameters.toLocaleString('en')} parameters.`;
-    $('file-status').classList.remove('error');
+    showFileStatus(`Loaded ${picked.fileName}: ${info.spec.name}, ${info.parameters.toLocaleString('en')} parameters.`);
   } catch (e) {
-    const cancelled = e instanceof BuildCancelled;
-    $('file-status').textContent = cancelled ? `Loading ${picked.fileName} was cancelled.` : (e as Error).message;
-    $('file-status').classList.toggle('error', !cancelled);
+    if (e instanceof BuildCancelled) showFileStatus(`Loading ${picked.fileName} was cancelled.`);
+    else showFileStatus((e as Error).message, true);
   }
 });
 $('load-pretrained').addEventListener('click', async () => {
   try {
     const newHead = ($('load-new-head') as HTMLInputElement).checked;
     await client.request({ kind: 'pretrained', newHead });
-    $('file-status').textContent = `Loaded the pretrained LeNet-5${newHead ? ' with a new 10-class head' : ''}.`;
-    $('file-status').classList.remove('error');
+    showFileStatus(`Loaded the pretrained LeNet-5${newHead ? ' with a new 10-class head' : ''}.`);
   } catch (e) {
-    $('file-status').textContent = (e as Error).message;
-    $('file-status').classList.add('error');
+    showFileStatus((e as Error).message, true);
   }
 });
