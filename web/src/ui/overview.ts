@@ -412,20 +412,8 @@ export class NetworkOverview {
     const [, H, W] = this.report.input.shape;
     const b = fieldBounds(field, y, x);
     if (figure) outline(figure, H, W, b);
-    const sx = input.clientWidth / W,
-      sy = input.clientHeight / H;
-    const top = Math.max(0, b.top),
-      left = Math.max(0, b.left),
-      bottom = Math.min(H - 1, b.bottom),
-      right = Math.min(W - 1, b.right);
-    Object.assign(this.fieldBox.style, {
-      left: `${input.offsetLeft + left * sx}px`,
-      top: `${input.offsetTop + top * sy}px`,
-      width: `${(right - left + 1) * sx}px`,
-      height: `${(bottom - top + 1) * sy}px`,
-    });
+    place(this.fieldBox, input, H, W, b);
     this.fieldBox.dataset.bounds = `${b.top},${b.left},${b.bottom},${b.right}`;
-    this.fieldBox.hidden = false;
   }
 }
 
@@ -460,7 +448,12 @@ function outline(figure: HTMLElement, h: number, w: number, cells: Cells): void 
     box.className = 'cell-box';
     figure.append(box);
   }
-  const canvas = figure.querySelector('canvas')!;
+  place(box, figure.querySelector('canvas')!, h, w, cells);
+  box.dataset.cells = `${cells.top},${cells.left},${cells.bottom},${cells.right}`;
+}
+
+/** Puts `box` (positioned in the canvas's offset parent) around `cells` of the h×w map the canvas shows, clipped to it; hidden if wholly outside. */
+function place(box: HTMLElement, canvas: HTMLCanvasElement, h: number, w: number, cells: Cells): void {
   const top = Math.max(0, cells.top),
     left = Math.max(0, cells.left),
     bottom = Math.min(h - 1, cells.bottom),
@@ -474,7 +467,6 @@ function outline(figure: HTMLElement, h: number, w: number, cells: Cells): void 
     width: `${(right - left + 1) * sx}px`,
     height: `${(bottom - top + 1) * sy}px`,
   });
-  box.dataset.cells = `${cells.top},${cells.left},${cells.bottom},${cells.right}`;
 }
 
 function kernelFigure(w: Float32Array, offset: number, K: number, KW: number, extent: number): HTMLElement {
